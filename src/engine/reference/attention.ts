@@ -1,0 +1,185 @@
+// float64 reference for causal grouped-query self-attention (training and generation).
+//
+// Layouts (row-major, same as the GPU launchers):
+//   q, out, dq, dout: [B·T, H, D]     k, v, dk, dv: [B·T, KVH, D]
+//   lse, Dl:          [B, H, T]       segIds:       u32 [B·T]
+// Query head h reads kv head floor(h / (H / KVH)) (H a multiple of KVH). scale = 1/sqrt(D).
+//
+// Mask: query t of batch b sees key s of the same batch iff s <= t and
+// segIds[b·T + s] === segIds[b·T + t]. One mechanism covers packed batches (each packed
+// sequence gets its own id) and padding (pad tokens get an id no real token uses, so real
+// tokens never see them). Ids are compared for equality only: give separate segments
+// distinct ids, or two segments with the same id see each other. The diagonal is always
+// visible, so no row is ever fully masked and lse is always finite.
+//
+// The plain O(T²) formulation on purpose: the GPU kernel is flash-attention style and this
+// is what it must equal.
+
+function visible(segIds: ArrayLike<number>, b: number, T: number, t: number, s: number): boolean {
+  return s <= t && segIds[b * T + s] === segIds[b * T + t];
+}
+
+/**
+ * out = softmax(q·kᵀ·scale + mask)·v, lse[b,h,t] = log Σ_s exp(q·k·scale) over visible s.
+ * Overwrites out and lse.
+ */
+export function attentionForward(
+  out: Float64Array,
+  lse: Float64Array,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  segIds: ArrayLike<number>,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const scale = 1 / Math.sqrt(D);
+  const group = H / KVH;
+  const s = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const kh = Math.floor(h / group);
+      for (let t = 0; t < T; t++) {
+        const qo = ((b * T + t) * H + h) * D;
+        let m = -Infinity;
+        for (let j = 0; j <= t; j++) {
+          if (!visible(segIds, b, T, t, j)) continue;
+          const ko = ((b * T + j) * KVH + kh) * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
+          s[j] = dot * scale;
+          m = Math.max(m, s[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j <= t; j++) if (visible(segIds, b, T, t, j)) sum += Math.exp(s[j] - m);
+        for (let d = 0; d < D; d++) out[qo + d] = 0;
+        for (let j = 0; j <= t; j++) {
+          if (!visible(segIds, b, T, t, j)) continue;
+          const p = Math.exp(s[j] - m) / sum;
+          const vo = ((b * T + j) * KVH + kh) * D;
+          for (let d = 0; d < D; d++) out[qo + d] += p * v[vo + d];
+        }
+        lse[(b * H + h) * T + t] = m + Math.log(sum);
+      }
+    }
+  }
+}
+
+/**
+ * Gradients of attentionForward: dq, dk, dv from dout (and the saved out, lse).
+ * OVERWRITES dq, dk, dv (same as the GPU kernels: q/k/v each come from one projection,
+ * so nothing else contributes to these gradients). With GQA, dk/dv of a kv head sum over
+ * the H/KVH query heads that read it.
+ */
+export function attentionBackward(
+  dq: Float64Array,
+  dk: Float64Array,
+  dv: Float64Array,
+  dout: ArrayLike<number>,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  out: ArrayLike<number>,
+  lse: ArrayLike<number>,
+  segIds: ArrayLike<number>,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const scale = 1 / Math.sqrt(D);
+  const group = H / KVH;
+  dq.fill(0);
+  dk.fill(0);
+  dv.fill(0);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const kh = Math.floor(h / group);
+      for (let t = 0; t < T; t++) {
+        const qo = ((b * T + t) * H + h) * D;
+        const L = lse[(b * H + h) * T + t];
+        // Di = Σ_d dout·out = Σ_s P_s dP_s (softmax backward's row term).
+        let Di = 0;
+        for (let d = 0; d < D; d++) Di += dout[qo + d] * out[qo + d];
+        for (let j = 0; j <= t; j++) {
+          if (!visible(segIds, b, T, t, j)) continue;
+          const ko = ((b * T + j) * KVH + kh) * D;
+          let dot = 0;
+          let dP = 0;
+          for (let d = 0; d < D; d++) {
+            dot += q[qo + d] * k[ko + d];
+            dP += dout[qo + d] * v[ko + d];
+          }
+          const P = Math.exp(dot * scale - L);
+          const dS = P * (dP - Di);
+          for (let d = 0; d < D; d++) {
+            dv[ko + d] += P * dout[qo + d];
+            dq[qo + d] += dS * scale * k[ko + d];
+            dk[ko + d] += dS * scale * q[qo + d];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * KV cache append: writes n tokens of k/v ([n, KVH, D]) into the caches ([maxT, KVH, D])
+ * at rows pos..pos+n-1.
+ */
+export function kvCacheAppend(
+  kCache: Float64Array,
+  vCache: Float64Array,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  pos: number,
+  n: number,
+  KVH: number,
+  D: number,
+): void {
+  const row = KVH * D;
+  for (let i = 0; i < n * row; i++) {
+    kCache[pos * row + i] = k[i];
+    vCache[pos * row + i] = v[i];
+  }
+}
+
+/**
+ * One-token decode attention: q [H, D] at position pos attends to cache rows 0..pos
+ * (the current token's k/v must already be appended). out [H, D].
+ */
+export function attentionDecode(
+  out: Float64Array,
+  q: ArrayLike<number>,
+  kCache: ArrayLike<number>,
+  vCache: ArrayLike<number>,
+  pos: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const scale = 1 / Math.sqrt(D);
+  const group = H / KVH;
+  const s = new Float64Array(pos + 1);
+  for (let h = 0; h < H; h++) {
+    const kh = Math.floor(h / group);
+    let m = -Infinity;
+    for (let j = 0; j <= pos; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += q[h * D + d] * kCache[(j * KVH + kh) * D + d];
+      s[j] = dot * scale;
+      m = Math.max(m, s[j]);
+    }
+    let sum = 0;
+    for (let j = 0; j <= pos; j++) sum += Math.exp(s[j] - m);
+    for (let d = 0; d < D; d++) out[h * D + d] = 0;
+    for (let j = 0; j <= pos; j++) {
+      const p = Math.exp(s[j] - m) / sum;
+      for (let d = 0; d < D; d++) out[h * D + d] += p * vCache[(j * KVH + kh) * D + d];
+    }
+  }
+}
