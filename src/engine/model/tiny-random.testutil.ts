@@ -1,0 +1,109 @@
+// Test helper (not shipped): tiny random Llama weights, LoRA adapters and batches in float64,
+// deterministic for a seed. Used by the reference model's unit tests and the GPU model tests.
+import { LORA_TARGETS, type LoraTarget, type ModelShape, type RefBatch, type RefLora, baseTensorShapes, linearShape, loraKeyA, loraKeyB } from '../reference/model';
+
+/** Mulberry32 (same generator as test/numeric.ts, kept here so this file has no vitest import). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function tinyShape(over: Partial<ModelShape> = {}): ModelShape {
+  return {
+    hiddenSize: 16,
+    intermediateSize: 24,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 4,
+    vocabSize: 40,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    tieWordEmbeddings: true,
+    attentionBias: false,
+    ropeScaling: null,
+    ...over,
+  };
+}
+
+/** Random base weights: linears U(-1,1)·gain/√in, norms 1 ± 0.2, embedding U(-1,1). */
+export function randomWeights(cfg: ModelShape, seed: number, gain = 1.5): Map<string, Float64Array> {
+  const r = seededRandom(seed);
+  const m = new Map<string, Float64Array>();
+  for (const [name, shape] of baseTensorShapes(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const w = new Float64Array(n);
+    if (name.endsWith('norm.weight')) for (let i = 0; i < n; i++) w[i] = 1 + 0.4 * (r() - 0.5);
+    else if (name.endsWith('.bias')) for (let i = 0; i < n; i++) w[i] = 0.2 * (2 * r() - 1);
+    else if (name === 'model.embed_tokens.weight') for (let i = 0; i < n; i++) w[i] = 2 * r() - 1;
+    else {
+      const scale = gain / Math.sqrt(shape[1]);
+      for (let i = 0; i < n; i++) w[i] = scale * (2 * r() - 1);
+    }
+    m.set(name, w);
+  }
+  return m;
+}
+
+/** A random LoRA on `targets` of every layer; `zeroB` gives PEFT's initial state (B = 0). */
+export function randomLora(cfg: ModelShape, R: number, seed: number, opts: { targets?: readonly LoraTarget[]; scaling?: number; zeroB?: boolean; magnitude?: number } = {}): RefLora {
+  const r = seededRandom(seed);
+  const targets = opts.targets ?? LORA_TARGETS;
+  const mag = opts.magnitude ?? 0.5;
+  const weights = new Map<string, Float64Array>();
+  for (let l = 0; l < cfg.numLayers; l++) {
+    for (const t of targets) {
+      const [O, I] = linearShape(cfg, t);
+      const A = new Float64Array(R * I);
+      for (let i = 0; i < A.length; i++) A[i] = (2 * r() - 1) / Math.sqrt(I);
+      const B = new Float64Array(O * R);
+      if (!opts.zeroB) for (let i = 0; i < B.length; i++) B[i] = (mag * (2 * r() - 1)) / Math.sqrt(R);
+      weights.set(loraKeyA(l, t), A);
+      weights.set(loraKeyB(l, t), B);
+    }
+  }
+  return { scaling: opts.scaling ?? 2, weights };
+}
+
+/**
+ * A random batch. `packed` splits each row into segments (positions restart, segment ids
+ * differ) and ignores a few targets, like the data pipeline's packed batches.
+ */
+export function randomBatch(cfg: ModelShape, B: number, T: number, seed: number, opts: { packed?: boolean; ignoreFraction?: number } = {}): RefBatch {
+  const r = seededRandom(seed);
+  const N = B * T;
+  const inputIds = new Uint32Array(N);
+  const targets = new Int32Array(N);
+  const positions = new Uint32Array(N);
+  const segmentIds = new Uint32Array(N);
+  const ignore = opts.ignoreFraction ?? 0.2;
+  let seg = 0;
+  for (let b = 0; b < B; b++) {
+    let pos = 0;
+    for (let t = 0; t < T; t++) {
+      if (opts.packed && t > 0 && r() < 0.3) {
+        seg++;
+        pos = 0;
+      }
+      const n = b * T + t;
+      inputIds[n] = Math.floor(r() * cfg.vocabSize);
+      positions[n] = pos++;
+      segmentIds[n] = seg;
+    }
+    seg++;
+  }
+  for (let n = 0; n < N; n++) {
+    // The last token of each segment has no next token in the segment: ignored, as the pipeline does.
+    const lastOfSeg = n % T === T - 1 || segmentIds[n + 1] !== segmentIds[n];
+    targets[n] = lastOfSeg || r() < ignore ? -100 : Math.floor(r() * cfg.vocabSize);
+  }
+  // Keep at least one target so the mean loss is defined.
+  if (targets.every((x) => x === -100)) targets[0] = 1;
+  return { B, T, inputIds, targets, positions, segmentIds };
+}
