@@ -89,7 +89,7 @@ const UNIFORM_SLOT = 256; // >= minUniformBufferOffsetAlignment on every adapter
  */
 export class Recorder {
   readonly encoder: GPUCommandEncoder;
-  private uniformBytes: Uint8Array;
+  private uniformBytes: Uint8Array<ArrayBuffer>;
   private slots = 0;
   private pending: { pipeline: GPUComputePipeline; bindings: Binding[]; slot: number; uniformSize: number; groups: [number, number, number]; label?: string }[] = [];
   private flushed = false;
