@@ -31,7 +31,7 @@ export interface ModelShape {
 }
 
 export interface Llama3RopeScaling {
-  ropeType: 'llama3';
+  type: 'llama3';
   factor: number;
   lowFreqFactor: number;
   highFreqFactor: number;
@@ -105,7 +105,7 @@ export function ropeInvFreq(cfg: Pick<ModelShape, 'headDim' | 'ropeTheta' | 'rop
   for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
   const s = cfg.ropeScaling;
   if (!s) return inv;
-  if (s.ropeType !== 'llama3') throw new Error(`rope_scaling type ${String(s.ropeType)} is not supported (only llama3)`);
+  if (s.type !== 'llama3') throw new Error(`rope_scaling type ${String(s.type)} is not supported (only llama3)`);
   const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
   const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
   for (let j = 0; j < half; j++) {
