@@ -1,0 +1,55 @@
+import { describe, it } from 'vitest';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm';
+import * as ref from '../../reference/rmsnorm';
+import { expectClose, randArray, rng } from '../../../../test/numeric';
+import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+const shapes: [number, number][] = [
+  [1, 1],
+  [1, 576],
+  [7, 13],
+  [5, 256],
+  [300, 33],
+  [17, 1000],
+];
+
+describe('rmsnorm', () => {
+  for (const fallback of [false, true]) {
+    it.each(shapes)(`forward and backward match float64, BT=%i C=%i (fallback=${fallback})`, async (BT, C) => {
+      const ctx = await getTestContext({ fallback });
+      const r = rng(BT * 1000 + C);
+      const eps = 1e-5;
+      const x = Float64Array.from(randArray(r, BT * C, -2, 2), Math.fround);
+      const w = Float64Array.from(randArray(r, C, 0.5, 1.5), Math.fround);
+      const dout = Float64Array.from(randArray(r, BT * C), Math.fround);
+      const dinp0 = Float64Array.from(randArray(r, BT * C), Math.fround);
+      const outRef = new Float64Array(BT * C);
+      const rstdRef = new Float64Array(BT);
+      ref.rmsnormForward(outRef, rstdRef, x, w, BT, C, eps);
+      const dinpRef = Float64Array.from(dinp0);
+      ref.rmsnormBackward(dinpRef, dout, x, w, rstdRef, BT, C);
+
+      const [out, rstd, dinp] = await expectNoGpuError(ctx, async () => {
+        const X = ctx.upload(Float32Array.from(x));
+        const W = ctx.upload(Float32Array.from(w));
+        const DO = ctx.upload(Float32Array.from(dout));
+        const DI = ctx.upload(Float32Array.from(dinp0));
+        const O = ctx.createBuffer(BT * C * 4);
+        const R = ctx.createBuffer(BT * 4);
+        const rec = ctx.recorder();
+        rmsnormForward(ctx, rec, O, R, X, W, BT, C, eps);
+        rmsnormBackward(ctx, rec, DI, DO, X, W, R, BT, C);
+        rec.submit();
+        const res = [await ctx.readF32(O, BT * C), await ctx.readF32(R, BT), await ctx.readF32(DI, BT * C)];
+        for (const b of [X, W, DO, DI, O, R]) ctx.destroy(b);
+        return res;
+      });
+      // f32 sum of C ≤ 1000 squares and a few products per element: relative error well under 1e-5
+      // for |x| ≤ 2; atol covers outputs near zero.
+      expectClose(rstd, rstdRef, 1e-6, 1e-5, 'rstd');
+      expectClose(out, outRef, 1e-5, 1e-5, 'out');
+      // Backward subtracts two O(1) terms; the dot over C adds ~C·1e-7 absolute error.
+      expectClose(dinp, dinpRef, 2e-5, 1e-5, 'dinp');
+    });
+  }
+});
