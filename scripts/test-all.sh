@@ -4,7 +4,7 @@
 # Every tier fails loudly when its prerequisite is missing; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p test-results
+mkdir -p reports  # not test-results/: Playwright empties that folder when it starts
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -23,13 +23,13 @@ step "lint"
 npx eslint .
 
 step "unit + GPU tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
 
 step "build"
 npx vite build
 
 step "e2e (Playwright, headless Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/e2e.json npx playwright test --reporter=list,json
+PLAYWRIGHT_JSON_OUTPUT_NAME=reports/e2e.json npx playwright test --reporter=list,json
 
 step "summary"
-node scripts/test-summary.mjs test-results/vitest.json test-results/e2e.json
+node scripts/test-summary.mjs reports/vitest.json reports/e2e.json
