@@ -1,0 +1,295 @@
+// ModelConfig from a Hugging Face config.json (llama and qwen2 families), the tensor names and
+// shapes such a model has, and parameter/memory estimates.
+import { type FloatDtype, dtypeFromTorch } from './dtype';
+
+export type Architecture = 'llama' | 'qwen2';
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2'];
+
+/** Llama 3 style frequency-dependent RoPE scaling (the only scaling type supported). */
+export interface Llama3RopeScaling {
+  ropeType: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+export interface ModelConfig {
+  architecture: Architecture;
+  /** C */
+  hiddenSize: number;
+  /** F */
+  intermediateSize: number;
+  /** L */
+  numLayers: number;
+  /** H */
+  numHeads: number;
+  /** KVH */
+  numKvHeads: number;
+  /** D */
+  headDim: number;
+  /** V */
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: Llama3RopeScaling | null;
+  tieWordEmbeddings: boolean;
+  maxPositionEmbeddings: number;
+  /** q/k/v projections carry biases (qwen2 always; llama when attention_bias is true). */
+  attentionBias: boolean;
+  /** dtype of the weights as published (torch_dtype), F32 when absent. */
+  dtype: FloatDtype;
+  bosTokenId: number | null;
+  /** One id or several (generation may stop on any). */
+  eosTokenIds: number[];
+}
+
+export class ModelConfigError extends Error {
+  override name = 'ModelConfigError';
+}
+
+const ARCH_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
+
+function fail(msg: string): never {
+  throw new ModelConfigError(`config.json: ${msg}`);
+}
+
+function posInt(j: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = j[key] ?? fallback;
+  if (v === undefined) fail(`missing "${key}"`);
+  if (!Number.isSafeInteger(v) || (v as number) <= 0) fail(`"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+function posNum(j: Record<string, unknown>, key: string, fallback: number): number {
+  const v = j[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseRopeScaling(v: unknown): Llama3RopeScaling | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) fail(`"rope_scaling" must be an object or null`);
+  const r = v as Record<string, unknown>;
+  const type = r.rope_type ?? r.type;
+  if (type === 'default') return null;
+  if (type !== 'llama3') {
+    fail(`rope_scaling type ${JSON.stringify(type)} is not supported (supported: llama3, or none)`);
+  }
+  return {
+    ropeType: 'llama3',
+    factor: posNum(r, 'factor', 8),
+    lowFreqFactor: posNum(r, 'low_freq_factor', 1),
+    highFreqFactor: posNum(r, 'high_freq_factor', 4),
+    originalMaxPositionEmbeddings: posInt(r, 'original_max_position_embeddings', 8192),
+  };
+}
+
+function tokenIds(v: unknown, key: string): number[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((x) => Number.isSafeInteger(x) && x >= 0)) fail(`"${key}" must be a token id or a list of them`);
+  return list as number[];
+}
+
+/** Parses and validates config.json (text or parsed object). */
+export function parseModelConfig(input: string | unknown): ModelConfig {
+  let j: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      j = JSON.parse(input);
+    } catch (e) {
+      fail(`not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) fail('not a JSON object');
+  const c = j as Record<string, unknown>;
+  const arch = c.model_type;
+  if (!SUPPORTED_ARCHITECTURES.includes(arch as Architecture)) {
+    fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Qwen2.5)`);
+  }
+  const architecture = arch as Architecture;
+  if (Array.isArray(c.architectures) && !c.architectures.includes(ARCH_CLASS[architecture])) {
+    fail(`architectures ${JSON.stringify(c.architectures)} is not supported for ${architecture} (supported: ${ARCH_CLASS[architecture]})`);
+  }
+  const act = c.hidden_act ?? 'silu';
+  if (act !== 'silu') fail(`hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
+  if (c.mlp_bias === true) fail('mlp_bias: true is not supported (supported: MLP without biases)');
+  if (architecture === 'qwen2' && c.use_sliding_window === true) fail('use_sliding_window: true is not supported (supported: full attention)');
+
+  let dtype: FloatDtype = 'F32';
+  if (c.torch_dtype !== undefined && c.torch_dtype !== null) {
+    const d = dtypeFromTorch(String(c.torch_dtype));
+    if (!d) fail(`torch_dtype ${JSON.stringify(c.torch_dtype)} is not supported (supported: float32, float16, bfloat16)`);
+    dtype = d;
+  }
+
+  const hiddenSize = posInt(c, 'hidden_size');
+  const numHeads = posInt(c, 'num_attention_heads');
+  const numKvHeads = posInt(c, 'num_key_value_heads', numHeads);
+  if (numHeads % numKvHeads !== 0) fail(`num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
+  const headDimDefault = hiddenSize / numHeads;
+  if (c.head_dim === undefined && !Number.isInteger(headDimDefault)) fail(`hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}) and no head_dim is given`);
+  const headDim = posInt(c, 'head_dim', headDimDefault);
+  if (headDim % 2 !== 0) fail(`head_dim (${headDim}) must be even for RoPE`);
+
+  return {
+    architecture,
+    hiddenSize,
+    intermediateSize: posInt(c, 'intermediate_size'),
+    numLayers: posInt(c, 'num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    vocabSize: posInt(c, 'vocab_size'),
+    rmsNormEps: posNum(c, 'rms_norm_eps', 1e-6),
+    ropeTheta: posNum(c, 'rope_theta', 10000),
+    ropeScaling: parseRopeScaling(c.rope_scaling),
+    tieWordEmbeddings: c.tie_word_embeddings === true, // HF's default is false for both families
+    maxPositionEmbeddings: posInt(c, 'max_position_embeddings', 2048),
+    attentionBias: architecture === 'qwen2' ? true : c.attention_bias === true,
+    dtype,
+    bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0] ?? null,
+    eosTokenIds: tokenIds(c.eos_token_id, 'eos_token_id'),
+  };
+}
+
+/** The seven linear layers of a block, which LoRA may target. */
+export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export type LinearModule = (typeof LINEAR_MODULES)[number];
+
+export function isLinearModule(s: unknown): s is LinearModule {
+  return (LINEAR_MODULES as readonly unknown[]).includes(s);
+}
+
+/** Parent module of each linear layer in HF naming. */
+export function moduleParent(m: LinearModule): 'self_attn' | 'mlp' {
+  return m.endsWith('_proj') && (m === 'gate_proj' || m === 'up_proj' || m === 'down_proj') ? 'mlp' : 'self_attn';
+}
+
+/** HF weight name of a linear layer, e.g. model.layers.3.self_attn.q_proj.weight. */
+export function linearWeightName(layer: number, m: LinearModule): string {
+  return `model.layers.${layer}.${moduleParent(m)}.${m}.weight`;
+}
+
+/** in/out features of a linear layer ([out, in] weight). */
+export function linearShape(cfg: ModelConfig, m: LinearModule): { inFeatures: number; outFeatures: number } {
+  const C = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  switch (m) {
+    case 'q_proj':
+      return { inFeatures: C, outFeatures: q };
+    case 'k_proj':
+    case 'v_proj':
+      return { inFeatures: C, outFeatures: kv };
+    case 'o_proj':
+      return { inFeatures: q, outFeatures: C };
+    case 'gate_proj':
+    case 'up_proj':
+      return { inFeatures: C, outFeatures: F };
+    case 'down_proj':
+      return { inFeatures: F, outFeatures: C };
+  }
+}
+
+export interface ExpectedTensor {
+  name: string;
+  shape: number[];
+}
+
+/** Every tensor the HF checkpoint must contain, with its shape, in a stable order. */
+export function expectedTensors(cfg: ModelConfig): ExpectedTensor[] {
+  const C = cfg.hiddenSize;
+  const out: ExpectedTensor[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, C] }];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    out.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [C] });
+    for (const m of LINEAR_MODULES) {
+      const { inFeatures, outFeatures } = linearShape(cfg, m);
+      out.push({ name: linearWeightName(i, m), shape: [outFeatures, inFeatures] });
+      if (cfg.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj')) {
+        out.push({ name: `model.layers.${i}.self_attn.${m}.bias`, shape: [outFeatures] });
+      }
+    }
+    out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [C] });
+  }
+  out.push({ name: 'model.norm.weight', shape: [C] });
+  if (!cfg.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });
+  return out;
+}
+
+/**
+ * Checks a checkpoint's tensor list against the config: every expected tensor present with
+ * its shape. A tied model may still ship lm_head.weight (some exports do); other extra
+ * tensors are reported, except rotary caches which some checkpoints carry.
+ */
+export function checkTensorShapes(cfg: ModelConfig, actual: ReadonlyMap<string, readonly number[]>): void {
+  const problems: string[] = [];
+  const expected = expectedTensors(cfg);
+  const expectedNames = new Set(expected.map((e) => e.name));
+  for (const e of expected) {
+    const got = actual.get(e.name);
+    if (!got) problems.push(`missing ${e.name} [${e.shape.join(', ')}]`);
+    else if (got.length !== e.shape.length || got.some((d, i) => d !== e.shape[i])) {
+      problems.push(`${e.name} is [${got.join(', ')}], config says [${e.shape.join(', ')}]`);
+    }
+  }
+  for (const name of actual.keys()) {
+    if (expectedNames.has(name) || name.endsWith('rotary_emb.inv_freq') || (cfg.tieWordEmbeddings && name === 'lm_head.weight')) continue;
+    problems.push(`unexpected tensor ${name}`);
+  }
+  if (problems.length) {
+    const shown = problems.slice(0, 8).join('; ');
+    throw new ModelConfigError(`checkpoint does not match config.json (${cfg.architecture}): ${shown}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`);
+  }
+}
+
+/** Total parameters of the base model (tied embeddings counted once). */
+export function parameterCount(cfg: ModelConfig): number {
+  return expectedTensors(cfg).reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Parameters of a LoRA adapter of rank r on the given modules of every layer. */
+export function loraParameterCount(cfg: ModelConfig, r: number, targets: readonly LinearModule[]): number {
+  let perLayer = 0;
+  for (const m of targets) {
+    const { inFeatures, outFeatures } = linearShape(cfg, m);
+    perLayer += r * (inFeatures + outFeatures);
+  }
+  return perLayer * cfg.numLayers;
+}
+
+export interface MemoryEstimate {
+  baseParams: number;
+  loraParams: number;
+  /** Base weights at the given bytes per parameter. */
+  weightBytes: number;
+  /** LoRA weights, gradients and two AdamW moments, all f32. */
+  loraTrainingBytes: number;
+  /** Rough activation memory kept for backward: B·T·(per-layer C and F sized buffers)·L + logits. */
+  activationBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * A rough training-memory estimate for the advisor: exact for weights and LoRA state, an
+ * order-of-magnitude model for activations (f32 buffers saved per layer, plus B·T·V logits).
+ */
+export function estimateTrainingMemory(
+  cfg: ModelConfig,
+  opts: { weightBytesPerParam: number; r: number; targets: readonly LinearModule[]; batch: number; seqLen: number },
+): MemoryEstimate {
+  const baseParams = parameterCount(cfg);
+  const loraParams = loraParameterCount(cfg, opts.r, opts.targets);
+  const weightBytes = baseParams * opts.weightBytesPerParam;
+  const loraTrainingBytes = loraParams * 4 * 4;
+  const BT = opts.batch * opts.seqLen;
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  // Per layer: two normed inputs, q, k, v, attention output, residuals, gate/up/act (F-wide).
+  const perTokenPerLayer = 4 * cfg.hiddenSize + 2 * q + 2 * kv + 3 * cfg.intermediateSize;
+  const attnScores = opts.batch * cfg.numHeads * opts.seqLen * opts.seqLen;
+  const activationBytes = 4 * (BT * perTokenPerLayer * cfg.numLayers + attnScores * cfg.numLayers + 2 * BT * cfg.vocabSize);
+  return { baseParams, loraParams, weightBytes, loraTrainingBytes, activationBytes, totalBytes: weightBytes + loraTrainingBytes + activationBytes };
+}
