@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { align, canResume, etaSeconds, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
+import type { MetricPoint, RunRecord } from './records';
+import { DEFAULT_SETTINGS } from '../worker/settings';
+
+const run = (over: Partial<RunRecord>): RunRecord => ({
+  id: 'r1', name: 'r', createdAt: 1, updatedAt: 1, status: 'running', datasetId: 'd', datasetName: 'd.jsonl',
+  model: { id: 'm', source: 'hub' }, settings: DEFAULT_SETTINGS, notes: '', step: 10, totalSteps: 100,
+  checkpointStep: 5, adapterId: null, error: null, ...over,
+});
+
+describe('run lifecycle', () => {
+  it('a running run nobody trains any more becomes interrupted; the active one stays running', () => {
+    expect(markInterrupted(run({}), null).status).toBe('interrupted');
+    expect(markInterrupted(run({}), 'r1').status).toBe('running');
+    const done = run({ status: 'completed' });
+    expect(markInterrupted(done, null)).toBe(done);
+  });
+
+  it('resumes only from a checkpoint, and only runs that did not finish', () => {
+    expect(canResume(run({ status: 'interrupted' }))).toBe(true);
+    expect(canResume(run({ status: 'paused' }))).toBe(true);
+    expect(canResume(run({ status: 'interrupted', checkpointStep: null }))).toBe(false);
+    expect(canResume(run({ status: 'completed' }))).toBe(false);
+    expect(canResume(run({ status: 'running' }))).toBe(false);
+    expect(canResume(run({ status: 'stopped', checkpointStep: 100 }))).toBe(false);
+  });
+});
+
+describe('metric series', () => {
+  const pts: MetricPoint[] = [
+    { runId: 'r', step: 3, time: 0, trainLoss: 2.5, lr: 1e-4 },
+    { runId: 'r', step: 1, time: 0, trainLoss: 3, lr: 5e-5 },
+    { runId: 'r', step: 2, time: 0, trainLoss: NaN, valLoss: 2.9 },
+  ];
+  it('sorts by step and drops unmeasured values', () => {
+    expect(seriesOf(pts, 'trainLoss')).toEqual({ steps: [1, 3], values: [3, 2.5] });
+    expect(seriesOf(pts, 'valLoss')).toEqual({ steps: [2], values: [2.9] });
+  });
+
+  it('aligns series on a shared x axis with nulls where a series has no point', () => {
+    expect(align([seriesOf(pts, 'trainLoss'), seriesOf(pts, 'valLoss')])).toEqual([[1, 2, 3], [3, null, 2.5], [null, 2.9, null]]);
+  });
+
+  it('thins long series but keeps ends and spikes', () => {
+    const n = 10_000;
+    const s = { steps: Array.from({ length: n }, (_, i) => i), values: Array.from({ length: n }, (_, i) => (i === 4321 ? 99 : Math.sin(i))) };
+    const t = thin(s, 500);
+    expect(t.steps.length).toBeLessThanOrEqual(500);
+    expect(t.steps[0]).toBe(0);
+    expect(t.steps.at(-1)).toBe(n - 1);
+    expect(t.values).toContain(99);
+    expect(t.steps).toEqual([...t.steps].sort((a, b) => a - b));
+    const short = { steps: [1, 2], values: [1, 2] };
+    expect(thin(short, 500)).toBe(short);
+  });
+});
+
+describe('small formatting rules', () => {
+  it('estimates the time left from the pace so far', () => {
+    expect(etaSeconds(10, 100, 20)).toBeCloseTo(180);
+    expect(etaSeconds(0, 100, 0)).toBeNull();
+    expect(etaSeconds(100, 100, 50)).toBe(0);
+    expect(formatDuration(3725)).toBe('1 h 2 min');
+    expect(formatDuration(75)).toBe('1 min 15 s');
+    expect(formatDuration(null)).toBe('—');
+  });
+  it('makes file names safe', () => {
+    expect(safeFileName('My run: v2/final?')).toBe('My-run-v2-final');
+    expect(safeFileName('///')).toBe('adapter');
+  });
+});

@@ -1,0 +1,88 @@
+// The rules of a run's life that do not need a database: what a reload means for a run,
+// what can be resumed, how curves are thinned for charts. Unit-tested in Node.
+import type { MetricPoint, RunRecord, RunStatus } from './records';
+
+/** A 'running' run that is not the one training now was cut off (reload, crash, device loss). */
+export function markInterrupted(r: RunRecord, activeRunId: string | null): RunRecord {
+  if ((r.status === 'running') && r.id !== activeRunId) return { ...r, status: 'interrupted' };
+  return r;
+}
+
+/** Runs that can continue: paused, stopped early or interrupted, with a checkpoint to start from. */
+export function canResume(r: Pick<RunRecord, 'status' | 'checkpointStep' | 'step' | 'totalSteps'>): boolean {
+  const resumable: RunStatus[] = ['paused', 'interrupted', 'stopped', 'failed'];
+  return resumable.includes(r.status) && r.checkpointStep !== null && r.checkpointStep < r.totalSteps;
+}
+
+export interface Series {
+  steps: number[];
+  values: (number | null)[];
+}
+
+/** One metric of a run as (step, value) pairs, sorted by step, missing measurements dropped. */
+export function seriesOf(points: readonly MetricPoint[], key: 'trainLoss' | 'valLoss' | 'lr' | 'gradNorm' | 'tokensPerSec'): Series {
+  const sorted = [...points].filter((p) => typeof p[key] === 'number' && Number.isFinite(p[key])).sort((a, b) => a.step - b.step);
+  return { steps: sorted.map((p) => p.step), values: sorted.map((p) => p[key] as number) };
+}
+
+/**
+ * Thins a series to at most `max` points for drawing, keeping the first and last point and
+ * the min and max of every bucket (so spikes stay visible).
+ */
+export function thin(s: Series, max: number): Series {
+  const n = s.steps.length;
+  if (n <= max || max < 4) return s;
+  const buckets = Math.floor((max - 2) / 2);
+  const keep = new Set<number>([0, n - 1]);
+  for (let b = 0; b < buckets; b++) {
+    const lo = 1 + Math.floor(((n - 2) * b) / buckets);
+    const hi = 1 + Math.floor(((n - 2) * (b + 1)) / buckets);
+    let iMin = -1;
+    let iMax = -1;
+    for (let i = lo; i < hi; i++) {
+      const v = s.values[i];
+      if (v === null) continue;
+      if (iMin < 0 || v < (s.values[iMin] as number)) iMin = i;
+      if (iMax < 0 || v > (s.values[iMax] as number)) iMax = i;
+    }
+    if (iMin >= 0) keep.add(iMin);
+    if (iMax >= 0) keep.add(iMax);
+  }
+  const idx = [...keep].sort((a, b) => a - b);
+  return { steps: idx.map((i) => s.steps[i]), values: idx.map((i) => s.values[i]) };
+}
+
+/**
+ * Several series on one shared, sorted x axis (uPlot's aligned-data layout); a series with
+ * no value at a step gets null there.
+ */
+export function align(series: readonly Series[]): [number[], ...(number | null)[][]] {
+  const xs = [...new Set(series.flatMap((s) => s.steps))].sort((a, b) => a - b);
+  const pos = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array(xs.length).fill(null);
+    s.steps.forEach((st, i) => (y[pos.get(st)!] = s.values[i]));
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+/** Seconds left, from the recent pace (steps done in elapsed seconds); null until measurable. */
+export function etaSeconds(stepsDone: number, totalSteps: number, elapsedSec: number): number | null {
+  if (stepsDone <= 0 || elapsedSec <= 0 || totalSteps <= stepsDone) return stepsDone >= totalSteps ? 0 : null;
+  return ((totalSteps - stepsDone) * elapsedSec) / stepsDone;
+}
+
+export function formatDuration(sec: number | null): string {
+  if (sec === null || !Number.isFinite(sec)) return '—';
+  const s = Math.round(sec);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** A file name safe on every OS, from a user-chosen adapter or run name. */
+export function safeFileName(name: string, fallback = 'adapter'): string {
+  const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 80);
+  return s || fallback;
+}

@@ -1,0 +1,92 @@
+// What the studio keeps in IndexedDB. Plain data (structured-clone friendly), shared by the
+// worker (writes metrics, checkpoints, adapters) and the UI stores (lists, notes, deletes).
+import type { TrainSettings } from '../worker/settings';
+
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  /** The file exactly as the user gave it: re-parsed in the worker when a run starts. */
+  bytes: ArrayBuffer;
+  size: number;
+  createdAt: number;
+  /** The format the user confirmed (detected or overridden). */
+  format: string;
+  /** Column/key mapping the user chose, when keys were not standard. */
+  mapping: unknown;
+  /** Number of valid examples, and of invalid rows the user agreed to exclude. */
+  examples: number;
+  excludedRows: number;
+}
+
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted';
+
+export interface ModelRef {
+  /** Hub repo id ("HuggingFaceTB/SmolLM2-135M-Instruct") or a local folder's name. */
+  id: string;
+  source: 'hub' | 'local';
+  revision?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  status: RunStatus;
+  datasetId: string;
+  datasetName: string;
+  model: ModelRef;
+  settings: TrainSettings;
+  notes: string;
+  step: number;
+  totalSteps: number;
+  /** Step of the newest checkpoint, or null before the first one. */
+  checkpointStep: number | null;
+  adapterId: string | null;
+  error: string | null;
+}
+
+/** One optimizer step's numbers. Missing fields were not measured at that step. */
+export interface MetricPoint {
+  runId: string;
+  step: number;
+  time: number;
+  trainLoss?: number;
+  valLoss?: number;
+  lr?: number;
+  gradNorm?: number;
+  tokensPerSec?: number;
+}
+
+export interface SampleRecord {
+  runId: string;
+  step: number;
+  prompt: string;
+  output: string;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  step: number;
+  createdAt: number;
+  /** Opaque trainer state (LoRA weights, optimizer moments, data order position). */
+  state: ArrayBuffer;
+}
+
+export interface AdapterFile {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
+export interface AdapterRecord {
+  id: string;
+  runId: string | null;
+  name: string;
+  createdAt: number;
+  baseModel: string;
+  rank: number;
+  alpha: number;
+  targets: string[];
+  /** PEFT files: adapter_config.json and adapter_model.safetensors. */
+  files: AdapterFile[];
+}
