@@ -1,0 +1,76 @@
+// Token-embedding lookup launcher; binds the table in row ranges when it exceeds the
+// per-binding limit (Qwen2.5's 151936×896 f32 table is ~520 MiB, the default limit 128 MiB).
+import f32Code from '../../../../shaders/embedding_forward.wgsl?raw';
+import f16Code from '../../../../shaders/embedding_forward_f16.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv, grid1d } from '../grid';
+
+const WG = 256;
+
+export interface RowRange {
+  rowStart: number;
+  rowCount: number;
+  /** Byte offset and size of the range inside the table's buffer. */
+  offset: number;
+  size: number;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * Splits a [rows, ·] table starting at byte `baseOffset` (a multiple of `align`) into row
+ * ranges of at most `maxBindingBytes` each, every range starting on an `align`-byte boundary.
+ */
+export function planRowRanges(rows: number, rowBytes: number, baseOffset: number, maxBindingBytes: number, align: number): RowRange[] {
+  if (baseOffset % align !== 0) throw new Error(`table offset ${baseOffset} is not a multiple of ${align}`);
+  const rowQuantum = align / gcd(rowBytes, align); // rows per aligned step
+  let perRange = Math.floor(maxBindingBytes / rowBytes);
+  if (perRange < rows) perRange -= perRange % rowQuantum;
+  if (perRange <= 0) throw new Error(`a row of ${rowBytes} bytes (×${rowQuantum} for alignment) exceeds the binding limit ${maxBindingBytes}`);
+  const out: RowRange[] = [];
+  for (let rowStart = 0; rowStart < rows; rowStart += perRange) {
+    const rowCount = Math.min(perRange, rows - rowStart);
+    out.push({ rowStart, rowCount, offset: baseOffset + rowStart * rowBytes, size: Math.ceil((rowCount * rowBytes) / 4) * 4 });
+  }
+  return out;
+}
+
+export interface EmbeddingOptions {
+  /** Storage type of the table: 'f16' needs ctx.caps.f16. Default 'f32'. */
+  dtype?: 'f32' | 'f16';
+  /** Override of the per-binding limit (tests force the range split with small tables). */
+  maxBindingBytes?: number;
+}
+
+/**
+ * out[BT, C] (f32) = wte[ids[bt], :] for the u32 token ids[BT]; wte is the [V, C] table (a
+ * whole buffer or a range starting at a 256-byte-aligned offset). Ids ≥ V give zero rows.
+ * The table is bound in row ranges of at most maxStorageBufferBindingSize bytes, one dispatch
+ * each (the first also zeroes rows whose id lies outside its range).
+ */
+export function embeddingForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  out: Binding,
+  ids: Binding,
+  wte: Binding,
+  BT: number,
+  C: number,
+  V: number,
+  opts: EmbeddingOptions = {},
+): void {
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype === 'f16' && !ctx.caps.f16) throw new Error('embeddingForward: an f16 table needs the shader-f16 feature');
+  const elemBytes = dtype === 'f16' ? 2 : 4;
+  const buffer = 'mapState' in wte ? wte : wte.buffer;
+  const base = 'mapState' in wte ? 0 : (wte.offset ?? 0);
+  const maxBytes = Math.min(opts.maxBindingBytes ?? Infinity, ctx.caps.maxStorageBufferBindingSize);
+  const ranges = planRowRanges(V, C * elemBytes, base, maxBytes, ctx.caps.minStorageBufferOffsetAlignment);
+  const pipeline = ctx.pipeline(dtype === 'f16' ? f16Code : f32Code, { constants: { WG }, label: `embedding_forward_${dtype}` });
+  const groups = grid1d(ceilDiv(BT * C, WG), ctx.caps.maxComputeWorkgroupsPerDimension);
+  ranges.forEach((r, k) => {
+    const size = Math.min(r.size, buffer.size - r.offset);
+    const params = new Params().u32(BT).u32(C).u32(r.rowStart).u32(r.rowCount).u32(k === 0 ? 1 : 0);
+    rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward');
+  });
+}

@@ -1,0 +1,61 @@
+import { describe, it } from 'vitest';
+import { swigluBackward, swigluForward } from './swiglu';
+import * as ref from '../../reference/swiglu';
+import { expectClose, randArray, rng } from '../../../../test/numeric';
+import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+describe('swiglu', () => {
+  for (const fallback of [false, true]) {
+    it.each([
+      [1, 1],
+      [1, 1536],
+      [7, 33],
+      [300, 257],
+    ])(`forward and backward match float64, BT=%i F=%i (fallback=${fallback})`, async (BT, F) => {
+      const ctx = await getTestContext({ fallback });
+      const N = BT * F;
+      const r = rng(N + 3);
+      const f = (a: Float64Array) => Float64Array.from(a, Math.fround);
+      const gate = f(randArray(r, N, -12, 12));
+      gate[0] = -100; // exp(-g) overflows: silu must still be ~0, not NaN
+      const up = f(randArray(r, N, -2, 2));
+      const dout = f(randArray(r, N));
+      const dg0 = f(randArray(r, N));
+      const du0 = f(randArray(r, N));
+      const outRef = new Float64Array(N);
+      ref.swigluForward(outRef, gate, up, N);
+      const dgRef = Float64Array.from(dg0);
+      const duRef = Float64Array.from(du0);
+      ref.swigluBackward(dgRef, duRef, dout, gate, up, N);
+      const dgFresh = new Float64Array(N);
+      const duFresh = new Float64Array(N);
+      ref.swigluBackward(dgFresh, duFresh, dout, gate, up, N);
+
+      const got = await expectNoGpuError(ctx, async () => {
+        const G = ctx.upload(Float32Array.from(gate));
+        const U = ctx.upload(Float32Array.from(up));
+        const DO = ctx.upload(Float32Array.from(dout));
+        const DG = ctx.upload(Float32Array.from(dg0));
+        const DU = ctx.upload(Float32Array.from(du0));
+        // Overwrite mode starts from NaN garbage to prove the old contents are ignored.
+        const DG2 = ctx.upload(new Float32Array(N).fill(NaN));
+        const DU2 = ctx.upload(new Float32Array(N).fill(NaN));
+        const O = ctx.createBuffer(N * 4);
+        const rec = ctx.recorder();
+        swigluForward(ctx, rec, O, G, U, N);
+        swigluBackward(ctx, rec, DG, DU, DO, G, U, N);
+        swigluBackward(ctx, rec, DG2, DU2, DO, G, U, N, { accumulate: false });
+        rec.submit();
+        const res = await Promise.all([O, DG, DU, DG2, DU2].map((b) => ctx.readF32(b, N)));
+        for (const b of [G, U, DO, DG, DU, DG2, DU2, O]) ctx.destroy(b);
+        return res;
+      });
+      // A handful of f32 operations per element plus exp (a few ulp): relative error ~1e-6.
+      expectClose(got[0], outRef, 1e-6, 1e-5, 'out');
+      expectClose(got[1], dgRef, 1e-6, 1e-5, 'dgate (accumulate)');
+      expectClose(got[2], duRef, 1e-6, 1e-5, 'dup (accumulate)');
+      expectClose(got[3], dgFresh, 1e-6, 1e-5, 'dgate (overwrite)');
+      expectClose(got[4], duFresh, 1e-6, 1e-5, 'dup (overwrite)');
+    });
+  }
+});

@@ -1,0 +1,34 @@
+// SwiGLU activation launchers: element-wise over [BT, F].
+import forwardCode from '../../../../shaders/swiglu_forward.wgsl?raw';
+import backwardCode from '../../../../shaders/swiglu_backward.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv, grid1d } from '../grid';
+
+const WG = 256;
+
+/** out[N] = silu(gate[N]) · up[N], N = BT·F. out must not alias gate or up. */
+export function swigluForward(ctx: GpuContext, rec: Recorder, out: Binding, gate: Binding, up: Binding, N: number): void {
+  const pipeline = ctx.pipeline(forwardCode, { constants: { WG }, label: 'swiglu_forward' });
+  rec.dispatch(pipeline, [out, gate, up], new Params().u32(N), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_forward');
+}
+
+/**
+ * dgate[N], dup[N] from dout[N] and the forward's gate, up. With `accumulate` (the default,
+ * llm.c style) adds into dgate/dup; with `accumulate: false` overwrites them (no clear needed).
+ * dgate and dup must be distinct from each other and from the inputs.
+ */
+export function swigluBackward(
+  ctx: GpuContext,
+  rec: Recorder,
+  dgate: Binding,
+  dup: Binding,
+  dout: Binding,
+  gate: Binding,
+  up: Binding,
+  N: number,
+  opts: { accumulate?: boolean } = {},
+): void {
+  const pipeline = ctx.pipeline(backwardCode, { constants: { WG }, label: 'swiglu_backward' });
+  const params = new Params().u32(N).u32((opts.accumulate ?? true) ? 1 : 0);
+  rec.dispatch(pipeline, [dgate, dup, dout, gate, up], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_backward');
+}
