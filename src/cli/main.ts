@@ -1,0 +1,61 @@
+// `lora-studio`: the studio's engine from the command line (Dawn through the `webgpu` package).
+import { parseArgs } from 'node:util';
+import { inspectCommand } from './commands/inspect';
+import type { Values } from './args';
+
+const USAGE = `lora-studio <command> [options]
+
+commands
+  inspect   --model DIR [--data FILE] [--json]          model and dataset summary
+  train     --model DIR --data FILE --out DIR [options]  train a LoRA adapter, write PEFT files
+  eval      --model DIR --data FILE [--adapter DIR]      loss on a dataset
+  generate  --model DIR --prompt TEXT [--adapter DIR]    stream a reply
+  logits    --model DIR [--adapter DIR] --ids 1,2,3 | --text "..."   JSON logits of every position
+  export    --model DIR --adapter DIR --format peft|gguf|merged --out PATH
+
+Run 'lora-studio <command> --help' for a command's options.`;
+
+type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Record<string, { type: 'string' | 'boolean'; short?: string }>; help: string };
+
+const COMMON = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+const commands: Record<string, Command> = {
+  inspect: {
+    run: inspectCommand,
+    options: { ...COMMON, data: { type: 'string' }, 'seq-len': { type: 'string' } },
+    help: 'inspect --model DIR [--data FILE] [--seq-len N] [--json]',
+  },
+};
+
+export async function main(argv: string[], out = (l: string) => process.stdout.write(l + '\n')): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(USAGE);
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`lora-studio: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const { values } = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false });
+    if (values.help) {
+      out(`lora-studio ${cmd.help}`);
+      return 0;
+    }
+    await cmd.run(values as Values, out);
+    return 0;
+  } catch (e) {
+    // One clear line on stderr; the stack only when asked for.
+    const err = e as Error;
+    process.stderr.write(`lora-studio ${name}: ${err.message}\n`);
+    if (process.env.LORA_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.js');
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
