@@ -1,0 +1,89 @@
+// RoPE launchers (Hugging Face rotate_half layout) and the CPU-side inverse frequencies.
+import code from '../../../../shaders/rope_forward.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv, grid1d } from '../grid';
+
+const WG = 256;
+
+/** Llama 3 frequency-dependent scaling; field names as in ModelConfig's Llama3RopeScaling. */
+export interface RopeScaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+const f = Math.fround;
+
+/**
+ * inv_freq[D/2] as Hugging Face computes it in float32 (each operation rounded to f32 so
+ * the angles match transformers'): 1 / theta^(2i/D), then the llama3 rope_scaling
+ * adjustment when `scaling` is given (low frequencies divided by `factor`, a smooth blend
+ * between low_freq_factor and high_freq_factor, high frequencies unchanged).
+ */
+export function ropeInvFreq(D: number, theta: number, scaling: RopeScaling | null = null): Float32Array {
+  if (D % 2 !== 0) throw new Error(`ropeInvFreq: head dim ${D} must be even`);
+  const inv = new Float32Array(D / 2);
+  for (let i = 0; i < D / 2; i++) inv[i] = f(1 / f(Math.pow(theta, f((2 * i) / D))));
+  if (!scaling) return inv;
+  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: old } = scaling;
+  const lowFreqWavelen = old / lowFreqFactor;
+  const highFreqWavelen = old / highFreqFactor;
+  for (let i = 0; i < inv.length; i++) {
+    const wavelen = f((2 * Math.PI) / inv[i]);
+    const scaled = wavelen > lowFreqWavelen ? f(inv[i] / factor) : inv[i];
+    if (wavelen < highFreqWavelen || wavelen > lowFreqWavelen) {
+      inv[i] = scaled;
+    } else {
+      const smooth = f(f(f(old / wavelen) - lowFreqFactor) / (highFreqFactor - lowFreqFactor));
+      inv[i] = f(f(f(f(1 - smooth) * scaled) / factor) + f(smooth * scaled));
+    }
+  }
+  return inv;
+}
+
+/** A storage buffer holding ropeInvFreq(D, theta, scaling), for ropeForward/ropeBackward. */
+export function createRopeInvFreqBuffer(ctx: GpuContext, D: number, theta: number, scaling: RopeScaling | null = null): GPUBuffer {
+  return ctx.upload(ropeInvFreq(D, theta, scaling), 'rope_inv_freq');
+}
+
+function sameBinding(a: Binding, b: Binding): boolean {
+  const ba = 'mapState' in a ? a : a.buffer;
+  const bb = 'mapState' in b ? b : b.buffer;
+  const oa = 'mapState' in a ? 0 : (a.offset ?? 0);
+  const ob = 'mapState' in b ? 0 : (b.offset ?? 0);
+  return ba === bb && oa === ob;
+}
+
+function copyBinding(rec: Recorder, src: Binding, dst: Binding, bytes: number): void {
+  const s = 'mapState' in src ? { buffer: src, offset: 0 } : { buffer: src.buffer, offset: src.offset ?? 0 };
+  const d = 'mapState' in dst ? { buffer: dst, offset: 0 } : { buffer: dst.buffer, offset: dst.offset ?? 0 };
+  rec.copy(s.buffer, s.offset, d.buffer, d.offset, bytes);
+}
+
+function rope(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, invFreq: Binding, pos: Binding, BT: number, NH: number, D: number, transpose: boolean): void {
+  if (D % 2 !== 0) throw new Error(`rope: head dim ${D} must be even`);
+  if (!sameBinding(out, inp)) copyBinding(rec, inp, out, BT * NH * D * 4);
+  const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'rope' });
+  const params = new Params().u32(BT).u32(NH).u32(D).u32(transpose ? 1 : 0);
+  const label = transpose ? 'rope_backward' : 'rope_forward';
+  rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label);
+}
+
+/**
+ * Rotates x [BT, NH, D] (q with NH = H, or k with NH = KVH) by the angles pos[bt]·invFreq[i]
+ * (pos: u32 [BT], invFreq: f32 [D/2] from ropeInvFreq), HF rotate_half layout: element i pairs
+ * with i + D/2. out = inp rotates in place; a different out gets a copy of inp first, then is
+ * rotated (inp is left unchanged).
+ */
+export function ropeForward(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, invFreq: Binding, pos: Binding, BT: number, NH: number, D: number): void {
+  rope(ctx, rec, out, inp, invFreq, pos, BT, NH, D, false);
+}
+
+/**
+ * dinp [BT, NH, D] = the transposed rotation of dout (overwrites dinp, no accumulation: the
+ * pre-RoPE q/k gradient has no other contributor). dinp = dout works in place.
+ */
+export function ropeBackward(ctx: GpuContext, rec: Recorder, dinp: Binding, dout: Binding, invFreq: Binding, pos: Binding, BT: number, NH: number, D: number): void {
+  rope(ctx, rec, dinp, dout, invFreq, pos, BT, NH, D, true);
+}
