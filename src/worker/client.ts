@@ -4,6 +4,11 @@ import type { TrainerApi } from './trainer.worker';
 
 export type { GpuStatus } from './trainer.worker';
 export type { SmokeResult } from '../engine/smoke';
+export type { EngineStatus, Readiness } from './engine-status';
+export type { MemoryReport } from './memory';
+export type { DatasetReport, ParseRequest, ParseProgress, DatasetFormat, FieldMapping, FileType, Example, RowError, DataWarning, FileError } from './dataset-service';
+export type { RunEvent, StartRunRequest, GenerateRequest } from './run-types';
+export type { NamedBytes } from './zip';
 
 let remote: Comlink.Remote<TrainerApi> | null = null;
 
@@ -13,4 +18,15 @@ export function trainer(): Comlink.Remote<TrainerApi> {
     remote = Comlink.wrap<TrainerApi>(worker);
   }
   return remote;
+}
+
+/** Wraps a callback so the worker can call it back (progress, run events, tokens). */
+export const callback = <T extends (...args: never[]) => unknown>(fn: T) => Comlink.proxy(fn);
+
+/** Marks an ArrayBuffer to be moved to the worker rather than copied. */
+export const transfer = <T>(value: T, buffers: Transferable[]) => Comlink.transfer(value, buffers);
+
+/** The message of an error thrown in the worker (Comlink re-throws it here). */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -1,8 +1,18 @@
 // The studio's worker: owns the GPU device and runs all engine work off the UI thread.
+// Every method is typed; big arrays come in and go out as transfers, never copies.
 import * as Comlink from 'comlink';
 import { requestEngineDevice, type AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
+import { READY, notReady, type EngineStatus } from './engine-status';
+import { cancelJob } from './jobs';
+import { estimateMemory, type MemoryReport } from './memory';
+import type { TrainSettings } from './settings';
+import * as datasets from './dataset-service';
+import * as adapters from './adapter-service';
+import * as training from './training-service';
+import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
+import type { NamedBytes } from './zip';
 
 export type GpuStatus =
   | { available: true; adapter: AdapterSummary; f16: boolean; subgroups: boolean; timestamps: boolean }
@@ -14,6 +24,11 @@ function device() {
   ctxPromise ??= requestEngineDevice((self.navigator as Navigator & { gpu?: GPU }).gpu);
   return ctxPromise;
 }
+
+/** WebGPU's guaranteed defaults, used for estimates when no adapter is available. */
+const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+
+type Progress = (p: datasets.ParseProgress) => void;
 
 const api = {
   async gpuStatus(): Promise<GpuStatus> {
@@ -28,6 +43,73 @@ const api = {
   async kernelSmoke(): Promise<SmokeResult[]> {
     const { ctx } = await device();
     return runKernelSmoke(ctx);
+  },
+
+  engineStatus(): EngineStatus {
+    return {
+      dataset: READY,
+      tokenize: notReady('tokenization with chat templates and loss masks (src/data) has not landed in this build yet.'),
+      models: notReady('model download and caching (src/hub) has not landed in this build yet.'),
+      training: training.trainingReadiness,
+      generation: training.generationReadiness,
+      adapters: READY,
+      gguf: notReady('GGUF LoRA export needs the trained adapter from the trainer, which has not landed yet.'),
+    };
+  },
+
+  /** Training memory for a model config.json and settings, judged against this GPU's limits. */
+  async estimateMemory(config: unknown, settings: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<MemoryReport> {
+    let limits = DEFAULT_LIMITS;
+    let bytesPerWeight = 4;
+    try {
+      const { ctx } = await device();
+      limits = { maxBufferSize: ctx.caps.maxBufferSize, maxStorageBufferBindingSize: ctx.caps.maxStorageBufferBindingSize };
+      bytesPerWeight = ctx.caps.f16 ? 2 : 4;
+    } catch {
+      // No GPU: estimate against the limits every WebGPU adapter guarantees.
+    }
+    return estimateMemory(config, settings, limits, bytesPerWeight);
+  },
+
+  cancel(jobId: string): boolean {
+    return cancelJob(jobId);
+  },
+
+  // Datasets
+  parseDataset(jobId: string, name: string, bytes: ArrayBuffer, req: datasets.ParseRequest, onProgress?: Progress) {
+    return datasets.parseFile(jobId, name, bytes, req, onProgress);
+  },
+  reparseDataset(jobId: string, req: datasets.ParseRequest, onProgress?: Progress) {
+    return datasets.reparse(jobId, req, onProgress);
+  },
+  saveDataset(opts: { excludeInvalid: boolean; removeDuplicates: boolean }) {
+    return datasets.saveCurrent(opts);
+  },
+  openSavedDataset(jobId: string, id: string) {
+    return datasets.openSaved(jobId, id);
+  },
+
+  // Training and generation
+  startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
+    return training.startRun(req, onEvent);
+  },
+  resumeRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    return training.resumeRun(runId, onEvent);
+  },
+  pauseRun: () => training.pauseRun(),
+  stopRun: () => training.stopRun(),
+  activeRunId: () => training.currentRunId(),
+  generate(req: GenerateRequest, onToken: (text: string) => void) {
+    return training.generate(req, onToken);
+  },
+
+  // Adapters
+  async exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const out = await adapters.exportAdapterZip(adapterId);
+    return Comlink.transfer(out, [out.bytes.buffer]);
+  },
+  importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null) {
+    return adapters.importAdapter(files, name, loaded);
   },
 };
 

@@ -1,0 +1,50 @@
+// The base models the studio offers by name, with their published config.json (so memory can
+// be estimated before anything is downloaded). Any other Hub id or a local folder works too.
+
+export interface ModelPreset {
+  id: string;
+  label: string;
+  params: string;
+  note: string;
+  /** config.json as published on the Hub (the fields the estimate needs). */
+  config: Record<string, unknown>;
+}
+
+export const MODEL_PRESETS: ModelPreset[] = [
+  {
+    id: 'HuggingFaceTB/SmolLM2-135M-Instruct',
+    label: 'SmolLM2 135M Instruct',
+    params: '135M',
+    note: 'Default. Small enough to train on most laptops; good for style and format.',
+    config: {
+      model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30,
+      num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64, vocab_size: 49152, rms_norm_eps: 1e-5, rope_theta: 100000,
+      max_position_embeddings: 8192, tie_word_embeddings: true, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu',
+    },
+  },
+  {
+    id: 'HuggingFaceTB/SmolLM2-360M-Instruct',
+    label: 'SmolLM2 360M Instruct',
+    params: '360M',
+    note: 'Noticeably better answers; needs roughly three times the memory and time.',
+    config: {
+      model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 960, intermediate_size: 2560, num_hidden_layers: 32,
+      num_attention_heads: 15, num_key_value_heads: 5, head_dim: 64, vocab_size: 49152, rms_norm_eps: 1e-5, rope_theta: 100000,
+      max_position_embeddings: 8192, tie_word_embeddings: true, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu',
+    },
+  },
+  {
+    id: 'Qwen/Qwen2.5-0.5B-Instruct',
+    label: 'Qwen2.5 0.5B Instruct',
+    params: '494M',
+    note: 'Multilingual, strong for its size. Its 152k-token vocabulary makes the embedding large.',
+    config: {
+      model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
+      num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, rms_norm_eps: 1e-6, rope_theta: 1000000,
+      max_position_embeddings: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16', bos_token_id: 151643, eos_token_id: 151645,
+      hidden_act: 'silu', use_sliding_window: false,
+    },
+  },
+];
+
+export const DEFAULT_MODEL_ID = MODEL_PRESETS[0].id;
