@@ -1,0 +1,35 @@
+// Fused softmax cross-entropy launcher over a chunk of logit rows (the LM head is computed in
+// row chunks so a [B·T, V] logits matrix never exists).
+import code from '../../../../shaders/crossentropy_forward.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { grid1d } from '../grid';
+import { REDUCE_WG, withReduceLib } from './reduce-lib';
+
+export const IGNORE_INDEX = -100;
+
+/**
+ * For each chunk row r < rows (global row g = rowOffset + r, target t = targets[g], i32):
+ *   losses[g] = logsumexp(logits[r, :]) − logits[r, t]   (f32, 0 for ignored rows), and unless
+ *   opts.writeGrad is false, logits[r, :] is overwritten in place with
+ *   dlogits = (softmax(logits[r, :]) − onehot(t)) · lossScale   (0 for ignored rows).
+ * Ignored: t = −100 (any t outside [0, V) is treated the same). lossScale = 1 / (number of
+ * non-ignored targets in the whole batch), so Σ dlogits over chunks is ∂(mean loss)/∂logits.
+ * targets and losses cover the whole batch [BT]; logits is the [rows, V] chunk.
+ * Sum the per-row losses with reduceSum (norm.ts) to read one number back.
+ */
+export function crossentropyForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  losses: Binding,
+  logits: Binding,
+  targets: Binding,
+  rows: number,
+  V: number,
+  rowOffset: number,
+  lossScale: number,
+  opts: { writeGrad?: boolean } = {},
+): void {
+  const pipeline = ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG }, label: 'crossentropy_forward' });
+  const params = new Params().u32(rows).u32(V).u32(rowOffset).f32(lossScale).u32((opts.writeGrad ?? true) ? 1 : 0);
+  rec.dispatch(pipeline, [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward');
+}
