@@ -1,6 +1,7 @@
 // `lora-studio`: the studio's engine from the command line (Dawn through the `webgpu` package).
 import { parseArgs } from 'node:util';
 import { inspectCommand } from './commands/inspect';
+import { exportCommand } from './commands/export';
 import type { Values } from './args';
 
 const USAGE = `lora-studio <command> [options]
@@ -24,6 +25,11 @@ const commands: Record<string, Command> = {
     run: inspectCommand,
     options: { ...COMMON, data: { type: 'string' }, 'seq-len': { type: 'string' } },
     help: 'inspect --model DIR [--data FILE] [--seq-len N] [--json]',
+  },
+  export: {
+    run: exportCommand,
+    options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
+    help: 'export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR [--force]',
   },
 };
 

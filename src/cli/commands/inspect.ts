@@ -12,7 +12,8 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   const asJson = v.json === true;
   const report: Record<string, unknown> = {};
   if (modelDir) {
-    const m = await openModelFiles(directoryModelFiles(modelDir));
+    const files = directoryModelFiles(modelDir);
+    const m = await openModelFiles(files).finally(() => files.close());
     const c = m.config;
     const mem = estimateTrainingMemory(c, { weightBytesPerParam: 4, r: 16, targets: LINEAR_MODULES, batch: 4, seqLen: 512 });
     report.model = {

@@ -10,6 +10,8 @@ export interface ModelFiles {
   has(file: string): boolean;
   text(file: string): Promise<string>;
   source(file: string): Promise<ByteSource>;
+  /** Releases open file handles (where the files are on disk). */
+  close?(): Promise<void>;
 }
 
 export interface OpenedModel {

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from './main';
+import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
+import { exportPeft } from '../adapters/peft';
+import type { LoraAdapter } from '../adapters/lora';
+import { linearShape, LINEAR_MODULES } from '../engine/model/config';
+import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
+import { readGguf } from '../adapters/gguf-format';
+
+let dir: string;
+let model: TinyModel;
+let modelDir: string;
+let adapterDir: string;
+
+async function run(args: string[]): Promise<{ code: number; out: string[]; err: string }> {
+  const out: string[] = [];
+  let err = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    const code = await main(args, (l) => out.push(l));
+    return { code, out, err };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+function randomAdapter(m: TinyModel): LoraAdapter {
+  let s = 7;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const r = 4;
+  return {
+    config: { r, alpha: 8, dropout: 0, targetModules: [...LINEAR_MODULES], useRslora: false, baseModel: 'tiny' },
+    layers: Array.from({ length: m.config.numLayers }, () =>
+      Object.fromEntries(
+        LINEAR_MODULES.map((mod) => {
+          const { inFeatures, outFeatures } = linearShape(m.config, mod);
+          return [mod, { A: Float32Array.from({ length: r * inFeatures }, rand), B: Float32Array.from({ length: outFeatures * r }, rand), inFeatures, outFeatures }];
+        }),
+      ),
+    ),
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lora-cli-'));
+  modelDir = join(dir, 'model');
+  model = await writeTinyModel(modelDir, { seed: 5 });
+  adapterDir = join(dir, 'adapter');
+  await mkdir(adapterDir);
+  for (const [name, data] of Object.entries(exportPeft(randomAdapter(model), model.config))) await writeFile(join(adapterDir, name), data);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('lora-studio CLI', () => {
+  it('prints usage and rejects unknown commands and options', async () => {
+    expect((await run(['--help'])).out.join('\n')).toContain('lora-studio <command>');
+    const bad = await run(['frobnicate']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown command "frobnicate"');
+    const badOpt = await run(['inspect', '--nope']);
+    expect(badOpt.code).toBe(1);
+    expect(badOpt.err).toMatch(/nope/);
+  });
+
+  it('inspect summarises a model as JSON', async () => {
+    const r = await run(['inspect', '--model', modelDir, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out.at(-1)!);
+    expect(j.model.layers).toBe(model.config.numLayers);
+    expect(j.model.kvHeads).toBe(model.config.numKvHeads);
+    expect(j.model.parameters).toBeGreaterThan(0);
+  });
+
+  it('inspect reports dataset row errors with their lines', async () => {
+    const f = join(dir, 'bad.jsonl');
+    await writeFile(f, '{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}\n{oops\n');
+    const r = await run(['inspect', '--data', f]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.join('\n')).toMatch(/line 2: invalid JSON/);
+  });
+
+  it('a missing model folder is one clear line on stderr and exit code 1', async () => {
+    const r = await run(['inspect', '--model', join(dir, 'nope')]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/not a directory/);
+  });
+
+  it.each(['peft', 'gguf', 'merged', 'merged-gguf'])('export --format %s writes a complete folder', async (format) => {
+    const out = join(dir, `out-${format}`);
+    const r = await run(['export', '--model', modelDir, '--adapter', adapterDir, '--format', format, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const files = (await readdir(out)).sort();
+    if (format === 'peft') {
+      expect(files).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+      const header = await readSafetensorsHeader(memorySource(await readFile(join(out, 'adapter_model.safetensors'))));
+      expect(header.tensors.length).toBe(model.config.numLayers * LINEAR_MODULES.length * 2);
+    } else if (format === 'gguf') {
+      expect(files).toEqual(['Modelfile', 'adapter.gguf']);
+      const g = await readGguf(memorySource(await readFile(join(out, 'adapter.gguf'))));
+      expect(g.tensors.some((t) => t.name === 'blk.0.attn_q.weight.lora_a')).toBe(true);
+      expect(await readFile(join(out, 'Modelfile'), 'utf8')).toMatch(/ADAPTER \.\/adapter\.gguf/);
+    } else if (format === 'merged') {
+      expect(files).toContain('model.safetensors');
+      expect(files).toContain('config.json');
+      expect(files).toContain('tokenizer.json');
+    } else {
+      expect(files).toEqual(['model.gguf']);
+    }
+    // Nothing partial is left beside the output.
+    expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+
+  it('a failed export leaves no output folder behind', async () => {
+    const out = join(dir, 'out-fail');
+    const badAdapter = join(dir, 'bad-adapter');
+    await mkdir(badAdapter);
+    await writeFile(join(badAdapter, 'adapter_config.json'), '{"r": 4}');
+    await writeFile(join(badAdapter, 'adapter_model.safetensors'), new Uint8Array(3));
+    const r = await run(['export', '--model', modelDir, '--adapter', badAdapter, '--format', 'peft', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+});
