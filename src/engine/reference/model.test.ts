@@ -26,7 +26,7 @@ describe('reference model: LoRA gradients vs finite differences', () => {
     { name: 'tied, no bias', cfg: { tieWordEmbeddings: true }, packed: false },
     { name: 'untied, no bias', cfg: { tieWordEmbeddings: false }, packed: false },
     { name: 'tied, qwen2 biases, packed segments', cfg: { attentionBias: true }, packed: true },
-    { name: 'untied, biases, packed, llama3 rope scaling', cfg: { tieWordEmbeddings: false, attentionBias: true, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 } }, packed: true },
+    { name: 'untied, biases, packed, llama3 rope scaling', cfg: { tieWordEmbeddings: false, attentionBias: true, ropeScaling: { ropeType: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 } }, packed: true },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -96,7 +96,7 @@ describe('reference model: properties', () => {
   });
 
   it('llama3 rope scaling matches HF formulas at the three regimes', () => {
-    const inv = ropeInvFreq({ headDim: 8, ropeTheta: 10000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 } });
+    const inv = ropeInvFreq({ headDim: 8, ropeTheta: 10000, ropeScaling: { ropeType: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 } });
     const plain = ropeInvFreq({ headDim: 8, ropeTheta: 10000, ropeScaling: null });
     // wavelens 2π/inv: 6.28 (high freq, kept), 62.8 (medium: smoothed), 628, 6283 (low: /8).
     expect(inv[0]).toBe(plain[0]);

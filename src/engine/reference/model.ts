@@ -13,6 +13,10 @@
 // Shapes: B batch, T sequence, C hidden, H heads, KVH kv heads, D head dim, F mlp width,
 // V vocab, R LoRA rank, L layers. Weights use Hugging Face names and [out, in] layouts.
 
+import type { Llama3RopeScaling } from '../model/config';
+
+export type { Llama3RopeScaling };
+
 /** The subset of ModelConfig (src/engine/model/config.ts) the model math needs. */
 export interface ModelShape {
   hiddenSize: number; // C
@@ -28,14 +32,6 @@ export interface ModelShape {
   /** q/k/v projections carry a bias (qwen2). */
   attentionBias: boolean;
   ropeScaling?: Llama3RopeScaling | null;
-}
-
-export interface Llama3RopeScaling {
-  type: 'llama3';
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPositionEmbeddings: number;
 }
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -105,7 +101,7 @@ export function ropeInvFreq(cfg: Pick<ModelShape, 'headDim' | 'ropeTheta' | 'rop
   for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
   const s = cfg.ropeScaling;
   if (!s) return inv;
-  if (s.type !== 'llama3') throw new Error(`rope_scaling type ${String(s.type)} is not supported (only llama3)`);
+  if (s.ropeType !== 'llama3') throw new Error(`rope_scaling type ${String(s.ropeType)} is not supported (only llama3)`);
   const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
   const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
   for (let j = 0; j < half; j++) {

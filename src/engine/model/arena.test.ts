@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { logitsChunkRows, planActivations } from './arena';
+import { parseModelConfig } from './config';
+import { planLoraLayout } from './lora-params';
+
+const smol = parseModelConfig({
+  model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9,
+  num_key_value_heads: 3, vocab_size: 49152, tie_word_embeddings: true,
+});
+const MiB = 1 << 20;
+
+describe('activation plan', () => {
+  it('LM-head chunks are 64-row multiples within the budget and the binding limit', () => {
+    expect(logitsChunkRows(2048, 49152, 32 * MiB, 128 * MiB)).toBe(128); // 170 rows fit → 128
+    expect(logitsChunkRows(10, 49152, 32 * MiB, 128 * MiB)).toBe(64); // never more than BT rounded up
+    expect(logitsChunkRows(4096, 1000, 32 * MiB, 128 * MiB)).toBe(4096);
+    expect(() => logitsChunkRows(64, 1 << 20, 32 * MiB, 128 * MiB)).toThrow(/binding limit/);
+  });
+
+  it('recompute keeps one layer set; SmolLM2 at B·T=2048 fits a few hundred MiB', () => {
+    const lora = planLoraLayout(smol, { r: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], useRslora: false });
+    const opts = { maxBindingBytes: 128 * MiB, attentionScratchBytes: 4 * 9 * 512 * 8 };
+    const full = planActivations(smol, lora, 4, 512, { ...opts, recompute: false });
+    const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: true });
+    const perLayer = full.tensors.filter((t) => t.perLayer).reduce((s, t) => s + t.bytes, 0);
+    expect(full.totalBytes - re.totalBytes).toBeCloseTo(29 * perLayer, -4);
+    expect(re.totalBytes).toBeLessThan(450 * MiB);
+    expect(full.totalBytes).toBeGreaterThan(2000 * MiB);
+  });
+
+  it('rejects a tensor over the binding limit with advice', () => {
+    expect(() => planActivations(smol, null, 64, 2048, { recompute: true, maxBindingBytes: 128 * MiB, attentionScratchBytes: 0 })).toThrow(/lower the batch size/);
+  });
+});

@@ -1,0 +1,187 @@
+// Activation memory for a training step at a fixed (B, T): what is kept for the backward,
+// what is scratch, and how big the LM-head chunk is. Every tensor is its own GPUBuffer on
+// purpose: WebGPU forbids binding one buffer as read-only and writable storage in the same
+// dispatch, even for disjoint ranges, so a single-buffer arena would fail validation as soon
+// as a kernel reads one activation and writes another.
+//
+// With `recompute`, only the residual stream entering each layer is kept; the backward re-runs
+// each layer's forward (into one shared set of buffers) just before its backward. That costs
+// one more forward and cuts activation memory by roughly the number of layers.
+import type { GpuContext } from '../gpu/context';
+import type { LinearModule, ModelConfig } from './config';
+import type { LoraLayout } from './lora-params';
+
+/** Buffers one layer's forward writes and its backward reads. */
+export interface LayerActivations {
+  ln1: GPUBuffer; // [BT, C]
+  rstd1: GPUBuffer; // [BT]
+  q: GPUBuffer; // [BT, H·D] after RoPE
+  k: GPUBuffer; // [BT, KVH·D] after RoPE
+  v: GPUBuffer; // [BT, KVH·D]
+  att: GPUBuffer; // [BT, H·D] attention output
+  lse: GPUBuffer; // [B, H, T]
+  xMid: GPUBuffer; // [BT, C] residual after attention
+  ln2: GPUBuffer; // [BT, C]
+  rstd2: GPUBuffer; // [BT]
+  gate: GPUBuffer; // [BT, F]
+  up: GPUBuffer; // [BT, F]
+  act: GPUBuffer; // [BT, F] silu(gate)·up
+  /** LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module. */
+  loraH: Partial<Record<LinearModule, GPUBuffer>>;
+}
+
+/** Scratch reused by every layer (forward temporaries and backward gradients). */
+export interface Scratch {
+  proj: GPUBuffer; // [BT, C] o_proj / down_proj output before the residual add
+  dres: GPUBuffer; // [BT, C] gradient of the residual stream
+  dln: GPUBuffer; // [BT, C] gradient of a normed input (also dL/d lnf)
+  datt: GPUBuffer; // [BT, H·D]
+  dq: GPUBuffer; // [BT, H·D]
+  dk: GPUBuffer; // [BT, KVH·D]
+  dv: GPUBuffer; // [BT, KVH·D]
+  attStats: GPUBuffer; // attention backward scratch
+  dact: GPUBuffer; // [BT, F]
+  dgate: GPUBuffer; // [BT, F]
+  dup: GPUBuffer; // [BT, F]
+  dh: GPUBuffer; // [BT, R] LoRA backward scratch
+  logits: GPUBuffer; // [chunkRows, V] logits, overwritten in place by dlogits
+}
+
+export interface StepBuffers {
+  ids: GPUBuffer; // u32 [BT]
+  targets: GPUBuffer; // i32 [BT]
+  positions: GPUBuffer; // u32 [BT]
+  segIds: GPUBuffer; // u32 [BT]
+  losses: GPUBuffer; // f32 [BT] per-row loss (0 where ignored)
+  /** resid[l] enters layer l; resid[L] is the final residual stream. [BT, C] each. */
+  resid: GPUBuffer[];
+  lnf: GPUBuffer; // [BT, C]
+  rstdf: GPUBuffer; // [BT]
+  /** One set per layer, or a single shared set with recompute. */
+  layers: LayerActivations[];
+  scratch: Scratch;
+  bytes: number;
+}
+
+export interface ActivationPlanOptions {
+  recompute: boolean;
+  /** Rows of the LM head processed per chunk (multiple of 64); default from logitsBudgetBytes. */
+  logitsChunkRows?: number;
+  /** Bytes the [rows, V] logits chunk may take; default 32 MiB. */
+  logitsBudgetBytes?: number;
+  /** Binding limit the chunk must fit (maxStorageBufferBindingSize). */
+  maxBindingBytes: number;
+  /** Bytes of the attention-backward scratch for (B, T, H). */
+  attentionScratchBytes: number;
+}
+
+/** A named buffer size (bytes) in the plan; `perLayer` ones exist L times without recompute. */
+export interface PlannedTensor {
+  name: string;
+  bytes: number;
+  perLayer: boolean;
+}
+
+export interface ActivationPlan {
+  B: number;
+  T: number;
+  chunkRows: number;
+  recompute: boolean;
+  tensors: PlannedTensor[];
+  /** Total bytes of all buffers of the plan. */
+  totalBytes: number;
+}
+
+/** Rows per LM-head chunk: a multiple of 64 (so row offsets stay 256-byte aligned), ≥ 64. */
+export function logitsChunkRows(BT: number, V: number, budgetBytes: number, maxBindingBytes: number): number {
+  const fit = Math.floor(Math.min(budgetBytes, maxBindingBytes) / (V * 4));
+  const rows = Math.max(64, Math.floor(fit / 64) * 64);
+  if (rows * V * 4 > maxBindingBytes) throw new Error(`a 64-row logits chunk over V=${V} exceeds the storage binding limit`);
+  return Math.min(rows, Math.ceil(BT / 64) * 64);
+}
+
+/** Pure plan of every activation buffer for a (B, T) step (sizes only; no GPU). */
+export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
+  if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new Error(`batch shape B=${B}, T=${T} must be positive integers`);
+  const BT = B * T;
+  const C = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  const qd = cfg.numHeads * cfg.headDim;
+  const kvd = cfg.numKvHeads * cfg.headDim;
+  const R = lora?.R ?? 0;
+  const chunkRows = o.logitsChunkRows ?? logitsChunkRows(BT, cfg.vocabSize, o.logitsBudgetBytes ?? 32 << 20, o.maxBindingBytes);
+  if (chunkRows % 64 !== 0 || chunkRows < 64) throw new Error(`logitsChunkRows ${chunkRows} must be a positive multiple of 64`);
+  const f = 4;
+  const t: PlannedTensor[] = [];
+  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer });
+  for (const n of ['ids', 'targets', 'positions', 'segIds', 'losses']) add(n, BT);
+  for (let l = 0; l <= cfg.numLayers; l++) add(`resid.${l}`, BT * C);
+  add('lnf', BT * C);
+  add('rstdf', BT);
+  add('ln1', BT * C, true);
+  add('rstd1', BT, true);
+  add('q', BT * qd, true);
+  add('k', BT * kvd, true);
+  add('v', BT * kvd, true);
+  add('att', BT * qd, true);
+  add('lse', B * cfg.numHeads * T, true);
+  add('xMid', BT * C, true);
+  add('ln2', BT * C, true);
+  add('rstd2', BT, true);
+  add('gate', BT * F, true);
+  add('up', BT * F, true);
+  add('act', BT * F, true);
+  const modules = lora ? [...new Set(lora.slots.map((s) => s.module))] : [];
+  for (const m of modules) add(`loraH.${m}`, BT * R, true);
+  for (const [n, e] of [['proj', BT * C], ['dres', BT * C], ['dln', BT * C], ['datt', BT * qd], ['dq', BT * qd], ['dk', BT * kvd], ['dv', BT * kvd], ['dact', BT * F], ['dgate', BT * F], ['dup', BT * F], ['dh', BT * Math.max(R, 1)], ['logits', chunkRows * cfg.vocabSize]] as const) add(n, e);
+  t.push({ name: 'attStats', bytes: o.attentionScratchBytes, perLayer: false });
+  for (const x of t) if (x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
+  const copies = o.recompute ? 1 : cfg.numLayers;
+  const totalBytes = t.reduce((s, x) => s + pad16(x.bytes) * (x.perLayer ? copies : 1), 0);
+  return { B, T, chunkRows, recompute: o.recompute, tensors: t, totalBytes };
+}
+
+const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
+
+/** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
+export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {
+  const size = new Map(plan.tensors.map((x) => [x.name, x.bytes]));
+  let bytes = 0;
+  const mk = (name: string, label = name) => {
+    const b = ctx.createBuffer(size.get(name)!, label);
+    bytes += b.size;
+    return b;
+  };
+  const layerSet = (l: number): LayerActivations => {
+    const loraH: LayerActivations['loraH'] = {};
+    // A shared (recompute) set must hold h for every module any layer adapts.
+    const mods = plan.recompute ? [...new Set([...Array(numLayers).keys()].flatMap(loraModulesOfLayer))] : loraModulesOfLayer(l);
+    for (const m of mods) loraH[m] = mk(`loraH.${m}`, `L${l}.loraH.${m}`);
+    const p = (n: string) => mk(n, `L${l}.${n}`);
+    return {
+      ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
+      ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
+    };
+  };
+  const resid: GPUBuffer[] = [];
+  for (let l = 0; l <= numLayers; l++) resid.push(mk(`resid.${l}`));
+  const layers = plan.recompute ? [layerSet(0)] : [...Array(numLayers).keys()].map(layerSet);
+  const s = (n: string) => mk(n);
+  const scratch: Scratch = {
+    proj: s('proj'), dres: s('dres'), dln: s('dln'), datt: s('datt'), dq: s('dq'), dk: s('dk'), dv: s('dv'),
+    attStats: s('attStats'), dact: s('dact'), dgate: s('dgate'), dup: s('dup'), dh: s('dh'), logits: s('logits'),
+  };
+  return {
+    ids: s('ids'), targets: s('targets'), positions: s('positions'), segIds: s('segIds'), losses: s('losses'),
+    resid, lnf: s('lnf'), rstdf: s('rstdf'), layers, scratch, bytes,
+  };
+}
+
+export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
+  const all: GPUBuffer[] = [b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)];
+  for (const l of b.layers) {
+    const { loraH, ...rest } = l;
+    all.push(...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]));
+  }
+  for (const x of all) ctx.destroy(x);
+}

@@ -1,0 +1,123 @@
+// Frozen base weights on the GPU, uploaded tensor by tensor from a safetensors store (one
+// tensor in CPU memory at a time; never the whole model in one ArrayBuffer). Linear weights
+// and the embedding/LM head go in f32, or f16 where the device has shader-f16 and the caller
+// asks for it (half the memory, the kernels accumulate in f32); norms and biases stay f32.
+import type { GpuContext } from '../gpu/context';
+import type { Weight } from '../gpu/kernels/matmul';
+import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName } from './config';
+import { float32ToF16Bits } from './dtype';
+import type { TensorStore } from './safetensors';
+
+export type WeightStorage = 'f32' | 'f16';
+
+export interface LayerWeights {
+  inputNorm: GPUBuffer;
+  postNorm: GPUBuffer;
+  linear: Record<LinearModule, Weight>;
+  /** q/k/v biases (qwen2), else null. */
+  bias: { q_proj: GPUBuffer; k_proj: GPUBuffer; v_proj: GPUBuffer } | null;
+}
+
+export interface ModelWeights {
+  storage: WeightStorage;
+  /** [V, C] */
+  embed: Weight;
+  layers: LayerWeights[];
+  /** [C] */
+  norm: GPUBuffer;
+  /** [V, C]: the embedding itself when tied. */
+  lmHead: Weight;
+  /** GPU bytes of all weights. */
+  bytes: number;
+}
+
+export interface UploadOptions {
+  /** 'auto' = f16 when ctx.caps.f16, else f32. Default 'f32'. */
+  storage?: WeightStorage | 'auto';
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** Resolves 'auto' and refuses f16 where the device lacks it. */
+export function resolveStorage(ctx: GpuContext, s: WeightStorage | 'auto' | undefined): WeightStorage {
+  if (s === 'auto') return ctx.caps.f16 ? 'f16' : 'f32';
+  if (s === 'f16' && !ctx.caps.f16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
+  return s ?? 'f32';
+}
+
+/** Source of float values by HF tensor name (a safetensors store or an in-memory map). */
+export type TensorSource = (name: string) => Promise<ArrayLike<number>>;
+
+/** Uploads every tensor the config needs from a safetensors store (checked against the config first). */
+export async function uploadWeights(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, opts: UploadOptions = {}): Promise<ModelWeights> {
+  checkTensorShapes(cfg, new Map(store.names().map((n) => [n, store.info(n).shape])));
+  return uploadFrom(ctx, cfg, (name) => store.readF32(name), opts);
+}
+
+/** Uploads from named float arrays (tests; merged weights already in memory). */
+export function uploadWeightsFromMap(ctx: GpuContext, cfg: ModelConfig, tensors: ReadonlyMap<string, ArrayLike<number>>, opts: UploadOptions = {}): Promise<ModelWeights> {
+  return uploadFrom(ctx, cfg, async (name) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`weights: missing tensor ${name}`);
+    return t;
+  }, opts);
+}
+
+async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: TensorSource, opts: UploadOptions): Promise<ModelWeights> {
+  const storage = resolveStorage(ctx, opts.storage);
+  const specs = expectedTensors(cfg);
+  const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
+  let bytes = 0;
+  let done = 0;
+  const get = async (name: string, asWeight: boolean): Promise<GPUBuffer> => {
+    const shape = shapeOf.get(name);
+    if (!shape) throw new Error(`weights: ${name} is not a tensor of this ${cfg.architecture} config`);
+    const vals = await read(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (vals.length !== n) throw new Error(`weights: ${name} has ${vals.length} values, expected [${shape.join(', ')}]`);
+    const data = asWeight && storage === 'f16' ? float32ToF16Bits(vals) : vals instanceof Float32Array ? vals : Float32Array.from(vals);
+    const buf = ctx.upload(data, name);
+    bytes += buf.size;
+    opts.onProgress?.(++done, specs.length, name);
+    return buf;
+  };
+  const w = (buffer: GPUBuffer): Weight => ({ buffer, dtype: storage });
+
+  const embed = w(await get('model.embed_tokens.weight', true));
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    const inputNorm = await get(`${p}.input_layernorm.weight`, false);
+    const linear = {} as Record<LinearModule, Weight>;
+    for (const m of LINEAR_MODULES) linear[m] = w(await get(linearWeightName(l, m), true));
+    const bias = cfg.attentionBias
+      ? {
+          q_proj: await get(`${p}.self_attn.q_proj.bias`, false),
+          k_proj: await get(`${p}.self_attn.k_proj.bias`, false),
+          v_proj: await get(`${p}.self_attn.v_proj.bias`, false),
+        }
+      : null;
+    const postNorm = await get(`${p}.post_attention_layernorm.weight`, false);
+    layers.push({ inputNorm, postNorm, linear, bias });
+  }
+  const norm = await get('model.norm.weight', false);
+  const lmHead = cfg.tieWordEmbeddings ? embed : w(await get('lm_head.weight', true));
+  return { storage, embed, layers, norm, lmHead, bytes };
+}
+
+export function destroyWeights(ctx: GpuContext, w: ModelWeights): void {
+  const bufs = new Set<GPUBuffer>();
+  const add = (b: GPUBuffer | { buffer: unknown }) => {
+    if ('mapState' in b) bufs.add(b as GPUBuffer);
+    else if (b.buffer && 'mapState' in (b.buffer as object)) bufs.add(b.buffer as GPUBuffer);
+  };
+  add(w.embed.buffer as GPUBuffer);
+  add(w.lmHead.buffer as GPUBuffer);
+  add(w.norm);
+  for (const l of w.layers) {
+    add(l.inputNorm);
+    add(l.postNorm);
+    for (const m of LINEAR_MODULES) add(l.linear[m].buffer as GPUBuffer);
+    if (l.bias) for (const b of Object.values(l.bias)) add(b);
+  }
+  for (const b of bufs) ctx.destroy(b);
+}
