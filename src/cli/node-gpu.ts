@@ -11,6 +11,7 @@ export async function nodeEngineDevice(opts: { fallback?: boolean } = {}) {
     throw new Error(
       `no GPU device (${(e as Error).message}). On Linux install libvulkan1 and a Vulkan driver ` +
         '(Mesa lavapipe >= 25 works without a GPU: sudo bash scripts/setup-system.sh).',
+      { cause: e },
     );
   }
 }
