@@ -1,0 +1,208 @@
+// Examples → token ids + labels, with the loss mask following the chat template's real rendering.
+//
+// Label convention (Hugging Face's): `labels` is aligned with `inputIds`; labels[t] is inputIds[t]
+// where that token is trained and IGNORE_INDEX (-100) where it is not. The shift happens later:
+// the loss at position t predicts token t+1, so batches carry targets[t] = labels[t+1] (batches.ts).
+// A consequence: labels[0] can never be trained (nothing predicts the first token).
+//
+// How the mask is found. The conversation is rendered once with the model's template. For each
+// assistant turn i:
+//   start: render(messages[0..i), add_generation_prompt) is a prefix of the full rendering; the
+//          turn starts right after it. So a default system prompt the template inserts (SmolLM2)
+//          stays in the prompt, and what the template adds after the generation prompt (a Qwen3
+//          `<think></think>` block) is trained, as it is what the model must generate.
+//          Fallback (templates whose prefix differs): the position of the message text itself.
+//   end:   render(messages[0..i]) is a prefix → its end, less trailing whitespace (so the turn ends
+//          with its end-of-turn token, e.g. <|im_end|>, and the "\n" after it is not trained).
+//          Otherwise (Qwen3 renders an earlier turn differently when it is last) the first
+//          end-of-turn token after the message text.
+// The rendering is then tokenized piece by piece (prompt pieces, trained pieces), so every token
+// belongs wholly to one side, and the prompt is tokenized exactly as at inference time.
+
+import type { ChatTokenizer, RenderOptions } from './tokenizer';
+import type { Example, Message, RowError } from './types';
+
+export const IGNORE_INDEX = -100;
+
+/**
+ * Which tokens of a chat example train:
+ * - 'all-assistant' (default): every assistant turn, with its end-of-turn token.
+ * - 'last-assistant': only the final assistant turn (earlier ones are context).
+ * - 'all': every token, prompts and system prompt included.
+ */
+export type LossMode = 'all-assistant' | 'last-assistant' | 'all';
+
+export interface TokenizeOptions {
+  lossMode?: LossMode;
+  /**
+   * prompt/completion examples: 'raw' (default, as TRL does) tokenizes prompt + completion + EOS
+   * as plain text; 'chat' renders them as a user/assistant exchange with the chat template.
+   */
+  completionFormat?: 'raw' | 'chat';
+  /** Extra chat-template variables (e.g. { enable_thinking: false }). */
+  templateKwargs?: Record<string, unknown>;
+  /** End-of-turn marker to search for when the prefix method fails; default the tokenizer's eos_token. */
+  endOfTurn?: string;
+}
+
+export interface TokenizedExample {
+  /** Row of the source record in the file. */
+  row: number;
+  inputIds: Int32Array;
+  /** Aligned with inputIds; IGNORE_INDEX where not trained. */
+  labels: Int32Array;
+}
+
+/** A piece of rendered text and whether its tokens train. */
+export interface TextPiece {
+  text: string;
+  trained: boolean;
+}
+
+export class MaskError extends Error {
+  override name = 'MaskError';
+}
+
+/** Splits `text` into pieces by sorted, disjoint [start, end) spans of trained characters. */
+function piecesFromSpans(text: string, spans: Array<[number, number]>): TextPiece[] {
+  const pieces: TextPiece[] = [];
+  let at = 0;
+  for (const [s, e] of spans) {
+    if (s > at) pieces.push({ text: text.slice(at, s), trained: false });
+    if (e > s) pieces.push({ text: text.slice(s, e), trained: true });
+    at = e;
+  }
+  if (at < text.length) pieces.push({ text: text.slice(at), trained: false });
+  return pieces;
+}
+
+function trimEndWhitespace(text: string, start: number, end: number): number {
+  while (end > start && /\s/.test(text[end - 1])) end--;
+  return end;
+}
+
+/** Renders a chat example and returns its pieces (prompt / trained), following the template. */
+export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[], lossMode: LossMode, opts: TokenizeOptions = {}): TextPiece[] {
+  const render = (msgs: readonly Message[], addGenerationPrompt: boolean) =>
+    tok.renderChat(msgs, { addGenerationPrompt, templateKwargs: opts.templateKwargs } satisfies RenderOptions);
+  const full = render(messages, false);
+  if (lossMode === 'all') return [{ text: full, trained: true }];
+  const eot = opts.endOfTurn ?? tok.eosToken;
+  let turns = messages.map((m, i) => (m.role === 'assistant' ? i : -1)).filter((i) => i >= 0);
+  if (lossMode === 'last-assistant') turns = turns.slice(-1);
+  if (turns.length === 0) throw new MaskError('no assistant turn to train on');
+  const spans: Array<[number, number]> = [];
+  let cursor = 0;
+  for (const i of turns) {
+    const content = messages[i].content;
+    const core = content.trim();
+    const prompt = render(messages.slice(0, i), true);
+    let start: number;
+    if (i > 0 && full.startsWith(prompt) && prompt.length >= cursor) start = prompt.length;
+    else {
+      const at = full.indexOf(core, cursor);
+      if (at < 0) throw new MaskError(`the chat template changes assistant message ${i}; its text was not found in the rendering`);
+      start = at;
+    }
+    const upTo = render(messages.slice(0, i + 1), false);
+    let end = -1;
+    if (full.startsWith(upTo) && upTo.length > start) end = trimEndWhitespace(full, start, upTo.length);
+    if (end <= start && eot) {
+      const contentAt = full.indexOf(core, start);
+      const from = contentAt >= 0 ? contentAt + core.length : start;
+      const e = full.indexOf(eot, from);
+      if (e >= 0) end = e + eot.length;
+    }
+    if (end <= start) throw new MaskError(`could not find the end of assistant message ${i} in the rendering`);
+    spans.push([start, end]);
+    cursor = end;
+  }
+  return piecesFromSpans(full, spans);
+}
+
+/** The text pieces of any example kind (before tokenization). */
+export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TextPiece[] {
+  const eos = tok.eosToken ?? '';
+  switch (ex.kind) {
+    case 'text':
+      return [{ text: ex.messages[0].content + eos, trained: true }];
+    case 'completion':
+      if ((opts.completionFormat ?? 'raw') === 'chat') return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
+      return [
+        { text: ex.messages[0].content, trained: false },
+        { text: ex.messages[1].content + eos, trained: true },
+      ];
+    case 'chat':
+      if (!tok.hasChatTemplate) throw new MaskError('the tokenizer has no chat template (tokenizer_config.json chat_template)');
+      return renderChatPieces(tok, ex.messages, opts.lossMode ?? 'all-assistant', opts);
+  }
+}
+
+/** Tokenizes one example. Throws MaskError when the template cannot be followed. */
+export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TokenizedExample {
+  const pieces = examplePieces(tok, ex, opts);
+  const ids: number[] = [];
+  const labels: number[] = [];
+  // Raw text starts with BOS when the tokenizer says so; chat templates write their own BOS.
+  if (ex.kind !== 'chat' && !(ex.kind === 'completion' && opts.completionFormat === 'chat') && tok.addBosToken && tok.bosTokenId !== null) {
+    ids.push(tok.bosTokenId);
+    labels.push(IGNORE_INDEX);
+  }
+  for (const p of pieces) {
+    for (const id of tok.encode(p.text)) {
+      ids.push(id);
+      labels.push(p.trained ? id : IGNORE_INDEX);
+    }
+  }
+  return { row: ex.row, inputIds: Int32Array.from(ids), labels: Int32Array.from(labels) };
+}
+
+export interface TokenizeProgress {
+  done: number;
+  total: number;
+}
+
+export interface TokenizeResult {
+  examples: TokenizedExample[];
+  /** Examples the template could not render or mask (code 'template'), by row. */
+  errors: Array<Omit<RowError, 'code'> & { code: 'template' }>;
+  /** Rows whose message text contains a special token string (e.g. "<|im_end|>"): the mask may be wrong. */
+  specialTokenRows: number[];
+}
+
+/**
+ * Tokenizes every example. Async only to yield between slices so a worker stays responsive
+ * (progress messages, abort); the work itself is synchronous.
+ */
+export async function tokenizeExamples(
+  tok: ChatTokenizer,
+  examples: readonly Example[],
+  opts: TokenizeOptions & { onProgress?: (p: TokenizeProgress) => void; signal?: AbortSignal } = {},
+): Promise<TokenizeResult> {
+  const out: TokenizedExample[] = [];
+  const errors: TokenizeResult['errors'] = [];
+  const specialTokenRows: number[] = [];
+  const specials = tok.specialTokens;
+  for (let i = 0; i < examples.length; i++) {
+    if (i % 256 === 0 && i > 0) {
+      opts.onProgress?.({ done: i, total: examples.length });
+      await new Promise((r) => setTimeout(r, 0));
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
+    }
+    const ex = examples[i];
+    if (ex.messages.some((m) => specials.some((s) => m.content.includes(s)))) specialTokenRows.push(ex.row);
+    try {
+      out.push(tokenizeExample(tok, ex, opts));
+    } catch (e) {
+      const where = ex.line !== undefined ? `line ${ex.line}` : `row ${ex.row}`;
+      errors.push({
+        code: 'template',
+        row: ex.row,
+        ...(ex.line !== undefined ? { line: ex.line } : {}),
+        message: `${where}: ${e instanceof Error ? e.message : String(e)}`,
+      });
+    }
+  }
+  opts.onProgress?.({ done: examples.length, total: examples.length });
+  return { examples: out, errors, specialTokenRows };
+}
