@@ -7,6 +7,7 @@ import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import type { AsyncBuffer } from 'hyparquet';
 import { decodeUtf8Line, inputSize, MAX_LINE_BYTES, LineSplitter, readAllText, readChunks, readRange, sniffEncoding, abortError } from './bytes';
 import type { DatasetInput } from './bytes';
+import { jsonErrorOffset, lineColumn } from './json-error';
 import type { DataWarning, FileError, FileType, RawRecord, RowError } from './types';
 
 /** Where readers send what they find. */
@@ -131,17 +132,6 @@ async function readJsonl(input: DatasetInput, sink: RecordSink, opts: ReadOption
   for (const l of splitter.end()) handle(l);
 }
 
-/** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lastNl = -1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lastNl = i;
-  }
-  return { line, column: offset - lastNl };
-}
-
 /** Keys under which a top-level object commonly holds the example array. */
 const ARRAY_KEYS = ['data', 'train', 'examples', 'rows', 'records', 'items', 'dataset'];
 
@@ -175,8 +165,8 @@ async function readJson(input: DatasetInput, sink: RecordSink, opts: ReadOptions
       }
     }
     const why = e instanceof Error ? e.message : String(e);
-    const pos = Number(why.match(/position (\d+)/)?.[1]);
-    const at = Number.isFinite(pos) ? (({ line, column }) => ` at line ${line}, column ${column}`)(lineColumn(text, pos)) : '';
+    const pos = jsonErrorOffset(text);
+    const at = pos >= 0 ? (({ line, column }) => ` at line ${line}, column ${column}`)(lineColumn(text, pos)) : '';
     sink.fileError({ code: 'invalid-json', message: `the file is not valid JSON${at}: ${why}` });
     return;
   }
