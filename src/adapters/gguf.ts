@@ -1,0 +1,333 @@
+// llama.cpp / Ollama exports in GGUF: the base model (F32, with tokenizer metadata), a LoRA
+// adapter, and a merged model; plus the Ollama Modelfile. Follows convert_hf_to_gguf.py and
+// convert_lora_to_gguf.py (tensor names, q/k row permutation, KV set) as listed in FORMATS.md.
+import { type LinearModule, type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
+import { type GgmlType, type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from './gguf-format';
+import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
+
+/** Anything that yields base weights as float32 by HF name (a SafetensorsFile, a sharded model, a Map wrapper). */
+export interface WeightSource {
+  readF32(name: string): Promise<Float32Array>;
+}
+
+const GGUF_MODULE: Record<LinearModule, string> = {
+  q_proj: 'attn_q',
+  k_proj: 'attn_k',
+  v_proj: 'attn_v',
+  o_proj: 'attn_output',
+  gate_proj: 'ffn_gate',
+  up_proj: 'ffn_up',
+  down_proj: 'ffn_down',
+};
+
+/** GGUF tensor name of an HF tensor name (llama/qwen2), or throws. */
+export function ggufTensorName(hf: string): string {
+  if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
+  if (hf === 'model.norm.weight') return 'output_norm.weight';
+  if (hf === 'lm_head.weight') return 'output.weight';
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
+  if (m) {
+    const [, i, mod, kind] = m;
+    if (mod === 'input_layernorm') return `blk.${i}.attn_norm.${kind}`;
+    if (mod === 'post_attention_layernorm') return `blk.${i}.ffn_norm.${kind}`;
+    const lin = /^(?:self_attn|mlp)\.([a-z_]+)$/.exec(mod);
+    if (lin && lin[1] in GGUF_MODULE) return `blk.${i}.${GGUF_MODULE[lin[1] as LinearModule]}.${kind}`;
+  }
+  throw new Error(`GGUF export: no GGUF name for tensor "${hf}"`);
+}
+
+/**
+ * llama.cpp's llama architecture applies RoPE to interleaved pairs, HF to halves; the
+ * converter permutes q/k rows per head so both agree: row h·D + s·D/2 + j → h·D + 2j + s.
+ * `cols` is 1 for a bias. Qwen2 uses NEOX RoPE in llama.cpp and is not permuted.
+ */
+export function permuteRowsForRope(x: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
+  const D = rows / nHead;
+  if (!Number.isInteger(D) || D % 2) throw new Error(`permuteRowsForRope: ${rows} rows do not split into ${nHead} heads of even size`);
+  const half = D / 2;
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < nHead; h++) {
+    for (let s = 0; s < 2; s++) {
+      for (let j = 0; j < half; j++) {
+        const src = (h * D + s * half + j) * cols;
+        const dst = (h * D + 2 * j + s) * cols;
+        out.set(x.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+/** The permutation (head count) an HF tensor needs for this architecture, or 0 for none. */
+function ropePermuteHeads(cfg: ModelConfig, hf: string): number {
+  if (cfg.architecture !== 'llama') return 0;
+  if (/\.self_attn\.q_proj\.(weight|bias)$/.test(hf)) return cfg.numHeads;
+  if (/\.self_attn\.k_proj\.(weight|bias)$/.test(hf)) return cfg.numKvHeads;
+  return 0;
+}
+
+/** Hyperparameter KVs llama.cpp reads for llama/qwen2 (prefix = architecture). */
+export function modelKvs(cfg: ModelConfig, opts: { name?: string; fileType?: number } = {}): GgufKv[] {
+  const a = cfg.architecture;
+  const out: GgufKv[] = [
+    kv.str('general.architecture', a),
+    kv.u32('general.alignment', 32),
+  ];
+  if (opts.name) out.push(kv.str('general.name', opts.name));
+  out.push(
+    kv.u32('general.file_type', opts.fileType ?? 0),
+    kv.u32(`${a}.context_length`, cfg.maxPositionEmbeddings),
+    kv.u32(`${a}.embedding_length`, cfg.hiddenSize),
+    kv.u32(`${a}.block_count`, cfg.numLayers),
+    kv.u32(`${a}.feed_forward_length`, cfg.intermediateSize),
+    kv.u32(`${a}.rope.dimension_count`, cfg.headDim),
+    kv.u32(`${a}.attention.head_count`, cfg.numHeads),
+    kv.u32(`${a}.attention.head_count_kv`, cfg.numKvHeads),
+    kv.u32(`${a}.attention.key_length`, cfg.headDim),
+    kv.u32(`${a}.attention.value_length`, cfg.headDim),
+    kv.f32(`${a}.attention.layer_norm_rms_epsilon`, cfg.rmsNormEps),
+    kv.f32(`${a}.rope.freq_base`, cfg.ropeTheta),
+    kv.u32(`${a}.vocab_size`, cfg.vocabSize),
+  );
+  return out;
+}
+
+// ---- tokenizer metadata ----
+
+/** Hugging Face tokenizer files as read from the model folder (text or parsed JSON). */
+export interface TokenizerFiles {
+  tokenizerJson: string | unknown;
+  tokenizerConfig?: string | unknown | null;
+  generationConfig?: string | unknown | null;
+}
+
+const TOKEN_TYPE = { NORMAL: 1, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5 } as const;
+
+function asJson(x: unknown, what: string): Record<string, unknown> {
+  let j = x;
+  if (typeof x === 'string') {
+    try {
+      j = JSON.parse(x);
+    } catch (e) {
+      throw new Error(`GGUF export: ${what} is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`GGUF export: ${what} is not a JSON object`);
+  return j as Record<string, unknown>;
+}
+
+/**
+ * llama.cpp's pre-tokenizer name for a byte-level BPE tokenizer.json. Recognises GPT-2's plain
+ * ByteLevel, SmolLM's Digits + ByteLevel and Qwen2's split regex; other tokenizers need `pre`.
+ */
+export function detectPreTokenizer(tok: Record<string, unknown>): string {
+  const pt = tok.pre_tokenizer as { type?: string; pretokenizers?: Array<Record<string, unknown>>; use_regex?: boolean } | null;
+  if (pt?.type === 'ByteLevel' && pt.use_regex !== false) return 'gpt-2';
+  if (pt?.type === 'Sequence' && Array.isArray(pt.pretokenizers)) {
+    const types = pt.pretokenizers.map((p) => p.type);
+    if (types.length === 2 && types[0] === 'Digits' && pt.pretokenizers[0].individual_digits === true && types[1] === 'ByteLevel') return 'smollm';
+    const split = pt.pretokenizers.find((p) => p.type === 'Split');
+    const re = (split?.pattern as { Regex?: string } | undefined)?.Regex ?? '';
+    if (re.includes("(?i:'s|'t|'re|'ve|'m|'ll|'d)") && re.includes('\\p{N}|')) return 'qwen2';
+  }
+  throw new Error('GGUF export: cannot tell which llama.cpp pre-tokenizer matches this tokenizer.json (recognised: GPT-2 ByteLevel, SmolLM, Qwen2); pass `pre` explicitly');
+}
+
+function tokenContent(t: unknown): string | null {
+  if (typeof t === 'string') return t;
+  if (t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string') return (t as { content: string }).content;
+  return null;
+}
+
+/** tokenizer.ggml.* KVs from a byte-level BPE tokenizer.json (llama.cpp's "gpt2" model). */
+export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pre?: string } = {}): GgufKv[] {
+  const tok = asJson(files.tokenizerJson, 'tokenizer.json');
+  const tcfg = files.tokenizerConfig ? asJson(files.tokenizerConfig, 'tokenizer_config.json') : {};
+  const gcfg = files.generationConfig ? asJson(files.generationConfig, 'generation_config.json') : {};
+  const model = tok.model as { type?: string; vocab?: Record<string, number>; merges?: Array<string | [string, string]> } | undefined;
+  if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
+    throw new Error(`GGUF export: tokenizer.json model type ${JSON.stringify(model?.type)} is not supported (supported: byte-level BPE)`);
+  }
+  const byId = new Map<number, string>();
+  for (const [t, id] of Object.entries(model.vocab)) byId.set(id, t);
+  const added = new Map<number, { content: string; special: boolean }>();
+  for (const a of (tok.added_tokens as Array<{ id: number; content: string; special?: boolean }> | undefined) ?? []) {
+    byId.set(a.id, a.content);
+    added.set(a.id, { content: a.content, special: a.special === true });
+  }
+  const maxId = Math.max(...byId.keys());
+  if (maxId >= cfg.vocabSize) throw new Error(`GGUF export: tokenizer has token id ${maxId} but config vocab_size is ${cfg.vocabSize}`);
+  const tokens: string[] = [];
+  const types: number[] = [];
+  for (let i = 0; i < cfg.vocabSize; i++) {
+    const t = byId.get(i);
+    if (t === undefined) {
+      tokens.push(`[PAD${i}]`);
+      types.push(TOKEN_TYPE.UNUSED);
+    } else {
+      tokens.push(t);
+      const a = added.get(i);
+      types.push(!a ? TOKEN_TYPE.NORMAL : a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED);
+    }
+  }
+  const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
+  const idOf = (content: string | null): number | null => {
+    if (content === null) return null;
+    for (const [id, t] of byId) if (t === content) return id;
+    return null;
+  };
+  const firstId = (v: unknown): number | null => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : null);
+  const eos = idOf(tokenContent(tcfg.eos_token)) ?? firstId(gcfg.eos_token_id) ?? cfg.eosTokenIds[0] ?? null;
+  const bos = idOf(tokenContent(tcfg.bos_token)) ?? firstId(gcfg.bos_token_id) ?? cfg.bosTokenId;
+  const pad = idOf(tokenContent(tcfg.pad_token)) ?? firstId(gcfg.pad_token_id);
+  const out: GgufKv[] = [
+    kv.str('tokenizer.ggml.model', 'gpt2'),
+    kv.str('tokenizer.ggml.pre', opts.pre ?? detectPreTokenizer(tok)),
+    kv.arr('tokenizer.ggml.tokens', 'string', tokens),
+    kv.arr('tokenizer.ggml.token_type', 'i32', types),
+    kv.arr('tokenizer.ggml.merges', 'string', merges),
+  ];
+  if (bos !== null) out.push(kv.u32('tokenizer.ggml.bos_token_id', bos));
+  if (eos !== null) out.push(kv.u32('tokenizer.ggml.eos_token_id', eos));
+  if (pad !== null) out.push(kv.u32('tokenizer.ggml.padding_token_id', pad));
+  out.push(kv.bool('tokenizer.ggml.add_bos_token', tcfg.add_bos_token === true));
+  if (typeof tcfg.chat_template === 'string') out.push(kv.str('tokenizer.chat_template', tcfg.chat_template));
+  return out;
+}
+
+// ---- base and merged model ----
+
+/** RoPE frequency factors of llama3 scaling, as convert_hf_to_gguf.py writes rope_freqs.weight. */
+export function llama3RopeFactors(cfg: ModelConfig): Float32Array | null {
+  const s = cfg.ropeScaling;
+  if (!s) return null;
+  const D = cfg.headDim;
+  const out = new Float32Array(D / 2);
+  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let j = 0; j < D / 2; j++) {
+    const freq = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < highWavelen) out[j] = 1;
+    else if (wavelen > lowWavelen) out[j] = s.factor;
+    else {
+      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      out[j] = 1 / ((1 - smooth) / s.factor + smooth);
+    }
+  }
+  return out;
+}
+
+export interface BaseGgufOptions {
+  /** general.name */
+  name?: string;
+  /** llama.cpp pre-tokenizer name; detected from tokenizer.json when absent. */
+  pre?: string;
+  /** F16 for 2-D weights (norms and biases stay F32, as llama.cpp requires). Default F32. */
+  type?: GgmlType;
+  /** Fold this adapter into the weights (a merged model). */
+  merge?: LoraAdapter;
+}
+
+/**
+ * Streams a GGUF of the base model (or of base + LoRA merged when `opts.merge` is set),
+ * reading one weight at a time from `weights`.
+ */
+export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenizer: TokenizerFiles, opts: BaseGgufOptions = {}): AsyncGenerator<Uint8Array> {
+  const type = opts.type ?? 'F32';
+  if (opts.merge) validateAdapter(opts.merge, cfg);
+  const merged = opts.merge ? mergedWeightSource(cfg, weights, opts.merge) : weights;
+  const kvs = [...modelKvs(cfg, { name: opts.name, fileType: type === 'F16' ? 1 : 0 }), ...tokenizerKvs(cfg, tokenizer, { pre: opts.pre })];
+  const specs: GgufTensorSpec[] = [];
+  const source = new Map<string, () => Promise<Float32Array>>();
+  const ropeFactors = llama3RopeFactors(cfg);
+  if (ropeFactors) {
+    specs.push({ name: 'rope_freqs.weight', shape: [ropeFactors.length], type: 'F32' });
+    source.set('rope_freqs.weight', async () => ropeFactors);
+  }
+  for (const t of expectedTensors(cfg)) {
+    const name = ggufTensorName(t.name);
+    specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? type : 'F32' });
+    const heads = ropePermuteHeads(cfg, t.name);
+    source.set(name, async () => {
+      const x = await merged.readF32(t.name);
+      return heads ? permuteRowsForRope(x, t.shape[0], t.shape.length === 2 ? t.shape[1] : 1, heads) : x;
+    });
+  }
+  return ggufChunks(kvs, specs, (s) => source.get(s.name)!());
+}
+
+export async function exportBaseGguf(cfg: ModelConfig, weights: WeightSource, tokenizer: TokenizerFiles, opts: BaseGgufOptions = {}): Promise<Uint8Array> {
+  return collectChunks(baseGgufChunks(cfg, weights, tokenizer, opts));
+}
+
+/** A WeightSource that returns W + scaling·B·A for the adapted linears. */
+export function mergedWeightSource(cfg: ModelConfig, weights: WeightSource, adapter: LoraAdapter): WeightSource {
+  validateAdapter(adapter, cfg);
+  const scaling = loraScaling(adapter.config);
+  const adapted = new Map<string, Parameters<typeof mergeIntoWeight>[1]>();
+  for (const [i, m, w] of adaptedModules(adapter)) adapted.set(linearWeightName(i, m), w);
+  return {
+    readF32: async (name) => {
+      const w = adapted.get(name);
+      const x = await weights.readF32(name);
+      if (!w) return x;
+      const out = x.slice(); // never modify the caller's array
+      mergeIntoWeight(out, w, adapter.config.r, scaling);
+      return out;
+    },
+  };
+}
+
+// ---- LoRA adapter ----
+
+/**
+ * The alpha to write so that llama.cpp's scale alpha/r equals PEFT's scaling:
+ * alpha for plain LoRA, alpha·√r for rsLoRA.
+ */
+export function ggufLoraAlpha(config: LoraAdapter['config']): number {
+  return loraScaling(config) * config.r;
+}
+
+/** A llama.cpp LoRA GGUF (general.type=adapter) for the given base config. F32 tensors. */
+export async function exportLoraGguf(adapter: LoraAdapter, cfg: ModelConfig, opts: { name?: string } = {}): Promise<Uint8Array> {
+  validateAdapter(adapter, cfg);
+  const r = adapter.config.r;
+  const kvs: GgufKv[] = [
+    kv.str('general.architecture', cfg.architecture),
+    kv.str('general.type', 'adapter'),
+    kv.u32('general.alignment', 32),
+  ];
+  if (opts.name) kvs.push(kv.str('general.name', opts.name));
+  kvs.push(kv.u32('general.file_type', 0), kv.str('adapter.type', 'lora'), kv.f32('adapter.lora.alpha', ggufLoraAlpha(adapter.config)));
+  const specs: GgufTensorSpec[] = [];
+  const data = new Map<string, Float32Array>();
+  for (const [i, m, w] of adaptedModules(adapter)) {
+    const base = `blk.${i}.${GGUF_MODULE[m]}.weight`;
+    specs.push({ name: `${base}.lora_a`, shape: [r, w.inFeatures], type: 'F32' });
+    specs.push({ name: `${base}.lora_b`, shape: [w.outFeatures, r], type: 'F32' });
+    const heads = ropePermuteHeads(cfg, linearWeightName(i, m));
+    data.set(`${base}.lora_a`, w.A);
+    data.set(`${base}.lora_b`, heads ? permuteRowsForRope(w.B, w.outFeatures, r, heads) : w.B);
+  }
+  if (!specs.length) throw new LoraAdapterError('GGUF export: the adapter has no LoRA weights');
+  return collectChunks(ggufChunks(kvs, specs, (s) => data.get(s.name)!));
+}
+
+/**
+ * An Ollama Modelfile that applies the adapter to a base model. Ollama reads lora_alpha as an
+ * integer when it converts adapters itself; a GGUF adapter carries the float, but a note is
+ * added when the effective alpha is not integral.
+ */
+export function ollamaModelfile(opts: { from: string; adapterFile: string; adapter: LoraAdapter; system?: string }): string {
+  const alpha = ggufLoraAlpha(opts.adapter.config);
+  const lines = [`FROM ${opts.from}`, `ADAPTER ${opts.adapterFile}`];
+  if (!Number.isInteger(alpha)) {
+    lines.unshift(
+      `# Note: the effective lora_alpha is ${alpha} (not an integer). The GGUF adapter stores it as a float;`,
+      `# if you import the PEFT folder into Ollama instead, it reads lora_alpha as an integer and the scale changes.`,
+    );
+  }
+  if (opts.system) lines.push(`SYSTEM """${opts.system.replaceAll('"""', '\\"\\"\\"')}"""`);
+  return lines.join('\n') + '\n';
+}
