@@ -1,0 +1,266 @@
+// Launchers for the frozen-weight linear layer: matmulForward (out = inp·Wᵀ + bias) and
+// matmulBackward (dinp (+)= dout·W, no dW). Tensors larger than one storage binding
+// (the 49152×576 LM head, Qwen's ~540 MB embedding) are processed as several dispatches
+// over row ranges of W and row chunks of the activations, each bound as a byte range.
+import forwardF32 from '../../../../shaders/matmul_forward.wgsl?raw';
+import forwardF16 from '../../../../shaders/matmul_forward_f16.wgsl?raw';
+import backwardF32 from '../../../../shaders/matmul_backward.wgsl?raw';
+import backwardF16 from '../../../../shaders/matmul_backward_f16.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv } from '../grid';
+
+export type WeightDType = 'f32' | 'f16';
+
+/** A frozen weight: row-major [OC, C] (Hugging Face layout) in f32 or f16 (f16 needs ctx.caps.f16). */
+export interface Weight {
+  buffer: Binding;
+  dtype: WeightDType;
+}
+
+/** Input dropout with a stateless mask: element i is kept iff hash(i ^ hash(seed)) >= p·2³². */
+export interface Dropout {
+  /** Drop probability in [0, 1); 0 is the exact identity. */
+  p: number;
+  /** Any u32; forward and backward must use the same seed to get the same mask. */
+  seed: number;
+}
+
+export interface MatmulForwardOptions {
+  /** out += result instead of out = result. */
+  accumulate?: boolean;
+  /** Scales inp·Wᵀ (not the bias). Default 1. */
+  alpha?: number;
+  /** Dropout applied to inp (LoRA's input dropout); mask index = row·C + col of inp. */
+  dropout?: Dropout;
+  /** Pretend storage bindings are at most this many bytes (tests of the range-split path). */
+  maxBindingBytes?: number;
+}
+
+export interface MatmulBackwardOptions {
+  /** dinp += result instead of dinp = result. */
+  accumulate: boolean;
+  /** Scales dout·W. Default 1. */
+  alpha?: number;
+  /** The backward of an input dropout: multiply by the forward's mask (index row·C + col) and 1/(1-p). */
+  dropout?: Dropout;
+  maxBindingBytes?: number;
+}
+
+/** Tile configuration: threads per workgroup along M and N (each thread owns a 4×4 block) and the K tile depth. */
+interface Tiles {
+  WG_M: number;
+  WG_N: number;
+  BK: number;
+}
+const TM = 4; // must match the shaders' const TM/TN
+const TN = 4;
+
+/** Narrow outputs (LoRA rank columns) get narrow, tall tiles so few threads idle. */
+function pickTiles(M: number, N: number): Tiles {
+  if (N <= 16) return { WG_M: 32, WG_N: 4, BK: 16 };
+  if (N <= 32) return { WG_M: 16, WG_N: 8, BK: 16 };
+  if (M <= 16) return { WG_M: 4, WG_N: 32, BK: 16 };
+  return { WG_M: 16, WG_N: 16, BK: 16 };
+}
+
+/** Kernel-level u32 hash (lowbias32); the WGSL hash32 is the same function. */
+export function hash32(x: number): number {
+  let v = x >>> 0;
+  v ^= v >>> 16;
+  v = Math.imul(v, 0x7feb352d);
+  v ^= v >>> 15;
+  v = Math.imul(v, 0x846ca68b);
+  v ^= v >>> 16;
+  return v >>> 0;
+}
+
+interface DropoutParams {
+  threshold: number;
+  scale: number;
+  seedHash: number;
+}
+
+export function dropoutParams(d: Dropout | undefined): DropoutParams {
+  if (!d || d.p === 0) return { threshold: 0, scale: 1, seedHash: 0 };
+  if (!(d.p > 0 && d.p < 1)) throw new Error(`dropout p=${d.p} must be in [0, 1)`);
+  if (!Number.isInteger(d.seed) || d.seed < 0 || d.seed > 0xffffffff) throw new Error(`dropout seed ${d.seed} is not a u32`);
+  return { threshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), scale: 1 / (1 - d.p), seedHash: hash32(d.seed) };
+}
+
+/** A byte range of a buffer (a Binding with its defaults filled in). */
+interface Span {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+function spanOf(b: Binding): Span {
+  if ('mapState' in b) return { buffer: b, offset: 0, size: b.size };
+  const offset = b.offset ?? 0;
+  return { buffer: b.buffer, offset, size: b.size ?? b.buffer.size - offset };
+}
+
+/**
+ * Binds elements [elem0, elem0 + count) of `s` (elements of `elemBytes`): the binding starts
+ * at the aligned byte at or below elem0, and the returned `elemOff` is elem0's index inside it.
+ * So chunk boundaries need no alignment; a chunk just needs count·elemBytes + align ≤ limit.
+ */
+function subBinding(s: Span, elem0: number, count: number, elemBytes: number, align: number, what: string): { binding: Binding; elemOff: number } {
+  const start = s.offset + elem0 * elemBytes;
+  const end = start + count * elemBytes;
+  if (end > s.offset + s.size) throw new Error(`${what}: needs ${end - s.offset} bytes, binding has ${s.size}`);
+  const bindStart = Math.floor(start / align) * align;
+  const elemOff = (start - bindStart) / elemBytes;
+  if (!Number.isInteger(elemOff)) throw new Error(`${what}: offset ${s.offset} is not a multiple of ${elemBytes}`);
+  // Storage binding sizes must be multiples of 4 (an odd f16 count rounds up) and stay inside the buffer.
+  const size = Math.min(Math.ceil((end - bindStart) / 4) * 4, s.buffer.size - bindStart);
+  return { binding: { buffer: s.buffer, offset: bindStart, size }, elemOff };
+}
+
+interface Limits {
+  bytes: number;
+  align: number;
+}
+
+function limitsOf(ctx: GpuContext, maxBindingBytes?: number): Limits {
+  const align = ctx.caps.minStorageBufferOffsetAlignment;
+  const bytes = Math.min(ctx.caps.maxStorageBufferBindingSize, maxBindingBytes ?? Infinity);
+  return { bytes, align };
+}
+
+/** How many rows of `rowBytes` fit one binding, allowing for an unaligned start. */
+function rowsPerBinding(l: Limits, rowBytes: number, what: string): number {
+  const rows = Math.floor((l.bytes - l.align) / rowBytes);
+  if (rows < 1) throw new Error(`${what}: one row of ${rowBytes} bytes does not fit a ${l.bytes}-byte storage binding`);
+  return rows;
+}
+
+function checkDims(what: string, dims: Record<string, number>): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: ${k}=${v} must be a positive integer`);
+  }
+}
+
+const dummies = new WeakMap<GpuContext, GPUBuffer>();
+/** A tiny buffer bound where a kernel declares an optional input (layout 'auto' needs every binding bound). */
+function dummyBuffer(ctx: GpuContext): GPUBuffer {
+  let b = dummies.get(ctx);
+  if (!b) {
+    b = ctx.createBuffer(16, 'matmul-dummy');
+    dummies.set(ctx, b);
+  }
+  return b;
+}
+
+function weightBytes(w: Weight, ctx: GpuContext): number {
+  if (w.dtype === 'f16') {
+    if (!ctx.caps.f16) throw new Error('f16 weight on a device without shader-f16: convert it to f32 at load time');
+    return 2;
+  }
+  if (w.dtype !== 'f32') throw new Error(`unknown weight dtype ${String(w.dtype)}`);
+  return 4;
+}
+
+/**
+ * out[BT, OC] = alpha · dropout(inp)[BT, C] · W[OC, C]ᵀ + bias[OC]   (+ out when accumulate)
+ *
+ * - inp: f32 [BT, C] row-major; out: f32 [BT, OC]; bias: f32 [OC] or null.
+ * - weight: [OC, C] row-major in weight.dtype; 'f16' is read as f16 and accumulated in f32.
+ * - Any tensor larger than a storage binding is split: W into row ranges (each writing a
+ *   column slice of out), inp/out into row chunks. Each chunk is a separate dispatch.
+ * - out must not alias inp, weight or bias.
+ */
+export function matmulForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  out: Binding,
+  inp: Binding,
+  weight: Weight,
+  bias: Binding | null,
+  BT: number,
+  C: number,
+  OC: number,
+  opts: MatmulForwardOptions = {},
+): void {
+  checkDims('matmulForward', { BT, C, OC });
+  const wb = weightBytes(weight, ctx);
+  const lim = limitsOf(ctx, opts.maxBindingBytes);
+  const drop = dropoutParams(opts.dropout);
+  const code = weight.dtype === 'f16' ? forwardF16 : forwardF32;
+  const wRows = rowsPerBinding(lim, C * wb, 'matmulForward weight');
+  const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulForward out'), rowsPerBinding(lim, C * 4, 'matmulForward inp'));
+  if (bias && OC * 4 + lim.align > lim.bytes) throw new Error(`matmulForward: bias of ${OC} f32 exceeds a storage binding`);
+  const outS = spanOf(out);
+  const inpS = spanOf(inp);
+  const wS = spanOf(weight.buffer);
+  const biasB = bias ? subBinding(spanOf(bias), 0, OC, 4, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
+  for (let r0 = 0; r0 < BT; r0 += actRows) {
+    const M = Math.min(actRows, BT - r0);
+    const inpB = subBinding(inpS, r0 * C, M * C, 4, lim.align, 'matmulForward inp');
+    const outB = subBinding(outS, r0 * OC, M * OC, 4, lim.align, 'matmulForward out');
+    for (let c0 = 0; c0 < OC; c0 += wRows) {
+      const N = Math.min(wRows, OC - c0);
+      const wB = subBinding(wS, c0 * C, N * C, wb, lim.align, 'matmulForward weight');
+      const t = pickTiles(M, N);
+      const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_forward_${weight.dtype}` });
+      const params = new Params()
+        .u32(M).u32(N).u32(C).u32(OC)
+        .u32(outB.elemOff + c0).u32(inpB.elemOff).u32(wB.elemOff).u32(biasB.elemOff + c0)
+        .u32(bias ? 1 : 0).u32(opts.accumulate ? 1 : 0).f32(opts.alpha ?? 1).u32(drop.threshold)
+        .f32(drop.scale).u32(drop.seedHash).u32(r0).u32(0);
+      const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
+      rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, 'matmul_forward');
+    }
+  }
+}
+
+/**
+ * dinp[BT, C] = dropout'(alpha · dout[BT, OC] · W[OC, C])   (dinp += … when opts.accumulate)
+ *
+ * The input gradient of matmulForward with a frozen W (no dW). dout, dinp: f32 row-major;
+ * weight as in matmulForward. With dropout, the result is multiplied by the forward's mask
+ * (same seed, same p) and 1/(1-p). A W too large for one binding is processed in row ranges
+ * (K chunks accumulating into dinp); dout/dinp in row chunks. dinp must not alias dout or W.
+ */
+export function matmulBackward(
+  ctx: GpuContext,
+  rec: Recorder,
+  dinp: Binding,
+  dout: Binding,
+  weight: Weight,
+  BT: number,
+  C: number,
+  OC: number,
+  opts: MatmulBackwardOptions,
+): void {
+  checkDims('matmulBackward', { BT, C, OC });
+  const wb = weightBytes(weight, ctx);
+  const lim = limitsOf(ctx, opts.maxBindingBytes);
+  const drop = dropoutParams(opts.dropout);
+  const code = weight.dtype === 'f16' ? backwardF16 : backwardF32;
+  const wRows = rowsPerBinding(lim, C * wb, 'matmulBackward weight');
+  const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulBackward dout'), rowsPerBinding(lim, C * 4, 'matmulBackward dinp'));
+  const dinpS = spanOf(dinp);
+  const doutS = spanOf(dout);
+  const wS = spanOf(weight.buffer);
+  for (let r0 = 0; r0 < BT; r0 += actRows) {
+    const M = Math.min(actRows, BT - r0);
+    const dinpB = subBinding(dinpS, r0 * C, M * C, 4, lim.align, 'matmulBackward dinp');
+    const doutB = subBinding(doutS, r0 * OC, M * OC, 4, lim.align, 'matmulBackward dout');
+    for (let k0 = 0; k0 < OC; k0 += wRows) {
+      const K = Math.min(wRows, OC - k0);
+      const wB = subBinding(wS, k0 * C, K * C, wb, lim.align, 'matmulBackward weight');
+      const t = pickTiles(M, C);
+      const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_backward_${weight.dtype}` });
+      // Later K chunks always add onto the first one's result.
+      const accumulate = opts.accumulate || k0 > 0;
+      const params = new Params()
+        .u32(M).u32(C).u32(K).u32(OC)
+        .u32(dinpB.elemOff).u32(doutB.elemOff + k0).u32(wB.elemOff).u32(accumulate ? 1 : 0)
+        .f32(opts.alpha ?? 1).u32(drop.threshold).f32(drop.scale).u32(drop.seedHash)
+        .u32(r0).u32(0).u32(0).u32(0);
+      const groups: [number, number] = [ceilDiv(C, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
+      rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, 'matmul_backward');
+    }
+  }
+}
