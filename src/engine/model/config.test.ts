@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { checkTensorShapes, estimateTrainingMemory, expectedTensors, loraParameterCount, parameterCount, parseModelConfig } from './config';
+
+// Published config.json files (fields that matter), as on the Hugging Face Hub.
+const SMOLLM2_135M = {
+  architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 1, eos_token_id: 2,
+  hidden_act: 'silu', hidden_size: 576, initializer_range: 0.041666666666666664, intermediate_size: 1536,
+  max_position_embeddings: 8192, mlp_bias: false, model_type: 'llama', num_attention_heads: 9, num_hidden_layers: 30,
+  num_key_value_heads: 3, pad_token_id: 2, pretraining_tp: 1, rms_norm_eps: 1e-5, rope_scaling: null, rope_theta: 100000,
+  tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.42.3', use_cache: true, vocab_size: 49152,
+};
+const SMOLLM2_360M = { ...SMOLLM2_135M, hidden_size: 960, intermediate_size: 2560, num_attention_heads: 15, num_hidden_layers: 32, num_key_value_heads: 5 };
+const SMOLLM2_1_7B = { ...SMOLLM2_135M, hidden_size: 2048, intermediate_size: 8192, num_attention_heads: 32, num_hidden_layers: 24, num_key_value_heads: 32, rope_theta: 130000 };
+const QWEN25_05B = {
+  architectures: ['Qwen2ForCausalLM'], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645, hidden_act: 'silu',
+  hidden_size: 896, initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768, max_window_layers: 21,
+  model_type: 'qwen2', num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2, rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0, sliding_window: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true,
+  use_sliding_window: false, vocab_size: 151936,
+};
+const QWEN25_15B = { ...QWEN25_05B, hidden_size: 1536, intermediate_size: 8960, num_attention_heads: 12, num_hidden_layers: 28, max_window_layers: 21 };
+const TINYLLAMA = {
+  architectures: ['LlamaForCausalLM'], bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02,
+  intermediate_size: 5632, max_position_embeddings: 2048, model_type: 'llama', num_attention_heads: 32, num_hidden_layers: 22,
+  num_key_value_heads: 4, pretraining_tp: 1, rms_norm_eps: 1e-5, rope_scaling: null, tie_word_embeddings: false, torch_dtype: 'bfloat16', vocab_size: 32000,
+};
+const LLAMA32_1B_ROPE = { rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' } };
+
+describe('parseModelConfig', () => {
+  it('SmolLM2-135M: GQA, tied, head_dim defaulted, bf16', () => {
+    const c = parseModelConfig(JSON.stringify(SMOLLM2_135M));
+    expect(c).toMatchObject({
+      architecture: 'llama', hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, headDim: 64,
+      rmsNormEps: 1e-5, ropeTheta: 100000, ropeScaling: null, tieWordEmbeddings: true, vocabSize: 49152,
+      maxPositionEmbeddings: 8192, attentionBias: false, dtype: 'BF16', bosTokenId: 1, eosTokenIds: [2],
+    });
+    // 134.5M parameters with the tied embedding counted once (SmolLM2-135M's published size).
+    expect(parameterCount(c)).toBe(134_515_008);
+  });
+
+  it('SmolLM2-360M and 1.7B, TinyLlama (untied)', () => {
+    expect(parseModelConfig(SMOLLM2_360M)).toMatchObject({ headDim: 64, numKvHeads: 5, numLayers: 32 });
+    expect(parseModelConfig(SMOLLM2_1_7B)).toMatchObject({ headDim: 64, numKvHeads: 32, ropeTheta: 130000 });
+    const t = parseModelConfig(TINYLLAMA);
+    expect(t).toMatchObject({ headDim: 64, numKvHeads: 4, tieWordEmbeddings: false });
+    expect(expectedTensors(t).at(-1)).toEqual({ name: 'lm_head.weight', shape: [32000, 2048] });
+    expect(parameterCount(t)).toBe(1_100_048_384); // TinyLlama-1.1B
+  });
+
+  it('Qwen2.5-0.5B / 1.5B: q/k/v biases, rms eps 1e-6, eos', () => {
+    const q = parseModelConfig(QWEN25_05B);
+    expect(q).toMatchObject({ architecture: 'qwen2', attentionBias: true, headDim: 64, numKvHeads: 2, rmsNormEps: 1e-6, ropeTheta: 1e6, eosTokenIds: [151645] });
+    const names = expectedTensors(q).map((t) => t.name);
+    expect(names).toContain('model.layers.0.self_attn.q_proj.bias');
+    expect(names).toContain('model.layers.23.self_attn.v_proj.bias');
+    expect(names).not.toContain('model.layers.0.self_attn.o_proj.bias');
+    expect(parameterCount(q)).toBe(494_032_768); // Qwen2.5-0.5B
+    expect(parseModelConfig(QWEN25_15B)).toMatchObject({ headDim: 128, numKvHeads: 2 });
+  });
+
+  it('llama3 rope_scaling and explicit head_dim', () => {
+    const c = parseModelConfig({ ...TINYLLAMA, ...LLAMA32_1B_ROPE, head_dim: 96 });
+    expect(c.ropeScaling).toEqual({ ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+    expect(c.headDim).toBe(96);
+    expect(expectedTensors(c).find((t) => t.name === 'model.layers.0.self_attn.q_proj.weight')!.shape).toEqual([32 * 96, 2048]);
+    expect(expectedTensors(c).find((t) => t.name === 'model.layers.0.self_attn.o_proj.weight')!.shape).toEqual([2048, 32 * 96]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['bad JSON', '{', /config.json: not valid JSON/],
+    ['unsupported architecture', { ...SMOLLM2_135M, model_type: 'mistral' }, /model_type "mistral" is not supported \(supported: llama, qwen2/],
+    ['architectures class mismatch', { ...SMOLLM2_135M, architectures: ['LlamaForSequenceClassification'] }, /supported: LlamaForCausalLM/],
+    ['unsupported dtype', { ...SMOLLM2_135M, torch_dtype: 'float8_e4m3fn' }, /torch_dtype "float8_e4m3fn" is not supported \(supported: float32, float16, bfloat16\)/],
+    ['unknown rope_scaling type', { ...SMOLLM2_135M, rope_scaling: { type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported \(supported: llama3, or none\)/],
+    ['linear rope_scaling', { ...SMOLLM2_135M, rope_scaling: { type: 'linear', factor: 2 } }, /"linear" is not supported/],
+    ['heads not a multiple of kv heads', { ...SMOLLM2_135M, num_key_value_heads: 4 }, /multiple of num_key_value_heads/],
+    ['missing hidden_size', { ...SMOLLM2_135M, hidden_size: undefined }, /missing "hidden_size"/],
+    ['non-integer layers', { ...SMOLLM2_135M, num_hidden_layers: 2.5 }, /"num_hidden_layers" must be a positive integer/],
+    ['gelu activation', { ...SMOLLM2_135M, hidden_act: 'gelu' }, /hidden_act "gelu" is not supported \(supported: silu\)/],
+    ['sliding window', { ...QWEN25_05B, use_sliding_window: true }, /use_sliding_window/],
+    ['hidden not divisible by heads, no head_dim', { ...SMOLLM2_135M, hidden_size: 577 }, /not divisible/],
+  ])('rejects %s with a clear message', (_n, input, re) => {
+    expect(() => parseModelConfig(input)).toThrow(re);
+  });
+});
+
+describe('tensor shapes and estimates', () => {
+  const tiny = parseModelConfig({ ...SMOLLM2_135M, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 40 });
+
+  it('checkTensorShapes accepts the expected set and names every problem', () => {
+    const shapes = new Map(expectedTensors(tiny).map((t) => [t.name, t.shape] as [string, number[]]));
+    expect(() => checkTensorShapes(tiny, shapes)).not.toThrow();
+    shapes.set('lm_head.weight', [40, 16]); // tied models may still ship a head
+    shapes.set('model.layers.0.self_attn.rotary_emb.inv_freq', [2]);
+    expect(() => checkTensorShapes(tiny, shapes)).not.toThrow();
+    shapes.delete('model.norm.weight');
+    shapes.set('model.layers.1.self_attn.k_proj.weight', [16, 16]);
+    shapes.set('model.layers.2.mlp.up_proj.weight', [24, 16]);
+    expect(() => checkTensorShapes(tiny, shapes)).toThrow(/k_proj.weight is \[16, 16\], config says \[8, 16\].*missing model.norm.weight \[16\].*unexpected tensor model.layers.2.mlp.up_proj.weight/);
+  });
+
+  it('LoRA parameter count and memory estimate', () => {
+    // per layer r·(in+out): q 4·(16+16), k,v 4·(16+8) each, o 4·32, gate/up 4·40 each, down 4·40
+    expect(loraParameterCount(tiny, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])).toBe(2 * 4 * (32 + 24 + 24 + 32 + 40 + 40 + 40));
+    const e = estimateTrainingMemory(tiny, { weightBytesPerParam: 2, r: 4, targets: ['q_proj', 'v_proj'], batch: 1, seqLen: 8 });
+    expect(e.weightBytes).toBe(parameterCount(tiny) * 2);
+    expect(e.loraTrainingBytes).toBe(loraParameterCount(tiny, 4, ['q_proj', 'v_proj']) * 16);
+    expect(e.totalBytes).toBe(e.weightBytes + e.loraTrainingBytes + e.activationBytes);
+    expect(e.activationBytes).toBeGreaterThan(0);
+  });
+});
