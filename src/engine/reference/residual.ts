@@ -10,3 +10,8 @@ export function residualBackward(dinp1: Float64Array, dinp2: Float64Array, dout:
     dinp2[i] += dout[i];
   }
 }
+
+/** dst += alpha · src (generic accumulate; added with the GPU addInPlace). */
+export function addInPlace(dst: Float64Array, src: ArrayLike<number>, N: number, alpha = 1): void {
+  for (let i = 0; i < N; i++) dst[i] += alpha * src[i];
+}
