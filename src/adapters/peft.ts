@@ -175,14 +175,28 @@ function parseConfig(input: string | unknown): LoraConfig & { layersToTransform:
   };
 }
 
+/** Hub ids compare by their last two path parts, case-insensitively (a local path may prefix them). */
+function sameModelId(a: string, b: string): boolean {
+  const norm = (s: string) => s.replace(/\\/g, '/').replace(/\/+$/, '').split('/').slice(-2).join('/').toLowerCase();
+  return norm(a) === norm(b);
+}
+
 /**
  * Reads a PEFT LoRA folder back: adapter_config.json (text or object) and the weights
  * (a TensorStore over adapter_model.safetensors). Every tensor must be a lora_A/lora_B of a
  * targeted linear layer of the base model, with PEFT's shapes; every targeted layer must have
- * both. Errors name the key and what was expected.
+ * both. Errors name the key and what was expected. With `baseModelId`, an adapter whose
+ * base_model_name_or_path names a different model is rejected.
  */
-export async function importPeft(files: { adapterConfig: string | unknown; weights: TensorStore }, base: ModelConfig): Promise<LoraAdapter> {
+export async function importPeft(
+  files: { adapterConfig: string | unknown; weights: TensorStore },
+  base: ModelConfig,
+  opts: { baseModelId?: string } = {},
+): Promise<LoraAdapter> {
   const pc = parseConfig(files.adapterConfig);
+  if (opts.baseModelId && pc.baseModel && !sameModelId(pc.baseModel, opts.baseModelId)) {
+    throw new LoraAdapterError(`${PEFT_CONFIG_FILE}: adapter was trained on "${pc.baseModel}", not on the loaded base model "${opts.baseModelId}"`);
+  }
   const fail = (msg: string): never => {
     throw new LoraAdapterError(`${PEFT_WEIGHTS_FILE}: ${msg}`);
   };
