@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { loraBackward, loraForward } from './lora';
+import { matmulForward } from './matmul';
+import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
+import { expectClose, randArray, rng } from '../../../../test/numeric';
+import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+/**
+ * f32 sums of up to ~300 products (over C, OC or BT) of f32-exact inputs: the rounding error
+ * is bounded by about K·2⁻²⁴ ≈ 2e-5 of the largest partial sum, so atol is 3e-5 of the
+ * tensor's largest magnitude; rtol 1e-4 covers elements near it. Index or mask errors are O(1).
+ */
+function expectCloseScaled(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  expectClose(got, want, 3e-5 * Math.max(1, maxAbs(want)), 1e-4, what);
+}
+
+// [BT, C, OC, R]: T=1, ranks 1..64, sizes not multiples of the 4/16/64 tiles, BT up to 300.
+const SHAPES: [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [1, 37, 70, 3],
+  [65, 129, 17, 16],
+  [300, 100, 33, 7],
+  [130, 77, 191, 64],
+  [17, 200, 50, 33],
+];
+const DROPOUTS: Dropout[] = [
+  { p: 0, seed: 0 },
+  { p: 0.25, seed: 0xdeadbeef },
+];
+
+for (const fallback of [false, true]) {
+  describe(`lora (fallback=${fallback})`, () => {
+    for (const dropout of DROPOUTS) {
+      it.each(SHAPES)(`forward + backward BT=%i C=%i OC=%i R=%i, dropout p=${dropout.p}`, async (BT, C, OC, R) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 7 + C * 131 + OC * 17 + R + (dropout.p > 0 ? 1 : 0));
+        const inp = f32(randArray(r, BT * C));
+        const A = f32(randArray(r, R * C));
+        const B = f32(randArray(r, OC * R));
+        const out0 = f32(randArray(r, BT * OC)); // the base layer's output
+        const dout = f32(randArray(r, BT * OC));
+        const dinp0 = f32(randArray(r, BT * C)); // the base layer's dinp
+        const dA0 = f32(randArray(r, R * C));
+        const dB0 = f32(randArray(r, OC * R));
+        const scaling = 2 / R;
+        const up = (a: Float64Array) => ctx.upload(Float32Array.from(a));
+        const got = await expectNoGpuError(ctx, async () => {
+          const inpB = up(inp);
+          const AB = up(A);
+          const BB = up(B);
+          const outB = up(out0);
+          const hB = ctx.createBuffer(BT * R * 4);
+          const dhB = ctx.createBuffer(BT * R * 4);
+          const dinpB = up(dinp0);
+          const dAB = up(dA0);
+          const dBB = up(dB0);
+          const rec = ctx.recorder();
+          loraForward(ctx, rec, outB, hB, inpB, AB, BB, BT, C, OC, R, scaling, dropout);
+          loraBackward(ctx, rec, dinpB, dAB, dBB, dhB, up(dout), inpB, hB, AB, BB, BT, C, OC, R, scaling, dropout);
+          rec.submit();
+          return {
+            out: await ctx.readF32(outB, BT * OC),
+            h: await ctx.readF32(hB, BT * R),
+            dh: await ctx.readF32(dhB, BT * R),
+            dinp: await ctx.readF32(dinpB, BT * C),
+            dA: await ctx.readF32(dAB, R * C),
+            dB: await ctx.readF32(dBB, OC * R),
+          };
+        });
+        const out = Float64Array.from(out0);
+        const h = new Float64Array(BT * R);
+        forwardRef(out, h, inp, A, B, BT, C, OC, R, scaling, dropout);
+        expectCloseScaled(got.h, h, 'h');
+        expectCloseScaled(got.out, out, 'out');
+        const dinp = Float64Array.from(dinp0);
+        const dA = Float64Array.from(dA0);
+        const dB = Float64Array.from(dB0);
+        const dh = new Float64Array(BT * R);
+        // The backward reference consumes the GPU's h so dB is checked on its own, not through h's error.
+        backwardRef(dinp, dA, dB, dh, dout, inp, Float64Array.from(got.h), A, B, BT, C, OC, R, scaling, dropout);
+        expectCloseScaled(got.dh, dh, 'dh');
+        expectCloseScaled(got.dB, dB, 'dB');
+        expectCloseScaled(got.dA, dA, 'dA');
+        expectCloseScaled(got.dinp, dinp, 'dinp');
+      });
+    }
+
+    it('dropout p = 0 is bit-identical to no dropout; p > 0 really drops', async () => {
+      const ctx = await getTestContext({ fallback });
+      const [BT, C, R] = [33, 70, 8];
+      const r = rng(5);
+      const inp = ctx.upload(Float32Array.from(randArray(r, BT * C)));
+      const A = { buffer: ctx.upload(Float32Array.from(randArray(r, R * C))), dtype: 'f32' as const };
+      const outs = [0, 1, 2].map(() => ctx.createBuffer(BT * R * 4));
+      const rec = ctx.recorder();
+      matmulForward(ctx, rec, outs[0], inp, A, null, BT, C, R);
+      matmulForward(ctx, rec, outs[1], inp, A, null, BT, C, R, { dropout: { p: 0, seed: 1234 } });
+      matmulForward(ctx, rec, outs[2], inp, A, null, BT, C, R, { dropout: { p: 0.5, seed: 1234 } });
+      rec.submit();
+      const [plain, p0, p5] = await Promise.all(outs.map((b) => ctx.readF32(b, BT * R)));
+      expect(Array.from(p0)).toEqual(Array.from(plain));
+      expect(maxAbs(p5.map((v, i) => v - plain[i]))).toBeGreaterThan(0.1);
+    });
+  });
+}

@@ -1,0 +1,131 @@
+// Launchers for a LoRA branch on a linear layer (PEFT shapes: A [R, C], B [OC, R]):
+//   forward  y += scaling · (dropout(x) · Aᵀ) · Bᵀ, keeping h = dropout(x) · Aᵀ for backward;
+//   backward dB += scaling · doutᵀ·h, dh = scaling · dout·B, dA += dhᵀ·dropout(x), dx += dropout'(dh·A).
+// The products with long K or wide outputs reuse the tiled linear kernels (matmul.ts); the
+// dA/dB reductions over the BT rows use lora_backward.wgsl. The dropout mask is a pure hash of
+// (seed, element index of x), so the backward regenerates the forward's mask without storing it.
+import weightGradCode from '../../../../shaders/lora_backward.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv } from '../grid';
+import { type Dropout, dropoutParams, matmulBackward, matmulForward } from './matmul';
+
+export type { Dropout } from './matmul';
+
+const NO_DROPOUT: Dropout = { p: 0, seed: 0 };
+
+function checkLora(what: string, ctx: GpuContext, dims: Record<string, number>, R: number, scaling: number): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: ${k}=${v} must be a positive integer`);
+  }
+  if (R > 256) throw new Error(`${what}: rank R=${R} is larger than supported (≤ 256)`);
+  if (!Number.isFinite(scaling)) throw new Error(`${what}: scaling ${scaling} is not finite`);
+  void ctx;
+}
+
+/**
+ * LoRA forward on top of a base linear output:
+ *   h[BT, R]    = dropout(inp)[BT, C] · A[R, C]ᵀ        (overwritten; keep it for loraBackward)
+ *   out[BT, OC] += scaling · h · B[OC, R]ᵀ
+ * All f32 row-major. Dropout mask index = row·C + col of inp; p = 0 is the exact identity.
+ * out must already hold the base layer's result (matmulForward).
+ */
+export function loraForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  out: Binding,
+  h: Binding,
+  inp: Binding,
+  A: Binding,
+  B: Binding,
+  BT: number,
+  C: number,
+  OC: number,
+  R: number,
+  scaling: number,
+  dropout: Dropout = NO_DROPOUT,
+): void {
+  checkLora('loraForward', ctx, { BT, C, OC, R }, R, scaling);
+  matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout });
+  matmulForward(ctx, rec, out, h, { buffer: B, dtype: 'f32' }, null, BT, R, OC, { accumulate: true, alpha: scaling });
+}
+
+/**
+ * LoRA backward (the gradients of loraForward), accumulating like llm.c:
+ *   dB[OC, R]   += scaling · dout[BT, OC]ᵀ · h[BT, R]
+ *   dh[BT, R]    = scaling · dout · B                   (scratch, overwritten)
+ *   dA[R, C]    += dhᵀ · dropout(inp)[BT, C]
+ *   dinp[BT, C] += dropout'(dh · A)                     (add onto the base layer's dinp)
+ * `h` is the forward's h; `dropout` must be the forward's (same p and seed).
+ */
+export function loraBackward(
+  ctx: GpuContext,
+  rec: Recorder,
+  dinp: Binding,
+  dA: Binding,
+  dB: Binding,
+  dh: Binding,
+  dout: Binding,
+  inp: Binding,
+  h: Binding,
+  A: Binding,
+  B: Binding,
+  BT: number,
+  C: number,
+  OC: number,
+  R: number,
+  scaling: number,
+  dropout: Dropout = NO_DROPOUT,
+): void {
+  checkLora('loraBackward', ctx, { BT, C, OC, R }, R, scaling);
+  loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
+  matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling });
+  loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
+  matmulBackward(ctx, rec, dinp, dh, { buffer: A, dtype: 'f32' }, BT, C, R, { accumulate: true, dropout });
+}
+
+interface GradTiles {
+  WG_M: number;
+  WG_N: number;
+  KS: number;
+  BK: number;
+}
+const TM = 4; // must match lora_backward.wgsl
+const TN = 4;
+
+/** Threads along the narrow (rank) side match R; the rest of the 256 threads become k-slices. */
+function pickGradTiles(ctx: GpuContext, M: number, N: number): GradTiles {
+  const narrow = (n: number) => Math.min(16, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 4)))));
+  let WG_M: number;
+  let WG_N: number;
+  if (N <= M) {
+    WG_N = narrow(N);
+    WG_M = 8;
+  } else {
+    WG_M = narrow(M);
+    WG_N = 8;
+  }
+  const threads = Math.min(256, ctx.caps.maxComputeInvocationsPerWorkgroup);
+  const KS = Math.max(1, Math.min(16, Math.floor(threads / (WG_M * WG_N))));
+  const BM = WG_M * TM;
+  const BN = WG_N * TN;
+  // Workgroup memory: P and Q tiles (BK rows each) plus the BM×BN reduction block, within 16 KiB.
+  let BK = 32;
+  while (BK > KS && (BK * (BM + BN) + BM * BN) * 4 > 16384) BK /= 2;
+  return { WG_M, WG_N, KS, BK: Math.max(BK, 1) };
+}
+
+/** grad[M, N] += alpha · P[K, M]ᵀ · dropout(Q)[K, N], all f32 row-major, bound whole. */
+function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Binding, Q: Binding, M: number, N: number, K: number, alpha: number, dropout: Dropout): void {
+  const limit = ctx.caps.maxStorageBufferBindingSize;
+  for (const [name, n] of [['P', K * M], ['Q', K * N], ['grad', M * N]] as const) {
+    if (n * 4 > limit) throw new Error(`loraBackward: ${name} of ${n * 4} bytes exceeds the ${limit}-byte storage binding limit; split the batch`);
+  }
+  const t = pickGradTiles(ctx, M, N);
+  const drop = dropoutParams(dropout);
+  const pipeline = ctx.pipeline(weightGradCode, { constants: { ...t }, label: 'lora_backward' });
+  const params = new Params()
+    .u32(M).u32(N).u32(K).u32(0)
+    .u32(0).u32(0).f32(alpha).u32(drop.threshold)
+    .f32(drop.scale).u32(drop.seedHash).u32(0).u32(0);
+  rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward');
+}
