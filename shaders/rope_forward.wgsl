@@ -16,11 +16,31 @@ struct Params { BT: u32, NH: u32, D: u32, transpose: u32 }
 @group(0) @binding(2) var<storage, read> pos: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// 2π split in three parts (Cody–Waite): P1 has 8 significant bits so k·P1 is exact for k < 2^16.
-const INV_TWO_PI: f32 = 0.15915494309189535;
-const P1: f32 = 6.28125;
-const P2: f32 = 0.0019353071693331003;  // exactly representable in f32
-const P3: f32 = 1.0253376606378075e-11;  // 2π − P1 − P2
+// WGSL only promises sin/cos to 2^-11 absolute error inside [-π, π] (SwiftShader in Chrome is
+// about that coarse) and nothing outside, while angles reach thousands of radians. So the
+// angle is reduced by π/2 in three parts (Cody–Waite; DP1 has 8 significant bits, so j·DP1 is
+// exact for j < 2^16) and sin/cos come from Cephes' single-precision minimax polynomials on
+// [-π/4, π/4], using only correctly rounded multiplies and adds: a few ulp on every GPU.
+const TWO_OVER_PI: f32 = 0.6366197723675814;
+const DP1: f32 = 1.5703125;
+const DP2: f32 = 4.837512969970703125e-4;
+const DP3: f32 = 7.54978995489188216e-8;
+
+// (sin a, cos a)
+fn sincos(a: f32) -> vec2<f32> {
+  let j = round(a * TWO_OVER_PI);
+  let r = ((a - j * DP1) - j * DP2) - j * DP3;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let q = i32(j) & 3; // quadrant; & on two's complement keeps negative j right
+  switch q {
+    case 0: { return vec2<f32>(s, c); }
+    case 1: { return vec2<f32>(c, -s); }
+    case 2: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -31,11 +51,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let row = idx / half; // bt·NH + h
   let bt = row / p.NH;
   let a = f32(pos[bt]) * invFreq[i];
-  // GPU sin/cos are only accurate near [−π, π]: reduce the angle first (positions reach thousands).
-  let k = round(a * INV_TWO_PI);
-  let r = ((a - k * P1) - k * P2) - k * P3;
-  let c = cos(r);
-  let s = select(sin(r), -sin(r), p.transpose != 0u);
+  let sc = sincos(a);
+  let c = sc.y;
+  let s = select(sc.x, -sc.x, p.transpose != 0u);
   let j = row * p.D + i;
   let x1 = x[j];
   let x2 = x[j + half];

@@ -4,6 +4,7 @@
 import type { GpuContext } from './gpu/context';
 import { residualForward } from './gpu/kernels/residual';
 import { residualForward as residualRef } from './reference/residual';
+import { elementwiseSmokeChecks } from './smoke-elementwise';
 
 export interface SmokeResult {
   kernel: string;
@@ -14,7 +15,7 @@ export interface SmokeResult {
   error?: string;
 }
 
-interface SmokeCheck {
+export interface SmokeCheck {
   kernel: string;
   /** atol + rtol·|ref| bound, applied element-wise. */
   atol: number;
@@ -52,6 +53,7 @@ const checks: SmokeCheck[] = [
       return { got: await ctx.readF32(out, N), want };
     },
   },
+  ...elementwiseSmokeChecks,
 ];
 
 export const smokeKernelNames = (): string[] => checks.map((c) => c.kernel);

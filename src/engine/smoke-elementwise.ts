@@ -1,0 +1,183 @@
+// Kernel smoke checks for the element-wise, normalization, loss and optimizer kernels: each
+// once on a small random problem against its float64 reference, in whatever browser runs the
+// app (registered in smoke.ts). Tolerances as in the kernels' GPU tests.
+import type { GpuContext, Recorder } from './gpu/context';
+import type { SmokeCheck } from './smoke';
+import { rmsnormBackward, rmsnormForward } from './gpu/kernels/rmsnorm';
+import { ropeBackward, ropeForward, ropeInvFreq } from './gpu/kernels/rope';
+import { swigluBackward, swigluForward } from './gpu/kernels/swiglu';
+import { embeddingForward } from './gpu/kernels/embedding';
+import { crossentropyForward } from './gpu/kernels/crossentropy';
+import { globalGradNorm, gradNormPartialCount, reduceSum } from './gpu/kernels/norm';
+import { adamwUpdate } from './gpu/kernels/adamw';
+import { residualBackward } from './gpu/kernels/residual';
+import * as rmsRef from './reference/rmsnorm';
+import * as ropeRef from './reference/rope';
+import * as swiRef from './reference/swiglu';
+import * as embRef from './reference/embedding';
+import * as ceRef from './reference/crossentropy';
+import * as normRef from './reference/norm';
+import * as adamRef from './reference/adamw';
+import * as resRef from './reference/residual';
+
+const randF32 = (rand: () => number, n: number, scale = 2): Float64Array => Float64Array.from({ length: n }, () => Math.fround(rand() * scale));
+
+/**
+ * Uploads `inputs` and allocates `outputs` (element counts), records `body` into one submit,
+ * reads back the buffers listed in `read` as [buffer index, element count] (concatenated)
+ * and frees everything.
+ */
+async function runOnce(
+  ctx: GpuContext,
+  inputs: ArrayBufferView[],
+  outputs: number[],
+  body: (rec: Recorder, b: GPUBuffer[]) => void,
+  read: [number, number][],
+): Promise<Float32Array> {
+  const bufs = [...inputs.map((a) => ctx.upload(a)), ...outputs.map((n) => ctx.createBuffer(n * 4))];
+  try {
+    const rec = ctx.recorder();
+    body(rec, bufs);
+    rec.submit();
+    const parts: Float32Array[] = [];
+    for (const [k, n] of read) parts.push(await ctx.readF32(bufs[k], n));
+    return Float32Array.from(parts.flatMap((p) => Array.from(p)));
+  } finally {
+    for (const b of bufs) ctx.destroy(b);
+  }
+}
+
+const concat = (...xs: ArrayLike<number>[]): Float64Array => Float64Array.from(xs.flatMap((x) => Array.from(x)));
+
+export const elementwiseSmokeChecks: SmokeCheck[] = [
+  {
+    kernel: 'rmsnorm_forward+backward',
+    atol: 2e-5,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const [BT, C] = [5, 577];
+      const [x, w, dout, d0] = [randF32(rand, BT * C, 4), randF32(rand, C), randF32(rand, BT * C), randF32(rand, BT * C)];
+      const out = new Float64Array(BT * C);
+      const rstd = new Float64Array(BT);
+      rmsRef.rmsnormForward(out, rstd, x, w, BT, C, 1e-5);
+      const dinp = Float64Array.from(d0);
+      rmsRef.rmsnormBackward(dinp, dout, x, w, rstd, BT, C);
+      const got = await runOnce(ctx, [x, w, dout, d0].map((a) => Float32Array.from(a)), [BT * C, BT], (rec, [X, W, DO, DI, O, R]) => {
+        rmsnormForward(ctx, rec, O, R, X, W, BT, C, 1e-5);
+        rmsnormBackward(ctx, rec, DI, DO, X, W, R, BT, C);
+      }, [[4, BT * C], [5, BT], [3, BT * C]]);
+      return { got, want: concat(out, rstd, dinp) };
+    },
+  },
+  {
+    kernel: 'rope_forward+backward',
+    atol: 5e-6,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const [BT, NH, D] = [9, 3, 64];
+      const x = randF32(rand, BT * NH * D);
+      const pos = Uint32Array.from({ length: BT }, (_, i) => (i < 5 ? i : 3000 + i));
+      const inv = ropeInvFreq(D, 500000, { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+      const fwd = new Float64Array(x.length);
+      ropeRef.ropeForward(fwd, x, inv, pos, BT, NH, D);
+      const bwd = new Float64Array(x.length);
+      ropeRef.ropeBackward(bwd, x, inv, pos, BT, NH, D);
+      const got = await runOnce(ctx, [Float32Array.from(x), Float32Array.from(x), inv, pos], [], (rec, [X1, X2, F, P]) => {
+        ropeForward(ctx, rec, X1, X1, F, P, BT, NH, D);
+        ropeBackward(ctx, rec, X2, X2, F, P, BT, NH, D);
+      }, [[0, x.length], [1, x.length]]);
+      return { got, want: concat(fwd, bwd) };
+    },
+  },
+  {
+    kernel: 'swiglu_forward+backward',
+    atol: 1e-6,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const N = 1000;
+      const [g, u, d, dg0, du0] = [randF32(rand, N, 20), randF32(rand, N), randF32(rand, N), randF32(rand, N), randF32(rand, N)];
+      const out = new Float64Array(N);
+      swiRef.swigluForward(out, g, u, N);
+      const [dg, du] = [Float64Array.from(dg0), Float64Array.from(du0)];
+      swiRef.swigluBackward(dg, du, d, g, u, N);
+      const got = await runOnce(ctx, [g, u, d, dg0, du0].map((a) => Float32Array.from(a)), [N], (rec, [G, U, DO, DG, DU, O]) => {
+        swigluForward(ctx, rec, O, G, U, N);
+        swigluBackward(ctx, rec, DG, DU, DO, G, U, N);
+      }, [[5, N], [3, N], [4, N]]);
+      return { got, want: concat(out, dg, du) };
+    },
+  },
+  {
+    kernel: 'embedding_forward (range split)',
+    atol: 0,
+    rtol: 0,
+    async run(ctx, rand) {
+      const [BT, C, V] = [40, 13, 700];
+      const table = randF32(rand, V * C);
+      const ids = Uint32Array.from({ length: BT }, () => Math.floor((rand() + 0.5) * V) % V);
+      const want = new Float64Array(BT * C);
+      embRef.embeddingForward(want, ids, table, BT, C, V);
+      const got = await runOnce(ctx, [Float32Array.from(table), ids], [BT * C], (rec, [W, I, O]) => {
+        embeddingForward(ctx, rec, O, I, W, BT, C, V, { maxBindingBytes: 8192 });
+      }, [[2, BT * C]]);
+      return { got, want };
+    },
+  },
+  {
+    kernel: 'crossentropy_forward+reduce_sum',
+    atol: 1e-4,
+    rtol: 1e-4,
+    async run(ctx, rand) {
+      const [BT, V] = [6, 1003];
+      const targets = Int32Array.from([5, -100, 1002, 0, 77, 500]);
+      const logits = randF32(rand, BT * V, 16);
+      const scale = Math.fround(1 / 5);
+      const losses = new Float64Array(BT);
+      const grad = Float64Array.from(logits);
+      ceRef.crossentropyForward(losses, grad, targets, BT, V, 0, scale);
+      const total = new Float64Array(1);
+      normRef.reduceSum(total, losses, BT, 0, scale);
+      // dlogits are O(scale): compare them ×1000 so the shared tolerance fits both outputs.
+      const got = await runOnce(ctx, [targets, Float32Array.from(logits)], [BT, 1], (rec, [T, L, LS, S]) => {
+        crossentropyForward(ctx, rec, LS, L, T, BT, V, 0, scale);
+        reduceSum(ctx, rec, S, LS, BT, { scale });
+      }, [[2, BT], [3, 1], [1, BT * V]]);
+      for (let i = BT + 1; i < got.length; i++) got[i] *= 1000;
+      return { got, want: concat(losses, total, grad.map((g) => g * 1000)) };
+    },
+  },
+  {
+    kernel: 'global_norm+adamw',
+    atol: 1e-6,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const [n1, n2] = [700, 3001];
+      const [g1, g2, p0] = [randF32(rand, n1, 0.2), randF32(rand, n2, 0.2), randF32(rand, n1)];
+      const stats = new Float64Array(4);
+      normRef.globalGradNorm(stats, [g1, g2], 1);
+      const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 1 };
+      const [p, m, v] = [Float64Array.from(p0), new Float64Array(n1), new Float64Array(n1)];
+      adamRef.adamwUpdate(p, m, v, g1, stats, n1, hp);
+      const got = await runOnce(ctx, [g1, g2, p0].map((a) => Float32Array.from(a)), [4, gradNormPartialCount([n1, n2]), n1, n1], (rec, [G1, G2, P, S, PART, M, Vb]) => {
+        rec.clear(M);
+        rec.clear(Vb);
+        globalGradNorm(ctx, rec, S, PART, [{ binding: G1, n: n1 }, { binding: G2, n: n2 }], 1);
+        adamwUpdate(ctx, rec, P, M, Vb, G1, S, n1, hp);
+      }, [[3, 4], [2, n1]]);
+      return { got, want: concat(stats, p) };
+    },
+  },
+  {
+    kernel: 'residual_backward',
+    atol: 1e-6,
+    rtol: 1e-6,
+    async run(ctx, rand) {
+      const N = 999;
+      const [a, b, d] = [randF32(rand, N), randF32(rand, N), randF32(rand, N)];
+      const [wa, wb] = [Float64Array.from(a), Float64Array.from(b)];
+      resRef.residualBackward(wa, wb, d, N);
+      const got = await runOnce(ctx, [a, b, d].map((x) => Float32Array.from(x)), [], (rec, [A, B, D]) => residualBackward(ctx, rec, A, B, D, N), [[0, N], [1, N]]);
+      return { got, want: concat(wa, wb) };
+    },
+  },
+];
