@@ -1,0 +1,107 @@
+// attention_backward_dq: dq of causal grouped-query attention, flash-attention-2 style
+// (probabilities recomputed from the saved logsumexp, one workgroup per query block).
+//   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
+//   dS[t,s] = P[t,s] · (dout[t]·v[s] - Dl[t])
+//   dq[t]   = scale · Σ_s dS[t,s] · k[s]            (OVERWRITES dq)
+// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
+// Shapes: dq, dout, q [B·T, H, D]; k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
+// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
+// Grid: (ceil(T/BR), H, B). Workgroup memory: (2·BR + 2·BC)·DMAX + BR·BC + 2·BR + BR + BC floats.
+override WG: u32 = 128;
+override BR: u32 = 16;
+override BC: u32 = 8;
+override DMAX: u32 = 64;
+const OMAX: u32 = 8u; // BR·D <= OMAX·WG (checked by the launcher)
+
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<vec2<f32>>; // (lse, Dl)
+@group(0) @binding(6) var<storage, read> seg: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+
+var<workgroup> qs: array<f32, BR * DMAX>;
+var<workgroup> dos: array<f32, BR * DMAX>;
+var<workgroup> ks: array<f32, BC * DMAX>;
+var<workgroup> vs: array<f32, BC * DMAX>;
+var<workgroup> ds: array<f32, BR * BC>;
+var<workgroup> lrow: array<f32, BR>;
+var<workgroup> drow: array<f32, BR>;
+var<workgroup> segq: array<u32, BR>;
+var<workgroup> segk: array<u32, BC>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let T = p.T; let H = p.H; let KVH = p.KVH; let D = p.D;
+  let q0 = wid.x * BR;
+  let h = wid.y;
+  let b = wid.z;
+  let kh = h / (H / KVH);
+
+  for (var e = tid; e < BR * D; e += WG) {
+    let t = q0 + e / D;
+    let gi = ((b * T + t) * H + h) * D + e % D;
+    qs[e] = select(0.0, q[gi], t < T);
+    dos[e] = select(0.0, dout[gi], t < T);
+  }
+  for (var i = tid; i < BR; i += WG) {
+    let t = q0 + i;
+    let ri = (b * H + h) * T + t;
+    segq[i] = select(0xffffffffu, seg[b * T + t], t < T);
+    let st = select(vec2<f32>(0.0), stats[ri], t < T);
+    lrow[i] = st.x;
+    drow[i] = st.y;
+  }
+  var acc: array<f32, OMAX>;
+  for (var r = 0u; r < OMAX; r++) { acc[r] = 0.0; }
+
+  let kEnd = min(T, q0 + BR);
+  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
+    workgroupBarrier();
+    for (var e = tid; e < BC * D; e += WG) {
+      let s = k0 + e / D;
+      let gi = ((b * T + s) * KVH + kh) * D + e % D;
+      ks[e] = select(0.0, k[gi], s < T);
+      vs[e] = select(0.0, v[gi], s < T);
+    }
+    for (var j = tid; j < BC; j += WG) {
+      let s = k0 + j;
+      segk[j] = select(0xfffffffeu, seg[b * T + s], s < T);
+    }
+    workgroupBarrier();
+    for (var e = tid; e < BR * BC; e += WG) {
+      let i = e / BC; let j = e % BC;
+      let t = q0 + i; let s = k0 + j;
+      var sc = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < D; d++) {
+        sc += qs[i * D + d] * ks[j * D + d];
+        dp += dos[i * D + d] * vs[j * D + d];
+      }
+      let visible = s <= t && t < T && s < T && segk[j] == segq[i];
+      let pr = select(0.0, exp(sc * p.scale - lrow[i]), visible);
+      ds[e] = pr * (dp - drow[i]);
+    }
+    workgroupBarrier();
+    for (var r = 0u; r < OMAX; r++) {
+      let e = tid + r * WG;
+      if (e < BR * D) {
+        let i = e / D; let d = e % D;
+        var g = 0.0;
+        for (var j = 0u; j < BC; j++) { g += ds[i * BC + j] * ks[j * D + d]; }
+        acc[r] += g;
+      }
+    }
+  }
+  for (var r = 0u; r < OMAX; r++) {
+    let e = tid + r * WG;
+    if (e < BR * D) {
+      let t = q0 + e / D;
+      if (t < T) { dq[((b * T + t) * H + h) * D + e % D] = acc[r] * p.scale; }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Launchers for causal grouped-query self-attention in training: a flash-attention forward
+// that saves the per-row logsumexp, and a flash-attention-2 backward (stats, dq, dk/dv
+// passes; recomputes probabilities instead of storing a [T, T] matrix; no float atomics).
+//
+// Layouts (f32, row-major): q, out, dq, dout [B·T, H, D]; k, v, dk, dv [B·T, KVH, D];
+// lse [B, H, T]; segIds u32 [B·T]. Query head h uses kv head floor(h / (H/KVH)).
+//
+// Masking — causal plus segment ids: query t of batch b sees key s iff s <= t and
+// segIds[b·T+s] == segIds[b·T+t]. Packed batches give each sequence its own id; pad tokens
+// get an id no real token in the row uses (real tokens then never attend to pads; pads
+// attend only to earlier pads with that id, their outputs are finite and should carry
+// zero loss). Ids compare by equality only, so two segments must not share an id. The
+// diagonal is always visible, so every row has a finite lse. Positions for RoPE are the
+// caller's business (restart them per segment when packing).
+//
+// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256.
+import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
+import statsCode from '../../../../shaders/attention_backward_stats.wgsl?raw';
+import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
+import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
+import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { ceilDiv, grid1d } from '../grid';
+
+const WG = 128;
+const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
+const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
+export const ATTENTION_MAX_D = 256;
+
+interface Tiles {
+  BR: number; // query rows per tile
+  BC: number; // key rows per tile
+}
+
+type Kernel = 'forward' | 'dq' | 'dkdv';
+
+/** Workgroup floats each shader declares for tiles (BR, BC) and head dim D (see the headers). */
+function workgroupFloats(kind: Kernel, { BR, BC }: Tiles, D: number): number {
+  switch (kind) {
+    case 'forward':
+      return (BR + 2 * BC) * D + BR * BC + 4 * BR + BC;
+    case 'dq':
+      return (2 * BR + 2 * BC) * D + BR * BC + 3 * BR + BC;
+    case 'dkdv':
+      return (2 * BC + 2 * BR) * D + 2 * BR * BC + 3 * BR + BC;
+  }
+}
+
+const PREFERENCES: Record<Kernel, [number, number][]> = {
+  forward: [[32, 32], [16, 16], [16, 8], [8, 8], [8, 4], [4, 4], [2, 2], [1, 1]],
+  dq: [[32, 32], [16, 16], [16, 8], [8, 8], [8, 4], [4, 4], [2, 2], [1, 1]],
+  dkdv: [[32, 32], [16, 16], [8, 16], [8, 8], [4, 8], [4, 4], [2, 2], [1, 1]],
+};
+
+/** Largest preferred tiles that fit 16 KiB of workgroup memory and the accumulator slots. */
+export function attentionTiles(kind: Kernel, D: number): Tiles {
+  for (const [BR, BC] of PREFERENCES[kind]) {
+    const t = { BR, BC };
+    const accRows = kind === 'dkdv' ? BC : BR; // rows of the per-invocation accumulators
+    if (workgroupFloats(kind, t, D) <= WORKGROUP_FLOATS && accRows * D <= OMAX * WG) return t;
+  }
+  throw new Error(`attention: no tile fits head dim ${D}`);
+}
+
+function check(B: number, T: number, H: number, KVH: number, D: number, maxDim: number): void {
+  if (!(B >= 1 && T >= 1 && H >= 1 && KVH >= 1 && D >= 1)) throw new Error(`attention: bad shape B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`);
+  if (H % KVH !== 0) throw new Error(`attention: H=${H} is not a multiple of KVH=${KVH}`);
+  if (D > ATTENTION_MAX_D) throw new Error(`attention: head dim ${D} > ${ATTENTION_MAX_D}`);
+  if (H > maxDim || B > maxDim || T > maxDim) throw new Error('attention: B, T or H beyond the workgroup grid limit');
+}
+
+function params(B: number, T: number, H: number, KVH: number, D: number): Params {
+  return new Params().u32(B).u32(T).u32(H).u32(KVH).u32(D).f32(1 / Math.sqrt(D));
+}
+
+/**
+ * Causal GQA attention forward. Overwrites out [B·T, H, D] and lse [B, H, T]
+ * (lse = log Σ exp(q·k/sqrt(D)) over visible keys, needed by attentionBackward).
+ * q [B·T, H, D], k, v [B·T, KVH, D], segIds u32 [B·T] (see the masking note above).
+ */
+export function attentionForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  out: Binding,
+  lse: Binding,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  segIds: Binding,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
+  const { BR, BC } = attentionTiles('forward', D);
+  const pipeline = ctx.pipeline(forwardCode, { constants: { WG, BR, BC, DMAX: D }, label: 'attention_forward' });
+  rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
+}
+
+/** Bytes of the `stats` scratch attentionBackward needs: (lse, Dl) pairs, [B, H, T] vec2<f32>. */
+export function attentionBackwardScratchBytes(B: number, T: number, H: number): number {
+  return B * H * T * 8;
+}
+
+/**
+ * Causal GQA attention backward (flash-attention-2 recomputation from lse).
+ * OVERWRITES dq [B·T, H, D], dk and dv [B·T, KVH, D] (q, k, v each come from a single
+ * projection, so there is nothing to accumulate into); dk/dv sum over the H/KVH query
+ * heads of their group. `stats` is scratch of attentionBackwardScratchBytes(B, T, H).
+ * dout, out [B·T, H, D] and lse [B, H, T] come from the forward (out and lse as it
+ * wrote them); segIds must be the ones the forward used.
+ * Three passes: stats (lse, Σ dout·out per row), dq per query block, dk/dv per key block.
+ */
+export function attentionBackward(
+  ctx: GpuContext,
+  rec: Recorder,
+  dq: Binding,
+  dk: Binding,
+  dv: Binding,
+  stats: Binding,
+  dout: Binding,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  out: Binding,
+  lse: Binding,
+  segIds: Binding,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
+  check(B, T, H, KVH, D, maxDim);
+  const SWG = 64;
+  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG }, label: 'attention_backward_stats' });
+  rec.dispatch(statsPipe, [stats, dout, out, lse], new Params().u32(B).u32(T).u32(H).u32(D), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
+
+  const tq = attentionTiles('dq', D);
+  const dqPipe = ctx.pipeline(dqCode, { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: D }, label: 'attention_backward_dq' });
+  rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');
+
+  const tk = attentionTiles('dkdv', D);
+  const dkdvPipe = ctx.pipeline(dkdvCode, { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: D }, label: 'attention_backward_dkdv' });
+  rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv');
+}
