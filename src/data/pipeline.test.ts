@@ -1,6 +1,5 @@
 // The whole flow on the sample dataset a first-time user gets: parse → select → tokenize →
 // stats → split → batches, through the public API.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import {
@@ -13,12 +12,12 @@ import {
   splitTrainVal,
   tokenizeExamples,
 } from './index';
+import sampleText from '../../public/samples/calendar-lines.jsonl?raw';
 
-const sample = readFileSync(new URL('../../public/samples/calendar-lines.jsonl', import.meta.url));
 
 describe('sample dataset end to end', () => {
   it('parses cleanly, masks exactly the answers, and batches every training example once per epoch', async () => {
-    const parsed = await parseDataset(new Uint8Array(sample), { fileName: 'calendar-lines.jsonl' });
+    const parsed = await parseDataset(new TextEncoder().encode(sampleText), { fileName: 'calendar-lines.jsonl' });
     expect(parsed.format).toBe('chat');
     expect(parsed.errors).toEqual([]);
     expect(parsed.fileErrors).toEqual([]);

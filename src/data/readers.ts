@@ -170,7 +170,7 @@ async function readJson(input: DatasetInput, sink: RecordSink, opts: ReadOptions
     sink.fileError({ code: 'invalid-json', message: `the file is not valid JSON${at}: ${why}` });
     return;
   }
-  let list: unknown[] | null = null;
+  let list: unknown[];
   if (Array.isArray(doc)) list = doc;
   else if (typeof doc === 'object' && doc !== null) {
     const obj = doc as Record<string, unknown>;

@@ -72,7 +72,7 @@ export function loadTokenizer(files: TokenizerFiles): ChatTokenizer {
   try {
     tok = new Cls(files.tokenizerJson, config);
   } catch (e) {
-    throw new Error(`could not build the tokenizer from tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`could not build the tokenizer from tokenizer.json: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   let maxId = -1;
   for (const id of tok.get_vocab().values()) if (id > maxId) maxId = id;
