@@ -11,6 +11,8 @@ import { crossentropyForward } from './gpu/kernels/crossentropy';
 import { globalGradNorm, gradNormPartialCount, reduceSum } from './gpu/kernels/norm';
 import { adamwUpdate } from './gpu/kernels/adamw';
 import { residualBackward } from './gpu/kernels/residual';
+import { castF32ToF16, castToF32 } from './gpu/kernels/cast';
+import { bf16BitsToNumber, f16BitsToNumber, float32ToBf16Bits, float32ToF16Bits } from './model/dtype';
 import * as rmsRef from './reference/rmsnorm';
 import * as ropeRef from './reference/rope';
 import * as swiRef from './reference/swiglu';
@@ -178,6 +180,24 @@ export const elementwiseSmokeChecks: SmokeCheck[] = [
       resRef.residualBackward(wa, wb, d, N);
       const got = await runOnce(ctx, [a, b, d].map((x) => Float32Array.from(x)), [], (rec, [A, B, D]) => residualBackward(ctx, rec, A, B, D, N), [[0, N], [1, N]]);
       return { got, want: concat(wa, wb) };
+    },
+  },
+  {
+    kernel: 'cast (bf16/f16 to f32, f32 to f16)',
+    atol: 1e-7,
+    rtol: 2 ** -10, // f32 → f16 may round to either neighbouring half; the widenings are exact
+    async run(ctx, rand) {
+      const N = 1001;
+      const x = randF32(rand, N, 100);
+      const [bf, hf] = [float32ToBf16Bits(x), float32ToF16Bits(x)];
+      const pad = (h: Uint16Array) => Uint16Array.from({ length: N + 1 }, (_, i) => h[i] ?? 0);
+      const got = await runOnce(ctx, [pad(bf), pad(hf), Float32Array.from(x)], [N, N, (N + 1) / 2, N], (rec, [B, H, X, OB, OH, O16, ORT]) => {
+        castToF32(ctx, rec, OB, B, N, 'bf16');
+        castToF32(ctx, rec, OH, H, N, 'f16');
+        castF32ToF16(ctx, rec, O16, X, N);
+        castToF32(ctx, rec, ORT, O16, N, 'f16');
+      }, [[3, N], [4, N], [6, N]]);
+      return { got, want: concat(Array.from(bf, bf16BitsToNumber), Array.from(hf, f16BitsToNumber), x) };
     },
   },
 ];
