@@ -109,7 +109,7 @@ function asJson(x: unknown, what: string): Record<string, unknown> {
     try {
       j = JSON.parse(x);
     } catch (e) {
-      throw new Error(`GGUF export: ${what} is not valid JSON (${(e as Error).message})`);
+      throw new Error(`GGUF export: ${what} is not valid JSON (${(e as Error).message})`, { cause: e });
     }
   }
   if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`GGUF export: ${what} is not a JSON object`);

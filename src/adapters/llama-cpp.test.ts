@@ -1,29 +1,26 @@
 // Interop proof against an independent implementation: llama.cpp (through node-llama-cpp's
 // CPU build) loads our base GGUF, our LoRA GGUF and our merged GGUF of a tiny random model,
 // and its next-token probabilities must match the float64 reference model.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Llama, LlamaLogLevel, getLlama } from 'node-llama-cpp';
+import { type ControlledEvaluateInputItem, type Llama, type Token, LlamaLogLevel, getLlama } from 'node-llama-cpp';
 import { type RefLora, loraKeyA, loraKeyB, referenceForward } from '../engine/reference/model';
-import { buildTinyModel, type TinyModel, type TinyModelOptions, weightsF64 } from '../../test/fixtures/tiny-model';
+import { buildTinyModel, makeTempDir, type TinyModel, type TinyModelOptions, weightsF64 } from '../../test/fixtures/tiny-model';
 import { rng } from '../../test/numeric';
 import { exportBaseGguf, exportLoraGguf } from './gguf';
 import { LINEAR_MODULES, type LinearModule, type LoraAdapter, loraScaling } from './lora';
 import { linearShape } from '../engine/model/config';
 
 let llama: Llama;
-let dir: string;
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 
 beforeAll(async () => {
   llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-  dir = await mkdtemp(join(tmpdir(), 'lora-studio-gguf-'));
+  tmp = await makeTempDir('lora-studio-gguf-');
 }, 60_000);
 
 afterAll(async () => {
   await llama?.dispose();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await tmp?.remove();
 });
 
 /** A random adapter with non-zero B (a trained adapter, not PEFT's B = 0 init). */
@@ -89,7 +86,8 @@ async function llamaCppProbs(modelPath: string, loraPath: string | null, ids: nu
     try {
       const seq = context.getSequence();
       const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-      const res = await seq.controlledEvaluate(ids.map((t) => [t, { generateNext: { probabilities: true, options } }] as const));
+      const input: ControlledEvaluateInputItem[] = ids.map((t) => [t as Token, { generateNext: { probabilities: true, options } }]);
+      const res = await seq.controlledEvaluate(input);
       return res.map((r, t) => {
         const probs = r?.next.probabilities;
         if (!probs) throw new Error(`llama.cpp returned no probabilities at position ${t}`);
@@ -122,10 +120,8 @@ const PROB_TOL = 1e-5;
 
 const ids = [1, 72, 105, 33, 300, 12, 2, 45];
 
-async function writeGguf(name: string, bytes: Uint8Array): Promise<string> {
-  const p = join(dir, name);
-  await writeFile(p, bytes);
-  return p;
+function writeGguf(name: string, bytes: Uint8Array): Promise<string> {
+  return tmp.write(name, bytes);
 }
 
 function weightSource(model: TinyModel) {

@@ -82,7 +82,7 @@ describe('safetensors writer and reader', () => {
       { name: 'y', dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) },
     ]);
     const reads: [number, number][] = [];
-    const blob = blobSource(new Blob([bytes]), 'm.safetensors');
+    const blob = blobSource(new Blob([bytes as Uint8Array<ArrayBuffer>]), 'm.safetensors');
     const spy: ByteSource = { name: blob.name, size: blob.size, read: (o, l) => (reads.push([o, l]), blob.read(o, l)) };
     const f = await SafetensorsFile.open(spy);
     expect(Array.from(await f.readF32('y'))).toEqual([1, 2]);
