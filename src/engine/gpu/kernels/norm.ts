@@ -71,6 +71,9 @@ export function globalGradNorm(
   maxNorm: number,
   loss: { binding: Binding; index: number } | null = null,
 ): void {
+  const need = gradNormPartialCount(grads.map((g) => g.n)) * 4;
+  const have = 'mapState' in partials ? partials.size : (partials.size ?? partials.buffer.size - (partials.offset ?? 0));
+  if (have < need) throw new Error(`globalGradNorm: partials holds ${have} bytes, needs ${need} (gradNormPartialCount)`);
   const partial = ctx.pipeline(withReduceLib(ctx, partialCode), { constants: { WG: REDUCE_WG }, label: 'global_norm_partial' });
   let slot = 0;
   for (const g of grads) {
