@@ -9,6 +9,7 @@ import { rng } from '../../test/numeric';
 import { exportBaseGguf, exportLoraGguf } from './gguf';
 import { LINEAR_MODULES, type LinearModule, type LoraAdapter, loraScaling } from './lora';
 import { linearShape } from '../engine/model/config';
+import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
 
 let llama: Llama;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -124,14 +125,9 @@ function writeGguf(name: string, bytes: Uint8Array): Promise<string> {
   return tmp.write(name, bytes);
 }
 
-function weightSource(model: TinyModel) {
-  return {
-    readF32: async (name: string) => {
-      const w = model.weights.get(name);
-      if (!w) throw new Error(`no weight ${name}`);
-      return w;
-    },
-  };
+/** Base weights read back from the fixture's model.safetensors bytes: the path a real export takes. */
+function weightSource(model: TinyModel): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(memorySource(model.files['model.safetensors'] as Uint8Array, 'model.safetensors'));
 }
 
 const tokenizerFiles = (m: TinyModel) => ({ tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig, generationConfig: m.generationConfig });
@@ -149,7 +145,7 @@ describe.each<[string, TinyModelOptions]>([
   let basePath: string;
 
   beforeAll(async () => {
-    basePath = await writeGguf(`base-${opts.seed}.gguf`, await exportBaseGguf(model.config, weightSource(model), tokenizerFiles(model), { name: 'tiny' }));
+    basePath = await writeGguf(`base-${opts.seed}.gguf`, await exportBaseGguf(model.config, await weightSource(model), tokenizerFiles(model), { name: 'tiny' }));
   });
 
   it('base model', async () => {
@@ -182,7 +178,7 @@ describe.each<[string, TinyModelOptions]>([
 
   it('merged model GGUF (base + LoRA folded in) matches the reference with the adapter', async () => {
     const adapter = randomAdapter(model, { r: 3, alpha: 5, useRslora: true, seed: 200 + (opts.seed ?? 0), targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
-    const mergedPath = await writeGguf(`merged-${opts.seed}.gguf`, await exportBaseGguf(model.config, weightSource(model), tokenizerFiles(model), { merge: adapter }));
+    const mergedPath = await writeGguf(`merged-${opts.seed}.gguf`, await exportBaseGguf(model.config, await weightSource(model), tokenizerFiles(model), { merge: adapter }));
     const got = await llamaCppProbs(mergedPath, null, ids, model.config.vocabSize);
     const want = referenceProbs(model, adapter, ids);
     expect(maxAbsDiff(got, want)).toBeLessThan(PROB_TOL);
