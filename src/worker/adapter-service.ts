@@ -39,7 +39,7 @@ export async function importAdapter(files: NamedBytes[], name: string, loaded: {
   try {
     cfgJson = JSON.parse(new TextDecoder().decode(cfgFile.bytes));
   } catch (e) {
-    throw new Error(`${PEFT_CONFIG_FILE} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${PEFT_CONFIG_FILE} is not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const baseModel = String(cfgJson.base_model_name_or_path ?? '');
   const base = parseModelConfig(baseConfigFor(baseModel, loaded));

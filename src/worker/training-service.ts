@@ -7,7 +7,7 @@ import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 export const trainingReadiness: Readiness = notReady('the LoRA trainer (src/train) has not landed in this build yet.');
 export const generationReadiness: Readiness = notReady('generation (src/engine/model/generate.ts) has not landed in this build yet.');
 
-let activeRunId: string | null = null;
+const activeRunId: string | null = null;
 
 export function currentRunId(): string | null {
   return activeRunId;

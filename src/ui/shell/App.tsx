@@ -1,24 +1,66 @@
 import { useEffect, useState } from 'react';
 import { SCREENS, screenFromHash, type ScreenId } from './screens';
 import { useGpu } from '../../store/gpu';
+import { useEngine } from '../../store/readiness';
 import { GpuPanel } from '../gpu/GpuPanel';
 import { NoWebGpu } from '../gpu/NoWebGpu';
-import { Placeholder } from './Placeholder';
+import { Advisor } from '../advisor/Advisor';
+import { DataScreen } from '../data/DataScreen';
+import { ModelScreen } from '../model/ModelScreen';
+import { TrainScreen } from '../training/TrainScreen';
+import { Playground } from '../playground/Playground';
+import { RunsScreen } from '../runs/RunsScreen';
+import { ThemeToggle } from './ThemeToggle';
+
+/** Screens that cannot do anything without a GPU device. */
+const NEEDS_GPU: ScreenId[] = ['train', 'playground', 'gpu'];
+
+function Screen({ id }: { id: ScreenId }) {
+  switch (id) {
+    case 'advisor':
+      return <Advisor />;
+    case 'data':
+      return <DataScreen />;
+    case 'model':
+      return <ModelScreen />;
+    case 'train':
+      return <TrainScreen />;
+    case 'playground':
+      return <Playground />;
+    case 'adapters':
+      return <RunsScreen />;
+    case 'gpu':
+      return <GpuPanel />;
+  }
+}
 
 export function App() {
   const [screen, setScreen] = useState<ScreenId>(() => screenFromHash(location.hash));
   const status = useGpu((s) => s.status);
   const load = useGpu((s) => s.load);
+  const loadEngine = useEngine((s) => s.load);
 
   useEffect(() => {
-    const onHash = () => setScreen(screenFromHash(location.hash));
+    const onHash = () => {
+      setScreen(screenFromHash(location.hash));
+      // Move focus to the new screen's heading for keyboard and screen-reader users.
+      requestAnimationFrame(() => document.getElementById('screen-title')?.focus());
+    };
     addEventListener('hashchange', onHash);
     void load();
+    void loadEngine();
     return () => removeEventListener('hashchange', onHash);
-  }, [load]);
+  }, [load, loadEngine]);
+
+  useEffect(() => {
+    document.title = `${SCREENS.find((s) => s.id === screen)!.label} · LoRA Studio`;
+  }, [screen]);
 
   return (
     <div className="app">
+      <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
       <header className="topbar">
         <a className="brand" href="#/advisor">
           LoRA Studio
@@ -37,15 +79,10 @@ export function App() {
         <span className="gpu-chip" data-testid="gpu-chip">
           {status === null ? 'Checking GPU…' : status.available ? `GPU: ${status.adapter.description || [status.adapter.vendor, status.adapter.architecture].filter(Boolean).join(' ') || 'WebGPU adapter'}` : 'No WebGPU'}
         </span>
+        <ThemeToggle />
       </header>
-      <main id="main">
-        {status && !status.available && screen !== 'advisor' ? (
-          <NoWebGpu reason={status.reason} />
-        ) : screen === 'gpu' ? (
-          <GpuPanel />
-        ) : (
-          <Placeholder screen={screen} />
-        )}
+      <main id="main" tabIndex={-1}>
+        {status && !status.available && NEEDS_GPU.includes(screen) ? <NoWebGpu reason={status.reason} /> : <Screen id={screen} />}
       </main>
       <footer className="footer">Your dataset never leaves this device. Training runs on your GPU through WebGPU.</footer>
     </div>

@@ -1,0 +1,101 @@
+// The data screen's state: the file being looked at, the worker's report on it, the user's
+// choices (format, mapping, consent to exclude invalid rows) and the saved dataset id.
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+import { callback, errorMessage, trainer, transfer, type DatasetReport, type ParseProgress, type ParseRequest } from '../worker/client';
+
+const JOB = 'dataset';
+
+interface DatasetState {
+  report: DatasetReport | null;
+  progress: ParseProgress | null;
+  busy: boolean;
+  error: string | null;
+  request: ParseRequest;
+  excludeInvalid: boolean;
+  removeDuplicates: boolean;
+  /** The dataset saved for training (kept across reloads). */
+  saved: { id: string; name: string; examples: number } | null;
+  loadFile(file: Blob & { name: string }): Promise<void>;
+  loadUrl(url: string, name: string): Promise<void>;
+  reparse(req: ParseRequest): Promise<void>;
+  cancel(): void;
+  setConsent(p: { excludeInvalid?: boolean; removeDuplicates?: boolean }): void;
+  save(): Promise<void>;
+  reopen(): Promise<void>;
+}
+
+export const useDataset = create<DatasetState>()(
+  persist(
+    (set, get) => {
+      const parse = async (work: (onProgress: (p: ParseProgress) => void) => Promise<DatasetReport>) => {
+        set({ busy: true, error: null, progress: null });
+        try {
+          const report = await work(callback((p: ParseProgress) => set({ progress: p })));
+          set({ report, excludeInvalid: false });
+        } catch (e) {
+          set({ error: errorMessage(e) });
+        } finally {
+          set({ busy: false });
+        }
+      };
+      return {
+        report: null,
+        progress: null,
+        busy: false,
+        error: null,
+        request: {},
+        excludeInvalid: false,
+        removeDuplicates: true,
+        saved: null,
+        async loadFile(file) {
+          const bytes = await file.arrayBuffer();
+          set({ request: {}, saved: null });
+          // Transferred, not copied: the worker keeps the only copy.
+          await parse((onProgress) => trainer().parseDataset(JOB, file.name, transfer(bytes, [bytes]), {}, onProgress));
+        },
+        async loadUrl(url, name) {
+          set({ busy: true, error: null });
+          let bytes: ArrayBuffer;
+          try {
+            const res = await fetch(url);
+            if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+            bytes = await res.arrayBuffer();
+          } catch (e) {
+            set({ busy: false, error: errorMessage(e) });
+            return;
+          }
+          set({ request: {}, saved: null });
+          await parse((onProgress) => trainer().parseDataset(JOB, name, transfer(bytes, [bytes]), {}, onProgress));
+        },
+        async reparse(req) {
+          set({ request: req, saved: null });
+          await parse((onProgress) => trainer().reparseDataset(JOB, req, onProgress));
+        },
+        cancel() {
+          void trainer().cancel(JOB);
+        },
+        setConsent(p) {
+          set({ ...p, saved: null });
+        },
+        async save() {
+          const { excludeInvalid, removeDuplicates, report } = get();
+          set({ error: null });
+          try {
+            const r = await trainer().saveDataset({ excludeInvalid, removeDuplicates });
+            set({ saved: { id: r.id, name: report?.fileName ?? 'dataset', examples: r.examples } });
+          } catch (e) {
+            set({ error: errorMessage(e) });
+          }
+        },
+        async reopen() {
+          const s = get().saved;
+          if (!s || get().report) return;
+          await parse(() => trainer().openSavedDataset(JOB, s.id));
+          set({ saved: s });
+        },
+      };
+    },
+    { name: 'lora-studio.dataset', partialize: (s) => ({ saved: s.saved, removeDuplicates: s.removeDuplicates }) },
+  ),
+);

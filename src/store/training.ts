@@ -1,0 +1,108 @@
+// The train screen: settings (kept across reloads) and the live state of the run in the
+// worker, fed by small events. Curves live in persist/ too; the store holds what is drawn.
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
+import { DEFAULT_SETTINGS, PRESETS, type PresetId, type TrainSettings } from '../worker/settings';
+import type { MetricPoint, RunStatus } from '../persist/records';
+
+export interface LiveRun {
+  runId: string;
+  status: RunStatus;
+  step: number;
+  totalSteps: number;
+  startedAt: number;
+  message?: string;
+  points: MetricPoint[];
+  samples: { step: number; prompt: string; output: string }[];
+  deviceLost: boolean;
+}
+
+interface TrainState {
+  settings: TrainSettings;
+  preset: PresetId | 'custom';
+  samplePrompts: string;
+  live: LiveRun | null;
+  error: string | null;
+  starting: boolean;
+  applyPreset(id: PresetId): void;
+  set<K extends keyof TrainSettings>(key: K, value: TrainSettings[K]): void;
+  setSamplePrompts(s: string): void;
+  start(req: Omit<StartRunRequest, 'settings' | 'samplePrompts'>): Promise<void>;
+  resume(runId: string): Promise<void>;
+  pause(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const useTrain = create<TrainState>()(
+  persist(
+    (set, get) => {
+      const onEvent = (e: RunEvent) => {
+        const live = get().live;
+        if (!live || live.runId !== e.runId) {
+          if (e.type !== 'status') return;
+          set({ live: { runId: e.runId, status: e.status, step: e.step, totalSteps: e.totalSteps, startedAt: Date.now(), points: [], samples: [], deviceLost: false } });
+          return;
+        }
+        switch (e.type) {
+          case 'status':
+            return set({ live: { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message } });
+          case 'metrics':
+            return set({ live: { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) } });
+          case 'sample':
+            return set({ live: { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] } });
+          case 'checkpoint':
+            return;
+          case 'device-lost':
+            return set({ live: { ...live, status: 'interrupted', deviceLost: true, message: e.message } });
+        }
+      };
+      const events = callback(onEvent);
+      return {
+        settings: DEFAULT_SETTINGS,
+        preset: 'balanced',
+        samplePrompts: '',
+        live: null,
+        error: null,
+        starting: false,
+        applyPreset(id) {
+          set({ settings: PRESETS[id].settings, preset: id });
+        },
+        set(key, value) {
+          set({ settings: { ...get().settings, [key]: value }, preset: 'custom' });
+        },
+        setSamplePrompts(s) {
+          set({ samplePrompts: s });
+        },
+        async start(req) {
+          set({ starting: true, error: null });
+          try {
+            const prompts = get().samplePrompts.split('\n').map((s) => s.trim()).filter(Boolean);
+            await trainer().startRun({ ...req, settings: get().settings, samplePrompts: prompts }, events);
+          } catch (e) {
+            set({ error: errorMessage(e) });
+          } finally {
+            set({ starting: false });
+          }
+        },
+        async resume(runId) {
+          set({ starting: true, error: null });
+          try {
+            await trainer().resumeRun(runId, events);
+          } catch (e) {
+            set({ error: errorMessage(e) });
+          } finally {
+            set({ starting: false });
+          }
+        },
+        async pause() {
+          await trainer().pauseRun();
+        },
+        async stop() {
+          await trainer().stopRun();
+        },
+      };
+    },
+    { name: 'lora-studio.train', partialize: (s) => ({ settings: s.settings, preset: s.preset, samplePrompts: s.samplePrompts }) },
+  ),
+);

@@ -1,0 +1,58 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  /** Draw points only (sparse series such as validation loss). */
+  points?: boolean;
+}
+
+/**
+ * A uPlot line chart over aligned data ([x, ...ys]). The plot is created once and fed new
+ * data with setData, which stays well under a frame even with thousands of points.
+ */
+export function Chart({ title, data, series, xLabel = 'step', height = 180, log = false }: { title: string; data: [number[], ...(number | null)[][]]; series: ChartSeries[]; xLabel?: string; height?: number; log?: boolean }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => s.label).join('|');
+
+  useEffect(() => {
+    const el = host.current!;
+    const opts: uPlot.Options = {
+      width: Math.max(240, el.clientWidth),
+      height,
+      legend: { show: true },
+      scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+      axes: [
+        { label: xLabel, stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' } },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 60 },
+      ],
+      series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: s.points ?? false, size: 6 } }))],
+    };
+    plot.current = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(240, el.clientWidth), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // Re-create only when the set of series changes; data flows through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape, height, log, xLabel]);
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data]);
+
+  const empty = data[0].length === 0;
+  return (
+    <figure className="chart" aria-label={title}>
+      <figcaption>{title}</figcaption>
+      <div ref={host} />
+      {empty && <p className="muted chart-empty">No measurements yet.</p>}
+    </figure>
+  );
+}

@@ -1,0 +1,34 @@
+import type { Example } from '../../worker/client';
+
+/** Which turns the default loss trains on (DESIGN: assistant turns; completion; all of plain text). */
+function trained(e: Example, role: string): boolean {
+  return e.kind === 'text' || role === 'assistant';
+}
+
+/** The first examples as they will be trained, trained parts highlighted. */
+export function Preview({ examples }: { examples: Example[] }) {
+  return (
+    <div className="card" data-testid="dataset-preview">
+      <h2>Preview</h2>
+      <p className="muted">
+        <mark className="trained">Highlighted</mark> text is what the model learns to produce (assistant turns; the completion; all of plain text). The rest is context. Exact token masks follow the model’s chat template once it is loaded.
+      </p>
+      <ol className="preview">
+        {examples.map((e) => (
+          <li key={e.row}>
+            <div className="muted small">
+              record {e.row + 1}
+              {e.line ? `, line ${e.line}` : ''} · {e.kind}
+            </div>
+            {e.messages.map((m, i) => (
+              <div key={i} className={`turn ${m.role}`}>
+                <span className="role">{m.role}</span>
+                {trained(e, m.role) ? <mark className="trained">{m.content}</mark> : <span>{m.content}</span>}
+              </div>
+            ))}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

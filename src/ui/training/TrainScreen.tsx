@@ -1,0 +1,117 @@
+import { useEffect, useMemo } from 'react';
+import { useDataset } from '../../store/dataset';
+import { useEngine } from '../../store/readiness';
+import { useModel } from '../../store/model';
+import { useRuns } from '../../store/runs';
+import { useTrain } from '../../store/training';
+import { canResume, etaSeconds, formatDuration } from '../../persist/lifecycle';
+import { plannedSteps, validateSettings } from '../../worker/settings';
+import { EngineNotice, ErrorBox } from '../common/EngineNotice';
+import { Settings } from './Settings';
+import { LiveCharts } from './LiveCharts';
+
+export function TrainScreen() {
+  const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop } = useTrain();
+  const saved = useDataset((s) => s.saved);
+  const model = useModel((s) => s.model);
+  const engine = useEngine((s) => s.status);
+  const { runs, refresh } = useRuns();
+  useEffect(() => {
+    void refresh();
+  }, [refresh, live?.status]);
+
+  const errors = validateSettings(settings);
+  const valid = Object.keys(errors).length === 0;
+  const steps = saved ? plannedSteps(settings, Math.round(saved.examples * (1 - settings.valSplit))) : null;
+  const running = live?.status === 'running';
+  const resumable = runs.filter((r) => canResume(r) && r.id !== live?.runId);
+  // Pace from the measured points' own timestamps (no clock reads during render).
+  const eta = useMemo(() => {
+    const last = live?.points.at(-1);
+    return live && last ? etaSeconds(live.step, live.totalSteps, (last.time - live.startedAt) / 1000) : null;
+  }, [live]);
+
+  return (
+    <section aria-labelledby="screen-title">
+      <h1 id="screen-title" tabIndex={-1}>Train</h1>
+      <div className="card" data-testid="train-inputs">
+        <dl className="kv">
+          <dt>Dataset</dt>
+          <dd>{saved ? `${saved.name} — ${saved.examples} examples` : <a href="#/data">none saved yet — load one on the Data screen</a>}</dd>
+          <dt>Base model</dt>
+          <dd>
+            <a href="#/model">{model.id}</a>
+          </dd>
+          <dt>Planned steps</dt>
+          <dd>{steps ?? '—'}</dd>
+        </dl>
+      </div>
+
+      <Settings errors={errors} disabled={running} />
+
+      <div className="card">
+        <label htmlFor="sample-prompts">Prompts to try every {settings.sampleEvery || '—'} steps (one per line)</label>
+        <textarea id="sample-prompts" rows={3} value={samplePrompts} onChange={(e) => setSamplePrompts(e.target.value)} placeholder="Held-out prompts: the tuned model answers them while it trains." />
+      </div>
+
+      <div className="card" data-testid="train-controls">
+        <EngineNotice what="training" readiness={engine?.training} />
+        <div className="actions">
+          <button type="button" data-testid="start-run" disabled={!saved || !valid || running || starting} onClick={() => saved && void start({ name: `${saved.name} · ${model.id.split('/').pop()}`, datasetId: saved.id, model })}>
+            {starting ? 'Starting…' : 'Start training'}
+          </button>
+          <button type="button" className="secondary" disabled={!running} onClick={() => void pause()}>
+            Pause
+          </button>
+          <button type="button" className="secondary" disabled={!live || live.status !== 'paused'} onClick={() => live && void resume(live.runId)}>
+            Resume
+          </button>
+          <button type="button" className="secondary danger" disabled={!running && live?.status !== 'paused'} onClick={() => void stop()}>
+            Stop
+          </button>
+        </div>
+        <ErrorBox error={error} />
+        {live && (
+          <div role="status" aria-live="polite" data-testid="run-status">
+            <progress max={live.totalSteps} value={live.step} aria-label="Training progress" /> step {live.step} / {live.totalSteps} · {live.status} · ETA {formatDuration(eta)}
+            {live.message && <p className="muted">{live.message}</p>}
+            {live.deviceLost && <p className="bad">The GPU device was lost. The run stopped cleanly at its last checkpoint; resume it below or from Runs.</p>}
+          </div>
+        )}
+        {resumable.length > 0 && (
+          <div data-testid="resumable">
+            <h3>Interrupted runs</h3>
+            <ul>
+              {resumable.map((r) => (
+                <li key={r.id}>
+                  {r.name} — stopped at step {r.step} of {r.totalSteps}, checkpoint at {r.checkpointStep}{' '}
+                  <button type="button" className="secondary" disabled={running || starting} onClick={() => void resume(r.id)}>
+                    Resume from checkpoint
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </div>
+
+      <LiveCharts points={live?.points ?? []} />
+
+      <div className="card" data-testid="samples">
+        <h2>Sample generations</h2>
+        {!live?.samples.length ? (
+          <p className="muted">None yet. Every {settings.sampleEvery || '—'} steps the model answers your held-out prompts here.</p>
+        ) : (
+          <ol>
+            {live.samples.map((s, i) => (
+              <li key={i}>
+                <span className="muted">step {s.step}:</span> <strong>{s.prompt}</strong>
+                <pre className="output">{s.output}</pre>
+              </li>
+            ))}
+          </ol>
+        )}
+      </div>
+    </section>
+  );
+}
