@@ -1,5 +1,6 @@
 // Test helper (not shipped): tiny random Llama weights, LoRA adapters and batches in float64,
 // deterministic for a seed. Used by the reference model's unit tests and the GPU model tests.
+import type { ModelConfig } from './config';
 import { LORA_TARGETS, type LoraTarget, type ModelShape, type RefBatch, type RefLora, baseTensorShapes, linearShape, loraKeyA, loraKeyB } from '../reference/model';
 
 /** Mulberry32 (same generator as test/numeric.ts, kept here so this file has no vitest import). */
@@ -29,6 +30,20 @@ export function tinyShape(over: Partial<ModelShape> = {}): ModelShape {
     attentionBias: false,
     ropeScaling: null,
     ...over,
+  };
+}
+
+/** A full ModelConfig for a tiny shape (what the GPU model takes). */
+export function tinyConfig(over: Partial<ModelShape> = {}): ModelConfig {
+  const s = tinyShape(over);
+  return {
+    ...s,
+    architecture: s.attentionBias ? 'qwen2' : 'llama',
+    ropeScaling: s.ropeScaling ?? null,
+    maxPositionEmbeddings: 2048,
+    dtype: 'F32',
+    bosTokenId: null,
+    eosTokenIds: [],
   };
 }
 

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { TrainingGraph } from './llama';
+import { reduceSum } from '../gpu/kernels/norm';
+import { type RefBatch, referenceBackward, referenceForward } from '../reference/model';
+import { randomBatch, randomLora, randomWeights, tinyConfig } from './tiny-random.testutil';
+import { flatToRefKeys, gpuLora, gpuModel, maxAbs } from './gpu-model.testutil';
+import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
+import { expectClose } from '../../../test/numeric';
+import type { ModelShape } from '../reference/model';
+
+// Tolerances: the GPU runs every op in f32 (rounding ~6e-8 relative) on a 2–3 layer model
+// with C = 16; errors stay around 1e-6 of the values' scale. We allow ~100× that margin:
+//  - logits (|x| ~ 1..5): atol 1e-4, rtol 1e-4;
+//  - loss: rtol 1e-5;
+//  - LoRA gradients: atol 1e-4·max|g| (small entries are sums of cancelling terms) + rtol 1e-3.
+const LOGITS_TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Case {
+  name: string;
+  cfg: Partial<ModelShape>;
+  B: number;
+  T: number;
+  packed: boolean;
+  recompute?: boolean;
+  chunkRows?: number;
+  R: number;
+}
+
+const cases: Case[] = [
+  { name: 'tied, GQA 4/2, all 7 targets', cfg: {}, B: 2, T: 6, packed: false, R: 3 },
+  { name: 'untied, qwen2 biases, packed segments, 3 layers', cfg: { tieWordEmbeddings: false, attentionBias: true, numLayers: 3 }, B: 2, T: 7, packed: true, R: 4 },
+  { name: 'several LM-head chunks (BT=90, 64-row chunks), recompute, MQA', cfg: { numKvHeads: 1, tieWordEmbeddings: false }, B: 3, T: 30, packed: true, recompute: true, chunkRows: 64, R: 2 },
+  { name: 'T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8 }, B: 3, T: 1, packed: false, R: 1 },
+];
+
+async function runGpu(fallback: boolean, c: Case) {
+  const ctx = await getTestContext({ fallback });
+  const cfg = tinyConfig(c.cfg);
+  const weights = randomWeights(cfg, 101);
+  const lora = randomLora(cfg, c.R, 102);
+  const batch = randomBatch(cfg, c.B, c.T, 103, { packed: c.packed });
+  const ref = referenceBackward(cfg, weights, lora, batch);
+  const got = await expectNoGpuError(ctx, async () => {
+    const model = await gpuModel(ctx, cfg, weights);
+    const lp = gpuLora(ctx, cfg, lora, c.R);
+    const g = new TrainingGraph(model, lp, c.B, c.T, { recompute: c.recompute, logitsChunkRows: c.chunkRows });
+    const BT = c.B * c.T;
+    const logits = ctx.createBuffer(BT * cfg.vocabSize * 4);
+    const loss = ctx.createBuffer(16);
+    g.writeBatch(batch);
+    const rec = ctx.recorder();
+    rec.clear(lp.grads);
+    g.recordForward(rec);
+    g.recordLogits(rec, logits);
+    g.recordLoss(rec, 1 / ref.numTargets, true);
+    reduceSum(ctx, rec, loss, g.buf.losses, BT, { scale: 1 / ref.numTargets });
+    g.recordBackward(rec);
+    rec.submit();
+    return { logits: await ctx.readF32(logits), loss: (await ctx.readF32(loss, 1))[0], grads: flatToRefKeys(lp, await lp.readFlat('grads')) };
+  });
+  return { ref, got, cfg, batch };
+}
+
+describe('GPU Llama + LoRA vs float64 reference', () => {
+  for (const fallback of [false, true]) {
+    for (const c of cases) {
+      it(`${c.name} (fallback=${fallback})`, async () => {
+        const { ref, got } = await runGpu(fallback, c);
+        expectClose(got.logits, ref.logits, LOGITS_TOL.atol, LOGITS_TOL.rtol, 'logits');
+        expect(Math.abs(got.loss - ref.loss)).toBeLessThanOrEqual(1e-5 * ref.loss);
+        let checked = 0;
+        for (const [k, want] of ref.grads) {
+          const g = got.grads.get(k);
+          expect(g, `gradient ${k}`).toBeDefined();
+          // T=1: q/k get no gradient at all (softmax over one key) — both sides must be ~0.
+          expectClose(g!, want, 1e-4 * Math.max(maxAbs(want), 1e-3), 1e-3, `d${k}`);
+          checked++;
+        }
+        expect(checked).toBe(ref.grads.size);
+      });
+    }
+  }
+
+  it('B = 0 leaves the logits exactly unchanged', async () => {
+    const ctx = await getTestContext();
+    const cfg = tinyConfig({ attentionBias: true });
+    const weights = randomWeights(cfg, 201);
+    const batch: RefBatch = randomBatch(cfg, 2, 5, 202, { packed: true });
+    const out = await expectNoGpuError(ctx, async () => {
+      const model = await gpuModel(ctx, cfg, weights);
+      const run = async (withLora: boolean) => {
+        const lp = withLora ? gpuLora(ctx, cfg, randomLora(cfg, 4, 203, { zeroB: true }), 4) : null;
+        const g = new TrainingGraph(model, lp, 2, 5);
+        const logits = ctx.createBuffer(10 * cfg.vocabSize * 4);
+        g.writeBatch(batch);
+        const rec = ctx.recorder();
+        g.recordForward(rec);
+        g.recordLogits(rec, logits);
+        rec.submit();
+        return ctx.readF32(logits);
+      };
+      return { base: await run(false), zeroB: await run(true) };
+    });
+    expect(Array.from(out.zeroB)).toEqual(Array.from(out.base));
+    // And both match the reference base model.
+    expectClose(out.base, referenceForward(cfg, weights, null, batch).logits, LOGITS_TOL.atol, LOGITS_TOL.rtol, 'base logits');
+  });
+});

@@ -1,0 +1,194 @@
+// LoraTrainer: optimizer steps of LoRA training on the GPU. One optimizer step = one submit
+// per micro-batch (forward, chunked LM head + cross-entropy, backward accumulating LoRA
+// gradients) with the last one also computing the loss, the global gradient norm, the clip
+// factor and the non-finite flag on the GPU and applying AdamW (which skips the update by
+// itself when anything is NaN/Inf). The step then reads back 8 floats, once.
+import type { GpuContext } from '../engine/gpu/context';
+import { adamwUpdate } from '../engine/gpu/kernels/adamw';
+import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
+import { type LoraRun, type LlamaModel, type TokenBatch, TrainingGraph, countTargets } from '../engine/model/llama';
+import { type LoraParams, slotKey } from '../engine/model/lora-params';
+import { type OptimConfig, validateOptimConfig } from '../engine/optim/config';
+import { mixSeed } from '../engine/optim/rng';
+import { learningRate } from '../engine/optim/schedule';
+import type { LoraAdapter, LoraWeights } from '../adapters/lora';
+
+export interface TrainerOptions {
+  /** Micro-batch shape; every batch given to step/evalLoss must have it. */
+  B: number;
+  T: number;
+  /** Seed of the LoRA dropout masks (with the step and micro-batch index). */
+  seed: number;
+  /** Recompute each layer's activations in the backward (less memory, ~1/3 more compute). */
+  recompute?: boolean;
+  logitsChunkRows?: number;
+}
+
+export interface StepResult {
+  /** Optimizer steps completed, including this one. */
+  step: number;
+  /** Mean cross-entropy over all targets of the step's micro-batches. */
+  loss: number;
+  /** Global L2 norm of the LoRA gradients before clipping. */
+  gradNorm: number;
+  /** Learning rate applied in this step. */
+  lr: number;
+  /** Clip factor applied to the gradients (1 = not clipped). */
+  clip: number;
+  numTargets: number;
+}
+
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+}
+
+/** Everything needed to continue a run exactly where it stopped. */
+export interface TrainerCheckpoint {
+  version: 1;
+  /** Optimizer steps completed. */
+  step: number;
+  seed: number;
+  /** Flat LoRA parameters and AdamW moments (layout of LoraParams.layout). */
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  layoutFloats: number;
+  /** The caller's data position (e.g. the batch iterator's epoch/index), stored verbatim. */
+  dataPosition: unknown;
+}
+
+export class LoraTrainer {
+  readonly graph: TrainingGraph;
+  private stepsDone = 0;
+  private readonly lossBuf: GPUBuffer;
+  private readonly gradStats: GPUBuffer;
+  private readonly partials: GPUBuffer;
+  private readonly readback: GPUBuffer;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly model: LlamaModel,
+    readonly lora: LoraParams,
+    readonly optim: OptimConfig,
+    private readonly opts: TrainerOptions,
+  ) {
+    validateOptimConfig(optim);
+    this.graph = new TrainingGraph(model, lora, opts.B, opts.T, { recompute: opts.recompute, logitsChunkRows: opts.logitsChunkRows });
+    this.lossBuf = ctx.createBuffer(16, 'trainer.loss');
+    this.gradStats = ctx.createBuffer(GRAD_STATS_BYTES, 'trainer.gradStats');
+    this.partials = ctx.createBuffer(4 * gradNormPartialCount([lora.layout.totalFloats]), 'trainer.normPartials');
+    this.readback = ctx.createBuffer(32, 'trainer.readback');
+  }
+
+  get stepsCompleted(): number {
+    return this.stepsDone;
+  }
+
+  /** The learning rate the next step will use. */
+  get nextLr(): number {
+    return learningRate(this.optim.schedule, this.stepsDone);
+  }
+
+  /**
+   * One optimizer step over `microBatches` (gradAccumSteps of them, or one batch). The loss is
+   * the mean over all their targets, so accumulation equals one big batch. Throws
+   * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
+   */
+  async step(microBatches: TokenBatch | TokenBatch[]): Promise<StepResult> {
+    const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
+    if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
+    const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
+    if (numTargets === 0) throw new Error(`step ${this.stepsDone + 1}: no trained tokens in its batches (every target is -100)`);
+    const lossScale = 1 / numTargets;
+    const lr = learningRate(this.optim.schedule, this.stepsDone);
+    const { ctx, graph, lora } = this;
+    const BT = graph.BT;
+    for (let i = 0; i < batches.length; i++) {
+      graph.writeBatch(batches[i]);
+      const rec = ctx.recorder(`train step ${this.stepsDone + 1}.${i}`);
+      if (i === 0) rec.clear(lora.grads);
+      const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsDone, i) };
+      graph.recordForward(rec, run);
+      graph.recordLoss(rec, lossScale, true);
+      graph.recordBackward(rec, run);
+      reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, BT, { scale: lossScale, accumulate: i > 0 });
+      if (i === batches.length - 1) {
+        const N = lora.layout.totalFloats;
+        globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, { binding: this.lossBuf, index: 0 });
+        const o = this.optim;
+        adamwUpdate(ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, N, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: this.stepsDone + 1 });
+        rec.copy(this.lossBuf, 0, this.readback, 0, 16);
+        rec.copy(this.gradStats, 0, this.readback, 16, GRAD_STATS_BYTES);
+      }
+      rec.submit();
+    }
+    const r = await ctx.readF32(this.readback, 8);
+    const loss = r[0];
+    const stats = r.subarray(4);
+    if (stats[GRAD_STATS.nonFinite] !== 0) {
+      throw new NonFiniteError(`step ${this.stepsDone + 1}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
+    }
+    this.stepsDone++;
+    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets };
+  }
+
+  /** Mean loss of a batch with the current adapter (no dropout, no gradients). */
+  async evalLoss(batch: TokenBatch, opts: { loraScale?: number } = {}): Promise<{ loss: number; numTargets: number }> {
+    const n = countTargets(batch);
+    if (n === 0) return { loss: 0, numTargets: 0 };
+    const { ctx, graph } = this;
+    graph.writeBatch(batch);
+    const rec = ctx.recorder('eval');
+    graph.recordForward(rec, { scale: opts.loraScale ?? 1, dropout: 0, seed: 0 });
+    graph.recordLoss(rec, 1 / n, false);
+    reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, graph.BT, { scale: 1 / n });
+    rec.submit();
+    const [loss] = await ctx.readF32(this.lossBuf, 1);
+    return { loss, numTargets: n };
+  }
+
+  /** The trained adapter in the exporters' format (src/adapters). */
+  async exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {
+    const s = this.lora.settings;
+    const flat = await this.lora.readFlat('params');
+    const layers: LoraAdapter['layers'] = Array.from({ length: this.model.cfg.numLayers }, () => ({}));
+    for (const { slot, A, B } of this.lora.unpack(flat).values()) {
+      const w: LoraWeights = { A, B, inFeatures: slot.inFeatures, outFeatures: slot.outFeatures };
+      layers[slot.layer][slot.module] = w;
+    }
+    return {
+      config: { r: s.r, alpha: s.alpha, dropout: s.dropout, targetModules: [...s.targetModules], useRslora: s.useRslora, baseModel, revision },
+      layers,
+    };
+  }
+
+  /** Replaces the adapter weights (e.g. an imported PEFT adapter); moments are left as they are. */
+  loadAdapter(adapter: LoraAdapter): void {
+    const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
+    adapter.layers.forEach((l, i) => {
+      for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
+    });
+    this.lora.writeFlat('params', this.lora.pack(mods));
+  }
+
+  async checkpoint(dataPosition: unknown = null): Promise<TrainerCheckpoint> {
+    const [params, m, v] = await Promise.all([this.lora.readFlat('params'), this.lora.readFlat('m'), this.lora.readFlat('v')]);
+    return { version: 1, step: this.stepsDone, seed: this.opts.seed, params, m, v, layoutFloats: this.lora.layout.totalFloats, dataPosition };
+  }
+
+  /** Restores a checkpoint taken from a trainer with the same model, LoRA settings and seed. */
+  restore(c: TrainerCheckpoint): void {
+    if (c.version !== 1) throw new Error(`unknown checkpoint version ${String(c.version)}`);
+    if (c.layoutFloats !== this.lora.layout.totalFloats) throw new Error(`checkpoint holds ${c.layoutFloats} LoRA floats, this adapter layout has ${this.lora.layout.totalFloats} (different rank or target modules?)`);
+    if (c.seed !== this.opts.seed) throw new Error(`checkpoint was trained with seed ${c.seed}, this trainer has ${this.opts.seed}`);
+    this.lora.writeFlat('params', c.params);
+    this.lora.writeFlat('m', c.m);
+    this.lora.writeFlat('v', c.v);
+    this.stepsDone = c.step;
+  }
+
+  destroy(): void {
+    this.graph.destroy();
+    for (const b of [this.lossBuf, this.gradStats, this.partials, this.readback]) this.ctx.destroy(b);
+  }
+}
