@@ -133,3 +133,18 @@ describe('lora-studio CLI', () => {
     expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 });
+
+describe('lora-studio inspect with a tokenizer', () => {
+  it('reports token statistics and truncation for --seq-len', async () => {
+    const f = join(dir, 'good.jsonl');
+    const rows = Array.from({ length: 5 }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `question ${i} `.repeat(3) }, { role: 'assistant', content: `answer ${i}` }] }));
+    await writeFile(f, rows.join('\n') + '\n');
+    const r = await run(['inspect', '--model', modelDir, '--data', f, '--seq-len', '16', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out.at(-1)!);
+    expect(j.dataset.examples).toBe(5);
+    expect(j.dataset.stats.trainedTokens).toBeGreaterThan(0);
+    expect(j.dataset.stats.trainedTokens).toBeLessThan(j.dataset.stats.totalTokens);
+    expect(j.dataset.stats.truncation.overLength).toBe(5);
+  });
+});

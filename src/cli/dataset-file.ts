@@ -1,7 +1,7 @@
 // Reading a dataset file from disk through the same pipeline as the studio.
 import { openAsBlob, existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseDataset, type ParseResult } from '../data/parse';
+import { datasetStats, loadTokenizer, parseDataset, selectTrainingExamples, tokenizeExamples, type DatasetStats, type ParseResult, type TokenizerFiles } from '../data';
 import type { DatasetFormat } from '../data/types';
 import { CliError } from './model-dir';
 
@@ -24,10 +24,28 @@ export function describeDataset(path: string, r: ParseResult, out: (l: string) =
   for (const w of r.warnings) out(`  warning: ${w.message}`);
 }
 
-export async function inspectDataset(path: string, out: (l: string) => void) {
+/** Token statistics with the model's tokenizer and chat template: what training will see. */
+export async function tokenStats(r: ParseResult, tokenizer: TokenizerFiles, seqLen: number, out: (l: string) => void): Promise<DatasetStats> {
+  const tok = loadTokenizer(tokenizer);
+  const examples = selectTrainingExamples(r, { excludeInvalid: true });
+  const t = await tokenizeExamples(tok, examples, { lossMode: 'all-assistant' });
+  const s = datasetStats(t.examples, { maxLength: seqLen });
+  out(`  tokens: ${s.totalTokens} in ${s.examples} examples, ${s.trainedTokens} trained (${(100 * s.trainedShare).toFixed(1)}%)`);
+  out(`  length: min ${s.minLength}, median ${s.medianLength}, p95 ${s.p95Length}, max ${s.maxLength}`);
+  if (s.truncation && s.truncation.overLength > 0) {
+    const tr = s.truncation;
+    out(`  ${tr.overLength} examples exceed --seq-len ${seqLen}: ${tr.tokensLost} tokens (${tr.trainedTokensLost} trained) would be cut; ${tr.fullyTruncatedRows.length} would have nothing left to train on`);
+  }
+  for (const e of t.errors.slice(0, 5)) out(`  tokenize: ${e.message}`);
+  return s;
+}
+
+export async function inspectDataset(path: string, out: (l: string) => void, withTokens?: { tokenizer: TokenizerFiles; seqLen: number }) {
   const r = await parseDatasetFile(path);
   describeDataset(path, r, out);
+  const stats = withTokens && r.examples.length > 0 ? await tokenStats(r, withTokens.tokenizer, withTokens.seqLen, out) : null;
   return {
+    stats,
     file: path,
     fileType: r.fileType,
     format: r.format,

@@ -33,7 +33,7 @@ const commands: Record<string, Command> = {
   },
 };
 
-export async function main(argv: string[], out = (l: string) => process.stdout.write(l + '\n')): Promise<number> {
+export async function main(argv: string[], out: (line: string) => void = (l) => void process.stdout.write(l + '\n')): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(USAGE);

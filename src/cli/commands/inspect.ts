@@ -1,7 +1,7 @@
 // `inspect --model DIR [--data FILE]`: what the model is and what the dataset holds.
 import { estimateTrainingMemory, LINEAR_MODULES, loraParameterCount, parameterCount } from '../../engine/model/config';
 import { openModelFiles } from '../../engine/model/model-files';
-import { optStr, type Values } from '../args';
+import { num, optStr, type Values } from '../args';
 import { directoryModelFiles } from '../model-dir';
 
 const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
@@ -11,10 +11,12 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   const dataFile = optStr(v, 'data');
   const asJson = v.json === true;
   const report: Record<string, unknown> = {};
+  let tokenizerFiles: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } | null = null;
   if (modelDir) {
     const files = directoryModelFiles(modelDir);
     const m = await openModelFiles(files).finally(() => files.close());
     const c = m.config;
+    tokenizerFiles = { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig };
     const mem = estimateTrainingMemory(c, { weightBytesPerParam: 4, r: 16, targets: LINEAR_MODULES, batch: 4, seqLen: 512 });
     report.model = {
       dir: modelDir,
@@ -46,7 +48,8 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   }
   if (dataFile) {
     const { inspectDataset } = await import('../dataset-file');
-    report.dataset = await inspectDataset(dataFile, asJson ? () => {} : out);
+    const seqLen = num(v, 'seq-len', 512, { int: true, min: 8 });
+    report.dataset = await inspectDataset(dataFile, asJson ? () => {} : out, tokenizerFiles ? { tokenizer: tokenizerFiles, seqLen } : undefined);
   }
   if (!modelDir && !dataFile) throw new Error('inspect needs --model DIR and/or --data FILE');
   if (asJson) out(JSON.stringify(report));
