@@ -54,3 +54,16 @@ describe('sampling reference', () => {
     expect(() => effectiveTopK(257, 1000)).toThrow();
   });
 });
+
+describe('topKIndices', () => {
+  it('equals a full sort (larger first, lower index among equals)', async () => {
+    const { topKIndices } = await import('./sample');
+    let seed = 3;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const [V, k] of [[1, 1], [10, 3], [500, 256], [2000, 40], [300, 300]]) {
+      const l = Array.from({ length: V }, () => Math.floor(rand() * 50)); // many ties on purpose
+      const want = Array.from({ length: V }, (_, i) => i).sort((a, b) => l[b] - l[a] || a - b).slice(0, k);
+      expect(topKIndices(l, V, k)).toEqual(want);
+    }
+  });
+});

@@ -35,11 +35,29 @@ export function effectiveTopK(topK: number, V: number): number {
   return Math.min(topK === 0 ? SAMPLE_MAX_TOP_K : topK, V);
 }
 
+/** Indices of the k largest logits, in order (larger first, lower index among equals). */
+export function topKIndices(logits: ArrayLike<number>, V: number, k: number): number[] {
+  // Insertion into a sorted list of k: scanning i upwards, an equal logit never displaces an
+  // earlier index, which gives the lower-index-first tie rule. O(V) when most logits miss.
+  const top: number[] = [];
+  for (let i = 0; i < V; i++) {
+    const x = logits[i];
+    if (top.length === k && !(x > logits[top[k - 1]])) continue;
+    let j = top.length === k ? k - 1 : top.length;
+    while (j > 0 && x > logits[top[j - 1]]) {
+      if (j < k) top[j] = top[j - 1];
+      j--;
+    }
+    top[j] = i;
+  }
+  return top;
+}
+
 /** Temperature + top-k + top-p sampling with the caller's uniform number u (see the rules above). */
 export function sampleTopKTopP(out: Uint32Array, logits: ArrayLike<number>, V: number, temperature: number, topK: number, topP: number, u: number): void {
   if (temperature < SAMPLE_MIN_TEMPERATURE) return sampleArgmax(out, logits, V);
   const k = effectiveTopK(topK, V);
-  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, k);
+  const order = topKIndices(logits, V, k);
   const w = order.map((i) => Math.exp((logits[i] - logits[order[0]]) / temperature));
   const Z = w.reduce((s, x) => s + x, 0);
   const p = Math.min(Math.max(topP, 0), 1);
