@@ -32,7 +32,7 @@ export function Chart({ title, data, series, xLabel = 'step', height = 180, log 
       series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: s.points ?? false, size: 6 } }))],
     };
     plot.current = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, el);
-    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(240, el.clientWidth), height }));
+    const ro = new ResizeObserver(() => el.clientWidth > 0 && plot.current?.setSize({ width: el.clientWidth, height }));
     ro.observe(el);
     return () => {
       ro.disconnect();
@@ -51,8 +51,13 @@ export function Chart({ title, data, series, xLabel = 'step', height = 180, log 
   return (
     <figure className="chart" aria-label={title}>
       <figcaption>{title}</figcaption>
-      <div ref={host} />
-      {empty && <p className="muted chart-empty">No measurements yet.</p>}
+      {/* The plot stays mounted (hidden) so it keeps its state; the placeholder holds its place. */}
+      <div ref={host} hidden={empty} />
+      {empty && (
+        <div className="chart-empty muted" style={{ height }}>
+          No measurements yet.
+        </div>
+      )}
     </figure>
   );
 }
