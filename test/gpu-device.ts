@@ -8,6 +8,8 @@ Object.assign(globalThis, globals);
 export interface TestDeviceOptions {
   /** Force the baseline path: no shader-f16, no subgroups (what Chrome's software adapter has). */
   fallback?: boolean;
+  /** Request no limits at all: the WebGPU defaults (16 KiB workgroup memory, 8 storage buffers, 256 invocations). Implies fallback. */
+  defaultLimits?: boolean;
 }
 
 let gpu: GPU | null = null;
@@ -22,10 +24,10 @@ async function makeContext(opts: TestDeviceOptions): Promise<GpuContext> {
         '(mesa-vulkan-drivers from bookworm-backports): run `sudo bash scripts/setup-system.sh`.',
     );
   }
-  const want: GPUFeatureName[] = opts.fallback ? [] : (['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]);
+  const want: GPUFeatureName[] = opts.fallback || opts.defaultLimits ? [] : (['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]);
   const requiredFeatures = want.filter((f) => adapter.features.has(f));
   const l = adapter.limits;
-  const device = await adapter.requestDevice({
+  const device = opts.defaultLimits ? await adapter.requestDevice() : await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
-import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+// Fast path (f16 + subgroups features), the fallback device, and a device with only the WebGPU
+// default limits (16 KiB workgroup memory, 8 storage buffers) that the tiles are sized for.
+const devices: TestDeviceOptions[] = [{}, { fallback: true }, { defaultLimits: true }];
 
 type SegMode = 'single' | 'packed' | 'padded';
 
@@ -40,9 +44,9 @@ for (const T of Ts) {
 // Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
 
-async function runCase(fallback: boolean, c: Case) {
+async function runCase(device: TestDeviceOptions, c: Case) {
   const { B, T, H, KVH, D } = c;
-  const ctx = await getTestContext({ fallback });
+  const ctx = await getTestContext(device);
   const r = rng(T * 1000 + D * 10 + H + B * 7);
   const q = Float32Array.from(randArray(r, B * T * H * D));
   const k = Float32Array.from(randArray(r, B * T * KVH * D));
@@ -82,9 +86,9 @@ async function runCase(fallback: boolean, c: Case) {
 }
 
 describe('attention forward + backward vs float64 reference', () => {
-  for (const fallback of [false, true]) {
-    it.each(cases)(`B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg (fallback=${fallback})`, async (c) => {
-      const { gpu, outRef, lseRef, dq, dk, dv } = await runCase(fallback, c);
+  for (const device of devices) {
+    it.each(cases)(`B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg (device ${JSON.stringify(device)})`, async (c) => {
+      const { gpu, outRef, lseRef, dq, dk, dv } = await runCase(device, c);
       // Inputs are U(-1,1), so scores are O(1), |out| <= 1, lse <= ~5 and gradients are O(1).
       // f32 rounding in the D-term dots, the online-softmax rescaling and the T-term sums:
       // measured worst over these cases is 1.3e-7 (out), 6e-7 (lse), 7e-7 (dq, dk, dv);
@@ -99,6 +103,13 @@ describe('attention forward + backward vs float64 reference', () => {
 });
 
 describe('attention tiles', () => {
+  it('are tested on a device that really has only the default limits', async () => {
+    const ctx = await getTestContext({ defaultLimits: true });
+    expect(ctx.caps.maxComputeWorkgroupStorageSize).toBe(16384);
+    expect(ctx.caps.maxStorageBuffersPerShaderStage).toBe(8);
+    expect(ctx.caps.subgroups || ctx.caps.f16).toBe(false);
+  });
+
   it('fit the default 16 KiB of workgroup memory for every head dim up to 256', () => {
     for (let D = 1; D <= 256; D++) {
       for (const kind of ['forward', 'dq', 'dkdv'] as const) {

@@ -3,7 +3,9 @@ import { attentionDecode, decodeScratchBytes, kvCacheAppend } from './decode';
 import { attentionForward } from './attention';
 import { attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, rng } from '../../../../test/numeric';
-import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+const devices: TestDeviceOptions[] = [{}, { fallback: true }, { defaultLimits: true }];
 
 interface Case { T: number; H: number; KVH: number; D: number }
 // T = 130 and 200 span 3 and 4 split-K chunks of 64 keys; T = 64 exactly one full chunk.
@@ -18,9 +20,9 @@ const cases: Case[] = [
 ];
 
 describe('KV cache + one-token decode attention', () => {
-  for (const fallback of [false, true]) {
-    it.each(cases)(`T=$T H=$H KVH=$KVH D=$D equals the rows of full attention (fallback=${fallback})`, async ({ T, H, KVH, D }) => {
-      const ctx = await getTestContext({ fallback });
+  for (const device of devices) {
+    it.each(cases)(`T=$T H=$H KVH=$KVH D=$D equals the rows of full attention (device ${JSON.stringify(device)})`, async ({ T, H, KVH, D }) => {
+      const ctx = await getTestContext(device);
       const r = rng(T * 31 + D);
       const q = Float32Array.from(randArray(r, T * H * D));
       const k = Float32Array.from(randArray(r, T * KVH * D));

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createSampleScratch, sampleArgmax, sampleTopKTopP } from './sample';
 import { sampleArgmax as argmaxRef, sampleTopKTopP as sampleRef } from '../../reference/sample';
 import { randArray, rng } from '../../../../test/numeric';
-import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
+
+const devices: TestDeviceOptions[] = [{}, { fallback: true }, { defaultLimits: true }];
 import type { GpuContext } from '../context';
 
 interface Draw { temperature: number; topK: number; topP: number; u: number }
@@ -53,9 +55,9 @@ function robustDraw(logits: Float32Array, r: () => number, base: Omit<Draw, 'u'>
 const Vs = [1, 7, 300, 1024, 1025, 5000, 49152, 151936];
 
 describe('GPU sampling vs float64 reference', () => {
-  for (const fallback of [false, true]) {
-    it.each(Vs)(`argmax is exact, V=%i (fallback=${fallback})`, async (V) => {
-      const ctx = await getTestContext({ fallback });
+  for (const device of devices) {
+    it.each(Vs)(`argmax is exact, V=%i (device ${JSON.stringify(device)})`, async (V) => {
+      const ctx = await getTestContext(device);
       const r = rng(V);
       const cases: Float32Array[] = [Float32Array.from(randArray(r, V, -20, 20))];
       const tied = Float32Array.from(randArray(r, V, -20, 20));
@@ -74,8 +76,8 @@ describe('GPU sampling vs float64 reference', () => {
       }
     });
 
-    it.each(Vs)(`temperature + top-k + top-p picks the reference token, V=%i (fallback=${fallback})`, async (V) => {
-      const ctx = await getTestContext({ fallback });
+    it.each(Vs)(`temperature + top-k + top-p picks the reference token, V=%i (device ${JSON.stringify(device)})`, async (V) => {
+      const ctx = await getTestContext(device);
       const r = rng(V + 17);
       // Continuous random logits: near-ties have probability ~0 and robustDraw avoids
       // u values and top-p cuts within 1e-4 of a boundary.
