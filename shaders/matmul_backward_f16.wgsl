@@ -5,17 +5,18 @@
 // One dispatch covers a row chunk of dout/dinp (M ≤ BT rows) and a row range of W
 // (K ≤ OC rows of W = K columns of dout starting where doutOff points, row stride ldd), so a
 // weight larger than one storage binding runs as several dispatches accumulating into dinp.
-// N = C is never split. K-tiled GEMM with workgroup-memory tiles, TM×TN register block.
+// N = C is never split. K-tiled GEMM with workgroup-memory tiles (vec4 along m / n) and an
+// 8×8 register block per thread (8 consecutive rows × 8 consecutive columns of dinp).
 // dropout' (the backward of LoRA's input dropout) multiplies by the same mask as the forward:
 // keep(i) = hash(i ^ seedHash) >= dropThreshold, i = (dropRow0 + m)·N + n, scale dropScale.
 // Bindings: 0 dinp (rw, [M, N]), 1 dout (r, row stride ldd), 2 weight (r, [K, N]), 3 params.
 enable f16;
 
-override WG_M: u32 = 16; // threads along M (rows of dinp)
-override WG_N: u32 = 16; // threads along N (columns of dinp)
+override WG_M: u32 = 8;  // threads along M (rows of dinp)
+override WG_N: u32 = 8;  // threads along N (columns of dinp)
 override BK: u32 = 16;   // K depth of one workgroup-memory tile
-const TM = 4u;           // register block: rows per thread (const: WGSL function arrays need const sizes)
-const TN = 4u;           // register block: columns per thread
+const TM = 8u;           // register block: rows per thread (const: WGSL function arrays need const sizes)
+const TN = 8u;           // register block: columns per thread
 override BM: u32 = WG_M * TM;
 override BN: u32 = WG_N * TN;
 
@@ -31,8 +32,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> weight: array<f16>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> As: array<f32, BK * BM>; // [k][m]
-var<workgroup> Bs: array<f32, BK * BN>; // [k][n]
+var<workgroup> As: array<vec4<f32>, BK * BM / 4>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, BK * BN / 4>; // [k][n/4]
 
 fn hash32(x: u32) -> u32 {
   var v = x;
@@ -59,7 +60,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let gk = k0 + k;
       var v = 0.0;
       if (gm < p.M && gk < p.K) { v = dout[p.doutOff + gm * p.ldd + gk]; }
-      As[k * BM + m] = v;
+      As[k * (BM / 4u) + m / 4u][m % 4u] = v;
     }
     // W tile: consecutive threads read consecutive n (contiguous in a W row).
     for (var e = li; e < BN * BK; e += nthreads) {
@@ -69,14 +70,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let gk = k0 + k;
       var v = 0.0;
       if (gn < p.N && gk < p.K) { v = f32(weight[p.wOff + gk * p.N + gn]); }
-      Bs[e] = v;
+      Bs[e / 4u][e % 4u] = v;
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
-      var a: array<f32, TM>;
-      var b: array<f32, TN>;
-      for (var i = 0u; i < TM; i++) { a[i] = As[k * BM + ty + i * WG_M]; }
-      for (var j = 0u; j < TN; j++) { b[j] = Bs[k * BN + tx + j * WG_N]; }
+      let a0 = As[k * (BM / 4u) + ty * 2u];
+      let a1 = As[k * (BM / 4u) + ty * 2u + 1u];
+      let b0 = Bs[k * (BN / 4u) + tx * 2u];
+      let b1 = Bs[k * (BN / 4u) + tx * 2u + 1u];
+      let a = array<f32, TM>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w);
+      let b = array<f32, TN>(b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w);
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
       }
@@ -84,10 +87,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     workgroupBarrier();
   }
   for (var i = 0u; i < TM; i++) {
-    let gm = m0 + ty + i * WG_M;
+    let gm = m0 + ty * TM + i;
     if (gm >= p.M) { continue; }
     for (var j = 0u; j < TN; j++) {
-      let gn = n0 + tx + j * WG_N;
+      let gn = n0 + tx * TN + j;
       if (gn >= p.N) { continue; }
       var v = p.alpha * acc[i][j];
       if (p.dropThreshold != 0u) {

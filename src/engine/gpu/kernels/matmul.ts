@@ -46,21 +46,24 @@ export interface MatmulBackwardOptions {
   maxBindingBytes?: number;
 }
 
-/** Tile configuration: threads per workgroup along M and N (each thread owns a 4×4 block) and the K tile depth. */
+/** Tile configuration: threads per workgroup along M and N (each thread owns an 8×8 block) and the K tile depth. */
 interface Tiles {
   WG_M: number;
   WG_N: number;
   BK: number;
 }
-const TM = 4; // must match the shaders' const TM/TN
-const TN = 4;
+const TM = 8; // must match the shaders' const TM/TN
+const TN = 8;
 
-/** Narrow outputs (LoRA rank columns) get narrow, tall tiles so few threads idle. */
+/**
+ * 64×64 output tiles by default; narrow outputs (LoRA rank columns) and short inputs (few
+ * rows) get narrow, tall tiles so few threads idle. Workgroup memory: BK·(BM+BN)·4 ≤ 9 KiB.
+ */
 function pickTiles(M: number, N: number): Tiles {
-  if (N <= 16) return { WG_M: 32, WG_N: 4, BK: 16 };
-  if (N <= 32) return { WG_M: 16, WG_N: 8, BK: 16 };
-  if (M <= 16) return { WG_M: 4, WG_N: 32, BK: 16 };
-  return { WG_M: 16, WG_N: 16, BK: 16 };
+  if (N <= 16) return { WG_M: 16, WG_N: 2, BK: 16 };
+  if (N <= 32) return { WG_M: 16, WG_N: 4, BK: 16 };
+  if (M <= 16) return { WG_M: 2, WG_N: 16, BK: 16 };
+  return { WG_M: 8, WG_N: 8, BK: 16 };
 }
 
 /** Kernel-level u32 hash (lowbias32); the WGSL hash32 is the same function. */
