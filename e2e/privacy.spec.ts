@@ -1,0 +1,159 @@
+// "Your dataset never leaves your device", tested: a session in real Chromium loads a dataset
+// full of unique marker strings through the Data screen, saves it, visits every screen and
+// downloads a model from the (mock) Hub. Every request is recorded twice: by Playwright (what
+// the page and its workers ask for) and by an HTTP proxy that all of Chromium's traffic must
+// pass through (loopback included), which also refuses anything not bound for the app.
+// The test fails if any request goes anywhere but the app's origin and the Hub, if any URL,
+// header or body carries dataset text, or if the Content-Security-Policy had to block anything.
+import { chromium, expect, test } from '@playwright/test';
+import { randomUUID } from 'node:crypto';
+import { CHROMIUM_ARGS } from '../playwright.config';
+import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
+import { HUB_ORIGIN, routeHubToMock, runHubInWorker, startRecordingProxy, trainerWorker } from './hub-support';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Chromium's own background services (updates, sign-in, autofill), off: they are not the app. */
+const QUIET_CHROMIUM_ARGS = [
+  '--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,Translate,CertificateTransparencyComponentUpdater,NetworkTimeServiceQuerying',
+  '--disable-client-side-phishing-detection',
+  '--disable-default-apps',
+  '--disable-domain-reliability',
+  '--disable-extensions',
+  '--no-pings',
+  '--allow-browser-signin=false',
+  '--safebrowsing-disable-auto-update',
+  '--metrics-recording-only',
+];
+
+/**
+ * Hosts of Chromium's own services that Debian's build still contacts despite the flags above
+ * (component/extension updates, network time, Google account cookies). They are the browser,
+ * not the app: the app's CSP forbids connecting there, the CSP check below fails on any attempt,
+ * and Playwright's view (which holds all page, worker and service-worker requests) must not
+ * contain them. The proxy refuses them all the same. Any other host fails the test.
+ */
+const CHROMIUM_SERVICE_HOSTS = ['update.googleapis.com', 'accounts.google.com', 'clients2.google.com', 'content-autofill.googleapis.com'];
+
+/** Host of a proxy record: an absolute URL (plain HTTP) or host:port (CONNECT). */
+function proxyHost(target: string): string {
+  return /^[a-z]+:\/\//i.test(target) ? new URL(target).hostname : target.replace(/:\d+$/, '');
+}
+
+interface SeenRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  from: string;
+}
+
+/** A chat dataset where every user and assistant turn carries its own marker. */
+function markedDataset(n: number) {
+  const run = randomUUID().replace(/-/g, '').slice(0, 12);
+  const markers: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const q = `QMARK${run}q${i}`;
+    const a = `AMARK${run}a${i}`;
+    markers.push(q, a);
+    lines.push(JSON.stringify({ messages: [{ role: 'user', content: `Please file the note ${q} under travel.` }, { role: 'assistant', content: `Filed ${a} under travel.` }] }));
+  }
+  return { run, markers, text: lines.join('\n') + '\n', fileName: `private-notes-${run}.jsonl` };
+}
+
+let hub: MockHub;
+test.beforeAll(async () => {
+  hub = await startMockHub({ repos: { 'acme/tiny-llama': { files: tinyModelRepo() } } });
+});
+test.afterAll(() => hub.close());
+
+test('a whole session sends nothing but app and Hub requests, and no dataset text anywhere', async ({ baseURL }) => {
+  const app = new URL(baseURL!);
+  const proxy = await startRecordingProxy([app.host]);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // '<-loopback>' removes Chromium's implicit proxy bypass for 127.0.0.1, so the app's own
+    // traffic is recorded too.
+    args: [...CHROMIUM_ARGS, ...QUIET_CHROMIUM_ARGS, `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'],
+  });
+  const seen: SeenRequest[] = [];
+  const cspViolations: string[] = [];
+  const data = markedDataset(40);
+  try {
+    const context = await browser.newContext({ baseURL });
+    context.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postDataBuffer(), from: r.serviceWorker() ? 'service worker' : 'page or worker' }));
+    // CSP-blocked attempts never reach the network, so they are reported from every page load.
+    await context.exposeBinding('__reportCspViolation', (_source, v: string) => void cspViolations.push(v));
+    await context.addInitScript(() => {
+      const report = (window as unknown as { __reportCspViolation: (v: string) => void }).__reportCspViolation;
+      document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await routeHubToMock(context, hub);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    await page.goto('/#/data');
+    await page.getByTestId('dataset-drop').locator('input[type=file]').setInputFiles({ name: data.fileName, mimeType: 'application/jsonl', buffer: Buffer.from(data.text) });
+    await expect(page.getByTestId('dataset-summary')).toBeVisible();
+    await expect(page.getByTestId('example-count')).toHaveText('40');
+    await expect(page.getByTestId('dataset-preview')).toContainText(data.markers[0]);
+    await page.getByTestId('save-dataset').click();
+    await expect(page.getByTestId('dataset-saved')).toBeVisible();
+    await page.screenshot({ path: 'e2e/artifacts/privacy-dataset.png' });
+
+    // A model download in the same session: Hub traffic is allowed, but must carry no data.
+    const r = await runHubInWorker<{ bytes: number }>(await trainerWorker(page), `const r = await LoraHub.downloadModel({ repo: 'acme/tiny-llama', store: new LoraHub.OpfsStore() }); return { bytes: r.model.bytes };`);
+    expect(r.bytes).toBeGreaterThan(0);
+
+    for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Runs', 'GPU', 'Data']) {
+      await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();
+      await expect(page.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
+      await page.waitForTimeout(300);
+    }
+    await page.reload();
+    await expect(page.getByRole('navigation', { name: 'Screens' })).toBeVisible();
+    await page.waitForTimeout(1000);
+
+    expect(cspViolations, 'Content-Security-Policy violations (something tried to load or connect where it may not)').toEqual([]);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+    await proxy.close();
+  }
+
+  // 1. Destinations: the app's origin and the Hub, nothing else (data:/blob: never leave the page).
+  const outside = seen.filter((s) => {
+    if (s.url.startsWith('data:') || s.url.startsWith('blob:')) return false;
+    const o = new URL(s.url).origin;
+    return o !== app.origin && o !== HUB_ORIGIN;
+  });
+  expect(outside.map((s) => `${s.method} ${s.url}`), 'requests to third parties').toEqual([]);
+  const hubRequests = seen.filter((s) => s.url.startsWith(`${HUB_ORIGIN}/`));
+  expect(hubRequests.length, 'the session did talk to the Hub').toBeGreaterThan(0);
+  for (const h of hubRequests) {
+    expect(['GET', 'HEAD'], h.url).toContain(h.method);
+    expect(new URL(h.url).pathname, 'Hub requests are file downloads').toMatch(/^\/acme\/tiny-llama\/resolve\/main\/[\w.-]+$/);
+  }
+
+  // 2. The proxy saw every connection Chromium opened: only the app's origin, all plain HTTP.
+  expect(proxy.records.length, 'the proxy recorded the session').toBeGreaterThan(5);
+  expect(
+    proxy.records.filter((p) => !p.forwarded && !CHROMIUM_SERVICE_HOSTS.includes(proxyHost(p.target))).map((p) => `${p.method} ${p.target}`),
+    'connections Chromium tried to open elsewhere',
+  ).toEqual([]);
+
+  // 3. No dataset text in any URL, header or body (Playwright's view and the proxy's): not a
+  //    marker, not the file name, not the run id that every marker shares.
+  const needles = [...data.markers, data.fileName, data.run];
+  const haystacks = [
+    ...seen.map((s) => ({ where: `${s.method} ${s.url}`, text: `${s.url}\n${JSON.stringify(s.headers)}\n${s.body?.toString('latin1') ?? ''}` })),
+    ...proxy.records.map((p) => ({ where: `proxy ${p.method} ${p.target}`, text: `${p.target}\n${JSON.stringify(p.headers)}\n${p.body.toString('latin1')}` })),
+  ];
+  const leaks = haystacks.flatMap((h) => needles.filter((n) => h.text.includes(n)).map((n) => `${h.where} carries ${n}`));
+  expect(leaks, 'dataset text in network traffic').toEqual([]);
+  // The dataset did reach the app (the check above is not vacuous): it was parsed and shown.
+  expect(needles.length).toBe(82);
+});
