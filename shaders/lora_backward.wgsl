@@ -3,18 +3,19 @@
 // used twice per adapter:  dB[OC, R] += scaling · doutᵀ[OC, BT] · h[BT, R]   (P = dout, Q = h)
 //                          dA[R, C]  += dhᵀ[R, BT] · dropout(x)[BT, C]        (P = dh,   Q = x)
 // P is [K, M] and Q is [K, N], both row-major (rows = the BT tokens). Each workgroup owns a
-// BM×BN output tile; its threads are WG_M×WG_N owners of a TM×TN register block times KS
-// k-slices, so the BT rows of each BK tile are split KS ways; the KS partial blocks are summed
-// in workgroup memory at the end (a fixed order, so results are deterministic).
+// BM×BN output tile; its threads are WG_M×WG_N owners of an 8×8 register block (8 consecutive
+// m × 8 consecutive n) times KS k-slices, so the BT rows of each BK tile are split KS ways; the
+// KS partial blocks are summed in workgroup memory at the end (fixed order: deterministic).
+// Tiles are stored as vec4 along m / n.
 // Dropout mask (same as matmul_forward's on x): keep(i) = hash(i ^ seedHash) >= dropThreshold,
 // i = k·N + n, kept values scaled by dropScale.
 // Bindings: 0 grad (rw, [M, N]), 1 P (r, [K, M]), 2 Q (r, [K, N]), 3 params.
-override WG_M: u32 = 8;  // threads along M
-override WG_N: u32 = 4;  // threads along N
-override KS: u32 = 8;    // k-slices: threads that split the rows of each tile
+override WG_M: u32 = 4;  // threads along M
+override WG_N: u32 = 2;  // threads along N
+override KS: u32 = 16;   // k-slices: threads that split the rows of each tile
 override BK: u32 = 32;   // rows (k) per workgroup-memory tile
-const TM = 4u;           // register block (const: WGSL function arrays need const sizes)
-const TN = 4u;
+const TM = 8u;           // register block (const: WGSL function arrays need const sizes)
+const TN = 8u;
 override BM: u32 = WG_M * TM;
 override BN: u32 = WG_N * TN;
 
@@ -29,8 +30,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> Ps: array<f32, BK * BM>; // [k][m]
-var<workgroup> Qs: array<f32, BK * BN>; // [k][n]
+var<workgroup> Ps: array<vec4<f32>, BK * BM / 4>; // [k][m/4]
+var<workgroup> Qs: array<vec4<f32>, BK * BN / 4>; // [k][n/4]
 var<workgroup> red: array<f32, BM * BN>;
 
 fn hash32(x: u32) -> u32 {
@@ -59,7 +60,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let gm = m0 + m;
       var v = 0.0;
       if (gk < p.K && gm < p.M) { v = P[p.pOff + gk * p.M + gm]; }
-      Ps[e] = v;
+      Ps[e / 4u][e % 4u] = v;
     }
     for (var e = li; e < BK * BN; e += nthreads) {
       let k = e / BN;
@@ -74,14 +75,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
           v = select(0.0, v * p.dropScale, keep);
         }
       }
-      Qs[e] = v;
+      Qs[e / 4u][e % 4u] = v;
     }
     workgroupBarrier();
     for (var k = s; k < BK; k += KS) {
-      var a: array<f32, TM>;
-      var b: array<f32, TN>;
-      for (var i = 0u; i < TM; i++) { a[i] = Ps[k * BM + ty + i * WG_M]; }
-      for (var j = 0u; j < TN; j++) { b[j] = Qs[k * BN + tx + j * WG_N]; }
+      let a0 = Ps[k * (BM / 4u) + ty * 2u];
+      let a1 = Ps[k * (BM / 4u) + ty * 2u + 1u];
+      let b0 = Qs[k * (BN / 4u) + tx * 2u];
+      let b1 = Qs[k * (BN / 4u) + tx * 2u + 1u];
+      let a = array<f32, TM>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w);
+      let b = array<f32, TN>(b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w);
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
       }
@@ -93,7 +96,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     if (s == r) {
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) {
-          let idx = (ty + i * WG_M) * BN + tx + j * WG_N;
+          let idx = (ty * TM + i) * BN + tx * TN + j;
           red[idx] = select(red[idx], 0.0, r == 0u) + acc[i][j];
         }
       }

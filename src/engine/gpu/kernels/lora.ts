@@ -89,29 +89,25 @@ interface GradTiles {
   KS: number;
   BK: number;
 }
-const TM = 4; // must match lora_backward.wgsl
-const TN = 4;
+const TM = 8; // must match lora_backward.wgsl
+const TN = 8;
 
-/** Threads along the narrow (rank) side match R; the rest of the 256 threads become k-slices. */
+/**
+ * The narrow (rank) side gets just enough threads to cover R, the wide side 4 threads (32
+ * outputs), and the rest of 128 threads become k-slices. Workgroup memory stays within 16 KiB.
+ */
 function pickGradTiles(ctx: GpuContext, M: number, N: number): GradTiles {
-  const narrow = (n: number) => Math.min(16, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 4)))));
-  let WG_M: number;
-  let WG_N: number;
-  if (N <= M) {
-    WG_N = narrow(N);
-    WG_M = 8;
-  } else {
-    WG_M = narrow(M);
-    WG_N = 8;
-  }
-  const threads = Math.min(256, ctx.caps.maxComputeInvocationsPerWorkgroup);
+  const narrow = (n: number) => Math.min(8, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / TN)))));
+  const WG_M = N <= M ? 4 : narrow(M);
+  const WG_N = N <= M ? narrow(N) : 4;
+  const threads = Math.min(128, ctx.caps.maxComputeInvocationsPerWorkgroup);
   const KS = Math.max(1, Math.min(16, Math.floor(threads / (WG_M * WG_N))));
   const BM = WG_M * TM;
   const BN = WG_N * TN;
-  // Workgroup memory: P and Q tiles (BK rows each) plus the BM×BN reduction block, within 16 KiB.
+  // P and Q tiles (BK rows each) plus the BM×BN reduction block.
   let BK = 32;
-  while (BK > KS && (BK * (BM + BN) + BM * BN) * 4 > 16384) BK /= 2;
-  return { WG_M, WG_N, KS, BK: Math.max(BK, 1) };
+  while (BK > 4 && (BK * (BM + BN) + BM * BN) * 4 > 16384) BK /= 2;
+  return { WG_M, WG_N, KS, BK };
 }
 
 /** grad[M, N] += alpha · P[K, M]ᵀ · dropout(Q)[K, N], all f32 row-major, bound whole. */
