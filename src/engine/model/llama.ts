@@ -53,6 +53,26 @@ export interface LoraRun {
 
 export const NO_DROPOUT: LoraRun = { scale: 1, dropout: 0, seed: 0 };
 
+/** The dropout mask of one module in one pass: a pure function of (run seed, layer, module). */
+export function loraDropout(run: LoraRun, layer: number, m: LinearModule): Dropout {
+  return { p: run.dropout, seed: mixSeed(run.seed, layer, LINEAR_MODULES.indexOf(m)) };
+}
+
+/**
+ * out[rows, O] = inp·Wᵀ (+ bias) (+ scale·scaling·B(A·dropout(inp)) when `lora` adapts this
+ * module; h [rows, R] receives A·dropout(inp), kept for the backward).
+ */
+export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: Binding | null, rows: number): void {
+  const { ctx, cfg, weights } = model;
+  const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
+  matmulForward(ctx, rec, out, inp, weights.layers[layer].linear[m], bias, rows, I, O);
+  const slot = lora?.slot(layer, m);
+  if (!slot || !lora || run.scale === 0) return;
+  if (!h) throw new Error(`recordLinear: layer ${layer} ${m} has a LoRA but no h buffer`);
+  const { A, B } = lora.bindings('params', slot);
+  loraForward(ctx, rec, out, h, inp, A, B, rows, I, O, lora.layout.R, lora.scaling * run.scale, loraDropout(run, layer, m));
+}
+
 /** The frozen model on the device: config, weights and the RoPE table. */
 export class LlamaModel {
   readonly invFreq: GPUBuffer;
@@ -122,19 +142,9 @@ export class TrainingGraph {
     return this.buf.layers[this.plan.recompute ? 0 : layer];
   }
 
-  private dropout(run: LoraRun, layer: number, m: LinearModule): Dropout {
-    return { p: run.dropout, seed: mixSeed(run.seed, layer, LINEAR_MODULES.indexOf(m)) };
-  }
-
   /** out[BT, O] = inp·Wᵀ (+ bias) (+ LoRA). */
   private linear(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: GPUBuffer | undefined): void {
-    const { ctx, cfg, weights } = this.model;
-    const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
-    matmulForward(ctx, rec, out, inp, weights.layers[layer].linear[m], bias, this.BT, I, O);
-    const slot = this.lora?.slot(layer, m);
-    if (!slot || !this.lora || !h || run.scale === 0) return;
-    const { A, B } = this.lora.bindings('params', slot);
-    loraForward(ctx, rec, out, h, inp, A, B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, this.dropout(run, layer, m));
+    recordLinear(this.model, this.lora, rec, run, layer, m, out, inp, bias, h ?? null, this.BT);
   }
 
   /** dinp (+)= dout·W, plus the LoRA path (dinp += …, dA/dB += …). */
@@ -146,7 +156,7 @@ export class TrainingGraph {
     if (!slot || !this.lora || !h || run.scale === 0) return;
     const p = this.lora.bindings('params', slot);
     const g = this.lora.bindings('grads', slot);
-    loraBackward(ctx, rec, dinp, g.A, g.B, this.buf.scratch.dh, dout, inp, h, p.A, p.B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, this.dropout(run, layer, m));
+    loraBackward(ctx, rec, dinp, g.A, g.B, this.buf.scratch.dh, dout, inp, h, p.A, p.B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, loraDropout(run, layer, m));
   }
 
   private layerForward(rec: Recorder, run: LoraRun, l: number): void {
