@@ -94,6 +94,9 @@ export default defineConfig({
         // The app shell, its worker, icons and sample datasets: everything to run offline.
         // Models are not here: they live in the Origin Private File System (src/hub).
         globPatterns: ['**/*.{js,mjs,css,html,svg,png,ico,wasm,webmanifest,jsonl,json,csv}'],
+        // onnxruntime-web's wasm (~27 MB) comes along with @huggingface/transformers but only
+        // runs ONNX models; the studio uses its tokenizers (plain JS), so it is not precached.
+        globIgnores: ['**/ort-wasm*'],
         maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
         navigateFallback: 'index.html',
         cleanupOutdatedCaches: true,
