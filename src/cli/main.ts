@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { inspectCommand } from './commands/inspect';
 import { exportCommand } from './commands/export';
+import { TRAIN_HELP, TRAIN_OPTIONS, trainCommand } from './commands/train';
 import type { Values } from './args';
 
 const USAGE = `lora-studio <command> [options]
@@ -16,7 +17,7 @@ commands
 
 Run 'lora-studio <command> --help' for a command's options.`;
 
-type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Record<string, { type: 'string' | 'boolean'; short?: string }>; help: string };
+type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>; help: string };
 
 const COMMON = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
     options: { ...COMMON, data: { type: 'string' }, 'seq-len': { type: 'string' } },
     help: 'inspect --model DIR [--data FILE] [--seq-len N] [--json]',
   },
+  train: { run: trainCommand, options: TRAIN_OPTIONS, help: TRAIN_HELP },
   export: {
     run: exportCommand,
     options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
@@ -50,7 +52,14 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       out(`lora-studio ${cmd.help}`);
       return 0;
     }
-    await cmd.run(values as Values, out);
+    // Dawn's pending GPU callbacks (mapAsync, onSubmittedWorkDone) do not keep Node's event
+    // loop alive: without a live handle the process would exit mid-await.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await cmd.run(values as Values, out);
+    } finally {
+      clearInterval(keepAlive);
+    }
     return 0;
   } catch (e) {
     // One clear line on stderr; the stack only when asked for.

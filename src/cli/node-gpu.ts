@@ -2,11 +2,15 @@
 import { create, globals } from 'webgpu';
 import { requestEngineDevice } from '../engine/gpu/device';
 
+// The Dawn instance must outlive every device made from it: if it is garbage-collected while a
+// device is in use, the native side crashes (seen as futex/mutex aborts and segfaults).
+let dawn: GPU | null = null;
+
 export async function nodeEngineDevice(opts: { fallback?: boolean } = {}) {
   Object.assign(globalThis, globals);
-  const flags = process.platform === 'linux' ? ['backend=vulkan'] : [];
+  dawn ??= create(process.platform === 'linux' ? ['backend=vulkan'] : []);
   try {
-    return await requestEngineDevice(create(flags), { fallback: opts.fallback });
+    return await requestEngineDevice(dawn, { fallback: opts.fallback });
   } catch (e) {
     throw new Error(
       `no GPU device (${(e as Error).message}). On Linux install libvulkan1 and a Vulkan driver ` +

@@ -1,0 +1,223 @@
+// A training run from tokenized examples to a trained adapter: weights on the GPU, the
+// train/validation split, batches, optimizer steps with accumulation, periodic evaluation and
+// checkpoints, metrics for the caller, cancellation. The CLI and the studio's worker both
+// drive training through this, so a run means the same thing in both.
+import type { GpuContext } from '../engine/gpu/context';
+import type { ModelConfig } from '../engine/model/config';
+import type { TensorStore } from '../engine/model/safetensors';
+import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
+import { LlamaModel } from '../engine/model/llama';
+import { LoraParams } from '../engine/model/lora-params';
+import { defaultOptimConfig } from '../engine/optim/config';
+import type { LoraAdapter } from '../adapters/lora';
+import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample } from '../data';
+import type { TrainSettings } from '../worker/settings';
+import { LoraTrainer, type TrainerCheckpoint } from './trainer';
+
+/** Engine choices that are not training hyperparameters. */
+export interface EngineOptions {
+  /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16 explicitly. */
+  weightStorage: 'auto' | 'f32' | 'f16';
+  /** Recompute activations in the backward: less memory, about a third more compute. */
+  recompute: boolean;
+  maxGradNorm: number;
+  weightDecay: number;
+  /** Pack several short examples per row (sequences never attend across each other). */
+  packing: boolean;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { weightStorage: 'auto', recompute: false, maxGradNorm: 1, weightDecay: 0, packing: true };
+
+export interface StepMetrics {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Non-padding tokens processed by this step. */
+  tokens: number;
+  tokensPerSec: number;
+  elapsedMs: number;
+  etaMs: number;
+}
+
+export interface EvalMetrics {
+  step: number;
+  valLoss: number;
+  valTargets: number;
+}
+
+/** Everything to continue a run exactly where it stopped (adapter, AdamW state, data position). */
+export interface RunCheckpoint {
+  version: 1;
+  trainer: TrainerCheckpoint;
+  position: BatchPosition;
+  settings: TrainSettings;
+  elapsedMs: number;
+}
+
+export interface RunEvents {
+  signal?: AbortSignal;
+  onStep?: (m: StepMetrics) => void;
+  onEval?: (m: EvalMetrics) => void;
+  /** Awaited, so a checkpoint is stored before training moves on. */
+  onCheckpoint?: (c: RunCheckpoint) => void | Promise<void>;
+}
+
+export interface RunResult {
+  stoppedBy: 'completed' | 'cancelled';
+  step: number;
+  finalValLoss: number | null;
+}
+
+export interface OpenSessionOptions {
+  engine?: Partial<EngineOptions>;
+  onUploadProgress?: (done: number, total: number, name: string) => void;
+}
+
+const nonPadTokens = (b: Batch) => b.segmentIds.reduce((n, s) => n + (s !== 0 ? 1 : 0), 0);
+
+export class TrainingSession {
+  readonly totalSteps: number;
+  readonly trainExamples: number;
+  readonly valExamples: number;
+  private elapsedBefore = 0;
+  private lastValLoss: number | null = null;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly cfg: ModelConfig,
+    private readonly weights: ModelWeights,
+    readonly trainer: LoraTrainer,
+    private readonly batches: BatchIterator,
+    private readonly valBatches: BatchIterator | null,
+    readonly settings: TrainSettings,
+  ) {
+    this.totalSteps = stepsFor(settings, batches.batchesPerEpoch);
+    this.trainExamples = batches.rowsPerEpoch;
+    this.valExamples = valBatches?.rowsPerEpoch ?? 0;
+  }
+
+  /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */
+  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: readonly TokenizedExample[], settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
+    const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
+    if (examples.length === 0) throw new Error('no training examples: the dataset has nothing to train on');
+    const T = settings.seqLen;
+    const usable = examples.filter((ex) => trainedTokens(ex, T) > 0).length;
+    if (usable === 0) {
+      throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
+    }
+    const { train, val } = splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
+    const batches = new BatchIterator(train, { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing });
+    const valBatches = val.length > 0 ? new BatchIterator(val, { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, shuffle: false }) : null;
+    const totalSteps = stepsFor(settings, batches.batchesPerEpoch);
+    const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
+    try {
+      const model = new LlamaModel(ctx, cfg, weights);
+      const lora = LoraParams.create(ctx, cfg, { r: settings.rank, alpha: settings.alpha, dropout: settings.dropout, targetModules: [...settings.targets], useRslora: settings.rslora }, settings.seed);
+      const optim = defaultOptimConfig({
+        schedule: { kind: settings.schedule, lr: settings.learningRate, warmupSteps: Math.min(settings.warmupSteps, totalSteps), totalSteps },
+        weightDecay: engine.weightDecay,
+        maxGradNorm: engine.maxGradNorm,
+        gradAccumSteps: settings.gradAccum,
+      });
+      const trainer = new LoraTrainer(ctx, model, lora, optim, { B: settings.batchSize, T, seed: settings.seed, recompute: engine.recompute });
+      return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings);
+    } catch (e) {
+      destroyWeights(ctx, weights);
+      throw e;
+    }
+  }
+
+  get step(): number {
+    return this.trainer.stepsCompleted;
+  }
+
+  /** Continues from a checkpoint of a run with the same data and settings. */
+  restore(c: RunCheckpoint): void {
+    if (c.version !== 1) throw new Error(`unknown checkpoint version ${String(c.version)}`);
+    this.trainer.restore(c.trainer);
+    this.batches.seek(c.position);
+    this.elapsedBefore = c.elapsedMs;
+  }
+
+  /** A checkpoint of the state after the last completed step; `elapsedMs` is the run's training time so far. */
+  async checkpoint(elapsedMs = this.elapsedBefore): Promise<RunCheckpoint> {
+    return { version: 1, trainer: await this.trainer.checkpoint(this.batches.position), position: this.batches.position, settings: this.settings, elapsedMs };
+  }
+
+  /** Mean validation loss over the whole validation split (token-weighted), or null without one. */
+  async evaluate(opts: { loraScale?: number } = {}): Promise<EvalMetrics | null> {
+    if (!this.valBatches) return null;
+    let sum = 0;
+    let n = 0;
+    for (const b of this.valBatches.epochBatches(0)) {
+      const r = await this.trainer.evalLoss(b, opts);
+      sum += r.loss * r.numTargets;
+      n += r.numTargets;
+    }
+    const m = { step: this.step, valLoss: n > 0 ? sum / n : 0, valTargets: n };
+    this.lastValLoss = m.valLoss;
+    return m;
+  }
+
+  /** Trains until totalSteps or until `signal` aborts (the step in flight finishes first). */
+  async run(ev: RunEvents = {}): Promise<RunResult> {
+    const s = this.settings;
+    const started = performance.now();
+    const stepsAtStart = this.step;
+    const done = (stoppedBy: RunResult['stoppedBy']): RunResult => {
+      this.elapsedBefore += performance.now() - started;
+      return { stoppedBy, step: this.step, finalValLoss: this.lastValLoss };
+    };
+    while (this.step < this.totalSteps) {
+      if (ev.signal?.aborted) return done('cancelled');
+      const t0 = performance.now();
+      const micro: Batch[] = [];
+      for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
+      const r = await this.trainer.step(micro);
+      const now = performance.now();
+      const tokens = micro.reduce((n, b) => n + nonPadTokens(b), 0);
+      const elapsed = this.elapsedBefore + (now - started);
+      const perStep = (now - started) / (this.step - stepsAtStart);
+      ev.onStep?.({
+        step: r.step,
+        totalSteps: this.totalSteps,
+        epoch: micro[micro.length - 1].epoch,
+        loss: r.loss,
+        lr: r.lr,
+        gradNorm: r.gradNorm,
+        tokens,
+        tokensPerSec: tokens / Math.max(1e-9, (now - t0) / 1000),
+        elapsedMs: elapsed,
+        etaMs: perStep * (this.totalSteps - this.step),
+      });
+      const last = this.step === this.totalSteps;
+      if ((s.evalEvery > 0 && this.step % s.evalEvery === 0) || last) {
+        const m = await this.evaluate();
+        if (m) ev.onEval?.(m);
+      }
+      if (ev.onCheckpoint && ((s.checkpointEvery > 0 && this.step % s.checkpointEvery === 0) || last)) {
+        await ev.onCheckpoint(await this.checkpoint(elapsed));
+      }
+    }
+    return done('completed');
+  }
+
+  exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {
+    return this.trainer.exportAdapter(baseModel, revision);
+  }
+
+  destroy(): void {
+    this.trainer.destroy();
+    this.trainer.lora.destroy();
+    destroyWeights(this.ctx, this.weights);
+  }
+}
+
+/** Optimizer steps of a run: maxSteps when set, else whole epochs of micro-batches / accumulation. */
+export function stepsFor(s: Pick<TrainSettings, 'maxSteps' | 'epochs' | 'gradAccum'>, microBatchesPerEpoch: number): number {
+  if (s.maxSteps > 0) return s.maxSteps;
+  return Math.max(1, Math.floor((microBatchesPerEpoch * s.epochs) / s.gradAccum));
+}
