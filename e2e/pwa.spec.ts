@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
-import { routeHubToMock, runHubInWorker, trainerWorker } from './hub-support';
+import { hubBundle, routeHubToMock, runHubInWorker, trainerWorker } from './hub-support';
 
 const REPO = 'acme/tiny-llama';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -159,4 +159,31 @@ test('a new version waits for the user: the prompt appears, the page is not relo
   } finally {
     writeFileSync(swPath, original);
   }
+});
+
+test('the OPFS model store writes at an offset (resume), truncates, lists and deletes, in the worker and in the page', async ({ page }) => {
+  await page.goto('/');
+  // Worker: sync access handles (bytes land in place). Page: writable streams.
+  const check = `
+    const store = new LoraHub.OpfsStore();
+    const key = 'e2e-store-' + arg.where;
+    const enc = (s) => new TextEncoder().encode(s);
+    let w = await store.openWriter(key, 'f.bin', 0);
+    await w.write(enc('hello ')); await w.write(enc('world'));
+    await w.close();
+    w = await store.openWriter(key, 'f.bin', 6);
+    await w.write(enc('there!'));
+    await w.close();
+    const src = await store.source(key, 'f.bin');
+    const text = new TextDecoder().decode(await src.read(0, src.size));
+    const mid = new TextDecoder().decode(await src.read(2, 4));
+    const listed = (await store.keys()).includes(key);
+    const files = await store.files(key);
+    await store.deleteKey(key);
+    return { text, mid, listed, files, gone: !(await store.keys()).includes(key), size: await store.fileSize(key, 'f.bin'), estimate: (await store.estimate()) !== null };
+  `;
+  const want = { text: 'hello there!', mid: 'llo ', listed: true, files: [{ name: 'f.bin', size: 12 }], gone: true, size: null, estimate: true };
+  expect(await runHubInWorker(await trainerWorker(page), check, { where: 'worker' })).toEqual(want);
+  const code = await hubBundle();
+  expect(await page.evaluate(`(async (arg) => { ${code}\n ${check} \n})(${JSON.stringify({ where: 'page' })})`)).toEqual(want);
 });
