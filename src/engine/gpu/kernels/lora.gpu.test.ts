@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loraBackward, loraForward } from './lora';
 import { matmulForward } from './matmul';
 import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
-import { expectClose, randArray, rng } from '../../../../test/numeric';
+import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
 
 const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
@@ -25,6 +25,11 @@ const SHAPES: [number, number, number, number][] = [
   [300, 100, 33, 7],
   [130, 77, 191, 64],
   [17, 200, 50, 33],
+  // Seeded random shapes: BT in 1..300, C and OC in 1..260, R in 1..64.
+  ...Array.from({ length: 3 }, (_, i) => {
+    const r = rng(777 + i);
+    return [randInt(r, 1, 300), randInt(r, 1, 260), randInt(r, 1, 260), randInt(r, 1, 64)] as [number, number, number, number];
+  }),
 ];
 const DROPOUTS: Dropout[] = [
   { p: 0, seed: 0 },

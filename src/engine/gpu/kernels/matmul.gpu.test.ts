@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Weight, type WeightDType, matmulBackward, matmulForward } from './matmul';
 import { matmulBackward as backwardRef, matmulForward as forwardRef } from '../../reference/matmul';
-import { expectClose, randArray, rng } from '../../../../test/numeric';
+import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
 import type { GpuContext } from '../context';
 
@@ -66,6 +66,11 @@ const SHAPES: [number, number, number][] = [
   [300, 100, 33],
   [130, 257, 191],
   [3, 16, 300],
+  // Seeded random shapes: BT in 1..300, C and OC in 1..260 (64×64 tiles, 8×8 blocks).
+  ...Array.from({ length: 4 }, (_, i) => {
+    const r = rng(4242 + i);
+    return [randInt(r, 1, 300), randInt(r, 1, 260), randInt(r, 1, 260)] as [number, number, number];
+  }),
 ];
 
 for (const fallback of [false, true]) {

@@ -1,0 +1,103 @@
+// `npm run bench` (vite-node bench/run.ts): benchmarks on the Node Dawn device.
+//   --quick            small BT (256; LM head 32) and fewer repetitions: a smoke run in seconds
+//   --bt N             tokens per step for the projections (default 2048, or BENCH_BT)
+//   --lm-bt N          rows for the LM head (default 64, or BENCH_LM_BT)
+//   --attn-t N         sequence length for the attention rows, B = 1 (default 256, or BENCH_ATTN_T)
+//   --reps N --warmup N
+//   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
+//   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
+// Parts: bench/kernels.ts always; bench/training.ts when it exists (another engineer's part:
+// export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
+import { create, globals } from 'webgpu';
+import { GpuContext } from '../src/engine/gpu/context';
+import { formatTable, runKernelBench } from './kernels';
+
+Object.assign(globalThis, globals);
+
+// Optional parts, resolved eagerly at load (empty when the file does not exist).
+const trainingModules = import.meta.glob('./training.ts', { eager: true });
+
+export interface BenchArgs {
+  quick: boolean;
+  BT: number;
+  lmHeadBT: number;
+  attnT: number;
+  reps: number;
+  warmup: number;
+  only?: RegExp;
+  fallback: boolean;
+}
+
+function parseArgs(argv: string[]): BenchArgs {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (flag: string, env: string | undefined, dflt: number): number => {
+    const s = get(flag) ?? env;
+    if (s === undefined) return dflt;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${s}: expected a positive integer`);
+    return n;
+  };
+  const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const only = get('--only');
+  return {
+    quick,
+    BT: num('--bt', process.env.BENCH_BT, quick ? 256 : 2048),
+    lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : 64),
+    attnT: num('--attn-t', process.env.BENCH_ATTN_T, quick ? 64 : 256),
+    reps: num('--reps', process.env.BENCH_REPS, 3),
+    warmup: num('--warmup', process.env.BENCH_WARMUP, 1),
+    only: only ? new RegExp(only) : undefined,
+    fallback: argv.includes('--fallback'),
+  };
+}
+
+async function makeDevice(fallback: boolean): Promise<{ ctx: GpuContext; gpu: GPU; description: string }> {
+  const gpu = create(['backend=vulkan']);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('No WebGPU adapter from Dawn (backend=vulkan): install libvulkan1 and Mesa >= 25 lavapipe (scripts/setup-system.sh)');
+  const want = fallback ? [] : (['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]);
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: want.filter((f) => adapter.features.has(f)),
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  device.addEventListener('uncapturederror', (e) => console.error('WebGPU error:', (e as GPUUncapturedErrorEvent).error.message));
+  const info = adapter.info;
+  const description = `${info.vendor} ${info.architecture} ${info.description}`.trim() + ` [${[...device.features].join(', ') || 'no optional features'}]`;
+  return { ctx: new GpuContext(device), gpu, description };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const { ctx, gpu, description } = await makeDevice(args.fallback);
+  console.log(`device: ${description}`);
+  console.log(`kernels: BT=${args.BT}, LM head rows=${args.lmHeadBT}, attention T=${args.attnT}, R=16, median of ${args.reps} after ${args.warmup} warmup${args.quick ? ' (quick)' : ''}`);
+  const t0 = performance.now();
+  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
+  console.log(`\n${formatTable(rows)}`);
+  console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W = our kernel with the weight stored as f16 (tfjs has no f16 matMul).');
+  console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Optional part written by another engineer.
+  const m = trainingModules['./training.ts'] as { runTrainingBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void> } | undefined;
+  if (m) {
+    if (typeof m.runTrainingBench !== 'function') throw new Error('bench/training.ts must export runTrainingBench(ctx, args)');
+    await m.runTrainingBench(ctx, args);
+  }
+  ctx.device.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
