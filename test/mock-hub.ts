@@ -31,6 +31,11 @@ export interface MockFaults {
   announceSize?: Record<string, number>;
   /** Send bodies in chunks of this size with a pause between them (ms). */
   slow?: { chunkBytes: number; delayMs: number };
+  /**
+   * Send no Content-Range, ETag or X-Linked-Size: what a page sees from a CDN that does not
+   * expose them to CORS (Node's fetch would otherwise see every header).
+   */
+  omitRangeHeaders?: boolean;
   /** Refuse connections entirely (the server answers by destroying the socket). */
   down?: boolean;
 }
@@ -119,7 +124,9 @@ async function handle(hub: { repos: Record<string, MockRepo>; faults: MockFaults
   const body = bytesOf(content);
   const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
   const announced = f.announceSize?.[file] ?? body.byteLength;
-  const common = { ETag: etag, 'Accept-Ranges': 'bytes', 'X-Linked-Size': announced, 'Content-Type': 'application/octet-stream' };
+  const common: Record<string, string | number> = f.omitRangeHeaders
+    ? { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' }
+    : { ETag: etag, 'Accept-Ranges': 'bytes', 'X-Linked-Size': announced, 'Content-Type': 'application/octet-stream' };
   if (method === 'HEAD') return send(200, { ...common, 'Content-Length': announced });
 
   let start = 0;
@@ -139,7 +146,7 @@ async function handle(hub: { repos: Record<string, MockRepo>; faults: MockFaults
     ...CORS,
     ...common,
     'Content-Length': slice.byteLength,
-    ...(status === 206 ? { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}` } : {}),
+    ...(status === 206 && !f.omitRangeHeaders ? { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}` } : {}),
   });
 
   const cut = f.cut?.find((c) => c.file === file && c.times > 0);

@@ -160,6 +160,16 @@ describe('downloadModel', () => {
     expect(await listPartialDownloads(store)).toEqual([]);
   });
 
+  it('resumes when the CDN hides Content-Range and ETag (CORS), relying on lengths', async () => {
+    const store = new MemoryStore();
+    hub.faults = { omitRangeHeaders: true, cut: [{ file: 'model.safetensors', afterBytes: 90_000, times: 1 }], slow: { chunkBytes: 16 * 1024, delayMs: 0 } };
+    const r = await downloadModel(opts(store));
+    const gets = hub.requests.filter((q) => q.method === 'GET' && q.path.endsWith('model.safetensors'));
+    expect(gets[1]?.status).toBe(206);
+    const src = await (await openCachedModel(store, r.model.key)).source('model.safetensors');
+    expectSameBytes(await src.read(0, src.size), bytes(files['model.safetensors']), 'weights');
+  });
+
   it('starts the file over when the server ignores Range', async () => {
     const store = new MemoryStore();
     hub.faults = { cut: [{ file: 'model.safetensors', afterBytes: 50_000, times: 1 }], ignoreRange: true, slow: { chunkBytes: 16 * 1024, delayMs: 0 } };

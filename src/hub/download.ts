@@ -128,6 +128,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   progress.bytesResumed = resumable;
   progress.bytesDone = resumable;
   progress.phase = 'downloading';
+  // Every phase change is reported, however fast (throttling applies within a phase).
+  emit(true);
   try {
     for (const old of await store.files(key)) {
       if (old.name !== PENDING_FILE && !plan.some((f) => f.name === old.name && present.has(f.name))) await store.deleteFile(key, old.name);
@@ -298,12 +300,14 @@ async function downloadLargeFile(t: HubTarget, store: ModelStore, key: string, f
     }
     let offset = 0;
     if (res.status === 206) {
+      // Content-Range is invisible when a CDN does not expose it to CORS: then the length
+      // check below and the final size check stand in for it.
       const range = parseContentRange(res.headers.get('content-range'));
-      if (!range || range.start !== have) {
+      if (range && range.start !== have) {
         await res.body?.cancel();
-        throw new HubError('size-mismatch', `${f.name}: the server sent bytes from ${range?.start ?? '?'} when ${have} were asked for.`);
+        throw new HubError('size-mismatch', `${f.name}: the server sent bytes from ${range.start} when ${have} were asked for.`);
       }
-      if (range.total !== null && range.total !== f.size) {
+      if (range && range.total !== null && range.total !== f.size) {
         await res.body?.cancel();
         throw new HubError('size-mismatch', `${f.name} is ${formatBytes(range.total)} on the server, but ${formatBytes(f.size)} was announced. The file changed during the download; try again.`);
       }
