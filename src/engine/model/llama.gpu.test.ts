@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TrainingGraph } from './llama';
+import { type LoraRun, TrainingGraph, loraDropout } from './llama';
+import { dropoutFactor } from '../reference/lora';
+import { numberToF16Bits, f16BitsToNumber } from './dtype';
+import type { WeightStorage } from './weights';
 import { reduceSum } from '../gpu/kernels/norm';
 import { type RefBatch, referenceBackward, referenceForward } from '../reference/model';
 import { randomBatch, randomLora, randomWeights, tinyConfig } from './tiny-random.testutil';
@@ -24,6 +27,8 @@ interface Case {
   recompute?: boolean;
   chunkRows?: number;
   R: number;
+  dropout?: number;
+  storage?: WeightStorage;
 }
 
 const cases: Case[] = [
@@ -31,7 +36,18 @@ const cases: Case[] = [
   { name: 'untied, qwen2 biases, packed segments, 3 layers', cfg: { tieWordEmbeddings: false, attentionBias: true, numLayers: 3 }, B: 2, T: 7, packed: true, R: 4 },
   { name: 'several LM-head chunks (BT=90, 64-row chunks), recompute, MQA', cfg: { numKvHeads: 1, tieWordEmbeddings: false }, B: 3, T: 30, packed: true, recompute: true, chunkRows: 64, R: 2 },
   { name: 'T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8 }, B: 3, T: 1, packed: false, R: 1 },
+  { name: 'LoRA dropout p=0.25 (masks replayed in the reference), recompute', cfg: { tieWordEmbeddings: false }, B: 2, T: 9, packed: true, recompute: true, R: 4, dropout: 0.25 },
 ];
+
+/** The weights as the f16 path stores them (linears and embeddings rounded to f16; norms and biases f32). */
+function roundToF16(weights: Map<string, Float64Array>): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const [k, w] of weights) {
+    const isLinearOrEmbedding = k.endsWith('proj.weight') || k === 'model.embed_tokens.weight' || k === 'lm_head.weight';
+    out.set(k, isLinearOrEmbedding ? w.map((x) => f16BitsToNumber(numberToF16Bits(x))) : w);
+  }
+  return out;
+}
 
 async function runGpu(fallback: boolean, c: Case) {
   const ctx = await getTestContext({ fallback });
@@ -39,9 +55,11 @@ async function runGpu(fallback: boolean, c: Case) {
   const weights = randomWeights(cfg, 101);
   const lora = randomLora(cfg, c.R, 102);
   const batch = randomBatch(cfg, c.B, c.T, 103, { packed: c.packed });
-  const ref = referenceBackward(cfg, weights, lora, batch);
+  const run: LoraRun = { scale: 1, dropout: c.dropout ?? 0, seed: 4321 };
+  const refLora = c.dropout ? { ...lora, dropoutFactor: (l: number, t: Parameters<typeof loraDropout>[2], i: number) => dropoutFactor(loraDropout(run, l, t), i) } : lora;
+  const ref = referenceBackward(cfg, c.storage === 'f16' ? roundToF16(weights) : weights, refLora, batch);
   const got = await expectNoGpuError(ctx, async () => {
-    const model = await gpuModel(ctx, cfg, weights);
+    const model = await gpuModel(ctx, cfg, weights, c.storage ?? 'f32');
     const lp = gpuLora(ctx, cfg, lora, c.R);
     const g = new TrainingGraph(model, lp, c.B, c.T, { recompute: c.recompute, logitsChunkRows: c.chunkRows });
     const BT = c.B * c.T;
@@ -50,11 +68,11 @@ async function runGpu(fallback: boolean, c: Case) {
     g.writeBatch(batch);
     const rec = ctx.recorder();
     rec.clear(lp.grads);
-    g.recordForward(rec);
+    g.recordForward(rec, run);
     g.recordLogits(rec, logits);
     g.recordLoss(rec, 1 / ref.numTargets, true);
     reduceSum(ctx, rec, loss, g.buf.losses, BT, { scale: 1 / ref.numTargets });
-    g.recordBackward(rec);
+    g.recordBackward(rec, run);
     rec.submit();
     return { logits: await ctx.readF32(logits), loss: (await ctx.readF32(loss, 1))[0], grads: flatToRefKeys(lp, await lp.readFlat('grads')) };
   });
@@ -63,7 +81,8 @@ async function runGpu(fallback: boolean, c: Case) {
 
 describe('GPU Llama + LoRA vs float64 reference', () => {
   for (const fallback of [false, true]) {
-    for (const c of cases) {
+    // f16 weights exist only on the fast path (shader-f16).
+    for (const c of fallback ? cases : [...cases, { ...cases[1], name: `${cases[1].name}, f16 weights`, storage: 'f16' as const }]) {
       it(`${c.name} (fallback=${fallback})`, async () => {
         const { ref, got } = await runGpu(fallback, c);
         expectClose(got.logits, ref.logits, LOGITS_TOL.atol, LOGITS_TOL.rtol, 'logits');

@@ -38,6 +38,18 @@ describe('reference model: LoRA gradients vs finite differences', () => {
     });
   }
 
+  it('with LoRA input dropout (a fixed mask, as the GPU replays it)', () => {
+    const cfg = tinyShape({ tieWordEmbeddings: false });
+    const weights = randomWeights(cfg, 15);
+    const lora = randomLora(cfg, 3, 16);
+    // A deterministic mask per (layer, module, element): p = 0.3, kept values × 1/(1-p).
+    lora.dropoutFactor = (l, t, i) => ((l * 7 + t.length * 13 + i * 2654435761) >>> 0) % 10 < 3 ? 0 : 1 / 0.7;
+    const batch = randomBatch(cfg, 2, 6, 17, { packed: true });
+    gradCheck(cfg, lora, batch, weights);
+    const noDrop = referenceForward(cfg, weights, { scaling: lora.scaling, weights: lora.weights }, batch).loss;
+    expect(Math.abs(referenceForward(cfg, weights, lora, batch).loss - noDrop)).toBeGreaterThan(1e-4);
+  });
+
   it('T=1 and a LoRA on a subset of modules', () => {
     const cfg = tinyShape();
     const weights = randomWeights(cfg, 21);

@@ -72,6 +72,11 @@ export function linearShape(cfg: ModelShape, target: LoraTarget): [number, numbe
 export interface RefLora {
   scaling: number;
   weights: Map<string, Float64Array>;
+  /**
+   * Input dropout of the LoRA branch: the multiplier (0 or 1/(1-p)) of element `index`
+   * (row·in + col) of a module's input. Absent = no dropout. Lets tests replay the GPU's masks.
+   */
+  dropoutFactor?: (layer: number, target: LoraTarget, index: number) => number;
 }
 
 /** A batch in the data pipeline's layout (src/data): targets already shifted, -100 = ignored. */
@@ -150,14 +155,17 @@ function rmsnormBackward(dinp: Float64Array, dout: Float64Array, inp: Float64Arr
 
 interface LinearCache {
   inp: Float64Array;
+  /** The LoRA branch's input: inp after dropout (inp itself without dropout). */
+  xd: Float64Array;
   h: Float64Array | null; // x·Aᵀ [N, R] when a LoRA is present
   A: Float64Array | null;
   B: Float64Array | null;
   R: number;
+  drop?: ((index: number) => number) | null;
 }
 
 /** out[N, O] = inp[N, I] · Wᵀ (+ bias) (+ s · (inp·Aᵀ)·Bᵀ). */
-function linearForward(out: Float64Array, inp: Float64Array, W: Float64Array, bias: Float64Array | null, A: Float64Array | null, Bm: Float64Array | null, scaling: number, N: number, I: number, O: number): LinearCache {
+function linearForward(out: Float64Array, inp: Float64Array, W: Float64Array, bias: Float64Array | null, A: Float64Array | null, Bm: Float64Array | null, scaling: number, N: number, I: number, O: number, drop: ((index: number) => number) | null = null): LinearCache {
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
       let s = bias ? bias[o] : 0;
@@ -165,13 +173,14 @@ function linearForward(out: Float64Array, inp: Float64Array, W: Float64Array, bi
       out[n * O + o] = s;
     }
   }
-  if (!A || !Bm) return { inp, h: null, A: null, B: null, R: 0 };
+  if (!A || !Bm) return { inp, xd: inp, h: null, A: null, B: null, R: 0 };
   const R = A.length / I;
+  const xd = drop ? inp.map((x, i) => x * drop(i)) : inp;
   const h = new Float64Array(N * R);
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < R; j++) {
       let s = 0;
-      for (let i = 0; i < I; i++) s += inp[n * I + i] * A[j * I + i];
+      for (let i = 0; i < I; i++) s += xd[n * I + i] * A[j * I + i];
       h[n * R + j] = s;
     }
     for (let o = 0; o < O; o++) {
@@ -180,7 +189,7 @@ function linearForward(out: Float64Array, inp: Float64Array, W: Float64Array, bi
       out[n * O + o] += scaling * s;
     }
   }
-  return { inp, h, A, B: Bm, R };
+  return { inp, xd, h, A, B: Bm, R, drop };
 }
 
 /** dinp += dout·W (+ LoRA path); dA, dB += LoRA gradients. */
@@ -192,7 +201,7 @@ function linearBackward(dinp: Float64Array, dA: Float64Array | null, dB: Float64
       dinp[n * I + i] += s;
     }
   }
-  const { h, A, B: Bm, R, inp } = cache;
+  const { h, A, B: Bm, R, xd, drop } = cache;
   if (!h || !A || !Bm || !dA || !dB) return;
   const dh = new Float64Array(N * R);
   for (let n = 0; n < N; n++) {
@@ -212,7 +221,7 @@ function linearBackward(dinp: Float64Array, dA: Float64Array | null, dB: Float64
   for (let j = 0; j < R; j++) {
     for (let i = 0; i < I; i++) {
       let s = 0;
-      for (let n = 0; n < N; n++) s += dh[n * R + j] * inp[n * I + i];
+      for (let n = 0; n < N; n++) s += dh[n * R + j] * xd[n * I + i];
       dA[j * I + i] += s;
     }
   }
@@ -220,7 +229,7 @@ function linearBackward(dinp: Float64Array, dA: Float64Array | null, dB: Float64
     for (let i = 0; i < I; i++) {
       let s = 0;
       for (let j = 0; j < R; j++) s += dh[n * R + j] * A[j * I + i];
-      dinp[n * I + i] += s;
+      dinp[n * I + i] += drop ? s * drop(n * I + i) : s;
     }
   }
 }
@@ -414,7 +423,9 @@ function runForward(cfg: ModelShape, weights: Map<string, Float64Array>, lora: R
     const proj = (target: LoraTarget, inp: Float64Array, O: number, I: number, bias: Float64Array | null): Float64Array => {
       const out = new Float64Array(N * O);
       const [A, Bm] = loraPair(lora, l, target, cfg);
-      lin[target] = linearForward(out, inp, getW(weights, `${modulePath(l, target)}.weight`, O * I), bias, A, Bm, s, N, I, O);
+      const df = lora?.dropoutFactor;
+      const drop = df && A ? (i: number) => df(l, target, i) : null;
+      lin[target] = linearForward(out, inp, getW(weights, `${modulePath(l, target)}.weight`, O * I), bias, A, Bm, s, N, I, O, drop);
       return out;
     };
     const bias = (name: string, O: number) => (cfg.attentionBias ? getW(weights, `${p}.self_attn.${name}.bias`, O) : null);
@@ -525,7 +536,7 @@ export function referenceBackward(cfg: ModelShape, weights: Map<string, Float64A
     }
   }
   const dlnf = new Float64Array(N * C);
-  linearBackward(dlnf, null, null, dlogits, getW(weights, lmHeadName(cfg), V * C), { inp: st.lnf, h: null, A: null, B: null, R: 0 }, 0, N, C, V);
+  linearBackward(dlnf, null, null, dlogits, getW(weights, lmHeadName(cfg), V * C), { inp: st.lnf, xd: st.lnf, h: null, A: null, B: null, R: 0 }, 0, N, C, V);
   let dx = new Float64Array(N * C);
   rmsnormBackward(dx, dlnf, st.xFinal, getW(weights, 'model.norm.weight', C), st.rstdf, N, C);
 
