@@ -1,0 +1,106 @@
+// `lora-studio train` end to end on Dawn: JSON progress lines, a PEFT adapter that imports onto
+// the base, --resume from the checkpoint, and bad input leaving nothing behind.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from './main';
+import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
+import { importPeft } from '../adapters/peft';
+import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
+import { checkpointPath } from './commands/train';
+
+let dir: string;
+let modelDir: string;
+let dataFile: string;
+let model: TinyModel;
+
+async function run(args: string[]) {
+  const out: string[] = [];
+  let err = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    return { code: await main(args, (l) => out.push(l)), out, err };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lora-train-'));
+  modelDir = join(dir, 'model');
+  model = await writeTinyModel(modelDir, { seed: 3 });
+  dataFile = join(dir, 'data.jsonl');
+  const rows = Array.from({ length: 24 }, (_, i) => JSON.stringify({ messages: [{ role: 'system', content: 's' }, { role: 'user', content: `q${i % 4}` }, { role: 'assistant', content: `a${i % 4}` }] }));
+  await writeFile(dataFile, rows.join('\n') + '\n');
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const common = ['--seq-len', '64', '--batch', '2', '--grad-accum', '1', '--rank', '4', '--alpha', '8', '--lr', '0.005', '--schedule', 'constant', '--warmup', '0', '--val-split', '0.2', '--eval-every', '2', '--weights', 'f32', '--json'];
+
+describe('lora-studio train', () => {
+  it('streams one JSON object per step and writes a PEFT adapter', async () => {
+    const out = join(dir, 'adapter');
+    const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', out, '--steps', '4', ...common]);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.map((l) => JSON.parse(l));
+    const steps = lines.filter((l) => 'loss' in l);
+    expect(steps.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    for (const s of steps) {
+      expect(Number.isFinite(s.loss) && s.lr === 0.005 && s.grad_norm > 0 && s.tokens_per_s > 0).toBe(true);
+    }
+    expect(lines.filter((l) => 'val_loss' in l).map((l) => l.step)).toEqual([2, 4]);
+    expect((await readdir(out)).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+    const adapter = await importPeft(
+      { adapterConfig: await readFile(join(out, 'adapter_config.json'), 'utf8'), weights: await SafetensorsFile.open(memorySource(await readFile(join(out, 'adapter_model.safetensors')))) },
+      model.config,
+    );
+    expect(adapter.config.r).toBe(4);
+    // Trained: B moved away from its zero initialisation.
+    expect(adapter.layers[0].q_proj!.B.some((x) => x !== 0)).toBe(true);
+  });
+
+  it('--resume continues from the checkpoint exactly like one uninterrupted run', async () => {
+    const losses = (r: { out: string[] }) => r.out.map((l) => JSON.parse(l)).filter((l) => 'loss' in l);
+    const full = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'full'), '--steps', '4', ...common]);
+    expect(full.code, full.err).toBe(0);
+    // The same run in two parts: two steps (checkpointed at its end), then --resume to four.
+    const part = join(dir, 'part');
+    const first = await run(['train', '--model', modelDir, '--data', dataFile, '--out', part, '--steps', '2', ...common]);
+    expect(first.code, first.err).toBe(0);
+    expect(existsSync(checkpointPath(part))).toBe(true);
+    const second = await run(['train', '--model', modelDir, '--data', dataFile, '--out', part, '--steps', '4', '--resume', '--force', ...common]);
+    expect(second.code, second.err).toBe(0);
+    expect(losses(second).map((l) => l.step)).toEqual([3, 4]);
+    // Same batches, dropout masks and AdamW state on the same device: the same arithmetic.
+    expect(losses(second).map((l) => l.loss)).toEqual(losses(full).slice(2).map((l) => l.loss));
+  });
+
+  it('--resume with a different rank is refused with the reason', async () => {
+    const part = join(dir, 'part');
+    const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', part, '--steps', '6', '--resume', '--force', ...common, '--rank', '8']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/different rank or target modules/);
+  });
+
+  it('invalid rows stop the run with the row named, and nothing is written', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, (await readFile(dataFile, 'utf8')) + '{"messages": "nope"}\n');
+    const out = join(dir, 'never');
+    const r = await run(['train', '--model', modelDir, '--data', bad, '--out', out, '--steps', '2', ...common]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/invalid rows; pass --exclude-invalid/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('rejects bad hyperparameters before touching the GPU', async () => {
+    const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'x'), '--rank', '0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--rank: must be at least 1/);
+  });
+});
