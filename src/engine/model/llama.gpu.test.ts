@@ -74,7 +74,7 @@ async function runGpu(fallback: boolean, c: Case) {
     reduceSum(ctx, rec, loss, g.buf.losses, BT, { scale: 1 / ref.numTargets });
     g.recordBackward(rec, run);
     rec.submit();
-    return { logits: await ctx.readF32(logits), loss: (await ctx.readF32(loss, 1))[0], grads: flatToRefKeys(lp, await lp.readFlat('grads')) };
+    return { logits: await ctx.readF32(logits, BT * cfg.vocabSize), loss: (await ctx.readF32(loss, 1))[0], grads: flatToRefKeys(lp, await lp.readFlat('grads')) };
   });
   return { ref, got, cfg, batch };
 }
@@ -116,7 +116,7 @@ describe('GPU Llama + LoRA vs float64 reference', () => {
         g.recordForward(rec);
         g.recordLogits(rec, logits);
         rec.submit();
-        return ctx.readF32(logits);
+        return ctx.readF32(logits, 10 * cfg.vocabSize);
       };
       return { base: await run(false), zeroB: await run(true) };
     });
