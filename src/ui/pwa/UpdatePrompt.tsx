@@ -4,12 +4,24 @@
 import { useEffect, useState } from 'react';
 import { useRegisterSW } from 'virtual:pwa-register/react';
 import { useBusyReasons } from './busy';
+import { trainer } from '../../worker/client';
+
+/** Whether the worker is training right now (asked, not assumed: the run may have ended). */
+async function trainingRuns(): Promise<boolean> {
+  try {
+    return (await trainer().activeRunId()) != null;
+  } catch {
+    return false;
+  }
+}
 
 /** How often an open studio checks for a new version. */
 const UPDATE_CHECK_MS = 60 * 60 * 1000;
 
 export function UpdatePrompt() {
-  const busy = useBusyReasons();
+  const marked = useBusyReasons();
+  const [training, setTraining] = useState(false);
+  const busy = training && !marked.includes('Training') ? ['Training', ...marked] : marked;
   const [confirming, setConfirming] = useState(false);
   const {
     needRefresh: [needRefresh, setNeedRefresh],
@@ -27,6 +39,19 @@ export function UpdatePrompt() {
       console.warn('Offline support is unavailable: the service worker did not register.', error);
     },
   });
+
+  // While an update waits, keep knowing whether a training run would be cut by reloading.
+  useEffect(() => {
+    if (!needRefresh) return;
+    let live = true;
+    const poll = () => void trainingRuns().then((t) => live && setTraining(t));
+    poll();
+    const id = setInterval(poll, 5000);
+    return () => {
+      live = false;
+      clearInterval(id);
+    };
+  }, [needRefresh]);
 
   useEffect(() => {
     if (!offlineReady) return;
