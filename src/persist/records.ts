@@ -69,8 +69,8 @@ export interface CheckpointRecord {
   runId: string;
   step: number;
   createdAt: number;
-  /** Opaque trainer state (LoRA weights, optimizer moments, data order position). */
-  state: ArrayBuffer;
+  /** The trainer's checkpoint object (LoRA weights, AdamW moments as typed arrays, data position); structured-cloned by IndexedDB. */
+  state: unknown;
 }
 
 export interface AdapterFile {

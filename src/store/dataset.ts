@@ -2,7 +2,8 @@
 // choices (format, mapping, consent to exclude invalid rows) and the saved dataset id.
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import { callback, errorMessage, trainer, transfer, type DatasetReport, type ParseProgress, type ParseRequest } from '../worker/client';
+import { callback, errorMessage, trainer, transfer, type DatasetReport, type ParseProgress, type ParseRequest, type TokenReport } from '../worker/client';
+import type { ModelRef } from '../persist/records';
 
 const JOB = 'dataset';
 
@@ -16,6 +17,10 @@ interface DatasetState {
   removeDuplicates: boolean;
   /** The dataset saved for training (kept across reloads). */
   saved: { id: string; name: string; examples: number } | null;
+  tokens: TokenReport | null;
+  tokenizing: { done: number; total: number } | null;
+  tokenError: string | null;
+  countTokens(model: ModelRef, seqLen: number): Promise<void>;
   loadFile(file: Blob & { name: string }): Promise<void>;
   loadUrl(url: string, name: string): Promise<void>;
   reparse(req: ParseRequest): Promise<void>;
@@ -32,7 +37,7 @@ export const useDataset = create<DatasetState>()(
         set({ busy: true, error: null, progress: null });
         try {
           const report = await work(callback((p: ParseProgress) => set({ progress: p })));
-          set({ report, excludeInvalid: false });
+          set({ report, excludeInvalid: false, tokens: null, tokenError: null });
         } catch (e) {
           set({ error: errorMessage(e) });
         } finally {
@@ -48,6 +53,20 @@ export const useDataset = create<DatasetState>()(
         excludeInvalid: false,
         removeDuplicates: true,
         saved: null,
+        tokens: null,
+        tokenizing: null,
+        tokenError: null,
+        async countTokens(model, seqLen) {
+          set({ tokenizing: { done: 0, total: get().report?.exampleCount ?? 0 }, tokenError: null });
+          try {
+            const tokens = await trainer().tokenStats('tokens', model, seqLen, callback((p: { done: number; total: number }) => set({ tokenizing: p })));
+            set({ tokens });
+          } catch (e) {
+            set({ tokenError: errorMessage(e) });
+          } finally {
+            set({ tokenizing: null });
+          }
+        },
         async loadFile(file) {
           const bytes = await file.arrayBuffer();
           set({ request: {}, saved: null });

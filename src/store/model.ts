@@ -1,10 +1,12 @@
 // The chosen base model and the memory estimate for it with the current training settings.
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import { errorMessage, trainer, type MemoryReport } from '../worker/client';
+import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type MemoryReport } from '../worker/client';
 import { DEFAULT_MODEL_ID, MODEL_PRESETS } from '../worker/presets';
 import type { TrainSettings } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
+
+const JOB = 'model';
 
 interface ModelState {
   model: ModelRef;
@@ -12,6 +14,15 @@ interface ModelState {
   config: Record<string, unknown> | null;
   memory: MemoryReport | null;
   memoryError: string | null;
+  cached: CachedModel[];
+  progress: DownloadProgress | null;
+  busy: boolean;
+  error: string | null;
+  refreshCache(): Promise<void>;
+  download(): Promise<void>;
+  importFolder(files: File[]): Promise<void>;
+  cancel(): void;
+  removeCached(key: string): Promise<void>;
   choosePreset(id: string): void;
   chooseHubId(id: string): void;
   chooseLocal(name: string, config: Record<string, unknown>): void;
@@ -25,6 +36,51 @@ export const useModel = create<ModelState>()(
       config: MODEL_PRESETS[0].config,
       memory: null,
       memoryError: null,
+      cached: [],
+      progress: null,
+      busy: false,
+      error: null,
+      async refreshCache() {
+        try {
+          set({ cached: await trainer().listCachedModels() });
+        } catch (e) {
+          set({ error: errorMessage(e) });
+        }
+      },
+      async download() {
+        set({ busy: true, error: null, progress: null });
+        try {
+          await trainer().downloadModel(JOB, get().model.id, callback((p: DownloadProgress) => set({ progress: p })));
+          await get().refreshCache();
+        } catch (e) {
+          set({ error: errorMessage(e) });
+        } finally {
+          set({ busy: false });
+        }
+      },
+      async importFolder(files) {
+        set({ busy: true, error: null, progress: null });
+        try {
+          const cfgFile = files.find((f) => f.name === 'config.json');
+          const folder = files.find((f) => f.webkitRelativePath)?.webkitRelativePath.split('/')[0] || 'local model';
+          // The worker checks and copies the folder into the cache, streaming file by file.
+          const m = await trainer().importModelFolder(JOB, files, folder, callback((p: DownloadProgress) => set({ progress: p })));
+          const config = cfgFile ? (JSON.parse(await cfgFile.text()) as Record<string, unknown>) : null;
+          set({ model: { id: m.id, source: 'local' }, config, memory: null });
+          await get().refreshCache();
+        } catch (e) {
+          set({ error: errorMessage(e) });
+        } finally {
+          set({ busy: false });
+        }
+      },
+      cancel() {
+        void trainer().cancel(JOB);
+      },
+      async removeCached(key) {
+        await trainer().deleteCachedModel(key);
+        await get().refreshCache();
+      },
       choosePreset(id) {
         const p = MODEL_PRESETS.find((x) => x.id === id);
         set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null });

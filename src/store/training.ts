@@ -80,7 +80,9 @@ export const useTrain = create<TrainState>()(
             const prompts = get().samplePrompts.split('\n').map((s) => s.trim()).filter(Boolean);
             await trainer().startRun({ ...req, settings: get().settings, samplePrompts: prompts }, events);
           } catch (e) {
-            set({ error: errorMessage(e) });
+            // Setting up failed (nothing was trained): the half-shown run is not running.
+            const live = get().live;
+            set({ error: errorMessage(e), live: live && live.status === 'running' ? { ...live, status: 'failed', message: undefined } : live });
           } finally {
             set({ starting: false });
           }
@@ -90,7 +92,8 @@ export const useTrain = create<TrainState>()(
           try {
             await trainer().resumeRun(runId, events);
           } catch (e) {
-            set({ error: errorMessage(e) });
+            const live = get().live;
+            set({ error: errorMessage(e), live: live && live.status === 'running' ? { ...live, status: 'failed', message: undefined } : live });
           } finally {
             set({ starting: false });
           }

@@ -9,6 +9,8 @@ export type { MemoryReport } from './memory';
 export type { DatasetReport, ParseRequest, ParseProgress, DatasetFormat, FieldMapping, FileType, Example, RowError, DataWarning, FileError } from './dataset-service';
 export type { RunEvent, StartRunRequest, GenerateRequest } from './run-types';
 export type { NamedBytes } from './zip';
+export type { CachedModel, DownloadProgress } from './models-service';
+export type { TokenReport, DatasetStats, PreviewSegment } from './token-service';
 
 let remote: Comlink.Remote<TrainerApi> | null = null;
 

@@ -136,3 +136,9 @@ export async function trainingExamples(datasetId: string): Promise<Example[]> {
   const result = await parseDataset(new Uint8Array(d.bytes), { fileName: d.name, ...(saved.request ?? {}) });
   return selectTrainingExamples(result, { excludeInvalid: saved.excludeInvalid, removeDuplicates: saved.removeDuplicates });
 }
+
+/** Valid examples of the dataset on screen (for token statistics). */
+export function currentExamples(): Example[] {
+  if (!current) throw new Error('No dataset loaded yet.');
+  return current.result.examples;
+}

@@ -11,6 +11,10 @@ import type { TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
+import * as models from './models-service';
+import { tokenStats, type TokenReport } from './token-service';
+import type { ModelRef } from '../persist/records';
+import type { LocalFile } from '../hub';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import type { NamedBytes } from './zip';
 
@@ -24,6 +28,9 @@ function device() {
   ctxPromise ??= requestEngineDevice((self.navigator as Navigator & { gpu?: GPU }).gpu);
   return ctxPromise;
 }
+training.setDeviceProvider(device);
+// After a lost device the next call asks for a fresh one.
+training.setForgetDevice(() => (ctxPromise = null));
 
 /** WebGPU's guaranteed defaults, used for estimates when no adapter is available. */
 const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
@@ -48,8 +55,8 @@ const api = {
   engineStatus(): EngineStatus {
     return {
       dataset: READY,
-      tokenize: notReady('tokenization with chat templates and loss masks (src/data) has not landed in this build yet.'),
-      models: notReady('model download and caching (src/hub) has not landed in this build yet.'),
+      tokenize: READY,
+      models: READY,
       training: training.trainingReadiness,
       generation: training.generationReadiness,
       adapters: READY,
@@ -87,6 +94,20 @@ const api = {
   },
   openSavedDataset(jobId: string, id: string) {
     return datasets.openSaved(jobId, id);
+  },
+
+  // Models
+  listCachedModels: () => models.listCached(),
+  deleteCachedModel: (key: string) => models.deleteCached(key),
+  downloadModel(jobId: string, repo: string, onProgress?: (p: models.DownloadProgress) => void) {
+    return models.download(jobId, repo, onProgress);
+  },
+  /** Files are handles (structured-cloned, not read): the worker streams them into the cache. */
+  importModelFolder(jobId: string, files: LocalFile[], name: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {
+    return models.importFolder(jobId, files, name, onProgress);
+  },
+  tokenStats(jobId: string, ref: ModelRef, seqLen: number, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
+    return tokenStats(jobId, ref, seqLen, onProgress);
   },
 
   // Training and generation

@@ -1,34 +1,270 @@
-// Training and generation in the worker. Both need R's LoraTrainer (src/train) and the GPU
-// model (src/engine/model/llama.ts); until they land every call reports "engine not ready"
-// and nothing is written, so the UI never shows a number that was not measured.
-import { EngineNotReadyError, notReady, type Readiness } from './engine-status';
+// Training in the worker: builds a run from a saved dataset and a cached model (tokenize,
+// split, batch, upload weights), drives R's LoraTrainer step by step, and reports small
+// events. Metrics and checkpoints go to IndexedDB as they happen, so a reload or a lost
+// device leaves a run that resumes from its last checkpoint. Pause, resume and stop act
+// between steps.
+import type { GpuContext } from '../engine/gpu/context';
+import { parseModelConfig } from '../engine/model/config';
+import { LlamaModel } from '../engine/model/llama';
+import { LoraParams } from '../engine/model/lora-params';
+import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
+import { defaultOptimConfig } from '../engine/optim/config';
+import { LoraTrainer, type TrainerCheckpoint } from '../train/trainer';
+import { exportPeft } from '../adapters/peft';
+import { BatchIterator, loadTokenizer, splitTrainVal, tokenizeExamples, type Batch, type BatchPosition, type ChatTokenizer, type TokenizedExample } from '../data';
+import { openModelWeights, readModelMetadata } from '../hub';
+import { newId } from '../persist/db';
+import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, updateRun } from '../persist/repo';
+import type { MetricPoint, RunRecord, RunStatus } from '../persist/records';
+import { READY, notReady, type Readiness } from './engine-status';
+import { trainingExamples } from './dataset-service';
+import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
+import type { TrainSettings } from './settings';
 
-export const trainingReadiness: Readiness = notReady('the LoRA trainer (src/train) has not landed in this build yet.');
+export const trainingReadiness: Readiness = READY;
 export const generationReadiness: Readiness = notReady('generation (src/engine/model/generate.ts) has not landed in this build yet.');
 
-const activeRunId: string | null = null;
+type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
+let getDevice: DeviceProvider | null = null;
+/** The worker hands over its device (and a way to forget a lost one). */
+export function setDeviceProvider(p: DeviceProvider): void {
+  getDevice = p;
+}
+
+interface Session {
+  run: RunRecord;
+  ctx: GpuContext;
+  trainer: LoraTrainer;
+  weights: ModelWeights;
+  batches: BatchIterator;
+  val: BatchIterator | null;
+  tok: ChatTokenizer;
+  onEvent: (e: RunEvent) => void;
+  pause: boolean;
+  stop: boolean;
+  resumeWaiter: (() => void) | null;
+  lost: string | null;
+}
+
+let active: Session | null = null;
 
 export function currentRunId(): string | null {
-  return activeRunId;
+  return active?.run.id ?? null;
 }
 
-export async function startRun(_req: StartRunRequest, _onEvent: (e: RunEvent) => void): Promise<string> {
-  throw new EngineNotReadyError(`Engine not ready — training: ${(trainingReadiness as { reason: string }).reason}`);
+/** Tokens that are not padding in a batch (for tokens/s). */
+function realTokens(b: Batch): number {
+  let n = 0;
+  for (let i = 0; i < b.segmentIds.length; i++) if (b.segmentIds[i] !== 0) n++;
+  return n;
 }
 
-export async function resumeRun(_runId: string, _onEvent: (e: RunEvent) => void): Promise<void> {
-  throw new EngineNotReadyError(`Engine not ready — training: ${(trainingReadiness as { reason: string }).reason}`);
+function status(s: Session, st: RunStatus, message?: string) {
+  s.run = { ...s.run, status: st };
+  s.onEvent({ type: 'status', runId: s.run.id, status: st, step: s.trainer.stepsCompleted, totalSteps: s.run.totalSteps, message });
+}
+
+async function build(run: RunRecord, onEvent: (e: RunEvent) => void): Promise<Session> {
+  if (active) throw new Error(`A run is already training (${active.run.name}). Pause or stop it first.`);
+  if (!getDevice) throw new Error('No GPU device provider.');
+  const { ctx } = await getDevice();
+  const s = run.settings;
+  const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
+
+  report('Reading the dataset…');
+  const examples = await trainingExamples(run.datasetId);
+  report('Opening the model…');
+  const files = await openModel(run.model);
+  const meta = await readModelMetadata(files);
+  const cfg = parseModelConfig(meta.config);
+  const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
+  report(`Tokenizing ${examples.length} examples…`);
+  const tokenized = await tokenizeExamples(tok, examples, { lossMode: 'all-assistant' });
+  if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
+  const { train, val } = splitTrainVal<TokenizedExample>(tokenized.examples, { valFraction: s.valSplit, seed: s.seed });
+  const padId = tok.padTokenId ?? tok.eosTokenId ?? 0;
+  const batches = new BatchIterator(train, { B: s.batchSize, T: s.seqLen, seed: s.seed, padId });
+  if (batches.batchesPerEpoch === 0) throw new Error('No training batch could be built: every example is empty or has nothing to train within the sequence length.');
+  const valIt = val.length ? new BatchIterator(val, { B: s.batchSize, T: s.seqLen, seed: s.seed, padId, shuffle: false }) : null;
+  const totalSteps = s.maxSteps > 0 ? s.maxSteps : Math.max(1, Math.floor((batches.batchesPerEpoch * s.epochs) / s.gradAccum));
+
+  report('Uploading the weights to the GPU…');
+  const store = await openModelWeights(files);
+  const weights = await uploadWeights(ctx, cfg, store, { storage: 'auto' });
+  const model = new LlamaModel(ctx, cfg, weights);
+  const lora = LoraParams.create(ctx, cfg, { r: s.rank, alpha: s.alpha, dropout: s.dropout, targetModules: [...s.targets], useRslora: s.rslora }, s.seed);
+  const optim = defaultOptimConfig({ schedule: { kind: s.schedule, lr: s.learningRate, warmupSteps: s.warmupSteps, totalSteps }, gradAccumSteps: s.gradAccum });
+  const trainer = new LoraTrainer(ctx, model, lora, optim, { B: s.batchSize, T: s.seqLen, seed: s.seed });
+  run = { ...run, totalSteps };
+  return { run, ctx, trainer, weights, batches, val: valIt, tok, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
+}
+
+async function evalLoss(s: Session): Promise<number | undefined> {
+  if (!s.val) return undefined;
+  let sum = 0;
+  let n = 0;
+  for (const b of s.val.epochBatches(0)) {
+    const r = await s.trainer.evalLoss(b);
+    sum += r.loss * r.numTargets;
+    n += r.numTargets;
+  }
+  return n ? sum / n : undefined;
+}
+
+async function checkpoint(s: Session): Promise<void> {
+  const c: TrainerCheckpoint = await s.trainer.checkpoint(s.batches.position);
+  await saveCheckpoint({ runId: s.run.id, step: c.step, createdAt: Date.now(), state: c });
+  s.run = { ...s.run, checkpointStep: c.step, step: c.step };
+  await updateRun(s.run.id, { checkpointStep: c.step, step: c.step, totalSteps: s.run.totalSteps });
+  s.onEvent({ type: 'checkpoint', runId: s.run.id, step: c.step });
+}
+
+async function saveTrainedAdapter(s: Session): Promise<string> {
+  const adapter = await s.trainer.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
+  const peft = exportPeft(adapter, s.trainer.model.cfg);
+  const files = Object.entries(peft as unknown as Record<string, Uint8Array | string>).map(([name, v]) => ({
+    name,
+    bytes: (typeof v === 'string' ? new TextEncoder().encode(v) : v).slice().buffer as ArrayBuffer,
+  }));
+  const id = newId('adapter');
+  const st: TrainSettings = s.run.settings;
+  await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], files });
+  return id;
+}
+
+function release(s: Session) {
+  s.trainer.destroy();
+  destroyWeights(s.ctx, s.weights);
+  if (active === s) active = null;
+}
+
+/** The loop: steps until done, stopped, paused (waits) or the device is lost. */
+async function loop(s: Session): Promise<void> {
+  const st = s.run.settings;
+  const pending: MetricPoint[] = [];
+  let lastFlush = 0;
+  const flush = async (force = false) => {
+    if (!pending.length || (!force && performance.now() - lastFlush < 250)) return;
+    const pts = pending.splice(0);
+    lastFlush = performance.now();
+    s.onEvent({ type: 'metrics', runId: s.run.id, points: pts });
+    await appendMetrics(pts);
+  };
+  s.ctx.device.lost.then((info) => {
+    s.lost = info.message || 'the GPU device was lost';
+  });
+  try {
+    status(s, 'running');
+    await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
+    while (s.trainer.stepsCompleted < s.run.totalSteps) {
+      if (s.lost) throw new DeviceLost(s.lost);
+      if (s.stop) break;
+      if (s.pause) {
+        await flush(true);
+        await checkpoint(s);
+        status(s, 'paused');
+        await updateRun(s.run.id, { status: 'paused' });
+        await new Promise<void>((r) => (s.resumeWaiter = r));
+        s.resumeWaiter = null;
+        s.pause = false;
+        if (s.stop) break;
+        status(s, 'running');
+        await updateRun(s.run.id, { status: 'running' });
+      }
+      const micro: Batch[] = [];
+      for (let k = 0; k < st.gradAccum; k++) micro.push(s.batches.next());
+      const t0 = performance.now();
+      const r = await s.trainer.step(micro);
+      const sec = (performance.now() - t0) / 1000;
+      const point: MetricPoint = { runId: s.run.id, step: r.step, time: Date.now(), trainLoss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: micro.reduce((n, b) => n + realTokens(b), 0) / sec };
+      const last = r.step === s.run.totalSteps;
+      if (r.step % st.evalEvery === 0 || last) point.valLoss = await evalLoss(s);
+      pending.push(point);
+      await flush(point.valLoss !== undefined);
+      s.run = { ...s.run, step: r.step };
+      if (r.step % st.checkpointEvery === 0 && !last) await checkpoint(s);
+    }
+    await flush(true);
+    await checkpoint(s);
+    const adapterId = await saveTrainedAdapter(s);
+    const final: RunStatus = s.trainer.stepsCompleted >= s.run.totalSteps ? 'completed' : 'stopped';
+    await updateRun(s.run.id, { status: final, adapterId, step: s.trainer.stepsCompleted });
+    status(s, final, final === 'completed' ? 'Done: the adapter is saved under Runs & adapters.' : 'Stopped: the adapter trained so far is saved under Runs & adapters.');
+  } catch (e) {
+    await flush(true).catch(() => undefined);
+    if (e instanceof DeviceLost || s.lost) {
+      const msg = `The GPU device was lost (${s.lost ?? (e as Error).message}). Resume from the last checkpoint (step ${s.run.checkpointStep ?? 0}).`;
+      await updateRun(s.run.id, { status: 'interrupted', error: msg });
+      s.onEvent({ type: 'device-lost', runId: s.run.id, message: msg });
+      forgetDevice?.();
+    } else {
+      const msg = (e as Error).message ?? String(e);
+      await updateRun(s.run.id, { status: 'failed', error: msg });
+      status(s, 'failed', msg);
+    }
+  } finally {
+    if (!s.lost) release(s);
+    else if (active === s) active = null;
+  }
+}
+
+class DeviceLost extends Error {}
+
+let forgetDevice: (() => void) | null = null;
+export function setForgetDevice(f: () => void): void {
+  forgetDevice = f;
+}
+
+/** Starts a new run; resolves with its id once it is set up (training continues in the background). */
+export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
+  const ds = await getDataset(req.datasetId);
+  if (!ds) throw new Error('The saved dataset is gone; save it again on the Data screen.');
+  const now = Date.now();
+  const draft: RunRecord = {
+    id: newId('run'), name: req.name, createdAt: now, updatedAt: now, status: 'running', datasetId: req.datasetId, datasetName: ds.name,
+    model: req.model, settings: req.settings, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
+  };
+  const s = await build(draft, onEvent);
+  active = s;
+  await saveRun(s.run);
+  void loop(s);
+  return s.run.id;
+}
+
+/** Resumes a paused run in place, or rebuilds an interrupted one from its checkpoint. */
+export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+  if (active?.run.id === runId && active.resumeWaiter) {
+    active.onEvent = onEvent;
+    active.resumeWaiter();
+    return;
+  }
+  const run = await getRun(runId);
+  if (!run) throw new Error('That run no longer exists.');
+  const ck = await getCheckpoint(runId);
+  if (!ck) throw new Error('That run has no checkpoint to resume from.');
+  const s = await build(run, onEvent);
+  const c = ck.state as TrainerCheckpoint;
+  s.trainer.restore(c);
+  if (c.dataPosition) s.batches.seek(c.dataPosition as BatchPosition);
+  s.run = { ...s.run, step: c.step, checkpointStep: c.step };
+  active = s;
+  void loop(s);
 }
 
 export function pauseRun(): boolean {
-  return false;
+  if (!active || active.resumeWaiter) return false;
+  active.pause = true;
+  return true;
 }
 
 export function stopRun(): boolean {
-  return false;
+  if (!active) return false;
+  active.stop = true;
+  active.resumeWaiter?.();
+  return true;
 }
 
 export async function generate(_req: GenerateRequest, _onToken: (text: string) => void): Promise<{ text: string; tokens: number; ms: number }> {
-  throw new EngineNotReadyError(`Engine not ready — generation: ${(generationReadiness as { reason: string }).reason}`);
+  throw new Error(`Engine not ready — generation: ${(generationReadiness as { reason: string }).reason}`);
 }

@@ -8,6 +8,7 @@ import { Histogram } from '../common/Histogram';
 import { FormatPicker } from './FormatPicker';
 import { RowErrors } from './RowErrors';
 import { Preview } from './Preview';
+import { TokenStats } from './TokenStats';
 
 /** Where the sample dataset is served from (public/samples/, provided with the app). */
 export const SAMPLE_DATASET = { url: `${import.meta.env.BASE_URL}samples/calendar-lines.jsonl`, name: 'calendar-lines.jsonl' };
@@ -89,9 +90,10 @@ export function DataScreen() {
             <div className="card">
               <h2>Lengths</h2>
               <EngineNotice what="token statistics" readiness={engine?.tokenize} />
-              <Histogram values={report.charLengths} unit="chars" label={`Characters per example (${report.charLengths.length} examples); token counts follow once the model's tokenizer is loaded.`} />
+              <Histogram values={report.charLengths} unit="chars" label={`Characters per example (${report.charLengths.length} examples); count tokens below for the model's view.`} />
             </div>
           )}
+          <TokenStats />
 
           {report.preview.length > 0 && <Preview examples={report.preview} />}
 

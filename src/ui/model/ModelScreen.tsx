@@ -12,28 +12,18 @@ import { formatBytes, formatCount } from '../common/format';
 const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 
 export function ModelScreen() {
-  const { model, config, memory, memoryError, choosePreset, chooseHubId, chooseLocal, estimate } = useModel();
+  const { model, config, memory, memoryError, choosePreset, chooseHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached } = useModel();
   const settings = useTrain((s) => s.settings);
   const engine = useEngine((s) => s.status);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
-  const [localError, setLocalError] = useState<string | null>(null);
 
   useEffect(() => {
     void estimate(settings);
   }, [config, settings, estimate]);
-
-  async function onFolder(files: File[]) {
-    setLocalError(null);
-    const cfg = files.find((f) => f.name === 'config.json');
-    if (!cfg) return setLocalError(`No config.json in the folder (found: ${files.slice(0, 8).map((f) => f.name).join(', ')}${files.length > 8 ? ', …' : ''}).`);
-    try {
-      const json = JSON.parse(await cfg.text());
-      const folder = (cfg as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0] || 'local model';
-      chooseLocal(folder, json);
-    } catch (e) {
-      setLocalError(`config.json is not valid JSON (${(e as Error).message}).`);
-    }
-  }
+  useEffect(() => {
+    void refreshCache();
+  }, [refreshCache]);
+  const isCached = cached.some((m) => m.id === model.id && m.source === model.source);
 
   return (
     <section aria-labelledby="screen-title">
@@ -67,14 +57,59 @@ export function ModelScreen() {
             Use this model
           </button>
         </form>
-        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => void onFolder(f)} />
-        <ErrorBox error={localError} />
+        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => void importFolder(f)} disabled={busy} />
       </div>
 
       <div className="card" data-testid="model-choice">
         <h2>Chosen: {model.id}</h2>
         <p className="muted">{model.source === 'local' ? 'From a local folder on this device.' : 'From the Hugging Face Hub (downloaded once, then cached in this browser).'}</p>
         <EngineNotice what="model download and cache" readiness={engine?.models} />
+        {isCached ? (
+          <p className="ok" data-testid="model-cached">
+            On this device — ready to train.
+          </p>
+        ) : model.source === 'hub' ? (
+          <button type="button" onClick={() => void download()} disabled={busy || !engine?.models.ready} data-testid="download-model">
+            Download {model.id}
+          </button>
+        ) : (
+          <p className="bad">This local model is not in the cache any more; load its folder again.</p>
+        )}
+        {busy && (
+          <div className="progress-row" role="status" aria-live="polite">
+            <progress max={progress?.bytesTotal || 1} value={progress?.bytesDone ?? 0} aria-label="Model transfer" />
+            <span>{progress ? `${progress.file ?? progress.phase}: ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${progress.bytesPerSecond ? `, ${formatBytes(progress.bytesPerSecond)}/s` : ''}` : 'Starting…'}</span>
+            <button type="button" className="secondary" onClick={cancel}>
+              Cancel
+            </button>
+          </div>
+        )}
+        <ErrorBox error={error} />
+      </div>
+
+      <div className="card" data-testid="model-cache">
+        <h2>Models on this device</h2>
+        {cached.length === 0 ? (
+          <p className="muted">None yet.</p>
+        ) : (
+          <table className="limits">
+            <tbody>
+              {cached.map((m) => (
+                <tr key={m.key}>
+                  <th scope="row">
+                    <code>{m.id}</code> <span className="muted small">({m.source === 'local' ? 'local folder' : `Hub${m.revision ? ` @ ${m.revision}` : ''}`})</span>
+                  </th>
+                  <td>{formatBytes(m.bytes)}</td>
+                  <td>
+                    <button type="button" className="secondary danger" onClick={() => confirm(`Delete the cached copy of ${m.id}?`) && void removeCached(m.key)}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </div>
 
       <div className="card" data-testid="memory-estimate">

@@ -1,0 +1,70 @@
+// Training for real in Chromium's software WebGPU, on a tiny random Llama (test fixture)
+// imported as a local folder: token statistics, live curves, a reload in the middle of the
+// run, resume from the last checkpoint, the adapter in Runs, PEFT zip export.
+import { mkdtemp, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { buildTinyModel } from '../test/fixtures/tiny-model';
+import { unzipFiles } from '../src/worker/zip';
+
+test.setTimeout(420_000);
+
+test('train a tiny model: live curves, reload mid-run, resume from checkpoint, export the adapter', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const dir = join(await mkdtemp(join(tmpdir(), 'studio-e2e-')), 'tiny-llama');
+  await mkdir(dir);
+  for (const [name, data] of Object.entries(buildTinyModel({ seed: 7 }).files)) await writeFile(join(dir, name), data);
+
+  // Model: import the folder into the browser's cache (through the worker).
+  await page.goto('/#/model');
+  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
+  await expect(page.getByTestId('model-cached')).toBeVisible();
+  await expect(page.getByTestId('model-choice')).toContainText('tiny-llama');
+  await expect(page.getByTestId('model-cache')).toContainText('tiny-llama');
+
+  // Data: the sample, saved; tokens counted with the tiny model's tokenizer and template.
+  await page.goto('/#/data');
+  await page.getByTestId('load-sample').click();
+  await expect(page.getByTestId('example-count')).toHaveText('300');
+  await page.getByTestId('save-dataset').click();
+  await expect(page.getByTestId('dataset-saved')).toBeVisible();
+  await page.getByTestId('count-tokens').click();
+  await expect(page.getByTestId('total-tokens')).toHaveText(/^[1-9]\d*$/);
+  await expect(page.getByTestId('token-stats').locator('.tokens mark.trained').first()).toBeVisible();
+
+  // Train: small shapes for a software GPU.
+  await page.goto('/#/train');
+  for (const [label, v] of [['Max steps', '8'], ['Validation split', '0.02'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '256'], ['Evaluate every', '4'], ['Checkpoint every', '2'], ['Sample every', '0'], ['Warm-up steps', '2']] as const) {
+    await page.getByLabel(label, { exact: true }).fill(v);
+  }
+  await page.getByTestId('start-run').click();
+  const status = page.getByTestId('run-status');
+  await expect(status).toContainText(/step [3-7] \/ 8 · running/, { timeout: 240_000 });
+  await expect(page.getByTestId('live-charts').locator('.chart').first().locator('.chart-empty')).toHaveCount(0);
+  await page.screenshot({ path: 'e2e/artifacts/train-running.png', fullPage: true });
+
+  // Reload in the middle of the run: the worker dies; the run must be resumable from its checkpoint.
+  await page.reload();
+  await expect(page.getByTestId('resumable')).toContainText('checkpoint at');
+  await page.getByTestId('resumable').getByRole('button', { name: 'Resume from checkpoint' }).first().click();
+  await expect(status).toContainText('step 8 / 8 · completed', { timeout: 240_000 });
+
+  // Runs: the run with its curve, the adapter, a PEFT zip.
+  await page.goto('/#/adapters');
+  await expect(page.getByTestId('runs')).toContainText('completed · 8/8');
+  await page.getByRole('checkbox', { name: /^Compare / }).first().check();
+  await expect(page.getByTestId('runs').locator('.chart-empty')).toHaveCount(0);
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByTestId('adapters').getByRole('button', { name: 'PEFT (.zip)' }).first().click();
+  const dl = await downloadPromise;
+  const zip = new Uint8Array(await readFile((await dl.path())!));
+  const names = unzipFiles(zip).map((f) => f.name).sort();
+  expect(names).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+  const config = JSON.parse(new TextDecoder().decode(unzipFiles(zip).find((f) => f.name === 'adapter_config.json')!.bytes));
+  expect(config.peft_type).toBe('LORA');
+  expect(config.base_model_name_or_path).toBe('tiny-llama');
+  await page.screenshot({ path: 'e2e/artifacts/runs-after-training.png', fullPage: true });
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,42 @@
+// Token statistics for the data screen: the dataset on screen tokenized with the chosen
+// model's own tokenizer and chat template, with the loss mask the trainer will use.
+import { datasetStats, loadTokenizer, previewTokens, tokenizeExamples, type DatasetStats, type PreviewSegment } from '../data';
+import { readModelMetadata } from '../hub';
+import type { ModelRef } from '../persist/records';
+import { currentExamples } from './dataset-service';
+import { endJob, startJob } from './jobs';
+import { openModel } from './models-service';
+
+export type { DatasetStats, PreviewSegment } from '../data';
+
+export interface TokenReport {
+  model: string;
+  stats: DatasetStats;
+  /** Token lengths of every example (for the histogram). */
+  lengths: number[];
+  /** The first examples as token segments, trained ones flagged. */
+  preview: { row: number; segments: PreviewSegment[] }[];
+  templateErrors: { row: number; message: string }[];
+  specialTokenRows: number[];
+}
+
+const PREVIEW = 10;
+
+export async function tokenStats(jobId: string, ref: ModelRef, seqLen: number, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
+  const signal = startJob(jobId);
+  try {
+    const meta = await readModelMetadata(await openModel(ref));
+    const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
+    const r = await tokenizeExamples(tok, currentExamples(), { lossMode: 'all-assistant', onProgress, signal });
+    return {
+      model: ref.id,
+      stats: datasetStats(r.examples, { maxLength: seqLen }),
+      lengths: r.examples.map((e) => e.inputIds.length),
+      preview: r.examples.slice(0, PREVIEW).map((e) => ({ row: e.row, segments: previewTokens(tok, e) })),
+      templateErrors: r.errors.map((e) => ({ row: e.row, message: e.message })),
+      specialTokenRows: r.specialTokenRows,
+    };
+  } finally {
+    endJob(jobId, signal);
+  }
+}
