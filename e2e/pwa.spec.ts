@@ -64,7 +64,7 @@ test.describe('offline', () => {
   let files: Record<string, Uint8Array | string>;
   test.beforeAll(async () => {
     files = tinyModelRepo({ hidden: 64 });
-    hub = await startMockHub({ repos: { [REPO]: { files } } });
+    hub = await startMockHub({ repos: { [REPO]: { files }, 'acme/gated-llama': { files, token: 'hf_secret' } } });
   });
   test.afterAll(() => hub.close());
 
@@ -124,6 +124,42 @@ test.describe('offline', () => {
     await page.getByTestId('load-sample').click();
     await expect(page.getByTestId('dataset-summary')).toBeVisible();
     await page.screenshot({ path: 'e2e/artifacts/pwa-offline.png', fullPage: true });
+
+    await runHubInWorker(await trainerWorker(page), `const s = new LoraHub.OpfsStore(); for (const m of await LoraHub.listCachedModels(s)) await LoraHub.deleteCachedModel(s, m.key); return null;`);
+    expect(errors).toEqual([]);
+  });
+
+  test('through the Model screen: a gated model explains what to do, a public one downloads, and after an offline reload it is still on this device', async ({ page, context }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await routeHubToMock(context, hub);
+    await page.goto('/#/model');
+    await serviceWorkerControls(page);
+    const chooseHubModel = async (id: string) => {
+      await page.getByLabel('Any Hugging Face model id').fill(id);
+      await page.getByRole('button', { name: 'Use this model' }).click();
+      await expect(page.getByTestId('model-choice')).toContainText(id);
+    };
+
+    await chooseHubModel('acme/gated-llama');
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-choice')).toContainText('accept its license');
+    await expect(page.getByTestId('model-choice')).toContainText('access token');
+    await expect(page.getByTestId('model-cache')).not.toContainText('acme/gated-llama');
+
+    await chooseHubModel(REPO);
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-cached')).toBeVisible();
+    await expect(page.getByTestId('model-cache')).toContainText(REPO);
+
+    await context.unrouteAll();
+    await context.setOffline(true);
+    hub.requests.length = 0;
+    await page.reload();
+    await expect(page.getByTestId('model-cache')).toContainText(REPO);
+    await expect(page.getByTestId('model-cached')).toBeVisible();
+    await page.screenshot({ path: 'e2e/artifacts/pwa-offline-model.png', fullPage: true });
+    expect(hub.requests).toEqual([]);
 
     await runHubInWorker(await trainerWorker(page), `const s = new LoraHub.OpfsStore(); for (const m of await LoraHub.listCachedModels(s)) await LoraHub.deleteCachedModel(s, m.key); return null;`);
     expect(errors).toEqual([]);
