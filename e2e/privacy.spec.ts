@@ -1,6 +1,6 @@
 // "Your dataset never leaves your device", tested: a session in real Chromium loads a dataset
-// full of unique marker strings through the Data screen, saves it, visits every screen and
-// downloads a model from the (mock) Hub. Every request is recorded twice: by Playwright (what
+// full of unique marker strings through the Data screen, saves it, downloads a model from the
+// (mock) Hub on the Model screen, tokenizes the dataset with it, and visits every screen. Every request is recorded twice: by Playwright (what
 // the page and its workers ask for) and by an HTTP proxy that all of Chromium's traffic must
 // pass through (loopback included), which also refuses anything not bound for the app.
 // The test fails if any request goes anywhere but the app's origin and the Hub, if any URL,
@@ -104,9 +104,16 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
     await expect(page.getByTestId('dataset-saved')).toBeVisible();
     await page.screenshot({ path: 'e2e/artifacts/privacy-dataset.png' });
 
-    // A model download in the same session: Hub traffic is allowed, but must carry no data.
-    const r = await runHubInWorker<{ bytes: number }>(await trainerWorker(page), `const r = await LoraHub.downloadModel({ repo: 'acme/tiny-llama', store: new LoraHub.OpfsStore() }); return { bytes: r.model.bytes };`);
-    expect(r.bytes).toBeGreaterThan(0);
+    // A model download in the same session (Hub traffic is allowed, but must carry no data),
+    // then the dataset tokenized with that model's tokenizer and chat template in the worker.
+    await page.goto('/#/model');
+    await page.getByLabel('Any Hugging Face model id').fill('acme/tiny-llama');
+    await page.getByRole('button', { name: 'Use this model' }).click();
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-cached')).toBeVisible();
+    await page.goto('/#/data');
+    await page.getByTestId('count-tokens').click();
+    await expect(page.getByTestId('total-tokens')).toHaveText(/^[1-9]\d*$/);
 
     for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Runs', 'GPU', 'Data']) {
       await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();
@@ -116,6 +123,7 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
     await page.reload();
     await expect(page.getByRole('navigation', { name: 'Screens' })).toBeVisible();
     await page.waitForTimeout(1000);
+    await runHubInWorker(await trainerWorker(page), `const s = new LoraHub.OpfsStore(); for (const m of await LoraHub.listCachedModels(s)) await LoraHub.deleteCachedModel(s, m.key); return null;`);
 
     expect(cspViolations, 'Content-Security-Policy violations (something tried to load or connect where it may not)').toEqual([]);
     expect(errors).toEqual([]);
