@@ -1,0 +1,184 @@
+// Training part of `npm run bench`: a SmolLM2-135M-shaped model with random weights made here.
+// 1. Peak GPU memory reported by the engine (GpuContext's allocation high-water mark) for LoRA
+//    r=16 on all seven linears at batch 4 × seq 512, f32 base weights and (where the adapter
+//    has shader-f16) f16 — targets 1.5 GB and 1 GB.
+// 2. Training tokens/s of whole optimizer steps, and utilisation: FLOPs per token
+//    (4N + 12·L·C·T; frozen base, so no weight gradients) × tokens/s, divided by the matmul
+//    kernel's own GFLOP/s on this model's projections, measured in the same run on the same
+//    adapter. Target: at least 50%.
+// On a software adapter (lavapipe) full-size steps take minutes, so the throughput part runs at
+// BENCH_TRAIN_B × BENCH_TRAIN_T (default 1 × 128 there, 4 × 512 on a real GPU) and --quick
+// also cuts the layers to 4; the memory part always uses the real shape (it allocates, and
+// runs no step).
+import type { GpuContext } from '../src/engine/gpu/context';
+import { matmulBackward, matmulForward } from '../src/engine/gpu/kernels/matmul';
+import { LINEAR_MODULES, expectedTensors, linearShape, parameterCount, parseModelConfig, type ModelConfig } from '../src/engine/model/config';
+import { LlamaModel, type TokenBatch } from '../src/engine/model/llama';
+import { LoraParams } from '../src/engine/model/lora-params';
+import { destroyWeights, uploadWeightsFromMap, type WeightStorage } from '../src/engine/model/weights';
+import { defaultOptimConfig } from '../src/engine/optim/config';
+import { LoraTrainer } from '../src/train/trainer';
+import type { BenchArgs } from './run';
+
+const SMOLLM2_135M = {
+  model_type: 'llama',
+  architectures: ['LlamaForCausalLM'],
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  head_dim: 64,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  tie_word_embeddings: true,
+  vocab_size: 49152,
+  max_position_embeddings: 8192,
+  torch_dtype: 'bfloat16',
+};
+
+const GB = 1e9;
+
+/** Random weights made on demand, one tensor at a time (the model is never whole in memory). */
+function randomWeights(cfg: ModelConfig): ReadonlyMap<string, ArrayLike<number>> {
+  const shapes = new Map(expectedTensors(cfg).map((t) => [t.name, t.shape]));
+  let s = 12345;
+  const get = (name: string) => {
+    const shape = shapes.get(name);
+    if (!shape) return undefined;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(n);
+    if (shape.length === 1) return a.fill(1); // norms
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      a[i] = (s / 2 ** 32 - 0.5) * 0.04;
+    }
+    return a;
+  };
+  return { get } as unknown as ReadonlyMap<string, ArrayLike<number>>;
+}
+
+function randomBatch(B: number, T: number, V: number): TokenBatch {
+  const n = B * T;
+  const inputIds = new Uint32Array(n);
+  const targets = new Int32Array(n);
+  const positions = new Uint32Array(n);
+  const segmentIds = new Uint32Array(n).fill(1);
+  for (let i = 0; i < n; i++) {
+    inputIds[i] = (i * 7919) % V;
+    targets[i] = i % T === T - 1 ? -100 : ((i + 1) * 7919) % V;
+    positions[i] = i % T;
+  }
+  return { B, T, inputIds, targets, positions, segmentIds };
+}
+
+interface Built {
+  trainer: LoraTrainer;
+  destroy(): void;
+}
+
+async function build(ctx: GpuContext, cfg: ModelConfig, storage: WeightStorage, B: number, T: number, recompute: boolean): Promise<Built> {
+  const weights = await uploadWeightsFromMap(ctx, cfg, randomWeights(cfg), { storage });
+  const model = new LlamaModel(ctx, cfg, weights);
+  const lora = LoraParams.create(ctx, cfg, { r: 16, alpha: 32, dropout: 0.05, targetModules: [...LINEAR_MODULES], useRslora: false }, 1);
+  const trainer = new LoraTrainer(ctx, model, lora, defaultOptimConfig(), { B, T, seed: 1, recompute });
+  return {
+    trainer,
+    destroy() {
+      trainer.destroy();
+      lora.destroy();
+      destroyWeights(ctx, weights);
+    },
+  };
+}
+
+/** Engine-reported peak bytes of building a trainer (weights, LoRA state, activation arena). */
+async function peakMemory(ctx: GpuContext, cfg: ModelConfig, storage: WeightStorage, recompute: boolean): Promise<number> {
+  const base = ctx.allocatedBytes;
+  ctx.peakBytes = base;
+  const b = await build(ctx, cfg, storage, 4, 512, recompute);
+  const peak = ctx.peakBytes - base;
+  b.destroy();
+  return peak;
+}
+
+/** GFLOP/s of our matmul forward + backward over this model's seven projections at BT rows. */
+async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number): Promise<number> {
+  const bufs: GPUBuffer[] = [];
+  const alloc = (bytes: number) => {
+    const b = ctx.createBuffer(bytes);
+    bufs.push(b);
+    return b;
+  };
+  const C = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  const x = alloc(BT * Math.max(C, F) * 4);
+  const y = alloc(BT * Math.max(C, F, cfg.numHeads * cfg.headDim) * 4);
+  const dx = alloc(BT * Math.max(C, F) * 4);
+  const weights = LINEAR_MODULES.map((m) => {
+    const { inFeatures, outFeatures } = linearShape(cfg, m);
+    return { inFeatures, outFeatures, w: { buffer: alloc(inFeatures * outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const };
+  });
+  const flops = weights.reduce((s, w) => s + 2 * 2 * BT * w.inFeatures * w.outFeatures, 0);
+  const once = async () => {
+    const rec = ctx.recorder('bench matmul');
+    for (const w of weights) {
+      matmulForward(ctx, rec, y, x, w.w, null, BT, w.inFeatures, w.outFeatures);
+      matmulBackward(ctx, rec, dx, y, w.w, BT, w.inFeatures, w.outFeatures, { accumulate: false });
+    }
+    rec.submit();
+    await ctx.sync();
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await once();
+    times.push(performance.now() - t0);
+  }
+  for (const b of bufs) ctx.destroy(b);
+  times.sort((a, b) => a - b);
+  return flops / (times[Math.floor(times.length / 2)] / 1000) / 1e9;
+}
+
+export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void> {
+  const full = parseModelConfig(SMOLLM2_135M);
+  console.log('\ntraining: SmolLM2-135M shape (random weights), LoRA r=16 on q,k,v,o,gate,up,down');
+
+  // 1. Memory at batch 4 × seq 512.
+  const storages: WeightStorage[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
+  for (const storage of storages) {
+    const limit = storage === 'f32' ? 1.5 : 1.0;
+    const peak = await peakMemory(ctx, full, storage, false);
+    const peakRecompute = await peakMemory(ctx, full, storage, true);
+    console.log(
+      `  peak GPU memory, ${storage} base, B=4 T=512: ${(peak / GB).toFixed(3)} GB (target ≤ ${limit} GB: ${peak <= limit * GB ? 'met' : 'NOT met'}); ` +
+        `with activation recomputation ${(peakRecompute / GB).toFixed(3)} GB`,
+    );
+  }
+
+  // 2. Throughput of whole steps vs the matmul kernel's rate at the same shapes.
+  const software = /llvmpipe|swiftshader|lavapipe/i.test(ctx.device.adapterInfo?.description ?? '') || args.quick;
+  const B = Number(process.env.BENCH_TRAIN_B ?? (software ? 1 : 4));
+  const T = Number(process.env.BENCH_TRAIN_T ?? (software ? 128 : 512));
+  const cfg = args.quick ? parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: 4 }) : full;
+  const steps = args.quick ? 2 : 3;
+  for (const storage of storages) {
+    const built = await build(ctx, cfg, storage, B, T, false);
+    const batch = randomBatch(B, T, cfg.vocabSize);
+    await built.trainer.step(batch); // warm-up: pipeline compiles
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await built.trainer.step(batch);
+    const secs = (performance.now() - t0) / 1000 / steps;
+    built.destroy();
+    const tokensPerSec = (B * T) / secs;
+    const N = parameterCount(cfg) - (cfg.tieWordEmbeddings ? 0 : cfg.vocabSize * cfg.hiddenSize);
+    const flopsPerToken = 4 * N + 12 * cfg.numLayers * cfg.hiddenSize * T;
+    const achieved = (flopsPerToken * tokensPerSec) / 1e9;
+    const mm = await matmulRate(ctx, cfg, B * T, storage, args.reps);
+    console.log(
+      `  ${storage} base, ${cfg.numLayers} layers, B=${B} T=${T}: ${tokensPerSec.toFixed(1)} tokens/s, ${(secs * 1000).toFixed(0)} ms/step, ` +
+        `${achieved.toFixed(2)} GFLOP/s (4N+12LCT) vs matmul ${mm.toFixed(2)} GFLOP/s → utilisation ${((100 * achieved) / mm).toFixed(0)}% (target ≥ 50%)`,
+    );
+  }
+}
