@@ -135,8 +135,13 @@ export class OpfsStore implements ModelStore {
     return e.quota === undefined ? null : { usage: e.usage ?? 0, quota: e.quota };
   }
 
+  /**
+   * Asks for persistent storage. persist() exists only in windows: in a worker this reports
+   * whether the page already obtained it (the UI asks when the user starts a download).
+   */
   async persist(): Promise<boolean> {
-    if (typeof this.storage.persist !== 'function') return false;
-    return (await this.storage.persisted?.()) || this.storage.persist();
+    const already = typeof this.storage.persisted === 'function' ? await this.storage.persisted() : false;
+    if (already || typeof this.storage.persist !== 'function') return already;
+    return this.storage.persist();
   }
 }
