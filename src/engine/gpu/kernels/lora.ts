@@ -13,13 +13,12 @@ export type { Dropout } from './matmul';
 
 const NO_DROPOUT: Dropout = { p: 0, seed: 0 };
 
-function checkLora(what: string, ctx: GpuContext, dims: Record<string, number>, R: number, scaling: number): void {
+function checkLora(what: string, dims: Record<string, number>, R: number, scaling: number): void {
   for (const [k, v] of Object.entries(dims)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: ${k}=${v} must be a positive integer`);
   }
   if (R > 256) throw new Error(`${what}: rank R=${R} is larger than supported (≤ 256)`);
   if (!Number.isFinite(scaling)) throw new Error(`${what}: scaling ${scaling} is not finite`);
-  void ctx;
 }
 
 /**
@@ -44,7 +43,7 @@ export function loraForward(
   scaling: number,
   dropout: Dropout = NO_DROPOUT,
 ): void {
-  checkLora('loraForward', ctx, { BT, C, OC, R }, R, scaling);
+  checkLora('loraForward', { BT, C, OC, R }, R, scaling);
   matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout });
   matmulForward(ctx, rec, out, h, { buffer: B, dtype: 'f32' }, null, BT, R, OC, { accumulate: true, alpha: scaling });
 }
@@ -76,7 +75,7 @@ export function loraBackward(
   scaling: number,
   dropout: Dropout = NO_DROPOUT,
 ): void {
-  checkLora('loraBackward', ctx, { BT, C, OC, R }, R, scaling);
+  checkLora('loraBackward', { BT, C, OC, R }, R, scaling);
   loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
   matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling });
   loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
