@@ -36,9 +36,10 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
 
   // Train: small shapes for a software GPU.
   await page.goto('/#/train');
-  for (const [label, v] of [['Max steps', '8'], ['Validation split', '0.02'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '256'], ['Evaluate every', '4'], ['Checkpoint every', '2'], ['Sample every', '0'], ['Warm-up steps', '2']] as const) {
+  for (const [label, v] of [['Max steps', '8'], ['Validation split', '0.02'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '256'], ['Evaluate every', '4'], ['Checkpoint every', '2'], ['Sample every', '4'], ['Warm-up steps', '2']] as const) {
     await page.getByLabel(label, { exact: true }).fill(v);
   }
+  await page.getByLabel(/^Prompts to try every/).fill('Lunch with Ana tomorrow at noon');
   await page.getByTestId('start-run').click();
   const status = page.getByTestId('run-status');
   await expect(status).toContainText(/step [3-7] \/ 8 · running/, { timeout: 240_000 });
@@ -50,6 +51,9 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
   await expect(page.getByTestId('resumable')).toContainText('checkpoint at');
   await page.getByTestId('resumable').getByRole('button', { name: 'Resume from checkpoint' }).first().click();
   await expect(status).toContainText('step 8 / 8 · completed', { timeout: 240_000 });
+  // Sample answers to the held-out prompt were generated with the adapter during training.
+  await expect(page.getByTestId('samples').locator('li').first()).toContainText('Lunch with Ana tomorrow at noon');
+  await page.screenshot({ path: 'e2e/artifacts/train.png', fullPage: true });
 
   // Runs: the run with its curve, the adapter, a PEFT zip.
   await page.goto('/#/adapters');
@@ -66,5 +70,15 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
   expect(config.peft_type).toBe('LORA');
   expect(config.base_model_name_or_path).toBe('tiny-llama');
   await page.screenshot({ path: 'e2e/artifacts/runs-after-training.png', fullPage: true });
+
+  // Playground: the same prompt through the prompted baseline, the base model and the tuned one.
+  await page.goto('/#/playground');
+  await page.getByLabel('Prompt', { exact: true }).fill('Dinner with Chen on Friday at 7 pm');
+  await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
+  await page.getByLabel('Max new tokens').fill('16');
+  await page.getByTestId('generate').click();
+  const cols = page.getByTestId('playground-columns');
+  for (const col of ['baseline', 'base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
+  await page.screenshot({ path: 'e2e/artifacts/playground.png', fullPage: true });
   expect(errors).toEqual([]);
 });

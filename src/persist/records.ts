@@ -37,6 +37,8 @@ export interface RunRecord {
   datasetName: string;
   model: ModelRef;
   settings: TrainSettings;
+  /** Held-out prompts answered every `sampleEvery` steps. */
+  samplePrompts?: string[];
   notes: string;
   step: number;
   totalSteps: number;

@@ -58,7 +58,7 @@ export function cacheKeyOf(ref: ModelRef): string {
 /** A cached model's files; a clear error if it has not been downloaded or imported yet. */
 export async function openModel(ref: ModelRef): Promise<ModelFiles> {
   const all = await listCached();
-  const hit = all.find((m) => m.key === cacheKeyOf(ref)) ?? all.find((m) => m.id === ref.id && m.source === ref.source);
+  const hit = all.find((m) => m.key === cacheKeyOf(ref)) ?? all.find((m) => m.id === ref.id && m.source === ref.source) ?? all.find((m) => m.id === ref.id);
   if (!hit) throw new Error(`${ref.id} is not on this device yet: download it (or import its folder) on the Model screen first.`);
   return openCachedModel(modelStore(), hit.key);
 }

@@ -14,16 +14,17 @@ import { exportPeft } from '../adapters/peft';
 import { BatchIterator, loadTokenizer, splitTrainVal, tokenizeExamples, type Batch, type BatchPosition, type ChatTokenizer, type TokenizedExample } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
-import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, updateRun } from '../persist/repo';
+import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, RunRecord, RunStatus } from '../persist/records';
-import { READY, notReady, type Readiness } from './engine-status';
+import { READY, type Readiness } from './engine-status';
+import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import type { TrainSettings } from './settings';
 
 export const trainingReadiness: Readiness = READY;
-export const generationReadiness: Readiness = notReady('generation (src/engine/model/generate.ts) has not landed in this build yet.');
+export const generationReadiness: Readiness = READY;
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
 let getDevice: DeviceProvider | null = null;
@@ -40,6 +41,8 @@ interface Session {
   batches: BatchIterator;
   val: BatchIterator | null;
   tok: ChatTokenizer;
+  /** Held-out prompts for sample answers. */
+  prompts: string[];
   onEvent: (e: RunEvent) => void;
   pause: boolean;
   stop: boolean;
@@ -65,10 +68,11 @@ function status(s: Session, st: RunStatus, message?: string) {
   s.onEvent({ type: 'status', runId: s.run.id, status: st, step: s.trainer.stepsCompleted, totalSteps: s.run.totalSteps, message });
 }
 
-async function build(run: RunRecord, onEvent: (e: RunEvent) => void): Promise<Session> {
+async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {
   if (active) throw new Error(`A run is already training (${active.run.name}). Pause or stop it first.`);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
+  unloadPlayground();
   const s = run.settings;
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
 
@@ -97,7 +101,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void): Promise<Se
   const optim = defaultOptimConfig({ schedule: { kind: s.schedule, lr: s.learningRate, warmupSteps: s.warmupSteps, totalSteps }, gradAccumSteps: s.gradAccum });
   const trainer = new LoraTrainer(ctx, model, lora, optim, { B: s.batchSize, T: s.seqLen, seed: s.seed });
   run = { ...run, totalSteps };
-  return { run, ctx, trainer, weights, batches, val: valIt, tok, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
+  return { run, ctx, trainer, weights, batches, val: valIt, tok, prompts, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
 }
 
 async function evalLoss(s: Session): Promise<number | undefined> {
@@ -131,6 +135,15 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   const st: TrainSettings = s.run.settings;
   await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], files });
   return id;
+}
+
+/** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
+async function samples(s: Session, step: number): Promise<void> {
+  for (const prompt of s.prompts) {
+    const out = await generateWith(s.trainer.model, s.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
+    s.onEvent({ type: 'sample', runId: s.run.id, step, prompt, output: out.text });
+    await saveSample({ runId: s.run.id, step, prompt, output: out.text });
+  }
 }
 
 function release(s: Session) {
@@ -184,6 +197,7 @@ async function loop(s: Session): Promise<void> {
       await flush(point.valLoss !== undefined);
       s.run = { ...s.run, step: r.step };
       if (r.step % st.checkpointEvery === 0 && !last) await checkpoint(s);
+      if (st.sampleEvery > 0 && (r.step % st.sampleEvery === 0 || last)) await samples(s, r.step);
     }
     await flush(true);
     await checkpoint(s);
@@ -223,9 +237,9 @@ export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => v
   const now = Date.now();
   const draft: RunRecord = {
     id: newId('run'), name: req.name, createdAt: now, updatedAt: now, status: 'running', datasetId: req.datasetId, datasetName: ds.name,
-    model: req.model, settings: req.settings, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
+    model: req.model, settings: req.settings, samplePrompts: req.samplePrompts, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
   };
-  const s = await build(draft, onEvent);
+  const s = await build(draft, onEvent, req.samplePrompts);
   active = s;
   await saveRun(s.run);
   void loop(s);
@@ -243,7 +257,7 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   if (!run) throw new Error('That run no longer exists.');
   const ck = await getCheckpoint(runId);
   if (!ck) throw new Error('That run has no checkpoint to resume from.');
-  const s = await build(run, onEvent);
+  const s = await build(run, onEvent, run.samplePrompts ?? []);
   const c = ck.state as TrainerCheckpoint;
   s.trainer.restore(c);
   if (c.dataPosition) s.batches.seek(c.dataPosition as BatchPosition);
@@ -265,6 +279,10 @@ export function stopRun(): boolean {
   return true;
 }
 
-export async function generate(_req: GenerateRequest, _onToken: (text: string) => void): Promise<{ text: string; tokens: number; ms: number }> {
-  throw new Error(`Engine not ready — generation: ${(generationReadiness as { reason: string }).reason}`);
+/** Playground generation; refused while a run trains (one GPU, and the run needs its memory). */
+export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<{ text: string; tokens: number; ms: number }> {
+  if (active && !active.resumeWaiter) throw new Error(`The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to use the playground.`);
+  if (!getDevice) throw new Error('No GPU device provider.');
+  const { ctx } = await getDevice();
+  return playgroundGenerate(ctx, req, onText);
 }

@@ -138,11 +138,15 @@ export function Playground() {
             ['tuned', 'Tuned', adapter ? `${adapter.name} × ${scale.toFixed(2)}` : 'choose an adapter'],
           ] as const
         ).map(([col, title, sub]) => (
-          <div key={col} className="card output-col" aria-live="polite" aria-busy={out[col].busy}>
+          <div key={col} className="card output-col" aria-live="polite" aria-busy={out[col].busy} data-col={col}>
             <h2>{title}</h2>
             <p className="muted small">{sub}</p>
             {out[col].error ? <p className="bad">{out[col].error}</p> : <pre className="output">{out[col].text || (out[col].busy ? '…' : '')}</pre>}
-            {out[col].stats && <p className="muted small">{out[col].stats}</p>}
+            {out[col].stats && (
+              <p className="muted small" data-testid="gen-stats">
+                {out[col].stats}
+              </p>
+            )}
           </div>
         ))}
       </div>

@@ -1,0 +1,137 @@
+// Generation for the playground and for sample answers during training: the chat template
+// renders the messages, R's Generator decodes with a KV cache, tokens stream back as text.
+// The playground keeps one base model (and one adapter) on the GPU between prompts.
+import type { GpuContext } from '../engine/gpu/context';
+import { parseModelConfig, type ModelConfig } from '../engine/model/config';
+import { Generator } from '../engine/model/generate';
+import { LlamaModel } from '../engine/model/llama';
+import { LoraParams, slotKey } from '../engine/model/lora-params';
+import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
+import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
+import type { LinearModule } from '../adapters/lora';
+import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
+import { loadTokenizer, type ChatTokenizer } from '../data';
+import { openModelWeights, readModelMetadata } from '../hub';
+import { getAdapter } from '../persist/repo';
+import type { ModelRef } from '../persist/records';
+import { cacheKeyOf, openModel } from './models-service';
+import type { GenerateRequest } from './run-types';
+
+export interface Loaded {
+  key: string;
+  ctx: GpuContext;
+  cfg: ModelConfig;
+  model: LlamaModel;
+  weights: ModelWeights;
+  tok: ChatTokenizer;
+  adapter: { id: string; lora: LoraParams } | null;
+}
+
+let loaded: Loaded | null = null;
+
+/** Frees the playground's model (training needs the memory). */
+export function unloadPlayground(): void {
+  if (!loaded) return;
+  if (loaded.adapter) destroyLora(loaded.ctx, loaded.adapter.lora);
+  destroyWeights(loaded.ctx, loaded.weights);
+  loaded = null;
+}
+
+function destroyLora(ctx: GpuContext, l: LoraParams) {
+  for (const b of [l.params, l.grads, l.m, l.v]) ctx.destroy(b);
+}
+
+async function loadBase(ctx: GpuContext, ref: ModelRef): Promise<Loaded> {
+  const key = cacheKeyOf(ref);
+  if (loaded?.key === key && loaded.ctx === ctx) return loaded;
+  unloadPlayground();
+  const files = await openModel(ref);
+  const meta = await readModelMetadata(files);
+  const cfg = parseModelConfig(meta.config);
+  const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
+  const weights = await uploadWeights(ctx, cfg, await openModelWeights(files), { storage: 'auto' });
+  loaded = { key, ctx, cfg, model: new LlamaModel(ctx, cfg, weights), weights, tok, adapter: null };
+  return loaded;
+}
+
+/** A stored PEFT adapter as GPU LoRA parameters for this base model. */
+async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
+  if (l.adapter?.id === adapterId) return l.adapter.lora;
+  if (l.adapter) destroyLora(l.ctx, l.adapter.lora);
+  l.adapter = null;
+  const rec = await getAdapter(adapterId);
+  if (!rec) throw new Error('That adapter was deleted.');
+  const file = (n: string) => rec.files.find((f) => f.name === n);
+  const cfgFile = file(PEFT_CONFIG_FILE);
+  const wFile = file(PEFT_WEIGHTS_FILE);
+  if (!cfgFile || !wFile) throw new Error(`Adapter “${rec.name}” is missing ${PEFT_CONFIG_FILE} or ${PEFT_WEIGHTS_FILE}.`);
+  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
+  const adapter = await importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, l.cfg);
+  const c = adapter.config;
+  const lora = LoraParams.create(l.ctx, l.cfg, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: c.targetModules, useRslora: c.useRslora }, 0);
+  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
+  adapter.layers.forEach((layer, i) => {
+    for (const [m, w] of Object.entries(layer)) if (w) mods.set(slotKey(i, m as LinearModule), { A: w.A, B: w.B });
+  });
+  lora.writeFlat('params', lora.pack(mods));
+  l.adapter = { id: adapterId, lora };
+  return lora;
+}
+
+export interface GenerateOutput {
+  text: string;
+  tokens: number;
+  ms: number;
+}
+
+/**
+ * Generates one answer. `onText` gets each new piece of text (decoded from all tokens so far,
+ * so characters split over several byte tokens come out whole).
+ */
+export async function generateWith(
+  model: LlamaModel,
+  lora: LoraParams | null,
+  tok: ChatTokenizer,
+  req: Pick<GenerateRequest, 'messages' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'adapterScale'>,
+  onText?: (t: string) => void,
+): Promise<GenerateOutput> {
+  const prompt = tok.encode(tok.renderChat(req.messages, { addGenerationPrompt: true }));
+  const maxT = Math.min(model.cfg.maxPositionEmbeddings, prompt.length + req.maxNewTokens + 1);
+  const stops = [...new Set([...model.cfg.eosTokenIds, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : [])])];
+  const gen = new Generator(model, lora, maxT);
+  const t0 = performance.now();
+  const ids: number[] = [];
+  let shown = '';
+  try {
+    const r = await gen.generate(prompt, {
+      maxNewTokens: req.maxNewTokens,
+      stopTokens: stops,
+      temperature: req.temperature,
+      topP: req.topP,
+      seed: req.seed,
+      loraScale: lora ? req.adapterScale : 0,
+      onToken: (t) => {
+        if (stops.includes(t)) return;
+        ids.push(t);
+        const text = tok.decode(ids);
+        // Hold back a trailing replacement character: the rest of that character is still coming.
+        if (!text.endsWith('\uFFFD') && text.length > shown.length) {
+          onText?.(text.slice(shown.length));
+          shown = text;
+        }
+      },
+    });
+    const text = tok.decode(ids);
+    if (text.length > shown.length) onText?.(text.slice(shown.length));
+    return { text, tokens: r.tokens.length, ms: performance.now() - t0 };
+  } finally {
+    gen.destroy();
+  }
+}
+
+/** The playground: base model (adapterId null) or base + adapter at a scale. */
+export async function playgroundGenerate(ctx: GpuContext, req: GenerateRequest, onText: (t: string) => void): Promise<GenerateOutput> {
+  const l = await loadBase(ctx, req.model);
+  const lora = req.adapterId ? await loadAdapter(l, req.adapterId) : null;
+  return generateWith(l.model, lora, l.tok, req, onText);
+}
