@@ -3,11 +3,13 @@
 //   lse[b,h,t]   = log Σ_s exp(q·k·scale) over visible s (saved for the backward pass)
 // kh = h / (H/KVH), scale = 1/sqrt(D). Key s is visible to query t iff s <= t and
 // seg[b,s] == seg[b,t] (packed sequences and padding; the diagonal is always visible).
+// Segment ids must be contiguous runs, each run's id distinct from the row's other runs:
+// key tiles before the segment of the block's first row are skipped, not just masked.
 // Shapes: q, out [B·T, H, D]; k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
 // Grid: (ceil(T/BR), H, B); one workgroup owns BR query rows of one head and streams
 // key/value tiles of BC rows through workgroup memory with an online softmax, so no
-// [T, T] matrix ever exists. Workgroup memory: (BR + 2·BC)·DMAX + BR·BC + 3·BR + BC floats.
+// [T, T] matrix ever exists. Workgroup memory: (BR + 2·BC)·DMAX + BR·BC + 4·BR + BC + 2 words.
 override WG: u32 = 128;   // invocations per workgroup
 override BR: u32 = 16;    // query rows per workgroup
 override BC: u32 = 16;    // keys per tile
@@ -34,10 +36,36 @@ var<workgroup> lrow: array<f32, BR>;      // running softmax denominator per row
 var<workgroup> arow: array<f32, BR>;      // rescale factor of the current tile per row
 var<workgroup> segq: array<u32, BR>;
 var<workgroup> segk: array<u32, BC>;
+var<workgroup> scanHit: atomic<u32>; // segment boundary search
+var<workgroup> scanOut: u32;
+
+// First key any row of this block can see: the start of row q0's segment. Segment ids are
+// contiguous runs with distinct ids, so keys before that run are invisible to every row of
+// the block (later rows are in the same or later runs). Scanned backwards WG keys at a time.
+fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
+  let sq = seg[b * p.T + q0];
+  if (tid == 0u) { atomicStore(&scanHit, 0u); }
+  var hi = q0; // this round checks keys [hi - WG, hi)
+  loop {
+    workgroupBarrier();
+    if (hi > tid) {
+      let x = hi - 1u - tid;
+      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
+    }
+    workgroupBarrier();
+    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
+    let hit = workgroupUniformLoad(&scanOut);
+    if (hit > 0u || hi <= WG) { return hit; }
+    hi -= WG;
+  }
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let T = p.T; let H = p.H; let KVH = p.KVH; let D = p.D;
+  // Accumulator slots in use. A runtime trip count on purpose: with the constant OMAX,
+  // llvmpipe unrolls everything and its JIT takes ~6x longer; GPUs lose little.
+  let nOut = (BR * D + WG - 1u) / WG;
   let q0 = wid.x * BR;
   let h = wid.y;
   let b = wid.z;
@@ -54,10 +82,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     lrow[i] = 0.0;
   }
   var acc: array<f32, OMAX>;
-  for (var r = 0u; r < OMAX; r++) { acc[r] = 0.0; }
+  for (var r = 0u; r < nOut; r++) { acc[r] = 0.0; }
 
   let kEnd = min(T, q0 + BR); // causal: no key beyond the block's last query
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
+  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     for (var e = tid; e < BC * D; e += WG) {
       let s = k0 + e / D;
@@ -97,7 +126,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       arow[i] = alpha;
     }
     workgroupBarrier();
-    for (var r = 0u; r < OMAX; r++) {
+    for (var r = 0u; r < nOut; r++) {
       let e = tid + r * WG;
       if (e < BR * D) {
         let i = e / D; let d = e % D;
@@ -108,7 +137,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     }
   }
   workgroupBarrier();
-  for (var r = 0u; r < OMAX; r++) {
+  for (var r = 0u; r < nOut; r++) {
     let e = tid + r * WG;
     if (e < BR * D) {
       let i = e / D; let t = q0 + i;

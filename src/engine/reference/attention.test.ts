@@ -76,3 +76,11 @@ describe('attention reference', () => {
     }
   });
 });
+
+describe('segment id contract', () => {
+  it('accepts contiguous runs with distinct ids and rejects a reused id', async () => {
+    const { checkSegmentIds } = await import('./attention');
+    expect(() => checkSegmentIds([0, 0, 1, 1, 9, 9, 2, 2], 2, 4)).not.toThrow(); // ids may repeat across rows
+    expect(() => checkSegmentIds([0, 0, 1, 0], 1, 4)).toThrow(/reappears at t=3/);
+  });
+});

@@ -8,12 +8,26 @@
 // Mask: query t of batch b sees key s of the same batch iff s <= t and
 // segIds[b·T + s] === segIds[b·T + t]. One mechanism covers packed batches (each packed
 // sequence gets its own id) and padding (pad tokens get an id no real token uses, so real
-// tokens never see them). Ids are compared for equality only: give separate segments
-// distinct ids, or two segments with the same id see each other. The diagonal is always
-// visible, so no row is ever fully masked and lse is always finite.
+// tokens never see them). Each segment must be one contiguous run whose id no other run of
+// the batch row uses (the GPU kernels skip tiles outside a block's segments, relying on it);
+// the reference checks this and throws. The diagonal is always visible, so no row is ever
+// fully masked and lse is always finite.
 //
 // The plain O(T²) formulation on purpose: the GPU kernel is flash-attention style and this
 // is what it must equal.
+
+/** Throws unless every batch row's segment ids form contiguous runs with distinct ids. */
+export function checkSegmentIds(segIds: ArrayLike<number>, B: number, T: number): void {
+  for (let b = 0; b < B; b++) {
+    const seen = new Set<number>();
+    for (let t = 0; t < T; t++) {
+      const id = segIds[b * T + t];
+      if (t > 0 && id === segIds[b * T + t - 1]) continue;
+      if (seen.has(id)) throw new Error(`segment id ${id} of batch row ${b} reappears at t=${t} after another segment`);
+      seen.add(id);
+    }
+  }
+}
 
 function visible(segIds: ArrayLike<number>, b: number, T: number, t: number, s: number): boolean {
   return s <= t && segIds[b * T + s] === segIds[b * T + t];
@@ -36,6 +50,7 @@ export function attentionForward(
   KVH: number,
   D: number,
 ): void {
+  checkSegmentIds(segIds, B, T);
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
   const s = new Float64Array(T);

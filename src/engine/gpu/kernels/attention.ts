@@ -9,9 +9,11 @@
 // segIds[b·T+s] == segIds[b·T+t]. Packed batches give each sequence its own id; pad tokens
 // get an id no real token in the row uses (real tokens then never attend to pads; pads
 // attend only to earlier pads with that id, their outputs are finite and should carry
-// zero loss). Ids compare by equality only, so two segments must not share an id. The
-// diagonal is always visible, so every row has a finite lse. Positions for RoPE are the
-// caller's business (restart them per segment when packing).
+// zero loss). REQUIRED: each segment is one contiguous run of tokens and no two runs in a
+// batch row share an id (e.g. ids 0,0,0,1,1,2,2,2; pads as one trailing run). The kernels
+// rely on it to skip whole key/query tiles outside a block's segments, so packed batches cost
+// ~Σ len² instead of T². The diagonal is always visible, so every row has a finite lse.
+// Positions for RoPE are the caller's business (restart them per segment when packing).
 //
 // Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256.
 import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
@@ -37,11 +39,11 @@ type Kernel = 'forward' | 'dq' | 'dkdv';
 function workgroupFloats(kind: Kernel, { BR, BC }: Tiles, D: number): number {
   switch (kind) {
     case 'forward':
-      return (BR + 2 * BC) * D + BR * BC + 4 * BR + BC;
+      return (BR + 2 * BC) * D + BR * BC + 4 * BR + BC + 2;
     case 'dq':
-      return (2 * BR + 2 * BC) * D + BR * BC + 3 * BR + BC;
+      return (2 * BR + 2 * BC) * D + BR * BC + 3 * BR + BC + 2;
     case 'dkdv':
-      return (2 * BC + 2 * BR) * D + 2 * BR * BC + 3 * BR + BC;
+      return (2 * BC + 2 * BR) * D + 2 * BR * BC + 3 * BR + BC + 2;
   }
 }
 
@@ -51,8 +53,19 @@ const PREFERENCES: Record<Kernel, [number, number][]> = {
   dkdv: [[32, 32], [16, 16], [8, 16], [8, 8], [4, 8], [4, 4], [2, 2], [1, 1]],
 };
 
+/**
+ * Head dim the shaders' workgroup arrays are sized for: a few classes instead of every D,
+ * so a model needs one pipeline per kernel and the first-use JIT cost (large on llvmpipe)
+ * is paid rarely. Loops run to the real D.
+ */
+export function headDimClass(D: number): number {
+  for (const c of [32, 64, 128, 256]) if (D <= c) return c;
+  throw new Error(`attention: head dim ${D} > ${ATTENTION_MAX_D}`);
+}
+
 /** Largest preferred tiles that fit 16 KiB of workgroup memory and the accumulator slots. */
 export function attentionTiles(kind: Kernel, D: number): Tiles {
+  D = headDimClass(D);
   for (const [BR, BC] of PREFERENCES[kind]) {
     const t = { BR, BC };
     const accRows = kind === 'dkdv' ? BC : BR; // rows of the per-invocation accumulators
@@ -94,7 +107,7 @@ export function attentionForward(
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { BR, BC } = attentionTiles('forward', D);
-  const pipeline = ctx.pipeline(forwardCode, { constants: { WG, BR, BC, DMAX: D }, label: 'attention_forward' });
+  const pipeline = ctx.pipeline(forwardCode, { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
   rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
 }
 
@@ -139,10 +152,10 @@ export function attentionBackward(
   rec.dispatch(statsPipe, [stats, dout, out, lse], new Params().u32(B).u32(T).u32(H).u32(D), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
 
   const tq = attentionTiles('dq', D);
-  const dqPipe = ctx.pipeline(dqCode, { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: D }, label: 'attention_backward_dq' });
+  const dqPipe = ctx.pipeline(dqCode, { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
   rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');
 
   const tk = attentionTiles('dkdv', D);
-  const dkdvPipe = ctx.pipeline(dkdvCode, { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: D }, label: 'attention_backward_dkdv' });
+  const dkdvPipe = ctx.pipeline(dkdvCode, { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
   rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv');
 }

@@ -12,7 +12,7 @@ import decodeCode from '../../../../shaders/attention_decode.wgsl?raw';
 import combineCode from '../../../../shaders/attention_decode_combine.wgsl?raw';
 import { type Binding, type GpuContext, Params, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
-import { ATTENTION_MAX_D } from './attention';
+import { ATTENTION_MAX_D, headDimClass } from './attention';
 
 /** Keys per split-K chunk (= invocations per workgroup of the first decode pass). */
 export const DECODE_CHUNK = 64;
@@ -70,7 +70,7 @@ export function attentionDecode(
   if (!(Number.isInteger(pos) && pos >= 0)) throw new Error(`attentionDecode: bad pos ${pos}`);
   const nChunks = ceilDiv(pos + 1, DECODE_CHUNK);
   if (nChunks > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error('attentionDecode: context too long');
-  const first = ctx.pipeline(decodeCode, { constants: { CH: DECODE_CHUNK, DMAX: D }, label: 'attention_decode' });
+  const first = ctx.pipeline(decodeCode, { constants: { CH: DECODE_CHUNK, DMAX: headDimClass(D) }, label: 'attention_decode' });
   rec.dispatch(first, [scratch, q, kCache, vCache], new Params().u32(pos).u32(nChunks).u32(H).u32(KVH).u32(D).f32(1 / Math.sqrt(D)), [nChunks, H], 'attention_decode');
   const second = ctx.pipeline(combineCode, { constants: { WG: 64 }, label: 'attention_decode_combine' });
   rec.dispatch(second, [out, scratch], new Params().u32(nChunks).u32(H).u32(D), [H], 'attention_decode_combine');
