@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { inspectCommand } from './commands/inspect';
 import { exportCommand } from './commands/export';
 import { TRAIN_HELP, TRAIN_OPTIONS, trainCommand } from './commands/train';
+import { EVAL_HELP, EVAL_OPTIONS, GENERATE_HELP, GENERATE_OPTIONS, LOGITS_HELP, LOGITS_OPTIONS, evalCommand, generateCommand, logitsCommand } from './commands/infer';
 import type { Values } from './args';
 
 const USAGE = `lora-studio <command> [options]
@@ -28,6 +29,9 @@ const commands: Record<string, Command> = {
     help: 'inspect --model DIR [--data FILE] [--seq-len N] [--json]',
   },
   train: { run: trainCommand, options: TRAIN_OPTIONS, help: TRAIN_HELP },
+  eval: { run: evalCommand, options: EVAL_OPTIONS, help: EVAL_HELP },
+  generate: { run: generateCommand, options: GENERATE_OPTIONS, help: GENERATE_HELP },
+  logits: { run: logitsCommand, options: LOGITS_OPTIONS, help: LOGITS_HELP },
   export: {
     run: exportCommand,
     options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },

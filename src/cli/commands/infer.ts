@@ -1,0 +1,158 @@
+// `generate`, `logits` and `eval`: the base model, or base + adapter, on the CLI's GPU.
+import { Generator } from '../../engine/model/generate';
+import { TrainingGraph } from '../../engine/model/llama';
+import { LoraTrainer } from '../../train/trainer';
+import { defaultOptimConfig } from '../../engine/optim/config';
+import { BatchIterator, selectTrainingExamples, tokenizeExamples, type Message } from '../../data';
+import { num, optStr, str, type Values } from '../args';
+import { loadEngine, parseIds } from '../engine-model';
+import { CliError } from '../model-dir';
+import { parseDatasetFile } from '../dataset-file';
+import { LoraParams } from '../../engine/model/lora-params';
+
+const ENGINE_OPTS = { model: { type: 'string' }, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+function weightStorage(v: Values): 'auto' | 'f32' | 'f16' {
+  const w = str(v, 'weights', 'auto');
+  if (!['auto', 'f32', 'f16'].includes(w)) throw new CliError(`--weights ${w}: expected auto, f32 or f16`);
+  return w as 'auto' | 'f32' | 'f16';
+}
+
+export const GENERATE_OPTIONS = {
+  ...ENGINE_OPTS,
+  prompt: { type: 'string' },
+  system: { type: 'string' },
+  raw: { type: 'boolean' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+export const GENERATE_HELP = `generate --model DIR --prompt TEXT [--adapter DIR] [--scale X (1; 0 = base)] [--system TEXT] [--raw]
+  [--max-tokens N (256)] [--temperature T (0 = greedy)] [--top-k K] [--top-p P] [--seed N] [--weights auto|f32|f16] [--json]`;
+
+export async function generateCommand(v: Values, out: (l: string) => void): Promise<void> {
+  const prompt = str(v, 'prompt');
+  const maxNew = num(v, 'max-tokens', 256, { int: true, min: 1 });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  try {
+    let ids: number[];
+    if (v.raw === true || !e.tokenizer.hasChatTemplate) {
+      ids = e.tokenizer.encode(prompt);
+    } else {
+      const messages: Message[] = [];
+      const system = optStr(v, 'system');
+      if (system) messages.push({ role: 'system', content: system });
+      messages.push({ role: 'user', content: prompt });
+      ids = e.tokenizer.encode(e.tokenizer.renderChat(messages, { addGenerationPrompt: true }));
+    }
+    const maxT = Math.min(e.opened.config.maxPositionEmbeddings, ids.length + maxNew + 1);
+    const gen = new Generator(e.model, e.lora, maxT);
+    try {
+      const stream = !v.json;
+      let printed = '';
+      const all: number[] = [];
+      const r = await gen.generate(ids, {
+        maxNewTokens: maxNew,
+        temperature: num(v, 'temperature', 0, { min: 0 }),
+        topK: num(v, 'top-k', 0, { int: true, min: 0, max: 256 }),
+        topP: num(v, 'top-p', 1, { min: 0, max: 1 }),
+        seed: num(v, 'seed', 0, { int: true, min: 0 }),
+        loraScale: e.lora ? num(v, 'scale', 1) : 0,
+        onToken: (t) => {
+          all.push(t);
+          if (!stream) return;
+          // Decode the whole reply each time so multi-byte characters split over tokens print whole.
+          const text = e.tokenizer.decode(all.filter((x) => !e.opened.config.eosTokenIds.includes(x)));
+          if (text.startsWith(printed) && !text.endsWith('\uFFFD')) {
+            process.stdout.write(text.slice(printed.length));
+            printed = text;
+          }
+        },
+      });
+      const reply = e.tokenizer.decode(r.tokens.filter((x) => !e.opened.config.eosTokenIds.includes(x)));
+      if (stream) {
+        process.stdout.write(reply.slice(printed.length) + '\n');
+      } else out(JSON.stringify({ prompt_tokens: ids.length, tokens: r.tokens, text: reply, stop_reason: r.stopReason }));
+    } finally {
+      gen.destroy();
+    }
+  } finally {
+    await e.close();
+  }
+}
+
+export const LOGITS_OPTIONS = { ...ENGINE_OPTS, ids: { type: 'string' }, text: { type: 'string' } } as const;
+export const LOGITS_HELP = 'logits --model DIR [--adapter DIR] [--scale X] --ids 1,2,3 | --text "..."   (JSON: the logits of every position)';
+
+export async function logitsCommand(v: Values, out: (l: string) => void): Promise<void> {
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  try {
+    const V = e.opened.config.vocabSize;
+    const ids = parseIds(optStr(v, 'ids'), optStr(v, 'text'), e.tokenizer, V);
+    const T = ids.length;
+    const graph = new TrainingGraph(e.model, e.lora, 1, T);
+    const logits = e.ctx.createBuffer(T * V * 4, 'cli.logits');
+    try {
+      graph.writeBatch({ B: 1, T, inputIds: ids, targets: new Int32Array(T).fill(-100), positions: Uint32Array.from(ids, (_, i) => i), segmentIds: new Uint32Array(T).fill(1) });
+      const rec = e.ctx.recorder('logits');
+      graph.recordForward(rec, { scale: e.lora ? num(v, 'scale', 1) : 0, dropout: 0, seed: 0 });
+      graph.recordLogits(rec, logits);
+      rec.submit();
+      const all = await e.ctx.readF32(logits, T * V);
+      const rows = Array.from({ length: T }, (_, t) => Array.from(all.subarray(t * V, (t + 1) * V)));
+      out(JSON.stringify({ ids, vocab_size: V, adapter: e.adapter !== null, logits: rows }));
+    } finally {
+      graph.destroy();
+      e.ctx.destroy(logits);
+    }
+  } finally {
+    await e.close();
+  }
+}
+
+export const EVAL_OPTIONS = { ...ENGINE_OPTS, data: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, 'exclude-invalid': { type: 'boolean' }, 'loss-mode': { type: 'string' } } as const;
+export const EVAL_HELP = 'eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--exclude-invalid] [--json]';
+
+export async function evalCommand(v: Values, out: (l: string) => void): Promise<void> {
+  const dataFile = str(v, 'data');
+  const T = num(v, 'seq-len', 512, { int: true, min: 8 });
+  const B = num(v, 'batch', 4, { int: true, min: 1 });
+  const parsed = await parseDatasetFile(dataFile);
+  if (!parsed.mapping) throw new CliError(`--data ${dataFile}: the format was not recognised`);
+  let examples;
+  try {
+    examples = selectTrainingExamples(parsed, { excludeInvalid: v['exclude-invalid'] === true });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message} (pass --exclude-invalid to evaluate without them)`, { cause: err });
+  }
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  try {
+    const lossMode = str(v, 'loss-mode', 'all-assistant');
+    const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode: lossMode as 'all-assistant' });
+    const batches = new BatchIterator(tok.examples, { B, T, seed: 0, shuffle: false });
+    // The trainer's eval path needs LoRA buffers; the base model gets an all-zero adapter (B = 0 ⇒ no change).
+    const lora = e.lora ?? LoraParams.create(e.ctx, e.opened.config, { r: 1, alpha: 1, dropout: 0, targetModules: ['q_proj'], useRslora: false }, 0);
+    const trainer = new LoraTrainer(e.ctx, e.model, lora, defaultOptimConfig(), { B, T, seed: 0 });
+    try {
+      let sum = 0;
+      let n = 0;
+      for (const b of batches.epochBatches(0)) {
+        const r = await trainer.evalLoss(b, { loraScale: e.lora ? num(v, 'scale', 1) : 0 });
+        sum += r.loss * r.numTargets;
+        n += r.numTargets;
+      }
+      if (n === 0) throw new CliError(`--data ${dataFile}: no trained tokens within --seq-len ${T}`);
+      const loss = sum / n;
+      const res = { examples: tok.examples.length, skipped: batches.skippedRows.length, targets: n, loss, perplexity: Math.exp(loss) };
+      out(v.json ? JSON.stringify(res) : `loss ${loss.toFixed(4)} (perplexity ${Math.exp(loss).toFixed(2)}) over ${n} trained tokens in ${tok.examples.length} examples${batches.skippedRows.length ? `; ${batches.skippedRows.length} skipped (nothing to train within --seq-len)` : ''}`);
+    } finally {
+      trainer.destroy();
+      if (!e.lora) lora.destroy();
+    }
+  } finally {
+    await e.close();
+  }
+}

@@ -1,0 +1,82 @@
+// A model (and optionally a PEFT adapter) loaded onto the CLI's GPU, with its tokenizer.
+import { openModelFiles, type OpenedModel } from '../engine/model/model-files';
+import { LlamaModel } from '../engine/model/llama';
+import { LoraParams, slotKey } from '../engine/model/lora-params';
+import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
+import type { GpuContext } from '../engine/gpu/context';
+import type { LoraAdapter } from '../adapters/lora';
+import { loadTokenizer, type ChatTokenizer } from '../data';
+import { loadPeftDir } from './commands/export';
+import { CliError, directoryModelFiles } from './model-dir';
+import { nodeEngineDevice } from './node-gpu';
+
+export interface LoadedEngine {
+  ctx: GpuContext;
+  opened: OpenedModel;
+  model: LlamaModel;
+  lora: LoraParams | null;
+  adapter: LoraAdapter | null;
+  tokenizer: ChatTokenizer;
+  close(): Promise<void>;
+}
+
+/** LoRA buffers holding `adapter`'s weights (PEFT init is overwritten). */
+export function loraParamsFor(ctx: GpuContext, opened: OpenedModel, adapter: LoraAdapter): LoraParams {
+  const c = adapter.config;
+  const layers = adapter.layers.flatMap((l, i) => (Object.keys(l).length ? [i] : []));
+  const lora = LoraParams.create(ctx, opened.config, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: [...c.targetModules], useRslora: c.useRslora, layersToTransform: layers.length === opened.config.numLayers ? null : layers }, 0);
+  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
+  adapter.layers.forEach((l, i) => {
+    for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
+  });
+  lora.writeFlat('params', lora.pack(mods));
+  return lora;
+}
+
+export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weightStorage?: 'auto' | 'f32' | 'f16' } = {}): Promise<LoadedEngine> {
+  const files = directoryModelFiles(modelDir);
+  let weights: ModelWeights | null = null;
+  let ctx: GpuContext | null = null;
+  try {
+    const opened = await openModelFiles(files);
+    const adapter = adapterDir ? await loadPeftDir(adapterDir, opened) : null;
+    const tokenizer = loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig });
+    if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
+    ctx = (await nodeEngineDevice()).ctx;
+    weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: opts.weightStorage ?? 'auto' });
+    const model = new LlamaModel(ctx, opened.config, weights);
+    const lora = adapter ? loraParamsFor(ctx, opened, adapter) : null;
+    await files.close();
+    const c = ctx;
+    const w = weights;
+    return {
+      ctx: c,
+      opened,
+      model,
+      lora,
+      adapter,
+      tokenizer,
+      async close() {
+        lora?.destroy();
+        destroyWeights(c, w);
+        c.device.destroy();
+      },
+    };
+  } catch (e) {
+    await files.close();
+    if (ctx && weights) destroyWeights(ctx, weights);
+    ctx?.device.destroy();
+    throw e;
+  }
+}
+
+/** Token ids from --ids "1,2,3" or --text (encoded raw, no template). */
+export function parseIds(ids: string | undefined, text: string | undefined, tok: ChatTokenizer, V: number): number[] {
+  if ((ids === undefined) === (text === undefined)) throw new CliError('give exactly one of --ids 1,2,3 or --text "..."');
+  const out = ids !== undefined ? ids.split(',').map((s) => Number(s.trim())) : tok.encode(text!);
+  if (out.length === 0) throw new CliError('no tokens to evaluate');
+  out.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new CliError(`--ids: entry ${i} (${ids?.split(',')[i]}) is not a token id in [0, ${V})`);
+  });
+  return out;
+}
