@@ -8,11 +8,14 @@ import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../
 // default limits (16 KiB workgroup memory, 8 storage buffers) that the tiles are sized for.
 const devices: TestDeviceOptions[] = [{}, { fallback: true }, { defaultLimits: true }];
 
-type SegMode = 'single' | 'packed' | 'padded';
+type SegMode = 'single' | 'packed' | 'padded' | 'long';
 
 /** Segment ids for one batch row: one sequence, several packed ones, or packed plus trailing pads. */
 function segmentIds(r: () => number, T: number, mode: SegMode): number[] {
   if (mode === 'single') return new Array(T).fill(0);
+  // Segments longer than the kernels' 128-token boundary scan step, so the scans for a
+  // segment's start (forward, dq) and end (dk/dv) need a second round to hit.
+  if (mode === 'long') return Array.from({ length: T }, (_, t) => (t < 30 ? 1 : t < 200 ? 2 : 3));
   const ids: number[] = [];
   const real = mode === 'padded' ? Math.max(1, T - randInt(r, 1, Math.max(1, Math.floor(T / 3)))) : T;
   let id = 1;
@@ -43,6 +46,7 @@ for (const T of Ts) {
 }
 // Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
+cases.push({ B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long' }, { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single' });
 
 async function runCase(device: TestDeviceOptions, c: Case) {
   const { B, T, H, KVH, D } = c;
