@@ -15,7 +15,8 @@
 // ~Σ len² instead of T². The diagonal is always visible, so every row has a finite lse.
 // Positions for RoPE are the caller's business (restart them per segment when packing).
 //
-// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256.
+// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only:
+// there is no f16/subgroup variant, so the same kernels run on every adapter.
 import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
 import statsCode from '../../../../shaders/attention_backward_stats.wgsl?raw';
 import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';

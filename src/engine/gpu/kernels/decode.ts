@@ -19,7 +19,8 @@ export const DECODE_CHUNK = 64;
 
 /**
  * Writes n tokens of keys/values, k, v [n, KVH, D], into the caches [maxT, KVH, D] at rows
- * pos..pos+n-1. Throws if pos + n > maxT (a write past the cache would be undefined).
+ * pos..pos+n-1 (n = 0 records nothing). Throws if pos + n > maxT (a write past the cache
+ * would land anywhere in the buffer under robust access).
  */
 export function kvCacheAppend(
   ctx: GpuContext,
@@ -34,7 +35,8 @@ export function kvCacheAppend(
   KVH: number,
   D: number,
 ): void {
-  if (!(Number.isInteger(pos) && pos >= 0 && n >= 1 && pos + n <= maxT)) throw new Error(`kvCacheAppend: rows ${pos}..${pos + n - 1} outside a cache of ${maxT}`);
+  if (!(Number.isInteger(pos) && pos >= 0 && Number.isInteger(n) && n >= 0 && pos + n <= maxT)) throw new Error(`kvCacheAppend: rows ${pos}..${pos + n - 1} outside a cache of ${maxT}`);
+  if (n === 0) return;
   const WG = 256;
   const pipeline = ctx.pipeline(appendCode, { constants: { WG }, label: 'kv_cache_append' });
   rec.dispatch(pipeline, [kCache, vCache, k, v], new Params().u32(pos).u32(n).u32(KVH).u32(D), grid1d(ceilDiv(n * KVH * D, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'kv_cache_append');
