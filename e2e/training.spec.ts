@@ -40,11 +40,20 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
     await page.getByLabel(label, { exact: true }).fill(v);
   }
   await page.getByLabel(/^Prompts to try every/).fill('Lunch with Ana tomorrow at noon');
+  // Long tasks on the UI thread while the worker trains (the UI must stay responsive).
+  await page.evaluate(() => {
+    const w = window as unknown as { __longTasks: number[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__longTasks.push(e.duration))).observe({ type: 'longtask' });
+  });
   await page.getByTestId('start-run').click();
   const status = page.getByTestId('run-status');
   await expect(status).toContainText(/step [3-7] \/ 8 · running/, { timeout: 240_000 });
   await expect(page.getByTestId('live-charts').locator('.chart').first().locator('.chart-empty')).toHaveCount(0);
   await page.screenshot({ path: 'e2e/artifacts/train-running.png', fullPage: true });
+  const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
+  console.log(`long tasks on the main thread while training: ${JSON.stringify(longTasks.map(Math.round))}`);
+  expect(longTasks.filter((d) => d > 50), 'main-thread tasks over 50 ms while training').toEqual([]);
 
   // Reload in the middle of the run: the worker dies; the run must be resumable from its checkpoint.
   await page.reload();
@@ -69,6 +78,12 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
   const config = JSON.parse(new TextDecoder().decode(unzipFiles(zip).find((f) => f.name === 'adapter_config.json')!.bytes));
   expect(config.peft_type).toBe('LORA');
   expect(config.base_model_name_or_path).toBe('tiny-llama');
+  const ggufPromise = page.waitForEvent('download');
+  await page.getByTestId('adapters').getByRole('button', { name: 'GGUF + Modelfile' }).first().click();
+  const gguf = unzipFiles(new Uint8Array(await readFile((await (await ggufPromise).path())!)));
+  const ggufFile = gguf.find((f) => f.name.endsWith('.gguf'))!;
+  expect(new TextDecoder().decode(ggufFile.bytes.subarray(0, 4))).toBe('GGUF');
+  expect(new TextDecoder().decode(gguf.find((f) => f.name === 'Modelfile')!.bytes)).toMatch(/ADAPTER \.\/.*\.gguf/);
   await page.screenshot({ path: 'e2e/artifacts/runs-after-training.png', fullPage: true });
 
   // Playground: the same prompt through the prompted baseline, the base model and the tuned one.

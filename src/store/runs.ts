@@ -17,7 +17,7 @@ interface RunsState {
   setNotes(runId: string, notes: string): Promise<void>;
   removeRun(runId: string): Promise<void>;
   removeAdapter(id: string): Promise<void>;
-  exportZip(id: string): Promise<{ fileName: string; bytes: Uint8Array } | null>;
+  exportZip(id: string, format?: 'peft' | 'gguf'): Promise<{ fileName: string; bytes: Uint8Array } | null>;
   importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null): Promise<boolean>;
 }
 
@@ -53,9 +53,10 @@ export const useRuns = create<RunsState>((set, get) => ({
     await deleteAdapter(id);
     await get().refresh();
   },
-  async exportZip(id) {
+  async exportZip(id, format = 'peft') {
+    set({ error: null });
     try {
-      return await trainer().exportAdapterZip(id);
+      return format === 'gguf' ? await trainer().exportAdapterGguf(id) : await trainer().exportAdapterZip(id);
     } catch (e) {
       set({ error: errorMessage(e) });
       return null;

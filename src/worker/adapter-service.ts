@@ -1,6 +1,9 @@
 // Adapters on disk: export a stored adapter as a PEFT zip, import a PEFT adapter (zip or the
 // two files) after validating it against its base model, and store it in persist/.
 import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
+import { exportLoraGguf, ollamaModelfile } from '../adapters/gguf';
+import { readModelMetadata } from '../hub';
+import { openModel } from './models-service';
 import { parseModelConfig } from '../engine/model/config';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { newId } from '../persist/db';
@@ -59,4 +62,35 @@ export async function importAdapter(files: NamedBytes[], name: string, loaded: {
   await saveAdapter(rec);
   const { files: _f, ...meta } = rec;
   return meta;
+}
+
+/** The base model's config for a stored adapter: the cached model when it is here, else a preset. */
+async function baseConfigOf(baseModel: string): Promise<unknown> {
+  try {
+    return (await readModelMetadata(await openModel({ id: baseModel, source: 'hub' }))).config;
+  } catch {
+    const preset = MODEL_PRESETS.find((p) => p.id === baseModel);
+    if (preset) return preset.config;
+    throw new Error(`GGUF export needs the base model's config: ${baseModel} is neither on this device nor a preset.`);
+  }
+}
+
+/** llama.cpp / Ollama: a LoRA GGUF plus a Modelfile, zipped. */
+export async function exportAdapterGguf(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+  const a = await getAdapter(adapterId);
+  if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
+  const cfg = parseModelConfig(await baseConfigOf(a.baseModel));
+  const cfgFile = a.files.find((f) => f.name === PEFT_CONFIG_FILE);
+  const wFile = a.files.find((f) => f.name === PEFT_WEIGHTS_FILE);
+  if (!cfgFile || !wFile) throw new Error(`Adapter “${a.name}” is missing its PEFT files.`);
+  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
+  const adapter = await importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, cfg);
+  const folder = safeFileName(a.name);
+  const gguf = await exportLoraGguf(adapter, cfg, { name: a.name });
+  const base = safeFileName(a.baseModel.split('/').pop() ?? 'base');
+  const modelfile =
+    `# Ollama: convert the base model (${a.baseModel}) to GGUF as ./${base}.gguf (llama.cpp convert_hf_to_gguf.py), then: ollama create ${folder} -f Modelfile\n` +
+    ollamaModelfile({ from: `./${base}.gguf`, adapterFile: `./${folder}.gguf`, adapter });
+  const bytes = zipFiles([{ name: `${folder}.gguf`, bytes: gguf }, { name: 'Modelfile', bytes: new TextEncoder().encode(modelfile) }], `${folder}-gguf`);
+  return { fileName: `${folder}-gguf.zip`, bytes };
 }

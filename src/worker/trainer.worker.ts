@@ -4,7 +4,7 @@ import * as Comlink from 'comlink';
 import { requestEngineDevice, type AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
-import { READY, notReady, type EngineStatus } from './engine-status';
+import { READY, type EngineStatus } from './engine-status';
 import { cancelJob } from './jobs';
 import { estimateMemory, type MemoryReport } from './memory';
 import type { TrainSettings } from './settings';
@@ -60,7 +60,7 @@ const api = {
       training: training.trainingReadiness,
       generation: training.generationReadiness,
       adapters: READY,
-      gguf: notReady('GGUF LoRA export needs the trained adapter from the trainer, which has not landed yet.'),
+      gguf: READY,
     };
   },
 
@@ -127,6 +127,10 @@ const api = {
   // Adapters
   async exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
     const out = await adapters.exportAdapterZip(adapterId);
+    return Comlink.transfer(out, [out.bytes.buffer]);
+  },
+  async exportAdapterGguf(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const out = await adapters.exportAdapterGguf(adapterId);
     return Comlink.transfer(out, [out.bytes.buffer]);
   },
   importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null) {

@@ -127,8 +127,17 @@ export function RunsScreen() {
                     >
                       PEFT (.zip)
                     </button>{' '}
-                    <button type="button" className="secondary" disabled title={engine && !engine.gguf.ready ? engine.gguf.reason : 'GGUF export'}>
-                      GGUF
+                    <button
+                      type="button"
+                      className="secondary"
+                      disabled={!engine?.gguf.ready}
+                      title={engine && !engine.gguf.ready ? engine.gguf.reason : 'LoRA GGUF for llama.cpp, with an Ollama Modelfile'}
+                      onClick={async () => {
+                        const z = await exportZip(a.id, 'gguf');
+                        if (z) download(z.bytes, z.fileName, 'application/zip');
+                      }}
+                    >
+                      GGUF + Modelfile
                     </button>
                   </td>
                   <td>
