@@ -1,8 +1,8 @@
 // Kernel smoke checks for the element-wise, normalization, loss and optimizer kernels: each
 // once on a small random problem against its float64 reference, in whatever browser runs the
 // app (registered in smoke.ts). Tolerances as in the kernels' GPU tests.
-import type { GpuContext, Recorder } from './gpu/context';
 import type { SmokeCheck } from './smoke';
+import { concat, randF32, runOnce } from './smoke-util';
 import { rmsnormBackward, rmsnormForward } from './gpu/kernels/rmsnorm';
 import { ropeBackward, ropeForward, ropeInvFreq } from './gpu/kernels/rope';
 import { swigluBackward, swigluForward } from './gpu/kernels/swiglu';
@@ -21,35 +21,6 @@ import * as ceRef from './reference/crossentropy';
 import * as normRef from './reference/norm';
 import * as adamRef from './reference/adamw';
 import * as resRef from './reference/residual';
-
-const randF32 = (rand: () => number, n: number, scale = 2): Float64Array => Float64Array.from({ length: n }, () => Math.fround(rand() * scale));
-
-/**
- * Uploads `inputs` and allocates `outputs` (element counts), records `body` into one submit,
- * reads back the buffers listed in `read` as [buffer index, element count] (concatenated)
- * and frees everything.
- */
-async function runOnce(
-  ctx: GpuContext,
-  inputs: ArrayBufferView[],
-  outputs: number[],
-  body: (rec: Recorder, b: GPUBuffer[]) => void,
-  read: [number, number][],
-): Promise<Float32Array> {
-  const bufs = [...inputs.map((a) => ctx.upload(a)), ...outputs.map((n) => ctx.createBuffer(n * 4))];
-  try {
-    const rec = ctx.recorder();
-    body(rec, bufs);
-    rec.submit();
-    const parts: Float32Array[] = [];
-    for (const [k, n] of read) parts.push(await ctx.readF32(bufs[k], n));
-    return Float32Array.from(parts.flatMap((p) => Array.from(p)));
-  } finally {
-    for (const b of bufs) ctx.destroy(b);
-  }
-}
-
-const concat = (...xs: ArrayLike<number>[]): Float64Array => Float64Array.from(xs.flatMap((x) => Array.from(x)));
 
 export const elementwiseSmokeChecks: SmokeCheck[] = [
   {

@@ -1,10 +1,12 @@
 // Kernel smoke checks: every kernel once, on a small random problem, against its float64
 // reference. Used in real Chromium (whose Dawn differs from Node's) through the worker, and
-// by the GPU status panel. Add one entry per kernel.
-import type { GpuContext } from './gpu/context';
+// by the GPU status panel. Add one entry per kernel: the last row ('shader coverage') fails
+// when a shaders/*.wgsl file that this adapter can compile was not compiled by any entry.
+import { GpuContext } from './gpu/context';
 import { residualForward } from './gpu/kernels/residual';
 import { residualForward as residualRef } from './reference/residual';
 import { elementwiseSmokeChecks } from './smoke-elementwise';
+import { modelKernelSmokeChecks } from './smoke-model-kernels';
 
 export interface SmokeResult {
   kernel: string;
@@ -13,10 +15,14 @@ export interface SmokeResult {
   tolerance: number;
   ms: number;
   error?: string;
+  /** shaders/*.wgsl files whose source the check compiled (file names, sorted). */
+  shaders?: string[];
 }
 
 export interface SmokeCheck {
   kernel: string;
+  /** A device feature the check needs; without it the check does not run (the coverage row says so). */
+  requires?: 'f16';
   /** atol + rtol·|ref| bound, applied element-wise. */
   atol: number;
   rtol: number;
@@ -54,30 +60,116 @@ const checks: SmokeCheck[] = [
     },
   },
   ...elementwiseSmokeChecks,
+  ...modelKernelSmokeChecks,
 ];
+
+// Every kernel source, by file name, to tell which files a check really compiled.
+const shaderSources: Record<string, string> = Object.fromEntries(
+  Object.entries(import.meta.glob<string>('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true })).map(([path, src]) => [
+    path.slice(path.lastIndexOf('/') + 1),
+    src,
+  ]),
+);
+
+/** Names of all shaders/*.wgsl files, sorted. */
+export const shaderFiles = (): string[] => Object.keys(shaderSources).sort();
+
+/** The feature a shader file needs (from its `enable` directive), or null. */
+export function shaderRequirement(file: string): 'f16' | 'subgroups' | null {
+  const src = shaderSources[file] ?? '';
+  if (/^\s*enable\s+f16\s*;/m.test(src)) return 'f16';
+  if (/^\s*enable\s+subgroups\s*;/m.test(src)) return 'subgroups';
+  return null;
+}
+
+/** The files whose whole source appears in one of the compiled modules (kernels may be prefixed by a library). */
+function filesIn(codes: Set<string>): string[] {
+  return shaderFiles().filter((f) => [...codes].some((code) => code.includes(shaderSources[f])));
+}
 
 export const smokeKernelNames = (): string[] => checks.map((c) => c.kernel);
 
+async function runCheck(ctx: GpuContext, c: SmokeCheck, kernel: string): Promise<SmokeResult> {
+  const t0 = performance.now();
+  // Record the modules this check compiles (pipeline() is the only way kernels get one).
+  const compiled = new Set<string>();
+  const original = ctx.pipeline;
+  ctx.pipeline = (code, opts) => {
+    compiled.add(code);
+    return original.call(ctx, code, opts);
+  };
+  try {
+    ctx.device.pushErrorScope('validation');
+    let run: { got: Float32Array; want: Float64Array } | null = null;
+    let thrown: unknown = null;
+    try {
+      run = await c.run(ctx, seeded(42));
+    } catch (e) {
+      thrown = e;
+    }
+    // Pop the scope whether or not the check threw, so scopes never leak onto the device.
+    const err = await ctx.device.popErrorScope();
+    if (err) throw new Error(err.message);
+    if (thrown || !run) throw thrown;
+    const { got, want } = run;
+    let maxAbsErr = 0;
+    let ok = got.length === want.length;
+    for (let i = 0; i < want.length; i++) {
+      const d = Math.abs(got[i] - want[i]);
+      if (!(d <= c.atol + c.rtol * Math.abs(want[i]))) ok = false;
+      if (!(d <= maxAbsErr)) maxAbsErr = d;
+    }
+    const error = got.length === want.length ? undefined : `got ${got.length} values, want ${want.length}`;
+    return { kernel, ok, maxAbsErr, tolerance: c.atol, ms: performance.now() - t0, error, shaders: filesIn(compiled) };
+  } catch (e) {
+    return { kernel, ok: false, maxAbsErr: NaN, tolerance: c.atol, ms: performance.now() - t0, error: String((e as Error)?.message ?? e), shaders: filesIn(compiled) };
+  } finally {
+    ctx.pipeline = original;
+  }
+}
+
+const SUBGROUP_LIB = 'reduce_lib_subgroup.wgsl';
+
+/**
+ * Runs every check once on `ctx`. Where the adapter has subgroups, the checks that compiled
+ * the subgroup reduction library run again on a context without them, so the workgroup
+ * library (what adapters without subgroups use) is checked on this browser too. Checks that
+ * need shader-f16 run only where the device has it. The last row is the shader coverage.
+ */
 export async function runKernelSmoke(ctx: GpuContext): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
   for (const c of checks) {
-    const t0 = performance.now();
-    try {
-      ctx.device.pushErrorScope('validation');
-      const { got, want } = await c.run(ctx, seeded(42));
-      const err = await ctx.device.popErrorScope();
-      if (err) throw new Error(err.message);
-      let maxAbsErr = 0;
-      let ok = got.length === want.length;
-      for (let i = 0; i < want.length; i++) {
-        const d = Math.abs(got[i] - want[i]);
-        if (!(d <= c.atol + c.rtol * Math.abs(want[i]))) ok = false;
-        if (!(d <= maxAbsErr)) maxAbsErr = d;
-      }
-      results.push({ kernel: c.kernel, ok, maxAbsErr, tolerance: c.atol, ms: performance.now() - t0 });
-    } catch (e) {
-      results.push({ kernel: c.kernel, ok: false, maxAbsErr: NaN, tolerance: c.atol, ms: performance.now() - t0, error: String((e as Error).message ?? e) });
+    if (c.requires === 'f16' && !ctx.caps.f16) continue;
+    results.push(await runCheck(ctx, c, c.kernel));
+  }
+  if (ctx.caps.subgroups) {
+    const noSubgroups = new GpuContext(ctx.device, { ...ctx.caps, subgroups: false });
+    for (const c of checks) {
+      const first = results.find((r) => r.kernel === c.kernel);
+      if (first?.shaders?.includes(SUBGROUP_LIB)) results.push(await runCheck(noSubgroups, c, `${c.kernel} [workgroup reduce]`));
     }
   }
+  results.push(coverageRow(ctx, results));
   return results;
+}
+
+/** Fails when a shader this device can compile was compiled by no check; names what the device cannot run. */
+function coverageRow(ctx: GpuContext, results: SmokeResult[]): SmokeResult {
+  const ran = new Set(results.flatMap((r) => r.shaders ?? []));
+  const all = shaderFiles();
+  const cannot = all.filter((f) => {
+    const need = shaderRequirement(f);
+    return (need === 'f16' && !ctx.caps.f16) || (need === 'subgroups' && !ctx.caps.subgroups);
+  });
+  const missing = all.filter((f) => !ran.has(f) && !cannot.includes(f));
+  const lacking = [!ctx.caps.f16 && 'shader-f16', !ctx.caps.subgroups && 'subgroups'].filter(Boolean).join(', ');
+  return {
+    kernel: `shader coverage: ${ran.size} of ${all.length} files${cannot.length ? ` (device lacks ${lacking}: ${cannot.join(', ')} not run)` : ''}`,
+    ok: missing.length === 0,
+    maxAbsErr: 0,
+    tolerance: 0,
+    ms: 0,
+    error: missing.length ? `compiled by no check: ${missing.join(', ')}` : undefined,
+    shaders: [...ran].sort(),
+  };
 }
