@@ -87,7 +87,7 @@ test('a malformed file shows its row errors and needs consent before it can be u
   expect(errors).toEqual([]);
 });
 
-test('model, train, playground, runs and gpu screens render; engine parts not built say so', async ({ page }) => {
+test('model, train, playground, runs and gpu screens render and validate their inputs', async ({ page }) => {
   const errors = watchErrors(page);
   await page.goto('/#/model');
   await expect(page.getByTestId('memory-estimate')).toContainText(/about .* of GPU memory/);
@@ -129,7 +129,7 @@ test('dark theme and a narrow window keep every screen usable', async ({ page })
   // Nothing overflows the narrow window horizontally.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
-  await page.screenshot({ path: `${ARTIFACTS}/data-dark-narrow.png`, fullPage: true });
+  await page.screenshot({ path: `${ARTIFACTS}/data-dark-narrow.png` });
   await page.reload();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
 });

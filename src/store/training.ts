@@ -18,6 +18,29 @@ export interface LiveRun {
   deviceLost: boolean;
 }
 
+/**
+ * The live run after one event from the worker (pure: the store's reducer). Events of another
+ * run are ignored unless they announce it (a status event starts following that run).
+ */
+export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): LiveRun | null {
+  if (!live || live.runId !== e.runId) {
+    if (e.type !== 'status') return live;
+    return { runId: e.runId, status: e.status, step: e.step, totalSteps: e.totalSteps, startedAt: now, message: e.message, points: [], samples: [], deviceLost: false };
+  }
+  switch (e.type) {
+    case 'status':
+      return { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message };
+    case 'metrics':
+      return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) };
+    case 'sample':
+      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] };
+    case 'checkpoint':
+      return live;
+    case 'device-lost':
+      return { ...live, status: 'interrupted', deviceLost: true, message: e.message };
+  }
+}
+
 interface TrainState {
   settings: TrainSettings;
   preset: PresetId | 'custom';
@@ -38,24 +61,8 @@ export const useTrain = create<TrainState>()(
   persist(
     (set, get) => {
       const onEvent = (e: RunEvent) => {
-        const live = get().live;
-        if (!live || live.runId !== e.runId) {
-          if (e.type !== 'status') return;
-          set({ live: { runId: e.runId, status: e.status, step: e.step, totalSteps: e.totalSteps, startedAt: Date.now(), points: [], samples: [], deviceLost: false } });
-          return;
-        }
-        switch (e.type) {
-          case 'status':
-            return set({ live: { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message } });
-          case 'metrics':
-            return set({ live: { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) } });
-          case 'sample':
-            return set({ live: { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] } });
-          case 'checkpoint':
-            return;
-          case 'device-lost':
-            return set({ live: { ...live, status: 'interrupted', deviceLost: true, message: e.message } });
-        }
+        const next = applyRunEvent(get().live, e, Date.now());
+        if (next !== get().live) set({ live: next });
       };
       const events = callback(onEvent);
       return {

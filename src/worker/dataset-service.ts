@@ -41,7 +41,7 @@ export interface DatasetReport {
   charLengths: number[];
 }
 
-const PREVIEW = 30;
+const PREVIEW = 12;
 const LENGTH_SAMPLE = 20_000;
 
 interface Current {

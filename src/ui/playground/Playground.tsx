@@ -4,6 +4,7 @@ import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { callback, errorMessage, trainer, type GenerateRequest } from '../../worker/client';
 import { EngineNotice } from '../common/EngineNotice';
+import { parseFewShot } from './few-shot';
 import { Field } from '../common/Field';
 
 type Column = 'baseline' | 'base' | 'tuned';
@@ -14,17 +15,6 @@ interface Output {
   stats: string;
 }
 const EMPTY: Output = { text: '', busy: false, error: null, stats: '' };
-
-/** Parses "user: …" / "assistant: …" lines into few-shot turns (blank lines separate examples). */
-export function parseFewShot(s: string): GenerateRequest['messages'] {
-  const out: GenerateRequest['messages'] = [];
-  for (const line of s.split('\n')) {
-    const m = /^\s*(user|assistant)\s*:\s*(.*)$/i.exec(line);
-    if (m) out.push({ role: m[1].toLowerCase() as 'user' | 'assistant', content: m[2] });
-    else if (line.trim() && out.length) out[out.length - 1].content += '\n' + line;
-  }
-  return out;
-}
 
 export function Playground() {
   const model = useModel((s) => s.model);

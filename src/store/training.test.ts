@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { applyRunEvent, type LiveRun } from './training';
+
+// The reducer only; the store's worker proxy is created lazily and never touched here.
+describe('live run reducer', () => {
+  const start = applyRunEvent(null, { type: 'status', runId: 'a', status: 'running', step: 0, totalSteps: 10 }, 1000)!;
+
+  it('a status event starts following a run', () => {
+    expect(start).toMatchObject({ runId: 'a', status: 'running', totalSteps: 10, startedAt: 1000, points: [] });
+  });
+
+  it('appends metrics and advances the step to the newest point', () => {
+    const s = applyRunEvent(start, { type: 'metrics', runId: 'a', points: [{ runId: 'a', step: 1, time: 0, trainLoss: 3 }, { runId: 'a', step: 2, time: 0, trainLoss: 2.5 }] }, 0)!;
+    expect(s.points.map((p) => p.step)).toEqual([1, 2]);
+    expect(s.step).toBe(2);
+  });
+
+  it('ignores events of another run unless they announce it', () => {
+    const other = applyRunEvent(start, { type: 'metrics', runId: 'b', points: [{ runId: 'b', step: 5, time: 0 }] }, 0);
+    expect(other).toBe(start);
+    const switched = applyRunEvent(start, { type: 'status', runId: 'b', status: 'running', step: 4, totalSteps: 8 }, 2000) as LiveRun;
+    expect(switched.runId).toBe('b');
+    expect(switched.step).toBe(4);
+  });
+
+  it('a lost device marks the run interrupted and resumable', () => {
+    const s = applyRunEvent(start, { type: 'device-lost', runId: 'a', message: 'lost' }, 0)!;
+    expect(s).toMatchObject({ status: 'interrupted', deviceLost: true, message: 'lost' });
+  });
+});
