@@ -87,7 +87,8 @@ function filesIn(codes: Set<string>): string[] {
   return shaderFiles().filter((f) => [...codes].some((code) => code.includes(shaderSources[f])));
 }
 
-export const smokeKernelNames = (): string[] => checks.map((c) => c.kernel);
+/** Names of the checks; with `caps`, only those that run on such a device. */
+export const smokeKernelNames = (caps?: { f16: boolean }): string[] => checks.filter((c) => !caps || c.requires !== 'f16' || caps.f16).map((c) => c.kernel);
 
 async function runCheck(ctx: GpuContext, c: SmokeCheck, kernel: string): Promise<SmokeResult> {
   const t0 = performance.now();
