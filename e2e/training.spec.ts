@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
+import { trainerWorker } from './hub-support';
 
 test.setTimeout(420_000);
 
-test('train a tiny model: live curves, reload mid-run, resume from checkpoint, export the adapter', async ({ page }) => {
+test('train a tiny model: live curves, reload mid-run and lost device both resume from the checkpoint, adapter exports, playground', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   const dir = join(await mkdtemp(join(tmpdir(), 'studio-e2e-')), 'tiny-llama');
@@ -57,6 +58,13 @@ test('train a tiny model: live curves, reload mid-run, resume from checkpoint, e
 
   // Reload in the middle of the run: the worker dies; the run must be resumable from its checkpoint.
   await page.reload();
+  await expect(page.getByTestId('resumable')).toContainText('checkpoint at');
+  await page.getByTestId('resumable').getByRole('button', { name: 'Resume from checkpoint' }).first().click();
+  await expect(status).toContainText(/step [5-7] \/ 8 · running/, { timeout: 240_000 });
+
+  // The GPU device is lost (as in a driver reset): the run stops cleanly and resumes on a new device.
+  await (await trainerWorker(page)).evaluate('self.__loraStudioLoseDevice()');
+  await expect(page.getByTestId('run-status')).toContainText('The GPU device was lost', { timeout: 60_000 });
   await expect(page.getByTestId('resumable')).toContainText('checkpoint at');
   await page.getByTestId('resumable').getByRole('button', { name: 'Resume from checkpoint' }).first().click();
   await expect(status).toContainText('step 8 / 8 · completed', { timeout: 240_000 });

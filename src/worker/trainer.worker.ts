@@ -29,6 +29,9 @@ function device() {
   return ctxPromise;
 }
 training.setDeviceProvider(device);
+// For e2e tests only: destroys the device as a driver reset would (reached through Playwright's
+// worker.evaluate; nothing in the app calls it).
+(self as unknown as { __loraStudioLoseDevice?: () => Promise<void> }).__loraStudioLoseDevice = async () => (await device()).ctx.device.destroy();
 // After a lost device the next call asks for a fresh one.
 training.setForgetDevice(() => (ctxPromise = null));
 

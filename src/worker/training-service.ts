@@ -207,6 +207,8 @@ async function loop(s: Session): Promise<void> {
     status(s, final, final === 'completed' ? 'Done: the adapter is saved under Runs & adapters.' : 'Stopped: the adapter trained so far is saved under Runs & adapters.');
   } catch (e) {
     await flush(true).catch(() => undefined);
+    // A failing GPU call can surface before device.lost settles: give it a moment to tell.
+    if (!s.lost) await Promise.race([s.ctx.device.lost, new Promise((r) => setTimeout(r, 250))]);
     if (e instanceof DeviceLost || s.lost) {
       const msg = `The GPU device was lost (${s.lost ?? (e as Error).message}). Resume from the last checkpoint (step ${s.run.checkpointStep ?? 0}).`;
       await updateRun(s.run.id, { status: 'interrupted', error: msg });

@@ -24,7 +24,8 @@ export function TrainScreen() {
   const valid = Object.keys(errors).length === 0;
   const steps = saved ? plannedSteps(settings, Math.round(saved.examples * (1 - settings.valSplit))) : null;
   const running = live?.status === 'running';
-  const resumable = runs.filter((r) => canResume(r) && r.id !== live?.runId);
+  // The run on screen is offered for resuming only once it is no longer training (e.g. after a lost device).
+  const resumable = runs.filter((r) => canResume(r) && !(r.id === live?.runId && (live.status === 'running' || live.status === 'paused')));
   // Pace from the measured points' own timestamps (no clock reads during render).
   const eta = useMemo(() => {
     const last = live?.points.at(-1);
