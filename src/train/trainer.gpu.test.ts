@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LoraTrainer, NonFiniteError } from './trainer';
+import { DeviceLostError, LoraTrainer, NonFiniteError } from './trainer';
+import { exportPeft, importPeft } from '../adapters/peft';
+import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
+import { GpuContext } from '../engine/gpu/context';
+import { create } from 'webgpu';
 import { ReferenceTrainer } from './reference-trainer.testutil';
 import { defaultOptimConfig, type OptimConfig } from '../engine/optim/config';
 import { LoraParams } from '../engine/model/lora-params';
@@ -10,6 +14,9 @@ import { randomBatch, randomLora, randomWeights, tinyConfig } from '../engine/mo
 import { flatToRefKeys, gpuLora, gpuModel } from '../engine/model/gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../test/gpu-device';
 import { expectClose } from '../../test/numeric';
+
+// Held for the whole file: a GPU instance that is garbage-collected takes its devices down.
+const ownGpu = create(['backend=vulkan']);
 
 function optim(over: Partial<OptimConfig> = {}): OptimConfig {
   return defaultOptimConfig({
@@ -130,5 +137,53 @@ describe('LoraTrainer vs the float64 reference trainer', () => {
     expect(got.on.loss).toBeCloseTo(referenceForward(cfg, weights, refLora, batch).loss, 4);
     expect(got.off.loss).toBeCloseTo(referenceForward(cfg, weights, null, batch).loss, 4);
     expect(Math.abs(got.on.loss - got.off.loss)).toBeGreaterThan(1e-3);
+  });
+
+  it('the trained adapter survives PEFT export → import → load (same eval loss, same values)', async () => {
+    const ctx = await getTestContext({ fallback: true });
+    const cfg = tinyConfig({ tieWordEmbeddings: false });
+    const weights = randomWeights(cfg, 701);
+    const settings = { r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'k_proj', 'o_proj', 'up_proj'] as LinearModule[], useRslora: false, layersToTransform: [1] };
+    const batch = randomBatch(cfg, 2, 6, 702, { packed: true });
+    const out = await expectNoGpuError(ctx, async () => {
+      const model = await gpuModel(ctx, cfg, weights);
+      const a = new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, settings, 1), optim({ gradAccumSteps: 1 }), { B: 2, T: 6, seed: 1 });
+      for (let s = 0; s < 3; s++) await a.step(batch);
+      const adapter = await a.exportAdapter('test/tiny');
+      const files = exportPeft(adapter, cfg);
+      const store = await SafetensorsFile.open(memorySource(files['adapter_model.safetensors']));
+      const back = await importPeft({ adapterConfig: files['adapter_config.json'], weights: store }, cfg);
+      const b = new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, settings, 99), optim({ gradAccumSteps: 1 }), { B: 2, T: 6, seed: 1 });
+      const before = (await b.evalLoss(batch)).loss;
+      b.loadAdapter(back);
+      return { adapter, keys: store.names(), la: (await a.evalLoss(batch)).loss, lb: (await b.evalLoss(batch)).loss, before, back };
+    });
+    expect(out.adapter.layers[0]).toEqual({});
+    expect(Object.keys(out.adapter.layers[1]).sort()).toEqual(['k_proj', 'o_proj', 'q_proj', 'up_proj']);
+    expect(out.keys).toContain('base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight');
+    expect(out.adapter.layers[1].q_proj!.B.some((x) => x !== 0)).toBe(true); // B moved off zero
+    expect(out.back.layers[1].up_proj!.A).toEqual(out.adapter.layers[1].up_proj!.A);
+    expect(out.lb).toBe(out.la);
+    expect(out.before).not.toBe(out.la);
+  });
+
+  it('on a device with WebGPU default limits a step runs cleanly; losing the device stops with DeviceLostError', async () => {
+    // A device of its own (destroying the shared test device would break the other tests),
+    // requested with no limits or features: the defaults every adapter guarantees.
+    const adapter = await ownGpu.requestAdapter();
+    if (!adapter) throw new Error('No WebGPU adapter from Dawn (backend=vulkan): see test/gpu-device.ts');
+    const ctx = new GpuContext(await adapter.requestDevice());
+    expect(ctx.caps.maxStorageBuffersPerShaderStage).toBe(8);
+    expect(ctx.caps.maxComputeInvocationsPerWorkgroup).toBe(256);
+    const cfg = tinyConfig();
+    const weights = randomWeights(cfg, 801);
+    const model = await gpuModel(ctx, cfg, weights);
+    const tr = new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, { r: 2, alpha: 4, dropout: 0, targetModules: ['v_proj'], useRslora: false }, 1), optim({ gradAccumSteps: 1 }), { B: 1, T: 4, seed: 1 });
+    const batch = randomBatch(cfg, 1, 4, 802);
+    await expectNoGpuError(ctx, () => tr.step(batch));
+    ctx.device.destroy();
+    await expect(tr.step(batch)).rejects.toThrow(DeviceLostError);
+    await expect(tr.step(batch)).rejects.toThrow(/device was lost \(destroyed.*resume from its last checkpoint/);
+    expect(tr.stepsCompleted).toBe(1);
   });
 });

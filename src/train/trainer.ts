@@ -42,6 +42,11 @@ export class NonFiniteError extends Error {
   override name = 'NonFiniteError';
 }
 
+/** The GPU device was lost (driver reset, tab in background too long, destroy()): resume from a checkpoint on a new device. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+}
+
 /** Everything needed to continue a run exactly where it stopped. */
 export interface TrainerCheckpoint {
   version: 1;
@@ -64,6 +69,8 @@ export class LoraTrainer {
   private readonly gradStats: GPUBuffer;
   private readonly partials: GPUBuffer;
   private readonly readback: GPUBuffer;
+  private readonly lost: Promise<GPUDeviceLostInfo>;
+  private lostInfo: GPUDeviceLostInfo | null = null;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -78,6 +85,11 @@ export class LoraTrainer {
     this.gradStats = ctx.createBuffer(GRAD_STATS_BYTES, 'trainer.gradStats');
     this.partials = ctx.createBuffer(4 * gradNormPartialCount([lora.layout.totalFloats]), 'trainer.normPartials');
     this.readback = ctx.createBuffer(32, 'trainer.readback');
+    this.lost = ctx.device.lost.then((info) => (this.lostInfo = info));
+  }
+
+  private checkDevice(): void {
+    if (this.lostInfo) throw this.lostError(this.lostInfo);
   }
 
   get stepsCompleted(): number {
@@ -95,6 +107,7 @@ export class LoraTrainer {
    * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
    */
   async step(microBatches: TokenBatch | TokenBatch[]): Promise<StepResult> {
+    this.checkDevice();
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
@@ -122,7 +135,7 @@ export class LoraTrainer {
       }
       rec.submit();
     }
-    const r = await ctx.readF32(this.readback, 8);
+    const r = await this.readOrLost(this.readback, 8);
     const loss = r[0];
     const stats = r.subarray(4);
     if (stats[GRAD_STATS.nonFinite] !== 0) {
@@ -132,8 +145,24 @@ export class LoraTrainer {
     return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets };
   }
 
+  /** Reads back floats, or throws DeviceLostError if the device is (or gets) lost first. */
+  private async readOrLost(b: GPUBuffer, n: number): Promise<Float32Array> {
+    try {
+      return await Promise.race([this.ctx.readF32(b, n), this.lost.then((info) => Promise.reject(this.lostError(info)))]);
+    } catch (e) {
+      // A map of a lost device may reject before `lost` resolves: give lost time to settle.
+      const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
+      throw info ? this.lostError(info) : e;
+    }
+  }
+
+  private lostError(info: GPUDeviceLostInfo): DeviceLostError {
+    return new DeviceLostError(`the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}) at step ${this.stepsDone + 1}; the run can resume from its last checkpoint on a new device`);
+  }
+
   /** Mean loss of a batch with the current adapter (no dropout, no gradients). */
   async evalLoss(batch: TokenBatch, opts: { loraScale?: number } = {}): Promise<{ loss: number; numTargets: number }> {
+    this.checkDevice();
     const n = countTargets(batch);
     if (n === 0) return { loss: 0, numTargets: 0 };
     const { ctx, graph } = this;
@@ -143,7 +172,7 @@ export class LoraTrainer {
     graph.recordLoss(rec, 1 / n, false);
     reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, graph.BT, { scale: 1 / n });
     rec.submit();
-    const [loss] = await ctx.readF32(this.lossBuf, 1);
+    const [loss] = await this.readOrLost(this.lossBuf, 1);
     return { loss, numTargets: n };
   }
 
