@@ -19,8 +19,9 @@ export interface TrainerOptions {
   T: number;
   /** Seed of the LoRA dropout masks (with the step and micro-batch index). */
   seed: number;
-  /** Recompute each layer's activations in the backward (less memory, ~1/3 more compute). */
-  recompute?: boolean;
+  /** Recompute each layer's activations in the backward (less memory, ~1/3 more compute); 'auto' above activationBudgetBytes. */
+  recompute?: boolean | 'auto';
+  activationBudgetBytes?: number;
   logitsChunkRows?: number;
 }
 
@@ -80,7 +81,7 @@ export class LoraTrainer {
     private readonly opts: TrainerOptions,
   ) {
     validateOptimConfig(optim);
-    this.graph = new TrainingGraph(model, lora, opts.B, opts.T, { recompute: opts.recompute, logitsChunkRows: opts.logitsChunkRows });
+    this.graph = new TrainingGraph(model, lora, opts.B, opts.T, { recompute: opts.recompute, activationBudgetBytes: opts.activationBudgetBytes, logitsChunkRows: opts.logitsChunkRows });
     this.lossBuf = ctx.createBuffer(16, 'trainer.loss');
     this.gradStats = ctx.createBuffer(GRAD_STATS_BYTES, 'trainer.gradStats');
     this.partials = ctx.createBuffer(4 * gradNormPartialCount([lora.layout.totalFloats]), 'trainer.normPartials');

@@ -24,11 +24,12 @@ interface Case {
   B: number;
   T: number;
   packed: boolean;
-  recompute?: boolean;
+  recompute?: boolean | 'auto';
   chunkRows?: number;
   R: number;
   dropout?: number;
   storage?: WeightStorage;
+  budget?: number;
 }
 
 const cases: Case[] = [
@@ -37,6 +38,7 @@ const cases: Case[] = [
   { name: 'several LM-head chunks (BT=90, 64-row chunks), recompute, MQA', cfg: { numKvHeads: 1, tieWordEmbeddings: false }, B: 3, T: 30, packed: true, recompute: true, chunkRows: 64, R: 2 },
   { name: 'T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8 }, B: 3, T: 1, packed: false, R: 1 },
   { name: 'LoRA dropout p=0.25 (masks replayed in the reference), recompute', cfg: { tieWordEmbeddings: false }, B: 2, T: 9, packed: true, recompute: true, R: 4, dropout: 0.25 },
+  { name: "recompute 'auto' over a tiny activation budget", cfg: { numLayers: 3 }, B: 2, T: 5, packed: true, recompute: 'auto', budget: 1, R: 2 },
 ];
 
 /** The weights as the f16 path stores them (linears and embeddings rounded to f16; norms and biases f32). */
@@ -61,7 +63,8 @@ async function runGpu(fallback: boolean, c: Case) {
   const got = await expectNoGpuError(ctx, async () => {
     const model = await gpuModel(ctx, cfg, weights, c.storage ?? 'f32');
     const lp = gpuLora(ctx, cfg, lora, c.R);
-    const g = new TrainingGraph(model, lp, c.B, c.T, { recompute: c.recompute, logitsChunkRows: c.chunkRows });
+    const g = new TrainingGraph(model, lp, c.B, c.T, { recompute: c.recompute, logitsChunkRows: c.chunkRows, activationBudgetBytes: c.budget });
+    if (c.recompute !== undefined && g.plan.recompute !== true) throw new Error('expected the recompute plan');
     const BT = c.B * c.T;
     const logits = ctx.createBuffer(BT * cfg.vocabSize * 4);
     const loss = ctx.createBuffer(16);

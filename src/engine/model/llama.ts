@@ -87,8 +87,14 @@ export class LlamaModel {
 }
 
 export interface GraphOptions {
-  /** Keep only the residual stream per layer and recompute each layer in the backward. */
-  recompute?: boolean;
+  /**
+   * Keep only the residual stream per layer and recompute each layer in the backward (true),
+   * keep everything (false), or 'auto': recompute when keeping everything would take more
+   * than activationBudgetBytes. Default false.
+   */
+  recompute?: boolean | 'auto';
+  /** For recompute 'auto'; default 1 GiB. */
+  activationBudgetBytes?: number;
   /** LM-head chunk rows (multiple of 64); default sized for a 32 MiB logits chunk. */
   logitsChunkRows?: number;
 }
@@ -112,12 +118,14 @@ export class TrainingGraph {
     const { ctx, cfg } = model;
     this.BT = B * T;
     if (cfg.numHeads % cfg.numKvHeads !== 0) throw new Error(`heads ${cfg.numHeads} must be a multiple of kv heads ${cfg.numKvHeads}`);
-    this.plan = planActivations(cfg, lora?.layout ?? null, B, T, {
-      recompute: opts.recompute ?? false,
+    const planOpts = {
       logitsChunkRows: opts.logitsChunkRows,
       maxBindingBytes: ctx.caps.maxStorageBufferBindingSize,
       attentionScratchBytes: attentionBackwardScratchBytes(B, T, cfg.numHeads),
-    });
+    };
+    const keepAll = planActivations(cfg, lora?.layout ?? null, B, T, { ...planOpts, recompute: false });
+    const recompute = opts.recompute === 'auto' ? keepAll.totalBytes > (opts.activationBudgetBytes ?? 1 << 30) : (opts.recompute ?? false);
+    this.plan = recompute ? planActivations(cfg, lora?.layout ?? null, B, T, { ...planOpts, recompute: true }) : keepAll;
     this.buf = allocateActivations(ctx, this.plan, cfg.numLayers, (l) => LINEAR_MODULES.filter((m) => lora?.slot(l, m)));
   }
 
