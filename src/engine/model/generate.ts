@@ -4,7 +4,7 @@
 // token is chosen on the GPU (argmax, or temperature/top-k/top-p with a seeded uniform from
 // the CPU); 8 bytes come back per token to check stop tokens. The LoRA branch can be off
 // (loraScale 0), as trained (1) or scaled.
-import type { Binding, GpuContext, Recorder } from '../gpu/context';
+import type { Binding, Recorder } from '../gpu/context';
 import { attentionForward } from '../gpu/kernels/attention';
 import { attentionDecode, decodeScratchBytes, kvCacheAppend } from '../gpu/kernels/decode';
 import { embeddingForward } from '../gpu/kernels/embedding';
