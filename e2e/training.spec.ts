@@ -103,5 +103,16 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const cols = page.getByTestId('playground-columns');
   for (const col of ['baseline', 'base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
   await page.screenshot({ path: 'e2e/artifacts/playground.png', fullPage: true });
+
+  // After a reload: the run's notes, its adapter, and its curves on the Train screen are still there.
+  await page.goto('/#/adapters');
+  await page.getByRole('textbox', { name: /^Notes for / }).first().fill('rank 8 on the calendar sample');
+  await page.getByRole('textbox', { name: /^Notes for / }).first().blur(); // blur saves the notes
+  await page.waitForTimeout(500); // one IndexedDB put
+  await page.reload();
+  await expect(page.getByRole('textbox', { name: /^Notes for / }).first()).toHaveValue('rank 8 on the calendar sample');
+  await expect(page.getByTestId('adapters').locator('tbody tr')).toHaveCount(1);
+  await page.goto('/#/train');
+  await expect(page.getByTestId('live-charts').locator('.chart').first().locator('.chart-empty')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -37,7 +37,6 @@ export const useRuns = create<RunsState>((set, get) => ({
     }
   },
   async loadMetrics(runId) {
-    if (get().metrics[runId]) return;
     const pts = await getMetrics(runId);
     set({ metrics: { ...get().metrics, [runId]: pts } });
   },

@@ -15,10 +15,17 @@ export function TrainScreen() {
   const saved = useDataset((s) => s.saved);
   const model = useModel((s) => s.model);
   const engine = useEngine((s) => s.status);
-  const { runs, refresh } = useRuns();
+  const { runs, refresh, metrics, loadMetrics } = useRuns();
   useEffect(() => {
     void refresh();
   }, [refresh, live?.status]);
+
+  // Without a live run (e.g. after a reload) the newest run's stored curves are shown.
+  const latest = runs[0];
+  useEffect(() => {
+    if (!live && latest) void loadMetrics(latest.id);
+  }, [live, latest, loadMetrics]);
+  const shownPoints = live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [];
 
   const errors = validateSettings(settings);
   const valid = Object.keys(errors).length === 0;
@@ -96,7 +103,8 @@ export function TrainScreen() {
         )}
       </div>
 
-      <LiveCharts points={live?.points ?? []} />
+      {!live && latest && <p className="muted">Curves of the latest run, “{latest.name}” ({latest.status}).</p>}
+      <LiveCharts points={shownPoints} />
 
       <div className="card" data-testid="samples">
         <h2>Sample generations</h2>
