@@ -18,15 +18,18 @@ import { LoraTrainer, type TrainerCheckpoint } from './trainer';
 export interface EngineOptions {
   /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16 explicitly. */
   weightStorage: 'auto' | 'f32' | 'f16';
-  /** Recompute activations in the backward: less memory, about a third more compute. */
-  recompute: boolean;
+  /**
+   * Recompute each layer's activations in the backward: less memory, about a third more
+   * compute. 'auto' recomputes only when keeping every activation would exceed 1 GiB.
+   */
+  recompute: boolean | 'auto';
   maxGradNorm: number;
   weightDecay: number;
   /** Pack several short examples per row (sequences never attend across each other). */
   packing: boolean;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { weightStorage: 'auto', recompute: false, maxGradNorm: 1, weightDecay: 0, packing: true };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { weightStorage: 'auto', recompute: 'auto', maxGradNorm: 1, weightDecay: 0, packing: true };
 
 export interface StepMetrics {
   step: number;

@@ -47,7 +47,7 @@ export const TRAIN_OPTIONS = {
   'exclude-invalid': { type: 'boolean' },
   'dedupe': { type: 'boolean' },
   'weights': { type: 'string' },
-  recompute: { type: 'boolean' },
+  recompute: { type: 'string' },
   'max-grad-norm': { type: 'string' },
   'weight-decay': { type: 'string' },
   'no-packing': { type: 'boolean' },
@@ -60,7 +60,7 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --warmup N (${DEFAULT_SETTINGS.warmupSteps})  --epochs N (${DEFAULT_SETTINGS.epochs}) | --steps N  --batch N (${DEFAULT_SETTINGS.batchSize})  --grad-accum N (${DEFAULT_SETTINGS.gradAccum})
   --seq-len N (${DEFAULT_SETTINGS.seqLen})  --seed N (${DEFAULT_SETTINGS.seed})  --val-split F (${DEFAULT_SETTINGS.valSplit})  --eval-every N (${DEFAULT_SETTINGS.evalEvery})
   --checkpoint-every N (${DEFAULT_SETTINGS.checkpointEvery})  --resume  --loss-mode all-assistant|last-assistant|all
-  --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute  --no-packing
+  --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|on|off (auto)  --no-packing
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force`;
 
 export function settingsFromFlags(v: Values): TrainSettings {
@@ -92,6 +92,13 @@ export function settingsFromFlags(v: Values): TrainSettings {
   const problems = Object.entries(validateSettings(s));
   if (problems.length) throw new CliError(`invalid settings: ${problems.map(([k, m]) => `${k} must be ${m}`).join('; ')}`);
   return s;
+}
+
+function recomputeFlag(v: Values): boolean | 'auto' {
+  const r = str(v, 'recompute', 'auto');
+  if (r === 'auto') return 'auto';
+  if (r === 'on' || r === 'off') return r === 'on';
+  throw new CliError(`--recompute ${r}: expected auto, on or off`);
 }
 
 /** Where --resume finds the checkpoint of a run writing to `outDir`. */
@@ -133,7 +140,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, {
       engine: {
         weightStorage: weightStorage as 'auto' | 'f32' | 'f16',
-        recompute: v.recompute === true,
+        recompute: recomputeFlag(v),
         packing: v['no-packing'] !== true,
         maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
         weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
