@@ -26,5 +26,7 @@ describe('live run reducer', () => {
   it('a lost device marks the run interrupted and resumable', () => {
     const s = applyRunEvent(start, { type: 'device-lost', runId: 'a', message: 'lost' }, 0)!;
     expect(s).toMatchObject({ status: 'interrupted', deviceLost: true, message: 'lost' });
+    const resumed = applyRunEvent(s, { type: 'status', runId: 'a', status: 'running', step: 4, totalSteps: 10 }, 0)!;
+    expect(resumed.deviceLost).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
 import { DEFAULT_SETTINGS, PRESETS, type PresetId, type TrainSettings } from '../worker/settings';
 import type { MetricPoint, RunStatus } from '../persist/records';
+import { getMetrics } from '../persist/repo';
 
 export interface LiveRun {
   runId: string;
@@ -29,7 +30,8 @@ export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): L
   }
   switch (e.type) {
     case 'status':
-      return { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message };
+      // Running again (resumed on a new device): the loss notice no longer applies.
+      return { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message, deviceLost: e.status === 'running' ? false : live.deviceLost };
     case 'metrics':
       return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) };
     case 'sample':
@@ -61,8 +63,19 @@ export const useTrain = create<TrainState>()(
   persist(
     (set, get) => {
       const onEvent = (e: RunEvent) => {
-        const next = applyRunEvent(get().live, e, Date.now());
-        if (next !== get().live) set({ live: next });
+        const before = get().live;
+        const next = applyRunEvent(before, e, Date.now());
+        if (next === before) return;
+        set({ live: next });
+        // Following a resumed run: its curve so far comes from IndexedDB.
+        if (next && next.runId !== before?.runId) {
+          void getMetrics(next.runId).then((stored) => {
+            const cur = get().live;
+            if (!cur || cur.runId !== next.runId) return;
+            const first = cur.points[0]?.step ?? Infinity;
+            set({ live: { ...cur, points: [...stored.filter((p) => p.step < first).sort((a, b) => a.step - b.step), ...cur.points] } });
+          });
+        }
       };
       const events = callback(onEvent);
       return {
