@@ -88,7 +88,7 @@ describe('TrainingSession', () => {
     expect(saved).not.toBeNull();
     const resumed = await open(ex, s);
     resumed.restore(await decodeCheckpoint(saved!));
-    expect(resumed.step).toBe(3);
+    expect(resumed.stepsCompleted).toBe(3);
     const tail: number[] = [];
     await resumed.run({ onStep: (m) => tail.push(m.loss) });
     resumed.destroy();

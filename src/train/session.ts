@@ -76,6 +76,8 @@ export interface RunResult {
 
 export interface OpenSessionOptions {
   engine?: Partial<EngineOptions>;
+  /** Token id written into padding (its targets are ignored anyway); default 0. */
+  padId?: number;
   onUploadProgress?: (done: number, total: number, name: string) => void;
 }
 
@@ -85,7 +87,9 @@ export class TrainingSession {
   readonly totalSteps: number;
   readonly trainExamples: number;
   readonly valExamples: number;
+  /** Training time of the run so far (restored from checkpoints), for ETA and records. */
   private elapsedBefore = 0;
+  private recentStepMs = 0;
   private lastValLoss: number | null = null;
 
   private constructor(
@@ -112,8 +116,9 @@ export class TrainingSession {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
     }
     const { train, val } = splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
-    const batches = new BatchIterator(train, { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing });
-    const valBatches = val.length > 0 ? new BatchIterator(val, { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, shuffle: false }) : null;
+    const batchOpts = { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, padId: opts.padId ?? 0 };
+    const batches = new BatchIterator(train, batchOpts);
+    const valBatches = val.length > 0 ? new BatchIterator(val, { ...batchOpts, shuffle: false }) : null;
     const totalSteps = stepsFor(settings, batches.batchesPerEpoch);
     const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
     try {
@@ -133,7 +138,8 @@ export class TrainingSession {
     }
   }
 
-  get step(): number {
+  /** Optimizer steps completed (restored ones included). */
+  get stepsCompleted(): number {
     return this.trainer.stepsCompleted;
   }
 
@@ -145,9 +151,9 @@ export class TrainingSession {
     this.elapsedBefore = c.elapsedMs;
   }
 
-  /** A checkpoint of the state after the last completed step; `elapsedMs` is the run's training time so far. */
-  async checkpoint(elapsedMs = this.elapsedBefore): Promise<RunCheckpoint> {
-    return { version: 1, trainer: await this.trainer.checkpoint(this.batches.position), position: this.batches.position, settings: this.settings, elapsedMs };
+  /** A checkpoint of the state after the last completed step. */
+  async checkpoint(): Promise<RunCheckpoint> {
+    return { version: 1, trainer: await this.trainer.checkpoint(this.batches.position), position: this.batches.position, settings: this.settings, elapsedMs: this.elapsedBefore };
   }
 
   /** Mean validation loss over the whole validation split (token-weighted), or null without one. */
@@ -160,52 +166,60 @@ export class TrainingSession {
       sum += r.loss * r.numTargets;
       n += r.numTargets;
     }
-    const m = { step: this.step, valLoss: n > 0 ? sum / n : 0, valTargets: n };
+    const m = { step: this.stepsCompleted, valLoss: n > 0 ? sum / n : 0, valTargets: n };
     this.lastValLoss = m.valLoss;
     return m;
   }
 
+  /** One optimizer step (gradAccum micro-batches) with its metrics. */
+  async step(): Promise<StepMetrics> {
+    const s = this.settings;
+    const t0 = performance.now();
+    const micro: Batch[] = [];
+    for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
+    const r = await this.trainer.step(micro);
+    const now = performance.now();
+    const secs = (now - t0) / 1000;
+    this.elapsedBefore += now - t0;
+    const tokens = micro.reduce((n, b) => n + nonPadTokens(b), 0);
+    this.recentStepMs = this.recentStepMs === 0 ? now - t0 : 0.8 * this.recentStepMs + 0.2 * (now - t0);
+    return {
+      step: r.step,
+      totalSteps: this.totalSteps,
+      epoch: micro[micro.length - 1].epoch,
+      loss: r.loss,
+      lr: r.lr,
+      gradNorm: r.gradNorm,
+      tokens,
+      tokensPerSec: tokens / Math.max(1e-9, secs),
+      elapsedMs: this.elapsedBefore,
+      etaMs: this.recentStepMs * (this.totalSteps - r.step),
+    };
+  }
+
+  /** Whether the schedule wants an evaluation / a checkpoint after the step just completed. */
+  evalDue(): boolean {
+    const e = this.settings.evalEvery;
+    return (e > 0 && this.stepsCompleted % e === 0) || this.stepsCompleted === this.totalSteps;
+  }
+
+  checkpointDue(): boolean {
+    const c = this.settings.checkpointEvery;
+    return (c > 0 && this.stepsCompleted % c === 0) || this.stepsCompleted === this.totalSteps;
+  }
+
   /** Trains until totalSteps or until `signal` aborts (the step in flight finishes first). */
   async run(ev: RunEvents = {}): Promise<RunResult> {
-    const s = this.settings;
-    const started = performance.now();
-    const stepsAtStart = this.step;
-    const done = (stoppedBy: RunResult['stoppedBy']): RunResult => {
-      this.elapsedBefore += performance.now() - started;
-      return { stoppedBy, step: this.step, finalValLoss: this.lastValLoss };
-    };
-    while (this.step < this.totalSteps) {
-      if (ev.signal?.aborted) return done('cancelled');
-      const t0 = performance.now();
-      const micro: Batch[] = [];
-      for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
-      const r = await this.trainer.step(micro);
-      const now = performance.now();
-      const tokens = micro.reduce((n, b) => n + nonPadTokens(b), 0);
-      const elapsed = this.elapsedBefore + (now - started);
-      const perStep = (now - started) / (this.step - stepsAtStart);
-      ev.onStep?.({
-        step: r.step,
-        totalSteps: this.totalSteps,
-        epoch: micro[micro.length - 1].epoch,
-        loss: r.loss,
-        lr: r.lr,
-        gradNorm: r.gradNorm,
-        tokens,
-        tokensPerSec: tokens / Math.max(1e-9, (now - t0) / 1000),
-        elapsedMs: elapsed,
-        etaMs: perStep * (this.totalSteps - this.step),
-      });
-      const last = this.step === this.totalSteps;
-      if ((s.evalEvery > 0 && this.step % s.evalEvery === 0) || last) {
+    while (this.stepsCompleted < this.totalSteps) {
+      if (ev.signal?.aborted) return { stoppedBy: 'cancelled', step: this.stepsCompleted, finalValLoss: this.lastValLoss };
+      ev.onStep?.(await this.step());
+      if (this.evalDue()) {
         const m = await this.evaluate();
         if (m) ev.onEval?.(m);
       }
-      if (ev.onCheckpoint && ((s.checkpointEvery > 0 && this.step % s.checkpointEvery === 0) || last)) {
-        await ev.onCheckpoint(await this.checkpoint(elapsed));
-      }
+      if (ev.onCheckpoint && this.checkpointDue()) await ev.onCheckpoint(await this.checkpoint());
     }
-    return done('completed');
+    return { stoppedBy: 'completed', step: this.stepsCompleted, finalValLoss: this.lastValLoss };
   }
 
   exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {

@@ -1,17 +1,14 @@
 // Training in the worker: builds a run from a saved dataset and a cached model (tokenize,
-// split, batch, upload weights), drives R's LoraTrainer step by step, and reports small
-// events. Metrics and checkpoints go to IndexedDB as they happen, so a reload or a lost
+// then a TrainingSession: split, batches, weights on the GPU, trainer — the same session the
+// CLI drives), steps it, and reports small events. Metrics and checkpoints go to IndexedDB as they happen, so a reload or a lost
 // device leaves a run that resumes from its last checkpoint. Pause, resume and stop act
 // between steps.
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
-import { LlamaModel } from '../engine/model/llama';
-import { LoraParams } from '../engine/model/lora-params';
-import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
-import { defaultOptimConfig } from '../engine/optim/config';
-import { LoraTrainer, type TrainerCheckpoint } from '../train/trainer';
+import type { TrainerCheckpoint } from '../train/trainer';
+import { TrainingSession, type RunCheckpoint } from '../train/session';
 import { exportPeft } from '../adapters/peft';
-import { BatchIterator, loadTokenizer, splitTrainVal, tokenizeExamples, type Batch, type BatchPosition, type ChatTokenizer, type TokenizedExample } from '../data';
+import { loadTokenizer, tokenizeExamples, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
@@ -36,10 +33,7 @@ export function setDeviceProvider(p: DeviceProvider): void {
 interface Session {
   run: RunRecord;
   ctx: GpuContext;
-  trainer: LoraTrainer;
-  weights: ModelWeights;
-  batches: BatchIterator;
-  val: BatchIterator | null;
+  session: TrainingSession;
   tok: ChatTokenizer;
   /** Held-out prompts for sample answers. */
   prompts: string[];
@@ -56,16 +50,9 @@ export function currentRunId(): string | null {
   return active?.run.id ?? null;
 }
 
-/** Tokens that are not padding in a batch (for tokens/s). */
-function realTokens(b: Batch): number {
-  let n = 0;
-  for (let i = 0; i < b.segmentIds.length; i++) if (b.segmentIds[i] !== 0) n++;
-  return n;
-}
-
 function status(s: Session, st: RunStatus, message?: string) {
   s.run = { ...s.run, status: st };
-  s.onEvent({ type: 'status', runId: s.run.id, status: st, step: s.trainer.stepsCompleted, totalSteps: s.run.totalSteps, message });
+  s.onEvent({ type: 'status', runId: s.run.id, status: st, step: s.session.stepsCompleted, totalSteps: s.run.totalSteps, message });
 }
 
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {
@@ -86,47 +73,34 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   report(`Tokenizing ${examples.length} examples…`);
   const tokenized = await tokenizeExamples(tok, examples, { lossMode: 'all-assistant' });
   if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-  const { train, val } = splitTrainVal<TokenizedExample>(tokenized.examples, { valFraction: s.valSplit, seed: s.seed });
-  const padId = tok.padTokenId ?? tok.eosTokenId ?? 0;
-  const batches = new BatchIterator(train, { B: s.batchSize, T: s.seqLen, seed: s.seed, padId });
-  if (batches.batchesPerEpoch === 0) throw new Error('No training batch could be built: every example is empty or has nothing to train within the sequence length.');
-  const valIt = val.length ? new BatchIterator(val, { B: s.batchSize, T: s.seqLen, seed: s.seed, padId, shuffle: false }) : null;
-  const totalSteps = s.maxSteps > 0 ? s.maxSteps : Math.max(1, Math.floor((batches.batchesPerEpoch * s.epochs) / s.gradAccum));
 
   report('Uploading the weights to the GPU…');
   const store = await openModelWeights(files);
-  const weights = await uploadWeights(ctx, cfg, store, { storage: 'auto' });
-  const model = new LlamaModel(ctx, cfg, weights);
-  const lora = LoraParams.create(ctx, cfg, { r: s.rank, alpha: s.alpha, dropout: s.dropout, targetModules: [...s.targets], useRslora: s.rslora }, s.seed);
-  const optim = defaultOptimConfig({ schedule: { kind: s.schedule, lr: s.learningRate, warmupSteps: s.warmupSteps, totalSteps }, gradAccumSteps: s.gradAccum });
-  const trainer = new LoraTrainer(ctx, model, lora, optim, { B: s.batchSize, T: s.seqLen, seed: s.seed });
-  run = { ...run, totalSteps };
-  return { run, ctx, trainer, weights, batches, val: valIt, tok, prompts, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
-}
-
-async function evalLoss(s: Session): Promise<number | undefined> {
-  if (!s.val) return undefined;
-  let sum = 0;
-  let n = 0;
-  for (const b of s.val.epochBatches(0)) {
-    const r = await s.trainer.evalLoss(b);
-    sum += r.loss * r.numTargets;
-    n += r.numTargets;
-  }
-  return n ? sum / n : undefined;
+  const padId = tok.padTokenId ?? tok.eosTokenId ?? 0;
+  const session = await TrainingSession.open(ctx, cfg, store, tokenized.examples, s, { padId });
+  run = { ...run, totalSteps: session.totalSteps };
+  return { run, ctx, session, tok, prompts, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
 }
 
 async function checkpoint(s: Session): Promise<void> {
-  const c: TrainerCheckpoint = await s.trainer.checkpoint(s.batches.position);
-  await saveCheckpoint({ runId: s.run.id, step: c.step, createdAt: Date.now(), state: c });
-  s.run = { ...s.run, checkpointStep: c.step, step: c.step };
-  await updateRun(s.run.id, { checkpointStep: c.step, step: c.step, totalSteps: s.run.totalSteps });
-  s.onEvent({ type: 'checkpoint', runId: s.run.id, step: c.step });
+  const c = await s.session.checkpoint();
+  const step = c.trainer.step;
+  await saveCheckpoint({ runId: s.run.id, step, createdAt: Date.now(), state: c });
+  s.run = { ...s.run, checkpointStep: step, step };
+  await updateRun(s.run.id, { checkpointStep: step, step, totalSteps: s.run.totalSteps });
+  s.onEvent({ type: 'checkpoint', runId: s.run.id, step });
+}
+
+/** A stored checkpoint: a RunCheckpoint, or the bare trainer state older versions stored. */
+function asRunCheckpoint(state: unknown, run: RunRecord): RunCheckpoint {
+  const c = state as RunCheckpoint | TrainerCheckpoint;
+  if ('trainer' in c) return c;
+  return { version: 1, trainer: c, position: c.dataPosition as RunCheckpoint['position'], settings: run.settings, elapsedMs: 0 };
 }
 
 async function saveTrainedAdapter(s: Session): Promise<string> {
-  const adapter = await s.trainer.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
-  const peft = exportPeft(adapter, s.trainer.model.cfg);
+  const adapter = await s.session.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
+  const peft = exportPeft(adapter, s.session.cfg);
   const files = Object.entries(peft as unknown as Record<string, Uint8Array | string>).map(([name, v]) => ({
     name,
     bytes: (typeof v === 'string' ? new TextEncoder().encode(v) : v).slice().buffer as ArrayBuffer,
@@ -140,21 +114,21 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
 /** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
 async function samples(s: Session, step: number): Promise<void> {
   for (const prompt of s.prompts) {
-    const out = await generateWith(s.trainer.model, s.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
+    const out = await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
     s.onEvent({ type: 'sample', runId: s.run.id, step, prompt, output: out.text });
     await saveSample({ runId: s.run.id, step, prompt, output: out.text });
   }
 }
 
 function release(s: Session) {
-  s.trainer.destroy();
-  destroyWeights(s.ctx, s.weights);
+  s.session.destroy();
   if (active === s) active = null;
 }
 
 /** The loop: steps until done, stopped, paused (waits) or the device is lost. */
 async function loop(s: Session): Promise<void> {
   const st = s.run.settings;
+  const session = s.session;
   const pending: MetricPoint[] = [];
   let lastFlush = 0;
   const flush = async (force = false) => {
@@ -170,7 +144,7 @@ async function loop(s: Session): Promise<void> {
   try {
     status(s, 'running');
     await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
-    while (s.trainer.stepsCompleted < s.run.totalSteps) {
+    while (session.stepsCompleted < s.run.totalSteps) {
       if (s.lost) throw new DeviceLost(s.lost);
       if (s.stop) break;
       if (s.pause) {
@@ -185,14 +159,10 @@ async function loop(s: Session): Promise<void> {
         status(s, 'running');
         await updateRun(s.run.id, { status: 'running' });
       }
-      const micro: Batch[] = [];
-      for (let k = 0; k < st.gradAccum; k++) micro.push(s.batches.next());
-      const t0 = performance.now();
-      const r = await s.trainer.step(micro);
-      const sec = (performance.now() - t0) / 1000;
-      const point: MetricPoint = { runId: s.run.id, step: r.step, time: Date.now(), trainLoss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: micro.reduce((n, b) => n + realTokens(b), 0) / sec };
+      const r = await session.step();
+      const point: MetricPoint = { runId: s.run.id, step: r.step, time: Date.now(), trainLoss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: r.tokensPerSec };
       const last = r.step === s.run.totalSteps;
-      if (r.step % st.evalEvery === 0 || last) point.valLoss = await evalLoss(s);
+      if (session.evalDue()) point.valLoss = (await session.evaluate())?.valLoss;
       pending.push(point);
       await flush(point.valLoss !== undefined);
       s.run = { ...s.run, step: r.step };
@@ -202,8 +172,8 @@ async function loop(s: Session): Promise<void> {
     await flush(true);
     await checkpoint(s);
     const adapterId = await saveTrainedAdapter(s);
-    const final: RunStatus = s.trainer.stepsCompleted >= s.run.totalSteps ? 'completed' : 'stopped';
-    await updateRun(s.run.id, { status: final, adapterId, step: s.trainer.stepsCompleted });
+    const final: RunStatus = session.stepsCompleted >= s.run.totalSteps ? 'completed' : 'stopped';
+    await updateRun(s.run.id, { status: final, adapterId, step: session.stepsCompleted });
     status(s, final, final === 'completed' ? 'Done: the adapter is saved under Runs & adapters.' : 'Stopped: the adapter trained so far is saved under Runs & adapters.');
   } catch (e) {
     await flush(true).catch(() => undefined);
@@ -260,10 +230,9 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   const ck = await getCheckpoint(runId);
   if (!ck) throw new Error('That run has no checkpoint to resume from.');
   const s = await build(run, onEvent, run.samplePrompts ?? []);
-  const c = ck.state as TrainerCheckpoint;
-  s.trainer.restore(c);
-  if (c.dataPosition) s.batches.seek(c.dataPosition as BatchPosition);
-  s.run = { ...s.run, step: c.step, checkpointStep: c.step };
+  const c = asRunCheckpoint(ck.state, run);
+  s.session.restore(c);
+  s.run = { ...s.run, step: c.trainer.step, checkpointStep: c.trainer.step };
   active = s;
   void loop(s);
 }

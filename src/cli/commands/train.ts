@@ -150,7 +150,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
         session.restore(cp);
-        log(`resumed at step ${session.step} of ${session.totalSteps}`);
+        log(`resumed at step ${session.stepsCompleted} of ${session.totalSteps}`);
       }
       log(`training ${session.trainExamples} rows (${session.valExamples} validation) for ${session.totalSteps} steps`);
       const bar = json ? null : new ProgressBar(process.stderr);
