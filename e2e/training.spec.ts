@@ -99,6 +99,9 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   await page.getByLabel('Prompt', { exact: true }).fill('Dinner with Chen on Friday at 7 pm');
   await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
   await page.getByLabel('Max new tokens').fill('16');
+  await expect(page.getByTestId('baseline-empty')).toBeVisible();
+  await page.getByText('Baseline prompt: system prompt and few-shot examples').click();
+  await page.getByLabel('System prompt').fill('Reply with one calendar line: Event | Day | Time.');
   await page.getByTestId('generate').click();
   const cols = page.getByTestId('playground-columns');
   for (const col of ['baseline', 'base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });

@@ -62,10 +62,14 @@ export function Playground() {
     }
   }
 
+  // Without a system prompt or examples the baseline would only repeat the base column.
+  const baselineEmpty = !system.trim() && parseFewShot(fewShot).length === 0;
+
   async function runAll() {
     const gen = ++generation.current;
-    // One GPU: the three columns run one after another.
-    for (const col of ['baseline', 'base', ...(adapterId ? ['tuned'] : [])] as Column[]) await runColumn(col, gen);
+    // One GPU: the columns run one after another.
+    const cols = [...(baselineEmpty ? [] : ['baseline']), 'base', ...(adapterId ? ['tuned'] : [])] as Column[];
+    for (const col of cols) await runColumn(col, gen);
   }
 
   const busy = Object.values(out).some((o) => o.busy);
@@ -131,7 +135,15 @@ export function Playground() {
           <div key={col} className="card output-col" aria-live="polite" aria-busy={out[col].busy} data-col={col}>
             <h2>{title}</h2>
             <p className="muted small">{sub}</p>
-            {out[col].error ? <p className="bad">{out[col].error}</p> : <pre className="output">{out[col].text || (out[col].busy ? '…' : '')}</pre>}
+            {col === 'baseline' && baselineEmpty ? (
+              <p className="muted" data-testid="baseline-empty">
+                Add a system prompt or a few examples under “Baseline prompt” to see whether prompting alone gets you there.
+              </p>
+            ) : out[col].error ? (
+              <p className="bad">{out[col].error}</p>
+            ) : (
+              <pre className="output">{out[col].text || (out[col].busy ? '…' : '')}</pre>
+            )}
             {out[col].stats && (
               <p className="muted small" data-testid="gen-stats">
                 {out[col].stats}
