@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, transfer, type DatasetReport, type ParseProgress, type ParseRequest, type TokenReport } from '../worker/client';
 import type { ModelRef } from '../persist/records';
+import type { LossMode } from '../worker/settings';
 
 const JOB = 'dataset';
 
@@ -20,7 +21,7 @@ interface DatasetState {
   tokens: TokenReport | null;
   tokenizing: { done: number; total: number } | null;
   tokenError: string | null;
-  countTokens(model: ModelRef, seqLen: number): Promise<void>;
+  countTokens(model: ModelRef, seqLen: number, lossMode: LossMode): Promise<void>;
   loadFile(file: Blob & { name: string }): Promise<void>;
   loadUrl(url: string, name: string): Promise<void>;
   reparse(req: ParseRequest): Promise<void>;
@@ -56,10 +57,10 @@ export const useDataset = create<DatasetState>()(
         tokens: null,
         tokenizing: null,
         tokenError: null,
-        async countTokens(model, seqLen) {
+        async countTokens(model, seqLen, lossMode) {
           set({ tokenizing: { done: 0, total: get().report?.exampleCount ?? 0 }, tokenError: null });
           try {
-            const tokens = await trainer().tokenStats('tokens', model, seqLen, callback((p: { done: number; total: number }) => set({ tokenizing: p })));
+            const tokens = await trainer().tokenStats('tokens', model, seqLen, lossMode, callback((p: { done: number; total: number }) => set({ tokenizing: p })));
             set({ tokens });
           } catch (e) {
             set({ tokenError: errorMessage(e) });

@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
-import { DEFAULT_SETTINGS, PRESETS, type PresetId, type TrainSettings } from '../worker/settings';
+import { DEFAULT_SETTINGS, PRESETS, withDefaults, type PresetId, type TrainSettings } from '../worker/settings';
 import type { MetricPoint, RunStatus } from '../persist/records';
 import { getMetrics } from '../persist/repo';
 
@@ -126,6 +126,14 @@ export const useTrain = create<TrainState>()(
         },
       };
     },
-    { name: 'lora-studio.train', partialize: (s) => ({ settings: s.settings, preset: s.preset, samplePrompts: s.samplePrompts }) },
+    {
+      name: 'lora-studio.train',
+      partialize: (s) => ({ settings: s.settings, preset: s.preset, samplePrompts: s.samplePrompts }),
+      // Settings saved by an older version lack newer fields (e.g. lossMode): fill in defaults.
+      merge: (persisted, current) => {
+        const p = (persisted ?? {}) as Partial<TrainState>;
+        return { ...current, ...p, settings: withDefaults(p.settings) };
+      },
+    },
   ),
 );

@@ -4,6 +4,13 @@
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
 export type Schedule = 'constant' | 'linear' | 'cosine';
+/** Which tokens the loss is computed on (the data pipeline's LossMode). */
+export type LossMode = 'all-assistant' | 'last-assistant' | 'all';
+export const LOSS_MODES: readonly { id: LossMode; label: string }[] = [
+  { id: 'all-assistant', label: 'all assistant turns' },
+  { id: 'last-assistant', label: 'last assistant turn only' },
+  { id: 'all', label: 'everything, prompts included' },
+];
 
 export interface TrainSettings {
   rank: number;
@@ -27,6 +34,8 @@ export interface TrainSettings {
   /** Generate on held-out prompts every this many steps (0: never). */
   sampleEvery: number;
   checkpointEvery: number;
+  /** Tokens the loss is computed on. */
+  lossMode: LossMode;
 }
 
 export type PresetId = 'quick' | 'balanced' | 'thorough';
@@ -50,6 +59,7 @@ const BASE: TrainSettings = {
   evalEvery: 25,
   sampleEvery: 50,
   checkpointEvery: 25,
+  lossMode: 'all-assistant',
 };
 
 export const PRESETS: Record<PresetId, { label: string; hint: string; settings: TrainSettings }> = {
@@ -88,6 +98,7 @@ export const EXPLAIN: Record<keyof TrainSettings, string> = {
   evalEvery: 'Measure validation loss every this many steps.',
   sampleEvery: 'Generate answers to held-out prompts every this many steps (0 = never).',
   checkpointEvery: 'Save a resumable checkpoint every this many steps.',
+  lossMode: 'Which tokens the model learns to produce: every assistant reply (usual), only the last one (multi-turn data where earlier replies are context), or the whole conversation including the prompts.',
 };
 
 /** Problems with the settings, keyed by field; empty when they can run. */
@@ -113,6 +124,7 @@ export function validateSettings(s: TrainSettings): Partial<Record<keyof TrainSe
   int('evalEvery', 1, 1_000_000);
   int('sampleEvery', 0, 1_000_000);
   int('checkpointEvery', 1, 1_000_000);
+  if (!LOSS_MODES.some((m) => m.id === s.lossMode)) e.lossMode = `one of ${LOSS_MODES.map((m) => m.id).join(', ')}`;
   return e;
 }
 
@@ -124,6 +136,11 @@ export function plannedSteps(s: TrainSettings, trainExamples: number): number {
 }
 
 /** LoRA scale applied to B·A: alpha / r, or alpha / √r with rsLoRA (PEFT's definition). */
+/** Settings stored by an older version (or a run record from before a field existed), completed with defaults. */
+export function withDefaults(s: Partial<TrainSettings> | null | undefined): TrainSettings {
+  return { ...DEFAULT_SETTINGS, ...(s ?? {}) };
+}
+
 export function loraScale(s: Pick<TrainSettings, 'alpha' | 'rank' | 'rslora'>): number {
   return s.rslora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank;
 }

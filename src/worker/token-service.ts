@@ -6,11 +6,14 @@ import type { ModelRef } from '../persist/records';
 import { currentExamples } from './dataset-service';
 import { endJob, startJob } from './jobs';
 import { openModel } from './models-service';
+import type { LossMode } from './settings';
 
 export type { DatasetStats, PreviewSegment } from '../data';
 
 export interface TokenReport {
   model: string;
+  /** The loss mask the trained tokens were marked with. */
+  lossMode: LossMode;
   stats: DatasetStats;
   /** Token lengths of every example (for the histogram). */
   lengths: number[];
@@ -22,14 +25,15 @@ export interface TokenReport {
 
 const PREVIEW = 10;
 
-export async function tokenStats(jobId: string, ref: ModelRef, seqLen: number, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
+export async function tokenStats(jobId: string, ref: ModelRef, seqLen: number, lossMode: LossMode, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
   const signal = startJob(jobId);
   try {
     const meta = await readModelMetadata(await openModel(ref));
     const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
-    const r = await tokenizeExamples(tok, currentExamples(), { lossMode: 'all-assistant', onProgress, signal });
+    const r = await tokenizeExamples(tok, currentExamples(), { lossMode, onProgress, signal });
     return {
       model: ref.id,
+      lossMode,
       stats: datasetStats(r.examples, { maxLength: seqLen }),
       lengths: r.examples.map((e) => e.inputIds.length),
       preview: r.examples.slice(0, PREVIEW).map((e) => ({ row: e.row, segments: previewTokens(tok, e) })),

@@ -7,7 +7,7 @@ import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { READY, type EngineStatus } from './engine-status';
 import { cancelJob } from './jobs';
 import { estimateMemory, type MemoryReport } from './memory';
-import type { TrainSettings } from './settings';
+import type { LossMode, TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
@@ -109,8 +109,8 @@ const api = {
   importModelFolder(jobId: string, files: LocalFile[], name: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {
     return models.importFolder(jobId, files, name, onProgress);
   },
-  tokenStats(jobId: string, ref: ModelRef, seqLen: number, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
-    return tokenStats(jobId, ref, seqLen, onProgress);
+  tokenStats(jobId: string, ref: ModelRef, seqLen: number, lossMode: LossMode, onProgress?: (p: { done: number; total: number }) => void): Promise<TokenReport> {
+    return tokenStats(jobId, ref, seqLen, lossMode, onProgress);
   },
 
   // Training and generation

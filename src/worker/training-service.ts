@@ -18,7 +18,7 @@ import { generateWith, playgroundGenerate, unloadPlayground } from './generation
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
-import type { TrainSettings } from './settings';
+import { validateSettings, withDefaults, type TrainSettings } from './settings';
 
 export const trainingReadiness: Readiness = READY;
 export const generationReadiness: Readiness = READY;
@@ -60,7 +60,8 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
   unloadPlayground();
-  const s = run.settings;
+  // Runs stored before a setting existed train with its default (e.g. the loss mask).
+  const s = withDefaults(run.settings);
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
 
   report('Reading the dataset…');
@@ -71,7 +72,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   const cfg = parseModelConfig(meta.config);
   const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
   report(`Tokenizing ${examples.length} examples…`);
-  const tokenized = await tokenizeExamples(tok, examples, { lossMode: 'all-assistant' });
+  const tokenized = await tokenizeExamples(tok, examples, { lossMode: s.lossMode });
   if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
 
   report('Uploading the weights to the GPU…');
@@ -204,6 +205,8 @@ export function setForgetDevice(f: () => void): void {
 
 /** Starts a new run; resolves with its id once it is set up (training continues in the background). */
 export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
+  const problems = Object.entries(validateSettings(withDefaults(req.settings)));
+  if (problems.length) throw new Error(`These settings cannot run: ${problems.map(([k, m]) => `${k} must be ${m}`).join('; ')}.`);
   const ds = await getDataset(req.datasetId);
   if (!ds) throw new Error('The saved dataset is gone; save it again on the Data screen.');
   const now = Date.now();

@@ -3,22 +3,30 @@ import { useModel } from '../../store/model';
 import { useTrain } from '../../store/training';
 import { ErrorBox } from '../common/EngineNotice';
 import { Histogram } from '../common/Histogram';
+import { LOSS_MODES } from '../../worker/settings';
 
 /** Token counts with the chosen model's tokenizer, truncation at the sequence length, and the exact trained tokens. */
 export function TokenStats() {
   const { tokens, tokenizing, tokenError, countTokens, report } = useDataset();
   const model = useModel((s) => s.model);
   const seqLen = useTrain((s) => s.settings.seqLen);
+  const lossMode = useTrain((s) => s.settings.lossMode);
+  const modeLabel = (id: string) => LOSS_MODES.find((m) => m.id === id)?.label ?? id;
   if (!report || report.exampleCount === 0) return null;
   const t = tokens?.stats;
   return (
     <div className="card" data-testid="token-stats">
       <h2>Tokens</h2>
-      <p className="muted">Tokenized with the chat template of the base model chosen on the Model screen ({model.id}); it must be on this device.</p>
-      <button type="button" className="secondary" disabled={!!tokenizing} onClick={() => void countTokens(model, seqLen)} data-testid="count-tokens">
+      <p className="muted">Tokenized with the chat template of the base model chosen on the Model screen ({model.id}); it must be on this device. Trained tokens follow “Train on” from the Train screen: <strong data-testid="token-loss-mode">{modeLabel(lossMode)}</strong>.</p>
+      <button type="button" className="secondary" disabled={!!tokenizing} onClick={() => void countTokens(model, seqLen, lossMode)} data-testid="count-tokens">
         {tokenizing ? `Tokenizing… ${tokenizing.done} / ${tokenizing.total}` : `Count tokens with ${model.id.split('/').pop()}`}
       </button>
       <ErrorBox error={tokenError} />
+      {tokens && tokens.lossMode !== lossMode && (
+        <p className="warn-text small" data-testid="token-mode-stale">
+          Counted for training on {modeLabel(tokens.lossMode)}; the Train screen now says {modeLabel(lossMode)}. Count again to see what will train.
+        </p>
+      )}
       {t && tokens && (
         <>
           <dl className="kv">

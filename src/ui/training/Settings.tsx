@@ -1,5 +1,5 @@
 import { useTrain } from '../../store/training';
-import { EXPLAIN, LORA_TARGETS, PRESETS, loraScale, type PresetId, type Schedule, type TrainSettings } from '../../worker/settings';
+import { EXPLAIN, LORA_TARGETS, LOSS_MODES, PRESETS, loraScale, type LossMode, type PresetId, type Schedule, type TrainSettings } from '../../worker/settings';
 import { Field } from '../common/Field';
 
 type NumKey = { [K in keyof TrainSettings]: TrainSettings[K] extends number ? K : never }[keyof TrainSettings];
@@ -40,6 +40,21 @@ export function Settings({ errors, disabled }: { errors: Partial<Record<keyof Tr
         </div>
         <small className="muted">{EXPLAIN.targets}</small>
         {errors.targets && <small className="bad"> {errors.targets}</small>}
+      </fieldset>
+      <fieldset disabled={disabled}>
+        <legend>Loss</legend>
+        <Field label="Train on" hint={EXPLAIN.lossMode} error={errors.lossMode}>
+          {(id, describedBy) => (
+            <select id={id} aria-describedby={describedBy} aria-invalid={!!errors.lossMode} value={settings.lossMode} onChange={(e) => set('lossMode', e.target.value as LossMode)}>
+              {LOSS_MODES.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.label}
+                  {m.id === 'all-assistant' ? ' (default)' : ''}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
       </fieldset>
       <div className="settings-grid">
         {GROUPS.map((g) => (
