@@ -1,17 +1,9 @@
 // Numeric helpers for tests: a seeded RNG and a tolerance check that reports the worst element.
 import { expect } from 'vitest';
+import { uniformSource } from '../src/engine/optim/rng';
 
-/** Mulberry32: small, fast, seeded; good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (the engine's seeded generator): small, fast; good enough for test data. */
+export const rng = uniformSource;
 
 /** n uniform values in [lo, hi). */
 export function randArray(r: () => number, n: number, lo = -1, hi = 1): Float64Array {

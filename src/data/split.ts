@@ -1,17 +1,9 @@
 // Seeded randomness for the data pipeline: a small PRNG, shuffles, and the train/validation split.
 // Same seed → same result on every platform (integer arithmetic only).
+import { uniformSource } from '../engine/optim/rng';
 
-/** Mulberry32: a fast 32-bit seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32: a fast 32-bit seeded PRNG returning floats in [0, 1) (the engine's generator). */
+export const seededRandom = uniformSource;
 
 /** Mixes two integers into one seed (so each epoch gets its own independent shuffle). */
 export function mixSeed(seed: number, stream: number): number {

@@ -2,6 +2,7 @@
 // reference. Used in real Chromium (whose Dawn differs from Node's) through the worker, and
 // by the GPU status panel. Add one entry per kernel: the last row ('shader coverage') fails
 // when a shaders/*.wgsl file that this adapter can compile was not compiled by any entry.
+import { uniformSource } from './optim/rng';
 import { GpuContext } from './gpu/context';
 import { residualForward } from './gpu/kernels/residual';
 import { residualForward as residualRef } from './reference/residual';
@@ -29,14 +30,10 @@ export interface SmokeCheck {
   run(ctx: GpuContext, rand: () => number): Promise<{ got: Float32Array; want: Float64Array }>;
 }
 
+/** Uniforms in [-0.5, 0.5) from the project's seeded generator. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const u = uniformSource(seed);
+  return () => u() - 0.5;
 }
 
 const randF64 = (rand: () => number, n: number) => Float64Array.from({ length: n }, rand);

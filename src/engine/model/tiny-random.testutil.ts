@@ -1,19 +1,11 @@
 // Test helper (not shipped): tiny random Llama weights, LoRA adapters and batches in float64,
 // deterministic for a seed. Used by the reference model's unit tests and the GPU model tests.
 import type { ModelConfig } from './config';
+import { uniformSource } from '../optim/rng';
 import { LORA_TARGETS, type LoraTarget, type ModelShape, type RefBatch, type RefLora, baseTensorShapes, linearShape, loraKeyA, loraKeyB } from '../reference/model';
 
-/** Mulberry32 (same generator as test/numeric.ts, kept here so this file has no vitest import). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded uniform generator (engine/optim/rng). */
+export const seededRandom = uniformSource;
 
 export function tinyShape(over: Partial<ModelShape> = {}): ModelShape {
   return {

@@ -26,6 +26,12 @@ export class Rng {
   }
 }
 
+/** A function returning the uniforms of `new Rng(seed)` in turn: the one seeded generator of the project. */
+export function uniformSource(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
+
 /** Mixes integers into one u32 (a stateless seed for, e.g., dropout at step t of layer l). */
 export function mixSeed(...parts: number[]): number {
   let h = 0x811c9dc5;
