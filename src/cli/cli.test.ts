@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main';
+import { runCli } from './run-cli.testutil';
 import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { exportPeft } from '../adapters/peft';
 import type { LoraAdapter } from '../adapters/lora';
@@ -16,20 +16,7 @@ let model: TinyModel;
 let modelDir: string;
 let adapterDir: string;
 
-async function run(args: string[]): Promise<{ code: number; out: string[]; err: string }> {
-  const out: string[] = [];
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args, (l) => out.push(l));
-    return { code, out, err };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const run = runCli;
 
 function randomAdapter(m: TinyModel): LoraAdapter {
   let s = 7;

@@ -1,9 +1,9 @@
 // `logits`, `generate` and `eval` on Dawn against the float64 reference model, base and adapter.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main';
+import { runCli } from './run-cli.testutil';
 import { weightsF64, writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { expectClose } from '../../test/numeric';
 import { exportPeft } from '../adapters/peft';
@@ -17,19 +17,7 @@ let adapterDir: string;
 let model: TinyModel;
 let adapter: LoraAdapter;
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args, (l) => out.push(l)), out, err };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const run = runCli;
 
 function makeAdapter(m: TinyModel): LoraAdapter {
   let s = 99;

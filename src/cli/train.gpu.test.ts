@@ -1,11 +1,11 @@
 // `lora-studio train` end to end on Dawn: JSON progress lines, a PEFT adapter that imports onto
 // the base, --resume from the checkpoint, and bad input leaving nothing behind.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main';
+import { runCli } from './run-cli.testutil';
 import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { importPeft } from '../adapters/peft';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
@@ -16,19 +16,7 @@ let modelDir: string;
 let dataFile: string;
 let model: TinyModel;
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args, (l) => out.push(l)), out, err };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const run = runCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lora-train-'));
