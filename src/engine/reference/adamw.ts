@@ -1,15 +1,8 @@
 // float64 reference of one AdamW step (torch.optim.AdamW: decoupled weight decay, bias
 // correction), same argument order as gpu/kernels/adamw.ts.
 
-export interface AdamWHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** 1-based step number, for the bias corrections 1 − beta^t. */
-  t: number;
-}
+export type { AdamWHyper } from '../gpu/kernels/adamw';
+import type { AdamWHyper } from '../gpu/kernels/adamw';
 
 /**
  * Updates param, m, v in place from grad[N]. gradScale (optional) = [clip, nonFinite]: the
