@@ -129,7 +129,7 @@ test.describe('offline', () => {
     expect(errors).toEqual([]);
   });
 
-  test('through the Model screen: a gated model explains what to do, a public one downloads, and after an offline reload it is still on this device', async ({ page, context }) => {
+  test('through the Model screen: a gated model explains what to do and downloads with the access token typed in, a public one downloads, and after an offline reload it is still on this device', async ({ page, context }) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await routeHubToMock(context, hub);
@@ -141,11 +141,33 @@ test.describe('offline', () => {
       await expect(page.getByTestId('model-choice')).toContainText(id);
     };
 
+    const seenUrls: string[] = [];
+    context.on('request', (r) => seenUrls.push(r.url()));
     await chooseHubModel('acme/gated-llama');
     await page.getByTestId('download-model').click();
     await expect(page.getByTestId('model-choice')).toContainText('accept its license');
-    await expect(page.getByTestId('model-choice')).toContainText('access token');
+    await expect(page.getByTestId('model-choice')).toContainText('Paste it into “Hugging Face access token” on this screen');
     await expect(page.getByTestId('model-cache')).not.toContainText('acme/gated-llama');
+
+    // A wrong token is refused with a pointer at the field; the right one downloads the gated model.
+    const tokenField = page.getByLabel('Hugging Face access token');
+    await expect(tokenField).toHaveAttribute('type', 'password');
+    await tokenField.fill('hf_wrong');
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-choice')).toContainText('Check the token in “Hugging Face access token”');
+    await tokenField.fill('hf_secret');
+    await page.getByTestId('hub-token').getByLabel('Remember on this device').check();
+    await page.screenshot({ path: 'e2e/artifacts/model-token.png', fullPage: true });
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-cached')).toBeVisible();
+    await expect(page.getByTestId('model-cache')).toContainText('acme/gated-llama');
+    const gated = hub.requests.filter((r) => r.path.startsWith('/acme/gated-llama/'));
+    expect(gated.filter((r) => r.status < 400).length, 'gated files served').toBeGreaterThan(3);
+    for (const r of gated.filter((r) => r.status < 400)) expect(r.authorization, r.path).toBe('Bearer hf_secret');
+    // The token travels in the Authorization header only: never in a URL, never in localStorage.
+    expect(seenUrls.filter((u) => u.includes('hf_secret') || u.includes('hf_wrong'))).toEqual([]);
+    expect(hub.requests.filter((r) => r.path.includes('hf_secret'))).toEqual([]);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('hf_secret');
 
     await chooseHubModel(REPO);
     await page.getByTestId('download-model').click();
@@ -160,6 +182,12 @@ test.describe('offline', () => {
     await expect(page.getByTestId('model-cached')).toBeVisible();
     await page.screenshot({ path: 'e2e/artifacts/pwa-offline-model.png', fullPage: true });
     expect(hub.requests).toEqual([]);
+    // The remembered token is back after the reload (from IndexedDB), still not in localStorage.
+    await chooseHubModel('acme/not-downloaded');
+    await expect(page.getByLabel('Hugging Face access token')).toHaveValue('hf_secret');
+    await expect(page.getByTestId('hub-token').getByLabel('Remember on this device')).toBeChecked();
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('hf_secret');
+    await page.getByTestId('hub-token').getByLabel('Remember on this device').uncheck();
 
     await runHubInWorker(await trainerWorker(page), `const s = new LoraHub.OpfsStore(); for (const m of await LoraHub.listCachedModels(s)) await LoraHub.deleteCachedModel(s, m.key); return null;`);
     expect(errors).toEqual([]);

@@ -5,6 +5,7 @@ import { callback, errorMessage, trainer, type CachedModel, type DownloadProgres
 import { DEFAULT_MODEL_ID, MODEL_PRESETS } from '../worker/presets';
 import type { TrainSettings } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
+import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
 
 const JOB = 'model';
 
@@ -18,6 +19,13 @@ interface ModelState {
   progress: DownloadProgress | null;
   busy: boolean;
   error: string | null;
+  /** Hugging Face access token for gated/private models: in memory, or in IndexedDB when remembered (never in localStorage). */
+  hubToken: string;
+  rememberToken: boolean;
+  setHubToken(token: string): void;
+  setRememberToken(remember: boolean): Promise<void>;
+  /** Loads a remembered token (once, at start). */
+  loadHubToken(): Promise<void>;
   refreshCache(): Promise<void>;
   download(): Promise<void>;
   importFolder(files: File[]): Promise<void>;
@@ -40,6 +48,30 @@ export const useModel = create<ModelState>()(
       progress: null,
       busy: false,
       error: null,
+      hubToken: '',
+      rememberToken: false,
+      setHubToken(token) {
+        set({ hubToken: token });
+        if (get().rememberToken) void (token ? setSecret(HUB_TOKEN_KEY, token) : deleteSecret(HUB_TOKEN_KEY)).catch(() => undefined);
+      },
+      async setRememberToken(remember) {
+        set({ rememberToken: remember });
+        try {
+          const token = get().hubToken;
+          if (remember && token) await setSecret(HUB_TOKEN_KEY, token);
+          if (!remember) await deleteSecret(HUB_TOKEN_KEY);
+        } catch (e) {
+          set({ error: `Could not ${remember ? 'store' : 'forget'} the access token on this device: ${errorMessage(e)}` });
+        }
+      },
+      async loadHubToken() {
+        try {
+          const token = await getSecret(HUB_TOKEN_KEY);
+          if (token && !get().hubToken) set({ hubToken: token, rememberToken: true });
+        } catch {
+          // No IndexedDB (private mode in some browsers): nothing was remembered.
+        }
+      },
       async refreshCache() {
         try {
           set({ cached: await trainer().listCachedModels() });
@@ -50,7 +82,7 @@ export const useModel = create<ModelState>()(
       async download() {
         set({ busy: true, error: null, progress: null });
         try {
-          await trainer().downloadModel(JOB, get().model.id, callback((p: DownloadProgress) => set({ progress: p })));
+          await trainer().downloadModel(JOB, get().model.id, get().hubToken || undefined, callback((p: DownloadProgress) => set({ progress: p })));
           await get().refreshCache();
         } catch (e) {
           set({ error: errorMessage(e) });

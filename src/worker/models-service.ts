@@ -5,6 +5,7 @@ import {
   downloadModel,
   hubCacheKey,
   importLocalModel,
+  isHubError,
   listCachedModels,
   localCacheKey,
   openCachedModel,
@@ -31,10 +32,23 @@ export const listCached = (): Promise<CachedModel[]> => listCachedModels(modelSt
 
 export const deleteCached = (key: string): Promise<void> => deleteCachedModel(modelStore(), key);
 
-export async function download(jobId: string, repo: string, onProgress?: (p: DownloadProgress) => void): Promise<CachedModel> {
+/** Where the Model screen takes the access token (named in gated-model errors). */
+export const TOKEN_FIELD = 'Hugging Face access token';
+
+/**
+ * Downloads a Hub model into the cache. `token` (gated or private models) only ever travels in
+ * the Authorization header (src/hub), never in a URL.
+ */
+export async function download(jobId: string, repo: string, token: string | undefined, onProgress?: (p: DownloadProgress) => void): Promise<CachedModel> {
   const signal = startJob(jobId);
   try {
-    return (await downloadModel({ repo, store: modelStore(), signal, onProgress })).model;
+    return (await downloadModel({ repo, token: token?.trim() || undefined, store: modelStore(), signal, onProgress })).model;
+  } catch (e) {
+    if (isHubError(e) && e.code === 'gated') {
+      const where = token?.trim() ? `Check the token in “${TOKEN_FIELD}” on this screen.` : `Paste it into “${TOKEN_FIELD}” on this screen and download again.`;
+      throw new Error(`${e.message} ${where}`, { cause: e });
+    }
+    throw e;
   } finally {
     endJob(jobId, signal);
   }

@@ -102,8 +102,9 @@ const api = {
   // Models
   listCachedModels: () => models.listCached(),
   deleteCachedModel: (key: string) => models.deleteCached(key),
-  downloadModel(jobId: string, repo: string, onProgress?: (p: models.DownloadProgress) => void) {
-    return models.download(jobId, repo, onProgress);
+  /** `token`: Hugging Face access token for gated/private repos (sent only as an Authorization header). */
+  downloadModel(jobId: string, repo: string, token: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {
+    return models.download(jobId, repo, token, onProgress);
   },
   /** Files are handles (structured-cloned, not read): the worker streams them into the cache. */
   importModelFolder(jobId: string, files: LocalFile[], name: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {

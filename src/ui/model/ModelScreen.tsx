@@ -12,7 +12,7 @@ import { formatBytes, formatCount } from '../common/format';
 const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 
 export function ModelScreen() {
-  const { model, config, memory, memoryError, choosePreset, chooseHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached } = useModel();
+  const { model, config, memory, memoryError, choosePreset, chooseHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
   const settings = useTrain((s) => s.settings);
   const engine = useEngine((s) => s.status);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
@@ -23,6 +23,9 @@ export function ModelScreen() {
   useEffect(() => {
     void refreshCache();
   }, [refreshCache]);
+  useEffect(() => {
+    void loadHubToken();
+  }, [loadHubToken]);
   const isCached = cached.some((m) => m.id === model.id && m.source === model.source);
 
   return (
@@ -69,9 +72,30 @@ export function ModelScreen() {
             On this device — ready to train.
           </p>
         ) : model.source === 'hub' ? (
-          <button type="button" onClick={() => void download()} disabled={busy || !engine?.models.ready} data-testid="download-model">
-            Download {model.id}
-          </button>
+          <>
+            <button type="button" onClick={() => void download()} disabled={busy || !engine?.models.ready} data-testid="download-model">
+              Download {model.id}
+            </button>
+            <div className="field token-field" data-testid="hub-token">
+              <label htmlFor="hub-token">Hugging Face access token</label>
+              <input
+                id="hub-token"
+                type="password"
+                autoComplete="off"
+                spellCheck={false}
+                value={hubToken}
+                placeholder="hf_… (optional)"
+                aria-describedby="hub-token-hint"
+                onChange={(e) => setHubToken(e.target.value)}
+              />
+              <small id="hub-token-hint" className="muted">
+                Only for gated or private models: a “read” token from huggingface.co/settings/tokens, after accepting the model’s license. It is sent to the Hub only, in a request header.
+              </small>
+              <label className="check">
+                <input type="checkbox" checked={rememberToken} onChange={(e) => void setRememberToken(e.target.checked)} /> Remember on this device
+              </label>
+            </div>
+          </>
         ) : (
           <p className="bad">This local model is not in the cache any more; load its folder again.</p>
         )}
