@@ -1,12 +1,16 @@
 // Training for real in Chromium's software WebGPU, on a tiny random Llama (test fixture)
 // imported as a local folder: token statistics, live curves, a reload in the middle of the
-// run, resume from the last checkpoint, the adapter in Runs, PEFT zip export.
+// run, resume from the last checkpoint, the adapter in Runs, PEFT zip export, merged exports
+// (downloaded where the browser has no folder picker, and streamed into a picked folder).
 import { mkdtemp, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
+import { readGguf } from '../src/adapters/gguf-format';
+import { memorySource } from '../src/engine/model/safetensors';
 import { trainerWorker } from './hub-support';
 
 test.setTimeout(420_000);
@@ -16,7 +20,8 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   page.on('pageerror', (e) => errors.push(e.message));
   const dir = join(await mkdtemp(join(tmpdir(), 'studio-e2e-')), 'tiny-llama');
   await mkdir(dir);
-  for (const [name, data] of Object.entries(buildTinyModel({ seed: 7 }).files)) await writeFile(join(dir, name), data);
+  const tinyFiles = buildTinyModel({ seed: 7 }).files;
+  for (const [name, data] of Object.entries(tinyFiles)) await writeFile(join(dir, name), data);
 
   // Model: import the folder into the browser's cache (through the worker).
   await page.goto('/#/model');
@@ -72,7 +77,9 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   await expect(page.getByTestId('samples').locator('li').first()).toContainText('Lunch with Ana tomorrow at noon');
   await page.screenshot({ path: 'e2e/artifacts/train.png', fullPage: true });
 
-  // Runs: the run with its curve, the adapter, a PEFT zip.
+  // Runs: the run with its curve, the adapter, a PEFT zip. First as a browser without the
+  // File System Access folder picker (Firefox, Safari): exports are downloads.
+  await page.evaluate(() => Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true, writable: true }));
   await page.goto('/#/adapters');
   await expect(page.getByTestId('runs')).toContainText('completed · 8/8');
   await page.getByRole('checkbox', { name: /^Compare / }).first().check();
@@ -92,7 +99,91 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const ggufFile = gguf.find((f) => f.name.endsWith('.gguf'))!;
   expect(new TextDecoder().decode(ggufFile.bytes.subarray(0, 4))).toBe('GGUF');
   expect(new TextDecoder().decode(gguf.find((f) => f.name === 'Modelfile')!.bytes)).toMatch(/ADAPTER \.\/.*\.gguf/);
+
+  // Merged model, Hugging Face layout, assembled in the page from streamed chunks and downloaded as a zip.
+  await expect(page.getByTestId('export-note')).toContainText('cannot write into a folder');
+  const mergedPromise = page.waitForEvent('download');
+  await page.getByTestId('adapters').getByRole('button', { name: 'Merged model (.zip)' }).first().click();
+  const mergedDl = await mergedPromise;
+  expect(mergedDl.suggestedFilename()).toMatch(/-merged\.zip$/);
+  const merged = unzipFiles(new Uint8Array(await readFile((await mergedDl.path())!)));
+  expect(merged.map((f) => f.name).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+  const header = (bytes: Uint8Array) => {
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    return { n, json: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> };
+  };
+  const mergedSt = merged.find((f) => f.name === 'model.safetensors')!.bytes;
+  const baseSt = tinyFiles['model.safetensors'] as Uint8Array;
+  const mh = header(mergedSt);
+  const bh = header(baseSt);
+  const tensorNames = (h: Record<string, unknown>) => Object.keys(h).filter((k) => k !== '__metadata__').sort();
+  expect(tensorNames(mh.json)).toEqual(tensorNames(bh.json));
+  for (const name of tensorNames(bh.json)) expect(mh.json[name].shape, name).toEqual(bh.json[name].shape);
+  expect(mergedSt.length).toBe(8 + mh.n + Math.max(...tensorNames(mh.json).map((k) => mh.json[k].data_offsets[1])));
+  // The adapter is folded in: an adapted projection changed, a norm did not.
+  const tensorBytes = (bytes: Uint8Array, h: { n: number; json: Record<string, { data_offsets: [number, number] }> }, name: string) => bytes.subarray(8 + h.n + h.json[name].data_offsets[0], 8 + h.n + h.json[name].data_offsets[1]);
+  expect(Buffer.compare(tensorBytes(mergedSt, mh, 'model.layers.0.self_attn.q_proj.weight'), tensorBytes(baseSt, bh, 'model.layers.0.self_attn.q_proj.weight'))).not.toBe(0);
+  expect(Buffer.compare(tensorBytes(mergedSt, mh, 'model.norm.weight'), tensorBytes(baseSt, bh, 'model.norm.weight'))).toBe(0);
+  const mergedConfig = JSON.parse(new TextDecoder().decode(merged.find((f) => f.name === 'config.json')!.bytes));
+  expect(mergedConfig.model_type).toBe('llama');
+  expect(mergedConfig.torch_dtype).toBe('float32');
+  expect(Buffer.compare(merged.find((f) => f.name === 'tokenizer.json')!.bytes, Buffer.from(tinyFiles['tokenizer.json'] as string | Uint8Array))).toBe(0);
+  await expect(page.getByTestId('export-done')).toContainText('-merged.zip');
+
+  // Merged GGUF, the same way.
+  const mergedGgufPromise = page.waitForEvent('download');
+  await page.getByTestId('adapters').getByRole('button', { name: 'Merged GGUF (.gguf)' }).first().click();
+  const mergedGgufDl = await mergedGgufPromise;
+  expect(mergedGgufDl.suggestedFilename()).toMatch(/-merged\.gguf$/);
+  const mergedGguf = new Uint8Array(await readFile((await mergedGgufDl.path())!));
+  expect(new TextDecoder().decode(mergedGguf.subarray(0, 4))).toBe('GGUF');
+  expect(new DataView(mergedGguf.buffer, mergedGguf.byteOffset).getUint32(4, true)).toBe(3);
+  const parsed = await readGguf(memorySource(mergedGguf, 'merged.gguf'));
+  expect(parsed.version).toBe(3);
+  expect([undefined, 'model']).toContain(parsed.get('general.type'));
+  expect(parsed.get('general.architecture')).toBe('llama');
+  expect(parsed.tensors.length).toBe(tensorNames(bh.json).length);
   await page.screenshot({ path: 'e2e/artifacts/runs-after-training.png', fullPage: true });
+
+  // Chrome's folder picker (File System Access), answered with a folder in the origin's private
+  // file system: PEFT files and the merged model are written into it, chunk by chunk.
+  await page.evaluate(async () => {
+    const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('e2e-picked', { create: true });
+    Object.defineProperty(window, 'showDirectoryPicker', { value: async () => picked, configurable: true, writable: true });
+  });
+  await page.goto('/#/train');
+  await page.goto('/#/adapters');
+  await expect(page.getByTestId('export-note')).toContainText('streamed straight into the folder');
+  await page.getByTestId('adapters').getByRole('button', { name: 'PEFT → folder…' }).first().click();
+  await expect(page.getByTestId('export-done')).toContainText('into e2e-picked/');
+  await page.getByTestId('adapters').getByRole('button', { name: 'Merged model → folder…' }).first().click();
+  await expect(page.getByTestId('export-done')).toContainText('Saved the merged model into e2e-picked/');
+  await page.screenshot({ path: 'e2e/artifacts/runs-export-folder.png', fullPage: true });
+  const picked = await page.evaluate(async () => {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('e2e-picked');
+    const out: Record<string, { size: number; sha256: string }> = {};
+    const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
+      for await (const [name, h] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+        if (h.kind === 'directory') await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`);
+        else {
+          const buf = await (await (h as FileSystemFileHandle).getFile()).arrayBuffer();
+          const hash = [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((b) => b.toString(16).padStart(2, '0')).join('');
+          out[`${prefix}${name}`] = { size: buf.byteLength, sha256: hash };
+        }
+      }
+    };
+    await walk(root, '');
+    await (await navigator.storage.getDirectory()).removeEntry('e2e-picked', { recursive: true });
+    return out;
+  });
+  const pickedNames = Object.keys(picked).sort();
+  const peftDir = pickedNames.find((n) => n.endsWith('/adapter_config.json'))!.split('/')[0];
+  const mergedDir = mergedDl.suggestedFilename().replace(/\.zip$/, '');
+  expect(pickedNames).toEqual(
+    [...['README.md', 'adapter_config.json', 'adapter_model.safetensors'].map((f) => `${peftDir}/${f}`), ...merged.map((f) => `${mergedDir}/${f.name}`)].sort(),
+  );
+  // Streamed to disk and assembled in the page: the same bytes.
+  for (const f of merged) expect(picked[`${mergedDir}/${f.name}`].sha256, f.name).toBe(createHash('sha256').update(f.bytes).digest('hex'));
 
   // Playground: the same prompt through the prompted baseline, the base model and the tuned one.
   await page.goto('/#/playground');

@@ -1,11 +1,17 @@
-// Adapters on disk: export a stored adapter as a PEFT zip, import a PEFT adapter (zip or the
-// two files) after validating it against its base model, and store it in persist/.
+// Adapters on disk: export a stored adapter as a PEFT zip, a GGUF LoRA, or merged into its base
+// model (Hugging Face folder or GGUF, streamed chunk by chunk to the page: hundreds of MB are
+// never built whole here); import a PEFT adapter (zip or the two files) after validating it
+// against its base model, and store it in persist/.
 import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
-import { exportLoraGguf, ollamaModelfile } from '../adapters/gguf';
-import { readModelMetadata } from '../hub';
+import { baseGgufChunks, exportLoraGguf, ollamaModelfile } from '../adapters/gguf';
+import { COPIED_MODEL_FILES, mergedConfigJson, mergedSafetensorsChunks } from '../adapters/merged';
+import type { LoraAdapter } from '../adapters/lora';
+import { openModelWeights, readModelMetadata } from '../hub';
+import { expectedTensors, parseModelConfig, type ModelConfig } from '../engine/model/config';
+import { dtypeBytes } from '../engine/model/dtype';
+import { CancelledError, endJob, startJob } from './jobs';
 import { openModel } from './models-service';
-import { parseModelConfig } from '../engine/model/config';
-import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
+import { memorySource, numel, SafetensorsFile } from '../engine/model/safetensors';
 import { newId } from '../persist/db';
 import { getAdapter, saveAdapter } from '../persist/repo';
 import type { AdapterRecord } from '../persist/records';
@@ -75,16 +81,21 @@ async function baseConfigOf(baseModel: string): Promise<unknown> {
   }
 }
 
+/** A stored adapter's LoRA weights, checked against its base config. */
+async function loadStoredAdapter(a: AdapterRecord, cfg: ModelConfig): Promise<LoraAdapter> {
+  const cfgFile = a.files.find((f) => f.name === PEFT_CONFIG_FILE);
+  const wFile = a.files.find((f) => f.name === PEFT_WEIGHTS_FILE);
+  if (!cfgFile || !wFile) throw new Error(`Adapter “${a.name}” is missing its PEFT files.`);
+  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
+  return importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, cfg);
+}
+
 /** llama.cpp / Ollama: a LoRA GGUF plus a Modelfile, zipped. */
 export async function exportAdapterGguf(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
   const a = await getAdapter(adapterId);
   if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
   const cfg = parseModelConfig(await baseConfigOf(a.baseModel));
-  const cfgFile = a.files.find((f) => f.name === PEFT_CONFIG_FILE);
-  const wFile = a.files.find((f) => f.name === PEFT_WEIGHTS_FILE);
-  if (!cfgFile || !wFile) throw new Error(`Adapter “${a.name}” is missing its PEFT files.`);
-  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
-  const adapter = await importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, cfg);
+  const adapter = await loadStoredAdapter(a, cfg);
   const folder = safeFileName(a.name);
   const gguf = await exportLoraGguf(adapter, cfg, { name: a.name });
   const base = safeFileName(a.baseModel.split('/').pop() ?? 'base');
@@ -93,4 +104,98 @@ export async function exportAdapterGguf(adapterId: string): Promise<{ fileName: 
     ollamaModelfile({ from: `./${base}.gguf`, adapterFile: `./${folder}.gguf`, adapter });
   const bytes = zipFiles([{ name: `${folder}.gguf`, bytes: gguf }, { name: 'Modelfile', bytes: new TextEncoder().encode(modelfile) }], `${folder}-gguf`);
   return { fileName: `${folder}-gguf.zip`, bytes };
+}
+
+// ---- merged model: base + adapter folded in, streamed ----
+
+/** 'merged': Hugging Face folder (model.safetensors, config.json, tokenizer files); 'merged-gguf': one GGUF file. */
+export type MergedFormat = 'merged' | 'merged-gguf';
+
+export interface MergedExportPlan {
+  /** Folder name for 'merged' (the page zips or writes into it); file stem for 'merged-gguf'. */
+  name: string;
+  /** Files in the order they are streamed, with their approximate sizes in bytes. */
+  files: { name: string; approxBytes: number }[];
+  approxBytes: number;
+}
+
+/** Receives the export: chunks of one file in order, files one after another. Awaited (backpressure). */
+export type ChunkSink = (file: string, chunk: Uint8Array) => Promise<void>;
+
+interface MergedSource {
+  plan: MergedExportPlan;
+  files: { name: string; chunks: () => AsyncIterable<Uint8Array> }[];
+}
+
+const weightBytes = (cfg: ModelConfig, bytesPerValue: number) => expectedTensors(cfg).reduce((n, t) => n + numel(t.shape) * bytesPerValue, 0);
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/** Opens the base model from the cache and lays out what the export will stream. */
+async function mergedSource(adapterId: string, format: MergedFormat): Promise<MergedSource> {
+  const a = await getAdapter(adapterId);
+  if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
+  let model;
+  try {
+    model = await openModel({ id: a.baseModel, source: 'hub' });
+  } catch (e) {
+    throw new Error(`A merged export needs the base model's weights on this device: download or import ${a.baseModel} on the Model screen first. (${(e as Error).message})`, { cause: e });
+  }
+  const meta = await readModelMetadata(model);
+  const cfg = parseModelConfig(meta.config);
+  const adapter = await loadStoredAdapter(a, cfg);
+  const weights = await openModelWeights(model);
+  const name = `${safeFileName(a.name)}-merged`;
+  const files: MergedSource['files'] = [];
+  const sizes: MergedExportPlan['files'] = [];
+  if (format === 'merged') {
+    files.push({ name: 'model.safetensors', chunks: () => mergedSafetensorsChunks(cfg, weights, adapter) });
+    sizes.push({ name: 'model.safetensors', approxBytes: weightBytes(cfg, dtypeBytes(cfg.dtype)) });
+    const configJson = new TextEncoder().encode(mergedConfigJson(await model.text('config.json'), cfg.dtype));
+    files.push({ name: 'config.json', chunks: () => once(configJson) });
+    sizes.push({ name: 'config.json', approxBytes: configJson.length });
+    for (const f of COPIED_MODEL_FILES) {
+      if (!model.has(f)) continue;
+      const src = await model.source(f);
+      // Copied byte for byte (small text files; read when their turn comes).
+      files.push({ name: f, chunks: async function* () { yield await src.read(0, src.size); } });
+      sizes.push({ name: f, approxBytes: src.size });
+    }
+  } else {
+    const file = `${name}.gguf`;
+    const tokenizer = { tokenizerJson: meta.tokenizer, tokenizerConfig: meta.tokenizerConfig, generationConfig: meta.generationConfig };
+    files.push({ name: file, chunks: () => baseGgufChunks(cfg, weights, tokenizer, { merge: adapter, name: a.name }) });
+    sizes.push({ name: file, approxBytes: weightBytes(cfg, 4) }); // F32, as baseGgufChunks writes by default
+  }
+  return { plan: { name, files: sizes, approxBytes: sizes.reduce((n, f) => n + f.approxBytes, 0) }, files };
+}
+
+/** What a merged export will write, without writing it (names and sizes for the page). */
+export async function planMergedExport(adapterId: string, format: MergedFormat): Promise<MergedExportPlan> {
+  return (await mergedSource(adapterId, format)).plan;
+}
+
+/**
+ * Streams a merged export into `sink`, one weight at a time: at most one tensor (plus the one
+ * chunk in flight) is in this worker's memory. Cancel with cancelJob(jobId) between chunks.
+ * `transferChunk` marks a chunk for transfer rather than copy (Comlink in the worker).
+ */
+export async function streamMergedExport(jobId: string, adapterId: string, format: MergedFormat, sink: ChunkSink, transferChunk: (c: Uint8Array) => Uint8Array = (c) => c): Promise<MergedExportPlan> {
+  const signal = startJob(jobId);
+  try {
+    const src = await mergedSource(adapterId, format);
+    for (const f of src.files) {
+      for await (const chunk of f.chunks()) {
+        if (signal.aborted) throw new CancelledError();
+        // A fresh buffer per chunk: the generator may hand out views into buffers it keeps.
+        await sink(f.name, transferChunk(chunk.slice()));
+      }
+    }
+    if (signal.aborted) throw new CancelledError();
+    return src.plan;
+  } finally {
+    endJob(jobId, signal);
+  }
 }

@@ -9,6 +9,7 @@ export type { MemoryReport } from './memory';
 export type { DatasetReport, ParseRequest, ParseProgress, DatasetFormat, FieldMapping, FileType, Example, RowError, DataWarning, FileError } from './dataset-service';
 export type { RunEvent, StartRunRequest, GenerateRequest } from './run-types';
 export type { NamedBytes } from './zip';
+export type { MergedFormat, MergedExportPlan } from './adapter-service';
 export type { CachedModel, DownloadProgress } from './models-service';
 export type { TokenReport, DatasetStats, PreviewSegment } from './token-service';
 

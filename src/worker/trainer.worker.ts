@@ -137,6 +137,17 @@ const api = {
     const out = await adapters.exportAdapterGguf(adapterId);
     return Comlink.transfer(out, [out.bytes.buffer]);
   },
+  /** Names and approximate sizes of a merged export (base + adapter), before streaming it. */
+  planMergedExport(adapterId: string, format: adapters.MergedFormat): Promise<adapters.MergedExportPlan> {
+    return adapters.planMergedExport(adapterId, format);
+  },
+  /**
+   * Streams a merged export to the page: `sink` (a Comlink callback) receives each chunk,
+   * transferred, and is awaited before the next one. Cancel with cancel(jobId).
+   */
+  streamMergedExport(jobId: string, adapterId: string, format: adapters.MergedFormat, sink: adapters.ChunkSink): Promise<adapters.MergedExportPlan> {
+    return adapters.streamMergedExport(jobId, adapterId, format, sink, (c) => Comlink.transfer(c, [c.buffer]));
+  },
   importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null) {
     return adapters.importAdapter(files, name, loaded);
   },

@@ -36,6 +36,17 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Saves bytes as a file download. */
+/** Offers a Blob (e.g. assembled from streamed parts) as a download. */
+export function downloadBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.click();
+  // Large blobs: give the browser time to start reading before the URL goes.
+  setTimeout(() => URL.revokeObjectURL(url), 120_000);
+}
+
 export function download(bytes: Uint8Array, fileName: string, type = 'application/octet-stream'): void {
   const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
   const a = document.createElement('a');

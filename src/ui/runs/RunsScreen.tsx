@@ -1,17 +1,41 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useEngine } from '../../store/readiness';
 import { useModel } from '../../store/model';
-import { useRuns } from '../../store/runs';
+import { useRuns, type PickedFolder } from '../../store/runs';
+import { canPickFolder } from '../../store/export-sink';
+import { LOSS_MODES } from '../../worker/settings';
 import { align, canResume, seriesOf, thin } from '../../persist/lifecycle';
 import { Chart } from '../common/Chart';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/EngineNotice';
-import { download, formatDate } from '../common/format';
+import { download, downloadBlob, formatBytes, formatDate } from '../common/format';
+
+/** The File System Access folder picker; null when the user closes it. */
+async function pickFolder(): Promise<PickedFolder | null> {
+  try {
+    return await (window as unknown as { showDirectoryPicker(o: object): Promise<PickedFolder> }).showDirectoryPicker({ mode: 'readwrite', id: 'lora-studio-export' });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') return null;
+    throw e;
+  }
+}
 
 const COLORS = ['#2f6fdf', '#d9480f', '#2b8a3e', '#7b3fc4', '#c2255c', '#0b7285'];
 
 export function RunsScreen() {
-  const { runs, adapters, metrics, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, importAdapter } = useRuns();
+  const { runs, adapters, metrics, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
+  // Checked per render: Chrome and Edge have the folder picker, other browsers download instead.
+  const folderOk = canPickFolder(window);
+  const merged = async (id: string, format: 'merged' | 'merged-gguf') => {
+    let folder: PickedFolder | null = null;
+    if (folderOk) {
+      // Asked first, while the click still counts as the user's gesture.
+      folder = await pickFolder();
+      if (!folder) return;
+    }
+    const r = await exportMerged(id, format, folder);
+    if (r?.blob) downloadBlob(r.blob, r.fileName);
+  };
   const { model, config } = useModel();
   const engine = useEngine((s) => s.status);
   const [selected, setSelected] = useState<string[]>([]);
@@ -68,6 +92,7 @@ export function RunsScreen() {
                     </td>
                     <td className="small">
                       r {r.settings.rank}, α {r.settings.alpha}, lr {r.settings.learningRate}, {r.settings.epochs} ep, batch {r.settings.batchSize}×{r.settings.gradAccum}
+                      {r.settings.lossMode && r.settings.lossMode !== 'all-assistant' && `, trained on ${LOSS_MODES.find((m) => m.id === r.settings.lossMode)?.label}`}
                     </td>
                     <td>
                       <textarea aria-label={`Notes for ${r.name}`} rows={2} defaultValue={r.notes} onBlur={(e) => e.target.value !== r.notes && void setNotes(r.id, e.target.value)} />
@@ -138,7 +163,35 @@ export function RunsScreen() {
                       }}
                     >
                       GGUF + Modelfile
-                    </button>
+                    </button>{' '}
+                    {folderOk && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        title="Write adapter_config.json and adapter_model.safetensors into a folder you choose (in a subfolder named after the adapter)"
+                        onClick={async () => {
+                          const folder = await pickFolder();
+                          if (folder) await savePeftToFolder(a.id, folder);
+                        }}
+                      >
+                        PEFT → folder…
+                      </button>
+                    )}
+                    <div className="export-merged">
+                      <span className="muted small">Merged with its base model:</span>{' '}
+                      <button
+                        type="button"
+                        className="secondary"
+                        disabled={!!exporting}
+                        title="Hugging Face folder: model.safetensors with the adapter folded in, config.json and the tokenizer files"
+                        onClick={() => void merged(a.id, 'merged')}
+                      >
+                        {folderOk ? 'Merged model → folder…' : 'Merged model (.zip)'}
+                      </button>{' '}
+                      <button type="button" className="secondary" disabled={!!exporting} title="One GGUF for llama.cpp and Ollama (F32), tokenizer included" onClick={() => void merged(a.id, 'merged-gguf')}>
+                        {folderOk ? 'Merged GGUF → folder…' : 'Merged GGUF (.gguf)'}
+                      </button>
+                    </div>
                   </td>
                   <td>
                     <button type="button" className="secondary danger" onClick={() => confirm(`Delete adapter “${a.name}”?`) && void removeAdapter(a.id)}>
@@ -149,6 +202,34 @@ export function RunsScreen() {
               ))}
             </tbody>
           </table>
+        )}
+        {adapters.length > 0 && (
+          <p className="muted small" data-testid="export-note">
+            Merged exports are as large as the base model in full precision (hundreds of MB for real models) and need the base model on this device.{' '}
+            {folderOk
+              ? 'They are streamed straight into the folder you choose, one tensor at a time.'
+              : 'This browser cannot write into a folder, so they are assembled in this page (kept by the browser, on disk where it can) and then downloaded; Chrome and Edge stream them straight into a folder instead.'}
+          </p>
+        )}
+        {exporting && (
+          <div className="progress-row" role="status" aria-live="polite" data-testid="export-progress">
+            <progress max={exporting.plan?.approxBytes || 1} value={exporting.bytesDone} aria-label="Merged export" />
+            <span>
+              {exporting.cancelling
+                ? 'Cancelling…'
+                : !exporting.plan
+                  ? 'Opening the base model…'
+                  : `${exporting.to === 'folder' ? 'Writing' : 'Assembling in this page'} ${exporting.file ?? ''}: ${formatBytes(exporting.bytesDone)} of about ${formatBytes(exporting.plan.approxBytes)}`}
+            </span>
+            <button type="button" className="secondary" onClick={cancelExport} disabled={exporting.cancelling}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {exported && (
+          <p className="ok" role="status" data-testid="export-done">
+            {exported}
+          </p>
         )}
         <h3>Import a PEFT adapter</h3>
         <DropZone
