@@ -114,6 +114,21 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
     await page.goto('/#/data');
     await page.getByTestId('count-tokens').click();
     await expect(page.getByTestId('total-tokens')).toHaveText(/^[1-9]\d*$/);
+    // "Train on" from the Train screen decides which tokens count as trained: with prompts included,
+    // nearly all of them (not a sequence's first token, which nothing predicts).
+    await expect(page.getByTestId('token-loss-mode')).toHaveText('all assistant turns');
+    const trained = async () => Number((await page.getByTestId('trained-tokens').textContent())!.split(' ')[0]);
+    const assistantOnly = await trained();
+    const total = Number(await page.getByTestId('total-tokens').textContent());
+    expect(assistantOnly).toBeLessThan(0.8 * total);
+    await page.goto('/#/train');
+    await page.getByLabel('Train on', { exact: true }).selectOption('all');
+    await page.goto('/#/data');
+    await expect(page.getByTestId('token-mode-stale')).toBeVisible();
+    await page.getByTestId('count-tokens').click();
+    await expect(page.getByTestId('token-mode-stale')).toHaveCount(0);
+    expect(await trained()).toBeGreaterThan(0.98 * total);
+    await page.screenshot({ path: 'e2e/artifacts/data-train-on-all.png', fullPage: true });
 
     for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Runs', 'GPU', 'Data']) {
       await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();

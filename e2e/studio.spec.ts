@@ -103,7 +103,15 @@ test('model, train, playground, runs and gpu screens render and validate their i
   await page.getByLabel('Rank (r)').fill('0');
   await expect(page.getByTestId('train-settings')).toContainText('a whole number from 1 to 256');
   await page.getByLabel('Rank (r)').fill('8');
+  // Train on (loss mask): all assistant turns by default; a choice survives a reload.
+  const trainOn = page.getByLabel('Train on', { exact: true });
+  await expect(trainOn).toHaveValue('all-assistant');
+  await expect(trainOn.locator('option')).toHaveText(['all assistant turns (default)', 'last assistant turn only', 'everything, prompts included']);
+  await trainOn.selectOption('last-assistant');
   await page.screenshot({ path: `${ARTIFACTS}/train.png`, fullPage: true });
+  await page.reload();
+  await expect(page.getByLabel('Train on', { exact: true })).toHaveValue('last-assistant');
+  await page.getByLabel('Train on', { exact: true }).selectOption('all-assistant');
 
   await page.goto('/#/playground');
   await expect(page.getByTestId('playground-columns')).toBeVisible();

@@ -35,7 +35,7 @@ export function TokenStats() {
             <dt>Tokens</dt>
             <dd data-testid="total-tokens">{t.totalTokens}</dd>
             <dt>Trained tokens</dt>
-            <dd>
+            <dd data-testid="trained-tokens">
               {t.trainedTokens} ({(t.trainedShare * 100).toFixed(1)}%)
             </dd>
             <dt>Length min / median / p95 / max</dt>
