@@ -135,3 +135,17 @@ describe('lora-studio inspect with a tokenizer', () => {
     expect(j.dataset.stats.truncation.overLength).toBe(5);
   });
 });
+
+describe('lora-studio train flags', () => {
+  it('rejects an unknown --loss-mode and an unknown --targets module before any work', async () => {
+    const data = join(dir, 'flags.jsonl');
+    await writeFile(data, '{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}\n');
+    const mode = await run(['train', '--model', modelDir, '--data', data, '--out', join(dir, 'x'), '--loss-mode', 'bogus']);
+    expect(mode.code).toBe(1);
+    expect(mode.err).toMatch(/--loss-mode bogus: expected all-assistant, last-assistant, all/);
+    const targets = await run(['train', '--model', modelDir, '--data', data, '--out', join(dir, 'x'), '--targets', 'q_proj,qq_proj']);
+    expect(targets.code).toBe(1);
+    expect(targets.err).toMatch(/--targets: unknown module qq_proj/);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+});

@@ -9,7 +9,7 @@ import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import { loadTokenizer, selectTrainingExamples, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
-import { DEFAULT_SETTINGS, validateSettings, type Schedule, type TrainSettings } from '../../worker/settings';
+import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../worker/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { parseDatasetFile, describeDataset } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
@@ -63,6 +63,12 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|on|off (auto)  --no-packing
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force`;
 
+function lossModeFlag(v: Values, fallback: LossMode): LossMode {
+  const m = str(v, 'loss-mode', fallback);
+  if (!LOSS_MODES.some((x) => x.id === m)) throw new CliError(`--loss-mode ${m}: expected ${LOSS_MODES.map((x) => x.id).join(', ')}`);
+  return m as LossMode;
+}
+
 export function settingsFromFlags(v: Values): TrainSettings {
   const d = DEFAULT_SETTINGS;
   const targets = list(v, 'targets', [...d.targets]);
@@ -88,6 +94,7 @@ export function settingsFromFlags(v: Values): TrainSettings {
     valSplit: num(v, 'val-split', d.valSplit, { min: 0, max: 0.5 }),
     evalEvery: num(v, 'eval-every', d.evalEvery, { int: true, min: 1 }),
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, { int: true, min: 1 }),
+    lossMode: lossModeFlag(v, d.lossMode),
   };
   const problems = Object.entries(validateSettings(s));
   if (problems.length) throw new CliError(`invalid settings: ${problems.map(([k, m]) => `${k} must be ${m}`).join('; ')}`);
@@ -110,8 +117,6 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   const outDir = str(v, 'out');
   const json = v.json === true;
   const settings = settingsFromFlags(v);
-  const lossMode = str(v, 'loss-mode', 'all-assistant') as LossMode;
-  if (!['all-assistant', 'last-assistant', 'all'].includes(lossMode)) throw new CliError(`--loss-mode ${lossMode}: expected all-assistant, last-assistant or all`);
   const weightStorage = str(v, 'weights', 'auto');
   if (!['auto', 'f32', 'f16'].includes(weightStorage)) throw new CliError(`--weights ${weightStorage}: expected auto, f32 or f16`);
   checkOutPath(outDir, v.force === true);
@@ -132,7 +137,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       throw new CliError(`${(e as Error).message} (${parsed.invalidRowCount} invalid rows; pass --exclude-invalid to train without them)`, { cause: e });
     }
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
-    const tokenized = await tokenizeExamples(tok, examples, { lossMode });
+    const tokenized = await tokenizeExamples(tok, examples, { lossMode: settings.lossMode });
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
 
     const { ctx, adapter } = await nodeEngineDevice();
