@@ -103,7 +103,11 @@ async function peakMemory(ctx: GpuContext, cfg: ModelConfig, storage: WeightStor
   return peak;
 }
 
-/** GFLOP/s of our matmul forward + backward over this model's seven projections at BT rows. */
+/**
+ * GFLOP/s of our matmul forward + backward over the step's own mix: the seven projections at
+ * BT rows and the LM head at the row-chunk size training uses (so the head's larger, faster
+ * matrices count as they do in a step).
+ */
 async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number): Promise<number> {
   const bufs: GPUBuffer[] = [];
   const alloc = (bytes: number) => {
@@ -113,19 +117,20 @@ async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage
   };
   const C = cfg.hiddenSize;
   const F = cfg.intermediateSize;
-  const x = alloc(BT * Math.max(C, F) * 4);
-  const y = alloc(BT * Math.max(C, F, cfg.numHeads * cfg.headDim) * 4);
-  const dx = alloc(BT * Math.max(C, F) * 4);
-  const weights = LINEAR_MODULES.map((m) => {
-    const { inFeatures, outFeatures } = linearShape(cfg, m);
-    return { inFeatures, outFeatures, w: { buffer: alloc(inFeatures * outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const };
-  });
-  const flops = weights.reduce((s, w) => s + 2 * 2 * BT * w.inFeatures * w.outFeatures, 0);
+  const V = cfg.vocabSize;
+  const headRows = Math.min(BT, 128); // the trainer's LM-head chunk for a 32 MiB logits budget
+  const widest = Math.max(C, F, cfg.numHeads * cfg.headDim);
+  const x = alloc(BT * widest * 4);
+  const y = alloc(Math.max(BT * widest, headRows * V) * 4);
+  const dx = alloc(BT * widest * 4);
+  const layers = LINEAR_MODULES.map((m) => ({ ...linearShape(cfg, m), rows: BT }));
+  const shapes = [...layers, { inFeatures: C, outFeatures: V, rows: headRows }].map((l) => ({ ...l, w: { buffer: alloc(l.inFeatures * l.outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const }));
+  const flops = shapes.reduce((s, w) => s + 2 * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
   const once = async () => {
     const rec = ctx.recorder('bench matmul');
-    for (const w of weights) {
-      matmulForward(ctx, rec, y, x, w.w, null, BT, w.inFeatures, w.outFeatures);
-      matmulBackward(ctx, rec, dx, y, w.w, BT, w.inFeatures, w.outFeatures, { accumulate: false });
+    for (const w of shapes) {
+      matmulForward(ctx, rec, y, x, w.w, null, w.rows, w.inFeatures, w.outFeatures);
+      matmulBackward(ctx, rec, dx, y, w.w, w.rows, w.inFeatures, w.outFeatures, { accumulate: false });
     }
     rec.submit();
     await ctx.sync();
