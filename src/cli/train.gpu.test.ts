@@ -76,6 +76,26 @@ describe('lora-studio train', () => {
     expect(r.err).toMatch(/different rank or target modules/);
   });
 
+  it('--adapter continues training an existing adapter (its weights are the starting point)', async () => {
+    const first = join(dir, 'adapter');
+    const loadAdapter = async (d: string) =>
+      importPeft({ adapterConfig: await readFile(join(d, 'adapter_config.json'), 'utf8'), weights: await SafetensorsFile.open(memorySource(await readFile(join(d, 'adapter_model.safetensors')))) }, model.config);
+    // One step at a vanishing learning rate: the result must be the starting adapter, not a fresh one.
+    const next = join(dir, 'continued');
+    const flags = common.filter((_, i, a) => !['--rank', '--alpha', '--lr'].includes(a[i]) && !['--rank', '--alpha', '--lr'].includes(a[i - 1]));
+    const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', next, '--steps', '1', '--adapter', first, '--lr', '1e-9', ...flags]);
+    expect(r.code, r.err).toBe(0);
+    const [a, b] = [await loadAdapter(first), await loadAdapter(next)];
+    expect(b.config.r).toBe(a.config.r);
+    const A0 = a.layers[1].down_proj!.B;
+    const A1 = b.layers[1].down_proj!.B;
+    expect(Math.max(...A0.map((x, i) => Math.abs(x - A1[i])))).toBeLessThan(1e-6);
+    expect(A0.some((x) => x !== 0)).toBe(true);
+    const clash = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'clash'), '--adapter', first, '--rank', '8', '--steps', '1']);
+    expect(clash.code).toBe(1);
+    expect(clash.err).toMatch(/--rank 8 contradicts the adapter/);
+  });
+
   it('invalid rows stop the run with the row named, and nothing is written', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, (await readFile(dataFile, 'utf8')) + '{"messages": "nope"}\n');

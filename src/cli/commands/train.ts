@@ -7,6 +7,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { LINEAR_MODULES, type LinearModule } from '../../engine/model/config';
 import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
+import type { LoraAdapter } from '../../adapters/lora';
+import { loadPeftDir } from './export';
 import { loadTokenizer, selectTrainingExamples, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
 import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../worker/settings';
@@ -52,6 +54,7 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string' },
   'no-packing': { type: 'boolean' },
   'base-model-id': { type: 'string' },
+  adapter: { type: 'string' },
 } as const;
 
 export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
@@ -61,7 +64,8 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --seq-len N (${DEFAULT_SETTINGS.seqLen})  --seed N (${DEFAULT_SETTINGS.seed})  --val-split F (${DEFAULT_SETTINGS.valSplit})  --eval-every N (${DEFAULT_SETTINGS.evalEvery})
   --checkpoint-every N (${DEFAULT_SETTINGS.checkpointEvery})  --resume  --loss-mode all-assistant|last-assistant|all
   --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|on|off (auto)  --no-packing
-  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force`;
+  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
+  --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)`;
 
 function lossModeFlag(v: Values, fallback: LossMode): LossMode {
   const m = str(v, 'loss-mode', fallback);
@@ -108,6 +112,21 @@ function recomputeFlag(v: Values): boolean | 'auto' {
   throw new CliError(`--recompute ${r}: expected auto, on or off`);
 }
 
+/** Training on from an adapter uses its LoRA shape; an explicit flag that contradicts it is an error. */
+function adoptAdapterShape(s: TrainSettings, c: LoraAdapter['config'], v: Values): void {
+  const clash = (flag: string, mine: unknown, theirs: unknown) => {
+    if (v[flag] !== undefined && JSON.stringify(mine) !== JSON.stringify(theirs)) throw new CliError(`--${flag} ${String(v[flag])} contradicts the adapter (${flag} ${JSON.stringify(theirs)}); leave it out to continue the adapter`);
+  };
+  clash('rank', s.rank, c.r);
+  clash('alpha', s.alpha, c.alpha);
+  clash('targets', [...s.targets].sort(), [...c.targetModules].sort());
+  clash('rslora', s.rslora, c.useRslora);
+  s.rank = c.r;
+  s.alpha = c.alpha;
+  s.targets = [...c.targetModules];
+  s.rslora = c.useRslora;
+}
+
 /** Where --resume finds the checkpoint of a run writing to `outDir`. */
 export const checkpointPath = (outDir: string) => join(dirname(resolve(outDir)), `.${basename(outDir)}.checkpoint`);
 
@@ -136,6 +155,8 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     } catch (e) {
       throw new CliError(`${(e as Error).message} (${parsed.invalidRowCount} invalid rows; pass --exclude-invalid to train without them)`, { cause: e });
     }
+    const initAdapter = optStr(v, 'adapter') ? await loadPeftDir(optStr(v, 'adapter')!, model) : null;
+    if (initAdapter) adoptAdapterShape(settings, initAdapter.config, v);
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
     const tokenized = await tokenizeExamples(tok, examples, { lossMode: settings.lossMode });
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
@@ -156,6 +177,9 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
         session.restore(cp);
         log(`resumed at step ${session.stepsCompleted} of ${session.totalSteps}`);
+      } else if (initAdapter) {
+        session.trainer.loadAdapter(initAdapter);
+        log(`continuing from the adapter in ${optStr(v, 'adapter')}`);
       }
       log(`training ${session.trainExamples} rows (${session.valExamples} validation) for ${session.totalSteps} steps`);
       const bar = json ? null : new ProgressBar(process.stderr);
