@@ -17,18 +17,35 @@ describe('activation plan', () => {
     expect(() => logitsChunkRows(64, 1 << 20, 32 * MiB, 128 * MiB)).toThrow(/binding limit/);
   });
 
-  it('recompute keeps one layer set; SmolLM2 at B·T=2048 fits a few hundred MiB', () => {
-    const lora = planLoraLayout(smol, { r: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], useRslora: false });
-    const opts = { maxBindingBytes: 128 * MiB, attentionScratchBytes: 4 * 9 * 512 * 8 };
-    const full = planActivations(smol, lora, 4, 512, { ...opts, recompute: false });
-    const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: true });
+  const lora = planLoraLayout(smol, { r: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], useRslora: false });
+  const opts = { maxBindingBytes: 128 * MiB, attentionScratchBytes: 4 * 9 * 512 * 8 };
+
+  it('full recompute keeps one layer set; SmolLM2 at B·T=2048 fits a few hundred MiB', () => {
+    const full = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'none' });
+    const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'full' });
     const perLayer = full.tensors.filter((t) => t.perLayer).reduce((s, t) => s + t.bytes, 0);
     expect(full.totalBytes - re.totalBytes).toBeCloseTo(29 * perLayer, -4);
+    expect(re.tensors.every((t) => t.copies === 1)).toBe(true);
     expect(re.totalBytes).toBeLessThan(450 * MiB);
     expect(full.totalBytes).toBeGreaterThan(2000 * MiB);
   });
 
+  it('selective recompute shares exactly the norms and SwiGLU output across layers', () => {
+    const full = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'none' });
+    const sel = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'selective' });
+    const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'full' });
+    const shared = sel.tensors.filter((t) => t.perLayer && t.copies === 1).map((t) => t.name);
+    expect(shared.sort()).toEqual(['act', 'ln1', 'ln2', 'rstd1', 'rstd2']);
+    expect(sel.tensors.filter((t) => t.perLayer && t.copies === 30).map((t) => t.name)).toContain('loraH.down_proj');
+    const cheap = sel.tensors.filter((t) => shared.includes(t.name)).reduce((s, t) => s + t.bytes, 0);
+    // BT·(2C + F)·4 bytes (+ rstd) saved in 29 of 30 layers: ~0.6 GiB at SmolLM2 shapes.
+    expect(full.totalBytes - sel.totalBytes).toBeCloseTo(29 * cheap, -4);
+    expect(cheap).toBe(2048 * (2 * 576 + 1536 + 2) * 4);
+    expect(sel.totalBytes).toBeGreaterThan(re.totalBytes);
+    expect(sel.totalBytes).toBeLessThan(full.totalBytes - 600 * MiB);
+  });
+
   it('rejects a tensor over the binding limit with advice', () => {
-    expect(() => planActivations(smol, null, 64, 2048, { recompute: true, maxBindingBytes: 128 * MiB, attentionScratchBytes: 0 })).toThrow(/lower the batch size/);
+    expect(() => planActivations(smol, null, 64, 2048, { recompute: 'full', maxBindingBytes: 128 * MiB, attentionScratchBytes: 0 })).toThrow(/lower the batch size/);
   });
 });

@@ -4,14 +4,34 @@
 // dispatch, even for disjoint ranges, so a single-buffer arena would fail validation as soon
 // as a kernel reads one activation and writes another.
 //
-// With `recompute`, only the residual stream entering each layer is kept; the backward re-runs
-// each layer's forward (into one shared set of buffers) just before its backward. That costs
-// one more forward and cuts activation memory by roughly the number of layers.
+// Three recompute levels (RecomputeLevel):
+//  - 'none': every layer keeps all it wrote for its backward.
+//  - 'selective': each layer keeps what is costly to recompute (q, k, v, att, lse, xMid, gate,
+//    up, LoRA h); the RMSNorm outputs ln1/ln2 (+ rstd) and act = silu(gate)·up live in one
+//    shared set and are recomputed (two norms, one elementwise pass; no matmul) just before
+//    the layer's backward. About a third of the per-layer bytes at SmolLM2 shapes.
+//  - 'full': only the residual stream entering each layer is kept; the backward re-runs each
+//    layer's forward (into one shared set of buffers) just before its backward. That costs
+//    one more forward and cuts activation memory by roughly the number of layers.
 import type { GpuContext } from '../gpu/context';
 import type { LinearModule, ModelConfig } from './config';
 import type { LoraLayout } from './lora-params';
 
-/** Buffers one layer's forward writes and its backward reads. */
+/** How much of each layer's forward the backward recomputes instead of keeping. */
+export type RecomputeLevel = 'none' | 'selective' | 'full';
+
+/** Per-layer activations recomputed cheaply (norms, SwiGLU) under 'selective'. */
+export const CHEAP_ACTIVATIONS: readonly string[] = ['ln1', 'rstd1', 'ln2', 'rstd2', 'act'];
+
+/** Whether a per-layer tensor has one buffer per layer at this level (otherwise one shared). */
+export function keptPerLayer(name: string, level: RecomputeLevel): boolean {
+  return level === 'none' || (level === 'selective' && !CHEAP_ACTIVATIONS.includes(name));
+}
+
+/**
+ * Buffers one layer's forward writes and its backward reads. Entries that are not kept per
+ * layer at the plan's level are the same shared buffer in every layer's set.
+ */
 export interface LayerActivations {
   ln1: GPUBuffer; // [BT, C]
   rstd1: GPUBuffer; // [BT]
@@ -57,14 +77,14 @@ export interface StepBuffers {
   resid: GPUBuffer[];
   lnf: GPUBuffer; // [BT, C]
   rstdf: GPUBuffer; // [BT]
-  /** One set per layer, or a single shared set with recompute. */
+  /** One set per layer (L entries); shared entries are the same GPUBuffer in each. */
   layers: LayerActivations[];
   scratch: Scratch;
   bytes: number;
 }
 
 export interface ActivationPlanOptions {
-  recompute: boolean;
+  recompute: RecomputeLevel;
   /** Rows of the LM head processed per chunk (multiple of 64); default from logitsBudgetBytes. */
   logitsChunkRows?: number;
   /** Bytes the [rows, V] logits chunk may take; default 32 MiB. */
@@ -75,18 +95,22 @@ export interface ActivationPlanOptions {
   attentionScratchBytes: number;
 }
 
-/** A named buffer size (bytes) in the plan; `perLayer` ones exist L times without recompute. */
+/**
+ * A named buffer size (bytes) in the plan. `perLayer`: part of a layer's activations;
+ * `copies`: how many buffers of it exist at the plan's level (L when kept per layer, else 1).
+ */
 export interface PlannedTensor {
   name: string;
   bytes: number;
   perLayer: boolean;
+  copies: number;
 }
 
 export interface ActivationPlan {
   B: number;
   T: number;
   chunkRows: number;
-  recompute: boolean;
+  recompute: RecomputeLevel;
   tensors: PlannedTensor[];
   /** Total bytes of all buffers of the plan. */
   totalBytes: number;
@@ -113,7 +137,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   if (chunkRows % 64 !== 0 || chunkRows < 64) throw new Error(`logitsChunkRows ${chunkRows} must be a positive multiple of 64`);
   const f = 4;
   const t: PlannedTensor[] = [];
-  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer });
+  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute) ? cfg.numLayers : 1 });
   for (const n of ['ids', 'targets', 'positions', 'segIds', 'losses']) add(n, BT);
   for (let l = 0; l <= cfg.numLayers; l++) add(`resid.${l}`, BT * C);
   add('lnf', BT * C);
@@ -134,10 +158,9 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   const modules = lora ? [...new Set(lora.slots.map((s) => s.module))] : [];
   for (const m of modules) add(`loraH.${m}`, BT * R, true);
   for (const [n, e] of [['proj', BT * C], ['dres', BT * C], ['dln', BT * C], ['datt', BT * qd], ['dq', BT * qd], ['dk', BT * kvd], ['dv', BT * kvd], ['dact', BT * F], ['dgate', BT * F], ['dup', BT * F], ['dh', BT * Math.max(R, 1)], ['logits', chunkRows * cfg.vocabSize]] as const) add(n, e);
-  t.push({ name: 'attStats', bytes: o.attentionScratchBytes, perLayer: false });
+  t.push({ name: 'attStats', bytes: o.attentionScratchBytes, perLayer: false, copies: 1 });
   for (const x of t) if (x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
-  const copies = o.recompute ? 1 : cfg.numLayers;
-  const totalBytes = t.reduce((s, x) => s + pad16(x.bytes) * (x.perLayer ? copies : 1), 0);
+  const totalBytes = t.reduce((s, x) => s + pad16(x.bytes) * x.copies, 0);
   return { B, T, chunkRows, recompute: o.recompute, tensors: t, totalBytes };
 }
 
@@ -152,12 +175,18 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
     bytes += b.size;
     return b;
   };
+  const shared = new Map<string, GPUBuffer>();
+  // A layer's buffer: its own when kept per layer at this level, else the one shared buffer.
+  const layerBuffer = (l: number, n: string) => {
+    if (keptPerLayer(n, plan.recompute)) return mk(n, `L${l}.${n}`);
+    let b = shared.get(n);
+    if (!b) shared.set(n, (b = mk(n, `shared.${n}`)));
+    return b;
+  };
   const layerSet = (l: number): LayerActivations => {
     const loraH: LayerActivations['loraH'] = {};
-    // A shared (recompute) set must hold h for every module any layer adapts.
-    const mods = plan.recompute ? [...new Set([...Array(numLayers).keys()].flatMap(loraModulesOfLayer))] : loraModulesOfLayer(l);
-    for (const m of mods) loraH[m] = mk(`loraH.${m}`, `L${l}.loraH.${m}`);
-    const p = (n: string) => mk(n, `L${l}.${n}`);
+    for (const m of loraModulesOfLayer(l)) loraH[m] = layerBuffer(l, `loraH.${m}`);
+    const p = (n: string) => layerBuffer(l, n);
     return {
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
       ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
@@ -165,7 +194,7 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
   };
   const resid: GPUBuffer[] = [];
   for (let l = 0; l <= numLayers; l++) resid.push(mk(`resid.${l}`));
-  const layers = plan.recompute ? [layerSet(0)] : [...Array(numLayers).keys()].map(layerSet);
+  const layers = [...Array(numLayers).keys()].map(layerSet);
   const s = (n: string) => mk(n);
   const scratch: Scratch = {
     proj: s('proj'), dres: s('dres'), dln: s('dln'), datt: s('datt'), dq: s('dq'), dk: s('dk'), dv: s('dv'),
@@ -178,10 +207,10 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
 }
 
 export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
-  const all: GPUBuffer[] = [b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)];
+  const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)]);
   for (const l of b.layers) {
     const { loraH, ...rest } = l;
-    all.push(...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]));
+    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[])]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }

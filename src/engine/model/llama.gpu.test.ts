@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type LoraRun, TrainingGraph, loraDropout } from './llama';
+import { type GraphOptions, type LoraRun, TrainingGraph, loraDropout, planTrainingActivations } from './llama';
+import type { RecomputeLevel } from './arena';
 import { dropoutFactor } from '../reference/lora';
 import { numberToF16Bits, f16BitsToNumber } from './dtype';
 import type { WeightStorage } from './weights';
@@ -24,21 +25,28 @@ interface Case {
   B: number;
   T: number;
   packed: boolean;
-  recompute?: boolean | 'auto';
+  recompute?: GraphOptions['recompute'];
+  /** The level the graph must have chosen (default: none). */
+  level?: RecomputeLevel;
   chunkRows?: number;
   R: number;
   dropout?: number;
   storage?: WeightStorage;
-  budget?: number;
+  /** Activation budget for 'auto'; 'selective-fits' = exactly the selective plan's bytes. */
+  budget?: number | 'selective-fits';
 }
 
 const cases: Case[] = [
   { name: 'tied, GQA 4/2, all 7 targets', cfg: {}, B: 2, T: 6, packed: false, R: 3 },
   { name: 'untied, qwen2 biases, packed segments, 3 layers', cfg: { tieWordEmbeddings: false, attentionBias: true, numLayers: 3 }, B: 2, T: 7, packed: true, R: 4 },
-  { name: 'several LM-head chunks (BT=90, 64-row chunks), recompute, MQA', cfg: { numKvHeads: 1, tieWordEmbeddings: false }, B: 3, T: 30, packed: true, recompute: true, chunkRows: 64, R: 2 },
+  { name: 'several LM-head chunks (BT=90, 64-row chunks), recompute, MQA', cfg: { numKvHeads: 1, tieWordEmbeddings: false }, B: 3, T: 30, packed: true, recompute: true, level: 'full', chunkRows: 64, R: 2 },
   { name: 'T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8 }, B: 3, T: 1, packed: false, R: 1 },
-  { name: 'LoRA dropout p=0.25 (masks replayed in the reference), recompute', cfg: { tieWordEmbeddings: false }, B: 2, T: 9, packed: true, recompute: true, R: 4, dropout: 0.25 },
-  { name: "recompute 'auto' over a tiny activation budget", cfg: { numLayers: 3 }, B: 2, T: 5, packed: true, recompute: 'auto', budget: 1, R: 2 },
+  { name: 'LoRA dropout p=0.25 (masks replayed in the reference), recompute', cfg: { tieWordEmbeddings: false }, B: 2, T: 9, packed: true, recompute: true, level: 'full', R: 4, dropout: 0.25 },
+  { name: "recompute 'auto' over a tiny activation budget", cfg: { numLayers: 3 }, B: 2, T: 5, packed: true, recompute: 'auto', level: 'full', budget: 1, R: 2 },
+  { name: 'selective recompute, qwen2 biases, LoRA dropout p=0.25, 3 layers', cfg: { attentionBias: true, numLayers: 3, tieWordEmbeddings: false }, B: 2, T: 9, packed: true, recompute: 'selective', level: 'selective', R: 4, dropout: 0.25 },
+  { name: 'selective recompute, several LM-head chunks (BT=90), MQA', cfg: { numKvHeads: 1 }, B: 3, T: 30, packed: true, recompute: 'selective', level: 'selective', chunkRows: 64, R: 2 },
+  { name: 'selective recompute, T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8, numLayers: 3 }, B: 3, T: 1, packed: false, recompute: 'selective', level: 'selective', R: 1 },
+  { name: "recompute 'auto' picks selective when only it fits the budget", cfg: { numLayers: 3 }, B: 2, T: 5, packed: true, recompute: 'auto', level: 'selective', budget: 'selective-fits', R: 2 },
 ];
 
 /** The weights as the f16 path stores them (linears and embeddings rounded to f16; norms and biases f32). */
@@ -63,8 +71,11 @@ async function runGpu(fallback: boolean, c: Case) {
   const got = await expectNoGpuError(ctx, async () => {
     const model = await gpuModel(ctx, cfg, weights, c.storage ?? 'f32');
     const lp = gpuLora(ctx, cfg, lora, c.R);
-    const g = new TrainingGraph(model, lp, c.B, c.T, { recompute: c.recompute, logitsChunkRows: c.chunkRows, activationBudgetBytes: c.budget });
-    if (c.recompute !== undefined && g.plan.recompute !== true) throw new Error('expected the recompute plan');
+    const opts: GraphOptions = { recompute: c.recompute, logitsChunkRows: c.chunkRows };
+    const maxBinding = ctx.caps.maxStorageBufferBindingSize;
+    opts.activationBudgetBytes = c.budget === 'selective-fits' ? planTrainingActivations(cfg, lp.layout, c.B, c.T, maxBinding, { ...opts, recompute: 'selective' }).totalBytes : c.budget;
+    const g = new TrainingGraph(model, lp, c.B, c.T, opts);
+    if (g.plan.recompute !== (c.level ?? 'none')) throw new Error(`expected recompute level ${c.level ?? 'none'}, the graph chose ${g.plan.recompute}`);
     const BT = c.B * c.T;
     const logits = ctx.createBuffer(BT * cfg.vocabSize * 4);
     const loss = ctx.createBuffer(16);

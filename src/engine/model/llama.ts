@@ -20,9 +20,9 @@ import { rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kernels/rope';
 import { swigluBackward, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
-import { type ActivationPlan, type LayerActivations, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
+import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
 import { LINEAR_MODULES, type LinearModule, type ModelConfig, linearShape } from './config';
-import type { LoraParams } from './lora-params';
+import type { LoraLayout, LoraParams } from './lora-params';
 import type { ModelWeights } from './weights';
 
 /** A batch in the data pipeline's layout (src/data): targets already shifted, -100 ignored. */
@@ -73,6 +73,76 @@ export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Re
   loraForward(ctx, rec, out, h, inp, A, B, rows, I, O, lora.layout.R, lora.scaling * run.scale, loraDropout(run, layer, m));
 }
 
+/**
+ * The buffers one recorded pass of a decoder layer uses, over `rows` tokens. ln1/ln2 and
+ * rstd1/rstd2 may be the same buffers (generation does that; training keeps both).
+ */
+export interface LayerBuffers {
+  x: Binding; // [rows, C] residual stream entering the layer
+  out: Binding; // [rows, C] residual stream leaving it (may be the same buffer as x)
+  positions: Binding; // u32 [rows] RoPE positions
+  ln1: Binding; // [rows, C]
+  rstd1: Binding; // [rows]
+  q: Binding; // [rows, H·D] after RoPE
+  k: Binding; // [rows, KVH·D] after RoPE
+  v: Binding; // [rows, KVH·D]
+  att: Binding; // [rows, H·D] attention output
+  proj: Binding; // [rows, C] o_proj / down_proj output before the residual add
+  xMid: Binding; // [rows, C] residual after attention
+  ln2: Binding; // [rows, C]
+  rstd2: Binding; // [rows]
+  gate: Binding; // [rows, F]
+  up: Binding; // [rows, F]
+  act: Binding; // [rows, F] silu(gate)·up
+  /** LoRA h [rows, R] per adapted module. */
+  loraH: Partial<Record<LinearModule, Binding>>;
+}
+
+/**
+ * The attention step of a layer: att from q, k, v (after RoPE) — full causal attention with
+ * segment ids in training and prefill, KV-cache append + decode attention in generation.
+ */
+export type Attend = (rec: Recorder, att: Binding, q: Binding, k: Binding, v: Binding) => void;
+
+/**
+ * Records decoder layer `l` over `rows` tokens — the one definition of the block, used by
+ * training (TrainingGraph) and generation (Generator):
+ *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual → RMSNorm → gate, up
+ *   → SwiGLU → down → residual.
+ */
+export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
+  const { ctx, cfg, weights, invFreq } = model;
+  const C = cfg.hiddenSize;
+  const w = weights.layers[l];
+  const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
+  recordInputNorm(model, rec, l, rows, b);
+  lin('q_proj', b.q, b.ln1, w.bias?.q_proj ?? null);
+  lin('k_proj', b.k, b.ln1, w.bias?.k_proj ?? null);
+  lin('v_proj', b.v, b.ln1, w.bias?.v_proj ?? null);
+  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
+  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+  attend(rec, b.att, b.q, b.k, b.v);
+  lin('o_proj', b.proj, b.att, null);
+  residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
+  recordPostNorm(model, rec, l, rows, b);
+  lin('gate_proj', b.gate, b.ln2, null);
+  lin('up_proj', b.up, b.ln2, null);
+  recordSwiglu(model, rec, rows, b);
+  lin('down_proj', b.proj, b.act, null);
+  residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+}
+
+// The cheap steps of the block, also re-run on their own by selective recomputation.
+function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
+  rmsnormForward(model.ctx, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
+}
+function recordPostNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln2' | 'rstd2' | 'xMid'>): void {
+  rmsnormForward(model.ctx, rec, b.ln2, b.rstd2, b.xMid, model.weights.layers[l].postNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
+}
+function recordSwiglu(model: LlamaModel, rec: Recorder, rows: number, b: Pick<LayerBuffers, 'act' | 'gate' | 'up'>): void {
+  swigluForward(model.ctx, rec, b.act, b.gate, b.up, rows * model.cfg.intermediateSize);
+}
+
 /** The frozen model on the device: config, weights and the RoPE table. */
 export class LlamaModel {
   readonly invFreq: GPUBuffer;
@@ -88,15 +158,35 @@ export class LlamaModel {
 
 export interface GraphOptions {
   /**
-   * Keep only the residual stream per layer and recompute each layer in the backward (true),
-   * keep everything (false), or 'auto': recompute when keeping everything would take more
-   * than activationBudgetBytes. Default false.
+   * What the backward recomputes instead of keeping (levels in arena.ts):
+   *  - false: keep every activation (fastest, most memory);
+   *  - 'selective': drop the cheap ones (RMSNorm outputs, silu(gate)·up) and recompute them
+   *    before each layer's backward — two norms and one elementwise pass per layer, no matmul;
+   *  - true: keep only the residual stream and re-run each layer's forward in the backward
+   *    (one more forward, least memory);
+   *  - 'auto': the first of false, 'selective', true whose activations fit
+   *    activationBudgetBytes (true when none does).
+   * Every level gives the same gradients (same kernels on the same inputs). Default false.
    */
-  recompute?: boolean | 'auto';
+  recompute?: boolean | 'selective' | 'auto';
   /** For recompute 'auto'; default 1 GiB. */
   activationBudgetBytes?: number;
   /** LM-head chunk rows (multiple of 64); default sized for a 32 MiB logits chunk. */
   logitsChunkRows?: number;
+}
+
+/** The activation plan a TrainingGraph with these options allocates (pure; no GPU). */
+export function planTrainingActivations(cfg: ModelConfig, layout: LoraLayout | null, B: number, T: number, maxBindingBytes: number, opts: GraphOptions = {}): ActivationPlan {
+  const plan = (recompute: RecomputeLevel) =>
+    planActivations(cfg, layout, B, T, { recompute, logitsChunkRows: opts.logitsChunkRows, maxBindingBytes, attentionScratchBytes: attentionBackwardScratchBytes(B, T, cfg.numHeads) });
+  const r = opts.recompute ?? false;
+  if (r !== 'auto') return plan(r === true ? 'full' : r === false ? 'none' : 'selective');
+  const budget = opts.activationBudgetBytes ?? 1 << 30;
+  for (const level of ['none', 'selective'] as const) {
+    const p = plan(level);
+    if (p.totalBytes <= budget) return p;
+  }
+  return plan('full');
 }
 
 /**
@@ -118,14 +208,7 @@ export class TrainingGraph {
     const { ctx, cfg } = model;
     this.BT = B * T;
     if (cfg.numHeads % cfg.numKvHeads !== 0) throw new Error(`heads ${cfg.numHeads} must be a multiple of kv heads ${cfg.numKvHeads}`);
-    const planOpts = {
-      logitsChunkRows: opts.logitsChunkRows,
-      maxBindingBytes: ctx.caps.maxStorageBufferBindingSize,
-      attentionScratchBytes: attentionBackwardScratchBytes(B, T, cfg.numHeads),
-    };
-    const keepAll = planActivations(cfg, lora?.layout ?? null, B, T, { ...planOpts, recompute: false });
-    const recompute = opts.recompute === 'auto' ? keepAll.totalBytes > (opts.activationBudgetBytes ?? 1 << 30) : (opts.recompute ?? false);
-    this.plan = recompute ? planActivations(cfg, lora?.layout ?? null, B, T, { ...planOpts, recompute: true }) : keepAll;
+    this.plan = planTrainingActivations(cfg, lora?.layout ?? null, B, T, ctx.caps.maxStorageBufferBindingSize, opts);
     this.buf = allocateActivations(ctx, this.plan, cfg.numLayers, (l) => LINEAR_MODULES.filter((m) => lora?.slot(l, m)));
   }
 
@@ -146,13 +229,10 @@ export class TrainingGraph {
     ctx.write(this.buf.segIds, Uint32Array.from(batch.segmentIds));
   }
 
-  private acts(layer: number): LayerActivations {
-    return this.buf.layers[this.plan.recompute ? 0 : layer];
-  }
-
-  /** out[BT, O] = inp·Wᵀ (+ bias) (+ LoRA). */
-  private linear(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: GPUBuffer | undefined): void {
-    recordLinear(this.model, this.lora, rec, run, layer, m, out, inp, bias, h ?? null, this.BT);
+  /** Layer l's forward buffers: its activation set, the residual stream around it, scratch. */
+  private layerBuffers(l: number): LayerBuffers {
+    const a: LayerActivations = this.buf.layers[l];
+    return { ...a, x: this.buf.resid[l], out: this.buf.resid[l + 1], positions: this.buf.positions, proj: this.buf.scratch.proj };
   }
 
   /** dinp (+)= dout·W, plus the LoRA path (dinp += …, dA/dB += …). */
@@ -168,31 +248,20 @@ export class TrainingGraph {
   }
 
   private layerForward(rec: Recorder, run: LoraRun, l: number): void {
-    const { ctx, cfg, weights, invFreq } = this.model;
-    const { B, T, BT } = this;
-    const C = cfg.hiddenSize;
-    const H = cfg.numHeads;
-    const KVH = cfg.numKvHeads;
-    const D = cfg.headDim;
-    const a = this.acts(l);
-    const w = weights.layers[l];
-    const x = this.buf.resid[l];
-    rmsnormForward(ctx, rec, a.ln1, a.rstd1, x, w.inputNorm, BT, C, cfg.rmsNormEps);
-    this.linear(rec, run, l, 'q_proj', a.q, a.ln1, w.bias?.q_proj ?? null, a.loraH.q_proj);
-    this.linear(rec, run, l, 'k_proj', a.k, a.ln1, w.bias?.k_proj ?? null, a.loraH.k_proj);
-    this.linear(rec, run, l, 'v_proj', a.v, a.ln1, w.bias?.v_proj ?? null, a.loraH.v_proj);
-    ropeForward(ctx, rec, a.q, a.q, invFreq, this.buf.positions, BT, H, D);
-    ropeForward(ctx, rec, a.k, a.k, invFreq, this.buf.positions, BT, KVH, D);
-    attentionForward(ctx, rec, a.att, a.lse, a.q, a.k, a.v, this.buf.segIds, B, T, H, KVH, D);
-    const proj = this.buf.scratch.proj;
-    this.linear(rec, run, l, 'o_proj', proj, a.att, null, a.loraH.o_proj);
-    residualForward(ctx, rec, a.xMid, x, proj, BT * C);
-    rmsnormForward(ctx, rec, a.ln2, a.rstd2, a.xMid, w.postNorm, BT, C, cfg.rmsNormEps);
-    this.linear(rec, run, l, 'gate_proj', a.gate, a.ln2, null, a.loraH.gate_proj);
-    this.linear(rec, run, l, 'up_proj', a.up, a.ln2, null, a.loraH.up_proj);
-    swigluForward(ctx, rec, a.act, a.gate, a.up, BT * cfg.intermediateSize);
-    this.linear(rec, run, l, 'down_proj', proj, a.act, null, a.loraH.down_proj);
-    residualForward(ctx, rec, this.buf.resid[l + 1], a.xMid, proj, BT * C);
+    const { B, T } = this;
+    const { cfg } = this.model;
+    const a = this.buf.layers[l];
+    recordLayer(this.model, this.lora, rec, run, l, this.BT, this.layerBuffers(l), (rec, att, q, k, v) =>
+      attentionForward(this.model.ctx, rec, att, a.lse, q, k, v, this.buf.segIds, B, T, cfg.numHeads, cfg.numKvHeads, cfg.headDim),
+    );
+  }
+
+  /** Selective recomputation: layer l's norms (ln1, ln2 + rstd) and act = silu(gate)·up from what it kept. */
+  private recomputeCheap(rec: Recorder, l: number): void {
+    const b = this.layerBuffers(l);
+    recordInputNorm(this.model, rec, l, this.BT, b);
+    recordPostNorm(this.model, rec, l, this.BT, b);
+    recordSwiglu(this.model, rec, this.BT, b);
   }
 
   /** scratch.dres holds dL/d(resid[l+1]) on entry and dL/d(resid[l]) on exit. */
@@ -203,7 +272,7 @@ export class TrainingGraph {
     const H = cfg.numHeads;
     const KVH = cfg.numKvHeads;
     const D = cfg.headDim;
-    const a = this.acts(l);
+    const a = this.buf.layers[l];
     const w = weights.layers[l];
     const s = this.buf.scratch;
     // MLP: resid[l+1] = xMid + down(silu(gate)·up); the residual passes dres through unchanged.
@@ -267,8 +336,11 @@ export class TrainingGraph {
     rec.clear(s.dres);
     rmsnormBackward(ctx, rec, s.dres, s.dln, this.buf.resid[cfg.numLayers], weights.norm, this.buf.rstdf, this.BT, cfg.hiddenSize);
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
-      // The shared set holds the last layer's activations after the forward; earlier layers are recomputed.
-      if (this.plan.recompute && l < cfg.numLayers - 1) this.layerForward(rec, run, l);
+      // Shared buffers hold the last layer's values after the forward; earlier layers refill them.
+      if (l < cfg.numLayers - 1) {
+        if (this.plan.recompute === 'full') this.layerForward(rec, run, l);
+        if (this.plan.recompute === 'selective') this.recomputeCheap(rec, l);
+      }
       this.layerBackward(rec, run, l);
     }
   }
