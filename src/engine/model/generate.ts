@@ -4,19 +4,16 @@
 // token is chosen on the GPU (argmax, or temperature/top-k/top-p with a seeded uniform from
 // the CPU); 8 bytes come back per token to check stop tokens. The LoRA branch can be off
 // (loraScale 0), as trained (1) or scaled.
-import type { Binding, Recorder } from '../gpu/context';
+import type { Recorder } from '../gpu/context';
 import { attentionForward } from '../gpu/kernels/attention';
 import { attentionDecode, decodeScratchBytes, kvCacheAppend } from '../gpu/kernels/decode';
 import { embeddingForward } from '../gpu/kernels/embedding';
 import { matmulForward } from '../gpu/kernels/matmul';
-import { residualForward } from '../gpu/kernels/residual';
 import { rmsnormForward } from '../gpu/kernels/rmsnorm';
-import { ropeForward } from '../gpu/kernels/rope';
 import { type SampleScratch, createSampleScratch, sampleArgmax, sampleTopKTopP } from '../gpu/kernels/sample';
-import { swigluForward } from '../gpu/kernels/swiglu';
 import { Rng } from '../optim/rng';
 import { LINEAR_MODULES } from './config';
-import { type LlamaModel, type LoraRun, recordLinear } from './llama';
+import { type Attend, type LayerBuffers, type LlamaModel, type LoraRun, recordLayer } from './llama';
 import type { LoraParams } from './lora-params';
 
 export interface GenerateOptions {
@@ -89,33 +86,28 @@ export class Generator {
 
   /** Records the forward of n tokens at positions pos0.. (prefill when n > 1, which needs pos0 = 0). */
   private recordTokens(rec: Recorder, run: LoraRun, pos0: number, n: number): void {
-    const { ctx, cfg, weights, invFreq } = this.model;
+    const { ctx, cfg, weights } = this.model;
     const C = cfg.hiddenSize;
     const H = cfg.numHeads;
     const KVH = cfg.numKvHeads;
     const D = cfg.headDim;
     const b = this.b;
     embeddingForward(ctx, rec, b.x, b.ids, weights.embed.buffer, n, C, cfg.vocabSize, { dtype: weights.embed.dtype });
+    // One set of buffers for every layer (the residual stream is updated in place in b.x);
+    // ln/rstd serve both norms. Only the attention step differs from training.
+    const loraH = Object.fromEntries(this.h ? LINEAR_MODULES.map((m) => [m, this.h!]) : []);
+    const io: LayerBuffers = {
+      x: b.x, out: b.x, positions: b.pos, ln1: b.ln, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, proj: b.proj,
+      xMid: b.xMid, ln2: b.ln, rstd2: b.rstd, gate: b.gate, up: b.up, act: b.act, loraH,
+    };
     for (let l = 0; l < cfg.numLayers; l++) {
-      const w = weights.layers[l];
-      const lin = (m: (typeof LINEAR_MODULES)[number], out: Binding, inp: Binding, bias: Binding | null) => recordLinear(this.model, this.lora, rec, run, l, m, out, inp, bias, this.h, n);
-      rmsnormForward(ctx, rec, b.ln, b.rstd, b.x, w.inputNorm, n, C, cfg.rmsNormEps);
-      lin('q_proj', b.q, b.ln, w.bias?.q_proj ?? null);
-      lin('k_proj', b.k, b.ln, w.bias?.k_proj ?? null);
-      lin('v_proj', b.v, b.ln, w.bias?.v_proj ?? null);
-      ropeForward(ctx, rec, b.q, b.q, invFreq, b.pos, n, H, D);
-      ropeForward(ctx, rec, b.k, b.k, invFreq, b.pos, n, KVH, D);
-      kvCacheAppend(ctx, rec, this.kCache[l], this.vCache[l], b.k, b.v, pos0, n, this.maxT, KVH, D);
-      if (n === 1) attentionDecode(ctx, rec, b.att, b.decodeScratch, b.q, this.kCache[l], this.vCache[l], pos0, H, KVH, D);
-      else attentionForward(ctx, rec, b.att, b.lse, b.q, b.k, b.v, b.seg, 1, n, H, KVH, D);
-      lin('o_proj', b.proj, b.att, null);
-      residualForward(ctx, rec, b.xMid, b.x, b.proj, n * C);
-      rmsnormForward(ctx, rec, b.ln, b.rstd, b.xMid, w.postNorm, n, C, cfg.rmsNormEps);
-      lin('gate_proj', b.gate, b.ln, null);
-      lin('up_proj', b.up, b.ln, null);
-      swigluForward(ctx, rec, b.act, b.gate, b.up, n * cfg.intermediateSize);
-      lin('down_proj', b.proj, b.act, null);
-      residualForward(ctx, rec, b.x, b.xMid, b.proj, n * C);
+      // The new keys/values join the cache; attention reads the cache (decode) or the prompt's own k/v (prefill).
+      const attend: Attend = (rec, att, q, k, v) => {
+        kvCacheAppend(ctx, rec, this.kCache[l], this.vCache[l], k, v, pos0, n, this.maxT, KVH, D);
+        if (n === 1) attentionDecode(ctx, rec, att, b.decodeScratch, q, this.kCache[l], this.vCache[l], pos0, H, KVH, D);
+        else attentionForward(ctx, rec, att, b.lse, q, k, v, b.seg, 1, n, H, KVH, D);
+      };
+      recordLayer(this.model, this.lora, rec, run, l, n, io, attend);
     }
     // Only the last row needs logits; a copy avoids binding a row at an unaligned offset.
     rec.copy(b.x, (n - 1) * C * 4, b.last, 0, C * 4);
