@@ -6,7 +6,7 @@ import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { TensorStore } from '../engine/model/safetensors';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
-import { LlamaModel } from '../engine/model/llama';
+import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
 import type { LoraAdapter } from '../adapters/lora';
@@ -19,10 +19,11 @@ export interface EngineOptions {
   /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16 explicitly. */
   weightStorage: 'auto' | 'f32' | 'f16';
   /**
-   * Recompute each layer's activations in the backward: less memory, about a third more
-   * compute. 'auto' recomputes only when keeping every activation would exceed 1 GiB.
+   * Activation recomputation in the backward: false keeps everything; 'selective' recomputes
+   * the cheap norm and SwiGLU outputs; true re-runs each layer (least memory, about a third
+   * more compute); 'auto' takes the first of these whose activations fit 1 GiB.
    */
-  recompute: boolean | 'auto';
+  recompute: GraphOptions['recompute'];
   maxGradNorm: number;
   weightDecay: number;
   /** Pack several short examples per row (sequences never attend across each other). */

@@ -6,7 +6,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
-import { type LoraRun, type LlamaModel, type TokenBatch, TrainingGraph, countTargets } from '../engine/model/llama';
+import { type GraphOptions, type LoraRun, type LlamaModel, type TokenBatch, TrainingGraph, countTargets } from '../engine/model/llama';
 import { type LoraParams, slotKey } from '../engine/model/lora-params';
 import { type OptimConfig, validateOptimConfig } from '../engine/optim/config';
 import { mixSeed } from '../engine/optim/rng';
@@ -20,7 +20,7 @@ export interface TrainerOptions {
   /** Seed of the LoRA dropout masks (with the step and micro-batch index). */
   seed: number;
   /** Recompute each layer's activations in the backward (less memory, ~1/3 more compute); 'auto' above activationBudgetBytes. */
-  recompute?: boolean | 'auto';
+  recompute?: GraphOptions['recompute'];
   activationBudgetBytes?: number;
   logitsChunkRows?: number;
 }

@@ -63,7 +63,7 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --warmup N (${DEFAULT_SETTINGS.warmupSteps})  --epochs N (${DEFAULT_SETTINGS.epochs}) | --steps N  --batch N (${DEFAULT_SETTINGS.batchSize})  --grad-accum N (${DEFAULT_SETTINGS.gradAccum})
   --seq-len N (${DEFAULT_SETTINGS.seqLen})  --seed N (${DEFAULT_SETTINGS.seed})  --val-split F (${DEFAULT_SETTINGS.valSplit})  --eval-every N (${DEFAULT_SETTINGS.evalEvery})
   --checkpoint-every N (${DEFAULT_SETTINGS.checkpointEvery})  --resume  --loss-mode all-assistant|last-assistant|all
-  --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|on|off (auto)  --no-packing
+  --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|off|selective|full (auto)  --no-packing
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)`;
 
@@ -105,11 +105,12 @@ export function settingsFromFlags(v: Values): TrainSettings {
   return s;
 }
 
-function recomputeFlag(v: Values): boolean | 'auto' {
+const RECOMPUTE: Record<string, boolean | 'selective' | 'auto'> = { auto: 'auto', off: false, selective: 'selective', full: true };
+
+function recomputeFlag(v: Values): boolean | 'selective' | 'auto' {
   const r = str(v, 'recompute', 'auto');
-  if (r === 'auto') return 'auto';
-  if (r === 'on' || r === 'off') return r === 'on';
-  throw new CliError(`--recompute ${r}: expected auto, on or off`);
+  if (!(r in RECOMPUTE)) throw new CliError(`--recompute ${r}: expected ${Object.keys(RECOMPUTE).join(', ')}`);
+  return RECOMPUTE[r];
 }
 
 /** Training on from an adapter uses its LoRA shape; an explicit flag that contradicts it is an error. */
