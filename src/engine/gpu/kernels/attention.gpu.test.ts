@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles } from './attention';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelTile } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -46,6 +46,9 @@ for (const T of Ts) {
 }
 // Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
+// Row kernels (D <= 64, D % 4 == 0) with D short of its size class (zero-padded rows), and
+// a D that is no multiple of 4 (tile kernels).
+cases.push({ B: 1, T: 70, H: 3, KVH: 1, D: 12, seg: 'packed' }, { B: 2, T: 9, H: 2, KVH: 2, D: 6, seg: 'single' });
 cases.push({ B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long' }, { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single' });
 
 async function runCase(device: TestDeviceOptions, c: Case) {
@@ -122,5 +125,13 @@ describe('attention tiles', () => {
       }
     }
     expect(attentionTiles('forward', 64)).toEqual({ BR: 16, BC: 16 });
+  });
+
+  it('send D <= 64 with D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
+    for (let D = 1; D <= 256; D++) {
+      expect(attentionUsesRowKernels(D)).toBe(D <= 64 && D % 4 === 0);
+      if (attentionUsesRowKernels(D)) expect(rowKernelTile(D, 2)).toBeGreaterThanOrEqual(8);
+    }
+    expect(rowKernelTile(64, 2)).toBe(16);
   });
 });

@@ -18,9 +18,12 @@
 // Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only:
 // there is no f16/subgroup variant, so the same kernels run on every adapter.
 import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
+import forwardRowsCode from '../../../../shaders/attention_forward_rows.wgsl?raw';
 import statsCode from '../../../../shaders/attention_backward_stats.wgsl?raw';
 import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
+import dqRowsCode from '../../../../shaders/attention_backward_dq_rows.wgsl?raw';
+import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?raw';
 import { type Binding, type GpuContext, Params, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 
@@ -28,6 +31,25 @@ const WG = 128;
 const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
+
+// Row kernels (*_rows.wgsl): one query (or key) row per invocation with the row and its
+// accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
+// memory. ~10x the tile kernels on llvmpipe. Their private arrays hold D <= 64 as vec4.
+const ROWS_WG = 64;
+const ROWS_MAX_D = 64;
+const ROWS_BCMAX = 32; // const BCMAX in attention_forward_rows.wgsl
+
+/** Whether the row kernels serve head dim D (else the general tile kernels do). */
+export function attentionUsesRowKernels(D: number): boolean {
+  return D <= ROWS_MAX_D && D % 4 === 0;
+}
+
+/** Keys (or queries) per workgroup-memory tile of a row kernel: `arrays` tiles of [n, DMAX] within 16 KiB. */
+export function rowKernelTile(D: number, arrays: number): number {
+  const dmax = headDimClass(D);
+  for (const n of [32, 16, 8, 4]) if (arrays * n * dmax + 3 * n + 2 <= WORKGROUP_FLOATS && n <= ROWS_BCMAX) return n;
+  throw new Error(`attention: no row tile fits head dim ${D}`);
+}
 
 interface Tiles {
   BR: number; // query rows per tile
@@ -107,6 +129,12 @@ export function attentionForward(
   D: number,
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
+  if (attentionUsesRowKernels(D)) {
+    const BC = rowKernelTile(D, 2);
+    const pipeline = ctx.pipeline(forwardRowsCode, { constants: { WG: ROWS_WG, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows');
+    return;
+  }
   const { BR, BC } = attentionTiles('forward', D);
   const pipeline = ctx.pipeline(forwardCode, { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
   rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
@@ -149,9 +177,20 @@ export function attentionBackward(
   const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
-  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG }, label: 'attention_backward_stats' });
+  const rows = attentionUsesRowKernels(D);
+  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: rows ? 1 : 0 }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], new Params().u32(B).u32(T).u32(H).u32(D), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
 
+  if (rows) {
+    const DMAX = headDimClass(D);
+    const BC = rowKernelTile(D, 2);
+    const dqPipe = ctx.pipeline(dqRowsCode, { constants: { WG: ROWS_WG, BC, DMAX }, label: 'attention_backward_dq_rows' });
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows');
+    const BR = rowKernelTile(D, 2);
+    const dkdvPipe = ctx.pipeline(dkdvRowsCode, { constants: { WG: ROWS_WG, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows');
+    return;
+  }
   const tq = attentionTiles('dq', D);
   const dqPipe = ctx.pipeline(dqCode, { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
   rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');

@@ -1,0 +1,134 @@
+// attention_backward_dkdv_rows: dk and dv of causal grouped-query attention, flash-attention-2
+// style, one key row per invocation (the fast path for D <= 64, D % 4 == 0). A workgroup owns
+// WG keys of one kv head and loops over every query head of its group and every query tile
+// that can see them, so GQA sums need no atomics.
+//   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
+//   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
+//   dk[s]   = scale · Σ_{h in group} Σ_t P[t,s]·(dout[t]·v[s] - Dl[t]) · q[t]   (OVERWRITES dk)
+// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t].
+// Shapes: dk, dv, k, v [B·T, KVH, D] (read as vec4); dout, q [B·T, H, D]; stats vec2 (lse, Dl)
+// [B, H, T]; seg u32 [B·T].
+// Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
+//           8 params {B,T,H,KVH,D,scale}
+// Grid: (ceil(T/WG), KVH, B). k, v, dk, dv rows live in private memory; Q/dout tiles of BR
+// queries stream through workgroup memory, read as broadcasts. Workgroup memory:
+// 2·BR·DMAX + 3·BR + 2 words. Query tiles after the segment of the block's last key are skipped.
+override WG: u32 = 64;    // invocations = keys per workgroup
+override BR: u32 = 16;    // queries per tile
+override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
+const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
+// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them.
+override DM4: u32 = DMAX / 4u;
+
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read_write> dk: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> stats: array<vec2<f32>>; // (lse, Dl)
+@group(0) @binding(7) var<storage, read> seg: array<u32>;
+@group(0) @binding(8) var<uniform> p: Params;
+
+var<workgroup> qs: array<vec4<f32>, BR * DMAX / 4u>;
+var<workgroup> dos: array<vec4<f32>, BR * DMAX / 4u>;
+var<workgroup> strow: array<vec2<f32>, BR>; // (lse, Dl) per query of the tile
+var<workgroup> segq: array<u32, BR>;
+var<workgroup> scanHit: atomic<u32>; // segment boundary search
+var<workgroup> scanOut: u32;
+
+// One past the last query that can see any key of this block (see attention_backward_dkdv).
+fn segmentEnd(b: u32, kl: u32, tid: u32) -> u32 {
+  let sk = seg[b * p.T + kl];
+  if (tid == 0u) { atomicStore(&scanHit, 0xffffffffu); }
+  var lo = kl + 1u; // this round checks tokens [lo, lo + WG)
+  loop {
+    workgroupBarrier();
+    let x = lo + tid;
+    if (x < p.T && seg[b * p.T + x] != sk) { atomicMin(&scanHit, x); }
+    workgroupBarrier();
+    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
+    let hit = workgroupUniformLoad(&scanOut);
+    if (hit != 0xffffffffu || lo + WG >= p.T) { return min(hit, p.T); }
+    lo += WG;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let T = p.T; let H = p.H; let KVH = p.KVH;
+  let D4 = p.D / 4u;
+  let k0 = wid.x * WG;
+  let kh = wid.y;
+  let b = wid.z;
+  let group = H / KVH;
+  let s = k0 + tid;
+  let sc = min(s, T - 1u); // keys past T compute a copy of the last key and write nothing
+
+  var kr: array<vec4<f32>, D4MAX>;  // k row, pre-scaled
+  var vr: array<vec4<f32>, D4MAX>;  // v row
+  var accK: array<vec4<f32>, D4MAX>;
+  var accV: array<vec4<f32>, D4MAX>;
+  let kb = ((b * T + sc) * KVH + kh) * D4;
+  for (var d = 0u; d < DM4; d++) {
+    let dc = min(d, D4 - 1u);
+    kr[d] = select(vec4<f32>(0.0), k[kb + dc] * p.scale, d < D4);
+    vr[d] = select(vec4<f32>(0.0), v[kb + dc], d < D4);
+    accK[d] = vec4<f32>(0.0);
+    accV[d] = vec4<f32>(0.0);
+  }
+  let mySeg = seg[b * T + sc];
+
+  let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
+  let qEnd = segmentEnd(b, min(k0 + WG, T) - 1u, tid);
+  for (var h = kh * group; h < (kh + 1u) * group; h++) {
+    for (var q0 = qStart; q0 < qEnd; q0 += BR) {
+      workgroupBarrier();
+      for (var e = tid; e < BR * DM4; e += WG) {
+        let t = q0 + e / DM4;
+        let d = e % DM4;
+        var qq = vec4<f32>(0.0);
+        var oo = vec4<f32>(0.0);
+        if (t < T && d < D4) {
+          let gi = ((b * T + t) * H + h) * D4 + d;
+          qq = q[gi];
+          oo = dout[gi];
+        }
+        qs[e] = qq;
+        dos[e] = oo;
+      }
+      for (var i = tid; i < BR; i += WG) {
+        let t = q0 + i;
+        let tcl = min(t, T - 1u);
+        segq[i] = select(0xffffffffu, seg[b * T + tcl], t < T);
+        strow[i] = select(vec2<f32>(0.0), stats[(b * H + h) * T + tcl], t < T);
+      }
+      workgroupBarrier();
+      let ni = min(BR, qEnd - q0);
+      for (var i = 0u; i < ni; i++) {
+        var sv = vec4<f32>(0.0);
+        var pv = vec4<f32>(0.0);
+        for (var d = 0u; d < DM4; d++) {
+          sv = fma(kr[d], qs[i * DM4 + d], sv);
+          pv = fma(vr[d], dos[i * DM4 + d], pv);
+        }
+        let st = strow[i];
+        let visible = sc <= q0 + i && segq[i] == mySeg;
+        let pr = select(0.0, exp((sv.x + sv.y) + (sv.z + sv.w) - st.x), visible);
+        let ds = pr * ((pv.x + pv.y) + (pv.z + pv.w) - st.y);
+        for (var d = 0u; d < DM4; d++) {
+          accV[d] = fma(vec4<f32>(pr), dos[i * DM4 + d], accV[d]);
+          accK[d] = fma(vec4<f32>(ds), qs[i * DM4 + d], accK[d]);
+        }
+      }
+    }
+  }
+  if (s < T) {
+    for (var d = 0u; d < D4; d++) {
+      dk[kb + d] = accK[d] * p.scale;
+      dv[kb + d] = accV[d];
+    }
+  }
+}

@@ -1,0 +1,120 @@
+// attention_backward_dq_rows: dq of causal grouped-query attention, flash-attention-2 style,
+// one query row per invocation (the fast path for D <= 64, D % 4 == 0).
+//   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
+//   dS[t,s] = P[t,s] · (dout[t]·v[s] - Dl[t])
+//   dq[t]   = scale · Σ_s dS[t,s] · k[s]            (OVERWRITES dq)
+// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
+// Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
+// seg u32 [B·T].
+// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
+// Grid: (ceil(T/WG), H, B). q, dout and dq rows live in private memory; K/V tiles of BC keys
+// stream through workgroup memory, read as broadcasts (see attention_forward_rows).
+// Workgroup memory: 2·BC·DMAX + BC + 2 words. Key tiles before the segment of the block's
+// first row are skipped (see attention_forward).
+override WG: u32 = 64;    // invocations = query rows per workgroup
+override BC: u32 = 16;    // keys per tile
+override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
+const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
+// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them.
+override DM4: u32 = DMAX / 4u;
+
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read_write> dq: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> stats: array<vec2<f32>>; // (lse, Dl)
+@group(0) @binding(6) var<storage, read> seg: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+
+var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
+var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
+var<workgroup> segk: array<u32, BC>;
+var<workgroup> scanHit: atomic<u32>; // segment boundary search
+var<workgroup> scanOut: u32;
+
+// First key any row of this block can see: the start of row q0's segment (see attention_forward).
+fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
+  let sq = seg[b * p.T + q0];
+  if (tid == 0u) { atomicStore(&scanHit, 0u); }
+  var hi = q0; // this round checks keys [hi - WG, hi)
+  loop {
+    workgroupBarrier();
+    if (hi > tid) {
+      let x = hi - 1u - tid;
+      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
+    }
+    workgroupBarrier();
+    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
+    let hit = workgroupUniformLoad(&scanOut);
+    if (hit > 0u || hi <= WG) { return hit; }
+    hi -= WG;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let T = p.T; let H = p.H; let KVH = p.KVH;
+  let D4 = p.D / 4u;
+  let q0 = wid.x * WG;
+  let h = wid.y;
+  let b = wid.z;
+  let kh = h / (H / KVH);
+  let t = q0 + tid;
+  let tc = min(t, T - 1u); // rows past T compute a copy of the last row and write nothing
+
+  var qr: array<vec4<f32>, D4MAX>;  // q row, pre-scaled
+  var dor: array<vec4<f32>, D4MAX>; // dout row
+  var acc: array<vec4<f32>, D4MAX>; // dq row / scale
+  let qb = ((b * T + tc) * H + h) * D4;
+  for (var d = 0u; d < DM4; d++) {
+    let dc = min(d, D4 - 1u);
+    qr[d] = select(vec4<f32>(0.0), q[qb + dc] * p.scale, d < D4);
+    dor[d] = select(vec4<f32>(0.0), dout[qb + dc], d < D4);
+    acc[d] = vec4<f32>(0.0);
+  }
+  let mySeg = seg[b * T + tc];
+  let st = stats[(b * H + h) * T + tc];
+
+  let kEnd = min(T, q0 + WG);
+  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  for (var k0 = kStart; k0 < kEnd; k0 += BC) {
+    workgroupBarrier();
+    for (var e = tid; e < BC * DM4; e += WG) {
+      let s = k0 + e / DM4;
+      let d = e % DM4;
+      var kk = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (s < T && d < D4) {
+        let gi = ((b * T + s) * KVH + kh) * D4 + d;
+        kk = k[gi];
+        vv = v[gi];
+      }
+      ks[e] = kk;
+      vs[e] = vv;
+    }
+    for (var j = tid; j < BC; j += WG) {
+      let s = k0 + j;
+      segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
+    }
+    workgroupBarrier();
+    let nj = min(BC, kEnd - k0);
+    for (var j = 0u; j < nj; j++) {
+      var sv = vec4<f32>(0.0);
+      var pv = vec4<f32>(0.0);
+      for (var d = 0u; d < DM4; d++) {
+        sv = fma(qr[d], ks[j * DM4 + d], sv);
+        pv = fma(dor[d], vs[j * DM4 + d], pv);
+      }
+      let visible = k0 + j <= tc && segk[j] == mySeg;
+      let pr = select(0.0, exp((sv.x + sv.y) + (sv.z + sv.w) - st.x), visible);
+      let ds = pr * ((pv.x + pv.y) + (pv.z + pv.w) - st.y);
+      for (var d = 0u; d < DM4; d++) { acc[d] = fma(vec4<f32>(ds), ks[j * DM4 + d], acc[d]); }
+    }
+  }
+  if (t < T) {
+    for (var d = 0u; d < D4; d++) { dq[qb + d] = acc[d] * p.scale; }
+  }
+}

@@ -1,0 +1,132 @@
+// attention_forward_rows: causal grouped-query self-attention, flash-attention style, one
+// query row per invocation (the fast path for D <= 64, D % 4 == 0).
+//   out[b,t,h,:] = Σ_s softmax_s(q[b,t,h]·k[b,s,kh]·scale + mask) · v[b,s,kh,:]
+//   lse[b,h,t]   = log Σ_s exp(q·k·scale) over visible s (saved for the backward pass)
+// kh = h / (H/KVH), scale = 1/sqrt(D). Mask and the contiguous-segment requirement as in
+// attention_forward: s <= t and seg[b,s] == seg[b,t]; key tiles before the segment of the
+// block's first row are skipped.
+// Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
+// Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
+// Grid: (ceil(T/WG), H, B). Each invocation keeps its query row and output accumulator in
+// private memory; the workgroup streams K/V tiles of BC keys through workgroup memory and
+// every invocation reads the same key at the same time (a broadcast, not a gather, on
+// software adapters). Workgroup memory: 2·BC·DMAX + BC + 2 words.
+override WG: u32 = 64;    // invocations = query rows per workgroup
+override BC: u32 = 16;    // keys per tile (<= BCMAX)
+override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
+const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
+// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them
+// and keep the private rows in registers.
+override DM4: u32 = DMAX / 4u;
+const BCMAX: u32 = 32u;   // private score slots
+const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
+
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> seg: array<u32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
+var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
+var<workgroup> segk: array<u32, BC>;
+var<workgroup> scanHit: atomic<u32>; // segment boundary search
+var<workgroup> scanOut: u32;
+
+// First key any row of this block can see: the start of row q0's segment (see attention_forward).
+fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
+  let sq = seg[b * p.T + q0];
+  if (tid == 0u) { atomicStore(&scanHit, 0u); }
+  var hi = q0; // this round checks keys [hi - WG, hi)
+  loop {
+    workgroupBarrier();
+    if (hi > tid) {
+      let x = hi - 1u - tid;
+      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
+    }
+    workgroupBarrier();
+    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
+    let hit = workgroupUniformLoad(&scanOut);
+    if (hit > 0u || hi <= WG) { return hit; }
+    hi -= WG;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let T = p.T; let H = p.H; let KVH = p.KVH;
+  let D4 = p.D / 4u;
+  let q0 = wid.x * WG;
+  let h = wid.y;
+  let b = wid.z;
+  let kh = h / (H / KVH);
+  let t = q0 + tid;
+  let valid = t < T;
+  let tc = min(t, T - 1u); // rows past T compute a copy of the last row and write nothing
+
+  var qr: array<vec4<f32>, D4MAX>;  // q row, pre-scaled
+  var acc: array<vec4<f32>, D4MAX>; // unnormalised output row
+  let qb = ((b * T + tc) * H + h) * D4;
+  for (var d = 0u; d < DM4; d++) {
+    qr[d] = select(vec4<f32>(0.0), q[qb + min(d, D4 - 1u)] * p.scale, d < D4);
+    acc[d] = vec4<f32>(0.0);
+  }
+  let mySeg = seg[b * T + tc];
+  var m = NEG;  // running max
+  var l = 0.0;  // running softmax denominator
+  var sc: array<f32, BCMAX>;
+
+  let kEnd = min(T, q0 + WG); // causal: no key beyond the block's last query
+  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  for (var k0 = kStart; k0 < kEnd; k0 += BC) {
+    workgroupBarrier();
+    for (var e = tid; e < BC * DM4; e += WG) {
+      let s = k0 + e / DM4;
+      let d = e % DM4;
+      var kk = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (s < T && d < D4) {
+        let gi = ((b * T + s) * KVH + kh) * D4 + d;
+        kk = k[gi];
+        vv = v[gi];
+      }
+      ks[e] = kk;
+      vs[e] = vv;
+    }
+    for (var j = tid; j < BC; j += WG) {
+      let s = k0 + j;
+      segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
+    }
+    workgroupBarrier();
+    let nj = min(BC, kEnd - k0);
+    var mNew = m;
+    for (var j = 0u; j < nj; j++) {
+      var dv = vec4<f32>(0.0);
+      for (var d = 0u; d < DM4; d++) { dv = fma(qr[d], ks[j * DM4 + d], dv); }
+      let visible = k0 + j <= tc && segk[j] == mySeg;
+      let x = select(NEG, (dv.x + dv.y) + (dv.z + dv.w), visible);
+      sc[j] = x;
+      mNew = max(mNew, x);
+    }
+    // Online softmax: rescale what came before by exp(mOld - mNew) (1 while both are NEG).
+    let alpha = exp(m - mNew);
+    l *= alpha;
+    for (var d = 0u; d < DM4; d++) { acc[d] *= alpha; }
+    for (var j = 0u; j < nj; j++) {
+      let x = sc[j];
+      let pr = select(0.0, exp(x - mNew), x > -1e29);
+      l += pr;
+      for (var d = 0u; d < DM4; d++) { acc[d] = fma(vec4<f32>(pr), vs[j * DM4 + d], acc[d]); }
+    }
+    m = mNew;
+  }
+  if (valid) {
+    let inv = 1.0 / l;
+    for (var d = 0u; d < D4; d++) { out[qb + d] = acc[d] * inv; }
+    lse[(b * H + h) * T + t] = m + log(l);
+  }
+}
