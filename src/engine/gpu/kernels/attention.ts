@@ -35,7 +35,7 @@ export const ATTENTION_MAX_D = 256;
 // Row kernels (*_rows.wgsl): one query (or key) row per invocation with the row and its
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
 // memory. ~10x the tile kernels on llvmpipe. Their private arrays hold D <= 64 as vec4.
-const ROWS_WG = 64;
+const ROWS_WG = 64; // rows per workgroup (the forward runs them as 32 invocations × 2 rows)
 const ROWS_MAX_D = 64;
 const ROWS_BCMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 
@@ -131,7 +131,7 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
-    const pipeline = ctx.pipeline(forwardRowsCode, { constants: { WG: ROWS_WG, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
+    const pipeline = ctx.pipeline(forwardRowsCode, { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows');
     return;
   }
