@@ -6,7 +6,7 @@ import { buildTinyModel } from '../../test/fixtures/tiny-model';
 import { getTestContext } from '../../test/gpu-device';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { loadTokenizer, tokenizeExamples, type Example } from '../data';
-import { DEFAULT_SETTINGS, type TrainSettings } from '../worker/settings';
+import { DEFAULT_SETTINGS, type TrainSettings } from './settings';
 import { TrainingSession, type StepMetrics } from './session';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file';
 

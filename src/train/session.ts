@@ -11,7 +11,7 @@ import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
 import type { LoraAdapter } from '../adapters/lora';
 import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample } from '../data';
-import type { TrainSettings } from '../worker/settings';
+import type { TrainSettings } from './settings';
 import { LoraTrainer, type TrainerCheckpoint } from './trainer';
 
 /** Engine choices that are not training hyperparameters. */

@@ -11,7 +11,7 @@ import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
 import { loadTokenizer, selectTrainingExamples, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
-import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../worker/settings';
+import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { parseDatasetFile, describeDataset } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
