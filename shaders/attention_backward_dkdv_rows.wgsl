@@ -1,6 +1,6 @@
 // attention_backward_dkdv_rows: dk and dv of causal grouped-query attention, flash-attention-2
-// style, one key row per invocation (the fast path for D <= 64, D % 4 == 0). A workgroup owns
-// WG keys of one kv head and loops over every query head of its group and every query tile
+// style, two key rows per invocation (the fast path for D <= 64, D % 4 == 0). A workgroup owns
+// 2·WG keys of one kv head and loops over every query head of its group and every query tile
 // that can see them, so GQA sums need no atomics.
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
@@ -10,10 +10,10 @@
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale}
-// Grid: (ceil(T/WG), KVH, B). k, v, dk, dv rows live in private memory; Q/dout tiles of BR
+// Grid: (ceil(T/(2·WG)), KVH, B). Two keys' k, v, dk, dv rows (k0+tid, k0+tid+WG) live in private memory; Q/dout tiles of BR
 // queries stream through workgroup memory, read as broadcasts. Workgroup memory:
 // 2·BR·DMAX + 3·BR + 2 words. Query tiles after the segment of the block's last key are skipped.
-override WG: u32 = 64;    // invocations = keys per workgroup
+override WG: u32 = 32;    // invocations; 2·WG keys per workgroup
 override BR: u32 = 16;    // queries per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
 const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
@@ -60,29 +60,32 @@ fn segmentEnd(b: u32, kl: u32, tid: u32) -> u32 {
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
-  let k0 = wid.x * WG;
+  let k0 = wid.x * 2u * WG;
   let kh = wid.y;
   let b = wid.z;
   let group = H / KVH;
-  let s = k0 + tid;
-  let sc = min(s, T - 1u); // keys past T compute a copy of the last key and write nothing
-
-  var kr: array<vec4<f32>, D4MAX>;  // k row, pre-scaled
-  var vr: array<vec4<f32>, D4MAX>;  // v row
-  var accK: array<vec4<f32>, D4MAX>;
-  var accV: array<vec4<f32>, D4MAX>;
-  let kb = ((b * T + sc) * KVH + kh) * D4;
+  // Two key rows per invocation (tid and tid + WG): each broadcast Q/dout element feeds both.
+  let sA = min(k0 + tid, T - 1u); // keys past T compute a copy of the last key and write nothing
+  let sB = min(k0 + tid + WG, T - 1u);
+  var kA: array<vec4<f32>, D4MAX>; var kB: array<vec4<f32>, D4MAX>;  // k rows, pre-scaled
+  var vA: array<vec4<f32>, D4MAX>; var vB: array<vec4<f32>, D4MAX>;
+  var gkA: array<vec4<f32>, D4MAX>; var gkB: array<vec4<f32>, D4MAX>;
+  var gvA: array<vec4<f32>, D4MAX>; var gvB: array<vec4<f32>, D4MAX>;
+  let kbA = ((b * T + sA) * KVH + kh) * D4;
+  let kbB = ((b * T + sB) * KVH + kh) * D4;
   for (var d = 0u; d < DM4; d++) {
     let dc = min(d, D4 - 1u);
-    kr[d] = select(vec4<f32>(0.0), k[kb + dc] * p.scale, d < D4);
-    vr[d] = select(vec4<f32>(0.0), v[kb + dc], d < D4);
-    accK[d] = vec4<f32>(0.0);
-    accV[d] = vec4<f32>(0.0);
+    kA[d] = select(vec4<f32>(0.0), k[kbA + dc] * p.scale, d < D4);
+    kB[d] = select(vec4<f32>(0.0), k[kbB + dc] * p.scale, d < D4);
+    vA[d] = select(vec4<f32>(0.0), v[kbA + dc], d < D4);
+    vB[d] = select(vec4<f32>(0.0), v[kbB + dc], d < D4);
+    gkA[d] = vec4<f32>(0.0); gkB[d] = vec4<f32>(0.0);
+    gvA[d] = vec4<f32>(0.0); gvB[d] = vec4<f32>(0.0);
   }
-  let mySeg = seg[b * T + sc];
+  let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
-  let qEnd = segmentEnd(b, min(k0 + WG, T) - 1u, tid);
+  let qEnd = segmentEnd(b, min(k0 + 2u * WG, T) - 1u, tid);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();
@@ -108,27 +111,33 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       workgroupBarrier();
       let ni = min(BR, qEnd - q0);
       for (var i = 0u; i < ni; i++) {
-        var sv = vec4<f32>(0.0);
-        var pv = vec4<f32>(0.0);
+        var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
+        var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
         for (var d = 0u; d < DM4; d++) {
-          sv = fma(kr[d], qs[i * DM4 + d], sv);
-          pv = fma(vr[d], dos[i * DM4 + d], pv);
+          let qq = qs[i * DM4 + d];
+          let oo = dos[i * DM4 + d];
+          cA = fma(kA[d], qq, cA); cB = fma(kB[d], qq, cB);
+          pA = fma(vA[d], oo, pA); pB = fma(vB[d], oo, pB);
         }
         let st = strow[i];
-        let visible = sc <= q0 + i && segq[i] == mySeg;
-        let pr = select(0.0, exp((sv.x + sv.y) + (sv.z + sv.w) - st.x), visible);
-        let ds = pr * ((pv.x + pv.y) + (pv.z + pv.w) - st.y);
+        let t = q0 + i;
+        let prA = select(0.0, exp((cA.x + cA.y) + (cA.z + cA.w) - st.x), sA <= t && segq[i] == segA);
+        let prB = select(0.0, exp((cB.x + cB.y) + (cB.z + cB.w) - st.x), sB <= t && segq[i] == segB);
+        let dsA = vec4<f32>(prA * ((pA.x + pA.y) + (pA.z + pA.w) - st.y));
+        let dsB = vec4<f32>(prB * ((pB.x + pB.y) + (pB.z + pB.w) - st.y));
         for (var d = 0u; d < DM4; d++) {
-          accV[d] = fma(vec4<f32>(pr), dos[i * DM4 + d], accV[d]);
-          accK[d] = fma(vec4<f32>(ds), qs[i * DM4 + d], accK[d]);
+          let qq = qs[i * DM4 + d];
+          let oo = dos[i * DM4 + d];
+          gvA[d] = fma(vec4<f32>(prA), oo, gvA[d]); gvB[d] = fma(vec4<f32>(prB), oo, gvB[d]);
+          gkA[d] = fma(dsA, qq, gkA[d]); gkB[d] = fma(dsB, qq, gkB[d]);
         }
       }
     }
   }
-  if (s < T) {
-    for (var d = 0u; d < D4; d++) {
-      dk[kb + d] = accK[d] * p.scale;
-      dv[kb + d] = accV[d];
-    }
+  if (k0 + tid < T) {
+    for (var d = 0u; d < D4; d++) { dk[kbA + d] = gkA[d] * p.scale; dv[kbA + d] = gvA[d]; }
+  }
+  if (k0 + tid + WG < T) {
+    for (var d = 0u; d < D4; d++) { dk[kbB + d] = gkB[d] * p.scale; dv[kbB + d] = gvB[d]; }
   }
 }

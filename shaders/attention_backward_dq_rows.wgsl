@@ -1,5 +1,5 @@
 // attention_backward_dq_rows: dq of causal grouped-query attention, flash-attention-2 style,
-// one query row per invocation (the fast path for D <= 64, D % 4 == 0).
+// two query rows per invocation (the fast path for D <= 64, D % 4 == 0).
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dS[t,s] = P[t,s] · (dout[t]·v[s] - Dl[t])
 //   dq[t]   = scale · Σ_s dS[t,s] · k[s]            (OVERWRITES dq)
@@ -7,11 +7,11 @@
 // Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
-// Grid: (ceil(T/WG), H, B). q, dout and dq rows live in private memory; K/V tiles of BC keys
+// Grid: (ceil(T/(2·WG)), H, B). Two rows' q, dout and dq (q0+tid, q0+tid+WG) live in private memory; K/V tiles of BC keys
 // stream through workgroup memory, read as broadcasts (see attention_forward_rows).
 // Workgroup memory: 2·BC·DMAX + BC + 2 words. Key tiles before the segment of the block's
 // first row are skipped (see attention_forward).
-override WG: u32 = 64;    // invocations = query rows per workgroup
+override WG: u32 = 32;    // invocations; 2·WG query rows per workgroup
 override BC: u32 = 16;    // keys per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
 const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
@@ -58,27 +58,31 @@ fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
-  let q0 = wid.x * WG;
+  let q0 = wid.x * 2u * WG;
   let h = wid.y;
   let b = wid.z;
   let kh = h / (H / KVH);
-  let t = q0 + tid;
-  let tc = min(t, T - 1u); // rows past T compute a copy of the last row and write nothing
-
-  var qr: array<vec4<f32>, D4MAX>;  // q row, pre-scaled
-  var dor: array<vec4<f32>, D4MAX>; // dout row
-  var acc: array<vec4<f32>, D4MAX>; // dq row / scale
-  let qb = ((b * T + tc) * H + h) * D4;
+  // Two query rows per invocation (tid and tid + WG): each broadcast K/V element feeds both.
+  let tA = min(q0 + tid, T - 1u); // rows past T compute a copy of the last row and write nothing
+  let tB = min(q0 + tid + WG, T - 1u);
+  var qA: array<vec4<f32>, D4MAX>; var qB: array<vec4<f32>, D4MAX>;   // q rows, pre-scaled
+  var oA: array<vec4<f32>, D4MAX>; var oB: array<vec4<f32>, D4MAX>;   // dout rows
+  var aA: array<vec4<f32>, D4MAX>; var aB: array<vec4<f32>, D4MAX>;   // dq rows / scale
+  let qbA = ((b * T + tA) * H + h) * D4;
+  let qbB = ((b * T + tB) * H + h) * D4;
   for (var d = 0u; d < DM4; d++) {
     let dc = min(d, D4 - 1u);
-    qr[d] = select(vec4<f32>(0.0), q[qb + dc] * p.scale, d < D4);
-    dor[d] = select(vec4<f32>(0.0), dout[qb + dc], d < D4);
-    acc[d] = vec4<f32>(0.0);
+    qA[d] = select(vec4<f32>(0.0), q[qbA + dc] * p.scale, d < D4);
+    qB[d] = select(vec4<f32>(0.0), q[qbB + dc] * p.scale, d < D4);
+    oA[d] = select(vec4<f32>(0.0), dout[qbA + dc], d < D4);
+    oB[d] = select(vec4<f32>(0.0), dout[qbB + dc], d < D4);
+    aA[d] = vec4<f32>(0.0); aB[d] = vec4<f32>(0.0);
   }
-  let mySeg = seg[b * T + tc];
-  let st = stats[(b * H + h) * T + tc];
+  let segA = seg[b * T + tA]; let segB = seg[b * T + tB];
+  let stA = stats[(b * H + h) * T + tA];
+  let stB = stats[(b * H + h) * T + tB];
 
-  let kEnd = min(T, q0 + WG);
+  let kEnd = min(T, q0 + 2u * WG);
   let kStart = (segmentStart(b, q0, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
@@ -102,19 +106,30 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
     let nj = min(BC, kEnd - k0);
     for (var j = 0u; j < nj; j++) {
-      var sv = vec4<f32>(0.0);
-      var pv = vec4<f32>(0.0);
+      var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
+      var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
       for (var d = 0u; d < DM4; d++) {
-        sv = fma(qr[d], ks[j * DM4 + d], sv);
-        pv = fma(dor[d], vs[j * DM4 + d], pv);
+        let kk = ks[j * DM4 + d];
+        let vv = vs[j * DM4 + d];
+        sA = fma(qA[d], kk, sA); sB = fma(qB[d], kk, sB);
+        pA = fma(oA[d], vv, pA); pB = fma(oB[d], vv, pB);
       }
-      let visible = k0 + j <= tc && segk[j] == mySeg;
-      let pr = select(0.0, exp((sv.x + sv.y) + (sv.z + sv.w) - st.x), visible);
-      let ds = pr * ((pv.x + pv.y) + (pv.z + pv.w) - st.y);
-      for (var d = 0u; d < DM4; d++) { acc[d] = fma(vec4<f32>(ds), ks[j * DM4 + d], acc[d]); }
+      let s = k0 + j;
+      let prA = select(0.0, exp((sA.x + sA.y) + (sA.z + sA.w) - stA.x), s <= tA && segk[j] == segA);
+      let prB = select(0.0, exp((sB.x + sB.y) + (sB.z + sB.w) - stB.x), s <= tB && segk[j] == segB);
+      let dsA = vec4<f32>(prA * ((pA.x + pA.y) + (pA.z + pA.w) - stA.y));
+      let dsB = vec4<f32>(prB * ((pB.x + pB.y) + (pB.z + pB.w) - stB.y));
+      for (var d = 0u; d < DM4; d++) {
+        let kk = ks[j * DM4 + d];
+        aA[d] = fma(dsA, kk, aA[d]);
+        aB[d] = fma(dsB, kk, aB[d]);
+      }
     }
   }
-  if (t < T) {
-    for (var d = 0u; d < D4; d++) { dq[qb + d] = acc[d] * p.scale; }
+  if (q0 + tid < T) {
+    for (var d = 0u; d < D4; d++) { dq[qbA + d] = aA[d] * p.scale; }
+  }
+  if (q0 + tid + WG < T) {
+    for (var d = 0u; d < D4; d++) { dq[qbB + d] = aB[d] * p.scale; }
   }
 }

@@ -32,10 +32,10 @@ const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX t
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
 
-// Row kernels (*_rows.wgsl): one query (or key) row per invocation with the row and its
+// Row kernels (*_rows.wgsl): two query (or key) rows per invocation with the rows and their
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
 // memory. ~10x the tile kernels on llvmpipe. Their private arrays hold D <= 64 as vec4.
-const ROWS_WG = 64; // rows per workgroup (the forward runs them as 32 invocations × 2 rows)
+const ROWS_WG = 64; // rows per workgroup (each row kernel runs them as 32 invocations × 2 rows)
 const ROWS_MAX_D = 64;
 const ROWS_BCMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 
@@ -184,10 +184,10 @@ export function attentionBackward(
   if (rows) {
     const DMAX = headDimClass(D);
     const BC = rowKernelTile(D, 2);
-    const dqPipe = ctx.pipeline(dqRowsCode, { constants: { WG: ROWS_WG, BC, DMAX }, label: 'attention_backward_dq_rows' });
+    const dqPipe = ctx.pipeline(dqRowsCode, { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
     rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows');
     const BR = rowKernelTile(D, 2);
-    const dkdvPipe = ctx.pipeline(dkdvRowsCode, { constants: { WG: ROWS_WG, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
+    const dkdvPipe = ctx.pipeline(dkdvRowsCode, { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
     rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows');
     return;
   }
