@@ -6,7 +6,15 @@ test('app shell loads, finds a WebGPU adapter and runs the kernels in the page',
   await page.goto('/#/gpu');
   await expect(page.getByRole('heading', { name: 'Your GPU' })).toBeVisible();
   await expect(page.getByTestId('gpu-adapter')).not.toBeEmpty();
-  await expect(page.getByTestId('gpu-features')).toContainText('shader-f16');
+  // Each fast path is shown as the adapter really has it (asked directly in the page).
+  const has = await page.evaluate(async () => {
+    const a = await (navigator as Navigator & { gpu: GPU }).gpu.requestAdapter();
+    return Object.fromEntries(['shader-f16', 'subgroups', 'timestamp-query'].map((f) => [f, a!.features.has(f)]));
+  });
+  for (const [feature, available] of Object.entries(has)) {
+    await expect(page.getByTestId('gpu-features').locator('li', { hasText: feature })).toContainText(available ? 'available' : 'not available');
+    await expect(page.getByTestId('gpu-features').locator('li', { hasText: feature })).toHaveClass(available ? 'on' : 'off');
+  }
   await expect(page.getByTestId('gpu-limits')).toContainText('maxStorageBufferBindingSize');
   await page.getByTestId('run-smoke').click();
   const results = page.getByTestId('smoke-results');
