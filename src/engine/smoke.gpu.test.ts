@@ -40,4 +40,33 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     expect(coverage(slow).shaders).toEqual(shaderFiles().filter((f) => !needs.includes(f)));
     for (const f of needs) expect(coverage(slow).kernel).toContain(f);
   });
+
+  it('each check compiles exactly the kernels it is named for (so every shader is proven against its reference by a named check)', () => {
+    const fast = runs['false'];
+    expect(fast, 'the fallback=false run above must have run').toBeDefined();
+    const compiled = Object.fromEntries(fast.filter((r) => !r.kernel.startsWith('shader coverage')).map((r) => [r.kernel, r.shaders]));
+    expect(compiled).toEqual({
+      residual_forward: ['residual_forward.wgsl'],
+      'rmsnorm_forward+backward': ['reduce_lib_subgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'rope_forward+backward': ['rope_forward.wgsl'],
+      'swiglu_forward+backward': ['swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
+      'embedding_forward (range split)': ['embedding_forward.wgsl'],
+      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'reduce_lib_subgroup.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'reduce_lib_subgroup.wgsl'],
+      residual_backward: ['residual_backward.wgsl'],
+      'cast (bf16/f16 to f32, f32 to f16)': ['cast_f32_to_f16.wgsl', 'cast_to_f32.wgsl'],
+      'matmul_forward+backward (f32 weights)': ['matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'matmul_forward+backward (f16 weights)': ['matmul_backward_f16.wgsl', 'matmul_forward_f16.wgsl'],
+      'lora_forward+backward (dropout 0.1)': ['lora_backward.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl'],
+      'attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)': ['attention_backward_dkdv.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_stats.wgsl', 'attention_forward.wgsl'],
+      'kv_cache_append+attention_decode (2 chunks)': ['attention_decode.wgsl', 'attention_decode_combine.wgsl', 'kv_cache_append.wgsl'],
+      'sample_argmax+topk+topp': ['sample_argmax.wgsl', 'sample_topk.wgsl', 'sample_topp.wgsl'],
+      'embedding_forward (f16 table)': ['embedding_forward_f16.wgsl'],
+      'scale_accumulate (addInPlace)': ['scale_accumulate.wgsl'],
+      'rmsnorm_forward+backward [workgroup reduce]': ['reduce_lib_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'reduce_lib_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'reduce_lib_workgroup.wgsl'],
+    });
+  });
 });
