@@ -4,7 +4,6 @@ import * as Comlink from 'comlink';
 import { requestEngineDevice, type AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
-import { READY, type EngineStatus } from './engine-status';
 import { cancelJob } from './jobs';
 import { estimateMemory, type MemoryReport } from './memory';
 import type { LossMode, TrainSettings } from './settings';
@@ -55,17 +54,6 @@ const api = {
     return runKernelSmoke(ctx);
   },
 
-  engineStatus(): EngineStatus {
-    return {
-      dataset: READY,
-      tokenize: READY,
-      models: READY,
-      training: training.trainingReadiness,
-      generation: training.generationReadiness,
-      adapters: READY,
-      gguf: READY,
-    };
-  },
 
   /** Training memory for a model config.json and settings, judged against this GPU's limits. */
   async estimateMemory(config: unknown, settings: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<MemoryReport> {

@@ -13,15 +13,12 @@ import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, RunRecord, RunStatus } from '../persist/records';
-import { READY, type Readiness } from './engine-status';
 import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { validateSettings, withDefaults, type TrainSettings } from './settings';
 
-export const trainingReadiness: Readiness = READY;
-export const generationReadiness: Readiness = READY;
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
 let getDevice: DeviceProvider | null = null;

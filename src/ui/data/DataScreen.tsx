@@ -1,8 +1,7 @@
 import { useEffect } from 'react';
 import { useDataset } from '../../store/dataset';
-import { useEngine } from '../../store/readiness';
 import { DropZone } from '../common/DropZone';
-import { EngineNotice, ErrorBox } from '../common/EngineNotice';
+import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes } from '../common/format';
 import { Histogram } from '../common/Histogram';
 import { FormatPicker } from './FormatPicker';
@@ -15,7 +14,6 @@ export const SAMPLE_DATASET = { url: `${import.meta.env.BASE_URL}samples/calenda
 
 export function DataScreen() {
   const { report, progress, busy, error, excludeInvalid, removeDuplicates, saved, loadFile, loadUrl, cancel, setConsent, save, reopen } = useDataset();
-  const engine = useEngine((s) => s.status);
   useEffect(() => {
     void reopen();
   }, [reopen]);
@@ -89,7 +87,6 @@ export function DataScreen() {
           {report.exampleCount > 0 && (
             <div className="card">
               <h2>Lengths</h2>
-              <EngineNotice what="token statistics" readiness={engine?.tokenize} />
               <Histogram values={report.charLengths} unit="chars" label={`Characters per example (${report.charLengths.length} examples); count tokens below for the model's view.`} />
             </div>
           )}

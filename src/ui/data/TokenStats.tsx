@@ -1,7 +1,7 @@
 import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useTrain } from '../../store/training';
-import { ErrorBox } from '../common/EngineNotice';
+import { ErrorBox } from '../common/ErrorBox';
 import { Histogram } from '../common/Histogram';
 import { LOSS_MODES } from '../../worker/settings';
 

@@ -1,11 +1,10 @@
 import { useEffect, useState } from 'react';
-import { useEngine } from '../../store/readiness';
 import { useModel } from '../../store/model';
 import { useTrain } from '../../store/training';
 import { MODEL_PRESETS } from '../../worker/presets';
 import { Verdict } from '../advisor/MachineCheck';
 import { DropZone } from '../common/DropZone';
-import { EngineNotice, ErrorBox } from '../common/EngineNotice';
+import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes, formatCount } from '../common/format';
 
 /** Hub ids look like owner/name. */
@@ -14,7 +13,6 @@ const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 export function ModelScreen() {
   const { model, config, memory, memoryError, choosePreset, chooseHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
   const settings = useTrain((s) => s.settings);
-  const engine = useEngine((s) => s.status);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
 
   useEffect(() => {
@@ -66,14 +64,13 @@ export function ModelScreen() {
       <div className="card" data-testid="model-choice">
         <h2>Chosen: {model.id}</h2>
         <p className="muted">{model.source === 'local' ? 'From a local folder on this device.' : 'From the Hugging Face Hub (downloaded once, then cached in this browser).'}</p>
-        <EngineNotice what="model download and cache" readiness={engine?.models} />
         {isCached ? (
           <p className="ok" data-testid="model-cached">
             On this device — ready to train.
           </p>
         ) : model.source === 'hub' ? (
           <>
-            <button type="button" onClick={() => void download()} disabled={busy || !engine?.models.ready} data-testid="download-model">
+            <button type="button" onClick={() => void download()} disabled={busy} data-testid="download-model">
               Download {model.id}
             </button>
             <div className="field token-field" data-testid="hub-token">

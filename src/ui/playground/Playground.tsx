@@ -1,9 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { useEngine } from '../../store/readiness';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { callback, errorMessage, trainer, type GenerateRequest } from '../../worker/client';
-import { EngineNotice } from '../common/EngineNotice';
 import { parseFewShot } from './few-shot';
 import { Field } from '../common/Field';
 
@@ -18,7 +16,6 @@ const EMPTY: Output = { text: '', busy: false, error: null, stats: '' };
 
 export function Playground() {
   const model = useModel((s) => s.model);
-  const engine = useEngine((s) => s.status);
   const { adapters, refresh } = useRuns();
   useEffect(() => {
     void refresh();
@@ -37,7 +34,6 @@ export function Playground() {
   const generation = useRef(0);
 
   const adapter = adapters.find((a) => a.id === adapterId);
-  const ready = engine?.generation.ready ?? false;
 
   async function runColumn(col: Column, gen: number) {
     const messages: GenerateRequest['messages'] =
@@ -77,7 +73,6 @@ export function Playground() {
     <section aria-labelledby="screen-title">
       <h1 id="screen-title" tabIndex={-1}>Playground</h1>
       <p className="lead">The same prompt through a prompted baseline, the base model and your tuned model — to see whether the fine-tune beats a good prompt.</p>
-      <EngineNotice what="generation" readiness={engine?.generation} />
       <form
         className="card"
         onSubmit={(e) => {
@@ -120,7 +115,7 @@ export function Playground() {
             {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={fewShot} onChange={(e) => setFewShot(e.target.value)} placeholder={'user: …\nassistant: …'} />}
           </Field>
         </details>
-        <button type="submit" disabled={!prompt.trim() || busy || !ready} data-testid="generate">
+        <button type="submit" disabled={!prompt.trim() || busy} data-testid="generate">
           {busy ? 'Generating…' : 'Generate'}
         </button>
       </form>

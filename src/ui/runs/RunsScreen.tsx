@@ -1,5 +1,4 @@
 import { useEffect, useMemo, useState } from 'react';
-import { useEngine } from '../../store/readiness';
 import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
@@ -7,7 +6,7 @@ import { LOSS_MODES } from '../../worker/settings';
 import { align, canResume, seriesOf, thin } from '../../persist/lifecycle';
 import { Chart } from '../common/Chart';
 import { DropZone } from '../common/DropZone';
-import { ErrorBox } from '../common/EngineNotice';
+import { ErrorBox } from '../common/ErrorBox';
 import { download, downloadBlob, formatBytes, formatDate } from '../common/format';
 
 /** The File System Access folder picker; null when the user closes it. */
@@ -37,7 +36,6 @@ export function RunsScreen() {
     if (r?.blob) downloadBlob(r.blob, r.fileName);
   };
   const { model, config } = useModel();
-  const engine = useEngine((s) => s.status);
   const [selected, setSelected] = useState<string[]>([]);
   useEffect(() => {
     void refresh();
@@ -155,8 +153,7 @@ export function RunsScreen() {
                     <button
                       type="button"
                       className="secondary"
-                      disabled={!engine?.gguf.ready}
-                      title={engine && !engine.gguf.ready ? engine.gguf.reason : 'LoRA GGUF for llama.cpp, with an Ollama Modelfile'}
+                      title="LoRA GGUF for llama.cpp, with an Ollama Modelfile"
                       onClick={async () => {
                         const z = await exportZip(a.id, 'gguf');
                         if (z) download(z.bytes, z.fileName, 'application/zip');

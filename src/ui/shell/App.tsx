@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'react';
 import { SCREENS, screenFromHash, type ScreenId } from './screens';
 import { useGpu } from '../../store/gpu';
-import { useEngine } from '../../store/readiness';
 import { GpuPanel } from '../gpu/GpuPanel';
 import { NoWebGpu } from '../gpu/NoWebGpu';
 import { Advisor } from '../advisor/Advisor';
@@ -38,7 +37,6 @@ export function App() {
   const [screen, setScreen] = useState<ScreenId>(() => screenFromHash(location.hash));
   const status = useGpu((s) => s.status);
   const load = useGpu((s) => s.load);
-  const loadEngine = useEngine((s) => s.load);
 
   useEffect(() => {
     const onHash = () => {
@@ -48,9 +46,8 @@ export function App() {
     };
     addEventListener('hashchange', onHash);
     void load();
-    void loadEngine();
     return () => removeEventListener('hashchange', onHash);
-  }, [load, loadEngine]);
+  }, [load]);
 
   useEffect(() => {
     document.title = `${SCREENS.find((s) => s.id === screen)!.label} · LoRA Studio`;

@@ -1,12 +1,11 @@
 import { useEffect, useMemo } from 'react';
 import { useDataset } from '../../store/dataset';
-import { useEngine } from '../../store/readiness';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useTrain } from '../../store/training';
 import { canResume, etaSeconds, formatDuration } from '../../persist/lifecycle';
 import { plannedSteps, validateSettings } from '../../worker/settings';
-import { EngineNotice, ErrorBox } from '../common/EngineNotice';
+import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
 import { LiveCharts } from './LiveCharts';
 
@@ -14,7 +13,6 @@ export function TrainScreen() {
   const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop } = useTrain();
   const saved = useDataset((s) => s.saved);
   const model = useModel((s) => s.model);
-  const engine = useEngine((s) => s.status);
   const { runs, refresh, metrics, loadMetrics } = useRuns();
   useEffect(() => {
     void refresh();
@@ -63,7 +61,6 @@ export function TrainScreen() {
       </div>
 
       <div className="card" data-testid="train-controls">
-        <EngineNotice what="training" readiness={engine?.training} />
         <div className="actions">
           <button type="button" data-testid="start-run" disabled={!saved || !valid || running || starting} onClick={() => saved && void start({ name: `${saved.name} · ${model.id.split('/').pop()}`, datasetId: saved.id, model })}>
             {starting ? 'Starting…' : 'Start training'}
