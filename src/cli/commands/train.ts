@@ -163,7 +163,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
 
     const { ctx, adapter } = await nodeEngineDevice();
-    log(`device: ${adapter.description || [adapter.vendor, adapter.architecture].filter(Boolean).join(' ')}${ctx.caps.f16 ? ' (f16)' : ''}`);
+    log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
     const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, {
       engine: {
         weightStorage: weightStorage as 'auto' | 'f32' | 'f16',

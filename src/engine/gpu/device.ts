@@ -4,6 +4,8 @@
 import { GpuContext } from './context';
 
 export interface AdapterSummary {
+  /** What to call the adapter in messages: its description, else device, else vendor and architecture. */
+  name: string;
   vendor: string;
   architecture: string;
   device: string;
@@ -42,7 +44,9 @@ export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
   for (const k of [...WANTED_LIMITS, 'maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment'] as const) {
     limits[k] = Number((adapter.limits as unknown as Record<string, number>)[k]);
   }
+  const vendorArch = [info?.vendor, info?.architecture].filter(Boolean).join(' ');
   return {
+    name: info?.description || info?.device || vendorArch || 'WebGPU adapter',
     vendor: info?.vendor ?? '',
     architecture: info?.architecture ?? '',
     device: info?.device ?? '',

@@ -41,7 +41,7 @@ export function MachineCheck() {
         <>
           <dl className="kv">
             <dt>GPU</dt>
-            <dd data-testid="machine-adapter">{status.adapter.description || [status.adapter.vendor, status.adapter.architecture].filter(Boolean).join(' ') || 'WebGPU adapter'}</dd>
+            <dd data-testid="machine-adapter">{status.adapter.name}</dd>
             <dt>Software adapter</dt>
             <dd>{status.adapter.isFallbackAdapter ? 'yes — training will be very slow' : 'no'}</dd>
             <dt>Fast paths</dt>

@@ -27,7 +27,7 @@ export function GpuPanel() {
       <div className="card">
         <dl className="kv">
           <dt>Adapter</dt>
-          <dd data-testid="gpu-adapter">{a.description || a.device || [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed adapter'}</dd>
+          <dd data-testid="gpu-adapter">{a.name}</dd>
           <dt>Vendor / architecture</dt>
           <dd>
             {a.vendor || '—'} / {a.architecture || '—'}

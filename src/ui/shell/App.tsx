@@ -74,7 +74,7 @@ export function App() {
           </ul>
         </nav>
         <span className="gpu-chip" data-testid="gpu-chip">
-          {status === null ? 'Checking GPU…' : status.available ? `GPU: ${status.adapter.description || [status.adapter.vendor, status.adapter.architecture].filter(Boolean).join(' ') || 'WebGPU adapter'}` : 'No WebGPU'}
+          {status === null ? 'Checking GPU…' : status.available ? `GPU: ${status.adapter.name}` : 'No WebGPU'}
         </span>
         <ThemeToggle />
       </header>
