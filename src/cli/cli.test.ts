@@ -149,3 +149,16 @@ describe('lora-studio train flags', () => {
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 });
+
+describe('lora-studio eval input checks', () => {
+  it('rejects an unknown --loss-mode and names --exclude-invalid for invalid rows, before any GPU work', async () => {
+    const bad = join(dir, 'eval-bad.jsonl');
+    await writeFile(bad, '{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}\n{oops\n');
+    const mode = await run(['eval', '--model', modelDir, '--data', bad, '--loss-mode', 'bogus']);
+    expect(mode.code).toBe(1);
+    expect(mode.err).toMatch(/--loss-mode bogus: expected all-assistant, last-assistant, all/);
+    const rows = await run(['eval', '--model', modelDir, '--data', bad]);
+    expect(rows.code).toBe(1);
+    expect(rows.err).toMatch(/1 invalid rows; pass --exclude-invalid to evaluate without them/);
+  });
+});

@@ -1,7 +1,7 @@
 // Reading a dataset file from disk through the same pipeline as the studio.
 import { openAsBlob, existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { datasetStats, loadTokenizer, parseDataset, selectTrainingExamples, tokenizeExamples, type DatasetStats, type ParseResult, type TokenizerFiles } from '../data';
+import { datasetStats, loadTokenizer, parseDataset, selectTrainingExamples, tokenizeExamples, type DatasetStats, type Example, type ParseResult, type TokenizerFiles } from '../data';
 import type { DatasetFormat } from '../data/types';
 import { CliError } from './model-dir';
 
@@ -10,6 +10,19 @@ export async function parseDatasetFile(path: string, opts: { format?: DatasetFor
   // openAsBlob reads lazily, so a large file is streamed, never held whole.
   const blob = await openAsBlob(path);
   return parseDataset(blob, { fileName: basename(path), format: opts.format });
+}
+
+/**
+ * The examples a run uses: refuses an unrecognised format, and invalid rows unless the user
+ * consented (--exclude-invalid), naming the flag; `purpose` words the advice ("train", "evaluate").
+ */
+export function selectExamples(path: string, r: ParseResult, opts: { excludeInvalid: boolean; removeDuplicates?: boolean; purpose: string }): Example[] {
+  if (!r.mapping) throw new CliError(`--data ${path}: the format was not recognised (keys: ${r.detection?.keys.join(', ') ?? 'none'}); convert it to chat, alpaca, prompt/completion or text`);
+  try {
+    return selectTrainingExamples(r, { excludeInvalid: opts.excludeInvalid, removeDuplicates: opts.removeDuplicates });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (${r.invalidRowCount} invalid rows; pass --exclude-invalid to ${opts.purpose} without them)`, { cause: e });
+  }
 }
 
 export function describeDataset(path: string, r: ParseResult, out: (l: string) => void): void {

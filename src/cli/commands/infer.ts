@@ -3,11 +3,12 @@ import { Generator } from '../../engine/model/generate';
 import { TrainingGraph } from '../../engine/model/llama';
 import { LoraTrainer } from '../../train/trainer';
 import { defaultOptimConfig } from '../../engine/optim/config';
-import { BatchIterator, selectTrainingExamples, tokenizeExamples, type Message } from '../../data';
+import { BatchIterator, tokenizeExamples, type Message } from '../../data';
 import { num, optStr, str, type Values } from '../args';
 import { loadEngine, parseIds } from '../engine-model';
 import { CliError } from '../model-dir';
-import { parseDatasetFile } from '../dataset-file';
+import { parseDatasetFile, selectExamples } from '../dataset-file';
+import { lossModeFlag } from './train';
 import { LoraParams } from '../../engine/model/lora-params';
 
 const ENGINE_OPTS = { model: { type: 'string' }, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -114,24 +115,17 @@ export async function logitsCommand(v: Values, out: (l: string) => void): Promis
 }
 
 export const EVAL_OPTIONS = { ...ENGINE_OPTS, data: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, 'exclude-invalid': { type: 'boolean' }, 'loss-mode': { type: 'string' } } as const;
-export const EVAL_HELP = 'eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--exclude-invalid] [--json]';
+export const EVAL_HELP = 'eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]';
 
 export async function evalCommand(v: Values, out: (l: string) => void): Promise<void> {
   const dataFile = str(v, 'data');
   const T = num(v, 'seq-len', 512, { int: true, min: 8 });
   const B = num(v, 'batch', 4, { int: true, min: 1 });
-  const parsed = await parseDatasetFile(dataFile);
-  if (!parsed.mapping) throw new CliError(`--data ${dataFile}: the format was not recognised`);
-  let examples;
-  try {
-    examples = selectTrainingExamples(parsed, { excludeInvalid: v['exclude-invalid'] === true });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message} (pass --exclude-invalid to evaluate without them)`, { cause: err });
-  }
+  const lossMode = lossModeFlag(v, 'all-assistant');
+  const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: v['exclude-invalid'] === true, purpose: 'evaluate' });
   const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
   try {
-    const lossMode = str(v, 'loss-mode', 'all-assistant');
-    const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode: lossMode as 'all-assistant' });
+    const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode });
     const batches = new BatchIterator(tok.examples, { B, T, seed: 0, shuffle: false });
     // The trainer's eval path needs LoRA buffers; the base model gets an all-zero adapter (B = 0 ⇒ no change).
     const lora = e.lora ?? LoraParams.create(e.ctx, e.opened.config, { r: 1, alpha: 1, dropout: 0, targetModules: ['q_proj'], useRslora: false }, 0);

@@ -9,11 +9,11 @@ import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
-import { loadTokenizer, selectTrainingExamples, tokenizeExamples, type LossMode } from '../../data';
+import { loadTokenizer, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
 import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
-import { parseDatasetFile, describeDataset } from '../dataset-file';
+import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
 import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
@@ -67,7 +67,7 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)`;
 
-function lossModeFlag(v: Values, fallback: LossMode): LossMode {
+export function lossModeFlag(v: Values, fallback: LossMode): LossMode {
   const m = str(v, 'loss-mode', fallback);
   if (!LOSS_MODES.some((x) => x.id === m)) throw new CliError(`--loss-mode ${m}: expected ${LOSS_MODES.map((x) => x.id).join(', ')}`);
   return m as LossMode;
@@ -149,13 +149,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const model = await openModelFiles(files);
     const parsed = await parseDatasetFile(dataFile);
     if (!json) describeDataset(dataFile, parsed, out);
-    if (!parsed.mapping) throw new CliError(`--data ${dataFile}: the format was not recognised (keys: ${parsed.detection?.keys.join(', ') ?? 'none'}); convert it to chat, alpaca, prompt/completion or text`);
-    let examples;
-    try {
-      examples = selectTrainingExamples(parsed, { excludeInvalid: v['exclude-invalid'] === true, removeDuplicates: v.dedupe === true });
-    } catch (e) {
-      throw new CliError(`${(e as Error).message} (${parsed.invalidRowCount} invalid rows; pass --exclude-invalid to train without them)`, { cause: e });
-    }
+    const examples = selectExamples(dataFile, parsed, { excludeInvalid: v['exclude-invalid'] === true, removeDuplicates: v.dedupe === true, purpose: 'train' });
     const initAdapter = optStr(v, 'adapter') ? await loadPeftDir(optStr(v, 'adapter')!, model) : null;
     if (initAdapter) adoptAdapterShape(settings, initAdapter.config, v);
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
