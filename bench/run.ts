@@ -9,7 +9,8 @@
 // Parts: bench/kernels.ts always; bench/training.ts when it exists (another engineer's part:
 // export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
 import { create, globals } from 'webgpu';
-import { GpuContext } from '../src/engine/gpu/context';
+import type { GpuContext } from '../src/engine/gpu/context';
+import { requestEngineDevice } from '../src/engine/gpu/device';
 import { formatTable, runKernelBench } from './kernels';
 
 Object.assign(globalThis, globals);
@@ -55,26 +56,14 @@ function parseArgs(argv: string[]): BenchArgs {
 }
 
 async function makeDevice(fallback: boolean): Promise<{ ctx: GpuContext; gpu: GPU; description: string }> {
+  // The same device the CLI and the studio get: fast-path features where present, limits raised.
   const gpu = create(['backend=vulkan']);
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('No WebGPU adapter from Dawn (backend=vulkan): install libvulkan1 and Mesa >= 25 lavapipe (scripts/setup-system.sh)');
-  const want = fallback ? [] : (['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]);
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures: want.filter((f) => adapter.features.has(f)),
-    requiredLimits: {
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-    },
+  const { ctx, adapter } = await requestEngineDevice(gpu, { fallback }).catch((e: Error) => {
+    throw new Error(`${e.message} Install libvulkan1 and Mesa >= 25 lavapipe (scripts/setup-system.sh).`, { cause: e });
   });
-  device.addEventListener('uncapturederror', (e) => console.error('WebGPU error:', (e as GPUUncapturedErrorEvent).error.message));
-  const info = adapter.info;
-  const description = `${info.vendor} ${info.architecture} ${info.description}`.trim() + ` [${[...device.features].join(', ') || 'no optional features'}]`;
-  return { ctx: new GpuContext(device), gpu, description };
+  ctx.device.addEventListener('uncapturederror', (e) => console.error('WebGPU error:', (e as GPUUncapturedErrorEvent).error.message));
+  const description = `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() + ` [${[...ctx.device.features].join(', ') || 'no optional features'}]`;
+  return { ctx, gpu, description };
 }
 
 async function main(): Promise<void> {

@@ -86,8 +86,9 @@ const nonPadTokens = (b: Batch) => b.segmentIds.reduce((n, s) => n + (s !== 0 ? 
 
 export class TrainingSession {
   readonly totalSteps: number;
-  readonly trainExamples: number;
-  readonly valExamples: number;
+  /** Rows per epoch (packed sequences, or single examples without packing). */
+  readonly trainRows: number;
+  readonly valRows: number;
   /** Training time of the run so far (restored from checkpoints), for ETA and records. */
   private elapsedBefore = 0;
   private recentStepMs = 0;
@@ -103,8 +104,8 @@ export class TrainingSession {
     readonly settings: TrainSettings,
   ) {
     this.totalSteps = stepsFor(settings, batches.batchesPerEpoch);
-    this.trainExamples = batches.rowsPerEpoch;
-    this.valExamples = valBatches?.rowsPerEpoch ?? 0;
+    this.trainRows = batches.rowsPerEpoch;
+    this.valRows = valBatches?.rowsPerEpoch ?? 0;
   }
 
   /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */

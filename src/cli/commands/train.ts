@@ -176,7 +176,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
         session.trainer.loadAdapter(initAdapter);
         log(`continuing from the adapter in ${optStr(v, 'adapter')}`);
       }
-      log(`training ${session.trainExamples} rows (${session.valExamples} validation) for ${session.totalSteps} steps`);
+      log(`training ${session.trainRows} rows (${session.valRows} validation) for ${session.totalSteps} steps`);
       const bar = json ? null : new ProgressBar(process.stderr);
       let lastVal: number | undefined;
       const controller = new AbortController();
