@@ -1,6 +1,7 @@
 // llama.cpp / Ollama exports in GGUF: the base model (F32, with tokenizer metadata), a LoRA
 // adapter, and a merged model; plus the Ollama Modelfile. Follows convert_hf_to_gguf.py and
 // convert_lora_to_gguf.py (tensor names, q/k row permutation, KV set) as listed in FORMATS.md.
+import { parseJsonObject } from '../engine/model/json';
 import { type LinearModule, type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
 import { type GgmlType, type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from './gguf-format';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
@@ -104,16 +105,9 @@ export interface TokenizerFiles {
 const TOKEN_TYPE = { NORMAL: 1, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5 } as const;
 
 function asJson(x: unknown, what: string): Record<string, unknown> {
-  let j = x;
-  if (typeof x === 'string') {
-    try {
-      j = JSON.parse(x);
-    } catch (e) {
-      throw new Error(`GGUF export: ${what} is not valid JSON (${(e as Error).message})`, { cause: e });
-    }
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error(`GGUF export: ${what} is not a JSON object`);
-  return j as Record<string, unknown>;
+  return parseJsonObject(x, (problem, cause) => {
+    throw new Error(`GGUF export: ${what} is ${problem}`, { cause });
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 // Hugging Face PEFT LoRA adapters: export (adapter_model.safetensors + adapter_config.json +
 // README.md) and import with validation against the base model's config.
+import { parseJsonObject } from '../engine/model/json';
 import { type ModelConfig, type LinearModule, LINEAR_MODULES, isLinearModule, linearShape, moduleParent } from '../engine/model/config';
 import type { FloatDtype } from '../engine/model/dtype';
 import { type TensorStore, type TensorToWrite, serializeSafetensors } from '../engine/model/safetensors';
@@ -103,16 +104,7 @@ function parseConfig(input: string | unknown): LoraConfig & { layersToTransform:
   const fail = (msg: string): never => {
     throw new LoraAdapterError(`${PEFT_CONFIG_FILE}: ${msg}`);
   };
-  let j: unknown = input;
-  if (typeof input === 'string') {
-    try {
-      j = JSON.parse(input);
-    } catch (e) {
-      fail(`not valid JSON (${(e as Error).message})`);
-    }
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) fail('not a JSON object');
-  const c = j as Record<string, unknown>;
+  const c = parseJsonObject(input, fail);
   if (c.peft_type !== 'LORA') fail(`peft_type ${JSON.stringify(c.peft_type)} is not supported (supported: LORA)`);
   if (c.task_type !== undefined && c.task_type !== null && c.task_type !== 'CAUSAL_LM') fail(`task_type ${JSON.stringify(c.task_type)} is not supported (supported: CAUSAL_LM)`);
   if (!Number.isSafeInteger(c.r) || (c.r as number) <= 0) fail(`r must be a positive integer, got ${JSON.stringify(c.r)}`);

@@ -1,5 +1,6 @@
 // ModelConfig from a Hugging Face config.json (llama and qwen2 families), the tensor names and
 // shapes such a model has, and parameter/memory estimates.
+import { parseJsonObject } from './json';
 import { type FloatDtype, dtypeFromTorch } from './dtype';
 
 export type Architecture = 'llama' | 'qwen2';
@@ -94,16 +95,7 @@ function tokenIds(v: unknown, key: string): number[] {
 
 /** Parses and validates config.json (text or parsed object). */
 export function parseModelConfig(input: string | unknown): ModelConfig {
-  let j: unknown = input;
-  if (typeof input === 'string') {
-    try {
-      j = JSON.parse(input);
-    } catch (e) {
-      fail(`not valid JSON (${(e as Error).message})`);
-    }
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) fail('not a JSON object');
-  const c = j as Record<string, unknown>;
+  const c = parseJsonObject(input, fail);
   const arch = c.model_type;
   if (!SUPPORTED_ARCHITECTURES.includes(arch as Architecture)) {
     fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Qwen2.5)`);

@@ -1,6 +1,7 @@
 // A Hugging Face model folder, wherever its files live (a directory on disk in the CLI, the
 // browser's cache or a dropped folder in the studio). Opening it validates config.json and
 // the checkpoint's tensor list before any weight is read.
+import { parseJsonObject } from './json';
 import { type ModelConfig, checkTensorShapes, parseModelConfig } from './config';
 import { type ByteSource, SafetensorsFile, memorySource, ShardedSafetensors, type TensorStore } from './safetensors';
 
@@ -29,14 +30,9 @@ export class ModelFilesError extends Error {
 }
 
 async function json(files: ModelFiles, file: string): Promise<Record<string, unknown>> {
-  const text = await files.text(file);
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new ModelFilesError(`${files.name}/${file}: ${(e as Error).message}`);
-  }
+  return parseJsonObject(await files.text(file), (problem, cause) => {
+    throw new ModelFilesError(`${files.name}/${file}: ${problem}`, { cause });
+  });
 }
 
 export async function openModelFiles(files: ModelFiles): Promise<OpenedModel> {
