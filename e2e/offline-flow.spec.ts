@@ -41,7 +41,7 @@ test('offline after one model download: dataset, training, playground and export
   hub.requests.length = 0;
   const offlineRequests: string[] = [];
   context.on('request', (r) => {
-    if (!r.url().startsWith('http://127.0.0.1:4173/')) offlineRequests.push(r.url());
+    if (!r.url().startsWith(`http://127.0.0.1:${process.env.E2E_PORT ?? 4173}/`)) offlineRequests.push(r.url());
   });
   await page.reload();
   await expect(page.getByTestId('model-choice')).toContainText(REPO);
