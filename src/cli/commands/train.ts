@@ -11,6 +11,7 @@ import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
 import { loadTokenizer, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
+import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
@@ -147,6 +148,10 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   const files = directoryModelFiles(modelDir);
   try {
     const model = await openModelFiles(files);
+    // --seq-len defaults to what the model takes; a longer one is refused before any work starts.
+    const seq = chooseSeqLen(v['seq-len'] === undefined ? undefined : settings.seqLen, model.config.maxPositionEmbeddings);
+    if (seq.error) throw new CliError(`--seq-len ${settings.seqLen}: ${seq.error}`);
+    settings.seqLen = seq.seqLen;
     const parsed = await parseDatasetFile(dataFile);
     if (!json) describeDataset(dataFile, parsed, out);
     const examples = selectExamples(dataFile, parsed, { excludeInvalid: v['exclude-invalid'] === true, removeDuplicates: v.dedupe === true, purpose: 'train' });
