@@ -42,3 +42,9 @@ export function dawnNoticeFilter() {
   };
 }
 
+
+/** The filter over one finished piece of text (a captured stderr, one chunk of a pipe). */
+export function stripDawnNotices(text) {
+  const f = dawnNoticeFilter();
+  return f.push(text) + f.end();
+}

@@ -9,6 +9,7 @@ import { loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
 import { CliError, directoryModelFiles } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
+import { chooseWeights, type WeightsFlag } from './weights';
 
 export interface LoadedEngine {
   ctx: GpuContext;
@@ -33,7 +34,8 @@ export function loraParamsFor(ctx: GpuContext, opened: OpenedModel, adapter: Lor
   return lora;
 }
 
-export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weightStorage?: 'auto' | 'f32' | 'f16' } = {}): Promise<LoadedEngine> {
+/** Loads the model (and adapter) onto the GPU; the weights line (what --weights picked, and why) goes to stderr first. */
+export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag } = {}): Promise<LoadedEngine> {
   const files = directoryModelFiles(modelDir);
   let weights: ModelWeights | null = null;
   let ctx: GpuContext | null = null;
@@ -43,7 +45,9 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
     const tokenizer = loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig });
     if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
     ctx = (await nodeEngineDevice()).ctx;
-    weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: opts.weightStorage ?? 'auto' });
+    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype);
+    process.stderr.write(`${choice.line}\n`);
+    weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);
     const lora = adapter ? loraParamsFor(ctx, opened, adapter) : null;
     await files.close();

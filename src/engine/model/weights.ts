@@ -5,7 +5,7 @@
 import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName } from './config';
-import { float32ToF16Bits } from './dtype';
+import { float32ToF16Bits, type FloatDtype } from './dtype';
 import type { TensorStore } from './safetensors';
 
 export type WeightStorage = 'f32' | 'f16';
@@ -37,11 +37,30 @@ export interface UploadOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
+export interface StorageChoice {
+  storage: WeightStorage;
+  /** Why, in a few words (what 'auto' saw and what f16 costs), for the user. */
+  reason: string;
+}
+
+/**
+ * The one place 'auto' is decided: f16 where the adapter has shader-f16 (half the weight memory),
+ * else f32; f16 is refused where the adapter lacks it. `modelDtype` only sharpens the reason.
+ */
+export function chooseWeightStorage(requested: WeightStorage | 'auto' | undefined, hasF16: boolean, modelDtype?: FloatDtype): StorageChoice {
+  if (requested === 'f16' && !hasF16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
+  if (requested !== 'auto') return { storage: requested ?? 'f32', reason: requested ? 'as requested' : 'the default' };
+  if (!hasF16) return { storage: 'f32', reason: 'auto: this adapter has no shader-f16' };
+  const cost =
+    modelDtype === 'F16' ? 'the model is already float16, so nothing is rounded'
+    : modelDtype === 'BF16' ? 'f16 holds bfloat16 weights exactly except magnitudes under 6e-5 or over 65504'
+    : 'f16 storage of an f32 model changes probabilities by ~1e-3';
+  return { storage: 'f16', reason: `auto: this adapter has shader-f16; half the weight memory; ${cost}` };
+}
+
 /** Resolves 'auto' and refuses f16 where the device lacks it. */
 export function resolveStorage(ctx: GpuContext, s: WeightStorage | 'auto' | undefined): WeightStorage {
-  if (s === 'auto') return ctx.caps.f16 ? 'f16' : 'f32';
-  if (s === 'f16' && !ctx.caps.f16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
-  return s ?? 'f32';
+  return chooseWeightStorage(s, ctx.caps.f16).storage;
 }
 
 /** Matrices (embedding, linears, LM head) take the storage dtype; norms and biases stay f32. */
