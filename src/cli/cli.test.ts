@@ -92,6 +92,35 @@ describe('lora-studio CLI', () => {
     expect(r.out.join('\n')).toMatch(/line 2: invalid JSON/);
   });
 
+  it('inspect prints the whole report, then exits 1, when no example is valid', async () => {
+    const f = join(dir, 'none-valid.jsonl');
+    await writeFile(f, '{oops\n{"messages": 3}\n');
+    const text = await run(['inspect', '--data', f]);
+    expect(text.code).toBe(1);
+    expect(text.out.join('\n')).toMatch(/2 records, 0 valid examples[\s\S]*line 1: invalid JSON/);
+    expect(text.err).toBe(`lora-studio inspect: --data ${f}: the dataset cannot be used: no valid examples\n`);
+    const json = await run(['inspect', '--model', modelDir, '--data', f, '--json']);
+    expect(json.code).toBe(1);
+    const j = JSON.parse(json.out.at(-1)!);
+    expect(j.model.layers).toBe(model.config.numLayers);
+    expect(j.dataset).toMatchObject({ records: 2, examples: 0, usable: false });
+  });
+
+  it('inspect exits 1 on a file error (empty or missing file), with the report still printed', async () => {
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    const e = await run(['inspect', '--data', empty, '--json']);
+    expect(e.code).toBe(1);
+    expect(JSON.parse(e.out.at(-1)!).dataset).toMatchObject({ usable: false, fileErrors: [{ code: 'no-records' }] });
+    expect(e.err).toMatch(/the dataset cannot be used: 1 file error \(the file holds no records\)/);
+    const missing = join(dir, 'missing.jsonl');
+    const m = await run(['inspect', '--model', modelDir, '--data', missing]);
+    expect(m.code).toBe(1);
+    expect(m.out[0]).toBe(`model ${modelDir}`);
+    expect(m.out.slice(-2)).toEqual([`dataset ${missing}`, `  file error: --data ${missing}: no such file`]);
+    expect(m.err).toBe(`lora-studio inspect: --data ${missing}: no such file\n`);
+  });
+
   it('a missing model folder is one clear line on stderr and exit code 1', async () => {
     const r = await run(['inspect', '--model', join(dir, 'nope')]);
     expect(r.code).toBe(1);
