@@ -6,15 +6,15 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnNoticeFilter } from './dawn-notices.mjs';
 
-export const BUILT_CLI = fileURLToPath(new URL('../dist-cli/cli.js', import.meta.url));
+const BUILT_CLI = fileURLToPath(new URL('../dist-cli/cli.js', import.meta.url));
 
 /** Runs the CLI with `args`; resolves to the exit code to use. */
-export function runBuiltCli(args, cliPath = BUILT_CLI) {
-  if (!existsSync(cliPath)) {
+export function runBuiltCli(args) {
+  if (!existsSync(BUILT_CLI)) {
     process.stderr.write('lora-studio: the CLI is not built yet; run `npm run build:cli` in the project folder.\n');
     return Promise.resolve(1);
   }
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const child = spawn(process.execPath, [BUILT_CLI, ...args], {
     stdio: ['inherit', 'inherit', 'pipe'],
     // The child's stderr is a pipe; tell it whether the real one is a terminal (progress bar).
     env: { ...process.env, LORA_STUDIO_STDERR_TTY: process.stderr.isTTY ? '1' : '0' },
