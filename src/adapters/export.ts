@@ -11,7 +11,7 @@
 import { type ModelConfig, expectedTensors } from '../engine/model/config';
 import { dtypeBytes } from '../engine/model/dtype';
 import { type ModelFiles, openModelFiles, type OpenedModel } from '../engine/model/model-files';
-import { numel } from '../engine/model/safetensors';
+import { concatBytes, numel } from '../engine/model/safetensors';
 import { baseGgufChunks, exportLoraGguf, ollamaModelfile } from './gguf';
 import type { LoraAdapter } from './lora';
 import { COPIED_MODEL_FILES, mergedConfigJson, mergedSafetensorsChunks } from './merged';
@@ -104,12 +104,5 @@ export async function streamExport(files: readonly ExportFile[], sink: ChunkSink
 export async function exportFileBytes(f: ExportFile): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of f.chunks()) parts.push(c);
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

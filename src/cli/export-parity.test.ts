@@ -9,6 +9,7 @@ import { runCli } from './run-cli.testutil';
 import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { linearShape } from '../engine/model/config';
 import { memoryModelFiles } from '../engine/model/model-files';
+import { concatBytes } from '../engine/model/safetensors';
 import { EXPORT_FORMATS, openExportBase, streamExport } from '../adapters/export';
 import type { LoraAdapter } from '../adapters/lora';
 import { exportPeft } from '../adapters/peft';
@@ -64,9 +65,7 @@ describe('export parity: CLI folder vs worker stream', () => {
     expect(workerNames.length).toBe(cliNames.length);
     for (let i = 0; i < cliNames.length; i++) {
       const want = new Uint8Array(await readFile(join(out, cliNames[i])));
-      const parts = got.get(workerNames[i])!;
-      const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      parts.reduce((off, p) => (bytes.set(p, off), off + p.length), 0);
+      const bytes = concatBytes(got.get(workerNames[i])!);
       expect(bytes.length, cliNames[i]).toBe(want.length);
       expect(Buffer.compare(bytes, want), `${cliNames[i]} differs`).toBe(0);
     }
