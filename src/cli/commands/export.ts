@@ -1,9 +1,8 @@
 // `export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR`
 import { basename, join } from 'node:path';
-import { SafetensorsFile } from '../../engine/model/safetensors';
-import { openFileSource } from '../../engine/model/node-source';
 import type { ModelConfig } from '../../engine/model/config';
-import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
+import { loadPeftFiles } from '../../adapters/load';
 import { EXPORT_FORMATS, type ExportBase, type ExportFormat, exportFiles, openExportBase } from '../../adapters/export';
 import type { LoraAdapter } from '../../adapters/lora';
 import { readFile } from 'node:fs/promises';
@@ -19,13 +18,8 @@ export async function loadPeftDir(dir: string, base: { config: ModelConfig }): P
   for (const f of [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE]) {
     if (!existsSync(join(dir, f))) throw new CliError(`--adapter ${dir}: missing ${f} (expected a PEFT adapter folder)`);
   }
-  const source = await openFileSource(join(dir, PEFT_WEIGHTS_FILE));
-  try {
-    const weights = await SafetensorsFile.open(source);
-    return await importPeft({ adapterConfig: await readFile(join(dir, PEFT_CONFIG_FILE), 'utf8'), weights }, base.config);
-  } finally {
-    await source.close();
-  }
+  // Adapters are small: both files are read whole and go through the one loader.
+  return loadPeftFiles(await Promise.all([PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE].map(async (name) => ({ name, bytes: await readFile(join(dir, name)) }))), base.config);
 }
 
 /** Writes the pipeline's files for `adapter` in `format` into the folder `dir` (which exists and is empty). */
