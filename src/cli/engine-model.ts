@@ -1,10 +1,11 @@
 // A model (and optionally a PEFT adapter) loaded onto the CLI's GPU, with its tokenizer.
 import { openModelFiles, type OpenedModel } from '../engine/model/model-files';
 import { LlamaModel } from '../engine/model/llama';
-import { LoraParams, slotKey } from '../engine/model/lora-params';
+import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import type { LoraAdapter } from '../adapters/lora';
+import { loadLoraParams } from '../adapters/load';
 import { loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
 import { CliError, directoryModelFiles } from './model-dir';
@@ -19,19 +20,6 @@ export interface LoadedEngine {
   adapter: LoraAdapter | null;
   tokenizer: ChatTokenizer;
   close(): Promise<void>;
-}
-
-/** LoRA buffers holding `adapter`'s weights (PEFT init is overwritten). */
-export function loraParamsFor(ctx: GpuContext, opened: OpenedModel, adapter: LoraAdapter): LoraParams {
-  const c = adapter.config;
-  const layers = adapter.layers.flatMap((l, i) => (Object.keys(l).length ? [i] : []));
-  const lora = LoraParams.create(ctx, opened.config, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: [...c.targetModules], useRslora: c.useRslora, layersToTransform: layers.length === opened.config.numLayers ? null : layers }, 0);
-  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
-  adapter.layers.forEach((l, i) => {
-    for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
-  });
-  lora.writeFlat('params', lora.pack(mods));
-  return lora;
 }
 
 /** Loads the model (and adapter) onto the GPU; the weights line (what --weights picked, and why) goes to stderr first. */
@@ -49,7 +37,7 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
     process.stderr.write(`${choice.line}\n`);
     weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);
-    const lora = adapter ? loraParamsFor(ctx, opened, adapter) : null;
+    const lora = adapter ? loadLoraParams(ctx, opened.config, adapter) : null;
     await files.close();
     const c = ctx;
     const w = weights;
