@@ -7,7 +7,7 @@
 //   const report = evaluate({ references, rows, predictions: { base, prompted, tuned }, metrics, bootstrap: { seed } });
 //   report.verdict?.text; aggregatesCsv(report); examplesCsv(report); reportJson(report);
 
-export { chrf, chrfFromStatistics, chrfStatistics, exactMatch, exactMatchNormalized, lengthRatio, rougeL, squadNormalize, tokenF1 } from './metrics';
+export { chrf, chrfFromStatistics, chrfStatistics, exactMatch, exactMatchNormalized, lengthRatio, rougeL, rougeLScore, squadNormalize, tokenF1 } from './metrics';
 export { jsonFieldAgreement, jsonValid, parseJsonOutput } from './json';
 export { METRIC_IDS, chooseMetricIds, metricFromId, resolveMetrics } from './metric-set';
 export type { Metric } from './metric-set';

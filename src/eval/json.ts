@@ -49,7 +49,8 @@ export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
  * Per-field agreement: the fraction of the reference object's top-level keys whose values the
  * prediction has, deep-equal. Extra keys in the prediction cost nothing (json_valid and em see
  * them). An invalid prediction scores 0. A reference that is not an object (an array) scores 1
- * only when the prediction equals it whole; an empty reference object scores 1 for any object.
+ * only when the prediction equals it whole; an empty reference object scores 1 for any object; a
+ * reference that is not JSON scores 0.
  */
 export function jsonFieldAgreement(prediction: string, reference: string): number {
   const pred = parseJsonOutput(prediction);

@@ -89,17 +89,30 @@ export function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
   return prev[b.length];
 }
 
+export interface PRF {
+  precision: number;
+  recall: number;
+  fmeasure: number;
+}
+
 /**
- * ROUGE-L F-measure as rouge-score's RougeScorer(['rougeL']).score(reference, prediction) computes
- * it: P = LCS / |prediction|, R = LCS / |reference|, F = 2PR / (P + R); 0 if either side has no
+ * ROUGE-L as rouge-score's RougeScorer(['rougeL']).score(reference, prediction) computes it:
+ * P = LCS / |prediction|, R = LCS / |reference|, F = 2PR / (P + R); all 0 if either side has no
  * tokens (even both: rouge-score gives 0 there, not 1).
  */
-export function rougeL(prediction: string, reference: string): number {
+export function rougeLScore(prediction: string, reference: string): PRF {
   const p = rougeTokens(prediction);
   const r = rougeTokens(reference);
-  if (p.length === 0 || r.length === 0) return 0;
+  if (p.length === 0 || r.length === 0) return { precision: 0, recall: 0, fmeasure: 0 };
   const lcs = lcsLength(r, p);
-  return fBeta(lcs / p.length, lcs / r.length);
+  const precision = lcs / p.length;
+  const recall = lcs / r.length;
+  return { precision, recall, fmeasure: fBeta(precision, recall) };
+}
+
+/** The ROUGE-L F-measure (the number rouge-score users report). */
+export function rougeL(prediction: string, reference: string): number {
+  return rougeLScore(prediction, reference).fmeasure;
 }
 
 export interface ChrfOptions {
