@@ -19,7 +19,7 @@ export interface Metric {
 
 const FIXED: Record<string, Omit<Metric, 'id'>> = {
   em: { label: 'exact match', score: exactMatch, comparable: true },
-  em_norm: { label: 'exact match (normalised)', score: exactMatchNormalized, comparable: true },
+  em_norm: { label: 'normalised exact match', score: exactMatchNormalized, comparable: true },
   f1: { label: 'token F1', score: tokenF1, comparable: true },
   rougeL: { label: 'ROUGE-L', score: rougeL, comparable: true },
   chrf: { label: 'chrF', score: (p, r) => chrf(p, r), comparable: true },
