@@ -38,6 +38,7 @@ it('small samples and intervals across 0 get a caution and no conclusion', () =>
   expect(small.caution).toBe('Only 12 held-out examples were scored, so this may be chance: evaluate on more examples before deciding.');
   const both = verdict('tuned', 'base', cmp(1, 0, 1, 1, 1, 1), 'exact match');
   expect(both.sentence).toBe('The tune beats the base model on 1 of 1 held-out example (+1.00 exact match).');
+  expect(both.caution).toMatch(/^Only 1 held-out example was scored/);
   const unsure = verdict('tuned', 'prompted', cmp(26, 20, 50, 0.04, -0.01, 0.09), 'ROUGE-L');
   expect(unsure.text).toBe(
     'The tune beats the prompted baseline on 26 of 50 held-out examples (+0.04 ROUGE-L). The 95% interval of the difference (\u22120.01 to +0.09) includes 0, so this may be chance: evaluate on more examples before deciding.',

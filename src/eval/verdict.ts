@@ -61,7 +61,7 @@ export function verdict(a: SystemId, b: SystemId, cmp: PairedComparison, metricL
   else sentence = `${subject} does not beat ${SUBJECT[b]}: better on ${wins} and worse on ${losses} of ${examples(n)} ${delta}`;
 
   const reasons: string[] = [];
-  if (n < SMALL_SAMPLE) reasons.push(`only ${examples(n)} were scored`);
+  if (n < SMALL_SAMPLE) reasons.push(`only ${examples(n)} ${n === 1 ? 'was' : 'were'} scored`);
   if (diff.lo <= 0 && diff.hi >= 0) reasons.push(`the ${Math.round(diff.level * 100)}% interval of the difference (${signed(diff.lo)} to ${signed(diff.hi)}) includes 0`);
   const firm = reasons.length === 0;
   const then = firm && outcome !== 'ties' ? consequence(a, b, outcome) : undefined;
