@@ -1,7 +1,9 @@
 // Lint, including the import rules of DESIGN.md:
 // - engine/ imports only shaders/ and itself (no React, DOM app code, data/, train/, ...);
 // - ui/ never imports engine/, train/ or hub/ directly: it talks to the worker API and stores;
-// - data/ and adapters/ are pure functions (no React, no UI).
+// - data/ and adapters/ are pure functions (no React, no UI);
+// - eval/ is pure too (metrics, aggregation, verdicts): it may read data/, never the engine,
+//   the DOM app or Node builtins, so the worker and the CLI run the same code.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -52,6 +54,22 @@ export default tseslint.config(
         {
           paths: ['react', 'react-dom', 'zustand', 'idb', 'comlink', 'fs', 'node:fs', 'node:fs/promises', 'fs/promises'].map((name) => ({ name, message: 'data/ and adapters/ are pure functions over bytes (DESIGN.md).' })),
           patterns: [{ group: outside(['ui', 'store', 'worker', 'train', 'persist', 'cli']), message: 'data/ and adapters/ are pure functions over bytes (DESIGN.md).' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/eval/**/*.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['react', 'react-dom', 'zustand', 'idb', 'comlink', 'fs', 'fs/promises', 'path', 'os', 'crypto'].map((name) => ({ name, message: 'eval/ is pure functions over texts and scores (DESIGN.md).' })),
+          patterns: [
+            { group: ['node:*'], message: 'eval/ runs in the browser worker too: no Node builtins.' },
+            { group: outside(['engine', 'ui', 'store', 'worker', 'train', 'hub', 'persist', 'adapters', 'cli']), message: 'eval/ imports only data/ and itself (DESIGN.md).' },
+          ],
         },
       ],
     },
