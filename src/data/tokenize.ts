@@ -18,6 +18,10 @@
 //          end-of-turn token after the message text.
 // The rendering is then tokenized piece by piece (prompt pieces, trained pieces), so every token
 // belongs wholly to one side, and the prompt is tokenized exactly as at inference time.
+//
+// Raw rows (text, prompt/completion without a template) are tokenized as ONE text, as TRL does:
+// tokenized apart, a SentencePiece (Llama) completion would start with a "▁" of its own that the
+// model then learns. The mask starts at the first token reaching past the prompt's characters.
 
 import { bosPrefix } from './prompt';
 import type { ChatTokenizer, RenderOptions } from './tokenizer';
