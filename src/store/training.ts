@@ -17,7 +17,7 @@ export interface LiveRun {
   startedAt: number;
   message?: string;
   points: MetricPoint[];
-  samples: { step: number; prompt: string; output: string }[];
+  samples: { step: number; prompt: string; output: string; error?: string }[];
   deviceLost: boolean;
 }
 
@@ -37,7 +37,7 @@ export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): L
     case 'metrics':
       return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) };
     case 'sample':
-      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] };
+      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output, error: e.error }] };
     case 'checkpoint':
       return live;
     case 'device-lost':
