@@ -4,7 +4,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
 import { DEFAULT_SETTINGS, PRESETS, withDefaults, type PresetId, type TrainSettings } from '../worker/settings';
-import type { MetricPoint, RunStatus } from '../persist/records';
+import type { MetricPoint, ModelRef, RunStatus } from '../persist/records';
 import { getMetrics } from '../persist/repo';
 
 export interface LiveRun {
@@ -50,6 +50,9 @@ interface TrainState {
   live: LiveRun | null;
   error: string | null;
   starting: boolean;
+  /** Optimizer steps the run would take, from the worker's session plan (null: not asked yet / asking). */
+  planned: { steps: number } | { error: string } | null;
+  plan(datasetId: string, model: ModelRef): Promise<void>;
   applyPreset(id: PresetId): void;
   set<K extends keyof TrainSettings>(key: K, value: TrainSettings[K]): void;
   setSamplePrompts(s: string): void;
@@ -78,6 +81,7 @@ export const useTrain = create<TrainState>()(
         }
       };
       const events = callback(onEvent);
+      let planAsk = 0;
       return {
         settings: DEFAULT_SETTINGS,
         preset: 'balanced',
@@ -85,6 +89,18 @@ export const useTrain = create<TrainState>()(
         live: null,
         error: null,
         starting: false,
+        planned: null,
+        async plan(datasetId, model) {
+          // Only the newest question's answer is shown (settings change faster than plans come back).
+          const ask = ++planAsk;
+          set({ planned: null });
+          try {
+            const steps = await trainer().planSteps(datasetId, model, get().settings);
+            if (ask === planAsk) set({ planned: { steps } });
+          } catch (e) {
+            if (ask === planAsk) set({ planned: { error: errorMessage(e) } });
+          }
+        },
         applyPreset(id) {
           set({ settings: PRESETS[id].settings, preset: id });
         },
