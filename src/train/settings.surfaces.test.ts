@@ -69,15 +69,16 @@ describe('one declaration of every training setting', () => {
     const options = TRAIN_OPTIONS as Record<string, { type: string }>;
     for (const k of SETTING_KEYS) {
       const spec = settingSpec(k);
-      if (spec.flag === null) continue;
-      expect(options[spec.flag]?.type, k).toBe(spec.kind === 'boolean' ? 'boolean' : 'string');
+      const flag = spec.flag;
+      if (flag === null) continue;
+      expect(options[flag]?.type, k).toBe(spec.kind === 'boolean' ? 'boolean' : 'string');
       const { other, flagText } = samples(spec);
-      const parsed = settingsFromFlags({ [spec.flag]: flagText } as Values);
+      const parsed = settingsFromFlags({ [flag]: flagText } as Values);
       expect(parsed[k], k).toEqual(other);
       expect(parsed, k).toEqual({ ...DEFAULT_SETTINGS, [k]: other });
-      if (spec.kind !== 'boolean') expect(() => settingsFromFlags({ [spec.flag]: spec.kind === 'list' ? '' : 'no-such-value' } as Values), k).toThrow(`--${spec.flag}`);
-      const line = TRAIN_HELP.split('\n').find((l) => l.trimStart().startsWith(`--${spec.flag}`));
-      expect(line, `--help names --${spec.flag}`).toBeDefined();
+      if (spec.kind !== 'boolean') expect(() => settingsFromFlags({ [flag]: spec.kind === 'list' ? '' : 'no-such-value' } as Values), k).toThrow(`--${flag}`);
+      const line = TRAIN_HELP.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `));
+      expect(line, `--help names --${flag}`).toBeDefined();
       expect(line, k).toContain(spec.explain);
       if (spec.kind !== 'boolean') expect(line, k).toContain(requirement(spec));
     }
