@@ -80,7 +80,8 @@ describe('one declaration of every training setting', () => {
       const line = TRAIN_HELP.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `));
       expect(line, `--help names --${flag}`).toBeDefined();
       expect(line, k).toContain(spec.explain);
-      if (spec.kind !== 'boolean') expect(line, k).toContain(requirement(spec));
+      if (spec.kind === 'number') expect(line, k).toContain(requirement(spec));
+      if (spec.kind === 'choice' || spec.kind === 'list') for (const c of spec.choices) expect(line, k).toContain(typeof c === 'string' ? c : c.id);
     }
     expect(settingsFromFlags({})).toEqual(DEFAULT_SETTINGS);
   });

@@ -57,19 +57,29 @@ function flagUsage(spec: SettingSpec & { flag: string }): string {
     case 'choice':
       return `--${spec.flag} ${spec.choices.map((c) => c.id).join('|')}`;
     case 'list':
-      return `--${spec.flag} ${spec.choices.slice(0, 2).join(',')},...`;
+      return `--${spec.flag} ${spec.item.toUpperCase()},...`;
   }
 }
 
-const defaultText = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+/** A setting's default and its range (a choice's values are in its usage). */
+function helpNote(spec: SettingSpec): string {
+  switch (spec.kind) {
+    case 'number':
+      return `${spec.default}; ${requirement(spec)}`;
+    case 'boolean':
+      return 'off';
+    case 'choice':
+      return spec.default;
+    case 'list':
+      return `${spec.default.length === spec.choices.length ? 'all' : spec.default.join(',')}; some of ${spec.choices.join(',')}`;
+  }
+}
 
-const SETTINGS_HELP = SETTING_KEYS.map((k) => settingSpec(k))
-  .filter((spec): spec is SettingSpec & { flag: string } => spec.flag !== null)
-  .map((spec) => `  ${flagUsage(spec).padEnd(34)} ${spec.explain} (${spec.kind === 'boolean' ? 'off' : `${defaultText(spec.default)}; ${requirement(spec)}`})`)
-  .join('\n');
+const FLAGGED = SETTING_KEYS.map((k) => settingSpec(k)).filter((spec): spec is SettingSpec & { flag: string } => spec.flag !== null);
+const SETTINGS_HELP = FLAGGED.map((spec) => `  ${flagUsage(spec)}  ${spec.explain} (${helpNote(spec)})`).join('\n');
 
 export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
-training settings (default; allowed values):
+training settings (default; range):
 ${SETTINGS_HELP}
 other options:
   --resume (continue a stopped run exactly from its checkpoint)
