@@ -72,7 +72,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   const tokenized = await tokenizeExamples(tok, examples, { lossMode: s.lossMode });
   if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
 
-  report('Uploading the weights to the GPU…');
+  report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
   const padId = tok.padTokenId ?? tok.eosTokenId ?? 0;
   const session = await TrainingSession.open(ctx, cfg, store, tokenized.examples, s, { padId });
@@ -111,6 +111,7 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
 
 /** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
 async function samples(s: Session, step: number): Promise<void> {
+  if (s.prompts.length) status(s, 'running', `Answering the sample prompts at step ${step}…`);
   for (const prompt of s.prompts) {
     const out = await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
     s.onEvent({ type: 'sample', runId: s.run.id, step, prompt, output: out.text });
@@ -140,7 +141,8 @@ async function loop(s: Session): Promise<void> {
     s.lost = info.message || 'the GPU device was lost';
   });
   try {
-    status(s, 'running');
+    // The first step compiles every GPU kernel (tens of seconds on slow adapters): say so until its metrics arrive.
+    status(s, 'running', `Compiling the GPU kernels and running step ${session.stepsCompleted + 1}…`);
     await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
     while (session.stepsCompleted < s.run.totalSteps) {
       if (s.lost) throw new DeviceLost(s.lost);

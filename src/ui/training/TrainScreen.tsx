@@ -3,7 +3,7 @@ import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useTrain } from '../../store/training';
-import { canResume, etaSeconds, formatDuration } from '../../persist/lifecycle';
+import { canResume, etaFromPoints, formatDuration } from '../../persist/lifecycle';
 import { plannedSteps, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
@@ -32,10 +32,7 @@ export function TrainScreen() {
   // The run on screen is offered for resuming only once it is no longer training (e.g. after a lost device).
   const resumable = runs.filter((r) => canResume(r) && !(r.id === live?.runId && (live.status === 'running' || live.status === 'paused')));
   // Pace from the measured points' own timestamps (no clock reads during render).
-  const eta = useMemo(() => {
-    const last = live?.points.at(-1);
-    return live && last ? etaSeconds(live.step, live.totalSteps, (last.time - live.startedAt) / 1000) : null;
-  }, [live]);
+  const eta = useMemo(() => (live ? etaFromPoints(live.points, live.totalSteps) : null), [live]);
 
   return (
     <section aria-labelledby="screen-title">
