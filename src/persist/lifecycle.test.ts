@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { align, canResume, etaFromPoints, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
+import { align, canResume, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
 import type { MetricPoint, RunRecord } from './records';
 import { DEFAULT_SETTINGS } from '../worker/settings';
 
@@ -74,5 +74,16 @@ describe('small formatting rules', () => {
   it('makes file names safe', () => {
     expect(safeFileName('My run: v2/final?')).toBe('My-run-v2-final');
     expect(safeFileName('///')).toBe('adapter');
+  });
+});
+
+describe('lastLosses', () => {
+  it('takes the newest train and validation loss by step, skipping steps that did not measure one', () => {
+    const p = (step: number, trainLoss?: number, valLoss?: number) => ({ runId: 'r', step, time: step, trainLoss, valLoss });
+    expect(lastLosses([p(3, 1.5), p(1, 3, 2.9), p(2, 2, 2.1), p(4, Number.NaN)])).toEqual({ lastTrainLoss: 1.5, lastValLoss: 2.1 });
+    expect(lastLosses([p(1, 2)])).toEqual({ lastTrainLoss: 2 });
+    expect(lastLosses([])).toEqual({});
+    expect(formatLoss(1.23456)).toBe('1.235');
+    expect(formatLoss(undefined)).toBe('—');
   });
 });

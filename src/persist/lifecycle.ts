@@ -67,6 +67,25 @@ export function align(series: readonly Series[]): [number[], ...(number | null)[
   return [xs, ...ys];
 }
 
+/** The newest train and validation loss among `points` (each may be missing). */
+export function lastLosses(points: readonly MetricPoint[]): Pick<RunRecord, 'lastTrainLoss' | 'lastValLoss'> {
+  const last = (key: 'trainLoss' | 'valLoss') => {
+    const s = seriesOf(points, key);
+    return s.values.length ? (s.values.at(-1) as number) : undefined;
+  };
+  const out: Pick<RunRecord, 'lastTrainLoss' | 'lastValLoss'> = {};
+  const train = last('trainLoss');
+  const val = last('valLoss');
+  if (train !== undefined) out.lastTrainLoss = train;
+  if (val !== undefined) out.lastValLoss = val;
+  return out;
+}
+
+/** A loss as shown in tables and summaries. */
+export function formatLoss(loss: number | undefined): string {
+  return loss === undefined ? '—' : loss.toFixed(3);
+}
+
 /** How many recent steps the pace is measured over (a pause or a slow start fades out). */
 const ETA_WINDOW = 20;
 

@@ -46,6 +46,9 @@ export interface RunRecord {
   checkpointStep: number | null;
   adapterId: string | null;
   error: string | null;
+  /** Newest measured losses (absent on runs stored before they were kept, or before step 1). */
+  lastTrainLoss?: number;
+  lastValLoss?: number;
 }
 
 /** One optimizer step's numbers. Missing fields were not measured at that step. */

@@ -13,6 +13,7 @@ import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, RunRecord, RunStatus } from '../persist/records';
+import { lastLosses } from '../persist/lifecycle';
 import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
@@ -134,8 +135,12 @@ async function loop(s: Session): Promise<void> {
     if (!pending.length || (!force && performance.now() - lastFlush < 250)) return;
     const pts = pending.splice(0);
     lastFlush = performance.now();
+    // The run keeps its newest losses, so the Runs table shows them without reading every curve.
+    const losses = lastLosses(pts);
+    s.run = { ...s.run, ...losses };
     s.onEvent({ type: 'metrics', runId: s.run.id, points: pts });
     await appendMetrics(pts);
+    await updateRun(s.run.id, losses);
   };
   s.ctx.device.lost.then((info) => {
     s.lost = info.message || 'the GPU device was lost';

@@ -3,7 +3,7 @@ import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useTrain } from '../../store/training';
-import { canResume, etaFromPoints, formatDuration } from '../../persist/lifecycle';
+import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
 import { plannedSteps, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
@@ -32,6 +32,8 @@ export function TrainScreen() {
   // The run on screen is offered for resuming only once it is no longer training (e.g. after a lost device).
   const resumable = runs.filter((r) => canResume(r) && !(r.id === live?.runId && (live.status === 'running' || live.status === 'paused')));
   // Pace from the measured points' own timestamps (no clock reads during render).
+  const finished = live ? !['running', 'paused'].includes(live.status) : !!latest;
+  const final = useMemo(() => lastLosses(shownPoints), [shownPoints]);
   const eta = useMemo(() => (live ? etaFromPoints(live.points, live.totalSteps) : null), [live]);
 
   return (
@@ -98,6 +100,17 @@ export function TrainScreen() {
       </div>
 
       {!live && latest && <p className="muted">Curves of the latest run, “{latest.name}” ({latest.status}).</p>}
+      {finished && final.lastTrainLoss !== undefined && (
+        <p data-testid="final-loss">
+          Last train loss <strong>{formatLoss(final.lastTrainLoss)}</strong>
+          {final.lastValLoss !== undefined && (
+            <>
+              {' '}
+              · validation loss <strong>{formatLoss(final.lastValLoss)}</strong>
+            </>
+          )}
+        </p>
+      )}
       <LiveCharts points={shownPoints} />
 
       <div className="card" data-testid="samples">
