@@ -120,6 +120,29 @@ export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[
   return piecesFromSpans(full, spans);
 }
 
+/** Whether examples of this kind go through the chat template (else they are plain text). */
+export function usesChatTemplate(kind: Example['kind'], opts: Pick<TokenizeOptions, 'completionFormat'> = {}): boolean {
+  return kind === 'chat' || (kind === 'completion' && opts.completionFormat === 'chat');
+}
+
+/**
+ * How the examples of the given kinds are tokenized, in words for the Data screen (the same
+ * paths examplePieces takes).
+ */
+export function describeTokenization(kinds: Iterable<Example['kind']>, hasChatTemplate: boolean, opts: Pick<TokenizeOptions, 'completionFormat'> = {}): string[] {
+  const seen = new Set(kinds);
+  const out: string[] = [];
+  if (seen.has('chat')) {
+    out.push(hasChatTemplate ? 'Conversations are rendered with the model’s chat template.' : 'Conversations need a chat template and this model has none (no chat_template in tokenizer_config.json), so they cannot be tokenized.');
+  }
+  if (seen.has('completion')) {
+    if (!usesChatTemplate('completion', opts)) out.push('Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.');
+    else out.push(hasChatTemplate ? 'Prompt/completion rows are rendered as a user/assistant exchange with the model’s chat template.' : 'Prompt/completion rows would be rendered with a chat template, and this model has none.');
+  }
+  if (seen.has('text')) out.push('Plain-text rows are tokenized as they are, followed by the end-of-text token.');
+  return out;
+}
+
 /** The text pieces of any example kind (before tokenization). */
 export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TextPiece[] {
   const eos = tok.eosToken ?? '';
@@ -127,7 +150,7 @@ export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOpt
     case 'text':
       return [{ text: ex.messages[0].content + eos, trained: true }];
     case 'completion':
-      if ((opts.completionFormat ?? 'raw') === 'chat') return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
+      if (usesChatTemplate(ex.kind, opts)) return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
       return [
         { text: ex.messages[0].content, trained: false },
         { text: ex.messages[1].content + eos, trained: true },
@@ -144,7 +167,7 @@ export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeO
   const ids: number[] = [];
   const labels: number[] = [];
   // Raw text starts with BOS when the tokenizer says so; chat templates write their own BOS.
-  if (ex.kind !== 'chat' && !(ex.kind === 'completion' && opts.completionFormat === 'chat') && tok.addBosToken && tok.bosTokenId !== null) {
+  if (!usesChatTemplate(ex.kind, opts) && tok.addBosToken && tok.bosTokenId !== null) {
     ids.push(tok.bosTokenId);
     labels.push(IGNORE_INDEX);
   }
