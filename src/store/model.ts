@@ -16,6 +16,8 @@ interface ModelState {
   memory: MemoryReport | null;
   memoryError: string | null;
   cached: CachedModel[];
+  /** Whether `cached` has been read from the worker at least once (so an empty list means something). */
+  cacheChecked: boolean;
   progress: DownloadProgress | null;
   busy: boolean;
   error: string | null;
@@ -45,6 +47,7 @@ export const useModel = create<ModelState>()(
       memory: null,
       memoryError: null,
       cached: [],
+      cacheChecked: false,
       progress: null,
       busy: false,
       error: null,
@@ -74,7 +77,7 @@ export const useModel = create<ModelState>()(
       },
       async refreshCache() {
         try {
-          set({ cached: await trainer().listCachedModels() });
+          set({ cached: await trainer().listCachedModels(), cacheChecked: true });
         } catch (e) {
           set({ error: errorMessage(e) });
         }

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useTrain } from '../../store/training';
 import { MODEL_PRESETS } from '../../worker/presets';
+import { modelMissingMessage } from '../../worker/model-availability';
+import { requestPersistentStorage } from '../pwa/storage';
 import { Verdict } from '../advisor/MachineCheck';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
@@ -58,7 +60,11 @@ export function ModelScreen() {
             Use this model
           </button>
         </form>
-        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => void importFolder(f)} disabled={busy} />
+        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => {
+            // Asked from the page (workers cannot): without it the browser may evict the import.
+            void requestPersistentStorage();
+            void importFolder(f);
+          }} disabled={busy} />
       </div>
 
       <div className="card" data-testid="model-choice">
@@ -70,7 +76,15 @@ export function ModelScreen() {
           </p>
         ) : model.source === 'hub' ? (
           <>
-            <button type="button" onClick={() => void download()} disabled={busy} data-testid="download-model">
+            <button
+              type="button"
+              onClick={() => {
+                void requestPersistentStorage();
+                void download();
+              }}
+              disabled={busy}
+              data-testid="download-model"
+            >
               Download {model.id}
             </button>
             <div className="field token-field" data-testid="hub-token">
@@ -94,7 +108,7 @@ export function ModelScreen() {
             </div>
           </>
         ) : (
-          <p className="bad">This local model is not in the cache any more; load its folder again.</p>
+          <p className="bad">{modelMissingMessage(model)}</p>
         )}
         {busy && (
           <div className="progress-row" role="status" aria-live="polite">
