@@ -25,6 +25,8 @@ export interface ModelRef {
   id: string;
   source: 'hub' | 'local';
   revision?: string;
+  /** For a local folder: the Hugging Face id of the model it holds (exports name it as the base). */
+  hubId?: string;
 }
 
 export interface RunRecord {

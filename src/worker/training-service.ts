@@ -19,6 +19,7 @@ import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { validateSettings, withDefaults, type TrainSettings } from './settings';
+import { baseModelName } from './presets';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -98,7 +99,7 @@ function asRunCheckpoint(state: unknown, run: RunRecord): RunCheckpoint {
 }
 
 async function saveTrainedAdapter(s: Session): Promise<string> {
-  const adapter = await s.session.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
+  const adapter = await s.session.exportAdapter(baseModelName(s.run.model), s.run.model.revision ?? null);
   const peft = exportPeft(adapter, s.session.cfg);
   const files = Object.entries(peft as unknown as Record<string, Uint8Array | string>).map(([name, v]) => ({
     name,

@@ -241,7 +241,7 @@ export function RunsScreen() {
           multiple
           onFiles={async (files) => {
             const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-            await importAdapter(named, files.find((f) => f.name.endsWith('.zip'))?.name.replace(/\.zip$/, '') ?? '', config ? { id: model.id, config } : null);
+            await importAdapter(named, files.find((f) => f.name.endsWith('.zip'))?.name.replace(/\.zip$/, '') ?? '', config ? { id: model.id, hubId: model.hubId, config } : null);
           }}
         />
       </div>

@@ -23,7 +23,7 @@ export function TrainScreen() {
   useEffect(() => {
     if (!live && latest) void loadMetrics(latest.id);
   }, [live, latest, loadMetrics]);
-  const shownPoints = live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [];
+  const shownPoints = useMemo(() => live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [], [live, latest, metrics]);
 
   const errors = validateSettings(settings);
   const valid = Object.keys(errors).length === 0;
