@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
+import { tinyLlamaTokenizerFiles, tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { datasetStats, previewTokens, trainedTokens } from './stats';
 import { IGNORE_INDEX, tokenizeExample } from './tokenize';
 import type { TokenizedExample } from './tokenize';
@@ -72,23 +72,13 @@ describe('previewTokens', () => {
   });
 
   it('keeps the leading space of SentencePiece tokens (Llama decoders strip it from a token decoded alone)', () => {
-    // A tiny Llama-style tokenizer: "▁" marks a word start, the decoder strips the first space.
-    const pieces = ['<unk>', '<s>', '</s>', '▁', 'F', 'l', 'i', 'c', 'k', 'e', 'r', 's', 'o', 'f', '▁F', '▁o', '▁of', '▁Fl', '▁Flick', 'ers', 'ick', 'er', 'ic'];
-    const special = (id: number, content: string) => ({ id, content, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false });
-    const tokenizerJson = {
-      version: '1.0',
-      added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
-      pre_tokenizer: null,
-      post_processor: null,
-      decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-      model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab: Object.fromEntries(pieces.map((p, i) => [p, i])), merges: ['▁ F', '▁F l', 'i c', 'ic k', '▁Fl ick', 'e r', 'er s', '▁ o', '▁o f'] },
-    };
-    const tok = loadTokenizer({ tokenizerJson, tokenizerConfig: { tokenizer_class: 'LlamaTokenizer', bos_token: '<s>', eos_token: '</s>', add_bos_token: true } });
-    const t = tokenizeExample(tok, { kind: 'completion', row: 0, messages: [{ role: 'user', content: 'Flickers' }, { role: 'assistant', content: 'of' }] });
-    expect(tok.decode([pieces.indexOf('▁of')])).toBe('of'); // the decoder's behaviour this guards against
+    const tok = loadTokenizer(tinyLlamaTokenizerFiles());
+    const t = tokenizeExample(tok, { kind: 'completion', row: 0, messages: [{ role: 'user', content: 'The quick brown fox' }, { role: 'assistant', content: ' jumps over the lazy dog.' }] });
+    const word = Array.from(t.inputIds).find((id) => tok.decode([id]) === 'dog')!;
+    expect(tok.decode([word])).toBe('dog'); // the decoder behaviour this guards against
     const segs = previewTokens(tok, t);
-    expect(segs.map((s) => s.text)).toEqual(['<s>', ' Flick', 'ers', ' of', '</s>']);
-    expect(segs.map((s) => s.trained)).toEqual([false, false, false, true, true]);
+    expect(segs.map((s) => s.text).join('')).toBe(tok.decode(t.inputIds));
+    expect(segs.find((s) => s.ids.includes(word))!.text).toBe(' dog');
+    expect(segs.filter((s) => s.trained).map((s) => s.text).join('')).toBe(` jumps over the lazy dog.${tok.eosToken}`);
   });
 });

@@ -15,7 +15,7 @@ export interface LiveRun {
   startedAt: number;
   message?: string;
   points: MetricPoint[];
-  samples: { step: number; prompt: string; output: string }[];
+  samples: { step: number; prompt: string; output: string; error?: string }[];
   deviceLost: boolean;
 }
 
@@ -36,7 +36,7 @@ export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): L
       // A progress note ("compiling the GPU kernels…") is over once steps are measured.
       return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)), message: live.status === 'running' ? undefined : live.message };
     case 'sample':
-      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] };
+      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output, error: e.error }] };
     case 'checkpoint':
       return live;
     case 'device-lost':

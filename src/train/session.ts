@@ -235,6 +235,37 @@ export class TrainingSession {
   }
 }
 
+/** A sample answer during training, or why it could not be generated. */
+export interface TrainingSample {
+  step: number;
+  prompt: string;
+  output: string;
+  /** Set when generation failed; output is then empty. */
+  error?: string;
+}
+
+/**
+ * Answers each sample prompt in turn. Samples are for watching a run, so a prompt that cannot be
+ * answered (a template that refuses it, an empty prompt) becomes a sample carrying its error and
+ * training goes on; only `onSample` itself (storing the sample) may throw.
+ */
+export async function collectSamples(
+  step: number,
+  prompts: readonly string[],
+  answer: (prompt: string) => Promise<string>,
+  onSample: (s: TrainingSample) => void | Promise<void>,
+): Promise<void> {
+  for (const prompt of prompts) {
+    let sample: TrainingSample;
+    try {
+      sample = { step, prompt, output: await answer(prompt) };
+    } catch (e) {
+      sample = { step, prompt, output: '', error: e instanceof Error ? e.message : String(e) };
+    }
+    await onSample(sample);
+  }
+}
+
 /** Optimizer steps of a run: maxSteps when set, else whole epochs of micro-batches / accumulation. */
 export function stepsFor(s: Pick<TrainSettings, 'maxSteps' | 'epochs' | 'gradAccum'>, microBatchesPerEpoch: number): number {
   if (s.maxSteps > 0) return s.maxSteps;

@@ -6,7 +6,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
 import type { TrainerCheckpoint } from '../train/trainer';
-import { TrainingSession, type RunCheckpoint } from '../train/session';
+import { collectSamples, TrainingSession, type RunCheckpoint } from '../train/session';
 import { exportPeft } from '../adapters/peft';
 import { loadTokenizer, tokenizeExamples, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
@@ -111,14 +111,15 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   return id;
 }
 
-/** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
+/** Answers to the held-out prompts with the adapter as trained so far (greedy, short); a failing one is shown, never fails the run. */
 async function samples(s: Session, step: number): Promise<void> {
   if (s.prompts.length) status(s, 'running', `Answering the sample prompts at step ${step}…`);
-  for (const prompt of s.prompts) {
-    const out = await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
-    s.onEvent({ type: 'sample', runId: s.run.id, step, prompt, output: out.text });
-    await saveSample({ runId: s.run.id, step, prompt, output: out.text });
-  }
+  const answer = async (prompt: string) =>
+    (await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text;
+  await collectSamples(step, s.prompts, answer, async (sample) => {
+    s.onEvent({ type: 'sample', runId: s.run.id, ...sample });
+    await saveSample({ runId: s.run.id, ...sample });
+  });
 }
 
 function release(s: Session) {

@@ -122,7 +122,11 @@ export function TrainScreen() {
             {live.samples.map((s, i) => (
               <li key={i}>
                 <span className="muted">step {s.step}:</span> <strong>{s.prompt}</strong>
-                <pre className="output">{s.output}</pre>
+                {s.error !== undefined ? (
+                  <p className="bad" data-testid="sample-error">Could not generate this sample: {s.error}</p>
+                ) : (
+                  <pre className="output">{s.output}</pre>
+                )}
               </li>
             ))}
           </ol>
