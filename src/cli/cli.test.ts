@@ -10,6 +10,7 @@ import type { LoraAdapter } from '../adapters/lora';
 import { linearShape, LINEAR_MODULES } from '../engine/model/config';
 import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
 import { readGguf } from '../adapters/gguf-format';
+import { planTrainingMemory } from '../train/memory-plan';
 
 let dir: string;
 let model: TinyModel;
@@ -68,12 +69,56 @@ describe('lora-studio CLI', () => {
     expect(j.model.parameters).toBeGreaterThan(0);
   });
 
+  it('inspect shows the engine’s memory plan at the model’s default length, and warns about a --seq-len past max_position_embeddings', async () => {
+    const r = await run(['inspect', '--model', modelDir, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out.at(-1)!);
+    expect(j.model.maxPositionEmbeddings).toBe(256);
+    expect(j.warnings).toEqual([]);
+    // The default 512 is capped to the tiny model's 256 positions.
+    const plan = (storage: 'f32' | 'f16') => planTrainingMemory(model.config, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen: 256 }, { storage, recompute: 'auto' }, 128 * 2 ** 20);
+    expect(j.model.trainingMemory).toEqual({ batch: 4, seqLen: 256, rank: 16, recompute: plan('f32').recompute, f32WeightsBytes: plan('f32').totalBytes, f16WeightsBytes: plan('f16').totalBytes });
+    const long = await run(['inspect', '--model', modelDir, '--seq-len', '300', '--json']);
+    expect(JSON.parse(long.out.at(-1)!).warnings).toEqual([expect.stringMatching(/^--seq-len 300: sequence length 300 is longer than this model's max_position_embeddings \(256\).*train will refuse it$/)]);
+    const text = await run(['inspect', '--model', modelDir, '--seq-len', '300']);
+    expect(text.out.join('\n')).toMatch(/warning: --seq-len 300: .*max_position_embeddings \(256\)/);
+  });
+
   it('inspect reports dataset row errors with their lines', async () => {
     const f = join(dir, 'bad.jsonl');
     await writeFile(f, '{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}\n{oops\n');
     const r = await run(['inspect', '--data', f]);
     expect(r.code, r.err).toBe(0);
     expect(r.out.join('\n')).toMatch(/line 2: invalid JSON/);
+  });
+
+  it('inspect prints the whole report, then exits 1, when no example is valid', async () => {
+    const f = join(dir, 'none-valid.jsonl');
+    await writeFile(f, '{oops\n{"messages": 3}\n');
+    const text = await run(['inspect', '--data', f]);
+    expect(text.code).toBe(1);
+    expect(text.out.join('\n')).toMatch(/2 records, 0 valid examples[\s\S]*line 1: invalid JSON/);
+    expect(text.err).toBe(`lora-studio inspect: --data ${f}: the dataset cannot be used: no valid examples\n`);
+    const json = await run(['inspect', '--model', modelDir, '--data', f, '--json']);
+    expect(json.code).toBe(1);
+    const j = JSON.parse(json.out.at(-1)!);
+    expect(j.model.layers).toBe(model.config.numLayers);
+    expect(j.dataset).toMatchObject({ records: 2, examples: 0, usable: false });
+  });
+
+  it('inspect exits 1 on a file error (empty or missing file), with the report still printed', async () => {
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    const e = await run(['inspect', '--data', empty, '--json']);
+    expect(e.code).toBe(1);
+    expect(JSON.parse(e.out.at(-1)!).dataset).toMatchObject({ usable: false, fileErrors: [{ code: 'no-records' }] });
+    expect(e.err).toMatch(/the dataset cannot be used: 1 file error \(the file holds no records\)/);
+    const missing = join(dir, 'missing.jsonl');
+    const m = await run(['inspect', '--model', modelDir, '--data', missing]);
+    expect(m.code).toBe(1);
+    expect(m.out[0]).toBe(`model ${modelDir}`);
+    expect(m.out.slice(-2)).toEqual([`dataset ${missing}`, `  file error: --data ${missing}: no such file`]);
+    expect(m.err).toBe(`lora-studio inspect: --data ${missing}: no such file\n`);
   });
 
   it('a missing model folder is one clear line on stderr and exit code 1', async () => {
@@ -147,6 +192,15 @@ describe('lora-studio train flags', () => {
     expect(targets.code).toBe(1);
     expect(targets.err).toMatch(/--targets: unknown module qq_proj/);
     expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('refuses a --seq-len past the model’s max_position_embeddings before any work', async () => {
+    const data = join(dir, 'flags.jsonl');
+    await writeFile(data, '{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}\n');
+    const r = await run(['train', '--model', modelDir, '--data', data, '--out', join(dir, 'long'), '--seq-len', '257']);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toMatch(/--seq-len 257: sequence length 257 is longer than this model's max_position_embeddings \(256\); positions past it were never trained, so use 256 or less$/);
+    expect(existsSync(join(dir, 'long'))).toBe(false);
   });
 });
 

@@ -67,6 +67,7 @@ export async function inspectDataset(path: string, out: (l: string) => void, wit
     errors: r.errors.slice(0, 100),
     errorCount: r.errorCount,
     duplicates: r.duplicates.length,
+    fileErrors: r.fileErrors,
     warnings: r.warnings,
   };
 }

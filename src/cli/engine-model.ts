@@ -1,14 +1,16 @@
 // A model (and optionally a PEFT adapter) loaded onto the CLI's GPU, with its tokenizer.
 import { openModelFiles, type OpenedModel } from '../engine/model/model-files';
 import { LlamaModel } from '../engine/model/llama';
-import { LoraParams, slotKey } from '../engine/model/lora-params';
+import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import type { LoraAdapter } from '../adapters/lora';
+import { loadLoraParams } from '../adapters/load';
 import { loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
 import { CliError, directoryModelFiles } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
+import { chooseWeights, type WeightsFlag } from './weights';
 
 export interface LoadedEngine {
   ctx: GpuContext;
@@ -20,20 +22,8 @@ export interface LoadedEngine {
   close(): Promise<void>;
 }
 
-/** LoRA buffers holding `adapter`'s weights (PEFT init is overwritten). */
-export function loraParamsFor(ctx: GpuContext, opened: OpenedModel, adapter: LoraAdapter): LoraParams {
-  const c = adapter.config;
-  const layers = adapter.layers.flatMap((l, i) => (Object.keys(l).length ? [i] : []));
-  const lora = LoraParams.create(ctx, opened.config, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: [...c.targetModules], useRslora: c.useRslora, layersToTransform: layers.length === opened.config.numLayers ? null : layers }, 0);
-  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
-  adapter.layers.forEach((l, i) => {
-    for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
-  });
-  lora.writeFlat('params', lora.pack(mods));
-  return lora;
-}
-
-export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weightStorage?: 'auto' | 'f32' | 'f16' } = {}): Promise<LoadedEngine> {
+/** Loads the model (and adapter) onto the GPU; the weights line (what --weights picked, and why) goes to stderr first. */
+export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag } = {}): Promise<LoadedEngine> {
   const files = directoryModelFiles(modelDir);
   let weights: ModelWeights | null = null;
   let ctx: GpuContext | null = null;
@@ -43,9 +33,11 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
     const tokenizer = loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig });
     if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
     ctx = (await nodeEngineDevice()).ctx;
-    weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: opts.weightStorage ?? 'auto' });
+    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype);
+    process.stderr.write(`${choice.line}\n`);
+    weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);
-    const lora = adapter ? loraParamsFor(ctx, opened, adapter) : null;
+    const lora = adapter ? loadLoraParams(ctx, opened.config, adapter) : null;
     await files.close();
     const c = ctx;
     const w = weights;

@@ -1,6 +1,6 @@
 // `logits`, `generate` and `eval` on Dawn against the float64 reference model, base and adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.testutil';
@@ -107,6 +107,22 @@ describe('lora-studio logits / generate / eval', () => {
 
     const off = await run(['logits', '--model', modelDir, '--adapter', adapterDir, '--scale', '0', '--ids', ids.join(','), ...f32]);
     expectClose(JSON.parse(off.out[0]).logits.flat(), b.logits.flat(), 1e-6, 0, 'adapter at scale 0 = base');
+  });
+
+  it('an adapter on some layers only (layers_to_transform) loads onto those layers', async () => {
+    // Layer 1 keeps its modules, layer 0 has none: PEFT writes layers_to_transform [1].
+    const partial: LoraAdapter = { config: adapter.config, layers: adapter.layers.map((l, i) => (i === 1 ? l : {})) };
+    const partialDir = join(dir, 'adapter-layer1');
+    await mkdir(partialDir, { recursive: true });
+    for (const [name, data] of Object.entries(exportPeft(partial, model.config))) await writeFile(join(partialDir, name), data);
+    expect(await readFile(join(partialDir, 'adapter_config.json'), 'utf8')).toMatch(/"layers_to_transform": \[\s*1\s*\]/);
+    const r = await run(['logits', '--model', modelDir, '--adapter', partialDir, '--ids', ids.join(','), ...f32]);
+    expect(r.code, r.err).toBe(0);
+    const got = JSON.parse(r.out[0]).logits.flat();
+    expectClose(got, refLogits(ids, refLora(partial)), ATOL, RTOL, 'layer-1 adapter logits');
+    // Not the full adapter's logits: layer 0's modules really are absent.
+    const full = refLogits(ids, refLora(adapter));
+    expect(Math.max(...got.map((x: number, i: number) => Math.abs(x - full[i])))).toBeGreaterThan(0.05);
   });
 
   it('greedy generate reproduces the reference model’s argmax chain', async () => {

@@ -76,5 +76,14 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
 
 const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.js');
 if (isEntry) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  // Run by bin/run-cli.mjs, stderr is a pipe to the launcher, which says whether its own is a terminal.
+  if (process.env.LORA_STUDIO_STDERR_TTY === '1') Object.assign(process.stderr, { isTTY: true });
+  // Exit only once stdout and stderr have drained: exiting at once cuts output still queued for a
+  // pipe (it stopped at 128 KiB), and exiting at all guards against a stray handle keeping Node up.
+  const drained = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()));
+  main(process.argv.slice(2)).then(async (code) => {
+    process.exitCode = code;
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  });
 }

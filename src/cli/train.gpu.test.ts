@@ -36,6 +36,8 @@ describe('lora-studio train', () => {
     const out = join(dir, 'adapter');
     const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', out, '--steps', '4', ...common]);
     expect(r.code, r.err).toBe(0);
+    // With --json stdout is JSON lines only; the run's first words, the weights it uses, go to stderr.
+    expect(r.err.split('\n')[0]).toBe('weights: f32 (as requested)');
     const lines = r.out.map((l) => JSON.parse(l));
     const steps = lines.filter((l) => 'loss' in l);
     expect(steps.map((l) => l.step)).toEqual([1, 2, 3, 4]);

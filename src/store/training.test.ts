@@ -45,3 +45,21 @@ describe('live run reducer', () => {
     expect(applyRunEvent(done, { type: 'metrics', runId: 'a', points: [{ runId: 'a', step: 10, time: 0 }] }, 0)!.message).toBe('Done.');
   });
 });
+
+describe('sequence length follows the chosen model', () => {
+  it('choosing a model with fewer positions caps the length to its default; presets are capped too; a typed longer value stays (and is refused)', async () => {
+    const { useTrain } = await import('./training');
+    const { useModel } = await import('./model');
+    const { buildTinyModel } = await import('../../test/fixtures/tiny-model');
+    useTrain.getState().applyPreset('balanced');
+    expect(useTrain.getState().settings.seqLen).toBe(512);
+    useModel.getState().chooseLocal('tiny', buildTinyModel().configJson); // max_position_embeddings 256
+    expect(useTrain.getState().settings.seqLen).toBe(256);
+    useTrain.getState().applyPreset('thorough'); // 1024 elsewhere
+    expect(useTrain.getState().settings.seqLen).toBe(256);
+    useTrain.getState().set('seqLen', 300);
+    expect(useTrain.getState().settings.seqLen).toBe(300); // the Train screen shows the refusal (adviseSeqLen)
+    useModel.getState().choosePreset('HuggingFaceTB/SmolLM2-135M-Instruct'); // 8192 positions: nothing to cap
+    expect(useTrain.getState().settings.seqLen).toBe(300);
+  });
+});

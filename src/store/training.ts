@@ -1,9 +1,11 @@
 // The train screen: settings (kept across reloads) and the live state of the run in the
 // worker, fed by small events. Curves live in persist/ too; the store holds what is drawn.
+import { useMemo } from 'react';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
-import { DEFAULT_SETTINGS, PRESETS, withDefaults, type PresetId, type TrainSettings } from '../worker/settings';
+import { DEFAULT_SETTINGS, PRESETS, adviseSeqLen, maxPositionsOf, withDefaults, type PresetId, type SeqLenAdvice, type TrainSettings } from '../worker/settings';
+import { useModel } from './model';
 import type { MetricPoint, RunStatus } from '../persist/records';
 import { getMetrics } from '../persist/repo';
 
@@ -52,6 +54,8 @@ interface TrainState {
   error: string | null;
   starting: boolean;
   applyPreset(id: PresetId): void;
+  /** When a model is chosen: a sequence length it cannot take goes back to the default for that model. */
+  fitSeqLenToModel(maxPositions: number | null): void;
   set<K extends keyof TrainSettings>(key: K, value: TrainSettings[K]): void;
   setSamplePrompts(s: string): void;
   start(req: Omit<StartRunRequest, 'settings' | 'samplePrompts'>): Promise<void>;
@@ -87,7 +91,14 @@ export const useTrain = create<TrainState>()(
         error: null,
         starting: false,
         applyPreset(id) {
-          set({ settings: PRESETS[id].settings, preset: id });
+          const p = PRESETS[id].settings;
+          // A preset's length, capped by the chosen model (its default for that model).
+          const maxPositions = maxPositionsOf(useModel.getState().config);
+          set({ settings: { ...p, seqLen: maxPositions === null ? p.seqLen : Math.min(p.seqLen, maxPositions) }, preset: id });
+        },
+        fitSeqLenToModel(maxPositions) {
+          const s = get().settings;
+          if (maxPositions !== null && s.seqLen > maxPositions) set({ settings: { ...s, seqLen: adviseSeqLen(s.seqLen, maxPositions).suggested } });
         },
         set(key, value) {
           set({ settings: { ...get().settings, [key]: value }, preset: 'custom' });
@@ -138,3 +149,16 @@ export const useTrain = create<TrainState>()(
     },
   ),
 );
+
+// Choosing a model (or its config arriving after a download) fits the sequence length to it.
+useModel.subscribe((m, prev) => {
+  if (m.config !== prev.config) useTrain.getState().fitSeqLenToModel(maxPositionsOf(m.config));
+});
+
+/** The sequence length against the chosen model: its default, the length token counts use, and why a setting is refused. */
+export function useSeqLen(): SeqLenAdvice {
+  const seqLen = useTrain((s) => s.settings.seqLen);
+  const config = useModel((s) => s.config);
+  const maxPositions = useMemo(() => maxPositionsOf(config), [config]);
+  return useMemo(() => adviseSeqLen(seqLen, maxPositions), [seqLen, maxPositions]);
+}

@@ -56,6 +56,13 @@ async function open(examples: Awaited<ReturnType<typeof tokenized>>, s: TrainSet
 }
 
 describe('TrainingSession', () => {
+  it('refuses a sequence length past max_position_embeddings before uploading anything', async () => {
+    const ctx = await getTestContext({ fallback: true });
+    const before = ctx.allocatedBytes;
+    await expect(open(await tokenized(4), settings({ seqLen: model.config.maxPositionEmbeddings + 1 }))).rejects.toThrow(/longer than this model's max_position_embeddings \(256\)/);
+    expect(ctx.allocatedBytes).toBe(before);
+  });
+
   it('trains: the validation loss falls on a learnable dataset', async () => {
     const ex = await tokenized(30);
     const s = await open(ex, settings({ maxSteps: 24 }));

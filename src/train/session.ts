@@ -11,6 +11,7 @@ import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
 import type { LoraAdapter } from '../adapters/lora';
 import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample } from '../data';
+import { seqLenProblem } from './seq-len';
 import type { TrainSettings } from './settings';
 import { LoraTrainer, type TrainerCheckpoint } from './trainer';
 
@@ -113,6 +114,8 @@ export class TrainingSession {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     if (examples.length === 0) throw new Error('no training examples: the dataset has nothing to train on');
     const T = settings.seqLen;
+    const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
+    if (tooLong) throw new Error(tooLong);
     const usable = examples.filter((ex) => trainedTokens(ex, T) > 0).length;
     if (usable === 0) {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);

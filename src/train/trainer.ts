@@ -25,6 +25,16 @@ export interface TrainerOptions {
   logitsChunkRows?: number;
 }
 
+/** The graph options a trainer builds its TrainingGraph with (also what the memory plan plans). */
+export function trainerGraphOptions(o: Pick<TrainerOptions, 'recompute' | 'activationBudgetBytes' | 'logitsChunkRows'>): GraphOptions {
+  return { recompute: o.recompute, activationBudgetBytes: o.activationBudgetBytes, logitsChunkRows: o.logitsChunkRows };
+}
+
+/** Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, readback) for a LoRA of `loraFloats`. */
+export function trainerBufferBytes(loraFloats: number): { loss: number; gradStats: number; partials: number; readback: number } {
+  return { loss: 16, gradStats: GRAD_STATS_BYTES, partials: 4 * gradNormPartialCount([loraFloats]), readback: 32 };
+}
+
 export interface StepResult {
   /** Optimizer steps completed, including this one. */
   step: number;
@@ -81,11 +91,12 @@ export class LoraTrainer {
     private readonly opts: TrainerOptions,
   ) {
     validateOptimConfig(optim);
-    this.graph = new TrainingGraph(model, lora, opts.B, opts.T, { recompute: opts.recompute, activationBudgetBytes: opts.activationBudgetBytes, logitsChunkRows: opts.logitsChunkRows });
-    this.lossBuf = ctx.createBuffer(16, 'trainer.loss');
-    this.gradStats = ctx.createBuffer(GRAD_STATS_BYTES, 'trainer.gradStats');
-    this.partials = ctx.createBuffer(4 * gradNormPartialCount([lora.layout.totalFloats]), 'trainer.normPartials');
-    this.readback = ctx.createBuffer(32, 'trainer.readback');
+    this.graph = new TrainingGraph(model, lora, opts.B, opts.T, trainerGraphOptions(opts));
+    const size = trainerBufferBytes(lora.layout.totalFloats);
+    this.lossBuf = ctx.createBuffer(size.loss, 'trainer.loss');
+    this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
+    this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
+    this.readback = ctx.createBuffer(size.readback, 'trainer.readback');
     this.lost = ctx.device.lost.then((info) => (this.lostInfo = info));
   }
 

@@ -6,11 +6,9 @@ import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
 import { Generator } from '../engine/model/generate';
 import { LlamaModel } from '../engine/model/llama';
-import { LoraParams, slotKey } from '../engine/model/lora-params';
+import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
-import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
-import type { LinearModule } from '../adapters/lora';
-import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
+import { loadLoraParams, loadPeftFiles } from '../adapters/load';
 import { loadTokenizer, promptIds, ReplyText, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { getAdapter } from '../persist/repo';
@@ -62,19 +60,7 @@ async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
   l.adapter = null;
   const rec = await getAdapter(adapterId);
   if (!rec) throw new Error('That adapter was deleted.');
-  const file = (n: string) => rec.files.find((f) => f.name === n);
-  const cfgFile = file(PEFT_CONFIG_FILE);
-  const wFile = file(PEFT_WEIGHTS_FILE);
-  if (!cfgFile || !wFile) throw new Error(`Adapter “${rec.name}” is missing ${PEFT_CONFIG_FILE} or ${PEFT_WEIGHTS_FILE}.`);
-  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
-  const adapter = await importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, l.cfg);
-  const c = adapter.config;
-  const lora = LoraParams.create(l.ctx, l.cfg, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: c.targetModules, useRslora: c.useRslora }, 0);
-  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
-  adapter.layers.forEach((layer, i) => {
-    for (const [m, w] of Object.entries(layer)) if (w) mods.set(slotKey(i, m as LinearModule), { A: w.A, B: w.B });
-  });
-  lora.writeFlat('params', lora.pack(mods));
+  const lora = loadLoraParams(l.ctx, l.cfg, await loadPeftFiles(rec.files, l.cfg, `Adapter “${rec.name}”`));
   l.adapter = { id: adapterId, lora };
   return lora;
 }

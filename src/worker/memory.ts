@@ -1,17 +1,14 @@
-// "Will it fit?": the engine's training-memory estimate for a model and settings, judged
-// against this adapter's limits. WebGPU does not tell how much memory a GPU has, so the
-// verdict separates hard limits (a buffer too big) from a size we can only compare with
-// typical GPUs.
-import { estimateTrainingMemory, parseModelConfig, type LinearModule } from '../engine/model/config';
+// "Will it fit?": the GPU memory a training run with these settings allocates (the engine's own
+// plan, planTrainingMemory), judged against this adapter's limits. WebGPU does not tell how much
+// memory a GPU has, so the verdict separates hard limits (a buffer too big) from a size we can
+// only compare with typical GPUs.
+import { parseModelConfig } from '../engine/model/config';
+import type { WeightStorage } from '../engine/model/weights';
+import { planTrainingMemory, type TrainingMemoryPlan } from '../train/memory-plan';
+import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
 import type { TrainSettings } from './settings';
 
-export interface MemoryReport {
-  baseParams: number;
-  loraParams: number;
-  weightBytes: number;
-  loraTrainingBytes: number;
-  activationBytes: number;
-  totalBytes: number;
+export interface MemoryReport extends TrainingMemoryPlan {
   /** Bytes of the biggest single tensor (the token embedding). */
   largestTensorBytes: number;
   /** 'no': a hard limit is exceeded. 'likely': fits typical 4 GiB+ GPUs. 'tight': may not fit integrated GPUs. */
@@ -31,35 +28,32 @@ const fmt = (b: number) => (b >= GiB ? `${(b / GiB).toFixed(1)} GiB` : `${Math.r
 /** Memory a typical integrated GPU lends a browser tab before things get tight. */
 export const COMFORTABLE_BYTES = 2 * GiB;
 
+const RECOMPUTE_TEXT = {
+  none: 'every activation is kept for the backward',
+  selective: 'norms and SwiGLU outputs are recomputed in the backward to save memory',
+  full: 'each layer is recomputed in the backward (the least memory, about a third more compute)',
+} as const;
+
+/** The studio's training run (default engine options, weights in `storage`) for this config and settings. */
 export function estimateMemory(
   configJson: unknown,
   s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>,
   limits: LimitsForEstimate,
-  weightBytesPerParam = 4,
+  storage: WeightStorage = 'f32',
 ): MemoryReport {
   const cfg = parseModelConfig(configJson);
-  const est = estimateTrainingMemory(cfg, {
-    weightBytesPerParam,
-    r: s.rank,
-    targets: s.targets as LinearModule[],
-    batch: s.batchSize,
-    seqLen: s.seqLen,
-  });
-  const largestTensorBytes = cfg.vocabSize * cfg.hiddenSize * weightBytesPerParam;
+  const plan = planTrainingMemory(cfg, s, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, limits.maxStorageBufferBindingSize);
+  const largestTensorBytes = cfg.vocabSize * cfg.hiddenSize * (storage === 'f16' ? 2 : 4);
   const notes: string[] = [];
-  let verdict: MemoryReport['verdict'] = est.totalBytes <= COMFORTABLE_BYTES ? 'likely' : 'tight';
+  let verdict: MemoryReport['verdict'] = plan.totalBytes <= COMFORTABLE_BYTES ? 'likely' : 'tight';
   if (largestTensorBytes > limits.maxBufferSize) {
     verdict = 'no';
     notes.push(`The token embedding needs ${fmt(largestTensorBytes)} in one buffer; this GPU allows ${fmt(limits.maxBufferSize)}.`);
   } else if (largestTensorBytes > limits.maxStorageBufferBindingSize) {
     notes.push(`The token embedding (${fmt(largestTensorBytes)}) is larger than one binding (${fmt(limits.maxStorageBufferBindingSize)}); the engine binds it in ranges, a little slower.`);
   }
-  const logits = s.batchSize * s.seqLen * cfg.vocabSize * 4;
-  if (logits > limits.maxStorageBufferBindingSize) {
-    // Not fatal by itself (the loss can be computed in chunks of tokens), but it is the biggest activation.
-    notes.push(`Logits for batch ${s.batchSize} × ${s.seqLen} tokens take ${fmt(logits)}, more than one binding; a smaller batch or sequence length saves the most memory.`);
-  }
-  if (verdict === 'tight') notes.push(`About ${fmt(est.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. Lower batch size or sequence length to save activation memory.`);
-  notes.push('Browsers do not reveal how much memory a GPU has, so this is an estimate, not a guarantee.');
-  return { ...est, largestTensorBytes, verdict, notes };
+  notes.push(`At batch ${s.batchSize} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
+  if (verdict === 'tight') notes.push(`About ${fmt(plan.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. A smaller batch or sequence length saves activation memory.`);
+  notes.push('These are the buffers the engine allocates; browsers do not reveal how much memory a GPU has, so whether they fit is a judgement, not a guarantee.');
+  return { ...plan, largestTensorBytes, verdict, notes };
 }

@@ -1,11 +1,13 @@
 // The studio's worker: owns the GPU device and runs all engine work off the UI thread.
 // Every method is typed; big arrays come in and go out as transfers, never copies.
 import * as Comlink from 'comlink';
-import { requestEngineDevice, type AdapterSummary } from '../engine/gpu/device';
+import { requestEngineDevice, WEBGPU_DEFAULT_LIMITS, type AdapterSummary } from '../engine/gpu/device';
+import { resolveStorage, type WeightStorage } from '../engine/model/weights';
+import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { cancelJob } from './jobs';
-import { estimateMemory, type MemoryReport } from './memory';
+import { estimateMemory, type LimitsForEstimate, type MemoryReport } from './memory';
 import type { LossMode, TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
@@ -35,7 +37,6 @@ training.setDeviceProvider(device);
 training.setForgetDevice(() => (ctxPromise = null));
 
 /** WebGPU's guaranteed defaults, used for estimates when no adapter is available. */
-const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
 
 type Progress = (p: datasets.ParseProgress) => void;
 
@@ -55,18 +56,18 @@ const api = {
   },
 
 
-  /** Training memory for a model config.json and settings, judged against this GPU's limits. */
+  /** The GPU memory training this model with these settings allocates here (the engine's plan), judged against this GPU's limits. */
   async estimateMemory(config: unknown, settings: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<MemoryReport> {
-    let limits = DEFAULT_LIMITS;
-    let bytesPerWeight = 4;
+    let limits: LimitsForEstimate = WEBGPU_DEFAULT_LIMITS;
+    let storage: WeightStorage = 'f32';
     try {
       const { ctx } = await device();
       limits = { maxBufferSize: ctx.caps.maxBufferSize, maxStorageBufferBindingSize: ctx.caps.maxStorageBufferBindingSize };
-      bytesPerWeight = ctx.caps.f16 ? 2 : 4;
+      storage = resolveStorage(ctx, DEFAULT_ENGINE_OPTIONS.weightStorage); // what a run here uploads
     } catch {
-      // No GPU: estimate against the limits every WebGPU adapter guarantees.
+      // No GPU: plan against the limits every WebGPU adapter guarantees.
     }
-    return estimateMemory(config, settings, limits, bytesPerWeight);
+    return estimateMemory(config, settings, limits, storage);
   },
 
   cancel(jobId: string): boolean {

@@ -7,7 +7,7 @@ import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
 import type { TrainerCheckpoint } from '../train/trainer';
 import { collectSamples, TrainingSession, type RunCheckpoint } from '../train/session';
-import { exportPeft } from '../adapters/peft';
+import { exportFileBytes, exportFiles } from '../adapters/export';
 import { loadTokenizer, tokenizeExamples, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
@@ -100,11 +100,9 @@ function asRunCheckpoint(state: unknown, run: RunRecord): RunCheckpoint {
 
 async function saveTrainedAdapter(s: Session): Promise<string> {
   const adapter = await s.session.exportAdapter(baseModelName(s.run.model), s.run.model.revision ?? null);
-  const peft = exportPeft(adapter, s.session.cfg);
-  const files = Object.entries(peft as unknown as Record<string, Uint8Array | string>).map(([name, v]) => ({
-    name,
-    bytes: (typeof v === 'string' ? new TextEncoder().encode(v) : v).slice().buffer as ArrayBuffer,
-  }));
+  // Stored as the export pipeline's PEFT files, so a later PEFT download is exactly those bytes.
+  const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: baseModelName(s.run.model) });
+  const files = await Promise.all(peft.map(async (f) => ({ name: f.name, bytes: (await exportFileBytes(f)).slice().buffer as ArrayBuffer })));
   const id = newId('adapter');
   const st: TrainSettings = s.run.settings;
   await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], files });

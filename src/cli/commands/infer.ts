@@ -9,15 +9,10 @@ import { loadEngine, parseIds } from '../engine-model';
 import { CliError } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { lossModeFlag } from './train';
+import { WEIGHTS_HELP, weightsFlag } from '../weights';
 import { LoraParams } from '../../engine/model/lora-params';
 
 const ENGINE_OPTS = { model: { type: 'string' }, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
-
-function weightStorage(v: Values): 'auto' | 'f32' | 'f16' {
-  const w = str(v, 'weights', 'auto');
-  if (!['auto', 'f32', 'f16'].includes(w)) throw new CliError(`--weights ${w}: expected auto, f32 or f16`);
-  return w as 'auto' | 'f32' | 'f16';
-}
 
 export const GENERATE_OPTIONS = {
   ...ENGINE_OPTS,
@@ -32,12 +27,13 @@ export const GENERATE_OPTIONS = {
 } as const;
 
 export const GENERATE_HELP = `generate --model DIR --prompt TEXT [--adapter DIR] [--scale X (1; 0 = base)] [--system TEXT] [--raw]
-  [--max-tokens N (256)] [--temperature T (0 = greedy)] [--top-k K] [--top-p P] [--seed N] [--weights auto|f32|f16] [--json]`;
+  [--max-tokens N (256)] [--temperature T (0 = greedy)] [--top-k K] [--top-p P] [--seed N] [--json]
+  ${WEIGHTS_HELP}`;
 
 export async function generateCommand(v: Values, out: (l: string) => void): Promise<void> {
   const prompt = str(v, 'prompt');
   const maxNew = num(v, 'max-tokens', 256, { int: true, min: 1 });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
   try {
     const system = optStr(v, 'system');
     const messages: Message[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
@@ -73,10 +69,11 @@ export async function generateCommand(v: Values, out: (l: string) => void): Prom
 }
 
 export const LOGITS_OPTIONS = { ...ENGINE_OPTS, ids: { type: 'string' }, text: { type: 'string' } } as const;
-export const LOGITS_HELP = 'logits --model DIR [--adapter DIR] [--scale X] --ids 1,2,3 | --text "..."   (JSON: the logits of every position)';
+export const LOGITS_HELP = `logits --model DIR [--adapter DIR] [--scale X] --ids 1,2,3 | --text "..."   (JSON: the logits of every position)
+  ${WEIGHTS_HELP}`;
 
 export async function logitsCommand(v: Values, out: (l: string) => void): Promise<void> {
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
   try {
     const V = e.opened.config.vocabSize;
     const ids = parseIds(optStr(v, 'ids'), optStr(v, 'text'), e.tokenizer, V);
@@ -102,7 +99,8 @@ export async function logitsCommand(v: Values, out: (l: string) => void): Promis
 }
 
 export const EVAL_OPTIONS = { ...ENGINE_OPTS, data: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, 'exclude-invalid': { type: 'boolean' }, 'loss-mode': { type: 'string' } } as const;
-export const EVAL_HELP = 'eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]';
+export const EVAL_HELP = `eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]
+  ${WEIGHTS_HELP}`;
 
 export async function evalCommand(v: Values, out: (l: string) => void): Promise<void> {
   const dataFile = str(v, 'data');
@@ -110,7 +108,7 @@ export async function evalCommand(v: Values, out: (l: string) => void): Promise<
   const B = num(v, 'batch', 4, { int: true, min: 1 });
   const lossMode = lossModeFlag(v, 'all-assistant');
   const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: v['exclude-invalid'] === true, purpose: 'evaluate' });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weightStorage: weightStorage(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
   try {
     const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode });
     const batches = new BatchIterator(tok.examples, { B, T, seed: 0, shuffle: false });

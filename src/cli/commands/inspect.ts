@@ -1,23 +1,60 @@
 // `inspect --model DIR [--data FILE]`: what the model is and what the dataset holds.
-import { estimateTrainingMemory, LINEAR_MODULES, loraParameterCount, parameterCount } from '../../engine/model/config';
+import { WEBGPU_DEFAULT_LIMITS } from '../../engine/gpu/device';
+import { LINEAR_MODULES, loraParameterCount, parameterCount } from '../../engine/model/config';
+import { planTrainingMemory } from '../../train/memory-plan';
+import { chooseSeqLen } from '../../train/seq-len';
+import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
 import { openModelFiles } from '../../engine/model/model-files';
+import type { FloatDtype } from '../../engine/model/dtype';
 import { num, optStr, type Values } from '../args';
-import { directoryModelFiles } from '../model-dir';
+import { inspectDataset } from '../dataset-file';
+import { CliError, directoryModelFiles } from '../model-dir';
+import { probeNodeAdapter } from '../node-gpu';
+import { chooseWeights } from '../weights';
 
 const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
+
+const seqLenFlag = (v: Values): number | undefined => (v['seq-len'] === undefined ? undefined : num(v, 'seq-len', 0, { int: true, min: 8 }));
+
+/** What `--weights auto` would pick for a run on this machine, and why (report lines and JSON). */
+async function autoWeights(dtype: FloatDtype): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
+  const probe = await probeNodeAdapter();
+  if ('error' in probe) {
+    const line = `weights: auto cannot be decided here (${probe.error}); it picks f16 where the GPU adapter has shader-f16, else f32`;
+    return { lines: [line], json: { storage: null, reason: line, adapter: null } };
+  }
+  const w = chooseWeights('auto', probe.f16, dtype);
+  return { lines: [`GPU adapter: ${probe.name}`, w.line], json: { storage: w.storage, reason: w.reason, adapter: probe.name } };
+}
 
 export async function inspectCommand(v: Values, out: (line: string) => void): Promise<void> {
   const modelDir = optStr(v, 'model');
   const dataFile = optStr(v, 'data');
   const asJson = v.json === true;
   const report: Record<string, unknown> = {};
+  const warnings: string[] = [];
+  let seqLen = chooseSeqLen(seqLenFlag(v), null).seqLen;
   let tokenizerFiles: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } | null = null;
   if (modelDir) {
     const files = directoryModelFiles(modelDir);
     const m = await openModelFiles(files).finally(() => files.close());
     const c = m.config;
     tokenizerFiles = { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig };
-    const mem = estimateTrainingMemory(c, { weightBytesPerParam: 4, r: 16, targets: LINEAR_MODULES, batch: 4, seqLen: 512 });
+    // --seq-len defaults to what the model takes; a longer one is what `train` refuses.
+    const seq = chooseSeqLen(seqLenFlag(v), c.maxPositionEmbeddings);
+    seqLen = seq.seqLen;
+    if (seq.error) warnings.push(`--seq-len ${seqLen}: ${seq.error}; train will refuse it`);
+    // What a `train` run allocates at batch 4, r=16 on all linears: the engine's own plan (default recompute), per weight dtype.
+    const mem = (storage: 'f32' | 'f16') =>
+      planTrainingMemory(c, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen }, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
+    let f32 = null;
+    let f16 = null;
+    try {
+      [f32, f16] = [mem('f32'), mem('f16')];
+    } catch (e) {
+      warnings.push(`training memory at batch 4 × ${seqLen}: ${(e as Error).message}`);
+    }
+    const auto = await autoWeights(c.dtype);
     report.model = {
       dir: modelDir,
       architecture: c.architecture,
@@ -33,24 +70,43 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       dtype: c.dtype,
       parameters: parameterCount(c),
       loraParametersR16AllLinear: loraParameterCount(c, 16, LINEAR_MODULES),
-      trainingMemoryEstimateB4T512: mem.totalBytes,
+      maxPositionEmbeddings: c.maxPositionEmbeddings,
+      trainingMemory: f32 && f16 ? { batch: 4, seqLen, rank: 16, recompute: f32.recompute, f32WeightsBytes: f32.totalBytes, f16WeightsBytes: f16.totalBytes } : null,
       chatTemplate: typeof m.tokenizerConfig.chat_template === 'string',
       eosToken: m.tokenizerConfig.eos_token ?? null,
+      weights: auto.json,
     };
     if (!asJson) {
       out(`model ${modelDir}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}`);
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);
-      out(`  training memory estimate (f32 weights, batch 4 × 512): ${fmtBytes(mem.totalBytes)}`);
+      out(`  context: ${c.maxPositionEmbeddings} positions (max_position_embeddings)`);
+      if (f32 && f16) out(`  training memory (batch 4 × ${seqLen}, r=16 all linears, recompute ${f32.recompute}): ${fmtBytes(f32.totalBytes)} with f32 weights, ${fmtBytes(f16.totalBytes)} with f16`);
+      for (const w of warnings) out(`  warning: ${w}`);
       out(`  chat template: ${typeof m.tokenizerConfig.chat_template === 'string' ? 'yes' : 'no'}; eos ${JSON.stringify(m.tokenizerConfig.eos_token ?? null)}`);
+      for (const l of auto.lines) out(`  ${l}`);
     }
   }
+  let unusable: string | null = null;
   if (dataFile) {
-    const { inspectDataset } = await import('../dataset-file');
-    const seqLen = num(v, 'seq-len', 512, { int: true, min: 8 });
-    report.dataset = await inspectDataset(dataFile, asJson ? () => {} : out, tokenizerFiles ? { tokenizer: tokenizerFiles, seqLen } : undefined);
+    try {
+      const d = await inspectDataset(dataFile, asJson ? () => {} : out, tokenizerFiles ? { tokenizer: tokenizerFiles, seqLen } : undefined);
+      const why = d.fileErrors.length > 0 ? `${d.fileErrors.length} file error${d.fileErrors.length === 1 ? '' : 's'} (${d.fileErrors[0].message})` : d.examples === 0 ? 'no valid examples' : null;
+      if (why) unusable = `--data ${dataFile}: the dataset cannot be used: ${why}`;
+      report.dataset = { ...d, usable: why === null };
+    } catch (e) {
+      // A file that cannot be read at all is part of the report too (e.g. beside --model's).
+      unusable = (e as Error).message;
+      report.dataset = { file: dataFile, error: unusable, usable: false };
+      if (!asJson) {
+        out(`dataset ${dataFile}`);
+        out(`  file error: ${unusable}`);
+      }
+    }
   }
   if (!modelDir && !dataFile) throw new Error('inspect needs --model DIR and/or --data FILE');
-  if (asJson) out(JSON.stringify(report));
+  if (asJson) out(JSON.stringify({ ...report, warnings }));
+  // The whole report is out; the exit status tells scripts the dataset cannot be trained on.
+  if (unusable) throw new CliError(unusable);
 }

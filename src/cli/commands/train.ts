@@ -11,6 +11,7 @@ import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
 import { loadTokenizer, tokenizeExamples, type LossMode } from '../../data';
 import { TrainingSession } from '../../train/session';
+import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
@@ -18,6 +19,7 @@ import { CliError, directoryModelFiles } from '../model-dir';
 import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
+import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
 
 export const TRAIN_OPTIONS = {
@@ -63,9 +65,10 @@ export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
   --warmup N (${DEFAULT_SETTINGS.warmupSteps})  --epochs N (${DEFAULT_SETTINGS.epochs}) | --steps N  --batch N (${DEFAULT_SETTINGS.batchSize})  --grad-accum N (${DEFAULT_SETTINGS.gradAccum})
   --seq-len N (${DEFAULT_SETTINGS.seqLen})  --seed N (${DEFAULT_SETTINGS.seed})  --val-split F (${DEFAULT_SETTINGS.valSplit})  --eval-every N (${DEFAULT_SETTINGS.evalEvery})
   --checkpoint-every N (${DEFAULT_SETTINGS.checkpointEvery})  --resume  --loss-mode all-assistant|last-assistant|all
-  --exclude-invalid (train without invalid rows)  --dedupe  --weights auto|f32|f16  --recompute auto|off|selective|full (auto)  --no-packing
+  --exclude-invalid (train without invalid rows)  --dedupe  --recompute auto|off|selective|full (auto)  --no-packing
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
-  --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)`;
+  --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
+  ${WEIGHTS_HELP}`;
 
 export function lossModeFlag(v: Values, fallback: LossMode): LossMode {
   const m = str(v, 'loss-mode', fallback);
@@ -137,8 +140,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   const outDir = str(v, 'out');
   const json = v.json === true;
   const settings = settingsFromFlags(v);
-  const weightStorage = str(v, 'weights', 'auto');
-  if (!['auto', 'f32', 'f16'].includes(weightStorage)) throw new CliError(`--weights ${weightStorage}: expected auto, f32 or f16`);
+  const weights = weightsFlag(v);
   checkOutPath(outDir, v.force === true);
   const ckptFile = checkpointPath(outDir);
   if (v.resume === true && !existsSync(ckptFile)) throw new CliError(`--resume: no checkpoint at ${ckptFile}`);
@@ -147,6 +149,10 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   const files = directoryModelFiles(modelDir);
   try {
     const model = await openModelFiles(files);
+    // --seq-len defaults to what the model takes; a longer one is refused before any work starts.
+    const seq = chooseSeqLen(v['seq-len'] === undefined ? undefined : settings.seqLen, model.config.maxPositionEmbeddings);
+    if (seq.error) throw new CliError(`--seq-len ${settings.seqLen}: ${seq.error}`);
+    settings.seqLen = seq.seqLen;
     const parsed = await parseDatasetFile(dataFile);
     if (!json) describeDataset(dataFile, parsed, out);
     const examples = selectExamples(dataFile, parsed, { excludeInvalid: v['exclude-invalid'] === true, removeDuplicates: v.dedupe === true, purpose: 'train' });
@@ -157,10 +163,12 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
 
     const { ctx, adapter } = await nodeEngineDevice();
+    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
+    log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
     const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, {
       engine: {
-        weightStorage: weightStorage as 'auto' | 'f32' | 'f16',
+        weightStorage: storage.storage,
         recompute: recomputeFlag(v),
         packing: v['no-packing'] !== true,
         maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),

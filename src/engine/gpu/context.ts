@@ -176,6 +176,11 @@ function toResource(b: Binding): GPUBufferBinding {
   return { buffer: b.buffer, offset: b.offset ?? 0, size: b.size };
 }
 
+/** Bytes createBuffer really allocates for a request: rounded up to 16, at least 16. */
+export function allocationSize(byteSize: number): number {
+  return Math.max(16, Math.ceil(byteSize / 16) * 16);
+}
+
 export class GpuContext {
   readonly caps: GpuCaps;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -213,7 +218,7 @@ export class GpuContext {
   }
 
   createBuffer(byteSize: number, label?: string, usage: number = STORAGE): GPUBuffer {
-    const size = Math.max(16, Math.ceil(byteSize / 16) * 16);
+    const size = allocationSize(byteSize);
     if (size > this.caps.maxBufferSize) throw new Error(`buffer ${label ?? ''} of ${size} bytes exceeds maxBufferSize ${this.caps.maxBufferSize}`);
     const b = this.device.createBuffer({ size, usage, label });
     this.sizes.set(b, size);

@@ -34,6 +34,9 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** Buffer limits every WebGPU adapter guarantees (plans made without a device use these). */
+export const WEBGPU_DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 } as const;
+
 export const FAST_PATH_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
 export class NoWebGpuError extends Error {}

@@ -13,7 +13,7 @@
 //  - 'full': only the residual stream entering each layer is kept; the backward re-runs each
 //    layer's forward (into one shared set of buffers) just before its backward. That costs
 //    one more forward and cuts activation memory by roughly the number of layers.
-import type { GpuContext } from '../gpu/context';
+import { type GpuContext, allocationSize } from '../gpu/context';
 import type { LinearModule, ModelConfig } from './config';
 import type { LoraLayout } from './lora-params';
 
@@ -160,11 +160,9 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   for (const [n, e] of [['proj', BT * C], ['dres', BT * C], ['dln', BT * C], ['datt', BT * qd], ['dq', BT * qd], ['dk', BT * kvd], ['dv', BT * kvd], ['dact', BT * F], ['dgate', BT * F], ['dup', BT * F], ['dh', BT * Math.max(R, 1)], ['logits', chunkRows * cfg.vocabSize]] as const) add(n, e);
   t.push({ name: 'attStats', bytes: o.attentionScratchBytes, perLayer: false, copies: 1 });
   for (const x of t) if (x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
-  const totalBytes = t.reduce((s, x) => s + pad16(x.bytes) * x.copies, 0);
+  const totalBytes = t.reduce((s, x) => s + allocationSize(x.bytes) * x.copies, 0);
   return { B, T, chunkRows, recompute: o.recompute, tensors: t, totalBytes };
 }
-
-const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
 
 /** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
 export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTensorShapes, estimateTrainingMemory, expectedTensors, loraParameterCount, parameterCount, parseModelConfig } from './config';
+import { checkTensorShapes, expectedTensors, loraParameterCount, parameterCount, parseModelConfig } from './config';
 
 // Published config.json files (fields that matter), as on the Hugging Face Hub.
 const SMOLLM2_135M = {
@@ -99,13 +99,8 @@ describe('tensor shapes and estimates', () => {
     expect(() => checkTensorShapes(tiny, shapes)).toThrow(/k_proj.weight is \[16, 16\], config says \[8, 16\].*missing model.norm.weight \[16\].*unexpected tensor model.layers.2.mlp.up_proj.weight/);
   });
 
-  it('LoRA parameter count and memory estimate', () => {
+  it('LoRA parameter count', () => {
     // per layer r·(in+out): q 4·(16+16), k,v 4·(16+8) each, o 4·32, gate/up 4·40 each, down 4·40
     expect(loraParameterCount(tiny, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])).toBe(2 * 4 * (32 + 24 + 24 + 32 + 40 + 40 + 40));
-    const e = estimateTrainingMemory(tiny, { weightBytesPerParam: 2, r: 4, targets: ['q_proj', 'v_proj'], batch: 1, seqLen: 8 });
-    expect(e.weightBytes).toBe(parameterCount(tiny) * 2);
-    expect(e.loraTrainingBytes).toBe(loraParameterCount(tiny, 4, ['q_proj', 'v_proj']) * 16);
-    expect(e.totalBytes).toBe(e.weightBytes + e.loraTrainingBytes + e.activationBytes);
-    expect(e.activationBytes).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 // ModelConfig from a Hugging Face config.json (llama and qwen2 families), the tensor names and
-// shapes such a model has, and parameter/memory estimates.
+// shapes such a model has, and parameter counts (the memory a run allocates: src/train/memory-plan.ts).
 import { parseJsonObject } from './json';
 import { type FloatDtype, dtypeFromTorch } from './dtype';
 
@@ -250,38 +250,4 @@ export function loraParameterCount(cfg: ModelConfig, r: number, targets: readonl
     perLayer += r * (inFeatures + outFeatures);
   }
   return perLayer * cfg.numLayers;
-}
-
-export interface MemoryEstimate {
-  baseParams: number;
-  loraParams: number;
-  /** Base weights at the given bytes per parameter. */
-  weightBytes: number;
-  /** LoRA weights, gradients and two AdamW moments, all f32. */
-  loraTrainingBytes: number;
-  /** Rough activation memory kept for backward: B·T·(per-layer C and F sized buffers)·L + logits. */
-  activationBytes: number;
-  totalBytes: number;
-}
-
-/**
- * A rough training-memory estimate for the advisor: exact for weights and LoRA state, an
- * order-of-magnitude model for activations (f32 buffers saved per layer, plus B·T·V logits).
- */
-export function estimateTrainingMemory(
-  cfg: ModelConfig,
-  opts: { weightBytesPerParam: number; r: number; targets: readonly LinearModule[]; batch: number; seqLen: number },
-): MemoryEstimate {
-  const baseParams = parameterCount(cfg);
-  const loraParams = loraParameterCount(cfg, opts.r, opts.targets);
-  const weightBytes = baseParams * opts.weightBytesPerParam;
-  const loraTrainingBytes = loraParams * 4 * 4;
-  const BT = opts.batch * opts.seqLen;
-  const q = cfg.numHeads * cfg.headDim;
-  const kv = cfg.numKvHeads * cfg.headDim;
-  // Per layer: two normed inputs, q, k, v, attention output, residuals, gate/up/act (F-wide).
-  const perTokenPerLayer = 4 * cfg.hiddenSize + 2 * q + 2 * kv + 3 * cfg.intermediateSize;
-  const attnScores = opts.batch * cfg.numHeads * opts.seqLen * opts.seqLen;
-  const activationBytes = 4 * (BT * perTokenPerLayer * cfg.numLayers + attnScores * cfg.numLayers + 2 * BT * cfg.vocabSize);
-  return { baseParams, loraParams, weightBytes, loraTrainingBytes, activationBytes, totalBytes: weightBytes + loraTrainingBytes + activationBytes };
 }

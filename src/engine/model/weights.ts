@@ -2,10 +2,10 @@
 // tensor in CPU memory at a time; never the whole model in one ArrayBuffer). Linear weights
 // and the embedding/LM head go in f32, or f16 where the device has shader-f16 and the caller
 // asks for it (half the memory, the kernels accumulate in f32); norms and biases stay f32.
-import type { GpuContext } from '../gpu/context';
+import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName } from './config';
-import { float32ToF16Bits } from './dtype';
+import { float32ToF16Bits, type FloatDtype } from './dtype';
 import type { TensorStore } from './safetensors';
 
 export type WeightStorage = 'f32' | 'f16';
@@ -37,11 +37,40 @@ export interface UploadOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
+export interface StorageChoice {
+  storage: WeightStorage;
+  /** Why, in a few words (what 'auto' saw and what f16 costs), for the user. */
+  reason: string;
+}
+
+/**
+ * The one place 'auto' is decided: f16 where the adapter has shader-f16 (half the weight memory),
+ * else f32; f16 is refused where the adapter lacks it. `modelDtype` only sharpens the reason.
+ */
+export function chooseWeightStorage(requested: WeightStorage | 'auto' | undefined, hasF16: boolean, modelDtype?: FloatDtype): StorageChoice {
+  if (requested === 'f16' && !hasF16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
+  if (requested !== 'auto') return { storage: requested ?? 'f32', reason: requested ? 'as requested' : 'the default' };
+  if (!hasF16) return { storage: 'f32', reason: 'auto: this adapter has no shader-f16' };
+  const cost =
+    modelDtype === 'F16' ? 'the model is already float16, so nothing is rounded'
+    : modelDtype === 'BF16' ? 'f16 holds bfloat16 weights exactly except magnitudes under 6e-5 or over 65504'
+    : 'f16 storage of an f32 model changes probabilities by ~1e-3';
+  return { storage: 'f16', reason: `auto: this adapter has shader-f16; half the weight memory; ${cost}` };
+}
+
 /** Resolves 'auto' and refuses f16 where the device lacks it. */
 export function resolveStorage(ctx: GpuContext, s: WeightStorage | 'auto' | undefined): WeightStorage {
-  if (s === 'auto') return ctx.caps.f16 ? 'f16' : 'f32';
-  if (s === 'f16' && !ctx.caps.f16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
-  return s ?? 'f32';
+  return chooseWeightStorage(s, ctx.caps.f16).storage;
+}
+
+/** Matrices (embedding, linears, LM head) take the storage dtype; norms and biases stay f32. */
+function storedDtype(shape: readonly number[], storage: WeightStorage): WeightStorage {
+  return shape.length === 2 ? storage : 'f32';
+}
+
+/** GPU bytes uploadWeights allocates for this config and storage (what ModelWeights.bytes will be). */
+export function plannedWeightBytes(cfg: ModelConfig, storage: WeightStorage): number {
+  return expectedTensors(cfg).reduce((sum, t) => sum + allocationSize(t.shape.reduce((a, b) => a * b, 1) * (storedDtype(t.shape, storage) === 'f16' ? 2 : 4)), 0);
 }
 
 /** Source of float values by HF tensor name (a safetensors store or an in-memory map). */
@@ -68,13 +97,13 @@ async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: TensorSource,
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
   let bytes = 0;
   let done = 0;
-  const get = async (name: string, asWeight: boolean): Promise<GPUBuffer> => {
+  const get = async (name: string): Promise<GPUBuffer> => {
     const shape = shapeOf.get(name);
     if (!shape) throw new Error(`weights: ${name} is not a tensor of this ${cfg.architecture} config`);
     const vals = await read(name);
     const n = shape.reduce((a, b) => a * b, 1);
     if (vals.length !== n) throw new Error(`weights: ${name} has ${vals.length} values, expected [${shape.join(', ')}]`);
-    const data = asWeight && storage === 'f16' ? float32ToF16Bits(vals) : vals instanceof Float32Array ? vals : Float32Array.from(vals);
+    const data = storedDtype(shape, storage) === 'f16' ? float32ToF16Bits(vals) : vals instanceof Float32Array ? vals : Float32Array.from(vals);
     const buf = ctx.upload(data, name);
     bytes += buf.size;
     opts.onProgress?.(++done, specs.length, name);
@@ -82,25 +111,25 @@ async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: TensorSource,
   };
   const w = (buffer: GPUBuffer): Weight => ({ buffer, dtype: storage });
 
-  const embed = w(await get('model.embed_tokens.weight', true));
+  const embed = w(await get('model.embed_tokens.weight'));
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}`;
-    const inputNorm = await get(`${p}.input_layernorm.weight`, false);
+    const inputNorm = await get(`${p}.input_layernorm.weight`);
     const linear = {} as Record<LinearModule, Weight>;
-    for (const m of LINEAR_MODULES) linear[m] = w(await get(linearWeightName(l, m), true));
+    for (const m of LINEAR_MODULES) linear[m] = w(await get(linearWeightName(l, m)));
     const bias = cfg.attentionBias
       ? {
-          q_proj: await get(`${p}.self_attn.q_proj.bias`, false),
-          k_proj: await get(`${p}.self_attn.k_proj.bias`, false),
-          v_proj: await get(`${p}.self_attn.v_proj.bias`, false),
+          q_proj: await get(`${p}.self_attn.q_proj.bias`),
+          k_proj: await get(`${p}.self_attn.k_proj.bias`),
+          v_proj: await get(`${p}.self_attn.v_proj.bias`),
         }
       : null;
-    const postNorm = await get(`${p}.post_attention_layernorm.weight`, false);
+    const postNorm = await get(`${p}.post_attention_layernorm.weight`);
     layers.push({ inputNorm, postNorm, linear, bias });
   }
-  const norm = await get('model.norm.weight', false);
-  const lmHead = cfg.tieWordEmbeddings ? embed : w(await get('lm_head.weight', true));
+  const norm = await get('model.norm.weight');
+  const lmHead = cfg.tieWordEmbeddings ? embed : w(await get('lm_head.weight'));
   return { storage, embed, layers, norm, lmHead, bytes };
 }
 

@@ -58,7 +58,7 @@ export function MachineCheck() {
             <thead>
               <tr>
                 <th scope="col">Model</th>
-                <th scope="col">Training memory (est.)</th>
+                <th scope="col">Training memory</th>
                 <th scope="col">Verdict</th>
               </tr>
             </thead>
@@ -75,7 +75,7 @@ export function MachineCheck() {
               })}
             </tbody>
           </table>
-          <p className="muted">Browsers do not reveal a GPU’s memory size; these are estimates against the adapter’s limits and typical GPUs.</p>
+          <p className="muted">What the engine allocates for these settings on this GPU. Browsers do not reveal a GPU’s memory size, so the verdict compares it with the adapter’s limits and typical GPUs.</p>
         </>
       )}
     </div>

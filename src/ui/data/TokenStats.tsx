@@ -1,6 +1,6 @@
 import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
-import { useTrain } from '../../store/training';
+import { useSeqLen, useTrain } from '../../store/training';
 import { ErrorBox } from '../common/ErrorBox';
 import { Histogram } from '../common/Histogram';
 import { LOSS_MODES } from '../../worker/settings';
@@ -9,7 +9,7 @@ import { LOSS_MODES } from '../../worker/settings';
 export function TokenStats() {
   const { tokens, tokenizing, tokenError, countTokens, report } = useDataset();
   const model = useModel((s) => s.model);
-  const seqLen = useTrain((s) => s.settings.seqLen);
+  const seqLen = useSeqLen().effective; // what training will use with this model
   const lossMode = useTrain((s) => s.settings.lossMode);
   const modeLabel = (id: string) => LOSS_MODES.find((m) => m.id === id)?.label ?? id;
   if (!report || report.exampleCount === 0) return null;

@@ -163,7 +163,7 @@ export function ModelScreen() {
         {memory && (
           <>
             <p>
-              <Verdict r={memory} /> — about <strong>{formatBytes(memory.totalBytes)}</strong> of GPU memory.
+              <Verdict r={memory} /> — training allocates <strong>{formatBytes(memory.totalBytes)}</strong> of GPU memory ({memory.storage} base weights).
             </p>
             <table className="limits">
               <tbody>
@@ -178,9 +178,14 @@ export function ModelScreen() {
                   <td className="muted">{formatCount(memory.loraParams)} trainable parameters</td>
                 </tr>
                 <tr>
-                  <th scope="row">Activations kept for backward</th>
+                  <th scope="row">Activations and step scratch</th>
                   <td>{formatBytes(memory.activationBytes)}</td>
-                  <td className="muted">grows with batch × sequence length</td>
+                  <td className="muted">grows with batch × sequence length; recompute: {memory.recompute}</td>
+                </tr>
+                <tr>
+                  <th scope="row">Trainer buffers</th>
+                  <td>{formatBytes(memory.otherBytes)}</td>
+                  <td className="muted">loss, gradient norm, RoPE table</td>
                 </tr>
                 <tr>
                   <th scope="row">Largest single tensor</th>

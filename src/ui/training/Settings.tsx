@@ -12,7 +12,8 @@ const GROUPS: { title: string; fields: { key: NumKey; label: string; step?: numb
   { title: 'Evaluation', fields: [{ key: 'valSplit', label: 'Validation split', step: 0.01 }, { key: 'evalEvery', label: 'Evaluate every' }, { key: 'sampleEvery', label: 'Sample every' }, { key: 'checkpointEvery', label: 'Checkpoint every' }, { key: 'seed', label: 'Seed' }] },
 ];
 
-export function Settings({ errors, disabled }: { errors: Partial<Record<keyof TrainSettings, string>>; disabled: boolean }) {
+/** `notes`: a line about a field's value for the chosen model (shown with its explanation). */
+export function Settings({ errors, notes = {}, disabled }: { errors: Partial<Record<keyof TrainSettings, string>>; notes?: Partial<Record<keyof TrainSettings, string>>; disabled: boolean }) {
   const { settings, preset, applyPreset, set } = useTrain();
   return (
     <div className="card" data-testid="train-settings">
@@ -61,7 +62,7 @@ export function Settings({ errors, disabled }: { errors: Partial<Record<keyof Tr
           <fieldset key={g.title} disabled={disabled}>
             <legend>{g.title}</legend>
             {g.fields.map((f) => (
-              <Field key={f.key} label={f.label} hint={EXPLAIN[f.key]} error={errors[f.key]}>
+              <Field key={f.key} label={f.label} hint={notes[f.key] ? `${EXPLAIN[f.key]} ${notes[f.key]}` : EXPLAIN[f.key]} error={errors[f.key]}>
                 {(id, describedBy) => (
                   <input
                     id={id}

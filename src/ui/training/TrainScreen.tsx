@@ -2,7 +2,7 @@ import { useEffect, useMemo } from 'react';
 import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
-import { useTrain } from '../../store/training';
+import { useSeqLen, useTrain } from '../../store/training';
 import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
 import { plannedSteps, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
@@ -25,7 +25,9 @@ export function TrainScreen() {
   }, [live, latest, loadMetrics]);
   const shownPoints = useMemo(() => live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [], [live, latest, metrics]);
 
-  const errors = validateSettings(settings);
+  const seqLen = useSeqLen();
+  // A sequence length past the model's positions is refused here, before any work starts.
+  const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}) };
   const valid = Object.keys(errors).length === 0;
   const steps = saved ? plannedSteps(settings, Math.round(saved.examples * (1 - settings.valSplit))) : null;
   const running = live?.status === 'running';
@@ -52,7 +54,7 @@ export function TrainScreen() {
         </dl>
       </div>
 
-      <Settings errors={errors} disabled={running} />
+      <Settings errors={errors} notes={seqLen.note ? { seqLen: seqLen.note } : {}} disabled={running} />
 
       <div className="card">
         <label htmlFor="sample-prompts">Prompts to try every {settings.sampleEvery || '—'} steps (one per line)</label>
@@ -74,6 +76,11 @@ export function TrainScreen() {
             Stop
           </button>
         </div>
+        {seqLen.error && (
+          <p className="bad" data-testid="start-blocked">
+            Cannot start: {seqLen.error}.
+          </p>
+        )}
         <ErrorBox error={error} />
         {live && (
           <div role="status" aria-live="polite" data-testid="run-status">

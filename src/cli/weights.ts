@@ -1,0 +1,22 @@
+// --weights auto|f32|f16: the flag, its help, and the line that says what was picked and why.
+import { chooseWeightStorage, type StorageChoice, type WeightStorage } from '../engine/model/weights';
+import type { FloatDtype } from '../engine/model/dtype';
+import { str, type Values } from './args';
+import { CliError } from './model-dir';
+
+export type WeightsFlag = WeightStorage | 'auto';
+
+export const WEIGHTS_HELP = '--weights auto|f32|f16 (auto: f16 where the GPU adapter has shader-f16, else f32; f32 matches PyTorch)';
+
+export function weightsFlag(v: Values): WeightsFlag {
+  const w = str(v, 'weights', 'auto');
+  if (!['auto', 'f32', 'f16'].includes(w)) throw new CliError(`--weights ${w}: expected auto, f32 or f16`);
+  return w as WeightsFlag;
+}
+
+/** What `flag` picks on an adapter with or without shader-f16, as one line for the user. */
+export function chooseWeights(flag: WeightsFlag, hasF16: boolean, modelDtype: FloatDtype): StorageChoice & { line: string } {
+  const c = chooseWeightStorage(flag, hasF16, modelDtype);
+  const hint = flag === 'auto' && c.storage === 'f16' && modelDtype !== 'F16' ? '; pass --weights f32 to compare with PyTorch' : '';
+  return { ...c, line: `weights: ${c.storage} (${c.reason}${hint})` };
+}
