@@ -31,7 +31,7 @@ export interface SmokeCheck {
 }
 
 /** Uniforms in [-0.5, 0.5) from the project's seeded generator. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   const u = uniformSource(seed);
   return () => u() - 0.5;
 }
@@ -59,6 +59,9 @@ const checks: SmokeCheck[] = [
   ...elementwiseSmokeChecks,
   ...modelKernelSmokeChecks,
 ];
+
+/** Every check, in run order (the golden-output test reruns them on fixed inputs). */
+export const smokeChecks: readonly SmokeCheck[] = checks;
 
 // Every kernel source, by file name, to tell which files a check really compiled.
 const shaderSources: Record<string, string> = Object.fromEntries(
