@@ -86,7 +86,7 @@ function pickTiles(M: number, N: number): Tiles {
   return { WG_M: 8, WG_N: 8, BK: 16 };
 }
 
-/** Kernel-level u32 hash (lowbias32); the WGSL hash32 is the same function. */
+/** Kernel-level u32 hash (lowbias32); hash32 in shaders/lib/hash.wgsl is the same function. */
 export function hash32(x: number): number {
   let v = x >>> 0;
   v ^= v >>> 16;
