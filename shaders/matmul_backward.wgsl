@@ -4,7 +4,7 @@
 // (K ≤ OC rows of W = K columns of dout starting where doutOff points, row stride ldd), so a
 // weight larger than one storage binding runs as several dispatches accumulating into dinp.
 // N = C is never split. W in any weight format: the launcher prepends a weight reader
-// (lib/weights_*.wgsl), lib/hash.wgsl and lib/gemm.wgsl, as for matmul_forward.
+// (lib/weights_*.wgsl), lib/hash.wgsl, lib/gemm.wgsl and lib/gemm_store.wgsl, as for matmul_forward.
 // dropout' (the backward of LoRA's input dropout) multiplies by the same mask as the forward:
 // keep(i) = hash(i ^ seedHash) >= dropThreshold, i = (dropRow0 + m)·N + n, scale dropScale.
 // Bindings: 0 dinp (rw, [M, N]), 1 dout (r, row stride ldd), 2 weight (r, [K, N]), 3 params.
@@ -29,21 +29,17 @@ fn gemmB(n: u32, k: u32) -> f32 {
   return loadWeight(p.wOff + k * p.N + n);
 }
 
+fn gemmStore(m: u32, n: u32, acc: f32) {
+  let v = dropout(p.alpha * acc, (p.dropRow0 + m) * p.N + n, p.dropThreshold, p.dropScale, p.seedHash);
+  let o = p.dinpOff + m * p.N + n;
+  if (p.accumulate != 0u) { dinp[o] += v; } else { dinp[o] = v; }
+}
+
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   // dout tiles are filled along k (contiguous in a dout row), W tiles along n (contiguous in a W row).
   let acc = gemm(m0, n0, p.M, p.N, p.K, li, lid.x, lid.y, 0u, 1u, true, false);
-  for (var i = 0u; i < TM; i++) {
-    let gm = m0 + lid.y * TM + i;
-    if (gm >= p.M) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let gn = n0 + lid.x * TN + j;
-      if (gn >= p.N) { continue; }
-      let v = dropout(p.alpha * acc[i][j], (p.dropRow0 + gm) * p.N + gn, p.dropThreshold, p.dropScale, p.seedHash);
-      let o = p.dinpOff + gm * p.N + gn;
-      if (p.accumulate != 0u) { dinp[o] += v; } else { dinp[o] = v; }
-    }
-  }
+  gemmStoreBlock(acc, m0, n0, p.M, p.N, lid.x, lid.y);
 }

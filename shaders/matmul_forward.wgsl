@@ -5,7 +5,8 @@
 // larger than one storage binding runs as several dispatches (K = C is never split here).
 // W is row-major [OC, C] as Hugging Face stores it, in any weight format: the launcher
 // prepends a weight reader (lib/weights_*.wgsl: WeightStore, loadWeight), lib/hash.wgsl
-// (dropout) and lib/gemm.wgsl (the K-tiled GEMM core, 8×8 register block per thread).
+// (dropout), lib/gemm.wgsl (the K-tiled GEMM core, 8×8 register block per thread) and
+// lib/gemm_store.wgsl (its epilogue, calling gemmStore).
 // Dropout (LoRA's input dropout): keep(i) = hash(i ^ seedHash) >= dropThreshold with
 // i = (dropRow0 + m)·K + k, kept values scaled by dropScale = 1/(1-p); threshold 0 = identity.
 // Bindings: 0 out (rw, row stride ldo), 1 inp (r, [M, K]), 2 weight (r, [N, K]),
@@ -33,23 +34,19 @@ fn gemmB(n: u32, k: u32) -> f32 {
   return loadWeight(p.wOff + n * p.K + k);
 }
 
+fn gemmStore(m: u32, n: u32, acc: f32) {
+  var v = p.alpha * acc;
+  if (p.hasBias != 0u) { v += bias[p.biasOff + n]; }
+  let o = p.outOff + m * p.ldo + n;
+  if (p.accumulate != 0u) { v += out[o]; }
+  out[o] = v;
+}
+
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   // Both operands are [rows, K] row-major: tiles are filled along k.
   let acc = gemm(m0, n0, p.M, p.N, p.K, li, lid.x, lid.y, 0u, 1u, true, true);
-  for (var i = 0u; i < TM; i++) {
-    let gm = m0 + lid.y * TM + i;
-    if (gm >= p.M) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let gn = n0 + lid.x * TN + j;
-      if (gn >= p.N) { continue; }
-      var v = p.alpha * acc[i][j];
-      if (p.hasBias != 0u) { v += bias[p.biasOff + gn]; }
-      let o = p.outOff + gm * p.ldo + gn;
-      if (p.accumulate != 0u) { v += out[o]; }
-      out[o] = v;
-    }
-  }
+  gemmStoreBlock(acc, m0, n0, p.M, p.N, lid.x, lid.y);
 }

@@ -2,8 +2,8 @@
 // matmulBackward (dinp (+)= dout·W, no dW). Tensors larger than one storage binding
 // (the 49152×576 LM head, Qwen's ~540 MB embedding) are processed as several dispatches
 // over row ranges of W and row chunks of the activations, each bound as a byte range.
-// Each kernel is composed with the reader of the weight's format, lib/hash.wgsl (dropout) and
-// lib/gemm.wgsl (the tiled GEMM core).
+// Each kernel is composed with the reader of the weight's format, lib/hash.wgsl (dropout),
+// lib/gemm.wgsl (the tiled GEMM core) and lib/gemm_store.wgsl (its epilogue).
 import forwardCode from '../../../../shaders/matmul_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
@@ -29,7 +29,7 @@ const BACKWARD_PARAMS = defineParams(backwardCode, [
 ]);
 
 /** `kernel` composed with a weight reader (lib/weights_*.wgsl) and the libraries both matmul kernels use. */
-const withWeights = (kernel: string, reader: string) => composeShader([reader, WGSL_LIB.hash, WGSL_LIB.gemm], kernel);
+const withWeights = (kernel: string, reader: string) => composeShader([reader, WGSL_LIB.hash, WGSL_LIB.gemm, WGSL_LIB.gemmStore], kernel);
 
 /** A frozen weight: row-major [OC, C] (Hugging Face layout) in f32 or f16 (f16 needs ctx.caps.f16). */
 export interface Weight {

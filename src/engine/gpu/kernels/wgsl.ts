@@ -4,11 +4,12 @@
 // order, so a library may call a function its kernel defines (the GEMM core's gemmA/gemmB)
 // and a kernel may declare a binding of a library's type (array<WeightStore>).
 import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
+import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
 import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
 
 /** The helper libraries a launcher may prepend (the weight readers are in weights.ts, the reductions in reduce-lib.ts). */
-export const WGSL_LIB = { gemm: gemmLib, hash: hashLib, segments: segmentsLib } as const;
+export const WGSL_LIB = { gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib, segments: segmentsLib } as const;
 
 // `enable` directives must come before every declaration of a module.
 const ENABLE = /^[ \t]*enable[ \t]+[^;\n]+;[ \t]*\r?\n?/gm;
