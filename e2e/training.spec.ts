@@ -42,9 +42,12 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
 
   // Train: small shapes for a software GPU.
   await page.goto('/#/train');
+  // Planned steps come from the worker's session plan (the saved dataset packed with this model's tokenizer).
+  await expect(page.getByTestId('planned-steps')).toHaveText(/^[1-9]\d*$/, { timeout: 60_000 });
   for (const [label, v] of [['Max steps', '8'], ['Validation split', '0.02'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '256'], ['Evaluate every', '4'], ['Checkpoint every', '2'], ['Sample every', '4'], ['Warm-up steps', '2']] as const) {
     await page.getByLabel(label, { exact: true }).fill(v);
   }
+  await expect(page.getByTestId('planned-steps')).toHaveText('8');
   await page.getByLabel(/^Prompts to try every/).fill('Lunch with Ana tomorrow at noon');
   // Long tasks on the UI thread while the worker trains (the UI must stay responsive).
   await page.evaluate(() => {

@@ -1,11 +1,12 @@
 // A model (and optionally a PEFT adapter) loaded onto the CLI's GPU, with its tokenizer.
 import { openModelFiles, type OpenedModel } from '../engine/model/model-files';
 import { LlamaModel } from '../engine/model/llama';
-import { LoraParams, slotKey } from '../engine/model/lora-params';
+import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import type { LoraAdapter } from '../adapters/lora';
-import { loadTokenizer, type ChatTokenizer } from '../data';
+import { loadLoraParams } from '../adapters/load';
+import { bosPrefix, loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
 import { CliError, directoryModelFiles } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
@@ -19,19 +20,6 @@ export interface LoadedEngine {
   adapter: LoraAdapter | null;
   tokenizer: ChatTokenizer;
   close(): Promise<void>;
-}
-
-/** LoRA buffers holding `adapter`'s weights (PEFT init is overwritten). */
-export function loraParamsFor(ctx: GpuContext, opened: OpenedModel, adapter: LoraAdapter): LoraParams {
-  const c = adapter.config;
-  const layers = adapter.layers.flatMap((l, i) => (Object.keys(l).length ? [i] : []));
-  const lora = LoraParams.create(ctx, opened.config, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: [...c.targetModules], useRslora: c.useRslora, layersToTransform: layers.length === opened.config.numLayers ? null : layers }, 0);
-  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
-  adapter.layers.forEach((l, i) => {
-    for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
-  });
-  lora.writeFlat('params', lora.pack(mods));
-  return lora;
 }
 
 /** Loads the model (and adapter) onto the GPU; the weights line (what --weights picked, and why) goes to stderr first. */
@@ -49,7 +37,7 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
     process.stderr.write(`${choice.line}\n`);
     weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);
-    const lora = adapter ? loraParamsFor(ctx, opened, adapter) : null;
+    const lora = adapter ? loadLoraParams(ctx, opened.config, adapter) : null;
     await files.close();
     const c = ctx;
     const w = weights;
@@ -74,10 +62,10 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
   }
 }
 
-/** Token ids from --ids "1,2,3" or --text (encoded raw, no template). */
+/** Token ids from --ids "1,2,3" (as given) or --text (no template; BOS first when the tokenizer adds one, as training does). */
 export function parseIds(ids: string | undefined, text: string | undefined, tok: ChatTokenizer, V: number): number[] {
   if ((ids === undefined) === (text === undefined)) throw new CliError('give exactly one of --ids 1,2,3 or --text "..."');
-  const out = ids !== undefined ? ids.split(',').map((s) => Number(s.trim())) : tok.encode(text!);
+  const out = ids !== undefined ? ids.split(',').map((s) => Number(s.trim())) : [...bosPrefix(tok), ...tok.encode(text!)];
   if (out.length === 0) throw new CliError('no tokens to evaluate');
   out.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= V) throw new CliError(`--ids: entry ${i} (${ids?.split(',')[i]}) is not a token id in [0, ${V})`);

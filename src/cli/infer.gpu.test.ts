@@ -1,6 +1,6 @@
 // `logits`, `generate` and `eval` on Dawn against the float64 reference model, base and adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.testutil';
@@ -10,6 +10,7 @@ import { exportPeft } from '../adapters/peft';
 import { loraScaling, type LoraAdapter } from '../adapters/lora';
 import { LINEAR_MODULES, linearShape } from '../engine/model/config';
 import { loraKeyA, loraKeyB, referenceForward, type RefLora } from '../engine/reference/model';
+import { loadTokenizer } from '../data';
 
 let dir: string;
 let modelDir: string;
@@ -54,6 +55,21 @@ function refLogits(ids: number[], lora: RefLora | null): Float64Array {
   return referenceForward(model.config, weightsF64(model), lora, { B: 1, T, inputIds: ids, targets: new Array(T).fill(-100), positions: ids.map((_, i) => i), segmentIds: new Array(T).fill(1) }).logits;
 }
 
+/** The reference model's greedy continuation of `prompt`, `n` tokens long. */
+function argmaxChain(m: TinyModel, prompt: number[], n: number, lora: RefLora | null): number[] {
+  const seq = [...prompt];
+  const V = m.config.vocabSize;
+  for (let i = 0; i < n; i++) {
+    const T = seq.length;
+    const logits = referenceForward(m.config, weightsF64(m), lora, { B: 1, T, inputIds: seq, targets: new Array(T).fill(-100), positions: seq.map((_, j) => j), segmentIds: new Array(T).fill(1) }).logits;
+    const last = logits.subarray((T - 1) * V, T * V);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+    seq.push(best);
+  }
+  return seq.slice(prompt.length);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lora-infer-'));
   modelDir = join(dir, 'model');
@@ -93,24 +109,50 @@ describe('lora-studio logits / generate / eval', () => {
     expectClose(JSON.parse(off.out[0]).logits.flat(), b.logits.flat(), 1e-6, 0, 'adapter at scale 0 = base');
   });
 
+  it('an adapter on some layers only (layers_to_transform) loads onto those layers', async () => {
+    // Layer 1 keeps its modules, layer 0 has none: PEFT writes layers_to_transform [1].
+    const partial: LoraAdapter = { config: adapter.config, layers: adapter.layers.map((l, i) => (i === 1 ? l : {})) };
+    const partialDir = join(dir, 'adapter-layer1');
+    await mkdir(partialDir, { recursive: true });
+    for (const [name, data] of Object.entries(exportPeft(partial, model.config))) await writeFile(join(partialDir, name), data);
+    expect(await readFile(join(partialDir, 'adapter_config.json'), 'utf8')).toMatch(/"layers_to_transform": \[\s*1\s*\]/);
+    const r = await run(['logits', '--model', modelDir, '--adapter', partialDir, '--ids', ids.join(','), ...f32]);
+    expect(r.code, r.err).toBe(0);
+    const got = JSON.parse(r.out[0]).logits.flat();
+    expectClose(got, refLogits(ids, refLora(partial)), ATOL, RTOL, 'layer-1 adapter logits');
+    // Not the full adapter's logits: layer 0's modules really are absent.
+    const full = refLogits(ids, refLora(adapter));
+    expect(Math.max(...got.map((x: number, i: number) => Math.abs(x - full[i])))).toBeGreaterThan(0.05);
+  });
+
   it('greedy generate reproduces the reference model’s argmax chain', async () => {
     const r = await run(['generate', '--model', modelDir, '--adapter', adapterDir, '--prompt', 'hi', '--raw', '--max-tokens', '4', '--json', ...f32]);
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(r.out[0]);
     expect(res.tokens.length).toBeGreaterThan(0);
     // Replay: prompt tokens from the tokenizer, then each next token is the reference argmax.
-    const { loadTokenizer } = await import('../data');
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
-    const seq = tok.encode('hi');
-    const V = model.config.vocabSize;
-    const lora = refLora(adapter);
-    for (const got of res.tokens) {
-      const logits = refLogits(seq, lora);
-      const last = logits.subarray((seq.length - 1) * V, seq.length * V);
-      let best = 0;
-      for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
-      expect(got).toBe(best);
-      seq.push(got);
+    expect(res.tokens).toEqual(argmaxChain(model, tok.encode('hi'), res.tokens.length, refLora(adapter)));
+  });
+
+  it('a base model without a chat template: plain text after BOS, the reply keeps its leading space, an empty prompt starts from BOS', async () => {
+    const base = await writeTinyModel(join(dir, 'llama-base'), { seed: 22, tokenizer: 'llama', headGain: 3 });
+    const tok = loadTokenizer({ tokenizerJson: base.tokenizerJson, tokenizerConfig: base.tokenizerConfig });
+    const BOS = 1;
+    for (const prompt of ['The capital of France is', '']) {
+      const r = await run(['generate', '--model', join(dir, 'llama-base'), '--prompt', prompt, '--max-tokens', '6', '--json', ...f32]);
+      expect(r.code, r.err).toBe(0);
+      const res = JSON.parse(r.out[0]);
+      const promptIds = [BOS, ...tok.encode(prompt)];
+      expect(res.prompt_tokens).toBe(promptIds.length);
+      expect(res.tokens).toEqual(argmaxChain(base, promptIds, res.tokens.length, null));
+      const reply = res.tokens.filter((t: number) => t !== 2);
+      if (prompt) {
+        // The argmax chain of this seed starts a word: "▁…", a space the reply must keep.
+        expect(tok.decode([...tok.encode(prompt), reply[0]])).toMatch(new RegExp(`^${prompt} `));
+        expect(res.text).toBe(tok.decode([...tok.encode(prompt), ...reply]).slice(prompt.length));
+        expect(res.text.startsWith(' ')).toBe(true);
+      } else expect(res.text).toBe(tok.decode(reply));
     }
   });
 

@@ -33,6 +33,8 @@ export type { DuplicateGroup } from './duplicates';
 export { loadTokenizer } from './tokenizer';
 export type { ChatTokenizer, TokenizerFiles } from './tokenizer';
 export { tokenizeExample, tokenizeExamples, IGNORE_INDEX, MaskError } from './tokenize';
+export { bosPrefix, plainTextPrompt, promptIds, ReplyText } from './prompt';
+export type { PromptOptions } from './prompt';
 export type { LossMode, TokenizeOptions, TokenizedExample, TokenizeResult } from './tokenize';
 export { datasetStats, previewTokens, trainedTokens } from './stats';
 export type { DatasetStats, PreviewSegment } from './stats';

@@ -1,8 +1,8 @@
 // Loss masks checked token by token against hand-written renderings of the templates.
 import { describe, expect, it } from 'vitest';
-import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
+import { tinyLlamaTokenizerFiles, tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { loadTokenizer } from './tokenizer';
-import { IGNORE_INDEX, tokenizeExample, tokenizeExamples } from './tokenize';
+import { completionStart, IGNORE_INDEX, tokenizeExample, tokenizeExamples } from './tokenize';
 import type { ChatTokenizer } from './tokenizer';
 import type { Example, Message } from './types';
 
@@ -127,6 +127,48 @@ describe('ChatML (SmolLM2) template with its default system prompt', () => {
     );
     const tx: Example = { kind: 'text', row: 0, messages: [{ role: 'assistant', content: 'The dog sleeps.' }] };
     expectTokens(smol, tx, [['The dog sleeps.<|im_end|>', true]]);
+  });
+});
+
+describe('SentencePiece (Llama-style) tokenizer: raw text is tokenized as the model reads it', () => {
+  const llama = loadTokenizer(tinyLlamaTokenizerFiles());
+  const BOS = 1;
+  const completion = (prompt: string, reply: string): Example => ({ kind: 'completion', row: 0, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
+
+  it('prompt + completion is ONE text: no extra "▁" before the completion; the mask starts after the prompt', () => {
+    const prompt = 'Q: What is the capital of France?\nA:';
+    const got = tokenizeExample(llama, completion(prompt, ' Paris.'));
+    const whole = [BOS, ...llama.encode(prompt + ' Paris.</s>')];
+    expect(Array.from(got.inputIds)).toEqual(whole);
+    // Tokenized apart, the completion would start with a "▁" of its own: the bug this guards.
+    expect([...llama.encode(prompt), ...llama.encode(' Paris.</s>')].length).toBeGreaterThan(whole.length - 1);
+    const k = 1 + llama.encode(prompt).length;
+    expect(whole.slice(1, k)).toEqual(llama.encode(prompt));
+    expect(Array.from(got.labels)).toEqual(whole.map((id, t) => (t >= k ? id : IGNORE_INDEX)));
+  });
+
+  it('a token straddling the prompt/completion boundary trains; a prompt ending in a space keeps it', () => {
+    const straddle = tokenizeExample(llama, completion('The capital of Fr', 'ance.'));
+    const ids = Array.from(straddle.inputIds);
+    const k = straddle.labels.findIndex((l) => l !== IGNORE_INDEX);
+    expect(llama.decode(ids.slice(1, k))).toBe('The capital of');
+    expect(llama.decode(ids.slice(1, k + 1))).toBe('The capital of France');
+    expect(completionStart(llama, ids, 1, 'The capital of Fr')).toBe(k);
+
+    const spaced = tokenizeExample(llama, completion('Q: ', 'Paris.'));
+    const j = spaced.labels.findIndex((l) => l !== IGNORE_INDEX);
+    expect(llama.decode(Array.from(spaced.inputIds.slice(1, j)))).toBe('Q: ');
+    expect(llama.decode(Array.from(spaced.inputIds.slice(1, j + 1)))).toBe('Q: P');
+  });
+
+  it('plain text starts with BOS (add_bos_token), never trained; a chat template writes its own BOS', () => {
+    const tx = tokenizeExample(llama, { kind: 'text', row: 0, messages: [{ role: 'assistant', content: 'The dog sleeps.' }] });
+    expect(Array.from(tx.inputIds)).toEqual([BOS, ...llama.encode('The dog sleeps.</s>')]);
+    expect(Array.from(tx.labels)).toEqual([IGNORE_INDEX, ...llama.encode('The dog sleeps.</s>')]);
+    const templated = loadTokenizer(tinyLlamaTokenizerFiles({ chatTemplate: "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}" }));
+    const pc = tokenizeExample(templated, completion('Hi', ' there'), { completionFormat: 'chat' });
+    expect(pc.inputIds[0]).toBe(BOS);
+    expect(pc.inputIds[1]).not.toBe(BOS);
   });
 });
 

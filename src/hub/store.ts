@@ -1,7 +1,7 @@
 // Where downloaded model files live. A small interface so the downloader is testable in Node
 // (MemoryStore) and runs on the Origin Private File System in the browser (OpfsStore).
 // A store holds folders ("model keys") of flat files; it knows nothing of Hub semantics.
-import type { ByteSource } from '../engine/model/safetensors';
+import { type ByteSource, concatBytes } from '../engine/model/safetensors';
 
 /** Appends bytes to one file. close() keeps what was written; abort() may drop it. */
 export interface FileWriter {
@@ -91,7 +91,7 @@ export class MemoryStore implements ModelStore {
     const existing = files.get(file) ?? [];
     const size = existing.reduce((n, c) => n + c.byteLength, 0);
     if (offset > size) throw new Error(`${file}: cannot write at ${offset}, the file has ${size} bytes`);
-    const kept = concat(existing).slice(0, offset);
+    const kept = concatBytes(existing).slice(0, offset);
     const chunks = [kept];
     files.set(file, chunks);
     let open = true;
@@ -115,7 +115,7 @@ export class MemoryStore implements ModelStore {
   async source(key: string, file: string) {
     const chunks = this.data.get(key)?.get(file);
     if (!chunks) throw new Error(`${key}/${file} is not stored`);
-    const bytes = concat(chunks);
+    const bytes = concatBytes(chunks);
     return {
       name: file,
       size: bytes.byteLength,
@@ -156,15 +156,4 @@ export class MemoryStore implements ModelStore {
     this.persistRequested++;
     return this.opts.persistGranted ?? true;
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
 }

@@ -65,6 +65,8 @@ export interface SampleRecord {
   step: number;
   prompt: string;
   output: string;
+  /** Why the sample could not be generated (the run went on). */
+  error?: string;
 }
 
 export interface CheckpointRecord {

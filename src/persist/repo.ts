@@ -3,6 +3,10 @@
 import { db } from './db';
 import { markInterrupted } from './lifecycle';
 import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricPoint, RunRecord, SampleRecord } from './records';
+import { withDefaults } from '../train/settings';
+
+/** A stored run as this version reads it: settings from before a field existed get its default. */
+const migrated = (r: RunRecord): RunRecord => ({ ...r, settings: withDefaults(r.settings) });
 
 // Datasets
 export const saveDataset = async (d: DatasetRecord) => void (await (await db()).put('datasets', d));
@@ -15,7 +19,10 @@ export const deleteDataset = async (id: string) => void (await (await db()).dele
 
 // Runs
 export const saveRun = async (r: RunRecord) => void (await (await db()).put('runs', { ...r, updatedAt: Date.now() }));
-export const getRun = async (id: string) => (await db()).get('runs', id);
+export async function getRun(id: string): Promise<RunRecord | undefined> {
+  const r = await (await db()).get('runs', id);
+  return r && migrated(r);
+}
 export async function updateRun(id: string, patch: Partial<RunRecord>): Promise<RunRecord | undefined> {
   const d = await db();
   const tx = d.transaction('runs', 'readwrite');
@@ -37,7 +44,7 @@ export async function listRuns(activeRunId: string | null = null): Promise<RunRe
   const out: RunRecord[] = [];
   for (const r of runs) {
     const fixed = markInterrupted(r, activeRunId);
-    out.push(fixed);
+    out.push(migrated(fixed));
   }
   return out.sort((a, b) => b.createdAt - a.createdAt);
 }

@@ -23,6 +23,12 @@ describe('live run reducer', () => {
     expect(switched.step).toBe(4);
   });
 
+  it('keeps a sample that could not be generated, with its error, and the run goes on', () => {
+    const s = applyRunEvent(start, { type: 'sample', runId: 'a', step: 1, prompt: 'p', output: '', error: 'no template' }, 0)!;
+    expect(s.samples).toEqual([{ step: 1, prompt: 'p', output: '', error: 'no template' }]);
+    expect(s.status).toBe('running');
+  });
+
   it('a lost device marks the run interrupted and resumable', () => {
     const s = applyRunEvent(start, { type: 'device-lost', runId: 'a', message: 'lost' }, 0)!;
     expect(s).toMatchObject({ status: 'interrupted', deviceLost: true, message: 'lost' });

@@ -3,15 +3,13 @@
 // never built whole here); import a PEFT adapter (zip or the two files) after validating it
 // against its base model, and store it in persist/.
 import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
-import { baseGgufChunks, exportLoraGguf, ollamaModelfile } from '../adapters/gguf';
-import { COPIED_MODEL_FILES, mergedConfigJson, mergedSafetensorsChunks } from '../adapters/merged';
-import type { LoraAdapter } from '../adapters/lora';
-import { openModelWeights, readModelMetadata } from '../hub';
-import { expectedTensors, parseModelConfig, type ModelConfig } from '../engine/model/config';
-import { dtypeBytes } from '../engine/model/dtype';
+import { type ChunkSink, type ExportBase, type ExportFile, type ExportFormat, exportFileBytes, exportFiles, openExportBase, streamExport } from '../adapters/export';
+import { loadPeftFiles } from '../adapters/load';
+import { readModelMetadata, type ModelFiles as HubModelFiles } from '../hub';
+import { parseModelConfig } from '../engine/model/config';
 import { CancelledError, endJob, startJob } from './jobs';
 import { openModel } from './models-service';
-import { memorySource, numel, SafetensorsFile } from '../engine/model/safetensors';
+import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { newId } from '../persist/db';
 import { getAdapter, saveAdapter } from '../persist/repo';
 import type { AdapterRecord } from '../persist/records';
@@ -85,35 +83,20 @@ async function baseConfigOf(baseModel: string): Promise<unknown> {
   }
 }
 
-/** A stored adapter's LoRA weights, checked against its base config. */
-async function loadStoredAdapter(a: AdapterRecord, cfg: ModelConfig): Promise<LoraAdapter> {
-  const cfgFile = a.files.find((f) => f.name === PEFT_CONFIG_FILE);
-  const wFile = a.files.find((f) => f.name === PEFT_WEIGHTS_FILE);
-  if (!cfgFile || !wFile) throw new Error(`Adapter “${a.name}” is missing its PEFT files.`);
-  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
-  return importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, cfg);
-}
-
-/** llama.cpp / Ollama: a LoRA GGUF plus a Modelfile, zipped. */
+/** llama.cpp / Ollama: the pipeline's LoRA GGUF and Modelfile, zipped. */
 export async function exportAdapterGguf(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
   const a = await getAdapter(adapterId);
   if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
   const cfg = parseModelConfig(await baseConfigOf(a.baseModel));
-  const adapter = await loadStoredAdapter(a, cfg);
-  const folder = safeFileName(a.name);
-  const gguf = await exportLoraGguf(adapter, cfg, { name: a.name });
-  const base = safeFileName(a.baseModel.split('/').pop() ?? 'base');
-  const modelfile =
-    `# Ollama: convert the base model (${a.baseModel}) to GGUF as ./${base}.gguf (llama.cpp convert_hf_to_gguf.py), then: ollama create ${folder} -f Modelfile\n` +
-    ollamaModelfile({ from: `./${base}.gguf`, adapterFile: `./${folder}.gguf`, adapter });
-  const bytes = zipFiles([{ name: `${folder}.gguf`, bytes: gguf }, { name: 'Modelfile', bytes: new TextEncoder().encode(modelfile) }], `${folder}-gguf`);
-  return { fileName: `${folder}-gguf.zip`, bytes };
+  const files = await storedAdapterExport('gguf', { config: cfg }, a);
+  const folder = `${safeFileName(a.name)}-gguf`;
+  return { fileName: `${folder}.zip`, bytes: zipFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await exportFileBytes(f) }))), folder) };
 }
 
 // ---- merged model: base + adapter folded in, streamed ----
 
 /** 'merged': Hugging Face folder (model.safetensors, config.json, tokenizer files); 'merged-gguf': one GGUF file. */
-export type MergedFormat = 'merged' | 'merged-gguf';
+export type MergedFormat = Extract<ExportFormat, 'merged' | 'merged-gguf'>;
 
 export interface MergedExportPlan {
   /** Folder name for 'merged' (the page zips or writes into it); file stem for 'merged-gguf'. */
@@ -123,22 +106,29 @@ export interface MergedExportPlan {
   approxBytes: number;
 }
 
-/** Receives the export: chunks of one file in order, files one after another. Awaited (backpressure). */
-export type ChunkSink = (file: string, chunk: Uint8Array) => Promise<void>;
+export type { ChunkSink };
 
-interface MergedSource {
-  plan: MergedExportPlan;
-  files: { name: string; chunks: () => AsyncIterable<Uint8Array> }[];
+/** Folder name for 'merged'; file stem for 'merged-gguf'. */
+const mergedName = (a: Pick<AdapterRecord, 'name'>) => `${safeFileName(a.name)}-merged`;
+
+/** A cached model's files as the export pipeline opens them. */
+export function exportBaseOf(model: HubModelFiles): Promise<ExportBase> {
+  return openExportBase({ name: model.id, has: (f) => model.has(f), text: (f) => model.text(f), source: (f) => model.source(f) });
 }
 
-const weightBytes = (cfg: ModelConfig, bytesPerValue: number) => expectedTensors(cfg).reduce((n, t) => n + numel(t.shape) * bytesPerValue, 0);
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
+/**
+ * The pipeline's files for a stored adapter: the worker's side of the one export pipeline
+ * (the CLI's is cli/commands/export.ts). A merged GGUF is one file the page saves on its
+ * own, so it is named after the adapter.
+ */
+export async function storedAdapterExport(format: ExportFormat, base: ExportBase, a: Pick<AdapterRecord, 'name' | 'baseModel' | 'files'>): Promise<ExportFile[]> {
+  const adapter = await loadPeftFiles(a.files, base.config, `Adapter “${a.name}”`);
+  const files = await exportFiles(format, base, adapter, { name: a.name, baseModelId: a.baseModel });
+  return format === 'merged-gguf' ? files.map((f) => ({ ...f, name: `${mergedName(a)}.gguf` })) : files;
 }
 
 /** Opens the base model from the cache and lays out what the export will stream. */
-async function mergedSource(adapterId: string, format: MergedFormat): Promise<MergedSource> {
+async function mergedSource(adapterId: string, format: MergedFormat): Promise<{ plan: MergedExportPlan; files: ExportFile[] }> {
   const a = await getAdapter(adapterId);
   if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
   let model;
@@ -147,32 +137,9 @@ async function mergedSource(adapterId: string, format: MergedFormat): Promise<Me
   } catch (e) {
     throw new Error(`A merged export needs the base model's weights on this device: download or import ${a.baseModel} on the Model screen first. (${(e as Error).message})`, { cause: e });
   }
-  const meta = await readModelMetadata(model);
-  const cfg = parseModelConfig(meta.config);
-  const adapter = await loadStoredAdapter(a, cfg);
-  const weights = await openModelWeights(model);
-  const name = `${safeFileName(a.name)}-merged`;
-  const files: MergedSource['files'] = [];
-  const sizes: MergedExportPlan['files'] = [];
-  if (format === 'merged') {
-    files.push({ name: 'model.safetensors', chunks: () => mergedSafetensorsChunks(cfg, weights, adapter) });
-    sizes.push({ name: 'model.safetensors', approxBytes: weightBytes(cfg, dtypeBytes(cfg.dtype)) });
-    const configJson = new TextEncoder().encode(mergedConfigJson(await model.text('config.json'), cfg.dtype));
-    files.push({ name: 'config.json', chunks: () => once(configJson) });
-    sizes.push({ name: 'config.json', approxBytes: configJson.length });
-    for (const f of COPIED_MODEL_FILES) {
-      if (!model.has(f)) continue;
-      const src = await model.source(f);
-      // Copied byte for byte (small text files; read when their turn comes).
-      files.push({ name: f, chunks: async function* () { yield await src.read(0, src.size); } });
-      sizes.push({ name: f, approxBytes: src.size });
-    }
-  } else {
-    const file = `${name}.gguf`;
-    const tokenizer = { tokenizerJson: meta.tokenizer, tokenizerConfig: meta.tokenizerConfig, generationConfig: meta.generationConfig };
-    files.push({ name: file, chunks: () => baseGgufChunks(cfg, weights, tokenizer, { merge: adapter, name: a.name }) });
-    sizes.push({ name: file, approxBytes: weightBytes(cfg, 4) }); // F32, as baseGgufChunks writes by default
-  }
+  const files = await storedAdapterExport(format, await exportBaseOf(model), a);
+  const sizes = files.map((f) => ({ name: f.name, approxBytes: f.approxBytes }));
+  const name = mergedName(a);
   return { plan: { name, files: sizes, approxBytes: sizes.reduce((n, f) => n + f.approxBytes, 0) }, files };
 }
 
@@ -190,13 +157,11 @@ export async function streamMergedExport(jobId: string, adapterId: string, forma
   const signal = startJob(jobId);
   try {
     const src = await mergedSource(adapterId, format);
-    for (const f of src.files) {
-      for await (const chunk of f.chunks()) {
-        if (signal.aborted) throw new CancelledError();
-        // A fresh buffer per chunk: the generator may hand out views into buffers it keeps.
-        await sink(f.name, transferChunk(chunk.slice()));
-      }
-    }
+    await streamExport(src.files, async (file, chunk) => {
+      if (signal.aborted) throw new CancelledError();
+      // A fresh buffer per chunk: the generator may hand out views into buffers it keeps.
+      await sink(file, transferChunk(chunk.slice()));
+    });
     if (signal.aborted) throw new CancelledError();
     return src.plan;
   } finally {

@@ -1,16 +1,15 @@
-// Generation for the playground and for sample answers during training: the chat template
-// renders the messages, R's Generator decodes with a KV cache, tokens stream back as text.
+// Generation for the playground and for sample answers during training: the messages become
+// the model's input (its chat template, or plain text for a base model without one: data/prompt),
+// the Generator decodes with a KV cache, tokens stream back as text.
 // The playground keeps one base model (and one adapter) on the GPU between prompts.
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
 import { Generator } from '../engine/model/generate';
 import { LlamaModel } from '../engine/model/llama';
-import { LoraParams, slotKey } from '../engine/model/lora-params';
+import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
-import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
-import type { LinearModule } from '../adapters/lora';
-import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
-import { loadTokenizer, type ChatTokenizer } from '../data';
+import { loadLoraParams, loadPeftFiles } from '../adapters/load';
+import { loadTokenizer, promptIds, ReplyText, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { getAdapter } from '../persist/repo';
 import type { ModelRef } from '../persist/records';
@@ -61,19 +60,7 @@ async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
   l.adapter = null;
   const rec = await getAdapter(adapterId);
   if (!rec) throw new Error('That adapter was deleted.');
-  const file = (n: string) => rec.files.find((f) => f.name === n);
-  const cfgFile = file(PEFT_CONFIG_FILE);
-  const wFile = file(PEFT_WEIGHTS_FILE);
-  if (!cfgFile || !wFile) throw new Error(`Adapter “${rec.name}” is missing ${PEFT_CONFIG_FILE} or ${PEFT_WEIGHTS_FILE}.`);
-  const weights = await SafetensorsFile.open(memorySource(new Uint8Array(wFile.bytes), PEFT_WEIGHTS_FILE));
-  const adapter = await importPeft({ adapterConfig: new TextDecoder().decode(cfgFile.bytes), weights }, l.cfg);
-  const c = adapter.config;
-  const lora = LoraParams.create(l.ctx, l.cfg, { r: c.r, alpha: c.alpha, dropout: 0, targetModules: c.targetModules, useRslora: c.useRslora }, 0);
-  const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
-  adapter.layers.forEach((layer, i) => {
-    for (const [m, w] of Object.entries(layer)) if (w) mods.set(slotKey(i, m as LinearModule), { A: w.A, B: w.B });
-  });
-  lora.writeFlat('params', lora.pack(mods));
+  const lora = loadLoraParams(l.ctx, l.cfg, await loadPeftFiles(rec.files, l.cfg, `Adapter “${rec.name}”`));
   l.adapter = { id: adapterId, lora };
   return lora;
 }
@@ -85,8 +72,8 @@ export interface GenerateOutput {
 }
 
 /**
- * Generates one answer. `onText` gets each new piece of text (decoded from all tokens so far,
- * so characters split over several byte tokens come out whole).
+ * Generates one answer. `onText` gets each new piece of text (whole characters, with the
+ * reply's leading space: ReplyText).
  */
 export async function generateWith(
   model: LlamaModel,
@@ -95,13 +82,12 @@ export async function generateWith(
   req: Pick<GenerateRequest, 'messages' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'adapterScale'>,
   onText?: (t: string) => void,
 ): Promise<GenerateOutput> {
-  const prompt = tok.encode(tok.renderChat(req.messages, { addGenerationPrompt: true }));
+  const prompt = promptIds(tok, req.messages);
   const maxT = Math.min(model.cfg.maxPositionEmbeddings, prompt.length + req.maxNewTokens + 1);
   const stops = [...new Set([...model.cfg.eosTokenIds, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : [])])];
   const gen = new Generator(model, lora, maxT);
   const t0 = performance.now();
-  const ids: number[] = [];
-  let shown = '';
+  const reply = new ReplyText(tok, prompt);
   try {
     const r = await gen.generate(prompt, {
       maxNewTokens: req.maxNewTokens,
@@ -112,17 +98,12 @@ export async function generateWith(
       loraScale: lora ? req.adapterScale : 0,
       onToken: (t) => {
         if (stops.includes(t)) return;
-        ids.push(t);
-        const text = tok.decode(ids);
-        // Hold back a trailing replacement character: the rest of that character is still coming.
-        if (!text.endsWith('\uFFFD') && text.length > shown.length) {
-          onText?.(text.slice(shown.length));
-          shown = text;
-        }
+        const piece = reply.push(t);
+        if (piece) onText?.(piece);
       },
     });
-    const text = tok.decode(ids);
-    if (text.length > shown.length) onText?.(text.slice(shown.length));
+    const { rest, text } = reply.finish();
+    if (rest) onText?.(rest);
     return { text, tokens: r.tokens.length, ms: performance.now() - t0 };
   } finally {
     gen.destroy();

@@ -105,6 +105,10 @@ const api = {
   },
 
   // Training and generation
+  /** Optimizer steps a run of the saved dataset on this model would take (the session's own plan). */
+  planSteps(datasetId: string, ref: ModelRef, settings: TrainSettings): Promise<number> {
+    return training.planSteps(datasetId, ref, settings);
+  },
   startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
     return training.startRun(req, onEvent);
   },

@@ -26,24 +26,26 @@ export function dropoutFactor(d: Dropout, index: number): number {
   return lowbias32((index ^ lowbias32(d.seed)) >>> 0) >= threshold ? 1 / (1 - d.p) : 0;
 }
 
+/**
+ * The per-element multiplier of a LoRA branch's input: the GPU's seeded mask (`Dropout`), or
+ * any fixed mask as a function of the element index (the model reference replays per-module
+ * masks this way).
+ */
+export type DropoutMask = Dropout | ((index: number) => number);
+
+function maskOf(d: DropoutMask): (index: number) => number {
+  return typeof d === 'function' ? d : (i) => dropoutFactor(d, i);
+}
+
+// Argument lists mirror gpu/kernels/lora.ts (outputs, inputs, then sizes), as every kernel pair does.
+
 /** h = dropout(inp) · Aᵀ;  out += scaling · h · Bᵀ. */
-export function loraForward(
-  out: Float64Array,
-  h: Float64Array,
-  inp: ArrayLike<number>,
-  A: ArrayLike<number>,
-  B: ArrayLike<number>,
-  BT: number,
-  C: number,
-  OC: number,
-  R: number,
-  scaling: number,
-  dropout: Dropout,
-): void {
+export function loraForward(out: Float64Array, h: Float64Array, inp: ArrayLike<number>, A: ArrayLike<number>, B: ArrayLike<number>, BT: number, C: number, OC: number, R: number, scaling: number, dropout: DropoutMask): void {
+  const f = maskOf(dropout);
   for (let t = 0; t < BT; t++) {
     for (let r = 0; r < R; r++) {
       let s = 0;
-      for (let c = 0; c < C; c++) s += inp[t * C + c] * dropoutFactor(dropout, t * C + c) * A[r * C + c];
+      for (let c = 0; c < C; c++) s += inp[t * C + c] * f(t * C + c) * A[r * C + c];
       h[t * R + r] = s;
     }
     for (let o = 0; o < OC; o++) {
@@ -55,23 +57,8 @@ export function loraForward(
 }
 
 /** dB += scaling·doutᵀ·h;  dh = scaling·dout·B;  dA += dhᵀ·dropout(inp);  dinp += dropout'(dh·A). */
-export function loraBackward(
-  dinp: Float64Array,
-  dA: Float64Array,
-  dB: Float64Array,
-  dh: Float64Array,
-  dout: ArrayLike<number>,
-  inp: ArrayLike<number>,
-  h: ArrayLike<number>,
-  A: ArrayLike<number>,
-  B: ArrayLike<number>,
-  BT: number,
-  C: number,
-  OC: number,
-  R: number,
-  scaling: number,
-  dropout: Dropout,
-): void {
+export function loraBackward(dinp: Float64Array, dA: Float64Array, dB: Float64Array, dh: Float64Array, dout: ArrayLike<number>, inp: ArrayLike<number>, h: ArrayLike<number>, A: ArrayLike<number>, B: ArrayLike<number>, BT: number, C: number, OC: number, R: number, scaling: number, dropout: DropoutMask): void {
+  const mask = maskOf(dropout);
   for (let t = 0; t < BT; t++) {
     for (let r = 0; r < R; r++) {
       let s = 0;
@@ -82,7 +69,7 @@ export function loraBackward(
       dh[t * R + r] = scaling * s;
     }
     for (let c = 0; c < C; c++) {
-      const f = dropoutFactor(dropout, t * C + c);
+      const f = mask(t * C + c);
       let s = 0;
       for (let r = 0; r < R; r++) {
         dA[r * C + c] += dh[t * R + r] * inp[t * C + c] * f;

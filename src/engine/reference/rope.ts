@@ -2,28 +2,42 @@
 // (< D/2) pairs with i + D/2 and both rotate by the angle pos·invFreq[i]. The angle is rounded
 // to f32, as transformers computes it (inv_freq @ position_ids in float32); the rest is float64.
 
-function angle(p: number, invFreq: number): number {
-  return Math.fround(p * invFreq);
+import type { Llama3RopeScaling } from '../model/config';
+
+/** RoPE inverse frequencies [D/2], with the llama3 rope_scaling variant (as in HF transformers). */
+export function ropeInvFreq(cfg: { headDim: number; ropeTheta: number; ropeScaling?: Llama3RopeScaling | null }): Float64Array {
+  const D = cfg.headDim;
+  const half = D / 2;
+  const inv = new Float64Array(half);
+  for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
+  const s = cfg.ropeScaling;
+  if (!s) return inv;
+  if (s.ropeType !== 'llama3') throw new Error(`rope_scaling type ${String(s.ropeType)} is not supported (only llama3)`);
+  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let j = 0; j < half; j++) {
+    const wavelen = (2 * Math.PI) / inv[j];
+    if (wavelen < highWavelen) continue; // high frequency: unchanged
+    if (wavelen > lowWavelen) {
+      inv[j] = inv[j] / s.factor;
+    } else {
+      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      inv[j] = (1 - smooth) * (inv[j] / s.factor) + smooth * inv[j];
+    }
+  }
+  return inv;
 }
 
-/** out[BT, NH, D] = rotate(inp) (out may be inp). */
-export function ropeForward(
-  out: Float64Array,
-  inp: ArrayLike<number>,
-  invFreq: ArrayLike<number>,
-  pos: ArrayLike<number>,
-  BT: number,
-  NH: number,
-  D: number,
-): void {
+/** out = rotation of inp by sign·angle per pair; the backward is the transpose, i.e. sign −1. */
+function rotate(out: Float64Array, inp: ArrayLike<number>, invFreq: ArrayLike<number>, pos: ArrayLike<number>, BT: number, NH: number, D: number, sign: 1 | -1): void {
   const half = D / 2;
   for (let bt = 0; bt < BT; bt++) {
     for (let h = 0; h < NH; h++) {
       const base = (bt * NH + h) * D;
       for (let i = 0; i < half; i++) {
-        const a = angle(pos[bt], invFreq[i]);
+        const a = Math.fround(pos[bt] * invFreq[i]);
         const c = Math.cos(a);
-        const s = Math.sin(a);
+        const s = sign * Math.sin(a);
         const x1 = inp[base + i];
         const x2 = inp[base + i + half];
         out[base + i] = x1 * c - x2 * s;
@@ -33,29 +47,12 @@ export function ropeForward(
   }
 }
 
+/** out[BT, NH, D] = rotate(inp) (out may be inp). */
+export function ropeForward(out: Float64Array, inp: ArrayLike<number>, invFreq: ArrayLike<number>, pos: ArrayLike<number>, BT: number, NH: number, D: number): void {
+  rotate(out, inp, invFreq, pos, BT, NH, D, 1);
+}
+
 /** dinp = rotateᵀ(dout) (overwrites; dinp may be dout). */
-export function ropeBackward(
-  dinp: Float64Array,
-  dout: ArrayLike<number>,
-  invFreq: ArrayLike<number>,
-  pos: ArrayLike<number>,
-  BT: number,
-  NH: number,
-  D: number,
-): void {
-  const half = D / 2;
-  for (let bt = 0; bt < BT; bt++) {
-    for (let h = 0; h < NH; h++) {
-      const base = (bt * NH + h) * D;
-      for (let i = 0; i < half; i++) {
-        const a = angle(pos[bt], invFreq[i]);
-        const c = Math.cos(a);
-        const s = Math.sin(a);
-        const d1 = dout[base + i];
-        const d2 = dout[base + i + half];
-        dinp[base + i] = d1 * c + d2 * s;
-        dinp[base + i + half] = d2 * c - d1 * s;
-      }
-    }
-  }
+export function ropeBackward(dinp: Float64Array, dout: ArrayLike<number>, invFreq: ArrayLike<number>, pos: ArrayLike<number>, BT: number, NH: number, D: number): void {
+  rotate(dinp, dout, invFreq, pos, BT, NH, D, -1);
 }

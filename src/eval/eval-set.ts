@@ -1,0 +1,97 @@
+// The held-out evaluation set as prompts and references, and the prompted baseline's few-shot
+// examples, which come from the training set and never from the evaluation set.
+
+import { seededShuffle } from '../data/split';
+import type { Example, Message } from '../data/types';
+
+/** One evaluation case: what the model is given, and the answer it is graded against. */
+export interface EvalItem {
+  /** Everything before the reference turn (system, user and earlier assistant turns). */
+  prompt: Message[];
+  /** The last assistant turn (a completion example's completion). */
+  reference: string;
+  /** The example's row in its file, to point back at it. */
+  row: number;
+}
+
+/**
+ * Splits an example at its last assistant turn: that turn is the reference, everything before it
+ * the prompt (turns after it, which a model is never asked to write, are dropped). Undefined when
+ * there is nothing to prompt with: no assistant turn, or no user turn before it (a 'text' example).
+ */
+export function toEvalItem(example: Example): EvalItem | undefined {
+  const last = example.messages.map((m) => m.role).lastIndexOf('assistant');
+  if (last < 0) return undefined;
+  const prompt = example.messages.slice(0, last);
+  if (!prompt.some((m) => m.role === 'user')) return undefined;
+  return { prompt, reference: example.messages[last].content, row: example.row };
+}
+
+export interface EvalSet {
+  items: EvalItem[];
+  /** Rows of examples that cannot be evaluated (see toEvalItem). */
+  skippedRows: number[];
+}
+
+export function toEvalSet(examples: readonly Example[]): EvalSet {
+  const items: EvalItem[] = [];
+  const skippedRows: number[] = [];
+  for (const e of examples) {
+    const item = toEvalItem(e);
+    if (item) items.push(item);
+    else skippedRows.push(e.row);
+  }
+  return { items, skippedRows };
+}
+
+/** Content identity of an example: its turns, whatever its kind or row. */
+const contentKey = (messages: readonly Message[]) => JSON.stringify(messages.map((m) => [m.role, m.content]));
+
+export class EvalLeakError extends Error {
+  constructor(
+    readonly pairs: { trainRow: number; evalRow: number }[],
+  ) {
+    const shown = pairs.slice(0, 5).map((p) => `training row ${p.trainRow} = evaluation row ${p.evalRow}`);
+    super(`The evaluation set is not held out: ${pairs.length} example(s) also occur in the training set (${shown.join('; ')}${pairs.length > 5 ? '; …' : ''}). Remove them from one of the two.`);
+    this.name = 'EvalLeakError';
+  }
+}
+
+/** Throws EvalLeakError when an example of the training set has the same content as one of the evaluation set. */
+export function assertDisjoint(train: readonly Example[], evalSet: readonly Example[]): void {
+  const evalRows = new Map<string, number>();
+  for (const e of evalSet) if (!evalRows.has(contentKey(e.messages))) evalRows.set(contentKey(e.messages), e.row);
+  const pairs: { trainRow: number; evalRow: number }[] = [];
+  for (const t of train) {
+    const evalRow = evalRows.get(contentKey(t.messages));
+    if (evalRow !== undefined) pairs.push({ trainRow: t.row, evalRow });
+  }
+  if (pairs.length > 0) throw new EvalLeakError(pairs);
+}
+
+/**
+ * k few-shot examples for the prompted baseline: a seeded draw from the training set (examples
+ * that cannot be evaluated skipped). Throws EvalLeakError if the two sets share an example, since
+ * a shot that is also a test question would hand the baseline the answer (and the tune saw it too).
+ */
+export function fewShotExamples(train: readonly Example[], evalSet: readonly Example[], k: number, seed: number): EvalItem[] {
+  assertDisjoint(train, evalSet);
+  const shots: EvalItem[] = [];
+  for (const e of seededShuffle(train, seed)) {
+    if (shots.length >= k) break;
+    const item = toEvalItem(e);
+    if (item) shots.push(item);
+  }
+  return shots;
+}
+
+/**
+ * The prompted baseline's conversation: the item's system turns, then each shot as its prompt
+ * turns (without their system turns) and its reference as the assistant's answer, then the item's
+ * own turns.
+ */
+export function fewShotPrompt(item: EvalItem, shots: readonly EvalItem[]): Message[] {
+  const system = item.prompt.filter((m) => m.role === 'system');
+  const shotTurns = shots.flatMap((s) => [...s.prompt.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: s.reference }]);
+  return [...system, ...shotTurns, ...item.prompt.filter((m) => m.role !== 'system')];
+}
