@@ -64,6 +64,13 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   console.log(`long tasks on the main thread while training: ${JSON.stringify(longTasks.map(Math.round))}`);
   expect(longTasks.filter((d) => d > 50), 'main-thread tasks over 50 ms while training').toEqual([]);
 
+  // Runs while it trains: its Delete is off and says why (the worker would refuse it too).
+  await page.goto('/#/adapters');
+  const busyDelete = page.getByTestId('runs').locator('tr', { hasText: /running · \d+\/8/ }).getByRole('button', { name: 'Delete' });
+  await expect(busyDelete).toBeDisabled();
+  await expect(busyDelete).toHaveAttribute('title', /in use/);
+  await page.goto('/#/train');
+
   // Reload in the middle of the run: the worker dies; the run must be resumable from its checkpoint.
   await page.reload();
   await expect(page.getByTestId('resumable')).toContainText('checkpoint at');
