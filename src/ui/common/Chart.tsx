@@ -64,7 +64,10 @@ export function Chart({ title, data, series, xLabel = 'step', height = 180, log 
     plot.current = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, el);
     // The observer's own size, not el.clientWidth: reading layout here forced a layout per chart.
     const ro = new ResizeObserver(([entry]) => {
-      width.current = Math.round(entry.contentRect.width);
+      // The host's height changes with the plot drawn into it: only a new width needs a redraw.
+      const w = Math.round(entry.contentRect.width);
+      if (w === width.current) return;
+      width.current = w;
       if (width.current > 0) {
         pending.current.width = width.current;
         draw(); // before this frame paints
