@@ -3,10 +3,14 @@
 import { expect, test } from '@playwright/test';
 import { describeFrames, mainThreadReport, OUR_SCRIPT_MS_PER_FRAME, watchMainThread } from './responsiveness';
 
-// Fixed work, not a wall-clock wait (the check measures CPU): about 300 ms of CPU on the
-// 2-core test machines (3e7 iterations measured 85 ms), still over the limit on a machine
-// several times faster.
-const WORK = 'let x = 0; for (let i = 0; i < 1e8; i++) x += Math.sqrt(i ^ 7); window.__stallResult = x;';
+// At least a fixed amount of work AND at least 300 ms of wall time: the check measures CPU, so a
+// wall-clock wait alone gets too little CPU on a loaded machine (1e8 iterations are ~300 ms of
+// CPU on the 2-core test machines), and fixed work alone would be too short on a fast one
+// (there, 300 ms of wall time is ~300 ms of CPU). Either way far over the 50 ms limit.
+const WORK =
+  'let x = 0; const t0 = performance.now();' +
+  ' for (let i = 0; i < 1e8 || performance.now() - t0 < 300; i += 1e6) for (let j = i; j < i + 1e6; j++) x += Math.sqrt(j ^ 7);' +
+  ' window.__stallResult = x;';
 // A button whose click handler stalls; served at a URL on the app's origin, so it counts as
 // the app's script by the same rule the training check uses.
 const STALL_SCRIPT = `{
