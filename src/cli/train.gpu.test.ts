@@ -111,6 +111,6 @@ describe('lora-studio train', () => {
   it('rejects bad hyperparameters before touching the GPU', async () => {
     const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'x'), '--rank', '0']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/--rank: must be at least 1/);
+    expect(r.err).toMatch(/--rank 0: must be a whole number from 1 to 256/);
   });
 });
