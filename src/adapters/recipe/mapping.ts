@@ -187,8 +187,8 @@ export function baseKeys(target: RecipeTarget, base: RunRecord['base']): Record<
  * (Axolotl `rl: dpo` with `dpo_beta`, `rl: orpo` with `orpo_alpha`; TRL DPOTrainer/DPOConfig with `beta`,
  * ORPOTrainer/ORPOConfig with `beta` for λ) and their preference layout to dataLayout.
  */
-export const OBJECTIVE_MAP: Record<RunRecord['objective']['kind'], { axolotl: Record<string, YamlValue>; trl: { trainer: string; config: string } }> = {
-  sft: { axolotl: {}, trl: { trainer: 'SFTTrainer', config: 'SFTConfig' } },
+export const OBJECTIVE_MAP: Record<RunRecord['objective']['kind'], { keys: Record<RecipeTarget, Record<string, YamlValue>>; trlTrainer: { trainer: string; config: string } }> = {
+  sft: { keys: { axolotl: {}, trl: {} }, trlTrainer: { trainer: 'SFTTrainer', config: 'SFTConfig' } },
 };
 
 export interface EffectiveBatch {
@@ -213,7 +213,7 @@ export function effectiveBatch(s: Pick<TrainSettings, 'batchSize' | 'gradAccum'>
 
 /** Every entry that applies to a target, in order: settings, engine options, fixed values. */
 export function mappedKeys(target: RecipeTarget, c: MapContext): Record<string, YamlValue> {
-  const out: Record<string, YamlValue> = { ...baseKeys(target, c.run.base), ...OBJECTIVE_MAP[c.run.objective.kind][target] };
+  const out: Record<string, YamlValue> = { ...baseKeys(target, c.run.base), ...OBJECTIVE_MAP[c.run.objective.kind].keys[target] };
   for (const m of [...Object.values(SETTING_MAP), ...Object.values(ENGINE_MAP)]) {
     const t = m[target];
     if ('set' in t) Object.assign(out, t.set(c));

@@ -106,7 +106,7 @@ const pyArgs = (args: Record<string, YamlValue>) => Object.entries(args).map(([k
 
 function trlScript(c: MapContext, header: string[]): string {
   const s = sections(mappedKeys('trl', c));
-  const trainer = OBJECTIVE_MAP[c.run.objective.kind].trl;
+  const trainer = OBJECTIVE_MAP[c.run.objective.kind].trlTrainer;
   const files = c.hasVal ? `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)}), "validation": os.path.join(HERE, ${JSON.stringify(VAL_FILE)})}` : `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)})}`;
   return (
     header.map((l) => (l ? `# ${l}` : '#')).join('\n') +
