@@ -1,6 +1,6 @@
 // `export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR`
 // `export --format axolotl|trl --model DIR --adapter DIR --data FILE --out DIR [--gpus N]`: the run
-// that trained the adapter, as a recipe for another trainer (adapters/recipe/).
+// that trained the adapter, as a recipe for another trainer (train/recipe/).
 import { basename, dirname, join } from 'node:path';
 import type { ModelConfig } from '../../engine/model/config';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
@@ -12,9 +12,9 @@ import { existsSync } from 'node:fs';
 import { num, str, type Values } from '../args';
 import { CliError, directoryModelFiles } from '../model-dir';
 import { openModelFiles } from '../../engine/model/model-files';
-import { RECIPE_TARGETS, type RecipeTarget } from '../../adapters/recipe/mapping';
-import { recipeFiles } from '../../adapters/recipe/recipe';
-import { decodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../adapters/recipe/run-record';
+import { RECIPE_TARGETS, type RecipeTarget } from '../../train/recipe/mapping';
+import { recipeFiles } from '../../train/recipe/recipe';
+import { decodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
 import { fileSha256, parseDatasetFile, selectExamples } from '../dataset-file';
 import { checkOutPath, writeChunks, writeDirAtomically } from '../output';
 

@@ -1,7 +1,7 @@
 // What `train` records beside the adapter it writes (training_settings.json), so the same run can
 // be written out later as an Axolotl or TRL recipe. PEFT ignores files it does not know, so the
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
-import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../../train/settings';
+import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../settings';
 
 export const TRAINING_SETTINGS_FILE = 'training_settings.json';
 const FORMAT = 'lora-studio/training-settings';

@@ -8,7 +8,7 @@
 // from_pretrained).
 import { defaultOptimConfig } from '../../engine/optim/config';
 import type { ExampleKind } from '../../data/types';
-import type { LossMode, SettingKey, TrainSettings } from '../../train/settings';
+import type { LossMode, SettingKey, TrainSettings } from '../settings';
 import type { RunRecord } from './run-record';
 import type { YamlValue } from './yaml';
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, parseDataset, selectTrainingExamples, splitTrainVal, tokenizeExamples, type Example, type LossMode } from '../../data';
-import { DEFAULT_SETTINGS, SETTING_KEYS, type TrainSettings } from '../../train/settings';
+import { DEFAULT_SETTINGS, SETTING_KEYS, type TrainSettings } from '../settings';
 import { tinyTokenizerFiles } from '../../../test/fixtures/tiny-tokenizer';
 import { ENGINE_MAP, RECIPE_TARGETS, SETTING_MAP, effectiveBatch, mappedKeys, type MapContext, type RecipeTarget } from './mapping';
 import { recipeFiles, TRAIN_FILE, VAL_FILE, type RecipeFile } from './recipe';
