@@ -3,7 +3,7 @@
 // convert_lora_to_gguf.py (tensor names, q/k row permutation, KV set) as listed in FORMATS.md.
 import { parseJsonObject } from '../engine/model/json';
 import { type LinearModule, type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
-import { type GgmlType, type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from './gguf-format';
+import { type GgmlType, type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
 
 /** Anything that yields base weights as float32 by HF name (a SafetensorsFile, a sharded model, a Map wrapper). */

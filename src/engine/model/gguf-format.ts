@@ -1,8 +1,8 @@
 // GGUF v3 container: typed key/value metadata, tensor infos (dims innermost first), aligned
 // data. A streaming writer (header, then one tensor at a time) and a reader.
 // Spec: ggml-org/ggml docs/gguf.md. All integers little-endian.
-import type { ByteSource } from '../engine/model/safetensors';
-import { f16BitsToNumber, float32ToF16Bits } from '../engine/model/dtype';
+import type { ByteSource } from './safetensors';
+import { f16BitsToNumber, float32ToF16Bits } from './dtype';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as LE u32
 export const GGUF_VERSION = 3;
