@@ -5,7 +5,8 @@ import { linearShape } from '../engine/model/config';
 import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
 import { loraKeyA, loraKeyB, referenceForward } from '../engine/reference/model';
 import { collectChunks, encodeGgufHeader, ggufChunks, kv, readGguf } from '../engine/model/gguf-format';
-import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ollamaModelfile, permuteRowsForRope, tokenizerKvs } from './gguf';
+import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ollamaModelfile, tokenizerKvs } from './gguf';
+import { permuteRowsForRope } from '../engine/model/gguf-model';
 import { LINEAR_MODULES, type LoraAdapter } from './lora';
 import { mergedConfigJson, mergedSafetensorsChunks } from './merged';
 
