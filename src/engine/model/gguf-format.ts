@@ -282,6 +282,15 @@ class ByteReader {
   }
 }
 
+/** The shortest decimal that rounds to this f32 (1e-5 for an epsilon written as f32, not 9.99999974e-6). */
+function shortestF32(x: number): number {
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
 function readScalar(r: ByteReader, type: GgufScalarType, fileSize: number): GgufScalar {
   switch (type) {
     case 'u8': return r.u8();
@@ -290,7 +299,7 @@ function readScalar(r: ByteReader, type: GgufScalarType, fileSize: number): Gguf
     case 'i16': return r.i16();
     case 'u32': return r.u32();
     case 'i32': return r.i32();
-    case 'f32': return r.f32();
+    case 'f32': return shortestF32(r.f32());
     case 'f64': return r.f64();
     case 'bool': return r.u8() !== 0;
     case 'string': return r.str(fileSize);

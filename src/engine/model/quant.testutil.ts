@@ -3,6 +3,9 @@
 // scales, rounded to the formats' 6-/8-bit sub-block scales. Any valid encoding serves the
 // tests, which check what matters: that dequantization reads the blocks exactly as ggml does.
 import { numberToF16Bits, f16BitsToNumber } from './dtype';
+import { collectChunks, ggufChunks, readGguf } from './gguf-format';
+import type { GgmlType } from './quant';
+import { memorySource } from './safetensors';
 
 const f16 = (x: number) => f16BitsToNumber(numberToF16Bits(x));
 const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x));
@@ -86,4 +89,23 @@ export function encodeQ6K(x: ArrayLike<number>): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * A GGUF with its 2-D tensors (or those `only` names) re-encoded as `type` (norms, biases and
+ * rope factors stay F32, as llama.cpp requires): ggml's reference quantizer for Q8_0/Q4_0
+ * (through the writer), the encoders above for Q4_K/Q6_K. KVs and tensor order are kept.
+ */
+export async function requantizeGguf(bytes: Uint8Array, type: GgmlType, only?: readonly string[]): Promise<Uint8Array> {
+  const g = await readGguf(memorySource(bytes, 'input.gguf'));
+  const pick = (name: string, shape: number[]) => shape.length === 2 && (!only || only.includes(name));
+  const specs = g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: pick(t.name, t.shape) ? type : ('F32' as const) }));
+  return collectChunks(
+    ggufChunks([...g.kv.values()], specs, async (s) => {
+      const x = await g.readF32(s.name);
+      if (s.type === 'Q4_K') return encodeQ4K(x);
+      if (s.type === 'Q6_K') return encodeQ6K(x);
+      return x;
+    }),
+  );
 }
