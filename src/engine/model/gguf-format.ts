@@ -347,7 +347,7 @@ function parseHeader(buf: Uint8Array, isWholeFile: boolean, name: string, fileSi
     if (offset % alignment) throw new GgufError(`${name}: tensor "${tname}" offset ${offset} is not aligned to ${alignment}`);
     const shape = ne.slice().reverse();
     const typeName = ggmlTypeName(type);
-    let byteSize: number | null = null;
+    let byteSize: number | null;
     try {
       byteSize = typeName && tensorByteSize({ name: tname, shape, type: typeName });
     } catch (e) {

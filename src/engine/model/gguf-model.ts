@@ -119,11 +119,20 @@ export function llama3ScalingFromFactors(factors: Float32Array, ropeTheta: numbe
     const det = saa * sbb - sab * sab;
     a = (ya * sbb - yb * sab) / det;
     b = (yb * saa - ya * sab) / det;
-  } else if (mid.length === 0 && hi.length && lo.length) {
-    // a step: any thresholds in the gap give the same factors
-    const edge = Math.sqrt(wavelen[hi[hi.length - 1]] * wavelen[lo[0]]);
-    a = 1 / (edge * 1.0001);
-    b = 1 / (edge / 1.0001);
+  } else if (lo.length && (hi.length || mid.length)) {
+    // One ramp point or none: the thresholds are not all pinned down, and any that reproduce
+    // the factors are the same model. orig/low goes between the ramp (or step) and the first
+    // `factor` frequency; orig/high then follows from the ramp point (or sits just past the step).
+    const last = 1 / wavelen[mid.length ? mid[0] : hi[hi.length - 1]];
+    const first = 1 / wavelen[lo[0]];
+    a = Math.sqrt(first * last);
+    if (mid.length) {
+      const s = (1 / factors[mid[0]] - 1 / factor) / (1 - 1 / factor);
+      b = (last - (1 - s) * a) / s;
+    } else {
+      a = Math.min(a, last / 1.0001);
+      b = Math.min(last, a * 1.0002);
+    }
   } else {
     return fail(file, 'rope_freqs.weight does not look like Llama 3 RoPE scaling (supported: llama3, or none)');
   }
