@@ -5,6 +5,7 @@
 // features), so a row is always a whole number of blocks. Pure functions over bytes.
 // Source: ggml-org/llama.cpp ggml/src/ggml-quants.c, ggml-common.h.
 import { type FloatDtype, bytesToFloat32, f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
+import type { Tensor } from './safetensors';
 
 /** ggml type codes (enum ggml_type) of the types the studio reads and writes. */
 export const GGML_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
@@ -233,7 +234,7 @@ export function quantize(type: QuantizableType | FloatDtype, values: Float32Arra
 }
 
 /** A tensor of a float checkpoint (safetensors F32/F16/BF16, torch shape) quantized on load. */
-export function quantizeTensor(type: QuantizableType, t: { name: string; dtype: string; shape: readonly number[]; data: Uint8Array }): Uint8Array {
+export function quantizeTensor(type: QuantizableType, t: Tensor): Uint8Array {
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new Error(`quantize ${t.name}: dtype ${t.dtype} is not a float dtype (supported: F32, F16, BF16)`);
   const rowLength = t.shape[t.shape.length - 1] ?? 1;
   try {
