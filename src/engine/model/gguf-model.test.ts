@@ -90,7 +90,7 @@ describe('GGUF base models: config and weights read back', () => {
     const cfg = model.config;
     for (const m of LINEAR_MODULES) {
       const name = `model.layers.0.${m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn'}.${m}.weight`;
-      const raw = await weights.readRaw(name);
+      const raw = await weights.readBlocks(name);
       expect(raw.type).toBe(type);
       const { inFeatures, outFeatures } = linearShape(cfg, m);
       expect(raw.shape).toEqual([outFeatures, inFeatures]);

@@ -5,8 +5,8 @@
 // Follows llama.cpp's convert_hf_to_gguf.py and llama-model.cpp; see FORMATS.md.
 import { type LinearModule, type Llama3RopeScaling, type ModelConfig, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
 import { GgufError, type GgufFile, type GgufTensorInfo, readGguf } from './gguf-format';
-import { type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes } from './quant';
-import type { ByteSource, FloatTensorSource } from './safetensors';
+import { type BlockTensor, type BlockTensorSource, type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes } from './quant';
+import type { ByteSource } from './safetensors';
 
 /** GGUF module name of each linear layer. */
 export const GGUF_MODULE: Record<LinearModule, string> = {
@@ -226,19 +226,13 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
 
 // ---- weights ----
 
-export interface GgufTensor {
-  /** HF name. */
-  name: string;
+/** A GGUF tensor as BlockTensor: the file's bytes (blocks for quantized types), rows in HF order (q/k permutation undone). */
+export interface GgufTensor extends BlockTensor {
   ggufName: string;
-  type: GgmlType;
-  /** Torch order ([out, in] for a linear). */
-  shape: number[];
-  /** The file's bytes (blocks for quantized types), rows in HF order (q/k permutation undone). */
-  data: Uint8Array;
 }
 
 /** Weights of a GGUF model by HF name: raw blocks for a quantized upload, float32 for the rest. */
-export class GgufModelWeights implements FloatTensorSource {
+export class GgufModelWeights implements BlockTensorSource {
   private readonly byHf: Map<string, GgufTensorInfo>;
 
   constructor(
@@ -286,7 +280,7 @@ export class GgufModelWeights implements FloatTensorSource {
   }
 
   /** The tensor's bytes as stored, with llama's q/k row permutation undone (whole rows of blocks move). */
-  async readRaw(name: string): Promise<GgufTensor> {
+  async readBlocks(name: string): Promise<GgufTensor> {
     const t = this.tensor(name);
     const type = t.typeName!;
     let data = await this.gguf.readRaw(t.name);
@@ -306,7 +300,7 @@ export class GgufModelWeights implements FloatTensorSource {
 
   /** Float32 values in HF layout, dequantized as ggml does. */
   async readF32(name: string): Promise<Float32Array> {
-    const t = await this.readRaw(name);
+    const t = await this.readBlocks(name);
     return dequantize(t.type, t.data);
   }
 }

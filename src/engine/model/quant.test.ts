@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../test/numeric';
 import { f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
-import { GGML_BLOCK, type QuantType, dequantize, describeGgmlType, ggmlByteSize, q4kScaleMin, quantize, quantizeTensor } from './quant';
+import { buildTinyModel } from '../../../test/fixtures/tiny-model';
+import { isLinearWeight } from './config';
+import { GGML_BLOCK, type QuantType, dequantize, describeGgmlType, ggmlByteSize, q4kScaleMin, quantize, quantizeOnLoad, quantizeTensor } from './quant';
+import { SafetensorsFile, memorySource } from './safetensors';
 import { encodeQ4K, encodeQ6K, packQ4KScales } from './quant.testutil';
 
 const h = (bytes: Uint8Array, o: number) => f16BitsToNumber(bytes[o] | (bytes[o + 1] << 8));
@@ -222,5 +225,36 @@ describe('ggml reference quantizers (quantize-on-load)', () => {
       expect(Math.abs(q4[i] - x[i])).toBeLessThan(0.1); // range ~1 over 15 steps, 6-bit scales
       expect(Math.abs(q6[i] - x[i])).toBeLessThan(0.03); // 63 steps
     }
+  });
+});
+
+describe('quantize-on-load of a float checkpoint', () => {
+  it('linear weights become Q8_0/Q4_0 blocks one tensor at a time; the rest keep their dtype', async () => {
+    const model = buildTinyModel({ layers: 1, hiddenSize: 64, numHeads: 2, numKvHeads: 1, intermediateSize: 96, seed: 9 });
+    const store = await SafetensorsFile.open(memorySource(model.files['model.safetensors'] as Uint8Array));
+    for (const type of ['Q8_0', 'Q4_0'] as const) {
+      const src = quantizeOnLoad(store, type);
+      expect(src.names()).toEqual(store.names());
+      const q = 'model.layers.0.self_attn.q_proj.weight';
+      expect(src.info(q)).toEqual({ shape: [64, 64], type });
+      const blocks = await src.readBlocks(q);
+      expect(Array.from(blocks.data)).toEqual(Array.from(quantize(type, model.weights.get(q)!, 64)));
+      expect(Array.from(await src.readF32(q))).toEqual(Array.from(dequantize(type, blocks.data)));
+      for (const n of ['model.norm.weight', 'model.embed_tokens.weight']) {
+        expect(src.info(n).type).toBe('F32');
+        expect(Array.from(await src.readF32(n))).toEqual(Array.from(model.weights.get(n)!));
+      }
+    }
+    const odd = buildTinyModel({ layers: 1, hiddenSize: 64, numHeads: 2, numKvHeads: 1, intermediateSize: 40, seed: 9 });
+    const oddStore = await SafetensorsFile.open(memorySource(odd.files['model.safetensors'] as Uint8Array));
+    expect(() => quantizeOnLoad(oddStore, 'Q4_0')).toThrow(/quantize to Q4_0: rows must be multiples of 32 values; model.layers.0.mlp.down_proj.weight \[64, 40\] is not/);
+  });
+
+  it('knows the linear weights by name', () => {
+    expect(isLinearWeight('model.layers.12.mlp.down_proj.weight')).toBe(true);
+    expect(isLinearWeight('model.layers.0.self_attn.o_proj.weight')).toBe(true);
+    expect(isLinearWeight('model.layers.0.mlp.q_proj.weight')).toBe(false);
+    expect(isLinearWeight('model.layers.0.self_attn.q_proj.bias')).toBe(false);
+    expect(isLinearWeight('lm_head.weight')).toBe(false);
   });
 });

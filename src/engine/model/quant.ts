@@ -5,7 +5,8 @@
 // features), so a row is always a whole number of blocks. Pure functions over bytes.
 // Source: ggml-org/llama.cpp ggml/src/ggml-quants.c, ggml-common.h.
 import { type FloatDtype, bytesToFloat32, f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
-import type { Tensor } from './safetensors';
+import type { FloatTensorSource, Tensor, TensorStore } from './safetensors';
+import { isLinearWeight } from './config';
 
 /** ggml type codes (enum ggml_type) of the types the studio reads and writes. */
 export const GGML_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
@@ -242,4 +243,50 @@ export function quantizeTensor(type: QuantizableType, t: Tensor): Uint8Array {
   } catch (e) {
     throw new Error(`quantize ${t.name} [${t.shape.join(', ')}] to ${type}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** One tensor as ggml-typed bytes in HF layout (torch shape): quantized blocks or float bytes. */
+export interface BlockTensor {
+  /** HF name. */
+  name: string;
+  type: GgmlType;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/**
+ * Weights by HF name as typed blocks, for uploading quantized weights as they are: a GGUF
+ * model's own blocks, or a float checkpoint quantized on load. readF32 gives the same values
+ * dequantized (what the float64 reference and the f32 path see).
+ */
+export interface BlockTensorSource extends FloatTensorSource {
+  info(name: string): { shape: number[]; type: GgmlType };
+  readBlocks(name: string): Promise<BlockTensor>;
+}
+
+/**
+ * A float checkpoint (safetensors F32/F16/BF16) seen as blocks: the tensors `select` picks
+ * (default: the seven linear weights of each layer) quantized with ggml's reference quantizer, one tensor at a
+ * time as it is read; the others keep their file's dtype. Rows must be whole blocks.
+ */
+export function quantizeOnLoad(store: TensorStore, type: QuantizableType, select: (name: string) => boolean = isLinearWeight): BlockTensorSource {
+  const bad = store.names().filter((n) => select(n) && store.info(n).shape.at(-1)! % GGML_BLOCK[type].values);
+  if (bad.length) throw new Error(`quantize to ${type}: rows must be multiples of ${GGML_BLOCK[type].values} values; ${bad.slice(0, 4).map((n) => `${n} [${store.info(n).shape.join(', ')}]`).join(', ')}${bad.length > 4 ? ', ...' : ''} ${bad.length > 1 ? 'are' : 'is'} not`);
+  const typeOf = (name: string): GgmlType => {
+    if (select(name)) return type;
+    const d = store.info(name).dtype;
+    if (d !== 'F32' && d !== 'F16' && d !== 'BF16') throw new Error(`${name}: dtype ${d} is not a float dtype (supported: F32, F16, BF16)`);
+    return d;
+  };
+  const readBlocks = async (name: string): Promise<BlockTensor> => {
+    const t = await store.read(name);
+    const tt = typeOf(name);
+    return { name, type: tt, shape: t.shape, data: isQuantType(tt) ? quantizeTensor(type, t) : t.data };
+  };
+  return {
+    names: () => store.names(),
+    info: (name) => ({ shape: store.info(name).shape.slice(), type: typeOf(name) }),
+    readBlocks,
+    readF32: async (name) => (select(name) ? dequantize(type, (await readBlocks(name)).data) : store.readF32(name)),
+  };
 }
