@@ -394,6 +394,9 @@ export async function readGguf(source: ByteSource): Promise<GgufFile> {
     dataStart,
     get: (key) => kvMap.get(key)?.value,
     readRaw,
-    readF32: async (tname) => dequantize(byName.get(tname)!.typeName!, await readRaw(tname)),
+    readF32: async (tname) => {
+      const raw = await readRaw(tname); // names the tensor when it is missing or of an unsupported type
+      return dequantize(byName.get(tname)!.typeName!, raw);
+    },
   };
 }
