@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
-import { readGguf } from '../src/adapters/gguf-format';
+import { readGguf } from '../src/engine/model/gguf-format';
 import { memorySource } from '../src/engine/model/safetensors';
 import { trainerWorker } from './hub-support';
 import { describeFrames, mainThreadReport, OUR_SCRIPT_MS_PER_FRAME, watchMainThread } from './responsiveness';
