@@ -45,10 +45,8 @@ export class LoraAdapterError extends Error {
   override name = 'LoraAdapterError';
 }
 
-/** The factor PEFT applies to B·A: alpha/r, or alpha/√r with rsLoRA. */
-export function loraScaling(config: Pick<LoraConfig, 'r' | 'alpha' | 'useRslora'>): number {
-  return config.useRslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
-}
+/** The factor PEFT applies to B·A: the engine's one rule (alpha/r, or alpha/√r with rsLoRA). */
+export { loraScalingOf as loraScaling } from '../engine/model/lora-params';
 
 /** Throws LoraAdapterError naming the layer and module when the adapter does not fit the model. */
 export function validateAdapter(adapter: LoraAdapter, cfg: ModelConfig): void {

@@ -7,8 +7,11 @@ import { runCli } from './run-cli.testutil';
 import { randomAdapter, writePeftAdapter, writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { LINEAR_MODULES } from '../engine/model/config';
 import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
-import { readGguf } from '../adapters/gguf-format';
+import { readGguf } from '../engine/model/gguf-format';
 import { planTrainingMemory } from '../train/memory-plan';
+import { tinyLlamaTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
+import { loadTokenizer } from '../data';
+import { parseIds } from './engine-model';
 
 let dir: string;
 let model: TinyModel;
@@ -194,5 +197,16 @@ describe('lora-studio eval input checks', () => {
     const rows = await run(['eval', '--model', modelDir, '--data', bad]);
     expect(rows.code).toBe(1);
     expect(rows.err).toMatch(/1 invalid rows; pass --exclude-invalid to evaluate without them/);
+  });
+});
+
+describe('logits --text', () => {
+  it('starts with BOS when the tokenizer adds one (as training and generate do); --ids stays as given', () => {
+    const files = tinyLlamaTokenizerFiles();
+    const tok = loadTokenizer({ tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig });
+    const ids = parseIds(undefined, 'hello world', tok, 1 << 20);
+    expect(ids[0]).toBe(tok.bosTokenId);
+    expect(ids.slice(1)).toEqual(tok.encode('hello world'));
+    expect(parseIds('5,6', undefined, tok, 100)).toEqual([5, 6]);
   });
 });

@@ -6,7 +6,7 @@ import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/mode
 import type { GpuContext } from '../engine/gpu/context';
 import type { LoraAdapter } from '../adapters/lora';
 import { loadLoraParams } from '../adapters/load';
-import { loadTokenizer, type ChatTokenizer } from '../data';
+import { bosPrefix, loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
 import { CliError, directoryModelFiles } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
@@ -68,10 +68,10 @@ export async function loadAdapter(e: LoadedEngine, dir: string): Promise<{ adapt
   return { adapter, lora: loadLoraParams(e.ctx, e.opened.config, adapter) };
 }
 
-/** Token ids from --ids "1,2,3" or --text (encoded raw, no template). */
+/** Token ids from --ids "1,2,3" (as given) or --text (no template; BOS first when the tokenizer adds one, as training does). */
 export function parseIds(ids: string | undefined, text: string | undefined, tok: ChatTokenizer, V: number): number[] {
   if ((ids === undefined) === (text === undefined)) throw new CliError('give exactly one of --ids 1,2,3 or --text "..."');
-  const out = ids !== undefined ? ids.split(',').map((s) => Number(s.trim())) : tok.encode(text!);
+  const out = ids !== undefined ? ids.split(',').map((s) => Number(s.trim())) : [...bosPrefix(tok), ...tok.encode(text!)];
   if (out.length === 0) throw new CliError('no tokens to evaluate');
   out.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= V) throw new CliError(`--ids: entry ${i} (${ids?.split(',')[i]}) is not a token id in [0, ${V})`);

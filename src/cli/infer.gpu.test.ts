@@ -10,6 +10,7 @@ import { exportPeft } from '../adapters/peft';
 import { loraScaling, type LoraAdapter } from '../adapters/lora';
 import { LINEAR_MODULES } from '../engine/model/config';
 import { loraKeyA, loraKeyB, referenceForward, type RefLora } from '../engine/reference/model';
+import { loadTokenizer } from '../data';
 
 let dir: string;
 let modelDir: string;
@@ -35,6 +36,21 @@ function refLora(a: LoraAdapter): RefLora {
 function refLogits(ids: number[], lora: RefLora | null): Float64Array {
   const T = ids.length;
   return referenceForward(model.config, weightsF64(model), lora, { B: 1, T, inputIds: ids, targets: new Array(T).fill(-100), positions: ids.map((_, i) => i), segmentIds: new Array(T).fill(1) }).logits;
+}
+
+/** The reference model's greedy continuation of `prompt`, `n` tokens long. */
+function argmaxChain(m: TinyModel, prompt: number[], n: number, lora: RefLora | null): number[] {
+  const seq = [...prompt];
+  const V = m.config.vocabSize;
+  for (let i = 0; i < n; i++) {
+    const T = seq.length;
+    const logits = referenceForward(m.config, weightsF64(m), lora, { B: 1, T, inputIds: seq, targets: new Array(T).fill(-100), positions: seq.map((_, j) => j), segmentIds: new Array(T).fill(1) }).logits;
+    const last = logits.subarray((T - 1) * V, T * V);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+    seq.push(best);
+  }
+  return seq.slice(prompt.length);
 }
 
 beforeAll(async () => {
@@ -97,18 +113,28 @@ describe('lora-studio logits / generate / eval', () => {
     const res = JSON.parse(r.out[0]);
     expect(res.tokens.length).toBeGreaterThan(0);
     // Replay: prompt tokens from the tokenizer, then each next token is the reference argmax.
-    const { loadTokenizer } = await import('../data');
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
-    const seq = tok.encode('hi');
-    const V = model.config.vocabSize;
-    const lora = refLora(adapter);
-    for (const got of res.tokens) {
-      const logits = refLogits(seq, lora);
-      const last = logits.subarray((seq.length - 1) * V, seq.length * V);
-      let best = 0;
-      for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
-      expect(got).toBe(best);
-      seq.push(got);
+    expect(res.tokens).toEqual(argmaxChain(model, tok.encode('hi'), res.tokens.length, refLora(adapter)));
+  });
+
+  it('a base model without a chat template: plain text after BOS, the reply keeps its leading space, an empty prompt starts from BOS', async () => {
+    const base = await writeTinyModel(join(dir, 'llama-base'), { seed: 22, tokenizer: 'llama', headGain: 3 });
+    const tok = loadTokenizer({ tokenizerJson: base.tokenizerJson, tokenizerConfig: base.tokenizerConfig });
+    const BOS = 1;
+    for (const prompt of ['The capital of France is', '']) {
+      const r = await run(['generate', '--model', join(dir, 'llama-base'), '--prompt', prompt, '--max-tokens', '6', '--json', ...f32]);
+      expect(r.code, r.err).toBe(0);
+      const res = JSON.parse(r.out[0]);
+      const promptIds = [BOS, ...tok.encode(prompt)];
+      expect(res.prompt_tokens).toBe(promptIds.length);
+      expect(res.tokens).toEqual(argmaxChain(base, promptIds, res.tokens.length, null));
+      const reply = res.tokens.filter((t: number) => t !== 2);
+      if (prompt) {
+        // The argmax chain of this seed starts a word: "▁…", a space the reply must keep.
+        expect(tok.decode([...tok.encode(prompt), reply[0]])).toMatch(new RegExp(`^${prompt} `));
+        expect(res.text).toBe(tok.decode([...tok.encode(prompt), ...reply]).slice(prompt.length));
+        expect(res.text.startsWith(' ')).toBe(true);
+      } else expect(res.text).toBe(tok.decode(reply));
     }
   });
 

@@ -1,8 +1,8 @@
 // Loss masks checked token by token against hand-written renderings of the templates.
 import { describe, expect, it } from 'vitest';
-import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
+import { tinyLlamaTokenizerFiles, tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { loadTokenizer } from './tokenizer';
-import { IGNORE_INDEX, tokenizeExample, tokenizeExamples } from './tokenize';
+import { completionStart, IGNORE_INDEX, describeTokenization, tokenizeExample, tokenizeExamples } from './tokenize';
 import type { ChatTokenizer } from './tokenizer';
 import type { Example, Message } from './types';
 
@@ -130,6 +130,48 @@ describe('ChatML (SmolLM2) template with its default system prompt', () => {
   });
 });
 
+describe('SentencePiece (Llama-style) tokenizer: raw text is tokenized as the model reads it', () => {
+  const llama = loadTokenizer(tinyLlamaTokenizerFiles());
+  const BOS = 1;
+  const completion = (prompt: string, reply: string): Example => ({ kind: 'completion', row: 0, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
+
+  it('prompt + completion is ONE text: no extra "▁" before the completion; the mask starts after the prompt', () => {
+    const prompt = 'Q: What is the capital of France?\nA:';
+    const got = tokenizeExample(llama, completion(prompt, ' Paris.'));
+    const whole = [BOS, ...llama.encode(prompt + ' Paris.</s>')];
+    expect(Array.from(got.inputIds)).toEqual(whole);
+    // Tokenized apart, the completion would start with a "▁" of its own: the bug this guards.
+    expect([...llama.encode(prompt), ...llama.encode(' Paris.</s>')].length).toBeGreaterThan(whole.length - 1);
+    const k = 1 + llama.encode(prompt).length;
+    expect(whole.slice(1, k)).toEqual(llama.encode(prompt));
+    expect(Array.from(got.labels)).toEqual(whole.map((id, t) => (t >= k ? id : IGNORE_INDEX)));
+  });
+
+  it('a token straddling the prompt/completion boundary trains; a prompt ending in a space keeps it', () => {
+    const straddle = tokenizeExample(llama, completion('The capital of Fr', 'ance.'));
+    const ids = Array.from(straddle.inputIds);
+    const k = straddle.labels.findIndex((l) => l !== IGNORE_INDEX);
+    expect(llama.decode(ids.slice(1, k))).toBe('The capital of');
+    expect(llama.decode(ids.slice(1, k + 1))).toBe('The capital of France');
+    expect(completionStart(llama, ids, 1, 'The capital of Fr')).toBe(k);
+
+    const spaced = tokenizeExample(llama, completion('Q: ', 'Paris.'));
+    const j = spaced.labels.findIndex((l) => l !== IGNORE_INDEX);
+    expect(llama.decode(Array.from(spaced.inputIds.slice(1, j)))).toBe('Q: ');
+    expect(llama.decode(Array.from(spaced.inputIds.slice(1, j + 1)))).toBe('Q: P');
+  });
+
+  it('plain text starts with BOS (add_bos_token), never trained; a chat template writes its own BOS', () => {
+    const tx = tokenizeExample(llama, { kind: 'text', row: 0, messages: [{ role: 'assistant', content: 'The dog sleeps.' }] });
+    expect(Array.from(tx.inputIds)).toEqual([BOS, ...llama.encode('The dog sleeps.</s>')]);
+    expect(Array.from(tx.labels)).toEqual([IGNORE_INDEX, ...llama.encode('The dog sleeps.</s>')]);
+    const templated = loadTokenizer(tinyLlamaTokenizerFiles({ chatTemplate: "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}" }));
+    const pc = tokenizeExample(templated, completion('Hi', ' there'), { completionFormat: 'chat' });
+    expect(pc.inputIds[0]).toBe(BOS);
+    expect(pc.inputIds[1]).not.toBe(BOS);
+  });
+});
+
 describe('Qwen3-style template with <think> blocks', () => {
   it('the final turn trains its generated think block; an earlier turn (rendered without one) trains its text', () => {
     // Prefix rendering is not a prefix of the full rendering here: the template renders the first
@@ -196,5 +238,20 @@ describe('tokenizeExamples', () => {
     const bare = loadTokenizer({ tokenizerJson: files.tokenizerJson, tokenizerConfig: config });
     const r = await tokenizeExamples(bare, [chat(convo)]);
     expect(r.errors[0].message).toMatch(/no chat template/);
+  });
+});
+
+describe('describeTokenization', () => {
+  it('says prompt/completion rows are plain text, with or without a chat template', () => {
+    const plain = describeTokenization(['completion', 'completion'], false);
+    expect(plain).toEqual(['Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.']);
+    expect(describeTokenization(['completion'], true)).toEqual(plain);
+    expect(describeTokenization(['completion'], true, { completionFormat: 'chat' })[0]).toMatch(/with the model’s chat template/);
+  });
+
+  it('names the chat template only where it is used, and its absence where it is needed', () => {
+    expect(describeTokenization(['chat', 'text'], true)).toEqual(['Conversations are rendered with the model’s chat template.', 'Plain-text rows are tokenized as they are, followed by the end-of-text token.']);
+    expect(describeTokenization(['chat'], false)[0]).toMatch(/this model has none/);
+    expect(describeTokenization([], true)).toEqual([]);
   });
 });

@@ -18,7 +18,12 @@
 //          end-of-turn token after the message text.
 // The rendering is then tokenized piece by piece (prompt pieces, trained pieces), so every token
 // belongs wholly to one side, and the prompt is tokenized exactly as at inference time.
+//
+// Raw rows (text, prompt/completion without a template) are tokenized as ONE text, as TRL does:
+// tokenized apart, a SentencePiece (Llama) completion would start with a "▁" of its own that the
+// model then learns. The mask starts at the first token reaching past the prompt's characters.
 
+import { bosPrefix } from './prompt';
 import type { ChatTokenizer, RenderOptions } from './tokenizer';
 import type { Example, Message, RowError } from './types';
 
@@ -120,14 +125,40 @@ export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[
   return piecesFromSpans(full, spans);
 }
 
-/** The text pieces of any example kind (before tokenization). */
+/** Whether examples of this kind go through the chat template (else they are plain text). */
+export function usesChatTemplate(kind: Example['kind'], opts: Pick<TokenizeOptions, 'completionFormat'> = {}): boolean {
+  return kind === 'chat' || (kind === 'completion' && opts.completionFormat === 'chat');
+}
+
+/**
+ * How the examples of the given kinds are tokenized, in words for the Data screen (the same
+ * paths examplePieces takes).
+ */
+export function describeTokenization(kinds: Iterable<Example['kind']>, hasChatTemplate: boolean, opts: Pick<TokenizeOptions, 'completionFormat'> = {}): string[] {
+  const seen = new Set(kinds);
+  const out: string[] = [];
+  if (seen.has('chat')) {
+    out.push(hasChatTemplate ? 'Conversations are rendered with the model’s chat template.' : 'Conversations need a chat template and this model has none (no chat_template in tokenizer_config.json), so they cannot be tokenized.');
+  }
+  if (seen.has('completion')) {
+    if (!usesChatTemplate('completion', opts)) out.push('Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.');
+    else out.push(hasChatTemplate ? 'Prompt/completion rows are rendered as a user/assistant exchange with the model’s chat template.' : 'Prompt/completion rows would be rendered with a chat template, and this model has none.');
+  }
+  if (seen.has('text')) out.push('Plain-text rows are tokenized as they are, followed by the end-of-text token.');
+  return out;
+}
+
+/**
+ * The text pieces of any example kind (before tokenization). Raw prompt/completion rows are
+ * tokenized as one text (see completionStart); their pieces say which characters train.
+ */
 export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TextPiece[] {
   const eos = tok.eosToken ?? '';
   switch (ex.kind) {
     case 'text':
       return [{ text: ex.messages[0].content + eos, trained: true }];
     case 'completion':
-      if ((opts.completionFormat ?? 'raw') === 'chat') return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
+      if (usesChatTemplate(ex.kind, opts)) return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
       return [
         { text: ex.messages[0].content, trained: false },
         { text: ex.messages[1].content + eos, trained: true },
@@ -138,16 +169,38 @@ export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOpt
   }
 }
 
+/**
+ * Index of the first completion token in `ids` = the tokens of prompt + completion (after
+ * `skip` leading ids such as BOS), as TRL masks by character offsets: the first token whose text
+ * reaches past the prompt's characters; a token straddling the boundary belongs to the completion.
+ * The tokenizer library gives no offsets, so characters are counted on decoded prefixes, starting
+ * where the ids stop agreeing with the prompt's own tokens (those lie wholly inside the prompt).
+ */
+export function completionStart(tok: ChatTokenizer, ids: readonly number[], skip: number, prompt: string): number {
+  const promptOnly = tok.encode(prompt);
+  const promptChars = tok.decode(promptOnly).length;
+  let k = skip;
+  while (k - skip < promptOnly.length && k < ids.length && ids[k] === promptOnly[k - skip]) k++;
+  // One token back: cheap insurance against a decoder whose prefix text is not a prefix.
+  k = Math.max(skip, k - 1);
+  for (; k < ids.length; k++) if (tok.decode(ids.slice(skip, k + 1)).length > promptChars) return k;
+  return ids.length;
+}
+
 /** Tokenizes one example. Throws MaskError when the template cannot be followed. */
 export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TokenizedExample {
   const pieces = examplePieces(tok, ex, opts);
+  // Chat templates write their own BOS; raw text gets it as at inference (bosPrefix).
+  if (!usesChatTemplate(ex.kind, opts)) {
+    const bos = bosPrefix(tok);
+    const ids = [...bos, ...tok.encode(pieces.map((p) => p.text).join(''))];
+    const skip = bos.length;
+    const start = pieces[0].trained ? skip : completionStart(tok, ids, skip, pieces[0].text);
+    const labels = ids.map((id, t) => (t >= start ? id : IGNORE_INDEX));
+    return { row: ex.row, inputIds: Int32Array.from(ids), labels: Int32Array.from(labels) };
+  }
   const ids: number[] = [];
   const labels: number[] = [];
-  // Raw text starts with BOS when the tokenizer says so; chat templates write their own BOS.
-  if (ex.kind !== 'chat' && !(ex.kind === 'completion' && opts.completionFormat === 'chat') && tok.addBosToken && tok.bosTokenId !== null) {
-    ids.push(tok.bosTokenId);
-    labels.push(IGNORE_INDEX);
-  }
   for (const p of pieces) {
     for (const id of tok.encode(p.text)) {
       ids.push(id);

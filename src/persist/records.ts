@@ -1,6 +1,6 @@
 // What the studio keeps in IndexedDB. Plain data (structured-clone friendly), shared by the
-// worker (writes metrics, checkpoints, adapters) and the UI stores (lists, notes, deletes).
-import type { TrainSettings } from '../worker/settings';
+// worker (the only writer) and the UI stores (which list and read them).
+import type { TrainSettings } from '../train/settings';
 
 export interface DatasetRecord {
   id: string;
@@ -25,6 +25,8 @@ export interface ModelRef {
   id: string;
   source: 'hub' | 'local';
   revision?: string;
+  /** For a local folder: the Hugging Face id of the model it holds (exports name it as the base). */
+  hubId?: string;
 }
 
 export interface RunRecord {
@@ -46,6 +48,9 @@ export interface RunRecord {
   checkpointStep: number | null;
   adapterId: string | null;
   error: string | null;
+  /** Newest measured losses (absent on runs stored before they were kept, or before step 1). */
+  lastTrainLoss?: number;
+  lastValLoss?: number;
 }
 
 /** One optimizer step's numbers. Missing fields were not measured at that step. */
@@ -65,6 +70,8 @@ export interface SampleRecord {
   step: number;
   prompt: string;
   output: string;
+  /** Why the sample could not be generated (the run went on). */
+  error?: string;
 }
 
 export interface CheckpointRecord {

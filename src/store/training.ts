@@ -6,7 +6,7 @@ import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
 import { DEFAULT_SETTINGS, PRESETS, adviseSeqLen, maxPositionsOf, withDefaults, type PresetId, type SeqLenAdvice, type TrainSettings } from '../worker/settings';
 import { useModel } from './model';
-import type { MetricPoint, RunStatus } from '../persist/records';
+import type { MetricPoint, ModelRef, RunStatus } from '../persist/records';
 import { getMetrics } from '../persist/repo';
 
 export interface LiveRun {
@@ -17,7 +17,7 @@ export interface LiveRun {
   startedAt: number;
   message?: string;
   points: MetricPoint[];
-  samples: { step: number; prompt: string; output: string }[];
+  samples: { step: number; prompt: string; output: string; error?: string }[];
   deviceLost: boolean;
 }
 
@@ -35,9 +35,10 @@ export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): L
       // Running again (resumed on a new device): the loss notice no longer applies.
       return { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message, deviceLost: e.status === 'running' ? false : live.deviceLost };
     case 'metrics':
-      return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) };
+      // A progress note ("compiling the GPU kernels…") is over once steps are measured.
+      return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)), message: live.status === 'running' ? undefined : live.message };
     case 'sample':
-      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output }] };
+      return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output, error: e.error }] };
     case 'checkpoint':
       return live;
     case 'device-lost':
@@ -52,6 +53,9 @@ interface TrainState {
   live: LiveRun | null;
   error: string | null;
   starting: boolean;
+  /** Optimizer steps the run would take, from the worker's session plan (null: not asked yet / asking). */
+  planned: { steps: number } | { error: string } | null;
+  plan(datasetId: string, model: ModelRef): Promise<void>;
   applyPreset(id: PresetId): void;
   /** When a model is chosen: a sequence length it cannot take goes back to the default for that model. */
   fitSeqLenToModel(maxPositions: number | null): void;
@@ -82,6 +86,7 @@ export const useTrain = create<TrainState>()(
         }
       };
       const events = callback(onEvent);
+      let planAsk = 0;
       return {
         settings: DEFAULT_SETTINGS,
         preset: 'balanced',
@@ -89,6 +94,18 @@ export const useTrain = create<TrainState>()(
         live: null,
         error: null,
         starting: false,
+        planned: null,
+        async plan(datasetId, model) {
+          // Only the newest question's answer is shown (settings change faster than plans come back).
+          const ask = ++planAsk;
+          set({ planned: null });
+          try {
+            const steps = await trainer().planSteps(datasetId, model, get().settings);
+            if (ask === planAsk) set({ planned: { steps } });
+          } catch (e) {
+            if (ask === planAsk) set({ planned: { error: errorMessage(e) } });
+          }
+        },
         applyPreset(id) {
           const p = PRESETS[id].settings;
           // A preset's length, capped by the chosen model (its default for that model).

@@ -7,7 +7,8 @@ import { getTestContext } from '../../test/gpu-device';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { loadTokenizer, tokenizeExamples, type Example } from '../data';
 import { DEFAULT_SETTINGS, type TrainSettings } from './settings';
-import { TrainingSession, type StepMetrics } from './session';
+import { collectSamples, TrainingSession, type StepMetrics, type TrainingSample } from './session';
+import { generateWith } from '../worker/generation-service';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file';
 
 const model = buildTinyModel({ layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, seed: 11 });
@@ -115,5 +116,35 @@ describe('TrainingSession', () => {
   it('explains a sequence length too short to train anything', async () => {
     const ex = await tokenized(4);
     await expect(open(ex, settings({ seqLen: 8 }))).rejects.toThrow(/no(ne of the 4 examples has a)? trained token within the first 8 tokens/);
+  });
+
+  it('samples during training: a base model without a chat template continues plain text; a sample that fails is kept with its error and training goes on', async () => {
+    // A base model: no chat template, and no BOS, so an empty prompt cannot be generated.
+    const { chat_template: _t, bos_token: _b, ...config } = model.tokenizerConfig;
+    const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: config });
+    const rows: Example[] = Array.from({ length: 8 }, (_, i) => ({ kind: 'completion', row: i, messages: [{ role: 'user', content: `n${i % 4}` }, { role: 'assistant', content: ` ok ${i % 4}` }] }));
+    const r = await tokenizeExamples(tok, rows);
+    expect(r.errors).toEqual([]);
+    const s = await open(r.examples, settings({ maxSteps: 2, valSplit: 0, gradAccum: 1 }));
+    const samples: TrainingSample[] = [];
+    const answer = async (prompt: string) =>
+      (await generateWith(s.trainer.model, s.trainer.lora, tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 3, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text;
+    try {
+      while (s.stepsCompleted < s.totalSteps) {
+        await s.step();
+        await collectSamples(s.stepsCompleted, ['The capital of France is', ''], answer, (x) => void samples.push(x));
+      }
+      expect(s.stepsCompleted).toBe(2);
+      expect(samples.map((x) => [x.step, x.prompt, x.error === undefined])).toEqual([
+        [1, 'The capital of France is', true],
+        [1, '', false],
+        [2, 'The capital of France is', true],
+        [2, '', false],
+      ]);
+      expect(samples[0].output.length).toBeGreaterThan(0);
+      expect(samples[1]).toMatchObject({ output: '', error: expect.stringMatching(/prompt is empty.*no BOS token/) });
+    } finally {
+      s.destroy();
+    }
   });
 });

@@ -85,6 +85,12 @@ export interface OpenSessionOptions {
 
 const nonPadTokens = (b: Batch) => b.segmentIds.reduce((n, s) => n + (s !== 0 ? 1 : 0), 0);
 
+export interface RunPlan {
+  batches: BatchIterator;
+  valBatches: BatchIterator | null;
+  totalSteps: number;
+}
+
 export class TrainingSession {
   readonly totalSteps: number;
   /** Rows per epoch (packed sequences, or single examples without packing). */
@@ -109,13 +115,15 @@ export class TrainingSession {
     this.valRows = valBatches?.rowsPerEpoch ?? 0;
   }
 
-  /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */
-  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: readonly TokenizedExample[], settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
+  /**
+   * The run's data plan without a GPU: the split, the batches (packed unless the engine options
+   * say not) and the optimizer steps. `open` uses it, so "planned steps" shown before a run are
+   * the steps the run takes. Throws on data that cannot train.
+   */
+  static plan(examples: readonly TokenizedExample[], settings: TrainSettings, opts: Pick<OpenSessionOptions, 'engine' | 'padId'> = {}): RunPlan {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     if (examples.length === 0) throw new Error('no training examples: the dataset has nothing to train on');
     const T = settings.seqLen;
-    const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
-    if (tooLong) throw new Error(tooLong);
     const usable = examples.filter((ex) => trainedTokens(ex, T) > 0).length;
     if (usable === 0) {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
@@ -124,7 +132,16 @@ export class TrainingSession {
     const batchOpts = { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, padId: opts.padId ?? 0 };
     const batches = new BatchIterator(train, batchOpts);
     const valBatches = val.length > 0 ? new BatchIterator(val, { ...batchOpts, shuffle: false }) : null;
-    const totalSteps = stepsFor(settings, batches.batchesPerEpoch);
+    return { batches, valBatches, totalSteps: stepsFor(settings, batches.batchesPerEpoch) };
+  }
+
+  /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */
+  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: readonly TokenizedExample[], settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
+    const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
+    const T = settings.seqLen;
+    const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
+    if (tooLong) throw new Error(tooLong);
+    const { batches, valBatches, totalSteps } = TrainingSession.plan(examples, settings, opts);
     const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
     try {
       const model = new LlamaModel(ctx, cfg, weights);
@@ -235,6 +252,37 @@ export class TrainingSession {
     this.trainer.destroy();
     this.trainer.lora.destroy();
     destroyWeights(this.ctx, this.weights);
+  }
+}
+
+/** A sample answer during training, or why it could not be generated. */
+export interface TrainingSample {
+  step: number;
+  prompt: string;
+  output: string;
+  /** Set when generation failed; output is then empty. */
+  error?: string;
+}
+
+/**
+ * Answers each sample prompt in turn. Samples are for watching a run, so a prompt that cannot be
+ * answered (a template that refuses it, an empty prompt) becomes a sample carrying its error and
+ * training goes on; only `onSample` itself (storing the sample) may throw.
+ */
+export async function collectSamples(
+  step: number,
+  prompts: readonly string[],
+  answer: (prompt: string) => Promise<string>,
+  onSample: (s: TrainingSample) => void | Promise<void>,
+): Promise<void> {
+  for (const prompt of prompts) {
+    let sample: TrainingSample;
+    try {
+      sample = { step, prompt, output: await answer(prompt) };
+    } catch (e) {
+      sample = { step, prompt, output: '', error: e instanceof Error ? e.message : String(e) };
+    }
+    await onSample(sample);
   }
 }
 

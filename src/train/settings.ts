@@ -1,147 +1,310 @@
-// Training settings as the studio shows and stores them and the CLI sets them: presets, one-line
-// explanations and validation. Pure data, shared by the training session, the CLI, the worker,
-// persist/ and (through src/worker/settings.ts) the UI.
+// Training settings: ONE declaration per setting (SETTINGS below: type, default, range or
+// choices, unit, one-line explanation, CLI flag, Train-screen group and label, preset values).
+// The TrainSettings type, the presets, validation and the migration of stored settings derive
+// from it here; the CLI's flags, parsing and --help (cli/commands/train.ts) and the Train
+// screen's fields (ui/training/Settings.tsx, through src/worker/settings.ts) derive from it
+// there. Pure data, shared by the training session, the CLI, the worker, persist/ and the UI.
+// A new setting is one new entry here; settings.surfaces.test.ts checks every surface has it.
+import { LINEAR_MODULES } from '../engine/model/config';
+import { loraScalingOf } from '../engine/model/lora-params';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+/** The linear layers that can carry an adapter (the engine's list). */
+export const LORA_TARGETS = LINEAR_MODULES;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
-export type Schedule = 'constant' | 'linear' | 'cosine';
+
+export type PresetId = 'quick' | 'balanced' | 'thorough';
+const PRESET_INFO: Record<PresetId, { label: string; hint: string }> = {
+  quick: { label: 'Quick try', hint: 'A few minutes: attention only, short sequences. Tells you whether the data teaches anything.' },
+  balanced: { label: 'Balanced', hint: 'All seven linear layers, rank 8: a good default for style and format.' },
+  thorough: { label: 'Thorough', hint: 'Rank 16, three epochs, longer sequences. Needs more memory and time.' },
+};
+
+/** The Train screen's groups, in screen order. */
+export const SETTING_GROUPS = [
+  { id: 'targets', title: 'LoRA targets' },
+  { id: 'loss', title: 'Loss' },
+  { id: 'adapter', title: 'Adapter' },
+  { id: 'optimizer', title: 'Optimizer' },
+  { id: 'length', title: 'Length of training' },
+  { id: 'batches', title: 'Batches' },
+  { id: 'evaluation', title: 'Evaluation' },
+] as const;
+export type SettingGroup = (typeof SETTING_GROUPS)[number]['id'];
+
+interface Common {
+  /** One line shown next to the control and in `train --help`. */
+  explain: string;
+  /** The Train screen's label and group. */
+  label: string;
+  group: SettingGroup;
+  /** `train --<flag>`; null where the CLI has no use for it (`cliNote` says why). */
+  flag: string | null;
+  cliNote?: string;
+}
+export interface NumberSetting extends Common {
+  kind: 'number';
+  default: number;
+  int: boolean;
+  min: number;
+  max: number;
+  /** The bound itself is not allowed. */
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  unit?: string;
+  /** Increment of the Train screen's number input (1 when absent). */
+  step?: number;
+  presets?: Partial<Record<PresetId, number>>;
+}
+export interface BooleanSetting extends Common {
+  kind: 'boolean';
+  /** false: a CLI boolean flag can only switch it on. */
+  default: false;
+  presets?: Partial<Record<PresetId, boolean>>;
+}
+export interface ChoiceSetting extends Common {
+  kind: 'choice';
+  default: string;
+  choices: readonly { readonly id: string; readonly label: string }[];
+  presets?: Partial<Record<PresetId, string>>;
+}
+export interface ListSetting extends Common {
+  kind: 'list';
+  default: readonly string[];
+  /** Allowed items (each at most once, at least one). */
+  choices: readonly string[];
+  /** What one item is called in messages ("module"). */
+  item: string;
+  presets?: Partial<Record<PresetId, readonly string[]>>;
+}
+export type SettingSpec = NumberSetting | BooleanSetting | ChoiceSetting | ListSetting;
+
 /** Which tokens the loss is computed on (the data pipeline's LossMode). */
-export type LossMode = 'all-assistant' | 'last-assistant' | 'all';
-export const LOSS_MODES: readonly { id: LossMode; label: string }[] = [
+export const LOSS_MODES = [
   { id: 'all-assistant', label: 'all assistant turns' },
   { id: 'last-assistant', label: 'last assistant turn only' },
   { id: 'all', label: 'everything, prompts included' },
-];
+] as const;
+const SCHEDULES = [
+  { id: 'constant', label: 'constant' },
+  { id: 'linear', label: 'linear decay' },
+  { id: 'cosine', label: 'cosine decay' },
+] as const;
+const STEPS = 1_000_000;
 
-export interface TrainSettings {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  targets: LoraTarget[];
-  rslora: boolean;
-  learningRate: number;
-  schedule: Schedule;
-  warmupSteps: number;
-  epochs: number;
-  /** 0: as many steps as `epochs` take. */
-  maxSteps: number;
-  batchSize: number;
-  gradAccum: number;
-  seqLen: number;
-  seed: number;
-  /** Fraction of examples held out for validation loss. */
-  valSplit: number;
-  evalEvery: number;
-  /** Generate on held-out prompts every this many steps (0: never). */
-  sampleEvery: number;
-  checkpointEvery: number;
-  /** Tokens the loss is computed on. */
-  lossMode: LossMode;
+export const SETTINGS = {
+  rank: {
+    kind: 'number', default: 8, int: true, min: 1, max: 256, presets: { quick: 4, thorough: 16 },
+    label: 'Rank (r)', group: 'adapter', flag: 'rank',
+    explain: 'Size of the low-rank update. Higher learns more, uses more memory and overfits sooner.',
+  },
+  alpha: {
+    kind: 'number', default: 16, int: false, min: 0, minExclusive: true, max: 1024, presets: { quick: 8, thorough: 32 },
+    label: 'Alpha', group: 'adapter', flag: 'alpha',
+    explain: 'Scale of the update: the adapter is multiplied by alpha / rank (alpha / √rank with rsLoRA).',
+  },
+  dropout: {
+    kind: 'number', default: 0.05, int: false, min: 0, max: 1, maxExclusive: true, step: 0.01,
+    label: 'Dropout', group: 'adapter', flag: 'dropout',
+    explain: 'Randomly drops adapter inputs while training, against overfitting small datasets.',
+  },
+  rslora: {
+    kind: 'boolean', default: false,
+    label: 'rsLoRA scaling', group: 'adapter', flag: 'rslora',
+    explain: 'Rank-stabilised scaling (alpha / √rank): keeps training stable when you raise the rank.',
+  },
+  targets: {
+    kind: 'list', default: LORA_TARGETS, choices: LORA_TARGETS, item: 'module', presets: { quick: ['q_proj', 'v_proj'] },
+    label: 'LoRA targets', group: 'targets', flag: 'targets',
+    explain: 'Which linear layers get an adapter. All seven is the usual choice; q/v only is lighter.',
+  },
+  learningRate: {
+    kind: 'number', default: 2e-4, int: false, min: 0, minExclusive: true, max: 0.1, step: 1e-5, presets: { thorough: 1e-4 },
+    label: 'Learning rate', group: 'optimizer', flag: 'lr',
+    explain: 'Step size of AdamW. 1e-4 to 3e-4 is typical for LoRA; lower it if the loss jumps.',
+  },
+  warmupSteps: {
+    kind: 'number', default: 10, int: true, min: 0, max: 100_000, unit: 'steps', presets: { thorough: 30 },
+    label: 'Warm-up steps', group: 'optimizer', flag: 'warmup',
+    explain: 'Steps over which the learning rate ramps up from zero, to avoid an early jolt.',
+  },
+  schedule: {
+    kind: 'choice', default: 'cosine', choices: SCHEDULES,
+    label: 'Schedule', group: 'optimizer', flag: 'schedule',
+    explain: 'How the learning rate changes after warm-up: constant, linear decay or cosine decay.',
+  },
+  epochs: {
+    kind: 'number', default: 2, int: true, min: 1, max: 100, presets: { quick: 1, thorough: 3 },
+    label: 'Epochs', group: 'length', flag: 'epochs',
+    explain: 'Passes over the training set. Two or three is typical; more overfits small data.',
+  },
+  maxSteps: {
+    kind: 'number', default: 0, int: true, min: 0, max: STEPS, unit: 'steps',
+    label: 'Max steps', group: 'length', flag: 'steps',
+    explain: 'Stop after this many optimizer steps (0 = run the epochs).',
+  },
+  batchSize: {
+    kind: 'number', default: 4, int: true, min: 1, max: 256, unit: 'sequences',
+    label: 'Batch size', group: 'batches', flag: 'batch',
+    explain: 'Sequences per forward pass. Limited by GPU memory.',
+  },
+  gradAccum: {
+    kind: 'number', default: 2, int: true, min: 1, max: 256, presets: { quick: 1 },
+    label: 'Gradient accumulation', group: 'batches', flag: 'grad-accum',
+    explain: 'Batches whose gradients are summed before each optimizer step: effective batch = batch × this.',
+  },
+  seqLen: {
+    kind: 'number', default: 512, int: true, min: 8, max: 32_768, unit: 'tokens', presets: { quick: 256, thorough: 1024 },
+    label: 'Sequence length', group: 'batches', flag: 'seq-len',
+    explain: 'Longest sequence in tokens; longer examples are truncated. Memory grows with it.',
+  },
+  valSplit: {
+    kind: 'number', default: 0.1, int: false, min: 0, max: 0.5, step: 0.01,
+    label: 'Validation split', group: 'evaluation', flag: 'val-split',
+    explain: 'Share of examples held out to measure validation loss (never trained on).',
+  },
+  evalEvery: {
+    kind: 'number', default: 25, int: true, min: 1, max: STEPS, unit: 'steps', presets: { quick: 20 },
+    label: 'Evaluate every', group: 'evaluation', flag: 'eval-every',
+    explain: 'Measure validation loss every this many steps.',
+  },
+  sampleEvery: {
+    kind: 'number', default: 50, int: true, min: 0, max: STEPS, unit: 'steps', presets: { quick: 40 },
+    label: 'Sample every', group: 'evaluation', flag: null, cliNote: 'the CLI generates no samples while it trains',
+    explain: 'Generate answers to held-out prompts every this many steps (0 = never).',
+  },
+  checkpointEvery: {
+    kind: 'number', default: 25, int: true, min: 1, max: STEPS, unit: 'steps',
+    label: 'Checkpoint every', group: 'evaluation', flag: 'checkpoint-every',
+    explain: 'Save a resumable checkpoint every this many steps.',
+  },
+  seed: {
+    kind: 'number', default: 42, int: true, min: 0, max: 2 ** 31 - 1,
+    label: 'Seed', group: 'evaluation', flag: 'seed',
+    explain: 'Makes shuffling, the validation split and initialisation repeatable.',
+  },
+  lossMode: {
+    kind: 'choice', default: 'all-assistant', choices: LOSS_MODES,
+    label: 'Train on', group: 'loss', flag: 'loss-mode',
+    explain: 'Which tokens the model learns to produce: every assistant reply (usual), only the last one (multi-turn data where earlier replies are context), or the whole conversation including the prompts.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;
+/** Declaration order: the order of the Train screen's fields and of `train --help`. */
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+type ValueOf<S> = S extends { kind: 'number' }
+  ? number
+  : S extends { kind: 'boolean' }
+    ? boolean
+    : S extends { kind: 'choice'; choices: readonly { id: infer T }[] }
+      ? T
+      : S extends { kind: 'list'; choices: readonly (infer T)[] }
+        ? T[]
+        : never;
+
+/** Training settings as the studio shows and stores them and the CLI sets them. */
+export type TrainSettings = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+export type Schedule = TrainSettings['schedule'];
+export type LossMode = TrainSettings['lossMode'];
+
+/** The declaration of one setting, widened (for code that walks all of them). */
+export const settingSpec = (key: SettingKey): SettingSpec => SETTINGS[key];
+
+function settingsOf(pick: (spec: SettingSpec, key: SettingKey) => unknown): TrainSettings {
+  const s: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) {
+    const v = pick(settingSpec(k), k);
+    s[k] = Array.isArray(v) ? [...v] : v;
+  }
+  return s as TrainSettings;
 }
 
-export type PresetId = 'quick' | 'balanced' | 'thorough';
+export const PRESETS = Object.fromEntries(
+  (Object.keys(PRESET_INFO) as PresetId[]).map((id) => [id, { ...PRESET_INFO[id], settings: settingsOf((spec) => spec.presets?.[id] ?? spec.default) }]),
+) as Record<PresetId, { label: string; hint: string; settings: TrainSettings }>;
 
-const BASE: TrainSettings = {
-  rank: 8,
-  alpha: 16,
-  dropout: 0.05,
-  targets: [...LORA_TARGETS],
-  rslora: false,
-  learningRate: 2e-4,
-  schedule: 'cosine',
-  warmupSteps: 10,
-  epochs: 2,
-  maxSteps: 0,
-  batchSize: 4,
-  gradAccum: 2,
-  seqLen: 512,
-  seed: 42,
-  valSplit: 0.1,
-  evalEvery: 25,
-  sampleEvery: 50,
-  checkpointEvery: 25,
-  lossMode: 'all-assistant',
-};
-
-export const PRESETS: Record<PresetId, { label: string; hint: string; settings: TrainSettings }> = {
-  quick: {
-    label: 'Quick try',
-    hint: 'A few minutes: attention only, short sequences. Tells you whether the data teaches anything.',
-    settings: { ...BASE, rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'], epochs: 1, seqLen: 256, batchSize: 4, gradAccum: 1, evalEvery: 20, sampleEvery: 40 },
-  },
-  balanced: { label: 'Balanced', hint: 'All seven linear layers, rank 8: a good default for style and format.', settings: BASE },
-  thorough: {
-    label: 'Thorough',
-    hint: 'Rank 16, three epochs, longer sequences. Needs more memory and time.',
-    settings: { ...BASE, rank: 16, alpha: 32, epochs: 3, seqLen: 1024, learningRate: 1e-4, warmupSteps: 30 },
-  },
-};
-
-export const DEFAULT_SETTINGS: TrainSettings = PRESETS.balanced.settings;
+export const DEFAULT_SETTINGS: TrainSettings = settingsOf((spec) => spec.default);
 
 /** One-line explanations shown next to every control. */
-export const EXPLAIN: Record<keyof TrainSettings, string> = {
-  rank: 'Size of the low-rank update. Higher learns more, uses more memory and overfits sooner.',
-  alpha: 'Scale of the update: the adapter is multiplied by alpha / rank (alpha / √rank with rsLoRA).',
-  dropout: 'Randomly drops adapter inputs while training, against overfitting small datasets.',
-  targets: 'Which linear layers get an adapter. All seven is the usual choice; q/v only is lighter.',
-  rslora: 'Rank-stabilised scaling (alpha / √rank): keeps training stable when you raise the rank.',
-  learningRate: 'Step size of AdamW. 1e-4 to 3e-4 is typical for LoRA; lower it if the loss jumps.',
-  schedule: 'How the learning rate changes after warm-up: constant, linear decay or cosine decay.',
-  warmupSteps: 'Steps over which the learning rate ramps up from zero, to avoid an early jolt.',
-  epochs: 'Passes over the training set. Two or three is typical; more overfits small data.',
-  maxSteps: 'Stop after this many optimizer steps (0 = run the epochs).',
-  batchSize: 'Sequences per forward pass. Limited by GPU memory.',
-  gradAccum: 'Batches whose gradients are summed before each optimizer step: effective batch = batch × this.',
-  seqLen: 'Longest sequence in tokens; longer examples are truncated. Memory grows with it.',
-  seed: 'Makes shuffling, the validation split and initialisation repeatable.',
-  valSplit: 'Share of examples held out to measure validation loss (never trained on).',
-  evalEvery: 'Measure validation loss every this many steps.',
-  sampleEvery: 'Generate answers to held-out prompts every this many steps (0 = never).',
-  checkpointEvery: 'Save a resumable checkpoint every this many steps.',
-  lossMode: 'Which tokens the model learns to produce: every assistant reply (usual), only the last one (multi-turn data where earlier replies are context), or the whole conversation including the prompts.',
-};
+export const EXPLAIN = Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].explain])) as Record<SettingKey, string>;
 
-/** Problems with the settings, keyed by field; empty when they can run. */
-export function validateSettings(s: TrainSettings): Partial<Record<keyof TrainSettings, string>> {
-  const e: Partial<Record<keyof TrainSettings, string>> = {};
-  const int = (k: keyof TrainSettings, lo: number, hi: number) => {
-    const v = s[k] as number;
-    if (!Number.isInteger(v) || v < lo || v > hi) e[k] = `a whole number from ${lo} to ${hi}`;
-  };
-  int('rank', 1, 256);
-  if (!(s.alpha > 0 && s.alpha <= 1024)) e.alpha = 'a number above 0, at most 1024';
-  if (!(s.dropout >= 0 && s.dropout < 1)) e.dropout = 'from 0 up to (not including) 1';
-  if (s.targets.length === 0) e.targets = 'choose at least one layer';
-  if (!(s.learningRate > 0 && s.learningRate <= 0.1)) e.learningRate = 'above 0, at most 0.1';
-  int('warmupSteps', 0, 100_000);
-  int('epochs', 1, 100);
-  int('maxSteps', 0, 1_000_000);
-  int('batchSize', 1, 256);
-  int('gradAccum', 1, 256);
-  int('seqLen', 8, 32_768);
-  int('seed', 0, 2 ** 31 - 1);
-  if (!(s.valSplit >= 0 && s.valSplit <= 0.5)) e.valSplit = 'from 0 to 0.5';
-  int('evalEvery', 1, 1_000_000);
-  int('sampleEvery', 0, 1_000_000);
-  int('checkpointEvery', 1, 1_000_000);
-  if (!LOSS_MODES.some((m) => m.id === s.lossMode)) e.lossMode = `one of ${LOSS_MODES.map((m) => m.id).join(', ')}`;
+const quote = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? v.join(',') : String(v));
+
+/** What a value of the setting must be, as a phrase ("a whole number from 1 to 256"). */
+export function requirement(spec: SettingSpec): string {
+  switch (spec.kind) {
+    case 'number': {
+      const unit = spec.unit ? ` ${spec.unit}` : '';
+      if (spec.int) return `a whole number from ${spec.min} to ${spec.max}${unit}`;
+      if (spec.minExclusive && spec.maxExclusive) return `a number between ${spec.min} and ${spec.max}${unit} (both excluded)`;
+      if (spec.minExclusive) return `a number above ${spec.min}, at most ${spec.max}${unit}`;
+      if (spec.maxExclusive) return `a number from ${spec.min} up to (not including) ${spec.max}${unit}`;
+      return `a number from ${spec.min} to ${spec.max}${unit}`;
+    }
+    case 'boolean':
+      return 'on or off';
+    case 'choice':
+      return `one of ${spec.choices.map((c) => c.id).join(', ')}`;
+    case 'list':
+      return `one or more of ${spec.choices.join(', ')}, each once`;
+  }
+}
+
+/** Whether `value` is allowed for the setting. */
+export function isValidSetting(spec: SettingSpec, value: unknown): boolean {
+  switch (spec.kind) {
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value) || (spec.int && !Number.isInteger(value))) return false;
+      const aboveMin = spec.minExclusive ? value > spec.min : value >= spec.min;
+      const belowMax = spec.maxExclusive ? value < spec.max : value <= spec.max;
+      return aboveMin && belowMax;
+    }
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'choice':
+      return spec.choices.some((c) => c.id === value);
+    case 'list':
+      return Array.isArray(value) && value.length > 0 && new Set(value).size === value.length && value.every((x) => spec.choices.includes(x as string));
+  }
+}
+
+/** Problems with the settings, keyed by setting: "<label> must be <requirement> (got <value>)". Empty when they can run. */
+export function validateSettings(s: TrainSettings): Partial<Record<SettingKey, string>> {
+  const e: Partial<Record<SettingKey, string>> = {};
+  for (const k of SETTING_KEYS) {
+    const spec = settingSpec(k);
+    const v: unknown = s[k];
+    if (!isValidSetting(spec, v)) e[k] = `${spec.label} must be ${requirement(spec)}${v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '' : ` (got ${quote(v)})`}`;
+  }
   return e;
 }
 
-/** Optimizer steps a run will take for a training set of `trainExamples` (packed one per sequence). */
-export function plannedSteps(s: TrainSettings, trainExamples: number): number {
-  if (s.maxSteps > 0) return s.maxSteps;
-  const perStep = s.batchSize * s.gradAccum;
-  return Math.max(1, Math.ceil(trainExamples / perStep) * s.epochs);
+/** Whether a stored value has the setting's type (its range is the validator's business). */
+function hasSettingType(spec: SettingSpec, v: unknown): boolean {
+  switch (spec.kind) {
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'choice':
+    case 'list':
+      // A choice that no longer exists would pass for a valid type: take the default instead.
+      return isValidSetting(spec, v);
+  }
 }
 
-/** LoRA scale applied to B·A: alpha / r, or alpha / √r with rsLoRA (PEFT's definition). */
-/** Settings stored by an older version (or a run record from before a field existed), completed with defaults. */
-export function withDefaults(s: Partial<TrainSettings> | null | undefined): TrainSettings {
-  return { ...DEFAULT_SETTINGS, ...(s ?? {}) };
+/**
+ * Settings stored by an older version (the Train screen's saved settings, a run record from
+ * before a field existed), completed with defaults: a missing field, or one of the wrong type,
+ * gets its default; fields no longer declared are dropped.
+ */
+export function withDefaults(stored: unknown): TrainSettings {
+  const old = stored !== null && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+  return settingsOf((spec, k) => (hasSettingType(spec, old[k]) ? old[k] : spec.default));
 }
 
+/** LoRA scale applied to B·A (the engine's rule: alpha / r, or alpha / √r with rsLoRA). */
 export function loraScale(s: Pick<TrainSettings, 'alpha' | 'rank' | 'rslora'>): number {
-  return s.rslora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank;
+  return loraScalingOf({ r: s.rank, alpha: s.alpha, useRslora: s.rslora });
 }

@@ -1,5 +1,6 @@
-// Generation for the playground and for sample answers during training: the chat template
-// renders the messages, R's Generator decodes with a KV cache, tokens stream back as text.
+// Generation for the playground and for sample answers during training: the messages become
+// the model's input (its chat template, or plain text for a base model without one: data/prompt),
+// the Generator decodes with a KV cache, tokens stream back as text.
 // The playground keeps one base model (and one adapter) on the GPU between prompts.
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
@@ -8,7 +9,7 @@ import { LlamaModel } from '../engine/model/llama';
 import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
 import { loadLoraParams, loadPeftFiles } from '../adapters/load';
-import { loadTokenizer, type ChatTokenizer } from '../data';
+import { loadTokenizer, promptIds, ReplyText, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { getAdapter } from '../persist/repo';
 import type { ModelRef } from '../persist/records';
@@ -71,8 +72,8 @@ export interface GenerateOutput {
 }
 
 /**
- * Generates one answer. `onText` gets each new piece of text (decoded from all tokens so far,
- * so characters split over several byte tokens come out whole).
+ * Generates one answer. `onText` gets each new piece of text (whole characters, with the
+ * reply's leading space: ReplyText).
  */
 export async function generateWith(
   model: LlamaModel,
@@ -81,13 +82,12 @@ export async function generateWith(
   req: Pick<GenerateRequest, 'messages' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'adapterScale'>,
   onText?: (t: string) => void,
 ): Promise<GenerateOutput> {
-  const prompt = tok.encode(tok.renderChat(req.messages, { addGenerationPrompt: true }));
+  const prompt = promptIds(tok, req.messages);
   const maxT = Math.min(model.cfg.maxPositionEmbeddings, prompt.length + req.maxNewTokens + 1);
   const stops = [...new Set([...model.cfg.eosTokenIds, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : [])])];
   const gen = new Generator(model, lora, maxT);
   const t0 = performance.now();
-  const ids: number[] = [];
-  let shown = '';
+  const reply = new ReplyText(tok, prompt);
   try {
     const r = await gen.generate(prompt, {
       maxNewTokens: req.maxNewTokens,
@@ -98,17 +98,12 @@ export async function generateWith(
       loraScale: lora ? req.adapterScale : 0,
       onToken: (t) => {
         if (stops.includes(t)) return;
-        ids.push(t);
-        const text = tok.decode(ids);
-        // Hold back a trailing replacement character: the rest of that character is still coming.
-        if (!text.endsWith('\uFFFD') && text.length > shown.length) {
-          onText?.(text.slice(shown.length));
-          shown = text;
-        }
+        const piece = reply.push(t);
+        if (piece) onText?.(piece);
       },
     });
-    const text = tok.decode(ids);
-    if (text.length > shown.length) onText?.(text.slice(shown.length));
+    const { rest, text } = reply.finish();
+    if (rest) onText?.(rest);
     return { text, tokens: r.tokens.length, ms: performance.now() - t0 };
   } finally {
     gen.destroy();

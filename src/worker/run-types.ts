@@ -15,7 +15,7 @@ export interface StartRunRequest {
 export type RunEvent =
   | { type: 'status'; runId: string; status: RunStatus; step: number; totalSteps: number; message?: string }
   | { type: 'metrics'; runId: string; points: MetricPoint[] }
-  | { type: 'sample'; runId: string; step: number; prompt: string; output: string }
+  | { type: 'sample'; runId: string; step: number; prompt: string; output: string; error?: string }
   | { type: 'checkpoint'; runId: string; step: number }
   | { type: 'device-lost'; runId: string; message: string };
 

@@ -13,6 +13,7 @@ import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
 import * as models from './models-service';
+import * as runs from './runs-service';
 import { tokenStats, type TokenReport } from './token-service';
 import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
@@ -104,6 +105,10 @@ const api = {
   },
 
   // Training and generation
+  /** Optimizer steps a run of the saved dataset on this model would take (the session's own plan). */
+  planSteps(datasetId: string, ref: ModelRef, settings: TrainSettings): Promise<number> {
+    return training.planSteps(datasetId, ref, settings);
+  },
   startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
     return training.startRun(req, onEvent);
   },
@@ -117,7 +122,18 @@ const api = {
     return training.generate(req, onToken);
   },
 
+  // Stored runs and adapters: every edit goes through here (the worker is the only writer).
+  setRunNotes: (runId: string, notes: string) => runs.setRunNotes(runId, notes),
+  /** Refused for the run that is training, paused or resuming. */
+  deleteRun: (runId: string) => runs.deleteRun(runId),
+  deleteAdapter: (adapterId: string) => runs.deleteAdapter(adapterId),
+
   // Adapters
+  /** A stored adapter's PEFT files (transferred), for writing into a folder the user picked. */
+  async peftFiles(adapterId: string): Promise<{ folder: string; files: NamedBytes[] }> {
+    const out = await adapters.peftFiles(adapterId);
+    return Comlink.transfer(out, out.files.map((f) => f.bytes.buffer));
+  },
   async exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
     const out = await adapters.exportAdapterZip(adapterId);
     return Comlink.transfer(out, [out.bytes.buffer]);
@@ -137,7 +153,7 @@ const api = {
   streamMergedExport(jobId: string, adapterId: string, format: adapters.MergedFormat, sink: adapters.ChunkSink): Promise<adapters.MergedExportPlan> {
     return adapters.streamMergedExport(jobId, adapterId, format, sink, (c) => Comlink.transfer(c, [c.buffer]));
   },
-  importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null) {
+  importAdapter(files: NamedBytes[], name: string, loaded: adapters.LoadedModel | null) {
     return adapters.importAdapter(files, name, loaded);
   },
 };

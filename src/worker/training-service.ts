@@ -6,18 +6,20 @@
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
 import type { TrainerCheckpoint } from '../train/trainer';
-import { TrainingSession, type RunCheckpoint } from '../train/session';
+import { collectSamples, TrainingSession, type RunCheckpoint } from '../train/session';
 import { exportFileBytes, exportFiles } from '../adapters/export';
-import { loadTokenizer, tokenizeExamples, type ChatTokenizer } from '../data';
+import { loadTokenizer, tokenizeExamples, type ChatTokenizer, type TokenizedExample } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
-import type { MetricPoint, RunRecord, RunStatus } from '../persist/records';
+import type { MetricPoint, ModelRef, RunRecord, RunStatus } from '../persist/records';
+import { lastLosses } from '../persist/lifecycle';
 import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
-import { validateSettings, withDefaults, type TrainSettings } from './settings';
+import { validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
+import { baseModelName } from './presets';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -42,9 +44,12 @@ interface Session {
 }
 
 let active: Session | null = null;
+/** The run being rebuilt from its checkpoint, until it becomes the active one. */
+let opening: string | null = null;
 
+/** The run this worker trains, holds paused, or is resuming (its records are in use). */
 export function currentRunId(): string | null {
-  return active?.run.id ?? null;
+  return active?.run.id ?? opening;
 }
 
 function status(s: Session, st: RunStatus, message?: string) {
@@ -52,32 +57,63 @@ function status(s: Session, st: RunStatus, message?: string) {
   s.onEvent({ type: 'status', runId: s.run.id, status: st, step: s.session.stepsCompleted, totalSteps: s.run.totalSteps, message });
 }
 
+interface Prepared {
+  tok: ChatTokenizer;
+  cfg: ReturnType<typeof parseModelConfig>;
+  files: Awaited<ReturnType<typeof openModel>>;
+  examples: TokenizedExample[];
+  padId: number;
+}
+
+/** A saved dataset tokenized with a cached model's tokenizer and the run's loss mask. */
+async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, report: (message: string) => void = () => {}): Promise<Prepared> {
+  report('Reading the dataset…');
+  const examples = await trainingExamples(datasetId);
+  report('Opening the model…');
+  const files = await openModel(ref);
+  const meta = await readModelMetadata(files);
+  const cfg = parseModelConfig(meta.config);
+  const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
+  report(`Tokenizing ${examples.length} examples…`);
+  const tokenized = await tokenizeExamples(tok, examples, { lossMode });
+  if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
+  return { tok, cfg, files, examples: tokenized.examples, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
+}
+
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {
   if (active) throw new Error(`A run is already training (${active.run.name}). Pause or stop it first.`);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
   unloadPlayground();
-  // Runs stored before a setting existed train with its default (e.g. the loss mask).
-  const s = withDefaults(run.settings);
+  // Settings are complete here: startRun and persist/'s getRun fill in defaults (withDefaults).
+  const s = run.settings;
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
+  const { tok, cfg, files, examples, padId } = await prepare(run.datasetId, run.model, s.lossMode, report);
 
-  report('Reading the dataset…');
-  const examples = await trainingExamples(run.datasetId);
-  report('Opening the model…');
-  const files = await openModel(run.model);
-  const meta = await readModelMetadata(files);
-  const cfg = parseModelConfig(meta.config);
-  const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
-  report(`Tokenizing ${examples.length} examples…`);
-  const tokenized = await tokenizeExamples(tok, examples, { lossMode: s.lossMode });
-  if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-
-  report('Uploading the weights to the GPU…');
+  report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
-  const padId = tok.padTokenId ?? tok.eosTokenId ?? 0;
-  const session = await TrainingSession.open(ctx, cfg, store, tokenized.examples, s, { padId });
+  const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
   run = { ...run, totalSteps: session.totalSteps };
   return { run, ctx, session, tok, prompts, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
+}
+
+// Planning asks on every settings change: the last tokenized dataset is kept (the loss mask,
+// not the sequence length, changes tokenization).
+let planned: { key: string; prepared: Promise<Prepared> } | null = null;
+
+/** The optimizer steps a run with these settings would take: the session's own plan (split, packing, accumulation). */
+export async function planSteps(datasetId: string, ref: ModelRef, settings: TrainSettings): Promise<number> {
+  const s = withDefaults(settings);
+  const key = JSON.stringify([datasetId, ref.id, ref.source, ref.revision ?? null, s.lossMode]);
+  if (planned?.key !== key) planned = { key, prepared: prepare(datasetId, ref, s.lossMode) };
+  const p = planned;
+  try {
+    const { examples, padId } = await p.prepared;
+    return TrainingSession.plan(examples, s, { padId }).totalSteps;
+  } catch (e) {
+    if (planned === p) planned = null; // a failure (model not downloaded yet) is not kept
+    throw e;
+  }
 }
 
 async function checkpoint(s: Session): Promise<void> {
@@ -97,9 +133,9 @@ function asRunCheckpoint(state: unknown, run: RunRecord): RunCheckpoint {
 }
 
 async function saveTrainedAdapter(s: Session): Promise<string> {
-  const adapter = await s.session.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
+  const adapter = await s.session.exportAdapter(baseModelName(s.run.model), s.run.model.revision ?? null);
   // Stored as the export pipeline's PEFT files, so a later PEFT download is exactly those bytes.
-  const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: s.run.model.id });
+  const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: baseModelName(s.run.model) });
   const files = await Promise.all(peft.map(async (f) => ({ name: f.name, bytes: (await exportFileBytes(f)).slice().buffer as ArrayBuffer })));
   const id = newId('adapter');
   const st: TrainSettings = s.run.settings;
@@ -107,13 +143,15 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   return id;
 }
 
-/** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
+/** Answers to the held-out prompts with the adapter as trained so far (greedy, short); a failing one is shown, never fails the run. */
 async function samples(s: Session, step: number): Promise<void> {
-  for (const prompt of s.prompts) {
-    const out = await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 });
-    s.onEvent({ type: 'sample', runId: s.run.id, step, prompt, output: out.text });
-    await saveSample({ runId: s.run.id, step, prompt, output: out.text });
-  }
+  if (s.prompts.length) status(s, 'running', `Answering the sample prompts at step ${step}…`);
+  const answer = async (prompt: string) =>
+    (await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text;
+  await collectSamples(step, s.prompts, answer, async (sample) => {
+    s.onEvent({ type: 'sample', runId: s.run.id, ...sample });
+    await saveSample({ runId: s.run.id, ...sample });
+  });
 }
 
 function release(s: Session) {
@@ -131,14 +169,19 @@ async function loop(s: Session): Promise<void> {
     if (!pending.length || (!force && performance.now() - lastFlush < 250)) return;
     const pts = pending.splice(0);
     lastFlush = performance.now();
+    // The run keeps its newest losses, so the Runs table shows them without reading every curve.
+    const losses = lastLosses(pts);
+    s.run = { ...s.run, ...losses };
     s.onEvent({ type: 'metrics', runId: s.run.id, points: pts });
     await appendMetrics(pts);
+    await updateRun(s.run.id, losses);
   };
   s.ctx.device.lost.then((info) => {
     s.lost = info.message || 'the GPU device was lost';
   });
   try {
-    status(s, 'running');
+    // The first step compiles every GPU kernel (tens of seconds on slow adapters): say so until its metrics arrive.
+    status(s, 'running', `Compiling the GPU kernels and running step ${session.stepsCompleted + 1}…`);
     await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
     while (session.stepsCompleted < s.run.totalSteps) {
       if (s.lost) throw new DeviceLost(s.lost);
@@ -200,14 +243,15 @@ export function setForgetDevice(f: () => void): void {
 
 /** Starts a new run; resolves with its id once it is set up (training continues in the background). */
 export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
-  const problems = Object.entries(validateSettings(withDefaults(req.settings)));
-  if (problems.length) throw new Error(`These settings cannot run: ${problems.map(([k, m]) => `${k} must be ${m}`).join('; ')}.`);
+  const settings = withDefaults(req.settings);
+  const problems = Object.values(validateSettings(settings));
+  if (problems.length) throw new Error(`These settings cannot run: ${problems.join('; ')}.`);
   const ds = await getDataset(req.datasetId);
   if (!ds) throw new Error('The saved dataset is gone; save it again on the Data screen.');
   const now = Date.now();
   const draft: RunRecord = {
     id: newId('run'), name: req.name, createdAt: now, updatedAt: now, status: 'running', datasetId: req.datasetId, datasetName: ds.name,
-    model: req.model, settings: req.settings, samplePrompts: req.samplePrompts, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
+    model: req.model, settings, samplePrompts: req.samplePrompts, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
   };
   const s = await build(draft, onEvent, req.samplePrompts);
   active = s;
@@ -227,7 +271,13 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   if (!run) throw new Error('That run no longer exists.');
   const ck = await getCheckpoint(runId);
   if (!ck) throw new Error('That run has no checkpoint to resume from.');
-  const s = await build(run, onEvent, run.samplePrompts ?? []);
+  opening = runId;
+  let s: Session;
+  try {
+    s = await build(run, onEvent, run.samplePrompts ?? []);
+  } finally {
+    opening = null;
+  }
   const c = asRunCheckpoint(ck.state, run);
   s.session.restore(c);
   s.run = { ...s.run, step: c.trainer.step, checkpointStep: c.trainer.step };

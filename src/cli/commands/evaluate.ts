@@ -5,7 +5,7 @@
 import { basename, resolve } from 'node:path';
 import { Generator } from '../../engine/model/generate';
 import type { LoraParams } from '../../engine/model/lora-params';
-import { tokenizeExamples, type Example, type Message } from '../../data';
+import { promptIds, ReplyText, tokenizeExamples, type Example, type Message } from '../../data';
 import { EvalLeakError, METRIC_IDS, assertDisjoint, evaluate, fewShotExamples, fewShotPrompt, resolveMetrics, toEvalSet, type EvalItem, type EvalReport, type Metric, type MeanInterval, type PairedComparison, type SystemId } from '../../eval';
 import { num, optStr, str, type Values } from '../args';
 import { type LoadedEngine, loadAdapter, loadEngine } from '../engine-model';
@@ -81,7 +81,7 @@ function adapterNames(dirs: readonly string[]): string[] {
 async function runSystem(e: LoadedEngine, lora: LoraParams | null, sys: System, items: readonly EvalItem[], o: { maxNew: number; batch: number; stops: number[] }): Promise<SystemResult> {
   const { tokenizer: tok, opened } = e;
   const cfg = opened.config;
-  const ids = sys.prompts.map((m) => tok.encode(tok.renderChat(m, { addGenerationPrompt: true })));
+  const ids = sys.prompts.map((m) => promptIds(tok, m));
   ids.forEach((p, i) => {
     if (p.length >= cfg.maxPositionEmbeddings) throw new CliError(`${sys.name}: the prompt of row ${items[i].row} has ${p.length} tokens, the model's context is ${cfg.maxPositionEmbeddings}`);
   });
@@ -94,7 +94,11 @@ async function runSystem(e: LoadedEngine, lora: LoraParams | null, sys: System, 
   try {
     for (let i = 0; i < ids.length; i += batch) {
       const res = await gen.generateBatch(ids.slice(i, i + batch), { maxNewTokens: o.maxNew, stopTokens: o.stops, loraScale: lora ? 1 : 0 });
-      for (const r of res) predictions.push(tok.decode(r.tokens.filter((t) => !o.stops.includes(t))).trim());
+      res.forEach((r, j) => {
+        const reply = new ReplyText(tok, ids[i + j]);
+        for (const t of r.tokens) if (!o.stops.includes(t)) reply.push(t);
+        predictions.push(reply.finish().text.trim());
+      });
       process.stderr.write(`evaluate: ${sys.name} ${predictions.length}/${ids.length} answers\n`);
     }
   } finally {

@@ -3,7 +3,7 @@ import { Generator } from '../../engine/model/generate';
 import { TrainingGraph } from '../../engine/model/llama';
 import { LoraTrainer } from '../../train/trainer';
 import { defaultOptimConfig } from '../../engine/optim/config';
-import { BatchIterator, tokenizeExamples, type Message, type TokenizedExample } from '../../data';
+import { BatchIterator, promptIds, ReplyText, tokenizeExamples, type Message, type TokenizedExample } from '../../data';
 import { num, optStr, str, type Values } from '../args';
 import { type LoadedEngine, loadEngine, parseIds } from '../engine-model';
 import { CliError } from '../model-dir';
@@ -35,22 +35,15 @@ export async function generateCommand(v: Values, out: (l: string) => void): Prom
   const maxNew = num(v, 'max-tokens', 256, { int: true, min: 1 });
   const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
   try {
-    let ids: number[];
-    if (v.raw === true || !e.tokenizer.hasChatTemplate) {
-      ids = e.tokenizer.encode(prompt);
-    } else {
-      const messages: Message[] = [];
-      const system = optStr(v, 'system');
-      if (system) messages.push({ role: 'system', content: system });
-      messages.push({ role: 'user', content: prompt });
-      ids = e.tokenizer.encode(e.tokenizer.renderChat(messages, { addGenerationPrompt: true }));
-    }
+    const system = optStr(v, 'system');
+    const messages: Message[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
+    const ids = promptIds(e.tokenizer, messages, { raw: v.raw === true });
     const maxT = Math.min(e.opened.config.maxPositionEmbeddings, ids.length + maxNew + 1);
     const gen = new Generator(e.model, e.lora, maxT);
     try {
       const stream = !v.json;
-      let printed = '';
-      const all: number[] = [];
+      const reply = new ReplyText(e.tokenizer, ids);
+      const eos = e.opened.config.eosTokenIds;
       const r = await gen.generate(ids, {
         maxNewTokens: maxNew,
         temperature: num(v, 'temperature', 0, { min: 0 }),
@@ -59,20 +52,14 @@ export async function generateCommand(v: Values, out: (l: string) => void): Prom
         seed: num(v, 'seed', 0, { int: true, min: 0 }),
         loraScale: e.lora ? num(v, 'scale', 1) : 0,
         onToken: (t) => {
-          all.push(t);
-          if (!stream) return;
-          // Decode the whole reply each time so multi-byte characters split over tokens print whole.
-          const text = e.tokenizer.decode(all.filter((x) => !e.opened.config.eosTokenIds.includes(x)));
-          if (text.startsWith(printed) && !text.endsWith('\uFFFD')) {
-            process.stdout.write(text.slice(printed.length));
-            printed = text;
-          }
+          if (eos.includes(t)) return;
+          const piece = reply.push(t);
+          if (stream && piece) process.stdout.write(piece);
         },
       });
-      const reply = e.tokenizer.decode(r.tokens.filter((x) => !e.opened.config.eosTokenIds.includes(x)));
-      if (stream) {
-        process.stdout.write(reply.slice(printed.length) + '\n');
-      } else out(JSON.stringify({ prompt_tokens: ids.length, tokens: r.tokens, text: reply, stop_reason: r.stopReason }));
+      const { rest, text } = reply.finish();
+      if (stream) process.stdout.write(rest + '\n');
+      else out(JSON.stringify({ prompt_tokens: ids.length, tokens: r.tokens, text, stop_reason: r.stopReason }));
     } finally {
       gen.destroy();
     }

@@ -4,15 +4,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LINEAR_MODULES, type LinearModule } from '../../engine/model/config';
 import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
-import { loadTokenizer, tokenizeExamples, type LossMode } from '../../data';
+import { loadTokenizer, tokenizeExamples } from '../../data';
 import { TrainingSession } from '../../train/session';
 import { chooseSeqLen } from '../../train/seq-len';
-import { DEFAULT_SETTINGS, LOSS_MODES, validateSettings, type Schedule, type TrainSettings } from '../../train/settings';
+import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
@@ -21,6 +20,16 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
+import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { fileSha256 } from '../dataset-file';
+
+/** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
+const SETTING_OPTIONS = Object.fromEntries(
+  SETTING_KEYS.flatMap((k) => {
+    const spec = settingSpec(k);
+    return spec.flag ? [[spec.flag, { type: spec.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]] : [];
+  }),
+) as Record<string, { type: 'string' | 'boolean' }>;
 
 export const TRAIN_OPTIONS = {
   model: { type: 'string' },
@@ -29,25 +38,7 @@ export const TRAIN_OPTIONS = {
   json: { type: 'boolean' },
   force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  rank: { type: 'string' },
-  alpha: { type: 'string' },
-  dropout: { type: 'string' },
-  targets: { type: 'string' },
-  rslora: { type: 'boolean' },
-  lr: { type: 'string' },
-  schedule: { type: 'string' },
-  warmup: { type: 'string' },
-  epochs: { type: 'string' },
-  steps: { type: 'string' },
-  batch: { type: 'string' },
-  'grad-accum': { type: 'string' },
-  'seq-len': { type: 'string' },
-  seed: { type: 'string' },
-  'val-split': { type: 'string' },
-  'eval-every': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
   resume: { type: 'boolean' },
-  'loss-mode': { type: 'string' },
   'exclude-invalid': { type: 'boolean' },
   'dedupe': { type: 'boolean' },
   'weights': { type: 'string' },
@@ -56,55 +47,101 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string' },
   'no-packing': { type: 'boolean' },
   'base-model-id': { type: 'string' },
+  'base-model-revision': { type: 'string' },
   adapter: { type: 'string' },
+  ...SETTING_OPTIONS,
 } as const;
 
+/** `--rank N`, `--schedule constant|linear|cosine`, `--rslora`: a setting's flag with its value's shape. */
+function flagUsage(spec: SettingSpec & { flag: string }): string {
+  switch (spec.kind) {
+    case 'number':
+      return `--${spec.flag} ${spec.int ? 'N' : 'X'}`;
+    case 'boolean':
+      return `--${spec.flag}`;
+    case 'choice':
+      return `--${spec.flag} ${spec.choices.map((c) => c.id).join('|')}`;
+    case 'list':
+      return `--${spec.flag} ${spec.item.toUpperCase()},...`;
+  }
+}
+
+/** A setting's default and its range (a choice's values are in its usage). */
+function helpNote(spec: SettingSpec): string {
+  switch (spec.kind) {
+    case 'number':
+      return `${spec.default}; ${requirement(spec)}`;
+    case 'boolean':
+      return 'off';
+    case 'choice':
+      return spec.default;
+    case 'list':
+      return `${spec.default.length === spec.choices.length ? 'all' : spec.default.join(',')}; some of ${spec.choices.join(',')}`;
+  }
+}
+
+const FLAGGED = SETTING_KEYS.map((k) => settingSpec(k)).filter((spec): spec is SettingSpec & { flag: string } => spec.flag !== null);
+const SETTINGS_HELP = FLAGGED.map((spec) => `  ${flagUsage(spec)}  ${spec.explain} (${helpNote(spec)})`).join('\n');
+
 export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
-  --rank N (${DEFAULT_SETTINGS.rank})  --alpha X (${DEFAULT_SETTINGS.alpha})  --dropout P (${DEFAULT_SETTINGS.dropout})  --rslora
-  --targets q_proj,k_proj,... (all seven)  --lr X (${DEFAULT_SETTINGS.learningRate})  --schedule constant|linear|cosine (${DEFAULT_SETTINGS.schedule})
-  --warmup N (${DEFAULT_SETTINGS.warmupSteps})  --epochs N (${DEFAULT_SETTINGS.epochs}) | --steps N  --batch N (${DEFAULT_SETTINGS.batchSize})  --grad-accum N (${DEFAULT_SETTINGS.gradAccum})
-  --seq-len N (${DEFAULT_SETTINGS.seqLen})  --seed N (${DEFAULT_SETTINGS.seed})  --val-split F (${DEFAULT_SETTINGS.valSplit})  --eval-every N (${DEFAULT_SETTINGS.evalEvery})
-  --checkpoint-every N (${DEFAULT_SETTINGS.checkpointEvery})  --resume  --loss-mode all-assistant|last-assistant|all
+training settings (default; range):
+${SETTINGS_HELP}
+other options:
+  --resume (continue a stopped run exactly from its checkpoint)
   --exclude-invalid (train without invalid rows)  --dedupe  --recompute auto|off|selective|full (auto)  --no-packing
-  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
+  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --base-model-revision REV  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
   ${WEIGHTS_HELP}`;
 
-export function lossModeFlag(v: Values, fallback: LossMode): LossMode {
-  const m = str(v, 'loss-mode', fallback);
-  if (!LOSS_MODES.some((x) => x.id === m)) throw new CliError(`--loss-mode ${m}: expected ${LOSS_MODES.map((x) => x.id).join(', ')}`);
-  return m as LossMode;
+/** The value of one setting's flag, checked against its declaration; the flag's default when absent. */
+function settingFlag<K extends SettingKey>(v: Values, key: K, fallback: TrainSettings[K]): TrainSettings[K] {
+  const spec = settingSpec(key);
+  if (!spec.flag) throw new Error(`setting ${key} has no CLI flag`);
+  const flag = spec.flag;
+  const x = v[flag];
+  if (x === undefined) return fallback;
+  const bad = (got: string) => new CliError(`--${flag} ${got}: must be ${requirement(spec)}`);
+  let value: unknown;
+  switch (spec.kind) {
+    case 'boolean':
+      value = x === true;
+      break;
+    case 'number': {
+      const n = Number(x);
+      if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${flag}: expected a number, got ${JSON.stringify(x)}`);
+      value = n;
+      if (!isValidSetting(spec, n)) throw bad(x);
+      break;
+    }
+    case 'choice': {
+      const c = str(v, flag);
+      if (!isValidSetting(spec, c)) throw new CliError(`--${flag} ${c}: expected ${spec.choices.map((m) => m.id).join(', ')}`);
+      value = c;
+      break;
+    }
+    case 'list': {
+      const items = list(v, flag, []);
+      for (const t of items) if (!spec.choices.includes(t)) throw new CliError(`--${flag}: unknown ${spec.item} ${t} (expected some of ${spec.choices.join(',')})`);
+      if (!isValidSetting(spec, items)) throw bad(items.join(','));
+      value = items;
+      break;
+    }
+  }
+  return value as TrainSettings[K];
 }
 
+/** `--loss-mode` (also read by `eval`, whose default may differ from training's). */
+export function lossModeFlag(v: Values, fallback: LossMode): LossMode {
+  return settingFlag(v, 'lossMode', fallback);
+}
+
+/** Every training setting from its flag (SETTINGS names them), defaults for the rest. */
 export function settingsFromFlags(v: Values): TrainSettings {
-  const d = DEFAULT_SETTINGS;
-  const targets = list(v, 'targets', [...d.targets]);
-  for (const t of targets) if (!(LINEAR_MODULES as readonly string[]).includes(t)) throw new CliError(`--targets: unknown module ${t} (expected some of ${LINEAR_MODULES.join(',')})`);
-  const schedule = str(v, 'schedule', d.schedule);
-  if (!['constant', 'linear', 'cosine'].includes(schedule)) throw new CliError(`--schedule ${schedule}: expected constant, linear or cosine`);
-  const s: TrainSettings = {
-    ...d,
-    rank: num(v, 'rank', d.rank, { int: true, min: 1 }),
-    alpha: num(v, 'alpha', d.alpha, { min: 0 }),
-    dropout: num(v, 'dropout', d.dropout, { min: 0, max: 0.99 }),
-    targets: targets as LinearModule[],
-    rslora: v.rslora === true,
-    learningRate: num(v, 'lr', d.learningRate, { min: 0 }),
-    schedule: schedule as Schedule,
-    warmupSteps: num(v, 'warmup', d.warmupSteps, { int: true, min: 0 }),
-    epochs: num(v, 'epochs', d.epochs, { int: true, min: 1 }),
-    maxSteps: num(v, 'steps', 0, { int: true, min: 0 }),
-    batchSize: num(v, 'batch', d.batchSize, { int: true, min: 1 }),
-    gradAccum: num(v, 'grad-accum', d.gradAccum, { int: true, min: 1 }),
-    seqLen: num(v, 'seq-len', d.seqLen, { int: true, min: 8 }),
-    seed: num(v, 'seed', d.seed, { int: true, min: 0 }),
-    valSplit: num(v, 'val-split', d.valSplit, { min: 0, max: 0.5 }),
-    evalEvery: num(v, 'eval-every', d.evalEvery, { int: true, min: 1 }),
-    checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, { int: true, min: 1 }),
-    lossMode: lossModeFlag(v, d.lossMode),
+  const s = { ...DEFAULT_SETTINGS, targets: [...DEFAULT_SETTINGS.targets] };
+  const put = <K extends SettingKey>(k: K) => {
+    s[k] = settingFlag(v, k, s[k]);
   };
-  const problems = Object.entries(validateSettings(s));
-  if (problems.length) throw new CliError(`invalid settings: ${problems.map(([k, m]) => `${k} must be ${m}`).join('; ')}`);
+  for (const k of SETTING_KEYS) if (settingSpec(k).flag) put(k);
   return s;
 }
 
@@ -166,15 +203,22 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
     log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
-    const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, {
-      engine: {
-        weightStorage: storage.storage,
-        recompute: recomputeFlag(v),
-        packing: v['no-packing'] !== true,
-        maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
-        weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
-      },
-    });
+    const engine = {
+      weightStorage: storage.storage,
+      recompute: recomputeFlag(v),
+      packing: v['no-packing'] !== true,
+      maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
+      weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
+    };
+    // What `export --format axolotl|trl` needs to write the same run for another trainer.
+    const record: RunRecord = {
+      objective: { kind: 'sft' },
+      settings,
+      engine: { packing: engine.packing, maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
+      data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
+      base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null, quantization: null },
+    };
+    const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, { engine });
     try {
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
@@ -217,6 +261,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       const trained = await session.exportAdapter(optStr(v, 'base-model-id') ?? modelDir);
       await writeDirAtomically(outDir, async (dir) => {
         for (const [name, data] of Object.entries(exportPeft(trained, model.config))) await writeFile(join(dir, name), data);
+        await writeFile(join(dir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
       });
       log(`wrote PEFT adapter to ${outDir}${result.finalValLoss !== null ? ` (validation loss ${result.finalValLoss.toFixed(4)})` : ''}`);
     } finally {

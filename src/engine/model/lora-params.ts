@@ -18,6 +18,7 @@ export interface LoraSettings {
   layersToTransform?: number[] | null;
 }
 
+/** The factor applied to B·A, PEFT's definition: alpha / r, or alpha / √r with rsLoRA. The one place of this rule. */
 export function loraScalingOf(s: Pick<LoraSettings, 'r' | 'alpha' | 'useRslora'>): number {
   return s.useRslora ? s.alpha / Math.sqrt(s.r) : s.alpha / s.r;
 }

@@ -80,7 +80,7 @@ export function Playground() {
           void runAll();
         }}
       >
-        <Field label="Prompt">{(id) => <textarea id={id} rows={3} value={prompt} onChange={(e) => setPrompt(e.target.value)} required />}</Field>
+        <Field label="Prompt" hint="Empty: a base model writes from nothing (its start-of-text token).">{(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={prompt} onChange={(e) => setPrompt(e.target.value)} />}</Field>
         <div className="grid2">
           <Field label="Adapter" hint={adapter ? `Trained on ${adapter.baseModel}, rank ${adapter.rank}` : 'Train one, or import one on the Runs screen.'}>
             {(id, d) => (
@@ -115,7 +115,7 @@ export function Playground() {
             {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={fewShot} onChange={(e) => setFewShot(e.target.value)} placeholder={'user: …\nassistant: …'} />}
           </Field>
         </details>
-        <button type="submit" disabled={!prompt.trim() || busy} data-testid="generate">
+        <button type="submit" disabled={busy} data-testid="generate">
           {busy ? 'Generating…' : 'Generate'}
         </button>
       </form>

@@ -1,20 +1,100 @@
+// The Train screen's settings: presets, then every setting of the declaration (SETTINGS in
+// src/train/settings.ts) in its group, rendered by its kind. Nothing here lists settings.
 import { useTrain } from '../../store/training';
-import { EXPLAIN, LORA_TARGETS, LOSS_MODES, PRESETS, loraScale, type LossMode, type PresetId, type Schedule, type TrainSettings } from '../../worker/settings';
+import { EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, loraScale, settingSpec, type PresetId, type SettingGroup, type SettingKey, type TrainSettings } from '../../worker/settings';
 import { Field } from '../common/Field';
 
-type NumKey = { [K in keyof TrainSettings]: TrainSettings[K] extends number ? K : never }[keyof TrainSettings];
+/** Groups shown full width above the grid of the others. */
+const WIDE: readonly SettingGroup[] = ['targets', 'loss'];
 
-const GROUPS: { title: string; fields: { key: NumKey; label: string; step?: number }[] }[] = [
-  { title: 'Adapter', fields: [{ key: 'rank', label: 'Rank (r)' }, { key: 'alpha', label: 'Alpha' }, { key: 'dropout', label: 'Dropout', step: 0.01 }] },
-  { title: 'Optimizer', fields: [{ key: 'learningRate', label: 'Learning rate', step: 1e-5 }, { key: 'warmupSteps', label: 'Warm-up steps' }] },
-  { title: 'Length of training', fields: [{ key: 'epochs', label: 'Epochs' }, { key: 'maxSteps', label: 'Max steps' }] },
-  { title: 'Batches', fields: [{ key: 'batchSize', label: 'Batch size' }, { key: 'gradAccum', label: 'Gradient accumulation' }, { key: 'seqLen', label: 'Sequence length' }] },
-  { title: 'Evaluation', fields: [{ key: 'valSplit', label: 'Validation split', step: 0.01 }, { key: 'evalEvery', label: 'Evaluate every' }, { key: 'sampleEvery', label: 'Sample every' }, { key: 'checkpointEvery', label: 'Checkpoint every' }, { key: 'seed', label: 'Seed' }] },
-];
+/** Live figures shown after a setting's explanation. */
+const AFTER_HINT: Partial<Record<SettingKey, (s: TrainSettings) => string>> = {
+  rslora: (s) => `Scale now: ${loraScale(s).toFixed(3)}.`,
+};
+
+type Errors = Partial<Record<SettingKey, string>>;
+type Setter = <K extends SettingKey>(key: K, value: TrainSettings[K]) => void;
+
+function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; settings: TrainSettings; errors: Errors; note?: string; set: Setter }) {
+  const spec = settingSpec(k);
+  const error = errors[k];
+  const after = AFTER_HINT[k]?.(settings);
+  const hint = [EXPLAIN[k], note, after].filter(Boolean).join(' ');
+  const value: unknown = settings[k];
+  // Each branch writes a value of the setting's own kind.
+  const put = set as (key: SettingKey, value: unknown) => void;
+  switch (spec.kind) {
+    case 'number':
+      return (
+        <Field label={spec.label} hint={hint} error={error}>
+          {(id, describedBy) => (
+            <input
+              id={id}
+              type="number"
+              step={spec.step ?? 1}
+              value={Number.isFinite(value) ? (value as number) : ''}
+              aria-describedby={describedBy}
+              aria-invalid={!!error}
+              onChange={(e) => put(k, e.target.value === '' ? NaN : Number(e.target.value))}
+            />
+          )}
+        </Field>
+      );
+    case 'choice':
+      return (
+        <Field label={spec.label} hint={hint} error={error}>
+          {(id, describedBy) => (
+            <select id={id} aria-describedby={describedBy} aria-invalid={!!error} value={value as string} onChange={(e) => put(k, e.target.value)}>
+              {spec.choices.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.label}
+                  {c.id === spec.default ? ' (default)' : ''}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      );
+    case 'boolean':
+      return (
+        <>
+          <label className="check">
+            <input type="checkbox" checked={value as boolean} onChange={(e) => put(k, e.target.checked)} /> {spec.label}
+          </label>
+          <small className="muted">{hint}</small>
+          {error && <small className="bad"> {error}</small>}
+        </>
+      );
+    case 'list': {
+      const chosen = value as string[];
+      return (
+        <>
+          <div className="targets" role="group" aria-label={spec.label}>
+            {spec.choices.map((t) => (
+              <label key={t} className="check">
+                <input type="checkbox" checked={chosen.includes(t)} onChange={(e) => put(k, e.target.checked ? [...chosen, t] : chosen.filter((x) => x !== t))} /> <code>{t}</code>
+              </label>
+            ))}
+          </div>
+          <small className="muted">{hint}</small>
+          {error && <small className="bad"> {error}</small>}
+        </>
+      );
+    }
+  }
+}
 
 /** `notes`: a line about a field's value for the chosen model (shown with its explanation). */
-export function Settings({ errors, notes = {}, disabled }: { errors: Partial<Record<keyof TrainSettings, string>>; notes?: Partial<Record<keyof TrainSettings, string>>; disabled: boolean }) {
+export function Settings({ errors, notes = {}, disabled }: { errors: Errors; notes?: Partial<Record<SettingKey, string>>; disabled: boolean }) {
   const { settings, preset, applyPreset, set } = useTrain();
+  const group = (g: (typeof SETTING_GROUPS)[number]) => (
+    <fieldset key={g.id} disabled={disabled}>
+      <legend>{g.title}</legend>
+      {SETTING_KEYS.filter((k) => settingSpec(k).group === g.id).map((k) => (
+        <SettingControl key={k} k={k} settings={settings} errors={errors} note={notes[k]} set={set} />
+      ))}
+    </fieldset>
+  );
   return (
     <div className="card" data-testid="train-settings">
       <h2>Settings</h2>
@@ -30,76 +110,8 @@ export function Settings({ errors, notes = {}, disabled }: { errors: Partial<Rec
         ))}
         {preset === 'custom' && <p className="muted">Custom settings.</p>}
       </fieldset>
-      <fieldset disabled={disabled}>
-        <legend>LoRA targets</legend>
-        <div className="targets">
-          {LORA_TARGETS.map((t) => (
-            <label key={t} className="check">
-              <input type="checkbox" checked={settings.targets.includes(t)} onChange={(e) => set('targets', e.target.checked ? [...settings.targets, t] : settings.targets.filter((x) => x !== t))} /> <code>{t}</code>
-            </label>
-          ))}
-        </div>
-        <small className="muted">{EXPLAIN.targets}</small>
-        {errors.targets && <small className="bad"> {errors.targets}</small>}
-      </fieldset>
-      <fieldset disabled={disabled}>
-        <legend>Loss</legend>
-        <Field label="Train on" hint={EXPLAIN.lossMode} error={errors.lossMode}>
-          {(id, describedBy) => (
-            <select id={id} aria-describedby={describedBy} aria-invalid={!!errors.lossMode} value={settings.lossMode} onChange={(e) => set('lossMode', e.target.value as LossMode)}>
-              {LOSS_MODES.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.label}
-                  {m.id === 'all-assistant' ? ' (default)' : ''}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </fieldset>
-      <div className="settings-grid">
-        {GROUPS.map((g) => (
-          <fieldset key={g.title} disabled={disabled}>
-            <legend>{g.title}</legend>
-            {g.fields.map((f) => (
-              <Field key={f.key} label={f.label} hint={notes[f.key] ? `${EXPLAIN[f.key]} ${notes[f.key]}` : EXPLAIN[f.key]} error={errors[f.key]}>
-                {(id, describedBy) => (
-                  <input
-                    id={id}
-                    type="number"
-                    step={f.step ?? 1}
-                    value={Number.isFinite(settings[f.key]) ? settings[f.key] : ''}
-                    aria-describedby={describedBy}
-                    aria-invalid={!!errors[f.key]}
-                    onChange={(e) => set(f.key, e.target.value === '' ? NaN : Number(e.target.value))}
-                  />
-                )}
-              </Field>
-            ))}
-            {g.title === 'Adapter' && (
-              <>
-                <label className="check">
-                  <input type="checkbox" checked={settings.rslora} onChange={(e) => set('rslora', e.target.checked)} /> rsLoRA scaling
-                </label>
-                <small className="muted">
-                  {EXPLAIN.rslora} Scale now: {loraScale(settings).toFixed(3)}.
-                </small>
-              </>
-            )}
-            {g.title === 'Optimizer' && (
-              <Field label="Schedule" hint={EXPLAIN.schedule}>
-                {(id, describedBy) => (
-                  <select id={id} aria-describedby={describedBy} value={settings.schedule} onChange={(e) => set('schedule', e.target.value as Schedule)}>
-                    <option value="constant">constant</option>
-                    <option value="linear">linear decay</option>
-                    <option value="cosine">cosine decay</option>
-                  </select>
-                )}
-              </Field>
-            )}
-          </fieldset>
-        ))}
-      </div>
+      {SETTING_GROUPS.filter((g) => WIDE.includes(g.id)).map(group)}
+      <div className="settings-grid">{SETTING_GROUPS.filter((g) => !WIDE.includes(g.id)).map(group)}</div>
     </div>
   );
 }

@@ -3,14 +3,14 @@ import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useSeqLen, useTrain } from '../../store/training';
-import { canResume, etaSeconds, formatDuration } from '../../persist/lifecycle';
-import { plannedSteps, validateSettings } from '../../worker/settings';
+import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
+import { validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
 import { LiveCharts } from './LiveCharts';
 
 export function TrainScreen() {
-  const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop } = useTrain();
+  const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop, planned, plan } = useTrain();
   const saved = useDataset((s) => s.saved);
   const model = useModel((s) => s.model);
   const { runs, refresh, metrics, loadMetrics } = useRuns();
@@ -23,21 +23,24 @@ export function TrainScreen() {
   useEffect(() => {
     if (!live && latest) void loadMetrics(latest.id);
   }, [live, latest, loadMetrics]);
-  const shownPoints = live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [];
+  const shownPoints = useMemo(() => live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [], [live, latest, metrics]);
 
   const seqLen = useSeqLen();
   // A sequence length past the model's positions is refused here, before any work starts.
   const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}) };
   const valid = Object.keys(errors).length === 0;
-  const steps = saved ? plannedSteps(settings, Math.round(saved.examples * (1 - settings.valSplit))) : null;
+  // Planned steps come from the worker's session plan (split, packing, accumulation), as the run will take them.
+  useEffect(() => {
+    if (saved && valid) void plan(saved.id, model);
+  }, [plan, saved, model, settings, valid]);
+  const steps = !saved || !valid ? '—' : !planned ? '…' : 'steps' in planned ? planned.steps : `— (${planned.error})`;
   const running = live?.status === 'running';
   // The run on screen is offered for resuming only once it is no longer training (e.g. after a lost device).
   const resumable = runs.filter((r) => canResume(r) && !(r.id === live?.runId && (live.status === 'running' || live.status === 'paused')));
   // Pace from the measured points' own timestamps (no clock reads during render).
-  const eta = useMemo(() => {
-    const last = live?.points.at(-1);
-    return live && last ? etaSeconds(live.step, live.totalSteps, (last.time - live.startedAt) / 1000) : null;
-  }, [live]);
+  const finished = live ? !['running', 'paused'].includes(live.status) : !!latest;
+  const final = useMemo(() => lastLosses(shownPoints), [shownPoints]);
+  const eta = useMemo(() => (live ? etaFromPoints(live.points, live.totalSteps) : null), [live]);
 
   return (
     <section aria-labelledby="screen-title">
@@ -51,7 +54,7 @@ export function TrainScreen() {
             <a href="#/model">{model.id}</a>
           </dd>
           <dt>Planned steps</dt>
-          <dd>{steps ?? '—'}</dd>
+          <dd data-testid="planned-steps">{steps}</dd>
         </dl>
       </div>
 
@@ -108,6 +111,17 @@ export function TrainScreen() {
       </div>
 
       {!live && latest && <p className="muted">Curves of the latest run, “{latest.name}” ({latest.status}).</p>}
+      {finished && final.lastTrainLoss !== undefined && (
+        <p data-testid="final-loss">
+          Last train loss <strong>{formatLoss(final.lastTrainLoss)}</strong>
+          {final.lastValLoss !== undefined && (
+            <>
+              {' '}
+              · validation loss <strong>{formatLoss(final.lastValLoss)}</strong>
+            </>
+          )}
+        </p>
+      )}
       <LiveCharts points={shownPoints} />
 
       <div className="card" data-testid="samples">
@@ -119,7 +133,11 @@ export function TrainScreen() {
             {live.samples.map((s, i) => (
               <li key={i}>
                 <span className="muted">step {s.step}:</span> <strong>{s.prompt}</strong>
-                <pre className="output">{s.output}</pre>
+                {s.error !== undefined ? (
+                  <p className="bad" data-testid="sample-error">Could not generate this sample: {s.error}</p>
+                ) : (
+                  <pre className="output">{s.output}</pre>
+                )}
               </li>
             ))}
           </ol>
