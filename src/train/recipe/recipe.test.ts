@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, parseDataset, selectTrainingExamples, splitTrainVal, tokenizeExamples, type Example, type LossMode } from '../../data';
@@ -38,53 +39,8 @@ const SFT_CONFIG_ARGS = new Set([
 // transformers from_pretrained keyword arguments passed through model_init_kwargs.
 const MODEL_INIT_ARGS = new Set(['revision', 'torch_dtype', 'attn_implementation']);
 
-// ---- A minimal reader for the YAML subset toYaml writes (no YAML library is installed). ----
-function readScalar(s: string): YamlValue {
-  if (s === '[]') return [];
-  if (s === '{}') return {};
-  if (s.startsWith('"')) return JSON.parse(s) as string;
-  if (s === 'null' || s === '~') return null;
-  if (s === 'true' || s === 'false') return s === 'true';
-  if (/^[-+]?(\d+|\d*\.\d+([eE][-+]\d+)?)$/.test(s)) return Number(s);
-  return s;
-}
-function readYaml(text: string): YamlValue {
-  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-  let i = 0;
-  const indentOf = (l: string) => l.length - l.trimStart().length;
-  const keyValue = (s: string): [string, string] => {
-    const m = /^("(?:[^"\\]|\\.)*"|[^:"]+):(?: (.*))?$/.exec(s);
-    if (!m) throw new Error(`not a key: ${s}`);
-    return [readScalar(m[1]) as string, m[2] ?? ''];
-  };
-  function block(indent: string): YamlValue {
-    if (lines[i].slice(indent.length).startsWith('- ')) {
-      const out: YamlValue[] = [];
-      while (i < lines.length && indentOf(lines[i]) === indent.length && lines[i].slice(indent.length).startsWith('- ')) {
-        const rest = lines[i].slice(indent.length + 2);
-        if (/^("[^"]*"|[^:" ]+):( |$)/.test(rest)) {
-          lines[i] = indent + '  ' + rest; // a mapping item: read it at the item's indent
-          out.push(block(indent + '  '));
-        } else {
-          out.push(readScalar(rest));
-          i++;
-        }
-      }
-      return out;
-    }
-    const out: Record<string, YamlValue> = {};
-    while (i < lines.length && indentOf(lines[i]) === indent.length) {
-      const [k, v] = keyValue(lines[i].slice(indent.length));
-      i++;
-      if (v !== '') out[k] = readScalar(v);
-      else out[k] = block(' '.repeat(indentOf(lines[i])));
-    }
-    return out;
-  }
-  const doc = block('');
-  if (i !== lines.length) throw new Error(`unread line: ${lines[i]}`);
-  return doc;
-}
+// Recipes are read back by a maintained YAML 1.2 parser, as the trainers' own loaders would.
+const readYaml = (text: string): YamlValue => parseYaml(text) as YamlValue;
 
 // ---- Fixtures ----
 const chat = (i: number) => ({
