@@ -327,18 +327,16 @@ export class TrainingSession {
     await this.checkpointOnce(ev);
     this.pauseRequested = false;
     if (ev.signal?.aborted) return;
-    await ev.onStatus?.('paused');
     let onAbort = () => {};
+    // Waiting (and `paused`) starts before onStatus, so a resume in answer to 'paused' is heard.
+    const wake = new Promise<'resume' | 'stop'>((resolve) => {
+      this.resumeWaiter = () => resolve('resume');
+      onAbort = () => resolve('stop');
+      ev.signal?.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      const how = await Promise.race([
-        new Promise<'resume' | 'stop'>((resolve) => {
-          this.resumeWaiter = () => resolve('resume');
-          onAbort = () => resolve('stop');
-          ev.signal?.addEventListener('abort', onAbort, { once: true });
-        }),
-        this.trainer.watch.lost,
-      ]);
-      if (how === 'stop') return;
+      await ev.onStatus?.('paused');
+      if ((await Promise.race([wake, this.trainer.watch.lost])) === 'stop') return;
     } finally {
       this.resumeWaiter = null;
       ev.signal?.removeEventListener('abort', onAbort);
