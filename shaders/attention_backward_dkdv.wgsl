@@ -8,6 +8,7 @@
 // Shapes: dk, dv, k, v [B·T, KVH, D]; dout, q [B·T, H, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale}
+// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit).
 // Grid: (ceil(T/BC), KVH, B). Workgroup memory: (2·BC + 2·BR)·DMAX + 2·BR·BC + 3·BR + BC + 2 words.
 // Query tiles after the segment of the block's last key are skipped (segment ids are
 // contiguous runs with distinct ids, see attention_forward).
@@ -39,27 +40,6 @@ var<workgroup> lrow: array<f32, BR>;
 var<workgroup> drow: array<f32, BR>;
 var<workgroup> segq: array<u32, BR>;
 var<workgroup> segk: array<u32, BC>;
-var<workgroup> scanHit: atomic<u32>; // segment boundary search
-var<workgroup> scanOut: u32;
-
-// One past the last query that can see any key of this block: the end of the segment of
-// the block's last key kl. Segment ids are contiguous runs with distinct ids, so queries
-// after that run see none of these keys. Scanned forwards WG tokens at a time.
-fn segmentEnd(b: u32, kl: u32, tid: u32) -> u32 {
-  let sk = seg[b * p.T + kl];
-  if (tid == 0u) { atomicStore(&scanHit, 0xffffffffu); }
-  var lo = kl + 1u; // this round checks tokens [lo, lo + WG)
-  loop {
-    workgroupBarrier();
-    let x = lo + tid;
-    if (x < p.T && seg[b * p.T + x] != sk) { atomicMin(&scanHit, x); }
-    workgroupBarrier();
-    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
-    let hit = workgroupUniformLoad(&scanOut);
-    if (hit != 0xffffffffu || lo + WG >= p.T) { return min(hit, p.T); }
-    lo += WG;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -87,7 +67,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var r = 0u; r < nOut; r++) { accK[r] = 0.0; accV[r] = 0.0; }
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
-  let qEnd = segmentEnd(b, min(k0 + BC, T) - 1u, tid);
+  let qEnd = segmentEnd(b, min(k0 + BC, T) - 1u, T, tid);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();

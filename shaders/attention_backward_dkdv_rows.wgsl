@@ -10,6 +10,7 @@
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale}
+// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit).
 // Grid: (ceil(T/(2·WG)), KVH, B). Two keys' k, v, dk, dv rows (k0+tid, k0+tid+WG) live in private memory; Q/dout tiles of BR
 // queries stream through workgroup memory, read as broadcasts. Workgroup memory:
 // 2·BR·DMAX + 3·BR + 2 words. Query tiles after the segment of the block's last key are skipped.
@@ -36,25 +37,6 @@ var<workgroup> qs: array<vec4<f32>, BR * DMAX / 4u>;
 var<workgroup> dos: array<vec4<f32>, BR * DMAX / 4u>;
 var<workgroup> strow: array<vec2<f32>, BR>; // (lse, Dl) per query of the tile
 var<workgroup> segq: array<u32, BR>;
-var<workgroup> scanHit: atomic<u32>; // segment boundary search
-var<workgroup> scanOut: u32;
-
-// One past the last query that can see any key of this block (see attention_backward_dkdv).
-fn segmentEnd(b: u32, kl: u32, tid: u32) -> u32 {
-  let sk = seg[b * p.T + kl];
-  if (tid == 0u) { atomicStore(&scanHit, 0xffffffffu); }
-  var lo = kl + 1u; // this round checks tokens [lo, lo + WG)
-  loop {
-    workgroupBarrier();
-    let x = lo + tid;
-    if (x < p.T && seg[b * p.T + x] != sk) { atomicMin(&scanHit, x); }
-    workgroupBarrier();
-    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
-    let hit = workgroupUniformLoad(&scanOut);
-    if (hit != 0xffffffffu || lo + WG >= p.T) { return min(hit, p.T); }
-    lo += WG;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -85,7 +67,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
-  let qEnd = segmentEnd(b, min(k0 + 2u * WG, T) - 1u, tid);
+  let qEnd = segmentEnd(b, min(k0 + 2u * WG, T) - 1u, T, tid);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();

@@ -7,6 +7,7 @@
 // Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
 // Grid: (ceil(T/(2·WG)), H, B). Two rows' q, dout and dq (q0+tid, q0+tid+WG) live in private memory; K/V tiles of BC keys
 // stream through workgroup memory, read as broadcasts (see attention_forward_rows).
 // Workgroup memory: 2·BC·DMAX + BC + 2 words. Key tiles before the segment of the block's
@@ -32,27 +33,6 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
 var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
 var<workgroup> segk: array<u32, BC>;
-var<workgroup> scanHit: atomic<u32>; // segment boundary search
-var<workgroup> scanOut: u32;
-
-// First key any row of this block can see: the start of row q0's segment (see attention_forward).
-fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
-  let sq = seg[b * p.T + q0];
-  if (tid == 0u) { atomicStore(&scanHit, 0u); }
-  var hi = q0; // this round checks keys [hi - WG, hi)
-  loop {
-    workgroupBarrier();
-    if (hi > tid) {
-      let x = hi - 1u - tid;
-      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
-    }
-    workgroupBarrier();
-    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
-    let hit = workgroupUniformLoad(&scanOut);
-    if (hit > 0u || hi <= WG) { return hit; }
-    hi -= WG;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -83,7 +63,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let stB = stats[(b * H + h) * T + tB];
 
   let kEnd = min(T, q0 + 2u * WG);
-  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     for (var e = tid; e < BC * DM4; e += WG) {

@@ -7,6 +7,7 @@
 // key tiles before the segment of the block's first row are skipped, not just masked.
 // Shapes: q, out [B·T, H, D]; k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
 // Grid: (ceil(T/BR), H, B); one workgroup owns BR query rows of one head and streams
 // key/value tiles of BC rows through workgroup memory with an online softmax, so no
 // [T, T] matrix ever exists. Workgroup memory: (BR + 2·BC)·DMAX + BR·BC + 4·BR + BC + 2 words.
@@ -36,29 +37,6 @@ var<workgroup> lrow: array<f32, BR>;      // running softmax denominator per row
 var<workgroup> arow: array<f32, BR>;      // rescale factor of the current tile per row
 var<workgroup> segq: array<u32, BR>;
 var<workgroup> segk: array<u32, BC>;
-var<workgroup> scanHit: atomic<u32>; // segment boundary search
-var<workgroup> scanOut: u32;
-
-// First key any row of this block can see: the start of row q0's segment. Segment ids are
-// contiguous runs with distinct ids, so keys before that run are invisible to every row of
-// the block (later rows are in the same or later runs). Scanned backwards WG keys at a time.
-fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
-  let sq = seg[b * p.T + q0];
-  if (tid == 0u) { atomicStore(&scanHit, 0u); }
-  var hi = q0; // this round checks keys [hi - WG, hi)
-  loop {
-    workgroupBarrier();
-    if (hi > tid) {
-      let x = hi - 1u - tid;
-      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
-    }
-    workgroupBarrier();
-    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
-    let hit = workgroupUniformLoad(&scanOut);
-    if (hit > 0u || hi <= WG) { return hit; }
-    hi -= WG;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -85,7 +63,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var r = 0u; r < nOut; r++) { acc[r] = 0.0; }
 
   let kEnd = min(T, q0 + BR); // causal: no key beyond the block's last query
-  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     for (var e = tid; e < BC * D; e += WG) {

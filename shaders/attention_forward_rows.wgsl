@@ -7,6 +7,7 @@
 // block's first row are skipped.
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
 // Grid: (ceil(T/(2·WG)), H, B). Each invocation keeps its two query rows (q0+tid, q0+tid+WG)
 // and their output accumulators in private memory; the workgroup streams K/V tiles of BC
 // keys through workgroup memory and every invocation reads the same key at the same time (a broadcast, not a gather, on
@@ -35,27 +36,6 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
 var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
 var<workgroup> segk: array<u32, BC>;
-var<workgroup> scanHit: atomic<u32>; // segment boundary search
-var<workgroup> scanOut: u32;
-
-// First key any row of this block can see: the start of row q0's segment (see attention_forward).
-fn segmentStart(b: u32, q0: u32, tid: u32) -> u32 {
-  let sq = seg[b * p.T + q0];
-  if (tid == 0u) { atomicStore(&scanHit, 0u); }
-  var hi = q0; // this round checks keys [hi - WG, hi)
-  loop {
-    workgroupBarrier();
-    if (hi > tid) {
-      let x = hi - 1u - tid;
-      if (seg[b * p.T + x] != sq) { atomicMax(&scanHit, x + 1u); }
-    }
-    workgroupBarrier();
-    if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
-    let hit = workgroupUniformLoad(&scanOut);
-    if (hit > 0u || hi <= WG) { return hit; }
-    hi -= WG;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -84,7 +64,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var sc: array<vec2<f32>, BCMAX>;
 
   let kEnd = min(T, q0 + 2u * WG);
-  let kStart = (segmentStart(b, q0, tid) / BC) * BC;
+  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     for (var e = tid; e < BC * DM4; e += WG) {

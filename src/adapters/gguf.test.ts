@@ -131,6 +131,8 @@ describe('llama.cpp conventions', () => {
       expect(g.get('adapter.type')).toBe('lora');
       expect(g.get('general.architecture')).toBe('llama');
       expect(g.get('adapter.lora.alpha')).toBeCloseTo(useRslora ? 6 * 2 : 6, 5); // llama.cpp scale = alpha / r
+      expect(g.get('general.base_model.count')).toBe(1);
+      expect(g.get('general.base_model.0.name')).toBe('tiny');
       expect(g.tensors.length).toBe(2 * 7 * 2);
       expect(g.tensors.find((t) => t.name === 'blk.0.attn_q.weight.lora_a')!.ne).toEqual([16, 4]);
       expect(g.tensors.find((t) => t.name === 'blk.0.attn_q.weight.lora_b')!.ne).toEqual([4, 16]);
@@ -138,6 +140,15 @@ describe('llama.cpp conventions', () => {
       expect(Array.from(await g.readF32('blk.1.attn_k.weight.lora_a'))).toEqual(Array.from(a.layers[1].k_proj!.A));
       expect(Array.from(await g.readF32('blk.0.ffn_up.weight.lora_b'))).toEqual(Array.from(a.layers[0].up_proj!.B));
     }
+  });
+
+  it('LoRA GGUF names a Hub base model with its organization and repo URL', async () => {
+    const a = adapter({ r: 2, alpha: 4, useRslora: false });
+    a.config.baseModel = 'acme/tiny-llama-128';
+    const g = await readGguf(memorySource(await exportLoraGguf(a, cfg), 'lora.gguf'));
+    expect(g.get('general.base_model.0.name')).toBe('tiny-llama-128');
+    expect(g.get('general.base_model.0.organization')).toBe('acme');
+    expect(g.get('general.base_model.0.repo_url')).toBe('https://huggingface.co/acme/tiny-llama-128');
   });
 
   it('Ollama Modelfile, with a note when the effective alpha is not an integer', () => {

@@ -293,6 +293,12 @@ export async function exportLoraGguf(adapter: LoraAdapter, cfg: ModelConfig, opt
     kv.u32('general.alignment', 32),
   ];
   if (opts.name) kvs.push(kv.str('general.name', opts.name));
+  // The base model the adapter belongs to, as convert_lora_to_gguf.py writes it (GGUF naming spec).
+  const base = adapter.config.baseModel;
+  if (base) {
+    kvs.push(kv.u32('general.base_model.count', 1), kv.str('general.base_model.0.name', base.split('/').pop()!));
+    if (base.includes('/')) kvs.push(kv.str('general.base_model.0.organization', base.split('/')[0]), kv.str('general.base_model.0.repo_url', `https://huggingface.co/${base}`));
+  }
   kvs.push(kv.u32('general.file_type', 0), kv.str('adapter.type', 'lora'), kv.f32('adapter.lora.alpha', ggufLoraAlpha(adapter.config)));
   const specs: GgufTensorSpec[] = [];
   const data = new Map<string, Float32Array>();

@@ -32,7 +32,7 @@ export { findDuplicates, removeDuplicates } from './duplicates';
 export type { DuplicateGroup } from './duplicates';
 export { loadTokenizer } from './tokenizer';
 export type { ChatTokenizer, TokenizerFiles } from './tokenizer';
-export { tokenizeExample, tokenizeExamples, IGNORE_INDEX, MaskError } from './tokenize';
+export { describeTokenization, tokenizeExample, tokenizeExamples, IGNORE_INDEX, MaskError } from './tokenize';
 export { bosPrefix, plainTextPrompt, promptIds, ReplyText } from './prompt';
 export type { PromptOptions } from './prompt';
 export type { LossMode, TokenizeOptions, TokenizedExample, TokenizeResult } from './tokenize';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
+import { tinyLlamaTokenizerFiles, tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { datasetStats, previewTokens, trainedTokens } from './stats';
 import { IGNORE_INDEX, tokenizeExample } from './tokenize';
 import type { TokenizedExample } from './tokenize';
@@ -69,5 +69,16 @@ describe('previewTokens', () => {
     expect(emoji.trained).toBe(true);
     expect(segs.filter((s) => s.trained).map((s) => s.text).join('')).toBe('Oui 😀 é<|im_end|>');
     expect(segs.find((s) => s.text === '<|im_start|>')!.trained).toBe(false);
+  });
+
+  it('keeps the leading space of SentencePiece tokens (Llama decoders strip it from a token decoded alone)', () => {
+    const tok = loadTokenizer(tinyLlamaTokenizerFiles());
+    const t = tokenizeExample(tok, { kind: 'completion', row: 0, messages: [{ role: 'user', content: 'The quick brown fox' }, { role: 'assistant', content: ' jumps over the lazy dog.' }] });
+    const word = Array.from(t.inputIds).find((id) => tok.decode([id]) === 'dog')!;
+    expect(tok.decode([word])).toBe('dog'); // the decoder behaviour this guards against
+    const segs = previewTokens(tok, t);
+    expect(segs.map((s) => s.text).join('')).toBe(tok.decode(t.inputIds));
+    expect(segs.find((s) => s.ids.includes(word))!.text).toBe(' dog');
+    expect(segs.filter((s) => s.trained).map((s) => s.text).join('')).toBe(` jumps over the lazy dog.${tok.eosToken}`);
   });
 });

@@ -119,26 +119,40 @@ export interface PreviewSegment {
 /**
  * One example's tokens as display segments, one per token, except that tokens which only decode
  * together (a multi-byte character split over byte tokens) are joined into one segment.
+ * Each segment is decoded after the one before it and keeps only its own part: SentencePiece
+ * decoders (Llama's Strip, Metaspace) drop the leading space of the first token decoded, so a
+ * token decoded alone would lose its "▁" and the words would run together.
  */
 export function previewTokens(tok: ChatTokenizer, ex: TokenizedExample): PreviewSegment[] {
   const out: PreviewSegment[] = [];
+  let context: number[] = [];
+  const textOf = (ids: number[]): string => {
+    if (context.length === 0) return tok.decode(ids);
+    const before = tok.decode(context);
+    const both = tok.decode([...context, ...ids]);
+    return both.startsWith(before) ? both.slice(before.length) : tok.decode(ids);
+  };
+  const emit = (ids: number[], text: string, trained: boolean) => {
+    out.push({ text, trained, ids });
+    context = ids;
+  };
   let pending: number[] = [];
   let pendingTrained = false;
   for (let t = 0; t < ex.inputIds.length; t++) {
     const trained = ex.labels[t] !== IGNORE_INDEX;
     if (pending.length > 0 && trained !== pendingTrained) {
-      out.push({ text: tok.decode(pending), trained: pendingTrained, ids: pending });
+      emit(pending, textOf(pending), pendingTrained);
       pending = [];
     }
     pending.push(ex.inputIds[t]);
     pendingTrained = trained;
-    const text = tok.decode(pending);
+    const text = textOf(pending);
     // U+FFFD at the end means an incomplete UTF-8 sequence: wait for the next token (at most 4 bytes).
     if (!text.endsWith('\uFFFD') || pending.length >= 4) {
-      out.push({ text, trained, ids: pending });
+      emit(pending, text, trained);
       pending = [];
     }
   }
-  if (pending.length) out.push({ text: tok.decode(pending), trained: pendingTrained, ids: pending });
+  if (pending.length) emit(pending, textOf(pending), pendingTrained);
   return out;
 }

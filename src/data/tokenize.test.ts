@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { tinyLlamaTokenizerFiles, tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { loadTokenizer } from './tokenizer';
-import { completionStart, IGNORE_INDEX, tokenizeExample, tokenizeExamples } from './tokenize';
+import { completionStart, IGNORE_INDEX, describeTokenization, tokenizeExample, tokenizeExamples } from './tokenize';
 import type { ChatTokenizer } from './tokenizer';
 import type { Example, Message } from './types';
 
@@ -238,5 +238,20 @@ describe('tokenizeExamples', () => {
     const bare = loadTokenizer({ tokenizerJson: files.tokenizerJson, tokenizerConfig: config });
     const r = await tokenizeExamples(bare, [chat(convo)]);
     expect(r.errors[0].message).toMatch(/no chat template/);
+  });
+});
+
+describe('describeTokenization', () => {
+  it('says prompt/completion rows are plain text, with or without a chat template', () => {
+    const plain = describeTokenization(['completion', 'completion'], false);
+    expect(plain).toEqual(['Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.']);
+    expect(describeTokenization(['completion'], true)).toEqual(plain);
+    expect(describeTokenization(['completion'], true, { completionFormat: 'chat' })[0]).toMatch(/with the model’s chat template/);
+  });
+
+  it('names the chat template only where it is used, and its absence where it is needed', () => {
+    expect(describeTokenization(['chat', 'text'], true)).toEqual(['Conversations are rendered with the model’s chat template.', 'Plain-text rows are tokenized as they are, followed by the end-of-text token.']);
+    expect(describeTokenization(['chat'], false)[0]).toMatch(/this model has none/);
+    expect(describeTokenization([], true)).toEqual([]);
   });
 });

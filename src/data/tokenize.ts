@@ -125,6 +125,29 @@ export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[
   return piecesFromSpans(full, spans);
 }
 
+/** Whether examples of this kind go through the chat template (else they are plain text). */
+export function usesChatTemplate(kind: Example['kind'], opts: Pick<TokenizeOptions, 'completionFormat'> = {}): boolean {
+  return kind === 'chat' || (kind === 'completion' && opts.completionFormat === 'chat');
+}
+
+/**
+ * How the examples of the given kinds are tokenized, in words for the Data screen (the same
+ * paths examplePieces takes).
+ */
+export function describeTokenization(kinds: Iterable<Example['kind']>, hasChatTemplate: boolean, opts: Pick<TokenizeOptions, 'completionFormat'> = {}): string[] {
+  const seen = new Set(kinds);
+  const out: string[] = [];
+  if (seen.has('chat')) {
+    out.push(hasChatTemplate ? 'Conversations are rendered with the model’s chat template.' : 'Conversations need a chat template and this model has none (no chat_template in tokenizer_config.json), so they cannot be tokenized.');
+  }
+  if (seen.has('completion')) {
+    if (!usesChatTemplate('completion', opts)) out.push('Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.');
+    else out.push(hasChatTemplate ? 'Prompt/completion rows are rendered as a user/assistant exchange with the model’s chat template.' : 'Prompt/completion rows would be rendered with a chat template, and this model has none.');
+  }
+  if (seen.has('text')) out.push('Plain-text rows are tokenized as they are, followed by the end-of-text token.');
+  return out;
+}
+
 /**
  * The text pieces of any example kind (before tokenization). Raw prompt/completion rows are
  * tokenized as one text (see completionStart); their pieces say which characters train.
@@ -135,7 +158,7 @@ export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOpt
     case 'text':
       return [{ text: ex.messages[0].content + eos, trained: true }];
     case 'completion':
-      if ((opts.completionFormat ?? 'raw') === 'chat') return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
+      if (usesChatTemplate(ex.kind, opts)) return renderChatPieces(tok, ex.messages, 'last-assistant', opts);
       return [
         { text: ex.messages[0].content, trained: false },
         { text: ex.messages[1].content + eos, trained: true },
@@ -168,8 +191,7 @@ export function completionStart(tok: ChatTokenizer, ids: readonly number[], skip
 export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeOptions = {}): TokenizedExample {
   const pieces = examplePieces(tok, ex, opts);
   // Chat templates write their own BOS; raw text gets it as at inference (bosPrefix).
-  const rawText = ex.kind === 'text' || (ex.kind === 'completion' && (opts.completionFormat ?? 'raw') === 'raw');
-  if (rawText) {
+  if (!usesChatTemplate(ex.kind, opts)) {
     const bos = bosPrefix(tok);
     const ids = [...bos, ...tok.encode(pieces.map((p) => p.text).join(''))];
     const skip = bos.length;

@@ -1,6 +1,6 @@
 // The in-browser kernel smoke checks must pass on the Node device too (so a failure in
 // Chromium points at the browser, not at the check), and together they must compile every
-// shaders/*.wgsl file: a new kernel without a smoke entry fails here.
+// file under shaders/ (kernels and the libraries they are composed with): a new kernel without a smoke entry fails here.
 import { describe, expect, it } from 'vitest';
 import { runKernelSmoke, shaderFiles, shaderRequirement, smokeKernelNames, type SmokeResult } from './smoke';
 import { getTestContext } from '../../test/gpu-device';
@@ -24,19 +24,19 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     }, 120_000);
   }
 
-  it('on the full-featured device every shaders/*.wgsl file is compiled by some check', () => {
+  it('on the full-featured device every shaders/ file (kernel or library) is compiled by some check', () => {
     const fast = runs['false'];
     expect(fast, 'the fallback=false run above must have run').toBeDefined();
     expect(coverage(fast).shaders).toEqual(shaderFiles());
     // The workgroup reduction library was checked too, by rerunning the reducing kernels without subgroups.
-    expect(fast.some((r) => r.kernel.endsWith('[workgroup reduce]') && r.shaders?.includes('reduce_lib_workgroup.wgsl'))).toBe(true);
+    expect(fast.some((r) => r.kernel.endsWith('[workgroup reduce]') && r.shaders?.includes('lib/reduce_workgroup.wgsl'))).toBe(true);
   });
 
   it('on the fallback device everything but the f16/subgroup files is compiled, and the row names them', () => {
     const slow = runs['true'];
     expect(slow, 'the fallback=true run above must have run').toBeDefined();
     const needs = shaderFiles().filter((f) => shaderRequirement(f) !== null);
-    expect(needs).toEqual(['embedding_forward_f16.wgsl', 'matmul_backward_f16.wgsl', 'matmul_forward_f16.wgsl', 'reduce_lib_subgroup.wgsl']);
+    expect(needs).toEqual(['lib/reduce_subgroup.wgsl', 'lib/weights_f16.wgsl']);
     expect(coverage(slow).shaders).toEqual(shaderFiles().filter((f) => !needs.includes(f)));
     for (const f of needs) expect(coverage(slow).kernel).toContain(f);
   });
@@ -47,26 +47,26 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     const compiled = Object.fromEntries(fast.filter((r) => !r.kernel.startsWith('shader coverage')).map((r) => [r.kernel, r.shaders]));
     expect(compiled).toEqual({
       residual_forward: ['residual_forward.wgsl'],
-      'rmsnorm_forward+backward': ['reduce_lib_subgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'rmsnorm_forward+backward': ['lib/reduce_subgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
       'rope_forward+backward': ['rope_forward.wgsl'],
       'swiglu_forward+backward': ['swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
-      'embedding_forward (range split)': ['embedding_forward.wgsl'],
-      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'reduce_lib_subgroup.wgsl', 'reduce_sum.wgsl'],
-      'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'reduce_lib_subgroup.wgsl'],
+      'embedding_forward (range split)': ['embedding_forward.wgsl', 'lib/weights_f32.wgsl'],
+      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/reduce_subgroup.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_subgroup.wgsl'],
       residual_backward: ['residual_backward.wgsl'],
       'cast (bf16/f16 to f32, f32 to f16)': ['cast_f32_to_f16.wgsl', 'cast_to_f32.wgsl'],
-      'matmul_forward+backward (f32 weights)': ['matmul_backward.wgsl', 'matmul_forward.wgsl'],
-      'matmul_forward+backward (f16 weights)': ['matmul_backward_f16.wgsl', 'matmul_forward_f16.wgsl'],
-      'lora_forward+backward (dropout 0.1)': ['lora_backward.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
-      'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl'],
-      'attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)': ['attention_backward_dkdv.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_stats.wgsl', 'attention_forward.wgsl'],
+      'matmul_forward+backward (f32 weights)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'matmul_forward+backward (f16 weights)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f16.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'lora_forward+backward (dropout 0.1)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'lora_backward.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/segments.wgsl'],
+      'attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)': ['attention_backward_dkdv.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_stats.wgsl', 'attention_forward.wgsl', 'lib/segments.wgsl'],
       'kv_cache_append+attention_decode (2 chunks)': ['attention_decode.wgsl', 'attention_decode_combine.wgsl', 'kv_cache_append.wgsl'],
       'sample_argmax+topk+topp': ['sample_argmax.wgsl', 'sample_topk.wgsl', 'sample_topp.wgsl'],
-      'embedding_forward (f16 table)': ['embedding_forward_f16.wgsl'],
+      'embedding_forward (f16 table)': ['embedding_forward.wgsl', 'lib/weights_f16.wgsl'],
       'scale_accumulate (addInPlace)': ['scale_accumulate.wgsl'],
-      'rmsnorm_forward+backward [workgroup reduce]': ['reduce_lib_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
-      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'reduce_lib_workgroup.wgsl', 'reduce_sum.wgsl'],
-      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'reduce_lib_workgroup.wgsl'],
+      'rmsnorm_forward+backward [workgroup reduce]': ['lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_workgroup.wgsl'],
     });
   });
 });

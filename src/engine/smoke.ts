@@ -1,9 +1,10 @@
 // Kernel smoke checks: every kernel once, on a small random problem, against its float64
 // reference. Used in real Chromium (whose Dawn differs from Node's) through the worker, and
 // by the GPU status panel. Add one entry per kernel: the last row ('shader coverage') fails
-// when a shaders/*.wgsl file that this adapter can compile was not compiled by any entry.
+// when a shaders/ file (kernel or library) that this adapter can compile was not compiled by any entry.
 import { uniformSource } from './optim/rng';
 import { GpuContext } from './gpu/context';
+import { withoutEnables } from './gpu/kernels/wgsl';
 import { residualForward } from './gpu/kernels/residual';
 import { residualForward as residualRef } from './reference/residual';
 import { elementwiseSmokeChecks } from './smoke-elementwise';
@@ -16,7 +17,7 @@ export interface SmokeResult {
   tolerance: number;
   ms: number;
   error?: string;
-  /** shaders/*.wgsl files whose source the check compiled (file names, sorted). */
+  /** shaders/ files whose source the check compiled (paths below shaders/, sorted). */
   shaders?: string[];
 }
 
@@ -31,7 +32,7 @@ export interface SmokeCheck {
 }
 
 /** Uniforms in [-0.5, 0.5) from the project's seeded generator. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   const u = uniformSource(seed);
   return () => u() - 0.5;
 }
@@ -60,15 +61,19 @@ const checks: SmokeCheck[] = [
   ...modelKernelSmokeChecks,
 ];
 
-// Every kernel source, by file name, to tell which files a check really compiled.
+/** Every check, in run order (the golden-output test reruns them on fixed inputs). */
+export const smokeChecks: readonly SmokeCheck[] = checks;
+
+// Every kernel and library source, by path below shaders/ ('matmul_forward.wgsl',
+// 'lib/gemm.wgsl'), to tell which files a check really compiled.
 const shaderSources: Record<string, string> = Object.fromEntries(
-  Object.entries(import.meta.glob<string>('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true })).map(([path, src]) => [
-    path.slice(path.lastIndexOf('/') + 1),
+  Object.entries(import.meta.glob<string>('../../shaders/**/*.wgsl', { query: '?raw', import: 'default', eager: true })).map(([path, src]) => [
+    path.slice(path.indexOf('shaders/') + 'shaders/'.length),
     src,
   ]),
 );
 
-/** Names of all shaders/*.wgsl files, sorted. */
+/** Paths below shaders/ of all its .wgsl files, sorted. */
 export const shaderFiles = (): string[] => Object.keys(shaderSources).sort();
 
 /** The feature a shader file needs (from its `enable` directive), or null. */
@@ -79,9 +84,9 @@ export function shaderRequirement(file: string): 'f16' | 'subgroups' | null {
   return null;
 }
 
-/** The files whose whole source appears in one of the compiled modules (kernels may be prefixed by a library). */
+/** The files whose whole source (less the `enable` directives composition gathers at the top) is in one of the compiled modules. */
 function filesIn(codes: Set<string>): string[] {
-  return shaderFiles().filter((f) => [...codes].some((code) => code.includes(shaderSources[f])));
+  return shaderFiles().filter((f) => [...codes].some((code) => code.includes(withoutEnables(shaderSources[f]))));
 }
 
 /** Names of the checks; with `caps`, only those that run on such a device. */
@@ -126,7 +131,7 @@ async function runCheck(ctx: GpuContext, c: SmokeCheck, kernel: string): Promise
   }
 }
 
-const SUBGROUP_LIB = 'reduce_lib_subgroup.wgsl';
+const SUBGROUP_LIB = 'lib/reduce_subgroup.wgsl';
 
 /**
  * Runs every check once on `ctx`. Where the adapter has subgroups, the checks that compiled

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { align, canResume, etaSeconds, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
+import { align, canResume, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
 import type { MetricPoint, RunRecord } from './records';
 import { DEFAULT_SETTINGS } from '../worker/settings';
 
@@ -57,10 +57,16 @@ describe('metric series', () => {
 });
 
 describe('small formatting rules', () => {
-  it('estimates the time left from the pace so far', () => {
-    expect(etaSeconds(10, 100, 20)).toBeCloseTo(180);
-    expect(etaSeconds(0, 100, 0)).toBeNull();
-    expect(etaSeconds(100, 100, 50)).toBe(0);
+  it('estimates the time left from the pace between measured steps, not counting the slow first step', () => {
+    // Step 1 ends 30 s after Start (loading + kernel compilation); then 1 s per step.
+    const pts = Array.from({ length: 10 }, (_, i) => ({ step: i + 1, time: 30_000 + i * 1000 }));
+    expect(etaFromPoints(pts, 100)).toBeCloseTo(90);
+    expect(etaFromPoints(pts.slice(0, 1), 100)).toBeNull();
+    expect(etaFromPoints([], 100)).toBeNull();
+    expect(etaFromPoints([...pts, { step: 100, time: 200_000 }], 100)).toBe(0);
+    // Only the last steps set the pace: a long pause early on fades out.
+    const paused = [{ step: 1, time: 0 }, ...Array.from({ length: 30 }, (_, i) => ({ step: i + 2, time: 600_000 + i * 2000 }))];
+    expect(etaFromPoints(paused, 131)).toBeCloseTo(200);
     expect(formatDuration(3725)).toBe('1 h 2 min');
     expect(formatDuration(75)).toBe('1 min 15 s');
     expect(formatDuration(null)).toBe('—');
@@ -68,5 +74,16 @@ describe('small formatting rules', () => {
   it('makes file names safe', () => {
     expect(safeFileName('My run: v2/final?')).toBe('My-run-v2-final');
     expect(safeFileName('///')).toBe('adapter');
+  });
+});
+
+describe('lastLosses', () => {
+  it('takes the newest train and validation loss by step, skipping steps that did not measure one', () => {
+    const p = (step: number, trainLoss?: number, valLoss?: number) => ({ runId: 'r', step, time: step, trainLoss, valLoss });
+    expect(lastLosses([p(3, 1.5), p(1, 3, 2.9), p(2, 2, 2.1), p(4, Number.NaN)])).toEqual({ lastTrainLoss: 1.5, lastValLoss: 2.1 });
+    expect(lastLosses([p(1, 2)])).toEqual({ lastTrainLoss: 2 });
+    expect(lastLosses([])).toEqual({});
+    expect(formatLoss(1.23456)).toBe('1.235');
+    expect(formatLoss(undefined)).toBe('—');
   });
 });

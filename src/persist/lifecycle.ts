@@ -67,10 +67,39 @@ export function align(series: readonly Series[]): [number[], ...(number | null)[
   return [xs, ...ys];
 }
 
-/** Seconds left, from the recent pace (steps done in elapsed seconds); null until measurable. */
-export function etaSeconds(stepsDone: number, totalSteps: number, elapsedSec: number): number | null {
-  if (stepsDone <= 0 || elapsedSec <= 0 || totalSteps <= stepsDone) return stepsDone >= totalSteps ? 0 : null;
-  return ((totalSteps - stepsDone) * elapsedSec) / stepsDone;
+/** The newest train and validation loss among `points` (each may be missing). */
+export function lastLosses(points: readonly MetricPoint[]): Pick<RunRecord, 'lastTrainLoss' | 'lastValLoss'> {
+  const last = (key: 'trainLoss' | 'valLoss') => {
+    const s = seriesOf(points, key);
+    return s.values.length ? (s.values.at(-1) as number) : undefined;
+  };
+  const out: Pick<RunRecord, 'lastTrainLoss' | 'lastValLoss'> = {};
+  const train = last('trainLoss');
+  const val = last('valLoss');
+  if (train !== undefined) out.lastTrainLoss = train;
+  if (val !== undefined) out.lastValLoss = val;
+  return out;
+}
+
+/** A loss as shown in tables and summaries. */
+export function formatLoss(loss: number | undefined): string {
+  return loss === undefined ? '—' : loss.toFixed(3);
+}
+
+/** How many recent steps the pace is measured over (a pause or a slow start fades out). */
+const ETA_WINDOW = 20;
+
+/**
+ * Seconds left, from the pace between measured steps; null until two steps are measured.
+ * The clock starts at the first measured step, never at Start: loading the model and the first
+ * step (which compiles every GPU kernel) would otherwise inflate early estimates 2–3×.
+ */
+export function etaFromPoints(points: readonly Pick<MetricPoint, 'step' | 'time'>[], totalSteps: number): number | null {
+  const last = points.at(-1);
+  if (last && last.step >= totalSteps) return 0;
+  const from = points[Math.max(0, points.length - 1 - ETA_WINDOW)];
+  if (!last || !from || last.step <= from.step || last.time < from.time) return null;
+  return ((totalSteps - last.step) * (last.time - from.time)) / 1000 / (last.step - from.step);
 }
 
 export function formatDuration(sec: number | null): string {

@@ -25,6 +25,8 @@ export interface ModelRef {
   id: string;
   source: 'hub' | 'local';
   revision?: string;
+  /** For a local folder: the Hugging Face id of the model it holds (exports name it as the base). */
+  hubId?: string;
 }
 
 export interface RunRecord {
@@ -46,6 +48,9 @@ export interface RunRecord {
   checkpointStep: number | null;
   adapterId: string | null;
   error: string | null;
+  /** Newest measured losses (absent on runs stored before they were kept, or before step 1). */
+  lastTrainLoss?: number;
+  lastValLoss?: number;
 }
 
 /** One optimizer step's numbers. Missing fields were not measured at that step. */

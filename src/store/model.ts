@@ -2,7 +2,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type MemoryReport } from '../worker/client';
-import { DEFAULT_MODEL_ID, MODEL_PRESETS } from '../worker/presets';
+import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
 import type { TrainSettings } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
@@ -16,6 +16,8 @@ interface ModelState {
   memory: MemoryReport | null;
   memoryError: string | null;
   cached: CachedModel[];
+  /** Whether `cached` has been read from the worker at least once (so an empty list means something). */
+  cacheChecked: boolean;
   progress: DownloadProgress | null;
   busy: boolean;
   error: string | null;
@@ -34,6 +36,8 @@ interface ModelState {
   choosePreset(id: string): void;
   chooseHubId(id: string): void;
   chooseLocal(name: string, config: Record<string, unknown>): void;
+  /** The Hugging Face id of the imported folder's model (named as the base model in exports). */
+  setLocalHubId(hubId: string): void;
   estimate(s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ export const useModel = create<ModelState>()(
       memory: null,
       memoryError: null,
       cached: [],
+      cacheChecked: false,
       progress: null,
       busy: false,
       error: null,
@@ -74,7 +79,7 @@ export const useModel = create<ModelState>()(
       },
       async refreshCache() {
         try {
-          set({ cached: await trainer().listCachedModels() });
+          set({ cached: await trainer().listCachedModels(), cacheChecked: true });
         } catch (e) {
           set({ error: errorMessage(e) });
         }
@@ -98,7 +103,7 @@ export const useModel = create<ModelState>()(
           // The worker checks and copies the folder into the cache, streaming file by file.
           const m = await trainer().importModelFolder(JOB, files, folder, callback((p: DownloadProgress) => set({ progress: p })));
           const config = cfgFile ? (JSON.parse(await cfgFile.text()) as Record<string, unknown>) : null;
-          set({ model: { id: m.id, source: 'local' }, config, memory: null });
+          set({ model: { id: m.id, source: 'local', hubId: defaultHubId(config, m.id) }, config, memory: null });
           await get().refreshCache();
         } catch (e) {
           set({ error: errorMessage(e) });
@@ -122,7 +127,11 @@ export const useModel = create<ModelState>()(
         set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null });
       },
       chooseLocal(name, config) {
-        set({ model: { id: name, source: 'local' }, config, memory: null, memoryError: null });
+        set({ model: { id: name, source: 'local', hubId: defaultHubId(config, name) }, config, memory: null, memoryError: null });
+      },
+      setLocalHubId(hubId) {
+        const model = get().model;
+        if (model.source === 'local') set({ model: { ...model, hubId } });
       },
       async estimate(s) {
         const config = get().config;

@@ -44,7 +44,7 @@ interface RunsState {
   removeRun(runId: string): Promise<void>;
   removeAdapter(id: string): Promise<void>;
   exportZip(id: string, format?: 'peft' | 'gguf'): Promise<{ fileName: string; bytes: Uint8Array } | null>;
-  importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null): Promise<boolean>;
+  importAdapter(files: NamedBytes[], name: string, loaded: { id: string; hubId?: string; config: unknown } | null): Promise<boolean>;
   /** The merged export in progress (one at a time). */
   exporting: ExportProgress | null;
   /** The last finished export's message. */

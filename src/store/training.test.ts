@@ -35,6 +35,15 @@ describe('live run reducer', () => {
     const resumed = applyRunEvent(s, { type: 'status', runId: 'a', status: 'running', step: 4, totalSteps: 10 }, 0)!;
     expect(resumed.deviceLost).toBe(false);
   });
+
+  it('shows what the worker is doing until the first steps are measured', () => {
+    const compiling = applyRunEvent(start, { type: 'status', runId: 'a', status: 'running', step: 0, totalSteps: 10, message: 'Compiling the GPU kernels and running step 1…' }, 0)!;
+    expect(compiling.message).toBe('Compiling the GPU kernels and running step 1…');
+    const stepped = applyRunEvent(compiling, { type: 'metrics', runId: 'a', points: [{ runId: 'a', step: 1, time: 0, trainLoss: 3 }] }, 0)!;
+    expect(stepped.message).toBeUndefined();
+    const done = applyRunEvent(stepped, { type: 'status', runId: 'a', status: 'completed', step: 10, totalSteps: 10, message: 'Done.' }, 0)!;
+    expect(applyRunEvent(done, { type: 'metrics', runId: 'a', points: [{ runId: 'a', step: 10, time: 0 }] }, 0)!.message).toBe('Done.');
+  });
 });
 
 describe('sequence length follows the chosen model', () => {

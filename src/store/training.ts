@@ -35,7 +35,8 @@ export function applyRunEvent(live: LiveRun | null, e: RunEvent, now: number): L
       // Running again (resumed on a new device): the loss notice no longer applies.
       return { ...live, status: e.status, step: e.step, totalSteps: e.totalSteps, message: e.message, deviceLost: e.status === 'running' ? false : live.deviceLost };
     case 'metrics':
-      return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)) };
+      // A progress note ("compiling the GPU kernels…") is over once steps are measured.
+      return { ...live, points: [...live.points, ...e.points], step: Math.max(live.step, ...e.points.map((p) => p.step)), message: live.status === 'running' ? undefined : live.message };
     case 'sample':
       return { ...live, samples: [...live.samples, { step: e.step, prompt: e.prompt, output: e.output, error: e.error }] };
     case 'checkpoint':

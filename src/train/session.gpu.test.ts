@@ -133,6 +133,7 @@ describe('TrainingSession', () => {
         onCheckpoint: (c) => void log.push(`checkpoint ${c.trainer.step}`),
         samples: {
           prompts: ['n1', 'bad'],
+          onSampling: (step) => void log.push(`sampling ${step}`),
           generate: async (p) => {
             if (p === 'bad') throw new Error('no answer');
             return `answer ${s.stepsCompleted}`;
@@ -149,6 +150,7 @@ describe('TrainingSession', () => {
       'step 1',
       'step 2 val',
       'step 3',
+      'sampling 3',
       'sample 3 answer 3',
       'sample 3 no answer',
       'step 4 val',
@@ -156,6 +158,7 @@ describe('TrainingSession', () => {
       'step 5',
       'step 6 val',
       'checkpoint 6',
+      'sampling 6',
       'sample 6 answer 6',
       'sample 6 no answer',
     ]);

@@ -84,6 +84,8 @@ export interface RunEvents {
 
 export interface SampleEvents {
   prompts: readonly string[];
+  /** Answering begins at this step (only when there are prompts), e.g. to say so while it takes. */
+  onSampling?: (step: number) => void | Promise<void>;
   /** The answer to one prompt with the adapter as trained so far. */
   generate: (prompt: string) => Promise<string>;
   /** Stores a sample (an answer or why there is none). */
@@ -305,7 +307,10 @@ export class TrainingSession {
         await ev.onStep?.(m);
         if (this.checkpointDue()) await this.checkpointOnce(ev);
         const sp = ev.samples;
-        if (sp && this.sampleDue()) await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
+        if (sp && sp.prompts.length > 0 && this.sampleDue()) {
+          await sp.onSampling?.(this.stepsCompleted);
+          await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
+        }
       }
     } catch (e) {
       throw await watch.explain(e);

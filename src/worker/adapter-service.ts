@@ -25,17 +25,28 @@ export async function exportAdapterZip(adapterId: string): Promise<{ fileName: s
   return { fileName: `${folder}.zip`, bytes };
 }
 
+/** The model the page has chosen: its device id, the Hub id set for a local folder, its config.json. */
+export interface LoadedModel {
+  id: string;
+  hubId?: string;
+  config: unknown;
+}
+
+/** The loaded model when the adapter names it (by device id or Hub id), else null. */
+const loadedMatch = (baseModel: string, loaded: LoadedModel | null): LoadedModel | null => (loaded && (loaded.id === baseModel || loaded.hubId === baseModel || baseModel === '') ? loaded : null);
+
 /** The base model's config.json for an adapter: a preset by id, or the one the caller has loaded. */
-function baseConfigFor(baseModel: string, loaded: { id: string; config: unknown } | null): unknown {
+function baseConfigFor(baseModel: string, loaded: LoadedModel | null): unknown {
   const preset = MODEL_PRESETS.find((p) => p.id === baseModel);
   if (preset) return preset.config;
-  if (loaded && (loaded.id === baseModel || baseModel === '')) return loaded.config;
+  const match = loadedMatch(baseModel, loaded);
+  if (match) return match.config;
   throw new Error(
     `This adapter was trained on "${baseModel}", which is not one of the presets${loaded ? ` and not the loaded model (${loaded.id})` : ''}. Load that base model on the Model screen first, then import again.`,
   );
 }
 
-export async function importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null): Promise<Omit<AdapterRecord, 'files'>> {
+export async function importAdapter(files: NamedBytes[], name: string, loaded: LoadedModel | null): Promise<Omit<AdapterRecord, 'files'>> {
   const flat = files.flatMap((f) => (f.name.toLowerCase().endsWith('.zip') ? unzipFiles(f.bytes) : [f]));
   const cfgFile = flat.find((f) => f.name === PEFT_CONFIG_FILE);
   const wFile = flat.find((f) => f.name === PEFT_WEIGHTS_FILE);
@@ -57,7 +68,8 @@ export async function importAdapter(files: NamedBytes[], name: string, loaded: {
     runId: null,
     name: name || baseModel.split('/').pop() + '-lora',
     createdAt: Date.now(),
-    baseModel: baseModel || (loaded?.id ?? ''),
+    // Stored under the id the model has on this device (a local folder's name when it was matched by its Hub id).
+    baseModel: loadedMatch(baseModel, loaded)?.id ?? baseModel,
     rank: adapter.config.r,
     alpha: adapter.config.alpha,
     targets: adapter.config.targetModules,
@@ -119,7 +131,8 @@ export function exportBaseOf(model: HubModelFiles): Promise<ExportBase> {
  */
 export async function storedAdapterExport(format: ExportFormat, base: ExportBase, a: Pick<AdapterRecord, 'name' | 'baseModel' | 'files'>): Promise<ExportFile[]> {
   const adapter = await loadPeftFiles(a.files, base.config, `Adapter “${a.name}”`);
-  const files = await exportFiles(format, base, adapter, { name: a.name, baseModelId: a.baseModel });
+  // The adapter's own base_model_name_or_path names the base: the Hub id, also for a model imported from a folder.
+  const files = await exportFiles(format, base, adapter, { name: a.name, baseModelId: adapter.config.baseModel || a.baseModel });
   return format === 'merged-gguf' ? files.map((f) => ({ ...f, name: `${mergedName(a)}.gguf` })) : files;
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../hub';
 import type { ModelRef } from '../persist/records';
 import { endJob, startJob } from './jobs';
+import { modelMissingMessage } from './model-availability';
 
 export type { CachedModel, DownloadProgress } from '../hub';
 
@@ -73,6 +74,6 @@ export function cacheKeyOf(ref: ModelRef): string {
 export async function openModel(ref: ModelRef): Promise<ModelFiles> {
   const all = await listCached();
   const hit = all.find((m) => m.key === cacheKeyOf(ref)) ?? all.find((m) => m.id === ref.id && m.source === ref.source) ?? all.find((m) => m.id === ref.id);
-  if (!hit) throw new Error(`${ref.id} is not on this device yet: download it (or import its folder) on the Model screen first.`);
+  if (!hit) throw new Error(modelMissingMessage(ref));
   return openCachedModel(modelStore(), hit.key);
 }

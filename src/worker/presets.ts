@@ -1,6 +1,25 @@
 // The base models the studio offers by name, with their published config.json (so memory can
 // be estimated before anything is downloaded). Any other Hub id or a local folder works too.
 
+import type { ModelRef } from '../persist/records';
+
+/** Hub ids look like owner/name. */
+export const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+
+/**
+ * The Hub id a model folder most likely holds: config.json's `_name_or_path` when it is an id
+ * (transformers writes the id it loaded from; a local path says nothing), else the folder name.
+ */
+export function defaultHubId(config: Record<string, unknown> | null, folder: string): string {
+  const named = typeof config?._name_or_path === 'string' ? config._name_or_path.trim() : '';
+  return HUB_ID.test(named) ? named : folder;
+}
+
+/** The id exports name as the base model: the Hub id set for a local folder, else the model's id. */
+export function baseModelName(ref: ModelRef): string {
+  return (ref.source === 'local' && ref.hubId?.trim()) || ref.id;
+}
+
 export interface ModelPreset {
   id: string;
   label: string;

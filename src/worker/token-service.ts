@@ -1,6 +1,6 @@
 // Token statistics for the data screen: the dataset on screen tokenized with the chosen
 // model's own tokenizer and chat template, with the loss mask the trainer will use.
-import { datasetStats, loadTokenizer, previewTokens, tokenizeExamples, type DatasetStats, type PreviewSegment } from '../data';
+import { datasetStats, describeTokenization, loadTokenizer, previewTokens, tokenizeExamples, type DatasetStats, type PreviewSegment } from '../data';
 import { readModelMetadata } from '../hub';
 import type { ModelRef } from '../persist/records';
 import { currentExamples } from './dataset-service';
@@ -14,6 +14,8 @@ export interface TokenReport {
   model: string;
   /** The loss mask the trained tokens were marked with. */
   lossMode: LossMode;
+  /** How the examples were tokenized (chat template or plain text), one sentence per kind. */
+  tokenizedAs: string[];
   stats: DatasetStats;
   /** Token lengths of every example (for the histogram). */
   lengths: number[];
@@ -30,10 +32,12 @@ export async function tokenStats(jobId: string, ref: ModelRef, seqLen: number, l
   try {
     const meta = await readModelMetadata(await openModel(ref));
     const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
-    const r = await tokenizeExamples(tok, currentExamples(), { lossMode, onProgress, signal });
+    const examples = currentExamples();
+    const r = await tokenizeExamples(tok, examples, { lossMode, onProgress, signal });
     return {
       model: ref.id,
       lossMode,
+      tokenizedAs: describeTokenization(examples.map((e) => e.kind), tok.hasChatTemplate),
       stats: datasetStats(r.examples, { maxLength: seqLen }),
       lengths: r.examples.map((e) => e.inputIds.length),
       preview: r.examples.slice(0, PREVIEW).map((e) => ({ row: e.row, segments: previewTokens(tok, e) })),

@@ -141,7 +141,7 @@ const api = {
   streamMergedExport(jobId: string, adapterId: string, format: adapters.MergedFormat, sink: adapters.ChunkSink): Promise<adapters.MergedExportPlan> {
     return adapters.streamMergedExport(jobId, adapterId, format, sink, (c) => Comlink.transfer(c, [c.buffer]));
   },
-  importAdapter(files: NamedBytes[], name: string, loaded: { id: string; config: unknown } | null) {
+  importAdapter(files: NamedBytes[], name: string, loaded: adapters.LoadedModel | null) {
     return adapters.importAdapter(files, name, loaded);
   },
 };

@@ -14,11 +14,13 @@ import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, ModelRef, RunRecord, RunStatus } from '../persist/records';
+import { lastLosses } from '../persist/lifecycle';
 import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
+import { baseModelName } from './presets';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -84,7 +86,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
   const { tok, cfg, files, examples, padId } = await prepare(run.datasetId, run.model, s.lossMode, report);
 
-  report('Uploading the weights to the GPU…');
+  report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
   const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
   run = { ...run, totalSteps: session.totalSteps };
@@ -126,9 +128,9 @@ function asRunCheckpoint(state: unknown, run: RunRecord): RunCheckpoint {
 }
 
 async function saveTrainedAdapter(s: Session): Promise<string> {
-  const adapter = await s.session.exportAdapter(s.run.model.id, s.run.model.revision ?? null);
+  const adapter = await s.session.exportAdapter(baseModelName(s.run.model), s.run.model.revision ?? null);
   // Stored as the export pipeline's PEFT files, so a later PEFT download is exactly those bytes.
-  const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: s.run.model.id });
+  const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: baseModelName(s.run.model) });
   const files = await Promise.all(peft.map(async (f) => ({ name: f.name, bytes: (await exportFileBytes(f)).slice().buffer as ArrayBuffer })));
   const id = newId('adapter');
   const st: TrainSettings = s.run.settings;
@@ -140,6 +142,7 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
 function samples(s: Session): SampleEvents {
   return {
     prompts: s.prompts,
+    onSampling: (step) => status(s, 'running', `Answering the sample prompts at step ${step}…`),
     generate: async (prompt) =>
       (await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text,
     onSample: async (sample) => {
@@ -163,12 +166,17 @@ async function loop(s: Session): Promise<void> {
     if (!pending.length || (!force && performance.now() - lastFlush < 250)) return;
     const pts = pending.splice(0);
     lastFlush = performance.now();
+    // The run keeps its newest losses, so the Runs table shows them without reading every curve.
+    const losses = lastLosses(pts);
+    s.run = { ...s.run, ...losses };
     s.onEvent({ type: 'metrics', runId: s.run.id, points: pts });
     await appendMetrics(pts);
+    await updateRun(s.run.id, losses);
   };
   let lost: DeviceLostError | null = null;
   try {
-    status(s, 'running');
+    // The first step compiles every GPU kernel (tens of seconds on slow adapters): say so until its metrics arrive.
+    status(s, 'running', `Compiling the GPU kernels and running step ${session.stepsCompleted + 1}…`);
     await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
     const result = await session.run({
       signal: s.stop.signal,

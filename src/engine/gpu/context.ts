@@ -183,8 +183,10 @@ export function allocationSize(byteSize: number): number {
 
 export class GpuContext {
   readonly caps: GpuCaps;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly modules = new Map<string, GPUShaderModule>();
+  // By source, then by entry point and constants. Sources are long but come from a few
+  // stable strings (imports, composeShader's memo), whose hashes the engine caches: a lookup
+  // per dispatch never rebuilds or rehashes a key containing the source.
+  private readonly modules = new Map<string, { module: GPUShaderModule; pipelines: Map<string, GPUComputePipeline> }>();
   private transients: GPUBuffer[] = [];
   /** Bytes currently allocated through createBuffer/upload, and the high-water mark. */
   allocatedBytes = 0;
@@ -199,16 +201,16 @@ export class GpuContext {
   pipeline(code: string, opts: PipelineOptions = {}): GPUComputePipeline {
     const entryPoint = opts.entryPoint ?? 'main';
     const constants = opts.constants ?? {};
-    const key = `${entryPoint}|${JSON.stringify(Object.entries(constants).sort())}|${code}`;
-    let p = this.pipelines.get(key);
+    let m = this.modules.get(code);
+    if (!m) {
+      m = { module: this.device.createShaderModule({ code, label: opts.label }), pipelines: new Map() };
+      this.modules.set(code, m);
+    }
+    const key = `${entryPoint}|${JSON.stringify(Object.entries(constants).sort())}`;
+    let p = m.pipelines.get(key);
     if (!p) {
-      let module = this.modules.get(code);
-      if (!module) {
-        module = this.device.createShaderModule({ code, label: opts.label });
-        this.modules.set(code, module);
-      }
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint, constants }, label: opts.label });
-      this.pipelines.set(key, p);
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module: m.module, entryPoint, constants }, label: opts.label });
+      m.pipelines.set(key, p);
     }
     return p;
   }

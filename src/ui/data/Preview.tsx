@@ -11,7 +11,7 @@ export function Preview({ examples }: { examples: Example[] }) {
     <div className="card" data-testid="dataset-preview">
       <h2>Preview</h2>
       <p className="muted">
-        <mark className="trained">Highlighted</mark> text is what the model learns to produce (assistant turns; the completion; all of plain text). The rest is context. Exact token masks follow the model’s chat template once it is loaded.
+        <mark className="trained">Highlighted</mark> text is what the model learns to produce (assistant turns; the completion; all of plain text). The rest is context. Count tokens below to see the exact tokens that train with the chosen model’s tokenizer.
       </p>
       <ol className="preview">
         {examples.map((e) => (

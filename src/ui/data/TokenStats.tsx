@@ -17,7 +17,7 @@ export function TokenStats() {
   return (
     <div className="card" data-testid="token-stats">
       <h2>Tokens</h2>
-      <p className="muted">Tokenized with the chat template of the base model chosen on the Model screen ({model.id}); it must be on this device. Trained tokens follow “Train on” from the Train screen: <strong data-testid="token-loss-mode">{modeLabel(lossMode)}</strong>.</p>
+      <p className="muted">Tokenized with the tokenizer of the base model chosen on the Model screen ({model.id}); it must be on this device. Trained tokens follow “Train on” from the Train screen: <strong data-testid="token-loss-mode">{modeLabel(lossMode)}</strong>.</p>
       <button type="button" className="secondary" disabled={!!tokenizing} onClick={() => void countTokens(model, seqLen, lossMode)} data-testid="count-tokens">
         {tokenizing ? `Tokenizing… ${tokenizing.done} / ${tokenizing.total}` : `Count tokens with ${model.id.split('/').pop()}`}
       </button>
@@ -29,6 +29,7 @@ export function TokenStats() {
       )}
       {t && tokens && (
         <>
+          <p data-testid="tokenized-as">{tokens.tokenizedAs.join(' ')}</p>
           <dl className="kv">
             <dt>Examples</dt>
             <dd>{t.examples}</dd>

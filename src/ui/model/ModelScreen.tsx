@@ -1,17 +1,16 @@
 import { useEffect, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useTrain } from '../../store/training';
-import { MODEL_PRESETS } from '../../worker/presets';
+import { HUB_ID, MODEL_PRESETS, baseModelName } from '../../worker/presets';
+import { modelMissingMessage } from '../../worker/model-availability';
+import { requestPersistentStorage } from '../pwa/storage';
 import { Verdict } from '../advisor/MachineCheck';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes, formatCount } from '../common/format';
 
-/** Hub ids look like owner/name. */
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
-
 export function ModelScreen() {
-  const { model, config, memory, memoryError, choosePreset, chooseHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
+  const { model, config, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
   const settings = useTrain((s) => s.settings);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
 
@@ -58,19 +57,41 @@ export function ModelScreen() {
             Use this model
           </button>
         </form>
-        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => void importFolder(f)} disabled={busy} />
+        <DropZone directory testId="model-folder" label="Load a model from a local folder…" hint="A folder with config.json, tokenizer.json, tokenizer_config.json and model.safetensors (Hugging Face layout)." onFiles={(f) => {
+            // Asked from the page (workers cannot): without it the browser may evict the import.
+            void requestPersistentStorage();
+            void importFolder(f);
+          }} disabled={busy} />
       </div>
 
       <div className="card" data-testid="model-choice">
         <h2>Chosen: {model.id}</h2>
         <p className="muted">{model.source === 'local' ? 'From a local folder on this device.' : 'From the Hugging Face Hub (downloaded once, then cached in this browser).'}</p>
+        {model.source === 'local' && (
+          <div className="field" data-testid="local-hub-id">
+            <label htmlFor="local-hub-id">Hugging Face model id of this folder</label>
+            <input id="local-hub-id" value={model.hubId ?? model.id} onChange={(e) => setLocalHubId(e.target.value)} spellCheck={false} aria-invalid={!HUB_ID.test(baseModelName(model))} aria-describedby="local-hub-id-hint" />
+            <small id="local-hub-id-hint" className="muted">
+              Exports name it as the base model (adapter_config.json <code>base_model_name_or_path</code>, the GGUF metadata and the Ollama Modelfile), so others can load your adapter on the right model. Taken from config.json’s <code>_name_or_path</code> when it has one.
+            </small>
+            {!HUB_ID.test(baseModelName(model)) && <p className="bad small">“{baseModelName(model)}” is not a Hugging Face model id (owner/name).</p>}
+          </div>
+        )}
         {isCached ? (
           <p className="ok" data-testid="model-cached">
             On this device — ready to train.
           </p>
         ) : model.source === 'hub' ? (
           <>
-            <button type="button" onClick={() => void download()} disabled={busy} data-testid="download-model">
+            <button
+              type="button"
+              onClick={() => {
+                void requestPersistentStorage();
+                void download();
+              }}
+              disabled={busy}
+              data-testid="download-model"
+            >
               Download {model.id}
             </button>
             <div className="field token-field" data-testid="hub-token">
@@ -94,7 +115,7 @@ export function ModelScreen() {
             </div>
           </>
         ) : (
-          <p className="bad">This local model is not in the cache any more; load its folder again.</p>
+          <p className="bad">{modelMissingMessage(model)}</p>
         )}
         {busy && (
           <div className="progress-row" role="status" aria-live="polite">

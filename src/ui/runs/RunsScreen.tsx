@@ -3,7 +3,7 @@ import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
 import { LOSS_MODES } from '../../worker/settings';
-import { align, canResume, seriesOf, thin } from '../../persist/lifecycle';
+import { align, canResume, formatLoss, seriesOf, thin } from '../../persist/lifecycle';
 import { Chart } from '../common/Chart';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
@@ -61,6 +61,7 @@ export function RunsScreen() {
                   <th scope="col">Compare</th>
                   <th scope="col">Run</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Last loss (train / val)</th>
                   <th scope="col">Dataset</th>
                   <th scope="col">Model</th>
                   <th scope="col">Settings</th>
@@ -83,6 +84,9 @@ export function RunsScreen() {
                       {r.status} · {r.step}/{r.totalSteps}
                       {canResume(r) && <div className="small">resumable from step {r.checkpointStep} (Train screen)</div>}
                       {r.error && <div className="bad small">{r.error}</div>}
+                    </td>
+                    <td data-testid="run-loss">
+                      {formatLoss(r.lastTrainLoss)} / {formatLoss(r.lastValLoss)}
                     </td>
                     <td>{r.datasetName}</td>
                     <td>
@@ -237,7 +241,7 @@ export function RunsScreen() {
           multiple
           onFiles={async (files) => {
             const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-            await importAdapter(named, files.find((f) => f.name.endsWith('.zip'))?.name.replace(/\.zip$/, '') ?? '', config ? { id: model.id, config } : null);
+            await importAdapter(named, files.find((f) => f.name.endsWith('.zip'))?.name.replace(/\.zip$/, '') ?? '', config ? { id: model.id, hubId: model.hubId, config } : null);
           }}
         />
       </div>

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
 import { SCREENS, screenFromHash, type ScreenId } from './screens';
 import { useGpu } from '../../store/gpu';
+import { useModel } from '../../store/model';
+import { lostModelNotice } from '../../worker/model-availability';
 import { GpuPanel } from '../gpu/GpuPanel';
 import { NoWebGpu } from '../gpu/NoWebGpu';
 import { Advisor } from '../advisor/Advisor';
@@ -37,6 +39,21 @@ export function App() {
   const [screen, setScreen] = useState<ScreenId>(() => screenFromHash(location.hash));
   const status = useGpu((s) => s.status);
   const load = useGpu((s) => s.load);
+  const refreshCache = useModel((s) => s.refreshCache);
+  const lostModel = useModel((s) => (s.cacheChecked ? lostModelNotice(s.model, s.cached) : null));
+
+  // The browser may evict an imported model at any time: look again at startup, on every
+  // screen change and whenever the tab comes back into view, and say so wherever the user is.
+  useEffect(() => {
+    void refreshCache();
+    const onVisible = () => document.visibilityState === 'visible' && void refreshCache();
+    addEventListener('hashchange', refreshCache);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      removeEventListener('hashchange', refreshCache);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [refreshCache]);
 
   useEffect(() => {
     const onHash = () => {
@@ -79,6 +96,11 @@ export function App() {
         <ThemeToggle />
       </header>
       <main id="main" tabIndex={-1}>
+        {lostModel && (
+          <p className="bad banner" role="alert" data-testid="model-lost">
+            {lostModel} {screen !== 'model' && <a href="#/model">Go to the Model screen</a>}
+          </p>
+        )}
         {status && !status.available && NEEDS_GPU.includes(screen) ? <NoWebGpu reason={status.reason} /> : <Screen id={screen} />}
       </main>
       <footer className="footer">Your dataset never leaves this device. Training runs on your GPU through WebGPU.</footer>

@@ -3,7 +3,7 @@ import { useDataset } from '../../store/dataset';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useSeqLen, useTrain } from '../../store/training';
-import { canResume, etaSeconds, formatDuration } from '../../persist/lifecycle';
+import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
 import { validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
@@ -23,7 +23,7 @@ export function TrainScreen() {
   useEffect(() => {
     if (!live && latest) void loadMetrics(latest.id);
   }, [live, latest, loadMetrics]);
-  const shownPoints = live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [];
+  const shownPoints = useMemo(() => live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [], [live, latest, metrics]);
 
   const seqLen = useSeqLen();
   // A sequence length past the model's positions is refused here, before any work starts.
@@ -38,10 +38,9 @@ export function TrainScreen() {
   // The run on screen is offered for resuming only once it is no longer training (e.g. after a lost device).
   const resumable = runs.filter((r) => canResume(r) && !(r.id === live?.runId && (live.status === 'running' || live.status === 'paused')));
   // Pace from the measured points' own timestamps (no clock reads during render).
-  const eta = useMemo(() => {
-    const last = live?.points.at(-1);
-    return live && last ? etaSeconds(live.step, live.totalSteps, (last.time - live.startedAt) / 1000) : null;
-  }, [live]);
+  const finished = live ? !['running', 'paused'].includes(live.status) : !!latest;
+  const final = useMemo(() => lastLosses(shownPoints), [shownPoints]);
+  const eta = useMemo(() => (live ? etaFromPoints(live.points, live.totalSteps) : null), [live]);
 
   return (
     <section aria-labelledby="screen-title">
@@ -112,6 +111,17 @@ export function TrainScreen() {
       </div>
 
       {!live && latest && <p className="muted">Curves of the latest run, “{latest.name}” ({latest.status}).</p>}
+      {finished && final.lastTrainLoss !== undefined && (
+        <p data-testid="final-loss">
+          Last train loss <strong>{formatLoss(final.lastTrainLoss)}</strong>
+          {final.lastValLoss !== undefined && (
+            <>
+              {' '}
+              · validation loss <strong>{formatLoss(final.lastValLoss)}</strong>
+            </>
+          )}
+        </p>
+      )}
       <LiveCharts points={shownPoints} />
 
       <div className="card" data-testid="samples">

@@ -1,8 +1,14 @@
 // AdamW launcher over a flat parameter buffer (all LoRA tensors packed), reading the clip
 // factor and the non-finite flag from the GPU (globalGradNorm's stats) so no CPU round trip.
 import code from '../../../../shaders/adamw.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
+
+const PARAMS = defineParams(code, [
+  ['N', 'u32'], ['lr', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'], ['oneMinusBeta1', 'f32'], ['oneMinusBeta2', 'f32'],
+  ['eps', 'f32'], ['weightDecay', 'f32'], ['bc1', 'f32'], ['bc2', 'f32'],
+]);
 
 const WG = 256;
 
@@ -50,16 +56,9 @@ export function adamwUpdate(
 ): void {
   if (!(hp.t >= 1) || !Number.isInteger(hp.t)) throw new Error(`adamwUpdate: step t must be a positive integer, got ${hp.t}`);
   const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'adamw' });
-  const params = new Params()
-    .u32(N)
-    .f32(hp.lr)
-    .f32(hp.beta1)
-    .f32(hp.beta2)
-    .f32(1 - hp.beta1)
-    .f32(1 - hp.beta2)
-    .f32(hp.eps)
-    .f32(hp.weightDecay)
-    .f32(1 - hp.beta1 ** hp.t)
-    .f32(1 - hp.beta2 ** hp.t);
+  const { lr, beta1, beta2, eps, weightDecay, t } = hp;
+  const params = PARAMS.pack({
+    N, lr, beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2, eps, weightDecay, bc1: 1 - beta1 ** t, bc2: 1 - beta2 ** t,
+  });
   rec.dispatch(pipeline, [param, m, v, grad, gradScale ?? unitScaleBuffer(ctx)], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'adamw');
 }

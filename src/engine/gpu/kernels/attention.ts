@@ -24,8 +24,17 @@ import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
 import dqRowsCode from '../../../../shaders/attention_backward_dq_rows.wgsl?raw';
 import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
+import { WGSL_LIB, composeShader } from './wgsl';
+
+// The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl).
+const PARAMS = defineParams([forwardCode, forwardRowsCode, dqCode, dqRowsCode, dkdvCode, dkdvRowsCode], [
+  ['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'],
+]);
+const STATS_PARAMS = defineParams(statsCode, [['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['D', 'u32']]);
+const withSegments = (code: string) => composeShader([WGSL_LIB.segments], code);
 
 const WG = 128;
 const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
@@ -104,8 +113,8 @@ function check(B: number, T: number, H: number, KVH: number, D: number, maxDim: 
   if (H > maxDim || B > maxDim || T > maxDim) throw new Error('attention: B, T or H beyond the workgroup grid limit');
 }
 
-function params(B: number, T: number, H: number, KVH: number, D: number): Params {
-  return new Params().u32(B).u32(T).u32(H).u32(KVH).u32(D).f32(1 / Math.sqrt(D));
+function params(B: number, T: number, H: number, KVH: number, D: number) {
+  return PARAMS.pack({ B, T, H, KVH, D, scale: 1 / Math.sqrt(D) });
 }
 
 /**
@@ -131,12 +140,12 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
-    const pipeline = ctx.pipeline(forwardRowsCode, { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
+    const pipeline = ctx.pipeline(withSegments(forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows');
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
-  const pipeline = ctx.pipeline(forwardCode, { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
+  const pipeline = ctx.pipeline(withSegments(forwardCode), { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
   rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
 }
 
@@ -179,23 +188,23 @@ export function attentionBackward(
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: rows ? 1 : 0 }, label: 'attention_backward_stats' });
-  rec.dispatch(statsPipe, [stats, dout, out, lse], new Params().u32(B).u32(T).u32(H).u32(D), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
+  rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
 
   if (rows) {
     const DMAX = headDimClass(D);
     const BC = rowKernelTile(D, 2);
-    const dqPipe = ctx.pipeline(dqRowsCode, { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
+    const dqPipe = ctx.pipeline(withSegments(dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
     rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows');
     const BR = rowKernelTile(D, 2);
-    const dkdvPipe = ctx.pipeline(dkdvRowsCode, { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
+    const dkdvPipe = ctx.pipeline(withSegments(dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
     rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows');
     return;
   }
   const tq = attentionTiles('dq', D);
-  const dqPipe = ctx.pipeline(dqCode, { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
+  const dqPipe = ctx.pipeline(withSegments(dqCode), { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
   rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');
 
   const tk = attentionTiles('dkdv', D);
-  const dkdvPipe = ctx.pipeline(dkdvCode, { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
+  const dkdvPipe = ctx.pipeline(withSegments(dkdvCode), { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
   rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv');
 }

@@ -1,9 +1,12 @@
 // Fused softmax cross-entropy launcher over a chunk of logit rows (the LM head is computed in
 // row chunks so a [B·T, V] logits matrix never exists).
 import code from '../../../../shaders/crossentropy_forward.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { grid1d } from '../grid';
+import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
+
+const PARAMS = defineParams(code, [['rows', 'u32'], ['V', 'u32'], ['rowOffset', 'u32'], ['lossScale', 'f32'], ['writeGrad', 'u32']]);
 
 export const IGNORE_INDEX = -100;
 
@@ -30,6 +33,6 @@ export function crossentropyForward(
   opts: { writeGrad?: boolean } = {},
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG }, label: 'crossentropy_forward' });
-  const params = new Params().u32(rows).u32(V).u32(rowOffset).f32(lossScale).u32((opts.writeGrad ?? true) ? 1 : 0);
+  const params = PARAMS.pack({ rows, V, rowOffset, lossScale, writeGrad: (opts.writeGrad ?? true) ? 1 : 0 });
   rec.dispatch(pipeline, [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward');
 }

@@ -10,9 +10,14 @@
 import appendCode from '../../../../shaders/kv_cache_append.wgsl?raw';
 import decodeCode from '../../../../shaders/attention_decode.wgsl?raw';
 import combineCode from '../../../../shaders/attention_decode_combine.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
 import { ATTENTION_MAX_D, headDimClass } from './attention';
+
+const APPEND_PARAMS = defineParams(appendCode, [['pos', 'u32'], ['n', 'u32'], ['KVH', 'u32'], ['D', 'u32']]);
+const DECODE_PARAMS = defineParams(decodeCode, [['pos', 'u32'], ['nChunks', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32']]);
+const COMBINE_PARAMS = defineParams(combineCode, [['nChunks', 'u32'], ['H', 'u32'], ['D', 'u32']]);
 
 /** Keys per split-K chunk (= invocations per workgroup of the first decode pass). */
 export const DECODE_CHUNK = 64;
@@ -39,7 +44,7 @@ export function kvCacheAppend(
   if (n === 0) return;
   const WG = 256;
   const pipeline = ctx.pipeline(appendCode, { constants: { WG }, label: 'kv_cache_append' });
-  rec.dispatch(pipeline, [kCache, vCache, k, v], new Params().u32(pos).u32(n).u32(KVH).u32(D), grid1d(ceilDiv(n * KVH * D, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'kv_cache_append');
+  rec.dispatch(pipeline, [kCache, vCache, k, v], APPEND_PARAMS.pack({ pos, n, KVH, D }), grid1d(ceilDiv(n * KVH * D, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'kv_cache_append');
 }
 
 /** Bytes of the scratch attentionDecode needs for caches of maxT rows: [H, ceil(maxT/64), D+2] f32. */
@@ -73,7 +78,7 @@ export function attentionDecode(
   const nChunks = ceilDiv(pos + 1, DECODE_CHUNK);
   if (nChunks > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error('attentionDecode: context too long');
   const first = ctx.pipeline(decodeCode, { constants: { CH: DECODE_CHUNK, DMAX: headDimClass(D) }, label: 'attention_decode' });
-  rec.dispatch(first, [scratch, q, kCache, vCache], new Params().u32(pos).u32(nChunks).u32(H).u32(KVH).u32(D).f32(1 / Math.sqrt(D)), [nChunks, H], 'attention_decode');
+  rec.dispatch(first, [scratch, q, kCache, vCache], DECODE_PARAMS.pack({ pos, nChunks, H, KVH, D, scale: 1 / Math.sqrt(D) }), [nChunks, H], 'attention_decode');
   const second = ctx.pipeline(combineCode, { constants: { WG: 64 }, label: 'attention_decode_combine' });
-  rec.dispatch(second, [out, scratch], new Params().u32(nChunks).u32(H).u32(D), [H], 'attention_decode_combine');
+  rec.dispatch(second, [out, scratch], COMBINE_PARAMS.pack({ nChunks, H, D }), [H], 'attention_decode_combine');
 }

@@ -1,9 +1,14 @@
 // Token-embedding lookup launcher; binds the table in row ranges when it exceeds the
 // per-binding limit (Qwen2.5's 151936×896 f32 table is ~520 MiB, the default limit 128 MiB).
-import f32Code from '../../../../shaders/embedding_forward.wgsl?raw';
-import f16Code from '../../../../shaders/embedding_forward_f16.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+// The kernel is composed with the reader of the table's format (lib/weights_*.wgsl).
+import code from '../../../../shaders/embedding_forward.wgsl?raw';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
+import { type WeightDType, weightFormat } from './weights';
+import { composeShader } from './wgsl';
+
+const PARAMS = defineParams(code, [['BT', 'u32'], ['C', 'u32'], ['rowStart', 'u32'], ['rowCount', 'u32'], ['zeroOutside', 'u32']]);
 
 const WG = 256;
 
@@ -37,7 +42,7 @@ export function planRowRanges(rows: number, rowBytes: number, baseOffset: number
 
 export interface EmbeddingOptions {
   /** Storage type of the table: 'f16' needs ctx.caps.f16. Default 'f32'. */
-  dtype?: 'f32' | 'f16';
+  dtype?: WeightDType;
   /** Override of the per-binding limit (tests force the range split with small tables). */
   maxBindingBytes?: number;
 }
@@ -60,17 +65,16 @@ export function embeddingForward(
   opts: EmbeddingOptions = {},
 ): void {
   const dtype = opts.dtype ?? 'f32';
-  if (dtype === 'f16' && !ctx.caps.f16) throw new Error('embeddingForward: an f16 table needs the shader-f16 feature');
-  const elemBytes = dtype === 'f16' ? 2 : 4;
+  const { reader, elemBytes } = weightFormat(ctx, dtype, 'embeddingForward');
   const buffer = 'mapState' in wte ? wte : wte.buffer;
   const base = 'mapState' in wte ? 0 : (wte.offset ?? 0);
   const maxBytes = Math.min(opts.maxBindingBytes ?? Infinity, ctx.caps.maxStorageBufferBindingSize);
   const ranges = planRowRanges(V, C * elemBytes, base, maxBytes, ctx.caps.minStorageBufferOffsetAlignment);
-  const pipeline = ctx.pipeline(dtype === 'f16' ? f16Code : f32Code, { constants: { WG }, label: `embedding_forward_${dtype}` });
+  const pipeline = ctx.pipeline(composeShader([reader], code), { constants: { WG }, label: `embedding_forward_${dtype}` });
   const groups = grid1d(ceilDiv(BT * C, WG), ctx.caps.maxComputeWorkgroupsPerDimension);
   ranges.forEach((r, k) => {
     const size = Math.min(r.size, buffer.size - r.offset);
-    const params = new Params().u32(BT).u32(C).u32(r.rowStart).u32(r.rowCount).u32(k === 0 ? 1 : 0);
+    const params = PARAMS.pack({ BT, C, rowStart: r.rowStart, rowCount: r.rowCount, zeroOutside: k === 0 ? 1 : 0 });
     rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward');
   });
 }

@@ -5,9 +5,17 @@
 // dA/dB reductions over the BT rows use lora_backward.wgsl. The dropout mask is a pure hash of
 // (seed, element index of x), so the backward regenerates the forward's mask without storing it.
 import weightGradCode from '../../../../shaders/lora_backward.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv } from '../grid';
+import { defineParams } from '../params';
 import { type Dropout, dropoutParams, matmulBackward, matmulForward } from './matmul';
+import { WGSL_LIB, composeShader } from './wgsl';
+
+const GRAD_PARAMS = defineParams(weightGradCode, [
+  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['gradOff', 'u32'],
+  ['pOff', 'u32'], ['qOff', 'u32'], ['alpha', 'f32'], ['dropThreshold', 'u32'],
+  ['dropScale', 'f32'], ['seedHash', 'u32'], ['_p0', 'u32'], ['_p1', 'u32'],
+]);
 
 export type { Dropout } from './matmul';
 
@@ -29,19 +37,10 @@ function checkLora(what: string, dims: Record<string, number>, R: number, scalin
  * out must already hold the base layer's result (matmulForward).
  */
 export function loraForward(
-  ctx: GpuContext,
-  rec: Recorder,
-  out: Binding,
-  h: Binding,
-  inp: Binding,
-  A: Binding,
-  B: Binding,
-  BT: number,
-  C: number,
-  OC: number,
-  R: number,
-  scaling: number,
-  dropout: Dropout = NO_DROPOUT,
+  ctx: GpuContext, rec: Recorder,
+  out: Binding, h: Binding, // outputs
+  inp: Binding, A: Binding, B: Binding, // inputs
+  BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraForward', { BT, C, OC, R }, R, scaling);
   matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout });
@@ -57,23 +56,10 @@ export function loraForward(
  * `h` is the forward's h; `dropout` must be the forward's (same p and seed).
  */
 export function loraBackward(
-  ctx: GpuContext,
-  rec: Recorder,
-  dinp: Binding,
-  dA: Binding,
-  dB: Binding,
-  dh: Binding,
-  dout: Binding,
-  inp: Binding,
-  h: Binding,
-  A: Binding,
-  B: Binding,
-  BT: number,
-  C: number,
-  OC: number,
-  R: number,
-  scaling: number,
-  dropout: Dropout = NO_DROPOUT,
+  ctx: GpuContext, rec: Recorder,
+  dinp: Binding, dA: Binding, dB: Binding, dh: Binding, // outputs (dh is scratch)
+  dout: Binding, inp: Binding, h: Binding, A: Binding, B: Binding, // inputs
+  BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraBackward', { BT, C, OC, R }, R, scaling);
   loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
@@ -88,7 +74,7 @@ interface GradTiles {
   KS: number;
   BK: number;
 }
-const TM = 8; // must match lora_backward.wgsl
+const TM = 8; // must match const TM/TN in shaders/lib/gemm.wgsl
 const TN = 8;
 
 /**
@@ -116,11 +102,8 @@ function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Bindin
     if (n * 4 > limit) throw new Error(`loraBackward: ${name} of ${n * 4} bytes exceeds the ${limit}-byte storage binding limit; split the batch`);
   }
   const t = pickGradTiles(ctx, M, N);
-  const drop = dropoutParams(dropout);
-  const pipeline = ctx.pipeline(weightGradCode, { constants: { ...t }, label: 'lora_backward' });
-  const params = new Params()
-    .u32(M).u32(N).u32(K).u32(0)
-    .u32(0).u32(0).f32(alpha).u32(drop.threshold)
-    .f32(drop.scale).u32(drop.seedHash).u32(0).u32(0);
+  const code = composeShader([WGSL_LIB.hash, WGSL_LIB.gemm], weightGradCode);
+  const pipeline = ctx.pipeline(code, { constants: { ...t }, label: 'lora_backward' });
+  const params = GRAD_PARAMS.pack({ M, N, K, gradOff: 0, pOff: 0, qOff: 0, alpha, ...dropoutParams(dropout) });
   rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward');
 }

@@ -2,14 +2,34 @@
 // matmulBackward (dinp (+)= dout·W, no dW). Tensors larger than one storage binding
 // (the 49152×576 LM head, Qwen's ~540 MB embedding) are processed as several dispatches
 // over row ranges of W and row chunks of the activations, each bound as a byte range.
-import forwardF32 from '../../../../shaders/matmul_forward.wgsl?raw';
-import forwardF16 from '../../../../shaders/matmul_forward_f16.wgsl?raw';
-import backwardF32 from '../../../../shaders/matmul_backward.wgsl?raw';
-import backwardF16 from '../../../../shaders/matmul_backward_f16.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+// Each kernel is composed with the reader of the weight's format, lib/hash.wgsl (dropout),
+// lib/gemm.wgsl (the tiled GEMM core) and lib/gemm_store.wgsl (its epilogue).
+import forwardCode from '../../../../shaders/matmul_forward.wgsl?raw';
+import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv } from '../grid';
+import { defineParams } from '../params';
+import { type WeightDType, weightFormat } from './weights';
+import { WGSL_LIB, composeShader } from './wgsl';
 
-export type WeightDType = 'f32' | 'f16';
+export type { WeightDType } from './weights';
+
+const FORWARD_PARAMS = defineParams(forwardCode, [
+  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['ldo', 'u32'],
+  ['outOff', 'u32'], ['inpOff', 'u32'], ['wOff', 'u32'], ['biasOff', 'u32'],
+  ['hasBias', 'u32'], ['accumulate', 'u32'], ['alpha', 'f32'], ['dropThreshold', 'u32'],
+  ['dropScale', 'f32'], ['seedHash', 'u32'], ['dropRow0', 'u32'], ['_pad', 'u32'],
+]);
+
+const BACKWARD_PARAMS = defineParams(backwardCode, [
+  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['ldd', 'u32'],
+  ['dinpOff', 'u32'], ['doutOff', 'u32'], ['wOff', 'u32'], ['accumulate', 'u32'],
+  ['alpha', 'f32'], ['dropThreshold', 'u32'], ['dropScale', 'f32'], ['seedHash', 'u32'],
+  ['dropRow0', 'u32'], ['_p0', 'u32'], ['_p1', 'u32'], ['_p2', 'u32'],
+]);
+
+/** `kernel` composed with a weight reader (lib/weights_*.wgsl) and the libraries both matmul kernels use. */
+const withWeights = (kernel: string, reader: string) => composeShader([reader, WGSL_LIB.hash, WGSL_LIB.gemm, WGSL_LIB.gemmStore], kernel);
 
 /** A frozen weight: row-major [OC, C] (Hugging Face layout) in f32 or f16 (f16 needs ctx.caps.f16). */
 export interface Weight {
@@ -52,7 +72,7 @@ interface Tiles {
   WG_N: number;
   BK: number;
 }
-const TM = 8; // must match the shaders' const TM/TN
+const TM = 8; // must match const TM/TN in shaders/lib/gemm.wgsl
 const TN = 8;
 
 /**
@@ -66,7 +86,7 @@ function pickTiles(M: number, N: number): Tiles {
   return { WG_M: 8, WG_N: 8, BK: 16 };
 }
 
-/** Kernel-level u32 hash (lowbias32); the WGSL hash32 is the same function. */
+/** Kernel-level u32 hash (lowbias32); hash32 in shaders/lib/hash.wgsl is the same function. */
 export function hash32(x: number): number {
   let v = x >>> 0;
   v ^= v >>> 16;
@@ -77,17 +97,18 @@ export function hash32(x: number): number {
   return v >>> 0;
 }
 
+/** The dropout fields of a kernel's Params (lib/hash.wgsl's dropout arguments). */
 interface DropoutParams {
-  threshold: number;
-  scale: number;
+  dropThreshold: number;
+  dropScale: number;
   seedHash: number;
 }
 
 export function dropoutParams(d: Dropout | undefined): DropoutParams {
-  if (!d || d.p === 0) return { threshold: 0, scale: 1, seedHash: 0 };
+  if (!d || d.p === 0) return { dropThreshold: 0, dropScale: 1, seedHash: 0 };
   if (!(d.p > 0 && d.p < 1)) throw new Error(`dropout p=${d.p} must be in [0, 1)`);
   if (!Number.isInteger(d.seed) || d.seed < 0 || d.seed > 0xffffffff) throw new Error(`dropout seed ${d.seed} is not a u32`);
-  return { threshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), scale: 1 / (1 - d.p), seedHash: hash32(d.seed) };
+  return { dropThreshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), dropScale: 1 / (1 - d.p), seedHash: hash32(d.seed) };
 }
 
 /** A byte range of a buffer (a Binding with its defaults filled in). */
@@ -155,15 +176,6 @@ function dummyBuffer(ctx: GpuContext): GPUBuffer {
   return b;
 }
 
-function weightBytes(w: Weight, ctx: GpuContext): number {
-  if (w.dtype === 'f16') {
-    if (!ctx.caps.f16) throw new Error('f16 weight on a device without shader-f16: convert it to f32 at load time');
-    return 2;
-  }
-  if (w.dtype !== 'f32') throw new Error(`unknown weight dtype ${String(w.dtype)}`);
-  return 4;
-}
-
 /**
  * out[BT, OC] = alpha · dropout(inp)[BT, C] · W[OC, C]ᵀ + bias[OC]   (+ out when accumulate)
  *
@@ -186,10 +198,10 @@ export function matmulForward(
   opts: MatmulForwardOptions = {},
 ): void {
   checkDims('matmulForward', { BT, C, OC });
-  const wb = weightBytes(weight, ctx);
+  const { reader, elemBytes: wb } = weightFormat(ctx, weight.dtype, 'matmulForward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
   const drop = dropoutParams(opts.dropout);
-  const code = weight.dtype === 'f16' ? forwardF16 : forwardF32;
+  const code = withWeights(forwardCode, reader);
   const wRows = rowsPerBinding(lim, C * wb, 'matmulForward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulForward out'), rowsPerBinding(lim, C * 4, 'matmulForward inp'));
   if (bias && OC * 4 + lim.align > lim.bytes) throw new Error(`matmulForward: bias of ${OC} f32 exceeds a storage binding`);
@@ -206,11 +218,10 @@ export function matmulForward(
       const wB = subBinding(wS, c0 * C, N * C, wb, lim.align, 'matmulForward weight');
       const t = pickTiles(M, N);
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_forward_${weight.dtype}` });
-      const params = new Params()
-        .u32(M).u32(N).u32(C).u32(OC)
-        .u32(outB.elemOff + c0).u32(inpB.elemOff).u32(wB.elemOff).u32(biasB.elemOff + c0)
-        .u32(bias ? 1 : 0).u32(opts.accumulate ? 1 : 0).f32(opts.alpha ?? 1).u32(drop.threshold)
-        .f32(drop.scale).u32(drop.seedHash).u32(r0).u32(0);
+      const params = FORWARD_PARAMS.pack({
+        M, N, K: C, ldo: OC, outOff: outB.elemOff + c0, inpOff: inpB.elemOff, wOff: wB.elemOff, biasOff: biasB.elemOff + c0,
+        hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
+      });
       const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
       rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, 'matmul_forward');
     }
@@ -237,10 +248,10 @@ export function matmulBackward(
   opts: MatmulBackwardOptions,
 ): void {
   checkDims('matmulBackward', { BT, C, OC });
-  const wb = weightBytes(weight, ctx);
+  const { reader, elemBytes: wb } = weightFormat(ctx, weight.dtype, 'matmulBackward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
   const drop = dropoutParams(opts.dropout);
-  const code = weight.dtype === 'f16' ? backwardF16 : backwardF32;
+  const code = withWeights(backwardCode, reader);
   const wRows = rowsPerBinding(lim, C * wb, 'matmulBackward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulBackward dout'), rowsPerBinding(lim, C * 4, 'matmulBackward dinp'));
   const dinpS = spanOf(dinp);
@@ -257,11 +268,10 @@ export function matmulBackward(
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_backward_${weight.dtype}` });
       // Later K chunks always add onto the first one's result.
       const accumulate = opts.accumulate || k0 > 0;
-      const params = new Params()
-        .u32(M).u32(C).u32(K).u32(OC)
-        .u32(dinpB.elemOff).u32(doutB.elemOff + k0).u32(wB.elemOff).u32(accumulate ? 1 : 0)
-        .f32(opts.alpha ?? 1).u32(drop.threshold).f32(drop.scale).u32(drop.seedHash)
-        .u32(r0).u32(0).u32(0).u32(0);
+      const params = BACKWARD_PARAMS.pack({
+        M, N: C, K, ldd: OC, dinpOff: dinpB.elemOff, doutOff: doutB.elemOff + k0, wOff: wB.elemOff,
+        accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
+      });
       const groups: [number, number] = [ceilDiv(C, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
       rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, 'matmul_backward');
     }

@@ -4,9 +4,14 @@
 import partialCode from '../../../../shaders/global_norm_partial.wgsl?raw';
 import finalizeCode from '../../../../shaders/global_norm_finalize.wgsl?raw';
 import sumCode from '../../../../shaders/reduce_sum.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv } from '../grid';
+import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
+
+const SUM_PARAMS = defineParams(sumCode, [['N', 'u32'], ['outIndex', 'u32'], ['scale', 'f32'], ['accumulate', 'u32']]);
+const PARTIAL_PARAMS = defineParams(partialCode, [['N', 'u32'], ['slot', 'u32']]);
+const FINALIZE_PARAMS = defineParams(finalizeCode, [['count', 'u32'], ['maxNorm', 'f32'], ['lossIndex', 'u32'], ['hasLoss', 'u32']]);
 
 /**
  * out[outIndex] = scale · Σ inp[0..N)  (f32; one workgroup, fixed order, deterministic).
@@ -22,11 +27,7 @@ export function reduceSum(
   opts: { outIndex?: number; scale?: number; accumulate?: boolean } = {},
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, sumCode), { constants: { WG: REDUCE_WG }, label: 'reduce_sum' });
-  const params = new Params()
-    .u32(N)
-    .u32(opts.outIndex ?? 0)
-    .f32(opts.scale ?? 1)
-    .u32(opts.accumulate ? 1 : 0);
+  const params = SUM_PARAMS.pack({ N, outIndex: opts.outIndex ?? 0, scale: opts.scale ?? 1, accumulate: opts.accumulate ? 1 : 0 });
   rec.dispatch(pipeline, [out, inp], params, [1], 'reduce_sum');
 }
 
@@ -79,16 +80,12 @@ export function globalGradNorm(
   for (const g of grads) {
     const groups = groupsFor(g.n);
     if (groups === 0) continue;
-    rec.dispatch(partial, [partials, g.binding], new Params().u32(g.n).u32(slot), [groups], 'global_norm_partial');
+    rec.dispatch(partial, [partials, g.binding], PARTIAL_PARAMS.pack({ N: g.n, slot }), [groups], 'global_norm_partial');
     slot += groups;
   }
   const finalize = ctx.pipeline(withReduceLib(ctx, finalizeCode), { constants: { WG: REDUCE_WG }, label: 'global_norm_finalize' });
   // Without a loss, the (read-only) partials stand in for the loss binding, which every entry point must use.
-  const params = new Params()
-    .u32(slot)
-    .f32(maxNorm)
-    .u32(loss?.index ?? 0)
-    .u32(loss ? 1 : 0);
+  const params = FINALIZE_PARAMS.pack({ count: slot, maxNorm, lossIndex: loss?.index ?? 0, hasLoss: loss ? 1 : 0 });
   rec.dispatch(finalize, [stats, partials, loss?.binding ?? partials], params, [1], 'global_norm_finalize');
 }
 

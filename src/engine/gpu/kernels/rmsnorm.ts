@@ -1,9 +1,13 @@
 // RMSNorm launchers (one workgroup per row, block reduction from reduce-lib).
 import forwardCode from '../../../../shaders/rmsnorm_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/rmsnorm_backward.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { grid1d } from '../grid';
+import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
+
+const FORWARD_PARAMS = defineParams(forwardCode, [['BT', 'u32'], ['C', 'u32'], ['eps', 'f32']]);
+const BACKWARD_PARAMS = defineParams(backwardCode, [['BT', 'u32'], ['C', 'u32']]);
 
 /**
  * out[BT, C] = inp · rstd · weight[C] per row, rstd[BT] = 1/sqrt(mean(inp²) + eps) (written,
@@ -21,7 +25,7 @@ export function rmsnormForward(
   eps: number,
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, forwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_forward' });
-  const params = new Params().u32(BT).u32(C).f32(eps);
+  const params = FORWARD_PARAMS.pack({ BT, C, eps });
   rec.dispatch(pipeline, [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward');
 }
 
@@ -41,6 +45,6 @@ export function rmsnormBackward(
   C: number,
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, backwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_backward' });
-  const params = new Params().u32(BT).u32(C);
+  const params = BACKWARD_PARAMS.pack({ BT, C });
   rec.dispatch(pipeline, [dinp, dout, inp, weight, rstd], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_backward');
 }

@@ -1,7 +1,10 @@
 // RoPE launchers (Hugging Face rotate_half layout) and the CPU-side inverse frequencies.
 import code from '../../../../shaders/rope_forward.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
+
+const PARAMS = defineParams(code, [['BT', 'u32'], ['NH', 'u32'], ['D', 'u32'], ['transpose', 'u32']]);
 
 const WG = 256;
 
@@ -65,7 +68,7 @@ function rope(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, invFre
   if (D % 2 !== 0) throw new Error(`rope: head dim ${D} must be even`);
   if (!sameBinding(out, inp)) copyBinding(rec, inp, out, BT * NH * D * 4);
   const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'rope' });
-  const params = new Params().u32(BT).u32(NH).u32(D).u32(transpose ? 1 : 0);
+  const params = PARAMS.pack({ BT, NH, D, transpose: transpose ? 1 : 0 });
   const label = transpose ? 'rope_backward' : 'rope_forward';
   rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label);
 }

@@ -16,9 +16,14 @@
 import argmaxCode from '../../../../shaders/sample_argmax.wgsl?raw';
 import topkCode from '../../../../shaders/sample_topk.wgsl?raw';
 import toppCode from '../../../../shaders/sample_topp.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
 import { SAMPLE_MAX_TOP_K, SAMPLE_MIN_TEMPERATURE, effectiveTopK } from '../../reference/sample';
+
+const ARGMAX_PARAMS = defineParams(argmaxCode, [['n', 'u32'], ['fromLogits', 'u32']]);
+const TOPK_PARAMS = defineParams(topkCode, [['n', 'u32'], ['K', 'u32'], ['fromLogits', 'u32']]);
+const TOPP_PARAMS = defineParams(toppCode, [['K', 'u32'], ['invTemp', 'f32'], ['topP', 'f32'], ['u', 'f32']]);
 
 export { SAMPLE_MAX_TOP_K, SAMPLE_MIN_TEMPERATURE };
 
@@ -60,7 +65,7 @@ export function sampleArgmax(ctx: GpuContext, rec: Recorder, outToken: Binding, 
   for (;;) {
     const groups = ceilDiv(n, CHUNK);
     const dst: Binding = groups === 1 ? outToken : src === scratch.a ? scratch.b : scratch.a;
-    rec.dispatch(pipeline, [dst, logits, src], new Params().u32(n).u32(fromLogits), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_argmax');
+    rec.dispatch(pipeline, [dst, logits, src], ARGMAX_PARAMS.pack({ n, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_argmax');
     if (groups === 1) return;
     src = dst as GPUBuffer;
     n = groups;
@@ -97,12 +102,12 @@ export function sampleTopKTopP(
   for (;;) {
     const groups = ceilDiv(n, CHUNK);
     const dst = src === scratch.a ? scratch.b : scratch.a;
-    rec.dispatch(select, [dst, logits, src], new Params().u32(n).u32(K).u32(fromLogits), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_topk');
+    rec.dispatch(select, [dst, logits, src], TOPK_PARAMS.pack({ n, K, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_topk');
     src = dst;
     if (groups === 1) break;
     n = groups * K;
     fromLogits = 0;
   }
   const finish = ctx.pipeline(toppCode, { label: 'sample_topp' });
-  rec.dispatch(finish, [outToken, src], new Params().u32(K).f32(1 / temperature).f32(Math.min(topP, 1)).f32(u), [1], 'sample_topp');
+  rec.dispatch(finish, [outToken, src], TOPP_PARAMS.pack({ K, invTemp: 1 / temperature, topP: Math.min(topP, 1), u }), [1], 'sample_topp');
 }

@@ -1,15 +1,19 @@
 // SwiGLU activation launchers: element-wise over [BT, F].
 import forwardCode from '../../../../shaders/swiglu_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/swiglu_backward.wgsl?raw';
-import { type Binding, type GpuContext, Params, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
+import { defineParams } from '../params';
+
+const FORWARD_PARAMS = defineParams(forwardCode, [['N', 'u32']]);
+const BACKWARD_PARAMS = defineParams(backwardCode, [['N', 'u32'], ['accumulate', 'u32']]);
 
 const WG = 256;
 
 /** out[N] = silu(gate[N]) · up[N], N = BT·F. out must not alias gate or up. */
 export function swigluForward(ctx: GpuContext, rec: Recorder, out: Binding, gate: Binding, up: Binding, N: number): void {
   const pipeline = ctx.pipeline(forwardCode, { constants: { WG }, label: 'swiglu_forward' });
-  rec.dispatch(pipeline, [out, gate, up], new Params().u32(N), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_forward');
+  rec.dispatch(pipeline, [out, gate, up], FORWARD_PARAMS.pack({ N }), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_forward');
 }
 
 /**
@@ -29,6 +33,6 @@ export function swigluBackward(
   opts: { accumulate?: boolean } = {},
 ): void {
   const pipeline = ctx.pipeline(backwardCode, { constants: { WG }, label: 'swiglu_backward' });
-  const params = new Params().u32(N).u32((opts.accumulate ?? true) ? 1 : 0);
+  const params = BACKWARD_PARAMS.pack({ N, accumulate: (opts.accumulate ?? true) ? 1 : 0 });
   rec.dispatch(pipeline, [dgate, dup, dout, gate, up], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_backward');
 }

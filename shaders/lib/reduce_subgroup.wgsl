@@ -1,5 +1,5 @@
 enable subgroups;
-// reduce_lib_subgroup: the subgroup fast path of reduce_lib_workgroup.wgsl (same functions,
+// lib/reduce_subgroup: the subgroup fast path of lib/reduce_workgroup.wgsl (same functions,
 // same contract: prepended to a kernel declaring `override WG: u32`, a power of two ≤ 256;
 // blockSum/blockMax called from uniform control flow; result returned to every invocation).
 // Each subgroup reduces in registers, one slot per subgroup goes through workgroup memory,

@@ -1,5 +1,5 @@
-// reduce_lib_workgroup: block-wide f32 sum/max for kernels that reduce inside one workgroup.
-// Not a kernel by itself: a launcher prepends this file (or reduce_lib_subgroup.wgsl when
+// lib/reduce_workgroup: block-wide f32 sum/max for kernels that reduce inside one workgroup.
+// Not a kernel by itself: a launcher prepends this file (or lib/reduce_subgroup.wgsl when
 // ctx.caps.subgroups) to a kernel that declares `override WG: u32` (a power of two ≤ 256)
 // and calls blockSum/blockMax from uniform control flow with every invocation of the group.
 // Both functions return the result to every invocation. Workgroup memory: WG·4 bytes.

@@ -1,0 +1,49 @@
+// Kernel sources are composed, never copied: one WGSL file per kernel, plus the small
+// libraries in shaders/lib/ that its launcher prepends (weight readers, hash/dropout, segment
+// scans, the tiled GEMM core, block reductions). WGSL resolves module-scope names in any
+// order, so a library may call a function its kernel defines (the GEMM core's gemmA/gemmB)
+// and a kernel may declare a binding of a library's type (array<WeightStore>).
+import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
+import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
+import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
+import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
+
+/** The helper libraries a launcher may prepend (the weight readers are in weights.ts, the reductions in reduce-lib.ts). */
+export const WGSL_LIB = { gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib, segments: segmentsLib } as const;
+
+// `enable` directives must come before every declaration of a module.
+const ENABLE = /^[ \t]*enable[ \t]+[^;\n]+;[ \t]*\r?\n?/gm;
+
+/** `src` without its `enable` directives: the text a composed module holds of it. */
+export function withoutEnables(src: string): string {
+  return src.replace(ENABLE, '');
+}
+
+interface Node {
+  next: Map<string, Node>;
+  code?: string;
+}
+const composed: Node = { next: new Map() };
+
+/**
+ * `libs` then `main` as one module, the `enable` directives of all parts gathered at the top.
+ * Memoized on the parts (launchers call this per dispatch): the same inputs return the very
+ * same string, so the pipeline cache's lookup by source stays a hash of an already-hashed string.
+ */
+export function composeShader(libs: readonly string[], main: string): string {
+  let node = composed;
+  for (const part of [...libs, main]) {
+    let child = node.next.get(part);
+    if (!child) {
+      child = { next: new Map() };
+      node.next.set(part, child);
+    }
+    node = child;
+  }
+  if (node.code === undefined) {
+    const parts = [...libs, main];
+    const enables = [...new Set(parts.flatMap((s) => (s.match(ENABLE) ?? []).map((d) => d.trim())))];
+    node.code = [...enables, ...parts.map(withoutEnables)].join('\n');
+  }
+  return node.code;
+}
