@@ -4,8 +4,9 @@ import { rng } from '../../test/numeric';
 import { linearShape } from '../engine/model/config';
 import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
 import { loraKeyA, loraKeyB, referenceForward } from '../engine/reference/model';
-import { collectChunks, encodeGgufHeader, ggufChunks, kv, readGguf } from './gguf-format';
-import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ollamaModelfile, permuteRowsForRope, tokenizerKvs } from './gguf';
+import { collectChunks, readGguf } from '../engine/model/gguf-format';
+import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ollamaModelfile, tokenizerKvs } from './gguf';
+import { permuteRowsForRope } from '../engine/model/gguf-model';
 import { LINEAR_MODULES, type LoraAdapter } from './lora';
 import { mergedConfigJson, mergedSafetensorsChunks } from './merged';
 
@@ -26,50 +27,6 @@ function adapter(opts: { r: number; alpha: number; useRslora: boolean }): LoraAd
   });
   return { config: { ...opts, dropout: 0, targetModules: [...LINEAR_MODULES], baseModel: 'tiny', revision: null }, layers };
 }
-
-describe('GGUF container', () => {
-  it('round-trips every KV type, arrays, F32/F16 tensors with dims innermost first and 32-byte alignment', async () => {
-    const kvs = [
-      kv.str('general.architecture', 'llama'),
-      kv.u32('general.alignment', 32),
-      { key: 'a.u8', type: 'u8' as const, value: 255 },
-      { key: 'a.i8', type: 'i8' as const, value: -128 },
-      { key: 'a.u16', type: 'u16' as const, value: 65535 },
-      { key: 'a.i16', type: 'i16' as const, value: -32768 },
-      kv.i32('a.i32', -5),
-      kv.f32('a.f32', 1.5),
-      kv.bool('a.bool', true),
-      { key: 'a.u64', type: 'u64' as const, value: 2n ** 60n },
-      { key: 'a.i64', type: 'i64' as const, value: -7 },
-      { key: 'a.f64', type: 'f64' as const, value: Math.PI },
-      kv.arr('a.strs', 'string', ['x', 'ünï', '']),
-      kv.arr('a.ints', 'i32', [1, -2, 3]),
-    ];
-    const t1 = Float32Array.from({ length: 15 }, (_, i) => i - 7);
-    const t2 = new Float32Array([0.5, -1.25, 3]);
-    const specs = [
-      { name: 'w', shape: [3, 5], type: 'F32' as const },
-      { name: 'h', shape: [3], type: 'F16' as const },
-    ];
-    const bytes = await collectChunks(ggufChunks(kvs, specs, (s) => (s.name === 'w' ? t1 : t2)));
-    const g = await readGguf(memorySource(bytes, 'x.gguf'));
-    expect(g.version).toBe(3);
-    for (const e of kvs) expect(g.get(e.key)).toEqual(e.key === 'a.u64' ? 2n ** 60n : e.value);
-    expect(g.tensors.map((t) => [t.name, t.ne, t.type])).toEqual([['w', [5, 3], 0], ['h', [3], 1]]);
-    expect(g.dataStart % 32).toBe(0);
-    for (const t of g.tensors) expect(t.offset % 32).toBe(0);
-    expect(Array.from(await g.readF32('w'))).toEqual(Array.from(t1));
-    expect(Array.from(await g.readF32('h'))).toEqual([0.5, -1.25, 3]);
-  });
-
-  it('rejects bad input clearly', async () => {
-    expect(() => encodeGgufHeader([kv.u32('a', 1), kv.u32('a', 2)], [])).toThrow(/duplicate key "a"/);
-    expect(() => encodeGgufHeader([kv.u32('a', -1)], [])).toThrow(/"a" value -1 does not fit u32/);
-    await expect(readGguf(memorySource(new Uint8Array(16), 'z.gguf'))).rejects.toThrow(/z.gguf: not a GGUF file/);
-    const good = await collectChunks(ggufChunks([kv.arr('t', 'string', ['a', 'b'])], [], () => new Float32Array()));
-    await expect(readGguf(memorySource(good.subarray(0, 30), 'cut.gguf'))).rejects.toThrow(/cut.gguf: truncated/);
-  });
-});
 
 describe('llama.cpp conventions', () => {
   it('permutes q/k rows per head: h·D + s·D/2 + j → h·D + 2j + s', () => {

@@ -2,69 +2,16 @@
 // adapter, and a merged model; plus the Ollama Modelfile. Follows convert_hf_to_gguf.py and
 // convert_lora_to_gguf.py (tensor names, q/k row permutation, KV set) as listed in FORMATS.md.
 import { parseJsonObject } from '../engine/model/json';
-import { type LinearModule, type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
-import { type GgmlType, type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from './gguf-format';
+import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
+import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
+import { GGUF_MODULE, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
+import type { FloatDtype } from '../engine/model/dtype';
+import type { QuantizableType } from '../engine/model/quant';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
 
 /** Anything that yields base weights as float32 by HF name (a SafetensorsFile, a sharded model, a Map wrapper). */
 export interface WeightSource {
   readF32(name: string): Promise<Float32Array>;
-}
-
-const GGUF_MODULE: Record<LinearModule, string> = {
-  q_proj: 'attn_q',
-  k_proj: 'attn_k',
-  v_proj: 'attn_v',
-  o_proj: 'attn_output',
-  gate_proj: 'ffn_gate',
-  up_proj: 'ffn_up',
-  down_proj: 'ffn_down',
-};
-
-/** GGUF tensor name of an HF tensor name (llama/qwen2), or throws. */
-export function ggufTensorName(hf: string): string {
-  if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
-  if (hf === 'model.norm.weight') return 'output_norm.weight';
-  if (hf === 'lm_head.weight') return 'output.weight';
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
-  if (m) {
-    const [, i, mod, kind] = m;
-    if (mod === 'input_layernorm') return `blk.${i}.attn_norm.${kind}`;
-    if (mod === 'post_attention_layernorm') return `blk.${i}.ffn_norm.${kind}`;
-    const lin = /^(?:self_attn|mlp)\.([a-z_]+)$/.exec(mod);
-    if (lin && lin[1] in GGUF_MODULE) return `blk.${i}.${GGUF_MODULE[lin[1] as LinearModule]}.${kind}`;
-  }
-  throw new Error(`GGUF export: no GGUF name for tensor "${hf}"`);
-}
-
-/**
- * llama.cpp's llama architecture applies RoPE to interleaved pairs, HF to halves; the
- * converter permutes q/k rows per head so both agree: row h·D + s·D/2 + j → h·D + 2j + s.
- * `cols` is 1 for a bias. Qwen2 uses NEOX RoPE in llama.cpp and is not permuted.
- */
-export function permuteRowsForRope(x: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  const D = rows / nHead;
-  if (!Number.isInteger(D) || D % 2) throw new Error(`permuteRowsForRope: ${rows} rows do not split into ${nHead} heads of even size`);
-  const half = D / 2;
-  const out = new Float32Array(x.length);
-  for (let h = 0; h < nHead; h++) {
-    for (let s = 0; s < 2; s++) {
-      for (let j = 0; j < half; j++) {
-        const src = (h * D + s * half + j) * cols;
-        const dst = (h * D + 2 * j + s) * cols;
-        out.set(x.subarray(src, src + cols), dst);
-      }
-    }
-  }
-  return out;
-}
-
-/** The permutation (head count) an HF tensor needs for this architecture, or 0 for none. */
-function ropePermuteHeads(cfg: ModelConfig, hf: string): number {
-  if (cfg.architecture !== 'llama') return 0;
-  if (/\.self_attn\.q_proj\.(weight|bias)$/.test(hf)) return cfg.numHeads;
-  if (/\.self_attn\.k_proj\.(weight|bias)$/.test(hf)) return cfg.numKvHeads;
-  return 0;
 }
 
 /** Hyperparameter KVs llama.cpp reads for llama/qwen2 (prefix = architecture). */
@@ -191,37 +138,22 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
 
 // ---- base and merged model ----
 
-/** RoPE frequency factors of llama3 scaling, as convert_hf_to_gguf.py writes rope_freqs.weight. */
-export function llama3RopeFactors(cfg: ModelConfig): Float32Array | null {
-  const s = cfg.ropeScaling;
-  if (!s) return null;
-  const D = cfg.headDim;
-  const out = new Float32Array(D / 2);
-  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
-  for (let j = 0; j < D / 2; j++) {
-    const freq = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
-    const wavelen = (2 * Math.PI) / freq;
-    if (wavelen < highWavelen) out[j] = 1;
-    else if (wavelen > lowWavelen) out[j] = s.factor;
-    else {
-      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-      out[j] = 1 / ((1 - smooth) / s.factor + smooth);
-    }
-  }
-  return out;
-}
-
 export interface BaseGgufOptions {
   /** general.name */
   name?: string;
   /** llama.cpp pre-tokenizer name; detected from tokenizer.json when absent. */
   pre?: string;
-  /** F16 for 2-D weights (norms and biases stay F32, as llama.cpp requires). Default F32. */
-  type?: GgmlType;
+  /**
+   * Type of the 2-D weights (norms and biases stay F32, as llama.cpp requires): F32 (default),
+   * F16, BF16, or Q8_0 / Q4_0 with ggml's reference quantizers (rows must be multiples of 32).
+   */
+  type?: FloatDtype | QuantizableType;
   /** Fold this adapter into the weights (a merged model). */
   merge?: LoraAdapter;
 }
+
+/** llama.cpp's general.file_type (enum llama_ftype) of a model whose 2-D weights have this type. */
+const LLAMA_FTYPE: Record<FloatDtype | QuantizableType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
 
 /**
  * Streams a GGUF of the base model (or of base + LoRA merged when `opts.merge` is set),
@@ -231,10 +163,10 @@ export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenize
   const type = opts.type ?? 'F32';
   if (opts.merge) validateAdapter(opts.merge, cfg);
   const merged = opts.merge ? mergedWeightSource(cfg, weights, opts.merge) : weights;
-  const kvs = [...modelKvs(cfg, { name: opts.name, fileType: type === 'F16' ? 1 : 0 }), ...tokenizerKvs(cfg, tokenizer, { pre: opts.pre })];
+  const kvs = [...modelKvs(cfg, { name: opts.name, fileType: LLAMA_FTYPE[type] }), ...tokenizerKvs(cfg, tokenizer, { pre: opts.pre })];
   const specs: GgufTensorSpec[] = [];
   const source = new Map<string, () => Promise<Float32Array>>();
-  const ropeFactors = llama3RopeFactors(cfg);
+  const ropeFactors = cfg.ropeScaling ? llama3Factors(cfg.ropeScaling, cfg.ropeTheta, cfg.headDim) : null;
   if (ropeFactors) {
     specs.push({ name: 'rope_freqs.weight', shape: [ropeFactors.length], type: 'F32' });
     source.set('rope_freqs.weight', async () => ropeFactors);

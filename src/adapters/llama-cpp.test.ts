@@ -10,6 +10,9 @@ import { exportBaseGguf, exportLoraGguf } from './gguf';
 import { LINEAR_MODULES, type LinearModule, type LoraAdapter, loraScaling } from './lora';
 import { linearShape } from '../engine/model/config';
 import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
+import { openGgufModel } from '../engine/model/gguf-model';
+import type { GgmlType } from '../engine/model/quant';
+import { requantizeGguf } from '../engine/model/quant.testutil';
 
 let llama: Llama;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -184,4 +187,56 @@ describe.each<[string, TinyModelOptions]>([
     expect(maxAbsDiff(got, want)).toBeLessThan(PROB_TOL);
     expect(maxAbsDiff(want, referenceProbs(model, null, ids))).toBeGreaterThan(100 * PROB_TOL);
   }, 30_000);
+});
+
+// Quantized base models: llama.cpp loads a GGUF holding Q8_0 / Q4_0 / Q4_K / Q6_K blocks; our
+// GGUF reader loads the same file (config, HF names, q/k permutation undone, blocks
+// dequantized) and the float64 reference runs on those weights.
+// - Only token_embd quantized: llama.cpp's embedding lookup dequantizes rows exactly
+//   (dequantize_row_*), everything else is F32, so the match must be as tight as for F32
+//   files (PROB_TOL), while the quantization itself moves the probabilities far more.
+// - Every 2-D weight quantized (q/k rows of whole blocks permuted for llama): llama.cpp's CPU
+//   matmuls also quantize the activations (to Q8_0 / Q8_K), which moves probabilities by up to
+//   ~2e-2 here (observed worst 2.2e-2 on these peaked distributions); QUANT_TOL bounds that. A
+//   wrong q/k row order or misread blocks give ~0.1 or more.
+const QUANT_TOL = 4e-2;
+
+describe.each<[string, TinyModelOptions]>([
+  ['llama GQA, untied head (q/k rows permuted in GGUF)', { layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 2, intermediateSize: 256, tied: false, seed: 21 }],
+  ['qwen2 biases, untied', { architecture: 'qwen2', layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 1, intermediateSize: 512, tied: false, seed: 22 }],
+])('llama.cpp and our GGUF reader agree on quantized weights: %s', (_label, opts) => {
+  const model = buildTinyModel(opts);
+  let f32Gguf: Uint8Array;
+  let unquantized: Float64Array[];
+
+  beforeAll(async () => {
+    f32Gguf = await exportBaseGguf(model.config, await weightSource(model), tokenizerFiles(model), { name: 'tiny' });
+    unquantized = referenceProbs(model, null, ids);
+  });
+
+  /** Both implementations' probabilities on one file, and how far quantization moved the reference. */
+  async function compare(bytes: Uint8Array, file: string): Promise<{ diff: number; quantEffect: number }> {
+    const path = await writeGguf(file, bytes);
+    const ours = await openGgufModel(memorySource(bytes, file));
+    expect(ours.config).toEqual(model.config);
+    const weights = new Map<string, Float32Array>();
+    for (const n of ours.weights.names()) weights.set(n, await ours.weights.readF32(n));
+    const want = referenceProbs({ ...model, weights }, null, ids);
+    const got = await llamaCppProbs(path, null, ids, model.config.vocabSize);
+    return { diff: maxAbsDiff(got, want), quantEffect: maxAbsDiff(want, unquantized) };
+  }
+
+  it.each<GgmlType>(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'])('%s token embedding: exact dequantization', async (type) => {
+    const { diff, quantEffect } = await compare(await requantizeGguf(f32Gguf, type, ['token_embd.weight']), `embd-${opts.seed}-${type}.gguf`);
+    expect(diff).toBeLessThan(PROB_TOL);
+    expect(quantEffect).toBeGreaterThan(100 * PROB_TOL);
+  }, 60_000);
+
+  it.each<GgmlType>(['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'])('%s on every 2-D weight', async (type) => {
+    const bytes = await requantizeGguf(f32Gguf, type);
+    const ours = await openGgufModel(memorySource(bytes, `${type}.gguf`));
+    for (const n of ours.weights.names()) expect(ours.weights.info(n).type).toBe(ours.weights.info(n).shape.length === 2 ? type : 'F32');
+    const { diff } = await compare(bytes, `quant-${opts.seed}-${type}.gguf`);
+    expect(diff).toBeLessThan(QUANT_TOL);
+  }, 60_000);
 });

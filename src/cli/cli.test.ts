@@ -9,7 +9,7 @@ import { exportPeft } from '../adapters/peft';
 import type { LoraAdapter } from '../adapters/lora';
 import { linearShape, LINEAR_MODULES } from '../engine/model/config';
 import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
-import { readGguf } from '../adapters/gguf-format';
+import { readGguf } from '../engine/model/gguf-format';
 import { planTrainingMemory } from '../train/memory-plan';
 import { tinyLlamaTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { loadTokenizer } from '../data';

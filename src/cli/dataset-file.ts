@@ -1,5 +1,6 @@
 // Reading a dataset file from disk through the same pipeline as the studio.
-import { openAsBlob, existsSync } from 'node:fs';
+import { createReadStream, openAsBlob, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { datasetStats, loadTokenizer, parseDataset, selectTrainingExamples, tokenizeExamples, type DatasetStats, type Example, type ParseResult, type TokenizerFiles } from '../data';
 import type { DatasetFormat } from '../data/types';
@@ -10,6 +11,13 @@ export async function parseDatasetFile(path: string, opts: { format?: DatasetFor
   // openAsBlob reads lazily, so a large file is streamed, never held whole.
   const blob = await openAsBlob(path);
   return parseDataset(blob, { fileName: basename(path), format: opts.format });
+}
+
+/** SHA-256 of a file, streamed: identifies the dataset a run trained on. */
+export async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /**

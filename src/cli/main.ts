@@ -15,6 +15,7 @@ commands
   generate  --model DIR --prompt TEXT [--adapter DIR]    stream a reply
   logits    --model DIR [--adapter DIR] --ids 1,2,3 | --text "..."   JSON logits of every position
   export    --model DIR --adapter DIR --format peft|gguf|merged --out PATH
+            --format axolotl|trl --data FILE [--gpus N]   the run as an Axolotl or TRL recipe
 
 Run 'lora-studio <command> --help' for a command's options.`;
 
@@ -34,8 +35,11 @@ const commands: Record<string, Command> = {
   logits: { run: logitsCommand, options: LOGITS_OPTIONS, help: LOGITS_HELP },
   export: {
     run: exportCommand,
-    options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
-    help: 'export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR [--force]',
+    options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' }, gpus: { type: 'string' } },
+    help:
+      'export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR [--force]\n' +
+      '  --format axolotl|trl --data FILE [--gpus N]  the run that trained the adapter (its training_settings.json) as an Axolotl YAML or TRL script,\n' +
+      '    with the trained and held-out examples as JSONL, a multi-GPU launch config and a README; --data is the file the run trained on; --gpus (1) sets the accumulation',
   },
 };
 

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { decodeRunRecord, TRAINING_SETTINGS_FILE } from '../train/recipe/run-record';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.testutil';
@@ -45,7 +46,13 @@ describe('lora-studio train', () => {
       expect(Number.isFinite(s.loss) && s.lr === 0.005 && s.grad_norm > 0 && s.tokens_per_s > 0).toBe(true);
     }
     expect(lines.filter((l) => 'val_loss' in l).map((l) => l.step)).toEqual([2, 4]);
-    expect((await readdir(out)).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+    expect((await readdir(out)).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', TRAINING_SETTINGS_FILE]);
+    // The run record `export --format axolotl|trl` reads: the settings as run, the engine options, the data selection.
+    const record = decodeRunRecord(await readFile(join(out, TRAINING_SETTINGS_FILE), 'utf8'));
+    expect(record.settings).toMatchObject({ rank: 4, alpha: 8, maxSteps: 4, seqLen: 64, valSplit: 0.2, schedule: 'constant' });
+    expect(record.engine).toMatchObject({ weights: 'f32', packing: true, maxGradNorm: 1 });
+    expect(record.data).toMatchObject({ file: 'data.jsonl', excludeInvalid: false, dedupe: false, examples: 24 });
+    expect(record.data.sha256).toMatch(/^[0-9a-f]{64}$/);
     const adapter = await importPeft(
       { adapterConfig: await readFile(join(out, 'adapter_config.json'), 'utf8'), weights: await SafetensorsFile.open(memorySource(await readFile(join(out, 'adapter_model.safetensors')))) },
       model.config,
@@ -111,6 +118,6 @@ describe('lora-studio train', () => {
   it('rejects bad hyperparameters before touching the GPU', async () => {
     const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'x'), '--rank', '0']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/--rank: must be at least 1/);
+    expect(r.err).toMatch(/--rank 0: must be a whole number from 1 to 256/);
   });
 });

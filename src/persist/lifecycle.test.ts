@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { align, canResume, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
+import { align, canResume, deleteRunRefusal, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
 import type { MetricPoint, RunRecord } from './records';
 import { DEFAULT_SETTINGS } from '../worker/settings';
 
@@ -24,6 +24,14 @@ describe('run lifecycle', () => {
     expect(canResume(run({ status: 'completed' }))).toBe(false);
     expect(canResume(run({ status: 'running' }))).toBe(false);
     expect(canResume(run({ status: 'stopped', checkpointStep: 100 }))).toBe(false);
+  });
+});
+
+describe('deleting runs', () => {
+  it('refuses the run in use (training, paused or resuming) with the reason, allows every other', () => {
+    expect(deleteRunRefusal('r1', 'r1')).toMatch(/in use.*Stop it/);
+    expect(deleteRunRefusal('r2', 'r1')).toBeNull();
+    expect(deleteRunRefusal('r1', null)).toBeNull();
   });
 });
 

@@ -14,6 +14,15 @@ export function canResume(r: Pick<RunRecord, 'status' | 'checkpointStep' | 'step
   return resumable.includes(r.status) && r.checkpointStep !== null && r.checkpointStep < r.totalSteps;
 }
 
+/**
+ * Why a run cannot be deleted now, or null when it can. The run the worker trains, holds
+ * paused or is resuming keeps writing its metrics and checkpoints under its id. The worker
+ * refuses with this message; the Runs screen shows it on the disabled Delete button.
+ */
+export function deleteRunRefusal(runId: string, activeRunId: string | null): string | null {
+  return runId === activeRunId ? 'This run is in use (training, paused or resuming). Stop it on the Train screen before deleting it.' : null;
+}
+
 export interface Series {
   steps: number[];
   values: (number | null)[];

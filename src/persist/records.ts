@@ -1,6 +1,6 @@
 // What the studio keeps in IndexedDB. Plain data (structured-clone friendly), shared by the
-// worker (writes metrics, checkpoints, adapters) and the UI stores (lists, notes, deletes).
-import type { TrainSettings } from '../worker/settings';
+// worker (the only writer) and the UI stores (which list and read them).
+import type { TrainSettings } from '../train/settings';
 
 export interface DatasetRecord {
   id: string;

@@ -1,4 +1,5 @@
 // Reads and writes of the studio's records. Thin over idb; the rules live in lifecycle.ts.
+// The worker is the only writer; stores import only the reads (eslint.config.js, PERSIST_READS).
 import { db } from './db';
 import { markInterrupted } from './lifecycle';
 import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricPoint, RunRecord, SampleRecord } from './records';
@@ -35,15 +36,14 @@ export async function updateRun(id: string, patch: Partial<RunRecord>): Promise<
 
 /**
  * All runs, newest first. A run still marked 'running' when nobody is training it (after a
- * reload or a crash) is reported — and stored — as 'interrupted', so it can be resumed.
+ * reload or a crash) is reported as 'interrupted', so it can be resumed. Only reported: this
+ * is a read (the stores list runs), and the worker rewrites the status when it resumes the run.
  */
 export async function listRuns(activeRunId: string | null = null): Promise<RunRecord[]> {
-  const d = await db();
-  const runs = await d.getAll('runs');
+  const runs = await (await db()).getAll('runs');
   const out: RunRecord[] = [];
   for (const r of runs) {
     const fixed = markInterrupted(r, activeRunId);
-    if (fixed !== r) await d.put('runs', fixed);
     out.push(migrated(fixed));
   }
   return out.sort((a, b) => b.createdAt - a.createdAt);

@@ -1,8 +1,8 @@
-// Runs and adapters as listed from IndexedDB, with the actions of the runs screen.
+// Runs and adapters as listed from IndexedDB, with the actions of the runs screen. Lists are
+// read here; every edit (notes, deletes) and every export goes through the worker.
 import { create } from 'zustand';
-import { deleteAdapter, deleteRun, getAdapter, getMetrics, listAdapters, listRuns, updateRun } from '../persist/repo';
+import { getMetrics, listAdapters, listRuns } from '../persist/repo';
 import type { AdapterRecord, MetricPoint, RunRecord } from '../persist/records';
-import { safeFileName } from '../persist/lifecycle';
 import { callback, errorMessage, trainer, type MergedExportPlan, type MergedFormat, type NamedBytes } from '../worker/client';
 import { folderTarget, singleFileBlobTarget, zipBlobTarget, type DirectoryLike, type ExportTarget } from './export-sink';
 
@@ -36,6 +36,8 @@ interface RunsState {
   runs: RunRecord[];
   adapters: AdapterMeta[];
   metrics: Record<string, MetricPoint[]>;
+  /** The run the worker trains, holds paused or is resuming, as of the last refresh (it cannot be deleted). */
+  activeRunId: string | null;
   loaded: boolean;
   error: string | null;
   refresh(): Promise<void>;
@@ -60,6 +62,7 @@ export const useRuns = create<RunsState>((set, get) => ({
   runs: [],
   adapters: [],
   metrics: {},
+  activeRunId: null,
   loaded: false,
   error: null,
   exporting: null,
@@ -68,7 +71,7 @@ export const useRuns = create<RunsState>((set, get) => ({
     try {
       const active = await trainer().activeRunId();
       const [runs, adapters] = await Promise.all([listRuns(active), listAdapters()]);
-      set({ runs, adapters, loaded: true });
+      set({ runs, adapters, activeRunId: active, loaded: true });
     } catch (e) {
       set({ error: errorMessage(e), loaded: true });
     }
@@ -78,15 +81,29 @@ export const useRuns = create<RunsState>((set, get) => ({
     set({ metrics: { ...get().metrics, [runId]: pts } });
   },
   async setNotes(runId, notes) {
-    await updateRun(runId, { notes });
-    set({ runs: get().runs.map((r) => (r.id === runId ? { ...r, notes } : r)) });
+    try {
+      await trainer().setRunNotes(runId, notes);
+      set({ runs: get().runs.map((r) => (r.id === runId ? { ...r, notes } : r)) });
+    } catch (e) {
+      set({ error: errorMessage(e) });
+    }
   },
   async removeRun(runId) {
-    await deleteRun(runId);
+    set({ error: null });
+    try {
+      await trainer().deleteRun(runId);
+    } catch (e) {
+      set({ error: errorMessage(e) });
+    }
     await get().refresh();
   },
   async removeAdapter(id) {
-    await deleteAdapter(id);
+    set({ error: null });
+    try {
+      await trainer().deleteAdapter(id);
+    } catch (e) {
+      set({ error: errorMessage(e) });
+    }
     await get().refresh();
   },
   async exportZip(id, format = 'peft') {
@@ -112,19 +129,17 @@ export const useRuns = create<RunsState>((set, get) => ({
   async savePeftToFolder(id, folder) {
     set({ error: null, exported: null });
     try {
-      const a = await getAdapter(id);
-      if (!a) throw new Error('That adapter no longer exists.');
-      const sub = safeFileName(a.name);
+      const { folder: sub, files } = await trainer().peftFiles(id);
       const dir = await folder.getDirectoryHandle(sub, { create: true });
       const t = folderTarget(dir);
       try {
-        for (const f of a.files) await t.write(f.name, new Uint8Array(f.bytes));
+        for (const f of files) await t.write(f.name, f.bytes);
         await t.finish();
       } catch (e) {
         await t.abort();
         throw e;
       }
-      set({ exported: `Saved ${a.files.map((f) => f.name).join(', ')} into ${folder.name}/${sub}/.` });
+      set({ exported: `Saved ${files.map((f) => f.name).join(', ')} into ${folder.name}/${sub}/.` });
     } catch (e) {
       set({ error: errorMessage(e) });
     }

@@ -17,12 +17,16 @@ import { safeFileName } from '../persist/lifecycle';
 import { MODEL_PRESETS } from './presets';
 import { unzipFiles, zipFiles, type NamedBytes } from './zip';
 
-export async function exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+/** A stored adapter's PEFT files, and the folder name (from the adapter's name) they go into. */
+export async function peftFiles(adapterId: string): Promise<{ folder: string; files: NamedBytes[] }> {
   const a = await getAdapter(adapterId);
   if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
-  const folder = safeFileName(a.name);
-  const bytes = zipFiles(a.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), folder);
-  return { fileName: `${folder}.zip`, bytes };
+  return { folder: safeFileName(a.name), files: a.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })) };
+}
+
+export async function exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+  const { folder, files } = await peftFiles(adapterId);
+  return { fileName: `${folder}.zip`, bytes: zipFiles(files, folder) };
 }
 
 /** The model the page has chosen: its device id, the Hub id set for a local folder, its config.json. */

@@ -1,3 +1,5 @@
-// The UI reaches training settings through the worker's API layer (ui/ may not import train/).
+// The settings declaration (train/settings, train/seq-len: pure data) as part of the worker's
+// API surface: ui/ and store/ show, validate and send settings through here, as they reach the
+// client (WORKER_API in eslint.config.js), and never name train/ itself.
 export * from '../train/settings';
 export * from '../train/seq-len';

@@ -13,6 +13,7 @@ import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
 import * as models from './models-service';
+import * as runs from './runs-service';
 import { tokenStats, type TokenReport } from './token-service';
 import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
@@ -121,7 +122,18 @@ const api = {
     return training.generate(req, onToken);
   },
 
+  // Stored runs and adapters: every edit goes through here (the worker is the only writer).
+  setRunNotes: (runId: string, notes: string) => runs.setRunNotes(runId, notes),
+  /** Refused for the run that is training, paused or resuming. */
+  deleteRun: (runId: string) => runs.deleteRun(runId),
+  deleteAdapter: (adapterId: string) => runs.deleteAdapter(adapterId),
+
   // Adapters
+  /** A stored adapter's PEFT files (transferred), for writing into a folder the user picked. */
+  async peftFiles(adapterId: string): Promise<{ folder: string; files: NamedBytes[] }> {
+    const out = await adapters.peftFiles(adapterId);
+    return Comlink.transfer(out, out.files.map((f) => f.bytes.buffer));
+  },
   async exportAdapterZip(adapterId: string): Promise<{ fileName: string; bytes: Uint8Array }> {
     const out = await adapters.exportAdapterZip(adapterId);
     return Comlink.transfer(out, [out.bytes.buffer]);

@@ -43,9 +43,12 @@ interface Session {
 }
 
 let active: Session | null = null;
+/** The run being rebuilt from its checkpoint, until it becomes the active one. */
+let opening: string | null = null;
 
+/** The run this worker trains, holds paused, or is resuming (its records are in use). */
 export function currentRunId(): string | null {
-  return active?.run.id ?? null;
+  return active?.run.id ?? opening;
 }
 
 function status(s: Session, st: RunStatus, message?: string) {
@@ -255,7 +258,13 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   if (!run) throw new Error('That run no longer exists.');
   const ck = await getCheckpoint(runId);
   if (!ck) throw new Error('That run has no checkpoint to resume from.');
-  const s = await build(run, onEvent, run.samplePrompts ?? []);
+  opening = runId;
+  let s: Session;
+  try {
+    s = await build(run, onEvent, run.samplePrompts ?? []);
+  } finally {
+    opening = null;
+  }
   const c = asRunCheckpoint(ck.state, run);
   s.session.restore(c);
   s.run = { ...s.run, step: c.trainer.step, checkpointStep: c.trainer.step };

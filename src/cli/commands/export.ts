@@ -1,17 +1,25 @@
 // `export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR`
-import { basename, join } from 'node:path';
+// `export --format axolotl|trl --model DIR --adapter DIR --data FILE --out DIR [--gpus N]`: the run
+// that trained the adapter, as a recipe for another trainer (train/recipe/).
+import { basename, dirname, join } from 'node:path';
 import type { ModelConfig } from '../../engine/model/config';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
 import { loadPeftFiles } from '../../adapters/load';
 import { EXPORT_FORMATS, type ExportBase, type ExportFormat, exportFiles, openExportBase } from '../../adapters/export';
 import type { LoraAdapter } from '../../adapters/lora';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { str, type Values } from '../args';
+import { num, str, type Values } from '../args';
 import { CliError, directoryModelFiles } from '../model-dir';
+import { openModelFiles } from '../../engine/model/model-files';
+import { RECIPE_TARGETS, type RecipeTarget } from '../../train/recipe/mapping';
+import { recipeFiles } from '../../train/recipe/recipe';
+import { decodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { fileSha256, parseDatasetFile, selectExamples } from '../dataset-file';
 import { checkOutPath, writeChunks, writeDirAtomically } from '../output';
 
 export { EXPORT_FORMATS };
+const FORMATS = [...EXPORT_FORMATS, ...RECIPE_TARGETS];
 
 /** A PEFT adapter folder, checked against the base model it will be used with. */
 export async function loadPeftDir(dir: string, base: { config: ModelConfig }): Promise<LoraAdapter> {
@@ -34,8 +42,10 @@ export async function exportCommand(v: Values, out: (l: string) => void): Promis
   const adapterDir = str(v, 'adapter');
   const format = str(v, 'format', 'peft');
   const outDir = str(v, 'out');
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new CliError(`--format ${format}: expected one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!(FORMATS as readonly string[]).includes(format)) throw new CliError(`--format ${format}: expected one of ${FORMATS.join(', ')}`);
   checkOutPath(outDir, v.force === true);
+  if ((RECIPE_TARGETS as readonly string[]).includes(format)) return recipeCommand(format as RecipeTarget, v, out);
+  if (v.data !== undefined || v.gpus !== undefined) throw new CliError(`--data and --gpus belong to --format ${RECIPE_TARGETS.join('|')}`);
   const files = directoryModelFiles(modelDir);
   let written: string[] = [];
   try {
@@ -51,4 +61,50 @@ export async function exportCommand(v: Values, out: (l: string) => void): Promis
   }
   if (v.json === true) out(JSON.stringify({ format, out: outDir, files: written }));
   else out(`wrote ${format} to ${outDir}: ${written.join(', ')}`);
+}
+
+/** The run record `train` wrote beside the adapter. */
+async function readRunRecord(adapterDir: string): Promise<RunRecord> {
+  const path = join(adapterDir, TRAINING_SETTINGS_FILE);
+  if (!existsSync(path)) throw new CliError(`--adapter ${adapterDir}: no ${TRAINING_SETTINGS_FILE} (a recipe needs the settings that \`lora-studio train\` records beside the adapter)`);
+  try {
+    return decodeRunRecord(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--adapter ${adapterDir}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function recipeCommand(target: RecipeTarget, v: Values, out: (l: string) => void): Promise<void> {
+  const modelDir = str(v, 'model');
+  const adapterDir = str(v, 'adapter');
+  const dataFile = str(v, 'data');
+  const outDir = str(v, 'out');
+  const gpus = num(v, 'gpus', 1, { int: true, min: 1 });
+  const run = await readRunRecord(adapterDir);
+  const files = directoryModelFiles(modelDir);
+  try {
+    // The adapter must fit this model and be the one the record describes.
+    const adapter = await loadPeftDir(adapterDir, await openModelFiles(files));
+    const c = adapter.config;
+    const s = run.settings;
+    if (c.r !== s.rank || c.alpha !== s.alpha || c.useRslora !== s.rslora || [...c.targetModules].sort().join() !== [...s.targets].sort().join()) {
+      throw new CliError(`--adapter ${adapterDir}: ${TRAINING_SETTINGS_FILE} does not describe this adapter (rank, alpha, rsLoRA or targets differ)`);
+    }
+  } finally {
+    await files.close();
+  }
+  // The same rows as the run: the same file, read and selected as train did.
+  if ((await fileSha256(dataFile)) !== run.data.sha256) throw new CliError(`--data ${dataFile}: not the file the run trained on (${run.data.file}; its SHA-256 differs)`);
+  const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: run.data.excludeInvalid, removeDuplicates: run.data.dedupe, purpose: 'export' });
+  if (examples.length !== run.data.examples) throw new CliError(`--data ${dataFile}: ${examples.length} examples selected, the run trained on ${run.data.examples}`);
+  const recipe = recipeFiles(target, run, examples, { gpus });
+  await writeDirAtomically(outDir, async (dir) => {
+    for (const f of recipe) {
+      await mkdir(dirname(join(dir, f.name)), { recursive: true });
+      await writeFile(join(dir, f.name), f.text);
+    }
+  });
+  const names = recipe.map((f) => f.name);
+  if (v.json === true) out(JSON.stringify({ format: target, out: outDir, files: names }));
+  else out(`wrote ${target} recipe to ${outDir}: ${names.join(', ')}`);
 }

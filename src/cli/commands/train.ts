@@ -20,6 +20,8 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
+import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
 const SETTING_OPTIONS = Object.fromEntries(
@@ -45,6 +47,7 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string' },
   'no-packing': { type: 'boolean' },
   'base-model-id': { type: 'string' },
+  'base-model-revision': { type: 'string' },
   adapter: { type: 'string' },
   ...SETTING_OPTIONS,
 } as const;
@@ -86,7 +89,7 @@ ${SETTINGS_HELP}
 other options:
   --resume (continue a stopped run exactly from its checkpoint)
   --exclude-invalid (train without invalid rows)  --dedupe  --recompute auto|off|selective|full (auto)  --no-packing
-  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --json (one JSON object per step)  --force
+  --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --base-model-revision REV  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
   ${WEIGHTS_HELP}`;
 
@@ -200,15 +203,22 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
     log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
-    const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, {
-      engine: {
-        weightStorage: storage.storage,
-        recompute: recomputeFlag(v),
-        packing: v['no-packing'] !== true,
-        maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
-        weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
-      },
-    });
+    const engine = {
+      weightStorage: storage.storage,
+      recompute: recomputeFlag(v),
+      packing: v['no-packing'] !== true,
+      maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
+      weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
+    };
+    // What `export --format axolotl|trl` needs to write the same run for another trainer.
+    const record: RunRecord = {
+      objective: { kind: 'sft' },
+      settings,
+      engine: { packing: engine.packing, maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
+      data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
+      base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null, quantization: null },
+    };
+    const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, { engine });
     try {
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
@@ -251,6 +261,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       const trained = await session.exportAdapter(optStr(v, 'base-model-id') ?? modelDir);
       await writeDirAtomically(outDir, async (dir) => {
         for (const [name, data] of Object.entries(exportPeft(trained, model.config))) await writeFile(join(dir, name), data);
+        await writeFile(join(dir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
       });
       log(`wrote PEFT adapter to ${outDir}${result.finalValLoss !== null ? ` (validation loss ${result.finalValLoss.toFixed(4)})` : ''}`);
     } finally {

@@ -164,6 +164,12 @@ export function linearWeightName(layer: number, m: LinearModule): string {
   return `model.layers.${layer}.${moduleParent(m)}.${m}.weight`;
 }
 
+/** Whether an HF tensor name is one of the seven linear weights of a layer. */
+export function isLinearWeight(name: string): boolean {
+  const m = /^model\.layers\.\d+\.(self_attn|mlp)\.([a-z_]+)\.weight$/.exec(name);
+  return !!m && isLinearModule(m[2]) && moduleParent(m[2]) === m[1];
+}
+
 /** in/out features of a linear layer ([out, in] weight). */
 export function linearShape(cfg: ModelConfig, m: LinearModule): { inFeatures: number; outFeatures: number } {
   const C = cfg.hiddenSize;

@@ -176,8 +176,16 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   return validateHeader(json, source.name, headerBytes, source.size);
 }
 
+/** What uploading a model's weights needs: names, shapes and float values (safetensors, GGUF). */
+export interface FloatTensorSource {
+  names(): string[];
+  info(name: string): { shape: number[] };
+  /** Tensor values as float32 (dequantized where the file is quantized). */
+  readF32(name: string): Promise<Float32Array>;
+}
+
 /** Read access to named tensors, from one file or several shards. */
-export interface TensorStore {
+export interface TensorStore extends FloatTensorSource {
   /** Tensor names in storage order. */
   names(): string[];
   info(name: string): TensorInfo;

@@ -6,7 +6,7 @@ import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
-import type { TensorStore } from './safetensors';
+import type { FloatTensorSource } from './safetensors';
 
 export type WeightStorage = 'f32' | 'f16';
 
@@ -76,8 +76,8 @@ export function plannedWeightBytes(cfg: ModelConfig, storage: WeightStorage): nu
 /** Source of float values by HF tensor name (a safetensors store or an in-memory map). */
 export type TensorSource = (name: string) => Promise<ArrayLike<number>>;
 
-/** Uploads every tensor the config needs from a safetensors store (checked against the config first). */
-export async function uploadWeights(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, opts: UploadOptions = {}): Promise<ModelWeights> {
+/** Uploads every tensor the config needs from a safetensors store or a GGUF model (checked against the config first). */
+export async function uploadWeights(ctx: GpuContext, cfg: ModelConfig, store: FloatTensorSource, opts: UploadOptions = {}): Promise<ModelWeights> {
   checkTensorShapes(cfg, new Map(store.names().map((n) => [n, store.info(n).shape])));
   return uploadFrom(ctx, cfg, (name) => store.readF32(name), opts);
 }

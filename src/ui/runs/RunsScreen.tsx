@@ -3,7 +3,7 @@ import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
 import { LOSS_MODES } from '../../worker/settings';
-import { align, canResume, formatLoss, seriesOf, thin } from '../../persist/lifecycle';
+import { align, canResume, deleteRunRefusal, formatLoss, seriesOf, thin } from '../../persist/lifecycle';
 import { Chart } from '../common/Chart';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
@@ -19,10 +19,22 @@ async function pickFolder(): Promise<PickedFolder | null> {
   }
 }
 
+/** Delete, switched off (with the reason beside it) for the run in use: the worker would refuse it. */
+function DeleteRunButton({ refusal, onDelete }: { refusal: string | null; onDelete: () => void }) {
+  return (
+    <>
+      <button type="button" className="secondary danger" disabled={refusal !== null} title={refusal ?? undefined} onClick={onDelete}>
+        Delete
+      </button>
+      {refusal && <div className="muted small">{refusal}</div>}
+    </>
+  );
+}
+
 const COLORS = ['#2f6fdf', '#d9480f', '#2b8a3e', '#7b3fc4', '#c2255c', '#0b7285'];
 
 export function RunsScreen() {
-  const { runs, adapters, metrics, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
+  const { runs, adapters, metrics, activeRunId, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
   // Checked per render: Chrome and Edge have the folder picker, other browsers download instead.
   const folderOk = canPickFolder(window);
   const merged = async (id: string, format: 'merged' | 'merged-gguf') => {
@@ -100,9 +112,7 @@ export function RunsScreen() {
                       <textarea aria-label={`Notes for ${r.name}`} rows={2} defaultValue={r.notes} onBlur={(e) => e.target.value !== r.notes && void setNotes(r.id, e.target.value)} />
                     </td>
                     <td>
-                      <button type="button" className="secondary danger" onClick={() => confirm(`Delete run “${r.name}” with its curves and checkpoint?`) && void removeRun(r.id)}>
-                        Delete
-                      </button>
+                      <DeleteRunButton refusal={deleteRunRefusal(r.id, activeRunId)} onDelete={() => confirm(`Delete run “${r.name}” with its curves and checkpoint?`) && void removeRun(r.id)} />
                     </td>
                   </tr>
                 ))}

@@ -1,8 +1,9 @@
 // GGUF v3 container: typed key/value metadata, tensor infos (dims innermost first), aligned
-// data. A streaming writer (header, then one tensor at a time) and a reader.
+// data. A streaming writer (header, then one tensor at a time) and a reader that reads one
+// tensor at a time from a random-access source. Tensor types and block layouts: quant.ts.
 // Spec: ggml-org/ggml docs/gguf.md. All integers little-endian.
-import type { ByteSource } from '../engine/model/safetensors';
-import { f16BitsToNumber, float32ToF16Bits } from '../engine/model/dtype';
+import type { ByteSource } from './safetensors';
+import { type GgmlType, GGML_TYPES, type QuantizableType, dequantize, describeGgmlType, ggmlRowBytes, ggmlTypeName, isQuantType, quantize } from './quant';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as LE u32
 export const GGUF_VERSION = 3;
@@ -26,11 +27,6 @@ export const kv = {
   str: (key: string, value: string): GgufKv => ({ key, type: 'string', value }),
   arr: (key: string, itemType: GgufScalarType, value: GgufScalar[]): GgufKv => ({ key, type: 'array', itemType, value }),
 };
-
-/** ggml tensor types this writer emits (both are what llama.cpp loads unquantized). */
-export const GGML_TYPES = { F32: 0, F16: 1 } as const;
-export type GgmlType = keyof typeof GGML_TYPES;
-const GGML_TYPE_BYTES: Record<GgmlType, number> = { F32: 4, F16: 2 };
 
 export interface GgufTensorSpec {
   name: string;
@@ -103,8 +99,15 @@ function writeScalar(w: ByteWriter, type: GgufScalarType, v: GgufScalar, key: st
   }
 }
 
-export function tensorByteSize(t: GgufTensorSpec): number {
-  return t.shape.reduce((a, b) => a * b, 1) * GGML_TYPE_BYTES[t.type];
+/** Bytes of a tensor's data: whole blocks along each row (ne0, the last torch dim). */
+export function tensorByteSize(t: { name: string; shape: readonly number[]; type: GgmlType }): number {
+  const row = t.shape.length ? t.shape[t.shape.length - 1] : 1;
+  const rows = t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  try {
+    return ggmlRowBytes(t.type, row) * rows;
+  } catch (e) {
+    throw new GgufError(`tensor "${t.name}" [${t.shape.join(', ')}]: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function alignUp(n: number, a: number): number {
@@ -160,13 +163,22 @@ export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: readonly GgufT
   return w.result();
 }
 
-function encodeTensorData(t: GgufTensorSpec, data: Float32Array, align: number): Uint8Array {
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${n}`);
+/**
+ * A tensor's bytes, padded: float values are encoded (F32/F16/BF16) or quantized with ggml's
+ * reference quantizer (Q8_0/Q4_0); raw bytes (any type, e.g. Q4_K/Q6_K blocks) are written as given.
+ */
+function encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, align: number): Uint8Array {
   const size = tensorByteSize(t);
   const out = new Uint8Array(alignUp(size, align));
-  if (t.type === 'F32') out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  else out.set(new Uint8Array(float32ToF16Bits(data).buffer));
+  if (data instanceof Uint8Array) {
+    if (data.byteLength !== size) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.byteLength} bytes, ${t.type} [${t.shape.join(', ')}] needs ${size}`);
+    out.set(data);
+    return out;
+  }
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${n}`);
+  if (t.type !== 'Q8_0' && t.type !== 'Q4_0' && isQuantType(t.type)) throw new GgufError(`GGUF writer: tensor "${t.name}": no ${t.type} quantizer here, give its blocks as bytes (quantizers: Q8_0, Q4_0)`);
+  out.set(quantize(t.type as QuantizableType, data, t.shape.length ? t.shape[t.shape.length - 1] : 1));
   return out;
 }
 
@@ -174,7 +186,7 @@ function encodeTensorData(t: GgufTensorSpec, data: Float32Array, align: number):
 export async function* ggufChunks(
   kvs: readonly GgufKv[],
   tensors: readonly GgufTensorSpec[],
-  produce: (t: GgufTensorSpec) => Promise<Float32Array> | Float32Array,
+  produce: (t: GgufTensorSpec) => Promise<Float32Array | Uint8Array> | Float32Array | Uint8Array,
 ): AsyncGenerator<Uint8Array> {
   const align = alignmentOf(kvs);
   yield encodeGgufHeader(kvs, tensors);
@@ -206,7 +218,12 @@ export interface GgufTensorInfo {
   ne: number[];
   /** Torch order (reversed ne). */
   shape: number[];
+  /** ggml type code as stored. */
   type: number;
+  /** Its name, or null for a type the studio does not support. */
+  typeName: GgmlType | null;
+  /** Bytes of data (null when the type is unsupported). */
+  byteSize: number | null;
   /** Offset relative to the data section. */
   offset: number;
 }
@@ -218,7 +235,9 @@ export interface GgufFile {
   alignment: number;
   /** Absolute offset of the data section. */
   dataStart: number;
-  /** Reads a F32 or F16 tensor as Float32Array (torch order, row-major). */
+  /** A tensor's raw bytes as stored (blocks for quantized types). */
+  readRaw(name: string): Promise<Uint8Array>;
+  /** A tensor as Float32Array (torch order, row-major), dequantized as ggml does. */
   readF32(name: string): Promise<Float32Array>;
   /** The value of a key, or undefined. */
   get(key: string): GgufScalar | GgufScalar[] | undefined;
@@ -263,6 +282,15 @@ class ByteReader {
   }
 }
 
+/** The shortest decimal that rounds to this f32 (1e-5 for an epsilon written as f32, not 9.99999974e-6). */
+function shortestF32(x: number): number {
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
 function readScalar(r: ByteReader, type: GgufScalarType, fileSize: number): GgufScalar {
   switch (type) {
     case 'u8': return r.u8();
@@ -271,7 +299,7 @@ function readScalar(r: ByteReader, type: GgufScalarType, fileSize: number): Gguf
     case 'i16': return r.i16();
     case 'u32': return r.u32();
     case 'i32': return r.i32();
-    case 'f32': return r.f32();
+    case 'f32': return shortestF32(r.f32());
     case 'f64': return r.f64();
     case 'bool': return r.u8() !== 0;
     case 'string': return r.str(fileSize);
@@ -317,7 +345,15 @@ function parseHeader(buf: Uint8Array, isWholeFile: boolean, name: string, fileSi
     const type = r.u32();
     const offset = r.count(`offset of "${tname}"`, fileSize);
     if (offset % alignment) throw new GgufError(`${name}: tensor "${tname}" offset ${offset} is not aligned to ${alignment}`);
-    tensors.push({ name: tname, ne, shape: ne.slice().reverse(), type, offset });
+    const shape = ne.slice().reverse();
+    const typeName = ggmlTypeName(type);
+    let byteSize: number | null;
+    try {
+      byteSize = typeName && tensorByteSize({ name: tname, shape, type: typeName });
+    } catch (e) {
+      throw new GgufError(`${name}: ${(e as Error).message}`, { cause: e });
+    }
+    tensors.push({ name: tname, ne, shape, type, typeName, byteSize, offset });
   }
   const dataStart = alignUp(r.pos, alignment);
   return { version, kvMap, alignment, tensors, dataStart };
@@ -340,11 +376,16 @@ export async function readGguf(source: ByteSource): Promise<GgufFile> {
   const { version, kvMap, alignment, tensors, dataStart } = parsed;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   for (const t of tensors) {
-    const bytesPer = t.type === GGML_TYPES.F32 ? 4 : t.type === GGML_TYPES.F16 ? 2 : 0;
-    if (bytesPer && dataStart + t.offset + t.ne.reduce((a, b) => a * b, 1) * bytesPer > source.size) {
+    if (t.byteSize !== null && dataStart + t.offset + t.byteSize > source.size) {
       throw new GgufError(`${source.name}: tensor "${t.name}" runs past the end of the file`);
     }
   }
+  const readRaw = async (tname: string): Promise<Uint8Array> => {
+    const t = byName.get(tname);
+    if (!t) throw new GgufError(`${source.name}: no tensor named "${tname}"`);
+    if (t.byteSize === null) throw new GgufError(`${source.name}: tensor "${tname}" is ${describeGgmlType(t.type)}, which is not supported (supported: ${Object.keys(GGML_TYPES).join(', ')})`);
+    return source.read(dataStart + t.offset, t.byteSize);
+  };
   return {
     version,
     kv: kvMap,
@@ -352,20 +393,10 @@ export async function readGguf(source: ByteSource): Promise<GgufFile> {
     alignment,
     dataStart,
     get: (key) => kvMap.get(key)?.value,
+    readRaw,
     readF32: async (tname) => {
-      const t = byName.get(tname);
-      if (!t) throw new GgufError(`${source.name}: no tensor named "${tname}"`);
-      const n = t.ne.reduce((a, b) => a * b, 1);
-      if (t.type === GGML_TYPES.F32) {
-        const b = (await source.read(dataStart + t.offset, n * 4)).slice();
-        return new Float32Array(b.buffer, 0, n);
-      }
-      if (t.type === GGML_TYPES.F16) {
-        const b = (await source.read(dataStart + t.offset, n * 2)).slice();
-        const h = new Uint16Array(b.buffer, 0, n);
-        return Float32Array.from(h, f16BitsToNumber);
-      }
-      throw new GgufError(`${source.name}: tensor "${tname}" has ggml type ${t.type} (reader supports F32, F16)`);
+      const raw = await readRaw(tname); // names the tensor when it is missing or of an unsupported type
+      return dequantize(byName.get(tname)!.typeName!, raw);
     },
   };
 }

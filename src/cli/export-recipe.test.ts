@@ -1,0 +1,85 @@
+// `export --format axolotl|trl`: the CLI reads the run record `train` wrote, checks the adapter and
+// the dataset file against it, and writes the recipe folder (its contents are tested in train/recipe/).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './run-cli.testutil';
+import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
+import { exportPeft } from '../adapters/peft';
+import { linearShape } from '../engine/model/config';
+import { DEFAULT_SETTINGS } from '../train/settings';
+import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../train/recipe/run-record';
+
+let dir: string;
+let model: TinyModel;
+let modelDir: string;
+let adapterDir: string;
+let dataFile: string;
+const rows = Array.from({ length: 10 }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }] }));
+rows.push('{"messages": 3}'); // one invalid row: the run used --exclude-invalid
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lora-recipe-'));
+  modelDir = join(dir, 'model');
+  model = await writeTinyModel(modelDir, { seed: 3 });
+  dataFile = join(dir, 'train.jsonl');
+  const data = rows.join('\n') + '\n';
+  await writeFile(dataFile, data);
+  adapterDir = join(dir, 'adapter');
+  await mkdir(adapterDir);
+  const targets = ['q_proj', 'v_proj'] as const;
+  const layer = () => Object.fromEntries(targets.map((m) => {
+    const { inFeatures, outFeatures } = linearShape(model.config, m);
+    return [m, { A: new Float32Array(4 * inFeatures).fill(0.01), B: new Float32Array(outFeatures * 4), inFeatures, outFeatures }];
+  }));
+  const adapter = { config: { r: 4, alpha: 8, dropout: 0, targetModules: [...targets], useRslora: false, baseModel: 'tiny' }, layers: Array.from({ length: model.config.numLayers }, layer) };
+  for (const [name, bytes] of Object.entries(exportPeft(adapter, model.config))) await writeFile(join(adapterDir, name), bytes);
+  const record: RunRecord = {
+    objective: { kind: 'sft' },
+    settings: { ...DEFAULT_SETTINGS, rank: 4, alpha: 8, targets: [...targets], valSplit: 0.2 },
+    engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
+    data: { file: 'train.jsonl', sha256: createHash('sha256').update(data).digest('hex'), excludeInvalid: true, dedupe: false, examples: 10 },
+    base: { id: 'org/tiny', revision: null, quantization: null },
+  };
+  await writeFile(join(adapterDir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('export --format axolotl|trl', () => {
+  it.each([
+    ['axolotl', ['config.yml', 'deepspeed_zero2.json']],
+    ['trl', ['train.py', 'accelerate.yaml']],
+  ])('%s writes the recipe folder', async (format, own) => {
+    const out = join(dir, `out-${format}`);
+    const r = await runCli(['export', '--format', format, '--model', modelDir, '--adapter', adapterDir, '--data', dataFile, '--out', out, '--gpus', '2']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['README.md', 'data', ...own].sort());
+    const train = (await readFile(join(out, 'data/train.jsonl'), 'utf8')).trim().split('\n');
+    const val = (await readFile(join(out, 'data/val.jsonl'), 'utf8')).trim().split('\n');
+    expect([train.length, val.length]).toEqual([8, 2]);
+    expect(await readFile(join(out, 'README.md'), 'utf8')).toContain('global batch 8 sequences = micro-batch 4 × accumulation 1 × 2 GPUs');
+  });
+
+  it('refuses another dataset file, an adapter without a record, and recipe flags on other formats', async () => {
+    const other = join(dir, 'other.jsonl');
+    await writeFile(other, rows.slice(0, 10).join('\n') + '\n');
+    let r = await runCli(['export', '--format', 'trl', '--model', modelDir, '--adapter', adapterDir, '--data', other, '--out', join(dir, 'x1')]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/not the file the run trained on/);
+    const bare = join(dir, 'bare');
+    await mkdir(bare);
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) await writeFile(join(bare, f), await readFile(join(adapterDir, f)));
+    r = await runCli(['export', '--format', 'axolotl', '--model', modelDir, '--adapter', bare, '--data', dataFile, '--out', join(dir, 'x2')]);
+    expect(r.err).toMatch(/no training_settings\.json/);
+    r = await runCli(['export', '--format', 'peft', '--model', modelDir, '--adapter', adapterDir, '--data', dataFile, '--out', join(dir, 'x3')]);
+    expect(r.err).toMatch(/--data and --gpus belong to/);
+    for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, x))).toBe(false);
+  });
+});

@@ -1,0 +1,292 @@
+// ggml tensor types as GGUF stores them: float types and the block-quantized formats Q8_0,
+// Q4_0, Q4_K and Q6_K. Dequantization reproduces ggml's dequantize_row_* bit for bit (same
+// f32 rounding steps); the Q8_0/Q4_0 quantizers are ggml's quantize_row_*_ref, for
+// quantize-on-load of float checkpoints. Blocks run along a row (ne0, a weight's input
+// features), so a row is always a whole number of blocks. Pure functions over bytes.
+// Source: ggml-org/llama.cpp ggml/src/ggml-quants.c, ggml-common.h.
+import { type FloatDtype, bytesToFloat32, f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
+import type { FloatTensorSource, Tensor, TensorStore } from './safetensors';
+import { isLinearWeight } from './config';
+
+/** ggml type codes (enum ggml_type) of the types the studio reads and writes. */
+export const GGML_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
+export type GgmlType = keyof typeof GGML_TYPES;
+export type QuantType = Exclude<GgmlType, FloatDtype>;
+export const QUANT_TYPES: readonly QuantType[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+/** Types with a quantizer here (ggml's reference quantizers). */
+export type QuantizableType = 'Q8_0' | 'Q4_0';
+
+/** Values per block and bytes per block (1 value for float types). */
+export const GGML_BLOCK: Record<GgmlType, { values: number; bytes: number }> = {
+  F32: { values: 1, bytes: 4 },
+  F16: { values: 1, bytes: 2 },
+  BF16: { values: 1, bytes: 2 },
+  Q8_0: { values: 32, bytes: 34 }, // f16 d, 32 × i8
+  Q4_0: { values: 32, bytes: 18 }, // f16 d, 16 bytes of nibbles
+  Q4_K: { values: 256, bytes: 144 }, // f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles
+  Q6_K: { values: 256, bytes: 210 }, // 128 bytes ql, 64 bytes qh, 16 × i8 scales, f16 d
+};
+
+/** Every ggml type's name by code, for messages about the ones not supported. */
+const GGML_TYPE_NAMES: Record<number, string> = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K',
+  16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M', 30: 'BF16', 34: 'TQ1_0', 35: 'TQ2_0', 39: 'MXFP4',
+};
+
+/** "Q5_K (ggml type 13)" */
+export function describeGgmlType(code: number): string {
+  return `${GGML_TYPE_NAMES[code] ?? 'unknown'} (ggml type ${code})`;
+}
+
+const TYPE_BY_CODE = new Map<number, GgmlType>(Object.entries(GGML_TYPES).map(([k, v]) => [v, k as GgmlType]));
+
+/** The type name of a ggml type code, or null when the studio does not support it. */
+export function ggmlTypeName(code: number): GgmlType | null {
+  return TYPE_BY_CODE.get(code) ?? null;
+}
+
+export function isQuantType(t: GgmlType): t is QuantType {
+  return GGML_BLOCK[t].values > 1;
+}
+
+/** Bytes of `n` values of `type`; throws when n is not a whole number of blocks. */
+export function ggmlByteSize(type: GgmlType, n: number): number {
+  const b = GGML_BLOCK[type];
+  if (n % b.values) throw new Error(`${type}: ${n} values are not a whole number of ${b.values}-value blocks`);
+  return (n / b.values) * b.bytes;
+}
+
+/** Bytes of one row of `rowLength` values (a row is whole blocks: quantized rows must be a multiple of the block). */
+export function ggmlRowBytes(type: GgmlType, rowLength: number): number {
+  const b = GGML_BLOCK[type];
+  if (rowLength % b.values) throw new Error(`${type}: a row of ${rowLength} values is not a whole number of ${b.values}-value blocks`);
+  return (rowLength / b.values) * b.bytes;
+}
+
+const f32 = Math.fround;
+
+function blockCount(type: QuantType, bytes: Uint8Array): number {
+  const { bytes: bb } = GGML_BLOCK[type];
+  if (bytes.byteLength % bb) throw new Error(`${type}: ${bytes.byteLength} bytes are not a whole number of ${bb}-byte blocks`);
+  return bytes.byteLength / bb;
+}
+
+/** dequantize_row_q8_0: value = q · d. */
+function dequantizeQ8_0(x: Uint8Array, y: Float32Array): void {
+  const nb = blockCount('Q8_0', x);
+  for (let i = 0; i < nb; i++) {
+    const o = i * 34;
+    const d = f16BitsToNumber(x[o] | (x[o + 1] << 8));
+    for (let j = 0; j < 32; j++) y[i * 32 + j] = ((x[o + 2 + j] << 24) >> 24) * d; // i8 × f16 is exact in f32
+  }
+}
+
+/** dequantize_row_q4_0: byte j holds element j (low nibble) and j + 16 (high); value = (q − 8) · d. */
+function dequantizeQ4_0(x: Uint8Array, y: Float32Array): void {
+  const nb = blockCount('Q4_0', x);
+  for (let i = 0; i < nb; i++) {
+    const o = i * 18;
+    const d = f16BitsToNumber(x[o] | (x[o + 1] << 8));
+    for (let j = 0; j < 16; j++) {
+      const q = x[o + 2 + j];
+      y[i * 32 + j] = ((q & 0x0f) - 8) * d;
+      y[i * 32 + j + 16] = ((q >> 4) - 8) * d;
+    }
+  }
+}
+
+/**
+ * get_scale_min_k4: the 6-bit scale and min of sub-block j (0..7) from Q4_K's 12 scale bytes.
+ * Sub-blocks 0–3: low 6 bits of bytes j (scale) and j + 4 (min). Sub-blocks 4–7: low nibble
+ * (scale) / high nibble (min) of byte j + 4, with the top 2 bits of bytes j − 4 (scale) and
+ * j (min) as bits 4–5.
+ */
+export function q4kScaleMin(scales: Uint8Array, j: number): [scale: number, min: number] {
+  if (j < 4) return [scales[j] & 63, scales[j + 4] & 63];
+  return [(scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4)];
+}
+
+/**
+ * dequantize_row_q4_K: 8 sub-blocks of 32; each 32 bytes of qs hold two consecutive
+ * sub-blocks (low nibbles first, then high); value = d·scale·q − dmin·min.
+ */
+function dequantizeQ4_K(x: Uint8Array, y: Float32Array): void {
+  const nb = blockCount('Q4_K', x);
+  for (let i = 0; i < nb; i++) {
+    const o = i * 144;
+    const d = f16BitsToNumber(x[o] | (x[o + 1] << 8));
+    const dmin = f16BitsToNumber(x[o + 2] | (x[o + 3] << 8));
+    const scales = x.subarray(o + 4, o + 16);
+    let q = o + 16;
+    let out = i * 256;
+    for (let j = 0; j < 8; j += 2) {
+      const [sc1, m1] = q4kScaleMin(scales, j);
+      const [sc2, m2] = q4kScaleMin(scales, j + 1);
+      // d·sc and dmin·m are exact in f32 (11 × 6 bits), and so is d1·q: one rounding, at the subtraction.
+      const d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2;
+      for (let l = 0; l < 32; l++) y[out++] = d1 * (x[q + l] & 0x0f) - mm1;
+      for (let l = 0; l < 32; l++) y[out++] = d2 * (x[q + l] >> 4) - mm2;
+      q += 32;
+    }
+  }
+}
+
+/**
+ * dequantize_row_q6_K: two halves of 128; in each, 64 bytes of ql (low 4 bits), 32 bytes of qh
+ * (2 high bits each for 4 values) and 8 scales of 16 values; value = d·scale·(q − 32).
+ */
+function dequantizeQ6_K(x: Uint8Array, y: Float32Array): void {
+  const nb = blockCount('Q6_K', x);
+  for (let i = 0; i < nb; i++) {
+    const o = i * 210;
+    const d = f16BitsToNumber(x[o + 208] | (x[o + 209] << 8));
+    for (let n = 0; n < 2; n++) {
+      const ql = o + n * 64;
+      const qh = o + 128 + n * 32;
+      const sc = o + 192 + n * 8;
+      const base = i * 256 + n * 128;
+      const s = (k: number) => f32(d * ((x[sc + k] << 24) >> 24)); // (d · sc) in f32, as ggml
+      for (let l = 0; l < 32; l++) {
+        const is = l >> 4;
+        const h = x[qh + l];
+        const q1 = ((x[ql + l] & 0x0f) | ((h & 3) << 4)) - 32;
+        const q2 = ((x[ql + l + 32] & 0x0f) | (((h >> 2) & 3) << 4)) - 32;
+        const q3 = ((x[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+        const q4 = ((x[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+        // (d·sc)·q can need 25 bits: stored into f32, which rounds as ggml's float product does.
+        y[base + l] = s(is) * q1;
+        y[base + l + 32] = s(is + 2) * q2;
+        y[base + l + 64] = s(is + 4) * q3;
+        y[base + l + 96] = s(is + 6) * q4;
+      }
+    }
+  }
+}
+
+const DEQUANTIZE: Record<QuantType, (x: Uint8Array, y: Float32Array) => void> = {
+  Q8_0: dequantizeQ8_0,
+  Q4_0: dequantizeQ4_0,
+  Q4_K: dequantizeQ4_K,
+  Q6_K: dequantizeQ6_K,
+};
+
+/** Raw bytes of any supported type (blocks or floats) → float32 values, as ggml's to_float gives them. */
+export function dequantize(type: GgmlType, bytes: Uint8Array): Float32Array {
+  if (!isQuantType(type)) return bytesToFloat32(type, bytes);
+  const out = new Float32Array(blockCount(type, bytes) * GGML_BLOCK[type].values);
+  DEQUANTIZE[type](bytes, out);
+  return out;
+}
+
+function writeF16(out: Uint8Array, o: number, v: number): void {
+  const h = numberToF16Bits(v);
+  out[o] = h & 0xff;
+  out[o + 1] = h >> 8;
+}
+
+/** quantize_row_q8_0_ref: d = max|x| / 127, q = round-half-away(x / d), all steps in f32. */
+function quantizeQ8_0(x: ArrayLike<number>, out: Uint8Array): void {
+  for (let i = 0; i < x.length / 32; i++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(f32(x[i * 32 + j])));
+    const d = f32(amax / 127);
+    const id = d ? f32(1 / d) : 0;
+    writeF16(out, i * 34, d);
+    for (let j = 0; j < 32; j++) {
+      const v = f32(f32(x[i * 32 + j]) * id);
+      out[i * 34 + 2 + j] = (Math.sign(v) * Math.round(Math.abs(v))) & 0xff; // C roundf
+    }
+  }
+}
+
+/** quantize_row_q4_0_ref: m = the x of largest |x| (signed), d = m / −8, q = min(15, trunc(x/d + 8.5)). */
+function quantizeQ4_0(x: ArrayLike<number>, out: Uint8Array): void {
+  for (let i = 0; i < x.length / 32; i++) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 32; j++) {
+      const v = f32(x[i * 32 + j]);
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = f32(max / -8);
+    const id = d ? f32(1 / d) : 0;
+    writeF16(out, i * 18, d);
+    const q = (v: number) => Math.min(15, Math.trunc(f32(f32(f32(v) * id) + 8.5)));
+    for (let j = 0; j < 16; j++) out[i * 18 + 2 + j] = q(x[i * 32 + j]) | (q(x[i * 32 + 16 + j]) << 4);
+  }
+}
+
+const QUANTIZE: Record<QuantizableType, (x: ArrayLike<number>, out: Uint8Array) => void> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0 };
+
+/**
+ * One tensor's values (rows of `rowLength`, row-major) → its blocks, as ggml's reference
+ * quantizer writes them. Float types are encoded as their raw bytes.
+ */
+export function quantize(type: QuantizableType | FloatDtype, values: Float32Array, rowLength: number): Uint8Array {
+  if (!isQuantType(type)) return float32ToBytes(type, values).slice();
+  ggmlRowBytes(type, rowLength); // a row must be whole blocks
+  if (values.length % rowLength) throw new Error(`${type}: ${values.length} values are not whole rows of ${rowLength}`);
+  const out = new Uint8Array(ggmlByteSize(type, values.length));
+  QUANTIZE[type](values, out);
+  return out;
+}
+
+/** A tensor of a float checkpoint (safetensors F32/F16/BF16, torch shape) quantized on load. */
+export function quantizeTensor(type: QuantizableType, t: Tensor): Uint8Array {
+  if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new Error(`quantize ${t.name}: dtype ${t.dtype} is not a float dtype (supported: F32, F16, BF16)`);
+  const rowLength = t.shape[t.shape.length - 1] ?? 1;
+  try {
+    return quantize(type, bytesToFloat32(t.dtype, t.data), rowLength);
+  } catch (e) {
+    throw new Error(`quantize ${t.name} [${t.shape.join(', ')}] to ${type}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** One tensor as ggml-typed bytes in HF layout (torch shape): quantized blocks or float bytes. */
+export interface BlockTensor {
+  /** HF name. */
+  name: string;
+  type: GgmlType;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/**
+ * Weights by HF name as typed blocks, for uploading quantized weights as they are: a GGUF
+ * model's own blocks, or a float checkpoint quantized on load. readF32 gives the same values
+ * dequantized (what the float64 reference and the f32 path see).
+ */
+export interface BlockTensorSource extends FloatTensorSource {
+  info(name: string): { shape: number[]; type: GgmlType };
+  readBlocks(name: string): Promise<BlockTensor>;
+}
+
+/**
+ * A float checkpoint (safetensors F32/F16/BF16) seen as blocks: the tensors `select` picks
+ * (default: the seven linear weights of each layer) quantized with ggml's reference quantizer, one tensor at a
+ * time as it is read; the others keep their file's dtype. Rows must be whole blocks.
+ */
+export function quantizeOnLoad(store: TensorStore, type: QuantizableType, select: (name: string) => boolean = isLinearWeight): BlockTensorSource {
+  const bad = store.names().filter((n) => select(n) && store.info(n).shape.at(-1)! % GGML_BLOCK[type].values);
+  if (bad.length) throw new Error(`quantize to ${type}: rows must be multiples of ${GGML_BLOCK[type].values} values; ${bad.slice(0, 4).map((n) => `${n} [${store.info(n).shape.join(', ')}]`).join(', ')}${bad.length > 4 ? ', ...' : ''} ${bad.length > 1 ? 'are' : 'is'} not`);
+  const typeOf = (name: string): GgmlType => {
+    if (select(name)) return type;
+    const d = store.info(name).dtype;
+    if (d !== 'F32' && d !== 'F16' && d !== 'BF16') throw new Error(`${name}: dtype ${d} is not a float dtype (supported: F32, F16, BF16)`);
+    return d;
+  };
+  const readBlocks = async (name: string): Promise<BlockTensor> => {
+    const t = await store.read(name);
+    const tt = typeOf(name);
+    return { name, type: tt, shape: t.shape, data: isQuantType(tt) ? quantizeTensor(type, t) : t.data };
+  };
+  return {
+    names: () => store.names(),
+    info: (name) => ({ shape: store.info(name).shape.slice(), type: typeOf(name) }),
+    readBlocks,
+    readF32: async (name) => (select(name) ? dequantize(type, (await readBlocks(name)).data) : store.readF32(name)),
+  };
+}

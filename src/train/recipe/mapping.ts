@@ -1,0 +1,234 @@
+// How a studio run maps onto Axolotl and TRL: ONE table entry per training setting (every key of
+// SETTINGS) and per engine option, each either the target's keys and values or an explicit
+// "unmapped: reason". The recipe writer (recipe.ts) only assembles what this table says.
+//
+// Key names: Axolotl keys are top-level config keys, or `dataset.<key>` for keys of a `datasets`
+// entry. TRL keys are `lora.<arg>` (peft.LoraConfig), `sft.<arg>` (trl.SFTConfig, which extends
+// transformers.TrainingArguments) and `model.<arg>` (SFTConfig.model_init_kwargs, passed to
+// from_pretrained).
+import { defaultOptimConfig } from '../../engine/optim/config';
+import type { ExampleKind } from '../../data/types';
+import type { LossMode, SettingKey, TrainSettings } from '../settings';
+import type { RunRecord } from './run-record';
+import type { YamlValue } from './yaml';
+
+export const RECIPE_TARGETS = ['axolotl', 'trl'] as const;
+export type RecipeTarget = (typeof RECIPE_TARGETS)[number];
+
+/** The versions the mapping is written against (their config keys and defaults). */
+export const TARGET_VERSIONS = {
+  axolotl: '0.9.x',
+  trl: '>=0.20',
+  peft: '>=0.15',
+  transformers: '>=4.51',
+  accelerate: '>=1.4',
+  deepspeed: '>=0.15',
+} as const;
+
+export interface MapContext {
+  run: RunRecord;
+  /** The kind of every example (a dataset file has one). */
+  kind: ExampleKind;
+  /** Whether a held-out file is written (valSplit > 0 left validation rows). */
+  hasVal: boolean;
+  /** Gradient accumulation per GPU for the chosen GPU count (effectiveBatch). */
+  accum: number;
+}
+
+export type Mapping = { set: (c: MapContext) => Record<string, YamlValue>; note?: string } | { unmapped: string };
+export type TargetMappings = Record<RecipeTarget, Mapping>;
+
+/** How the examples are laid out in the recipe's JSONL for a target. */
+export type DataLayout =
+  | 'messages' // {"messages": [...]}
+  | 'messages-training' // {"messages": [...]} with "training": false on assistant turns that do not train
+  | 'conversational-prompt-completion' // {"prompt": [...messages], "completion": [assistant]}
+  | 'prompt-completion' // {"prompt": str, "completion": str}
+  | 'text'; // {"text": str}
+
+export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode): DataLayout {
+  if (kind === 'text') return 'text';
+  if (kind === 'completion') return 'prompt-completion';
+  if (lossMode !== 'last-assistant') return 'messages';
+  // Axolotl masks per message; TRL has no per-turn flag, but trains exactly a conversational completion.
+  return target === 'axolotl' ? 'messages-training' : 'conversational-prompt-completion';
+}
+
+const SCHEDULER: Record<TrainSettings['schedule'], string> = {
+  // The engine's schedules are HF's (engine/optim/schedule.ts): linear warm-up, then constant / linear / cosine to 0.
+  constant: 'constant_with_warmup',
+  linear: 'linear',
+  cosine: 'cosine',
+};
+
+function axolotlLoss(c: MapContext): Record<string, YamlValue> {
+  if (c.kind === 'completion') return { train_on_inputs: false };
+  if (c.kind === 'text') return { train_on_inputs: true };
+  switch (c.run.settings.lossMode) {
+    case 'all-assistant':
+      return { train_on_inputs: false, 'dataset.roles_to_train': ['assistant'], 'dataset.train_on_eos': 'turn' };
+    case 'last-assistant':
+      // Earlier assistant turns carry "training": false in the data file (dataLayout).
+      return { train_on_inputs: false, 'dataset.roles_to_train': ['assistant'], 'dataset.train_on_eos': 'turn', 'dataset.message_field_training': 'training' };
+    case 'all':
+      return { train_on_inputs: true, 'dataset.roles_to_train': ['system', 'user', 'assistant'], 'dataset.train_on_eos': 'all' };
+  }
+}
+
+function trlLoss(c: MapContext): Record<string, YamlValue> {
+  if (c.kind === 'completion') return { 'sft.completion_only_loss': true };
+  if (c.kind === 'text') return { 'sft.completion_only_loss': null, 'sft.assistant_only_loss': false };
+  switch (c.run.settings.lossMode) {
+    case 'all-assistant':
+      return { 'sft.assistant_only_loss': true };
+    case 'last-assistant':
+      return { 'sft.completion_only_loss': true, 'sft.assistant_only_loss': false };
+    case 'all':
+      return { 'sft.assistant_only_loss': false };
+  }
+}
+
+const evalOn = (c: MapContext, keys: Record<string, YamlValue>) => (c.hasVal ? keys : {});
+
+export const SETTING_MAP: Record<SettingKey, TargetMappings> = {
+  rank: { axolotl: { set: (c) => ({ lora_r: c.run.settings.rank }) }, trl: { set: (c) => ({ 'lora.r': c.run.settings.rank }) } },
+  alpha: { axolotl: { set: (c) => ({ lora_alpha: c.run.settings.alpha }) }, trl: { set: (c) => ({ 'lora.lora_alpha': c.run.settings.alpha }) } },
+  dropout: { axolotl: { set: (c) => ({ lora_dropout: c.run.settings.dropout }) }, trl: { set: (c) => ({ 'lora.lora_dropout': c.run.settings.dropout }) } },
+  rslora: { axolotl: { set: (c) => ({ peft_use_rslora: c.run.settings.rslora }) }, trl: { set: (c) => ({ 'lora.use_rslora': c.run.settings.rslora }) } },
+  targets: {
+    axolotl: { set: (c) => ({ lora_target_modules: [...c.run.settings.targets] }) },
+    trl: { set: (c) => ({ 'lora.target_modules': [...c.run.settings.targets] }) },
+  },
+  learningRate: { axolotl: { set: (c) => ({ learning_rate: c.run.settings.learningRate }) }, trl: { set: (c) => ({ 'sft.learning_rate': c.run.settings.learningRate }) } },
+  warmupSteps: { axolotl: { set: (c) => ({ warmup_steps: c.run.settings.warmupSteps }) }, trl: { set: (c) => ({ 'sft.warmup_steps': c.run.settings.warmupSteps }) } },
+  schedule: { axolotl: { set: (c) => ({ lr_scheduler: SCHEDULER[c.run.settings.schedule] }) }, trl: { set: (c) => ({ 'sft.lr_scheduler_type': SCHEDULER[c.run.settings.schedule] }) } },
+  epochs: { axolotl: { set: (c) => ({ num_epochs: c.run.settings.epochs }) }, trl: { set: (c) => ({ 'sft.num_train_epochs': c.run.settings.epochs }) } },
+  maxSteps: {
+    // 0 runs the epochs, as in both trainers; a positive value overrides the epochs, as in both.
+    axolotl: { set: (c) => ({ max_steps: c.run.settings.maxSteps > 0 ? c.run.settings.maxSteps : null }) },
+    trl: { set: (c) => ({ 'sft.max_steps': c.run.settings.maxSteps > 0 ? c.run.settings.maxSteps : -1 }) },
+  },
+  batchSize: {
+    axolotl: { set: (c) => ({ micro_batch_size: c.run.settings.batchSize, ...evalOn(c, { eval_batch_size: c.run.settings.batchSize }) }) },
+    trl: { set: (c) => ({ 'sft.per_device_train_batch_size': c.run.settings.batchSize, 'sft.per_device_eval_batch_size': c.run.settings.batchSize }) },
+  },
+  gradAccum: {
+    axolotl: { set: (c) => ({ gradient_accumulation_steps: c.accum }), note: 'adjusted for --gpus so the global batch stays the studio run’s' },
+    trl: { set: (c) => ({ 'sft.gradient_accumulation_steps': c.accum }), note: 'adjusted for --gpus so the global batch stays the studio run’s' },
+  },
+  seqLen: { axolotl: { set: (c) => ({ sequence_len: c.run.settings.seqLen }) }, trl: { set: (c) => ({ 'sft.max_length': c.run.settings.seqLen }) } },
+  valSplit: {
+    // The split the run made is written as its own file, so both trainers evaluate on exactly those rows.
+    axolotl: { set: () => ({ val_set_size: 0 }), note: 'the run’s held-out rows are data/val.jsonl (test_datasets)' },
+    trl: { set: (c) => ({ 'sft.eval_strategy': c.hasVal ? 'steps' : 'no' }), note: 'the run’s held-out rows are data/val.jsonl (eval_dataset)' },
+  },
+  evalEvery: {
+    axolotl: { set: (c) => evalOn(c, { eval_steps: c.run.settings.evalEvery }) },
+    trl: { set: (c) => evalOn(c, { 'sft.eval_steps': c.run.settings.evalEvery }) },
+  },
+  sampleEvery: {
+    axolotl: { unmapped: 'the studio generates answers to held-out prompts while training; Axolotl has no such cadence' },
+    trl: { unmapped: 'the studio generates answers to held-out prompts while training; SFTTrainer has no such cadence' },
+  },
+  checkpointEvery: {
+    axolotl: { set: (c) => ({ save_strategy: 'steps', save_steps: c.run.settings.checkpointEvery }) },
+    trl: { set: (c) => ({ 'sft.save_strategy': 'steps', 'sft.save_steps': c.run.settings.checkpointEvery }) },
+  },
+  seed: {
+    axolotl: { set: (c) => ({ seed: c.run.settings.seed }), note: 'the same seed, not the same shuffle or initialisation: each trainer has its own generator' },
+    trl: { set: (c) => ({ 'sft.seed': c.run.settings.seed, 'sft.data_seed': c.run.settings.seed }), note: 'the same seed, not the same shuffle or initialisation: each trainer has its own generator' },
+  },
+  lossMode: {
+    axolotl: { set: axolotlLoss },
+    trl: {
+      set: trlLoss,
+      note: 'assistant_only_loss needs a chat template with {% generation %} tags (TRL raises otherwise); the last-turn mode is written as conversational prompt/completion instead',
+    },
+  },
+};
+
+export const ENGINE_MAP: Record<keyof RunRecord['engine'], TargetMappings> = {
+  packing: {
+    // Packed sequences never attend to each other in the studio; both trainers need flash attention for that.
+    axolotl: { set: (c): Record<string, YamlValue> => (c.run.engine.packing ? { sample_packing: true, eval_sample_packing: false, pad_to_sequence_len: true, flash_attention: true } : { sample_packing: false }) },
+    trl: {
+      set: (c): Record<string, YamlValue> => (c.run.engine.packing ? { 'sft.packing': true, 'sft.packing_strategy': 'bfd', 'sft.padding_free': true, 'model.attn_implementation': 'flash_attention_2' } : { 'sft.packing': false }),
+    },
+  },
+  maxGradNorm: { axolotl: { set: (c) => ({ max_grad_norm: c.run.engine.maxGradNorm }) }, trl: { set: (c) => ({ 'sft.max_grad_norm': c.run.engine.maxGradNorm }) } },
+  weightDecay: { axolotl: { set: (c) => ({ weight_decay: c.run.engine.weightDecay }) }, trl: { set: (c) => ({ 'sft.weight_decay': c.run.engine.weightDecay }) } },
+  weights: {
+    // The studio computes in f32 whatever the storage; f16 storage only rounds the frozen weights.
+    axolotl: { set: () => ({ bf16: false, fp16: false, tf32: false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
+    trl: { set: () => ({ 'model.torch_dtype': 'float32', 'sft.bf16': false, 'sft.fp16': false, 'sft.tf32': false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
+  },
+  recompute: {
+    axolotl: { set: (c) => ({ gradient_checkpointing: c.run.engine.recompute !== false }) },
+    trl: { set: (c) => ({ 'sft.gradient_checkpointing': c.run.engine.recompute !== false }) },
+  },
+};
+
+/** What the studio's engine fixes (AdamW, its constants, logging every step): not settings, but part of the run. */
+const OPT = defaultOptimConfig();
+export const FIXED_MAP: Record<RecipeTarget, Record<string, YamlValue>> = {
+  axolotl: { optimizer: 'adamw_torch', adam_beta1: OPT.beta1, adam_beta2: OPT.beta2, adam_epsilon: OPT.eps, logging_steps: 1 },
+  trl: { 'sft.optim': 'adamw_torch', 'sft.adam_beta1': OPT.beta1, 'sft.adam_beta2': OPT.beta2, 'sft.adam_epsilon': OPT.eps, 'sft.logging_steps': 1 },
+};
+
+/** The base model: its id and revision; a quantized base is the hook for QLoRA (none can be trained yet). */
+export function baseKeys(target: RecipeTarget, base: RunRecord['base']): Record<string, YamlValue> {
+  if (base.quantization !== null) throw new Error('a quantized base model cannot be written into a recipe yet');
+  if (target === 'axolotl') return { base_model: base.id, ...(base.revision ? { revision_of_model: base.revision } : {}), load_in_4bit: false, load_in_8bit: false };
+  return base.revision ? { 'model.revision': base.revision } : {};
+}
+
+/**
+ * The objective's trainer. Only SFT trains today; DPO/ORPO add their entry here
+ * (Axolotl `rl: dpo` with `dpo_beta`, `rl: orpo` with `orpo_alpha`; TRL DPOTrainer/DPOConfig with `beta`,
+ * ORPOTrainer/ORPOConfig with `beta` for λ) and their preference layout to dataLayout.
+ */
+export const OBJECTIVE_MAP: Record<RunRecord['objective']['kind'], { keys: Record<RecipeTarget, Record<string, YamlValue>>; trlTrainer: { trainer: string; config: string } }> = {
+  sft: { keys: { axolotl: {}, trl: {} }, trlTrainer: { trainer: 'SFTTrainer', config: 'SFTConfig' } },
+};
+
+export interface EffectiveBatch {
+  /** Sequences per optimizer step in the studio run (batch × accumulation). */
+  studio: number;
+  gpus: number;
+  micro: number;
+  /** Accumulation per GPU: round(studio / (micro × gpus)), at least 1. */
+  accum: number;
+  /** micro × accum × gpus: the recipe's global batch. */
+  global: number;
+  exact: boolean;
+}
+
+export function effectiveBatch(s: Pick<TrainSettings, 'batchSize' | 'gradAccum'>, gpus: number): EffectiveBatch {
+  if (!Number.isInteger(gpus) || gpus < 1) throw new Error(`gpus must be a whole number of at least 1, got ${gpus}`);
+  const studio = s.batchSize * s.gradAccum;
+  const accum = Math.max(1, Math.round(studio / (s.batchSize * gpus)));
+  const global = s.batchSize * accum * gpus;
+  return { studio, gpus, micro: s.batchSize, accum, global, exact: global === studio };
+}
+
+/** Every entry that applies to a target, in order: settings, engine options, fixed values. */
+export function mappedKeys(target: RecipeTarget, c: MapContext): Record<string, YamlValue> {
+  const out: Record<string, YamlValue> = { ...baseKeys(target, c.run.base), ...OBJECTIVE_MAP[c.run.objective.kind].keys[target] };
+  for (const m of [...Object.values(SETTING_MAP), ...Object.values(ENGINE_MAP)]) {
+    const t = m[target];
+    if ('set' in t) Object.assign(out, t.set(c));
+  }
+  return { ...out, ...FIXED_MAP[target] };
+}
+
+/** The lines the README lists under "not reproduced": unmapped entries and caveats of mapped ones. */
+export function mappingNotes(target: RecipeTarget): { unmapped: string[]; caveats: string[] } {
+  const unmapped: string[] = [];
+  const caveats: string[] = [];
+  for (const [key, m] of [...Object.entries(SETTING_MAP), ...Object.entries(ENGINE_MAP)] as [string, TargetMappings][]) {
+    const t = m[target];
+    if ('unmapped' in t) unmapped.push(`${key}: ${t.unmapped}`);
+    else if (t.note) caveats.push(`${key}: ${t.note}`);
+  }
+  return { unmapped, caveats };
+}

@@ -1,0 +1,264 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadTokenizer, parseDataset, selectTrainingExamples, splitTrainVal, tokenizeExamples, type Example, type LossMode } from '../../data';
+import { DEFAULT_SETTINGS, SETTING_KEYS, type TrainSettings } from '../settings';
+import { tinyTokenizerFiles } from '../../../test/fixtures/tiny-tokenizer';
+import { ENGINE_MAP, RECIPE_TARGETS, SETTING_MAP, effectiveBatch, mappedKeys, type MapContext, type RecipeTarget } from './mapping';
+import { recipeFiles, TRAIN_FILE, VAL_FILE, type RecipeFile } from './recipe';
+import { decodeRunRecord, encodeRunRecord, type RunRecord } from './run-record';
+import { toYaml, type YamlValue } from './yaml';
+
+// ---- The targets' documented keys (the ones this mapping may write), as data. ----
+// Axolotl 0.9.x: docs/config-reference.qmd (axolotl.ai/docs/config-reference.html), top level.
+const AXOLOTL_KEYS = new Set([
+  'base_model', 'revision_of_model', 'load_in_4bit', 'load_in_8bit', 'adapter', 'chat_template', 'datasets', 'test_datasets',
+  'dataset_prepared_path', 'output_dir', 'val_set_size', 'lora_r', 'lora_alpha', 'lora_dropout', 'peft_use_rslora',
+  'lora_target_modules', 'learning_rate', 'warmup_steps', 'lr_scheduler', 'num_epochs', 'max_steps', 'micro_batch_size',
+  'eval_batch_size', 'gradient_accumulation_steps', 'sequence_len', 'eval_steps', 'save_strategy', 'save_steps', 'seed',
+  'train_on_inputs', 'sample_packing', 'eval_sample_packing', 'pad_to_sequence_len', 'flash_attention', 'max_grad_norm',
+  'weight_decay', 'bf16', 'fp16', 'tf32', 'gradient_checkpointing', 'optimizer', 'adam_beta1', 'adam_beta2', 'adam_epsilon',
+  'logging_steps', 'deepspeed', 'rl', 'dpo_beta', 'orpo_alpha',
+]);
+// Axolotl 0.9.x, the keys of a `datasets` entry (docs/dataset-formats/conversation.qmd, inst_tune.qmd, pretraining.qmd).
+const AXOLOTL_DATASET_KEYS = new Set([
+  'path', 'ds_type', 'split', 'type', 'field_messages', 'message_property_mappings', 'roles_to_train', 'train_on_eos',
+  'message_field_training', 'field', 'field_instruction', 'field_output', 'format', 'no_input_format', 'system_prompt',
+]);
+// peft >= 0.15 LoraConfig (peft/tuners/lora/config.py).
+const LORA_CONFIG_ARGS = new Set(['r', 'lora_alpha', 'lora_dropout', 'use_rslora', 'target_modules', 'bias', 'task_type']);
+// trl >= 0.20 SFTConfig (trl/trainer/sft_config.py) and the transformers TrainingArguments it extends.
+const SFT_CONFIG_ARGS = new Set([
+  'output_dir', 'model_init_kwargs', 'learning_rate', 'lr_scheduler_type', 'warmup_steps', 'num_train_epochs', 'max_steps',
+  'per_device_train_batch_size', 'per_device_eval_batch_size', 'gradient_accumulation_steps', 'max_length', 'packing',
+  'packing_strategy', 'padding_free', 'assistant_only_loss', 'completion_only_loss', 'eval_strategy', 'eval_steps',
+  'save_strategy', 'save_steps', 'seed', 'data_seed', 'max_grad_norm', 'weight_decay', 'bf16', 'fp16', 'tf32',
+  'gradient_checkpointing', 'optim', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'logging_steps',
+]);
+// transformers from_pretrained keyword arguments passed through model_init_kwargs.
+const MODEL_INIT_ARGS = new Set(['revision', 'torch_dtype', 'attn_implementation']);
+
+// ---- A minimal reader for the YAML subset toYaml writes (no YAML library is installed). ----
+function readScalar(s: string): YamlValue {
+  if (s === '[]') return [];
+  if (s === '{}') return {};
+  if (s.startsWith('"')) return JSON.parse(s) as string;
+  if (s === 'null' || s === '~') return null;
+  if (s === 'true' || s === 'false') return s === 'true';
+  if (/^[-+]?(\d+|\d*\.\d+([eE][-+]\d+)?)$/.test(s)) return Number(s);
+  return s;
+}
+function readYaml(text: string): YamlValue {
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  let i = 0;
+  const indentOf = (l: string) => l.length - l.trimStart().length;
+  const keyValue = (s: string): [string, string] => {
+    const m = /^("(?:[^"\\]|\\.)*"|[^:"]+):(?: (.*))?$/.exec(s);
+    if (!m) throw new Error(`not a key: ${s}`);
+    return [readScalar(m[1]) as string, m[2] ?? ''];
+  };
+  function block(indent: string): YamlValue {
+    if (lines[i].slice(indent.length).startsWith('- ')) {
+      const out: YamlValue[] = [];
+      while (i < lines.length && indentOf(lines[i]) === indent.length && lines[i].slice(indent.length).startsWith('- ')) {
+        const rest = lines[i].slice(indent.length + 2);
+        if (/^("[^"]*"|[^:" ]+):( |$)/.test(rest)) {
+          lines[i] = indent + '  ' + rest; // a mapping item: read it at the item's indent
+          out.push(block(indent + '  '));
+        } else {
+          out.push(readScalar(rest));
+          i++;
+        }
+      }
+      return out;
+    }
+    const out: Record<string, YamlValue> = {};
+    while (i < lines.length && indentOf(lines[i]) === indent.length) {
+      const [k, v] = keyValue(lines[i].slice(indent.length));
+      i++;
+      if (v !== '') out[k] = readScalar(v);
+      else out[k] = block(' '.repeat(indentOf(lines[i])));
+    }
+    return out;
+  }
+  const doc = block('');
+  if (i !== lines.length) throw new Error(`unread line: ${lines[i]}`);
+  return doc;
+}
+
+// ---- Fixtures ----
+const chat = (i: number) => ({
+  messages: [
+    ...(i % 3 === 0 ? [{ role: 'system', content: 'Answer in French.' }] : []),
+    { role: 'user', content: `Question ${i}: what is ${i} + 1?` },
+    { role: 'assistant', content: `It is ${i + 1}.` },
+    ...(i % 2 === 0 ? [{ role: 'user', content: 'And doubled?' }, { role: 'assistant', content: `${2 * (i + 1)}, "quoted" \u00e9` }] : []),
+  ],
+});
+const DATA: Record<'chat' | 'completion' | 'text', unknown[]> = {
+  chat: Array.from({ length: 12 }, (_, i) => chat(i)),
+  completion: Array.from({ length: 9 }, (_, i) => ({ prompt: `Translate ${i}:`, completion: ` eins ${i}` })),
+  text: Array.from({ length: 7 }, (_, i) => ({ text: `Line ${i} of plain text.` })),
+};
+const jsonlBytes = (rows: unknown[]) => new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+async function examplesOf(bytes: Uint8Array): Promise<Example[]> {
+  return selectTrainingExamples(await parseDataset(bytes, { fileName: 'data.jsonl' }));
+}
+
+function runWith(settings: Partial<TrainSettings> = {}, engine: Partial<RunRecord['engine']> = {}): RunRecord {
+  return {
+    objective: { kind: 'sft' },
+    settings: { ...DEFAULT_SETTINGS, targets: [...DEFAULT_SETTINGS.targets], ...settings },
+    engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto', ...engine },
+    data: { file: 'data.jsonl', sha256: '0'.repeat(64), excludeInvalid: false, dedupe: false, examples: 12 },
+    base: { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', revision: '12fd25f77366fa6b3b4b768ec3050bf629380bac', quantization: null },
+  };
+}
+
+const file = (files: RecipeFile[], name: string) => {
+  const f = files.find((x) => x.name === name);
+  if (!f) throw new Error(`no ${name} in ${files.map((x) => x.name).join(', ')}`);
+  return f.text;
+};
+
+const LOSS_MODES: LossMode[] = ['all-assistant', 'last-assistant', 'all'];
+
+describe('mapping table', () => {
+  it('has an entry for every setting and engine option, for every target', () => {
+    for (const k of SETTING_KEYS) {
+      for (const t of RECIPE_TARGETS) {
+        const m = SETTING_MAP[k]?.[t];
+        expect(m, `${k} → ${t}`).toBeDefined();
+        if ('unmapped' in m) expect(m.unmapped.length, `${k} → ${t} reason`).toBeGreaterThan(10);
+      }
+    }
+    expect(Object.keys(SETTING_MAP).sort()).toEqual([...SETTING_KEYS].sort());
+    expect(Object.keys(ENGINE_MAP).sort()).toEqual(Object.keys(runWith().engine).sort());
+  });
+
+  it('writes only documented keys, for every kind, loss mode, packing and validation', () => {
+    for (const kind of ['chat', 'completion', 'text'] as const)
+      for (const lossMode of LOSS_MODES)
+        for (const packing of [true, false])
+          for (const hasVal of [true, false]) {
+            const c: MapContext = { run: runWith({ lossMode, maxSteps: 100 }, { packing }), kind, hasVal, accum: 2 };
+            for (const k of Object.keys(mappedKeys('axolotl', c))) {
+              if (k.startsWith('dataset.')) expect(AXOLOTL_DATASET_KEYS, k).toContain(k.slice(8));
+              else expect(AXOLOTL_KEYS, k).toContain(k);
+            }
+            for (const k of Object.keys(mappedKeys('trl', c))) {
+              const [sec, key] = k.split('.');
+              expect({ lora: LORA_CONFIG_ARGS, sft: SFT_CONFIG_ARGS, model: MODEL_INIT_ARGS }[sec], k).toContain(key);
+            }
+          }
+  });
+
+  it('keeps the global batch over GPUs, and says when it cannot', () => {
+    expect(effectiveBatch({ batchSize: 4, gradAccum: 2 }, 1)).toMatchObject({ accum: 2, global: 8, exact: true });
+    expect(effectiveBatch({ batchSize: 4, gradAccum: 8 }, 4)).toMatchObject({ accum: 2, global: 32, exact: true });
+    expect(effectiveBatch({ batchSize: 4, gradAccum: 2 }, 2)).toMatchObject({ accum: 1, global: 8, exact: true });
+    expect(effectiveBatch({ batchSize: 4, gradAccum: 2 }, 3)).toMatchObject({ accum: 1, global: 12, exact: false });
+    expect(effectiveBatch({ batchSize: 2, gradAccum: 5 }, 2)).toMatchObject({ accum: 3, global: 12, exact: false });
+    expect(() => effectiveBatch({ batchSize: 2, gradAccum: 5 }, 0)).toThrow(/gpus/);
+  });
+});
+
+describe('yaml', () => {
+  it('reads back what it writes, tricky strings and floats included', () => {
+    const doc = {
+      a: 'yes', b: '1e-8', c: 'a: b', d: '{instruction}', e: 'é "q"', f: 1e-8, g: 2e-4, h: 0, i: null, j: true, k: [], l: {},
+      m: ['q_proj', 'no', '3'], n: [{ path: 'data/x.jsonl', type: { format: '{instruction}', system_prompt: '' }, roles: ['assistant'] }],
+      o: { p: { q: -1.5 } },
+    };
+    expect(readYaml(toYaml(doc, ['header']))).toEqual(doc);
+    expect(toYaml({ eps: 1e-8 })).toBe('eps: 1.0e-8\n');
+  });
+});
+
+describe('recipe files', () => {
+  const tok = loadTokenizer(tinyTokenizerFiles());
+
+  for (const target of RECIPE_TARGETS)
+    for (const kind of ['chat', 'completion', 'text'] as const)
+      for (const lossMode of kind === 'chat' ? LOSS_MODES : (['all-assistant'] as LossMode[]))
+        it(`${target}, ${kind}, ${lossMode}: the data files hold the split the run trained on, with the same masks`, async () => {
+          const examples = await examplesOf(jsonlBytes(DATA[kind]));
+          const run = runWith({ lossMode, valSplit: 0.25, seed: 7 });
+          const files = recipeFiles(target, run, examples, { gpus: 1 });
+          const expected = splitTrainVal(examples, { valFraction: 0.25, seed: 7 });
+          for (const [name, want] of [[TRAIN_FILE, expected.train], [VAL_FILE, expected.val]] as const) {
+            let bytes = new TextEncoder().encode(file(files, name));
+            if (target === 'trl' && lossMode === 'last-assistant' && kind === 'chat') {
+              // Conversational prompt/completion: our parser reads conversations, so join them back.
+              const rows = file(files, name).trim().split('\n').map((l) => JSON.parse(l) as { prompt: unknown[]; completion: unknown[] });
+              bytes = jsonlBytes(rows.map((r) => ({ messages: [...r.prompt, ...r.completion] })));
+            }
+            const back = await examplesOf(bytes);
+            expect(back.map((e) => [e.kind, e.messages])).toEqual(want.map((e) => [e.kind, e.messages]));
+            const a = await tokenizeExamples(tok, back, { lossMode });
+            const b = await tokenizeExamples(tok, want, { lossMode });
+            expect(a.errors).toEqual([]);
+            expect(a.examples.map((e) => [Array.from(e.inputIds), Array.from(e.labels)])).toEqual(b.examples.map((e) => [Array.from(e.inputIds), Array.from(e.labels)]));
+          }
+          if (target === 'axolotl') {
+            const cfg = readYaml(file(files, 'config.yml')) as Record<string, YamlValue>;
+            for (const k of Object.keys(cfg)) expect(AXOLOTL_KEYS, k).toContain(k);
+            for (const d of [...(cfg.datasets as Record<string, YamlValue>[]), ...(cfg.test_datasets as Record<string, YamlValue>[])])
+              for (const k of Object.keys(d)) expect(AXOLOTL_DATASET_KEYS, k).toContain(k);
+            expect(cfg).toMatchObject({ lora_r: 8, lora_alpha: 16, sequence_len: 512, micro_batch_size: 4, gradient_accumulation_steps: 2, seed: 7 });
+          } else {
+            const py = file(files, 'train.py');
+            const argsOf = (call: string) => [...(new RegExp(`${call}\\(\\n([\\s\\S]*?)\\n\\)`).exec(py)?.[1] ?? '').matchAll(/^ {4}(\w+)=/gm)].map((m) => m[1]);
+            expect(argsOf('LoraConfig').length).toBeGreaterThan(5);
+            for (const k of argsOf('LoraConfig')) expect(LORA_CONFIG_ARGS, k).toContain(k);
+            expect(argsOf('SFTConfig').length).toBeGreaterThan(20);
+            for (const k of argsOf('SFTConfig')) expect(SFT_CONFIG_ARGS, k).toContain(k);
+            expect(readYaml(file(files, 'accelerate.yaml'))).toMatchObject({ num_processes: 1, distributed_type: 'NO' });
+          }
+        });
+
+  it('the README gives the command and the batch, and says when the batch is not the run’s', async () => {
+    const examples = await examplesOf(jsonlBytes(DATA.chat));
+    const readme = file(recipeFiles('axolotl', runWith(), examples, { gpus: 3 }), 'README.md');
+    expect(readme).toContain('accelerate launch -m axolotl.cli.train config.yml');
+    expect(readme).toMatch(/global batch 12 .*NOT the studio run's 8/);
+    expect(readme).toContain('sampleEvery:');
+    const trl = recipeFiles('trl', runWith(), examples, { gpus: 2 });
+    expect(file(trl, 'README.md')).toContain('accelerate launch --config_file accelerate.yaml train.py');
+    expect(readYaml(file(trl, 'accelerate.yaml'))).toMatchObject({ num_processes: 2, distributed_type: 'MULTI_GPU' });
+    expect(file(trl, 'train.py')).toContain('gradient_accumulation_steps=1,');
+    expect(readYaml(file(recipeFiles('axolotl', runWith(), examples, { gpus: 2 }), 'config.yml'))).toMatchObject({ deepspeed: 'deepspeed_zero2.json', gradient_accumulation_steps: 1 });
+  });
+
+  it('writes no held-out file when the run held nothing out', async () => {
+    const files = recipeFiles('trl', runWith({ valSplit: 0 }), await examplesOf(jsonlBytes(DATA.chat)), { gpus: 1 });
+    expect(files.map((f) => f.name)).not.toContain(VAL_FILE);
+    expect(file(files, 'train.py')).toContain('eval_dataset=None');
+    expect(file(files, 'train.py')).toContain('eval_strategy="no"');
+  });
+
+  // A known run, fixed settings → the exact files, committed (UPDATE_GOLDEN=1 rewrites them after a deliberate change).
+  it.each([
+    ['axolotl', 'config.yml', 'axolotl-config.yml'],
+    ['trl', 'train.py', 'trl-train.py'],
+  ] as [RecipeTarget, string, string][])('%s golden %s', async (target, name, golden) => {
+    const run = runWith({ rank: 16, alpha: 32, rslora: true, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], learningRate: 1e-4, schedule: 'linear', warmupSteps: 20, epochs: 3, batchSize: 2, gradAccum: 8, seqLen: 1024, valSplit: 0.2, evalEvery: 10, checkpointEvery: 50, seed: 1234, lossMode: 'last-assistant' }, { weightDecay: 0.01, maxGradNorm: 0.5 });
+    const text = file(recipeFiles(target, run, await examplesOf(jsonlBytes(DATA.chat)), { gpus: 4 }), name);
+    const path = join(__dirname, 'golden', golden);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(path, text);
+    expect(text).toBe(readFileSync(path, 'utf8'));
+  });
+});
+
+describe('run record', () => {
+  it('round-trips and refuses what is not one', () => {
+    const r = runWith({ rank: 4 });
+    expect(decodeRunRecord(encodeRunRecord(r))).toEqual(r);
+    expect(() => decodeRunRecord('{}')).toThrow(/not a LoRA Studio training record/);
+    expect(() => decodeRunRecord('nope')).toThrow(/not JSON/);
+    const bad = JSON.parse(encodeRunRecord(r)) as { settings: { rank: number } };
+    bad.settings.rank = 0;
+    expect(() => decodeRunRecord(JSON.stringify(bad))).toThrow(/Rank/);
+  });
+});

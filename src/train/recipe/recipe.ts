@@ -1,0 +1,250 @@
+// A studio run written as an Axolotl or TRL recipe: the examples it trained on (and its held-out
+// split) as JSONL, the trainer's config (Axolotl YAML / a TRL SFTTrainer script), a multi-GPU
+// launch config and a README. What each setting becomes is mapping.ts's table; this file only
+// assembles files. Pure: names and texts, the CLI (or the worker) writes them.
+import { splitTrainVal } from '../../data/split';
+import type { Example, ExampleKind, Message } from '../../data/types';
+import { dataLayout, effectiveBatch, mappedKeys, mappingNotes, TARGET_VERSIONS, OBJECTIVE_MAP, type DataLayout, type EffectiveBatch, type MapContext, type RecipeTarget } from './mapping';
+import type { RunRecord } from './run-record';
+import { toYaml, type YamlValue } from './yaml';
+
+export interface RecipeFile {
+  name: string;
+  text: string;
+}
+
+export const TRAIN_FILE = 'data/train.jsonl';
+export const VAL_FILE = 'data/val.jsonl';
+const OUTPUT_DIR = 'outputs';
+
+/** One example as a JSON object in the layout the target reads. */
+export function exampleRow(ex: Example, layout: DataLayout): Record<string, unknown> {
+  const msgs = (ms: readonly Message[]) => ms.map((m) => ({ role: m.role, content: m.content }));
+  const lastAssistant = ex.messages.map((m) => m.role).lastIndexOf('assistant');
+  switch (layout) {
+    case 'text':
+      return { text: ex.messages[0].content };
+    case 'prompt-completion':
+      return { prompt: ex.messages[0].content, completion: ex.messages[1].content };
+    case 'messages':
+      return { messages: msgs(ex.messages) };
+    case 'messages-training':
+      // Only the last assistant turn trains; earlier ones are context.
+      return { messages: ex.messages.map((m, i) => (m.role === 'assistant' && i !== lastAssistant ? { role: m.role, content: m.content, training: false } : { role: m.role, content: m.content })) };
+    case 'conversational-prompt-completion':
+      // Turns after the last assistant reply train nothing and, the model being causal, change no loss.
+      return { prompt: msgs(ex.messages.slice(0, lastAssistant)), completion: msgs([ex.messages[lastAssistant]]) };
+  }
+}
+
+const jsonl = (rows: readonly Example[], layout: DataLayout) => rows.map((ex) => JSON.stringify(exampleRow(ex, layout)) + '\n').join('');
+
+function kindOf(examples: readonly Example[]): ExampleKind {
+  const kinds = new Set(examples.map((e) => e.kind));
+  if (kinds.size !== 1) throw new Error(`a recipe needs examples of one kind, got ${[...kinds].join(', ') || 'none'}`);
+  return examples[0].kind;
+}
+
+/** Splits `target.key` entries: plain keys, and the keys under each prefix (`dataset.`, `sft.`...). */
+function sections(keys: Record<string, YamlValue>): { top: Record<string, YamlValue>; [prefix: string]: Record<string, YamlValue> } {
+  const out: { top: Record<string, YamlValue>; [prefix: string]: Record<string, YamlValue> } = { top: {} };
+  for (const [k, v] of Object.entries(keys)) {
+    const dot = k.indexOf('.');
+    const [sec, key] = dot < 0 ? ['top', k] : [k.slice(0, dot), k.slice(dot + 1)];
+    (out[sec] ??= {})[key] = v;
+  }
+  return out;
+}
+
+function axolotlDatasetType(layout: DataLayout): Record<string, YamlValue> {
+  switch (layout) {
+    case 'messages':
+    case 'messages-training':
+      return { type: 'chat_template', field_messages: 'messages', message_property_mappings: { role: 'role', content: 'content' } };
+    case 'prompt-completion':
+      // A user-defined format that writes the prompt as it is: the raw prompt + completion the studio trained on.
+      return { type: { field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}', system_prompt: '' } };
+    case 'text':
+      return { type: 'completion', field: 'text' };
+    case 'conversational-prompt-completion':
+      throw new Error('Axolotl reads last-turn training from per-message flags, not prompt/completion');
+  }
+}
+
+function axolotlConfig(c: MapContext, layout: DataLayout, batch: EffectiveBatch, header: string[]): string {
+  const s = sections(mappedKeys('axolotl', c));
+  const entry = (path: string, extra: Record<string, YamlValue> = {}) => ({ path, ds_type: 'json', ...extra, ...axolotlDatasetType(layout), ...(s.dataset ?? {}) });
+  const { base_model, revision_of_model, load_in_4bit, load_in_8bit, ...rest } = s.top;
+  const doc: Record<string, YamlValue> = {
+    base_model,
+    ...(revision_of_model !== undefined ? { revision_of_model } : {}),
+    load_in_4bit,
+    load_in_8bit,
+    adapter: 'lora',
+    ...(layout === 'messages' || layout === 'messages-training' ? { chat_template: 'tokenizer_default' } : {}),
+    datasets: [entry(TRAIN_FILE)],
+    ...(c.hasVal ? { test_datasets: [entry(VAL_FILE, { split: 'train' })] } : {}),
+    dataset_prepared_path: 'last_run_prepared',
+    output_dir: OUTPUT_DIR,
+    ...rest,
+    ...(batch.gpus > 1 ? { deepspeed: DEEPSPEED_FILE } : {}),
+  };
+  return toYaml(doc, header);
+}
+
+/** A Python literal for a config value (JSON strings are valid Python string literals). */
+export function pyLiteral(v: YamlValue): string {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${(v as readonly YamlValue[]).map(pyLiteral).join(', ')}]`;
+  return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pyLiteral(x)}`).join(', ')}}`;
+}
+
+const pyArgs = (args: Record<string, YamlValue>) => Object.entries(args).map(([k, v]) => `    ${k}=${pyLiteral(v)},\n`).join('');
+
+function trlScript(c: MapContext, header: string[]): string {
+  const s = sections(mappedKeys('trl', c));
+  const trainer = OBJECTIVE_MAP[c.run.objective.kind].trlTrainer;
+  const files = c.hasVal ? `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)}), "validation": os.path.join(HERE, ${JSON.stringify(VAL_FILE)})}` : `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)})}`;
+  return (
+    header.map((l) => (l ? `# ${l}` : '#')).join('\n') +
+    `\nimport os
+
+from datasets import load_dataset
+from peft import LoraConfig
+from trl import ${trainer.config}, ${trainer.trainer}
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = ${JSON.stringify(c.run.base.id)}
+
+data = load_dataset("json", data_files=${files})
+
+peft_config = LoraConfig(
+    task_type="CAUSAL_LM",
+    bias="none",
+${pyArgs(s.lora ?? {})})
+
+args = ${trainer.config}(
+    output_dir=os.path.join(HERE, ${JSON.stringify(OUTPUT_DIR)}),
+    model_init_kwargs=${pyLiteral(s.model ?? {})},
+${pyArgs(s.sft ?? {})})
+
+trainer = ${trainer.trainer}(
+    model=MODEL,
+    args=args,
+    train_dataset=data["train"],
+    eval_dataset=${c.hasVal ? 'data["validation"]' : 'None'},
+    peft_config=peft_config,
+)
+trainer.train()
+trainer.save_model(args.output_dir)
+`
+  );
+}
+
+export const DEEPSPEED_FILE = 'deepspeed_zero2.json';
+export const ACCELERATE_FILE = 'accelerate.yaml';
+
+/** DeepSpeed ZeRO-2; "auto" values are filled from the Axolotl config by the HF integration. */
+function deepspeedZero2(): string {
+  const cfg = {
+    zero_optimization: { stage: 2, overlap_comm: true, contiguous_gradients: true, reduce_bucket_size: 'auto' },
+    bf16: { enabled: 'auto' },
+    fp16: { enabled: 'auto' },
+    gradient_accumulation_steps: 'auto',
+    gradient_clipping: 'auto',
+    train_batch_size: 'auto',
+    train_micro_batch_size_per_gpu: 'auto',
+    wall_clock_breakdown: false,
+  };
+  return JSON.stringify(cfg, null, 2) + '\n';
+}
+
+function accelerateConfig(gpus: number): string {
+  return toYaml({
+    compute_environment: 'LOCAL_MACHINE',
+    distributed_type: gpus > 1 ? 'MULTI_GPU' : 'NO',
+    num_machines: 1,
+    machine_rank: 0,
+    num_processes: gpus,
+    gpu_ids: 'all',
+    // The studio trains in float32 (mapping.ts, weights).
+    mixed_precision: 'no',
+    rdzv_backend: 'static',
+    same_network: true,
+    use_cpu: false,
+  });
+}
+
+function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, counts: { train: number; val: number }, layout: DataLayout): string {
+  const notes = mappingNotes(target);
+  const v = TARGET_VERSIONS;
+  const install = target === 'axolotl' ? `pip install "axolotl[deepspeed,flash-attn]==${v.axolotl}" "peft${v.peft}"` : `pip install "trl${v.trl}" "peft${v.peft}" "transformers${v.transformers}" "accelerate${v.accelerate}" datasets flash-attn`;
+  const launch = target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`;
+  const s = run.settings;
+  const batchLine = batch.exact
+    ? `global batch ${batch.global} sequences = micro-batch ${batch.micro} × accumulation ${batch.accum} × ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}, the studio run's ${s.batchSize} × ${s.gradAccum}.`
+    : `global batch ${batch.global} sequences = micro-batch ${batch.micro} × accumulation ${batch.accum} × ${batch.gpus} GPUs: NOT the studio run's ${batch.studio} (${s.batchSize} × ${s.gradAccum}), which ${batch.gpus} GPUs with micro-batch ${batch.micro} cannot divide. Change micro_batch_size and accumulation together to get closer, and scale the learning rate if you keep it.`;
+  const layoutLine: Record<DataLayout, string> = {
+    messages: '`messages` conversations',
+    'messages-training': '`messages` conversations; earlier assistant turns carry `"training": false`',
+    'conversational-prompt-completion': 'conversational `prompt` (messages before the last reply) / `completion` (the last reply)',
+    'prompt-completion': '`prompt` / `completion` strings',
+    text: '`text`',
+  };
+  return `# ${target === 'axolotl' ? 'Axolotl' : 'TRL'} recipe of a LoRA Studio run
+
+Base model \`${run.base.id}\`${run.base.revision ? ` at revision \`${run.base.revision}\`` : ''}, ${run.objective.kind.toUpperCase()} with LoRA (rank ${s.rank}, alpha ${s.alpha}${s.rslora ? ', rsLoRA' : ''}).
+Written for ${target === 'axolotl' ? `axolotl ${v.axolotl}` : `trl ${v.trl}, transformers ${v.transformers}, accelerate ${v.accelerate}`}, peft ${v.peft}.
+
+## Run it
+
+\`\`\`sh
+${install}
+${launch}
+\`\`\`
+
+The adapter lands in \`${OUTPUT_DIR}/\` (PEFT layout, as the studio writes it).
+
+## Batch
+
+${batchLine}
+Written for ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}; export again with \`--gpus N\` for another count${target === 'trl' ? ` (it sets \`num_processes\` in ${ACCELERATE_FILE} and the accumulation)` : ` (it sets the accumulation${batch.gpus > 1 ? ` and uses ${DEEPSPEED_FILE}, ZeRO-2` : `; with more than one GPU the config names ${DEEPSPEED_FILE}, ZeRO-2`})`}.
+
+## Data
+
+\`${TRAIN_FILE}\`: the ${counts.train} examples the run trained on; \`${VAL_FILE}\`: its ${counts.val} held-out examples${counts.val === 0 ? ' (none: no file, no evaluation)' : ''}. Both come from \`${run.data.file}\` read by the studio's parser${run.data.excludeInvalid ? ', invalid rows excluded' : ''}${run.data.dedupe ? ', duplicates removed' : ''}, split with seed ${s.seed} and validation share ${s.valSplit}. Layout: ${layoutLine[layout]}.
+
+## Not reproduced
+
+${[...notes.unmapped, ...notes.caveats, 'batches: the trainers shuffle and pack with their own generators, so examples meet in other batches; losses are close, not equal']
+  .map((l) => `- ${l}`)
+  .join('\n')}
+`;
+}
+
+export interface RecipeOptions {
+  gpus: number;
+}
+
+/** The files of a recipe for `run` trained on `examples` (the selected examples, in file order). */
+export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: readonly Example[], opts: RecipeOptions): RecipeFile[] {
+  const kind = kindOf(examples);
+  const layout = dataLayout(target, kind, run.settings.lossMode);
+  // The split the session makes (train/session.ts): same rows, same seed, same share.
+  const { train, val } = splitTrainVal(examples, { valFraction: run.settings.valSplit, seed: run.settings.seed });
+  const batch = effectiveBatch(run.settings, opts.gpus);
+  const c: MapContext = { run, kind, hasVal: val.length > 0, accum: batch.accum };
+  const header = [
+    `LoRA Studio run as ${target === 'axolotl' ? `an Axolotl ${TARGET_VERSIONS.axolotl}` : `a TRL ${TARGET_VERSIONS.trl}`} recipe (peft ${TARGET_VERSIONS.peft}); see README.md.`,
+    `Launch: ${target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`}`,
+  ];
+  const files: RecipeFile[] = [{ name: TRAIN_FILE, text: jsonl(train, layout) }];
+  if (val.length > 0) files.push({ name: VAL_FILE, text: jsonl(val, layout) });
+  if (target === 'axolotl') files.push({ name: 'config.yml', text: axolotlConfig(c, layout, batch, header) }, { name: DEEPSPEED_FILE, text: deepspeedZero2() });
+  else files.push({ name: 'train.py', text: trlScript(c, header) }, { name: ACCELERATE_FILE, text: accelerateConfig(opts.gpus) });
+  files.push({ name: 'README.md', text: readme(target, run, batch, { train: train.length, val: val.length }, layout) });
+  return files;
+}
