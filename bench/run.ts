@@ -6,12 +6,13 @@
 //   --reps N --warmup N
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
-// Parts: bench/kernels.ts always; bench/training.ts when it exists (another engineer's part:
+// Parts: bench/kernels.ts and bench/generation.ts (batched greedy decode tokens/s) always; bench/training.ts when it exists (another engineer's part:
 // export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
 import { formatTable, runKernelBench } from './kernels';
+import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
 
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     if (typeof m.runTrainingBench !== 'function') throw new Error('bench/training.ts must export runTrainingBench(ctx, args)');
     await m.runTrainingBench(ctx, args);
   }
+  await runGenerationBench(ctx, args);
   ctx.device.destroy();
 }
 

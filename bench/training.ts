@@ -21,7 +21,7 @@ import { defaultOptimConfig } from '../src/engine/optim/config';
 import { LoraTrainer } from '../src/train/trainer';
 import type { BenchArgs } from './run';
 
-const SMOLLM2_135M = {
+export const SMOLLM2_135M = {
   model_type: 'llama',
   architectures: ['LlamaForCausalLM'],
   hidden_size: 576,
@@ -41,7 +41,7 @@ const SMOLLM2_135M = {
 const GB = 1e9;
 
 /** Random weights made on demand, one tensor at a time (the model is never whole in memory). */
-function randomWeights(cfg: ModelConfig): ReadonlyMap<string, ArrayLike<number>> {
+export function randomWeights(cfg: ModelConfig): ReadonlyMap<string, ArrayLike<number>> {
   const shapes = new Map(expectedTensors(cfg).map((t) => [t.name, t.shape]));
   let s = 12345;
   const get = (name: string) => {

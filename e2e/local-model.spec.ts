@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
-import { readGguf } from '../src/adapters/gguf-format';
+import { readGguf } from '../src/engine/model/gguf-format';
 import { memorySource } from '../src/engine/model/safetensors';
 
 test.setTimeout(420_000);

@@ -1,24 +1,28 @@
-// attention_decode: first pass of one-token attention over a KV cache, split over the cache
-// length (split-K) so long contexts still fill the GPU. Workgroup (c, h) scores keys
-// s in [c·CH, min((c+1)·CH, pos+1)) for query head h and writes its unnormalised partial:
+// attention_decode: first pass of one-token attention over a KV cache, for n query rows at
+// once (batched decode: one row per sequence), split over the cache length (split-K) so long
+// contexts still fill the GPU. Query row i sits at cache row r = rows[i] of sequence
+// seq = r / maxT, position pos = r % maxT; it attends to the cache rows seq·maxT + 0..pos.
+// Workgroup (c, h, i) scores keys s in [c·CH, min((c+1)·CH, pos+1)) and writes its partial:
 //   m = max_s q·k[s]·scale,  l = Σ_s exp(q·k[s]·scale - m),  o[d] = Σ_s exp(..- m)·v[s, d]
-// attention_decode_combine merges the partials. Every chunk holds >= 1 key, so m is finite.
-// Shapes: part [H, nChunks, D + 2] (o[0..D), m, l); q [H, D]; kCache, vCache [maxT, KVH, D].
-// kh = h / (H/KVH), scale = 1/sqrt(D). q is the token at position pos; its own k/v must
-// already be in the cache (kv_cache_append first).
-// Bindings: 0 part (rw), 1 q, 2 kCache, 3 vCache, 4 params {pos, nChunks, H, KVH, D, scale}
-// Grid: (nChunks, H). Workgroup memory: DMAX + CH floats.
+// A chunk past its row's pos (rows of different lengths share nChunks) holds no key and
+// writes m = -1e30, l = 0, o = 0: the combine adds exact zeros for it.
+// Shapes: part [n, H, nChunks, D + 2] (o[0..D), m, l); q [n, H, D]; kCache, vCache
+// [B·maxT, KVH, D]; rows u32 [n]. kh = h / (H/KVH), scale = 1/sqrt(D). Each row's own k/v
+// must already be in the cache (kv_cache_append first).
+// Bindings: 0 part (rw), 1 q, 2 kCache, 3 vCache, 4 rows, 5 params {nChunks, H, KVH, D, scale, maxT}
+// Grid: (nChunks, H, n). Workgroup memory: DMAX + CH floats.
 override CH: u32 = 64;     // keys per chunk = invocations per workgroup (one score each)
 override DMAX: u32 = 64;
 const NEG: f32 = -1e30;
 
-struct Params { pos: u32, nChunks: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { nChunks: u32, H: u32, KVH: u32, D: u32, scale: f32, maxT: u32 }
 
 @group(0) @binding(0) var<storage, read_write> part: array<f32>;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> kCache: array<f32>;
 @group(0) @binding(3) var<storage, read> vCache: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> rows: array<u32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 var<workgroup> qs: array<f32, DMAX>;
 var<workgroup> pr: array<f32, CH>;
@@ -28,14 +32,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let D = p.D; let KVH = p.KVH;
   let c = wid.x;
   let h = wid.y;
+  let i = wid.z;
   let kh = h / (p.H / KVH);
-  for (var d = tid; d < D; d += CH) { qs[d] = q[h * D + d]; }
+  let pos = rows[i] % p.maxT;
+  let seq0 = rows[i] - pos; // first cache row of this row's sequence
+  for (var d = tid; d < D; d += CH) { qs[d] = q[(i * p.H + h) * D + d]; }
   workgroupBarrier();
   let s = c * CH + tid;
   var sc = NEG;
-  if (s <= p.pos) {
+  if (s <= pos) {
     var dot = 0.0;
-    for (var d = 0u; d < D; d++) { dot += qs[d] * kCache[(s * KVH + kh) * D + d]; }
+    for (var d = 0u; d < D; d++) { dot += qs[d] * kCache[((seq0 + s) * KVH + kh) * D + d]; }
     sc = dot * p.scale;
   }
   pr[tid] = sc;
@@ -44,13 +51,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var m = NEG;
   for (var j = 0u; j < CH; j++) { m = max(m, pr[j]); }
   workgroupBarrier();
-  pr[tid] = select(0.0, exp(sc - m), s <= p.pos);
+  pr[tid] = select(0.0, exp(sc - m), s <= pos);
   workgroupBarrier();
-  let base = (h * p.nChunks + c) * (D + 2u);
-  let nKeys = min(CH, p.pos + 1u - c * CH);
+  let base = ((i * p.H + h) * p.nChunks + c) * (D + 2u);
+  let nKeys = select(0u, min(CH, pos + 1u - c * CH), c * CH <= pos);
   for (var d = tid; d < D; d += CH) {
     var o = 0.0;
-    for (var j = 0u; j < nKeys; j++) { o += pr[j] * vCache[((c * CH + j) * KVH + kh) * D + d]; }
+    for (var j = 0u; j < nKeys; j++) { o += pr[j] * vCache[((seq0 + c * CH + j) * KVH + kh) * D + d]; }
     part[base + d] = o;
   }
   if (tid == 0u) {

@@ -4,10 +4,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.testutil';
-import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
-import { exportPeft } from '../adapters/peft';
-import type { LoraAdapter } from '../adapters/lora';
-import { linearShape, LINEAR_MODULES } from '../engine/model/config';
+import { randomAdapter, writePeftAdapter, writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
+import { LINEAR_MODULES } from '../engine/model/config';
 import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
 import { readGguf } from '../engine/model/gguf-format';
 import { planTrainingMemory } from '../train/memory-plan';
@@ -22,30 +20,12 @@ let adapterDir: string;
 
 const run = runCli;
 
-function randomAdapter(m: TinyModel): LoraAdapter {
-  let s = 7;
-  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
-  const r = 4;
-  return {
-    config: { r, alpha: 8, dropout: 0, targetModules: [...LINEAR_MODULES], useRslora: false, baseModel: 'tiny' },
-    layers: Array.from({ length: m.config.numLayers }, () =>
-      Object.fromEntries(
-        LINEAR_MODULES.map((mod) => {
-          const { inFeatures, outFeatures } = linearShape(m.config, mod);
-          return [mod, { A: Float32Array.from({ length: r * inFeatures }, rand), B: Float32Array.from({ length: outFeatures * r }, rand), inFeatures, outFeatures }];
-        }),
-      ),
-    ),
-  };
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lora-cli-'));
   modelDir = join(dir, 'model');
   model = await writeTinyModel(modelDir, { seed: 5 });
   adapterDir = join(dir, 'adapter');
-  await mkdir(adapterDir);
-  for (const [name, data] of Object.entries(exportPeft(randomAdapter(model), model.config))) await writeFile(join(adapterDir, name), data);
+  await writePeftAdapter(adapterDir, randomAdapter(model, 7), model);
 });
 
 afterAll(async () => {

@@ -62,6 +62,12 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
   }
 }
 
+/** Another PEFT adapter for the loaded model (e.g. several compared in one run); the caller destroys it. */
+export async function loadAdapter(e: LoadedEngine, dir: string): Promise<{ adapter: LoraAdapter; lora: LoraParams }> {
+  const adapter = await loadPeftDir(dir, e.opened);
+  return { adapter, lora: loadLoraParams(e.ctx, e.opened.config, adapter) };
+}
+
 /** Token ids from --ids "1,2,3" (as given) or --text (no template; BOS first when the tokenizer adds one, as training does). */
 export function parseIds(ids: string | undefined, text: string | undefined, tok: ChatTokenizer, V: number): number[] {
   if ((ids === undefined) === (text === undefined)) throw new CliError('give exactly one of --ids 1,2,3 or --text "..."');

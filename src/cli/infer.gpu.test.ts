@@ -4,11 +4,11 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.testutil';
-import { weightsF64, writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
+import { randomAdapter, weightsF64, writePeftAdapter, writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { expectClose } from '../../test/numeric';
 import { exportPeft } from '../adapters/peft';
 import { loraScaling, type LoraAdapter } from '../adapters/lora';
-import { LINEAR_MODULES, linearShape } from '../engine/model/config';
+import { LINEAR_MODULES } from '../engine/model/config';
 import { loraKeyA, loraKeyB, referenceForward, type RefLora } from '../engine/reference/model';
 import { loadTokenizer } from '../data';
 
@@ -19,23 +19,6 @@ let model: TinyModel;
 let adapter: LoraAdapter;
 
 const run = runCli;
-
-function makeAdapter(m: TinyModel): LoraAdapter {
-  let s = 99;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.6;
-  const r = 4;
-  return {
-    config: { r, alpha: 8, dropout: 0, targetModules: [...LINEAR_MODULES], useRslora: false, baseModel: 'tiny' },
-    layers: Array.from({ length: m.config.numLayers }, () =>
-      Object.fromEntries(
-        LINEAR_MODULES.map((mod) => {
-          const { inFeatures, outFeatures } = linearShape(m.config, mod);
-          return [mod, { A: Float32Array.from({ length: r * inFeatures }, rand), B: Float32Array.from({ length: outFeatures * r }, rand), inFeatures, outFeatures }];
-        }),
-      ),
-    ),
-  };
-}
 
 function refLora(a: LoraAdapter): RefLora {
   const weights = new Map<string, Float64Array>();
@@ -74,10 +57,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lora-infer-'));
   modelDir = join(dir, 'model');
   model = await writeTinyModel(modelDir, { seed: 21, numKvHeads: 2, tied: false, headGain: 3 });
-  adapter = makeAdapter(model);
+  adapter = randomAdapter(model);
   adapterDir = join(dir, 'adapter');
-  await mkdir(adapterDir);
-  for (const [name, data] of Object.entries(exportPeft(adapter, model.config))) await writeFile(join(adapterDir, name), data);
+  await writePeftAdapter(adapterDir, adapter, model);
 });
 
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -4,6 +4,7 @@ import { inspectCommand } from './commands/inspect';
 import { exportCommand } from './commands/export';
 import { TRAIN_HELP, TRAIN_OPTIONS, trainCommand } from './commands/train';
 import { EVAL_HELP, EVAL_OPTIONS, GENERATE_HELP, GENERATE_OPTIONS, LOGITS_HELP, LOGITS_OPTIONS, evalCommand, generateCommand, logitsCommand } from './commands/infer';
+import { EVALUATE_HELP, EVALUATE_OPTIONS, evaluateCommand } from './commands/evaluate';
 import type { Values } from './args';
 
 const USAGE = `lora-studio <command> [options]
@@ -12,6 +13,7 @@ commands
   inspect   --model DIR [--data FILE] [--json]          model and dataset summary
   train     --model DIR --data FILE --out DIR [options]  train a LoRA adapter, write PEFT files
   eval      --model DIR --data FILE [--adapter DIR]      loss on a dataset
+  evaluate  --model DIR --data FILE [--adapter DIR ...]  base vs prompted baseline vs adapters on held-out answers
   generate  --model DIR --prompt TEXT [--adapter DIR]    stream a reply
   logits    --model DIR [--adapter DIR] --ids 1,2,3 | --text "..."   JSON logits of every position
   export    --model DIR --adapter DIR --format peft|gguf|merged --out PATH
@@ -19,7 +21,7 @@ commands
 
 Run 'lora-studio <command> --help' for a command's options.`;
 
-type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>; help: string };
+type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }>>; help: string };
 
 const COMMON = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -31,6 +33,7 @@ const commands: Record<string, Command> = {
   },
   train: { run: trainCommand, options: TRAIN_OPTIONS, help: TRAIN_HELP },
   eval: { run: evalCommand, options: EVAL_OPTIONS, help: EVAL_HELP },
+  evaluate: { run: evaluateCommand, options: EVALUATE_OPTIONS, help: EVALUATE_HELP },
   generate: { run: generateCommand, options: GENERATE_OPTIONS, help: GENERATE_HELP },
   logits: { run: logitsCommand, options: LOGITS_OPTIONS, help: LOGITS_HELP },
   export: {

@@ -146,17 +146,18 @@ export const modelKernelSmokeChecks: SmokeCheck[] = [
       const row = KVH * D;
       const [k, v, q] = [randF32(rand, (pos + 1) * row), randF32(rand, (pos + 1) * row), randF32(rand, H * D)];
       const [kc, vc] = [new Float64Array(maxT * row), new Float64Array(maxT * row)];
-      attRef.kvCacheAppend(kc, vc, k, v, 0, pos + 1, KVH, D);
+      attRef.kvCacheAppend(kc, vc, k, v, Array.from({ length: pos + 1 }, (_, i) => i), pos + 1, KVH, D);
       const out = new Float64Array(H * D);
-      attRef.attentionDecode(out, q, kc, vc, pos, H, KVH, D);
+      attRef.attentionDecode(out, q, kc, vc, [pos], 1, maxT, H, KVH, D);
       // The prompt's rows and the current token's row as separate tensors, as generation has them.
       const split = pos * row;
-      const f32 = [k.subarray(0, split), v.subarray(0, split), k.subarray(split), v.subarray(split), q].map((a) => Float32Array.from(a));
-      const got = await runOnce(ctx, f32, [maxT * row, maxT * row, H * D, decodeScratchBytes(maxT, H, D) / 4], (rec, [K, V, KT, VT, Q, KC, VC, O, SC]) => {
-        kvCacheAppend(ctx, rec, KC, VC, K, V, 0, pos, maxT, KVH, D);
-        kvCacheAppend(ctx, rec, KC, VC, KT, VT, pos, 1, maxT, KVH, D);
-        attentionDecode(ctx, rec, O, SC, Q, KC, VC, pos, H, KVH, D);
-      }, [[7, H * D], [5, (pos + 1) * row], [6, (pos + 1) * row]]);
+      const f32: ArrayBufferView[] = [k.subarray(0, split), v.subarray(0, split), k.subarray(split), v.subarray(split), q].map((a) => Float32Array.from(a));
+      f32.push(Uint32Array.from({ length: pos }, (_, i) => i), Uint32Array.of(pos));
+      const got = await runOnce(ctx, f32, [maxT * row, maxT * row, H * D, decodeScratchBytes(1, maxT, H, D) / 4], (rec, [K, V, KT, VT, Q, RP, RT, KC, VC, O, SC]) => {
+        kvCacheAppend(ctx, rec, KC, VC, K, V, RP, pos, maxT, KVH, D);
+        kvCacheAppend(ctx, rec, KC, VC, KT, VT, RT, 1, maxT, KVH, D);
+        attentionDecode(ctx, rec, O, SC, Q, KC, VC, RT, 1, pos, maxT, H, KVH, D);
+      }, [[9, H * D], [7, (pos + 1) * row], [8, (pos + 1) * row]]);
       return { got, want: concat(out, kc.subarray(0, (pos + 1) * row), vc.subarray(0, (pos + 1) * row)) };
     },
   },

@@ -97,6 +97,52 @@ describe('generation with a KV cache', () => {
     expect(out.s1.tokens[0]).toBe(want[0]);
   });
 
+  // Batched decoding must not change any row: prompts of different lengths, rows that stop
+  // early at a stop token, rows that reach maxNewTokens and a row that fills the context
+  // while the others continue; with the adapter on and off; the batch partly filled.
+  for (const fallback of [false, true]) {
+    it(`batched greedy generation gives each prompt exactly its one-at-a-time tokens (fallback=${fallback})`, async () => {
+      const ctx = await getTestContext({ fallback });
+      const cfg = tinyConfig({ tieWordEmbeddings: false, attentionBias: true });
+      const weights = randomWeights(cfg, 1701, 2.5);
+      const lora = randomLora(cfg, 3, 1702, { magnitude: 1.5 });
+      const prompts = [[5, 17, 3, 22, 9], [1], [30, 2, 2], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], [4, 39]];
+      const maxT = 16;
+      const got = await expectNoGpuError(ctx, async () => {
+        const model = await gpuModel(ctx, cfg, weights);
+        const lp = gpuLora(ctx, cfg, lora, 3);
+        const one = new Generator(model, lp, maxT);
+        const many = new Generator(model, lp, maxT, 6);
+        const out = [];
+        for (const loraScale of [1, 0]) {
+          const free = [];
+          for (const p of prompts) free.push(await one.generate(p, { maxNewTokens: 9, stopTokens: [], loraScale }));
+          // A stop token that ends row 0 at its 3rd token (the other rows stop wherever it occurs in theirs).
+          const opts = { maxNewTokens: 9, stopTokens: [free[0].tokens[2]], loraScale };
+          const single = [];
+          for (const p of prompts) single.push(await one.generate(p, opts));
+          const batched = await many.generateBatch(prompts, opts);
+          const fewer = await many.generateBatch(prompts.slice(1, 3), opts);
+          out.push({ free, single, batched, fewer });
+        }
+        return out;
+      });
+      for (const [i, { free, single, batched, fewer }] of got.entries()) {
+        expect(batched, `scale ${i === 0 ? 1 : 0}`).toEqual(single);
+        expect(fewer).toEqual(single.slice(1, 3));
+        const reasons = new Set(single.map((r) => r.stopReason));
+        expect([...reasons].sort()).toEqual(['context-full', 'max-tokens', 'stop-token']);
+        expect(single[3].tokens.length).toBe(3);
+        expect(single[3].stopReason).toBe('context-full'); // 14 prompt tokens: the 3rd generated token fills 16
+        expect(single[0].stopReason).toBe('stop-token');
+        expect(single[0].tokens.length).toBeLessThanOrEqual(3);
+        expect(free[0].tokens.length).toBe(9);
+      }
+      // The adapter changes the continuations, so both scales were really exercised.
+      expect(got[0].free.map((r) => r.tokens)).not.toEqual(got[1].free.map((r) => r.tokens));
+    });
+  }
+
   it('an overfit run memorises a handful of examples and greedy generation reproduces them', async () => {
     const ctx = await getTestContext();
     const EOS = 47;

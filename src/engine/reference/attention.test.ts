@@ -67,13 +67,36 @@ describe('attention reference', () => {
     attentionForward(full, new Float64Array(H * T), q, k, v, new Uint32Array(T), 1, T, H, KVH, D);
     const kc = new Float64Array(10 * KVH * D);
     const vc = new Float64Array(10 * KVH * D);
-    kvCacheAppend(kc, vc, k.subarray(0, 4 * KVH * D), v.subarray(0, 4 * KVH * D), 0, 4, KVH, D);
+    kvCacheAppend(kc, vc, k.subarray(0, 4 * KVH * D), v.subarray(0, 4 * KVH * D), [0, 1, 2, 3], 4, KVH, D);
     for (let t = 4; t < T; t++) {
-      kvCacheAppend(kc, vc, k.subarray(t * KVH * D, (t + 1) * KVH * D), v.subarray(t * KVH * D, (t + 1) * KVH * D), t, 1, KVH, D);
+      kvCacheAppend(kc, vc, k.subarray(t * KVH * D, (t + 1) * KVH * D), v.subarray(t * KVH * D, (t + 1) * KVH * D), [t], 1, KVH, D);
       const o = new Float64Array(H * D);
-      attentionDecode(o, q.subarray(t * H * D, (t + 1) * H * D), kc, vc, t, H, KVH, D);
+      attentionDecode(o, q.subarray(t * H * D, (t + 1) * H * D), kc, vc, [t], 1, 10, H, KVH, D);
       expectClose(o, full.subarray(t * H * D, (t + 1) * H * D), 1e-14, 1e-12, `decode t=${t}`);
     }
+  });
+
+  it('batched decode: each row reads only its own sequence of the cache', () => {
+    const r = rng(12);
+    const H = 4, KVH = 2, D = 3, maxT = 8;
+    const lens = [5, 2, 7]; // row i decodes position lens[i] - 1 of sequence i
+    const kc = new Float64Array(lens.length * maxT * KVH * D);
+    const vc = new Float64Array(lens.length * maxT * KVH * D);
+    const q = randArray(r, lens.length * H * D);
+    const want = new Float64Array(lens.length * H * D);
+    lens.forEach((T, i) => {
+      const k = randArray(r, T * KVH * D);
+      const v = randArray(r, T * KVH * D);
+      kvCacheAppend(kc, vc, k, v, Array.from({ length: T }, (_, t) => i * maxT + t), T, KVH, D);
+      const qs = new Float64Array(T * H * D);
+      qs.set(q.subarray(i * H * D, (i + 1) * H * D), (T - 1) * H * D);
+      const full = new Float64Array(T * H * D);
+      attentionForward(full, new Float64Array(H * T), qs, k, v, new Uint32Array(T), 1, T, H, KVH, D);
+      want.set(full.subarray((T - 1) * H * D), i * H * D);
+    });
+    const o = new Float64Array(lens.length * H * D);
+    attentionDecode(o, q, kc, vc, lens.map((T, i) => i * maxT + T - 1), lens.length, maxT, H, KVH, D);
+    expectClose(o, want, 1e-14, 1e-12, 'batched decode');
   });
 });
 

@@ -143,58 +143,69 @@ export function attentionBackward(
 }
 
 /**
- * KV cache append: writes n tokens of k/v ([n, KVH, D]) into the caches ([maxT, KVH, D])
- * at rows pos..pos+n-1.
+ * KV cache append: scatters n tokens of k/v ([n, KVH, D]) into the caches ([rows, KVH, D]),
+ * token i to cache row rows[i] (rows past the cache are skipped, as on the GPU).
  */
 export function kvCacheAppend(
   kCache: Float64Array,
   vCache: Float64Array,
   k: ArrayLike<number>,
   v: ArrayLike<number>,
-  pos: number,
+  rows: ArrayLike<number>,
   n: number,
   KVH: number,
   D: number,
 ): void {
   const row = KVH * D;
-  for (let i = 0; i < n * row; i++) {
-    kCache[pos * row + i] = k[i];
-    vCache[pos * row + i] = v[i];
+  for (let i = 0; i < n; i++) {
+    if ((rows[i] + 1) * row > kCache.length) continue;
+    for (let e = 0; e < row; e++) {
+      kCache[rows[i] * row + e] = k[i * row + e];
+      vCache[rows[i] * row + e] = v[i * row + e];
+    }
   }
 }
 
 /**
- * One-token decode attention: q [H, D] at position pos attends to cache rows 0..pos
- * (the current token's k/v must already be appended). out [H, D].
+ * One-token decode attention for n rows: row i (q [n, H, D]) sits at cache row rows[i] of
+ * sequence seq = floor(rows[i] / maxT), position pos = rows[i] mod maxT, and attends to cache
+ * rows seq·maxT + 0..pos (its own k/v must already be appended). out [n, H, D].
  */
 export function attentionDecode(
   out: Float64Array,
   q: ArrayLike<number>,
   kCache: ArrayLike<number>,
   vCache: ArrayLike<number>,
-  pos: number,
+  rows: ArrayLike<number>,
+  n: number,
+  maxT: number,
   H: number,
   KVH: number,
   D: number,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
-  const s = new Float64Array(pos + 1);
-  for (let h = 0; h < H; h++) {
-    const kh = Math.floor(h / group);
-    let m = -Infinity;
-    for (let j = 0; j <= pos; j++) {
-      let dot = 0;
-      for (let d = 0; d < D; d++) dot += q[h * D + d] * kCache[(j * KVH + kh) * D + d];
-      s[j] = dot * scale;
-      m = Math.max(m, s[j]);
-    }
-    let sum = 0;
-    for (let j = 0; j <= pos; j++) sum += Math.exp(s[j] - m);
-    for (let d = 0; d < D; d++) out[h * D + d] = 0;
-    for (let j = 0; j <= pos; j++) {
-      const p = Math.exp(s[j] - m) / sum;
-      for (let d = 0; d < D; d++) out[h * D + d] += p * vCache[(j * KVH + kh) * D + d];
+  for (let i = 0; i < n; i++) {
+    const pos = rows[i] % maxT;
+    const seq0 = rows[i] - pos;
+    const s = new Float64Array(pos + 1);
+    for (let h = 0; h < H; h++) {
+      const kh = Math.floor(h / group);
+      const qo = (i * H + h) * D;
+      let m = -Infinity;
+      for (let j = 0; j <= pos; j++) {
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += q[qo + d] * kCache[((seq0 + j) * KVH + kh) * D + d];
+        s[j] = dot * scale;
+        m = Math.max(m, s[j]);
+      }
+      let sum = 0;
+      for (let j = 0; j <= pos; j++) sum += Math.exp(s[j] - m);
+      for (let d = 0; d < D; d++) out[qo + d] = 0;
+      for (let j = 0; j <= pos; j++) {
+        const p = Math.exp(s[j] - m) / sum;
+        for (let d = 0; d < D; d++) out[qo + d] += p * vCache[((seq0 + j) * KVH + kh) * D + d];
+      }
     }
   }
 }

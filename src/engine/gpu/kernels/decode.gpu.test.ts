@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attentionDecode, decodeScratchBytes, kvCacheAppend } from './decode';
 import { attentionForward } from './attention';
-import { attentionForward as forwardRef } from '../../reference/attention';
+import { attentionDecode as decodeRef, attentionForward as forwardRef, kvCacheAppend as appendRef } from '../../reference/attention';
 import { expectClose, randArray, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
 
@@ -37,24 +37,26 @@ describe('KV cache + one-token decode attention', () => {
         const kCache = ctx.createBuffer(maxT * rowKV), vCache = ctx.createBuffer(maxT * rowKV);
         const qTok = ctx.createBuffer(rowQ), kTok = ctx.createBuffer(rowKV), vTok = ctx.createBuffer(rowKV);
         const out = ctx.createBuffer(rowQ), all = ctx.createBuffer(q.byteLength);
-        const scratch = ctx.createBuffer(decodeScratchBytes(maxT, H, D));
+        const scratch = ctx.createBuffer(decodeScratchBytes(1, maxT, H, D));
+        const rows = ctx.upload(Uint32Array.from({ length: T }, (_, t) => t)), row = ctx.createBuffer(4);
         // Garbage in the unused cache rows must not leak into the result.
         ctx.write(kCache, new Float32Array(maxT * KVH * D).fill(1e3));
         ctx.write(vCache, new Float32Array(maxT * KVH * D).fill(1e3));
         const rec = ctx.recorder();
         attentionForward(ctx, rec, Ofull, lse, Q, K, V, seg, 1, T, H, KVH, D);
-        if (prefill > 0) kvCacheAppend(ctx, rec, kCache, vCache, K, V, 0, prefill, maxT, KVH, D);
+        if (prefill > 0) kvCacheAppend(ctx, rec, kCache, vCache, K, V, rows, prefill, maxT, KVH, D);
         for (let t = prefill; t < T; t++) {
           rec.copy(Q, t * rowQ, qTok, 0, rowQ);
           rec.copy(K, t * rowKV, kTok, 0, rowKV);
           rec.copy(V, t * rowKV, vTok, 0, rowKV);
-          kvCacheAppend(ctx, rec, kCache, vCache, kTok, vTok, t, 1, maxT, KVH, D);
-          attentionDecode(ctx, rec, out, scratch, qTok, kCache, vCache, t, H, KVH, D);
+          rec.copy(rows, t * 4, row, 0, 4);
+          kvCacheAppend(ctx, rec, kCache, vCache, kTok, vTok, row, 1, maxT, KVH, D);
+          attentionDecode(ctx, rec, out, scratch, qTok, kCache, vCache, row, 1, t, maxT, H, KVH, D);
           rec.copy(out, 0, all, t * rowQ, rowQ);
         }
         rec.submit();
         const res = { decoded: await ctx.readF32(all, T * H * D), full: await ctx.readF32(Ofull, T * H * D) };
-        for (const b of [Q, K, V, seg, Ofull, lse, kCache, vCache, qTok, kTok, vTok, out, all, scratch]) ctx.destroy(b);
+        for (const b of [rows, row, Q, K, V, seg, Ofull, lse, kCache, vCache, qTok, kTok, vTok, out, all, scratch]) ctx.destroy(b);
         return res;
       });
       const want = new Float64Array(T * H * D);
@@ -68,11 +70,64 @@ describe('KV cache + one-token decode attention', () => {
     });
   }
 
-  it('refuses to append past the end of the cache', async () => {
+  // Rows of different lengths decoded in one dispatch; 130 keys span 3 chunks while the
+  // other rows have 1 or 2 (their extra chunks must add nothing), row 1 is at position 0.
+  for (const device of devices) {
+    it(`batched rows equal the float64 reference and one-row decode bit for bit (device ${JSON.stringify(device)})`, async () => {
+      const ctx = await getTestContext(device);
+      const [H, KVH, D, maxT] = [4, 2, 24, 140];
+      const pos = [70, 0, 129, 5];
+      const n = pos.length;
+      const r = rng(97);
+      const row = KVH * D;
+      const k = Float32Array.from(randArray(r, n * maxT * row));
+      const v = Float32Array.from(randArray(r, n * maxT * row));
+      const q = Float32Array.from(randArray(r, n * H * D));
+      const cacheRows = Uint32Array.from(pos, (p, i) => i * maxT + p);
+      const { batched, single, cache } = await expectNoGpuError(ctx, async () => {
+        // Whole sequences written by one scatter (row b·maxT + t), including rows past each pos (garbage never read).
+        const K = ctx.upload(k), V = ctx.upload(v), Q = ctx.upload(q), rowsAll = ctx.upload(Uint32Array.from({ length: n * maxT }, (_, i) => i));
+        const R = ctx.upload(cacheRows);
+        const kCache = ctx.createBuffer(k.byteLength), vCache = ctx.createBuffer(v.byteLength);
+        const out = ctx.createBuffer(q.byteLength), one = ctx.createBuffer(q.byteLength), qTok = ctx.createBuffer(H * D * 4), oTok = ctx.createBuffer(H * D * 4), rTok = ctx.createBuffer(4);
+        const scratch = ctx.createBuffer(decodeScratchBytes(n, maxT, H, D));
+        const rec = ctx.recorder();
+        kvCacheAppend(ctx, rec, kCache, vCache, K, V, rowsAll, n * maxT, n * maxT, KVH, D);
+        attentionDecode(ctx, rec, out, scratch, Q, kCache, vCache, R, n, Math.max(...pos), maxT, H, KVH, D);
+        for (let i = 0; i < n; i++) {
+          rec.copy(Q, i * H * D * 4, qTok, 0, H * D * 4);
+          rec.copy(R, i * 4, rTok, 0, 4);
+          attentionDecode(ctx, rec, oTok, scratch, qTok, kCache, vCache, rTok, 1, pos[i], maxT, H, KVH, D);
+          rec.copy(oTok, 0, one, i * H * D * 4, H * D * 4);
+        }
+        rec.submit();
+        const res = { batched: await ctx.readF32(out), single: await ctx.readF32(one), cache: await ctx.readF32(kCache) };
+        for (const b of [K, V, Q, rowsAll, R, kCache, vCache, out, one, qTok, oTok, rTok, scratch]) ctx.destroy(b);
+        return res;
+      });
+      expect(Array.from(cache)).toEqual(Array.from(k));
+      const kc = new Float64Array(n * maxT * row), vc = new Float64Array(n * maxT * row);
+      appendRef(kc, vc, k, v, Array.from({ length: n * maxT }, (_, i) => i), n * maxT, KVH, D);
+      const want = new Float64Array(n * H * D);
+      decodeRef(want, q, kc, vc, cacheRows, n, maxT, H, KVH, D);
+      expectClose(batched, want, 2e-6, 1e-5, 'batched decode vs float64 reference');
+      expect(Array.from(batched)).toEqual(Array.from(single));
+    });
+  }
+
+  it('skips rows outside the cache', async () => {
     const ctx = await getTestContext();
-    const buf = ctx.createBuffer(64);
-    const rec = ctx.recorder();
-    expect(() => kvCacheAppend(ctx, rec, buf, buf, buf, buf, 3, 2, 4, 1, 4)).toThrow(/outside a cache of 4/);
-    ctx.destroy(buf);
+    const [KVH, D] = [1, 4];
+    const { got } = await expectNoGpuError(ctx, async () => {
+      const kc = ctx.upload(new Float32Array(2 * D).fill(7)), vc = ctx.upload(new Float32Array(2 * D).fill(7));
+      const k = ctx.upload(Float32Array.from({ length: 2 * D }, (_, i) => i)), rows = ctx.upload(new Uint32Array([1, 2]));
+      const rec = ctx.recorder();
+      kvCacheAppend(ctx, rec, kc, vc, k, k, rows, 2, 2, KVH, D);
+      rec.submit();
+      const res = { got: await ctx.readF32(kc) };
+      for (const b of [kc, vc, k, rows]) ctx.destroy(b);
+      return res;
+    });
+    expect(Array.from(got)).toEqual([7, 7, 7, 7, 0, 1, 2, 3]);
   });
 });
