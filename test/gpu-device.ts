@@ -58,6 +58,11 @@ export function getTestContext(opts: TestDeviceOptions = {}): Promise<GpuContext
   return p;
 }
 
+/** A GpuContext on a device of its own, never shared: for a test that loses (destroys) it. */
+export function ownTestContext(opts: TestDeviceOptions = {}): Promise<GpuContext> {
+  return makeContext(opts);
+}
+
 /** Runs `fn` inside a validation error scope and throws the first error it raised. */
 export async function expectNoGpuError<T>(ctx: GpuContext, fn: () => Promise<T> | T): Promise<T> {
   ctx.device.pushErrorScope('validation');

@@ -1,13 +1,15 @@
 // TrainingSession end to end on the GPU with a tiny random Llama and the tiny tokenizer:
 // the loss falls on a memorisable dataset, a checkpoint written to bytes and restored in a
-// fresh session continues exactly like an uninterrupted run, and cancellation stops cleanly.
+// fresh session continues exactly like an uninterrupted run, and the loop's cadences, pause,
+// stop and device loss behave as the worker and the CLI rely on.
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../test/fixtures/tiny-model';
-import { getTestContext } from '../../test/gpu-device';
+import { getTestContext, ownTestContext } from '../../test/gpu-device';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { loadTokenizer, tokenizeExamples, type Example } from '../data';
 import { DEFAULT_SETTINGS, type TrainSettings } from './settings';
-import { collectSamples, TrainingSession, type StepMetrics, type TrainingSample } from './session';
+import { collectSamples, TrainingSession, type RunCheckpoint, type StepMetrics, type TrainingSample } from './session';
+import { DeviceLostError } from './trainer';
 import { generateWith } from '../worker/generation-service';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file';
 
@@ -49,8 +51,8 @@ const settings = (over: Partial<TrainSettings>): TrainSettings => ({
   ...over,
 });
 
-async function open(examples: Awaited<ReturnType<typeof tokenized>>, s: TrainSettings) {
-  const ctx = await getTestContext({ fallback: true });
+async function open(examples: Awaited<ReturnType<typeof tokenized>>, s: TrainSettings, ctxIn?: Awaited<ReturnType<typeof getTestContext>>) {
+  const ctx = ctxIn ?? (await getTestContext({ fallback: true }));
   const store = await SafetensorsFile.open(memorySource(model.files['model.safetensors'] as Uint8Array));
   return TrainingSession.open(ctx, model.config, store, examples, s, { engine: { weightStorage: 'f32' } });
 }
@@ -69,7 +71,7 @@ describe('TrainingSession', () => {
     try {
       const before = (await s.evaluate())!.valLoss;
       const steps: StepMetrics[] = [];
-      const r = await s.run({ onStep: (m) => steps.push(m) });
+      const r = await s.run({ onStep: (m) => void steps.push(m) });
       expect(r.stoppedBy).toBe('completed');
       expect(steps.map((m) => m.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
       expect(steps.every((m) => Number.isFinite(m.loss) && m.tokens > 0 && m.tokensPerSec > 0)).toBe(true);
@@ -87,7 +89,7 @@ describe('TrainingSession', () => {
     const fullLosses: number[] = [];
     let saved: Uint8Array | null = null;
     await full.run({
-      onStep: (m) => fullLosses.push(m.loss),
+      onStep: (m) => void fullLosses.push(m.loss),
       onCheckpoint: (c) => {
         if (c.trainer.step === 3) saved = encodeCheckpoint(c);
       },
@@ -98,19 +100,185 @@ describe('TrainingSession', () => {
     resumed.restore(await decodeCheckpoint(saved!));
     expect(resumed.stepsCompleted).toBe(3);
     const tail: number[] = [];
-    await resumed.run({ onStep: (m) => tail.push(m.loss) });
+    await resumed.run({ onStep: (m) => void tail.push(m.loss) });
     resumed.destroy();
     // Same data order, same dropout masks, same optimizer state: identical arithmetic on the same device.
     expect(tail).toEqual(fullLosses.slice(3));
   });
 
-  it('stops when cancelled, after the step in flight', async () => {
+  it('stops when cancelled, after the step in flight, with a checkpoint of the step it stopped at', async () => {
     const ex = await tokenized(12);
     const s = await open(ex, settings({ maxSteps: 50, valSplit: 0 }));
     const ac = new AbortController();
-    const r = await s.run({ signal: ac.signal, onStep: (m) => m.step === 2 && ac.abort() });
+    const saved: number[] = [];
+    const r = await s.run({
+      signal: ac.signal,
+      onStep: (m) => {
+        if (m.step === 2) ac.abort();
+      },
+      onCheckpoint: (c) => void saved.push(c.trainer.step),
+    });
     s.destroy();
     expect(r).toMatchObject({ stoppedBy: 'cancelled', step: 2 });
+    expect(saved).toEqual([2]);
+  });
+
+  it('runs evaluation, checkpoints and samples on their cadences (and all three after the last step)', async () => {
+    const ex = await tokenized(20);
+    const s = await open(ex, settings({ maxSteps: 6, evalEvery: 2, checkpointEvery: 4, sampleEvery: 3, gradAccum: 1 }));
+    const log: string[] = [];
+    try {
+      const r = await s.run({
+        onStep: (m) => void log.push(`step ${m.step}${m.valLoss !== undefined ? ' val' : ''}`),
+        onCheckpoint: (c) => void log.push(`checkpoint ${c.trainer.step}`),
+        samples: {
+          prompts: ['n1', 'bad'],
+          onSampling: (step) => void log.push(`sampling ${step}`),
+          generate: async (p) => {
+            if (p === 'bad') throw new Error('no answer');
+            return `answer ${s.stepsCompleted}`;
+          },
+          onSample: (x) => void log.push(`sample ${x.step} ${x.output || x.error}`),
+        },
+      });
+      expect(r).toMatchObject({ stoppedBy: 'completed', step: 6 });
+      expect(r.finalValLoss).toEqual(expect.any(Number));
+    } finally {
+      s.destroy();
+    }
+    expect(log).toEqual([
+      'step 1',
+      'step 2 val',
+      'step 3',
+      'sampling 3',
+      'sample 3 answer 3',
+      'sample 3 no answer',
+      'step 4 val',
+      'checkpoint 4',
+      'step 5',
+      'step 6 val',
+      'checkpoint 6',
+      'sampling 6',
+      'sample 6 answer 6',
+      'sample 6 no answer',
+    ]);
+  });
+
+  it('a pause checkpoints, waits until resumed, and the run ends exactly like an uninterrupted one', async () => {
+    const ex = await tokenized(20);
+    const st = settings({ maxSteps: 5, valSplit: 0 });
+    const plain = await open(ex, st);
+    const plainLosses: number[] = [];
+    await plain.run({ onStep: (m) => void plainLosses.push(m.loss) });
+    plain.destroy();
+
+    const s = await open(ex, st);
+    const log: string[] = [];
+    const losses: number[] = [];
+    let stepsWhilePaused = -1;
+    try {
+      const r = await s.run({
+        onStep: (m) => {
+          losses.push(m.loss);
+          log.push(`step ${m.step}`);
+          if (m.step === 2) {
+            expect(s.pause()).toBe(true);
+            expect(s.pause()).toBe(false); // already pausing
+          }
+        },
+        onCheckpoint: (c) => void log.push(`checkpoint ${c.trainer.step}`),
+        onStatus: async (status) => {
+          log.push(status);
+          if (status !== 'paused') return;
+          expect(s.paused).toBe(true);
+          // Nothing steps while paused: give the loop a chance to (wrongly) go on.
+          await new Promise((r) => setTimeout(r, 20));
+          stepsWhilePaused = s.stepsCompleted;
+          setTimeout(() => expect(s.resume()).toBe(true), 20);
+        },
+      });
+      expect(r).toMatchObject({ stoppedBy: 'completed', step: 5 });
+    } finally {
+      s.destroy();
+    }
+    expect(stepsWhilePaused).toBe(2);
+    expect(log).toEqual(['step 1', 'step 2', 'checkpoint 2', 'paused', 'running', 'step 3', 'step 4', 'step 5', 'checkpoint 5']);
+    expect(losses).toEqual(plainLosses);
+    expect(s.resume()).toBe(false);
+  });
+
+  it('stopping a paused run ends it at the paused step, checkpointed once', async () => {
+    const ex = await tokenized(12);
+    const s = await open(ex, settings({ maxSteps: 20, valSplit: 0 }));
+    const ac = new AbortController();
+    const saved: number[] = [];
+    const statuses: string[] = [];
+    try {
+      const r = await s.run({
+        signal: ac.signal,
+        onStep: (m) => {
+          if (m.step === 2) s.pause();
+        },
+        onCheckpoint: (c) => void saved.push(c.trainer.step),
+        onStatus: (status) => {
+          statuses.push(status);
+          setTimeout(() => ac.abort(), 10);
+        },
+      });
+      expect(r).toMatchObject({ stoppedBy: 'cancelled', step: 2 });
+    } finally {
+      s.destroy();
+    }
+    expect(saved).toEqual([2]);
+    expect(statuses).toEqual(['paused']);
+  });
+
+  it('a device lost mid-run raises DeviceLostError; the last checkpoint handed out is intact and resumable', async () => {
+    const ex = await tokenized(20);
+    const st = settings({ maxSteps: 8, checkpointEvery: 2, valSplit: 0 });
+    const ctx = await ownTestContext({ fallback: true });
+    const s = await open(ex, st, ctx);
+    const saved: RunCheckpoint[] = [];
+    const run = s.run({
+      onStep: (m) => {
+        if (m.step === 3) ctx.device.destroy();
+      },
+      onCheckpoint: (c) => void saved.push(c),
+    });
+    await expect(run).rejects.toThrow(DeviceLostError);
+    const err = (await run.catch((e: unknown) => e)) as DeviceLostError;
+    expect(err.detail.length).toBeGreaterThan(0);
+    expect(s.stepsCompleted).toBe(3);
+    expect(saved.map((c) => c.trainer.step)).toEqual([2]);
+    // The checkpoint continues on another device.
+    const again = await open(ex, st);
+    try {
+      again.restore(saved[0]);
+      const r = await again.run({});
+      expect(r).toMatchObject({ stoppedBy: 'completed', step: 8 });
+    } finally {
+      again.destroy();
+    }
+  });
+
+  it('a device lost while paused ends the wait with DeviceLostError', async () => {
+    const ex = await tokenized(12);
+    const ctx = await ownTestContext({ fallback: true });
+    const s = await open(ex, settings({ maxSteps: 20, valSplit: 0 }), ctx);
+    const statuses: string[] = [];
+    const run = s.run({
+      onStep: (m) => {
+        if (m.step === 1) s.pause();
+      },
+      onStatus: (status) => {
+        statuses.push(status);
+        ctx.device.destroy();
+      },
+    });
+    await expect(run).rejects.toThrow(DeviceLostError);
+    expect(statuses).toEqual(['paused']);
+    expect(s.stepsCompleted).toBe(1);
+    expect(s.paused).toBe(false);
   });
 
   it('explains a sequence length too short to train anything', async () => {

@@ -1,7 +1,8 @@
 // A training run from tokenized examples to a trained adapter: weights on the GPU, the
-// train/validation split, batches, optimizer steps with accumulation, periodic evaluation and
-// checkpoints, metrics for the caller, cancellation. The CLI and the studio's worker both
-// drive training through this, so a run means the same thing in both.
+// train/validation split, batches, optimizer steps with accumulation, and the one training
+// loop (`run`): evaluation, checkpoint and sample cadences, pause/resume, stop and device loss.
+// The CLI and the studio's worker only give it callbacks (publish metrics, persist a
+// checkpoint, store a sample, show a status), so a run means the same thing in both.
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { TensorStore } from '../engine/model/safetensors';
@@ -13,7 +14,7 @@ import type { LoraAdapter } from '../adapters/lora';
 import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample } from '../data';
 import { seqLenProblem } from './seq-len';
 import type { TrainSettings } from './settings';
-import { LoraTrainer, type TrainerCheckpoint } from './trainer';
+import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
 
 /** Engine choices that are not training hyperparameters. */
 export interface EngineOptions {
@@ -45,6 +46,8 @@ export interface StepMetrics {
   tokensPerSec: number;
   elapsedMs: number;
   etaMs: number;
+  /** The validation loss when `run` evaluated right after this step. */
+  valLoss?: number;
 }
 
 export interface EvalMetrics {
@@ -62,12 +65,31 @@ export interface RunCheckpoint {
   elapsedMs: number;
 }
 
+/**
+ * What a caller of `run` does with the run: it only publishes, stores and answers. Every
+ * callback is awaited, so training never runs ahead of what the caller stored.
+ */
 export interface RunEvents {
+  /** Stops the run after the step in flight (at once while paused); it checkpoints first. */
   signal?: AbortSignal;
-  onStep?: (m: StepMetrics) => void;
-  onEval?: (m: EvalMetrics) => void;
-  /** Awaited, so a checkpoint is stored before training moves on. */
+  /** A step's metrics, with its validation loss when it was evaluated (batching is the caller's). */
+  onStep?: (m: StepMetrics) => void | Promise<void>;
+  /** Persists a checkpoint: every checkpointEvery steps, at the end, on pause and on stop. */
   onCheckpoint?: (c: RunCheckpoint) => void | Promise<void>;
+  /** The run pauses (after its checkpoint) or resumes. */
+  onStatus?: (status: 'running' | 'paused') => void | Promise<void>;
+  /** Sample answers every sampleEvery steps and after the last step. */
+  samples?: SampleEvents;
+}
+
+export interface SampleEvents {
+  prompts: readonly string[];
+  /** Answering begins at this step (only when there are prompts), e.g. to say so while it takes. */
+  onSampling?: (step: number) => void | Promise<void>;
+  /** The answer to one prompt with the adapter as trained so far. */
+  generate: (prompt: string) => Promise<string>;
+  /** Stores a sample (an answer or why there is none). */
+  onSample: (s: TrainingSample) => void | Promise<void>;
 }
 
 export interface RunResult {
@@ -100,6 +122,11 @@ export class TrainingSession {
   private elapsedBefore = 0;
   private recentStepMs = 0;
   private lastValLoss: number | null = null;
+  /** Step of the newest checkpoint handed to onCheckpoint (or restored), so none is taken twice. */
+  private checkpointedAt: number | null = null;
+  private pauseRequested = false;
+  /** Set while the run waits paused: resumes it. */
+  private resumeWaiter: (() => void) | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -171,6 +198,7 @@ export class TrainingSession {
     this.trainer.restore(c.trainer);
     this.batches.seek(c.position);
     this.elapsedBefore = c.elapsedMs;
+    this.checkpointedAt = c.trainer.step;
   }
 
   /** A checkpoint of the state after the last completed step. */
@@ -219,7 +247,7 @@ export class TrainingSession {
     };
   }
 
-  /** Whether the schedule wants an evaluation / a checkpoint after the step just completed. */
+  /** Whether the schedule wants an evaluation / a checkpoint / samples after the step just completed. */
   evalDue(): boolean {
     const e = this.settings.evalEvery;
     return (e > 0 && this.stepsCompleted % e === 0) || this.stepsCompleted === this.totalSteps;
@@ -230,18 +258,95 @@ export class TrainingSession {
     return (c > 0 && this.stepsCompleted % c === 0) || this.stepsCompleted === this.totalSteps;
   }
 
-  /** Trains until totalSteps or until `signal` aborts (the step in flight finishes first). */
+  sampleDue(): boolean {
+    const e = this.settings.sampleEvery;
+    return e > 0 && (this.stepsCompleted % e === 0 || this.stepsCompleted === this.totalSteps);
+  }
+
+  /** Asks the run to pause after the step in flight (checkpoint, then wait); false when already paused or pausing. */
+  pause(): boolean {
+    if (this.pauseRequested || this.paused) return false;
+    this.pauseRequested = true;
+    return true;
+  }
+
+  /** Whether the run waits paused (the GPU is idle). */
+  get paused(): boolean {
+    return this.resumeWaiter !== null;
+  }
+
+  /** Continues a paused run; false when it is not paused. */
+  resume(): boolean {
+    const r = this.resumeWaiter;
+    r?.();
+    return r !== null;
+  }
+
+  /**
+   * Trains until totalSteps or until `signal` aborts (the step in flight finishes first), with
+   * evaluation, checkpoints and samples on the settings' cadences and pauses on request.
+   * Throws DeviceLostError when the device is lost; the last checkpoint handed out stays valid.
+   */
   async run(ev: RunEvents = {}): Promise<RunResult> {
-    while (this.stepsCompleted < this.totalSteps) {
-      if (ev.signal?.aborted) return { stoppedBy: 'cancelled', step: this.stepsCompleted, finalValLoss: this.lastValLoss };
-      ev.onStep?.(await this.step());
-      if (this.evalDue()) {
-        const m = await this.evaluate();
-        if (m) ev.onEval?.(m);
+    const watch = this.trainer.watch;
+    const result = (stoppedBy: RunResult['stoppedBy']): RunResult => ({ stoppedBy, step: this.stepsCompleted, finalValLoss: this.lastValLoss });
+    try {
+      for (;;) {
+        if (this.pauseRequested && !ev.signal?.aborted && this.stepsCompleted < this.totalSteps) await this.pauseHere(ev);
+        if (ev.signal?.aborted) {
+          await this.checkpointOnce(ev);
+          return result('cancelled');
+        }
+        if (this.stepsCompleted >= this.totalSteps) return result('completed');
+        watch.check();
+        const m: StepMetrics = await this.step();
+        if (this.evalDue()) {
+          const e = await this.evaluate();
+          if (e) m.valLoss = e.valLoss;
+        }
+        await ev.onStep?.(m);
+        if (this.checkpointDue()) await this.checkpointOnce(ev);
+        const sp = ev.samples;
+        if (sp && sp.prompts.length > 0 && this.sampleDue()) {
+          await sp.onSampling?.(this.stepsCompleted);
+          await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
+        }
       }
-      if (ev.onCheckpoint && this.checkpointDue()) await ev.onCheckpoint(await this.checkpoint());
+    } catch (e) {
+      throw await watch.explain(e);
+    } finally {
+      this.pauseRequested = false;
     }
-    return { stoppedBy: 'completed', step: this.stepsCompleted, finalValLoss: this.lastValLoss };
+  }
+
+  /** Hands a checkpoint of the current step to onCheckpoint unless it already has one. */
+  private async checkpointOnce(ev: RunEvents): Promise<void> {
+    if (!ev.onCheckpoint || this.checkpointedAt === this.stepsCompleted) return;
+    const c = await this.checkpoint();
+    await ev.onCheckpoint(c);
+    this.checkpointedAt = c.trainer.step;
+  }
+
+  /** A requested pause: checkpoint, then wait for resume() or the stop signal (a lost device ends the wait with DeviceLostError). */
+  private async pauseHere(ev: RunEvents): Promise<void> {
+    await this.checkpointOnce(ev);
+    this.pauseRequested = false;
+    if (ev.signal?.aborted) return;
+    let onAbort = () => {};
+    // Waiting (and `paused`) starts before onStatus, so a resume in answer to 'paused' is heard.
+    const wake = new Promise<'resume' | 'stop'>((resolve) => {
+      this.resumeWaiter = () => resolve('resume');
+      onAbort = () => resolve('stop');
+      ev.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await ev.onStatus?.('paused');
+      if ((await Promise.race([wake, this.trainer.watch.lost])) === 'stop') return;
+    } finally {
+      this.resumeWaiter = null;
+      ev.signal?.removeEventListener('abort', onAbort);
+    }
+    await ev.onStatus?.('running');
   }
 
   exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {
@@ -267,7 +372,7 @@ export interface TrainingSample {
 /**
  * Answers each sample prompt in turn. Samples are for watching a run, so a prompt that cannot be
  * answered (a template that refuses it, an empty prompt) becomes a sample carrying its error and
- * training goes on; only `onSample` itself (storing the sample) may throw.
+ * training goes on; only a lost device and `onSample` itself (storing the sample) throw.
  */
 export async function collectSamples(
   step: number,
@@ -280,6 +385,7 @@ export async function collectSamples(
     try {
       sample = { step, prompt, output: await answer(prompt) };
     } catch (e) {
+      if (e instanceof DeviceLostError) throw e; // not the prompt's fault: the run itself stops
       sample = { step, prompt, output: '', error: e instanceof Error ? e.message : String(e) };
     }
     await onSample(sample);

@@ -56,6 +56,54 @@ export class NonFiniteError extends Error {
 /** The GPU device was lost (driver reset, tab in background too long, destroy()): resume from a checkpoint on a new device. */
 export class DeviceLostError extends Error {
   override name = 'DeviceLostError';
+  /** What the device said: its lost message, else the reason. */
+  readonly detail: string;
+  constructor(info: GPUDeviceLostInfo) {
+    super(`the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}); the run can resume from its last checkpoint on a new device`);
+    this.detail = info.message || info.reason;
+  }
+}
+
+/** How long a failed GPU call waits for `device.lost` to tell whether the device caused it (lost may settle after the failure). */
+const LOST_SETTLE_MS = 250;
+
+/**
+ * The one place that turns a lost device into DeviceLostError: when `device.lost` has
+ * resolved, when it resolves during an awaited GPU call, or when a call fails because of it.
+ */
+export class DeviceWatch {
+  private info: GPUDeviceLostInfo | null = null;
+  /** Rejects with DeviceLostError once the device is lost (never resolves). */
+  readonly lost: Promise<never>;
+
+  constructor(device: GPUDevice) {
+    this.lost = device.lost.then((info) => {
+      this.info = info;
+      throw new DeviceLostError(info);
+    });
+    this.lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
+  }
+
+  /** Throws DeviceLostError if the device is already lost. */
+  check(): void {
+    if (this.info) throw new DeviceLostError(this.info);
+  }
+
+  /** `p`'s value, or DeviceLostError when the device is lost first or `p` fails because of it. */
+  async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([p, this.lost]);
+    } catch (e) {
+      throw await this.explain(e);
+    }
+  }
+
+  /** DeviceLostError when `e` came from a lost device, else `e` itself. */
+  async explain(e: unknown): Promise<unknown> {
+    if (e instanceof DeviceLostError) return e;
+    const info = this.info ?? (await Promise.race([this.lost.catch(() => this.info), new Promise<null>((r) => setTimeout(() => r(null), LOST_SETTLE_MS))]));
+    return info ? new DeviceLostError(info) : e;
+  }
 }
 
 /** Everything needed to continue a run exactly where it stopped. */
@@ -80,8 +128,8 @@ export class LoraTrainer {
   private readonly gradStats: GPUBuffer;
   private readonly partials: GPUBuffer;
   private readonly readback: GPUBuffer;
-  private readonly lost: Promise<GPUDeviceLostInfo>;
-  private lostInfo: GPUDeviceLostInfo | null = null;
+  /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
+  readonly watch: DeviceWatch;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -97,11 +145,7 @@ export class LoraTrainer {
     this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
     this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
     this.readback = ctx.createBuffer(size.readback, 'trainer.readback');
-    this.lost = ctx.device.lost.then((info) => (this.lostInfo = info));
-  }
-
-  private checkDevice(): void {
-    if (this.lostInfo) throw this.lostError(this.lostInfo);
+    this.watch = new DeviceWatch(ctx.device);
   }
 
   get stepsCompleted(): number {
@@ -119,7 +163,7 @@ export class LoraTrainer {
    * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
    */
   async step(microBatches: TokenBatch | TokenBatch[]): Promise<StepResult> {
-    this.checkDevice();
+    this.watch.check();
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
@@ -158,23 +202,13 @@ export class LoraTrainer {
   }
 
   /** Reads back floats, or throws DeviceLostError if the device is (or gets) lost first. */
-  private async readOrLost(b: GPUBuffer, n: number): Promise<Float32Array> {
-    try {
-      return await Promise.race([this.ctx.readF32(b, n), this.lost.then((info) => Promise.reject(this.lostError(info)))]);
-    } catch (e) {
-      // A map of a lost device may reject before `lost` resolves: give lost time to settle.
-      const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
-      throw info ? this.lostError(info) : e;
-    }
-  }
-
-  private lostError(info: GPUDeviceLostInfo): DeviceLostError {
-    return new DeviceLostError(`the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}) at step ${this.stepsDone + 1}; the run can resume from its last checkpoint on a new device`);
+  private readOrLost(b: GPUBuffer, n: number): Promise<Float32Array> {
+    return this.watch.guard(this.ctx.readF32(b, n));
   }
 
   /** Mean loss of a batch with the current adapter (no dropout, no gradients). */
   async evalLoss(batch: TokenBatch, opts: { loraScale?: number } = {}): Promise<{ loss: number; numTargets: number }> {
-    this.checkDevice();
+    this.watch.check();
     const n = countTargets(batch);
     if (n === 0) return { loss: 0, numTargets: 0 };
     const { ctx, graph } = this;
@@ -191,7 +225,7 @@ export class LoraTrainer {
   /** The trained adapter in the exporters' format (src/adapters). */
   async exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {
     const s = this.lora.settings;
-    const flat = await this.lora.readFlat('params');
+    const flat = await this.watch.guard(this.lora.readFlat('params'));
     const layers: LoraAdapter['layers'] = Array.from({ length: this.model.cfg.numLayers }, () => ({}));
     for (const { slot, A, B } of this.lora.unpack(flat).values()) {
       const w: LoraWeights = { A, B, inFeatures: slot.inFeatures, outFeatures: slot.outFeatures };
@@ -213,7 +247,7 @@ export class LoraTrainer {
   }
 
   async checkpoint(dataPosition: unknown = null): Promise<TrainerCheckpoint> {
-    const [params, m, v] = await Promise.all([this.lora.readFlat('params'), this.lora.readFlat('m'), this.lora.readFlat('v')]);
+    const [params, m, v] = await this.watch.guard(Promise.all([this.lora.readFlat('params'), this.lora.readFlat('m'), this.lora.readFlat('v')]));
     return { version: 1, step: this.stepsDone, seed: this.opts.seed, params, m, v, layoutFloats: this.lora.layout.totalFloats, dataPosition };
   }
 

@@ -1,12 +1,13 @@
 // Training in the worker: builds a run from a saved dataset and a cached model (tokenize,
 // then a TrainingSession: split, batches, weights on the GPU, trainer — the same session the
-// CLI drives), steps it, and reports small events. Metrics and checkpoints go to IndexedDB as they happen, so a reload or a lost
-// device leaves a run that resumes from its last checkpoint. Pause, resume and stop act
-// between steps.
+// CLI drives), runs it, and reports small events. The session's loop owns the cadences,
+// pause/resume, stop and device loss; this file gives it callbacks that store metrics,
+// checkpoints and samples in IndexedDB as they happen, so a reload or a lost device leaves a
+// run that resumes from its last checkpoint.
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
-import type { TrainerCheckpoint } from '../train/trainer';
-import { collectSamples, TrainingSession, type RunCheckpoint } from '../train/session';
+import { DeviceLostError, type TrainerCheckpoint } from '../train/trainer';
+import { TrainingSession, type RunCheckpoint, type SampleEvents } from '../train/session';
 import { exportFileBytes, exportFiles } from '../adapters/export';
 import { loadTokenizer, tokenizeExamples, type ChatTokenizer, type TokenizedExample } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
@@ -37,10 +38,8 @@ interface Session {
   /** Held-out prompts for sample answers. */
   prompts: string[];
   onEvent: (e: RunEvent) => void;
-  pause: boolean;
-  stop: boolean;
-  resumeWaiter: (() => void) | null;
-  lost: string | null;
+  /** Stops the run (after the step in flight, or at once while paused). */
+  stop: AbortController;
 }
 
 let active: Session | null = null;
@@ -94,7 +93,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   const store = await openModelWeights(files);
   const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
   run = { ...run, totalSteps: session.totalSteps };
-  return { run, ctx, session, tok, prompts, onEvent, pause: false, stop: false, resumeWaiter: null, lost: null };
+  return { run, ctx, session, tok, prompts, onEvent, stop: new AbortController() };
 }
 
 // Planning asks on every settings change: the last tokenized dataset is kept (the loss mask,
@@ -116,8 +115,7 @@ export async function planSteps(datasetId: string, ref: ModelRef, settings: Trai
   }
 }
 
-async function checkpoint(s: Session): Promise<void> {
-  const c = await s.session.checkpoint();
+async function storeCheckpoint(s: Session, c: RunCheckpoint): Promise<void> {
   const step = c.trainer.step;
   await saveCheckpoint({ runId: s.run.id, step, createdAt: Date.now(), state: c });
   s.run = { ...s.run, checkpointStep: step, step };
@@ -143,15 +141,18 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   return id;
 }
 
-/** Answers to the held-out prompts with the adapter as trained so far (greedy, short); a failing one is shown, never fails the run. */
-async function samples(s: Session, step: number): Promise<void> {
-  if (s.prompts.length) status(s, 'running', `Answering the sample prompts at step ${step}…`);
-  const answer = async (prompt: string) =>
-    (await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text;
-  await collectSamples(step, s.prompts, answer, async (sample) => {
-    s.onEvent({ type: 'sample', runId: s.run.id, ...sample });
-    await saveSample({ runId: s.run.id, ...sample });
-  });
+/** Answers to the held-out prompts with the adapter as trained so far (greedy, short). */
+function samples(s: Session): SampleEvents {
+  return {
+    prompts: s.prompts,
+    onSampling: (step) => status(s, 'running', `Answering the sample prompts at step ${step}…`),
+    generate: async (prompt) =>
+      (await generateWith(s.session.trainer.model, s.session.trainer.lora, s.tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 64, temperature: 0, topP: 1, seed: 0, adapterScale: 1 })).text,
+    onSample: async (sample) => {
+      s.onEvent({ type: 'sample', runId: s.run.id, ...sample });
+      await saveSample({ runId: s.run.id, ...sample });
+    },
+  };
 }
 
 function release(s: Session) {
@@ -159,9 +160,8 @@ function release(s: Session) {
   if (active === s) active = null;
 }
 
-/** The loop: steps until done, stopped, paused (waits) or the device is lost. */
+/** Runs the session until done, stopped or failed; pauses wait inside it. */
 async function loop(s: Session): Promise<void> {
-  const st = s.run.settings;
   const session = s.session;
   const pending: MetricPoint[] = [];
   let lastFlush = 0;
@@ -176,50 +176,38 @@ async function loop(s: Session): Promise<void> {
     await appendMetrics(pts);
     await updateRun(s.run.id, losses);
   };
-  s.ctx.device.lost.then((info) => {
-    s.lost = info.message || 'the GPU device was lost';
-  });
+  let lost: DeviceLostError | null = null;
   try {
     // The first step compiles every GPU kernel (tens of seconds on slow adapters): say so until its metrics arrive.
     status(s, 'running', `Compiling the GPU kernels and running step ${session.stepsCompleted + 1}…`);
     await updateRun(s.run.id, { status: 'running', totalSteps: s.run.totalSteps, error: null });
-    while (session.stepsCompleted < s.run.totalSteps) {
-      if (s.lost) throw new DeviceLost(s.lost);
-      if (s.stop) break;
-      if (s.pause) {
-        await flush(true);
-        await checkpoint(s);
-        status(s, 'paused');
-        await updateRun(s.run.id, { status: 'paused' });
-        await new Promise<void>((r) => (s.resumeWaiter = r));
-        s.resumeWaiter = null;
-        s.pause = false;
-        if (s.stop) break;
-        status(s, 'running');
-        await updateRun(s.run.id, { status: 'running' });
-      }
-      const r = await session.step();
-      const point: MetricPoint = { runId: s.run.id, step: r.step, time: Date.now(), trainLoss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: r.tokensPerSec };
-      const last = r.step === s.run.totalSteps;
-      if (session.evalDue()) point.valLoss = (await session.evaluate())?.valLoss;
-      pending.push(point);
-      await flush(point.valLoss !== undefined);
-      s.run = { ...s.run, step: r.step };
-      if (r.step % st.checkpointEvery === 0 && !last) await checkpoint(s);
-      if (st.sampleEvery > 0 && (r.step % st.sampleEvery === 0 || last)) await samples(s, r.step);
-    }
+    const result = await session.run({
+      signal: s.stop.signal,
+      onStep: async (m) => {
+        pending.push({ runId: s.run.id, step: m.step, time: Date.now(), trainLoss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec, ...(m.valLoss !== undefined && { valLoss: m.valLoss }) });
+        s.run = { ...s.run, step: m.step };
+        await flush(m.valLoss !== undefined);
+      },
+      onCheckpoint: async (c) => {
+        await flush(true); // the stored curve reaches the checkpoint a resumed run continues from
+        await storeCheckpoint(s, c);
+      },
+      onStatus: async (st) => {
+        status(s, st);
+        await updateRun(s.run.id, { status: st });
+      },
+      samples: samples(s),
+    });
     await flush(true);
-    await checkpoint(s);
     const adapterId = await saveTrainedAdapter(s);
-    const final: RunStatus = session.stepsCompleted >= s.run.totalSteps ? 'completed' : 'stopped';
+    const final: RunStatus = result.stoppedBy === 'completed' ? 'completed' : 'stopped';
     await updateRun(s.run.id, { status: final, adapterId, step: session.stepsCompleted });
     status(s, final, final === 'completed' ? 'Done: the adapter is saved under Runs & adapters.' : 'Stopped: the adapter trained so far is saved under Runs & adapters.');
   } catch (e) {
     await flush(true).catch(() => undefined);
-    // A failing GPU call can surface before device.lost settles: give it a moment to tell.
-    if (!s.lost) await Promise.race([s.ctx.device.lost, new Promise((r) => setTimeout(r, 250))]);
-    if (e instanceof DeviceLost || s.lost) {
-      const msg = `The GPU device was lost (${s.lost ?? (e as Error).message}). Resume from the last checkpoint (step ${s.run.checkpointStep ?? 0}).`;
+    if (e instanceof DeviceLostError) {
+      lost = e;
+      const msg = `The GPU device was lost (${e.detail}). Resume from the last checkpoint (step ${s.run.checkpointStep ?? 0}).`;
       await updateRun(s.run.id, { status: 'interrupted', error: msg });
       s.onEvent({ type: 'device-lost', runId: s.run.id, message: msg });
       forgetDevice?.();
@@ -229,12 +217,11 @@ async function loop(s: Session): Promise<void> {
       status(s, 'failed', msg);
     }
   } finally {
-    if (!s.lost) release(s);
+    // A lost device's buffers are gone with it.
+    if (!lost) release(s);
     else if (active === s) active = null;
   }
 }
-
-class DeviceLost extends Error {}
 
 let forgetDevice: (() => void) | null = null;
 export function setForgetDevice(f: () => void): void {
@@ -262,9 +249,9 @@ export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => v
 
 /** Resumes a paused run in place, or rebuilds an interrupted one from its checkpoint. */
 export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
-  if (active?.run.id === runId && active.resumeWaiter) {
+  if (active?.run.id === runId && active.session.paused) {
     active.onEvent = onEvent;
-    active.resumeWaiter();
+    active.session.resume();
     return;
   }
   const run = await getRun(runId);
@@ -286,21 +273,18 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
 }
 
 export function pauseRun(): boolean {
-  if (!active || active.resumeWaiter) return false;
-  active.pause = true;
-  return true;
+  return active?.session.pause() ?? false;
 }
 
 export function stopRun(): boolean {
   if (!active) return false;
-  active.stop = true;
-  active.resumeWaiter?.();
+  active.stop.abort();
   return true;
 }
 
 /** Playground generation; refused while a run trains (one GPU, and the run needs its memory). */
 export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<{ text: string; tokens: number; ms: number }> {
-  if (active && !active.resumeWaiter) throw new Error(`The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to use the playground.`);
+  if (active && !active.session.paused) throw new Error(`The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to use the playground.`);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
   return playgroundGenerate(ctx, req, onText);

@@ -1,6 +1,6 @@
 // `train --model DIR --data FILE --out DIR [hyperparameters]`: trains a LoRA adapter on the GPU
-// (Dawn) and writes a PEFT adapter folder. Checkpoints go to --out's sibling .checkpoints/ so
-// --resume can continue a stopped run exactly.
+// (Dawn) and writes a PEFT adapter folder. Checkpoints (on the cadence and at Ctrl-C) go to
+// --out's sibling .<name>.checkpoint so --resume can continue a stopped run exactly.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -238,12 +238,11 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
         .run({
           signal: controller.signal,
           onStep: (m) => {
-            if (json) out(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens_per_s: Math.round(m.tokensPerSec), epoch: m.epoch, total_steps: m.totalSteps, eta_s: Math.round(m.etaMs / 1000) }));
-            else bar!.update({ step: m.step, total: m.totalSteps, loss: m.loss, tokensPerSec: m.tokensPerSec, valLoss: lastVal });
-          },
-          onEval: (m) => {
-            lastVal = m.valLoss;
-            if (json) out(JSON.stringify({ step: m.step, val_loss: m.valLoss }));
+            if (m.valLoss !== undefined) lastVal = m.valLoss;
+            if (json) {
+              out(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens_per_s: Math.round(m.tokensPerSec), epoch: m.epoch, total_steps: m.totalSteps, eta_s: Math.round(m.etaMs / 1000) }));
+              if (m.valLoss !== undefined) out(JSON.stringify({ step: m.step, val_loss: m.valLoss }));
+            } else bar!.update({ step: m.step, total: m.totalSteps, loss: m.loss, tokensPerSec: m.tokensPerSec, valLoss: lastVal });
           },
           onCheckpoint: async (c) => {
             // Written whole to a temporary name first, so a crash never leaves a torn checkpoint.
@@ -255,6 +254,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
         .finally(() => process.off('SIGINT', onSigint));
       bar?.done();
       if (result.stoppedBy === 'cancelled') {
+        // The session checkpointed the step it stopped at.
         log(`stopped at step ${result.step}; continue with --resume`);
         return;
       }
