@@ -4,7 +4,7 @@ import { tinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { parseDataset } from './parse';
 import type { ParseResult } from './parse';
 import { datasetStats } from './stats';
-import { IGNORE_INDEX, tokenizeExample, tokenizeExamples, tokenizePair } from './tokenize';
+import { describeTokenization, IGNORE_INDEX, tokenizeExample, tokenizeExamples, tokenizePair } from './tokenize';
 import { loadTokenizer } from './tokenizer';
 import type { Message, PreferenceExample } from './types';
 
@@ -52,6 +52,12 @@ describe('preference layouts are detected in every container', () => {
     const c = onlyPair(await parseDataset(enc.encode(csv), { fileName: 'p.csv' }));
     expect(c).toMatchObject({ conversational: true, messages: [u('Q')], chosen: [a('yes')], rejected: [a('no')] });
   });
+});
+
+it('exact duplicate pairs are found; a pair differing only in its rejected reply is not one', async () => {
+  const row = { prompt: 'p', chosen: 'c', rejected: 'r' };
+  const r = await parseDataset(jsonl([row, { ...row, rejected: 'r2' }, row]), { fileName: 'p.jsonl' });
+  expect(r.duplicates).toEqual([{ first: 0, duplicates: [2] }]);
 });
 
 describe('preference validation: one row-numbered error naming the field', () => {
@@ -161,6 +167,11 @@ describe('preference tokenization: two sequences, shared prompt, loss on the rep
     expect(s.examples).toBe(4);
     expect(s.totalTokens).toBe(seqs.reduce((n, e) => n + e.inputIds.length, 0));
     expect(s.trainedTokens).toBe(seqs.reduce((n, e) => n + e.labels.filter((l) => l !== IGNORE_INDEX).length, 0));
+  });
+
+  it('the Data screen says how pairs are tokenized, and when a conversational pair cannot be', () => {
+    expect(describeTokenization(['preference'], true)[0]).toMatch(/^Preference pairs become two sequences.*only the replies are scored/);
+    expect(describeTokenization(['preference'], false)[0]).toMatch(/need a chat template and this model has none/);
   });
 
   it('conversational pairs need a chat template: a row error, not a crash', async () => {
