@@ -23,6 +23,36 @@ export function log1mexp(x: number): number {
   return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
 }
 
+/** The metrics both objectives log, under TRL's names: means over the pairs of a batch. */
+export interface PreferenceMetrics {
+  'rewards/chosen': number;
+  'rewards/rejected': number;
+  'rewards/margins': number;
+  /** Share of pairs whose chosen reward is strictly higher. */
+  'rewards/accuracies': number;
+  'logps/chosen': number;
+  'logps/rejected': number;
+}
+
+/** Per-pair rewards and policy log-probs → TRL's metrics. */
+function preferenceMetrics(rewardsChosen: ArrayLike<number>, rewardsRejected: ArrayLike<number>, logpsChosen: ArrayLike<number>, logpsRejected: ArrayLike<number>): PreferenceMetrics {
+  const n = rewardsChosen.length;
+  let wins = 0;
+  let margins = 0;
+  for (let i = 0; i < n; i++) {
+    if (rewardsChosen[i] > rewardsRejected[i]) wins++;
+    margins += rewardsChosen[i] - rewardsRejected[i];
+  }
+  return {
+    'rewards/chosen': mean(rewardsChosen),
+    'rewards/rejected': mean(rewardsRejected),
+    'rewards/margins': margins / n,
+    'rewards/accuracies': wins / n,
+    'logps/chosen': mean(logpsChosen),
+    'logps/rejected': mean(logpsRejected),
+  };
+}
+
 export interface DpoOptions {
   /** β, the strength of the KL penalty towards the reference (TRL default 0.1). */
   beta?: number;
@@ -49,15 +79,7 @@ export interface DpoResult {
    */
   dPolicyChosen: Float64Array;
   dPolicyRejected: Float64Array;
-  /** TRL's logged names. */
-  metrics: {
-    'rewards/chosen': number;
-    'rewards/rejected': number;
-    'rewards/margins': number;
-    'rewards/accuracies': number;
-    'logps/chosen': number;
-    'logps/rejected': number;
-  };
+  metrics: PreferenceMetrics;
 }
 
 function pairCount(arrays: ArrayLike<number>[]): number {
@@ -85,7 +107,6 @@ export function dpoLoss(input: DpoInput, opts: DpoOptions = {}): DpoResult {
   const rewardsChosen = new Float64Array(n);
   const rewardsRejected = new Float64Array(n);
   let loss = 0;
-  let wins = 0;
   for (let i = 0; i < n; i++) {
     rewardsChosen[i] = beta * (pc[i] - rc[i]);
     rewardsRejected[i] = beta * (pr[i] - rr[i]);
@@ -97,23 +118,8 @@ export function dpoLoss(input: DpoInput, opts: DpoOptions = {}): DpoResult {
     const dz = (eps - sigmoid(-z)) / n;
     dPolicyChosen[i] = beta * dz;
     dPolicyRejected[i] = -beta * dz;
-    if (rewardsChosen[i] > rewardsRejected[i]) wins++;
   }
-  const rc_ = mean(rewardsChosen);
-  const rr_ = mean(rewardsRejected);
-  return {
-    loss: loss / n,
-    dPolicyChosen,
-    dPolicyRejected,
-    metrics: {
-      'rewards/chosen': rc_,
-      'rewards/rejected': rr_,
-      'rewards/margins': mean(rewardsChosen.map((c, i) => c - rewardsRejected[i])),
-      'rewards/accuracies': wins / n,
-      'logps/chosen': mean(pc),
-      'logps/rejected': mean(pr),
-    },
-  };
+  return { loss: loss / n, dPolicyChosen, dPolicyRejected, metrics: preferenceMetrics(rewardsChosen, rewardsRejected, pc, pr) };
 }
 
 export interface OrpoOptions {
@@ -139,13 +145,7 @@ export interface OrpoResult {
   /** ∂loss/∂(log-prob of one completion token) of each sequence: dMean / tokens. */
   tokenWeightChosen: Float64Array;
   tokenWeightRejected: Float64Array;
-  metrics: {
-    'rewards/chosen': number;
-    'rewards/rejected': number;
-    'rewards/margins': number;
-    'rewards/accuracies': number;
-    'logps/chosen': number;
-    'logps/rejected': number;
+  metrics: PreferenceMetrics & {
     log_odds_ratio: number;
     log_odds_chosen: number;
     nll_loss: number;
@@ -184,7 +184,6 @@ export function orpoLoss(input: OrpoInput, opts: OrpoOptions = {}): OrpoResult {
   const dMeanRejected = new Float64Array(n);
   let ratioSum = 0;
   let oddsSum = 0;
-  let wins = 0;
   for (let i = 0; i < n; i++) {
     const x = logOdds(mc[i]) - logOdds(mr[i]);
     ratioSum += -softplus(-x); // log σ(x)
@@ -193,7 +192,6 @@ export function orpoLoss(input: OrpoInput, opts: OrpoOptions = {}): OrpoResult {
     const dx = (-lambda * sigmoid(-x)) / n;
     dMeanChosen[i] = dx / -Math.expm1(mc[i]) - nc[i] / chosenTokenTotal;
     dMeanRejected[i] = -dx / -Math.expm1(mr[i]);
-    if (lambda * mc[i] > lambda * mr[i]) wins++; // as TRL: the rewards compared, so λ = 0 wins nothing
   }
   const ratio = ratioSum / n;
   return {
@@ -203,13 +201,13 @@ export function orpoLoss(input: OrpoInput, opts: OrpoOptions = {}): OrpoResult {
     tokenWeightChosen: dMeanChosen.map((d, i) => d / nc[i]),
     tokenWeightRejected: dMeanRejected.map((d, i) => d / nr[i]),
     metrics: {
-      // TRL's ORPO rewards are λ·(mean log-prob); accuracies compare them.
-      'rewards/chosen': lambda * mean(mc),
-      'rewards/rejected': lambda * mean(mr),
-      'rewards/margins': lambda * (mean(mc) - mean(mr)),
-      'rewards/accuracies': wins / n,
-      'logps/chosen': mean(mc),
-      'logps/rejected': mean(mr),
+      // TRL's ORPO rewards are λ·(mean log-prob); accuracies compare them, so λ = 0 wins nothing.
+      ...preferenceMetrics(
+        mc.map((m) => lambda * m),
+        mr.map((m) => lambda * m),
+        mc,
+        mr,
+      ),
       log_odds_ratio: ratio,
       log_odds_chosen: oddsSum / n,
       nll_loss: nll,
