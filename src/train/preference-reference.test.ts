@@ -6,7 +6,7 @@ import type { TokenizedExample } from '../data/tokenize';
 import { randomLora, randomWeights, seededRandom, tinyShape } from '../engine/model/tiny-random.testutil';
 import { referenceForward } from '../engine/reference/model';
 import { checkGradients } from '../../test/finite-diff';
-import { completionLogp, referenceDpo, sequenceBatch } from './preference-reference';
+import { completionLogp, referenceDpo, referenceOrpo, sequenceBatch } from './preference-reference';
 import type { SequencePair } from './preference-reference';
 
 const cfg = tinyShape({ tieWordEmbeddings: false });
@@ -61,4 +61,16 @@ describe('float64 DPO on the reference model', () => {
       checkGradients(inputs, () => referenceDpo(cfg, weights, lora, pairs, opts).loss, grads, { eps: 1e-6, atol: 1e-9, rtol: 1e-6, maxProbe: 4 });
     });
   }
+
+  it('ORPO: NLL of the chosen completions plus the odds-ratio term; every LoRA gradient by finite differences', () => {
+    const lora = randomLora(cfg, 2, 8, { magnitude: 2 });
+    const r = referenceOrpo(cfg, weights, lora, pairs, { lambda: 0.5 });
+    // The NLL is the chosen sequences' token-mean cross-entropy, what SFT would train on them.
+    const sum = pairs.reduce((s, p) => s + completionLogp(cfg, weights, lora, p.chosen), 0);
+    const n = pairs.reduce((s, p) => s + sequenceBatch(p.chosen).numTargets, 0);
+    expect(Math.abs(r.metrics.nll_loss + sum / n)).toBeLessThan(1e-12);
+    const inputs = Object.fromEntries(lora.weights);
+    const grads = Object.fromEntries(r.grads);
+    checkGradients(inputs, () => referenceOrpo(cfg, weights, lora, pairs, { lambda: 0.5 }).loss, grads, { eps: 1e-6, atol: 1e-9, rtol: 1e-6, maxProbe: 4 });
+  });
 });
