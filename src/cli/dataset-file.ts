@@ -50,8 +50,8 @@ export async function tokenStats(r: ParseResult, tokenizer: TokenizerFiles, seqL
   const tok = loadTokenizer(tokenizer);
   const examples = selectTrainingExamples(r, { excludeInvalid: true });
   const t = await tokenizeExamples(tok, examples, { lossMode: 'all-assistant' });
-  const s = datasetStats(t.examples, { maxLength: seqLen });
-  out(`  tokens: ${s.totalTokens} in ${s.examples} examples, ${s.trainedTokens} trained (${(100 * s.trainedShare).toFixed(1)}%)`);
+  const s = datasetStats([...t.examples, ...t.pairs], { maxLength: seqLen });
+  out(`  tokens: ${s.totalTokens} in ${s.examples} ${s.pairs ? `sequences (${s.pairs} preference pairs)` : 'examples'}, ${s.trainedTokens} trained (${(100 * s.trainedShare).toFixed(1)}%)`);
   out(`  length: min ${s.minLength}, median ${s.medianLength}, p95 ${s.p95Length}, max ${s.maxLength}`);
   if (s.truncation && s.truncation.overLength > 0) {
     const tr = s.truncation;

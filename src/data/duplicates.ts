@@ -11,7 +11,7 @@ export interface DuplicateGroup {
 }
 
 function exampleKey(e: Example): string {
-  return e.kind + '\u0000' + JSON.stringify(e.messages);
+  return e.kind + '\u0000' + JSON.stringify(e.kind === 'preference' ? [e.messages, e.chosen, e.rejected] : e.messages);
 }
 
 /** 53-bit string hash (cyrb53): keeps the index small; collisions are resolved by comparing keys. */

@@ -19,9 +19,11 @@ export type {
   FileError,
   FileType,
   Message,
+  PreferenceExample,
   Role,
   RowError,
   RowErrorCode,
+  SftExample,
 } from './types';
 export type { BlobLike, DatasetInput } from './bytes';
 export { parseDataset, selectTrainingExamples, DatasetNotReadyError, MIN_RECOMMENDED_EXAMPLES, MAX_LISTED_ERRORS } from './parse';
@@ -32,10 +34,10 @@ export { findDuplicates, removeDuplicates } from './duplicates';
 export type { DuplicateGroup } from './duplicates';
 export { loadTokenizer } from './tokenizer';
 export type { ChatTokenizer, TokenizerFiles } from './tokenizer';
-export { describeTokenization, tokenizeExample, tokenizeExamples, IGNORE_INDEX, MaskError } from './tokenize';
+export { describeTokenization, tokenizeExample, tokenizeExamples, tokenizePair, IGNORE_INDEX, MaskError } from './tokenize';
 export { bosPrefix, plainTextPrompt, promptIds, ReplyText } from './prompt';
 export type { PromptOptions } from './prompt';
-export type { LossMode, TokenizeOptions, TokenizedExample, TokenizeResult } from './tokenize';
+export type { LossMode, TokenizeOptions, TokenizedExample, TokenizedPair, TokenizeResult } from './tokenize';
 export { datasetStats, previewTokens, trainedTokens } from './stats';
 export type { DatasetStats, PreviewSegment } from './stats';
 export { seededShuffle, shuffledIndices, splitTrainVal } from './split';

@@ -183,6 +183,25 @@ describe('parquet', () => {
     ]);
   });
 
+  it('preference pairs: string columns, and conversations held as JSON text; a null side is a row error', async () => {
+    const conv = (reply: string) => JSON.stringify([{ role: 'user', content: 'Sky?' }, { role: 'assistant', content: reply }]);
+    const file = writeParquet(
+      [
+        { name: 'chosen', values: [conv('Blue.'), conv('Grey.'), null] },
+        { name: 'rejected', values: [conv('Green.'), conv('Grey?'), conv('Red.')] },
+      ],
+      true,
+    );
+    const r = await parseDataset(file, { fileName: 'pairs.parquet' });
+    expect(r.fileErrors).toEqual([]);
+    expect(r.format).toBe('preference');
+    expect(r.examples.map((e) => (e.kind === 'preference' ? [e.row, e.messages[0].content, e.chosen[0].content, e.rejected[0].content] : e.kind))).toEqual([
+      [0, 'Sky?', 'Blue.', 'Green.'],
+      [1, 'Sky?', 'Grey.', 'Grey?'],
+    ]);
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'missing-field', row: 2, field: 'chosen' })]);
+  });
+
   it('nulls in an optional column become row errors; columns can be mapped', async () => {
     const file = writeParquet(
       [

@@ -5,7 +5,7 @@
 // is never predicted), i.e. exactly what batches.ts turns into targets.
 
 import { IGNORE_INDEX } from './tokenize';
-import type { TokenizedExample } from './tokenize';
+import type { TokenizedExample, TokenizedPair } from './tokenize';
 import type { ChatTokenizer } from './tokenizer';
 
 /** Trained targets among the first `limit` tokens of an example. */
@@ -23,7 +23,10 @@ export interface LengthHistogram {
 }
 
 export interface DatasetStats {
+  /** Sequences: an SFT example is one, a preference pair two (chosen and rejected). */
   examples: number;
+  /** Preference pairs among the inputs. */
+  pairs: number;
   totalTokens: number;
   trainedTokens: number;
   /** trainedTokens / totalTokens (0 for an empty set). */
@@ -61,7 +64,10 @@ function niceWidth(max: number, bins: number): number {
   return Math.ceil(raw);
 }
 
-export function datasetStats(examples: readonly TokenizedExample[], opts: { maxLength?: number; bins?: number } = {}): DatasetStats {
+/** Both sequences of every pair count: each is a forward pass, and truncation can cut either reply. */
+export function datasetStats(items: readonly (TokenizedExample | TokenizedPair)[], opts: { maxLength?: number; bins?: number } = {}): DatasetStats {
+  const examples = items.flatMap((e) => ('chosen' in e ? [e.chosen, e.rejected] : [e]));
+  const pairs = items.length - items.filter((e) => !('chosen' in e)).length;
   const lengths = Int32Array.from(examples, (e) => e.inputIds.length);
   const sorted = lengths.slice().sort();
   let total = 0;
@@ -78,6 +84,7 @@ export function datasetStats(examples: readonly TokenizedExample[], opts: { maxL
   const edges = Array.from({ length: nBins + 1 }, (_, i) => i * width);
   const stats: DatasetStats = {
     examples: examples.length,
+    pairs,
     totalTokens: total,
     trainedTokens: trained,
     trainedShare: total > 0 ? trained / total : 0,

@@ -25,7 +25,7 @@
 
 import { bosPrefix } from './prompt';
 import type { ChatTokenizer, RenderOptions } from './tokenizer';
-import type { Example, Message, RowError } from './types';
+import type { Example, Message, PreferenceExample, RowError } from './types';
 
 export const IGNORE_INDEX = -100;
 
@@ -86,14 +86,17 @@ function trimEndWhitespace(text: string, start: number, end: number): number {
   return end;
 }
 
-/** Renders a chat example and returns its pieces (prompt / trained), following the template. */
-export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[], lossMode: LossMode, opts: TokenizeOptions = {}): TextPiece[] {
+/**
+ * Renders a chat example and returns its pieces (prompt / trained), following the template.
+ * Assistant turns before `fromMessage` are context (a preference pair's prompt).
+ */
+export function renderChatPieces(tok: ChatTokenizer, messages: readonly Message[], lossMode: LossMode, opts: TokenizeOptions = {}, fromMessage = 0): TextPiece[] {
   const render = (msgs: readonly Message[], addGenerationPrompt: boolean) =>
     tok.renderChat(msgs, { addGenerationPrompt, templateKwargs: opts.templateKwargs } satisfies RenderOptions);
   const full = render(messages, false);
   if (lossMode === 'all') return [{ text: full, trained: true }];
   const eot = opts.endOfTurn ?? tok.eosToken;
-  let turns = messages.map((m, i) => (m.role === 'assistant' ? i : -1)).filter((i) => i >= 0);
+  let turns = messages.map((m, i) => (m.role === 'assistant' ? i : -1)).filter((i) => i >= fromMessage);
   if (lossMode === 'last-assistant') turns = turns.slice(-1);
   if (turns.length === 0) throw new MaskError('no assistant turn to train on');
   const spans: Array<[number, number]> = [];
@@ -145,6 +148,13 @@ export function describeTokenization(kinds: Iterable<Example['kind']>, hasChatTe
     else out.push(hasChatTemplate ? 'Prompt/completion rows are rendered as a user/assistant exchange with the model’s chat template.' : 'Prompt/completion rows would be rendered with a chat template, and this model has none.');
   }
   if (seen.has('text')) out.push('Plain-text rows are tokenized as they are, followed by the end-of-text token.');
+  if (seen.has('preference')) {
+    out.push(
+      hasChatTemplate
+        ? 'Preference pairs become two sequences, the prompt followed by the chosen and by the rejected reply (conversations through the model’s chat template, plain-text pairs as prompt/completion rows); only the replies are scored.'
+        : 'Preference pairs become two sequences, the prompt followed by the chosen and by the rejected reply, as plain text; conversational pairs need a chat template and this model has none.',
+    );
+  }
   return out;
 }
 
@@ -166,6 +176,8 @@ export function examplePieces(tok: ChatTokenizer, ex: Example, opts: TokenizeOpt
     case 'chat':
       if (!tok.hasChatTemplate) throw new MaskError('the tokenizer has no chat template (tokenizer_config.json chat_template)');
       return renderChatPieces(tok, ex.messages, opts.lossMode ?? 'all-assistant', opts);
+    case 'preference':
+      throw new MaskError('a preference pair is two sequences: tokenize it with tokenizePair');
   }
 }
 
@@ -199,6 +211,11 @@ export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeO
     const labels = ids.map((id, t) => (t >= start ? id : IGNORE_INDEX));
     return { row: ex.row, inputIds: Int32Array.from(ids), labels: Int32Array.from(labels) };
   }
+  return tokenizePieces(tok, ex.row, pieces);
+}
+
+/** Templated pieces → ids and labels, each piece tokenized on its own so no token straddles a boundary. */
+function tokenizePieces(tok: ChatTokenizer, row: number, pieces: readonly TextPiece[]): TokenizedExample {
   const ids: number[] = [];
   const labels: number[] = [];
   for (const p of pieces) {
@@ -207,7 +224,51 @@ export function tokenizeExample(tok: ChatTokenizer, ex: Example, opts: TokenizeO
       labels.push(p.trained ? id : IGNORE_INDEX);
     }
   }
-  return { row: ex.row, inputIds: Int32Array.from(ids), labels: Int32Array.from(labels) };
+  return { row, inputIds: Int32Array.from(ids), labels: Int32Array.from(labels) };
+}
+
+/**
+ * A preference pair tokenized: the prompt followed by each reply, labels on the reply tokens only
+ * (whatever the loss mode: DPO and ORPO score completions). `promptLength` is the number of
+ * leading untrained tokens the two sequences share.
+ */
+export interface TokenizedPair {
+  row: number;
+  chosen: TokenizedExample;
+  rejected: TokenizedExample;
+  promptLength: number;
+}
+
+/**
+ * Tokenizes a preference pair with the SFT code: a plain-text pair as two raw prompt/completion
+ * rows (one text each, mask from character offsets), a conversation through the chat template
+ * with the replies' assistant turns trained. Throws MaskError when the template cannot be followed
+ * or renders the prompt differently for the two sides.
+ */
+export function tokenizePair(tok: ChatTokenizer, ex: PreferenceExample, opts: TokenizeOptions = {}): TokenizedPair {
+  const side = (reply: Message[]): TokenizedExample => {
+    if (!ex.conversational && !usesChatTemplate('completion', opts)) {
+      return tokenizeExample(tok, { kind: 'completion', messages: [ex.messages[0], reply[0]], row: ex.row }, opts);
+    }
+    if (!tok.hasChatTemplate) throw new MaskError('the tokenizer has no chat template (tokenizer_config.json chat_template)');
+    return tokenizePieces(tok, ex.row, renderChatPieces(tok, [...ex.messages, ...reply], 'all-assistant', opts, ex.messages.length));
+  };
+  const chosen = side(ex.chosen);
+  const rejected = side(ex.rejected);
+  const firstTrained = (e: TokenizedExample) => {
+    const t = e.labels.findIndex((l) => l !== IGNORE_INDEX);
+    return t < 0 ? e.labels.length : t;
+  };
+  const limit = Math.min(firstTrained(chosen), firstTrained(rejected));
+  let promptLength = 0;
+  while (promptLength < limit && chosen.inputIds[promptLength] === rejected.inputIds[promptLength]) promptLength++;
+  // Pieces are tokenized apart, so a templated prompt is the same tokens on both sides unless the
+  // template itself renders it differently. (Raw text may differ in the one token straddling the
+  // boundary, which then trains, as in SFT.)
+  if (ex.conversational && (firstTrained(chosen) !== promptLength || firstTrained(rejected) !== promptLength)) {
+    throw new MaskError('the chat template renders the prompt differently before the chosen and the rejected reply');
+  }
+  return { row: ex.row, chosen, rejected, promptLength };
 }
 
 export interface TokenizeProgress {
@@ -217,6 +278,8 @@ export interface TokenizeProgress {
 
 export interface TokenizeResult {
   examples: TokenizedExample[];
+  /** Preference pairs (kept apart from `examples`: the two sequences of a pair train together). */
+  pairs: TokenizedPair[];
   /** Examples the template could not render or mask (code 'template'), by row. */
   errors: Array<Omit<RowError, 'code'> & { code: 'template' }>;
   /** Rows whose message text contains a special token string (e.g. "<|im_end|>"): the mask may be wrong. */
@@ -233,6 +296,7 @@ export async function tokenizeExamples(
   opts: TokenizeOptions & { onProgress?: (p: TokenizeProgress) => void; signal?: AbortSignal } = {},
 ): Promise<TokenizeResult> {
   const out: TokenizedExample[] = [];
+  const pairs: TokenizedPair[] = [];
   const errors: TokenizeResult['errors'] = [];
   const specialTokenRows: number[] = [];
   const specials = tok.specialTokens;
@@ -243,9 +307,11 @@ export async function tokenizeExamples(
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
     }
     const ex = examples[i];
-    if (ex.messages.some((m) => specials.some((s) => m.content.includes(s)))) specialTokenRows.push(ex.row);
+    const texts = ex.kind === 'preference' ? [...ex.messages, ...ex.chosen, ...ex.rejected] : ex.messages;
+    if (texts.some((m) => specials.some((s) => m.content.includes(s)))) specialTokenRows.push(ex.row);
     try {
-      out.push(tokenizeExample(tok, ex, opts));
+      if (ex.kind === 'preference') pairs.push(tokenizePair(tok, ex, opts));
+      else out.push(tokenizeExample(tok, ex, opts));
     } catch (e) {
       const where = ex.line !== undefined ? `line ${ex.line}` : `row ${ex.row}`;
       errors.push({
@@ -257,5 +323,5 @@ export async function tokenizeExamples(
     }
   }
   opts.onProgress?.({ done: examples.length, total: examples.length });
-  return { examples: out, errors, specialTokenRows };
+  return { examples: out, pairs, errors, specialTokenRows };
 }

@@ -13,20 +13,41 @@ export interface Message {
  * - 'completion': prompt + completion as raw text (or through the template, see tokenize options);
  *   loss on the completion. messages = [{user: prompt}, {assistant: completion}].
  * - 'text': raw text, loss on everything. messages = [{assistant: text}].
+ * - 'preference': a chosen and a rejected completion of one prompt (DPO, ORPO); see PreferenceExample.
  */
-export type ExampleKind = 'chat' | 'completion' | 'text';
+export type ExampleKind = 'chat' | 'completion' | 'text' | 'preference';
 
-/** One normalised training example. `row` is the 0-based index of its record in the file. */
-export interface Example {
-  kind: ExampleKind;
+interface ExampleBase {
   messages: Message[];
+  /** 0-based index of the record in the file. */
   row: number;
   /** 1-based line in the file (JSONL, CSV, TSV), when known. */
   line?: number;
 }
 
+/** One normalised supervised (SFT) example. */
+export interface SftExample extends ExampleBase {
+  kind: 'chat' | 'completion' | 'text';
+}
+
+/**
+ * One preference pair (TRL layout). `messages` is the shared prompt; `chosen` / `rejected` are the
+ * completions that follow it (assistant turns). Plain-string rows (`conversational: false`) hold
+ * messages = [{user: prompt}] and one assistant message per side, and tokenize as a raw
+ * prompt/completion row does; conversational rows go through the chat template.
+ */
+export interface PreferenceExample extends ExampleBase {
+  kind: 'preference';
+  conversational: boolean;
+  chosen: Message[];
+  rejected: Message[];
+}
+
+/** One normalised example. `row` is the 0-based index of its record in the file. */
+export type Example = SftExample | PreferenceExample;
+
 /** Detected or chosen input format. All of them normalise to Example. */
-export type DatasetFormat = 'chat' | 'sharegpt' | 'alpaca' | 'completion' | 'text';
+export type DatasetFormat = 'chat' | 'sharegpt' | 'alpaca' | 'completion' | 'text' | 'preference';
 
 /** The file containers we read. */
 export type FileType = 'jsonl' | 'json' | 'csv' | 'tsv' | 'parquet';
@@ -43,7 +64,12 @@ export type RowErrorCode =
   | 'not-an-array'
   | 'unknown-role'
   | 'no-assistant-turn'
-  | 'empty-conversation';
+  | 'empty-conversation'
+  // Preference pairs:
+  | 'empty-completion'
+  | 'identical-pair'
+  | 'prompt-mismatch'
+  | 'mixed-layout';
 
 /** A problem with one record. Messages name the row (and line), the field, and what was expected. */
 export interface RowError {
@@ -87,4 +113,6 @@ export type FieldMapping =
   | { format: 'chat'; messages: string; role?: string; content?: string; roleMap?: Record<string, Role> }
   | { format: 'alpaca'; instruction: string; input?: string; output: string; system?: string }
   | { format: 'completion'; prompt: string; completion: string }
-  | { format: 'text'; text: string };
+  | { format: 'text'; text: string }
+  /** Preference pairs; `prompt` absent from a record means the implicit layout (whole conversations). */
+  | { format: 'preference'; prompt?: string; chosen: string; rejected: string };

@@ -34,13 +34,15 @@ export async function tokenStats(jobId: string, ref: ModelRef, seqLen: number, l
     const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
     const examples = currentExamples();
     const r = await tokenizeExamples(tok, examples, { lossMode, onProgress, signal });
+    // A preference pair is two sequences; both are shown and counted.
+    const sequences = [...r.examples, ...r.pairs.flatMap((p) => [p.chosen, p.rejected])];
     return {
       model: ref.id,
       lossMode,
       tokenizedAs: describeTokenization(examples.map((e) => e.kind), tok.hasChatTemplate),
-      stats: datasetStats(r.examples, { maxLength: seqLen }),
-      lengths: r.examples.map((e) => e.inputIds.length),
-      preview: r.examples.slice(0, PREVIEW).map((e) => ({ row: e.row, segments: previewTokens(tok, e) })),
+      stats: datasetStats([...r.examples, ...r.pairs], { maxLength: seqLen }),
+      lengths: sequences.map((e) => e.inputIds.length),
+      preview: sequences.slice(0, PREVIEW).map((e) => ({ row: e.row, segments: previewTokens(tok, e) })),
       templateErrors: r.errors.map((e) => ({ row: e.row, message: e.message })),
       specialTokenRows: r.specialTokenRows,
     };

@@ -8,6 +8,7 @@ const FORMATS: { value: DatasetFormat; label: string }[] = [
   { value: 'alpaca', label: 'Alpaca (instruction/input/output)' },
   { value: 'completion', label: 'Prompt / completion' },
   { value: 'text', label: 'Plain text' },
+  { value: 'preference', label: 'Preference pairs (prompt/chosen/rejected)' },
 ];
 
 /** The fields each mapping needs; optional ones may be left empty. */
@@ -16,6 +17,7 @@ const MAPPING_FIELDS: Record<FieldMapping['format'], { key: string; label: strin
   alpaca: [{ key: 'instruction', label: 'Instruction' }, { key: 'input', label: 'Input', optional: true }, { key: 'output', label: 'Output' }, { key: 'system', label: 'System prompt', optional: true }],
   completion: [{ key: 'prompt', label: 'Prompt' }, { key: 'completion', label: 'Completion' }],
   text: [{ key: 'text', label: 'Text' }],
+  preference: [{ key: 'prompt', label: 'Prompt (empty: whole conversations sharing their first messages)', optional: true }, { key: 'chosen', label: 'Chosen' }, { key: 'rejected', label: 'Rejected' }],
 };
 
 /** Detected format with an override, and a field mapping for unknown keys or CSV columns. */
