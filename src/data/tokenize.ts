@@ -325,3 +325,17 @@ export async function tokenizeExamples(
   opts.onProgress?.({ done: examples.length, total: examples.length });
   return { examples: out, pairs, errors, specialTokenRows };
 }
+
+/**
+ * The examples supervised fine-tuning trains on. A preference dataset has none, which must read
+ * as what it is rather than as "nothing could be tokenized".
+ */
+export function sftExamples(r: TokenizeResult): TokenizedExample[] {
+  if (r.examples.length === 0 && r.pairs.length > 0) {
+    throw new Error(
+      `the dataset holds ${r.pairs.length} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example. ` +
+        'Preference tuning (DPO/ORPO) is not available yet; to train on the chosen answers, convert the rows to prompt/completion.',
+    );
+  }
+  return r.examples;
+}

@@ -9,7 +9,7 @@ import { parseModelConfig } from '../engine/model/config';
 import { DeviceLostError, type TrainerCheckpoint } from '../train/trainer';
 import { TrainingSession, type RunCheckpoint, type SampleEvents } from '../train/session';
 import { exportFileBytes, exportFiles } from '../adapters/export';
-import { loadTokenizer, tokenizeExamples, type ChatTokenizer, type TokenizedExample } from '../data';
+import { loadTokenizer, sftExamples, tokenizeExamples, type ChatTokenizer, type TokenizedExample } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
@@ -75,8 +75,9 @@ async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, rep
   const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
   report(`Tokenizing ${examples.length} examples…`);
   const tokenized = await tokenizeExamples(tok, examples, { lossMode });
-  if (tokenized.examples.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-  return { tok, cfg, files, examples: tokenized.examples, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
+  const sft = sftExamples(tokenized);
+  if (sft.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
+  return { tok, cfg, files, examples: sft, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
 }
 
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {

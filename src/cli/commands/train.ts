@@ -8,7 +8,7 @@ import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
-import { loadTokenizer, tokenizeExamples } from '../../data';
+import { loadTokenizer, sftExamples, tokenizeExamples } from '../../data';
 import { TrainingSession } from '../../train/session';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
@@ -198,6 +198,13 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
     const tokenized = await tokenizeExamples(tok, examples, { lossMode: settings.lossMode });
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
+    const sft = (() => {
+      try {
+        return sftExamples(tokenized);
+      } catch (e) {
+        throw new CliError(`--data ${dataFile}: ${(e as Error).message}`);
+      }
+    })();
 
     const { ctx, adapter } = await nodeEngineDevice();
     const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
@@ -218,7 +225,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
       base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null, quantization: null },
     };
-    const session = await TrainingSession.open(ctx, model.config, model.weights, tokenized.examples, settings, { engine });
+    const session = await TrainingSession.open(ctx, model.config, model.weights, sft, settings, { engine });
     try {
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
