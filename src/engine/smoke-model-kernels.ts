@@ -57,6 +57,34 @@ function matmulCheck(dtype: 'f32' | 'f16'): SmokeCheck {
   };
 }
 
+/** Attention forward and backward of packed and padded rows at head dim D, vs the float64 reference. */
+function attentionCheck(kernel: string, D: number): SmokeCheck {
+  return {
+    kernel,
+    // As the kernel's GPU test: softmax of ≤ 13 keys and D-wide dot products in f32 with
+    // online rescaling; errors ≲ 1e-6, a wrong mask or head mapping is O(0.1).
+    atol: 1e-5,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const [B, T, H, KVH] = [2, 13, 4, 2]; // T below the tiles
+      // Row 0: two packed sequences; row 1: one sequence and a trailing run of pads.
+      const segIds = Uint32Array.from([...[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], ...[3, 3, 3, 3, 3, 3, 3, 3, 3, 7, 7, 7, 7]]);
+      const [q, k, v, dout] = [randF32(rand, B * T * H * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * H * D)];
+      const [out, lse] = [new Float64Array(q.length), new Float64Array(B * H * T)];
+      attRef.attentionForward(out, lse, q, k, v, segIds, B, T, H, KVH, D);
+      const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
+      attRef.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, segIds, B, T, H, KVH, D);
+      const f32 = [q, k, v, dout].map((a) => Float32Array.from(a));
+      const stats = attentionBackwardScratchBytes(B, T, H) / 4;
+      const got = await runOnce(ctx, [...f32, segIds], [q.length, B * H * T, q.length, k.length, v.length, stats], (rec, [Q, K, V, DO, S, O, L, DQ, DK, DV, ST]) => {
+        attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D);
+        attentionBackward(ctx, rec, DQ, DK, DV, ST, DO, Q, K, V, O, L, S, B, T, H, KVH, D);
+      }, [[5, q.length], [6, B * H * T], [7, q.length], [8, k.length], [9, v.length]]);
+      return { got, want: concat(out, lse, dq, dk, dv) };
+    },
+  };
+}
+
 export const modelKernelSmokeChecks: SmokeCheck[] = [
   matmulCheck('f32'),
   matmulCheck('f16'),
@@ -86,54 +114,9 @@ export const modelKernelSmokeChecks: SmokeCheck[] = [
       return { got, want: concat(out, h, dh, dinp, dA, dB) };
     },
   },
-  {
-    kernel: 'attention_forward+backward (GQA, segments)',
-    // As the kernel's GPU test: softmax of ≤ 13 keys and D = 24 dot products in f32 with
-    // online rescaling; errors ≲ 1e-6, a wrong mask or head mapping is O(0.1).
-    atol: 1e-5,
-    rtol: 1e-5,
-    async run(ctx, rand) {
-      const [B, T, H, KVH, D] = [2, 13, 4, 2, 24]; // D below its 32-wide class, T below the tiles
-      // Row 0: two packed sequences; row 1: one sequence and a trailing run of pads.
-      const segIds = Uint32Array.from([...[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], ...[3, 3, 3, 3, 3, 3, 3, 3, 3, 7, 7, 7, 7]]);
-      const [q, k, v, dout] = [randF32(rand, B * T * H * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * H * D)];
-      const [out, lse] = [new Float64Array(q.length), new Float64Array(B * H * T)];
-      attRef.attentionForward(out, lse, q, k, v, segIds, B, T, H, KVH, D);
-      const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
-      attRef.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, segIds, B, T, H, KVH, D);
-      const f32 = [q, k, v, dout].map((a) => Float32Array.from(a));
-      const stats = attentionBackwardScratchBytes(B, T, H) / 4;
-      const got = await runOnce(ctx, [...f32, segIds], [q.length, B * H * T, q.length, k.length, v.length, stats], (rec, [Q, K, V, DO, S, O, L, DQ, DK, DV, ST]) => {
-        attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D);
-        attentionBackward(ctx, rec, DQ, DK, DV, ST, DO, Q, K, V, O, L, S, B, T, H, KVH, D);
-      }, [[5, q.length], [6, B * H * T], [7, q.length], [8, k.length], [9, v.length]]);
-      return { got, want: concat(out, lse, dq, dk, dv) };
-    },
-  },
-  {
-    kernel: 'attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)',
-    // As the kernel's GPU test: softmax of ≤ 13 keys and D = 18 dot products in f32 with
-    // online rescaling; errors ≲ 1e-6, a wrong mask or head mapping is O(0.1).
-    atol: 1e-5,
-    rtol: 1e-5,
-    async run(ctx, rand) {
-      const [B, T, H, KVH, D] = [2, 13, 4, 2, 18]; // D % 4 != 0: the general tile kernels (D = 24 above takes the row kernels)
-      // Row 0: two packed sequences; row 1: one sequence and a trailing run of pads.
-      const segIds = Uint32Array.from([...[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], ...[3, 3, 3, 3, 3, 3, 3, 3, 3, 7, 7, 7, 7]]);
-      const [q, k, v, dout] = [randF32(rand, B * T * H * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * H * D)];
-      const [out, lse] = [new Float64Array(q.length), new Float64Array(B * H * T)];
-      attRef.attentionForward(out, lse, q, k, v, segIds, B, T, H, KVH, D);
-      const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
-      attRef.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, segIds, B, T, H, KVH, D);
-      const f32 = [q, k, v, dout].map((a) => Float32Array.from(a));
-      const stats = attentionBackwardScratchBytes(B, T, H) / 4;
-      const got = await runOnce(ctx, [...f32, segIds], [q.length, B * H * T, q.length, k.length, v.length, stats], (rec, [Q, K, V, DO, S, O, L, DQ, DK, DV, ST]) => {
-        attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D);
-        attentionBackward(ctx, rec, DQ, DK, DV, ST, DO, Q, K, V, O, L, S, B, T, H, KVH, D);
-      }, [[5, q.length], [6, B * H * T], [7, q.length], [8, k.length], [9, v.length]]);
-      return { got, want: concat(out, lse, dq, dk, dv) };
-    },
-  },
+  // D = 24 takes the row kernels (D % 4 = 0, below its 32-wide class); D = 18 the general tile kernels.
+  attentionCheck('attention_forward+backward (GQA, segments)', 24),
+  attentionCheck('attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)', 18),
   {
     kernel: 'kv_cache_append+attention_decode (2 chunks)',
     // f32 softmax over 67 keys split in two 64-key chunks and recombined; ≲ 1e-6 (the decode
