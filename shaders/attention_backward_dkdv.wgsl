@@ -8,7 +8,8 @@
 // Shapes: dk, dv, k, v [B·T, KVH, D]; dout, q [B·T, H, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
+// lib/attention_tiles.wgsl + lib/attention_tiles_backward.wgsl (the tiles, their loads, tileProbGrad).
 // Grid: (ceil(T/BC), KVH, B). Workgroup memory: (2·BC + 2·BR)·DMAX + 2·BR·BC + 3·BR + BC + 2 words.
 // Query tiles after the segment of the block's last key are skipped (segment ids are
 // contiguous runs with distinct ids, see attention_forward).
@@ -30,16 +31,8 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 @group(0) @binding(7) var<storage, read> seg: array<u32>;
 @group(0) @binding(8) var<uniform> p: Params;
 
-var<workgroup> ks: array<f32, BC * DMAX>;
-var<workgroup> vs: array<f32, BC * DMAX>;
-var<workgroup> qs: array<f32, BR * DMAX>;
-var<workgroup> dos: array<f32, BR * DMAX>;
 var<workgroup> ps: array<f32, BR * BC>;
 var<workgroup> ds: array<f32, BR * BC>;
-var<workgroup> lrow: array<f32, BR>;
-var<workgroup> drow: array<f32, BR>;
-var<workgroup> segq: array<u32, BR>;
-var<workgroup> segk: array<u32, BC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -52,16 +45,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let b = wid.z;
   let group = H / KVH;
 
-  for (var e = tid; e < BC * D; e += WG) {
-    let s = k0 + e / D;
-    let gi = ((b * T + s) * KVH + kh) * D + e % D;
-    ks[e] = select(0.0, k[gi], s < T);
-    vs[e] = select(0.0, v[gi], s < T);
-  }
-  for (var j = tid; j < BC; j += WG) {
-    let s = k0 + j;
-    segk[j] = select(0xfffffffeu, seg[b * T + s], s < T);
-  }
+  loadKeyTile(b, k0, kh, T, KVH, D, tid);
   var accK: array<f32, OMAX>;
   var accV: array<f32, OMAX>;
   for (var r = 0u; r < nOut; r++) { accK[r] = 0.0; accV[r] = 0.0; }
@@ -71,34 +55,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();
-      for (var e = tid; e < BR * D; e += WG) {
-        let t = q0 + e / D;
-        let gi = ((b * T + t) * H + h) * D + e % D;
-        qs[e] = select(0.0, q[gi], t < T);
-        dos[e] = select(0.0, dout[gi], t < T);
-      }
-      for (var i = tid; i < BR; i += WG) {
-        let t = q0 + i;
-        let ri = (b * H + h) * T + t;
-        segq[i] = select(0xffffffffu, seg[b * T + t], t < T);
-        let st = select(vec2<f32>(0.0), stats[ri], t < T);
-        lrow[i] = st.x;
-        drow[i] = st.y;
-      }
+      loadQueryTile(b, q0, h, T, H, D, tid);
       workgroupBarrier();
       for (var e = tid; e < BR * BC; e += WG) {
         let i = e / BC; let j = e % BC;
         let t = q0 + i; let s = k0 + j;
-        var sc = 0.0;
-        var dp = 0.0;
-        for (var d = 0u; d < D; d++) {
-          sc += qs[i * D + d] * ks[j * D + d];
-          dp += dos[i * D + d] * vs[j * D + d];
-        }
-        let visible = s <= t && t < T && s < T && segk[j] == segq[i];
-        let pr = select(0.0, exp(sc * p.scale - lrow[i]), visible);
-        ps[e] = pr;
-        ds[e] = pr * (dp - drow[i]);
+        let g = tileProbGrad(i, j, t, s, T, D);
+        ps[e] = g.x;
+        ds[e] = g.y;
       }
       workgroupBarrier();
       for (var r = 0u; r < nOut; r++) {

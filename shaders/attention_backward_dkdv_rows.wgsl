@@ -10,16 +10,14 @@
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
+// lib/attention_rows.wgsl (D4MAX, DM4, rowProbGrad).
 // Grid: (ceil(T/(2·WG)), KVH, B). Two keys' k, v, dk, dv rows (k0+tid, k0+tid+WG) live in private memory; Q/dout tiles of BR
 // queries stream through workgroup memory, read as broadcasts. Workgroup memory:
 // 2·BR·DMAX + 3·BR + 2 words. Query tiles after the segment of the block's last key are skipped.
 override WG: u32 = 32;    // invocations; 2·WG keys per workgroup
 override BR: u32 = 16;    // queries per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
-const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
-// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them.
-override DM4: u32 = DMAX / 4u;
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 
@@ -103,10 +101,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         }
         let st = strow[i];
         let t = q0 + i;
-        let prA = select(0.0, exp((cA.x + cA.y) + (cA.z + cA.w) - st.x), sA <= t && segq[i] == segA);
-        let prB = select(0.0, exp((cB.x + cB.y) + (cB.z + cB.w) - st.x), sB <= t && segq[i] == segB);
-        let dsA = vec4<f32>(prA * ((pA.x + pA.y) + (pA.z + pA.w) - st.y));
-        let dsB = vec4<f32>(prB * ((pB.x + pB.y) + (pB.z + pB.w) - st.y));
+        let gA = rowProbGrad(cA, pA, st, sA <= t && segq[i] == segA);
+        let gB = rowProbGrad(cB, pB, st, sB <= t && segq[i] == segB);
+        let prA = gA.x; let prB = gB.x;
+        let dsA = vec4<f32>(gA.y);
+        let dsB = vec4<f32>(gB.y);
         for (var d = 0u; d < DM4; d++) {
           let qq = qs[i * DM4 + d];
           let oo = dos[i * DM4 + d];

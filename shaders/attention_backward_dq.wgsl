@@ -6,7 +6,8 @@
 // Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
 // Shapes: dq, dout, q [B·T, H, D]; k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// lib/attention_tiles.wgsl + lib/attention_tiles_backward.wgsl (the tiles, their loads, tileProbGrad).
 // Grid: (ceil(T/BR), H, B). Workgroup memory: (2·BR + 2·BC)·DMAX + BR·BC + 3·BR + BC + 2 words.
 // Key tiles before the segment of the block's first row are skipped (see attention_forward).
 override WG: u32 = 128;
@@ -26,15 +27,7 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 @group(0) @binding(6) var<storage, read> seg: array<u32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-var<workgroup> qs: array<f32, BR * DMAX>;
-var<workgroup> dos: array<f32, BR * DMAX>;
-var<workgroup> ks: array<f32, BC * DMAX>;
-var<workgroup> vs: array<f32, BC * DMAX>;
 var<workgroup> ds: array<f32, BR * BC>;
-var<workgroup> lrow: array<f32, BR>;
-var<workgroup> drow: array<f32, BR>;
-var<workgroup> segq: array<u32, BR>;
-var<workgroup> segk: array<u32, BC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -47,20 +40,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let b = wid.z;
   let kh = h / (H / KVH);
 
-  for (var e = tid; e < BR * D; e += WG) {
-    let t = q0 + e / D;
-    let gi = ((b * T + t) * H + h) * D + e % D;
-    qs[e] = select(0.0, q[gi], t < T);
-    dos[e] = select(0.0, dout[gi], t < T);
-  }
-  for (var i = tid; i < BR; i += WG) {
-    let t = q0 + i;
-    let ri = (b * H + h) * T + t;
-    segq[i] = select(0xffffffffu, seg[b * T + t], t < T);
-    let st = select(vec2<f32>(0.0), stats[ri], t < T);
-    lrow[i] = st.x;
-    drow[i] = st.y;
-  }
+  loadQueryTile(b, q0, h, T, H, D, tid);
   var acc: array<f32, OMAX>;
   for (var r = 0u; r < nOut; r++) { acc[r] = 0.0; }
 
@@ -68,29 +48,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
-    for (var e = tid; e < BC * D; e += WG) {
-      let s = k0 + e / D;
-      let gi = ((b * T + s) * KVH + kh) * D + e % D;
-      ks[e] = select(0.0, k[gi], s < T);
-      vs[e] = select(0.0, v[gi], s < T);
-    }
-    for (var j = tid; j < BC; j += WG) {
-      let s = k0 + j;
-      segk[j] = select(0xfffffffeu, seg[b * T + s], s < T);
-    }
+    loadKeyTile(b, k0, kh, T, KVH, D, tid);
     workgroupBarrier();
     for (var e = tid; e < BR * BC; e += WG) {
       let i = e / BC; let j = e % BC;
       let t = q0 + i; let s = k0 + j;
-      var sc = 0.0;
-      var dp = 0.0;
-      for (var d = 0u; d < D; d++) {
-        sc += qs[i * D + d] * ks[j * D + d];
-        dp += dos[i * D + d] * vs[j * D + d];
-      }
-      let visible = s <= t && t < T && s < T && segk[j] == segq[i];
-      let pr = select(0.0, exp(sc * p.scale - lrow[i]), visible);
-      ds[e] = pr * (dp - drow[i]);
+      ds[e] = tileProbGrad(i, j, t, s, T, D).y;
     }
     workgroupBarrier();
     for (var r = 0u; r < nOut; r++) {

@@ -7,7 +7,8 @@
 // Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// lib/attention_rows.wgsl (D4MAX, DM4, hsum4) + lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·WG)), H, B). Two rows' q, dout and dq (q0+tid, q0+tid+WG) live in private memory; K/V tiles of BC keys
 // stream through workgroup memory, read as broadcasts (see attention_forward_rows).
 // Workgroup memory: 2·BC·DMAX + BC + 2 words. Key tiles before the segment of the block's
@@ -15,9 +16,6 @@
 override WG: u32 = 32;    // invocations; 2·WG query rows per workgroup
 override BC: u32 = 16;    // keys per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
-const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
-// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them.
-override DM4: u32 = DMAX / 4u;
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 
@@ -29,10 +27,6 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 @group(0) @binding(5) var<storage, read> stats: array<vec2<f32>>; // (lse, Dl)
 @group(0) @binding(6) var<storage, read> seg: array<u32>;
 @group(0) @binding(7) var<uniform> p: Params;
-
-var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
-var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
-var<workgroup> segk: array<u32, BC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -66,23 +60,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
-    for (var e = tid; e < BC * DM4; e += WG) {
-      let s = k0 + e / DM4;
-      let d = e % DM4;
-      var kk = vec4<f32>(0.0);
-      var vv = vec4<f32>(0.0);
-      if (s < T && d < D4) {
-        let gi = ((b * T + s) * KVH + kh) * D4 + d;
-        kk = k[gi];
-        vv = v[gi];
-      }
-      ks[e] = kk;
-      vs[e] = vv;
-    }
-    for (var j = tid; j < BC; j += WG) {
-      let s = k0 + j;
-      segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
-    }
+    loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
     let nj = min(BC, kEnd - k0);
     for (var j = 0u; j < nj; j++) {
@@ -95,10 +73,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         pA = fma(oA[d], vv, pA); pB = fma(oB[d], vv, pB);
       }
       let s = k0 + j;
-      let prA = select(0.0, exp((sA.x + sA.y) + (sA.z + sA.w) - stA.x), s <= tA && segk[j] == segA);
-      let prB = select(0.0, exp((sB.x + sB.y) + (sB.z + sB.w) - stB.x), s <= tB && segk[j] == segB);
-      let dsA = vec4<f32>(prA * ((pA.x + pA.y) + (pA.z + pA.w) - stA.y));
-      let dsB = vec4<f32>(prB * ((pB.x + pB.y) + (pB.z + pB.w) - stB.y));
+      let dsA = vec4<f32>(rowProbGrad(sA, pA, stA, s <= tA && segk[j] == segA).y);
+      let dsB = vec4<f32>(rowProbGrad(sB, pB, stB, s <= tB && segk[j] == segB).y);
       for (var d = 0u; d < DM4; d++) {
         let kk = ks[j * DM4 + d];
         aA[d] = fma(dsA, kk, aA[d]);

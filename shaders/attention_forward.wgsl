@@ -7,7 +7,8 @@
 // key tiles before the segment of the block's first row are skipped, not just masked.
 // Shapes: q, out [B·T, H, D]; k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// lib/attention_tiles.wgsl (the tiles qs, ks, vs, segq, segk, lrow and loadKeyTile).
 // Grid: (ceil(T/BR), H, B); one workgroup owns BR query rows of one head and streams
 // key/value tiles of BC rows through workgroup memory with an online softmax, so no
 // [T, T] matrix ever exists. Workgroup memory: (BR + 2·BC)·DMAX + BR·BC + 4·BR + BC + 2 words.
@@ -28,15 +29,10 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 @group(0) @binding(5) var<storage, read> seg: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> qs: array<f32, BR * DMAX>;
-var<workgroup> ks: array<f32, BC * DMAX>;
-var<workgroup> vs: array<f32, BC * DMAX>;
+// qs, ks, vs, segq, segk and lrow (the running softmax denominator per row) are lib/attention_tiles'.
 var<workgroup> sp: array<f32, BR * BC>;   // scores, then probabilities of the current tile
 var<workgroup> mrow: array<f32, BR>;      // running max per row
-var<workgroup> lrow: array<f32, BR>;      // running softmax denominator per row
 var<workgroup> arow: array<f32, BR>;      // rescale factor of the current tile per row
-var<workgroup> segq: array<u32, BR>;
-var<workgroup> segk: array<u32, BC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -66,24 +62,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
-    for (var e = tid; e < BC * D; e += WG) {
-      let s = k0 + e / D;
-      let gi = ((b * T + s) * KVH + kh) * D + e % D;
-      ks[e] = select(0.0, k[gi], s < T);
-      vs[e] = select(0.0, v[gi], s < T);
-    }
-    for (var j = tid; j < BC; j += WG) {
-      let s = k0 + j;
-      segk[j] = select(0xfffffffeu, seg[b * T + s], s < T);
-    }
+    loadKeyTile(b, k0, kh, T, KVH, D, tid);
     workgroupBarrier();
     for (var e = tid; e < BR * BC; e += WG) {
       let i = e / BC; let j = e % BC;
       let t = q0 + i; let s = k0 + j;
       var dot = 0.0;
       for (var d = 0u; d < D; d++) { dot += qs[i * D + d] * ks[j * D + d]; }
-      let visible = s <= t && t < T && s < T && segk[j] == segq[i];
-      sp[e] = select(NEG, dot * p.scale, visible);
+      sp[e] = select(NEG, dot * p.scale, tileVisible(i, j, t, s, T));
     }
     workgroupBarrier();
     // Online softmax: new max, probabilities, and the factor that rescales what came before.

@@ -7,7 +7,8 @@
 // block's first row are skipped.
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit).
+// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// lib/attention_rows.wgsl (D4MAX, DM4, hsum4) + lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·WG)), H, B). Each invocation keeps its two query rows (q0+tid, q0+tid+WG)
 // and their output accumulators in private memory; the workgroup streams K/V tiles of BC
 // keys through workgroup memory and every invocation reads the same key at the same time (a broadcast, not a gather, on
@@ -16,10 +17,6 @@
 override WG: u32 = 32;    // invocations; 2·WG query rows per workgroup
 override BC: u32 = 16;    // keys per tile (<= BCMAX)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
-const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
-// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them
-// and keep the private rows in registers.
-override DM4: u32 = DMAX / 4u;
 const BCMAX: u32 = 32u;   // private score slots
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
 
@@ -32,10 +29,6 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
 @group(0) @binding(4) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> seg: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
-
-var<workgroup> ks: array<vec4<f32>, BC * DMAX / 4u>;
-var<workgroup> vs: array<vec4<f32>, BC * DMAX / 4u>;
-var<workgroup> segk: array<u32, BC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -67,23 +60,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
-    for (var e = tid; e < BC * DM4; e += WG) {
-      let s = k0 + e / DM4;
-      let d = e % DM4;
-      var kk = vec4<f32>(0.0);
-      var vv = vec4<f32>(0.0);
-      if (s < T && d < D4) {
-        let gi = ((b * T + s) * KVH + kh) * D4 + d;
-        kk = k[gi];
-        vv = v[gi];
-      }
-      ks[e] = kk;
-      vs[e] = vv;
-    }
-    for (var j = tid; j < BC; j += WG) {
-      let s = k0 + j;
-      segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
-    }
+    loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
     let nj = min(BC, kEnd - k0);
     var mNew = m;
@@ -91,8 +68,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       var dA = vec4<f32>(0.0); var dB = vec4<f32>(0.0);
       for (var d = 0u; d < DM4; d++) { let kk = ks[j * DM4 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
       let s = k0 + j;
-      let x = vec2<f32>(select(NEG, (dA.x + dA.y) + (dA.z + dA.w), s <= tA && segk[j] == segA),
-                        select(NEG, (dB.x + dB.y) + (dB.z + dB.w), s <= tB && segk[j] == segB));
+      let x = vec2<f32>(select(NEG, hsum4(dA), s <= tA && segk[j] == segA),
+                        select(NEG, hsum4(dB), s <= tB && segk[j] == segB));
       sc[j] = x;
       mNew = max(mNew, x);
     }

@@ -29,12 +29,18 @@ import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { WGSL_LIB, composeShader } from './wgsl';
 
-// The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl).
+// The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl);
+// the tile kernels their tiles (lib/attention_tiles.wgsl, and lib/attention_tiles_backward.wgsl in
+// the backward), the row kernels their vec4 reductions (lib/attention_rows.wgsl) and the forward and
+// dq row kernels their K/V tile (lib/attention_key_rows.wgsl).
 const PARAMS = defineParams([forwardCode, forwardRowsCode, dqCode, dqRowsCode, dkdvCode, dkdvRowsCode], [
   ['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'],
 ]);
 const STATS_PARAMS = defineParams(statsCode, [['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['D', 'u32']]);
-const withSegments = (code: string) => composeShader([WGSL_LIB.segments], code);
+const TILE_LIBS = [WGSL_LIB.segments, WGSL_LIB.attentionTiles];
+const TILE_BACKWARD_LIBS = [...TILE_LIBS, WGSL_LIB.attentionTilesBackward];
+const ROWS_LIBS = [WGSL_LIB.segments, WGSL_LIB.attentionRows];
+const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 const WG = 128;
 const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
@@ -140,12 +146,12 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
-    const pipeline = ctx.pipeline(withSegments(forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
+    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows');
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
-  const pipeline = ctx.pipeline(withSegments(forwardCode), { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
+  const pipeline = ctx.pipeline(composeShader(TILE_LIBS, forwardCode), { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
   rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
 }
 
@@ -193,18 +199,18 @@ export function attentionBackward(
   if (rows) {
     const DMAX = headDimClass(D);
     const BC = rowKernelTile(D, 2);
-    const dqPipe = ctx.pipeline(withSegments(dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
+    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
     rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows');
     const BR = rowKernelTile(D, 2);
-    const dkdvPipe = ctx.pipeline(withSegments(dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
+    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
     rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows');
     return;
   }
   const tq = attentionTiles('dq', D);
-  const dqPipe = ctx.pipeline(withSegments(dqCode), { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
+  const dqPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dqCode), { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
   rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');
 
   const tk = attentionTiles('dkdv', D);
-  const dkdvPipe = ctx.pipeline(withSegments(dkdvCode), { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
+  const dkdvPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dkdvCode), { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
   rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv');
 }

@@ -3,13 +3,24 @@
 // scans, the tiled GEMM core, block reductions). WGSL resolves module-scope names in any
 // order, so a library may call a function its kernel defines (the GEMM core's gemmA/gemmB)
 // and a kernel may declare a binding of a library's type (array<WeightStore>).
+import attentionKeyRowsLib from '../../../../shaders/lib/attention_key_rows.wgsl?raw';
+import attentionRowsLib from '../../../../shaders/lib/attention_rows.wgsl?raw';
+import attentionTilesLib from '../../../../shaders/lib/attention_tiles.wgsl?raw';
+import attentionTilesBackwardLib from '../../../../shaders/lib/attention_tiles_backward.wgsl?raw';
 import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
 import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
 import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
 
 /** The helper libraries a launcher may prepend (the weight readers are in weights.ts, the reductions in reduce-lib.ts). */
-export const WGSL_LIB = { gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib, segments: segmentsLib } as const;
+export const WGSL_LIB = {
+  attentionKeyRows: attentionKeyRowsLib,
+  attentionRows: attentionRowsLib,
+  attentionTiles: attentionTilesLib,
+  attentionTilesBackward: attentionTilesBackwardLib,
+  gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib,
+  segments: segmentsLib,
+} as const;
 
 // `enable` directives must come before every declaration of a module.
 const ENABLE = /^[ \t]*enable[ \t]+[^;\n]+;[ \t]*\r?\n?/gm;
