@@ -257,8 +257,8 @@ export class GpuContext {
   private readonly arenas: UniformArena[] = [];
   // Bind groups by pipeline + the exact (buffer, offset, size) of every binding. Objects get
   // numeric ids: a reallocated buffer is a new object, so a stale entry can never match it.
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly keysByBuffer = new Map<number, string[]>();
+  private readonly bindGroups = new Map<string, { bg: GPUBindGroup; ids: number[] }>();
+  private readonly keysByBuffer = new Map<number, Set<string>>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 1;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
@@ -312,17 +312,16 @@ export class GpuContext {
       ids.push(id);
       key += `|${id}:${uniform.offset ?? 0}:${uniform.size ?? -1}`;
     }
-    let bg = this.bindGroups.get(key);
-    if (!bg) {
-      // A bound on what eviction by destroy() misses (buffers destroyed directly): start over.
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.clearBindGroups();
-      bg = this.newBindGroup(pipeline, bindings, uniform, label);
-      this.bindGroups.set(key, bg);
-      for (const id of ids) {
-        const keys = this.keysByBuffer.get(id);
-        if (keys) keys.push(key);
-        else this.keysByBuffer.set(id, [key]);
-      }
+    const hit = this.bindGroups.get(key);
+    if (hit) return hit.bg;
+    // A bound on what eviction by destroy() misses (buffers destroyed directly): start over.
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.clearBindGroups();
+    const bg = this.newBindGroup(pipeline, bindings, uniform, label);
+    this.bindGroups.set(key, { bg, ids });
+    for (const id of ids) {
+      const keys = this.keysByBuffer.get(id);
+      if (keys) keys.add(key);
+      else this.keysByBuffer.set(id, new Set([key]));
     }
     return bg;
   }
@@ -336,7 +335,11 @@ export class GpuContext {
   private evictBindGroups(b: GPUBuffer): void {
     const id = this.ids.get(b);
     if (id === undefined) return;
-    for (const key of this.keysByBuffer.get(id) ?? []) this.bindGroups.delete(key);
+    for (const key of this.keysByBuffer.get(id) ?? []) {
+      // Also out of the other buffers' lists, so long-lived buffers (weights) keep no dead keys.
+      for (const other of this.bindGroups.get(key)?.ids ?? []) if (other !== id) this.keysByBuffer.get(other)?.delete(key);
+      this.bindGroups.delete(key);
+    }
     this.keysByBuffer.delete(id);
   }
 
