@@ -6,6 +6,7 @@
 //   --reps N --warmup N
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
+//   --host             only the host cost per step (dispatches, JS ms to record), in seconds
 // Parts: bench/kernels.ts and bench/generation.ts (batched greedy decode tokens/s) always; bench/training.ts when it exists (another engineer's part:
 // export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
 import { create, globals } from 'webgpu';
@@ -28,6 +29,7 @@ export interface BenchArgs {
   warmup: number;
   only?: RegExp;
   fallback: boolean;
+  hostOnly: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -53,6 +55,7 @@ function parseArgs(argv: string[]): BenchArgs {
     warmup: num('--warmup', process.env.BENCH_WARMUP, 1),
     only: only ? new RegExp(only) : undefined,
     fallback: argv.includes('--fallback'),
+    hostOnly: argv.includes('--host'),
   };
 }
 
@@ -72,6 +75,14 @@ async function main(): Promise<void> {
   const { ctx, gpu, description } = await makeDevice(args.fallback);
   console.log(`device: ${description}`);
   console.log(`kernels: BT=${args.BT}, LM head rows=${args.lmHeadBT}, attention T=${args.attnT}, R=16, median of ${args.reps} after ${args.warmup} warmup${args.quick ? ' (quick)' : ''}`);
+  const m = trainingModules['./training.ts'] as { runTrainingBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void> } | undefined;
+  if (m && typeof m.runTrainingBench !== 'function') throw new Error('bench/training.ts must export runTrainingBench(ctx, args)');
+  if (args.hostOnly) {
+    if (!m?.runTrainingBench) throw new Error('--host needs bench/training.ts');
+    await m.runTrainingBench(ctx, args);
+    ctx.device.destroy();
+    return;
+  }
   const t0 = performance.now();
   const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
@@ -79,11 +90,7 @@ async function main(): Promise<void> {
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // Optional part written by another engineer.
-  const m = trainingModules['./training.ts'] as { runTrainingBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void> } | undefined;
-  if (m) {
-    if (typeof m.runTrainingBench !== 'function') throw new Error('bench/training.ts must export runTrainingBench(ctx, args)');
-    await m.runTrainingBench(ctx, args);
-  }
+  if (m?.runTrainingBench) await m.runTrainingBench(ctx, args);
   await runGenerationBench(ctx, args);
   ctx.device.destroy();
 }

@@ -11,10 +11,14 @@
 // BENCH_TRAIN_B × BENCH_TRAIN_T (default 1 × 128 there, 4 × 512 on a real GPU) and --quick
 // also cuts the layers to 4; the memory part always uses the real shape (it allocates, and
 // runs no step).
+// 3. Host cost of a step (hostCostBench, also alone with `--host`): dispatches per step and per
+//    layer, and the JS time to record one optimizer step (launchers, bind groups, encoding,
+//    finish; encoded but never submitted, so the GPU's speed does not enter), with bind groups
+//    cached (the default) and uncached (the old path) side by side.
 import type { GpuContext } from '../src/engine/gpu/context';
 import { matmulBackward, matmulForward } from '../src/engine/gpu/kernels/matmul';
 import { LINEAR_MODULES, expectedTensors, linearShape, parameterCount, parseModelConfig, type ModelConfig } from '../src/engine/model/config';
-import { LlamaModel, type GraphOptions, type TokenBatch } from '../src/engine/model/llama';
+import { LlamaModel, countTargets, type GraphOptions, type TokenBatch } from '../src/engine/model/llama';
 import { LoraParams } from '../src/engine/model/lora-params';
 import { destroyWeights, uploadWeightsFromMap, type WeightStorage } from '../src/engine/model/weights';
 import { defaultOptimConfig } from '../src/engine/optim/config';
@@ -147,7 +151,72 @@ async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage
   return flops / (times[Math.floor(times.length / 2)] / 1000) / 1e9;
 }
 
+interface HostCost {
+  dispatches: number;
+  /** Median ms of JS to record one step, per path. */
+  cachedMs: number;
+  uncachedMs: number;
+}
+
+/** Median JS ms of recording (not running) one step of `trainer`, after one warm-up recording. */
+function recordMs(ctx: GpuContext, trainer: LoraTrainer, batch: TokenBatch, reps: number): number {
+  const n = countTargets(batch);
+  trainer.recordStep([batch], n, false); // pipelines compile; the cached path fills its cache
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    trainer.recordStep([batch], n, false);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** Dispatches of one step of `cfg`, and (reps > 0) the host ms of recording it per path. */
+async function hostCost(ctx: GpuContext, cfg: ModelConfig, B: number, T: number, reps: number): Promise<HostCost> {
+  const built = await build(ctx, cfg, 'f32', B, T, 'auto');
+  const batch = randomBatch(B, T, cfg.vocabSize);
+  const before = ctx.dispatches;
+  built.trainer.recordStep([batch], countTargets(batch), false);
+  const dispatches = ctx.dispatches - before;
+  const was = ctx.cacheBindings;
+  if (reps === 0) {
+    built.destroy();
+    return { dispatches, cachedMs: NaN, uncachedMs: NaN };
+  }
+  try {
+    ctx.cacheBindings = false;
+    const uncachedMs = recordMs(ctx, built.trainer, batch, reps);
+    ctx.cacheBindings = true;
+    const cachedMs = recordMs(ctx, built.trainer, batch, reps);
+    return { dispatches, cachedMs, uncachedMs };
+  } finally {
+    ctx.cacheBindings = was;
+    built.destroy();
+  }
+}
+
+/** Host cost per step at SmolLM2-135M's shape (B=4, T=512, 30 layers) and a 4-layer one. */
+export async function hostCostBench(ctx: GpuContext, args: BenchArgs): Promise<void> {
+  const B = 4;
+  const T = 512;
+  const reps = Math.max(3, args.reps);
+  console.log(`\nhost cost per step: SmolLM2-135M shape, f32, B=${B} T=${T}, recompute 'auto'; JS ms to record + encode one step (not run), median of ${reps}`);
+  for (const layers of [4, 30]) {
+    const shape = (n: number) => parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: n });
+    const r = await hostCost(ctx, shape(layers), B, T, reps);
+    // One more layer, same activation plan: its extra dispatches are one layer's.
+    const perLayer = (await hostCost(ctx, shape(layers + 1), B, T, 0)).dispatches - r.dispatches;
+    console.log(
+      `  ${String(layers).padStart(2)} layers: ${r.dispatches} dispatches (${perLayer} per layer); ` +
+        `uncached (old) ${r.uncachedMs.toFixed(1)} ms, cached bind groups ${r.cachedMs.toFixed(1)} ms → ${(r.uncachedMs / r.cachedMs).toFixed(1)}×`,
+    );
+  }
+}
+
 export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void> {
+  await hostCostBench(ctx, args);
+  if (args.hostOnly) return;
   const full = parseModelConfig(SMOLLM2_135M);
   console.log('\ntraining: SmolLM2-135M shape (random weights), LoRA r=16 on q,k,v,o,gate,up,down');
 

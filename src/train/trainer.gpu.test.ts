@@ -187,3 +187,49 @@ describe('LoraTrainer vs the float64 reference trainer', () => {
     expect(tr.stepsCompleted).toBe(1);
   });
 });
+
+describe('LoraTrainer with cached bind groups (GpuContext.cacheBindings)', () => {
+  it('steps bit-identically to the uncached path, also after the graph is rebuilt for another batch shape', async () => {
+    const ctx = await getTestContext();
+    const cfg = tinyConfig({ numLayers: 2 });
+    const weights = randomWeights(cfg, 501);
+    const settings = { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'v_proj', 'up_proj', 'down_proj'] as LinearModule[], useRslora: false };
+    const o = optim({ gradAccumSteps: 1 });
+    // Two shapes, run one after the other on the same context: the second trainer's graph gets
+    // new activation buffers (the first's are destroyed), so a stale cached binding would show.
+    const shapes = [[2, 6], [3, 5]] as const;
+    const run = (cached: boolean) =>
+      expectNoGpuError(ctx, async () => {
+        ctx.cacheBindings = cached;
+        try {
+          const model = await gpuModel(ctx, cfg, weights);
+          const out: { loss: number; gradNorm: number }[][] = [];
+          const params: Float32Array[] = [];
+          const inCache: number[] = [];
+          for (const [B, T] of shapes) {
+            const lora = LoraParams.create(ctx, cfg, settings, 7);
+            const tr = new LoraTrainer(ctx, model, lora, o, { B, T, seed: 3 });
+            const data = [0, 1].map((i) => randomBatch(cfg, B, T, 520 + i, { packed: true }));
+            const res = [];
+            for (const b of data) res.push(await tr.step(b));
+            out.push(res.map((r) => ({ loss: r.loss, gradNorm: r.gradNorm })));
+            params.push(await lora.readFlat('params'));
+            inCache.push(ctx.cachedBindGroups);
+            tr.destroy();
+            lora.destroy();
+          }
+          return { out, params, inCache };
+        } finally {
+          ctx.cacheBindings = true;
+        }
+      });
+    const uncached = await run(false);
+    const before = ctx.cachedBindGroups; // other tests' entries on this shared context
+    const cached = await run(true);
+    expect(Math.min(...cached.inCache)).toBeGreaterThan(Math.max(...uncached.inCache)); // the cached path did use the cache
+    expect(ctx.cachedBindGroups).toBe(before); // and dropped every entry whose buffers were destroyed
+    expect(cached.out).toEqual(uncached.out);
+    for (let s = 0; s < shapes.length; s++) expect(Array.from(cached.params[s])).toEqual(Array.from(uncached.params[s]));
+    expect(uncached.out[0][1].loss).not.toBe(uncached.out[0][0].loss); // the steps did train
+  });
+});

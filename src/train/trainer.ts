@@ -168,6 +168,23 @@ export class LoraTrainer {
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
     if (numTargets === 0) throw new Error(`step ${this.stepsDone + 1}: no trained tokens in its batches (every target is -100)`);
+    const lr = this.recordStep(batches, numTargets, true);
+    const r = await this.readOrLost(this.readback, 8);
+    const loss = r[0];
+    const stats = r.subarray(4);
+    if (stats[GRAD_STATS.nonFinite] !== 0) {
+      throw new NonFiniteError(`step ${this.stepsDone + 1}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
+    }
+    this.stepsDone++;
+    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets };
+  }
+
+  /**
+   * Records the optimizer step's command buffers (one per micro-batch) and submits them, or
+   * with submit = false only encodes them and drops them: the bench's measure of the host cost
+   * of a step (the GPU runs nothing, the trainer's state does not change). Returns the lr.
+   */
+  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsDone);
     const { ctx, graph, lora } = this;
@@ -189,16 +206,13 @@ export class LoraTrainer {
         rec.copy(this.lossBuf, 0, this.readback, 0, 16);
         rec.copy(this.gradStats, 0, this.readback, 16, GRAD_STATS_BYTES);
       }
-      rec.submit();
+      if (submit) rec.submit();
+      else {
+        rec.finish();
+        ctx.releaseTransientsAfterSubmit(); // never submitted: nothing will read them
+      }
     }
-    const r = await this.readOrLost(this.readback, 8);
-    const loss = r[0];
-    const stats = r.subarray(4);
-    if (stats[GRAD_STATS.nonFinite] !== 0) {
-      throw new NonFiniteError(`step ${this.stepsDone + 1}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
-    }
-    this.stepsDone++;
-    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets };
+    return lr;
   }
 
   /** Reads back floats, or throws DeviceLostError if the device is (or gets) lost first. */

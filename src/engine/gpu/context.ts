@@ -81,22 +81,43 @@ export interface PipelineOptions {
 }
 
 const UNIFORM_SLOT = 256; // >= minUniformBufferOffsetAlignment on every adapter
+const ARENA_SLOTS = 256; // a new uniform arena's slots (it doubles as needed, once)
+const MAX_CACHED_BIND_GROUPS = 1 << 16;
+
+/** A persistent uniform arena, held by one open recorder at a time. */
+interface UniformArena {
+  buffer: GPUBuffer;
+  busy: boolean;
+}
 
 /**
  * Records a sequence of dispatches into one command buffer. Each dispatch's parameter
- * block goes into a slot of a shared uniform arena written once at submit time, so a
- * whole training step is one submit with no per-dispatch buffer creation.
+ * block goes into a 256-byte slot of a uniform arena, written with one writeBuffer per
+ * compute pass, so a whole training step is one submit with no per-dispatch buffer creation.
+ *
+ * With ctx.cacheBindings (the default) the arena is a persistent buffer of the context and
+ * the slots are numbered through the whole recording, so a dispatch's bind group depends only
+ * on (pipeline, buffers, slot): recording the same graph again (the next training step) reuses
+ * every bind group, while the per-step scalars (seed, lr, loss scale) still change through the
+ * arena's bytes. Without it (the old path, kept to measure against) each pass gets a new
+ * uniform buffer and each dispatch a new bind group.
  */
 export class Recorder {
   readonly encoder: GPUCommandEncoder;
   private uniformBytes: Uint8Array<ArrayBuffer>;
   private slots = 0;
+  /** First slot not yet written to the GPU (cached path: slots run through the whole recording). */
+  private written = 0;
   private pending: { pipeline: GPUComputePipeline; bindings: Binding[]; slot: number; uniformSize: number; groups: [number, number, number]; label?: string }[] = [];
   private flushed = false;
+  private readonly arena: UniformArena | null;
+  /** Arena buffers outgrown during this recording: earlier passes still use them until submit. */
+  private readonly retired: GPUBuffer[] = [];
 
   constructor(private readonly ctx: GpuContext, label?: string) {
     this.encoder = ctx.device.createCommandEncoder({ label });
     this.uniformBytes = new Uint8Array(UNIFORM_SLOT * 64);
+    this.arena = ctx.cacheBindings ? ctx.acquireArena() : null;
   }
 
   /**
@@ -111,6 +132,7 @@ export class Recorder {
       if (!Number.isInteger(d) || d < 0 || d > max) throw new Error(`dispatch ${label ?? pipeline.label}: workgroup count ${d} outside [0, ${max}]`);
     }
     if (g[0] * g[1] * g[2] === 0) return;
+    this.ctx.dispatches++;
     let slot = -1;
     let uniformSize = 0;
     if (params) {
@@ -138,35 +160,68 @@ export class Recorder {
     this.encoder.clearBuffer(buffer, offset, size);
   }
 
+  /** The uniform buffer for the pending dispatches' slots, with those slots written. */
+  private uniformsForPass(): GPUBuffer | null {
+    const { device } = this.ctx;
+    if (!this.arena) {
+      // Old path: each flush gets its own uniform buffer (slots written before a copy must not be overwritten).
+      if (this.slots === 0) return null;
+      const need = this.slots * UNIFORM_SLOT;
+      const ubuf = device.createBuffer({ size: need, usage: 0x40 | 0x8 /* UNIFORM | COPY_DST */, label: 'params' });
+      device.queue.writeBuffer(ubuf, 0, this.uniformBytes, 0, need);
+      this.ctx.trackTransient(ubuf);
+      this.slots = 0;
+      return ubuf;
+    }
+    if (this.slots === this.written) return this.arena.buffer;
+    const need = this.slots * UNIFORM_SLOT;
+    if (need > this.arena.buffer.size) {
+      // Earlier passes of this recording still read the old buffer: it goes at submit. The
+      // new one keeps slot numbers (its low slots unused here), so later recordings fit at once.
+      this.retired.push(this.arena.buffer);
+      this.arena.buffer = this.ctx.createArenaBuffer(2 ** Math.ceil(Math.log2(need)));
+    }
+    // Queue-ordered: this write lands after earlier submits (which read the old bytes) and before ours.
+    const from = this.written * UNIFORM_SLOT;
+    device.queue.writeBuffer(this.arena.buffer, from, this.uniformBytes, from, need - from);
+    this.written = this.slots;
+    return this.arena.buffer;
+  }
+
   /** Encodes the recorded dispatches since the last copy/clear into one compute pass. */
   private flushPasses(): void {
     if (this.pending.length === 0) return;
-    const need = Math.max(UNIFORM_SLOT, this.slots * UNIFORM_SLOT);
-    // Each flush gets its own uniform buffer: slots written before a copy must not be overwritten.
-    const ubuf = this.slots > 0 ? this.ctx.device.createBuffer({ size: need, usage: 0x40 | 0x8 /* UNIFORM | COPY_DST */, label: 'params' }) : null;
-    if (ubuf) {
-      this.ctx.device.queue.writeBuffer(ubuf, 0, this.uniformBytes, 0, need);
-      this.ctx.trackTransient(ubuf);
-    }
+    const ubuf = this.uniformsForPass();
     const pass = this.encoder.beginComputePass();
+    let last: GPUComputePipeline | null = null;
     for (const p of this.pending) {
-      const entries: GPUBindGroupEntry[] = p.bindings.map((b, i) => ({ binding: i, resource: toResource(b) }));
-      if (p.slot >= 0 && ubuf) entries.push({ binding: p.bindings.length, resource: { buffer: ubuf, offset: p.slot * UNIFORM_SLOT, size: p.uniformSize } });
-      const bg = this.ctx.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries, label: p.label });
-      pass.setPipeline(p.pipeline);
+      const uniform = p.slot >= 0 && ubuf ? { buffer: ubuf, offset: p.slot * UNIFORM_SLOT, size: p.uniformSize } : null;
+      const bg = this.arena ? this.ctx.cachedBindGroup(p.pipeline, p.bindings, uniform, p.label) : this.ctx.newBindGroup(p.pipeline, p.bindings, uniform, p.label);
+      if (p.pipeline !== last) pass.setPipeline(p.pipeline); // each native call costs µs of host time
+      last = p.pipeline;
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(p.groups[0], p.groups[1], p.groups[2]);
     }
     pass.end();
     this.pending = [];
-    this.slots = 0;
+  }
+
+  /**
+   * Finishes the command buffer without submitting it (the bench times recording with it).
+   * Its uniforms live in an arena the next recorder may rewrite: submit it before finishing
+   * another recorder, or drop it.
+   */
+  finish(): GPUCommandBuffer {
+    this.flushPasses();
+    this.flushed = true;
+    if (this.arena) this.ctx.releaseArena(this.arena);
+    return this.encoder.finish();
   }
 
   /** Finishes and submits the command buffer. */
   submit(): void {
-    this.flushPasses();
-    this.flushed = true;
-    this.ctx.device.queue.submit([this.encoder.finish()]);
+    this.ctx.device.queue.submit([this.finish()]);
+    for (const b of this.retired) this.ctx.destroy(b);
     this.ctx.releaseTransientsAfterSubmit();
   }
 }
@@ -192,9 +247,119 @@ export class GpuContext {
   allocatedBytes = 0;
   peakBytes = 0;
   private readonly sizes = new WeakMap<GPUBuffer, number>();
+  /**
+   * Reuse bind groups across recordings (see Recorder). false = the old path, a bind group and
+   * a uniform buffer per dispatch/pass; kept so the bench measures both in one run.
+   */
+  cacheBindings = true;
+  /** Dispatches recorded so far (the bench's dispatches per step). */
+  dispatches = 0;
+  private readonly arenas: UniformArena[] = [];
+  // Bind groups by pipeline + the exact (buffer, offset, size) of every binding. Objects get
+  // numeric ids: a reallocated buffer is a new object, so a stale entry can never match it.
+  private readonly bindGroups = new Map<string, { bg: GPUBindGroup; ids: number[] }>();
+  private readonly keysByBuffer = new Map<number, Set<string>>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
 
   constructor(readonly device: GPUDevice, caps?: Partial<GpuCaps>) {
     this.caps = { ...capsOf(device), ...caps };
+  }
+
+  /** Bind groups held by the cache (tests check reuse and eviction with it). */
+  get cachedBindGroups(): number {
+    return this.bindGroups.size;
+  }
+
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(o, id);
+    }
+    return id;
+  }
+
+  private layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let l = this.layouts.get(pipeline);
+    if (!l) {
+      l = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, l);
+    }
+    return l;
+  }
+
+  /** A new bind group: storage `bindings` at 0..n-1, then `uniform` (if any) at n. */
+  newBindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[], uniform: GPUBufferBinding | null, label?: string): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({ binding: i, resource: toResource(b) }));
+    if (uniform) entries.push({ binding: bindings.length, resource: uniform });
+    return this.device.createBindGroup({ layout: this.layoutOf(pipeline), entries, label });
+  }
+
+  /** newBindGroup, made once per exact (pipeline, buffers, offsets, sizes) and reused. */
+  cachedBindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[], uniform: GPUBufferBinding | null, label?: string): GPUBindGroup {
+    const ids: number[] = [];
+    let key = String(this.idOf(pipeline));
+    for (const b of bindings) {
+      const buffer = 'mapState' in b ? b : b.buffer;
+      const id = this.idOf(buffer);
+      ids.push(id);
+      key += 'mapState' in b ? `,${id}` : `,${id}:${b.offset ?? 0}:${b.size ?? -1}`;
+    }
+    if (uniform) {
+      const id = this.idOf(uniform.buffer);
+      ids.push(id);
+      key += `|${id}:${uniform.offset ?? 0}:${uniform.size ?? -1}`;
+    }
+    const hit = this.bindGroups.get(key);
+    if (hit) return hit.bg;
+    // A bound on what eviction by destroy() misses (buffers destroyed directly): start over.
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.clearBindGroups();
+    const bg = this.newBindGroup(pipeline, bindings, uniform, label);
+    this.bindGroups.set(key, { bg, ids });
+    for (const id of ids) {
+      const keys = this.keysByBuffer.get(id);
+      if (keys) keys.add(key);
+      else this.keysByBuffer.set(id, new Set([key]));
+    }
+    return bg;
+  }
+
+  clearBindGroups(): void {
+    this.bindGroups.clear();
+    this.keysByBuffer.clear();
+  }
+
+  /** Drops the cached bind groups that bind `b` (it is being destroyed). */
+  private evictBindGroups(b: GPUBuffer): void {
+    const id = this.ids.get(b);
+    if (id === undefined) return;
+    for (const key of this.keysByBuffer.get(id) ?? []) {
+      // Also out of the other buffers' lists, so long-lived buffers (weights) keep no dead keys.
+      for (const other of this.bindGroups.get(key)?.ids ?? []) if (other !== id) this.keysByBuffer.get(other)?.delete(key);
+      this.bindGroups.delete(key);
+    }
+    this.keysByBuffer.delete(id);
+  }
+
+  /** A uniform arena no open recorder holds (recorders open one after another share the first). */
+  acquireArena(): UniformArena {
+    let a = this.arenas.find((x) => !x.busy);
+    if (!a) {
+      a = { buffer: this.createArenaBuffer(ARENA_SLOTS * UNIFORM_SLOT), busy: false };
+      this.arenas.push(a);
+    }
+    a.busy = true;
+    return a;
+  }
+
+  releaseArena(a: UniformArena): void {
+    a.busy = false;
+  }
+
+  createArenaBuffer(size: number): GPUBuffer {
+    return this.device.createBuffer({ size, usage: 0x40 | 0x8 /* UNIFORM | COPY_DST */, label: 'params arena' });
   }
 
   /** A compute pipeline for `code`, cached by source, entry point and override constants. */
@@ -206,7 +371,10 @@ export class GpuContext {
       m = { module: this.device.createShaderModule({ code, label: opts.label }), pipelines: new Map() };
       this.modules.set(code, m);
     }
-    const key = `${entryPoint}|${JSON.stringify(Object.entries(constants).sort())}`;
+    // Built by hand, not JSON.stringify: this runs per dispatch. Insertion order: the same
+    // constants listed in another order only cost one more (identical) pipeline.
+    let key = entryPoint;
+    for (const k in constants) key += `|${k}=${constants[k]}`;
     let p = m.pipelines.get(key);
     if (!p) {
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module: m.module, entryPoint, constants }, label: opts.label });
@@ -235,6 +403,7 @@ export class GpuContext {
       this.allocatedBytes -= s;
       this.sizes.delete(b);
     }
+    this.evictBindGroups(b);
     b.destroy();
   }
 

@@ -1,0 +1,92 @@
+// The bind-group cache and the persistent uniform arena (GpuContext.cacheBindings): a reused
+// binding must never point at a stale buffer or stale parameters.
+import { describe, expect, it } from 'vitest';
+import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
+import type { GpuContext } from './context';
+import { addInPlace, residualForward } from './kernels/residual';
+
+const N = 1000;
+const ramp = (k: number) => Float32Array.from({ length: N }, (_, i) => (i % 97) * k);
+
+async function add(ctx: GpuContext, out: GPUBuffer, a: GPUBuffer, b: GPUBuffer): Promise<Float32Array> {
+  const rec = ctx.recorder('add');
+  residualForward(ctx, rec, out, a, b, N);
+  rec.submit();
+  return ctx.readF32(out, N);
+}
+
+describe('bind-group cache', () => {
+  it('reuses the bind group of a repeated dispatch, and a reallocated input is read, not the destroyed one', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const out = ctx.createBuffer(N * 4);
+      let a = ctx.upload(ramp(1));
+      const b = ctx.upload(ramp(2));
+      expect(Array.from(await add(ctx, out, a, b))).toEqual(Array.from(ramp(3)));
+      const cached = ctx.cachedBindGroups;
+      expect(Array.from(await add(ctx, out, a, b))).toEqual(Array.from(ramp(3)));
+      expect(ctx.cachedBindGroups).toBe(cached); // hit: nothing new
+      ctx.destroy(a);
+      expect(ctx.cachedBindGroups).toBe(cached - 1); // evicted with its buffer
+      a = ctx.upload(ramp(5)); // same size, quite possibly the same memory: still a new binding
+      expect(Array.from(await add(ctx, out, a, b))).toEqual(Array.from(ramp(7)));
+      for (const x of [a, b, out]) ctx.destroy(x);
+    });
+  });
+
+  it('keys by byte range: the same buffer bound at another offset is another bind group', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const big = ctx.upload(Float32Array.from({ length: 1024 + N }, (_, i) => i));
+      const zero = ctx.upload(new Float32Array(N));
+      const out = ctx.createBuffer(N * 4);
+      for (const half of [0, 1, 0]) {
+        const rec = ctx.recorder();
+        residualForward(ctx, rec, out, { buffer: big, offset: half * 4096, size: N * 4 }, zero, N); // 256-aligned
+        rec.submit();
+        expect(Array.from(await ctx.readF32(out, N))).toEqual(Array.from({ length: N }, (_, i) => i + half * 1024));
+      }
+      for (const x of [big, zero, out]) ctx.destroy(x);
+    });
+  });
+
+  it('a reused bind group reads the parameters of the recording it is in (arena rewritten per recording)', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const dst = ctx.upload(new Float32Array(N));
+      const src = ctx.upload(ramp(1));
+      // 300 dispatches: more slots than a new arena holds, so it grows within the first recording.
+      const record = (alphas: number[]) => {
+        const rec = ctx.recorder();
+        rec.clear(dst);
+        for (const alpha of alphas) addInPlace(ctx, rec, dst, src, N, alpha);
+        rec.submit();
+      };
+      const first = Array.from({ length: 300 }, (_, i) => (i === 299 ? 1 : 0));
+      record(first);
+      const cached = ctx.cachedBindGroups;
+      record(first.map((x, i) => (i === 0 ? 2 : x))); // same graph, other scalars
+      expect(ctx.cachedBindGroups).toBe(cached);
+      expect(Array.from(await ctx.readF32(dst, N))).toEqual(Array.from(ramp(3)));
+      for (const x of [dst, src]) ctx.destroy(x);
+    });
+  });
+
+  it('recorders open at the same time keep their own parameters', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const src = ctx.upload(ramp(1));
+      const d1 = ctx.upload(new Float32Array(N));
+      const d2 = ctx.upload(new Float32Array(N));
+      const r1 = ctx.recorder();
+      const r2 = ctx.recorder();
+      addInPlace(ctx, r1, d1, src, N, 3);
+      addInPlace(ctx, r2, d2, src, N, 5);
+      r2.submit();
+      r1.submit();
+      expect(Array.from(await ctx.readF32(d1, N))).toEqual(Array.from(ramp(3)));
+      expect(Array.from(await ctx.readF32(d2, N))).toEqual(Array.from(ramp(5)));
+      for (const x of [src, d1, d2]) ctx.destroy(x);
+    });
+  });
+});
