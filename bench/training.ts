@@ -99,11 +99,11 @@ async function peakMemory(ctx: GpuContext, cfg: ModelConfig, storage: WeightStor
 }
 
 /**
- * GFLOP/s of our matmul forward + backward over the step's own mix: the seven projections at
- * BT rows and the LM head at the row-chunk size training uses (so the head's larger, faster
- * matrices count as they do in a step).
+ * GFLOP/s of our matmul forward + backward (forward only with backward = false: the forward
+ * pass's rate) over the step's own mix: the seven projections at BT rows and the LM head at
+ * the row-chunk size training uses (so the head's larger, faster matrices count as they do in a step).
  */
-async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number): Promise<number> {
+export async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number, backward = true): Promise<number> {
   const bufs: GPUBuffer[] = [];
   const alloc = (bytes: number) => {
     const b = ctx.createBuffer(bytes);
@@ -120,12 +120,12 @@ async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage
   const dx = alloc(BT * widest * 4);
   const layers = LINEAR_MODULES.map((m) => ({ ...linearShape(cfg, m), rows: BT }));
   const shapes = [...layers, { inFeatures: C, outFeatures: V, rows: headRows }].map((l) => ({ ...l, w: { buffer: alloc(l.inFeatures * l.outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const }));
-  const flops = shapes.reduce((s, w) => s + 2 * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
+  const flops = shapes.reduce((s, w) => s + (backward ? 2 : 1) * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
   const once = async () => {
     const rec = ctx.recorder('bench matmul');
     for (const w of shapes) {
       matmulForward(ctx, rec, y, x, w.w, null, w.rows, w.inFeatures, w.outFeatures);
-      matmulBackward(ctx, rec, dx, y, w.w, w.rows, w.inFeatures, w.outFeatures, { accumulate: false });
+      if (backward) matmulBackward(ctx, rec, dx, y, w.w, w.rows, w.inFeatures, w.outFeatures, { accumulate: false });
     }
     rec.submit();
     await ctx.sync();
