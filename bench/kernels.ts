@@ -4,7 +4,7 @@
 // src/engine/gpu/kernel-bench.ts's (the studio's GPU screen runs the same); this file adds tfjs.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type KernelBenchOptions, type KernelGroup, type KernelOp, kernelGroups, timeRuns } from '../src/engine/gpu/kernel-bench';
+import { type KernelBenchOptions, type KernelGroup, type KernelOp, gflopsOf, kernelGroups, timeRuns } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -49,7 +49,7 @@ async function loadTfjs(device: GPUDevice, gpu: GPU): Promise<{ tf: Tf; flush: (
   };
 }
 
-const gflops = (flops: number, ms: number | null) => (ms === null ? '—' : (flops / (ms * 1e6)).toFixed(2));
+const gflops = (flops: number, ms: number | null) => (ms === null ? '—' : gflopsOf(flops, ms).toFixed(2));
 
 export function formatTable(rows: BenchRow[]): string {
   const head = ['kernel', 'shape', 'GFLOP', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs', 'f16-W ms', 'f16-W GFLOP/s'];

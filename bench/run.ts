@@ -14,6 +14,7 @@
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
+import { LM_HEAD_BENCH_ROWS } from '../src/engine/gpu/kernel-bench';
 import { formatTable, runKernelBench } from './kernels';
 import { runGenerationBench } from './generation';
 
@@ -53,7 +54,7 @@ function parseArgs(argv: string[]): BenchArgs {
   return {
     quick,
     BT: num('--bt', process.env.BENCH_BT, quick ? 256 : 2048),
-    lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : 64),
+    lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : LM_HEAD_BENCH_ROWS),
     attnT: num('--attn-t', process.env.BENCH_ATTN_T, quick ? 64 : 256),
     reps: num('--reps', process.env.BENCH_REPS, 3),
     warmup: num('--warmup', process.env.BENCH_WARMUP, 1),

@@ -59,6 +59,12 @@ export interface KernelBenchRow {
   f16Ms: number | null;
 }
 
+/** LM-head rows by default (training runs the head in row chunks; 2048×49152 logits are 400 MB). */
+export const LM_HEAD_BENCH_ROWS = 64;
+
+/** GFLOP/s of `flops` in `ms`. */
+export const gflopsOf = (flops: number, ms: number): number => flops / (ms * 1e6);
+
 interface Linear {
   name: string;
   inF: number;
