@@ -6,6 +6,7 @@ import { gpuLora, gpuModel } from '../engine/model/gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../test/gpu-device';
 import { LoraTrainer } from './trainer';
 import { formatProfile, profileTrainerStep, syntheticBatch } from './profile';
+import { TimestampProfiler } from '../engine/gpu/profile';
 
 async function tinyTrainer(ctx: GpuContext) {
   const cfg = tinyConfig({ numLayers: 2 });
@@ -42,6 +43,28 @@ describe('profileTrainerStep', () => {
     expect(k.kernelMs).toBeLessThanOrEqual(k.spanMs + 1e-9);
     expect(k.rows.find((r) => r.kernel === 'matmul_forward')!.gflops).not.toBeNull();
     expect(formatProfile(p)).toMatch(/matmul_forward\s+\d+/);
+  });
+
+  it('a profiled step (a pass per dispatch) computes exactly what an ordinary step does', async () => {
+    const ctx = await getTestContext();
+    const run = async (profiled: boolean) => {
+      const { trainer, batch } = await tinyTrainer(ctx);
+      const profiler = profiled ? new TimestampProfiler(ctx) : null;
+      ctx.timer = profiler;
+      try {
+        const r = await trainer.step([batch]);
+        return { loss: r.loss, gradNorm: r.gradNorm, params: await trainer.lora.readFlat('params') };
+      } finally {
+        ctx.timer = null;
+        profiler?.destroy();
+        trainer.destroy();
+      }
+    };
+    const plain = await run(false);
+    const profiled = await expectNoGpuError(ctx, () => run(true));
+    expect(profiled.loss).toBe(plain.loss);
+    expect(profiled.gradNorm).toBe(plain.gradNorm);
+    expect(profiled.params).toEqual(plain.params);
   });
 
   it('without timestamp-query (forced off): says so and reports whole-step times only', async () => {
