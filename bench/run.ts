@@ -7,11 +7,14 @@
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
 //   --host             only the host cost per step (dispatches, JS ms to record), in seconds
+//   --profile          only the per-kernel profile of one training step (GPU timestamps)
+//   --no-timestamps    as if the adapter had no timestamp-query (the profile's other path)
 // Parts: bench/kernels.ts and bench/generation.ts (batched greedy decode tokens/s) always; bench/training.ts when it exists (another engineer's part:
 // export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
+import { LM_HEAD_BENCH_ROWS } from '../src/engine/gpu/kernel-bench';
 import { formatTable, runKernelBench } from './kernels';
 import { runGenerationBench } from './generation';
 
@@ -30,6 +33,8 @@ export interface BenchArgs {
   only?: RegExp;
   fallback: boolean;
   hostOnly: boolean;
+  profile: boolean;
+  noTimestamps: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -49,13 +54,15 @@ function parseArgs(argv: string[]): BenchArgs {
   return {
     quick,
     BT: num('--bt', process.env.BENCH_BT, quick ? 256 : 2048),
-    lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : 64),
+    lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : LM_HEAD_BENCH_ROWS),
     attnT: num('--attn-t', process.env.BENCH_ATTN_T, quick ? 64 : 256),
     reps: num('--reps', process.env.BENCH_REPS, 3),
     warmup: num('--warmup', process.env.BENCH_WARMUP, 1),
     only: only ? new RegExp(only) : undefined,
     fallback: argv.includes('--fallback'),
     hostOnly: argv.includes('--host'),
+    profile: argv.includes('--profile'),
+    noTimestamps: argv.includes('--no-timestamps'),
   };
 }
 
@@ -73,10 +80,17 @@ async function makeDevice(fallback: boolean): Promise<{ ctx: GpuContext; gpu: GP
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const { ctx, gpu, description } = await makeDevice(args.fallback);
+  if (args.noTimestamps) ctx.caps.timestamps = false;
   console.log(`device: ${description}`);
   console.log(`kernels: BT=${args.BT}, LM head rows=${args.lmHeadBT}, attention T=${args.attnT}, R=16, median of ${args.reps} after ${args.warmup} warmup${args.quick ? ' (quick)' : ''}`);
-  const m = trainingModules['./training.ts'] as { runTrainingBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void> } | undefined;
+  const m = trainingModules['./training.ts'] as { runTrainingBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void>; profileBench?: (ctx: GpuContext, args: BenchArgs) => Promise<void> } | undefined;
   if (m && typeof m.runTrainingBench !== 'function') throw new Error('bench/training.ts must export runTrainingBench(ctx, args)');
+  if (args.profile) {
+    if (!m?.profileBench) throw new Error('--profile needs bench/training.ts (profileBench)');
+    await m.profileBench(ctx, args);
+    ctx.device.destroy();
+    return;
+  }
   if (args.hostOnly) {
     if (!m?.runTrainingBench) throw new Error('--host needs bench/training.ts');
     await m.runTrainingBench(ctx, args);

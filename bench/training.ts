@@ -11,6 +11,10 @@
 // BENCH_TRAIN_B × BENCH_TRAIN_T (default 1 × 128 there, 4 × 512 on a real GPU) and --quick
 // also cuts the layers to 4; the memory part always uses the real shape (it allocates, and
 // runs no step).
+// 4. Per-kernel profile of one step (profileBench, alone with `--profile`): GPU timestamps per
+//    dispatch summed per kernel, with GFLOP/s and GB/s from the launchers' cost model, at the
+//    4-layer quick shape and the full 30 layers (not with --quick), B×T as in part 2; with
+//    `--no-timestamps` (or an adapter without timestamp-query) whole-step times only.
 // 3. Host cost of a step (hostCostBench, also alone with `--host`): dispatches per step and per
 //    layer, and the JS time to record one optimizer step (launchers, bind groups, encoding,
 //    finish; encoded but never submitted, so the GPU's speed does not enter), with bind groups
@@ -23,6 +27,7 @@ import { LoraParams } from '../src/engine/model/lora-params';
 import { destroyWeights, uploadWeightsFromMap, type WeightStorage } from '../src/engine/model/weights';
 import { defaultOptimConfig } from '../src/engine/optim/config';
 import { LoraTrainer } from '../src/train/trainer';
+import { formatProfile, profileTrainerStep, syntheticBatch } from '../src/train/profile';
 import type { BenchArgs } from './run';
 
 export const SMOLLM2_135M = {
@@ -63,20 +68,6 @@ export function randomWeights(cfg: ModelConfig): ReadonlyMap<string, ArrayLike<n
   return { get } as unknown as ReadonlyMap<string, ArrayLike<number>>;
 }
 
-function randomBatch(B: number, T: number, V: number): TokenBatch {
-  const n = B * T;
-  const inputIds = new Uint32Array(n);
-  const targets = new Int32Array(n);
-  const positions = new Uint32Array(n);
-  const segmentIds = new Uint32Array(n).fill(1);
-  for (let i = 0; i < n; i++) {
-    inputIds[i] = (i * 7919) % V;
-    targets[i] = i % T === T - 1 ? -100 : ((i + 1) * 7919) % V;
-    positions[i] = i % T;
-  }
-  return { B, T, inputIds, targets, positions, segmentIds };
-}
-
 interface Built {
   trainer: LoraTrainer;
   destroy(): void;
@@ -108,11 +99,11 @@ async function peakMemory(ctx: GpuContext, cfg: ModelConfig, storage: WeightStor
 }
 
 /**
- * GFLOP/s of our matmul forward + backward over the step's own mix: the seven projections at
- * BT rows and the LM head at the row-chunk size training uses (so the head's larger, faster
- * matrices count as they do in a step).
+ * GFLOP/s of our matmul forward + backward (forward only with backward = false: the forward
+ * pass's rate) over the step's own mix: the seven projections at BT rows and the LM head at
+ * the row-chunk size training uses (so the head's larger, faster matrices count as they do in a step).
  */
-async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number): Promise<number> {
+export async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number, backward = true): Promise<number> {
   const bufs: GPUBuffer[] = [];
   const alloc = (bytes: number) => {
     const b = ctx.createBuffer(bytes);
@@ -129,12 +120,12 @@ async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage
   const dx = alloc(BT * widest * 4);
   const layers = LINEAR_MODULES.map((m) => ({ ...linearShape(cfg, m), rows: BT }));
   const shapes = [...layers, { inFeatures: C, outFeatures: V, rows: headRows }].map((l) => ({ ...l, w: { buffer: alloc(l.inFeatures * l.outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const }));
-  const flops = shapes.reduce((s, w) => s + 2 * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
+  const flops = shapes.reduce((s, w) => s + (backward ? 2 : 1) * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
   const once = async () => {
     const rec = ctx.recorder('bench matmul');
     for (const w of shapes) {
       matmulForward(ctx, rec, y, x, w.w, null, w.rows, w.inFeatures, w.outFeatures);
-      matmulBackward(ctx, rec, dx, y, w.w, w.rows, w.inFeatures, w.outFeatures, { accumulate: false });
+      if (backward) matmulBackward(ctx, rec, dx, y, w.w, w.rows, w.inFeatures, w.outFeatures, { accumulate: false });
     }
     rec.submit();
     await ctx.sync();
@@ -175,7 +166,7 @@ function recordMs(ctx: GpuContext, trainer: LoraTrainer, batch: TokenBatch, reps
 /** Dispatches of one step of `cfg`, and (reps > 0) the host ms of recording it per path. */
 async function hostCost(ctx: GpuContext, cfg: ModelConfig, B: number, T: number, reps: number): Promise<HostCost> {
   const built = await build(ctx, cfg, 'f32', B, T, 'auto');
-  const batch = randomBatch(B, T, cfg.vocabSize);
+  const batch = syntheticBatch(B, T, cfg.vocabSize);
   const before = ctx.dispatches;
   built.trainer.recordStep([batch], countTargets(batch), false);
   const dispatches = ctx.dispatches - before;
@@ -241,7 +232,7 @@ export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promis
   const steps = args.quick ? 2 : 3;
   for (const storage of storages) {
     const built = await build(ctx, cfg, storage, B, T, false);
-    const batch = randomBatch(B, T, cfg.vocabSize);
+    const batch = syntheticBatch(B, T, cfg.vocabSize);
     await built.trainer.step(batch); // warm-up: pipeline compiles
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await built.trainer.step(batch);
@@ -256,5 +247,25 @@ export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promis
       `  ${storage} base, ${cfg.numLayers} layers, B=${B} T=${T}: ${tokensPerSec.toFixed(1)} tokens/s, ${(secs * 1000).toFixed(0)} ms/step, ` +
         `${achieved.toFixed(2)} GFLOP/s (4N+12LCT) vs matmul ${mm.toFixed(2)} GFLOP/s → utilisation ${((100 * achieved) / mm).toFixed(0)}% (target ≥ 50%)`,
     );
+  }
+}
+
+/** Per-kernel profile of one optimizer step at SmolLM2-135M's shape, 4 layers and (unless --quick) all 30. */
+export async function profileBench(ctx: GpuContext, args: BenchArgs): Promise<void> {
+  const software = /llvmpipe|swiftshader|lavapipe/i.test(ctx.device.adapterInfo?.description ?? '') || args.quick;
+  const B = Number(process.env.BENCH_TRAIN_B ?? (software ? 1 : 4));
+  const T = Number(process.env.BENCH_TRAIN_T ?? (software ? 128 : 512));
+  const layerCounts = args.quick ? [4] : [4, 30];
+  const timestamps = ctx.caps.timestamps ? 'timestamp-query granted' : 'NO timestamp-query (whole-step times only)';
+  console.log(`\nprofile of one optimizer step: SmolLM2-135M shape (random weights), f32 base, LoRA r=16 on all linears, recompute 'auto'; ${timestamps}`);
+  for (const layers of layerCounts) {
+    const cfg = parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: layers });
+    const built = await build(ctx, cfg, 'f32', B, T, 'auto');
+    try {
+      const p = await profileTrainerStep(ctx, built.trainer, [syntheticBatch(B, T, cfg.vocabSize)], { steps: Math.max(1, Math.min(args.reps, 3)) });
+      console.log(`\n${layers} layers, ${formatProfile(p)}`);
+    } finally {
+      built.destroy();
+    }
   }
 }

@@ -1,19 +1,39 @@
-// GPU status as the UI sees it: filled once from the worker, then read by panels.
+// GPU status as the UI sees it: filled once from the worker, then read by panels; and the GPU
+// screen's measurements (kernel self-test, step profile, kernel benchmark) as they come back.
 import { create } from 'zustand';
-import { trainer, type GpuStatus, type SmokeResult } from '../worker/client';
+import { callback, errorMessage, trainer, type GpuStatus, type KernelBenchReport, type KernelBenchReportRow, type SmokeResult, type StepProfileReport } from '../worker/client';
+import type { TrainSettings } from '../worker/settings';
+import type { ModelRef } from '../persist/records';
 
 interface GpuState {
   status: GpuStatus | null;
   smoke: SmokeResult[] | null;
   smokeRunning: boolean;
+  profile: StepProfileReport | null;
+  profiling: boolean;
+  profileError: string | null;
+  bench: KernelBenchReport | null;
+  /** Rows of the benchmark in flight, as each finishes. */
+  benchRows: KernelBenchReportRow[];
+  benching: boolean;
+  benchError: string | null;
   load(): Promise<void>;
   runSmoke(): Promise<void>;
+  profileStep(model: ModelRef, settings: TrainSettings): Promise<void>;
+  runBench(model: ModelRef, settings: TrainSettings): Promise<void>;
 }
 
 export const useGpu = create<GpuState>((set, get) => ({
   status: null,
   smoke: null,
   smokeRunning: false,
+  profile: null,
+  profiling: false,
+  profileError: null,
+  bench: null,
+  benchRows: [],
+  benching: false,
+  benchError: null,
   async load() {
     if (get().status) return;
     set({ status: await trainer().gpuStatus() });
@@ -24,6 +44,27 @@ export const useGpu = create<GpuState>((set, get) => ({
       set({ smoke: await trainer().kernelSmoke() });
     } finally {
       set({ smokeRunning: false });
+    }
+  },
+  async profileStep(model, settings) {
+    set({ profiling: true, profileError: null, profile: null });
+    try {
+      set({ profile: await trainer().profileStep(model, settings) });
+    } catch (e) {
+      set({ profileError: errorMessage(e) });
+    } finally {
+      set({ profiling: false });
+    }
+  },
+  async runBench(model, settings) {
+    set({ benching: true, benchError: null, bench: null, benchRows: [] });
+    try {
+      const onRow = callback((r: KernelBenchReportRow) => set({ benchRows: [...get().benchRows, r] }));
+      set({ bench: await trainer().kernelBench(model, settings, onRow) });
+    } catch (e) {
+      set({ benchError: errorMessage(e) });
+    } finally {
+      set({ benching: false });
     }
   },
 }));

@@ -171,15 +171,7 @@ export class TrainingSession {
     const { batches, valBatches, totalSteps } = TrainingSession.plan(examples, settings, opts);
     const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
     try {
-      const model = new LlamaModel(ctx, cfg, weights);
-      const lora = LoraParams.create(ctx, cfg, { r: settings.rank, alpha: settings.alpha, dropout: settings.dropout, targetModules: [...settings.targets], useRslora: settings.rslora }, settings.seed);
-      const optim = defaultOptimConfig({
-        schedule: { kind: settings.schedule, lr: settings.learningRate, warmupSteps: Math.min(settings.warmupSteps, totalSteps), totalSteps },
-        weightDecay: engine.weightDecay,
-        maxGradNorm: engine.maxGradNorm,
-        gradAccumSteps: settings.gradAccum,
-      });
-      const trainer = new LoraTrainer(ctx, model, lora, optim, { B: settings.batchSize, T, seed: settings.seed, recompute: engine.recompute });
+      const trainer = buildTrainer(ctx, cfg, weights, settings, engine, totalSteps);
       return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings);
     } catch (e) {
       destroyWeights(ctx, weights);
@@ -393,6 +385,23 @@ export async function collectSamples(
 }
 
 /** Optimizer steps of a run: maxSteps when set, else whole epochs of micro-batches / accumulation. */
+/**
+ * The trainer a run with these settings trains with, on weights already uploaded: its LoRA,
+ * optimizer (schedule over totalSteps) and graph. open() uses it, and so does "Profile one
+ * step", so the profile measures the step a run would take.
+ */
+export function buildTrainer(ctx: GpuContext, cfg: ModelConfig, weights: ModelWeights, settings: TrainSettings, engine: EngineOptions, totalSteps: number): LoraTrainer {
+  const model = new LlamaModel(ctx, cfg, weights);
+  const lora = LoraParams.create(ctx, cfg, { r: settings.rank, alpha: settings.alpha, dropout: settings.dropout, targetModules: [...settings.targets], useRslora: settings.rslora }, settings.seed);
+  const optim = defaultOptimConfig({
+    schedule: { kind: settings.schedule, lr: settings.learningRate, warmupSteps: Math.min(settings.warmupSteps, totalSteps), totalSteps },
+    weightDecay: engine.weightDecay,
+    maxGradNorm: engine.maxGradNorm,
+    gradAccumSteps: settings.gradAccum,
+  });
+  return new LoraTrainer(ctx, model, lora, optim, { B: settings.batchSize, T: settings.seqLen, seed: settings.seed, recompute: engine.recompute });
+}
+
 export function stepsFor(s: Pick<TrainSettings, 'maxSteps' | 'epochs' | 'gradAccum'>, microBatchesPerEpoch: number): number {
   if (s.maxSteps > 0) return s.maxSteps;
   return Math.max(1, Math.floor((microBatchesPerEpoch * s.epochs) / s.gradAccum));

@@ -4,6 +4,7 @@ import type { TrainerApi } from './trainer.worker';
 
 export type { GpuStatus } from './trainer.worker';
 export type { SmokeResult } from '../engine/smoke';
+export type { StepProfileReport, KernelBenchReport, KernelBenchReportRow } from './profile-service';
 export type { MemoryReport } from './memory';
 export type { DatasetReport, ParseRequest, ParseProgress, DatasetFormat, FieldMapping, FileType, Example, RowError, DataWarning, FileError } from './dataset-service';
 export type { RunEvent, StartRunRequest, GenerateRequest } from './run-types';

@@ -18,6 +18,10 @@ describe('generateWith', () => {
     const pieces: string[] = [];
     const out = await generateWith(model, null, tok, { messages: [{ role: 'user', content: prompt }], maxNewTokens: 6, temperature: 0, topP: 1, seed: 0, adapterScale: 1 }, (t) => pieces.push(t));
     expect(out.tokens).toBeGreaterThan(0);
+    // The playground's decode rate needs both times: first token within the whole.
+    expect(out.firstTokenMs).not.toBeNull();
+    expect(out.firstTokenMs!).toBeGreaterThanOrEqual(0);
+    expect(out.firstTokenMs!).toBeLessThanOrEqual(out.ms);
     expect(pieces.join('')).toBe(out.text);
     // Decoded alone (as before) the first token "▁…" would lose its space.
     expect(out.text.startsWith(' ')).toBe(true);

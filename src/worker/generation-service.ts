@@ -68,7 +68,10 @@ async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
 export interface GenerateOutput {
   text: string;
   tokens: number;
+  /** From the start of decoding (after tokenizing) to the last token. */
   ms: number;
+  /** From the start of decoding to the first generated token (the prompt's prefill); null with no token. */
+  firstTokenMs: number | null;
 }
 
 /**
@@ -88,6 +91,7 @@ export async function generateWith(
   const gen = new Generator(model, lora, maxT);
   const t0 = performance.now();
   const reply = new ReplyText(tok, prompt);
+  let firstTokenMs: number | null = null;
   try {
     const r = await gen.generate(prompt, {
       maxNewTokens: req.maxNewTokens,
@@ -97,6 +101,7 @@ export async function generateWith(
       seed: req.seed,
       loraScale: lora ? req.adapterScale : 0,
       onToken: (t) => {
+        firstTokenMs ??= performance.now() - t0;
         if (stops.includes(t)) return;
         const piece = reply.push(t);
         if (piece) onText?.(piece);
@@ -104,7 +109,7 @@ export async function generateWith(
     });
     const { rest, text } = reply.finish();
     if (rest) onText?.(rest);
-    return { text, tokens: r.tokens.length, ms: performance.now() - t0 };
+    return { text, tokens: r.tokens.length, ms: performance.now() - t0, firstTokenMs };
   } finally {
     gen.destroy();
   }

@@ -14,6 +14,7 @@ import * as adapters from './adapter-service';
 import * as training from './training-service';
 import * as models from './models-service';
 import * as runs from './runs-service';
+import * as profiling from './profile-service';
 import { tokenStats, type TokenReport } from './token-service';
 import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
@@ -54,6 +55,16 @@ const api = {
   async kernelSmoke(): Promise<SmokeResult[]> {
     const { ctx } = await device();
     return runKernelSmoke(ctx);
+  },
+  /** One optimizer step of this model with these (Train screen) settings, kernel by kernel where timestamp-query is granted. */
+  async profileStep(ref: ModelRef, settings: TrainSettings): Promise<profiling.StepProfileReport> {
+    const { ctx, adapter } = await device();
+    return profiling.profileStep(ctx, adapter, ref, settings);
+  },
+  /** Our linear, LoRA and attention kernels at this model's shapes; `onRow` as each row finishes. */
+  async kernelBench(ref: ModelRef, settings: TrainSettings, onRow?: (r: profiling.KernelBenchReportRow) => void): Promise<profiling.KernelBenchReport> {
+    const { ctx, adapter } = await device();
+    return profiling.kernelBench(ctx, adapter, ref, settings, onRow);
   },
 
 

@@ -15,7 +15,7 @@ import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, ModelRef, RunRecord, RunStatus } from '../persist/records';
 import { lastLosses } from '../persist/lifecycle';
-import { generateWith, playgroundGenerate, unloadPlayground } from './generation-service';
+import { generateWith, playgroundGenerate, unloadPlayground, type GenerateOutput } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
@@ -284,7 +284,7 @@ export function stopRun(): boolean {
 }
 
 /** Playground generation; refused while a run trains (one GPU, and the run needs its memory). */
-export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<{ text: string; tokens: number; ms: number }> {
+export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<GenerateOutput> {
   if (active && !active.session.paused) throw new Error(`The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to use the playground.`);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();

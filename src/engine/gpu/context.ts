@@ -36,6 +36,24 @@ export function capsOf(device: GPUDevice): GpuCaps {
   };
 }
 
+/**
+ * What one dispatch computes and moves, from its launcher's shapes: the profile's GFLOP/s and
+ * GB/s. bytes counts each tensor read or written once (the minimum traffic), so GB/s is a
+ * lower bound on the memory bandwidth a kernel really used.
+ */
+export interface KernelCost {
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * Times dispatches on the GPU (profile.ts): while one is set on the context, every dispatch
+ * is encoded in a compute pass of its own with these timestamp writes.
+ */
+export interface DispatchTimer {
+  timestampWrites(label: string, cost: KernelCost): GPUComputePassTimestampWrites;
+}
+
 /** A storage binding: a whole buffer, or a byte range of one (for tensors split in ranges). */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -108,7 +126,7 @@ export class Recorder {
   private slots = 0;
   /** First slot not yet written to the GPU (cached path: slots run through the whole recording). */
   private written = 0;
-  private pending: { pipeline: GPUComputePipeline; bindings: Binding[]; slot: number; uniformSize: number; groups: [number, number, number]; label?: string }[] = [];
+  private pending: { pipeline: GPUComputePipeline; bindings: Binding[]; slot: number; uniformSize: number; groups: [number, number, number]; label: string; cost: KernelCost }[] = [];
   private flushed = false;
   private readonly arena: UniformArena | null;
   /** Arena buffers outgrown during this recording: earlier passes still use them until submit. */
@@ -122,9 +140,11 @@ export class Recorder {
 
   /**
    * Dispatch `pipeline` with storage `bindings` at @binding(0..n-1) (outputs first, then
-   * inputs, per the kernel conventions) and `params` as the uniform at @binding(n).
+   * inputs, per the kernel conventions) and `params` as the uniform at @binding(n). `cost`
+   * is the launcher's FLOP and byte count, its cost model kept next to the launcher (only a
+   * profiled step reads it).
    */
-  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], params: Params | null, groups: [number, number?, number?], label?: string): void {
+  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], params: Params | null, groups: [number, number?, number?], label: string, cost: KernelCost): void {
     if (this.flushed) throw new Error('Recorder already submitted');
     const g: [number, number, number] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
     const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
@@ -147,7 +167,7 @@ export class Recorder {
       this.uniformBytes.set(bytes, slot * UNIFORM_SLOT);
       uniformSize = bytes.byteLength;
     }
-    this.pending.push({ pipeline, bindings, slot, uniformSize, groups: g, label });
+    this.pending.push({ pipeline, bindings, slot, uniformSize, groups: g, label, cost });
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
@@ -192,17 +212,25 @@ export class Recorder {
   private flushPasses(): void {
     if (this.pending.length === 0) return;
     const ubuf = this.uniformsForPass();
-    const pass = this.encoder.beginComputePass();
+    // Profiled: a pass per dispatch, since timestamps are written at pass boundaries only.
+    const timer = this.ctx.timer;
+    let pass: GPUComputePassEncoder | null = null;
     let last: GPUComputePipeline | null = null;
     for (const p of this.pending) {
       const uniform = p.slot >= 0 && ubuf ? { buffer: ubuf, offset: p.slot * UNIFORM_SLOT, size: p.uniformSize } : null;
       const bg = this.arena ? this.ctx.cachedBindGroup(p.pipeline, p.bindings, uniform, p.label) : this.ctx.newBindGroup(p.pipeline, p.bindings, uniform, p.label);
+      if (timer) {
+        pass?.end();
+        pass = this.encoder.beginComputePass({ timestampWrites: timer.timestampWrites(p.label, p.cost) });
+        last = null;
+      }
+      pass ??= this.encoder.beginComputePass();
       if (p.pipeline !== last) pass.setPipeline(p.pipeline); // each native call costs µs of host time
       last = p.pipeline;
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(p.groups[0], p.groups[1], p.groups[2]);
     }
-    pass.end();
+    pass?.end();
     this.pending = [];
   }
 
@@ -254,6 +282,8 @@ export class GpuContext {
   cacheBindings = true;
   /** Dispatches recorded so far (the bench's dispatches per step). */
   dispatches = 0;
+  /** Set while a step is profiled (profile.ts); null otherwise. */
+  timer: DispatchTimer | null = null;
   private readonly arenas: UniformArena[] = [];
   // Bind groups by pipeline + the exact (buffer, offset, size) of every binding. Objects get
   // numeric ids: a reallocated buffer is a new object, so a stale entry can never match it.

@@ -1,4 +1,5 @@
 import { useGpu } from '../../store/gpu';
+import { KernelBenchCard, ProfileCard } from './Measurements';
 
 const MiB = 1024 * 1024;
 
@@ -91,6 +92,8 @@ export function GpuPanel() {
           </table>
         )}
       </div>
+      <ProfileCard />
+      <KernelBenchCard />
     </section>
   );
 }

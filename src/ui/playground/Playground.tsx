@@ -3,6 +3,7 @@ import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { callback, errorMessage, trainer, type GenerateRequest } from '../../worker/client';
 import { parseFewShot } from './few-shot';
+import { speedLine } from './speed';
 import { Field } from '../common/Field';
 
 type Column = 'baseline' | 'base' | 'tuned';
@@ -50,7 +51,7 @@ export function Playground() {
           update({ text });
         }),
       );
-      update({ text: r.text, stats: `${r.tokens} tokens, ${((r.tokens / r.ms) * 1000).toFixed(1)} tokens/s` });
+      update({ text: r.text, stats: speedLine(r) });
     } catch (e) {
       update({ error: errorMessage(e) });
     } finally {

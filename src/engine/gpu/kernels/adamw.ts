@@ -60,5 +60,8 @@ export function adamwUpdate(
   const params = PARAMS.pack({
     N, lr, beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2, eps, weightDecay, bc1: 1 - beta1 ** t, bc2: 1 - beta2 ** t,
   });
-  rec.dispatch(pipeline, [param, m, v, grad, gradScale ?? unitScaleBuffer(ctx)], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'adamw');
+  rec.dispatch(pipeline, [param, m, v, grad, gradScale ?? unitScaleBuffer(ctx)], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'adamw', {
+    flops: 16 * N, // moments, bias corrections, sqrt, divide, decay
+    bytes: 7 * N * 4, // param, m, v read and written; grad read
+  });
 }

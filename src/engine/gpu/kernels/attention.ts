@@ -24,7 +24,7 @@ import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
 import dqRowsCode from '../../../../shaders/attention_backward_dq_rows.wgsl?raw';
 import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { WGSL_LIB, composeShader } from './wgsl';
@@ -64,6 +64,38 @@ export function rowKernelTile(D: number, arrays: number): number {
   const dmax = headDimClass(D);
   for (const n of [32, 16, 8, 4]) if (arrays * n * dmax + 3 * n + 2 <= WORKGROUP_FLOATS && n <= ROWS_BCMAX) return n;
   throw new Error(`attention: no row tile fits head dim ${D}`);
+}
+
+/**
+ * FLOPs of the causal forward, QKᵀ and P·V over the T(T+1)/2 visible (query, key) pairs per
+ * head: the convention the bench rates attention by (its backward's useful FLOPs are 2.5×
+ * this). Packed batches skip tiles across segments, so a packed step does less than this.
+ */
+export function attentionForwardFlops(B: number, T: number, H: number, D: number): number {
+  return 4 * B * H * D * ((T * (T + 1)) / 2);
+}
+
+/**
+ * The profile's cost of each attention kernel: the products it really computes (the backward
+ * kernels recompute QKᵀ, and both need dP: dq does 3 products, dk/dv 4) and the tensors it reads
+ * and writes once each.
+ */
+function attentionCost(kernel: 'forward' | 'stats' | 'dq' | 'dkdv', B: number, T: number, H: number, KVH: number, D: number): KernelCost {
+  const qBytes = B * T * H * D * 4;
+  const kBytes = B * T * KVH * D * 4;
+  const rowBytes = B * H * T * 4; // lse, or half the stats pairs
+  const segBytes = B * T * 4;
+  const product = attentionForwardFlops(B, T, H, D) / 2;
+  switch (kernel) {
+    case 'forward':
+      return { flops: 2 * product, bytes: 2 * qBytes + 2 * kBytes + rowBytes + segBytes };
+    case 'stats':
+      return { flops: 2 * B * T * H * D, bytes: 2 * qBytes + 3 * rowBytes };
+    case 'dq':
+      return { flops: 3 * product, bytes: 3 * qBytes + 2 * kBytes + 2 * rowBytes + segBytes };
+    case 'dkdv':
+      return { flops: 4 * product, bytes: 2 * qBytes + 4 * kBytes + 2 * rowBytes + segBytes };
+  }
 }
 
 interface Tiles {
@@ -147,12 +179,12 @@ export function attentionForward(
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
     const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows');
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
   const pipeline = ctx.pipeline(composeShader(TILE_LIBS, forwardCode), { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
-  rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward');
+  rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward', attentionCost('forward', B, T, H, KVH, D));
 }
 
 /** Bytes of the `stats` scratch attentionBackward needs: (lse, Dl) pairs, [B, H, T] vec2<f32>. */
@@ -194,23 +226,23 @@ export function attentionBackward(
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: rows ? 1 : 0 }, label: 'attention_backward_stats' });
-  rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats');
+  rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
   if (rows) {
     const DMAX = headDimClass(D);
     const BC = rowKernelTile(D, 2);
     const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows');
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D));
     const BR = rowKernelTile(D, 2);
     const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows');
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D));
     return;
   }
   const tq = attentionTiles('dq', D);
   const dqPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dqCode), { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
-  rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq');
+  rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq', attentionCost('dq', B, T, H, KVH, D));
 
   const tk = attentionTiles('dkdv', D);
   const dkdvPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dkdvCode), { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
-  rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv');
+  rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv', attentionCost('dkdv', B, T, H, KVH, D));
 }

@@ -17,7 +17,7 @@ const WG = 256;
 export function castToF32(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, N: number, from: 'bf16' | 'f16'): void {
   const entryPoint = from === 'bf16' ? 'bf16_to_f32' : 'f16_to_f32';
   const pipeline = ctx.pipeline(toF32Code, { entryPoint, constants: { WG }, label: `cast_${from}_to_f32` });
-  rec.dispatch(pipeline, [out, inp], PARAMS.pack({ N }), grid1d(ceilDiv(ceilDiv(N, 2), WG), ctx.caps.maxComputeWorkgroupsPerDimension), `cast_${from}_to_f32`);
+  rec.dispatch(pipeline, [out, inp], PARAMS.pack({ N }), grid1d(ceilDiv(ceilDiv(N, 2), WG), ctx.caps.maxComputeWorkgroupsPerDimension), `cast_${from}_to_f32`, { flops: 0, bytes: N * (2 + 4) });
 }
 
 /**
@@ -27,5 +27,5 @@ export function castToF32(ctx: GpuContext, rec: Recorder, out: Binding, inp: Bin
  */
 export function castF32ToF16(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, N: number): void {
   const pipeline = ctx.pipeline(toF16Code, { constants: { WG }, label: 'cast_f32_to_f16' });
-  rec.dispatch(pipeline, [out, inp], PARAMS.pack({ N }), grid1d(ceilDiv(ceilDiv(N, 2), WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'cast_f32_to_f16');
+  rec.dispatch(pipeline, [out, inp], PARAMS.pack({ N }), grid1d(ceilDiv(ceilDiv(N, 2), WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'cast_f32_to_f16', { flops: 0, bytes: N * (4 + 2) });
 }

@@ -34,5 +34,8 @@ export function crossentropyForward(
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG }, label: 'crossentropy_forward' });
   const params = PARAMS.pack({ rows, V, rowOffset, lossScale, writeGrad: (opts.writeGrad ?? true) ? 1 : 0 });
-  rec.dispatch(pipeline, [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward');
+  rec.dispatch(pipeline, [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward', {
+    flops: 5 * rows * V, // max, exp, sum; then the gradient softmax − onehot, scaled
+    bytes: rows * V * 4 * ((opts.writeGrad ?? true) ? 2 : 1) + rows * 8,
+  });
 }

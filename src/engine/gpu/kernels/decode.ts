@@ -47,7 +47,10 @@ export function kvCacheAppend(
   if (n === 0) return;
   const WG = 256;
   const pipeline = ctx.pipeline(appendCode, { constants: { WG }, label: 'kv_cache_append' });
-  rec.dispatch(pipeline, [kCache, vCache, k, v, rows], APPEND_PARAMS.pack({ n, KVH, D, capacity }), grid1d(ceilDiv(n * KVH * D, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'kv_cache_append');
+  rec.dispatch(pipeline, [kCache, vCache, k, v, rows], APPEND_PARAMS.pack({ n, KVH, D, capacity }), grid1d(ceilDiv(n * KVH * D, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'kv_cache_append', {
+    flops: 0,
+    bytes: 2 * 2 * n * KVH * D * 4 + n * 4, // k and v read, then written into the caches
+  });
 }
 
 /** Bytes of the scratch attentionDecode needs for n rows at positions < maxT: [n, H, ceil(maxT/64), D+2] f32. */
@@ -89,7 +92,16 @@ export function attentionDecode(
   if (nChunks > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error('attentionDecode: context too long');
   if (n > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error(`attentionDecode: ${n} rows exceed one dispatch`);
   const first = ctx.pipeline(decodeCode, { constants: { CH: DECODE_CHUNK, DMAX: headDimClass(D) }, label: 'attention_decode' });
-  rec.dispatch(first, [scratch, q, kCache, vCache, rows], DECODE_PARAMS.pack({ nChunks, H, KVH, D, scale: 1 / Math.sqrt(D), maxT }), [nChunks, H, n], 'attention_decode');
+  // Upper bound: every row attends to maxPos + 1 keys (rows at earlier positions read fewer).
+  const keys = n * (maxPos + 1);
+  const partials = n * H * nChunks * (D + 2) * 4;
+  rec.dispatch(first, [scratch, q, kCache, vCache, rows], DECODE_PARAMS.pack({ nChunks, H, KVH, D, scale: 1 / Math.sqrt(D), maxT }), [nChunks, H, n], 'attention_decode', {
+    flops: 4 * keys * H * D, // q·k and p·v
+    bytes: n * H * D * 4 + 2 * keys * KVH * D * 4 + partials,
+  });
   const second = ctx.pipeline(combineCode, { constants: { WG: 64 }, label: 'attention_decode_combine' });
-  rec.dispatch(second, [out, scratch], COMBINE_PARAMS.pack({ nChunks, H, D }), [H, n], 'attention_decode_combine');
+  rec.dispatch(second, [out, scratch], COMBINE_PARAMS.pack({ nChunks, H, D }), [H, n], 'attention_decode_combine', {
+    flops: 3 * n * H * nChunks * D,
+    bytes: partials + n * H * D * 4,
+  });
 }

@@ -75,6 +75,7 @@ export function embeddingForward(
   ranges.forEach((r, k) => {
     const size = Math.min(r.size, buffer.size - r.offset);
     const params = PARAMS.pack({ BT, C, rowStart: r.rowStart, rowCount: r.rowCount, zeroOutside: k === 0 ? 1 : 0 });
-    rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward');
+    // Each range pass writes every output (zeros outside its rows); only BT rows are read.
+    rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward', { flops: 0, bytes: BT * 4 + BT * C * 4 + (k === 0 ? BT * C * elemBytes : 0) });
   });
 }

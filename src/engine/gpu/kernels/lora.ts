@@ -43,8 +43,8 @@ export function loraForward(
   BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraForward', { BT, C, OC, R }, R, scaling);
-  matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout });
-  matmulForward(ctx, rec, out, h, { buffer: B, dtype: 'f32' }, null, BT, R, OC, { accumulate: true, alpha: scaling });
+  matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout, label: 'lora_forward_a' });
+  matmulForward(ctx, rec, out, h, { buffer: B, dtype: 'f32' }, null, BT, R, OC, { accumulate: true, alpha: scaling, label: 'lora_forward_b' });
 }
 
 /**
@@ -63,9 +63,9 @@ export function loraBackward(
 ): void {
   checkLora('loraBackward', { BT, C, OC, R }, R, scaling);
   loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
-  matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling });
+  matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling, label: 'lora_backward_dh' });
   loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
-  matmulBackward(ctx, rec, dinp, dh, { buffer: A, dtype: 'f32' }, BT, C, R, { accumulate: true, dropout });
+  matmulBackward(ctx, rec, dinp, dh, { buffer: A, dtype: 'f32' }, BT, C, R, { accumulate: true, dropout, label: 'lora_backward_dx' });
 }
 
 interface GradTiles {
@@ -105,5 +105,6 @@ function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Bindin
   const code = composeShader([WGSL_LIB.hash, WGSL_LIB.gemm], weightGradCode);
   const pipeline = ctx.pipeline(code, { constants: { ...t }, label: 'lora_backward' });
   const params = GRAD_PARAMS.pack({ M, N, K, gradOff: 0, pOff: 0, qOff: 0, alpha, ...dropoutParams(dropout) });
-  rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward');
+  // grad[M, N] += Pᵀ·Q over K rows: 2·M·N·K FLOPs; P, Q read once, grad read and written.
+  rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward', { flops: 2 * M * N * K, bytes: 4 * (K * M + K * N + 2 * M * N) });
 }

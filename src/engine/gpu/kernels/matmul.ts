@@ -6,7 +6,7 @@
 // lib/gemm.wgsl (the tiled GEMM core) and lib/gemm_store.wgsl (its epilogue).
 import forwardCode from '../../../../shaders/matmul_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { type WeightDType, weightFormat } from './weights';
@@ -54,6 +54,8 @@ export interface MatmulForwardOptions {
   dropout?: Dropout;
   /** Pretend storage bindings are at most this many bytes (tests of the range-split path). */
   maxBindingBytes?: number;
+  /** The kernel's name in a profile (default matmul_forward; LoRA names its products). */
+  label?: string;
 }
 
 export interface MatmulBackwardOptions {
@@ -64,6 +66,17 @@ export interface MatmulBackwardOptions {
   /** The backward of an input dropout: multiply by the forward's mask (index row·C + col) and 1/(1-p). */
   dropout?: Dropout;
   maxBindingBytes?: number;
+  /** The kernel's name in a profile (default matmul_backward). */
+  label?: string;
+}
+
+/**
+ * The profile's cost of one dispatch of either kernel, a product y[M, N] (+)= x[M, K] · w
+ * with w of N·K elements of `wBytes`: 2·M·N·K FLOPs, each tensor moved once (y read too when
+ * accumulating).
+ */
+export function matmulCost(M: number, N: number, K: number, wBytes: number, accumulate: boolean, biasN = 0): KernelCost {
+  return { flops: 2 * M * N * K, bytes: 4 * M * K + wBytes * N * K + 4 * M * N * (accumulate ? 2 : 1) + 4 * biasN };
 }
 
 /** Tile configuration: threads per workgroup along M and N (each thread owns an 8×8 block) and the K tile depth. */
@@ -223,7 +236,7 @@ export function matmulForward(
         hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
       });
       const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
-      rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, 'matmul_forward');
+      rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, opts.label ?? 'matmul_forward', matmulCost(M, N, C, wb, Boolean(opts.accumulate), bias ? N : 0));
     }
   }
 }
@@ -273,7 +286,7 @@ export function matmulBackward(
         accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
       });
       const groups: [number, number] = [ceilDiv(C, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
-      rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, 'matmul_backward');
+      rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, opts.label ?? 'matmul_backward', matmulCost(M, C, K, wb, accumulate));
     }
   }
 }

@@ -28,7 +28,7 @@ export function reduceSum(
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, sumCode), { constants: { WG: REDUCE_WG }, label: 'reduce_sum' });
   const params = SUM_PARAMS.pack({ N, outIndex: opts.outIndex ?? 0, scale: opts.scale ?? 1, accumulate: opts.accumulate ? 1 : 0 });
-  rec.dispatch(pipeline, [out, inp], params, [1], 'reduce_sum');
+  rec.dispatch(pipeline, [out, inp], params, [1], 'reduce_sum', { flops: N, bytes: N * 4 + 4 });
 }
 
 /** Indices into the 4-float stats buffer written by globalGradNorm. */
@@ -80,13 +80,13 @@ export function globalGradNorm(
   for (const g of grads) {
     const groups = groupsFor(g.n);
     if (groups === 0) continue;
-    rec.dispatch(partial, [partials, g.binding], PARTIAL_PARAMS.pack({ N: g.n, slot }), [groups], 'global_norm_partial');
+    rec.dispatch(partial, [partials, g.binding], PARTIAL_PARAMS.pack({ N: g.n, slot }), [groups], 'global_norm_partial', { flops: 2 * g.n, bytes: g.n * 4 + groups * 4 });
     slot += groups;
   }
   const finalize = ctx.pipeline(withReduceLib(ctx, finalizeCode), { constants: { WG: REDUCE_WG }, label: 'global_norm_finalize' });
   // Without a loss, the (read-only) partials stand in for the loss binding, which every entry point must use.
   const params = FINALIZE_PARAMS.pack({ count: slot, maxNorm, lossIndex: loss?.index ?? 0, hasLoss: loss ? 1 : 0 });
-  rec.dispatch(finalize, [stats, partials, loss?.binding ?? partials], params, [1], 'global_norm_finalize');
+  rec.dispatch(finalize, [stats, partials, loss?.binding ?? partials], params, [1], 'global_norm_finalize', { flops: slot, bytes: slot * 4 + 16 });
 }
 
 /** Reads the stats buffer back: the numbers a training step logs and checks. */

@@ -26,7 +26,10 @@ export function rmsnormForward(
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, forwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_forward' });
   const params = FORWARD_PARAMS.pack({ BT, C, eps });
-  rec.dispatch(pipeline, [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward');
+  rec.dispatch(pipeline, [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward', {
+    flops: 4 * BT * C, // square, sum, scale, weight
+    bytes: 4 * (2 * BT * C + C + BT),
+  });
 }
 
 /**
@@ -46,5 +49,8 @@ export function rmsnormBackward(
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, backwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_backward' });
   const params = BACKWARD_PARAMS.pack({ BT, C });
-  rec.dispatch(pipeline, [dinp, dout, inp, weight, rstd], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_backward');
+  rec.dispatch(pipeline, [dinp, dout, inp, weight, rstd], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_backward', {
+    flops: 8 * BT * C,
+    bytes: 4 * (4 * BT * C + C + BT), // dout, inp, dinp read + written
+  });
 }

@@ -70,7 +70,10 @@ function rope(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, invFre
   const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'rope' });
   const params = PARAMS.pack({ BT, NH, D, transpose: transpose ? 1 : 0 });
   const label = transpose ? 'rope_backward' : 'rope_forward';
-  rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label);
+  rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, {
+    flops: 3 * BT * NH * D, // a 2×2 rotation per pair: 4 multiplies, 2 adds
+    bytes: 2 * BT * NH * D * 4 + BT * 4 + (D / 2) * 4,
+  });
 }
 
 /**

@@ -65,7 +65,7 @@ export function sampleArgmax(ctx: GpuContext, rec: Recorder, outToken: Binding, 
   for (;;) {
     const groups = ceilDiv(n, CHUNK);
     const dst: Binding = groups === 1 ? outToken : src === scratch.a ? scratch.b : scratch.a;
-    rec.dispatch(pipeline, [dst, logits, src], ARGMAX_PARAMS.pack({ n, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_argmax');
+    rec.dispatch(pipeline, [dst, logits, src], ARGMAX_PARAMS.pack({ n, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_argmax', { flops: n, bytes: n * (fromLogits ? 4 : 8) + groups * 8 });
     if (groups === 1) return;
     src = dst as GPUBuffer;
     n = groups;
@@ -102,12 +102,15 @@ export function sampleTopKTopP(
   for (;;) {
     const groups = ceilDiv(n, CHUNK);
     const dst = src === scratch.a ? scratch.b : scratch.a;
-    rec.dispatch(select, [dst, logits, src], TOPK_PARAMS.pack({ n, K, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_topk');
+    rec.dispatch(select, [dst, logits, src], TOPK_PARAMS.pack({ n, K, fromLogits }), grid1d(groups, ctx.caps.maxComputeWorkgroupsPerDimension), 'sample_topk', {
+      flops: n * Math.log2(CHUNK), // a bitonic-style selection per chunk
+      bytes: n * (fromLogits ? 4 : 8) + groups * K * 8,
+    });
     src = dst;
     if (groups === 1) break;
     n = groups * K;
     fromLogits = 0;
   }
   const finish = ctx.pipeline(toppCode, { label: 'sample_topp' });
-  rec.dispatch(finish, [outToken, src], TOPP_PARAMS.pack({ K, invTemp: 1 / temperature, topP: Math.min(topP, 1), u }), [1], 'sample_topp');
+  rec.dispatch(finish, [outToken, src], TOPP_PARAMS.pack({ K, invTemp: 1 / temperature, topP: Math.min(topP, 1), u }), [1], 'sample_topp', { flops: 4 * K, bytes: K * 8 + 8 });
 }

@@ -13,7 +13,7 @@ const WG = 256;
 /** out[N] = silu(gate[N]) · up[N], N = BT·F. out must not alias gate or up. */
 export function swigluForward(ctx: GpuContext, rec: Recorder, out: Binding, gate: Binding, up: Binding, N: number): void {
   const pipeline = ctx.pipeline(forwardCode, { constants: { WG }, label: 'swiglu_forward' });
-  rec.dispatch(pipeline, [out, gate, up], FORWARD_PARAMS.pack({ N }), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_forward');
+  rec.dispatch(pipeline, [out, gate, up], FORWARD_PARAMS.pack({ N }), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_forward', { flops: 6 * N, bytes: 3 * N * 4 }); // silu = x / (1 + exp(−x)), times up
 }
 
 /**
@@ -33,6 +33,10 @@ export function swigluBackward(
   opts: { accumulate?: boolean } = {},
 ): void {
   const pipeline = ctx.pipeline(backwardCode, { constants: { WG }, label: 'swiglu_backward' });
-  const params = BACKWARD_PARAMS.pack({ N, accumulate: (opts.accumulate ?? true) ? 1 : 0 });
-  rec.dispatch(pipeline, [dgate, dup, dout, gate, up], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_backward');
+  const accumulate = opts.accumulate ?? true;
+  const params = BACKWARD_PARAMS.pack({ N, accumulate: accumulate ? 1 : 0 });
+  rec.dispatch(pipeline, [dgate, dup, dout, gate, up], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'swiglu_backward', {
+    flops: 12 * N,
+    bytes: (3 + (accumulate ? 4 : 2)) * N * 4,
+  });
 }

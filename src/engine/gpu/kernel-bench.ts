@@ -1,0 +1,278 @@
+// The kernel benchmark shared by `npm run bench` (which adds tfjs's matMul beside ours) and the
+// studio's GPU screen: our linear (frozen weight), LoRA and attention kernels at a model's
+// shapes, each timed the same way (record + submit + onSubmittedWorkDone, median after a
+// warm-up), with the FLOP counts both report. Benchmark only: never run by the engine itself.
+import type { GpuContext, Recorder } from './context';
+import { type Weight, matmulBackward, matmulForward } from './kernels/matmul';
+import { loraBackward, loraForward } from './kernels/lora';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionForwardFlops } from './kernels/attention';
+import { type ModelConfig } from '../model/config';
+
+export interface KernelBenchOptions {
+  /** Tokens per step (B·T) for the projections. */
+  BT: number;
+  /** Rows for the LM head (training runs it in row chunks). */
+  lmHeadBT: number;
+  /** LoRA rank. */
+  R: number;
+  /** Sequence length for the attention rows (B = 1; causal attention cost grows as T²). */
+  attnT: number;
+  reps: number;
+  warmup: number;
+  /** Only rows whose name matches (e.g. /q_proj|lora/). */
+  filter?: RegExp;
+}
+
+/** What a comparison (the bench's tfjs) needs to compute the same product. */
+export type KernelOp = 'linear forward' | 'linear backward' | 'lora forward' | 'lora backward' | 'attention forward' | 'attention backward';
+
+export interface KernelMeasurement {
+  kernel: string;
+  op: KernelOp;
+  shape: string;
+  flops: number;
+  /** Records and submits one run of our kernel. */
+  run(): void;
+  /** The same with the weight stored as f16 (linear rows on devices with shader-f16). */
+  runF16?: () => void;
+}
+
+/** A group of measurements sharing buffers (one projection's linear and LoRA rows, or attention). */
+export interface KernelGroup {
+  name: string;
+  /** Rows (tokens) and feature sizes of the group's tensors. */
+  dims: { rows: number; inF: number; outF: number };
+  /** The data uploaded, row-major, for comparisons: x [rows, inF], w [outF, inF], dout [rows, outF], A [R, inF], B [outF, R], h [rows, R]. */
+  data: Record<string, Float32Array>;
+  /** Our linear forward's output [rows, outF] (a comparison checks it before timing). */
+  out: GPUBuffer;
+  measurements: KernelMeasurement[];
+  destroy(): void;
+}
+
+export interface KernelBenchRow {
+  kernel: string;
+  shape: string;
+  flops: number;
+  ms: number;
+  /** With the weight stored as f16; null where not measured. */
+  f16Ms: number | null;
+}
+
+/** LM-head rows by default (training runs the head in row chunks; 2048×49152 logits are 400 MB). */
+export const LM_HEAD_BENCH_ROWS = 64;
+
+/** GFLOP/s of `flops` in `ms`. */
+export const gflopsOf = (flops: number, ms: number): number => flops / (ms * 1e6);
+
+interface Linear {
+  name: string;
+  inF: number;
+  outF: number;
+  lora: boolean;
+}
+
+/** The model's linears; projections with equal shapes share a row (same kernel, same shape). */
+export function benchLinears(cfg: ModelConfig): Linear[] {
+  const C = cfg.hiddenSize;
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  const rows: Linear[] = [
+    { name: q === C ? 'q_proj/o_proj' : 'q_proj', inF: C, outF: q, lora: true },
+    ...(q === C ? [] : [{ name: 'o_proj', inF: q, outF: C, lora: true }]),
+    { name: 'k_proj/v_proj', inF: C, outF: kv, lora: true },
+    { name: 'gate_proj/up_proj', inF: C, outF: cfg.intermediateSize, lora: true },
+    { name: 'down_proj', inF: cfg.intermediateSize, outF: C, lora: true },
+    { name: 'lm_head', inF: C, outF: cfg.vocabSize, lora: false },
+  ];
+  return rows;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Median wall time of `run` (record + submit + onSubmittedWorkDone). The first run is an
+ * untimed warmup (pipeline compiles, buffer pools) unless it took over a second: then
+ * compiles are a negligible share and it counts as a sample. Further samples until `reps`
+ * or about 2.5 s spent on this measurement, so a full-size run stays within minutes.
+ */
+export async function timeRuns(device: GPUDevice, run: () => void, reps: number, warmup: number): Promise<number> {
+  const once = async () => {
+    const t0 = performance.now();
+    run();
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  const times: number[] = [];
+  for (let i = 0; i < warmup; i++) {
+    const t = await once();
+    if (t > 1000) {
+      times.push(t);
+      break;
+    }
+  }
+  let spent = times.reduce((a, b) => a + b, 0);
+  while (times.length < reps && (times.length === 0 || spent < 2500)) {
+    const t = await once();
+    times.push(t);
+    spent += t;
+  }
+  return median(times);
+}
+
+export function randomF32(n: number, seed: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return a;
+}
+
+/** f32 → f16 bits, truncating the mantissa (fine for benchmark data in a normal range). */
+function toF16Bits(a: Float32Array): Uint16Array {
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const out = new Uint16Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = u[i];
+    const sign = (x >>> 16) & 0x8000;
+    const e = ((x >>> 23) & 0xff) - 127 + 15;
+    out[i] = e <= 0 ? sign : e >= 31 ? sign | 0x7c00 : sign | (e << 10) | ((x >>> 13) & 0x3ff);
+  }
+  return out;
+}
+
+/** A run of one measurement: record into a fresh recorder, submit. */
+const submitter = (ctx: GpuContext) => (record: (rec: Recorder) => void) => () => {
+  const rec = ctx.recorder();
+  record(rec);
+  rec.submit();
+};
+
+const LORA_DROPOUT = { p: 0.1, seed: 42 };
+const LORA_SCALING = 2;
+
+/**
+ * The benchmark's groups for `cfg`, made one at a time (`make` allocates, `destroy` frees),
+ * so the LM head's large weight is never held together with another group's buffers.
+ */
+export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<KernelBenchOptions, 'reps' | 'warmup'>): { name: string; make(): KernelGroup }[] {
+  const want = (name: string) => !opts.filter || opts.filter.test(name);
+  const groups: { name: string; make(): KernelGroup }[] = [];
+  let seed = 1;
+  for (const L of benchLinears(cfg)) {
+    const doLinear = want(`${L.name} linear`);
+    const doLora = L.lora && want(`${L.name} lora`);
+    if (!doLinear && !doLora) continue;
+    const s0 = (seed += 10);
+    groups.push({ name: L.name, make: () => linearGroup(ctx, L, L.name === 'lm_head' ? opts.lmHeadBT : opts.BT, opts.R, doLinear, doLora, s0) });
+  }
+  if (want('attention')) groups.push({ name: 'attention', make: () => attentionGroup(ctx, cfg, opts.attnT) });
+  return groups;
+}
+
+function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear: boolean, doLora: boolean, seed: number): KernelGroup {
+  const { inF, outF } = L;
+  const shape = `BT=${BT} ${inF}→${outF}`;
+  const data: Record<string, Float32Array> = { x: randomF32(BT * inF, seed), dout: randomF32(BT * outF, seed + 1) };
+  const bufs: GPUBuffer[] = [];
+  const keep = (b: GPUBuffer) => (bufs.push(b), b);
+  const x = keep(ctx.upload(data.x));
+  const dout = keep(ctx.upload(data.dout));
+  const out = keep(ctx.createBuffer(BT * outF * 4));
+  const dinp = keep(ctx.createBuffer(BT * inF * 4));
+  const measurements: KernelMeasurement[] = [];
+  const submit = submitter(ctx);
+  if (doLinear) {
+    data.w = randomF32(outF * inF, seed + 2, 0.05);
+    const w32: Weight = { buffer: keep(ctx.upload(data.w)), dtype: 'f32' };
+    const w16: Weight | null = ctx.caps.f16 ? { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' } : null;
+    const fwd = (w: Weight) => submit((rec) => matmulForward(ctx, rec, out, x, w, null, BT, inF, outF));
+    const bwd = (w: Weight) => submit((rec) => matmulBackward(ctx, rec, dinp, dout, w, BT, inF, outF, { accumulate: false }));
+    const flops = 2 * BT * inF * outF;
+    measurements.push({ kernel: `${L.name} linear forward`, op: 'linear forward', shape, flops, run: fwd(w32), runF16: w16 ? fwd(w16) : undefined });
+    measurements.push({ kernel: `${L.name} linear backward`, op: 'linear backward', shape, flops, run: bwd(w32), runF16: w16 ? bwd(w16) : undefined });
+  }
+  if (doLora) {
+    data.A = randomF32(R * inF, seed + 3, 0.05);
+    data.B = randomF32(outF * R, seed + 4, 0.05);
+    data.h = randomF32(BT * R, seed + 5);
+    const A = keep(ctx.upload(data.A));
+    const B = keep(ctx.upload(data.B));
+    const h = keep(ctx.upload(data.h));
+    const dh = keep(ctx.createBuffer(BT * R * 4));
+    const dA = keep(ctx.createBuffer(R * inF * 4));
+    const dB = keep(ctx.createBuffer(outF * R * 4));
+    const fwdFlops = 2 * BT * R * (inF + outF);
+    measurements.push({
+      kernel: `${L.name} lora forward (R=${R}, p=${LORA_DROPOUT.p})`, op: 'lora forward', shape, flops: fwdFlops,
+      run: submit((rec) => loraForward(ctx, rec, out, h, x, A, B, BT, inF, outF, R, LORA_SCALING, LORA_DROPOUT)),
+    });
+    measurements.push({
+      kernel: `${L.name} lora backward (R=${R}, p=${LORA_DROPOUT.p})`, op: 'lora backward', shape, flops: 2 * fwdFlops,
+      run: submit((rec) => loraBackward(ctx, rec, dinp, dA, dB, dh, dout, x, h, A, B, BT, inF, outF, R, LORA_SCALING, LORA_DROPOUT)),
+    });
+  }
+  return { name: L.name, dims: { rows: BT, inF, outF }, data, out, measurements, destroy: () => bufs.forEach((b) => ctx.destroy(b)) };
+}
+
+function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number): KernelGroup {
+  const H = cfg.numHeads;
+  const KVH = cfg.numKvHeads;
+  const D = cfg.headDim;
+  const B = 1;
+  const BT = B * T;
+  const bufs: GPUBuffer[] = [];
+  const keep = (b: GPUBuffer) => (bufs.push(b), b);
+  const q = keep(ctx.upload(randomF32(BT * H * D, 11)));
+  const k = keep(ctx.upload(randomF32(BT * KVH * D, 12)));
+  const v = keep(ctx.upload(randomF32(BT * KVH * D, 13)));
+  const dout = keep(ctx.upload(randomF32(BT * H * D, 14)));
+  const out = keep(ctx.createBuffer(BT * H * D * 4));
+  const lse = keep(ctx.createBuffer(B * H * T * 4));
+  const seg = keep(ctx.upload(new Uint32Array(BT)));
+  const dq = keep(ctx.createBuffer(BT * H * D * 4));
+  const dk = keep(ctx.createBuffer(BT * KVH * D * 4));
+  const dv = keep(ctx.createBuffer(BT * KVH * D * 4));
+  const stats = keep(ctx.createBuffer(attentionBackwardScratchBytes(B, T, H)));
+  const shape = `B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`;
+  const fwdFlops = attentionForwardFlops(B, T, H, D);
+  const submit = submitter(ctx);
+  return {
+    name: 'attention',
+    dims: { rows: BT, inF: H * D, outF: H * D },
+    data: {},
+    out,
+    measurements: [
+      { kernel: 'attention forward', op: 'attention forward', shape, flops: fwdFlops, run: submit((rec) => attentionForward(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D)) },
+      // Useful FLOPs of the backward: 2.5× the forward's (the kernels also recompute QKᵀ).
+      { kernel: 'attention backward', op: 'attention backward', shape, flops: 2.5 * fwdFlops, run: submit((rec) => attentionBackward(ctx, rec, dq, dk, dv, stats, dout, q, k, v, out, lse, seg, B, T, H, KVH, D)) },
+    ],
+    destroy: () => bufs.forEach((b) => ctx.destroy(b)),
+  };
+}
+
+/** Our kernels only (the studio's GPU screen): every row timed with timeRuns; `onRow` as each finishes. */
+export async function runKernelBench(ctx: GpuContext, cfg: ModelConfig, opts: KernelBenchOptions, onRow: (r: KernelBenchRow) => void = () => {}): Promise<KernelBenchRow[]> {
+  const rows: KernelBenchRow[] = [];
+  for (const g of kernelGroups(ctx, cfg, opts)) {
+    const group = g.make();
+    try {
+      for (const m of group.measurements) {
+        const ms = await timeRuns(ctx.device, m.run, opts.reps, opts.warmup);
+        const f16Ms = m.runF16 ? await timeRuns(ctx.device, m.runF16, opts.reps, opts.warmup) : null;
+        const row = { kernel: m.kernel, shape: m.shape, flops: m.flops, ms, f16Ms };
+        rows.push(row);
+        onRow(row);
+      }
+    } finally {
+      group.destroy();
+    }
+  }
+  return rows;
+}
