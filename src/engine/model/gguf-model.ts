@@ -19,7 +19,10 @@ export const GGUF_MODULE: Record<LinearModule, string> = {
   down_proj: 'ffn_down',
 };
 
-/** GGUF tensor name of an HF tensor name (llama/qwen2), or throws. */
+/** GGUF names of qwen3's per-head q/k norm weights (HF self_attn.q_norm / k_norm). */
+const GGUF_QK_NORM: Record<string, string> = { 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' };
+
+/** GGUF tensor name of an HF tensor name (llama/qwen2/qwen3), or throws. */
 export function ggufTensorName(hf: string): string {
   if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
   if (hf === 'model.norm.weight') return 'output_norm.weight';
@@ -29,6 +32,7 @@ export function ggufTensorName(hf: string): string {
     const [, i, mod, kind] = m;
     if (mod === 'input_layernorm') return `blk.${i}.attn_norm.${kind}`;
     if (mod === 'post_attention_layernorm') return `blk.${i}.ffn_norm.${kind}`;
+    if (mod in GGUF_QK_NORM) return `blk.${i}.${GGUF_QK_NORM[mod]}.${kind}`;
     const lin = /^(?:self_attn|mlp)\.([a-z_]+)$/.exec(mod);
     if (lin && lin[1] in GGUF_MODULE) return `blk.${i}.${GGUF_MODULE[lin[1] as LinearModule]}.${kind}`;
   }
@@ -162,7 +166,7 @@ export function llama3Factors(s: Llama3RopeScaling, ropeTheta: number, headDim: 
 }
 
 /** Architectures llama.cpp writes that the engine does not run (yet), for a precise message. */
-const KNOWN_UNSUPPORTED = ['qwen3', 'gemma3', 'gemma2', 'phi3', 'mistral3'];
+const KNOWN_UNSUPPORTED = ['gemma3', 'gemma2', 'phi3', 'mistral3', 'qwen3moe'];
 
 /** ModelConfig from a GGUF model's KVs and tensor list. */
 export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<ModelConfig> {
@@ -218,6 +222,7 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     tieWordEmbeddings: !byName.has('output.weight'), // llama.cpp reuses token_embd when output is absent
     maxPositionEmbeddings: kvInt(g, file, k('context_length'), 2048),
     attentionBias: architecture === 'qwen2' || byName.has('blk.0.attn_q.bias'),
+    qkNorm: architecture === 'qwen3',
     dtype: linearType === 'F16' || linearType === 'BF16' ? linearType : 'F32',
     bosTokenId: id('tokenizer.ggml.bos_token_id'),
     eosTokenIds: eos === null ? [] : [eos],
