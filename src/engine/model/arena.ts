@@ -48,6 +48,16 @@ export interface LayerActivations {
   act: GPUBuffer; // [BT, F] silu(gate)·up
   /** LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module. */
   loraH: Partial<Record<LinearModule, GPUBuffer>>;
+  /** Present when the model has q/k norms (qwen3). */
+  qkNorm: QkNormActivations | null;
+}
+
+/** What a layer with per-head q/k RMSNorm (qwen3) keeps besides q and k: the norms' inputs and rstd. */
+export interface QkNormActivations {
+  qPre: GPUBuffer; // [BT, H·D] q_proj output before the norm
+  kPre: GPUBuffer; // [BT, KVH·D]
+  rstdq: GPUBuffer; // [BT·H] one per (token, head)
+  rstdk: GPUBuffer; // [BT·KVH]
 }
 
 /** Scratch reused by every layer (forward temporaries and backward gradients). */
@@ -125,7 +135,7 @@ export function logitsChunkRows(BT: number, V: number, budgetBytes: number, maxB
 }
 
 /** Pure plan of every activation buffer for a (B, T) step (sizes only; no GPU). */
-export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
+export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'qkNorm'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new Error(`batch shape B=${B}, T=${T} must be positive integers`);
   const BT = B * T;
   const C = cfg.hiddenSize;
@@ -147,6 +157,12 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   add('q', BT * qd, true);
   add('k', BT * kvd, true);
   add('v', BT * kvd, true);
+  if (cfg.qkNorm) {
+    add('qPre', BT * qd, true);
+    add('kPre', BT * kvd, true);
+    add('rstdq', BT * cfg.numHeads, true);
+    add('rstdk', BT * cfg.numKvHeads, true);
+  }
   add('att', BT * qd, true);
   add('lse', B * cfg.numHeads * T, true);
   add('xMid', BT * C, true);
@@ -185,9 +201,10 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
     const loraH: LayerActivations['loraH'] = {};
     for (const m of loraModulesOfLayer(l)) loraH[m] = layerBuffer(l, `loraH.${m}`);
     const p = (n: string) => layerBuffer(l, n);
+    const qkNorm = size.has('qPre') ? { qPre: p('qPre'), kPre: p('kPre'), rstdq: p('rstdq'), rstdk: p('rstdk') } : null;
     return {
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
-      ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
+      ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH, qkNorm,
     };
   };
   const resid: GPUBuffer[] = [];
@@ -207,8 +224,8 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
 export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
   const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)]);
   for (const l of b.layers) {
-    const { loraH, ...rest } = l;
-    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[])]) all.add(x); // shared buffers once
+    const { loraH, qkNorm, ...rest } = l;
+    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }
