@@ -31,13 +31,12 @@ export interface BenchRow {
   oursF16Ms: number | null;
 }
 
-/** SmolLM2-135M: hidden 576, MLP 1536, vocab 49152, 9 heads / 3 kv heads of 64. */
+/** SmolLM2-135M: hidden 576, MLP 1536, vocab 49152, 9 heads / 3 kv heads (of 64; the attention rows also run 128 and 256). */
 const C = 576;
 const F = 1536;
 const V = 49152;
 const H = 9;
 const KVH = 3;
-const D = 64;
 
 interface Linear {
   name: string;
@@ -331,7 +330,23 @@ async function benchAttention(ctx: GpuContext, opts: KernelBenchOptions, time: T
     log('attention: launchers not found in attention.ts (expected attentionForward/attentionBackward), skipped');
     return [];
   }
-  const T = opts.attnT;
+  const rows: BenchRow[] = [];
+  const rate = (r: BenchRow) => r.flops / r.oursMs;
+  const at64: BenchRow[] = [];
+  for (const D of ATTENTION_HEAD_DIMS) {
+    const pair = await benchAttentionAt(ctx, opts.attnT, D, fwd, bwd, scratchBytes, time);
+    for (const r of pair) log(formatTable([r]).split('\n')[2]);
+    if (D === 64) at64.push(...pair);
+    else if (at64.length) log(`attention D=${D} rate per FLOP vs D=64: forward ${(rate(pair[0]) / rate(at64[0])).toFixed(2)}×, backward ${(rate(pair[1]) / rate(at64[1])).toFixed(2)}×`);
+    rows.push(...pair);
+  }
+  return rows;
+}
+
+/** Head dims of the attention rows: SmolLM2/Llama 3.2 (64), Qwen3 (128), Gemma 3 (256); same H, KVH, T. */
+const ATTENTION_HEAD_DIMS = [64, 128, 256];
+
+async function benchAttentionAt(ctx: GpuContext, T: number, D: number, fwd: (...a: unknown[]) => void, bwd: (...a: unknown[]) => void, scratchBytes: (B: number, T: number, H: number) => number, time: Timer): Promise<BenchRow[]> {
   const B = 1;
   const BT = B * T;
   const q = ctx.upload(randomF32(BT * H * D, 11));
@@ -361,7 +376,6 @@ async function benchAttention(ctx: GpuContext, opts: KernelBenchOptions, time: T
     rec.submit();
   });
   rows.push({ kernel: 'attention backward', shape, flops: 2.5 * fwdFlops, oursMs: bMs, tfjsMs: null, oursF16Ms: null });
-  for (const r of rows) log(formatTable([r]).split('\n')[2]);
   for (const b of [q, k, v, dout, out, lse, seg, dq, dk, dv, stats]) ctx.destroy(b);
   return rows;
 }
