@@ -108,6 +108,7 @@ describe('parseModelConfig', () => {
     ['architectures class mismatch', { ...SMOLLM2_135M, architectures: ['LlamaForSequenceClassification'] }, /supported: LlamaForCausalLM/],
     ['unsupported dtype', { ...SMOLLM2_135M, torch_dtype: 'float8_e4m3fn' }, /torch_dtype "float8_e4m3fn" is not supported \(supported: float32, float16, bfloat16\)/],
     ['unknown rope_scaling type', { ...SMOLLM2_135M, rope_scaling: { type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported \(supported: llama3, or none\)/],
+    ['llama3 rope_scaling with high_freq_factor ≤ low_freq_factor', { ...SMOLLM2_135M, rope_scaling: { ...LLAMA32_1B_ROPE.rope_scaling, high_freq_factor: 1 } }, /high_freq_factor \(1\) must exceed low_freq_factor \(1\)/],
     ['linear rope_scaling', { ...SMOLLM2_135M, rope_scaling: { type: 'linear', factor: 2 } }, /"linear" is not supported/],
     ['heads not a multiple of kv heads', { ...SMOLLM2_135M, num_key_value_heads: 4 }, /multiple of num_key_value_heads/],
     ['missing hidden_size', { ...SMOLLM2_135M, hidden_size: undefined }, /missing "hidden_size"/],

@@ -83,13 +83,33 @@ function parseRopeScaling(v: unknown): Llama3RopeScaling | null {
   if (type !== 'llama3') {
     fail(`rope_scaling type ${JSON.stringify(type)} is not supported (supported: llama3, or none)`);
   }
-  return {
+  const scaling: Llama3RopeScaling = {
     ropeType: 'llama3',
     factor: posNum(r, 'factor', 8),
     lowFreqFactor: posNum(r, 'low_freq_factor', 1),
     highFreqFactor: posNum(r, 'high_freq_factor', 4),
     originalMaxPositionEmbeddings: posInt(r, 'original_max_position_embeddings', 8192),
   };
+  if (!(scaling.highFreqFactor > scaling.lowFreqFactor)) fail(`rope_scaling high_freq_factor (${scaling.highFreqFactor}) must exceed low_freq_factor (${scaling.lowFreqFactor})`);
+  return scaling;
+}
+
+/**
+ * One inverse RoPE frequency under llama3 scaling, as transformers' _compute_llama3_parameters
+ * computes it: wavelengths past original/low_freq_factor are divided by `factor`, those under
+ * original/high_freq_factor kept, and the band between blended smoothly. `round` is applied
+ * after every operation: Math.fround reproduces transformers' float32 tensors (the GPU's
+ * table), the identity gives float64 (the reference, the GGUF rope_freqs factors). The one
+ * definition of the formula.
+ */
+export function llama3ScaledInvFreq(inv: number, s: Llama3RopeScaling, round: (x: number) => number = (x) => x): number {
+  const f = round;
+  const old = s.originalMaxPositionEmbeddings;
+  const wavelen = f((2 * Math.PI) / inv);
+  if (wavelen > old / s.lowFreqFactor) return f(inv / s.factor);
+  if (wavelen < old / s.highFreqFactor) return inv;
+  const smooth = f(f(f(old / wavelen) - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor));
+  return f(f(f(f(1 - smooth) * inv) / s.factor) + f(smooth * inv));
 }
 
 function tokenIds(v: unknown, key: string): number[] {

@@ -3,7 +3,7 @@
 // reader of a GGUF model file into a ModelConfig plus weights by HF name. Quantized tensors
 // stay as their file's blocks (rows back in HF order) with a dequantize path beside them.
 // Follows llama.cpp's convert_hf_to_gguf.py and llama-model.cpp; see FORMATS.md.
-import { type LinearModule, type Llama3RopeScaling, type ModelConfig, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
+import { type LinearModule, type Llama3RopeScaling, type ModelConfig, llama3ScaledInvFreq, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
 import { GgufError, type GgufFile, type GgufTensorInfo, readGguf } from './gguf-format';
 import { type BlockTensor, type BlockTensorSource, type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes } from './quant';
 import type { ByteSource } from './safetensors';
@@ -147,20 +147,12 @@ export function llama3ScalingFromFactors(factors: Float32Array, ropeTheta: numbe
   return scaling;
 }
 
-/** RoPE frequency factors of llama3 scaling, as convert_hf_to_gguf.py writes rope_freqs.weight. */
+/** RoPE frequency factors of llama3 scaling (plain / scaled inverse frequency), as convert_hf_to_gguf.py writes rope_freqs.weight. */
 export function llama3Factors(s: Llama3RopeScaling, ropeTheta: number, headDim: number): Float32Array {
   const out = new Float32Array(headDim / 2);
-  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
   for (let j = 0; j < headDim / 2; j++) {
-    const freq = 1 / Math.pow(ropeTheta, (2 * j) / headDim);
-    const wavelen = (2 * Math.PI) / freq;
-    if (wavelen < highWavelen) out[j] = 1;
-    else if (wavelen > lowWavelen) out[j] = s.factor;
-    else {
-      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-      out[j] = 1 / ((1 - smooth) / s.factor + smooth);
-    }
+    const inv = 1 / Math.pow(ropeTheta, (2 * j) / headDim);
+    out[j] = inv / llama3ScaledInvFreq(inv, s);
   }
   return out;
 }
