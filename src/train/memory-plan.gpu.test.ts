@@ -27,6 +27,7 @@ const SHAPES: Shape[] = [
   { name: '3 layers, C=64, MQA, untied, B=3 T=48, r=8 on q,v, f16 weights', model: { layers: 3, hiddenSize: 64, numHeads: 4, numKvHeads: 1, intermediateSize: 96, extraVocab: 300 }, s: { batchSize: 3, seqLen: 48, rank: 8, targets: ['q_proj', 'v_proj'] }, engine: { weightStorage: 'f16', recompute: 'auto' }, fast: true },
   { name: 'qwen2 biases, tied, 4 layers, B=1 T=100, r=16, selective recompute', model: { architecture: 'qwen2', layers: 4, hiddenSize: 48, numHeads: 6, numKvHeads: 2, tied: true }, s: { batchSize: 1, seqLen: 100, rank: 16, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   { name: 'qwen3 q/k norms, head_dim 16 ≠ C/H, tied, B=2 T=50, r=8, no recompute', model: { architecture: 'qwen3', layers: 3, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16, tied: true }, s: { batchSize: 2, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'f32', recompute: false } },
+  { name: 'qwen3 q/k norms, head_dim 16, 4 layers, B=2 T=50, r=4, selective recompute (q, k shared)', model: { architecture: 'qwen3', layers: 4, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16 }, s: { batchSize: 2, seqLen: 50, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   { name: '2 layers, C=32, B=4 T=40, r=2 on MLP, full recompute, f16 weights', model: { layers: 2, hiddenSize: 32, extraVocab: 2000 }, s: { batchSize: 4, seqLen: 40, rank: 2, targets: ['gate_proj', 'up_proj', 'down_proj'] }, engine: { weightStorage: 'f16', recompute: true }, fast: true },
 ];
 

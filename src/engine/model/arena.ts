@@ -7,8 +7,8 @@
 // Three recompute levels (RecomputeLevel):
 //  - 'none': every layer keeps all it wrote for its backward.
 //  - 'selective': each layer keeps what is costly to recompute (q, k, v, att, lse, xMid, gate,
-//    up, LoRA h); the RMSNorm outputs ln1/ln2 (+ rstd) and act = silu(gate)·up live in one
-//    shared set and are recomputed (two norms, one elementwise pass; no matmul) just before
+//    up, LoRA h; with q/k norms qPre, kPre instead of q, k); the RMSNorm outputs ln1/ln2 (+ rstd),
+//    act = silu(gate)·up (and q, k from the q/k norms + RoPE) live in one shared set and are recomputed (two norms, one elementwise pass; no matmul) just before
 //    the layer's backward. About a third of the per-layer bytes at SmolLM2 shapes.
 //  - 'full': only the residual stream entering each layer is kept; the backward re-runs each
 //    layer's forward (into one shared set of buffers) just before its backward. That costs
@@ -23,9 +23,16 @@ export type RecomputeLevel = 'none' | 'selective' | 'full';
 /** Per-layer activations recomputed cheaply (norms, SwiGLU) under 'selective'. */
 export const CHEAP_ACTIVATIONS: readonly string[] = ['ln1', 'rstd1', 'ln2', 'rstd2', 'act'];
 
+/**
+ * With q/k norms (qwen3) q and k after RoPE are cheap too: the per-head norms and RoPE
+ * rebuild them from the kept q_proj/k_proj outputs (qPre, kPre), no matmul.
+ */
+export const CHEAP_QK_NORM_ACTIVATIONS: readonly string[] = ['q', 'k', 'rstdq', 'rstdk'];
+
 /** Whether a per-layer tensor has one buffer per layer at this level (otherwise one shared). */
-export function keptPerLayer(name: string, level: RecomputeLevel): boolean {
-  return level === 'none' || (level === 'selective' && !CHEAP_ACTIVATIONS.includes(name));
+export function keptPerLayer(name: string, level: RecomputeLevel, qkNorm = false): boolean {
+  const cheap = CHEAP_ACTIVATIONS.includes(name) || (qkNorm && CHEAP_QK_NORM_ACTIVATIONS.includes(name));
+  return level === 'none' || (level === 'selective' && !cheap);
 }
 
 /**
@@ -147,7 +154,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   if (chunkRows % 64 !== 0 || chunkRows < 64) throw new Error(`logitsChunkRows ${chunkRows} must be a positive multiple of 64`);
   const f = 4;
   const t: PlannedTensor[] = [];
-  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute) ? cfg.numLayers : 1 });
+  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute, cfg.qkNorm) ? cfg.numLayers : 1 });
   for (const n of ['ids', 'targets', 'positions', 'segIds', 'losses']) add(n, BT);
   for (let l = 0; l <= cfg.numLayers; l++) add(`resid.${l}`, BT * C);
   add('lnf', BT * C);
@@ -183,6 +190,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
 /** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
 export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {
   const size = new Map(plan.tensors.map((x) => [x.name, x.bytes]));
+  const qkNorm = size.has('qPre'); // the plan holds q/k norm activations only for such models
   let bytes = 0;
   const mk = (name: string, label = name) => {
     const b = ctx.createBuffer(size.get(name)!, label);
@@ -192,7 +200,7 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
   const shared = new Map<string, GPUBuffer>();
   // A layer's buffer: its own when kept per layer at this level, else the one shared buffer.
   const layerBuffer = (l: number, n: string) => {
-    if (keptPerLayer(n, plan.recompute)) return mk(n, `L${l}.${n}`);
+    if (keptPerLayer(n, plan.recompute, qkNorm)) return mk(n, `L${l}.${n}`);
     let b = shared.get(n);
     if (!b) shared.set(n, (b = mk(n, `shared.${n}`)));
     return b;
@@ -201,10 +209,10 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
     const loraH: LayerActivations['loraH'] = {};
     for (const m of loraModulesOfLayer(l)) loraH[m] = layerBuffer(l, `loraH.${m}`);
     const p = (n: string) => layerBuffer(l, n);
-    const qkNorm = size.has('qPre') ? { qPre: p('qPre'), kPre: p('kPre'), rstdq: p('rstdq'), rstdk: p('rstdk') } : null;
     return {
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
-      ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH, qkNorm,
+      ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
+      qkNorm: qkNorm ? { qPre: p('qPre'), kPre: p('kPre'), rstdq: p('rstdq'), rstdk: p('rstdk') } : null,
     };
   };
   const resid: GPUBuffer[] = [];

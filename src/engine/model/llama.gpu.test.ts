@@ -56,6 +56,7 @@ const cases: Case[] = [
   // qwen3: per-head q/k RMSNorm before RoPE; head_dim ≠ hidden/heads.
   { name: 'qwen3: q/k norms, head_dim 6 ≠ C/H, GQA 4/2, tied', cfg: { qkNorm: true, headDim: 6 }, B: 2, T: 7, packed: true, R: 3 },
   { name: 'qwen3: head_dim 128, MQA, untied, selective recompute', cfg: { qkNorm: true, numHeads: 2, numKvHeads: 1, headDim: 128, tieWordEmbeddings: false }, B: 2, T: 6, packed: true, recompute: 'selective', level: 'selective', R: 2 },
+  { name: 'qwen3: selective recompute (q, k rebuilt by norm + RoPE), 3 layers, dropout', cfg: { qkNorm: true, headDim: 6, numLayers: 3, tieWordEmbeddings: false }, B: 2, T: 8, packed: true, recompute: 'selective', level: 'selective', R: 3, dropout: 0.25 },
   { name: 'qwen3: full recompute, LoRA dropout p=0.25, 3 layers, GQA 4/2', cfg: { qkNorm: true, headDim: 8, numLayers: 3 }, B: 2, T: 9, packed: true, recompute: true, level: 'full', R: 4, dropout: 0.25 },
 ];
 

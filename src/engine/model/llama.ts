@@ -116,7 +116,7 @@ export type Attend = (rec: Recorder, att: Binding, q: Binding, k: Binding, v: Bi
  *   → SwiGLU → down → residual.
  */
 export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
-  const { ctx, cfg, weights, invFreq } = model;
+  const { ctx, cfg, weights } = model;
   const C = cfg.hiddenSize;
   const w = weights.layers[l];
   const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
@@ -125,13 +125,7 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   lin('q_proj', qk?.b.qPre ?? b.q, b.ln1, w.bias?.q_proj ?? null);
   lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
   lin('v_proj', b.v, b.ln1, w.bias?.v_proj ?? null);
-  if (qk) {
-    // Per-head RMSNorm: the rmsnorm kernel over rows = tokens × heads of width D.
-    rmsnormForward(ctx, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim, cfg.rmsNormEps);
-    rmsnormForward(ctx, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps);
-  }
-  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
-  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+  recordQkNormRope(model, rec, l, rows, b);
   attend(rec, b.att, b.q, b.k, b.v);
   lin('o_proj', b.proj, b.att, null);
   residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
@@ -152,6 +146,17 @@ function qkNormParts(model: LlamaModel, l: number, b: Pick<LayerBuffers, 'qkNorm
 }
 
 // The cheap steps of the block, also re-run on their own by selective recomputation.
+/** q, k (in place) → RoPE; with q/k norms first q = norm(qPre), k = norm(kPre), per head (rows = tokens × heads of width D). */
+function recordQkNormRope(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'q' | 'k' | 'positions' | 'qkNorm'>): void {
+  const { ctx, cfg, invFreq } = model;
+  const qk = qkNormParts(model, l, b);
+  if (qk) {
+    rmsnormForward(ctx, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim, cfg.rmsNormEps);
+    rmsnormForward(ctx, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps);
+  }
+  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
+  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+}
 function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
   rmsnormForward(model.ctx, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
 }
@@ -179,8 +184,9 @@ export interface GraphOptions {
   /**
    * What the backward recomputes instead of keeping (levels in arena.ts):
    *  - false: keep every activation (fastest, most memory);
-   *  - 'selective': drop the cheap ones (RMSNorm outputs, silu(gate)·up) and recompute them
-   *    before each layer's backward — two norms and one elementwise pass per layer, no matmul;
+   *  - 'selective': drop the cheap ones (RMSNorm outputs, silu(gate)·up; with q/k norms also
+   *    q and k after norm + RoPE) and recompute them before each layer's backward — norms,
+   *    RoPE and one elementwise pass per layer, no matmul;
    *  - true: keep only the residual stream and re-run each layer's forward in the backward
    *    (one more forward, least memory);
    *  - 'auto': the first of false, 'selective', true whose activations fit
@@ -275,12 +281,13 @@ export class TrainingGraph {
     );
   }
 
-  /** Selective recomputation: layer l's norms (ln1, ln2 + rstd) and act = silu(gate)·up from what it kept. */
+  /** Selective recomputation: layer l's norms (ln1, ln2 + rstd), act = silu(gate)·up and, with q/k norms, q and k from what it kept. */
   private recomputeCheap(rec: Recorder, l: number): void {
     const b = this.layerBuffers(l);
     recordInputNorm(this.model, rec, l, this.BT, b);
     recordPostNorm(this.model, rec, l, this.BT, b);
     recordSwiglu(this.model, rec, this.BT, b);
+    if (this.model.cfg.qkNorm) recordQkNormRope(this.model, rec, l, this.BT, b);
   }
 
   /** scratch.dres holds dL/d(resid[l+1]) on entry and dL/d(resid[l]) on exit. */
