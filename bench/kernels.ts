@@ -101,6 +101,27 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
   return rows;
 }
 
+/** Head dims of the attention rows: SmolLM2/Llama 3.2 (64), Qwen3 (128), Gemma 3 (256); same heads and T. */
+export const ATTENTION_HEAD_DIMS = [64, 128, 256];
+
+/** Attention's rate per FLOP at each head dim over head dim 64's (issue #13's target: ≥ 0.7×). */
+export function attentionRateRatios(rows: BenchRow[]): string[] {
+  const rate = (op: string, D: number) => {
+    const r = rows.find((x) => x.kernel === `attention ${op}` && x.shape.endsWith(` D=${D}`));
+    return r ? r.flops / r.oursMs : null;
+  };
+  const lines: string[] = [];
+  for (const D of ATTENTION_HEAD_DIMS.filter((d) => d !== 64)) {
+    const ratio = (op: string) => {
+      const a = rate(op, D);
+      const b = rate(op, 64);
+      return a === null || b === null ? '—' : `${(a / b).toFixed(2)}×`;
+    };
+    lines.push(`attention D=${D} rate per FLOP vs D=64: forward ${ratio('forward')}, backward ${ratio('backward')} (target ≥ 0.7×)`);
+  }
+  return lines;
+}
+
 /** tfjs's matMuls computing a group's products from the same data (none for attention: tfjs has no fused attention). */
 function tfjsOps(tf: Tf, flush: () => void, g: KernelGroup) {
   const { rows, inF, outF } = g.dims;

@@ -15,7 +15,7 @@ import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
 import { LM_HEAD_BENCH_ROWS } from '../src/engine/gpu/kernel-bench';
-import { formatTable, runKernelBench } from './kernels';
+import { ATTENTION_HEAD_DIMS, attentionRateRatios, formatTable, runKernelBench } from './kernels';
 import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
@@ -98,9 +98,10 @@ async function main(): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
+  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W = our kernel with the weight stored as f16 (tfjs has no f16 matMul).');
+  for (const line of attentionRateRatios(rows)) console.log(line);
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // Optional part written by another engineer.

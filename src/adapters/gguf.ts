@@ -14,7 +14,7 @@ export interface WeightSource {
   readF32(name: string): Promise<Float32Array>;
 }
 
-/** Hyperparameter KVs llama.cpp reads for llama/qwen2 (prefix = architecture). */
+/** Hyperparameter KVs llama.cpp reads for llama/qwen2/qwen3 (prefix = architecture; qwen3 reads the same set). */
 export function modelKvs(cfg: ModelConfig, opts: { name?: string; fileType?: number } = {}): GgufKv[] {
   const a = cfg.architecture;
   const out: GgufKv[] = [

@@ -139,6 +139,7 @@ describe.each<[string, TinyModelOptions]>([
   ['llama GQA, untied head, head_dim ≠ C/H', { layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 40, tied: false, seed: 11 }],
   ['llama, tied embeddings, MHA, 3 layers', { layers: 3, hiddenSize: 24, numHeads: 2, numKvHeads: 2, intermediateSize: 36, tied: true, seed: 12 }],
   ['qwen2: q/k/v biases, no q/k permutation, 1 kv head, tied', { architecture: 'qwen2', layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 1, intermediateSize: 40, tied: true, seed: 13 }],
+  ['qwen3: per-head q/k norms, head_dim 12 ≠ C/H, GQA, tied', { architecture: 'qwen3', layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 40, tied: true, seed: 15 }],
   [
     'llama with llama3 rope_scaling (rope_freqs.weight), extra vocab rows',
     { layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 8, intermediateSize: 40, extraVocab: 5, seed: 14, ropeTheta: 10000, ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
@@ -204,6 +205,7 @@ const QUANT_TOL = 4e-2;
 describe.each<[string, TinyModelOptions]>([
   ['llama GQA, untied head (q/k rows permuted in GGUF)', { layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 2, intermediateSize: 256, tied: false, seed: 21 }],
   ['qwen2 biases, untied', { architecture: 'qwen2', layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 1, intermediateSize: 512, tied: false, seed: 22 }],
+  ['qwen3 q/k norms, head_dim 128 ≠ C/H, untied', { architecture: 'qwen3', layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 2, headDim: 128, intermediateSize: 512, tied: false, seed: 23 }],
 ])('llama.cpp and our GGUF reader agree on quantized weights: %s', (_label, opts) => {
   const model = buildTinyModel(opts);
   let f32Gguf: Uint8Array;

@@ -50,6 +50,19 @@ describe('lora-studio CLI', () => {
     expect(j.model.layers).toBe(model.config.numLayers);
     expect(j.model.kvHeads).toBe(model.config.numKvHeads);
     expect(j.model.parameters).toBeGreaterThan(0);
+    expect(j.model.qkNorm).toBe(false);
+  });
+
+  it('inspect reads a qwen3 model: explicit head_dim and per-head q/k norms', async () => {
+    const qDir = join(dir, 'qwen3');
+    const q = await writeTinyModel(qDir, { architecture: 'qwen3', headDim: 12, tied: true, seed: 6 });
+    const j = JSON.parse((await run(['inspect', '--model', qDir, '--json'])).out.at(-1)!);
+    expect(j.model).toMatchObject({ architecture: 'qwen3', headDim: 12, qkNorm: true, attentionBias: false, tiedEmbeddings: true });
+    // Every tensor of the checkpoint, q_norm/k_norm included.
+    expect(j.model.parameters).toBe([...q.weights.values()].reduce((n, w) => n + w.length, 0));
+    const text = await run(['inspect', '--model', qDir]);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out.join('\n')).toMatch(/qwen3, 2 layers, .*\(head dim 12\).*\n.*embeddings tied, per-head q\/k norms/);
   });
 
   it('inspect shows the engine’s memory plan at the model’s default length, and warns about a --seq-len past max_position_embeddings', async () => {

@@ -1,6 +1,7 @@
 // A model's files, wherever they are (the cache, a dropped folder): the Hugging Face layout,
 // the checks every model passes before use (architecture, GPU limits), and its weights as a
 // TensorStore for the safetensors reader.
+import { SUPPORTED_ARCHITECTURES } from '../engine/model/config';
 import { SafetensorsFile, ShardedSafetensors, type ByteSource, type TensorStore } from '../engine/model/safetensors';
 import { HubError, formatBytes } from './errors';
 
@@ -15,8 +16,8 @@ export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 export const REQUIRED_TEXT_FILES = [CONFIG_FILE, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE] as const;
 export const OPTIONAL_TEXT_FILES = [GENERATION_CONFIG_FILE] as const;
 
-/** config.json model_type values the engine runs. */
-export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2'] as const;
+/** config.json model_type values the engine runs (the engine's own list). */
+export const SUPPORTED_MODEL_TYPES = SUPPORTED_ARCHITECTURES;
 
 /** Read access to one model's files. */
 export interface ModelFiles {
@@ -54,7 +55,7 @@ export function checkArchitecture(config: unknown, id: string): { modelType: str
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
     throw new HubError(
       'unsupported-architecture',
-      `${id} is a "${modelType}" model; the studio trains Llama-family models (model_type ${SUPPORTED_MODEL_TYPES.map((t) => `"${t}"`).join(' or ')}), e.g. HuggingFaceTB/SmolLM2-135M-Instruct or Qwen/Qwen2.5-0.5B-Instruct. Nothing was downloaded.`,
+      `${id} is a "${modelType}" model; the studio trains Llama-family models (model_type ${SUPPORTED_MODEL_TYPES.map((t) => `"${t}"`).join(', ')}), e.g. HuggingFaceTB/SmolLM2-135M-Instruct, Qwen/Qwen2.5-0.5B-Instruct or Qwen/Qwen3-0.6B. Nothing was downloaded.`,
     );
   }
   return { modelType };

@@ -34,10 +34,14 @@ function startLora(cfg: ModelConfig, R: number, seed: number): RefLora {
 }
 
 describe('LoraTrainer vs the float64 reference trainer', () => {
-  for (const fallback of [false, true]) {
-    it(`ten AdamW steps (accumulation 2, clipping, cosine+warmup, wd) follow the reference loss curve (fallback=${fallback})`, async () => {
+  const models = [
+    ['llama, untied', { tieWordEmbeddings: false, numLayers: 2 }],
+    ['qwen3 q/k norms, head_dim 6, tied', { qkNorm: true, headDim: 6, numLayers: 2 }],
+  ] as const;
+  for (const fallback of [false, true]) for (const [name, shape] of models) {
+    it(`${name}: ten AdamW steps (accumulation 2, clipping, cosine+warmup, wd) follow the reference loss curve (fallback=${fallback})`, async () => {
       const ctx = await getTestContext({ fallback });
-      const cfg = tinyConfig({ tieWordEmbeddings: false, numLayers: 2 });
+      const cfg = tinyConfig(shape);
       const weights = randomWeights(cfg, 301);
       const R = 4;
       const refLora = startLora(cfg, R, 302);

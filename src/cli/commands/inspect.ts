@@ -67,6 +67,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       vocab: c.vocabSize,
       tiedEmbeddings: c.tieWordEmbeddings,
       attentionBias: c.attentionBias,
+      qkNorm: c.qkNorm,
       dtype: c.dtype,
       parameters: parameterCount(c),
       loraParametersR16AllLinear: loraParameterCount(c, 16, LINEAR_MODULES),
@@ -79,7 +80,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     if (!asJson) {
       out(`model ${modelDir}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
-      out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}`);
+      out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);
       out(`  context: ${c.maxPositionEmbeddings} positions (max_position_embeddings)`);
       if (f32 && f16) out(`  training memory (batch 4 × ${seqLen}, r=16 all linears, recompute ${f32.recompute}): ${fmtBytes(f32.totalBytes)} with f32 weights, ${fmtBytes(f16.totalBytes)} with f16`);

@@ -17,6 +17,8 @@ export interface KernelBenchOptions {
   R: number;
   /** Sequence length for the attention rows (B = 1; causal attention cost grows as T²). */
   attnT: number;
+  /** Head dims of the attention rows (default: the model's); same heads and T for each. */
+  attnHeadDims?: number[];
   reps: number;
   warmup: number;
   /** Only rows whose name matches (e.g. /q_proj|lora/). */
@@ -172,7 +174,7 @@ export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<Kerne
     const s0 = (seed += 10);
     groups.push({ name: L.name, make: () => linearGroup(ctx, L, L.name === 'lm_head' ? opts.lmHeadBT : opts.BT, opts.R, doLinear, doLora, s0) });
   }
-  if (want('attention')) groups.push({ name: 'attention', make: () => attentionGroup(ctx, cfg, opts.attnT) });
+  if (want('attention')) for (const D of opts.attnHeadDims ?? [cfg.headDim]) groups.push({ name: `attention D=${D}`, make: () => attentionGroup(ctx, cfg, opts.attnT, D) });
   return groups;
 }
 
@@ -221,10 +223,9 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
   return { name: L.name, dims: { rows: BT, inF, outF }, data, out, measurements, destroy: () => bufs.forEach((b) => ctx.destroy(b)) };
 }
 
-function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number): KernelGroup {
+function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number): KernelGroup {
   const H = cfg.numHeads;
   const KVH = cfg.numKvHeads;
-  const D = cfg.headDim;
   const B = 1;
   const BT = B * T;
   const bufs: GPUBuffer[] = [];
@@ -244,7 +245,7 @@ function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number): KernelGro
   const fwdFlops = attentionForwardFlops(B, T, H, D);
   const submit = submitter(ctx);
   return {
-    name: 'attention',
+    name: `attention D=${D}`,
     dims: { rows: BT, inF: H * D, outF: H * D },
     data: {},
     out,

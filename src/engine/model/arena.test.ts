@@ -45,6 +45,26 @@ describe('activation plan', () => {
     expect(sel.totalBytes).toBeLessThan(full.totalBytes - 600 * MiB);
   });
 
+  it('qwen3 (q/k norms): keeps qPre, kPre per layer; selective also shares q, k and their norms\' rstd', () => {
+    const qwen3 = parseModelConfig({
+      model_type: 'qwen3', hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16,
+      num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, tie_word_embeddings: true,
+    });
+    const l = planLoraLayout(qwen3, { r: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'v_proj'], useRslora: false });
+    const none = planActivations(qwen3, l, 4, 512, { ...opts, recompute: 'none' });
+    const sel = planActivations(qwen3, l, 4, 512, { ...opts, recompute: 'selective' });
+    const bytes = (p: typeof none, n: string) => p.tensors.find((t) => t.name === n)!.bytes;
+    expect(bytes(none, 'qPre')).toBe(2048 * 16 * 128 * 4);
+    expect(bytes(none, 'kPre')).toBe(2048 * 8 * 128 * 4);
+    expect(bytes(none, 'rstdq')).toBe(2048 * 16 * 4);
+    expect(none.tensors.filter((t) => t.perLayer && t.copies === 1)).toEqual([]);
+    const shared = sel.tensors.filter((t) => t.perLayer && t.copies === 1).map((t) => t.name);
+    expect(shared.sort()).toEqual(['act', 'k', 'ln1', 'ln2', 'q', 'rstd1', 'rstd2', 'rstdk', 'rstdq']);
+    expect(sel.tensors.find((t) => t.name === 'qPre')!.copies).toBe(28);
+    // llama/qwen2 plans have no q/k norm tensors.
+    expect(planActivations(smol, lora, 4, 512, { ...opts, recompute: 'none' }).tensors.some((t) => t.name === 'qPre')).toBe(false);
+  });
+
   it('rejects a tensor over the binding limit with advice', () => {
     expect(() => planActivations(smol, null, 64, 2048, { recompute: 'full', maxBindingBytes: 128 * MiB, attentionScratchBytes: 0 })).toThrow(/lower the batch size/);
   });

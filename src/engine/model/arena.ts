@@ -7,8 +7,8 @@
 // Three recompute levels (RecomputeLevel):
 //  - 'none': every layer keeps all it wrote for its backward.
 //  - 'selective': each layer keeps what is costly to recompute (q, k, v, att, lse, xMid, gate,
-//    up, LoRA h); the RMSNorm outputs ln1/ln2 (+ rstd) and act = silu(gate)·up live in one
-//    shared set and are recomputed (two norms, one elementwise pass; no matmul) just before
+//    up, LoRA h; with q/k norms qPre, kPre instead of q, k); the RMSNorm outputs ln1/ln2 (+ rstd),
+//    act = silu(gate)·up (and q, k from the q/k norms + RoPE) live in one shared set and are recomputed (two norms, one elementwise pass; no matmul) just before
 //    the layer's backward. About a third of the per-layer bytes at SmolLM2 shapes.
 //  - 'full': only the residual stream entering each layer is kept; the backward re-runs each
 //    layer's forward (into one shared set of buffers) just before its backward. That costs
@@ -23,9 +23,16 @@ export type RecomputeLevel = 'none' | 'selective' | 'full';
 /** Per-layer activations recomputed cheaply (norms, SwiGLU) under 'selective'. */
 export const CHEAP_ACTIVATIONS: readonly string[] = ['ln1', 'rstd1', 'ln2', 'rstd2', 'act'];
 
+/**
+ * With q/k norms (qwen3) q and k after RoPE are cheap too: the per-head norms and RoPE
+ * rebuild them from the kept q_proj/k_proj outputs (qPre, kPre), no matmul.
+ */
+export const CHEAP_QK_NORM_ACTIVATIONS: readonly string[] = ['q', 'k', 'rstdq', 'rstdk'];
+
 /** Whether a per-layer tensor has one buffer per layer at this level (otherwise one shared). */
-export function keptPerLayer(name: string, level: RecomputeLevel): boolean {
-  return level === 'none' || (level === 'selective' && !CHEAP_ACTIVATIONS.includes(name));
+export function keptPerLayer(name: string, level: RecomputeLevel, qkNorm = false): boolean {
+  const cheap = CHEAP_ACTIVATIONS.includes(name) || (qkNorm && CHEAP_QK_NORM_ACTIVATIONS.includes(name));
+  return level === 'none' || (level === 'selective' && !cheap);
 }
 
 /**
@@ -48,6 +55,16 @@ export interface LayerActivations {
   act: GPUBuffer; // [BT, F] silu(gate)·up
   /** LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module. */
   loraH: Partial<Record<LinearModule, GPUBuffer>>;
+  /** Present when the model has q/k norms (qwen3). */
+  qkNorm: QkNormActivations | null;
+}
+
+/** What a layer with per-head q/k RMSNorm (qwen3) keeps besides q and k: the norms' inputs and rstd. */
+export interface QkNormActivations {
+  qPre: GPUBuffer; // [BT, H·D] q_proj output before the norm
+  kPre: GPUBuffer; // [BT, KVH·D]
+  rstdq: GPUBuffer; // [BT·H] one per (token, head)
+  rstdk: GPUBuffer; // [BT·KVH]
 }
 
 /** Scratch reused by every layer (forward temporaries and backward gradients). */
@@ -125,7 +142,7 @@ export function logitsChunkRows(BT: number, V: number, budgetBytes: number, maxB
 }
 
 /** Pure plan of every activation buffer for a (B, T) step (sizes only; no GPU). */
-export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
+export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'qkNorm'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new Error(`batch shape B=${B}, T=${T} must be positive integers`);
   const BT = B * T;
   const C = cfg.hiddenSize;
@@ -137,7 +154,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   if (chunkRows % 64 !== 0 || chunkRows < 64) throw new Error(`logitsChunkRows ${chunkRows} must be a positive multiple of 64`);
   const f = 4;
   const t: PlannedTensor[] = [];
-  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute) ? cfg.numLayers : 1 });
+  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute, cfg.qkNorm) ? cfg.numLayers : 1 });
   for (const n of ['ids', 'targets', 'positions', 'segIds', 'losses']) add(n, BT);
   for (let l = 0; l <= cfg.numLayers; l++) add(`resid.${l}`, BT * C);
   add('lnf', BT * C);
@@ -147,6 +164,12 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   add('q', BT * qd, true);
   add('k', BT * kvd, true);
   add('v', BT * kvd, true);
+  if (cfg.qkNorm) {
+    add('qPre', BT * qd, true);
+    add('kPre', BT * kvd, true);
+    add('rstdq', BT * cfg.numHeads, true);
+    add('rstdk', BT * cfg.numKvHeads, true);
+  }
   add('att', BT * qd, true);
   add('lse', B * cfg.numHeads * T, true);
   add('xMid', BT * C, true);
@@ -167,6 +190,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
 /** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
 export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {
   const size = new Map(plan.tensors.map((x) => [x.name, x.bytes]));
+  const qkNorm = size.has('qPre'); // the plan holds q/k norm activations only for such models
   let bytes = 0;
   const mk = (name: string, label = name) => {
     const b = ctx.createBuffer(size.get(name)!, label);
@@ -176,7 +200,7 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
   const shared = new Map<string, GPUBuffer>();
   // A layer's buffer: its own when kept per layer at this level, else the one shared buffer.
   const layerBuffer = (l: number, n: string) => {
-    if (keptPerLayer(n, plan.recompute)) return mk(n, `L${l}.${n}`);
+    if (keptPerLayer(n, plan.recompute, qkNorm)) return mk(n, `L${l}.${n}`);
     let b = shared.get(n);
     if (!b) shared.set(n, (b = mk(n, `shared.${n}`)));
     return b;
@@ -188,6 +212,7 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
     return {
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
       ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
+      qkNorm: qkNorm ? { qPre: p('qPre'), kPre: p('kPre'), rstdq: p('rstdq'), rstdk: p('rstdk') } : null,
     };
   };
   const resid: GPUBuffer[] = [];
@@ -207,8 +232,8 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
 export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
   const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)]);
   for (const l of b.layers) {
-    const { loraH, ...rest } = l;
-    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[])]) all.add(x); // shared buffers once
+    const { loraH, qkNorm, ...rest } = l;
+    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }

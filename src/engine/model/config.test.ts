@@ -24,6 +24,15 @@ const TINYLLAMA = {
   intermediate_size: 5632, max_position_embeddings: 2048, model_type: 'llama', num_attention_heads: 32, num_hidden_layers: 22,
   num_key_value_heads: 4, pretraining_tp: 1, rms_norm_eps: 1e-5, rope_scaling: null, tie_word_embeddings: false, torch_dtype: 'bfloat16', vocab_size: 32000,
 };
+// Qwen3-0.6B and Qwen3-1.7B as published: head_dim 128 explicit (≠ 1024/16), q/k norms, tied.
+const QWEN3_06B = {
+  architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
+  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960,
+  max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6,
+  rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true,
+  use_sliding_window: false, vocab_size: 151936,
+};
+const QWEN3_17B = { ...QWEN3_06B, hidden_size: 2048, intermediate_size: 6144 };
 const LLAMA32_1B_ROPE = { rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' } };
 
 describe('parseModelConfig', () => {
@@ -58,6 +67,27 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig(QWEN25_15B)).toMatchObject({ headDim: 128, numKvHeads: 2 });
   });
 
+  it('Qwen3-0.6B / 1.7B: explicit head_dim 128, per-head q/k norms, no biases, tied', () => {
+    const q = parseModelConfig(QWEN3_06B);
+    expect(q).toMatchObject({
+      architecture: 'qwen3', hiddenSize: 1024, numHeads: 16, numKvHeads: 8, headDim: 128, qkNorm: true, attentionBias: false,
+      tieWordEmbeddings: true, ropeTheta: 1e6, rmsNormEps: 1e-6, ropeScaling: null, eosTokenIds: [151645],
+    });
+    const shapes = new Map(expectedTensors(q).map((t) => [t.name, t.shape]));
+    expect(shapes.get('model.layers.0.self_attn.q_proj.weight')).toEqual([16 * 128, 1024]);
+    expect(shapes.get('model.layers.0.self_attn.o_proj.weight')).toEqual([1024, 16 * 128]);
+    expect(shapes.get('model.layers.27.self_attn.q_norm.weight')).toEqual([128]);
+    expect(shapes.get('model.layers.27.self_attn.k_norm.weight')).toEqual([128]);
+    expect(shapes.has('model.layers.0.self_attn.q_proj.bias')).toBe(false);
+    expect(shapes.has('lm_head.weight')).toBe(false);
+    // The model cards' non-embedding sizes: 0.44B and 1.4B.
+    expect(parameterCount(q) - 151936 * 1024).toBe(440_467_456);
+    expect(parameterCount(parseModelConfig(QWEN3_17B)) - 151936 * 2048).toBe(1_409_410_048);
+    // llama and qwen2 have no q/k norms.
+    expect(parseModelConfig(QWEN25_05B).qkNorm).toBe(false);
+    expect(expectedTensors(parseModelConfig(SMOLLM2_135M)).some((t) => t.name.includes('q_norm'))).toBe(false);
+  });
+
   it('llama3 rope_scaling and explicit head_dim', () => {
     const c = parseModelConfig({ ...TINYLLAMA, ...LLAMA32_1B_ROPE, head_dim: 96 });
     expect(c.ropeScaling).toEqual({ ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
@@ -68,10 +98,17 @@ describe('parseModelConfig', () => {
 
   it.each<[string, unknown, RegExp]>([
     ['bad JSON', '{', /config.json: not valid JSON/],
-    ['unsupported architecture', { ...SMOLLM2_135M, model_type: 'mistral' }, /model_type "mistral" is not supported \(supported: llama, qwen2/],
+    ['unsupported architecture', { ...SMOLLM2_135M, model_type: 'mistral' }, /model_type "mistral" is not supported \(supported: llama, qwen2, qwen3,/],
+    ['gemma3 (not yet)', { ...SMOLLM2_135M, model_type: 'gemma3_text' }, /model_type "gemma3_text" is not supported \(supported: llama, qwen2, qwen3/],
+    ['qwen3 with a Qwen2 class', { ...QWEN3_06B, architectures: ['Qwen2ForCausalLM'] }, /supported: Qwen3ForCausalLM/],
+    ['qwen3 with attention biases', { ...QWEN3_06B, attention_bias: true }, /attention_bias: true is not supported for qwen3/],
+    ['qwen3 sliding window', { ...QWEN3_06B, use_sliding_window: true }, /use_sliding_window: true is not supported/],
+    ['qwen3 yarn rope scaling', { ...QWEN3_06B, rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }, /rope_scaling type "yarn" is not supported/],
+    ['odd head_dim', { ...QWEN3_06B, head_dim: 127 }, /head_dim \(127\) must be even/],
     ['architectures class mismatch', { ...SMOLLM2_135M, architectures: ['LlamaForSequenceClassification'] }, /supported: LlamaForCausalLM/],
     ['unsupported dtype', { ...SMOLLM2_135M, torch_dtype: 'float8_e4m3fn' }, /torch_dtype "float8_e4m3fn" is not supported \(supported: float32, float16, bfloat16\)/],
     ['unknown rope_scaling type', { ...SMOLLM2_135M, rope_scaling: { type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported \(supported: llama3, or none\)/],
+    ['llama3 rope_scaling with high_freq_factor ≤ low_freq_factor', { ...SMOLLM2_135M, rope_scaling: { ...LLAMA32_1B_ROPE.rope_scaling, high_freq_factor: 1 } }, /high_freq_factor \(1\) must exceed low_freq_factor \(1\)/],
     ['linear rope_scaling', { ...SMOLLM2_135M, rope_scaling: { type: 'linear', factor: 2 } }, /"linear" is not supported/],
     ['heads not a multiple of kv heads', { ...SMOLLM2_135M, num_key_value_heads: 4 }, /multiple of num_key_value_heads/],
     ['missing hidden_size', { ...SMOLLM2_135M, hidden_size: undefined }, /missing "hidden_size"/],

@@ -1,10 +1,10 @@
-// ModelConfig from a Hugging Face config.json (llama and qwen2 families), the tensor names and
+// ModelConfig from a Hugging Face config.json (llama, qwen2 and qwen3 families), the tensor names and
 // shapes such a model has, and parameter counts (the memory a run allocates: src/train/memory-plan.ts).
 import { parseJsonObject } from './json';
 import { type FloatDtype, dtypeFromTorch } from './dtype';
 
-export type Architecture = 'llama' | 'qwen2';
-export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2'];
+export type Architecture = 'llama' | 'qwen2' | 'qwen3';
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3'];
 
 /** Llama 3 style frequency-dependent RoPE scaling (the only scaling type supported). */
 export interface Llama3RopeScaling {
@@ -38,6 +38,11 @@ export interface ModelConfig {
   maxPositionEmbeddings: number;
   /** q/k/v projections carry biases (qwen2 always; llama when attention_bias is true). */
   attentionBias: boolean;
+  /**
+   * Per-head RMSNorm of q and k over head_dim, before RoPE (qwen3: self_attn.q_norm / k_norm
+   * weights [D], shared by all heads of a layer, same eps as the other norms).
+   */
+  qkNorm: boolean;
   /** dtype of the weights as published (torch_dtype), F32 when absent. */
   dtype: FloatDtype;
   bosTokenId: number | null;
@@ -49,7 +54,8 @@ export class ModelConfigError extends Error {
   override name = 'ModelConfigError';
 }
 
-const ARCH_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
+/** The transformers class each architecture's config.json names in "architectures". */
+export const ARCH_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' };
 
 function fail(msg: string): never {
   throw new ModelConfigError(`config.json: ${msg}`);
@@ -77,13 +83,33 @@ function parseRopeScaling(v: unknown): Llama3RopeScaling | null {
   if (type !== 'llama3') {
     fail(`rope_scaling type ${JSON.stringify(type)} is not supported (supported: llama3, or none)`);
   }
-  return {
+  const scaling: Llama3RopeScaling = {
     ropeType: 'llama3',
     factor: posNum(r, 'factor', 8),
     lowFreqFactor: posNum(r, 'low_freq_factor', 1),
     highFreqFactor: posNum(r, 'high_freq_factor', 4),
     originalMaxPositionEmbeddings: posInt(r, 'original_max_position_embeddings', 8192),
   };
+  if (!(scaling.highFreqFactor > scaling.lowFreqFactor)) fail(`rope_scaling high_freq_factor (${scaling.highFreqFactor}) must exceed low_freq_factor (${scaling.lowFreqFactor})`);
+  return scaling;
+}
+
+/**
+ * One inverse RoPE frequency under llama3 scaling, as transformers' _compute_llama3_parameters
+ * computes it: wavelengths past original/low_freq_factor are divided by `factor`, those under
+ * original/high_freq_factor kept, and the band between blended smoothly. `round` is applied
+ * after every operation: Math.fround reproduces transformers' float32 tensors (the GPU's
+ * table), the identity gives float64 (the reference, the GGUF rope_freqs factors). The one
+ * definition of the formula.
+ */
+export function llama3ScaledInvFreq(inv: number, s: Llama3RopeScaling, round: (x: number) => number = (x) => x): number {
+  const f = round;
+  const old = s.originalMaxPositionEmbeddings;
+  const wavelen = f((2 * Math.PI) / inv);
+  if (wavelen > old / s.lowFreqFactor) return f(inv / s.factor);
+  if (wavelen < old / s.highFreqFactor) return inv;
+  const smooth = f(f(f(old / wavelen) - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor));
+  return f(f(f(f(1 - smooth) * inv) / s.factor) + f(smooth * inv));
 }
 
 function tokenIds(v: unknown, key: string): number[] {
@@ -98,7 +124,7 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
   const c = parseJsonObject(input, fail);
   const arch = c.model_type;
   if (!SUPPORTED_ARCHITECTURES.includes(arch as Architecture)) {
-    fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Qwen2.5)`);
+    fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Llama 3.2, Qwen2.5, Qwen3)`);
   }
   const architecture = arch as Architecture;
   if (Array.isArray(c.architectures) && !c.architectures.includes(ARCH_CLASS[architecture])) {
@@ -107,7 +133,10 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
   const act = c.hidden_act ?? 'silu';
   if (act !== 'silu') fail(`hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
   if (c.mlp_bias === true) fail('mlp_bias: true is not supported (supported: MLP without biases)');
-  if (architecture === 'qwen2' && c.use_sliding_window === true) fail('use_sliding_window: true is not supported (supported: full attention)');
+  if ((architecture === 'qwen2' || architecture === 'qwen3') && c.use_sliding_window === true) fail('use_sliding_window: true is not supported (supported: full attention)');
+  // Qwen3 puts attention_bias on all four attention projections (o_proj too); every released
+  // Qwen3 has it off, and the engine runs q/k/v biases only.
+  if (architecture === 'qwen3' && c.attention_bias === true) fail('attention_bias: true is not supported for qwen3 (supported: false, as in every released Qwen3)');
 
   let dtype: FloatDtype = 'F32';
   if (c.torch_dtype !== undefined && c.torch_dtype !== null) {
@@ -140,6 +169,7 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
     tieWordEmbeddings: c.tie_word_embeddings === true, // HF's default is false for both families
     maxPositionEmbeddings: posInt(c, 'max_position_embeddings', 2048),
     attentionBias: architecture === 'qwen2' ? true : c.attention_bias === true,
+    qkNorm: architecture === 'qwen3',
     dtype,
     bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(c.eos_token_id, 'eos_token_id'),
@@ -192,6 +222,13 @@ export function linearShape(cfg: ModelConfig, m: LinearModule): { inFeatures: nu
   }
 }
 
+export const QK_NORMS = ['q_norm', 'k_norm'] as const;
+
+/** HF name of a layer's per-head q or k norm weight (qwen3), e.g. model.layers.3.self_attn.q_norm.weight. */
+export function qkNormName(layer: number, n: (typeof QK_NORMS)[number]): string {
+  return `model.layers.${layer}.self_attn.${n}.weight`;
+}
+
 export interface ExpectedTensor {
   name: string;
   shape: number[];
@@ -210,6 +247,7 @@ export function expectedTensors(cfg: ModelConfig): ExpectedTensor[] {
         out.push({ name: `model.layers.${i}.self_attn.${m}.bias`, shape: [outFeatures] });
       }
     }
+    if (cfg.qkNorm) for (const n of QK_NORMS) out.push({ name: qkNormName(i, n), shape: [cfg.headDim] });
     out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [C] });
   }
   out.push({ name: 'model.norm.weight', shape: [C] });

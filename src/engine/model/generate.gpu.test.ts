@@ -35,10 +35,14 @@ function refLastLogits(cfg: ReturnType<typeof tinyConfig>, weights: Map<string, 
 }
 
 describe('generation with a KV cache', () => {
-  for (const fallback of [false, true]) {
-    it(`prefill logits, adapter scale and greedy decoding match the float64 reference (fallback=${fallback})`, async () => {
+  const archs = [
+    ['qwen2 biases, untied', { tieWordEmbeddings: false, attentionBias: true }],
+    ['qwen3 q/k norms, head_dim 6 ≠ C/H, tied', { qkNorm: true, headDim: 6 }],
+  ] as const;
+  for (const fallback of [false, true]) for (const [arch, shape] of archs) {
+    it(`${arch}: prefill logits, adapter scale and greedy decoding match the float64 reference (fallback=${fallback})`, async () => {
       const ctx = await getTestContext({ fallback });
-      const cfg = tinyConfig({ tieWordEmbeddings: false, attentionBias: true });
+      const cfg = tinyConfig(shape);
       const weights = randomWeights(cfg, 701, 2.5);
       const lora = randomLora(cfg, 3, 702, { magnitude: 1.5 });
       const prompt = [5, 17, 3, 22, 9];

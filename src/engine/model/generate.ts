@@ -87,6 +87,8 @@ export class Generator {
     for (const [n, e] of [['x', rows * C], ['xMid', rows * C], ['ln', rows * C], ['rstd', rows], ['q', rows * qd], ['k', rows * kvd], ['v', rows * kvd], ['att', rows * qd], ['proj', rows * C], ['gate', rows * F], ['up', rows * F], ['act', rows * F], ['lse', rows * cfg.numHeads], ['seg', rows], ['ids', rows], ['pos', rows], ['cacheRows', rows], ['last', C], ['lnLast', maxBatch * C], ['rstdLast', maxBatch], ['logits', maxBatch * V], ['rowLogits', V], ['tokens', (maxBatch * this.tokenStride) / 4], ['first', maxBatch * 2]] as const) {
       this.b[n] = mk(n, e * 4);
     }
+    // qwen3: pre-norm q/k and the per-head norms' rstd (scratch: generation has no backward).
+    if (cfg.qkNorm) for (const [n, e] of [['qPre', rows * qd], ['kPre', rows * kvd], ['rstdq', rows * cfg.numHeads], ['rstdk', rows * cfg.numKvHeads]] as const) this.b[n] = mk(n, e * 4);
     this.b.decodeScratch = mk('decodeScratch', decodeScratchBytes(maxBatch, maxT, cfg.numHeads, cfg.headDim));
     this.h = lora ? mk('loraH', rows * lora.layout.R * 4) : null;
     this.sampleScratch = createSampleScratch(ctx, V);
@@ -116,6 +118,7 @@ export class Generator {
     const io: LayerBuffers = {
       x: b.x, out: b.x, positions: b.pos, ln1: b.ln, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, proj: b.proj,
       xMid: b.xMid, ln2: b.ln, rstd2: b.rstd, gate: b.gate, up: b.up, act: b.act, loraH,
+      qkNorm: cfg.qkNorm ? { qPre: b.qPre, kPre: b.kPre, rstdq: b.rstdq, rstdk: b.rstdk } : null,
     };
     for (let l = 0; l < cfg.numLayers; l++) {
       // The new keys/values join the cache; attention reads the cache (decode) or the prompt's own k/v (prefill).

@@ -38,6 +38,7 @@ describe('GGUF base models: config and weights read back', () => {
   it.each<[string, TinyModelOptions]>([
     ['llama GQA, untied, head_dim ≠ C/H (q/k rows permuted in the file)', { layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 40, seed: 1 }],
     ['qwen2, biases, tied, one kv head', { architecture: 'qwen2', layers: 3, hiddenSize: 32, numHeads: 4, numKvHeads: 1, intermediateSize: 40, tied: true, seed: 2 }],
+    ['qwen3, q/k norms, head_dim ≠ C/H, tied (no permutation: NEOX RoPE)', { architecture: 'qwen3', layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 40, tied: true, seed: 6 }],
     ['llama, tied, extra vocab rows', { layers: 1, hiddenSize: 16, numHeads: 2, numKvHeads: 2, intermediateSize: 24, tied: true, extraVocab: 3, seed: 3 }],
   ])('%s: same config, every F32 tensor bit-identical in HF layout', async (_l, opts) => {
     const { model, bytes } = await ggufOf(opts);
@@ -128,10 +129,18 @@ describe('GGUF base models: clear refusals', () => {
 
   it('an unsupported architecture names the supported ones', async () => {
     const { bytes } = await ggufOf(small);
-    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'qwen3') }), 'q3.gguf'))).rejects.toThrow(
-      /q3.gguf: general.architecture "qwen3" is a llama.cpp architecture the engine does not run yet \(supported: llama, qwen2\)/,
+    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'gemma3') }), 'g3.gguf'))).rejects.toThrow(
+      /g3.gguf: general.architecture "gemma3" is a llama.cpp architecture the engine does not run yet \(supported: llama, qwen2, qwen3\)/,
     );
-    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'bert') }), 'b.gguf'))).rejects.toThrow(/"bert" is not supported \(supported: llama, qwen2\)/);
+    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'bert') }), 'b.gguf'))).rejects.toThrow(/"bert" is not supported \(supported: llama, qwen2, qwen3\)/);
+  });
+
+  it('a qwen3 GGUF without its q/k norm tensors is refused by name', async () => {
+    const { bytes } = await ggufOf({ ...small, architecture: 'qwen3' });
+    const g = await readGguf(memorySource(bytes));
+    const kept = g.tensors.filter((t) => t.name !== 'blk.0.attn_k_norm.weight');
+    const cut = await collectChunks(ggufChunks([...g.kv.values()], kept.map((t) => ({ name: t.name, shape: t.shape, type: t.typeName! })), (s) => g.readRaw(s.name)));
+    await expect(openGgufModel(memorySource(cut, 'q3.gguf'))).rejects.toThrow(/q3.gguf: checkpoint does not match config.json \(qwen3\): missing model.layers.0.self_attn.k_norm.weight \[8\]/);
   });
 
   it('an unsupported tensor type names the tensor, its type and the supported types', async () => {

@@ -3,7 +3,7 @@
 // reader of a GGUF model file into a ModelConfig plus weights by HF name. Quantized tensors
 // stay as their file's blocks (rows back in HF order) with a dequantize path beside them.
 // Follows llama.cpp's convert_hf_to_gguf.py and llama-model.cpp; see FORMATS.md.
-import { type LinearModule, type Llama3RopeScaling, type ModelConfig, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
+import { type LinearModule, type Llama3RopeScaling, type ModelConfig, llama3ScaledInvFreq, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
 import { GgufError, type GgufFile, type GgufTensorInfo, readGguf } from './gguf-format';
 import { type BlockTensor, type BlockTensorSource, type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes } from './quant';
 import type { ByteSource } from './safetensors';
@@ -19,7 +19,10 @@ export const GGUF_MODULE: Record<LinearModule, string> = {
   down_proj: 'ffn_down',
 };
 
-/** GGUF tensor name of an HF tensor name (llama/qwen2), or throws. */
+/** GGUF names of qwen3's per-head q/k norm weights (HF self_attn.q_norm / k_norm). */
+const GGUF_QK_NORM: Record<string, string> = { 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' };
+
+/** GGUF tensor name of an HF tensor name (llama/qwen2/qwen3), or throws. */
 export function ggufTensorName(hf: string): string {
   if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
   if (hf === 'model.norm.weight') return 'output_norm.weight';
@@ -29,6 +32,7 @@ export function ggufTensorName(hf: string): string {
     const [, i, mod, kind] = m;
     if (mod === 'input_layernorm') return `blk.${i}.attn_norm.${kind}`;
     if (mod === 'post_attention_layernorm') return `blk.${i}.ffn_norm.${kind}`;
+    if (mod in GGUF_QK_NORM) return `blk.${i}.${GGUF_QK_NORM[mod]}.${kind}`;
     const lin = /^(?:self_attn|mlp)\.([a-z_]+)$/.exec(mod);
     if (lin && lin[1] in GGUF_MODULE) return `blk.${i}.${GGUF_MODULE[lin[1] as LinearModule]}.${kind}`;
   }
@@ -143,26 +147,18 @@ export function llama3ScalingFromFactors(factors: Float32Array, ropeTheta: numbe
   return scaling;
 }
 
-/** RoPE frequency factors of llama3 scaling, as convert_hf_to_gguf.py writes rope_freqs.weight. */
+/** RoPE frequency factors of llama3 scaling (plain / scaled inverse frequency), as convert_hf_to_gguf.py writes rope_freqs.weight. */
 export function llama3Factors(s: Llama3RopeScaling, ropeTheta: number, headDim: number): Float32Array {
   const out = new Float32Array(headDim / 2);
-  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
   for (let j = 0; j < headDim / 2; j++) {
-    const freq = 1 / Math.pow(ropeTheta, (2 * j) / headDim);
-    const wavelen = (2 * Math.PI) / freq;
-    if (wavelen < highWavelen) out[j] = 1;
-    else if (wavelen > lowWavelen) out[j] = s.factor;
-    else {
-      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-      out[j] = 1 / ((1 - smooth) / s.factor + smooth);
-    }
+    const inv = 1 / Math.pow(ropeTheta, (2 * j) / headDim);
+    out[j] = inv / llama3ScaledInvFreq(inv, s);
   }
   return out;
 }
 
 /** Architectures llama.cpp writes that the engine does not run (yet), for a precise message. */
-const KNOWN_UNSUPPORTED = ['qwen3', 'gemma3', 'gemma2', 'phi3', 'mistral3'];
+const KNOWN_UNSUPPORTED = ['gemma3', 'gemma2', 'phi3', 'mistral3', 'qwen3moe'];
 
 /** ModelConfig from a GGUF model's KVs and tensor list. */
 export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<ModelConfig> {
@@ -218,6 +214,7 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     tieWordEmbeddings: !byName.has('output.weight'), // llama.cpp reuses token_embd when output is absent
     maxPositionEmbeddings: kvInt(g, file, k('context_length'), 2048),
     attentionBias: architecture === 'qwen2' || byName.has('blk.0.attn_q.bias'),
+    qkNorm: architecture === 'qwen3',
     dtype: linearType === 'F16' || linearType === 'BF16' ? linearType : 'F32',
     bosTokenId: id('tokenizer.ggml.bos_token_id'),
     eosTokenIds: eos === null ? [] : [eos],

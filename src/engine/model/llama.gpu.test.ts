@@ -19,6 +19,8 @@ import type { ModelShape } from '../reference/model';
 //  - LoRA gradients: atol 1e-4·max|g| (small entries are sums of cancelling terms) + rtol 1e-3.
 const LOGITS_TOL = { atol: 1e-4, rtol: 1e-4 };
 
+const LLAMA32_ROPE = { ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 } as const;
+
 interface Case {
   name: string;
   cfg: Partial<ModelShape>;
@@ -47,6 +49,15 @@ const cases: Case[] = [
   { name: 'selective recompute, several LM-head chunks (BT=90), MQA', cfg: { numKvHeads: 1 }, B: 3, T: 30, packed: true, recompute: 'selective', level: 'selective', chunkRows: 64, R: 2 },
   { name: 'selective recompute, T=1', cfg: { numHeads: 2, numKvHeads: 2, headDim: 8, numLayers: 3 }, B: 3, T: 1, packed: false, recompute: 'selective', level: 'selective', R: 1 },
   { name: "recompute 'auto' picks selective when only it fits the budget", cfg: { numLayers: 3 }, B: 2, T: 5, packed: true, recompute: 'auto', level: 'selective', budget: 'selective-fits', R: 2 },
+  // Llama 3.2: llama3 RoPE scaling (D = 8, θ = 10⁴, original context 64: one frequency kept,
+  // one on the smooth ramp, two divided by the factor) with tied embeddings.
+  { name: 'Llama 3.2: llama3 rope scaling, tied, GQA 4/2', cfg: { headDim: 8, ropeScaling: LLAMA32_ROPE }, B: 2, T: 9, packed: true, R: 3 },
+  { name: 'Llama 3.2: llama3 rope scaling, tied, selective recompute', cfg: { headDim: 8, numLayers: 3, ropeScaling: LLAMA32_ROPE }, B: 2, T: 7, packed: true, recompute: 'selective', level: 'selective', R: 2 },
+  // qwen3: per-head q/k RMSNorm before RoPE; head_dim ≠ hidden/heads.
+  { name: 'qwen3: q/k norms, head_dim 6 ≠ C/H, GQA 4/2, tied', cfg: { qkNorm: true, headDim: 6 }, B: 2, T: 7, packed: true, R: 3 },
+  { name: 'qwen3: head_dim 128, MQA, untied, selective recompute', cfg: { qkNorm: true, numHeads: 2, numKvHeads: 1, headDim: 128, tieWordEmbeddings: false }, B: 2, T: 6, packed: true, recompute: 'selective', level: 'selective', R: 2 },
+  { name: 'qwen3: selective recompute (q, k rebuilt by norm + RoPE), 3 layers, dropout', cfg: { qkNorm: true, headDim: 6, numLayers: 3, tieWordEmbeddings: false }, B: 2, T: 8, packed: true, recompute: 'selective', level: 'selective', R: 3, dropout: 0.25 },
+  { name: 'qwen3: full recompute, LoRA dropout p=0.25, 3 layers, GQA 4/2', cfg: { qkNorm: true, headDim: 8, numLayers: 3 }, B: 2, T: 9, packed: true, recompute: true, level: 'full', R: 4, dropout: 0.25 },
 ];
 
 /** The weights as the f16 path stores them (linears and embeddings rounded to f16; norms and biases f32). */

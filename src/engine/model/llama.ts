@@ -2,8 +2,8 @@
 // cross-entropy and the backward of a training step into a Recorder, out of the kernel
 // launchers in src/engine/gpu/kernels. Math identical to src/engine/reference/model.ts:
 //
-//   embedding → L × [RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → causal GQA attention with
-//   segment ids → o_proj → residual → RMSNorm → gate, up → SwiGLU → down → residual] →
+//   embedding → L × [RMSNorm → q,k,v (+bias) (+LoRA) → (qwen3: per-head RMSNorm of q, k) →
+//   RoPE → causal GQA attention with segment ids → o_proj → residual → RMSNorm → gate, up → SwiGLU → down → residual] →
 //   RMSNorm → LM head (tied or separate) → cross-entropy (ignore -100, mean over targets)
 //
 // The LM head never materialises [B·T, V]: rows go through it in chunks (logits chunk =
@@ -23,7 +23,7 @@ import { mixSeed } from '../optim/rng';
 import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
 import { LINEAR_MODULES, type LinearModule, type ModelConfig, linearShape } from './config';
 import type { LoraLayout, LoraParams } from './lora-params';
-import type { ModelWeights } from './weights';
+import type { LayerWeights, ModelWeights } from './weights';
 
 /** A batch in the data pipeline's layout (src/data): targets already shifted, -100 ignored. */
 export interface TokenBatch {
@@ -96,6 +96,11 @@ export interface LayerBuffers {
   act: Binding; // [rows, F] silu(gate)·up
   /** LoRA h [rows, R] per adapted module. */
   loraH: Partial<Record<LinearModule, Binding>>;
+  /**
+   * Models with q/k norms (qwen3): q_proj/k_proj outputs before the norm and the norms' rstd
+   * per (token, head), kept for the backward; null for llama/qwen2.
+   */
+  qkNorm: { qPre: Binding; kPre: Binding; rstdq: Binding; rstdk: Binding } | null;
 }
 
 /**
@@ -111,16 +116,16 @@ export type Attend = (rec: Recorder, att: Binding, q: Binding, k: Binding, v: Bi
  *   → SwiGLU → down → residual.
  */
 export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
-  const { ctx, cfg, weights, invFreq } = model;
+  const { ctx, cfg, weights } = model;
   const C = cfg.hiddenSize;
   const w = weights.layers[l];
   const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
   recordInputNorm(model, rec, l, rows, b);
-  lin('q_proj', b.q, b.ln1, w.bias?.q_proj ?? null);
-  lin('k_proj', b.k, b.ln1, w.bias?.k_proj ?? null);
+  const qk = qkNormParts(model, l, b);
+  lin('q_proj', qk?.b.qPre ?? b.q, b.ln1, w.bias?.q_proj ?? null);
+  lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
   lin('v_proj', b.v, b.ln1, w.bias?.v_proj ?? null);
-  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
-  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+  recordQkNormRope(model, rec, l, rows, b);
   attend(rec, b.att, b.q, b.k, b.v);
   lin('o_proj', b.proj, b.att, null);
   residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
@@ -132,7 +137,26 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
 }
 
+/** Layer l's q/k norm weights and buffers when the model has q/k norms (qwen3), else null. */
+function qkNormParts(model: LlamaModel, l: number, b: Pick<LayerBuffers, 'qkNorm'>): { w: NonNullable<LayerWeights['qkNorm']>; b: NonNullable<LayerBuffers['qkNorm']> } | null {
+  if (!model.cfg.qkNorm) return null;
+  const w = model.weights.layers[l].qkNorm;
+  if (!w || !b.qkNorm) throw new Error(`layer ${l}: the config has q/k norms but the ${w ? 'activation buffers' : 'weights'} lack them`);
+  return { w, b: b.qkNorm };
+}
+
 // The cheap steps of the block, also re-run on their own by selective recomputation.
+/** q, k (in place) → RoPE; with q/k norms first q = norm(qPre), k = norm(kPre), per head (rows = tokens × heads of width D). */
+function recordQkNormRope(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'q' | 'k' | 'positions' | 'qkNorm'>): void {
+  const { ctx, cfg, invFreq } = model;
+  const qk = qkNormParts(model, l, b);
+  if (qk) {
+    rmsnormForward(ctx, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim, cfg.rmsNormEps);
+    rmsnormForward(ctx, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps);
+  }
+  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
+  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+}
 function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
   rmsnormForward(model.ctx, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
 }
@@ -160,8 +184,9 @@ export interface GraphOptions {
   /**
    * What the backward recomputes instead of keeping (levels in arena.ts):
    *  - false: keep every activation (fastest, most memory);
-   *  - 'selective': drop the cheap ones (RMSNorm outputs, silu(gate)·up) and recompute them
-   *    before each layer's backward — two norms and one elementwise pass per layer, no matmul;
+   *  - 'selective': drop the cheap ones (RMSNorm outputs, silu(gate)·up; with q/k norms also
+   *    q and k after norm + RoPE) and recompute them before each layer's backward — norms,
+   *    RoPE and one elementwise pass per layer, no matmul;
    *  - true: keep only the residual stream and re-run each layer's forward in the backward
    *    (one more forward, least memory);
    *  - 'auto': the first of false, 'selective', true whose activations fit
@@ -256,12 +281,13 @@ export class TrainingGraph {
     );
   }
 
-  /** Selective recomputation: layer l's norms (ln1, ln2 + rstd) and act = silu(gate)·up from what it kept. */
+  /** Selective recomputation: layer l's norms (ln1, ln2 + rstd), act = silu(gate)·up and, with q/k norms, q and k from what it kept. */
   private recomputeCheap(rec: Recorder, l: number): void {
     const b = this.layerBuffers(l);
     recordInputNorm(this.model, rec, l, this.BT, b);
     recordPostNorm(this.model, rec, l, this.BT, b);
     recordSwiglu(this.model, rec, this.BT, b);
+    if (this.model.cfg.qkNorm) recordQkNormRope(this.model, rec, l, this.BT, b);
   }
 
   /** scratch.dres holds dL/d(resid[l+1]) on entry and dL/d(resid[l]) on exit. */
@@ -286,8 +312,22 @@ export class TrainingGraph {
     attentionBackward(ctx, rec, s.dq, s.dk, s.dv, s.attStats, s.datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D);
     ropeBackward(ctx, rec, s.dq, s.dq, invFreq, this.buf.positions, BT, H, D);
     ropeBackward(ctx, rec, s.dk, s.dk, invFreq, this.buf.positions, BT, KVH, D);
-    this.linearBackward(rec, run, l, 'q_proj', s.dln, s.dq, a.ln1, a.loraH.q_proj, false);
-    this.linearBackward(rec, run, l, 'k_proj', s.dln, s.dk, a.ln1, a.loraH.k_proj, true);
+    const qk = qkNormParts(this.model, l, a);
+    if (qk) {
+      // Through the per-head norms (weights frozen). The norm backward accumulates, so each
+      // pre-norm gradient goes into a cleared datt (free after the attention backward), one
+      // after the other.
+      const pre = (n: number): Binding => ({ buffer: s.datt, offset: 0, size: BT * n * D * 4 });
+      rec.clear(s.datt, 0, BT * H * D * 4);
+      rmsnormBackward(ctx, rec, pre(H), s.dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
+      this.linearBackward(rec, run, l, 'q_proj', s.dln, pre(H), a.ln1, a.loraH.q_proj, false);
+      rec.clear(s.datt, 0, BT * KVH * D * 4);
+      rmsnormBackward(ctx, rec, pre(KVH), s.dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
+      this.linearBackward(rec, run, l, 'k_proj', s.dln, pre(KVH), a.ln1, a.loraH.k_proj, true);
+    } else {
+      this.linearBackward(rec, run, l, 'q_proj', s.dln, s.dq, a.ln1, a.loraH.q_proj, false);
+      this.linearBackward(rec, run, l, 'k_proj', s.dln, s.dk, a.ln1, a.loraH.k_proj, true);
+    }
     this.linearBackward(rec, run, l, 'v_proj', s.dln, s.dv, a.ln1, a.loraH.v_proj, true);
     rmsnormBackward(ctx, rec, s.dres, s.dln, this.buf.resid[l], w.inputNorm, a.rstd1, BT, C);
   }

@@ -21,6 +21,7 @@ export function tinyShape(over: Partial<ModelShape> = {}): ModelShape {
     tieWordEmbeddings: true,
     attentionBias: false,
     ropeScaling: null,
+    qkNorm: false,
     ...over,
   };
 }
@@ -30,8 +31,9 @@ export function tinyConfig(over: Partial<ModelShape> = {}): ModelConfig {
   const s = tinyShape(over);
   return {
     ...s,
-    architecture: s.attentionBias ? 'qwen2' : 'llama',
+    architecture: s.qkNorm ? 'qwen3' : s.attentionBias ? 'qwen2' : 'llama',
     ropeScaling: s.ropeScaling ?? null,
+    qkNorm: s.qkNorm ?? false,
     maxPositionEmbeddings: 2048,
     dtype: 'F32',
     bosTokenId: null,

@@ -4,7 +4,7 @@
 // asks for it (half the memory, the kernels accumulate in f32); norms and biases stay f32.
 import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
-import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName } from './config';
+import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
 import type { FloatTensorSource } from './safetensors';
 
@@ -16,6 +16,8 @@ export interface LayerWeights {
   linear: Record<LinearModule, Weight>;
   /** q/k/v biases (qwen2), else null. */
   bias: { q_proj: GPUBuffer; k_proj: GPUBuffer; v_proj: GPUBuffer } | null;
+  /** Per-head q/k RMSNorm weights [D] (qwen3), else null. */
+  qkNorm: { q: GPUBuffer; k: GPUBuffer } | null;
 }
 
 export interface ModelWeights {
@@ -125,8 +127,9 @@ async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: TensorSource,
           v_proj: await get(`${p}.self_attn.v_proj.bias`),
         }
       : null;
+    const qkNorm = cfg.qkNorm ? { q: await get(qkNormName(l, 'q_norm')), k: await get(qkNormName(l, 'k_norm')) } : null;
     const postNorm = await get(`${p}.post_attention_layernorm.weight`);
-    layers.push({ inputNorm, postNorm, linear, bias });
+    layers.push({ inputNorm, postNorm, linear, bias, qkNorm });
   }
   const norm = await get('model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : w(await get('lm_head.weight'));
@@ -147,6 +150,7 @@ export function destroyWeights(ctx: GpuContext, w: ModelWeights): void {
     add(l.postNorm);
     for (const m of LINEAR_MODULES) add(l.linear[m].buffer as GPUBuffer);
     if (l.bias) for (const b of Object.values(l.bias)) add(b);
+    if (l.qkNorm) for (const b of Object.values(l.qkNorm)) add(b);
   }
   for (const b of bufs) ctx.destroy(b);
 }

@@ -27,6 +27,9 @@ describe('reference model: LoRA gradients vs finite differences', () => {
     { name: 'untied, no bias', cfg: { tieWordEmbeddings: false }, packed: false },
     { name: 'tied, qwen2 biases, packed segments', cfg: { attentionBias: true }, packed: true },
     { name: 'untied, biases, packed, llama3 rope scaling', cfg: { tieWordEmbeddings: false, attentionBias: true, ropeScaling: { ropeType: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 } }, packed: true },
+    // qwen3: per-head q/k RMSNorm; head_dim 6 ≠ hidden/heads = 4, GQA 4/2.
+    { name: 'qwen3 q/k norms, head_dim 6 ≠ C/H, GQA, tied, packed', cfg: { qkNorm: true, headDim: 6 }, packed: true },
+    { name: 'qwen3 q/k norms, MQA, untied', cfg: { qkNorm: true, numKvHeads: 1, tieWordEmbeddings: false }, packed: false },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -105,6 +108,28 @@ describe('reference model: properties', () => {
     const V = cfg.vocabSize;
     expectClose(x.logits.subarray(0, 3 * V), y.logits.subarray(0, 3 * V), 0, 0, 'prefix logits');
     expect(x.logits[3 * V]).not.toBe(y.logits[3 * V]);
+  });
+
+  it('qwen3 q/k norms are per head: rescaling one head of q_proj/k_proj leaves the logits unchanged', () => {
+    // With eps → 0, RMSNorm of a row is invariant to scaling that row. Per-head norms make the
+    // model invariant to scaling one head's rows of q_proj (or one kv head's of k_proj); a norm
+    // over the whole q row, or none, would not be.
+    const cfg = tinyShape({ qkNorm: true, headDim: 6, rmsNormEps: 1e-300 });
+    const weights = randomWeights(cfg, 91);
+    const batch = randomBatch(cfg, 1, 5, 92);
+    const base = referenceForward(cfg, weights, null, batch);
+    const D = cfg.headDim;
+    const C = cfg.hiddenSize;
+    const scaled = new Map(weights);
+    for (const [name, head, factor] of [['model.layers.0.self_attn.q_proj.weight', 1, 3], ['model.layers.1.self_attn.k_proj.weight', 0, 0.25]] as const) {
+      const w = weights.get(name)!.slice();
+      for (let i = head * D * C; i < (head + 1) * D * C; i++) w[i] *= factor;
+      scaled.set(name, w);
+    }
+    expectClose(referenceForward(cfg, scaled, null, batch).logits, base.logits, 1e-12, 1e-10, 'logits after rescaling one head');
+    const noNorm = referenceForward({ ...cfg, qkNorm: false }, weights, null, batch);
+    const noNormScaled = referenceForward({ ...cfg, qkNorm: false }, scaled, null, batch);
+    expect(Math.abs(noNormScaled.loss - noNorm.loss)).toBeGreaterThan(1e-3);
   });
 
   it('llama3 rope scaling matches HF formulas at the three regimes', () => {

@@ -5,7 +5,8 @@
 // RefGraph (graph.ts), which records each op's reference backward; so `decoderBlock` below is
 // the one definition of a block, and its backward is derived from it, not written again.
 //
-//   embedding → L × [RMSNorm → q,k,v (+bias) → RoPE (rotate_half) → causal GQA attention
+//   embedding → L × [RMSNorm → q,k,v (+bias) → (qwen3: per-head RMSNorm of q and k over D)
+//   → RoPE (rotate_half) → causal GQA attention
 //   with segment ids → o_proj → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm →
 //   LM head (tied or separate) → softmax cross-entropy (ignore index -100, mean).
 //
@@ -16,7 +17,7 @@
 // Shapes: B batch, T sequence, C hidden, H heads, KVH kv heads, D head dim, F mlp width,
 // V vocab, R LoRA rank, L layers. Weights use Hugging Face names and [out, in] layouts.
 
-import type { Llama3RopeScaling } from '../model/config';
+import { type Llama3RopeScaling, QK_NORMS, qkNormName } from '../model/config';
 import { IGNORE_INDEX } from './crossentropy';
 import { type LoraBranch, RefGraph } from './graph';
 import { ropeInvFreq } from './rope';
@@ -39,6 +40,8 @@ export interface ModelShape {
   /** q/k/v projections carry a bias (qwen2). */
   attentionBias: boolean;
   ropeScaling?: Llama3RopeScaling | null;
+  /** Per-head RMSNorm of q and k (weights [D]) before RoPE (qwen3). */
+  qkNorm?: boolean;
 }
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -120,6 +123,7 @@ export function baseTensorShapes(cfg: ModelShape): Map<string, number[]> {
     if (cfg.attentionBias) {
       for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) m.set(`${modulePath(l, t)}.bias`, [linearShape(cfg, t)[0]]);
     }
+    if (cfg.qkNorm) for (const n of QK_NORMS) m.set(qkNormName(l, n), [cfg.headDim]);
   }
   m.set('model.norm.weight', [C]);
   if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, C]);
@@ -181,8 +185,10 @@ function decoderBlock(g: RefGraph, p: ModelParams, l: number, x: Float64Array): 
   const { cfg, invFreq } = p;
   const eps = cfg.rmsNormEps;
   const h = g.rmsnorm(x, p.get(`model.layers.${l}.input_layernorm.weight`), eps);
-  const q = g.rope(p.linear(g, l, 'q_proj', h), invFreq);
-  const k = g.rope(p.linear(g, l, 'k_proj', h), invFreq);
+  // qwen3: RMSNorm per head (rows N·heads of width D = the weight's length) before RoPE.
+  const qkNorm = (y: Float64Array, n: (typeof QK_NORMS)[number]) => (cfg.qkNorm ? g.rmsnorm(y, p.get(qkNormName(l, n)), eps) : y);
+  const q = g.rope(qkNorm(p.linear(g, l, 'q_proj', h), 'q_norm'), invFreq);
+  const k = g.rope(qkNorm(p.linear(g, l, 'k_proj', h), 'k_norm'), invFreq);
   const v = p.linear(g, l, 'v_proj', h);
   const att = g.attention(q, k, v, cfg.headDim);
   const xMid = g.residual(x, p.linear(g, l, 'o_proj', att));

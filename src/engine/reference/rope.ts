@@ -2,30 +2,17 @@
 // (< D/2) pairs with i + D/2 and both rotate by the angle pos·invFreq[i]. The angle is rounded
 // to f32, as transformers computes it (inv_freq @ position_ids in float32); the rest is float64.
 
-import type { Llama3RopeScaling } from '../model/config';
+import { type Llama3RopeScaling, llama3ScaledInvFreq } from '../model/config';
 
-/** RoPE inverse frequencies [D/2], with the llama3 rope_scaling variant (as in HF transformers). */
+/** RoPE inverse frequencies [D/2], with the llama3 rope_scaling variant (as in HF transformers, in float64). */
 export function ropeInvFreq(cfg: { headDim: number; ropeTheta: number; ropeScaling?: Llama3RopeScaling | null }): Float64Array {
   const D = cfg.headDim;
-  const half = D / 2;
-  const inv = new Float64Array(half);
-  for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
+  const inv = new Float64Array(D / 2);
+  for (let j = 0; j < D / 2; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
   const s = cfg.ropeScaling;
   if (!s) return inv;
   if (s.ropeType !== 'llama3') throw new Error(`rope_scaling type ${String(s.ropeType)} is not supported (only llama3)`);
-  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
-  for (let j = 0; j < half; j++) {
-    const wavelen = (2 * Math.PI) / inv[j];
-    if (wavelen < highWavelen) continue; // high frequency: unchanged
-    if (wavelen > lowWavelen) {
-      inv[j] = inv[j] / s.factor;
-    } else {
-      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-      inv[j] = (1 - smooth) * (inv[j] / s.factor) + smooth * inv[j];
-    }
-  }
-  return inv;
+  return inv.map((x) => llama3ScaledInvFreq(x, s));
 }
 
 /** out = rotation of inp by sign·angle per pair; the backward is the transpose, i.e. sign −1. */

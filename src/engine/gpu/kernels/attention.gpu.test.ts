@@ -46,6 +46,8 @@ for (const T of Ts) {
 }
 // Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
+// Qwen3 (D = 128) and Gemma 3 (D = 256) head dims, T past one query/key tile, GQA 4/2.
+cases.push({ B: 2, T: 70, H: 4, KVH: 2, D: 128, seg: 'padded' }, { B: 1, T: 45, H: 4, KVH: 2, D: 256, seg: 'packed' }, { B: 2, T: 17, H: 2, KVH: 1, D: 256, seg: 'single' });
 // Row kernels (D <= 64, D % 4 == 0) with D short of its size class (zero-padded rows), and
 // a D that is no multiple of 4 (tile kernels).
 cases.push({ B: 1, T: 70, H: 3, KVH: 1, D: 12, seg: 'packed' }, { B: 2, T: 9, H: 2, KVH: 2, D: 6, seg: 'single' });

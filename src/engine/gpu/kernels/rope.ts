@@ -3,46 +3,29 @@ import code from '../../../../shaders/rope_forward.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
+import { type Llama3RopeScaling, llama3ScaledInvFreq } from '../../model/config';
 
 const PARAMS = defineParams(code, [['BT', 'u32'], ['NH', 'u32'], ['D', 'u32'], ['transpose', 'u32']]);
 
 const WG = 256;
 
-/** Llama 3 frequency-dependent scaling; field names as in ModelConfig's Llama3RopeScaling. */
-export interface RopeScaling {
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPositionEmbeddings: number;
-}
+/** Llama 3 frequency-dependent scaling (ModelConfig's Llama3RopeScaling; the type tag is not needed here). */
+export type RopeScaling = Omit<Llama3RopeScaling, 'ropeType'>;
 
 const f = Math.fround;
 
 /**
  * inv_freq[D/2] as Hugging Face computes it in float32 (each operation rounded to f32 so
  * the angles match transformers'): 1 / theta^(2i/D), then the llama3 rope_scaling
- * adjustment when `scaling` is given (low frequencies divided by `factor`, a smooth blend
- * between low_freq_factor and high_freq_factor, high frequencies unchanged).
+ * adjustment (llama3ScaledInvFreq) when `scaling` is given.
  */
 export function ropeInvFreq(D: number, theta: number, scaling: RopeScaling | null = null): Float32Array {
   if (D % 2 !== 0) throw new Error(`ropeInvFreq: head dim ${D} must be even`);
   const inv = new Float32Array(D / 2);
   for (let i = 0; i < D / 2; i++) inv[i] = f(1 / f(Math.pow(theta, f((2 * i) / D))));
   if (!scaling) return inv;
-  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: old } = scaling;
-  const lowFreqWavelen = old / lowFreqFactor;
-  const highFreqWavelen = old / highFreqFactor;
-  for (let i = 0; i < inv.length; i++) {
-    const wavelen = f((2 * Math.PI) / inv[i]);
-    const scaled = wavelen > lowFreqWavelen ? f(inv[i] / factor) : inv[i];
-    if (wavelen < highFreqWavelen || wavelen > lowFreqWavelen) {
-      inv[i] = scaled;
-    } else {
-      const smooth = f(f(f(old / wavelen) - lowFreqFactor) / (highFreqFactor - lowFreqFactor));
-      inv[i] = f(f(f(f(1 - smooth) * scaled) / factor) + f(smooth * scaled));
-    }
-  }
-  return inv;
+  const s: Llama3RopeScaling = { ropeType: 'llama3', ...scaling };
+  return inv.map((x) => llama3ScaledInvFreq(x, s, f));
 }
 
 /** A storage buffer holding ropeInvFreq(D, theta, scaling), for ropeForward/ropeBackward. */
