@@ -7,6 +7,7 @@ import attentionKeyRowsLib from '../../../../shaders/lib/attention_key_rows.wgsl
 import attentionRowsLib from '../../../../shaders/lib/attention_rows.wgsl?raw';
 import attentionTilesLib from '../../../../shaders/lib/attention_tiles.wgsl?raw';
 import attentionTilesBackwardLib from '../../../../shaders/lib/attention_tiles_backward.wgsl?raw';
+import gatedActLib from '../../../../shaders/lib/gated_act.wgsl?raw';
 import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
 import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
@@ -18,6 +19,7 @@ export const WGSL_LIB = {
   attentionRows: attentionRowsLib,
   attentionTiles: attentionTilesLib,
   attentionTilesBackward: attentionTilesBackwardLib,
+  gatedAct: gatedActLib,
   gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib,
   segments: segmentsLib,
 } as const;
