@@ -12,6 +12,7 @@ import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
 import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
 import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
+import windowLib from '../../../../shaders/lib/window.wgsl?raw';
 
 /** The helper libraries a launcher may prepend (the weight readers are in weights.ts, the reductions in reduce-lib.ts). */
 export const WGSL_LIB = {
@@ -22,6 +23,7 @@ export const WGSL_LIB = {
   gatedAct: gatedActLib,
   gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib,
   segments: segmentsLib,
+  window: windowLib,
 } as const;
 
 // `enable` directives must come before every declaration of a module.
