@@ -62,7 +62,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
 
   let kEnd = min(T, q0 + BR); // causal: no key beyond the block's last query
   // Key tiles before the segment or the window of the block's first row are skipped.
-  let kStart = (max(segmentStart(b, q0, T, tid), windowStart(q0, p.window)) / BC) * BC;
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     loadKeyTile(b, k0, kh, T, KVH, D, tid);
