@@ -3,6 +3,11 @@ import { attentionBackward, attentionDecode, attentionForward, kvCacheAppend } f
 import { expectClose, randArray, rng } from '../../../test/numeric';
 import { checkGradients } from '../../../test/finite-diff';
 
+/** Random q [T, H, D], k, v [T, KVH, D]. */
+function randQkv(r: () => number, T: number, H: number, KVH: number, D: number) {
+  return { q: randArray(r, T * H * D), k: randArray(r, T * KVH * D), v: randArray(r, T * KVH * D) };
+}
+
 describe('attention reference', () => {
   it.each([
     { B: 1, T: 1, H: 2, KVH: 2, D: 3, seg: [0] },
@@ -37,9 +42,7 @@ describe('attention reference', () => {
     const H = 2, KVH = 1, D = 4;
     const lens = [3, 2, 4];
     const T = 9;
-    const q = randArray(r, T * H * D);
-    const k = randArray(r, T * KVH * D);
-    const v = randArray(r, T * KVH * D);
+    const { q, k, v } = randQkv(r, T, H, KVH, D);
     const seg = Uint32Array.from([4, 4, 4, 8, 8, 2, 2, 2, 2]);
     const out = new Float64Array(T * H * D);
     attentionForward(out, new Float64Array(H * T), q, k, v, seg, 1, T, H, KVH, D);
@@ -62,9 +65,7 @@ describe('attention reference', () => {
   it('decode over a cache equals the last row of full attention', () => {
     const r = rng(11);
     const T = 6, H = 4, KVH = 2, D = 5;
-    const q = randArray(r, T * H * D);
-    const k = randArray(r, T * KVH * D);
-    const v = randArray(r, T * KVH * D);
+    const { q, k, v } = randQkv(r, T, H, KVH, D);
     const full = new Float64Array(T * H * D);
     attentionForward(full, new Float64Array(H * T), q, k, v, new Uint32Array(T), 1, T, H, KVH, D);
     const kc = new Float64Array(10 * KVH * D);
@@ -81,9 +82,7 @@ describe('attention reference', () => {
   it('a sliding window of W: query t attends to keys t-W+1..t only (W = 1: its own value; W >= T: full attention)', () => {
     const r = rng(13);
     const T = 9, H = 2, KVH = 1, D = 4;
-    const q = randArray(r, T * H * D);
-    const k = randArray(r, T * KVH * D);
-    const v = randArray(r, T * KVH * D);
+    const { q, k, v } = randQkv(r, T, H, KVH, D);
     const seg = new Uint32Array(T);
     const run = (opts: { window?: number }) => {
       const o = new Float64Array(T * H * D);
@@ -110,9 +109,7 @@ describe('attention reference', () => {
     const r = rng(14);
     const T = 7, H = 2, KVH = 2, D = 3, maxT = 8;
     const opts = { window: 3, scale: 0.7 };
-    const q = randArray(r, T * H * D);
-    const k = randArray(r, T * KVH * D);
-    const v = randArray(r, T * KVH * D);
+    const { q, k, v } = randQkv(r, T, H, KVH, D);
     const full = new Float64Array(T * H * D);
     attentionForward(full, new Float64Array(H * T), q, k, v, new Uint32Array(T), 1, T, H, KVH, D, opts);
     const kc = new Float64Array(maxT * KVH * D);
