@@ -345,28 +345,22 @@ async function benchAttention(ctx: GpuContext, opts: KernelBenchOptions, time: T
   const dk = ctx.createBuffer(BT * KVH * D * 4);
   const dv = ctx.createBuffer(BT * KVH * D * 4);
   const stats = ctx.createBuffer(scratchBytes(B, T, H));
-  // Full causal attention, then a sliding-window layer (Gemma 3's local layers: window T/4, e.g.
-  // 512 at T = 2048) whose skipped tiles should make it cost ~window/T of the full layer.
-  // FLOPs count the visible (query, key) pairs: QKᵀ and PV forward, backward ≈ 2.5× that.
+  // Causal: about half of the T² score matrix; forward = QKᵀ and PV, backward ≈ 2.5× that.
+  const fwdFlops = 2 * 2 * B * H * D * ((T * (T + 1)) / 2);
+  const shape = `B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`;
   const rows: BenchRow[] = [];
-  for (const window of [undefined, Math.max(1, Math.floor(T / 4))]) {
-    let pairs = 0;
-    for (let t = 0; t < T; t++) pairs += Math.min(t + 1, window ?? T);
-    const fwdFlops = 2 * 2 * B * H * D * pairs;
-    const shape = `B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${window ? ` window=${window}` : ''}`;
-    const fMs = await time(() => {
-      const rec = ctx.recorder();
-      fwd(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D, { window });
-      rec.submit();
-    });
-    rows.push({ kernel: `attention forward${window ? ' (sliding)' : ''}`, shape, flops: fwdFlops, oursMs: fMs, tfjsMs: null, oursF16Ms: null });
-    const bMs = await time(() => {
-      const rec = ctx.recorder();
-      bwd(ctx, rec, dq, dk, dv, stats, dout, q, k, v, out, lse, seg, B, T, H, KVH, D, { window });
-      rec.submit();
-    });
-    rows.push({ kernel: `attention backward${window ? ' (sliding)' : ''}`, shape, flops: 2.5 * fwdFlops, oursMs: bMs, tfjsMs: null, oursF16Ms: null });
-  }
+  const fMs = await time(() => {
+    const rec = ctx.recorder();
+    fwd(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D);
+    rec.submit();
+  });
+  rows.push({ kernel: 'attention forward', shape, flops: fwdFlops, oursMs: fMs, tfjsMs: null, oursF16Ms: null });
+  const bMs = await time(() => {
+    const rec = ctx.recorder();
+    bwd(ctx, rec, dq, dk, dv, stats, dout, q, k, v, out, lse, seg, B, T, H, KVH, D);
+    rec.submit();
+  });
+  rows.push({ kernel: 'attention backward', shape, flops: 2.5 * fwdFlops, oursMs: bMs, tfjsMs: null, oursF16Ms: null });
   for (const r of rows) log(formatTable([r]).split('\n')[2]);
   for (const b of [q, k, v, dout, out, lse, seg, dq, dk, dv, stats]) ctx.destroy(b);
   return rows;
