@@ -4,11 +4,11 @@
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
 //   dk[s]   = scale · Σ_{h in group} Σ_t P[t,s]·(dout[t]·v[s] - Dl[t]) · q[t]   (OVERWRITES dk)
-// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t].
+// Mask as in attention_forward: s <= t, t - s < window and seg[b,s] == seg[b,t].
 // Shapes: dk, dv, k, v [B·T, KVH, D]; dout, q [B·T, H, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
-//           8 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
+//           8 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
 // lib/attention_tiles.wgsl + lib/attention_tiles_backward.wgsl (the tiles, their loads, tileProbGrad).
 // Grid: (ceil(T/BC), KVH, B). Workgroup memory: (2·BC + 2·BR)·DMAX + 2·BR·BC + 3·BR + BC + 2 words.
 // Query tiles after the segment of the block's last key are skipped (segment ids are
@@ -19,7 +19,7 @@ override BC: u32 = 16;  // keys owned by the workgroup
 override DMAX: u32 = 64;
 const OMAX: u32 = 8u;   // BC·D <= OMAX·WG (checked by the launcher)
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dv: array<f32>;
@@ -51,7 +51,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var r = 0u; r < nOut; r++) { accK[r] = 0.0; accV[r] = 0.0; }
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
-  let qEnd = segmentEnd(b, min(k0 + BC, T) - 1u, T, tid);
+  // Query tiles past the segment or the window of the block's last key are skipped.
+  let kLast = min(k0 + BC, T) - 1u;
+  let qEnd = min(segmentEnd(b, kLast, T, tid), kLast + p.window);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();

@@ -5,12 +5,12 @@
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
 //   dk[s]   = scale · Σ_{h in group} Σ_t P[t,s]·(dout[t]·v[s] - Dl[t]) · q[t]   (OVERWRITES dk)
-// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t].
+// Mask as in attention_forward: s <= t, t - s < window and seg[b,s] == seg[b,t].
 // Shapes: dk, dv, k, v [B·T, KVH, D] (read as vec4); dout, q [B·T, H, D]; stats vec2 (lse, Dl)
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
-//           8 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
+//           8 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
 // lib/attention_rows.wgsl (D4MAX, DM4, rowProbGrad).
 // Grid: (ceil(T/(2·WG)), KVH, B). Two keys' k, v, dk, dv rows (k0+tid, k0+tid+WG) live in private memory; Q/dout tiles of BR
 // queries stream through workgroup memory, read as broadcasts. Workgroup memory:
@@ -19,7 +19,7 @@ override WG: u32 = 32;    // invocations; 2·WG keys per workgroup
 override BR: u32 = 16;    // queries per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> dv: array<vec4<f32>>;
@@ -65,7 +65,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
-  let qEnd = segmentEnd(b, min(k0 + 2u * WG, T) - 1u, T, tid);
+  // Query tiles past the segment or the window of the block's last key are skipped.
+  let kLast = min(k0 + 2u * WG, T) - 1u;
+  let qEnd = min(segmentEnd(b, kLast, T, tid), kLast + p.window);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += BR) {
       workgroupBarrier();
@@ -101,8 +103,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         }
         let st = strow[i];
         let t = q0 + i;
-        let gA = rowProbGrad(cA, pA, st, sA <= t && segq[i] == segA);
-        let gB = rowProbGrad(cB, pB, st, sB <= t && segq[i] == segB);
+        let gA = rowProbGrad(cA, pA, st, inWindow(t, sA, p.window) && segq[i] == segA);
+        let gB = rowProbGrad(cB, pB, st, inWindow(t, sB, p.window) && segq[i] == segB);
         let prA = gA.x; let prB = gB.x;
         let dsA = vec4<f32>(gA.y);
         let dsB = vec4<f32>(gB.y);

@@ -3,10 +3,10 @@
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dS[t,s] = P[t,s] · (dout[t]·v[s] - Dl[t])
 //   dq[t]   = scale · Σ_s dS[t,s] · k[s]            (OVERWRITES dq)
-// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
+// Mask as in attention_forward: s <= t, t - s < window and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
 // Shapes: dq, dout, q [B·T, H, D]; k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T]; seg u32 [B·T].
-// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_tiles.wgsl + lib/attention_tiles_backward.wgsl (the tiles, their loads, tileProbGrad).
 // Grid: (ceil(T/BR), H, B). Workgroup memory: (2·BR + 2·BC)·DMAX + BR·BC + 3·BR + BC + 2 words.
 // Key tiles before the segment of the block's first row are skipped (see attention_forward).
@@ -16,7 +16,7 @@ override BC: u32 = 8;
 override DMAX: u32 = 64;
 const OMAX: u32 = 8u; // BR·D <= OMAX·WG (checked by the launcher)
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
@@ -45,7 +45,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var r = 0u; r < nOut; r++) { acc[r] = 0.0; }
 
   let kEnd = min(T, q0 + BR);
-  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
+  // Key tiles before the segment or the window of the block's first row are skipped.
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     loadKeyTile(b, k0, kh, T, KVH, D, tid);

@@ -3,11 +3,11 @@
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dS[t,s] = P[t,s] · (dout[t]·v[s] - Dl[t])
 //   dq[t]   = scale · Σ_s dS[t,s] · k[s]            (OVERWRITES dq)
-// Mask as in attention_forward: s <= t and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
+// Mask as in attention_forward: s <= t, t - s < window and seg[b,s] == seg[b,t]. kh = h / (H/KVH).
 // Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
 // seg u32 [B·T].
-// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_rows.wgsl (D4MAX, DM4, hsum4) + lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·WG)), H, B). Two rows' q, dout and dq (q0+tid, q0+tid+WG) live in private memory; K/V tiles of BC keys
 // stream through workgroup memory, read as broadcasts (see attention_forward_rows).
@@ -17,7 +17,7 @@ override WG: u32 = 32;    // invocations; 2·WG query rows per workgroup
 override BC: u32 = 16;    // keys per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dq: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;
@@ -57,7 +57,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let stB = stats[(b * H + h) * T + tB];
 
   let kEnd = min(T, q0 + 2u * WG);
-  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
+  // Key tiles before the segment or the window of the block's first row are skipped.
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
@@ -73,8 +74,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         pA = fma(oA[d], vv, pA); pB = fma(oB[d], vv, pB);
       }
       let s = k0 + j;
-      let dsA = vec4<f32>(rowProbGrad(sA, pA, stA, s <= tA && segk[j] == segA).y);
-      let dsB = vec4<f32>(rowProbGrad(sB, pB, stB, s <= tB && segk[j] == segB).y);
+      let dsA = vec4<f32>(rowProbGrad(sA, pA, stA, inWindow(tA, s, p.window) && segk[j] == segA).y);
+      let dsB = vec4<f32>(rowProbGrad(sB, pB, stB, inWindow(tB, s, p.window) && segk[j] == segB).y);
       for (var d = 0u; d < DM4; d++) {
         let kk = ks[j * DM4 + d];
         aA[d] = fma(dsA, kk, aA[d]);

@@ -1,13 +1,15 @@
 // attention_forward: causal grouped-query self-attention, flash-attention style.
 //   out[b,t,h,:] = Σ_s softmax_s(q[b,t,h]·k[b,s,kh]·scale + mask) · v[b,s,kh,:]
 //   lse[b,h,t]   = log Σ_s exp(q·k·scale) over visible s (saved for the backward pass)
-// kh = h / (H/KVH), scale = 1/sqrt(D). Key s is visible to query t iff s <= t and
-// seg[b,s] == seg[b,t] (packed sequences and padding; the diagonal is always visible).
-// Segment ids must be contiguous runs, each run's id distinct from the row's other runs:
-// key tiles before the segment of the block's first row are skipped, not just masked.
+// kh = h / (H/KVH), scale = 1/sqrt(D) unless the launcher gives another. Key s is visible to
+// query t iff s <= t, t - s < window (a sliding window of `window` keys; T for full attention)
+// and seg[b,s] == seg[b,t] (packed sequences and padding; the diagonal is always visible).
+// Segment ids must be contiguous runs, each run's id distinct from the row's other runs: key
+// tiles before the segment or the window of the block's first row are skipped, not just
+// masked (a sliding-window layer costs ~T·window, not T²).
 // Shapes: q, out [B·T, H, D]; k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
-// Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_tiles.wgsl (the tiles qs, ks, vs, segq, segk, lrow and loadKeyTile).
 // Grid: (ceil(T/BR), H, B); one workgroup owns BR query rows of one head and streams
 // key/value tiles of BC rows through workgroup memory with an online softmax, so no
@@ -19,7 +21,7 @@ override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX)
 const OMAX: u32 = 8u;     // output elements per invocation: BR·D <= OMAX·WG (checked by the launcher)
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
@@ -59,7 +61,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var r = 0u; r < nOut; r++) { acc[r] = 0.0; }
 
   let kEnd = min(T, q0 + BR); // causal: no key beyond the block's last query
-  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
+  // Key tiles before the segment or the window of the block's first row are skipped.
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     loadKeyTile(b, k0, kh, T, KVH, D, tid);

@@ -3,11 +3,11 @@
 //   out[b,t,h,:] = Σ_s softmax_s(q[b,t,h]·k[b,s,kh]·scale + mask) · v[b,s,kh,:]
 //   lse[b,h,t]   = log Σ_s exp(q·k·scale) over visible s (saved for the backward pass)
 // kh = h / (H/KVH), scale = 1/sqrt(D). Mask and the contiguous-segment requirement as in
-// attention_forward: s <= t and seg[b,s] == seg[b,t]; key tiles before the segment of the
-// block's first row are skipped.
+// attention_forward: s <= t, t - s < window and seg[b,s] == seg[b,t]; key tiles before the
+// segment or the window of the block's first row are skipped.
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
-// Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale}
-// The launcher prepends lib/segments.wgsl (segmentStart: the first key tile to visit) and
+// Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_rows.wgsl (D4MAX, DM4, hsum4) + lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·WG)), H, B). Each invocation keeps its two query rows (q0+tid, q0+tid+WG)
 // and their output accumulators in private memory; the workgroup streams K/V tiles of BC
@@ -20,7 +20,7 @@ override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D
 const BCMAX: u32 = 32u;   // private score slots
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
 
-struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
@@ -57,7 +57,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var sc: array<vec2<f32>, BCMAX>;
 
   let kEnd = min(T, q0 + 2u * WG);
-  let kStart = (segmentStart(b, q0, T, tid) / BC) * BC;
+  // Key tiles before the segment or the window of the block's first row are skipped.
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
   for (var k0 = kStart; k0 < kEnd; k0 += BC) {
     workgroupBarrier();
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
@@ -68,8 +69,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       var dA = vec4<f32>(0.0); var dB = vec4<f32>(0.0);
       for (var d = 0u; d < DM4; d++) { let kk = ks[j * DM4 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
       let s = k0 + j;
-      let x = vec2<f32>(select(NEG, hsum4(dA), s <= tA && segk[j] == segA),
-                        select(NEG, hsum4(dB), s <= tB && segk[j] == segB));
+      let x = vec2<f32>(select(NEG, hsum4(dA), inWindow(tA, s, p.window) && segk[j] == segA),
+                        select(NEG, hsum4(dB), inWindow(tB, s, p.window) && segk[j] == segB));
       sc[j] = x;
       mNew = max(mNew, x);
     }

@@ -1,5 +1,6 @@
-// swiglu_backward: with s = sigmoid(gate[i]),
-//   dgate[i] (+)= dout[i] · up[i] · s · (1 + gate[i] · (1 − s))
+// swiglu_backward: gradients of out = act(gate) · up (see swiglu_forward; act(g) = g · s,
+// s = sigmoid(z(g)), ACT and z from lib/gated_act.wgsl): with z' = dz/dg,
+//   dgate[i] (+)= dout[i] · up[i] · s · (1 + gate[i] · (1 − s) · z')
 //   dup[i]   (+)= dout[i] · gate[i] · s
 // accumulating (llm.c style) when p.accumulate is 1, overwriting when 0.
 // Shapes: dgate, dup, dout, gate, up [BT, F] f32, flattened to N = BT·F elements.
@@ -20,9 +21,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
   let g = gate[i];
-  let s = 1.0 / (1.0 + exp(-g));
+  let e = exp(-gateArg(g));
+  let s = 1.0 / (1.0 + e);
   let d = dout[i];
-  let dg = d * up[i] * s * (1.0 + g * (1.0 - s));
+  let dg = d * up[i] * s * (1.0 + g * gateSlopeTerm(g, s, e));
   let du = d * g * s;
   // select, not multiply-by-flag: a stale NaN in an overwritten buffer must not leak through.
   dgate[i] = select(0.0, dgate[i], p.accumulate != 0u) + dg;

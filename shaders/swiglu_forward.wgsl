@@ -1,4 +1,8 @@
-// swiglu_forward: out[i] = silu(gate[i]) · up[i],  silu(g) = g · sigmoid(g)
+// swiglu_forward: out[i] = act(gate[i]) · up[i], the gated MLP activation, one source for:
+//   ACT 0 (SwiGLU, Llama/Qwen): act(g) = silu(g) = g · sigmoid(g)
+//   ACT 1 (GeGLU, Gemma):       act(g) = gelu_tanh(g) = 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))
+// Both are g · sigmoid(z(g)) (0.5·(1 + tanh(u)) = sigmoid(2u)), computed as such: exp(-z)
+// overflowing to +inf gives 0, never the NaN of a naive tanh. z(g) is in lib/gated_act.wgsl.
 // Shapes: out, gate, up [BT, F] f32, flattened to N = BT·F elements.
 // Bindings: 0 out (rw), 1 gate (r), 2 up (r), 3 params {N}
 override WG: u32 = 256;
@@ -15,6 +19,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
   let g = gate[i];
-  // exp(-g) overflows to +inf for g < -88: the sigmoid is then 0 and silu -0, as it should be.
-  out[i] = g / (1.0 + exp(-g)) * up[i];
+  // exp(-z) overflows to +inf for z < -88: the sigmoid is then 0 and act -0, as it should be.
+  out[i] = g / (1.0 + exp(-gateArg(g))) * up[i];
 }

@@ -1,5 +1,6 @@
 // lib/attention_tiles: the workgroup tiles of the attention tile kernels (attention_forward,
-// attention_backward_dq, attention_backward_dkdv), the key tile load and the mask. A key tile
+// attention_backward_dq, attention_backward_dkdv), the key tile load and the mask (with the
+// kernel's `p.window`, lib/window's inWindow). A key tile
 // holds BC keys of kv head kh (k, v and their segment ids); a query tile holds BR query rows of
 // one head. The kernel declares `override WG, BR, BC, DMAX` and the bindings seg, k, v. Keys
 // past T load zeros and segment id 0xfffffffe (queries past T get 0xffffffff: never equal).
@@ -30,7 +31,8 @@ fn loadKeyTile(b: u32, k0: u32, kh: u32, T: u32, KVH: u32, D: u32, tid: u32) {
   }
 }
 
-// Whether query row i (position t) of the tile sees key j (position s): causal, in range, same segment.
+// Whether query row i (position t) of the tile sees key j (position s): causal within the
+// window (p.window), in range, same segment.
 fn tileVisible(i: u32, j: u32, t: u32, s: u32, T: u32) -> bool {
-  return s <= t && t < T && s < T && segk[j] == segq[i];
+  return inWindow(t, s, p.window) && t < T && s < T && segk[j] == segq[i];
 }

@@ -8,22 +8,22 @@ var<workgroup> scanHit: atomic<u32>;
 var<workgroup> scanOut: u32;
 
 // First key any query row of a block starting at q0 can see: the start of row q0's segment
-// (later rows are in the same or later runs, so keys before it are invisible to all of them).
-// Scanned backwards WG keys at a time.
-fn segmentStart(b: u32, q0: u32, T: u32, tid: u32) -> u32 {
+// (later rows are in the same or later runs, so keys before it are invisible to all of them),
+// or `lo` if that is later (the window's start: the scan stops there). Scanned backwards WG keys at a time.
+fn segmentStart(b: u32, q0: u32, T: u32, tid: u32, lo: u32) -> u32 {
   let sq = seg[b * T + q0];
-  if (tid == 0u) { atomicStore(&scanHit, 0u); }
-  var hi = q0; // this round checks keys [hi - WG, hi)
+  if (tid == 0u) { atomicStore(&scanHit, lo); }
+  var hi = q0; // this round checks keys [max(hi - WG, lo), hi)
   loop {
     workgroupBarrier();
-    if (hi > tid) {
+    if (hi > tid + lo) {
       let x = hi - 1u - tid;
       if (seg[b * T + x] != sq) { atomicMax(&scanHit, x + 1u); }
     }
     workgroupBarrier();
     if (tid == 0u) { scanOut = atomicLoad(&scanHit); }
     let hit = workgroupUniformLoad(&scanOut);
-    if (hit > 0u || hi <= WG) { return hit; }
+    if (hit > lo || hi <= lo + WG) { return hit; }
     hi -= WG;
   }
 }

@@ -5,7 +5,7 @@ import type { SmokeCheck } from './smoke';
 import { concat, randF32, runOnce } from './smoke-util';
 import { rmsnormBackward, rmsnormForward } from './gpu/kernels/rmsnorm';
 import { ropeBackward, ropeForward, ropeInvFreq } from './gpu/kernels/rope';
-import { swigluBackward, swigluForward } from './gpu/kernels/swiglu';
+import { type GatedActivation, swigluBackward, swigluForward } from './gpu/kernels/swiglu';
 import { embeddingForward } from './gpu/kernels/embedding';
 import { crossentropyForward } from './gpu/kernels/crossentropy';
 import { globalGradNorm, gradNormPartialCount, reduceSum } from './gpu/kernels/norm';
@@ -21,6 +21,28 @@ import * as ceRef from './reference/crossentropy';
 import * as normRef from './reference/norm';
 import * as adamRef from './reference/adamw';
 import * as resRef from './reference/residual';
+
+/** The gated MLP activation (`act`: SwiGLU or Gemma's GeGLU) forward and accumulating backward. */
+function gatedCheck(kernel: string, act: GatedActivation): SmokeCheck {
+  return {
+    kernel,
+    atol: 1e-6,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const N = 1000;
+      const [g, u, d, dg0, du0] = [randF32(rand, N, 20), randF32(rand, N), randF32(rand, N), randF32(rand, N), randF32(rand, N)];
+      const out = new Float64Array(N);
+      swiRef.swigluForward(out, g, u, N, act);
+      const [dg, du] = [Float64Array.from(dg0), Float64Array.from(du0)];
+      swiRef.swigluBackward(dg, du, d, g, u, N, act);
+      const got = await runOnce(ctx, [g, u, d, dg0, du0].map((a) => Float32Array.from(a)), [N], (rec, [G, U, DO, DG, DU, O]) => {
+        swigluForward(ctx, rec, O, G, U, N, { activation: act });
+        swigluBackward(ctx, rec, DG, DU, DO, G, U, N, { activation: act });
+      }, [[5, N], [3, N], [4, N]]);
+      return { got, want: concat(out, dg, du) };
+    },
+  };
+}
 
 export const elementwiseSmokeChecks: SmokeCheck[] = [
   {
@@ -62,24 +84,8 @@ export const elementwiseSmokeChecks: SmokeCheck[] = [
       return { got, want: concat(fwd, bwd) };
     },
   },
-  {
-    kernel: 'swiglu_forward+backward',
-    atol: 1e-6,
-    rtol: 1e-5,
-    async run(ctx, rand) {
-      const N = 1000;
-      const [g, u, d, dg0, du0] = [randF32(rand, N, 20), randF32(rand, N), randF32(rand, N), randF32(rand, N), randF32(rand, N)];
-      const out = new Float64Array(N);
-      swiRef.swigluForward(out, g, u, N);
-      const [dg, du] = [Float64Array.from(dg0), Float64Array.from(du0)];
-      swiRef.swigluBackward(dg, du, d, g, u, N);
-      const got = await runOnce(ctx, [g, u, d, dg0, du0].map((a) => Float32Array.from(a)), [N], (rec, [G, U, DO, DG, DU, O]) => {
-        swigluForward(ctx, rec, O, G, U, N);
-        swigluBackward(ctx, rec, DG, DU, DO, G, U, N);
-      }, [[5, N], [3, N], [4, N]]);
-      return { got, want: concat(out, dg, du) };
-    },
-  },
+  gatedCheck('swiglu_forward+backward', 'silu'),
+  gatedCheck('swiglu_forward+backward (GeGLU: gelu_tanh)', 'gelu_tanh'),
   {
     kernel: 'embedding_forward (range split)',
     atol: 0,

@@ -57,8 +57,8 @@ function matmulCheck(dtype: 'f32' | 'f16'): SmokeCheck {
   };
 }
 
-/** Attention forward and backward of packed and padded rows at head dim D, vs the float64 reference. */
-function attentionCheck(kernel: string, D: number): SmokeCheck {
+/** Attention forward and backward of packed and padded rows at head dim D (with `opts`: a sliding window, a scale), vs the float64 reference. */
+function attentionCheck(kernel: string, D: number, opts: attRef.AttentionOptions = {}): SmokeCheck {
   return {
     kernel,
     // As the kernel's GPU test: softmax of ≤ 13 keys and D-wide dot products in f32 with
@@ -71,16 +71,47 @@ function attentionCheck(kernel: string, D: number): SmokeCheck {
       const segIds = Uint32Array.from([...[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], ...[3, 3, 3, 3, 3, 3, 3, 3, 3, 7, 7, 7, 7]]);
       const [q, k, v, dout] = [randF32(rand, B * T * H * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * KVH * D), randF32(rand, B * T * H * D)];
       const [out, lse] = [new Float64Array(q.length), new Float64Array(B * H * T)];
-      attRef.attentionForward(out, lse, q, k, v, segIds, B, T, H, KVH, D);
+      attRef.attentionForward(out, lse, q, k, v, segIds, B, T, H, KVH, D, opts);
       const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
-      attRef.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, segIds, B, T, H, KVH, D);
+      attRef.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, segIds, B, T, H, KVH, D, opts);
       const f32 = [q, k, v, dout].map((a) => Float32Array.from(a));
       const stats = attentionBackwardScratchBytes(B, T, H) / 4;
       const got = await runOnce(ctx, [...f32, segIds], [q.length, B * H * T, q.length, k.length, v.length, stats], (rec, [Q, K, V, DO, S, O, L, DQ, DK, DV, ST]) => {
-        attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D);
-        attentionBackward(ctx, rec, DQ, DK, DV, ST, DO, Q, K, V, O, L, S, B, T, H, KVH, D);
+        attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D, opts);
+        attentionBackward(ctx, rec, DQ, DK, DV, ST, DO, Q, K, V, O, L, S, B, T, H, KVH, D, opts);
       }, [[5, q.length], [6, B * H * T], [7, q.length], [8, k.length], [9, v.length]]);
       return { got, want: concat(out, lse, dq, dk, dv) };
+    },
+  };
+}
+
+/** The KV cache append of a prompt and a token, then decode attention at position 66 over two chunks. */
+function decodeCheck(kernel: string, opts: attRef.AttentionOptions = {}): SmokeCheck {
+  return {
+    kernel,
+    // f32 softmax over 67 keys split in two 64-key chunks and recombined; ≲ 1e-6 (the decode
+    // GPU test uses 2e-6); the cache copy is exact.
+    atol: 5e-6,
+    rtol: 1e-5,
+    async run(ctx, rand) {
+      const [maxT, H, KVH, D] = [70, 6, 2, 40];
+      const pos = 66; // the 67th token: keys 0..63 in chunk 0, 64..66 in chunk 1
+      const row = KVH * D;
+      const [k, v, q] = [randF32(rand, (pos + 1) * row), randF32(rand, (pos + 1) * row), randF32(rand, H * D)];
+      const [kc, vc] = [new Float64Array(maxT * row), new Float64Array(maxT * row)];
+      attRef.kvCacheAppend(kc, vc, k, v, Array.from({ length: pos + 1 }, (_, i) => i), pos + 1, KVH, D);
+      const out = new Float64Array(H * D);
+      attRef.attentionDecode(out, q, kc, vc, [pos], 1, maxT, H, KVH, D, opts);
+      // The prompt's rows and the current token's row as separate tensors, as generation has them.
+      const split = pos * row;
+      const f32: ArrayBufferView[] = [k.subarray(0, split), v.subarray(0, split), k.subarray(split), v.subarray(split), q].map((a) => Float32Array.from(a));
+      f32.push(Uint32Array.from({ length: pos }, (_, i) => i), Uint32Array.of(pos));
+      const got = await runOnce(ctx, f32, [maxT * row, maxT * row, H * D, decodeScratchBytes(1, maxT, H, D) / 4], (rec, [K, V, KT, VT, Q, RP, RT, KC, VC, O, SC]) => {
+        kvCacheAppend(ctx, rec, KC, VC, K, V, RP, pos, maxT, KVH, D);
+        kvCacheAppend(ctx, rec, KC, VC, KT, VT, RT, 1, maxT, KVH, D);
+        attentionDecode(ctx, rec, O, SC, Q, KC, VC, RT, 1, pos, maxT, H, KVH, D, opts);
+      }, [[9, H * D], [7, (pos + 1) * row], [8, (pos + 1) * row]]);
+      return { got, want: concat(out, kc.subarray(0, (pos + 1) * row), vc.subarray(0, (pos + 1) * row)) };
     },
   };
 }
@@ -117,33 +148,12 @@ export const modelKernelSmokeChecks: SmokeCheck[] = [
   // D = 24 takes the row kernels (D % 4 = 0, below its 32-wide class); D = 18 the general tile kernels.
   attentionCheck('attention_forward+backward (GQA, segments)', 24),
   attentionCheck('attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)', 18),
-  {
-    kernel: 'kv_cache_append+attention_decode (2 chunks)',
-    // f32 softmax over 67 keys split in two 64-key chunks and recombined; ≲ 1e-6 (the decode
-    // GPU test uses 2e-6); the cache copy is exact.
-    atol: 5e-6,
-    rtol: 1e-5,
-    async run(ctx, rand) {
-      const [maxT, H, KVH, D] = [70, 6, 2, 40];
-      const pos = 66; // the 67th token: keys 0..63 in chunk 0, 64..66 in chunk 1
-      const row = KVH * D;
-      const [k, v, q] = [randF32(rand, (pos + 1) * row), randF32(rand, (pos + 1) * row), randF32(rand, H * D)];
-      const [kc, vc] = [new Float64Array(maxT * row), new Float64Array(maxT * row)];
-      attRef.kvCacheAppend(kc, vc, k, v, Array.from({ length: pos + 1 }, (_, i) => i), pos + 1, KVH, D);
-      const out = new Float64Array(H * D);
-      attRef.attentionDecode(out, q, kc, vc, [pos], 1, maxT, H, KVH, D);
-      // The prompt's rows and the current token's row as separate tensors, as generation has them.
-      const split = pos * row;
-      const f32: ArrayBufferView[] = [k.subarray(0, split), v.subarray(0, split), k.subarray(split), v.subarray(split), q].map((a) => Float32Array.from(a));
-      f32.push(Uint32Array.from({ length: pos }, (_, i) => i), Uint32Array.of(pos));
-      const got = await runOnce(ctx, f32, [maxT * row, maxT * row, H * D, decodeScratchBytes(1, maxT, H, D) / 4], (rec, [K, V, KT, VT, Q, RP, RT, KC, VC, O, SC]) => {
-        kvCacheAppend(ctx, rec, KC, VC, K, V, RP, pos, maxT, KVH, D);
-        kvCacheAppend(ctx, rec, KC, VC, KT, VT, RT, 1, maxT, KVH, D);
-        attentionDecode(ctx, rec, O, SC, Q, KC, VC, RT, 1, pos, maxT, H, KVH, D);
-      }, [[9, H * D], [7, (pos + 1) * row], [8, (pos + 1) * row]]);
-      return { got, want: concat(out, kc.subarray(0, (pos + 1) * row), vc.subarray(0, (pos + 1) * row)) };
-    },
-  },
+  // Gemma 3's local layers: a sliding window (here 4 keys) and query_pre_attn_scalar's scale.
+  attentionCheck('attention_forward+backward (sliding window, scale)', 24, { window: 4, scale: 0.15 }),
+  attentionCheck('attention_forward+backward (sliding window, scale, tile kernels)', 18, { window: 4, scale: 0.15 }),
+  decodeCheck('kv_cache_append+attention_decode (2 chunks)'),
+  // Window 10 at position 66: chunk 0 (keys 0..63) holds only keys 57..63 of the window.
+  decodeCheck('kv_cache_append+attention_decode (2 chunks, sliding window)', { window: 10, scale: 0.2 }),
   {
     kernel: 'sample_argmax+topk+topp',
     // Token ids must match exactly (any difference is ≥ 1); the drawn token's renormalised

@@ -3,11 +3,13 @@
 // Layouts (row-major, same as the GPU launchers):
 //   q, out, dq, dout: [B·T, H, D]     k, v, dk, dv: [B·T, KVH, D]
 //   lse, Dl:          [B, H, T]       segIds:       u32 [B·T]
-// Query head h reads kv head floor(h / (H / KVH)) (H a multiple of KVH). scale = 1/sqrt(D).
+// Query head h reads kv head floor(h / (H / KVH)) (H a multiple of KVH). scale = 1/sqrt(D)
+// unless the options give another (Gemma's query_pre_attn_scalar^-0.5).
 //
 // Mask: query t of batch b sees key s of the same batch iff s <= t and
-// segIds[b·T + s] === segIds[b·T + t]. One mechanism covers packed batches (each packed
-// sequence gets its own id) and padding (pad tokens get an id no real token uses, so real
+// segIds[b·T + s] === segIds[b·T + t], and with a sliding window of W keys (Gemma's local
+// layers, HF `sliding_window`) also t - s < W: each query sees at most W keys, its own
+// included. Segment ids cover packed batches (each packed sequence gets its own id) and padding (pad tokens get an id no real token uses, so real
 // tokens never see them). Each segment must be one contiguous run whose id no other run of
 // the batch row uses (the GPU kernels skip tiles outside a block's segments, relying on it);
 // the reference checks this and throws. The diagonal is always visible, so no row is ever
@@ -29,8 +31,25 @@ export function checkSegmentIds(segIds: ArrayLike<number>, B: number, T: number)
   }
 }
 
-function visible(segIds: ArrayLike<number>, b: number, T: number, t: number, s: number): boolean {
-  return s <= t && segIds[b * T + s] === segIds[b * T + t];
+/** Options of every attention function (reference and GPU launchers alike). */
+export interface AttentionOptions {
+  /** Sliding window: a query sees only the `window` latest keys, itself included (default: all). */
+  window?: number;
+  /** Score scale (default 1/sqrt(D)). */
+  scale?: number;
+}
+
+/** The window and scale `opts` stand for, validated. */
+export function attentionOptions(opts: AttentionOptions, D: number): { window: number; scale: number } {
+  const window = opts.window ?? Infinity;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  if (!(window === Infinity || (Number.isInteger(window) && window >= 1))) throw new Error(`attention: sliding window ${window} is not a whole number >= 1`);
+  if (!(Number.isFinite(scale) && scale > 0)) throw new Error(`attention: scale ${scale} is not a positive number`);
+  return { window, scale };
+}
+
+function visible(segIds: ArrayLike<number>, b: number, T: number, t: number, s: number, window: number): boolean {
+  return s <= t && t - s < window && segIds[b * T + s] === segIds[b * T + t];
 }
 
 /**
@@ -49,9 +68,10 @@ export function attentionForward(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
   checkSegmentIds(segIds, B, T);
-  const scale = 1 / Math.sqrt(D);
+  const { window, scale } = attentionOptions(opts, D);
   const group = H / KVH;
   const s = new Float64Array(T);
   for (let b = 0; b < B; b++) {
@@ -61,7 +81,7 @@ export function attentionForward(
         const qo = ((b * T + t) * H + h) * D;
         let m = -Infinity;
         for (let j = 0; j <= t; j++) {
-          if (!visible(segIds, b, T, t, j)) continue;
+          if (!visible(segIds, b, T, t, j, window)) continue;
           const ko = ((b * T + j) * KVH + kh) * D;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
@@ -69,10 +89,10 @@ export function attentionForward(
           m = Math.max(m, s[j]);
         }
         let sum = 0;
-        for (let j = 0; j <= t; j++) if (visible(segIds, b, T, t, j)) sum += Math.exp(s[j] - m);
+        for (let j = 0; j <= t; j++) if (visible(segIds, b, T, t, j, window)) sum += Math.exp(s[j] - m);
         for (let d = 0; d < D; d++) out[qo + d] = 0;
         for (let j = 0; j <= t; j++) {
-          if (!visible(segIds, b, T, t, j)) continue;
+          if (!visible(segIds, b, T, t, j, window)) continue;
           const p = Math.exp(s[j] - m) / sum;
           const vo = ((b * T + j) * KVH + kh) * D;
           for (let d = 0; d < D; d++) out[qo + d] += p * v[vo + d];
@@ -105,8 +125,9 @@ export function attentionBackward(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
-  const scale = 1 / Math.sqrt(D);
+  const { window, scale } = attentionOptions(opts, D);
   const group = H / KVH;
   dq.fill(0);
   dk.fill(0);
@@ -121,7 +142,7 @@ export function attentionBackward(
         let Di = 0;
         for (let d = 0; d < D; d++) Di += dout[qo + d] * out[qo + d];
         for (let j = 0; j <= t; j++) {
-          if (!visible(segIds, b, T, t, j)) continue;
+          if (!visible(segIds, b, T, t, j, window)) continue;
           const ko = ((b * T + j) * KVH + kh) * D;
           let dot = 0;
           let dP = 0;
@@ -169,7 +190,8 @@ export function kvCacheAppend(
 /**
  * One-token decode attention for n rows: row i (q [n, H, D]) sits at cache row rows[i] of
  * sequence seq = floor(rows[i] / maxT), position pos = rows[i] mod maxT, and attends to cache
- * rows seq·maxT + 0..pos (its own k/v must already be appended). out [n, H, D].
+ * rows seq·maxT + 0..pos (its own k/v must already be appended), or with a sliding window of
+ * W only the last W of them. out [n, H, D].
  */
 export function attentionDecode(
   out: Float64Array,
@@ -182,27 +204,29 @@ export function attentionDecode(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
-  const scale = 1 / Math.sqrt(D);
+  const { window, scale } = attentionOptions(opts, D);
   const group = H / KVH;
   for (let i = 0; i < n; i++) {
     const pos = rows[i] % maxT;
+    const first = Math.max(0, pos + 1 - window); // first visible key
     const seq0 = rows[i] - pos;
     const s = new Float64Array(pos + 1);
     for (let h = 0; h < H; h++) {
       const kh = Math.floor(h / group);
       const qo = (i * H + h) * D;
       let m = -Infinity;
-      for (let j = 0; j <= pos; j++) {
+      for (let j = first; j <= pos; j++) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[qo + d] * kCache[((seq0 + j) * KVH + kh) * D + d];
         s[j] = dot * scale;
         m = Math.max(m, s[j]);
       }
       let sum = 0;
-      for (let j = 0; j <= pos; j++) sum += Math.exp(s[j] - m);
+      for (let j = first; j <= pos; j++) sum += Math.exp(s[j] - m);
       for (let d = 0; d < D; d++) out[qo + d] = 0;
-      for (let j = 0; j <= pos; j++) {
+      for (let j = first; j <= pos; j++) {
         const p = Math.exp(s[j] - m) / sum;
         for (let d = 0; d < D; d++) out[qo + d] += p * vCache[((seq0 + j) * KVH + kh) * D + d];
       }

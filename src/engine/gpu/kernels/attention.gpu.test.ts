@@ -28,7 +28,7 @@ function segmentIds(r: () => number, T: number, mode: SegMode): number[] {
   return ids;
 }
 
-interface Case { B: number; T: number; H: number; KVH: number; D: number; seg: SegMode }
+interface Case { B: number; T: number; H: number; KVH: number; D: number; seg: SegMode; window?: number; scale?: number }
 
 // Every T and D from the brief, with B, head layout and masking cycled across them.
 const Ts = [1, 5, 17, 64, 130];
@@ -52,9 +52,25 @@ cases.push({ B: 2, T: 70, H: 4, KVH: 2, D: 128, seg: 'padded' }, { B: 1, T: 45, 
 // a D that is no multiple of 4 (tile kernels).
 cases.push({ B: 1, T: 70, H: 3, KVH: 1, D: 12, seg: 'packed' }, { B: 2, T: 9, H: 2, KVH: 2, D: 6, seg: 'single' });
 cases.push({ B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long' }, { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single' });
+// Sliding windows (Gemma's local layers), on the row kernels (D 16, 8) and the tile kernels
+// (D 6, 80, 128), with GQA, packed and padded segments and a given scale: windows shorter than a
+// tile and longer than one, so blocks skip whole key (query) tiles before (after) the window.
+cases.push(
+  { B: 2, T: 130, H: 4, KVH: 2, D: 16, seg: 'packed', window: 17 },
+  { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single', window: 40 },
+  { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long', window: 100, scale: 0.1 },
+  { B: 1, T: 64, H: 2, KVH: 2, D: 8, seg: 'single', window: 1 },
+  { B: 2, T: 70, H: 3, KVH: 1, D: 6, seg: 'padded', window: 9, scale: 0.2 },
+  { B: 1, T: 130, H: 2, KVH: 1, D: 80, seg: 'single', window: 33 },
+  { B: 1, T: 100, H: 4, KVH: 2, D: 128, seg: 'packed', window: 20, scale: 0.0625 },
+);
 
-async function runCase(device: TestDeviceOptions, c: Case) {
+/** Rewrites the random inputs before both the GPU and the reference see them. */
+type Poison = (x: { q: Float32Array; k: Float32Array; v: Float32Array; dout: Float32Array }) => void;
+
+async function runCase(device: TestDeviceOptions, c: Case, poison?: Poison) {
   const { B, T, H, KVH, D } = c;
+  const opts = { window: c.window, scale: c.scale };
   const ctx = await getTestContext(device);
   const r = rng(T * 1000 + D * 10 + H + B * 7);
   const q = Float32Array.from(randArray(r, B * T * H * D));
@@ -62,10 +78,11 @@ async function runCase(device: TestDeviceOptions, c: Case) {
   const v = Float32Array.from(randArray(r, B * T * KVH * D));
   const dout = Float32Array.from(randArray(r, B * T * H * D));
   const seg = Uint32Array.from([...segmentIds(r, T, c.seg), ...(B > 1 ? segmentIds(r, T, c.seg) : [])]);
+  poison?.({ q, k, v, dout });
 
   const outRef = new Float64Array(B * T * H * D);
   const lseRef = new Float64Array(B * H * T);
-  forwardRef(outRef, lseRef, q, k, v, seg, B, T, H, KVH, D);
+  forwardRef(outRef, lseRef, q, k, v, seg, B, T, H, KVH, D, opts);
 
   const gpu = await expectNoGpuError(ctx, async () => {
     const Q = ctx.upload(q), K = ctx.upload(k), V = ctx.upload(v), S = ctx.upload(seg), DO = ctx.upload(dout);
@@ -77,8 +94,8 @@ async function runCase(device: TestDeviceOptions, c: Case) {
     ctx.write(DK, new Float32Array(k.length).fill(123));
     ctx.write(DV, new Float32Array(v.length).fill(123));
     const rec = ctx.recorder();
-    attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D);
-    attentionBackward(ctx, rec, DQ, DK, DV, stats, DO, Q, K, V, O, L, S, B, T, H, KVH, D);
+    attentionForward(ctx, rec, O, L, Q, K, V, S, B, T, H, KVH, D, opts);
+    attentionBackward(ctx, rec, DQ, DK, DV, stats, DO, Q, K, V, O, L, S, B, T, H, KVH, D, opts);
     rec.submit();
     const res = {
       out: await ctx.readF32(O, q.length), lse: await ctx.readF32(L, B * H * T),
@@ -90,13 +107,13 @@ async function runCase(device: TestDeviceOptions, c: Case) {
   // The reference backward uses its own float64 out/lse, so the comparison also covers
   // the GPU forward's error as it propagates into the gradients.
   const dq = new Float64Array(q.length), dk = new Float64Array(k.length), dv = new Float64Array(v.length);
-  backwardRef(dq, dk, dv, dout, q, k, v, outRef, lseRef, seg, B, T, H, KVH, D);
+  backwardRef(dq, dk, dv, dout, q, k, v, outRef, lseRef, seg, B, T, H, KVH, D, opts);
   return { gpu, outRef, lseRef, dq, dk, dv };
 }
 
 describe('attention forward + backward vs float64 reference', () => {
   for (const device of devices) {
-    it.each(cases)(`B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg (device ${JSON.stringify(device)})`, async (c) => {
+    it.each(cases)(`B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window scale=$scale (device ${JSON.stringify(device)})`, async (c) => {
       const { gpu, outRef, lseRef, dq, dk, dv } = await runCase(device, c);
       // Inputs are U(-1,1), so scores are O(1), |out| <= 1, lse <= ~5 and gradients are O(1).
       // f32 rounding in the D-term dots, the online-softmax rescaling and the T-term sums:
@@ -107,6 +124,36 @@ describe('attention forward + backward vs float64 reference', () => {
       expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
       expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
       expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+    });
+  }
+});
+
+// Skipping, not just masking: tokens outside every row's window are NaN, so a kernel that
+// still loaded their tiles would spread NaN through the masked lanes (0·NaN) into the rows
+// checked here, which the window keeps clear of them. T = 256, window 16: the row kernels'
+// 64-row blocks and the tile kernels' 16-32-row blocks from row 128 on never need keys < 64,
+// and key blocks below 64 never need queries from 192 on. (The reference reads visible pairs only.)
+describe('sliding-window attention skips the tiles outside the window', () => {
+  const rows = (a: ArrayLike<number>, from: number, to: number, width: number) => Array.from(a).slice(from * width, to * width);
+  for (const D of [16, 6]) {
+    const c: Case = { B: 1, T: 256, H: 2, KVH: 1, D, seg: 'single', window: 16 };
+    it(`forward and dq: keys 0..63 are NaN, rows 128.. are exact (D=${D}, ${attentionUsesRowKernels(D) ? 'row' : 'tile'} kernels)`, async () => {
+      const { gpu, outRef, lseRef, dq } = await runCase({}, c, ({ k, v }) => {
+        k.fill(NaN, 0, 64 * D);
+        v.fill(NaN, 0, 64 * D);
+      });
+      const w = c.H * D;
+      expectClose(rows(gpu.out, 128, 256, w), rows(outRef, 128, 256, w), 2e-6, 1e-5, 'out');
+      for (let h = 0; h < c.H; h++) expectClose(rows(gpu.lse, h * 256 + 128, h * 256 + 256, 1), rows(lseRef, h * 256 + 128, h * 256 + 256, 1), 5e-6, 1e-6, 'lse');
+      expectClose(rows(gpu.dq, 128, 256, w), rows(dq, 128, 256, w), 1e-5, 1e-5, 'dq');
+    });
+    it(`dk, dv: queries 192.. are NaN, keys 0..63 are exact (D=${D})`, async () => {
+      const { gpu, dk, dv } = await runCase({}, c, ({ q, dout }) => {
+        q.fill(NaN, 192 * c.H * D);
+        dout.fill(NaN, 192 * c.H * D);
+      });
+      expectClose(rows(gpu.dk, 0, 64, D), rows(dk, 0, 64, D), 1e-5, 1e-5, 'dk');
+      expectClose(rows(gpu.dv, 0, 64, D), rows(dv, 0, 64, D), 1e-5, 1e-5, 'dv');
     });
   }
 });

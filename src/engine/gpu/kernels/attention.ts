@@ -13,6 +13,9 @@
 // batch row share an id (e.g. ids 0,0,0,1,1,2,2,2; pads as one trailing run). The kernels
 // rely on it to skip whole key/query tiles outside a block's segments, so packed batches cost
 // ~Σ len² instead of T². The diagonal is always visible, so every row has a finite lse.
+// Options (AttentionOptions, shared with the float64 reference): a sliding window of W keys
+// (query t also needs t - s < W; key or query tiles outside every row's window are skipped, so a
+// layer costs ~T·W rather than T²) and the score scale (default 1/sqrt(D)).
 // Positions for RoPE are the caller's business (restart them per segment when packing).
 //
 // Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only:
@@ -27,19 +30,22 @@ import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?
 import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
+import { type AttentionOptions, attentionOptions } from '../../reference/attention';
 import { WGSL_LIB, composeShader } from './wgsl';
+
+export type { AttentionOptions } from '../../reference/attention';
 
 // The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl);
 // the tile kernels their tiles (lib/attention_tiles.wgsl, and lib/attention_tiles_backward.wgsl in
 // the backward), the row kernels their vec4 reductions (lib/attention_rows.wgsl) and the forward and
 // dq row kernels their K/V tile (lib/attention_key_rows.wgsl).
 const PARAMS = defineParams([forwardCode, forwardRowsCode, dqCode, dqRowsCode, dkdvCode, dkdvRowsCode], [
-  ['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'],
+  ['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'], ['window', 'u32'],
 ]);
 const STATS_PARAMS = defineParams(statsCode, [['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['D', 'u32']]);
-const TILE_LIBS = [WGSL_LIB.segments, WGSL_LIB.attentionTiles];
+const TILE_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionTiles];
 const TILE_BACKWARD_LIBS = [...TILE_LIBS, WGSL_LIB.attentionTilesBackward];
-const ROWS_LIBS = [WGSL_LIB.segments, WGSL_LIB.attentionRows];
+const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
 const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 const WG = 128;
@@ -71,8 +77,10 @@ export function rowKernelTile(D: number, arrays: number): number {
  * head: the convention the bench rates attention by (its backward's useful FLOPs are 2.5×
  * this). Packed batches skip tiles across segments, so a packed step does less than this.
  */
-export function attentionForwardFlops(B: number, T: number, H: number, D: number): number {
-  return 4 * B * H * D * ((T * (T + 1)) / 2);
+export function attentionForwardFlops(B: number, T: number, H: number, D: number, window = T): number {
+  // Query t sees min(t + 1, W) keys.
+  const W = Math.min(window, T);
+  return 4 * B * H * D * ((W * (W + 1)) / 2 + (T - W) * W);
 }
 
 /**
@@ -80,12 +88,12 @@ export function attentionForwardFlops(B: number, T: number, H: number, D: number
  * kernels recompute QKᵀ, and both need dP: dq does 3 products, dk/dv 4) and the tensors it reads
  * and writes once each.
  */
-function attentionCost(kernel: 'forward' | 'stats' | 'dq' | 'dkdv', B: number, T: number, H: number, KVH: number, D: number): KernelCost {
+function attentionCost(kernel: 'forward' | 'stats' | 'dq' | 'dkdv', B: number, T: number, H: number, KVH: number, D: number, window = T): KernelCost {
   const qBytes = B * T * H * D * 4;
   const kBytes = B * T * KVH * D * 4;
   const rowBytes = B * H * T * 4; // lse, or half the stats pairs
   const segBytes = B * T * 4;
-  const product = attentionForwardFlops(B, T, H, D) / 2;
+  const product = attentionForwardFlops(B, T, H, D, window) / 2;
   switch (kernel) {
     case 'forward':
       return { flops: 2 * product, bytes: 2 * qBytes + 2 * kBytes + rowBytes + segBytes };
@@ -151,8 +159,10 @@ function check(B: number, T: number, H: number, KVH: number, D: number, maxDim: 
   if (H > maxDim || B > maxDim || T > maxDim) throw new Error('attention: B, T or H beyond the workgroup grid limit');
 }
 
-function params(B: number, T: number, H: number, KVH: number, D: number) {
-  return PARAMS.pack({ B, T, H, KVH, D, scale: 1 / Math.sqrt(D) });
+function params(B: number, T: number, H: number, KVH: number, D: number, opts: AttentionOptions) {
+  const { window, scale } = attentionOptions(opts, D);
+  // A window of T or more keys is full attention: the kernels then mask and skip exactly as without one.
+  return PARAMS.pack({ B, T, H, KVH, D, scale, window: Math.min(window, T) });
 }
 
 /**
@@ -174,17 +184,20 @@ export function attentionForward(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
+  const prm = params(B, T, H, KVH, D, opts);
+  const { window } = attentionOptions(opts, D);
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
     const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D));
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
   const pipeline = ctx.pipeline(composeShader(TILE_LIBS, forwardCode), { constants: { WG, BR, BC, DMAX: headDimClass(D) }, label: 'attention_forward' });
-  rec.dispatch(pipeline, [out, lse, q, k, v, segIds], params(B, T, H, KVH, D), [ceilDiv(T, BR), H, B], 'attention_forward', attentionCost('forward', B, T, H, KVH, D));
+  rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, BR), H, B], 'attention_forward', attentionCost('forward', B, T, H, KVH, D, window));
 }
 
 /** Bytes of the `stats` scratch attentionBackward needs: (lse, Dl) pairs, [B, H, T] vec2<f32>. */
@@ -220,8 +233,11 @@ export function attentionBackward(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
   const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
+  const prm = params(B, T, H, KVH, D, opts);
+  const { window } = attentionOptions(opts, D);
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
@@ -232,17 +248,17 @@ export function attentionBackward(
     const DMAX = headDimClass(D);
     const BC = rowKernelTile(D, 2);
     const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D));
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
     const BR = rowKernelTile(D, 2);
     const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D));
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);
   const dqPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dqCode), { constants: { WG, BR: tq.BR, BC: tq.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dq' });
-  rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq', attentionCost('dq', B, T, H, KVH, D));
+  rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, tq.BR), H, B], 'attention_backward_dq', attentionCost('dq', B, T, H, KVH, D, window));
 
   const tk = attentionTiles('dkdv', D);
   const dkdvPipe = ctx.pipeline(composeShader(TILE_BACKWARD_LIBS, dkdvCode), { constants: { WG, BR: tk.BR, BC: tk.BC, DMAX: headDimClass(D) }, label: 'attention_backward_dkdv' });
-  rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], params(B, T, H, KVH, D), [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv', attentionCost('dkdv', B, T, H, KVH, D));
+  rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, tk.BC), KVH, B], 'attention_backward_dkdv', attentionCost('dkdv', B, T, H, KVH, D, window));
 }

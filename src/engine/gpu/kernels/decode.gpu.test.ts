@@ -7,7 +7,7 @@ import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../
 
 const devices: TestDeviceOptions[] = [{}, { fallback: true }, { defaultLimits: true }];
 
-interface Case { T: number; H: number; KVH: number; D: number }
+interface Case { T: number; H: number; KVH: number; D: number; window?: number; scale?: number }
 // T = 130 and 200 span 3 and 4 split-K chunks of 64 keys; T = 64 exactly one full chunk.
 const cases: Case[] = [
   { T: 1, H: 4, KVH: 2, D: 8 },
@@ -17,11 +17,17 @@ const cases: Case[] = [
   { T: 65, H: 3, KVH: 1, D: 8 },
   { T: 130, H: 4, KVH: 2, D: 64 },
   { T: 200, H: 2, KVH: 1, D: 128 },
+  // Sliding windows: late positions have whole chunks before their window (pos 129, window 50:
+  // chunk 0 holds no visible key, chunk 1 some); window 1 sees only the row's own key.
+  { T: 130, H: 4, KVH: 2, D: 64, window: 50, scale: 0.3 },
+  { T: 200, H: 2, KVH: 1, D: 128, window: 64 },
+  { T: 65, H: 3, KVH: 1, D: 8, window: 1 },
 ];
 
 describe('KV cache + one-token decode attention', () => {
   for (const device of devices) {
-    it.each(cases)(`T=$T H=$H KVH=$KVH D=$D equals the rows of full attention (device ${JSON.stringify(device)})`, async ({ T, H, KVH, D }) => {
+    it.each(cases)(`T=$T H=$H KVH=$KVH D=$D window=$window scale=$scale equals the rows of full attention (device ${JSON.stringify(device)})`, async ({ T, H, KVH, D, window, scale }) => {
+      const opts = { window, scale };
       const ctx = await getTestContext(device);
       const r = rng(T * 31 + D);
       const q = Float32Array.from(randArray(r, T * H * D));
@@ -43,7 +49,7 @@ describe('KV cache + one-token decode attention', () => {
         ctx.write(kCache, new Float32Array(maxT * KVH * D).fill(1e3));
         ctx.write(vCache, new Float32Array(maxT * KVH * D).fill(1e3));
         const rec = ctx.recorder();
-        attentionForward(ctx, rec, Ofull, lse, Q, K, V, seg, 1, T, H, KVH, D);
+        attentionForward(ctx, rec, Ofull, lse, Q, K, V, seg, 1, T, H, KVH, D, opts);
         if (prefill > 0) kvCacheAppend(ctx, rec, kCache, vCache, K, V, rows, prefill, maxT, KVH, D);
         for (let t = prefill; t < T; t++) {
           rec.copy(Q, t * rowQ, qTok, 0, rowQ);
@@ -51,7 +57,7 @@ describe('KV cache + one-token decode attention', () => {
           rec.copy(V, t * rowKV, vTok, 0, rowKV);
           rec.copy(rows, t * 4, row, 0, 4);
           kvCacheAppend(ctx, rec, kCache, vCache, kTok, vTok, row, 1, maxT, KVH, D);
-          attentionDecode(ctx, rec, out, scratch, qTok, kCache, vCache, row, 1, t, maxT, H, KVH, D);
+          attentionDecode(ctx, rec, out, scratch, qTok, kCache, vCache, row, 1, t, maxT, H, KVH, D, opts);
           rec.copy(out, 0, all, t * rowQ, rowQ);
         }
         rec.submit();
@@ -60,7 +66,7 @@ describe('KV cache + one-token decode attention', () => {
         return res;
       });
       const want = new Float64Array(T * H * D);
-      forwardRef(want, new Float64Array(H * T), q, k, v, new Uint32Array(T), 1, T, H, KVH, D);
+      forwardRef(want, new Float64Array(H * T), q, k, v, new Uint32Array(T), 1, T, H, KVH, D, opts);
       const from = prefill * H * D;
       // Same budget as attention_forward: f32 dots and sums over <= 200 keys plus the split-K
       // merge's rescale per chunk; measured worst 1.0e-7 against the reference.
@@ -72,8 +78,8 @@ describe('KV cache + one-token decode attention', () => {
 
   // Rows of different lengths decoded in one dispatch; 130 keys span 3 chunks while the
   // other rows have 1 or 2 (their extra chunks must add nothing), row 1 is at position 0.
-  for (const device of devices) {
-    it(`batched rows equal the float64 reference and one-row decode bit for bit (device ${JSON.stringify(device)})`, async () => {
+  for (const [device, window] of devices.flatMap((d) => [[d, undefined], [d, 40]] as const)) {
+    it(`batched rows equal the float64 reference and one-row decode bit for bit, window=${window} (device ${JSON.stringify(device)})`, async () => {
       const ctx = await getTestContext(device);
       const [H, KVH, D, maxT] = [4, 2, 24, 140];
       const pos = [70, 0, 129, 5];
@@ -93,11 +99,11 @@ describe('KV cache + one-token decode attention', () => {
         const scratch = ctx.createBuffer(decodeScratchBytes(n, maxT, H, D));
         const rec = ctx.recorder();
         kvCacheAppend(ctx, rec, kCache, vCache, K, V, rowsAll, n * maxT, n * maxT, KVH, D);
-        attentionDecode(ctx, rec, out, scratch, Q, kCache, vCache, R, n, Math.max(...pos), maxT, H, KVH, D);
+        attentionDecode(ctx, rec, out, scratch, Q, kCache, vCache, R, n, Math.max(...pos), maxT, H, KVH, D, { window });
         for (let i = 0; i < n; i++) {
           rec.copy(Q, i * H * D * 4, qTok, 0, H * D * 4);
           rec.copy(R, i * 4, rTok, 0, 4);
-          attentionDecode(ctx, rec, oTok, scratch, qTok, kCache, vCache, rTok, 1, pos[i], maxT, H, KVH, D);
+          attentionDecode(ctx, rec, oTok, scratch, qTok, kCache, vCache, rTok, 1, pos[i], maxT, H, KVH, D, { window });
           rec.copy(oTok, 0, one, i * H * D * 4, H * D * 4);
         }
         rec.submit();
@@ -109,7 +115,7 @@ describe('KV cache + one-token decode attention', () => {
       const kc = new Float64Array(n * maxT * row), vc = new Float64Array(n * maxT * row);
       appendRef(kc, vc, k, v, Array.from({ length: n * maxT }, (_, i) => i), n * maxT, KVH, D);
       const want = new Float64Array(n * H * D);
-      decodeRef(want, q, kc, vc, cacheRows, n, maxT, H, KVH, D);
+      decodeRef(want, q, kc, vc, cacheRows, n, maxT, H, KVH, D, { window });
       expectClose(batched, want, 2e-6, 1e-5, 'batched decode vs float64 reference');
       expect(Array.from(batched)).toEqual(Array.from(single));
     });

@@ -15,10 +15,12 @@ import combineCode from '../../../../shaders/attention_decode_combine.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
-import { ATTENTION_MAX_D, headDimClass } from './attention';
+import { ATTENTION_MAX_D, type AttentionOptions, headDimClass } from './attention';
+import { attentionOptions } from '../../reference/attention';
+import { WGSL_LIB, composeShader } from './wgsl';
 
 const APPEND_PARAMS = defineParams(appendCode, [['n', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['capacity', 'u32']]);
-const DECODE_PARAMS = defineParams(decodeCode, [['nChunks', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'], ['maxT', 'u32']]);
+const DECODE_PARAMS = defineParams(decodeCode, [['nChunks', 'u32'], ['H', 'u32'], ['KVH', 'u32'], ['D', 'u32'], ['scale', 'f32'], ['maxT', 'u32'], ['window', 'u32']]);
 const COMBINE_PARAMS = defineParams(combineCode, [['nChunks', 'u32'], ['H', 'u32'], ['D', 'u32']]);
 
 /** Keys per split-K chunk (= invocations per workgroup of the first decode pass). */
@@ -62,8 +64,9 @@ export function decodeScratchBytes(n: number, maxT: number, H: number, D: number
  * One-token causal attention for n rows: row i at cache row r = rows[i] (sequence
  * seq = floor(r / maxT), position pos = r mod maxT) gets
  *   out[i] [H, D] = softmax(q[i]·kCache[seq·maxT + 0..pos]ᵀ/sqrt(D))·vCache[seq·maxT + 0..pos],
- * query head h reading kv head floor(h / (H/KVH)). Each row's own k/v must already be
- * appended. maxPos must be >= every row's pos (it sizes the split-K grid; keys past it would
+ * query head h reading kv head floor(h / (H/KVH)). With `opts.window` = W only the last W
+ * of those keys (rows seq·maxT + max(0, pos−W+1)..pos), `opts.scale` replacing 1/sqrt(D), as in
+ * attentionForward. Each row's own k/v must already be appended. maxPos must be >= every row's pos (it sizes the split-K grid; keys past it would
  * be ignored). Overwrites out; `scratch` holds the per-chunk partials
  * (decodeScratchBytes(n, maxPos + 1, H, D) or more). Row i equals row pos of attentionForward
  * over its sequence's tokens, bit for bit whatever the other rows are.
@@ -83,7 +86,9 @@ export function attentionDecode(
   H: number,
   KVH: number,
   D: number,
+  opts: AttentionOptions = {},
 ): void {
+  const { window, scale } = attentionOptions(opts, D);
   if (H % KVH !== 0) throw new Error(`attentionDecode: H=${H} is not a multiple of KVH=${KVH}`);
   if (D > ATTENTION_MAX_D) throw new Error(`attentionDecode: head dim ${D} > ${ATTENTION_MAX_D}`);
   if (!(Number.isInteger(maxPos) && maxPos >= 0 && maxPos < maxT)) throw new Error(`attentionDecode: bad maxPos ${maxPos} for maxT ${maxT}`);
@@ -91,11 +96,13 @@ export function attentionDecode(
   const nChunks = ceilDiv(maxPos + 1, DECODE_CHUNK);
   if (nChunks > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error('attentionDecode: context too long');
   if (n > ctx.caps.maxComputeWorkgroupsPerDimension) throw new Error(`attentionDecode: ${n} rows exceed one dispatch`);
-  const first = ctx.pipeline(decodeCode, { constants: { CH: DECODE_CHUNK, DMAX: headDimClass(D) }, label: 'attention_decode' });
-  // Upper bound: every row attends to maxPos + 1 keys (rows at earlier positions read fewer).
-  const keys = n * (maxPos + 1);
+  const first = ctx.pipeline(composeShader([WGSL_LIB.window], decodeCode), { constants: { CH: DECODE_CHUNK, DMAX: headDimClass(D) }, label: 'attention_decode' });
+  // A window of maxT or more keys is full attention (positions are < maxT).
+  const prm = DECODE_PARAMS.pack({ nChunks, H, KVH, D, scale, maxT, window: Math.min(window, maxT) });
+  // Upper bound: every row attends to maxPos + 1 keys (rows at earlier positions read fewer, windowed rows at most the window).
+  const keys = n * Math.min(maxPos + 1, window);
   const partials = n * H * nChunks * (D + 2) * 4;
-  rec.dispatch(first, [scratch, q, kCache, vCache, rows], DECODE_PARAMS.pack({ nChunks, H, KVH, D, scale: 1 / Math.sqrt(D), maxT }), [nChunks, H, n], 'attention_decode', {
+  rec.dispatch(first, [scratch, q, kCache, vCache, rows], prm, [nChunks, H, n], 'attention_decode', {
     flops: 4 * keys * H * D, // q·k and p·v
     bytes: n * H * D * 4 + 2 * keys * KVH * D * 4 + partials,
   });

@@ -25,12 +25,13 @@ describe('embedding_forward', () => {
   for (const fallback of [false, true]) {
     for (const dtype of fallback ? (['f32'] as const) : (['f32', 'f16'] as const)) {
       it.each([
-        [1, 1, 5, undefined],
-        [7, 13, 50, undefined],
-        [300, 33, 1000, undefined],
-        [64, 13, 1000, 4096], // forces ~17 ranges: C·4 = 52 bytes, aligned to 64-row steps
-        [5, 576, 300, 20000], // ranges of 8 rows (f32) / 16 rows (f16)
-      ])(`matches the reference, BT=%i C=%i V=%i maxBinding=%s (${dtype}, fallback=${fallback})`, async (BT, C, V, maxBindingBytes) => {
+        [1, 1, 5, undefined, undefined],
+        [7, 13, 50, undefined, undefined],
+        [300, 33, 1000, undefined, undefined],
+        [64, 13, 1000, 4096, undefined], // forces ~17 ranges: C·4 = 52 bytes, aligned to 64-row steps
+        [5, 576, 300, 20000, undefined], // ranges of 8 rows (f32) / 16 rows (f16)
+        [9, 40, 300, 20000, Math.fround(Math.sqrt(40))], // Gemma's √C scale, with ranges
+      ])(`matches the reference, BT=%i C=%i V=%i maxBinding=%s scale=%s (${dtype}, fallback=${fallback})`, async (BT, C, V, maxBindingBytes, scale) => {
         const ctx = await getTestContext({ fallback });
         const r = rng(BT + C + V);
         const table = Float64Array.from(randArray(r, V * C, -4, 4), Math.fround);
@@ -41,20 +42,20 @@ describe('embedding_forward', () => {
         ids[0] = V - 1;
         if (BT > 2) ids[1] = V + 5; // out of range: zeros
         const want = new Float64Array(BT * C);
-        ref.embeddingForward(want, ids, tableRef, BT, C, V);
+        ref.embeddingForward(want, ids, tableRef, BT, C, V, scale);
         const got = await expectNoGpuError(ctx, async () => {
           const W = ctx.upload(stored);
           const I = ctx.upload(ids);
           const O = ctx.upload(new Float32Array(BT * C).fill(NaN));
           const rec = ctx.recorder();
-          embeddingForward(ctx, rec, O, I, W, BT, C, V, { dtype, maxBindingBytes });
+          embeddingForward(ctx, rec, O, I, W, BT, C, V, { dtype, maxBindingBytes, scale });
           rec.submit();
           const res = await ctx.readF32(O, BT * C);
           for (const b of [W, I, O]) ctx.destroy(b);
           return res;
         });
-        // A copy: exact.
-        expect(Array.from(got)).toEqual(Array.from(want));
+        // A copy, or one f32 product per element (correctly rounded): exact.
+        expect(Array.from(got)).toEqual(Array.from(want, Math.fround));
       });
     }
   }

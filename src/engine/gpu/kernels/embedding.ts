@@ -8,7 +8,7 @@ import { defineParams } from '../params';
 import { type WeightDType, weightFormat } from './weights';
 import { composeShader } from './wgsl';
 
-const PARAMS = defineParams(code, [['BT', 'u32'], ['C', 'u32'], ['rowStart', 'u32'], ['rowCount', 'u32'], ['zeroOutside', 'u32']]);
+const PARAMS = defineParams(code, [['BT', 'u32'], ['C', 'u32'], ['rowStart', 'u32'], ['rowCount', 'u32'], ['zeroOutside', 'u32'], ['scale', 'f32']]);
 
 const WG = 256;
 
@@ -45,10 +45,12 @@ export interface EmbeddingOptions {
   dtype?: WeightDType;
   /** Override of the per-binding limit (tests force the range split with small tables). */
   maxBindingBytes?: number;
+  /** Factor on every looked-up row (Gemma's √hidden_size, rounded to f32); default 1. */
+  scale?: number;
 }
 
 /**
- * out[BT, C] (f32) = wte[ids[bt], :] for the u32 token ids[BT]; wte is the [V, C] table (a
+ * out[BT, C] (f32) = wte[ids[bt], :] · scale for the u32 token ids[BT]; wte is the [V, C] table (a
  * whole buffer or a range starting at a 256-byte-aligned offset). Ids ≥ V give zero rows.
  * The table is bound in row ranges of at most maxStorageBufferBindingSize bytes, one dispatch
  * each (the first also zeroes rows whose id lies outside its range).
@@ -74,7 +76,7 @@ export function embeddingForward(
   const groups = grid1d(ceilDiv(BT * C, WG), ctx.caps.maxComputeWorkgroupsPerDimension);
   ranges.forEach((r, k) => {
     const size = Math.min(r.size, buffer.size - r.offset);
-    const params = PARAMS.pack({ BT, C, rowStart: r.rowStart, rowCount: r.rowCount, zeroOutside: k === 0 ? 1 : 0 });
+    const params = PARAMS.pack({ BT, C, rowStart: r.rowStart, rowCount: r.rowCount, zeroOutside: k === 0 ? 1 : 0, scale: opts.scale ?? 1 });
     // Each range pass writes every output (zeros outside its rows); only BT rows are read.
     rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward', { flops: 0, bytes: BT * 4 + BT * C * 4 + (k === 0 ? BT * C * elemBytes : 0) });
   });

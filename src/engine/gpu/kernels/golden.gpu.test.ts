@@ -102,12 +102,15 @@ const GOLDEN_FAST: Record<string, string> = {
   "matmul f32 split": "cac4a9ed",
   "smoke: attention_forward+backward (GQA, segments)": "48a8b339",
   "smoke: attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)": "6f996732",
+  "smoke: attention_forward+backward (sliding window, scale)": "3c25576d",
+  "smoke: attention_forward+backward (sliding window, scale, tile kernels)": "078649b2",
   "smoke: cast (bf16/f16 to f32, f32 to f16)": "9c0663d4",
   "smoke: crossentropy_forward+reduce_sum": "90d0cbbe",
   "smoke: embedding_forward (f16 table)": "7d7e9802",
   "smoke: embedding_forward (range split)": "fff728f1",
   "smoke: global_norm+adamw": "c99fe8cb",
   "smoke: kv_cache_append+attention_decode (2 chunks)": "4b9bdb0a",
+  "smoke: kv_cache_append+attention_decode (2 chunks, sliding window)": "02953f43",
   "smoke: lora_forward+backward (dropout 0.1)": "e9702e19",
   "smoke: matmul_forward+backward (f16 weights)": "d13c6019",
   "smoke: matmul_forward+backward (f32 weights)": "04d4e6b6",
@@ -118,6 +121,7 @@ const GOLDEN_FAST: Record<string, string> = {
   "smoke: sample_argmax+topk+topp": "2414d621",
   "smoke: scale_accumulate (addInPlace)": "1c2c89da",
   "smoke: swiglu_forward+backward": "1ced44b5",
+  "smoke: swiglu_forward+backward (GeGLU: gelu_tanh)": "52477203",
 };
 const GOLDEN_FALLBACK: Record<string, string> = {
   "embedding f32 split": "a09cdec7",
@@ -131,11 +135,14 @@ const GOLDEN_FALLBACK: Record<string, string> = {
   "matmul f32 split": "cac4a9ed",
   "smoke: attention_forward+backward (GQA, segments)": "48a8b339",
   "smoke: attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)": "6f996732",
+  "smoke: attention_forward+backward (sliding window, scale)": "3c25576d",
+  "smoke: attention_forward+backward (sliding window, scale, tile kernels)": "078649b2",
   "smoke: cast (bf16/f16 to f32, f32 to f16)": "9c0663d4",
   "smoke: crossentropy_forward+reduce_sum": "4ca16658",
   "smoke: embedding_forward (range split)": "fff728f1",
   "smoke: global_norm+adamw": "c99fe8cb",
   "smoke: kv_cache_append+attention_decode (2 chunks)": "4b9bdb0a",
+  "smoke: kv_cache_append+attention_decode (2 chunks, sliding window)": "02953f43",
   "smoke: lora_forward+backward (dropout 0.1)": "e9702e19",
   "smoke: matmul_forward+backward (f32 weights)": "04d4e6b6",
   "smoke: residual_backward": "7c7441eb",
@@ -145,6 +152,7 @@ const GOLDEN_FALLBACK: Record<string, string> = {
   "smoke: sample_argmax+topk+topp": "2414d621",
   "smoke: scale_accumulate (addInPlace)": "1c2c89da",
   "smoke: swiglu_forward+backward": "1ced44b5",
+  "smoke: swiglu_forward+backward (GeGLU: gelu_tanh)": "52477203",
 };
 
 describe('golden kernel outputs (bit-identical across refactors)', () => {

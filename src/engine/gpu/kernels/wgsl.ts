@@ -7,10 +7,12 @@ import attentionKeyRowsLib from '../../../../shaders/lib/attention_key_rows.wgsl
 import attentionRowsLib from '../../../../shaders/lib/attention_rows.wgsl?raw';
 import attentionTilesLib from '../../../../shaders/lib/attention_tiles.wgsl?raw';
 import attentionTilesBackwardLib from '../../../../shaders/lib/attention_tiles_backward.wgsl?raw';
+import gatedActLib from '../../../../shaders/lib/gated_act.wgsl?raw';
 import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
 import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
 import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
+import windowLib from '../../../../shaders/lib/window.wgsl?raw';
 
 /** The helper libraries a launcher may prepend (the weight readers are in weights.ts, the reductions in reduce-lib.ts). */
 export const WGSL_LIB = {
@@ -18,8 +20,10 @@ export const WGSL_LIB = {
   attentionRows: attentionRowsLib,
   attentionTiles: attentionTilesLib,
   attentionTilesBackward: attentionTilesBackwardLib,
+  gatedAct: gatedActLib,
   gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib,
   segments: segmentsLib,
+  window: windowLib,
 } as const;
 
 // `enable` directives must come before every declaration of a module.
