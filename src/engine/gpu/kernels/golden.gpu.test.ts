@@ -73,7 +73,7 @@ async function goldenHashes(ctx: GpuContext): Promise<Record<string, string>> {
     if (c.requires === 'f16' && !ctx.caps.f16) continue;
     out[`smoke: ${c.kernel}`] = fnv1a((await c.run(ctx, seeded(42))).got);
   }
-  const dtypes: WeightDType[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
+  const dtypes: ('f32' | 'f16')[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
   // One shape per tile configuration of matmul.ts (default, N ≤ 16, N ≤ 32, M ≤ 16), none a tile multiple.
   for (const dtype of dtypes) {
     for (const [BT, C, OC] of [[37, 75, 70], [41, 33, 13], [29, 50, 30], [9, 45, 77]]) out[`matmul ${dtype} ${BT}x${C}x${OC}`] = await matmulCase(ctx, dtype, BT, C, OC, false);
