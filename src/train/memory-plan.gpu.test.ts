@@ -8,6 +8,7 @@ import { getTestContext } from '../../test/gpu-device';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { loadTokenizer, tokenizeExamples, type Example } from '../data';
 import { planTrainingMemory } from './memory-plan';
+import type { WeightStorage } from '../engine/model/weights';
 import { DEFAULT_SETTINGS, type LoraTarget, type TrainSettings } from './settings';
 import { TrainingSession, type EngineOptions } from './session';
 
@@ -27,6 +28,9 @@ const SHAPES: Shape[] = [
   { name: '3 layers, C=64, MQA, untied, B=3 T=48, r=8 on q,v, f16 weights', model: { layers: 3, hiddenSize: 64, numHeads: 4, numKvHeads: 1, intermediateSize: 96, extraVocab: 300 }, s: { batchSize: 3, seqLen: 48, rank: 8, targets: ['q_proj', 'v_proj'] }, engine: { weightStorage: 'f16', recompute: 'auto' }, fast: true },
   { name: 'qwen2 biases, tied, 4 layers, B=1 T=100, r=16, selective recompute', model: { architecture: 'qwen2', layers: 4, hiddenSize: 48, numHeads: 6, numKvHeads: 2, tied: true }, s: { batchSize: 1, seqLen: 100, rank: 16, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   { name: '2 layers, C=32, B=4 T=40, r=2 on MLP, full recompute, f16 weights', model: { layers: 2, hiddenSize: 32, extraVocab: 2000 }, s: { batchSize: 4, seqLen: 40, rank: 2, targets: ['gate_proj', 'up_proj', 'down_proj'] }, engine: { weightStorage: 'f16', recompute: true }, fast: true },
+  // Quantized on load: rows of whole 32-value blocks (C = 32/64, F = 64/96).
+  { name: '2 layers, C=32, untied, B=2 T=32, r=4 all linears, q8 weights', model: { layers: 2, hiddenSize: 32, intermediateSize: 64, extraVocab: 500 }, s: { batchSize: 2, seqLen: 32, rank: 4, targets: ALL }, engine: { weightStorage: 'q8', recompute: 'auto' } },
+  { name: 'qwen2 biases, tied, 2 layers, C=64, B=1 T=50, r=8 all linears, q4 weights', model: { architecture: 'qwen2', layers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96, tied: true }, s: { batchSize: 1, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'q4', recompute: 'auto' } },
 ];
 
 function chat(i: number): Example {
@@ -56,7 +60,7 @@ describe('planTrainingMemory vs the engine-reported peak of a real step', () => 
       }
       const peak = ctx.peakBytes - base;
 
-      const plan = planTrainingMemory(m.config, settings, { storage: c.engine.weightStorage as 'f32' | 'f16', recompute: c.engine.recompute }, ctx.caps.maxStorageBufferBindingSize);
+      const plan = planTrainingMemory(m.config, settings, { storage: c.engine.weightStorage as WeightStorage, recompute: c.engine.recompute }, ctx.caps.maxStorageBufferBindingSize);
       expect(plan.recompute).toBe(chosen);
       expect(plan.totalBytes).toBe(plan.weightBytes + plan.loraTrainingBytes + plan.activationBytes + plan.otherBytes);
       // The plan sizes every buffer the run creates; only kernel constants cached once per
