@@ -1,11 +1,19 @@
 // Kernel benchmark: GFLOP/s of our linear (frozen weight) and LoRA kernels at SmolLM2-135M
 // training shapes, side by side with @tensorflow/tfjs-backend-webgpu's matMul on the SAME
-// GPUDevice, plus the attention kernels. Wall-clock per repetition = record + submit + wait
+// GPUDevice, plus the attention kernels. The linear rows also time our kernel with the weight
+// quantized to GGUF Q8_0 and Q4_0 (dequantized on the fly inside the same GEMM): the ratio
+// column is their rate over the f32 weight's (issue #13's target: ≥ 0.8×). Wall-clock per repetition = record + submit + wait
 // for onSubmittedWorkDone; median of `reps` after `warmup` untimed runs. Bench only, never tests.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { type Weight, type WeightDType, matmulBackward, matmulForward } from '../src/engine/gpu/kernels/matmul';
 import { loraBackward, loraForward } from '../src/engine/gpu/kernels/lora';
+import { packWeightBlocks } from '../src/engine/gpu/kernels/weights';
+import { quantize } from '../src/engine/model/quant';
+
+/** The weight dtypes quantized from the f32 weight for the linear rows. */
+const QUANT = [['q8_0', 'Q8_0'], ['q4_0', 'Q4_0']] as const;
+type QuantDType = (typeof QUANT)[number][0];
 
 export interface KernelBenchOptions {
   /** Tokens per step (B·T) for the projection layers. */
@@ -29,6 +37,8 @@ export interface BenchRow {
   oursMs: number;
   tfjsMs: number | null;
   oursF16Ms: number | null;
+  /** Linear rows: our kernel with the weight quantized (ms). */
+  quantMs?: Record<QuantDType, number>;
 }
 
 /** SmolLM2-135M: hidden 576, MLP 1536, vocab 49152, 9 heads / 3 kv heads of 64. */
@@ -147,7 +157,7 @@ async function loadTfjs(device: GPUDevice, gpu: GPU): Promise<{ tf: Tf; flush: (
 const gflops = (flops: number, ms: number | null) => (ms === null ? '—' : (flops / (ms * 1e6)).toFixed(2));
 
 export function formatTable(rows: BenchRow[]): string {
-  const head = ['kernel', 'shape', 'GFLOP', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs', 'f16-W ms', 'f16-W GFLOP/s'];
+  const head = ['kernel', 'shape', 'GFLOP', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs', 'f16-W ms', 'f16-W GFLOP/s', ...QUANT.flatMap(([q]) => [`${q}-W GFLOP/s`, `${q}/f32`])];
   const body = rows.map((r) => [
     r.kernel,
     r.shape,
@@ -159,6 +169,10 @@ export function formatTable(rows: BenchRow[]): string {
     r.tfjsMs === null ? '—' : `${(r.tfjsMs / r.oursMs).toFixed(2)}×`,
     r.oursF16Ms === null ? '—' : r.oursF16Ms.toFixed(2),
     gflops(r.flops, r.oursF16Ms),
+    ...QUANT.flatMap(([q]) => {
+      const ms = r.quantMs?.[q] ?? null;
+      return [gflops(r.flops, ms), ms === null ? '—' : `${(r.oursMs / ms).toFixed(2)}×`];
+    }),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -198,6 +212,7 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
     if (doLinear) {
       const w32: Weight = { buffer: ctx.upload(wData), dtype: 'f32' };
       const w16: Weight | null = ctx.caps.f16 ? { buffer: ctx.upload(toF16Bits(wData)), dtype: 'f16' } : null;
+      const wq = QUANT.map(([dtype, type]): Weight => ({ buffer: ctx.upload(packWeightBlocks(dtype, quantize(type, wData, inF))), dtype }));
       const tw = tf.tensor2d(wData, [outF, inF]);
       const ours = (w: Weight, fn: 'fwd' | 'bwd') => () => {
         const rec = ctx.recorder();
@@ -216,13 +231,16 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
         const ms: Record<string, number> = {};
         for (const dt of dtypes) ms[dt] = await time(ours(dt === 'f16' && w16 ? w16 : w32, fn));
         const tfMs = await time(tfjs(fn));
-        const row: BenchRow = { kernel: `${L.name} linear ${fn === 'fwd' ? 'forward' : 'backward'}`, shape, flops, oursMs: ms.f32, tfjsMs: tfMs, oursF16Ms: ms.f16 ?? null };
+        const quantMs = {} as Record<QuantDType, number>;
+        for (const w of wq) quantMs[w.dtype as QuantDType] = await time(ours(w, fn));
+        const row: BenchRow = { kernel: `${L.name} linear ${fn === 'fwd' ? 'forward' : 'backward'}`, shape, flops, oursMs: ms.f32, tfjsMs: tfMs, oursF16Ms: ms.f16 ?? null, quantMs };
         rows.push(row);
         log(formatTable([row]).split('\n')[2]);
       }
       tw.dispose();
       ctx.destroy(w32.buffer as GPUBuffer);
       if (w16) ctx.destroy(w16.buffer as GPUBuffer);
+      for (const w of wq) ctx.destroy(w.buffer as GPUBuffer);
     }
 
     if (doLora) {

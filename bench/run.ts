@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
-  console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W = our kernel with the weight stored as f16 (tfjs has no f16 matMul).');
+  console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W = our kernel with the weight stored as f16 (tfjs has no f16 matMul); q8_0-W / q4_0-W: the weight quantized to GGUF Q8_0 / Q4_0, q*/f32 = their rate over the f32 weight\'s (target ≥ 0.8×).');
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // Optional part written by another engineer.
