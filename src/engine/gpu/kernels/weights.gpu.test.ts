@@ -8,39 +8,11 @@ import { type BlockDType, BLOCK_GGML_TYPE, packWeightBlocks, weightRowBytes } fr
 import { matmulBackward as backwardRef, matmulForward as forwardRef } from '../../reference/matmul';
 import { embeddingForward as embeddingRef } from '../../reference/embedding';
 import { GGML_BLOCK, dequantize } from '../../model/quant';
-import { numberToF16Bits } from '../../model/dtype';
+import { randomBlocks } from '../../smoke-util';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
 
 const DTYPES: BlockDType[] = ['q8_0', 'q4_0', 'q4_k', 'q6_k'];
-
-/**
- * Random blocks: every quant and scale byte random (so all bit fields, e.g. Q4_K's split
- * 6-bit scales, take all values), the f16 super-scales random but sized so values stay in
- * about [-1, 1]: the checks then use f32 tolerances of unit-scale data.
- */
-function randomBlocks(dtype: BlockDType, n: number, r: () => number): Uint8Array {
-  const type = BLOCK_GGML_TYPE[dtype];
-  const { values, bytes } = GGML_BLOCK[type];
-  const out = new Uint8Array((n / values) * bytes);
-  for (let i = 0; i < out.length; i++) out[i] = Math.floor(r() * 256);
-  // [byte offset of an f16 scale, its largest magnitude]
-  const scales: Record<BlockDType, [number, number][]> = {
-    q8_0: [[0, 1 / 127]],
-    q4_0: [[0, 1 / 8]],
-    q4_k: [[0, 1 / (63 * 15)], [2, 1 / 63]], // d, dmin (value = d·sc·q − dmin·m)
-    q6_k: [[208, 1 / (127 * 32)]],
-  };
-  for (let b = 0; b < out.length; b += bytes) {
-    for (const [o, max] of scales[dtype]) {
-      const sign = dtype === 'q4_k' || r() < 0.5 ? 1 : -1;
-      const h = numberToF16Bits(sign * max * (0.25 + 0.75 * r()));
-      out[b + o] = h & 0xff;
-      out[b + o + 1] = h >> 8;
-    }
-  }
-  return out;
-}
 
 /** A [rows, C] weight of random blocks: the GPU bytes and its exact values (what ggml's dequantize gives). */
 function blockWeight(dtype: BlockDType, rows: number, C: number, r: () => number): { gpu: Uint8Array; values: Float64Array } {
