@@ -1,14 +1,15 @@
 enable subgroups;
 // lib/reduce_subgroup: the subgroup fast path of lib/reduce_workgroup.wgsl (same functions,
-// same contract: prepended to a kernel declaring `override WG: u32`, a power of two ≤ 256;
-// blockSum/blockMax called from uniform control flow; result returned to every invocation).
+// same contract: prepended after lib/reduce_tree.wgsl to a kernel declaring `override WG: u32`,
+// a power of two ≤ 256; blockSum/blockMax called from uniform control flow; result returned
+// to every invocation).
 // Each subgroup reduces in registers, one slot per subgroup goes through workgroup memory,
 // and every subgroup then sums the slots itself (no broadcast barrier needed).
 // WGSL does not promise that subgroup k holds invocations [k·n, (k+1)·n), so each call
 // checks that layout and falls back to the tree reduction when it does not hold; the
-// result is deterministic either way. Workgroup memory: WG·4 bytes + 12 bytes.
+// result is deterministic either way. Workgroup memory: WG·4 bytes (the tree's scratch,
+// reused for the per-subgroup slots) + 12 bytes.
 
-var<workgroup> red_scratch: array<f32, WG>;
 var<workgroup> red_irregular: atomic<u32>;
 var<workgroup> red_sizes: atomic<u32>;
 var<workgroup> red_flag: u32;
@@ -40,15 +41,7 @@ fn blockSum(v: f32, lid: u32) -> f32 {
     workgroupBarrier();
     return r;
   }
-  red_scratch[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red_scratch[lid] = red_scratch[lid] + red_scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red_scratch[0];
-  workgroupBarrier();
-  return r;
+  return treeSum(v, lid);
 }
 
 fn blockMax(v: f32, lid: u32) -> f32 {
@@ -64,13 +57,5 @@ fn blockMax(v: f32, lid: u32) -> f32 {
     workgroupBarrier();
     return r;
   }
-  red_scratch[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red_scratch[lid] = max(red_scratch[lid], red_scratch[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red_scratch[0];
-  workgroupBarrier();
-  return r;
+  return treeMax(v, lid);
 }

@@ -167,5 +167,10 @@ describe('lora-studio logits / generate / eval', () => {
     expect(Math.abs(o.loss - b.loss)).toBeLessThan(1e-5);
     expect(Math.abs(a.loss - b.loss)).toBeGreaterThan(1e-3);
     expect(b.perplexity).toBeCloseTo(Math.exp(b.loss), 6);
+    // The same rule as train: a --seq-len past the model's context is refused, not run.
+    const cfg = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as { max_position_embeddings: number };
+    const long = await run(['eval', '--model', modelDir, '--data', data, '--seq-len', String(cfg.max_position_embeddings + 1), ...f32]);
+    expect(long.code).toBe(1);
+    expect(long.err).toContain(`--seq-len ${cfg.max_position_embeddings + 1}: sequence length ${cfg.max_position_embeddings + 1} is longer than this model's max_position_embeddings (${cfg.max_position_embeddings})`);
   });
 });

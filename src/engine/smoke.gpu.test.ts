@@ -47,12 +47,12 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     const compiled = Object.fromEntries(fast.filter((r) => !r.kernel.startsWith('shader coverage')).map((r) => [r.kernel, r.shaders]));
     expect(compiled).toEqual({
       residual_forward: ['residual_forward.wgsl'],
-      'rmsnorm_forward+backward': ['lib/reduce_subgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'rmsnorm_forward+backward': ['lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
       'rope_forward+backward': ['rope_forward.wgsl'],
       'swiglu_forward+backward': ['swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
       'embedding_forward (range split)': ['embedding_forward.wgsl', 'lib/weights_f32.wgsl'],
-      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/reduce_subgroup.wgsl', 'reduce_sum.wgsl'],
-      'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_subgroup.wgsl'],
+      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl'],
       residual_backward: ['residual_backward.wgsl'],
       'cast (bf16/f16 to f32, f32 to f16)': ['cast_f32_to_f16.wgsl', 'cast_to_f32.wgsl'],
       'matmul_forward+backward (f32 weights)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
@@ -68,9 +68,9 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'sample_argmax+topk+topp': ['sample_argmax.wgsl', 'sample_topk.wgsl', 'sample_topp.wgsl'],
       'embedding_forward (f16 table)': ['embedding_forward.wgsl', 'lib/weights_f16.wgsl'],
       'scale_accumulate (addInPlace)': ['scale_accumulate.wgsl'],
-      'rmsnorm_forward+backward [workgroup reduce]': ['lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
-      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
-      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_workgroup.wgsl'],
+      'rmsnorm_forward+backward [workgroup reduce]': ['lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl'],
     });
   });
 });

@@ -3,6 +3,7 @@ import { Generator } from '../../engine/model/generate';
 import { TrainingGraph } from '../../engine/model/llama';
 import { LoraTrainer } from '../../train/trainer';
 import { defaultOptimConfig } from '../../engine/optim/config';
+import { chooseSeqLen } from '../../train/seq-len';
 import { BatchIterator, promptIds, ReplyText, tokenizeExamples, type Message, type TokenizedExample } from '../../data';
 import { num, optStr, str, type Values } from '../args';
 import { type LoadedEngine, loadEngine, parseIds } from '../engine-model';
@@ -99,17 +100,21 @@ export async function logitsCommand(v: Values, out: (l: string) => void): Promis
 }
 
 export const EVAL_OPTIONS = { ...ENGINE_OPTS, data: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, 'exclude-invalid': { type: 'boolean' }, 'loss-mode': { type: 'string' } } as const;
-export const EVAL_HELP = `eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]
+export const EVAL_HELP = `eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512, at most the model's context)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]
   ${WEIGHTS_HELP}`;
 
 export async function evalCommand(v: Values, out: (l: string) => void): Promise<void> {
   const dataFile = str(v, 'data');
-  const T = num(v, 'seq-len', 512, { int: true, min: 8 });
+  const asked = v['seq-len'] === undefined ? undefined : num(v, 'seq-len', 512, { int: true, min: 8 });
   const B = num(v, 'batch', 4, { int: true, min: 1 });
   const lossMode = lossModeFlag(v, 'all-assistant');
   const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: v['exclude-invalid'] === true, purpose: 'evaluate' });
   const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
   try {
+    // The same decision as `train`: default capped to the model, a longer --seq-len refused.
+    const seq = chooseSeqLen(asked, e.opened.config.maxPositionEmbeddings);
+    if (seq.error) throw new CliError(`--seq-len ${asked}: ${seq.error}`);
+    const T = seq.seqLen;
     const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode });
     const r = await meanLoss(e, e.lora, tok.examples, { B, T, loraScale: e.lora ? num(v, 'scale', 1) : 0 });
     if (r.targets === 0) throw new CliError(`--data ${dataFile}: no trained tokens within --seq-len ${T}`);
