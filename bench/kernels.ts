@@ -2,9 +2,11 @@
 // training shapes, side by side with @tensorflow/tfjs-backend-webgpu's matMul on the SAME
 // GPUDevice, plus the attention kernels. The rows, their data, FLOP counts and timing are
 // src/engine/gpu/kernel-bench.ts's (the studio's GPU screen runs the same); this file adds tfjs.
+// The linear rows also time our kernel with the weight as f16 and quantized to GGUF Q8_0 and
+// Q4_0 (dequantized on the fly inside the same GEMM): `q*/f32` is their rate over the f32 weight's.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type KernelBenchOptions, type KernelGroup, type KernelOp, gflopsOf, kernelGroups, timeRuns } from '../src/engine/gpu/kernel-bench';
+import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeVariants } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -16,7 +18,8 @@ export interface BenchRow {
   flops: number;
   oursMs: number;
   tfjsMs: number | null;
-  oursF16Ms: number | null;
+  /** Our kernel with the weight stored otherwise (f16, q8_0, q4_0), where measured. */
+  variantMs: Partial<Record<WeightVariant, number>>;
 }
 
 type Tf = typeof TfCore;
@@ -52,7 +55,7 @@ async function loadTfjs(device: GPUDevice, gpu: GPU): Promise<{ tf: Tf; flush: (
 const gflops = (flops: number, ms: number | null) => (ms === null ? '—' : gflopsOf(flops, ms).toFixed(2));
 
 export function formatTable(rows: BenchRow[]): string {
-  const head = ['kernel', 'shape', 'GFLOP', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs', 'f16-W ms', 'f16-W GFLOP/s'];
+  const head = ['kernel', 'shape', 'GFLOP', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs', ...WEIGHT_VARIANTS.flatMap((v) => [`${v}-W GFLOP/s`, `${v}/f32`])];
   const body = rows.map((r) => [
     r.kernel,
     r.shape,
@@ -62,8 +65,10 @@ export function formatTable(rows: BenchRow[]): string {
     r.tfjsMs === null ? '—' : r.tfjsMs.toFixed(2),
     gflops(r.flops, r.tfjsMs),
     r.tfjsMs === null ? '—' : `${(r.tfjsMs / r.oursMs).toFixed(2)}×`,
-    r.oursF16Ms === null ? '—' : r.oursF16Ms.toFixed(2),
-    gflops(r.flops, r.oursF16Ms),
+    ...WEIGHT_VARIANTS.flatMap((v) => {
+      const ms = r.variantMs[v] ?? null;
+      return [gflops(r.flops, ms), ms === null ? '—' : `${(r.oursMs / ms).toFixed(2)}×`];
+    }),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -87,9 +92,9 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
       if (t.tw) await checkAgainstTfjs(ctx, tf, g, t.tx, t.tw);
       for (const m of g.measurements) {
         const oursMs = await time(m.run);
-        const oursF16Ms = m.runF16 ? await time(m.runF16) : null;
+        const variantMs = await timeVariants(device, m, opts.reps, opts.warmup);
         const tf = t.ops[m.op];
-        const row: BenchRow = { kernel: m.kernel, shape: m.shape, flops: m.flops, oursMs, tfjsMs: tf ? await time(tf) : null, oursF16Ms };
+        const row: BenchRow = { kernel: m.kernel, shape: m.shape, flops: m.flops, oursMs, tfjsMs: tf ? await time(tf) : null, variantMs };
         rows.push(row);
         log(formatTable([row]).split('\n')[2]);
       }

@@ -21,6 +21,7 @@
 //    cached (the default) and uncached (the old path) side by side.
 import type { GpuContext } from '../src/engine/gpu/context';
 import { matmulBackward, matmulForward } from '../src/engine/gpu/kernels/matmul';
+import { type WeightDType, weightRowBytes } from '../src/engine/gpu/kernels/weights';
 import { LINEAR_MODULES, expectedTensors, linearShape, parameterCount, parseModelConfig, type ModelConfig } from '../src/engine/model/config';
 import { LlamaModel, countTargets, type GraphOptions, type TokenBatch } from '../src/engine/model/llama';
 import { LoraParams } from '../src/engine/model/lora-params';
@@ -103,7 +104,7 @@ async function peakMemory(ctx: GpuContext, cfg: ModelConfig, storage: WeightStor
  * pass's rate) over the step's own mix: the seven projections at BT rows and the LM head at
  * the row-chunk size training uses (so the head's larger, faster matrices count as they do in a step).
  */
-export async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, storage: WeightStorage, reps: number, backward = true): Promise<number> {
+export async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, dtype: WeightDType, reps: number, backward = true): Promise<number> {
   const bufs: GPUBuffer[] = [];
   const alloc = (bytes: number) => {
     const b = ctx.createBuffer(bytes);
@@ -119,7 +120,7 @@ export async function matmulRate(ctx: GpuContext, cfg: ModelConfig, BT: number, 
   const y = alloc(Math.max(BT * widest, headRows * V) * 4);
   const dx = alloc(BT * widest * 4);
   const layers = LINEAR_MODULES.map((m) => ({ ...linearShape(cfg, m), rows: BT }));
-  const shapes = [...layers, { inFeatures: C, outFeatures: V, rows: headRows }].map((l) => ({ ...l, w: { buffer: alloc(l.inFeatures * l.outFeatures * (storage === 'f16' ? 2 : 4)), dtype: storage } as const }));
+  const shapes = [...layers, { inFeatures: C, outFeatures: V, rows: headRows }].map((l) => ({ ...l, w: { buffer: alloc(l.outFeatures * weightRowBytes(dtype, l.inFeatures, 'bench')), dtype } as const }));
   const flops = shapes.reduce((s, w) => s + (backward ? 2 : 1) * 2 * w.rows * w.inFeatures * w.outFeatures, 0);
   const once = async () => {
     const rec = ctx.recorder('bench matmul');
@@ -212,7 +213,7 @@ export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promis
   console.log('\ntraining: SmolLM2-135M shape (random weights), LoRA r=16 on q,k,v,o,gate,up,down');
 
   // 1. Memory at batch 4 × seq 512.
-  const storages: WeightStorage[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
+  const storages: ('f32' | 'f16')[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
   for (const storage of storages) {
     const limit = storage === 'f32' ? 1.5 : 1.0;
     const peak = await peakMemory(ctx, full, storage, 'auto');

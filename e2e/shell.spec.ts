@@ -26,7 +26,7 @@ test('app shell loads, finds a WebGPU adapter and runs the kernels in the page',
   await expect(results.locator('tr[data-kernel="residual_forward"]')).toHaveAttribute('data-ok', 'true');
   // The model kernels ran too, and the last row says every shader this adapter can compile ran
   // in some check (it fails otherwise, naming the files).
-  for (const kernel of ['matmul_forward+backward (f32 weights)', 'lora_forward+backward (dropout 0.1)', 'attention_forward+backward (GQA, segments)', 'kv_cache_append+attention_decode (2 chunks)', 'sample_argmax+topk+topp']) {
+  for (const kernel of ['matmul_forward+backward (f32 weights)', 'matmul_forward+backward, embedding_forward (Q8_0, Q4_0, Q4_K, Q6_K weights)', 'lora_forward+backward (dropout 0.1)', 'attention_forward+backward (GQA, segments)', 'kv_cache_append+attention_decode (2 chunks)', 'sample_argmax+topk+topp']) {
     await expect(results.locator(`tr[data-kernel="${kernel}"]`), kernel).toHaveAttribute('data-ok', 'true');
   }
   const coverage = results.locator('tr[data-kernel^="shader coverage"]');

@@ -9,6 +9,7 @@ import { LINEAR_MODULES } from '../engine/model/config';
 import { readSafetensorsHeader, memorySource } from '../engine/model/safetensors';
 import { readGguf } from '../engine/model/gguf-format';
 import { planTrainingMemory } from '../train/memory-plan';
+import type { WeightStorage } from '../engine/model/weights';
 import { tinyLlamaTokenizerFiles } from '../../test/fixtures/tiny-tokenizer';
 import { loadTokenizer } from '../data';
 import { parseIds } from './engine-model';
@@ -72,8 +73,9 @@ describe('lora-studio CLI', () => {
     expect(j.model.maxPositionEmbeddings).toBe(256);
     expect(j.warnings).toEqual([]);
     // The default 512 is capped to the tiny model's 256 positions.
-    const plan = (storage: 'f32' | 'f16') => planTrainingMemory(model.config, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen: 256 }, { storage, recompute: 'auto' }, 128 * 2 ** 20);
-    expect(j.model.trainingMemory).toEqual({ batch: 4, seqLen: 256, rank: 16, recompute: plan('f32').recompute, f32WeightsBytes: plan('f32').totalBytes, f16WeightsBytes: plan('f16').totalBytes });
+    const plan = (storage: WeightStorage) => planTrainingMemory(model.config, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen: 256 }, { storage, recompute: 'auto' }, 128 * 2 ** 20);
+    // The tiny model's MLP rows (48) are not whole 32-value blocks: no q8/q4 figure.
+    expect(j.model.trainingMemory).toEqual({ batch: 4, seqLen: 256, rank: 16, recompute: plan('f32').recompute, f32WeightsBytes: plan('f32').totalBytes, f16WeightsBytes: plan('f16').totalBytes, q8WeightsBytes: null, q4WeightsBytes: null });
     const long = await run(['inspect', '--model', modelDir, '--seq-len', '300', '--json']);
     expect(JSON.parse(long.out.at(-1)!).warnings).toEqual([expect.stringMatching(/^--seq-len 300: sequence length 300 is longer than this model's max_position_embeddings \(256\).*train will refuse it$/)]);
     const text = await run(['inspect', '--model', modelDir, '--seq-len', '300']);

@@ -11,6 +11,7 @@ import { loraScaling, type LoraAdapter } from '../adapters/lora';
 import { LINEAR_MODULES } from '../engine/model/config';
 import { loraKeyA, loraKeyB, referenceForward, type RefLora } from '../engine/reference/model';
 import { loadTokenizer } from '../data';
+import { storedWeights } from '../engine/model/tiny-random.testutil';
 
 let dir: string;
 let modelDir: string;
@@ -71,6 +72,22 @@ const ATOL = 2e-4;
 const RTOL = 1e-3;
 
 describe('lora-studio logits / generate / eval', () => {
+  it('--weights q8|q4 quantizes on load: logits match the reference on the dequantized weights; rows that are not whole blocks are refused by name', async () => {
+    const qDir = join(dir, 'q-model');
+    const q = await writeTinyModel(qDir, { seed: 22, numKvHeads: 2, tied: false, intermediateSize: 64 });
+    const T = ids.length;
+    for (const storage of ['q8', 'q4'] as const) {
+      const r = await run(['logits', '--model', qDir, '--ids', ids.join(','), '--weights', storage]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toContain(`weights: ${storage} (as requested`);
+      const want = referenceForward(q.config, storedWeights(q.config, weightsF64(q), storage), null, { B: 1, T, inputIds: ids, targets: new Array(T).fill(-100), positions: ids.map((_, i) => i), segmentIds: new Array(T).fill(1) }).logits;
+      expectClose(JSON.parse(r.out[0]).logits.flat(), want, ATOL, RTOL, `${storage} logits`);
+    }
+    const bad = await run(['logits', '--model', modelDir, '--ids', ids.join(','), '--weights', 'q8']); // intermediate_size 48
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/down_proj\.weight: a q8_0 weight needs its row length \(the input features\) to be a multiple of 32, got 48/);
+  });
+
   it('logits of every position match the float64 reference, base and with the adapter', async () => {
     const base = await run(['logits', '--model', modelDir, '--ids', ids.join(','), ...f32]);
     expect(base.code, base.err).toBe(0);

@@ -21,6 +21,13 @@ describe('--weights auto: what it picks and why', () => {
     expect(() => chooseWeights('f16', false, 'F32')).toThrow(/shader-f16/);
   });
 
+  it('keeps q8/q4 as asked, with or without shader-f16, and says what they store', () => {
+    for (const hasF16 of [false, true]) {
+      expect(chooseWeights('q8', hasF16, 'BF16')).toMatchObject({ storage: 'q8', line: 'weights: q8 (as requested: Q8_0, quantized on load)' });
+      expect(chooseWeights('q4', hasF16, 'F32')).toMatchObject({ storage: 'q4', line: 'weights: q4 (as requested: Q4_0 linears, Q8_0 embedding/LM head, quantized on load)' });
+    }
+  });
+
   it.each(['train', 'generate', 'eval', 'logits'])('%s --help explains auto', async (cmd) => {
     const r = await runCli([cmd, '--help']);
     expect(r.code).toBe(0);
@@ -31,6 +38,6 @@ describe('--weights auto: what it picks and why', () => {
   it('rejects an unknown --weights value by name', async () => {
     const r = await runCli(['logits', '--model', 'm', '--ids', '1', '--weights', 'bf16']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/--weights bf16: expected auto, f32 or f16/);
+    expect(r.err).toMatch(/--weights bf16: expected auto, f32, f16, q8 or q4/);
   });
 });

@@ -1,16 +1,20 @@
-// --weights auto|f32|f16: the flag, its help, and the line that says what was picked and why.
-import { chooseWeightStorage, type StorageChoice, type WeightStorage } from '../engine/model/weights';
+// --weights auto|f32|f16|q8|q4: the flag, its help, and the line that says what was picked and why.
+import { WEIGHT_STORAGES, chooseWeightStorage, type StorageChoice, type WeightStorage } from '../engine/model/weights';
 import type { FloatDtype } from '../engine/model/dtype';
 import { str, type Values } from './args';
 import { CliError } from './model-dir';
 
 export type WeightsFlag = WeightStorage | 'auto';
 
-export const WEIGHTS_HELP = '--weights auto|f32|f16 (auto: f16 where the GPU adapter has shader-f16, else f32; f32 matches PyTorch)';
+const FLAGS: readonly WeightsFlag[] = ['auto', ...WEIGHT_STORAGES];
+
+export const WEIGHTS_HELP =
+  '--weights auto|f32|f16|q8|q4 (auto: f16 where the GPU adapter has shader-f16, else f32; f32 matches PyTorch; ' +
+  'q8/q4: frozen base quantized on load to GGUF Q8_0 / Q4_0 (embedding and LM head Q8_0), LoRA stays f32 — QLoRA; a GGUF base keeps its own quantized tensors)';
 
 export function weightsFlag(v: Values): WeightsFlag {
   const w = str(v, 'weights', 'auto');
-  if (!['auto', 'f32', 'f16'].includes(w)) throw new CliError(`--weights ${w}: expected auto, f32 or f16`);
+  if (!FLAGS.includes(w as WeightsFlag)) throw new CliError(`--weights ${w}: expected ${FLAGS.slice(0, -1).join(', ')} or ${FLAGS.at(-1)}`);
   return w as WeightsFlag;
 }
 

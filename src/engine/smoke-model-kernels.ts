@@ -1,10 +1,13 @@
-// Kernel smoke checks for the model's heavy kernels — linear layers (f32 and f16 weights),
+// Kernel smoke checks for the model's heavy kernels — linear layers (f32, f16 and the GGUF
+// block formats' weights),
 // LoRA with dropout, GQA attention with segment ids, the KV cache and decode attention,
 // sampling, the f16 embedding and addInPlace — each once on a small random problem (sizes
 // that are not multiples of the tiles) against its float64 reference, in whatever browser
 // runs the app (registered in smoke.ts).
 import type { SmokeCheck } from './smoke';
-import { concat, randF32, runOnce } from './smoke-util';
+import { concat, randF32, randomBlocks, runOnce } from './smoke-util';
+import { type BlockDType, BLOCK_GGML_TYPE, packWeightBlocks } from './gpu/kernels/weights';
+import { GGML_BLOCK, dequantize } from './model/quant';
 import { matmulBackward, matmulForward } from './gpu/kernels/matmul';
 import { loraBackward, loraForward } from './gpu/kernels/lora';
 import { attentionBackward, attentionBackwardScratchBytes, attentionForward } from './gpu/kernels/attention';
@@ -56,6 +59,44 @@ function matmulCheck(dtype: 'f32' | 'f16'): SmokeCheck {
     },
   };
 }
+
+/**
+ * The block-format readers (Q8_0, Q4_0, Q4_K, Q6_K) in matmulForward + matmulBackward and the
+ * embedding lookup, on random blocks, vs the float64 reference on ggml's dequantized values.
+ */
+const quantizedWeightsCheck: SmokeCheck = {
+  kernel: 'matmul_forward+backward, embedding_forward (Q8_0, Q4_0, Q4_K, Q6_K weights)',
+  // The dequantized values are exact; f32 sums of ≤ 256 products of values in about ±1
+  // round by ≲ √K·2⁻²⁴·|partial sums| ≈ 1e-5; a misread nibble or scale is ≥ 1e-3.
+  atol: 1e-4,
+  rtol: 1e-4,
+  async run(ctx, rand) {
+    const got: Float32Array[] = [];
+    const want: Float64Array[] = [];
+    for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as BlockDType[]) {
+      const type = BLOCK_GGML_TYPE[dtype];
+      const [BT, C, OC] = [9, GGML_BLOCK[type].values, 37]; // OC rows double as the embedding's vocabulary
+      const file = randomBlocks(dtype, OC * C, () => rand() + 0.5);
+      const w = dequantize(type, file);
+      const [inp, bias, dout, d0] = [randF32(rand, BT * C), randF32(rand, OC), randF32(rand, BT * OC), randF32(rand, BT * C)];
+      const ids = Uint32Array.from({ length: BT }, (_, i) => (i === 2 ? OC + 1 : Math.floor((rand() + 0.5) * OC) % OC));
+      const out = new Float64Array(BT * OC);
+      mmRef.matmulForward(out, inp, w, bias, BT, C, OC);
+      const dinp = Float64Array.from(d0);
+      mmRef.matmulBackward(dinp, dout, w, BT, C, OC, { accumulate: true });
+      const emb = new Float64Array(BT * C);
+      embRef.embeddingForward(emb, ids, w, BT, C, OC);
+      want.push(out, dinp, emb);
+      const inputs = [Float32Array.from(inp), packWeightBlocks(dtype, file), Float32Array.from(bias), Float32Array.from(dout), Float32Array.from(d0), ids];
+      got.push(await runOnce(ctx, inputs, [BT * OC, BT * C], (rec, [X, W, Bi, DO, DI, I, O, E]) => {
+        matmulForward(ctx, rec, O, X, { buffer: W, dtype }, Bi, BT, C, OC);
+        matmulBackward(ctx, rec, DI, DO, { buffer: W, dtype }, BT, C, OC, { accumulate: true });
+        embeddingForward(ctx, rec, E, I, W, BT, C, OC, { dtype });
+      }, [[6, BT * OC], [4, BT * C], [7, BT * C]]));
+    }
+    return { got: Float32Array.from(concat(...got)), want: concat(...want) };
+  },
+};
 
 /** Attention forward and backward of packed and padded rows at head dim D (with `opts`: a sliding window, a scale), vs the float64 reference. */
 function attentionCheck(kernel: string, D: number, opts: attRef.AttentionOptions = {}): SmokeCheck {
@@ -119,6 +160,7 @@ function decodeCheck(kernel: string, opts: attRef.AttentionOptions = {}): SmokeC
 export const modelKernelSmokeChecks: SmokeCheck[] = [
   matmulCheck('f32'),
   matmulCheck('f16'),
+  quantizedWeightsCheck,
   {
     kernel: 'lora_forward+backward (dropout 0.1)',
     // Sums of ≤ 70 products of O(1) values in f32: ≈ 70·2⁻²⁴·|partial sums| ≲ 3e-5 of the

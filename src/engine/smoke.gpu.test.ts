@@ -58,6 +58,10 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'cast (bf16/f16 to f32, f32 to f16)': ['cast_f32_to_f16.wgsl', 'cast_to_f32.wgsl'],
       'matmul_forward+backward (f32 weights)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
       'matmul_forward+backward (f16 weights)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f16.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
+      'matmul_forward+backward, embedding_forward (Q8_0, Q4_0, Q4_K, Q6_K weights)': [
+        'embedding_forward.wgsl', 'lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_blocks.wgsl',
+        'lib/weights_q4_0.wgsl', 'lib/weights_q4_k.wgsl', 'lib/weights_q6_k.wgsl', 'lib/weights_q8_0.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl',
+      ],
       'lora_forward+backward (dropout 0.1)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'lora_backward.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
       'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
       'attention_forward+backward (sliding window, scale)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],

@@ -8,6 +8,7 @@ import { getTestContext } from '../../test/gpu-device';
 import { memorySource, SafetensorsFile } from '../engine/model/safetensors';
 import { loadTokenizer, tokenizeExamples, type Example } from '../data';
 import { planTrainingMemory } from './memory-plan';
+import type { WeightStorage } from '../engine/model/weights';
 import { DEFAULT_SETTINGS, type LoraTarget, type TrainSettings } from './settings';
 import { TrainingSession, type EngineOptions } from './session';
 
@@ -29,6 +30,9 @@ const SHAPES: Shape[] = [
   { name: 'qwen3 q/k norms, head_dim 16 ≠ C/H, tied, B=2 T=50, r=8, no recompute', model: { architecture: 'qwen3', layers: 3, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16, tied: true }, s: { batchSize: 2, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'f32', recompute: false } },
   { name: 'qwen3 q/k norms, head_dim 16, 4 layers, B=2 T=50, r=4, selective recompute (q, k shared)', model: { architecture: 'qwen3', layers: 4, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16 }, s: { batchSize: 2, seqLen: 50, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   { name: '2 layers, C=32, B=4 T=40, r=2 on MLP, full recompute, f16 weights', model: { layers: 2, hiddenSize: 32, extraVocab: 2000 }, s: { batchSize: 4, seqLen: 40, rank: 2, targets: ['gate_proj', 'up_proj', 'down_proj'] }, engine: { weightStorage: 'f16', recompute: true }, fast: true },
+  // Quantized on load: rows of whole 32-value blocks (C = 32/64, F = 64/96).
+  { name: '2 layers, C=32, untied, B=2 T=32, r=4 all linears, q8 weights', model: { layers: 2, hiddenSize: 32, intermediateSize: 64, extraVocab: 500 }, s: { batchSize: 2, seqLen: 32, rank: 4, targets: ALL }, engine: { weightStorage: 'q8', recompute: 'auto' } },
+  { name: 'qwen2 biases, tied, 2 layers, C=64, B=1 T=50, r=8 all linears, q4 weights', model: { architecture: 'qwen2', layers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96, tied: true }, s: { batchSize: 1, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'q4', recompute: 'auto' } },
 ];
 
 function chat(i: number): Example {
@@ -58,7 +62,7 @@ describe('planTrainingMemory vs the engine-reported peak of a real step', () => 
       }
       const peak = ctx.peakBytes - base;
 
-      const plan = planTrainingMemory(m.config, settings, { storage: c.engine.weightStorage as 'f32' | 'f16', recompute: c.engine.recompute }, ctx.caps.maxStorageBufferBindingSize);
+      const plan = planTrainingMemory(m.config, settings, { storage: c.engine.weightStorage as WeightStorage, recompute: c.engine.recompute }, ctx.caps.maxStorageBufferBindingSize);
       expect(plan.recompute).toBe(chosen);
       expect(plan.totalBytes).toBe(plan.weightBytes + plan.loraTrainingBytes + plan.activationBytes + plan.otherBytes);
       // The plan sizes every buffer the run creates; only kernel constants cached once per

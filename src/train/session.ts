@@ -6,7 +6,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { TensorStore } from '../engine/model/safetensors';
-import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/model/weights';
+import { destroyWeights, uploadWeights, type ModelWeights, type WeightStorage } from '../engine/model/weights';
 import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
@@ -18,8 +18,8 @@ import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer'
 
 /** Engine choices that are not training hyperparameters. */
 export interface EngineOptions {
-  /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16 explicitly. */
-  weightStorage: 'auto' | 'f32' | 'f16';
+  /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16/q8/q4 explicitly. */
+  weightStorage: 'auto' | WeightStorage;
   /**
    * Activation recomputation in the backward: false keeps everything; 'selective' recomputes
    * the cheap norm and SwiGLU outputs; true re-runs each layer (least memory, about a third

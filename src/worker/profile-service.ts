@@ -5,7 +5,7 @@
 // holds the GPU. The reports are plain JSON, so the screen can export them for bug reports.
 import type { AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
-import { LM_HEAD_BENCH_ROWS, gflopsOf, runKernelBench, type KernelBenchRow } from '../engine/gpu/kernel-bench';
+import { LM_HEAD_BENCH_ROWS, gflopsOf, runKernelBench, type KernelBenchRow, type WeightVariant } from '../engine/gpu/kernel-bench';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
 import { destroyWeights, resolveStorage, uploadWeights } from '../engine/model/weights';
 import { buildTrainer, DEFAULT_ENGINE_OPTIONS, stepsFor } from '../train/session';
@@ -31,14 +31,18 @@ export interface StepProfileReport extends MeasuredOn {
   profile: StepProfile;
 }
 
-export type KernelBenchReportRow = KernelBenchRow & { gflops: number; f16Gflops: number | null };
+export type KernelBenchReportRow = KernelBenchRow & { gflops: number; variantGflops: Partial<Record<WeightVariant, number>> };
 
 export interface KernelBenchReport extends MeasuredOn {
   kind: 'lora-studio/kernel-bench';
   rows: KernelBenchReportRow[];
 }
 
-const withRates = (r: KernelBenchRow): KernelBenchReportRow => ({ ...r, gflops: gflopsOf(r.flops, r.ms), f16Gflops: r.f16Ms === null ? null : gflopsOf(r.flops, r.f16Ms) });
+const withRates = (r: KernelBenchRow): KernelBenchReportRow => ({
+  ...r,
+  gflops: gflopsOf(r.flops, r.ms),
+  variantGflops: Object.fromEntries(Object.entries(r.variantMs).map(([v, ms]) => [v, gflopsOf(r.flops, ms)])),
+});
 
 function measuredOn(adapter: AdapterSummary, ref: ModelRef, cfg: ModelConfig): MeasuredOn {
   return {

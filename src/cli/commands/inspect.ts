@@ -2,6 +2,7 @@
 import { WEBGPU_DEFAULT_LIMITS } from '../../engine/gpu/device';
 import { LINEAR_MODULES, loraParameterCount, parameterCount } from '../../engine/model/config';
 import { planTrainingMemory } from '../../train/memory-plan';
+import type { WeightStorage } from '../../engine/model/weights';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
 import { openModelFiles } from '../../engine/model/model-files';
@@ -45,7 +46,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     seqLen = seq.seqLen;
     if (seq.error) warnings.push(`--seq-len ${seqLen}: ${seq.error}; train will refuse it`);
     // What a `train` run allocates at batch 4, r=16 on all linears: the engine's own plan (default recompute), per weight dtype.
-    const mem = (storage: 'f32' | 'f16') =>
+    const mem = (storage: WeightStorage) =>
       planTrainingMemory(c, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen }, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
     let f32 = null;
     let f16 = null;
@@ -54,6 +55,15 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     } catch (e) {
       warnings.push(`training memory at batch 4 × ${seqLen}: ${(e as Error).message}`);
     }
+    // q8/q4 need rows of whole 32-value blocks: null (and no line) where the model's are not.
+    const quant = (storage: 'q8' | 'q4') => {
+      try {
+        return mem(storage);
+      } catch {
+        return null;
+      }
+    };
+    const [q8, q4] = f32 ? [quant('q8'), quant('q4')] : [null, null];
     const auto = await autoWeights(c.dtype);
     report.model = {
       dir: modelDir,
@@ -72,7 +82,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       parameters: parameterCount(c),
       loraParametersR16AllLinear: loraParameterCount(c, 16, LINEAR_MODULES),
       maxPositionEmbeddings: c.maxPositionEmbeddings,
-      trainingMemory: f32 && f16 ? { batch: 4, seqLen, rank: 16, recompute: f32.recompute, f32WeightsBytes: f32.totalBytes, f16WeightsBytes: f16.totalBytes } : null,
+      trainingMemory: f32 && f16 ? { batch: 4, seqLen, rank: 16, recompute: f32.recompute, f32WeightsBytes: f32.totalBytes, f16WeightsBytes: f16.totalBytes, q8WeightsBytes: q8?.totalBytes ?? null, q4WeightsBytes: q4?.totalBytes ?? null } : null,
       chatTemplate: typeof m.tokenizerConfig.chat_template === 'string',
       eosToken: m.tokenizerConfig.eos_token ?? null,
       weights: auto.json,
@@ -83,7 +93,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);
       out(`  context: ${c.maxPositionEmbeddings} positions (max_position_embeddings)`);
-      if (f32 && f16) out(`  training memory (batch 4 × ${seqLen}, r=16 all linears, recompute ${f32.recompute}): ${fmtBytes(f32.totalBytes)} with f32 weights, ${fmtBytes(f16.totalBytes)} with f16`);
+      if (f32 && f16) out(`  training memory (batch 4 × ${seqLen}, r=16 all linears, recompute ${f32.recompute}): ${fmtBytes(f32.totalBytes)} with f32 weights, ${fmtBytes(f16.totalBytes)} with f16${q8 && q4 ? `, ${fmtBytes(q8.totalBytes)} with q8, ${fmtBytes(q4.totalBytes)} with q4` : ''}`);
       for (const w of warnings) out(`  warning: ${w}`);
       out(`  chat template: ${typeof m.tokenizerConfig.chat_template === 'string' ? 'yes' : 'no'}; eos ${JSON.stringify(m.tokenizerConfig.eos_token ?? null)}`);
       for (const l of auto.lines) out(`  ${l}`);

@@ -4,6 +4,8 @@
 // warm-up), with the FLOP counts both report. Benchmark only: never run by the engine itself.
 import type { GpuContext, Recorder } from './context';
 import { type Weight, matmulBackward, matmulForward } from './kernels/matmul';
+import { packWeightBlocks } from './kernels/weights';
+import { GGML_BLOCK, quantize } from '../model/quant';
 import { loraBackward, loraForward } from './kernels/lora';
 import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionForwardFlops } from './kernels/attention';
 import { type ModelConfig } from '../model/config';
@@ -35,9 +37,14 @@ export interface KernelMeasurement {
   flops: number;
   /** Records and submits one run of our kernel. */
   run(): void;
-  /** The same with the weight stored as f16 (linear rows on devices with shader-f16). */
-  runF16?: () => void;
+  /** The same with the weight stored otherwise (linear rows: f16 on devices with shader-f16, GGUF Q8_0 and Q4_0). */
+  variants?: Partial<Record<WeightVariant, () => void>>;
 }
+
+/** The linear rows' other weight formats, each timed beside the f32 weight (#13's target for q8_0/q4_0: ≥ 0.8× its rate). */
+export const WEIGHT_VARIANTS = ['f16', 'q8_0', 'q4_0'] as const;
+export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
+const QUANTIZER: Record<Exclude<WeightVariant, 'f16'>, 'Q8_0' | 'Q4_0'> = { q8_0: 'Q8_0', q4_0: 'Q4_0' };
 
 /** A group of measurements sharing buffers (one projection's linear and LoRA rows, or attention). */
 export interface KernelGroup {
@@ -57,8 +64,8 @@ export interface KernelBenchRow {
   shape: string;
   flops: number;
   ms: number;
-  /** With the weight stored as f16; null where not measured. */
-  f16Ms: number | null;
+  /** With the weight stored otherwise; absent where not measured. */
+  variantMs: Partial<Record<WeightVariant, number>>;
 }
 
 /** LM-head rows by default (training runs the head in row chunks; 2048×49152 logits are 400 MB). */
@@ -193,12 +200,17 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
   if (doLinear) {
     data.w = randomF32(outF * inF, seed + 2, 0.05);
     const w32: Weight = { buffer: keep(ctx.upload(data.w)), dtype: 'f32' };
-    const w16: Weight | null = ctx.caps.f16 ? { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' } : null;
+    const others: Partial<Record<WeightVariant, Weight>> = {};
+    if (ctx.caps.f16) others.f16 = { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' };
+    for (const [dtype, type] of Object.entries(QUANTIZER) as [Exclude<WeightVariant, 'f16'>, 'Q8_0' | 'Q4_0'][]) {
+      if (inF % GGML_BLOCK[type].values === 0) others[dtype] = { buffer: keep(ctx.upload(packWeightBlocks(dtype, quantize(type, data.w, inF)))), dtype };
+    }
     const fwd = (w: Weight) => submit((rec) => matmulForward(ctx, rec, out, x, w, null, BT, inF, outF));
     const bwd = (w: Weight) => submit((rec) => matmulBackward(ctx, rec, dinp, dout, w, BT, inF, outF, { accumulate: false }));
+    const variants = (f: (w: Weight) => () => void) => Object.fromEntries(Object.entries(others).map(([k, w]) => [k, f(w)]));
     const flops = 2 * BT * inF * outF;
-    measurements.push({ kernel: `${L.name} linear forward`, op: 'linear forward', shape, flops, run: fwd(w32), runF16: w16 ? fwd(w16) : undefined });
-    measurements.push({ kernel: `${L.name} linear backward`, op: 'linear backward', shape, flops, run: bwd(w32), runF16: w16 ? bwd(w16) : undefined });
+    measurements.push({ kernel: `${L.name} linear forward`, op: 'linear forward', shape, flops, run: fwd(w32), variants: variants(fwd) });
+    measurements.push({ kernel: `${L.name} linear backward`, op: 'linear backward', shape, flops, run: bwd(w32), variants: variants(bwd) });
   }
   if (doLora) {
     data.A = randomF32(R * inF, seed + 3, 0.05);
@@ -258,6 +270,16 @@ function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number)
   };
 }
 
+/** timeRuns of each of a measurement's weight variants. */
+export async function timeVariants(device: GPUDevice, m: KernelMeasurement, reps: number, warmup: number): Promise<Partial<Record<WeightVariant, number>>> {
+  const ms: Partial<Record<WeightVariant, number>> = {};
+  for (const v of WEIGHT_VARIANTS) {
+    const run = m.variants?.[v];
+    if (run) ms[v] = await timeRuns(device, run, reps, warmup);
+  }
+  return ms;
+}
+
 /** Our kernels only (the studio's GPU screen): every row timed with timeRuns; `onRow` as each finishes. */
 export async function runKernelBench(ctx: GpuContext, cfg: ModelConfig, opts: KernelBenchOptions, onRow: (r: KernelBenchRow) => void = () => {}): Promise<KernelBenchRow[]> {
   const rows: KernelBenchRow[] = [];
@@ -266,8 +288,7 @@ export async function runKernelBench(ctx: GpuContext, cfg: ModelConfig, opts: Ke
     try {
       for (const m of group.measurements) {
         const ms = await timeRuns(ctx.device, m.run, opts.reps, opts.warmup);
-        const f16Ms = m.runF16 ? await timeRuns(ctx.device, m.runF16, opts.reps, opts.warmup) : null;
-        const row = { kernel: m.kernel, shape: m.shape, flops: m.flops, ms, f16Ms };
+        const row = { kernel: m.kernel, shape: m.shape, flops: m.flops, ms, variantMs: await timeVariants(ctx.device, m, opts.reps, opts.warmup) };
         rows.push(row);
         onRow(row);
       }

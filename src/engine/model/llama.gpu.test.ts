@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type GraphOptions, type LoraRun, TrainingGraph, loraDropout, planTrainingActivations } from './llama';
 import type { RecomputeLevel } from './arena';
 import { dropoutFactor } from '../reference/lora';
-import { numberToF16Bits, f16BitsToNumber } from './dtype';
 import type { WeightStorage } from './weights';
 import { reduceSum } from '../gpu/kernels/norm';
 import { type RefBatch, referenceBackward, referenceForward } from '../reference/model';
-import { randomBatch, randomLora, randomWeights, tinyConfig } from './tiny-random.testutil';
+import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig } from './tiny-random.testutil';
 import { flatToRefKeys, gpuLora, gpuModel, maxAbs } from './gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
 import { expectClose } from '../../../test/numeric';
@@ -60,16 +59,6 @@ const cases: Case[] = [
   { name: 'qwen3: full recompute, LoRA dropout p=0.25, 3 layers, GQA 4/2', cfg: { qkNorm: true, headDim: 8, numLayers: 3 }, B: 2, T: 9, packed: true, recompute: true, level: 'full', R: 4, dropout: 0.25 },
 ];
 
-/** The weights as the f16 path stores them (linears and embeddings rounded to f16; norms and biases f32). */
-function roundToF16(weights: Map<string, Float64Array>): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  for (const [k, w] of weights) {
-    const isLinearOrEmbedding = k.endsWith('proj.weight') || k === 'model.embed_tokens.weight' || k === 'lm_head.weight';
-    out.set(k, isLinearOrEmbedding ? w.map((x) => f16BitsToNumber(numberToF16Bits(x))) : w);
-  }
-  return out;
-}
-
 async function runGpu(fallback: boolean, c: Case) {
   const ctx = await getTestContext({ fallback });
   const cfg = tinyConfig(c.cfg);
@@ -78,7 +67,7 @@ async function runGpu(fallback: boolean, c: Case) {
   const batch = randomBatch(cfg, c.B, c.T, 103, { packed: c.packed });
   const run: LoraRun = { scale: 1, dropout: c.dropout ?? 0, seed: 4321 };
   const refLora = c.dropout ? { ...lora, dropoutFactor: (l: number, t: Parameters<typeof loraDropout>[2], i: number) => dropoutFactor(loraDropout(run, l, t), i) } : lora;
-  const ref = referenceBackward(cfg, c.storage === 'f16' ? roundToF16(weights) : weights, refLora, batch);
+  const ref = referenceBackward(cfg, storedWeights(cfg, weights, c.storage ?? 'f32'), refLora, batch);
   const got = await expectNoGpuError(ctx, async () => {
     const model = await gpuModel(ctx, cfg, weights, c.storage ?? 'f32');
     const lp = gpuLora(ctx, cfg, lora, c.R);
@@ -106,8 +95,11 @@ async function runGpu(fallback: boolean, c: Case) {
 
 describe('GPU Llama + LoRA vs float64 reference', () => {
   for (const fallback of [false, true]) {
-    // f16 weights exist only on the fast path (shader-f16).
-    for (const c of fallback ? cases : [...cases, { ...cases[1], name: `${cases[1].name}, f16 weights`, storage: 'f16' as const }]) {
+    // f16 weights exist only on the fast path (shader-f16); q8/q4 run everywhere.
+    // q8/q4 weights (quantized on load) need rows of whole 32-value blocks: C = 32, F = 64.
+    const quantized = (storage: 'q8' | 'q4'): Case => ({ ...cases[1], cfg: { ...cases[1].cfg, hiddenSize: 32, intermediateSize: 64, headDim: 8 }, name: `${cases[1].name}, C=32, ${storage} weights`, storage });
+    const extra = [quantized('q8'), quantized('q4'), ...(fallback ? [] : [{ ...cases[1], name: `${cases[1].name}, f16 weights`, storage: 'f16' as const }])];
+    for (const c of [...cases, ...extra]) {
       it(`${c.name} (fallback=${fallback})`, async () => {
         const { ref, got } = await runGpu(fallback, c);
         expectClose(got.logits, ref.logits, LOGITS_TOL.atol, LOGITS_TOL.rtol, 'logits');

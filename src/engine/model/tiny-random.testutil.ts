@@ -1,6 +1,9 @@
 // Test helper (not shipped): tiny random Llama weights, LoRA adapters and batches in float64,
 // deterministic for a seed. Used by the reference model's unit tests and the GPU model tests.
-import type { ModelConfig } from './config';
+import { type ModelConfig, isLinearWeight } from './config';
+import { f16BitsToNumber, numberToF16Bits } from './dtype';
+import { dequantize, quantize } from './quant';
+import type { WeightStorage } from './weights';
 import { uniformSource } from '../optim/rng';
 import { LORA_TARGETS, type LoraTarget, type ModelShape, type RefBatch, type RefLora, baseTensorShapes, linearShape, loraKeyA, loraKeyB } from '../reference/model';
 
@@ -115,4 +118,25 @@ export function randomBatch(cfg: ModelShape, B: number, T: number, seed: number,
   // Keep at least one target so the mean loss is defined.
   if (targets.every((x) => x === -100)) targets[0] = 1;
   return { B, T, inputIds, targets, positions, segmentIds };
+}
+
+/**
+ * The values the GPU holds for `weights` in `storage`, for the float64 reference: matrices
+ * rounded to f32 / f16, or quantized with ggml's reference quantizer and dequantized (q8: Q8_0;
+ * q4: Q4_0 linears, Q8_0 embedding and LM head); norms and biases as f32.
+ */
+export function storedWeights(cfg: ModelShape, weights: Map<string, Float64Array>, storage: WeightStorage): Map<string, Float64Array> {
+  const shapes = baseTensorShapes(cfg);
+  const out = new Map<string, Float64Array>();
+  for (const [name, w] of weights) {
+    const shape = shapes.get(name)!;
+    const f = Float32Array.from(w);
+    if (shape.length !== 2 || storage === 'f32') out.set(name, Float64Array.from(f));
+    else if (storage === 'f16') out.set(name, Float64Array.from(f, (x) => f16BitsToNumber(numberToF16Bits(x))));
+    else {
+      const type = storage === 'q4' && isLinearWeight(name) ? 'Q4_0' : 'Q8_0';
+      out.set(name, Float64Array.from(dequantize(type, quantize(type, f, shape[1]))));
+    }
+  }
+  return out;
 }

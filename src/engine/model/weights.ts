@@ -1,14 +1,21 @@
-// Frozen base weights on the GPU, uploaded tensor by tensor from a safetensors store (one
-// tensor in CPU memory at a time; never the whole model in one ArrayBuffer). Linear weights
-// and the embedding/LM head go in f32, or f16 where the device has shader-f16 and the caller
-// asks for it (half the memory, the kernels accumulate in f32); norms and biases stay f32.
+// Frozen base weights on the GPU, uploaded tensor by tensor from a safetensors store or a
+// GGUF model (one tensor in CPU memory at a time; never the whole model in one ArrayBuffer).
+// Linear weights and the embedding/LM head go in f32; f16 where the device has shader-f16
+// and the caller asks for it (half the memory, the kernels accumulate in f32); or quantized
+// on load with ggml's reference quantizers (q8: Q8_0; q4: Q4_0 linears with a Q8_0
+// embedding/LM head, which llama.cpp's 4-bit files also keep at higher precision). A GGUF
+// model's quantized tensors are uploaded as stored, whatever the storage asks for. Norms
+// and biases stay f32.
 import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
-import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, linearWeightName, qkNormName } from './config';
+import { type BlockDType, type WeightDType, BLOCK_GGML_TYPE, isBlockDType, packWeightBlocks, weightRowBytes } from '../gpu/kernels/weights';
+import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
+import { type BlockTensorSource, type QuantizableType, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
-export type WeightStorage = 'f32' | 'f16';
+export type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
+export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
@@ -51,6 +58,7 @@ export interface StorageChoice {
  */
 export function chooseWeightStorage(requested: WeightStorage | 'auto' | undefined, hasF16: boolean, modelDtype?: FloatDtype): StorageChoice {
   if (requested === 'f16' && !hasF16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
+  if (requested === 'q8' || requested === 'q4') return { storage: requested, reason: `as requested: ${requested === 'q8' ? 'Q8_0' : 'Q4_0 linears, Q8_0 embedding/LM head'}, quantized on load` };
   if (requested !== 'auto') return { storage: requested ?? 'f32', reason: requested ? 'as requested' : 'the default' };
   if (!hasF16) return { storage: 'f32', reason: 'auto: this adapter has no shader-f16' };
   const cost =
@@ -66,73 +74,122 @@ export function resolveStorage(ctx: GpuContext, s: WeightStorage | 'auto' | unde
 }
 
 /** Matrices (embedding, linears, LM head) take the storage dtype; norms and biases stay f32. */
-function storedDtype(shape: readonly number[], storage: WeightStorage): WeightStorage {
-  return shape.length === 2 ? storage : 'f32';
+function storedDtype(name: string, shape: readonly number[], storage: WeightStorage): WeightDType {
+  if (shape.length !== 2) return 'f32';
+  if (storage === 'q8') return 'q8_0';
+  if (storage === 'q4') return isLinearWeight(name) ? 'q4_0' : 'q8_0';
+  return storage;
 }
 
-/** GPU bytes uploadWeights allocates for this config and storage (what ModelWeights.bytes will be). */
+/** GPU bytes of one tensor stored as `dtype` (throws, naming the tensor, when its rows are not whole blocks). */
+function tensorBytes(name: string, shape: readonly number[], dtype: WeightDType): number {
+  const cols = shape.at(-1) ?? 1;
+  const rows = shape.reduce((a, b) => a * b, 1) / cols;
+  return allocationSize(rows * weightRowBytes(dtype, cols, name));
+}
+
+/**
+ * GPU bytes uploadWeights allocates for this config and storage (what ModelWeights.bytes will
+ * be for a float checkpoint; a GGUF model's quantized tensors take their file's size instead).
+ */
 export function plannedWeightBytes(cfg: ModelConfig, storage: WeightStorage): number {
-  return expectedTensors(cfg).reduce((sum, t) => sum + allocationSize(t.shape.reduce((a, b) => a * b, 1) * (storedDtype(t.shape, storage) === 'f16' ? 2 : 4)), 0);
+  return expectedTensors(cfg).reduce((sum, t) => sum + tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage)), 0);
 }
 
-/** Source of float values by HF tensor name (a safetensors store or an in-memory map). */
-export type TensorSource = (name: string) => Promise<ArrayLike<number>>;
+/** A tensor for the GPU: its bytes and their dtype. */
+interface Stored {
+  dtype: WeightDType;
+  data: ArrayBufferView;
+}
 
-/** Uploads every tensor the config needs from a safetensors store or a GGUF model (checked against the config first). */
+const isBlockSource = (s: FloatTensorSource): s is BlockTensorSource => 'readBlocks' in s;
+
+/**
+ * Uploads every tensor the config needs from a safetensors store or a GGUF model (checked
+ * against the config first). A GGUF model's quantized tensors go up as stored.
+ */
 export async function uploadWeights(ctx: GpuContext, cfg: ModelConfig, store: FloatTensorSource, opts: UploadOptions = {}): Promise<ModelWeights> {
   checkTensorShapes(cfg, new Map(store.names().map((n) => [n, store.info(n).shape])));
-  return uploadFrom(ctx, cfg, (name) => store.readF32(name), opts);
+  const stored: StoredSource = async (name, shape, dtype) => {
+    if (isBlockSource(store)) {
+      const type = store.info(name).type;
+      if (isQuantType(type)) {
+        const blocks = await store.readBlocks(name);
+        const d = type.toLowerCase() as BlockDType;
+        if (BLOCK_GGML_TYPE[d] !== type) throw new Error(`weights: ${name} is ${type}, which the GPU readers do not support`);
+        return { dtype: d, data: packWeightBlocks(d, blocks.data) };
+      }
+    }
+    return storeAs(await store.readF32(name), shape, dtype);
+  };
+  return uploadFrom(ctx, cfg, stored, opts);
 }
 
 /** Uploads from named float arrays (tests; merged weights already in memory). */
 export function uploadWeightsFromMap(ctx: GpuContext, cfg: ModelConfig, tensors: ReadonlyMap<string, ArrayLike<number>>, opts: UploadOptions = {}): Promise<ModelWeights> {
-  return uploadFrom(ctx, cfg, async (name) => {
+  return uploadFrom(ctx, cfg, async (name, shape, dtype) => {
     const t = tensors.get(name);
     if (!t) throw new Error(`weights: missing tensor ${name}`);
-    return t;
+    return storeAs(t, shape, dtype);
   }, opts);
 }
 
-async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: TensorSource, opts: UploadOptions): Promise<ModelWeights> {
+/** Float values → the bytes of `dtype` (f16 rounding, or ggml's quantizer with rows along the last axis). */
+function storeAs(vals: ArrayLike<number>, shape: readonly number[], dtype: WeightDType): Stored {
+  if (dtype === 'f16') return { dtype, data: float32ToF16Bits(vals) };
+  const f = vals instanceof Float32Array ? vals : Float32Array.from(vals);
+  if (!isBlockDType(dtype)) return { dtype, data: f };
+  return { dtype, data: packWeightBlocks(dtype, quantize(BLOCK_GGML_TYPE[dtype] as QuantizableType, f, shape.at(-1) ?? 1)) };
+}
+
+/** Reads one tensor as the bytes to upload, given its shape and the dtype the storage asks for. */
+type StoredSource = (name: string, shape: readonly number[], dtype: WeightDType) => Promise<Stored>;
+
+async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource, opts: UploadOptions): Promise<ModelWeights> {
   const storage = resolveStorage(ctx, opts.storage);
   const specs = expectedTensors(cfg);
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
+  // Every row must be whole blocks: refuse before reading anything.
+  plannedWeightBytes(cfg, storage);
   let bytes = 0;
   let done = 0;
-  const get = async (name: string): Promise<GPUBuffer> => {
+  const get = async (name: string): Promise<Weight> => {
     const shape = shapeOf.get(name);
     if (!shape) throw new Error(`weights: ${name} is not a tensor of this ${cfg.architecture} config`);
-    const vals = await read(name);
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (vals.length !== n) throw new Error(`weights: ${name} has ${vals.length} values, expected [${shape.join(', ')}]`);
-    const data = storedDtype(shape, storage) === 'f16' ? float32ToF16Bits(vals) : vals instanceof Float32Array ? vals : Float32Array.from(vals);
-    const buf = ctx.upload(data, name);
-    bytes += buf.size;
+    const { dtype, data } = await read(name, shape, storedDtype(name, shape, storage));
+    const want = tensorBytes(name, shape, dtype);
+    if (allocationSize(data.byteLength) !== want) throw new Error(`weights: ${name} has ${data.byteLength} bytes of ${dtype}, expected [${shape.join(', ')}] (${want} bytes)`);
+    const buffer = ctx.upload(data, name);
+    bytes += buffer.size;
     opts.onProgress?.(++done, specs.length, name);
-    return buf;
+    return { buffer, dtype };
   };
-  const w = (buffer: GPUBuffer): Weight => ({ buffer, dtype: storage });
+  const f32 = async (name: string): Promise<GPUBuffer> => {
+    const t = await get(name);
+    if (t.dtype !== 'f32') throw new Error(`weights: ${name} must be f32 on the GPU, got ${t.dtype}`);
+    return t.buffer as GPUBuffer;
+  };
 
-  const embed = w(await get('model.embed_tokens.weight'));
+  const embed = await get('model.embed_tokens.weight');
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}`;
-    const inputNorm = await get(`${p}.input_layernorm.weight`);
+    const inputNorm = await f32(`${p}.input_layernorm.weight`);
     const linear = {} as Record<LinearModule, Weight>;
-    for (const m of LINEAR_MODULES) linear[m] = w(await get(linearWeightName(l, m)));
+    for (const m of LINEAR_MODULES) linear[m] = await get(linearWeightName(l, m));
     const bias = cfg.attentionBias
       ? {
-          q_proj: await get(`${p}.self_attn.q_proj.bias`),
-          k_proj: await get(`${p}.self_attn.k_proj.bias`),
-          v_proj: await get(`${p}.self_attn.v_proj.bias`),
+          q_proj: await f32(`${p}.self_attn.q_proj.bias`),
+          k_proj: await f32(`${p}.self_attn.k_proj.bias`),
+          v_proj: await f32(`${p}.self_attn.v_proj.bias`),
         }
       : null;
-    const qkNorm = cfg.qkNorm ? { q: await get(qkNormName(l, 'q_norm')), k: await get(qkNormName(l, 'k_norm')) } : null;
-    const postNorm = await get(`${p}.post_attention_layernorm.weight`);
+    const qkNorm = cfg.qkNorm ? { q: await f32(qkNormName(l, 'q_norm')), k: await f32(qkNormName(l, 'k_norm')) } : null;
+    const postNorm = await f32(`${p}.post_attention_layernorm.weight`);
     layers.push({ inputNorm, postNorm, linear, bias, qkNorm });
   }
-  const norm = await get('model.norm.weight');
-  const lmHead = cfg.tieWordEmbeddings ? embed : w(await get('lm_head.weight'));
+  const norm = await f32('model.norm.weight');
+  const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight');
   return { storage, embed, layers, norm, lmHead, bytes };
 }
 

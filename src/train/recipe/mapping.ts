@@ -159,14 +159,22 @@ export const ENGINE_MAP: Record<keyof RunRecord['engine'], TargetMappings> = {
   weightDecay: { axolotl: { set: (c) => ({ weight_decay: c.run.engine.weightDecay }) }, trl: { set: (c) => ({ 'sft.weight_decay': c.run.engine.weightDecay }) } },
   weights: {
     // The studio computes in f32 whatever the storage; f16 storage only rounds the frozen weights.
-    axolotl: { set: () => ({ bf16: false, fp16: false, tf32: false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
-    trl: { set: () => ({ 'model.torch_dtype': 'float32', 'sft.bf16': false, 'sft.fp16': false, 'sft.tf32': false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
+    // A quantized base (q8/q4: QLoRA) has no recipe mapping yet: refused, as a quantized base is.
+    axolotl: { set: (c) => fullPrecisionBase(c.run, { bf16: false, fp16: false, tf32: false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
+    trl: { set: (c) => fullPrecisionBase(c.run, { 'model.torch_dtype': 'float32', 'sft.bf16': false, 'sft.fp16': false, 'sft.tf32': false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
   },
   recompute: {
     axolotl: { set: (c) => ({ gradient_checkpointing: c.run.engine.recompute !== false }) },
     trl: { set: (c) => ({ 'sft.gradient_checkpointing': c.run.engine.recompute !== false }) },
   },
 };
+
+/** `keys` for a run on a full-precision base; a quantized one (q8/q4) throws. */
+function fullPrecisionBase(run: RunRecord, keys: Record<string, YamlValue>): Record<string, YamlValue> {
+  const w = run.engine.weights;
+  if (w !== 'f32' && w !== 'f16') throw new Error(`a run on a quantized base (${w} weights) cannot be written into a recipe yet`);
+  return keys;
+}
 
 /** What the studio's engine fixes (AdamW, its constants, logging every step): not settings, but part of the run. */
 const OPT = defaultOptimConfig();

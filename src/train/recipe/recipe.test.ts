@@ -187,6 +187,16 @@ describe('recipe files', () => {
     expect(readYaml(file(recipeFiles('axolotl', runWith(), examples, { gpus: 2 }), 'config.yml'))).toMatchObject({ deepspeed: 'deepspeed_zero2.json', gradient_accumulation_steps: 1 });
   });
 
+  it('refuses a run on a quantized base (q8/q4 weights), for every target, saying why', async () => {
+    const examples = await examplesOf(jsonlBytes(DATA.chat));
+    for (const target of RECIPE_TARGETS) {
+      for (const weights of ['q8', 'q4'] as const) {
+        expect(() => recipeFiles(target, runWith({}, { weights }), examples, { gpus: 1 })).toThrow(`a run on a quantized base (${weights} weights) cannot be written into a recipe yet`);
+      }
+      expect(() => recipeFiles(target, runWith({}, { weights: 'f16' }), examples, { gpus: 1 })).not.toThrow();
+    }
+  });
+
   it('writes no held-out file when the run held nothing out', async () => {
     const files = recipeFiles('trl', runWith({ valSplit: 0 }), await examplesOf(jsonlBytes(DATA.chat)), { gpus: 1 });
     expect(files.map((f) => f.name)).not.toContain(VAL_FILE);

@@ -1,6 +1,7 @@
 // What `train` records beside the adapter it writes (training_settings.json), so the same run can
 // be written out later as an Axolotl or TRL recipe. PEFT ignores files it does not know, so the
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
+import type { WeightStorage } from '../../engine/model/weights';
 import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../settings';
 
 export const TRAINING_SETTINGS_FILE = 'training_settings.json';
@@ -21,7 +22,7 @@ export interface RunRecord {
     maxGradNorm: number;
     weightDecay: number;
     /** How the frozen base weights were stored on the GPU, as resolved for the run. */
-    weights: 'f32' | 'f16';
+    weights: WeightStorage;
     /** Activation recomputation as requested: memory only, recorded for gradient checkpointing. */
     recompute: boolean | 'selective' | 'auto';
   };

@@ -88,6 +88,8 @@ export function KernelBenchCard() {
   const model = useModel((s) => s.model);
   const settings = useTrain((s) => s.settings);
   const rows = bench?.rows ?? benchRows;
+  // Weight formats measured beside f32 (the engine's list: f16 where the adapter has it, q8_0, q4_0).
+  const variants = [...new Set(rows.flatMap((r) => Object.keys(r.variantGflops) as (keyof typeof r.variantGflops)[]))];
   const adapterName = bench?.adapter.name ?? (status?.available ? status.adapter.name : '');
   return (
     <div className="card">
@@ -110,7 +112,11 @@ export function KernelBenchCard() {
                 <th scope="col">Shape</th>
                 <th scope="col">ms</th>
                 <th scope="col">GFLOP/s</th>
-                <th scope="col">f16 weight GFLOP/s</th>
+                {variants.map((v) => (
+                  <th scope="col" key={v}>
+                    {v} weight GFLOP/s
+                  </th>
+                ))}
               </tr>
             </thead>
             <tbody>
@@ -120,7 +126,9 @@ export function KernelBenchCard() {
                   <td>{r.shape}</td>
                   <td>{fmt(r.ms)}</td>
                   <td>{fmt(r.gflops)}</td>
-                  <td>{fmt(r.f16Gflops)}</td>
+                  {variants.map((v) => (
+                    <td key={v}>{fmt(r.variantGflops[v] ?? null)}</td>
+                  ))}
                 </tr>
               ))}
             </tbody>

@@ -5,7 +5,7 @@ import code from '../../../../shaders/embedding_forward.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
-import { type WeightDType, weightFormat } from './weights';
+import { type WeightDType, weightFormat, weightRowBytes } from './weights';
 import { composeShader } from './wgsl';
 
 const PARAMS = defineParams(code, [['BT', 'u32'], ['C', 'u32'], ['rowStart', 'u32'], ['rowCount', 'u32'], ['zeroOutside', 'u32'], ['scale', 'f32']]);
@@ -41,7 +41,7 @@ export function planRowRanges(rows: number, rowBytes: number, baseOffset: number
 }
 
 export interface EmbeddingOptions {
-  /** Storage type of the table: 'f16' needs ctx.caps.f16. Default 'f32'. */
+  /** Storage type of the table: 'f16' needs ctx.caps.f16; a block format (packWeightBlocks) needs C whole blocks. Default 'f32'. */
   dtype?: WeightDType;
   /** Override of the per-binding limit (tests force the range split with small tables). */
   maxBindingBytes?: number;
@@ -67,17 +67,18 @@ export function embeddingForward(
   opts: EmbeddingOptions = {},
 ): void {
   const dtype = opts.dtype ?? 'f32';
-  const { reader, elemBytes } = weightFormat(ctx, dtype, 'embeddingForward');
+  const { readers } = weightFormat(ctx, dtype, 'embeddingForward');
+  const rowBytes = weightRowBytes(dtype, C, 'embeddingForward table');
   const buffer = 'mapState' in wte ? wte : wte.buffer;
   const base = 'mapState' in wte ? 0 : (wte.offset ?? 0);
   const maxBytes = Math.min(opts.maxBindingBytes ?? Infinity, ctx.caps.maxStorageBufferBindingSize);
-  const ranges = planRowRanges(V, C * elemBytes, base, maxBytes, ctx.caps.minStorageBufferOffsetAlignment);
-  const pipeline = ctx.pipeline(composeShader([reader], code), { constants: { WG }, label: `embedding_forward_${dtype}` });
+  const ranges = planRowRanges(V, rowBytes, base, maxBytes, ctx.caps.minStorageBufferOffsetAlignment);
+  const pipeline = ctx.pipeline(composeShader(readers, code), { constants: { WG }, label: `embedding_forward_${dtype}` });
   const groups = grid1d(ceilDiv(BT * C, WG), ctx.caps.maxComputeWorkgroupsPerDimension);
   ranges.forEach((r, k) => {
     const size = Math.min(r.size, buffer.size - r.offset);
     const params = PARAMS.pack({ BT, C, rowStart: r.rowStart, rowCount: r.rowCount, zeroOutside: k === 0 ? 1 : 0, scale: opts.scale ?? 1 });
     // Each range pass writes every output (zeros outside its rows); only BT rows are read.
-    rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward', { flops: 0, bytes: BT * 4 + BT * C * 4 + (k === 0 ? BT * C * elemBytes : 0) });
+    rec.dispatch(pipeline, [out, ids, { buffer, offset: r.offset, size }], params, groups, 'embedding_forward', { flops: 0, bytes: BT * 4 + BT * C * 4 + (k === 0 ? BT * rowBytes : 0) });
   });
 }

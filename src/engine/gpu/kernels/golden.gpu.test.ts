@@ -73,7 +73,7 @@ async function goldenHashes(ctx: GpuContext): Promise<Record<string, string>> {
     if (c.requires === 'f16' && !ctx.caps.f16) continue;
     out[`smoke: ${c.kernel}`] = fnv1a((await c.run(ctx, seeded(42))).got);
   }
-  const dtypes: WeightDType[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
+  const dtypes: ('f32' | 'f16')[] = ctx.caps.f16 ? ['f32', 'f16'] : ['f32'];
   // One shape per tile configuration of matmul.ts (default, N ≤ 16, N ≤ 32, M ≤ 16), none a tile multiple.
   for (const dtype of dtypes) {
     for (const [BT, C, OC] of [[37, 75, 70], [41, 33, 13], [29, 50, 30], [9, 45, 77]]) out[`matmul ${dtype} ${BT}x${C}x${OC}`] = await matmulCase(ctx, dtype, BT, C, OC, false);
@@ -114,6 +114,7 @@ const GOLDEN_FAST: Record<string, string> = {
   "smoke: lora_forward+backward (dropout 0.1)": "e9702e19",
   "smoke: matmul_forward+backward (f16 weights)": "d13c6019",
   "smoke: matmul_forward+backward (f32 weights)": "04d4e6b6",
+  "smoke: matmul_forward+backward, embedding_forward (Q8_0, Q4_0, Q4_K, Q6_K weights)": "5127b146",
   "smoke: residual_backward": "7c7441eb",
   "smoke: residual_forward": "59aa32fe",
   "smoke: rmsnorm_forward+backward": "d5ad0edb",
@@ -145,6 +146,7 @@ const GOLDEN_FALLBACK: Record<string, string> = {
   "smoke: kv_cache_append+attention_decode (2 chunks, sliding window)": "02953f43",
   "smoke: lora_forward+backward (dropout 0.1)": "e9702e19",
   "smoke: matmul_forward+backward (f32 weights)": "04d4e6b6",
+  "smoke: matmul_forward+backward, embedding_forward (Q8_0, Q4_0, Q4_K, Q6_K weights)": "5127b146",
   "smoke: residual_backward": "7c7441eb",
   "smoke: residual_forward": "59aa32fe",
   "smoke: rmsnorm_forward+backward": "84bdcd73",

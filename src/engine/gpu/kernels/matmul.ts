@@ -9,7 +9,7 @@ import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
 import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
-import { type WeightDType, weightFormat } from './weights';
+import { type WeightDType, type WeightFormat, weightFormat, weightRowBytes } from './weights';
 import { WGSL_LIB, composeShader } from './wgsl';
 
 export type { WeightDType } from './weights';
@@ -29,9 +29,12 @@ const BACKWARD_PARAMS = defineParams(backwardCode, [
 ]);
 
 /** `kernel` composed with a weight reader (lib/weights_*.wgsl) and the libraries both matmul kernels use. */
-const withWeights = (kernel: string, reader: string) => composeShader([reader, WGSL_LIB.hash, WGSL_LIB.gemm, WGSL_LIB.gemmStore], kernel);
+const withWeights = (kernel: string, f: WeightFormat) => composeShader([...f.readers, WGSL_LIB.hash, WGSL_LIB.gemm, WGSL_LIB.gemmStore], kernel);
 
-/** A frozen weight: row-major [OC, C] (Hugging Face layout) in f32 or f16 (f16 needs ctx.caps.f16). */
+/**
+ * A frozen weight: row-major [OC, C] (Hugging Face layout) in f32, f16 (needs ctx.caps.f16)
+ * or a GGUF block format laid out by packWeightBlocks (C a multiple of the block's values).
+ */
 export interface Weight {
   buffer: Binding;
   dtype: WeightDType;
@@ -137,18 +140,24 @@ function spanOf(b: Binding): Span {
   return { buffer: b.buffer, offset, size: b.size ?? b.buffer.size - offset };
 }
 
+/** Storage unit of a bound tensor: f32 activations are blocks of one 4-byte value. */
+type Unit = Pick<WeightFormat, 'blockValues' | 'blockBytes'>;
+const F32: Unit = { blockValues: 1, blockBytes: 4 };
+
 /**
- * Binds elements [elem0, elem0 + count) of `s` (elements of `elemBytes`): the binding starts
- * at the aligned byte at or below elem0, and the returned `elemOff` is elem0's index inside it.
- * So chunk boundaries need no alignment; a chunk just needs count·elemBytes + align ≤ limit.
+ * Binds elements [elem0, elem0 + count) of `s` (whole blocks of `u`): the binding starts at
+ * the aligned byte at or below elem0, and the returned `elemOff` is elem0's index inside it.
+ * So float chunk boundaries need no alignment (a chunk just needs its bytes + align ≤ limit);
+ * a block format's binding must start a whole number of blocks before elem0.
  */
-function subBinding(s: Span, elem0: number, count: number, elemBytes: number, align: number, what: string): { binding: Binding; elemOff: number } {
-  const start = s.offset + elem0 * elemBytes;
-  const end = start + count * elemBytes;
+function subBinding(s: Span, elem0: number, count: number, u: Unit, align: number, what: string): { binding: Binding; elemOff: number } {
+  const start = s.offset + (elem0 / u.blockValues) * u.blockBytes;
+  const end = start + (count / u.blockValues) * u.blockBytes;
   if (end > s.offset + s.size) throw new Error(`${what}: needs ${end - s.offset} bytes, binding has ${s.size}`);
   const bindStart = Math.floor(start / align) * align;
-  const elemOff = (start - bindStart) / elemBytes;
-  if (!Number.isInteger(elemOff)) throw new Error(`${what}: offset ${s.offset} is not a multiple of ${elemBytes}`);
+  const blockOff = (start - bindStart) / u.blockBytes;
+  if (!Number.isInteger(blockOff)) throw new Error(`${what}: offset ${s.offset} is not a multiple of ${u.blockBytes}${u.blockValues > 1 ? ` (a block format's offset modulo ${align} must be whole blocks)` : ''}`);
+  const elemOff = blockOff * u.blockValues;
   // Storage binding sizes must be multiples of 4 (an odd f16 count rounds up) and stay inside the buffer.
   const size = Math.min(Math.ceil((end - bindStart) / 4) * 4, s.buffer.size - bindStart);
   return { binding: { buffer: s.buffer, offset: bindStart, size }, elemOff };
@@ -170,6 +179,21 @@ function rowsPerBinding(l: Limits, rowBytes: number, what: string): number {
   const rows = Math.floor((l.bytes - l.align) / rowBytes);
   if (rows < 1) throw new Error(`${what}: one row of ${rowBytes} bytes does not fit a ${l.bytes}-byte storage binding`);
   return rows;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * Rows of W per dispatch. A block format's ranges start where the first one does modulo the
+ * alignment (a multiple of the rows that span whole alignment steps), so every range's offset
+ * in its binding is whole blocks; float formats split anywhere.
+ */
+function weightRowsPerBinding(l: Limits, f: WeightFormat, rowBytes: number, rows: number, what: string): number {
+  const fit = rowsPerBinding(l, rowBytes, what);
+  if (f.blockValues === 1 || fit >= rows) return fit;
+  const quantum = l.align / gcd(rowBytes, l.align);
+  if (fit < quantum) throw new Error(`${what}: ${quantum} rows of ${rowBytes} bytes (one aligned step) do not fit a ${l.bytes}-byte storage binding`);
+  return fit - (fit % quantum);
 }
 
 function checkDims(what: string, dims: Record<string, number>): void {
@@ -211,24 +235,26 @@ export function matmulForward(
   opts: MatmulForwardOptions = {},
 ): void {
   checkDims('matmulForward', { BT, C, OC });
-  const { reader, elemBytes: wb } = weightFormat(ctx, weight.dtype, 'matmulForward');
+  const fmt = weightFormat(ctx, weight.dtype, 'matmulForward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
   const drop = dropoutParams(opts.dropout);
-  const code = withWeights(forwardCode, reader);
-  const wRows = rowsPerBinding(lim, C * wb, 'matmulForward weight');
+  const code = withWeights(forwardCode, fmt);
+  const wRowBytes = weightRowBytes(weight.dtype, C, 'matmulForward weight');
+  const wb = wRowBytes / C; // bytes per weight value (block scales included), for the profile's cost
+  const wRows = weightRowsPerBinding(lim, fmt, wRowBytes, OC, 'matmulForward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulForward out'), rowsPerBinding(lim, C * 4, 'matmulForward inp'));
   if (bias && OC * 4 + lim.align > lim.bytes) throw new Error(`matmulForward: bias of ${OC} f32 exceeds a storage binding`);
   const outS = spanOf(out);
   const inpS = spanOf(inp);
   const wS = spanOf(weight.buffer);
-  const biasB = bias ? subBinding(spanOf(bias), 0, OC, 4, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
+  const biasB = bias ? subBinding(spanOf(bias), 0, OC, F32, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
   for (let r0 = 0; r0 < BT; r0 += actRows) {
     const M = Math.min(actRows, BT - r0);
-    const inpB = subBinding(inpS, r0 * C, M * C, 4, lim.align, 'matmulForward inp');
-    const outB = subBinding(outS, r0 * OC, M * OC, 4, lim.align, 'matmulForward out');
+    const inpB = subBinding(inpS, r0 * C, M * C, F32, lim.align, 'matmulForward inp');
+    const outB = subBinding(outS, r0 * OC, M * OC, F32, lim.align, 'matmulForward out');
     for (let c0 = 0; c0 < OC; c0 += wRows) {
       const N = Math.min(wRows, OC - c0);
-      const wB = subBinding(wS, c0 * C, N * C, wb, lim.align, 'matmulForward weight');
+      const wB = subBinding(wS, c0 * C, N * C, fmt, lim.align, 'matmulForward weight');
       const t = pickTiles(M, N);
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_forward_${weight.dtype}` });
       const params = FORWARD_PARAMS.pack({
@@ -261,22 +287,24 @@ export function matmulBackward(
   opts: MatmulBackwardOptions,
 ): void {
   checkDims('matmulBackward', { BT, C, OC });
-  const { reader, elemBytes: wb } = weightFormat(ctx, weight.dtype, 'matmulBackward');
+  const fmt = weightFormat(ctx, weight.dtype, 'matmulBackward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
   const drop = dropoutParams(opts.dropout);
-  const code = withWeights(backwardCode, reader);
-  const wRows = rowsPerBinding(lim, C * wb, 'matmulBackward weight');
+  const code = withWeights(backwardCode, fmt);
+  const wRowBytes = weightRowBytes(weight.dtype, C, 'matmulBackward weight');
+  const wb = wRowBytes / C;
+  const wRows = weightRowsPerBinding(lim, fmt, wRowBytes, OC, 'matmulBackward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulBackward dout'), rowsPerBinding(lim, C * 4, 'matmulBackward dinp'));
   const dinpS = spanOf(dinp);
   const doutS = spanOf(dout);
   const wS = spanOf(weight.buffer);
   for (let r0 = 0; r0 < BT; r0 += actRows) {
     const M = Math.min(actRows, BT - r0);
-    const dinpB = subBinding(dinpS, r0 * C, M * C, 4, lim.align, 'matmulBackward dinp');
-    const doutB = subBinding(doutS, r0 * OC, M * OC, 4, lim.align, 'matmulBackward dout');
+    const dinpB = subBinding(dinpS, r0 * C, M * C, F32, lim.align, 'matmulBackward dinp');
+    const doutB = subBinding(doutS, r0 * OC, M * OC, F32, lim.align, 'matmulBackward dout');
     for (let k0 = 0; k0 < OC; k0 += wRows) {
       const K = Math.min(wRows, OC - k0);
-      const wB = subBinding(wS, k0 * C, K * C, wb, lim.align, 'matmulBackward weight');
+      const wB = subBinding(wS, k0 * C, K * C, fmt, lim.align, 'matmulBackward weight');
       const t = pickTiles(M, C);
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_backward_${weight.dtype}` });
       // Later K chunks always add onto the first one's result.

@@ -1,0 +1,13 @@
+// lib/weights_q4_0: the weight reader for GGUF Q4_0 (contract as in lib/weights_f32.wgsl;
+// needs lib/weights_blocks.wgsl). Block of 32 values: f16 d, 16 bytes whose low nibbles are
+// values 0–15 and high nibbles values 16–31 (18 bytes, padded to 20); value = (q − 8) · d,
+// as ggml's dequantize_row_q4_0.
+alias WeightStore = u32;
+const BLOCK_WORDS = 5u;
+
+fn loadWeight(i: u32) -> f32 {
+  let blk = i / 32u;
+  let j = i % 32u;
+  let q = (blockByte(blk, 2u + j % 16u) >> (4u * (j / 16u))) & 15u;
+  return f32(i32(q) - 8) * blockF16(blk, 0u);
+}
