@@ -20,7 +20,7 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
-import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { encodeRunRecord, objectiveOf, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
@@ -219,7 +219,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     };
     // What `export --format axolotl|trl` needs to write the same run for another trainer.
     const record: RunRecord = {
-      objective: { kind: 'sft' },
+      objective: objectiveOf(settings),
       settings,
       engine: { packing: engine.packing, maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
       data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
