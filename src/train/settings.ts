@@ -172,7 +172,7 @@ export const SETTINGS = {
   batchSize: {
     kind: 'number', default: 4, int: true, min: 1, max: 256, unit: 'sequences',
     label: 'Batch size', group: 'batches', flag: 'batch',
-    explain: 'Sequences per forward pass. Limited by GPU memory.',
+    explain: 'Sequences per forward pass (for DPO/ORPO: pairs, two sequences each). Limited by GPU memory.',
   },
   gradAccum: {
     kind: 'number', default: 2, int: true, min: 1, max: 256, presets: { quick: 1 },
@@ -237,6 +237,10 @@ export type LossMode = TrainSettings['lossMode'];
 export type ObjectiveKind = TrainSettings['objective'];
 /** Whether the objective trains on preference pairs (prompt, chosen, rejected). */
 export const isPreferenceObjective = (o: ObjectiveKind): o is 'dpo' | 'orpo' => o !== 'sft';
+/** Rows of a micro-batch: batchSize sequences, or batchSize pairs of two (chosen, rejected) as TRL counts them. */
+export function batchRows(s: Pick<TrainSettings, 'batchSize'> & Partial<Pick<TrainSettings, 'objective'>>): number {
+  return s.objective && isPreferenceObjective(s.objective) ? 2 * s.batchSize : s.batchSize;
+}
 
 /** The declaration of one setting, widened (for code that walks all of them). */
 export const settingSpec = (key: SettingKey): SettingSpec => SETTINGS[key];

@@ -1,6 +1,7 @@
 // What `train` records beside the adapter it writes (training_settings.json), so the same run can
 // be written out later as an Axolotl or TRL recipe. PEFT ignores files it does not know, so the
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
+import type { PreferenceObjective } from '../../engine/gpu/kernels/preference';
 import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../settings';
 
 export const TRAINING_SETTINGS_FILE = 'training_settings.json';
@@ -8,7 +9,7 @@ const FORMAT = 'lora-studio/training-settings';
 const VERSION = 1;
 
 /** The objective a run trained with, and its own parameters. */
-export type Objective = { kind: 'sft' } | { kind: 'dpo'; beta: number; labelSmoothing: number } | { kind: 'orpo'; lambda: number };
+export type Objective = { kind: 'sft' } | PreferenceObjective;
 
 /** The run's objective as the settings declare it. */
 export function objectiveOf(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSmoothing' | 'orpoLambda'>): Objective {
