@@ -141,7 +141,7 @@ export function preferenceObjective(s: Pick<TrainSettings, 'objective' | 'beta' 
 }
 
 /** Refuses data the objective cannot train on, saying what the file holds and what to do. */
-function checkDataFits(data: TrainingData, s: Pick<TrainSettings, 'objective'>): void {
+export function checkTrainingData(data: TrainingData, s: Pick<TrainSettings, 'objective'>): void {
   if (data.length === 0) return;
   const name = s.objective.toUpperCase();
   if (isPairs(data) && s.objective === 'sft') {
@@ -196,7 +196,7 @@ export class TrainingSession {
   static plan(examples: TrainingData, settings: TrainSettings, opts: Pick<OpenSessionOptions, 'engine' | 'padId'> = {}): RunPlan {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     if (examples.length === 0) throw new Error('no training examples: the dataset has nothing to train on');
-    checkDataFits(examples, settings);
+    checkTrainingData(examples, settings);
     const T = settings.seqLen;
     if (isPairs(examples)) return planPairs(examples, settings, opts.padId ?? 0);
     const usable = examples.filter((ex) => trainedTokens(ex, T) > 0).length;
