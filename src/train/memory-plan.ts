@@ -11,7 +11,7 @@ import { type LinearModule, type ModelConfig, parameterCount } from '../engine/m
 import { type GraphOptions, planTrainingActivations } from '../engine/model/llama';
 import { planLoraLayout } from '../engine/model/lora-params';
 import { plannedWeightBytes, type WeightStorage } from '../engine/model/weights';
-import { batchRows, isPreferenceObjective, type TrainSettings } from './settings';
+import { batchRows, isPreferenceObjective, type MemorySettings } from './settings';
 import { trainerBufferBytes, trainerGraphOptions } from './trainer';
 
 export interface TrainingMemoryPlan {
@@ -43,7 +43,7 @@ export interface MemoryPlanEngine {
 /** Bytes a TrainingSession with these settings allocates on the GPU (throws what the engine would: a tensor over the binding limit, a bad rank). */
 export function planTrainingMemory(
   cfg: ModelConfig,
-  s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'> & Partial<Pick<TrainSettings, 'objective'>>,
+  s: MemorySettings,
   engine: MemoryPlanEngine,
   maxBindingBytes: number,
 ): TrainingMemoryPlan {

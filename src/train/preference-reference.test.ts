@@ -2,7 +2,6 @@
 // model's logits, ln 2 when the adapter is a no-op, and every LoRA gradient by finite differences.
 import { describe, expect, it } from 'vitest';
 import { IGNORE_INDEX } from '../data/tokenize';
-import type { TokenizedExample } from '../data/tokenize';
 import { randomLora, randomWeights, tinyShape } from '../engine/model/tiny-random.testutil';
 import { referenceForward } from '../engine/reference/model';
 import { checkGradients } from '../../test/finite-diff';

@@ -72,7 +72,7 @@ describe('preference runs through TrainingSession', () => {
   it('DPO: the cached reference log-probs are the base model’s (adapter off), exactly, and a checkpoint carries them and resumes exactly', async () => {
     const data = await pairs(12);
     const s = await open(data, settings({ maxSteps: 5 }));
-    let ckpt: RunCheckpoint | null = null;
+    let ckpt: RunCheckpoint;
     const losses: number[] = [];
     try {
       await s.step();

@@ -237,6 +237,8 @@ export type LossMode = TrainSettings['lossMode'];
 export type ObjectiveKind = TrainSettings['objective'];
 /** Whether the objective trains on preference pairs (prompt, chosen, rejected). */
 export const isPreferenceObjective = (o: ObjectiveKind): o is 'dpo' | 'orpo' => o !== 'sft';
+/** The settings that decide memory (a preference objective doubles the rows: two sequences per pair). */
+export type MemorySettings = Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'> & Partial<Pick<TrainSettings, 'objective'>>;
 /** Rows of a micro-batch: batchSize sequences, or batchSize pairs of two (chosen, rejected) as TRL counts them. */
 export function batchRows(s: Pick<TrainSettings, 'batchSize'> & Partial<Pick<TrainSettings, 'objective'>>): number {
   return s.objective && isPreferenceObjective(s.objective) ? 2 * s.batchSize : s.batchSize;
