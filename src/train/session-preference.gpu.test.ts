@@ -109,6 +109,22 @@ describe('preference runs through TrainingSession', () => {
     }
   });
 
+  it('ORPO: no reference pass; the held-out loss (NLL + odds ratio) falls', async () => {
+    const s = await open(await pairs(16), settings({ objective: 'orpo', orpoLambda: 0.5, maxSteps: 8 }));
+    try {
+      expect(await s.referenceLogps()).toBeNull();
+      const before = (await s.evaluate())!;
+      const steps: StepMetrics[] = [];
+      await s.run({ onStep: (m) => void steps.push(m) });
+      expect(steps.every((m) => Number.isFinite(m.loss) && m.preference !== undefined)).toBe(true);
+      const after = (await s.evaluate())!;
+      expect(after.valLoss).toBeLessThan(before.valLoss);
+      expect(after.preference!['logps/chosen']).toBeGreaterThan(before.preference!['logps/chosen']);
+    } finally {
+      s.destroy();
+    }
+  });
+
   it('DPO learns the preferred style: held-out reward accuracy ≥ 0.9 and greedy answers start with it', async () => {
     const data = await pairs(40);
     const s = await open(data, settings({ maxSteps: 30, evalEvery: 30 }));
