@@ -2,23 +2,27 @@
 // writing the loss and, in place over the logits, the gradient of the scaled loss.
 // For chunk row r (global row g = rowOffset + r) with target t = targets[g]:
 //   losses[g] = logsumexp(logits[r, :]) − logits[r, t]                   (0 when ignored)
-//   logits[r, v] ← (softmax(logits[r, :])[v] − [v = t]) · lossScale       (0 when ignored)
+//   logits[r, v] ← (softmax(logits[r, :])[v] − [v = t]) · rowLossScale(g)  (0 when ignored)
 // (the second only when writeGrad = 1; eval passes 0 and keeps the logits).
+// rowLossScale(g) comes from the library the launcher prepends: lib/loss_scale_uniform.wgsl
+// (lossScale, every row alike: SFT's mean) or lib/loss_scale_rows.wgsl (lossScale ·
+// rowWeights[g / rowsPerWeight]: one weight per sequence, e.g. a preference objective's
+// ∂L/∂logp). The library also declares the params binding, after its own.
 // A row is ignored when t is the ignore index −100 (any t outside [0, V) is treated so).
 // lossScale is 1 / (number of non-ignored targets in the whole batch), from the caller.
 // Shapes: logits [rows, V] f32 (this chunk); targets [BT] i32 and losses [BT] f32 (whole
 // batch, indexed from rowOffset), V the vocabulary.
-// Bindings: 0 losses (rw), 1 logits (rw), 2 targets (r), 3 params {rows, V, rowOffset, lossScale, writeGrad}
+// Bindings: 0 losses (rw), 1 logits (rw), 2 targets (r), [3 rowWeights (r) with the rows
+// library], then params {rows, V, rowOffset, lossScale, writeGrad, rowsPerWeight}
 // One workgroup per row; two passes over the row (online max/sum, then the gradient);
 // needs blockSum/blockMax from a reduce_lib_*.wgsl, prepended by the launcher.
 override WG: u32 = 256;
 
-struct Params { rows: u32, V: u32, rowOffset: u32, lossScale: f32, writeGrad: u32 }
+struct Params { rows: u32, V: u32, rowOffset: u32, lossScale: f32, writeGrad: u32, rowsPerWeight: u32 }
 
 @group(0) @binding(0) var<storage, read_write> losses: array<f32>;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
 
 const LOWEST: f32 = -3.40282346638528859812e+38;
 
@@ -52,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     losses[p.rowOffset + row] = select(log(S) + M - xt, 0.0, ignored);
   }
   if (p.writeGrad == 0u) { return; }
-  let scale = select(p.lossScale, 0.0, ignored);
+  let scale = select(rowLossScale(p.rowOffset + row), 0.0, ignored);
   let invS = 1.0 / S;
   for (var v = lid; v < p.V; v = v + WG) {
     let prob = exp(logits[base + v] - M) * invS;

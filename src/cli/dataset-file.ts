@@ -36,6 +36,8 @@ export function selectExamples(path: string, r: ParseResult, opts: { excludeInva
 export function describeDataset(path: string, r: ParseResult, out: (l: string) => void): void {
   out(`dataset ${path}`);
   out(`  ${r.fileType}, format ${r.format ?? 'not recognised (needs a field mapping)'}; ${r.recordCount} records, ${r.examples.length} valid examples`);
+  const pairs = r.examples.filter((e) => e.kind === 'preference').length;
+  if (pairs > 0) out(`  ${pairs} preference pairs (prompt, chosen, rejected): train with --objective dpo or --objective orpo`);
   if (r.errorCount > 0) {
     out(`  ${r.errorCount} problems in ${r.invalidRowCount} rows:`);
     for (const e of r.errors.slice(0, 10)) out(`    ${e.message}`);

@@ -5,6 +5,9 @@ export interface ProgressInfo {
   loss: number;
   tokensPerSec: number;
   valLoss?: number;
+  /** Preference runs: rewards/accuracies of the step's pairs and of the held-out pairs. */
+  accuracy?: number;
+  valAccuracy?: number;
 }
 
 export function formatEta(seconds: number): string {
@@ -31,6 +34,7 @@ export class ProgressBar {
     const line =
       `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${p.step}/${p.total} ` +
       `loss ${p.loss.toFixed(4)}${p.valLoss !== undefined ? ` val ${p.valLoss.toFixed(4)}` : ''} ` +
+      (p.accuracy !== undefined ? `acc ${p.accuracy.toFixed(2)}${p.valAccuracy !== undefined ? ` val acc ${p.valAccuracy.toFixed(2)}` : ''} ` : '') +
       `${p.tokensPerSec.toFixed(0)} tok/s ETA ${formatEta(eta)}`;
     if (this.stream.isTTY) this.stream.write(`\r${line}\x1b[K`);
     else this.stream.write(`${line}\n`);

@@ -115,6 +115,33 @@ describe('lora-studio train', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('--objective dpo trains on preference pairs with TRL metric names (step and held out); the record names the objective; mismatched data is refused', async () => {
+    const pref = join(dir, 'pref.jsonl');
+    await writeFile(pref, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `q${i % 4} r${i}:`, chosen: ' yes', rejected: ' no' })).join('\n') + '\n');
+    const out = join(dir, 'dpo');
+    const r = await run(['train', '--model', modelDir, '--data', pref, '--out', out, '--steps', '2', '--objective', 'dpo', '--beta', '0.2', ...common]);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.map((l) => JSON.parse(l));
+    const steps = lines.filter((l) => 'loss' in l);
+    expect(steps.map((l) => l.step)).toEqual([1, 2]);
+    // Policy = reference at the first step: ln 2, and every TRL metric is there.
+    expect(Math.abs(steps[0].loss - Math.LN2)).toBeLessThan(1e-6);
+    for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'logps/chosen', 'logps/rejected']) expect(Number.isFinite(steps[1][k]), k).toBe(true);
+    const evals = lines.filter((l) => 'val_loss' in l);
+    expect(evals.map((l) => l.step)).toEqual([2]);
+    expect(Number.isFinite(evals[0]['eval_rewards/accuracies'])).toBe(true);
+    const record = decodeRunRecord(await readFile(join(out, TRAINING_SETTINGS_FILE), 'utf8'));
+    expect(record.objective).toEqual({ kind: 'dpo', beta: 0.2, labelSmoothing: 0 });
+    expect(record.engine.packing).toBe(false);
+
+    const sft = await run(['train', '--model', modelDir, '--data', pref, '--out', join(dir, 'never-sft'), '--steps', '1', ...common]);
+    expect(sft.code).toBe(1);
+    expect(sft.err).toMatch(/--data .*pref\.jsonl: the dataset holds 16 preference pairs .*choose the DPO or ORPO objective/);
+    const orpo = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'never-orpo'), '--steps', '1', '--objective', 'orpo', ...common]);
+    expect(orpo.code).toBe(1);
+    expect(orpo.err).toMatch(/ORPO trains on preference pairs .* 24 examples with one answer each/);
+  });
+
   it('rejects bad hyperparameters before touching the GPU', async () => {
     const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'x'), '--rank', '0']);
     expect(r.code).toBe(1);

@@ -167,6 +167,31 @@ describe('BatchIterator', () => {
     expect(() => new BatchIterator([example(0, 1, 0)], { B: 1, T: 2, seed: 1 })).toThrow(/no complete batch/);
   });
 
+  it('preference pairs: rows 2i, 2i+1 stay one pair (chosen then rejected) through shuffles; a pair that cannot train is skipped whole', () => {
+    // Pair k = examples (2k, 2k+1) with the same file row k; the rejected side of pair 2 trains nothing within T.
+    const data = [0, 1, 2, 3, 4, 5].flatMap((k) => [example(k, 5, 1), example(k, k === 2 ? 10 : 4, k === 2 ? 8 : 1)]);
+    const it = new BatchIterator(data, { B: 4, T: 6, seed: 3, packing: false, pairs: true });
+    expect(it.skippedRows).toEqual([2]);
+    const seen: number[][] = [];
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const rows = [...it.epochBatches(epoch)].flatMap((b) => {
+        expect(b.rows.length % 2).toBe(0);
+        // chosen is the 5-token example: its row's segment is 5 long; rejected 4.
+        for (let r = 0; 2 * r < b.rows.length; r++) {
+          expect(b.rows[2 * r + 1]).toBe(b.rows[2 * r]);
+          expect(b.segmentIds.subarray(2 * r * 6, (2 * r + 1) * 6).filter((x) => x > 0).length).toBe(5);
+          expect(b.segmentIds.subarray((2 * r + 1) * 6, (2 * r + 2) * 6).filter((x) => x > 0).length).toBe(4);
+        }
+        return b.rows.filter((_, k) => k % 2 === 0);
+      });
+      expect([...rows].sort()).toEqual([0, 1, 3, 4, 5]);
+      seen.push(rows);
+    }
+    expect(seen[0]).not.toEqual(seen[1]); // reshuffled per epoch, as pairs
+    expect(() => new BatchIterator(data, { B: 3, T: 6, seed: 3, packing: false, pairs: true })).toThrow(/even B/);
+    expect(() => new BatchIterator(data, { B: 4, T: 6, seed: 3, pairs: true })).toThrow(/packing off/);
+  });
+
   it('an unshuffled iterator keeps file order (for evaluation)', () => {
     const data = dataset(6, 2, 8);
     const it = new BatchIterator(data, { B: 1, T: 8, seed: 0, shuffle: false, packing: false });

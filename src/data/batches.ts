@@ -62,6 +62,11 @@ export interface BatchOptions {
   dropLast?: boolean;
   /** Token id used for padding (its targets are -100 anyway). Default 0. */
   padId?: number;
+  /**
+   * Examples 2i and 2i+1 are a preference pair (chosen, rejected): they stay rows 2i and 2i+1 of
+   * one batch, in that order, through every shuffle. Needs packing off and an even B.
+   */
+  pairs?: boolean;
 }
 
 /** Open rows first-fit searches when packing; small keeps packing O(n) and the order mostly intact. */
@@ -98,11 +103,17 @@ export class BatchIterator {
       overLength: options.overLength ?? 'truncate',
       dropLast: options.dropLast ?? false,
       padId: options.padId ?? 0,
+      pairs: options.pairs ?? false,
     };
-    for (const ex of examples) {
-      if (ex.inputIds.length > this.T && this.opts.overLength === 'drop') this.skippedRows.push(ex.row);
-      else if (trainedTokens(ex, this.T) === 0) this.skippedRows.push(ex.row);
-      else this.examples.push(ex);
+    if (this.opts.pairs && (this.opts.packing || this.B % 2 !== 0 || examples.length % 2 !== 0)) {
+      throw new RangeError(`preference pairs need packing off, an even B and an even number of examples (got packing ${this.opts.packing}, B ${this.B}, ${examples.length} examples)`);
+    }
+    const skip = (ex: TokenizedExample) => (ex.inputIds.length > this.T && this.opts.overLength === 'drop') || trainedTokens(ex, this.T) === 0;
+    const step = this.opts.pairs ? 2 : 1; // a pair is kept or skipped whole
+    for (let i = 0; i < examples.length; i += step) {
+      const group = examples.slice(i, i + step);
+      if (group.some(skip)) this.skippedRows.push(group[0].row);
+      else this.examples.push(...group);
     }
     this.planRows();
     const nRows = this.rowsPlan.length;
@@ -163,7 +174,12 @@ export class BatchIterator {
   private rowOrder(epoch: number): Uint32Array {
     if (this.epochOrderFor !== epoch || !this.epochOrder) {
       const n = this.rowsPlan.length;
-      this.epochOrder = this.opts.shuffle ? shuffledIndices(n, mixSeed(this.opts.seed, epoch)) : Uint32Array.from({ length: n }, (_, i) => i);
+      if (this.opts.pairs) {
+        const pairs = this.opts.shuffle ? shuffledIndices(n / 2, mixSeed(this.opts.seed, epoch)) : Uint32Array.from({ length: n / 2 }, (_, i) => i);
+        this.epochOrder = Uint32Array.from({ length: n }, (_, r) => 2 * pairs[r >> 1] + (r & 1));
+      } else {
+        this.epochOrder = this.opts.shuffle ? shuffledIndices(n, mixSeed(this.opts.seed, epoch)) : Uint32Array.from({ length: n }, (_, i) => i);
+      }
       this.epochOrderFor = epoch;
     }
     return this.epochOrder;

@@ -34,7 +34,7 @@ export { findDuplicates, removeDuplicates } from './duplicates';
 export type { DuplicateGroup } from './duplicates';
 export { loadTokenizer } from './tokenizer';
 export type { ChatTokenizer, TokenizerFiles } from './tokenizer';
-export { describeTokenization, sftExamples, tokenizeExample, tokenizeExamples, tokenizePair, IGNORE_INDEX, MaskError } from './tokenize';
+export { describeTokenization, trainingData, tokenizeExample, tokenizeExamples, tokenizePair, IGNORE_INDEX, MaskError } from './tokenize';
 export { bosPrefix, plainTextPrompt, promptIds, ReplyText } from './prompt';
 export type { PromptOptions } from './prompt';
 export type { LossMode, TokenizeOptions, TokenizedExample, TokenizedPair, TokenizeResult } from './tokenize';

@@ -327,15 +327,10 @@ export async function tokenizeExamples(
 }
 
 /**
- * The examples supervised fine-tuning trains on. A preference dataset has none, which must read
- * as what it is rather than as "nothing could be tokenized".
+ * What a run trains on: a preference file's pairs, else its examples. Whether they fit the run's
+ * objective (SFT needs examples, DPO/ORPO pairs) is the training session's check, which says what
+ * the file holds rather than "nothing could be tokenized".
  */
-export function sftExamples(r: TokenizeResult): TokenizedExample[] {
-  if (r.examples.length === 0 && r.pairs.length > 0) {
-    throw new Error(
-      `the dataset holds ${r.pairs.length} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example. ` +
-        'Preference tuning (DPO/ORPO) is not available yet; to train on the chosen answers, convert the rows to prompt/completion.',
-    );
-  }
-  return r.examples;
+export function trainingData(r: TokenizeResult): TokenizedExample[] | TokenizedPair[] {
+  return r.pairs.length > 0 ? r.pairs : r.examples;
 }

@@ -8,6 +8,7 @@ import { ropeBackward, ropeForward, ropeInvFreq } from './gpu/kernels/rope';
 import { type GatedActivation, swigluBackward, swigluForward } from './gpu/kernels/swiglu';
 import { embeddingForward } from './gpu/kernels/embedding';
 import { crossentropyForward } from './gpu/kernels/crossentropy';
+import { preferenceWeights, type PreferenceObjective } from './gpu/kernels/preference';
 import { globalGradNorm, gradNormPartialCount, reduceSum } from './gpu/kernels/norm';
 import { adamwUpdate } from './gpu/kernels/adamw';
 import { residualBackward } from './gpu/kernels/residual';
@@ -18,6 +19,7 @@ import * as ropeRef from './reference/rope';
 import * as swiRef from './reference/swiglu';
 import * as embRef from './reference/embedding';
 import * as ceRef from './reference/crossentropy';
+import * as prefRef from './reference/preference';
 import * as normRef from './reference/norm';
 import * as adamRef from './reference/adamw';
 import * as resRef from './reference/residual';
@@ -123,6 +125,40 @@ export const elementwiseSmokeChecks: SmokeCheck[] = [
       }, [[2, BT], [3, 1], [1, BT * V]]);
       for (let i = BT + 1; i < got.length; i++) got[i] *= 1000;
       return { got, want: concat(losses, total, grad.map((g) => g * 1000)) };
+    },
+  },
+  {
+    kernel: 'preference_weights+crossentropy_forward (row weights)',
+    atol: 1e-4,
+    rtol: 1e-4,
+    async run(ctx, rand) {
+      // Two pairs (rows 0..3) of T = 5 over V = 301, as a DPO and an ORPO step records them:
+      // per-row losses, the objective's per-sequence weights and stats, then dlogits with those weights.
+      const [B, T, V] = [4, 5, 301];
+      const BT = B * T;
+      const targets = Int32Array.from({ length: BT }, (_, i) => (i % T < 2 ? -100 : Math.floor(rand() * V) % V));
+      const logits = randF32(rand, BT * V, 8);
+      const refLogps = Float32Array.from({ length: B }, () => Math.fround(-10 - 10 * rand()));
+      const scales = { invPairs: 1 / 2, invChosenTokens: 1 / 6, accumulate: false };
+      const outs: Float32Array[] = [];
+      const wants: Float64Array[] = [];
+      const objectives: PreferenceObjective[] = [{ kind: 'dpo', beta: 0.5, labelSmoothing: 0.1 }, { kind: 'orpo', lambda: 0.7 }];
+      for (const objective of objectives) {
+        const [losses, weights, logps, stats] = [new Float64Array(BT), new Float64Array(B), new Float64Array(B), new Float64Array(8)];
+        const grad = Float64Array.from(logits);
+        ceRef.crossentropyForward(losses, grad, targets, BT, V, 0, 1, false);
+        prefRef.preferenceWeights(weights, logps, stats, losses, targets, refLogps, B, T, objective, scales);
+        ceRef.crossentropyForward(new Float64Array(BT), grad, targets, BT, V, 0, 1, true, { weights, rowsPerWeight: T });
+        outs.push(
+          await runOnce(ctx, [targets, Float32Array.from(logits), refLogps], [BT, B, B, 8], (rec, [Tg, L, R, LS, W, LP, S]) => {
+            crossentropyForward(ctx, rec, LS, L, Tg, BT, V, 0, 1, { writeGrad: false });
+            preferenceWeights(ctx, rec, W, LP, S, LS, Tg, R, B, T, objective, scales);
+            crossentropyForward(ctx, rec, LS, L, Tg, BT, V, 0, 1, { rowWeights: { binding: W, rowsPerWeight: T } });
+          }, [[5, B], [6, 8], [4, B], [1, BT * V]]),
+        );
+        wants.push(concat(logps, stats, weights, grad));
+      }
+      return { got: Float32Array.from(outs.flatMap((o) => Array.from(o))), want: concat(...wants) };
     },
   },
   {

@@ -52,7 +52,8 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'swiglu_forward+backward': ['lib/gated_act.wgsl', 'swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
       'swiglu_forward+backward (GeGLU: gelu_tanh)': ['lib/gated_act.wgsl', 'swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
       'embedding_forward (range split)': ['embedding_forward.wgsl', 'lib/weights_f32.wgsl'],
-      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'reduce_sum.wgsl'],
+      'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'reduce_sum.wgsl'],
+      'preference_weights+crossentropy_forward (row weights)': ['crossentropy_forward.wgsl', 'lib/loss_scale_rows.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'preference_weights.wgsl'],
       'global_norm+adamw': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl'],
       residual_backward: ['residual_backward.wgsl'],
       'cast (bf16/f16 to f32, f32 to f16)': ['cast_f32_to_f16.wgsl', 'cast_to_f32.wgsl'],
@@ -73,7 +74,8 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'embedding_forward (f16 table)': ['embedding_forward.wgsl', 'lib/weights_f16.wgsl'],
       'scale_accumulate (addInPlace)': ['scale_accumulate.wgsl'],
       'rmsnorm_forward+backward [workgroup reduce]': ['lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
-      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'preference_weights+crossentropy_forward (row weights) [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/loss_scale_rows.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'preference_weights.wgsl'],
       'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl'],
     });
   });

@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type MemoryReport } from '../worker/client';
 import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
-import type { TrainSettings } from '../worker/settings';
+import type { MemorySettings } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
 
@@ -38,7 +38,7 @@ interface ModelState {
   chooseLocal(name: string, config: Record<string, unknown>): void;
   /** The Hugging Face id of the imported folder's model (named as the base model in exports). */
   setLocalHubId(hubId: string): void;
-  estimate(s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<void>;
+  estimate(s: MemorySettings): Promise<void>;
 }
 
 export const useModel = create<ModelState>()(

@@ -1,6 +1,6 @@
 // A run checkpoint as one file: a safetensors container whose tensors are the flat LoRA
-// parameters and AdamW moments, and whose metadata holds the step, seed, data position and
-// settings. Readable by any safetensors tool, and checked on load.
+// parameters and AdamW moments, and whose metadata holds the step, seed, data position,
+// settings and (DPO) the run's cached reference log-probs. Readable by any safetensors tool, and checked on load.
 import { memorySource, SafetensorsFile, serializeSafetensors } from '../engine/model/safetensors';
 import type { RunCheckpoint } from './session';
 
@@ -8,7 +8,7 @@ const KIND = 'lora-studio-checkpoint';
 
 export function encodeCheckpoint(c: RunCheckpoint): Uint8Array {
   const t = c.trainer;
-  const meta = { step: t.step, seed: t.seed, layoutFloats: t.layoutFloats, dataPosition: t.dataPosition, position: c.position, settings: c.settings, elapsedMs: c.elapsedMs };
+  const meta = { step: t.step, seed: t.seed, layoutFloats: t.layoutFloats, dataPosition: t.dataPosition, position: c.position, settings: c.settings, elapsedMs: c.elapsedMs, ...(c.reference ? { reference: c.reference } : {}) };
   return serializeSafetensors(
     [
       { name: 'params', dtype: 'F32', shape: [t.params.length], data: t.params },
@@ -31,5 +31,7 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<RunCheckpoint
     position: meta.position as RunCheckpoint['position'],
     settings: meta.settings as RunCheckpoint['settings'],
     elapsedMs: meta.elapsedMs as number,
+    // DPO's reference log-probs: f32 values, exact through JSON (doubles print round-trip).
+    ...(Array.isArray(meta.reference) ? { reference: meta.reference as RunCheckpoint['reference'] } : {}),
   };
 }

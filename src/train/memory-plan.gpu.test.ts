@@ -29,6 +29,7 @@ const SHAPES: Shape[] = [
   { name: 'qwen2 biases, tied, 4 layers, B=1 T=100, r=16, selective recompute', model: { architecture: 'qwen2', layers: 4, hiddenSize: 48, numHeads: 6, numKvHeads: 2, tied: true }, s: { batchSize: 1, seqLen: 100, rank: 16, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   { name: 'qwen3 q/k norms, head_dim 16 ≠ C/H, tied, B=2 T=50, r=8, no recompute', model: { architecture: 'qwen3', layers: 3, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16, tied: true }, s: { batchSize: 2, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'f32', recompute: false } },
   { name: 'qwen3 q/k norms, head_dim 16, 4 layers, B=2 T=50, r=4, selective recompute (q, k shared)', model: { architecture: 'qwen3', layers: 4, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16 }, s: { batchSize: 2, seqLen: 50, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
+  { name: 'DPO: 2 pairs per batch (B=4 rows) T=40, r=4 all linears, f32', model: { layers: 2, hiddenSize: 32 }, s: { objective: 'dpo', batchSize: 2, seqLen: 40, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: false } },
   { name: '2 layers, C=32, B=4 T=40, r=2 on MLP, full recompute, f16 weights', model: { layers: 2, hiddenSize: 32, extraVocab: 2000 }, s: { batchSize: 4, seqLen: 40, rank: 2, targets: ['gate_proj', 'up_proj', 'down_proj'] }, engine: { weightStorage: 'f16', recompute: true }, fast: true },
   // Quantized on load: rows of whole 32-value blocks (C = 32/64, F = 64/96).
   { name: '2 layers, C=32, untied, B=2 T=32, r=4 all linears, q8 weights', model: { layers: 2, hiddenSize: 32, intermediateSize: 64, extraVocab: 500 }, s: { batchSize: 2, seqLen: 32, rank: 4, targets: ALL }, engine: { weightStorage: 'q8', recompute: 'auto' } },
@@ -39,6 +40,10 @@ function chat(i: number): Example {
   return { kind: 'chat', row: i, messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i % 3}` }] };
 }
 
+function pair(i: number): Example {
+  return { kind: 'preference', row: i, conversational: false, messages: [{ role: 'user', content: `q${i}` }], chosen: [{ role: 'assistant', content: ` a${i % 3}` }], rejected: [{ role: 'assistant', content: ` b${i % 2}` }] };
+}
+
 describe('planTrainingMemory vs the engine-reported peak of a real step', () => {
   for (const c of SHAPES) {
     it(c.name, async () => {
@@ -46,7 +51,9 @@ describe('planTrainingMemory vs the engine-reported peak of a real step', () => 
       if (c.fast) expect(ctx.caps.f16, 'fast-path device must have shader-f16').toBe(true);
       const m = buildTinyModel({ seed: 5, ...c.model });
       const tok = loadTokenizer({ tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig });
-      const { examples } = await tokenizeExamples(tok, Array.from({ length: 12 }, (_, i) => chat(i)), { lossMode: 'all' });
+      const preference = c.s.objective !== undefined && c.s.objective !== 'sft';
+      const t = await tokenizeExamples(tok, Array.from({ length: 12 }, (_, i) => (preference ? pair(i) : chat(i))), { lossMode: 'all' });
+      const examples = preference ? t.pairs : t.examples;
       const settings: TrainSettings = { ...DEFAULT_SETTINGS, maxSteps: 1, gradAccum: 1, valSplit: 0, ...c.s };
       const store = await SafetensorsFile.open(memorySource(m.files['model.safetensors'] as Uint8Array));
 

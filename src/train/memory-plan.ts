@@ -11,7 +11,7 @@ import { type LinearModule, type ModelConfig, parameterCount } from '../engine/m
 import { type GraphOptions, planTrainingActivations } from '../engine/model/llama';
 import { planLoraLayout } from '../engine/model/lora-params';
 import { plannedWeightBytes, type WeightStorage } from '../engine/model/weights';
-import type { TrainSettings } from './settings';
+import { batchRows, isPreferenceObjective, type MemorySettings } from './settings';
 import { trainerBufferBytes, trainerGraphOptions } from './trainer';
 
 export interface TrainingMemoryPlan {
@@ -43,17 +43,20 @@ export interface MemoryPlanEngine {
 /** Bytes a TrainingSession with these settings allocates on the GPU (throws what the engine would: a tensor over the binding limit, a bad rank). */
 export function planTrainingMemory(
   cfg: ModelConfig,
-  s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>,
+  s: MemorySettings,
   engine: MemoryPlanEngine,
   maxBindingBytes: number,
 ): TrainingMemoryPlan {
   // Alpha, dropout and rsLoRA change values, not sizes.
   const layout = planLoraLayout(cfg, { r: s.rank, alpha: s.rank, dropout: 0, targetModules: s.targets as LinearModule[], useRslora: false });
-  const acts = planTrainingActivations(cfg, layout, s.batchSize, s.seqLen, maxBindingBytes, trainerGraphOptions({ recompute: engine.recompute, activationBudgetBytes: engine.activationBudgetBytes }));
+  const B = batchRows(s);
+  const acts = planTrainingActivations(cfg, layout, B, s.seqLen, maxBindingBytes, trainerGraphOptions({ recompute: engine.recompute, activationBudgetBytes: engine.activationBudgetBytes }));
   const weightBytes = plannedWeightBytes(cfg, engine.storage);
   const loraTrainingBytes = 4 * allocationSize(layout.totalFloats * 4);
   const rope = allocationSize(ropeInvFreq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling).byteLength);
-  const otherBytes = rope + Object.values(trainerBufferBytes(layout.totalFloats)).reduce((a, b) => a + allocationSize(b), 0);
+  const otherBytes = rope + Object.values(trainerBufferBytes(layout.totalFloats, s.objective && isPreferenceObjective(s.objective) ? B : 0))
+      .filter((b) => b > 0)
+      .reduce((a, b) => a + allocationSize(b), 0);
   return {
     baseParams: parameterCount(cfg),
     loraParams: layout.paramCount,

@@ -2,7 +2,9 @@
 // ln 2 at policy = reference, and stability far out in the tails.
 import { describe, expect, it } from 'vitest';
 import { dpoLoss, log1mexp, logOdds, orpoLoss, sigmoid, softplus } from './objectives';
-import type { DpoInput, OrpoInput } from './objectives';
+import { preferenceWeights } from '../engine/reference/preference';
+import type { PreferenceObjective } from '../engine/gpu/kernels/preference';
+import type { DpoInput, OrpoInput, PreferenceMetrics } from './objectives';
 
 /** Central difference of f at x[i] (x copied). */
 function central(f: (x: number[]) => number, x: number[], i: number, h = 1e-5): number {
@@ -162,5 +164,49 @@ describe('ORPO loss', () => {
   it('refuses a sequence without completion tokens or a log-prob of 0', () => {
     expect(() => orpoLoss({ ...one, chosenTokens: [0] })).toThrow(/chosen sequence needs at least one completion token/);
     expect(() => orpoLoss({ ...one, policyRejected: [0] })).toThrow(RangeError);
+  });
+});
+
+describe('the GPU kernel’s float64 reference (engine/reference/preference) is these objectives', () => {
+  // Four pairs; each row's cross-entropy sums to −logp over `tokens` trained positions of T = 4.
+  const logps = [-3.2, -5.1, -0.4, -0.9, -7.5, -2.0, -1.1, -1.3];
+  const tokens = [2, 3, 1, 4, 4, 2, 3, 3];
+  const refs = [-3.0, -4.0, -0.5, -0.5, -6.0, -3.0, -1.0, -1.0];
+  const T = 4;
+  const losses = new Float64Array(8 * T);
+  const targets = new Int32Array(8 * T).fill(-100);
+  logps.forEach((l, b) => {
+    for (let t = 0; t < tokens[b]; t++) {
+      losses[b * T + t] = -l / tokens[b];
+      targets[b * T + t] = 1;
+    }
+  });
+  const side = (a: number[], k: 0 | 1) => a.filter((_, i) => i % 2 === k);
+  const run = (objective: PreferenceObjective) => {
+    const out = { weights: new Float64Array(8), logps: new Float64Array(8), stats: new Float64Array(8) };
+    const chosenTokens = side(tokens, 0).reduce((a, b) => a + b, 0);
+    preferenceWeights(out.weights, out.logps, out.stats, losses, targets, refs, 8, T, objective, { invPairs: 1 / 4, invChosenTokens: 1 / chosenTokens, accumulate: false });
+    return out;
+  };
+  const close = (got: ArrayLike<number>, want: ArrayLike<number>) => Array.from(want).forEach((w, i) => expect(got[i]).toBeCloseTo(w, 12));
+  const metricsOf = (stats: Float64Array) => [1, 2, 3, 4, 5, 6].map((k) => stats[k]);
+  const metricList = (m: PreferenceMetrics) => [m['rewards/chosen'], m['rewards/rejected'], m['rewards/margins'], m['rewards/accuracies'], m['logps/chosen'], m['logps/rejected']];
+
+  it('DPO: loss, metrics, and weights = −∂L/∂logp', () => {
+    const want = dpoLoss({ policyChosen: side(logps, 0), policyRejected: side(logps, 1), referenceChosen: side(refs, 0), referenceRejected: side(refs, 1) }, { beta: 0.3, labelSmoothing: 0.1 });
+    const got = run({ kind: 'dpo', beta: 0.3, labelSmoothing: 0.1 });
+    close(got.logps, logps);
+    expect(got.stats[0]).toBeCloseTo(want.loss, 12);
+    close(metricsOf(got.stats), metricList(want.metrics));
+    expect(got.stats[7]).toBe(4);
+    close(got.weights, [...want.dPolicyChosen].flatMap((d, i) => [-d, -want.dPolicyRejected[i]]));
+  });
+
+  it('ORPO: loss, metrics, and weights = −∂L/∂logp (the per-token weight)', () => {
+    const want = orpoLoss({ policyChosen: side(logps, 0), policyRejected: side(logps, 1), chosenTokens: side(tokens, 0), rejectedTokens: side(tokens, 1) }, { lambda: 0.7 });
+    const got = run({ kind: 'orpo', lambda: 0.7 });
+    expect(got.stats[0]).toBeCloseTo(want.loss, 12);
+    close(metricsOf(got.stats), metricList(want.metrics));
+    close(got.weights, [...want.tokenWeightChosen].flatMap((d, i) => [-d, -want.tokenWeightRejected[i]]));
   });
 });

@@ -5,23 +5,9 @@
 // Losses are means over the pairs of a batch. Everything is in softplus form, so no exp overflows
 // and no log sees 0 for any finite |Δ|.
 
-/** softplus(x) = log(1 + eˣ) = −log σ(−x), for any finite x without overflow. */
-export function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
+import { log1mexp, logOdds, sigmoid, softplus } from '../engine/reference/preference';
 
-/** σ(x), without overflow. */
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/** log(1 − eˣ) for x < 0, accurate at both ends (Mächler's log1mexp). */
-export function log1mexp(x: number): number {
-  if (!(x < 0)) throw new RangeError(`log(1 − exp(x)) needs x < 0, got ${x}`);
-  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
-}
+export { log1mexp, logOdds, sigmoid, softplus };
 
 /** The metrics both objectives log, under TRL's names: means over the pairs of a batch. */
 export interface PreferenceMetrics {
@@ -150,11 +136,6 @@ export interface OrpoResult {
     log_odds_chosen: number;
     nll_loss: number;
   };
-}
-
-/** log(p / (1 − p)) with log p = m, the mean per-token log-prob (m < 0). */
-export function logOdds(m: number): number {
-  return m - log1mexp(m);
 }
 
 /** The ORPO loss of a batch from summed completion log-probs and completion token counts. */

@@ -2,27 +2,16 @@
 // model's logits, ln 2 when the adapter is a no-op, and every LoRA gradient by finite differences.
 import { describe, expect, it } from 'vitest';
 import { IGNORE_INDEX } from '../data/tokenize';
-import type { TokenizedExample } from '../data/tokenize';
-import { randomLora, randomWeights, seededRandom, tinyShape } from '../engine/model/tiny-random.testutil';
+import { randomLora, randomWeights, tinyShape } from '../engine/model/tiny-random.testutil';
 import { referenceForward } from '../engine/reference/model';
 import { checkGradients } from '../../test/finite-diff';
 import { completionLogp, referenceDpo, referenceOrpo, sequenceBatch } from './preference-reference';
-import type { SequencePair } from './preference-reference';
+import { randomPair as randomPairOf } from './preference.testutil';
 
 const cfg = tinyShape({ tieWordEmbeddings: false });
 const weights = randomWeights(cfg, 31);
 
-/** A pair sharing `promptLen` random prompt tokens, completions of the given lengths (trained). */
-function randomPair(seed: number, promptLen: number, lens: [number, number], row = 0): SequencePair {
-  const r = seededRandom(seed);
-  const tok = () => Math.floor(r() * cfg.vocabSize);
-  const prompt = Array.from({ length: promptLen }, tok);
-  const side = (n: number): TokenizedExample => {
-    const ids = [...prompt, ...Array.from({ length: n }, tok)];
-    return { row, inputIds: Int32Array.from(ids), labels: Int32Array.from(ids, (id, t) => (t >= promptLen ? id : IGNORE_INDEX)) };
-  };
-  return { chosen: side(lens[0]), rejected: side(lens[1]) };
-}
+const randomPair = (seed: number, promptLen: number, lens: [number, number], row = 0) => randomPairOf(cfg, seed, promptLen, lens, row);
 
 const pairs = [randomPair(1, 3, [3, 2]), randomPair(2, 2, [2, 4], 1)];
 

@@ -44,17 +44,17 @@ export function syntheticBatch(B: number, T: number, V: number): TokenBatch {
  * one profiled step, every dispatch in its own timed pass. The trainer (built on `ctx`) takes
  * those optimizer steps: profile a trainer built for it, not a run's.
  */
-export async function profileTrainerStep(ctx: GpuContext, trainer: LoraTrainer, batches: TokenBatch[], opts: { steps?: number } = {}): Promise<StepProfile> {
+export async function profileTrainerStep(ctx: GpuContext, trainer: LoraTrainer, batches: TokenBatch[], opts: { steps?: number; refLogps?: readonly ArrayLike<number>[] } = {}): Promise<StepProfile> {
   const steps = opts.steps ?? 2;
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`profileTrainerStep: steps=${steps} must be a positive integer`);
   if (ctx.timer) throw new Error('profileTrainerStep: another profile is running on this device');
   const { B, T } = batches[0];
-  await trainer.step(batches);
+  await trainer.step(batches, opts.refLogps);
   const before = ctx.dispatches;
   const stepMs: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    await trainer.step(batches);
+    await trainer.step(batches, opts.refLogps);
     stepMs.push(performance.now() - t0);
   }
   const dispatches = (ctx.dispatches - before) / steps;
@@ -64,7 +64,7 @@ export async function profileTrainerStep(ctx: GpuContext, trainer: LoraTrainer, 
   const profiler = new TimestampProfiler(ctx);
   ctx.timer = profiler;
   try {
-    await trainer.step(batches);
+    await trainer.step(batches, opts.refLogps);
   } finally {
     ctx.timer = null;
   }

@@ -3,6 +3,10 @@
 // loop (`run`): evaluation, checkpoint and sample cadences, pause/resume, stop and device loss.
 // The CLI and the studio's worker only give it callbacks (publish metrics, persist a
 // checkpoint, store a sample, show a status), so a run means the same thing in both.
+// Preference objectives (DPO, ORPO) train on pairs through the same loop: a micro-batch holds
+// batchSize pairs as rows (chosen, rejected); DPO's reference log-probs (the base with the adapter
+// off, or the adapter a run continues) are computed once per pair before the first step, cached
+// for the run and stored with its checkpoints.
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { TensorStore } from '../engine/model/safetensors';
@@ -11,9 +15,12 @@ import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
 import type { LoraAdapter } from '../adapters/lora';
-import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample } from '../data';
+import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosition, type TokenizedExample, type TokenizedPair } from '../data';
+import type { PreferenceObjective } from '../engine/gpu/kernels/preference';
+import type { PreferenceMetrics } from './objectives';
+import { objectiveOf } from './recipe/run-record';
 import { seqLenProblem } from './seq-len';
-import type { TrainSettings } from './settings';
+import { batchRows, type TrainSettings } from './settings';
 import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
 
 /** Engine choices that are not training hyperparameters. */
@@ -48,12 +55,19 @@ export interface StepMetrics {
   etaMs: number;
   /** The validation loss when `run` evaluated right after this step. */
   valLoss?: number;
+  /** TRL's preference metrics of the step's pairs (DPO, ORPO). */
+  preference?: PreferenceMetrics;
+  /** The same on the held-out pairs, when `run` evaluated right after this step. */
+  valPreference?: PreferenceMetrics;
 }
 
 export interface EvalMetrics {
   step: number;
+  /** The objective's loss on the held-out data (mean cross-entropy, or the preference loss). */
   valLoss: number;
   valTargets: number;
+  /** Preference objectives: TRL's metrics over the held-out pairs. */
+  preference?: PreferenceMetrics;
 }
 
 /** Everything to continue a run exactly where it stopped (adapter, AdamW state, data position). */
@@ -63,6 +77,8 @@ export interface RunCheckpoint {
   position: BatchPosition;
   settings: TrainSettings;
   elapsedMs: number;
+  /** DPO: the cached reference log-probs, [file row, chosen, rejected] per pair (absent: the base's, recomputed). */
+  reference?: [number, number, number][];
 }
 
 /**
@@ -113,6 +129,32 @@ export interface RunPlan {
   totalSteps: number;
 }
 
+/** What a run trains on: examples (SFT) or preference pairs (DPO, ORPO). */
+export type TrainingData = readonly TokenizedExample[] | readonly TokenizedPair[];
+
+const isPairs = (d: TrainingData): d is readonly TokenizedPair[] => d.length > 0 && 'chosen' in d[0];
+
+/** The preference objective of the settings, or null for SFT. */
+export function preferenceObjective(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSmoothing' | 'orpoLambda'>): PreferenceObjective | null {
+  const o = objectiveOf(s);
+  return o.kind === 'sft' ? null : o;
+}
+
+/** Refuses data the objective cannot train on, saying what the file holds and what to do. */
+export function checkTrainingData(data: TrainingData, s: Pick<TrainSettings, 'objective'>): void {
+  if (data.length === 0) return;
+  const name = s.objective.toUpperCase();
+  if (isPairs(data) && s.objective === 'sft') {
+    throw new Error(
+      `the dataset holds ${data.length} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example: ` +
+        'choose the DPO or ORPO objective, or convert the rows to prompt/completion to train on the chosen answers',
+    );
+  }
+  if (!isPairs(data) && s.objective !== 'sft') {
+    throw new Error(`${name} trains on preference pairs (prompt, chosen, rejected), and the dataset holds ${data.length} examples with one answer each: use the SFT objective, or a file with chosen and rejected answers`);
+  }
+}
+
 export class TrainingSession {
   readonly totalSteps: number;
   /** Rows per epoch (packed sequences, or single examples without packing). */
@@ -127,6 +169,10 @@ export class TrainingSession {
   private pauseRequested = false;
   /** Set while the run waits paused: resumes it. */
   private resumeWaiter: (() => void) | null = null;
+  /** DPO's cached reference log-probs by file row (chosen, rejected); null until computed. */
+  private reference: Map<number, [number, number]> | null = null;
+  /** Adapter scale of the reference pass: 0 = the base, 1 = the adapter the run started from. */
+  private referenceScale = 0;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -147,10 +193,12 @@ export class TrainingSession {
    * say not) and the optimizer steps. `open` uses it, so "planned steps" shown before a run are
    * the steps the run takes. Throws on data that cannot train.
    */
-  static plan(examples: readonly TokenizedExample[], settings: TrainSettings, opts: Pick<OpenSessionOptions, 'engine' | 'padId'> = {}): RunPlan {
+  static plan(examples: TrainingData, settings: TrainSettings, opts: Pick<OpenSessionOptions, 'engine' | 'padId'> = {}): RunPlan {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     if (examples.length === 0) throw new Error('no training examples: the dataset has nothing to train on');
+    checkTrainingData(examples, settings);
     const T = settings.seqLen;
+    if (isPairs(examples)) return planPairs(examples, settings, opts.padId ?? 0);
     const usable = examples.filter((ex) => trainedTokens(ex, T) > 0).length;
     if (usable === 0) {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
@@ -163,7 +211,7 @@ export class TrainingSession {
   }
 
   /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */
-  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: readonly TokenizedExample[], settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
+  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: TrainingData, settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     const T = settings.seqLen;
     const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
@@ -189,18 +237,64 @@ export class TrainingSession {
     if (c.version !== 1) throw new Error(`unknown checkpoint version ${String(c.version)}`);
     this.trainer.restore(c.trainer);
     this.batches.seek(c.position);
+    this.reference = c.reference ? new Map(c.reference.map(([row, ch, rj]) => [row, [ch, rj]])) : null;
     this.elapsedBefore = c.elapsedMs;
     this.checkpointedAt = c.trainer.step;
   }
 
   /** A checkpoint of the state after the last completed step. */
   async checkpoint(): Promise<RunCheckpoint> {
-    return { version: 1, trainer: await this.trainer.checkpoint(this.batches.position), position: this.batches.position, settings: this.settings, elapsedMs: this.elapsedBefore };
+    const reference = this.reference ? { reference: [...this.reference].map(([row, [c, r]]) => [row, c, r] as [number, number, number]) } : {};
+    return { version: 1, trainer: await this.trainer.checkpoint(this.batches.position), position: this.batches.position, settings: this.settings, elapsedMs: this.elapsedBefore, ...reference };
+  }
+
+  /**
+   * Starts from an existing adapter (continuing a run); DPO's reference is then that adapter,
+   * not the base. Before the first step only.
+   */
+  loadAdapter(adapter: LoraAdapter): void {
+    if (this.stepsCompleted > 0 || this.reference) throw new Error('an adapter can only be loaded before the first step');
+    this.trainer.loadAdapter(adapter);
+    this.referenceScale = 1;
+  }
+
+  /**
+   * DPO's reference log-probs of every pair (train and validation), by file row: computed once with
+   * the adapter off (or as loaded), no dropout, then cached for the run. Null for other objectives.
+   */
+  async referenceLogps(): Promise<ReadonlyMap<number, readonly [number, number]> | null> {
+    if (this.settings.objective !== 'dpo') return null;
+    if (this.reference) return this.reference;
+    const cache = new Map<number, [number, number]>();
+    for (const it of [this.batches, this.valBatches]) {
+      if (!it) continue;
+      for (const b of it.epochBatches(0)) {
+        const { logps } = await this.trainer.evalPreference(b, { loraScale: this.referenceScale });
+        for (let i = 0; 2 * i < b.rows.length; i++) cache.set(b.rows[2 * i], [logps[2 * i], logps[2 * i + 1]]);
+      }
+    }
+    this.reference = cache;
+    return cache;
+  }
+
+  /** The reference log-probs of a batch's rows ([B], zeros on padding rows), or undefined without DPO. */
+  private async refsOf(b: Batch): Promise<Float32Array | undefined> {
+    const cache = await this.referenceLogps();
+    if (!cache) return undefined;
+    const out = new Float32Array(b.B);
+    for (let i = 0; 2 * i < b.rows.length; i++) {
+      const ref = cache.get(b.rows[2 * i]);
+      if (!ref) throw new Error(`no reference log-probs for the pair of row ${b.rows[2 * i]}`);
+      out[2 * i] = ref[0];
+      out[2 * i + 1] = ref[1];
+    }
+    return out;
   }
 
   /** Mean validation loss over the whole validation split (token-weighted), or null without one. */
   async evaluate(opts: { loraScale?: number } = {}): Promise<EvalMetrics | null> {
     if (!this.valBatches) return null;
+    if (this.trainer.objective) return this.evaluatePairs(opts);
     let sum = 0;
     let n = 0;
     for (const b of this.valBatches.epochBatches(0)) {
@@ -213,13 +307,34 @@ export class TrainingSession {
     return m;
   }
 
+  /** evaluate() for a preference objective: loss and metrics averaged over all held-out pairs. */
+  private async evaluatePairs(opts: { loraScale?: number }): Promise<EvalMetrics | null> {
+    let pairs = 0;
+    let loss = 0;
+    let targets = 0;
+    const sums: Record<string, number> = {};
+    for (const b of this.valBatches!.epochBatches(0)) {
+      const r = await this.trainer.evalPreference(b, { loraScale: opts.loraScale, refLogps: await this.refsOf(b) });
+      pairs += r.pairs;
+      targets += b.numTargets;
+      loss += r.loss * r.pairs;
+      for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * r.pairs;
+    }
+    const mean = (x: number) => (pairs > 0 ? x / pairs : 0);
+    const preference = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, mean(v)])) as unknown as PreferenceMetrics;
+    const m = { step: this.stepsCompleted, valLoss: mean(loss), valTargets: targets, preference };
+    this.lastValLoss = m.valLoss;
+    return m;
+  }
+
   /** One optimizer step (gradAccum micro-batches) with its metrics. */
   async step(): Promise<StepMetrics> {
     const s = this.settings;
     const t0 = performance.now();
     const micro: Batch[] = [];
     for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
-    const r = await this.trainer.step(micro);
+    const refs = s.objective === 'dpo' ? await Promise.all(micro.map((b) => this.refsOf(b) as Promise<Float32Array>)) : undefined;
+    const r = await this.trainer.step(micro, refs);
     const now = performance.now();
     const secs = (now - t0) / 1000;
     this.elapsedBefore += now - t0;
@@ -236,6 +351,7 @@ export class TrainingSession {
       tokensPerSec: tokens / Math.max(1e-9, secs),
       elapsedMs: this.elapsedBefore,
       etaMs: this.recentStepMs * (this.totalSteps - r.step),
+      ...(r.preference ? { preference: r.preference } : {}),
     };
   }
 
@@ -295,6 +411,7 @@ export class TrainingSession {
         if (this.evalDue()) {
           const e = await this.evaluate();
           if (e) m.valLoss = e.valLoss;
+          if (e?.preference) m.valPreference = e.preference;
         }
         await ev.onStep?.(m);
         if (this.checkpointDue()) await this.checkpointOnce(ev);
@@ -384,7 +501,21 @@ export async function collectSamples(
   }
 }
 
-/** Optimizer steps of a run: maxSteps when set, else whole epochs of micro-batches / accumulation. */
+/** RunPlan over preference pairs: pairs with a trained token on both sides within T, unpacked, shuffled as pairs. */
+function planPairs(pairs: readonly TokenizedPair[], settings: TrainSettings, padId: number): RunPlan {
+  const T = settings.seqLen;
+  const usable = pairs.filter((p) => trainedTokens(p.chosen, T) > 0 && trainedTokens(p.rejected, T) > 0);
+  if (usable.length === 0) {
+    throw new Error(`none of the ${pairs.length} preference pairs has a trained token on both sides within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
+  }
+  const { train, val } = splitTrainVal(usable, { valFraction: settings.valSplit, seed: settings.seed });
+  const rows = (ps: readonly TokenizedPair[]) => ps.flatMap((p) => [p.chosen, p.rejected]);
+  const batchOpts = { B: batchRows(settings), T, seed: settings.seed, packing: false, pairs: true, padId };
+  const batches = new BatchIterator(rows(train), batchOpts);
+  const valBatches = val.length > 0 ? new BatchIterator(rows(val), { ...batchOpts, shuffle: false }) : null;
+  return { batches, valBatches, totalSteps: stepsFor(settings, batches.batchesPerEpoch) };
+}
+
 /**
  * The trainer a run with these settings trains with, on weights already uploaded: its LoRA,
  * optimizer (schedule over totalSteps) and graph. open() uses it, and so does "Profile one
@@ -399,8 +530,11 @@ export function buildTrainer(ctx: GpuContext, cfg: ModelConfig, weights: ModelWe
     maxGradNorm: engine.maxGradNorm,
     gradAccumSteps: settings.gradAccum,
   });
-  return new LoraTrainer(ctx, model, lora, optim, { B: settings.batchSize, T: settings.seqLen, seed: settings.seed, recompute: engine.recompute });
+  const objective = preferenceObjective(settings) ?? undefined;
+  return new LoraTrainer(ctx, model, lora, optim, { B: batchRows(settings), T: settings.seqLen, seed: settings.seed, recompute: engine.recompute, objective });
 }
+
+/** Optimizer steps of a run: maxSteps when set, else whole epochs of micro-batches / accumulation. */
 
 export function stepsFor(s: Pick<TrainSettings, 'maxSteps' | 'epochs' | 'gradAccum'>, microBatchesPerEpoch: number): number {
   if (s.maxSteps > 0) return s.maxSteps;

@@ -21,6 +21,7 @@ const PRESET_INFO: Record<PresetId, { label: string; hint: string }> = {
 
 /** The Train screen's groups, in screen order. */
 export const SETTING_GROUPS = [
+  { id: 'objective', title: 'Objective' },
   { id: 'targets', title: 'LoRA targets' },
   { id: 'loss', title: 'Loss' },
   { id: 'adapter', title: 'Adapter' },
@@ -90,8 +91,34 @@ const SCHEDULES = [
   { id: 'cosine', label: 'cosine decay' },
 ] as const;
 const STEPS = 1_000_000;
+/** What training optimises: one answer per example (SFT) or a preferred and a rejected answer (DPO, ORPO). */
+export const OBJECTIVES = [
+  { id: 'sft', label: 'supervised (SFT)' },
+  { id: 'dpo', label: 'preference: DPO' },
+  { id: 'orpo', label: 'preference: ORPO' },
+] as const;
 
 export const SETTINGS = {
+  objective: {
+    kind: 'choice', default: 'sft', choices: OBJECTIVES,
+    label: 'Objective', group: 'objective', flag: 'objective',
+    explain: 'SFT teaches the answers in the data. DPO and ORPO need pairs (prompt, chosen, rejected) and teach which of two answers to prefer: DPO against the model as it started, ORPO without that reference pass (cheaper, and it also learns the chosen answers).',
+  },
+  beta: {
+    kind: 'number', default: 0.1, int: false, min: 0, minExclusive: true, max: 10, step: 0.01,
+    label: 'DPO beta (β)', group: 'objective', flag: 'beta',
+    explain: 'DPO only. How closely the model stays to where it started: higher keeps it closer (small, safe changes), lower lets the preference pull it further. 0.1 is usual.',
+  },
+  labelSmoothing: {
+    kind: 'number', default: 0, int: false, min: 0, max: 0.5, maxExclusive: true, step: 0.01,
+    label: 'DPO label smoothing', group: 'objective', flag: 'label-smoothing',
+    explain: 'DPO only. The share of pairs you think are labelled the wrong way round (conservative DPO); 0 trusts every pair.',
+  },
+  orpoLambda: {
+    kind: 'number', default: 0.1, int: false, min: 0, max: 10, step: 0.01,
+    label: 'ORPO lambda (λ)', group: 'objective', flag: 'orpo-lambda',
+    explain: 'ORPO only. Weight of the preference (odds-ratio) term beside learning the chosen answer; higher pushes the rejected answers down harder. 0.1 is usual.',
+  },
   rank: {
     kind: 'number', default: 8, int: true, min: 1, max: 256, presets: { quick: 4, thorough: 16 },
     label: 'Rank (r)', group: 'adapter', flag: 'rank',
@@ -145,7 +172,7 @@ export const SETTINGS = {
   batchSize: {
     kind: 'number', default: 4, int: true, min: 1, max: 256, unit: 'sequences',
     label: 'Batch size', group: 'batches', flag: 'batch',
-    explain: 'Sequences per forward pass. Limited by GPU memory.',
+    explain: 'Sequences per forward pass (for DPO/ORPO: pairs, two sequences each). Limited by GPU memory.',
   },
   gradAccum: {
     kind: 'number', default: 2, int: true, min: 1, max: 256, presets: { quick: 1 },
@@ -207,6 +234,15 @@ type ValueOf<S> = S extends { kind: 'number' }
 export type TrainSettings = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
 export type Schedule = TrainSettings['schedule'];
 export type LossMode = TrainSettings['lossMode'];
+export type ObjectiveKind = TrainSettings['objective'];
+/** Whether the objective trains on preference pairs (prompt, chosen, rejected). */
+export const isPreferenceObjective = (o: ObjectiveKind): o is 'dpo' | 'orpo' => o !== 'sft';
+/** The settings that decide memory (a preference objective doubles the rows: two sequences per pair). */
+export type MemorySettings = Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'> & Partial<Pick<TrainSettings, 'objective'>>;
+/** Rows of a micro-batch: batchSize sequences, or batchSize pairs of two (chosen, rejected) as TRL counts them. */
+export function batchRows(s: Pick<TrainSettings, 'batchSize'> & Partial<Pick<TrainSettings, 'objective'>>): number {
+  return s.objective && isPreferenceObjective(s.objective) ? 2 * s.batchSize : s.batchSize;
+}
 
 /** The declaration of one setting, widened (for code that walks all of them). */
 export const settingSpec = (key: SettingKey): SettingSpec => SETTINGS[key];

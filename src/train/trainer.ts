@@ -3,9 +3,15 @@
 // gradients) with the last one also computing the loss, the global gradient norm, the clip
 // factor and the non-finite flag on the GPU and applying AdamW (which skips the update by
 // itself when anything is NaN/Inf). The step then reads back 8 floats, once.
+// A preference objective (DPO, ORPO) runs each micro-batch's LM head twice: first the per-row
+// losses, from which preference_weights computes each sequence's log-prob, the loss, the metrics
+// and the sequence's gradient weight on the GPU; then the cross-entropy backward with those row
+// weights. Rows (2i, 2i+1) are the chosen and rejected sequences of pair i. Still one readback.
 import type { GpuContext } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
+import { PREFERENCE_STATS, PREFERENCE_STATS_FLOATS, preferenceWeights, type PreferenceObjective } from '../engine/gpu/kernels/preference';
+import type { PreferenceMetrics } from './objectives';
 import { type GraphOptions, type LoraRun, type LlamaModel, type TokenBatch, TrainingGraph, countTargets } from '../engine/model/llama';
 import { type LoraParams, slotKey } from '../engine/model/lora-params';
 import { type OptimConfig, validateOptimConfig } from '../engine/optim/config';
@@ -23,6 +29,8 @@ export interface TrainerOptions {
   recompute?: GraphOptions['recompute'];
   activationBudgetBytes?: number;
   logitsChunkRows?: number;
+  /** A preference objective: B rows are B/2 pairs, each step needs the pairs' reference log-probs (DPO). */
+  objective?: PreferenceObjective;
 }
 
 /** The graph options a trainer builds its TrainingGraph with (also what the memory plan plans). */
@@ -30,9 +38,67 @@ export function trainerGraphOptions(o: Pick<TrainerOptions, 'recompute' | 'activ
   return { recompute: o.recompute, activationBudgetBytes: o.activationBudgetBytes, logitsChunkRows: o.logitsChunkRows };
 }
 
-/** Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, readback) for a LoRA of `loraFloats`. */
-export function trainerBufferBytes(loraFloats: number): { loss: number; gradStats: number; partials: number; readback: number } {
-  return { loss: 16, gradStats: GRAD_STATS_BYTES, partials: 4 * gradNormPartialCount([loraFloats]), readback: 32 };
+const PREF_STATS_BYTES = 4 * PREFERENCE_STATS_FLOATS;
+
+/**
+ * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, readback) for a
+ * LoRA of `loraFloats`; with `preferenceRows` (B of a preference objective) also its per-sequence
+ * buffers (row weights, log-probs, reference log-probs) and statistics.
+ */
+export function trainerBufferBytes(loraFloats: number, preferenceRows = 0) {
+  const row = 4 * preferenceRows; // 0: no such buffer
+  return {
+    loss: 16,
+    gradStats: GRAD_STATS_BYTES,
+    partials: 4 * gradNormPartialCount([loraFloats]),
+    readback: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
+    prefWeights: row,
+    prefLogps: row,
+    prefRefLogps: row,
+    prefStats: row > 0 ? PREF_STATS_BYTES : 0,
+  };
+}
+
+/** Pairs (both sides have a trained target) and chosen completion tokens of a preference batch. */
+export function preferenceCounts(b: Pick<TokenBatch, 'B' | 'T' | 'targets'>): { pairs: number; chosenTokens: number } {
+  let pairs = 0;
+  let chosenTokens = 0;
+  const rowTargets = (r: number) => {
+    let n = 0;
+    for (let t = r * b.T; t < (r + 1) * b.T; t++) if (b.targets[t] !== -100) n++;
+    return n;
+  };
+  for (let i = 0; 2 * i + 1 < b.B; i++) {
+    const c = rowTargets(2 * i);
+    if (c > 0 && rowTargets(2 * i + 1) > 0) {
+      pairs++;
+      chosenTokens += c;
+    }
+  }
+  return { pairs, chosenTokens };
+}
+
+/** The stats buffer (PREFERENCE_STATS) as TRL's metric names. */
+export function preferenceMetricsOf(stats: ArrayLike<number>): PreferenceMetrics {
+  const S = PREFERENCE_STATS;
+  return {
+    'rewards/chosen': stats[S.rewardsChosen],
+    'rewards/rejected': stats[S.rewardsRejected],
+    'rewards/margins': stats[S.margins],
+    'rewards/accuracies': stats[S.accuracies],
+    'logps/chosen': stats[S.logpsChosen],
+    'logps/rejected': stats[S.logpsRejected],
+  };
+}
+
+/** What a preference forward (no gradients) measured on one batch. */
+export interface PreferenceEval {
+  /** The loss and metrics of the batch's pairs (means over them). */
+  loss: number;
+  metrics: PreferenceMetrics;
+  pairs: number;
+  /** Summed completion log-prob of every row (chosen, rejected, chosen, ...). */
+  logps: Float32Array;
 }
 
 export interface StepResult {
@@ -47,6 +113,8 @@ export interface StepResult {
   /** Clip factor applied to the gradients (1 = not clipped). */
   clip: number;
   numTargets: number;
+  /** TRL's preference metrics of the step's pairs (preference objectives only). */
+  preference?: PreferenceMetrics;
 }
 
 export class NonFiniteError extends Error {
@@ -128,6 +196,8 @@ export class LoraTrainer {
   private readonly gradStats: GPUBuffer;
   private readonly partials: GPUBuffer;
   private readonly readback: GPUBuffer;
+  /** A preference objective's buffers: row weights, row log-probs, reference log-probs [B], stats. */
+  private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
   /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
   readonly watch: DeviceWatch;
 
@@ -140,16 +210,30 @@ export class LoraTrainer {
   ) {
     validateOptimConfig(optim);
     this.graph = new TrainingGraph(model, lora, opts.B, opts.T, trainerGraphOptions(opts));
-    const size = trainerBufferBytes(lora.layout.totalFloats);
+    const size = trainerBufferBytes(lora.layout.totalFloats, opts.objective ? opts.B : 0);
     this.lossBuf = ctx.createBuffer(size.loss, 'trainer.loss');
     this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
     this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
     this.readback = ctx.createBuffer(size.readback, 'trainer.readback');
+    if (opts.objective) {
+      if (opts.B % 2 !== 0) throw new Error(`a preference objective needs an even number of rows per micro-batch (pairs × 2), got ${opts.B}`);
+      this.pref = {
+        weights: ctx.createBuffer(size.prefWeights, 'trainer.pref.weights'),
+        logps: ctx.createBuffer(size.prefLogps, 'trainer.pref.logps'),
+        refLogps: ctx.createBuffer(size.prefRefLogps, 'trainer.pref.refLogps'),
+        stats: ctx.createBuffer(size.prefStats, 'trainer.pref.stats'),
+      };
+    }
     this.watch = new DeviceWatch(ctx.device);
   }
 
   get stepsCompleted(): number {
     return this.stepsDone;
+  }
+
+  /** The preference objective this trainer optimises, or undefined (SFT). */
+  get objective(): PreferenceObjective | undefined {
+    return this.opts.objective;
   }
 
   /** The learning rate the next step will use. */
@@ -162,21 +246,22 @@ export class LoraTrainer {
    * the mean over all their targets, so accumulation equals one big batch. Throws
    * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
    */
-  async step(microBatches: TokenBatch | TokenBatch[]): Promise<StepResult> {
+  async step(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): Promise<StepResult> {
     this.watch.check();
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
     if (numTargets === 0) throw new Error(`step ${this.stepsDone + 1}: no trained tokens in its batches (every target is -100)`);
-    const lr = this.recordStep(batches, numTargets, true);
-    const r = await this.readOrLost(this.readback, 8);
+    const lr = this.recordStep(batches, numTargets, true, refLogps);
+    const r = await this.readOrLost(this.readback, this.pref ? 8 + PREFERENCE_STATS_FLOATS : 8);
     const loss = r[0];
-    const stats = r.subarray(4);
+    const stats = r.subarray(4, 8);
+    const preference = this.pref ? preferenceMetricsOf(r.subarray(8)) : undefined;
     if (stats[GRAD_STATS.nonFinite] !== 0) {
       throw new NonFiniteError(`step ${this.stepsDone + 1}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
     }
     this.stepsDone++;
-    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets };
+    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets, ...(preference ? { preference } : {}) };
   }
 
   /**
@@ -184,27 +269,46 @@ export class LoraTrainer {
    * with submit = false only encodes them and drops them: the bench's measure of the host cost
    * of a step (the GPU runs nothing, the trainer's state does not change). Returns the lr.
    */
-  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean): number {
+  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsDone);
-    const { ctx, graph, lora } = this;
+    const { ctx, graph, lora, pref } = this;
     const BT = graph.BT;
+    const counts = pref ? batches.map(preferenceCounts) : [];
+    const pairs = counts.reduce((n, c) => n + c.pairs, 0);
+    const chosenTokens = counts.reduce((n, c) => n + c.chosenTokens, 0);
+    if (pref && pairs === 0) throw new Error(`step ${this.stepsDone + 1}: no complete preference pair in its batches`);
+    if (pref && this.opts.objective?.kind === 'dpo' && refLogps?.length !== batches.length) throw new Error(`DPO needs the reference log-probs of every micro-batch (${batches.length}), got ${refLogps?.length ?? 0}`);
+    // The step's loss: SFT sums per-row losses; a preference objective accumulates its own stats.
+    const lossAt = pref ? { binding: pref.stats, index: PREFERENCE_STATS.loss } : { binding: this.lossBuf, index: 0 };
     for (let i = 0; i < batches.length; i++) {
       graph.writeBatch(batches[i]);
+      if (pref) ctx.write(pref.refLogps, Float32Array.from(refLogps?.[i] ?? new Float32Array(graph.B)));
       const rec = ctx.recorder(`train step ${this.stepsDone + 1}.${i}`);
       if (i === 0) rec.clear(lora.grads);
       const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsDone, i) };
       graph.recordForward(rec, run);
-      graph.recordLoss(rec, lossScale, true);
+      if (pref) {
+        graph.recordLoss(rec, 1, false);
+        preferenceWeights(ctx, rec, pref.weights, pref.logps, pref.stats, graph.buf.losses, graph.buf.targets, pref.refLogps, graph.B, graph.T, this.opts.objective!, {
+          invPairs: 1 / pairs,
+          invChosenTokens: 1 / Math.max(1, chosenTokens),
+          accumulate: i > 0,
+        });
+        graph.recordLoss(rec, 1, true, pref.weights);
+      } else {
+        graph.recordLoss(rec, lossScale, true);
+      }
       graph.recordBackward(rec, run);
-      reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, BT, { scale: lossScale, accumulate: i > 0 });
+      if (!pref) reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, BT, { scale: lossScale, accumulate: i > 0 });
       if (i === batches.length - 1) {
         const N = lora.layout.totalFloats;
-        globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, { binding: this.lossBuf, index: 0 });
+        globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, lossAt);
         const o = this.optim;
         adamwUpdate(ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, N, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: this.stepsDone + 1 });
-        rec.copy(this.lossBuf, 0, this.readback, 0, 16);
+        rec.copy(lossAt.binding, 0, this.readback, 0, 16);
         rec.copy(this.gradStats, 0, this.readback, 16, GRAD_STATS_BYTES);
+        if (pref) rec.copy(pref.stats, 0, this.readback, 32, PREF_STATS_BYTES);
       }
       if (submit) rec.submit();
       else {
@@ -234,6 +338,31 @@ export class LoraTrainer {
     rec.submit();
     const [loss] = await this.readOrLost(this.lossBuf, 1);
     return { loss, numTargets: n };
+  }
+
+  /**
+   * A preference objective's loss, metrics and per-row log-probs on one batch of pairs, without
+   * dropout or gradients. loraScale 0 = the base model (DPO's reference); refLogps as for step.
+   */
+  async evalPreference(batch: TokenBatch, opts: { loraScale?: number; refLogps?: ArrayLike<number> } = {}): Promise<PreferenceEval> {
+    this.watch.check();
+    const pref = this.pref;
+    if (!pref || !this.opts.objective) throw new Error('evalPreference needs a trainer built with a preference objective');
+    const { ctx, graph } = this;
+    const { pairs, chosenTokens } = preferenceCounts(batch);
+    graph.writeBatch(batch);
+    ctx.write(pref.refLogps, Float32Array.from(opts.refLogps ?? new Float32Array(graph.B)));
+    const rec = ctx.recorder('eval preference');
+    graph.recordForward(rec, { scale: opts.loraScale ?? 1, dropout: 0, seed: 0 });
+    graph.recordLoss(rec, 1, false);
+    preferenceWeights(ctx, rec, pref.weights, pref.logps, pref.stats, graph.buf.losses, graph.buf.targets, pref.refLogps, graph.B, graph.T, this.opts.objective, {
+      invPairs: 1 / Math.max(1, pairs),
+      invChosenTokens: 1 / Math.max(1, chosenTokens),
+      accumulate: false,
+    });
+    rec.submit();
+    const [stats, logps] = await this.watch.guard(Promise.all([this.ctx.readF32(pref.stats, PREFERENCE_STATS_FLOATS), this.ctx.readF32(pref.logps, graph.B)]));
+    return { loss: stats[PREFERENCE_STATS.loss], metrics: preferenceMetricsOf(stats), pairs, logps };
   }
 
   /** The trained adapter in the exporters' format (src/adapters). */
@@ -278,6 +407,6 @@ export class LoraTrainer {
 
   destroy(): void {
     this.graph.destroy();
-    for (const b of [this.lossBuf, this.gradStats, this.partials, this.readback]) this.ctx.destroy(b);
+    for (const b of [this.lossBuf, this.gradStats, this.partials, this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }
 }

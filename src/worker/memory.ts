@@ -6,7 +6,7 @@ import { parseModelConfig } from '../engine/model/config';
 import type { WeightStorage } from '../engine/model/weights';
 import { planTrainingMemory, type TrainingMemoryPlan } from '../train/memory-plan';
 import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
-import type { TrainSettings } from './settings';
+import type { MemorySettings } from './settings';
 
 export interface MemoryReport extends TrainingMemoryPlan {
   /** Bytes of the biggest single tensor (the token embedding). */
@@ -37,7 +37,7 @@ const RECOMPUTE_TEXT = {
 /** The studio's training run (default engine options, weights in `storage`) for this config and settings. */
 export function estimateMemory(
   configJson: unknown,
-  s: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>,
+  s: MemorySettings,
   limits: LimitsForEstimate,
   storage: WeightStorage = 'f32',
 ): MemoryReport {
@@ -52,7 +52,7 @@ export function estimateMemory(
   } else if (largestTensorBytes > limits.maxStorageBufferBindingSize) {
     notes.push(`The token embedding (${fmt(largestTensorBytes)}) is larger than one binding (${fmt(limits.maxStorageBufferBindingSize)}); the engine binds it in ranges, a little slower.`);
   }
-  notes.push(`At batch ${s.batchSize} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
+  notes.push(`At batch ${s.batchSize}${s.objective === 'dpo' || s.objective === 'orpo' ? ' pairs (two sequences each)' : ''} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
   if (verdict === 'tight') notes.push(`About ${fmt(plan.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. A smaller batch or sequence length saves activation memory.`);
   notes.push('These are the buffers the engine allocates; browsers do not reveal how much memory a GPU has, so whether they fit is a judgement, not a guarantee.');
   return { ...plan, largestTensorBytes, verdict, notes };

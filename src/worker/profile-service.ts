@@ -15,7 +15,7 @@ import { openModelWeights, readModelMetadata } from '../hub';
 import type { ModelRef } from '../persist/records';
 import { unloadPlayground } from './generation-service';
 import { openModel } from './models-service';
-import { validateSettings, withDefaults, type TrainSettings } from './settings';
+import { batchRows, validateSettings, withDefaults, type TrainSettings } from './settings';
 import { currentRunId } from './training-service';
 
 /** Who measured what: the adapter and the model's shape, at the top of both reports. */
@@ -78,8 +78,11 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
   try {
     const trainer = buildTrainer(ctx, cfg, weights, settings, engine, stepsFor(settings, 1));
     try {
-      const batch = syntheticBatch(settings.batchSize, settings.seqLen, cfg.vocabSize);
-      const profile = await profileTrainerStep(ctx, trainer, Array.from({ length: settings.gradAccum }, () => batch));
+      // Preference objectives: rows are (chosen, rejected) pairs; the reference log-probs only change values, not the work.
+      const B = batchRows(settings);
+      const batch = syntheticBatch(B, settings.seqLen, cfg.vocabSize);
+      const refLogps = settings.objective === 'dpo' ? Array.from({ length: settings.gradAccum }, () => new Float32Array(B)) : undefined;
+      const profile = await profileTrainerStep(ctx, trainer, Array.from({ length: settings.gradAccum }, () => batch), { refLogps });
       const { batchSize, seqLen, gradAccum, rank, targets } = settings;
       return {
         kind: 'lora-studio/step-profile',

@@ -8,7 +8,7 @@ import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { cancelJob } from './jobs';
 import { estimateMemory, type LimitsForEstimate, type MemoryReport } from './memory';
-import type { LossMode, TrainSettings } from './settings';
+import type { LossMode, MemorySettings, TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
@@ -69,7 +69,7 @@ const api = {
 
 
   /** The GPU memory training this model with these settings allocates here (the engine's plan), judged against this GPU's limits. */
-  async estimateMemory(config: unknown, settings: Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'>): Promise<MemoryReport> {
+  async estimateMemory(config: unknown, settings: MemorySettings): Promise<MemoryReport> {
     let limits: LimitsForEstimate = WEBGPU_DEFAULT_LIMITS;
     let storage: WeightStorage = 'f32';
     try {

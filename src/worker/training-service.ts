@@ -7,9 +7,9 @@
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
 import { DeviceLostError, type TrainerCheckpoint } from '../train/trainer';
-import { TrainingSession, type RunCheckpoint, type SampleEvents } from '../train/session';
+import { TrainingSession, type RunCheckpoint, type SampleEvents, type TrainingData } from '../train/session';
 import { exportFileBytes, exportFiles } from '../adapters/export';
-import { loadTokenizer, sftExamples, tokenizeExamples, type ChatTokenizer, type TokenizedExample } from '../data';
+import { loadTokenizer, tokenizeExamples, trainingData, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
@@ -60,7 +60,8 @@ interface Prepared {
   tok: ChatTokenizer;
   cfg: ReturnType<typeof parseModelConfig>;
   files: Awaited<ReturnType<typeof openModel>>;
-  examples: TokenizedExample[];
+  /** Examples, or a preference file's pairs (the session checks they fit the objective). */
+  examples: TrainingData;
   padId: number;
 }
 
@@ -75,9 +76,9 @@ async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, rep
   const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
   report(`Tokenizing ${examples.length} examples…`);
   const tokenized = await tokenizeExamples(tok, examples, { lossMode });
-  const sft = sftExamples(tokenized);
-  if (sft.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-  return { tok, cfg, files, examples: sft, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
+  const data = trainingData(tokenized);
+  if (data.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
+  return { tok, cfg, files, examples: data, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
 }
 
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {

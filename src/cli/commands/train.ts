@@ -8,8 +8,8 @@ import { openModelFiles } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
-import { loadTokenizer, sftExamples, tokenizeExamples } from '../../data';
-import { TrainingSession } from '../../train/session';
+import { loadTokenizer, tokenizeExamples, trainingData } from '../../data';
+import { checkTrainingData, TrainingSession } from '../../train/session';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
@@ -20,7 +20,7 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
-import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { encodeRunRecord, objectiveOf, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
@@ -198,13 +198,12 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     const tok = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
     const tokenized = await tokenizeExamples(tok, examples, { lossMode: settings.lossMode });
     if (tokenized.errors.length) throw new CliError(`--data ${dataFile}: ${tokenized.errors[0].message}${tokenized.errors.length > 1 ? ` (and ${tokenized.errors.length - 1} more)` : ''}`);
-    const sft = (() => {
-      try {
-        return sftExamples(tokenized);
-      } catch (e) {
-        throw new CliError(`--data ${dataFile}: ${(e as Error).message}`);
-      }
-    })();
+    const data = trainingData(tokenized);
+    try {
+      checkTrainingData(data, settings);
+    } catch (e) {
+      throw new CliError(`--data ${dataFile}: ${(e as Error).message}`);
+    }
 
     const { ctx, adapter } = await nodeEngineDevice();
     const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
@@ -219,25 +218,27 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     };
     // What `export --format axolotl|trl` needs to write the same run for another trainer.
     const record: RunRecord = {
-      objective: { kind: 'sft' },
+      objective: objectiveOf(settings),
       settings,
-      engine: { packing: engine.packing, maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
+      // Preference pairs are never packed (a pair's two rows train together).
+      engine: { packing: engine.packing && settings.objective === 'sft', maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
       data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
       base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null, quantization: null },
     };
-    const session = await TrainingSession.open(ctx, model.config, model.weights, sft, settings, { engine });
+    const session = await TrainingSession.open(ctx, model.config, model.weights, data, settings, { engine });
     try {
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
         session.restore(cp);
         log(`resumed at step ${session.stepsCompleted} of ${session.totalSteps}`);
       } else if (initAdapter) {
-        session.trainer.loadAdapter(initAdapter);
+        session.loadAdapter(initAdapter); // DPO's reference is then this adapter
         log(`continuing from the adapter in ${optStr(v, 'adapter')}`);
       }
       log(`training ${session.trainRows} rows (${session.valRows} validation) for ${session.totalSteps} steps`);
       const bar = json ? null : new ProgressBar(process.stderr);
       let lastVal: number | undefined;
+      let lastValAcc: number | undefined;
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -246,10 +247,16 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
           signal: controller.signal,
           onStep: (m) => {
             if (m.valLoss !== undefined) lastVal = m.valLoss;
+            if (m.valPreference) lastValAcc = m.valPreference['rewards/accuracies'];
             if (json) {
-              out(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens_per_s: Math.round(m.tokensPerSec), epoch: m.epoch, total_steps: m.totalSteps, eta_s: Math.round(m.etaMs / 1000) }));
-              if (m.valLoss !== undefined) out(JSON.stringify({ step: m.step, val_loss: m.valLoss }));
-            } else bar!.update({ step: m.step, total: m.totalSteps, loss: m.loss, tokensPerSec: m.tokensPerSec, valLoss: lastVal });
+              // Preference metrics under TRL's names (held-out ones prefixed eval_, as TRL logs them).
+              out(JSON.stringify({ step: m.step, loss: m.loss, ...m.preference, lr: m.lr, grad_norm: m.gradNorm, tokens_per_s: Math.round(m.tokensPerSec), epoch: m.epoch, total_steps: m.totalSteps, eta_s: Math.round(m.etaMs / 1000) }));
+              const evalPref = Object.fromEntries(Object.entries(m.valPreference ?? {}).map(([k, x]) => [`eval_${k}`, x]));
+              if (m.valLoss !== undefined) out(JSON.stringify({ step: m.step, val_loss: m.valLoss, ...evalPref }));
+            } else {
+              const accuracy = m.preference?.['rewards/accuracies'];
+              bar!.update({ step: m.step, total: m.totalSteps, loss: m.loss, tokensPerSec: m.tokensPerSec, valLoss: lastVal, ...(accuracy !== undefined ? { accuracy, valAccuracy: lastValAcc } : {}) });
+            }
           },
           onCheckpoint: async (c) => {
             // Written whole to a temporary name first, so a crash never leaves a torn checkpoint.

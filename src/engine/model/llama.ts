@@ -343,9 +343,10 @@ export class TrainingGraph {
   /**
    * LM head + cross-entropy over row chunks: per-row losses into buf.losses (0 where
    * ignored). With `withGrad`, also dL/dlnf into scratch.dln, for lossScale = ∂L/∂(Σ row losses)
-   * (1/number of targets of the optimizer step).
+   * (1/number of targets of the optimizer step). With `rowWeights` ([B] f32), row b's gradients
+   * are also scaled by rowWeights[b]: one weight per sequence (a preference objective's).
    */
-  recordLoss(rec: Recorder, lossScale: number, withGrad: boolean): void {
+  recordLoss(rec: Recorder, lossScale: number, withGrad: boolean, rowWeights?: Binding): void {
     const { ctx, cfg, weights } = this.model;
     const C = cfg.hiddenSize;
     const V = cfg.vocabSize;
@@ -358,7 +359,7 @@ export class TrainingGraph {
       const lnfRows: Binding = { buffer: this.buf.lnf, offset: r0 * C * 4, size: n * C * 4 };
       const logitsRows: Binding = { buffer: logits, offset: 0, size: n * V * 4 };
       matmulForward(ctx, rec, logitsRows, lnfRows, lmHead, null, n, C, V);
-      crossentropyForward(ctx, rec, this.buf.losses, logitsRows, this.buf.targets, n, V, r0, lossScale, { writeGrad: withGrad });
+      crossentropyForward(ctx, rec, this.buf.losses, logitsRows, this.buf.targets, n, V, r0, lossScale, { writeGrad: withGrad, rowWeights: rowWeights && { binding: rowWeights, rowsPerWeight: this.T } });
       if (withGrad) {
         const dlnRows: Binding = { buffer: this.buf.scratch.dln, offset: r0 * C * 4, size: n * C * 4 };
         matmulBackward(ctx, rec, dlnRows, logitsRows, lmHead, n, C, V, { accumulate: false });

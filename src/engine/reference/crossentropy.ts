@@ -18,6 +18,8 @@ export function crossentropyForward(
   rowOffset: number,
   lossScale: number,
   writeGrad = true,
+  /** Per-sequence weights (the loss_scale_rows library): row g's scale is lossScale · weights[⌊g / rowsPerWeight⌋]. */
+  rowWeights?: { weights: ArrayLike<number>; rowsPerWeight: number },
 ): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[rowOffset + r];
@@ -29,7 +31,8 @@ export function crossentropyForward(
     for (let v = 0; v < V; v++) s += Math.exp(row[v] - m);
     losses[rowOffset + r] = ignored ? 0 : Math.log(s) + m - row[t];
     if (!writeGrad) continue;
-    for (let v = 0; v < V; v++) row[v] = ignored ? 0 : (Math.exp(row[v] - m) / s - (v === t ? 1 : 0)) * lossScale;
+    const scale = rowWeights ? lossScale * rowWeights.weights[Math.floor((rowOffset + r) / rowWeights.rowsPerWeight)] : lossScale;
+    for (let v = 0; v < V; v++) row[v] = ignored ? 0 : (Math.exp(row[v] - m) / s - (v === t ? 1 : 0)) * scale;
   }
 }
 

@@ -9,7 +9,7 @@
 import { defaultOptimConfig } from '../../engine/optim/config';
 import type { ExampleKind } from '../../data/types';
 import type { LossMode, SettingKey, TrainSettings } from '../settings';
-import type { RunRecord } from './run-record';
+import type { Objective, RunRecord } from './run-record';
 import type { YamlValue } from './yaml';
 
 export const RECIPE_TARGETS = ['axolotl', 'trl'] as const;
@@ -44,9 +44,12 @@ export type DataLayout =
   | 'messages-training' // {"messages": [...]} with "training": false on assistant turns that do not train
   | 'conversational-prompt-completion' // {"prompt": [...messages], "completion": [assistant]}
   | 'prompt-completion' // {"prompt": str, "completion": str}
-  | 'text'; // {"text": str}
+  | 'text' // {"text": str}
+  | 'preference' // {"prompt", "chosen", "rejected"}: strings, or (TRL, conversational) message lists
+  | 'preference-messages'; // Axolotl chat_template.default: {"messages": prompt, "chosen": message, "rejected": message}
 
-export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode): DataLayout {
+export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode, conversational = false): DataLayout {
+  if (kind === 'preference') return conversational && target === 'axolotl' ? 'preference-messages' : 'preference';
   if (kind === 'text') return 'text';
   if (kind === 'completion') return 'prompt-completion';
   if (lossMode !== 'last-assistant') return 'messages';
@@ -61,7 +64,9 @@ const SCHEDULER: Record<TrainSettings['schedule'], string> = {
   cosine: 'cosine',
 };
 
+// Preference pairs always train their completions only (data/tokenize.ts tokenizePair): no loss-mode keys.
 function axolotlLoss(c: MapContext): Record<string, YamlValue> {
+  if (c.kind === 'preference') return {};
   if (c.kind === 'completion') return { train_on_inputs: false };
   if (c.kind === 'text') return { train_on_inputs: true };
   switch (c.run.settings.lossMode) {
@@ -76,6 +81,7 @@ function axolotlLoss(c: MapContext): Record<string, YamlValue> {
 }
 
 function trlLoss(c: MapContext): Record<string, YamlValue> {
+  if (c.kind === 'preference') return {};
   if (c.kind === 'completion') return { 'sft.completion_only_loss': true };
   if (c.kind === 'text') return { 'sft.completion_only_loss': null, 'sft.assistant_only_loss': false };
   switch (c.run.settings.lossMode) {
@@ -90,7 +96,38 @@ function trlLoss(c: MapContext): Record<string, YamlValue> {
 
 const evalOn = (c: MapContext, keys: Record<string, YamlValue>) => (c.hasVal ? keys : {});
 
+/** The run's objective when it is `kind`, else undefined (its settings map to nothing otherwise). */
+function objectiveOf<K extends Objective['kind']>(c: MapContext, kind: K): Extract<Objective, { kind: K }> | undefined {
+  return c.run.objective.kind === kind ? (c.run.objective as Extract<Objective, { kind: K }>) : undefined;
+}
+const ifDpo = (c: MapContext, keys: (o: Extract<Objective, { kind: 'dpo' }>) => Record<string, YamlValue>) => {
+  const o = objectiveOf(c, 'dpo');
+  return o ? keys(o) : {};
+};
+const ifOrpo = (c: MapContext, keys: (o: Extract<Objective, { kind: 'orpo' }>) => Record<string, YamlValue>) => {
+  const o = objectiveOf(c, 'orpo');
+  return o ? keys(o) : {};
+};
+
 export const SETTING_MAP: Record<SettingKey, TargetMappings> = {
+  objective: {
+    // The trainer itself (Axolotl `rl`, TRL's DPOTrainer/ORPOTrainer) is OBJECTIVE_MAP's.
+    axolotl: { set: (c) => OBJECTIVE_MAP[c.run.objective.kind].keys.axolotl },
+    trl: { set: (c) => OBJECTIVE_MAP[c.run.objective.kind].keys.trl },
+  },
+  beta: {
+    axolotl: { set: (c) => ifDpo(c, (o) => ({ dpo_beta: o.beta })) },
+    trl: { set: (c) => ifDpo(c, (o) => ({ 'sft.beta': o.beta })) },
+  },
+  labelSmoothing: {
+    axolotl: { set: (c) => ifDpo(c, (o) => ({ dpo_label_smoothing: o.labelSmoothing })) },
+    trl: { set: (c) => ifDpo(c, (o) => ({ 'sft.loss_type': 'sigmoid', 'sft.label_smoothing': o.labelSmoothing })) },
+  },
+  orpoLambda: {
+    // TRL's ORPOConfig calls λ `beta`; Axolotl calls it orpo_alpha.
+    axolotl: { set: (c) => ifOrpo(c, (o) => ({ orpo_alpha: o.lambda })) },
+    trl: { set: (c) => ifOrpo(c, (o) => ({ 'sft.beta': o.lambda })) },
+  },
   rank: { axolotl: { set: (c) => ({ lora_r: c.run.settings.rank }) }, trl: { set: (c) => ({ 'lora.r': c.run.settings.rank }) } },
   alpha: { axolotl: { set: (c) => ({ lora_alpha: c.run.settings.alpha }) }, trl: { set: (c) => ({ 'lora.lora_alpha': c.run.settings.alpha }) } },
   dropout: { axolotl: { set: (c) => ({ lora_dropout: c.run.settings.dropout }) }, trl: { set: (c) => ({ 'lora.lora_dropout': c.run.settings.dropout }) } },
@@ -152,7 +189,8 @@ export const ENGINE_MAP: Record<keyof RunRecord['engine'], TargetMappings> = {
     // Packed sequences never attend to each other in the studio; both trainers need flash attention for that.
     axolotl: { set: (c): Record<string, YamlValue> => (c.run.engine.packing ? { sample_packing: true, eval_sample_packing: false, pad_to_sequence_len: true, flash_attention: true } : { sample_packing: false }) },
     trl: {
-      set: (c): Record<string, YamlValue> => (c.run.engine.packing ? { 'sft.packing': true, 'sft.packing_strategy': 'bfd', 'sft.padding_free': true, 'model.attn_implementation': 'flash_attention_2' } : { 'sft.packing': false }),
+      // DPOConfig/ORPOConfig have no `packing` (pairs are never packed in the studio either).
+      set: (c): Record<string, YamlValue> => (c.kind === 'preference' ? {} : c.run.engine.packing ? { 'sft.packing': true, 'sft.packing_strategy': 'bfd', 'sft.padding_free': true, 'model.attn_implementation': 'flash_attention_2' } : { 'sft.packing': false }),
     },
   },
   maxGradNorm: { axolotl: { set: (c) => ({ max_grad_norm: c.run.engine.maxGradNorm }) }, trl: { set: (c) => ({ 'sft.max_grad_norm': c.run.engine.maxGradNorm }) } },
@@ -191,12 +229,13 @@ export function baseKeys(target: RecipeTarget, base: RunRecord['base']): Record<
 }
 
 /**
- * The objective's trainer. Only SFT trains today; DPO/ORPO add their entry here
- * (Axolotl `rl: dpo` with `dpo_beta`, `rl: orpo` with `orpo_alpha`; TRL DPOTrainer/DPOConfig with `beta`,
- * ORPOTrainer/ORPOConfig with `beta` for λ) and their preference layout to dataLayout.
+ * The objective's trainer: Axolotl's `rl` and TRL's trainer and config class (their β/λ keys are
+ * SETTING_MAP's). TRL's config arguments all go under the `sft.` prefix (TrainingArguments).
  */
-export const OBJECTIVE_MAP: Record<RunRecord['objective']['kind'], { keys: Record<RecipeTarget, Record<string, YamlValue>>; trlTrainer: { trainer: string; config: string } }> = {
+export const OBJECTIVE_MAP: Record<Objective['kind'], { keys: Record<RecipeTarget, Record<string, YamlValue>>; trlTrainer: { trainer: string; config: string } }> = {
   sft: { keys: { axolotl: {}, trl: {} }, trlTrainer: { trainer: 'SFTTrainer', config: 'SFTConfig' } },
+  dpo: { keys: { axolotl: { rl: 'dpo' }, trl: {} }, trlTrainer: { trainer: 'DPOTrainer', config: 'DPOConfig' } },
+  orpo: { keys: { axolotl: { rl: 'orpo' }, trl: {} }, trlTrainer: { trainer: 'ORPOTrainer', config: 'ORPOConfig' } },
 };
 
 export interface EffectiveBatch {
@@ -221,7 +260,7 @@ export function effectiveBatch(s: Pick<TrainSettings, 'batchSize' | 'gradAccum'>
 
 /** Every entry that applies to a target, in order: settings, engine options, fixed values. */
 export function mappedKeys(target: RecipeTarget, c: MapContext): Record<string, YamlValue> {
-  const out: Record<string, YamlValue> = { ...baseKeys(target, c.run.base), ...OBJECTIVE_MAP[c.run.objective.kind].keys[target] };
+  const out: Record<string, YamlValue> = { ...baseKeys(target, c.run.base) };
   for (const m of [...Object.values(SETTING_MAP), ...Object.values(ENGINE_MAP)]) {
     const t = m[target];
     if ('set' in t) Object.assign(out, t.set(c));

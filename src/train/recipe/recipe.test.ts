@@ -110,6 +110,33 @@ describe('mapping table', () => {
           }
   });
 
+  it('preference runs: Axolotl rl + dpo_beta/dpo_label_smoothing or orpo_alpha, TRL DPOConfig/ORPOConfig beta, no SFT-only keys', () => {
+    // trl >= 0.20 DPOConfig / ORPOConfig arguments beyond TrainingArguments (trl/trainer/dpo_config.py, orpo_config.py).
+    const PREF_ARGS = new Set([...SFT_CONFIG_ARGS, 'beta', 'label_smoothing', 'loss_type']);
+    const SFT_ONLY = ['packing', 'packing_strategy', 'padding_free', 'assistant_only_loss', 'completion_only_loss'];
+    const dpo = { ...runWith({ objective: 'dpo', beta: 0.25, labelSmoothing: 0.1, orpoLambda: 0.7 }, { packing: false }), objective: { kind: 'dpo', beta: 0.25, labelSmoothing: 0.1 } } as RunRecord;
+    const orpo = { ...runWith({ objective: 'orpo', beta: 0.25, orpoLambda: 0.7 }, { packing: false }), objective: { kind: 'orpo', lambda: 0.7 } } as RunRecord;
+    const ax = (run: RunRecord) => mappedKeys('axolotl', { run, kind: 'preference', hasVal: true, accum: 2 });
+    const trl = (run: RunRecord) => mappedKeys('trl', { run, kind: 'preference', hasVal: true, accum: 2 });
+    expect(ax(dpo)).toMatchObject({ rl: 'dpo', dpo_beta: 0.25, dpo_label_smoothing: 0.1 });
+    expect(ax(dpo)).not.toHaveProperty('orpo_alpha');
+    expect(ax(orpo)).toMatchObject({ rl: 'orpo', orpo_alpha: 0.7 });
+    expect(ax(orpo)).not.toHaveProperty('dpo_beta');
+    expect(trl(dpo)).toMatchObject({ 'sft.beta': 0.25, 'sft.label_smoothing': 0.1, 'sft.loss_type': 'sigmoid' });
+    expect(trl(orpo)).toMatchObject({ 'sft.beta': 0.7 });
+    expect(trl(orpo)).not.toHaveProperty('sft.label_smoothing');
+    for (const run of [dpo, orpo]) {
+      for (const k of Object.keys(ax(run))) expect([...AXOLOTL_KEYS, 'dpo_label_smoothing'], k).toContain(k);
+      for (const k of Object.keys(trl(run))) {
+        const [sec, key] = k.split('.');
+        expect({ lora: LORA_CONFIG_ARGS, sft: PREF_ARGS, model: MODEL_INIT_ARGS }[sec], k).toContain(key);
+        expect(SFT_ONLY, k).not.toContain(key);
+      }
+    }
+    expect(ax(runWith())).not.toHaveProperty('rl');
+    expect(trl(runWith())).not.toHaveProperty('sft.beta');
+  });
+
   it('keeps the global batch over GPUs, and says when it cannot', () => {
     expect(effectiveBatch({ batchSize: 4, gradAccum: 2 }, 1)).toMatchObject({ accum: 2, global: 8, exact: true });
     expect(effectiveBatch({ batchSize: 4, gradAccum: 8 }, 4)).toMatchObject({ accum: 2, global: 32, exact: true });

@@ -20,6 +20,14 @@ const OUTPUT_DIR = 'outputs';
 /** One example as a JSON object in the layout the target reads. */
 export function exampleRow(ex: Example, layout: DataLayout): Record<string, unknown> {
   const msgs = (ms: readonly Message[]) => ms.map((m) => ({ role: m.role, content: m.content }));
+  if (layout === 'preference' || layout === 'preference-messages') {
+    if (ex.kind !== 'preference') throw new Error(`row ${ex.row} is not a preference pair: a ${layout} recipe needs prompt, chosen and rejected`);
+    if (!ex.conversational) return { prompt: ex.messages[0].content, chosen: ex.chosen[0].content, rejected: ex.rejected[0].content };
+    // TRL: three message lists; Axolotl's chat_template.default: the prompt's messages and one message per side.
+    if (layout === 'preference') return { prompt: msgs(ex.messages), chosen: msgs(ex.chosen), rejected: msgs(ex.rejected) };
+    return { messages: msgs(ex.messages), chosen: msgs(ex.chosen)[ex.chosen.length - 1], rejected: msgs(ex.rejected)[ex.rejected.length - 1] };
+  }
+  if (ex.kind === 'preference') throw new Error(`row ${ex.row} is a preference pair: a ${layout} recipe needs one answer per example`);
   const lastAssistant = ex.messages.map((m) => m.role).lastIndexOf('assistant');
   switch (layout) {
     case 'text':
@@ -68,6 +76,11 @@ function axolotlDatasetType(layout: DataLayout): Record<string, YamlValue> {
       return { type: 'completion', field: 'text' };
     case 'conversational-prompt-completion':
       throw new Error('Axolotl reads last-turn training from per-message flags, not prompt/completion');
+    case 'preference':
+      // Plain strings, written as they are (the studio tokenizes a plain pair as raw prompt + completion).
+      return { type: { field_prompt: 'prompt', field_chosen: 'chosen', field_rejected: 'rejected', prompt_format: '{prompt}', chosen_format: '{chosen}', rejected_format: '{rejected}' } };
+    case 'preference-messages':
+      return { type: 'chat_template.default', field_messages: 'messages', field_chosen: 'chosen', field_rejected: 'rejected', message_property_mappings: { role: 'role', content: 'content' } };
   }
 }
 
@@ -81,7 +94,7 @@ function axolotlConfig(c: MapContext, layout: DataLayout, batch: EffectiveBatch,
     load_in_4bit,
     load_in_8bit,
     adapter: 'lora',
-    ...(layout === 'messages' || layout === 'messages-training' ? { chat_template: 'tokenizer_default' } : {}),
+    ...(layout === 'messages' || layout === 'messages-training' || layout === 'preference-messages' ? { chat_template: 'tokenizer_default' } : {}),
     datasets: [entry(TRAIN_FILE)],
     ...(c.hasVal ? { test_datasets: [entry(VAL_FILE, { split: 'train' })] } : {}),
     dataset_prepared_path: 'last_run_prepared',
@@ -193,6 +206,8 @@ function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, cou
     'conversational-prompt-completion': 'conversational `prompt` (messages before the last reply) / `completion` (the last reply)',
     'prompt-completion': '`prompt` / `completion` strings',
     text: '`text`',
+    preference: '`prompt` / `chosen` / `rejected` (strings, or message lists for conversations)',
+    'preference-messages': '`messages` (the prompt) / `chosen` / `rejected` (one assistant message each)',
   };
   return `# ${target === 'axolotl' ? 'Axolotl' : 'TRL'} recipe of a LoRA Studio run
 
@@ -232,7 +247,7 @@ export interface RecipeOptions {
 /** The files of a recipe for `run` trained on `examples` (the selected examples, in file order). */
 export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: readonly Example[], opts: RecipeOptions): RecipeFile[] {
   const kind = kindOf(examples);
-  const layout = dataLayout(target, kind, run.settings.lossMode);
+  const layout = dataLayout(target, kind, run.settings.lossMode, examples.some((e) => e.kind === 'preference' && e.conversational));
   // The split the session makes (train/session.ts): same rows, same seed, same share.
   const { train, val } = splitTrainVal(examples, { valFraction: run.settings.valSplit, seed: run.settings.seed });
   const batch = effectiveBatch(run.settings, opts.gpus);

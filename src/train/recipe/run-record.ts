@@ -2,14 +2,27 @@
 // be written out later as an Axolotl or TRL recipe. PEFT ignores files it does not know, so the
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
 import type { WeightStorage } from '../../engine/model/weights';
+import type { PreferenceObjective } from '../../engine/gpu/kernels/preference';
 import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../settings';
 
 export const TRAINING_SETTINGS_FILE = 'training_settings.json';
 const FORMAT = 'lora-studio/training-settings';
 const VERSION = 1;
 
-/** Training objectives a recipe can describe. Only 'sft' trains today; dpo/orpo add beta/lambda here. */
-export type Objective = { kind: 'sft' };
+/** The objective a run trained with, and its own parameters. */
+export type Objective = { kind: 'sft' } | PreferenceObjective;
+
+/** The run's objective as the settings declare it. */
+export function objectiveOf(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSmoothing' | 'orpoLambda'>): Objective {
+  switch (s.objective) {
+    case 'sft':
+      return { kind: 'sft' };
+    case 'dpo':
+      return { kind: 'dpo', beta: s.beta, labelSmoothing: s.labelSmoothing };
+    case 'orpo':
+      return { kind: 'orpo', lambda: s.orpoLambda };
+  }
+}
 
 /** Everything about a finished run that decides what it trained, beyond the adapter's weights. */
 export interface RunRecord {
@@ -54,6 +67,8 @@ export function decodeRunRecord(text: string): RunRecord {
   const bad = validateSettings(settings);
   const first = SETTING_KEYS.find((k) => bad[k]);
   if (first) throw new Error(`${TRAINING_SETTINGS_FILE}: ${bad[first]}`);
-  if (!o.engine || !o.data || !o.base || o.objective?.kind !== 'sft') throw new Error(`${TRAINING_SETTINGS_FILE}: missing objective, engine, data or base`);
-  return { objective: o.objective, settings, engine: o.engine, data: o.data, base: o.base };
+  if (!o.engine || !o.data || !o.base || !o.objective) throw new Error(`${TRAINING_SETTINGS_FILE}: missing objective, engine, data or base`);
+  // The settings hold the objective's parameters; a record from before they existed is SFT in both places.
+  if (o.objective.kind !== settings.objective) throw new Error(`${TRAINING_SETTINGS_FILE}: the objective (${String(o.objective.kind)}) is not the settings' (${settings.objective})`);
+  return { objective: objectiveOf(settings), settings, engine: o.engine, data: o.data, base: o.base };
 }

@@ -1,12 +1,15 @@
 // Fused softmax cross-entropy launcher over a chunk of logit rows (the LM head is computed in
 // row chunks so a [B·T, V] logits matrix never exists).
 import code from '../../../../shaders/crossentropy_forward.wgsl?raw';
+import uniformScaleLib from '../../../../shaders/lib/loss_scale_uniform.wgsl?raw';
+import rowScaleLib from '../../../../shaders/lib/loss_scale_rows.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
 import { grid1d } from '../grid';
 import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
+import { composeShader } from './wgsl';
 
-const PARAMS = defineParams(code, [['rows', 'u32'], ['V', 'u32'], ['rowOffset', 'u32'], ['lossScale', 'f32'], ['writeGrad', 'u32']]);
+const PARAMS = defineParams(code, [['rows', 'u32'], ['V', 'u32'], ['rowOffset', 'u32'], ['lossScale', 'f32'], ['writeGrad', 'u32'], ['rowsPerWeight', 'u32']]);
 
 export const IGNORE_INDEX = -100;
 
@@ -18,6 +21,8 @@ export const IGNORE_INDEX = -100;
  * Ignored: t = −100 (any t outside [0, V) is treated the same). lossScale = 1 / (number of
  * non-ignored targets in the whole batch), so Σ dlogits over chunks is ∂(mean loss)/∂logits.
  * targets and losses cover the whole batch [BT]; logits is the [rows, V] chunk.
+ * With opts.rowWeights (a [BT / rowsPerWeight] f32 buffer), row g's gradient scale is
+ * lossScale · rowWeights[floor(g / rowsPerWeight)]: one weight per sequence (preference objectives).
  * Sum the per-row losses with reduceSum (norm.ts) to read one number back.
  */
 export function crossentropyForward(
@@ -30,12 +35,14 @@ export function crossentropyForward(
   V: number,
   rowOffset: number,
   lossScale: number,
-  opts: { writeGrad?: boolean } = {},
+  opts: { writeGrad?: boolean; rowWeights?: { binding: Binding; rowsPerWeight: number } } = {},
 ): void {
-  const pipeline = ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG }, label: 'crossentropy_forward' });
-  const params = PARAMS.pack({ rows, V, rowOffset, lossScale, writeGrad: (opts.writeGrad ?? true) ? 1 : 0 });
-  rec.dispatch(pipeline, [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward', {
+  const w = opts.rowWeights;
+  const source = withReduceLib(ctx, composeShader([w ? rowScaleLib : uniformScaleLib], code));
+  const pipeline = ctx.pipeline(source, { constants: { WG: REDUCE_WG }, label: w ? 'crossentropy_forward (row weights)' : 'crossentropy_forward' });
+  const params = PARAMS.pack({ rows, V, rowOffset, lossScale, writeGrad: (opts.writeGrad ?? true) ? 1 : 0, rowsPerWeight: w?.rowsPerWeight ?? 1 });
+  rec.dispatch(pipeline, w ? [losses, logits, targets, w.binding] : [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward', {
     flops: 5 * rows * V, // max, exp, sum; then the gradient softmax − onehot, scaled
-    bytes: rows * V * 4 * ((opts.writeGrad ?? true) ? 2 : 1) + rows * 8,
+    bytes: rows * V * 4 * ((opts.writeGrad ?? true) ? 2 : 1) + rows * 8 + (w ? Math.ceil(rows / w.rowsPerWeight) * 4 : 0),
   });
 }
