@@ -136,6 +136,8 @@ export class TrainingSession {
     private readonly batches: BatchIterator,
     private readonly valBatches: BatchIterator | null,
     readonly settings: TrainSettings,
+    /** The engine options the run uses (defaults filled in); a run record keeps them. */
+    readonly engine: EngineOptions,
   ) {
     this.totalSteps = stepsFor(settings, batches.batchesPerEpoch);
     this.trainRows = batches.rowsPerEpoch;
@@ -180,11 +182,16 @@ export class TrainingSession {
         gradAccumSteps: settings.gradAccum,
       });
       const trainer = new LoraTrainer(ctx, model, lora, optim, { B: settings.batchSize, T, seed: settings.seed, recompute: engine.recompute });
-      return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings);
+      return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings, engine);
     } catch (e) {
       destroyWeights(ctx, weights);
       throw e;
     }
+  }
+
+  /** How the frozen base weights are stored, 'auto' resolved for this device. */
+  get weightStorage(): ModelWeights['storage'] {
+    return this.weights.storage;
   }
 
   /** Optimizer steps completed (restored ones included). */
