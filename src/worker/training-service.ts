@@ -21,6 +21,7 @@ import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
 import { baseModelName } from './presets';
+import { buildRunRecord, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -62,12 +63,14 @@ interface Prepared {
   files: Awaited<ReturnType<typeof openModel>>;
   examples: TokenizedExample[];
   padId: number;
+  /** Which rows of which saved file the run selected (its training record's data). */
+  data: TrainingRecord['data'];
 }
 
 /** A saved dataset tokenized with a cached model's tokenizer and the run's loss mask. */
 async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, report: (message: string) => void = () => {}): Promise<Prepared> {
   report('Reading the dataset…');
-  const examples = await trainingExamples(datasetId);
+  const { examples, data } = await trainingExamples(datasetId);
   report('Opening the model…');
   const files = await openModel(ref);
   const meta = await readModelMetadata(files);
@@ -77,7 +80,7 @@ async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, rep
   const tokenized = await tokenizeExamples(tok, examples, { lossMode });
   const sft = sftExamples(tokenized);
   if (sft.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-  return { tok, cfg, files, examples: sft, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
+  return { tok, cfg, files, examples: sft, padId: tok.padTokenId ?? tok.eosTokenId ?? 0, data };
 }
 
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {
@@ -88,12 +91,14 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   // Settings are complete here: startRun and persist/'s getRun fill in defaults (withDefaults).
   const s = run.settings;
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
-  const { tok, cfg, files, examples, padId } = await prepare(run.datasetId, run.model, s.lossMode, report);
+  const { tok, cfg, files, examples, padId, data } = await prepare(run.datasetId, run.model, s.lossMode, report);
 
   report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
   const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
-  run = { ...run, totalSteps: session.totalSteps };
+  // The same record the CLI's `train` writes beside its adapter (kept from the start when resumed).
+  const trainingRecord = run.trainingRecord ?? buildRunRecord(session, { data, base: { id: baseModelName(run.model), revision: run.model.revision ?? null } });
+  run = { ...run, totalSteps: session.totalSteps, trainingRecord };
   return { run, ctx, session, tok, prompts, onEvent, stop: new AbortController() };
 }
 
