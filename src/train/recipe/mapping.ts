@@ -44,11 +44,14 @@ export type DataLayout =
   | 'messages-training' // {"messages": [...]} with "training": false on assistant turns that do not train
   | 'conversational-prompt-completion' // {"prompt": [...messages], "completion": [assistant]}
   | 'prompt-completion' // {"prompt": str, "completion": str}
-  | 'text'; // {"text": str}
+  | 'text' // {"text": str}
+  | 'preference' // TRL: {"prompt", "chosen", "rejected"}, message lists (conversational) or strings
+  | 'axolotl-preference'; // Axolotl DPO: chat_template.default {"messages", "chosen": msg, "rejected": msg}, or plain strings (user_defined)
 
 export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode): DataLayout {
   if (kind === 'text') return 'text';
   if (kind === 'completion') return 'prompt-completion';
+  if (kind === 'preference') return target === 'axolotl' ? 'axolotl-preference' : 'preference';
   if (lossMode !== 'last-assistant') return 'messages';
   // Axolotl masks per message; TRL has no per-turn flag, but trains exactly a conversational completion.
   return target === 'axolotl' ? 'messages-training' : 'conversational-prompt-completion';
