@@ -2,11 +2,12 @@
 // dataset downloads as the Axolotl or TRL folder, zipped, with YAML a maintained parser reads.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
 import { parse as parseYaml } from 'yaml';
-import { DB_NAME, DB_VERSION } from '../src/persist/db';
-import type { DatasetRecord, RunRecord } from '../src/persist/records';
+import { DB_NAME } from '../src/persist/db';
+import { putRecords } from './idb-seed';
+import type { RunRecord } from '../src/persist/records';
 import type { RunRecord as TrainingRecord } from '../src/train/recipe/run-record';
 import { DEFAULT_SETTINGS } from '../src/train/settings';
 
@@ -20,35 +21,17 @@ const record: TrainingRecord = {
   base: { id: 'org/tiny-llama', revision: 'abc123', quantization: null },
 };
 
-async function seed(page: Page, dataset: Omit<DatasetRecord, 'bytes'> & { bytes: number[] }, runs: RunRecord[]) {
-  await page.evaluate(
-    ([name, version, dataset, runs]) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open(name, version);
-        open.onerror = () => reject(open.error);
-        open.onupgradeneeded = () => (open.transaction!.abort(), reject(new Error('the app had not created its database')));
-        open.onsuccess = () => {
-          const tx = open.result.transaction(['runs', 'datasets'], 'readwrite');
-          tx.objectStore('datasets').put({ ...dataset, bytes: new Uint8Array(dataset.bytes).buffer });
-          for (const r of runs) tx.objectStore('runs').put(r);
-          tx.oncomplete = () => (open.result.close(), resolve());
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    [DB_NAME, DB_VERSION, dataset, runs] as const,
-  );
-}
-
 test('a completed run downloads as an Axolotl and a TRL recipe', async ({ page }) => {
   await page.goto('/#/adapters');
   await expect.poll(() => page.evaluate(async (name) => (await indexedDB.databases()).some((d) => d.name === name), DB_NAME)).toBe(true);
   const now = Date.now();
   const bytes = [...new TextEncoder().encode(text)];
   const base = { createdAt: now, updatedAt: now, datasetId: 'ds-recipe', datasetName: 'chat.jsonl', model: { id: 'org/tiny-llama', source: 'hub', revision: 'abc123' } as const, settings, notes: '', step: 4, totalSteps: 4, checkpointStep: null, adapterId: null, error: null };
-  await seed(page, { id: 'ds-recipe', name: 'chat.jsonl', bytes, size: bytes.length, createdAt: now, format: 'chat', mapping: { request: {}, excludeInvalid: false, removeDuplicates: false }, examples: 10, excludedRows: 0 }, [
+  const runs: RunRecord[] = [
     { ...base, id: 'run-recipe', name: 'recipe run', status: 'completed', trainingRecord: record },
     { ...base, id: 'run-old', name: 'old run', status: 'completed', createdAt: now - 1000 },
-  ]);
+  ];
+  await putRecords(page, { datasets: [{ id: 'ds-recipe', name: 'chat.jsonl', bytes, size: bytes.length, createdAt: now, format: 'chat', mapping: { request: {}, excludeInvalid: false, removeDuplicates: false }, examples: 10, excludedRows: 0 }], runs });
   await page.reload();
 
   // A run stored before runs kept their record says why it cannot be exported.
