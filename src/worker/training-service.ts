@@ -275,6 +275,9 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   s.session.restore(c);
   s.run = { ...s.run, step: c.trainer.step, checkpointStep: c.trainer.step };
   active = s;
+  // A run stored before runs kept their training record gets it now (same settings, data and base).
+  // Best effort: without it the run trains on, and "Export as recipe" says why it is off.
+  if (!run.trainingRecord) await updateRun(runId, { trainingRecord: s.run.trainingRecord }).catch(() => undefined);
   void loop(s);
 }
 
