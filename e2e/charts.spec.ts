@@ -2,7 +2,8 @@
 // again at their shown size (which doubled the UI thread's chart work when a run's first
 // metrics arrived).
 import { expect, test } from '@playwright/test';
-import { DB_NAME, DB_VERSION } from '../src/persist/db';
+import { DB_NAME } from '../src/persist/db';
+import { putRecords } from './idb-seed';
 import type { MetricPoint, RunRecord } from '../src/persist/records';
 import { DEFAULT_SETTINGS } from '../src/train/settings';
 
@@ -24,26 +25,7 @@ test('a chart draws once when its first data arrives', async ({ page }) => {
   const now = Date.now();
   const run: RunRecord = { id: 'run-charts', name: 'stored run', createdAt: now, updatedAt: now, status: 'completed', datasetId: 'd', datasetName: 'd', model: { id: 'tiny-llama', source: 'local' }, settings: DEFAULT_SETTINGS, notes: '', step: 40, totalSteps: 40, checkpointStep: null, adapterId: null, error: null };
   const points: MetricPoint[] = Array.from({ length: 40 }, (_, i) => ({ runId: run.id, step: i + 1, time: now + i * 1000, trainLoss: 3 - i / 20, lr: 1e-4, gradNorm: 1 + (i % 3), tokensPerSec: 500 + i, ...(i % 10 === 9 ? { valLoss: 3 - i / 25 } : {}) }));
-  await page.evaluate(
-    ([name, version, run, points]) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open(name, version);
-        open.onerror = () => reject(open.error);
-        open.onupgradeneeded = () => (open.transaction!.abort(), reject(new Error('the app had not created its database')));
-        open.onsuccess = () => {
-          try {
-            const tx = open.result.transaction(['runs', 'metrics'], 'readwrite');
-            tx.objectStore('runs').put(run);
-            for (const p of points) tx.objectStore('metrics').put(p);
-            tx.oncomplete = () => (open.result.close(), resolve());
-            tx.onerror = () => reject(tx.error);
-          } catch (e) {
-            reject(e);
-          }
-        };
-      }),
-    [DB_NAME, DB_VERSION, run, points] as const,
-  );
+  await putRecords(page, { runs: [run], metrics: points });
 
   // Reloaded, the Train screen shows the newest run's stored curves.
   await page.reload();

@@ -101,6 +101,16 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const config = JSON.parse(new TextDecoder().decode(unzipFiles(zip).find((f) => f.name === 'adapter_config.json')!.bytes));
   expect(config.peft_type).toBe('LORA');
   expect(config.base_model_name_or_path).toBe('tiny-llama');
+  // The run as a TRL recipe: the worker kept the CLI's training record when the run started (and
+  // through the reload and the lost device), and the zip holds the rows it trained on.
+  const runRow = page.getByTestId('runs').locator('tr', { hasText: 'completed · 8/8' });
+  await runRow.getByRole('button', { name: 'Export as recipe' }).click();
+  await runRow.getByLabel('Trainer').selectOption('trl');
+  const recipePromise = page.waitForEvent('download');
+  await runRow.getByRole('button', { name: 'Download recipe (.zip)' }).click();
+  const recipe = unzipFiles(new Uint8Array(await readFile((await (await recipePromise).path())!)));
+  expect(recipe.map((f) => f.name)).toEqual(expect.arrayContaining(['README.md', 'accelerate.yaml', 'train.jsonl', 'train.py']));
+  expect(new TextDecoder().decode(recipe.find((f) => f.name === 'train.py')!.bytes)).toContain('MODEL = "tiny-llama"');
   const ggufPromise = page.waitForEvent('download');
   await page.getByTestId('adapters').getByRole('button', { name: 'GGUF + Modelfile' }).first().click();
   const gguf = unzipFiles(new Uint8Array(await readFile((await (await ggufPromise).path())!)));

@@ -1,6 +1,7 @@
 // `export --format axolotl|trl`: the CLI reads the run record `train` wrote, checks the adapter and
 // the dataset file against it, and writes the recipe folder (its contents are tested in train/recipe/).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { unzipSync, strFromU8 } from 'fflate';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -13,7 +14,15 @@ import { linearShape } from '../engine/model/config';
 import { DEFAULT_SETTINGS } from '../train/settings';
 import { encodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../train/recipe/run-record';
 
+// The studio's side of the parity test: its database is a stand-in holding one run and its dataset.
+const repo = vi.hoisted(() => ({ getRun: vi.fn(), getDataset: vi.fn(), updateRun: vi.fn(), deleteRun: vi.fn(), deleteAdapter: vi.fn() }));
+vi.mock('../persist/repo', () => repo);
+vi.mock('../worker/training-service', () => ({ currentRunId: () => null }));
+const { exportRecipe } = await import('../worker/runs-service');
+const { trainingExamples } = await import('../worker/dataset-service');
+
 let dir: string;
+let record: RunRecord;
 let model: TinyModel;
 let modelDir: string;
 let adapterDir: string;
@@ -37,7 +46,7 @@ beforeAll(async () => {
   }));
   const adapter = { config: { r: 4, alpha: 8, dropout: 0, targetModules: [...targets], useRslora: false, baseModel: 'tiny' }, layers: Array.from({ length: model.config.numLayers }, layer) };
   for (const [name, bytes] of Object.entries(exportPeft(adapter, model.config))) await writeFile(join(adapterDir, name), bytes);
-  const record: RunRecord = {
+  record = {
     objective: { kind: 'sft' },
     settings: { ...DEFAULT_SETTINGS, rank: 4, alpha: 8, targets: [...targets], valSplit: 0.2 },
     engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
@@ -81,5 +90,57 @@ describe('export --format axolotl|trl', () => {
     r = await runCli(['export', '--format', 'peft', '--model', modelDir, '--adapter', adapterDir, '--data', dataFile, '--out', join(dir, 'x3')]);
     expect(r.err).toMatch(/--data and --gpus belong to/);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, x))).toBe(false);
+  });
+});
+
+/** Every file under `root`, by its path relative to it. */
+async function treeOf(root: string, sub = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(join(root, sub), { withFileTypes: true })) {
+    const rel = sub ? `${sub}/${e.name}` : e.name;
+    if (e.isDirectory()) Object.assign(out, await treeOf(root, rel));
+    else out[rel] = await readFile(join(root, rel), 'utf8');
+  }
+  return out;
+}
+
+describe('"Export as recipe" in the studio (worker) and the CLI', () => {
+  const studioDataset = async () => ({ id: 'ds1', name: 'train.jsonl', bytes: new Uint8Array(await readFile(dataFile)).buffer, mapping: { request: {}, excludeInvalid: true, removeDuplicates: false } });
+  const studioRun = (over: object = {}) => ({ id: 'run1', name: 'my run', status: 'completed', datasetId: 'ds1', datasetName: 'train.jsonl', trainingRecord: record, ...over });
+
+  it('the studio records the same data provenance as the CLI for the same file', async () => {
+    repo.getDataset.mockResolvedValue(await studioDataset());
+    const { examples, data } = await trainingExamples('ds1');
+    expect(data).toEqual(record.data);
+    expect(examples).toHaveLength(10);
+  });
+
+  it.each(['axolotl', 'trl'] as const)('%s: the zip holds exactly the files the CLI writes for the same run', async (target) => {
+    repo.getDataset.mockResolvedValue(await studioDataset());
+    repo.getRun.mockResolvedValue(studioRun());
+    const out = join(dir, `parity-${target}`);
+    const r = await runCli(['export', '--format', target, '--model', modelDir, '--adapter', adapterDir, '--data', dataFile, '--out', out, '--gpus', '3']);
+    expect(r.code).toBe(0);
+    const zip = await exportRecipe('run1', target, 3);
+    expect(zip.fileName).toBe(`my-run-${target}.zip`);
+    const entries = unzipSync(zip.bytes);
+    const fromZip = Object.fromEntries(Object.entries(entries).map(([p, b]) => [p.replace(`my-run-${target}/`, ''), strFromU8(b)]));
+    expect(Object.keys(entries).every((p) => p.startsWith(`my-run-${target}/`))).toBe(true);
+    expect(fromZip).toEqual(await treeOf(out));
+  });
+
+  it('refuses a run that did not complete, one without a training record, and one whose dataset is gone or changed', async () => {
+    repo.getDataset.mockResolvedValue(await studioDataset());
+    repo.getRun.mockResolvedValue(studioRun({ status: 'stopped' }));
+    await expect(exportRecipe('run1', 'trl', 1)).rejects.toThrow(/Only a completed run/);
+    repo.getRun.mockResolvedValue(studioRun({ trainingRecord: undefined }));
+    await expect(exportRecipe('run1', 'trl', 1)).rejects.toThrow(/stored before runs kept their training record/);
+    repo.getRun.mockResolvedValue(studioRun());
+    repo.getDataset.mockResolvedValue(undefined);
+    await expect(exportRecipe('run1', 'trl', 1)).rejects.toThrow(/dataset \(train\.jsonl\) is no longer saved/);
+    repo.getDataset.mockResolvedValue({ ...(await studioDataset()), bytes: new TextEncoder().encode(rows.slice(0, 10).join('\n')).buffer });
+    await expect(exportRecipe('run1', 'trl', 1)).rejects.toThrow(/not the file the run trained on/);
+    repo.getRun.mockResolvedValue(undefined);
+    await expect(exportRecipe('gone', 'trl', 1)).rejects.toThrow(/no longer exists/);
   });
 });

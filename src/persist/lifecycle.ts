@@ -23,6 +23,13 @@ export function deleteRunRefusal(runId: string, activeRunId: string | null): str
   return runId === activeRunId ? 'This run is in use (training, paused or resuming). Stop it on the Train screen before deleting it.' : null;
 }
 
+/** Why a run cannot be exported as an Axolotl/TRL recipe, or null when it can (the Runs screen and the worker ask). */
+export function recipeRefusal(r: Pick<RunRecord, 'status' | 'trainingRecord'>): string | null {
+  if (r.status !== 'completed') return 'Only a completed run can be exported as a recipe.';
+  if (!r.trainingRecord) return 'This run was stored before runs kept their training record; train it again to export it as a recipe.';
+  return null;
+}
+
 export interface Series {
   steps: number[];
   values: (number | null)[];

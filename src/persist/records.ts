@@ -1,6 +1,7 @@
 // What the studio keeps in IndexedDB. Plain data (structured-clone friendly), shared by the
 // worker (the only writer) and the UI stores (which list and read them).
 import type { TrainSettings } from '../train/settings';
+import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
 
 export interface DatasetRecord {
   id: string;
@@ -48,6 +49,11 @@ export interface RunRecord {
   checkpointStep: number | null;
   adapterId: string | null;
   error: string | null;
+  /**
+   * What the CLI's training_settings.json holds for this run (objective, settings, engine options,
+   * data provenance, base), for "Export as recipe". Absent on runs stored before it was kept.
+   */
+  trainingRecord?: TrainingRecord;
   /** Newest measured losses (absent on runs stored before they were kept, or before step 1). */
   lastTrainLoss?: number;
   lastValLoss?: number;

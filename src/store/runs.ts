@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import { getMetrics, listAdapters, listRuns } from '../persist/repo';
 import type { AdapterRecord, MetricPoint, RunRecord } from '../persist/records';
 import { callback, errorMessage, trainer, type MergedExportPlan, type MergedFormat, type NamedBytes } from '../worker/client';
+import type { RecipeTarget } from '../worker/settings';
 import { folderTarget, singleFileBlobTarget, zipBlobTarget, type DirectoryLike, type ExportTarget } from './export-sink';
 
 export type AdapterMeta = Omit<AdapterRecord, 'files'>;
@@ -46,6 +47,8 @@ interface RunsState {
   removeRun(runId: string): Promise<void>;
   removeAdapter(id: string): Promise<void>;
   exportZip(id: string, format?: 'peft' | 'gguf'): Promise<{ fileName: string; bytes: Uint8Array } | null>;
+  /** A completed run as an Axolotl or TRL recipe (zip), or null with the error set. */
+  exportRecipe(runId: string, target: RecipeTarget, gpus: number): Promise<{ fileName: string; bytes: Uint8Array } | null>;
   importAdapter(files: NamedBytes[], name: string, loaded: { id: string; hubId?: string; config: unknown } | null): Promise<boolean>;
   /** The merged export in progress (one at a time). */
   exporting: ExportProgress | null;
@@ -110,6 +113,15 @@ export const useRuns = create<RunsState>((set, get) => ({
     set({ error: null });
     try {
       return format === 'gguf' ? await trainer().exportAdapterGguf(id) : await trainer().exportAdapterZip(id);
+    } catch (e) {
+      set({ error: errorMessage(e) });
+      return null;
+    }
+  },
+  async exportRecipe(runId, target, gpus) {
+    set({ error: null });
+    try {
+      return await trainer().exportRecipe(runId, target, gpus);
     } catch (e) {
       set({ error: errorMessage(e) });
       return null;

@@ -182,6 +182,8 @@ export class TrainingSession {
     private readonly batches: BatchIterator,
     private readonly valBatches: BatchIterator | null,
     readonly settings: TrainSettings,
+    /** The engine options the run uses (defaults filled in); a run record keeps them. */
+    readonly engine: EngineOptions,
   ) {
     this.totalSteps = stepsFor(settings, batches.batchesPerEpoch);
     this.trainRows = batches.rowsPerEpoch;
@@ -220,11 +222,16 @@ export class TrainingSession {
     const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
     try {
       const trainer = buildTrainer(ctx, cfg, weights, settings, engine, totalSteps);
-      return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings);
+      return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings, engine);
     } catch (e) {
       destroyWeights(ctx, weights);
       throw e;
     }
+  }
+
+  /** How the frozen base weights are stored, 'auto' resolved for this device. */
+  get weightStorage(): ModelWeights['storage'] {
+    return this.weights.storage;
   }
 
   /** Optimizer steps completed (restored ones included). */

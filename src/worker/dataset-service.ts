@@ -3,6 +3,7 @@
 // whole example list), re-parse with another format or mapping, and save it to persist/.
 import { parseDataset, selectTrainingExamples, type ParseResult } from '../data/parse';
 import type { DatasetFormat, Example, FieldMapping, FileType } from '../data/types';
+import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
 import { newId } from '../persist/db';
 import { getDataset, saveDataset } from '../persist/repo';
 import { endJob, startJob } from './jobs';
@@ -128,13 +129,32 @@ export async function openSaved(jobId: string, id: string): Promise<DatasetRepor
   return run(jobId, d.name, d.bytes, saved?.request ?? {});
 }
 
-/** The examples a run trains on, from a saved dataset, with the consent recorded when it was saved. */
-export async function trainingExamples(datasetId: string): Promise<Example[]> {
+/** SHA-256 of bytes as hex: the same digest the CLI takes of a dataset file (cli/dataset-file.ts). */
+export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A saved dataset as a run reads it: its file (name, SHA-256, parsed with the saved format) and the consent recorded when it was saved. */
+export async function savedDatasetFile(datasetId: string): Promise<{ name: string; sha256: string; excludeInvalid: boolean; dedupe: boolean; parse: () => Promise<ParseResult> }> {
   const d = await getDataset(datasetId);
   if (!d) throw new Error(`Saved dataset ${datasetId} is gone.`);
   const saved = d.mapping as { request?: ParseRequest; excludeInvalid?: boolean; removeDuplicates?: boolean };
-  const result = await parseDataset(new Uint8Array(d.bytes), { fileName: d.name, ...(saved.request ?? {}) });
-  return selectTrainingExamples(result, { excludeInvalid: saved.excludeInvalid, removeDuplicates: saved.removeDuplicates });
+  const bytes = new Uint8Array(d.bytes);
+  return {
+    name: d.name,
+    sha256: await sha256Hex(d.bytes),
+    excludeInvalid: saved.excludeInvalid === true,
+    dedupe: saved.removeDuplicates === true,
+    parse: () => parseDataset(bytes, { fileName: d.name, ...(saved.request ?? {}) }),
+  };
+}
+
+/** The examples a run trains on, from a saved dataset, and the provenance its training record keeps. */
+export async function trainingExamples(datasetId: string): Promise<{ examples: Example[]; data: TrainingRecord['data'] }> {
+  const f = await savedDatasetFile(datasetId);
+  const examples = selectTrainingExamples(await f.parse(), { excludeInvalid: f.excludeInvalid, removeDuplicates: f.dedupe });
+  return { examples, data: { file: f.name, sha256: f.sha256, excludeInvalid: f.excludeInvalid, dedupe: f.dedupe, examples: examples.length } };
 }
 
 /** Valid examples of the dataset on screen (for token statistics). */

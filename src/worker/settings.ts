@@ -3,3 +3,6 @@
 // client (WORKER_API in eslint.config.js), and never name train/ itself.
 export * from '../train/settings';
 export * from '../train/seq-len';
+
+// The recipe targets (train/recipe/mapping) the Runs screen offers for "Export as recipe".
+export { RECIPE_TARGETS, type RecipeTarget } from '../train/recipe/mapping';

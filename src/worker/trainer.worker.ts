@@ -20,6 +20,7 @@ import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import type { NamedBytes } from './zip';
+import type { RecipeTarget } from '../train/recipe/mapping';
 
 export type GpuStatus =
   | { available: true; adapter: AdapterSummary; f16: boolean; subgroups: boolean; timestamps: boolean }
@@ -138,6 +139,11 @@ const api = {
   /** Refused for the run that is training, paused or resuming. */
   deleteRun: (runId: string) => runs.deleteRun(runId),
   deleteAdapter: (adapterId: string) => runs.deleteAdapter(adapterId),
+  /** A completed run as an Axolotl or TRL recipe folder, zipped (transferred). */
+  async exportRecipe(runId: string, target: RecipeTarget, gpus: number): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const out = await runs.exportRecipe(runId, target, gpus);
+    return Comlink.transfer(out, [out.bytes.buffer]);
+  },
 
   // Adapters
   /** A stored adapter's PEFT files (transferred), for writing into a folder the user picked. */

@@ -21,6 +21,7 @@ import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
 import { baseModelName } from './presets';
+import { buildRunRecord, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -63,12 +64,14 @@ interface Prepared {
   /** Examples, or a preference file's pairs (the session checks they fit the objective). */
   examples: TrainingData;
   padId: number;
+  /** Which rows of which saved file the run selected (its training record's data). */
+  data: TrainingRecord['data'];
 }
 
 /** A saved dataset tokenized with a cached model's tokenizer and the run's loss mask. */
 async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, report: (message: string) => void = () => {}): Promise<Prepared> {
   report('Reading the dataset…');
-  const examples = await trainingExamples(datasetId);
+  const { examples, data } = await trainingExamples(datasetId);
   report('Opening the model…');
   const files = await openModel(ref);
   const meta = await readModelMetadata(files);
@@ -76,9 +79,9 @@ async function prepare(datasetId: string, ref: ModelRef, lossMode: LossMode, rep
   const tok = loadTokenizer({ tokenizerJson: meta.tokenizer as object, tokenizerConfig: meta.tokenizerConfig });
   report(`Tokenizing ${examples.length} examples…`);
   const tokenized = await tokenizeExamples(tok, examples, { lossMode });
-  const data = trainingData(tokenized);
-  if (data.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
-  return { tok, cfg, files, examples: data, padId: tok.padTokenId ?? tok.eosTokenId ?? 0 };
+  const trained = trainingData(tokenized);
+  if (trained.length === 0) throw new Error(`No example could be tokenized (${tokenized.errors[0]?.message ?? 'unknown reason'}).`);
+  return { tok, cfg, files, examples: trained, padId: tok.padTokenId ?? tok.eosTokenId ?? 0, data };
 }
 
 async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: string[]): Promise<Session> {
@@ -89,12 +92,14 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
   // Settings are complete here: startRun and persist/'s getRun fill in defaults (withDefaults).
   const s = run.settings;
   const report = (message: string) => onEvent({ type: 'status', runId: run.id, status: 'running', step: run.step, totalSteps: run.totalSteps, message });
-  const { tok, cfg, files, examples, padId } = await prepare(run.datasetId, run.model, s.lossMode, report);
+  const { tok, cfg, files, examples, padId, data } = await prepare(run.datasetId, run.model, s.lossMode, report);
 
   report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
   const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
-  run = { ...run, totalSteps: session.totalSteps };
+  // The same record the CLI's `train` writes beside its adapter (kept from the start when resumed).
+  const trainingRecord = run.trainingRecord ?? buildRunRecord(session, { data, base: { id: baseModelName(run.model), revision: run.model.revision ?? null } });
+  run = { ...run, totalSteps: session.totalSteps, trainingRecord };
   return { run, ctx, session, tok, prompts, onEvent, stop: new AbortController() };
 }
 
@@ -271,6 +276,9 @@ export async function resumeRun(runId: string, onEvent: (e: RunEvent) => void): 
   s.session.restore(c);
   s.run = { ...s.run, step: c.trainer.step, checkpointStep: c.trainer.step };
   active = s;
+  // A run stored before runs kept their training record gets it now (same settings, data and base).
+  // Best effort: without it the run trains on, and "Export as recipe" says why it is off.
+  if (!run.trainingRecord) await updateRun(runId, { trainingRecord: s.run.trainingRecord }).catch(() => undefined);
   void loop(s);
 }
 

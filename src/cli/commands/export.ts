@@ -14,8 +14,8 @@ import { CliError, directoryModelFiles } from '../model-dir';
 import { openModelFiles } from '../../engine/model/model-files';
 import { RECIPE_TARGETS, type RecipeTarget } from '../../train/recipe/mapping';
 import { recipeFiles } from '../../train/recipe/recipe';
-import { decodeRunRecord, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
-import { fileSha256, parseDatasetFile, selectExamples } from '../dataset-file';
+import { decodeRunRecord, recordedExamples, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { fileSha256, parseDatasetFile } from '../dataset-file';
 import { checkOutPath, writeChunks, writeDirAtomically } from '../output';
 
 export { EXPORT_FORMATS };
@@ -93,10 +93,11 @@ async function recipeCommand(target: RecipeTarget, v: Values, out: (l: string) =
   } finally {
     await files.close();
   }
-  // The same rows as the run: the same file, read and selected as train did.
-  if ((await fileSha256(dataFile)) !== run.data.sha256) throw new CliError(`--data ${dataFile}: not the file the run trained on (${run.data.file}; its SHA-256 differs)`);
-  const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: run.data.excludeInvalid, removeDuplicates: run.data.dedupe, purpose: 'export' });
-  if (examples.length !== run.data.examples) throw new CliError(`--data ${dataFile}: ${examples.length} examples selected, the run trained on ${run.data.examples}`);
+  // The same rows as the run: the same file, read and selected as train did (the studio's export reads them the same way).
+  if (!existsSync(dataFile)) throw new CliError(`--data ${dataFile}: no such file`);
+  const examples = await recordedExamples(run, { sha256: await fileSha256(dataFile), parse: () => parseDatasetFile(dataFile) }).catch((e: Error) => {
+    throw new CliError(`--data ${dataFile}: ${e.message}`, { cause: e });
+  });
   const recipe = recipeFiles(target, run, examples, { gpus });
   await writeDirAtomically(outDir, async (dir) => {
     for (const f of recipe) {

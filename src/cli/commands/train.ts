@@ -20,7 +20,7 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
-import { encodeRunRecord, objectiveOf, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
+import { buildRunRecord, encodeRunRecord, TRAINING_SETTINGS_FILE } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
@@ -216,17 +216,13 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
       weightDecay: num(v, 'weight-decay', 0, { min: 0 }),
     };
-    // What `export --format axolotl|trl` needs to write the same run for another trainer.
-    const record: RunRecord = {
-      objective: objectiveOf(settings),
-      settings,
-      // Preference pairs are never packed (a pair's two rows train together).
-      engine: { packing: engine.packing && settings.objective === 'sft', maxGradNorm: engine.maxGradNorm, weightDecay: engine.weightDecay, weights: storage.storage, recompute: engine.recompute },
-      data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
-      base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null, quantization: null },
-    };
     const session = await TrainingSession.open(ctx, model.config, model.weights, data, settings, { engine });
     try {
+      // What `export --format axolotl|trl` needs to write the same run for another trainer.
+      const record = buildRunRecord(session, {
+        data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
+        base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null },
+      });
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
         session.restore(cp);

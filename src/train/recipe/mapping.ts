@@ -45,13 +45,13 @@ export type DataLayout =
   | 'conversational-prompt-completion' // {"prompt": [...messages], "completion": [assistant]}
   | 'prompt-completion' // {"prompt": str, "completion": str}
   | 'text' // {"text": str}
-  | 'preference' // {"prompt", "chosen", "rejected"}: strings, or (TRL, conversational) message lists
-  | 'preference-messages'; // Axolotl chat_template.default: {"messages": prompt, "chosen": message, "rejected": message}
+  | 'preference' // TRL: {"prompt", "chosen", "rejected"}, message lists (conversational) or strings
+  | 'axolotl-preference'; // Axolotl DPO: chat_template.default {"messages", "chosen": msg, "rejected": msg}, or plain strings (user_defined)
 
-export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode, conversational = false): DataLayout {
-  if (kind === 'preference') return conversational && target === 'axolotl' ? 'preference-messages' : 'preference';
+export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode): DataLayout {
   if (kind === 'text') return 'text';
   if (kind === 'completion') return 'prompt-completion';
+  if (kind === 'preference') return target === 'axolotl' ? 'axolotl-preference' : 'preference';
   if (lossMode !== 'last-assistant') return 'messages';
   // Axolotl masks per message; TRL has no per-turn flag, but trains exactly a conversational completion.
   return target === 'axolotl' ? 'messages-training' : 'conversational-prompt-completion';

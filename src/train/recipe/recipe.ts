@@ -3,7 +3,7 @@
 // launch config and a README. What each setting becomes is mapping.ts's table; this file only
 // assembles files. Pure: names and texts, the CLI (or the worker) writes them.
 import { splitTrainVal } from '../../data/split';
-import type { Example, ExampleKind, Message } from '../../data/types';
+import type { Example, ExampleKind, Message, PreferenceExample } from '../../data/types';
 import { dataLayout, effectiveBatch, mappedKeys, mappingNotes, TARGET_VERSIONS, OBJECTIVE_MAP, type DataLayout, type EffectiveBatch, type MapContext, type RecipeTarget } from './mapping';
 import type { RunRecord } from './run-record';
 import { toYaml, type YamlValue } from './yaml';
@@ -17,17 +17,25 @@ export const TRAIN_FILE = 'data/train.jsonl';
 export const VAL_FILE = 'data/val.jsonl';
 const OUTPUT_DIR = 'outputs';
 
+const msgs = (ms: readonly Message[]) => ms.map((m) => ({ role: m.role, content: m.content }));
+
+/** A preference pair as the target reads it (TRL's layout, or Axolotl's chat_template.default / user_defined DPO layout). */
+function preferenceRow(ex: PreferenceExample, layout: 'preference' | 'axolotl-preference'): Record<string, unknown> {
+  // Plain pairs (raw prompt + completion, no chat template) are strings for both targets.
+  if (!ex.conversational) return { prompt: ex.messages[0].content, chosen: ex.chosen[0].content, rejected: ex.rejected[0].content };
+  if (layout === 'preference') return { prompt: msgs(ex.messages), chosen: msgs(ex.chosen), rejected: msgs(ex.rejected) };
+  // Axolotl's chat_template.default takes one reply message per side after the shared messages.
+  if (ex.chosen.length !== 1 || ex.rejected.length !== 1) {
+    throw new Error(`row ${ex.row + 1}: Axolotl's chat_template DPO layout takes one reply per side, this pair has ${ex.chosen.length} chosen and ${ex.rejected.length} rejected messages (export for TRL instead)`);
+  }
+  return { messages: msgs(ex.messages), chosen: msgs(ex.chosen)[0], rejected: msgs(ex.rejected)[0] };
+}
+
 /** One example as a JSON object in the layout the target reads. */
 export function exampleRow(ex: Example, layout: DataLayout): Record<string, unknown> {
-  const msgs = (ms: readonly Message[]) => ms.map((m) => ({ role: m.role, content: m.content }));
-  if (layout === 'preference' || layout === 'preference-messages') {
-    if (ex.kind !== 'preference') throw new Error(`row ${ex.row} is not a preference pair: a ${layout} recipe needs prompt, chosen and rejected`);
-    if (!ex.conversational) return { prompt: ex.messages[0].content, chosen: ex.chosen[0].content, rejected: ex.rejected[0].content };
-    // TRL: three message lists; Axolotl's chat_template.default: the prompt's messages and one message per side.
-    if (layout === 'preference') return { prompt: msgs(ex.messages), chosen: msgs(ex.chosen), rejected: msgs(ex.rejected) };
-    return { messages: msgs(ex.messages), chosen: msgs(ex.chosen)[ex.chosen.length - 1], rejected: msgs(ex.rejected)[ex.rejected.length - 1] };
-  }
-  if (ex.kind === 'preference') throw new Error(`row ${ex.row} is a preference pair: a ${layout} recipe needs one answer per example`);
+  const isPairLayout = layout === 'preference' || layout === 'axolotl-preference';
+  if ((ex.kind === 'preference') !== isPairLayout) throw new Error(`row ${ex.row + 1}: a ${ex.kind} example cannot be written in the ${layout} layout`);
+  if (ex.kind === 'preference') return preferenceRow(ex, layout as 'preference' | 'axolotl-preference');
   const lastAssistant = ex.messages.map((m) => m.role).lastIndexOf('assistant');
   switch (layout) {
     case 'text':
@@ -42,6 +50,8 @@ export function exampleRow(ex: Example, layout: DataLayout): Record<string, unkn
     case 'conversational-prompt-completion':
       // Turns after the last assistant reply train nothing and, the model being causal, change no loss.
       return { prompt: msgs(ex.messages.slice(0, lastAssistant)), completion: msgs([ex.messages[lastAssistant]]) };
+    default:
+      throw new Error(`unreachable layout ${layout}`);
   }
 }
 
@@ -51,6 +61,13 @@ function kindOf(examples: readonly Example[]): ExampleKind {
   const kinds = new Set(examples.map((e) => e.kind));
   if (kinds.size !== 1) throw new Error(`a recipe needs examples of one kind, got ${[...kinds].join(', ') || 'none'}`);
   return examples[0].kind;
+}
+
+/** Whether a file's preference pairs are conversations (one dataset type reads them all), or null for other kinds. */
+export function pairsConversational(examples: readonly Example[]): boolean | null {
+  const flags = new Set(examples.flatMap((e) => (e.kind === 'preference' ? [e.conversational] : [])));
+  if (flags.size > 1) throw new Error('a recipe needs preference pairs of one shape: this file mixes message lists and plain strings');
+  return flags.size ? [...flags][0] : null;
 }
 
 /** Splits `target.key` entries: plain keys, and the keys under each prefix (`dataset.`, `sft.`...). */
@@ -64,8 +81,15 @@ function sections(keys: Record<string, YamlValue>): { top: Record<string, YamlVa
   return out;
 }
 
-function axolotlDatasetType(layout: DataLayout): Record<string, YamlValue> {
+function axolotlDatasetType(layout: DataLayout, conversational: boolean | null): Record<string, YamlValue> {
   switch (layout) {
+    case 'axolotl-preference':
+      // docs/rlhf.qmd: chat_template.default for conversations; user_defined with the raw prompt for plain pairs.
+      return conversational
+        ? { type: 'chat_template.default', field_messages: 'messages', field_chosen: 'chosen', field_rejected: 'rejected', message_property_mappings: { role: 'role', content: 'content' }, roles: { system: ['system'], user: ['user'], assistant: ['assistant'] } }
+        : { type: { field_prompt: 'prompt', field_chosen: 'chosen', field_rejected: 'rejected', prompt_format: '{prompt}', chosen_format: '{chosen}', rejected_format: '{rejected}' } };
+    case 'preference':
+      throw new Error('TRL’s preference layout is not an Axolotl dataset type');
     case 'messages':
     case 'messages-training':
       return { type: 'chat_template', field_messages: 'messages', message_property_mappings: { role: 'role', content: 'content' } };
@@ -76,17 +100,12 @@ function axolotlDatasetType(layout: DataLayout): Record<string, YamlValue> {
       return { type: 'completion', field: 'text' };
     case 'conversational-prompt-completion':
       throw new Error('Axolotl reads last-turn training from per-message flags, not prompt/completion');
-    case 'preference':
-      // Plain strings, written as they are (the studio tokenizes a plain pair as raw prompt + completion).
-      return { type: { field_prompt: 'prompt', field_chosen: 'chosen', field_rejected: 'rejected', prompt_format: '{prompt}', chosen_format: '{chosen}', rejected_format: '{rejected}' } };
-    case 'preference-messages':
-      return { type: 'chat_template.default', field_messages: 'messages', field_chosen: 'chosen', field_rejected: 'rejected', message_property_mappings: { role: 'role', content: 'content' } };
   }
 }
 
-function axolotlConfig(c: MapContext, layout: DataLayout, batch: EffectiveBatch, header: string[]): string {
+function axolotlConfig(c: MapContext, layout: DataLayout, conversational: boolean | null, batch: EffectiveBatch, header: string[]): string {
   const s = sections(mappedKeys('axolotl', c));
-  const entry = (path: string, extra: Record<string, YamlValue> = {}) => ({ path, ds_type: 'json', ...extra, ...axolotlDatasetType(layout), ...(s.dataset ?? {}) });
+  const entry = (path: string, extra: Record<string, YamlValue> = {}) => ({ path, ds_type: 'json', ...extra, ...axolotlDatasetType(layout, conversational), ...(s.dataset ?? {}) });
   const { base_model, revision_of_model, load_in_4bit, load_in_8bit, ...rest } = s.top;
   const doc: Record<string, YamlValue> = {
     base_model,
@@ -94,7 +113,7 @@ function axolotlConfig(c: MapContext, layout: DataLayout, batch: EffectiveBatch,
     load_in_4bit,
     load_in_8bit,
     adapter: 'lora',
-    ...(layout === 'messages' || layout === 'messages-training' || layout === 'preference-messages' ? { chat_template: 'tokenizer_default' } : {}),
+    ...(layout === 'messages' || layout === 'messages-training' || (layout === 'axolotl-preference' && conversational) ? { chat_template: 'tokenizer_default' } : {}),
     datasets: [entry(TRAIN_FILE)],
     ...(c.hasVal ? { test_datasets: [entry(VAL_FILE, { split: 'train' })] } : {}),
     dataset_prepared_path: 'last_run_prepared',
@@ -206,8 +225,8 @@ function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, cou
     'conversational-prompt-completion': 'conversational `prompt` (messages before the last reply) / `completion` (the last reply)',
     'prompt-completion': '`prompt` / `completion` strings',
     text: '`text`',
-    preference: '`prompt` / `chosen` / `rejected` (strings, or message lists for conversations)',
-    'preference-messages': '`messages` (the prompt) / `chosen` / `rejected` (one assistant message each)',
+    preference: '`prompt` / `chosen` / `rejected` (message lists for conversations, else strings)',
+    'axolotl-preference': '`messages` (the prompt) with one `chosen` and one `rejected` reply message, or `prompt` / `chosen` / `rejected` strings for plain pairs',
   };
   return `# ${target === 'axolotl' ? 'Axolotl' : 'TRL'} recipe of a LoRA Studio run
 
@@ -247,7 +266,9 @@ export interface RecipeOptions {
 /** The files of a recipe for `run` trained on `examples` (the selected examples, in file order). */
 export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: readonly Example[], opts: RecipeOptions): RecipeFile[] {
   const kind = kindOf(examples);
-  const layout = dataLayout(target, kind, run.settings.lossMode, examples.some((e) => e.kind === 'preference' && e.conversational));
+  if (kind === 'preference' && run.objective.kind === 'sft') throw new Error('an SFT run does not train on preference pairs: the recipe needs a preference objective');
+  const conversational = pairsConversational(examples);
+  const layout = dataLayout(target, kind, run.settings.lossMode);
   // The split the session makes (train/session.ts): same rows, same seed, same share.
   const { train, val } = splitTrainVal(examples, { valFraction: run.settings.valSplit, seed: run.settings.seed });
   const batch = effectiveBatch(run.settings, opts.gpus);
@@ -258,7 +279,7 @@ export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: read
   ];
   const files: RecipeFile[] = [{ name: TRAIN_FILE, text: jsonl(train, layout) }];
   if (val.length > 0) files.push({ name: VAL_FILE, text: jsonl(val, layout) });
-  if (target === 'axolotl') files.push({ name: 'config.yml', text: axolotlConfig(c, layout, batch, header) }, { name: DEEPSPEED_FILE, text: deepspeedZero2() });
+  if (target === 'axolotl') files.push({ name: 'config.yml', text: axolotlConfig(c, layout, conversational, batch, header) }, { name: DEEPSPEED_FILE, text: deepspeedZero2() });
   else files.push({ name: 'train.py', text: trlScript(c, header) }, { name: ACCELERATE_FILE, text: accelerateConfig(opts.gpus) });
   files.push({ name: 'README.md', text: readme(target, run, batch, { train: train.length, val: val.length }, layout) });
   return files;

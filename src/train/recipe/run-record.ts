@@ -3,6 +3,9 @@
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
 import type { WeightStorage } from '../../engine/model/weights';
 import type { PreferenceObjective } from '../../engine/gpu/kernels/preference';
+import { selectTrainingExamples, type ParseResult } from '../../data/parse';
+import type { Example } from '../../data/types';
+import type { EngineOptions } from '../session';
 import { SETTING_KEYS, validateSettings, withDefaults, type TrainSettings } from '../settings';
 
 export const TRAINING_SETTINGS_FILE = 'training_settings.json';
@@ -71,4 +74,51 @@ export function decodeRunRecord(text: string): RunRecord {
   // The settings hold the objective's parameters; a record from before they existed is SFT in both places.
   if (o.objective.kind !== settings.objective) throw new Error(`${TRAINING_SETTINGS_FILE}: the objective (${String(o.objective.kind)}) is not the settings' (${settings.objective})`);
   return { objective: objectiveOf(settings), settings, engine: o.engine, data: o.data, base: o.base };
+}
+
+/** What a run was given, beside its session: which rows it selected and which base it trained. */
+export interface RunRecordSource {
+  data: RunRecord['data'];
+  base: { id: string; revision?: string | null };
+}
+
+/** The session's choices a record keeps: its settings, engine options and the weight storage it resolved. */
+export interface RecordedSession {
+  readonly settings: TrainSettings;
+  readonly engine: EngineOptions;
+  readonly weightStorage: WeightStorage;
+}
+
+/**
+ * The one way a run record is made: the CLI's `train` (for training_settings.json) and the studio's
+ * worker (stored with the run) both call this with the session they opened, so the two hold the same.
+ */
+export function buildRunRecord(session: RecordedSession, src: RunRecordSource): RunRecord {
+  const bad = validateSettings(session.settings);
+  const first = SETTING_KEYS.find((k) => bad[k]);
+  if (first) throw new Error(`run record: ${bad[first]}`);
+  if (!/^[0-9a-f]{64}$/.test(src.data.sha256)) throw new Error(`run record: the dataset's SHA-256 must be 64 lowercase hex digits, got "${src.data.sha256}"`);
+  if (!Number.isInteger(src.data.examples) || src.data.examples < 1) throw new Error(`run record: a run trains on at least one example, got ${src.data.examples}`);
+  if (!src.base.id.trim()) throw new Error('run record: the base model id is empty');
+  const e = session.engine;
+  return {
+    objective: objectiveOf(session.settings),
+    settings: { ...session.settings, targets: [...session.settings.targets] },
+    // An absent recompute means none (engine/model/llama.ts). Preference pairs are never packed (a pair's two rows train together).
+    engine: { packing: e.packing && session.settings.objective === 'sft', maxGradNorm: e.maxGradNorm, weightDecay: e.weightDecay, weights: session.weightStorage, recompute: e.recompute ?? false },
+    data: { ...src.data },
+    base: { id: src.base.id, revision: src.base.revision ?? null, quantization: null },
+  };
+}
+
+/**
+ * The examples a record's run trained on, from its dataset file: the same file (by SHA-256, checked
+ * before it is parsed), selected with the run's exclusions and dedupe, and as many as it trained.
+ * The CLI's `export` and the studio's "Export as recipe" both read their rows here.
+ */
+export async function recordedExamples(run: RunRecord, file: { sha256: string; parse: () => Promise<ParseResult> }): Promise<Example[]> {
+  if (file.sha256 !== run.data.sha256) throw new Error(`not the file the run trained on (${run.data.file}; its SHA-256 differs)`);
+  const examples = selectTrainingExamples(await file.parse(), { excludeInvalid: run.data.excludeInvalid, removeDuplicates: run.data.dedupe });
+  if (examples.length !== run.data.examples) throw new Error(`${examples.length} examples selected, the run trained on ${run.data.examples}`);
+  return examples;
 }

@@ -2,8 +2,9 @@ import { useEffect, useMemo, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
-import { LOSS_MODES } from '../../worker/settings';
-import { align, canResume, deleteRunRefusal, formatLoss, seriesOf, thin } from '../../persist/lifecycle';
+import { LOSS_MODES, RECIPE_TARGETS, type RecipeTarget } from '../../worker/settings';
+import { align, canResume, deleteRunRefusal, formatLoss, recipeRefusal, seriesOf, thin } from '../../persist/lifecycle';
+import type { RunRecord } from '../../persist/records';
 import { Chart } from '../common/Chart';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
@@ -31,10 +32,66 @@ function DeleteRunButton({ refusal, onDelete }: { refusal: string | null; onDele
   );
 }
 
+const TARGET_LABELS: Record<RecipeTarget, string> = { axolotl: 'Axolotl (YAML + DeepSpeed)', trl: 'TRL (script + accelerate)' };
+
+/**
+ * "Export as recipe" for a completed run: the trainer and GPU count, then the worker zips the folder
+ * the CLI's `export --format axolotl|trl` writes. Switched off, with the reason, for a run without a training record.
+ */
+function RecipeExport({ run, onExport }: { run: RunRecord; onExport: (target: RecipeTarget, gpus: number) => Promise<void> }) {
+  const [open, setOpen] = useState(false);
+  const [target, setTarget] = useState<RecipeTarget>('axolotl');
+  const [gpus, setGpus] = useState(1);
+  const [busy, setBusy] = useState(false);
+  const refusal = recipeRefusal(run);
+  const gpusOk = Number.isInteger(gpus) && gpus >= 1 && gpus <= 1024;
+  if (run.status !== 'completed') return null;
+  return (
+    <div className="recipe-export">
+      <button type="button" className="secondary" disabled={refusal !== null} title={refusal ?? 'The same run as an Axolotl or TRL recipe for a multi-GPU machine'} aria-expanded={open} onClick={() => setOpen(!open)}>
+        Export as recipe
+      </button>
+      {refusal && <div className="muted small">{refusal}</div>}
+      {open && !refusal && (
+        <div className="small" role="group" aria-label={`Recipe for ${run.name}`}>
+          <label>
+            Trainer{' '}
+            <select value={target} onChange={(e) => setTarget(e.target.value as RecipeTarget)}>
+              {RECIPE_TARGETS.map((t) => (
+                <option key={t} value={t}>
+                  {TARGET_LABELS[t]}
+                </option>
+              ))}
+            </select>
+          </label>{' '}
+          <label>
+            GPUs <input type="number" min={1} max={1024} step={1} value={gpus} style={{ width: '5em' }} onChange={(e) => setGpus(e.target.valueAsNumber)} />
+          </label>{' '}
+          <button
+            type="button"
+            disabled={busy || !gpusOk}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await onExport(target, gpus);
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            {busy ? 'Writing…' : 'Download recipe (.zip)'}
+          </button>
+          {!gpusOk && <div className="bad small">The GPU count is a whole number from 1 to 1024.</div>}
+        </div>
+      )}
+    </div>
+  );
+}
+
 const COLORS = ['#2f6fdf', '#d9480f', '#2b8a3e', '#7b3fc4', '#c2255c', '#0b7285'];
 
 export function RunsScreen() {
-  const { runs, adapters, metrics, activeRunId, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
+  const { runs, adapters, metrics, activeRunId, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, exportRecipe, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
   // Checked per render: Chrome and Edge have the folder picker, other browsers download instead.
   const folderOk = canPickFolder(window);
   const merged = async (id: string, format: 'merged' | 'merged-gguf') => {
@@ -112,6 +169,13 @@ export function RunsScreen() {
                       <textarea aria-label={`Notes for ${r.name}`} rows={2} defaultValue={r.notes} onBlur={(e) => e.target.value !== r.notes && void setNotes(r.id, e.target.value)} />
                     </td>
                     <td>
+                      <RecipeExport
+                        run={r}
+                        onExport={async (target, gpus) => {
+                          const z = await exportRecipe(r.id, target, gpus);
+                          if (z) download(z.bytes, z.fileName, 'application/zip');
+                        }}
+                      />
                       <DeleteRunButton refusal={deleteRunRefusal(r.id, activeRunId)} onDelete={() => confirm(`Delete run “${r.name}” with its curves and checkpoint?`) && void removeRun(r.id)} />
                     </td>
                   </tr>
