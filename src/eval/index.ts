@@ -20,3 +20,5 @@ export type { EvalItem, EvalSet } from './eval-set';
 export { evaluate } from './report';
 export type { Comparison, EvalInput, EvalReport, ExampleRow } from './report';
 export { aggregatesCsv, examplesCsv, reportJson, toCsv } from './serialize';
+export { combineEvaluation, promptedMessages, resultAggregatesCsv, resultExamplesCsv, systemPrompt } from './compare';
+export type { EvalSystem, EvaluationResult, SystemOutput } from './compare';
