@@ -142,6 +142,11 @@ export class TrainingSession {
     this.valRows = valBatches?.rowsPerEpoch ?? 0;
   }
 
+  /** The run's train/validation split of its tokenized examples (held-out evaluation asks for the same one). */
+  static split<T>(examples: readonly T[], settings: Pick<TrainSettings, 'valSplit' | 'seed'>): { train: T[]; val: T[] } {
+    return splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
+  }
+
   /**
    * The run's data plan without a GPU: the split, the batches (packed unless the engine options
    * say not) and the optimizer steps. `open` uses it, so "planned steps" shown before a run are
@@ -155,7 +160,7 @@ export class TrainingSession {
     if (usable === 0) {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
     }
-    const { train, val } = splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
+    const { train, val } = TrainingSession.split(examples, settings);
     const batchOpts = { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, padId: opts.padId ?? 0 };
     const batches = new BatchIterator(train, batchOpts);
     const valBatches = val.length > 0 ? new BatchIterator(val, { ...batchOpts, shuffle: false }) : null;

@@ -4,7 +4,7 @@ import { TrainingGraph } from '../../engine/model/llama';
 import { meanLoss } from '../../train/held-out';
 import { promptIds, ReplyText, tokenizeExamples, type Message } from '../../data';
 import { num, optStr, str, type Values } from '../args';
-import { type LoadedEngine, loadEngine, parseIds } from '../engine-model';
+import { loadEngine, parseIds } from '../engine-model';
 import { CliError } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { lossModeFlag } from './train';
