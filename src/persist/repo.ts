@@ -91,3 +91,4 @@ export const saveEvaluation = async (e: EvaluationRecord) => void (await (await 
 export async function listEvaluations(runId: string): Promise<EvaluationRecord[]> {
   return (await (await db()).getAllFromIndex('evaluations', 'byRun', runId)).sort((a, b) => b.createdAt - a.createdAt);
 }
+export const getEvaluation = async (id: string) => (await (await db()).get('evaluations', id));

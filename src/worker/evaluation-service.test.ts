@@ -80,8 +80,10 @@ describe('evaluation service (the worker)', () => {
     state.datasets.set('leaky', rows(3, 'train'));
     await expect(svc.evaluateRun(ctx, 'job', { ...REQ, source: { kind: 'dataset', datasetId: 'leaky', datasetName: 'leaky.jsonl' } })).rejects.toThrow(/“leaky.jsonl”: The evaluation set is not held out/);
     state.datasets.set('fresh', rows(5, 'fresh'));
-    const rec = await svc.evaluateRun(ctx, 'job', { ...REQ, source: { kind: 'dataset', datasetId: 'fresh', datasetName: 'fresh.jsonl' }, otherAdapterIds: ['other'] });
+    const rec = await svc.evaluateRun(ctx, 'job', { ...REQ, source: { kind: 'dataset', datasetId: 'fresh', datasetName: 'fresh.jsonl' }, otherAdapterIds: ['other'], autoMetrics: true, metrics: ['contains:fresh'] });
     expect(rec.result.n).toBe(5);
+    // Chosen from the references (text answers), then the user's substring check.
+    expect(rec.result.metrics.map((m) => m.id)).toEqual(['em_norm', 'f1', 'length', 'contains:fresh']);
     expect(rec.result.systems.map((s) => s.name)).toEqual(['base', 'prompted', 'format tune', 'older run']);
     expect(state.saved).toHaveLength(1);
   });

@@ -7,9 +7,9 @@ import type { GpuContext } from '../engine/gpu/context';
 import { TrainingSession } from '../train/session';
 import { greedyAnswers, referenceLoss, type HeldOutModel } from '../train/held-out';
 import { sftExamples, tokenizeExamples, type Example } from '../data';
-import { EvalLeakError, assertDisjoint, combineEvaluation, fewShotExamples, resolveMetrics, systemPrompt, toEvalSet, type EvalSystem, type SystemOutput } from '../eval';
+import { EvalLeakError, METRIC_IDS, assertDisjoint, chooseMetricIds, combineEvaluation, fewShotExamples, metricFromId, resolveMetrics, resultAggregatesCsv, resultExamplesCsv, systemPrompt, toEvalSet, toJson, type EvalSystem, type SystemOutput } from '../eval';
 import { newId } from '../persist/db';
-import { getAdapter, getRun, saveEvaluation } from '../persist/repo';
+import { getAdapter, getEvaluation, getRun, saveEvaluation } from '../persist/repo';
 import type { EvalSource, EvaluationRecord, RunRecord } from '../persist/records';
 import { trainingExamples } from './dataset-service';
 import { loadAdapter, loadBase } from './generation-service';
@@ -20,8 +20,10 @@ export interface EvaluateRequest {
   source: EvalSource;
   /** Adapters of other runs on the same base, compared too. */
   otherAdapterIds: string[];
-  /** Metric ids (eval/metric-set); empty = chosen from the references. */
+  /** Metric ids (eval/metric-set), after the chosen ones with autoMetrics; none at all = chosen from the references. */
   metrics: string[];
+  /** Start from the metrics chosen from the references (then add `metrics`: a regex, a substring). */
+  autoMetrics?: boolean;
   maxNewTokens: number;
   /** Few-shot examples of the prompted baseline, drawn from the run's training rows. */
   shots: number;
@@ -118,7 +120,7 @@ export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateR
     const { items, skippedRows } = toEvalSet(evalExamples);
     if (items.length === 0) throw new Error('No example of the evaluation set has a user turn followed by an answer to grade.');
     const references = items.map((i) => i.reference);
-    const metrics = resolveMetrics(references, req.metrics);
+    const metrics = resolveMetrics(references, req.autoMetrics ? [...chooseMetricIds(references), ...req.metrics] : req.metrics);
 
     const taken = new Set<string>();
     const systems: (EvalSystem & { adapterId?: string })[] = [{ name: 'base', kind: 'base' }];
@@ -180,4 +182,18 @@ export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateR
     endJob(jobId, signal);
     running = null;
   }
+}
+
+/** The metrics a user can pick (regex: and contains: take an argument typed beside them). */
+export function metricCatalog(): { id: string; label: string }[] {
+  return METRIC_IDS.map((id) => ({ id, label: metricFromId(id).label }));
+}
+
+/** A stored evaluation as files: JSON (the whole result; non-finite numbers null) or CSV (aggregates, examples). */
+export async function exportEvaluation(id: string, format: 'json' | 'aggregates.csv' | 'examples.csv'): Promise<{ fileName: string; text: string }> {
+  const rec = await getEvaluation(id);
+  if (!rec) throw new Error('That evaluation was deleted.');
+  const stem = `evaluation-${rec.runId}-${new Date(rec.createdAt).toISOString().slice(0, 19).replace(/:/g, '')}`;
+  if (format === 'json') return { fileName: `${stem}.json`, text: toJson(rec) };
+  return { fileName: `${stem}-${format}`, text: format === 'aggregates.csv' ? resultAggregatesCsv(rec.result) : resultExamplesCsv(rec.result) };
 }

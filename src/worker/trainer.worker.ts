@@ -141,6 +141,8 @@ const api = {
     const { ctx } = await device();
     return evaluation.evaluateRun(ctx, jobId, req, onProgress);
   },
+  metricCatalog: () => evaluation.metricCatalog(),
+  exportEvaluation: (id: string, format: 'json' | 'aggregates.csv' | 'examples.csv') => evaluation.exportEvaluation(id, format),
 
   // Stored runs and adapters: every edit goes through here (the worker is the only writer).
   setRunNotes: (runId: string, notes: string) => runs.setRunNotes(runId, notes),
