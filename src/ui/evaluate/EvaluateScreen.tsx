@@ -236,7 +236,10 @@ export function EvaluateScreen() {
 
   const p = running?.progress;
   return (
-    <div className="screen">
+    <section aria-labelledby="screen-title">
+      <h1 id="screen-title" tabIndex={-1}>
+        Evaluate: does the tune beat the prompt?
+      </h1>
       <p>
         Does the tune beat a careful prompt? The base model, the prompted baseline (a system prompt and examples from the training rows) and the tuned adapter answer the same held-out prompts, greedily; the scores are compared example by example. Nothing leaves this device.
       </p>
@@ -352,6 +355,6 @@ export function EvaluateScreen() {
         </Field>
       )}
       {shown && <Results key={shown.id} rec={shown} />}
-    </div>
+    </section>
   );
 }
