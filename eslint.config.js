@@ -14,7 +14,7 @@ const FORMATS = ['engine/model/config', 'engine/model/dtype', 'engine/model/json
 /** The worker's API surface for the UI thread: the typed client and the pure declarations it shows (settings, model presets, the lost-model notice). */
 const WORKER_API = ['worker/client', 'worker/settings', 'worker/presets', 'worker/model-availability'];
 /** What stores may read from the database; every write goes through the worker, the single writer. */
-const PERSIST_READS = { 'persist/repo': ['listRuns', 'getRun', 'getMetrics', 'getSamples', 'listAdapters', 'listDatasets'] };
+const PERSIST_READS = { 'persist/repo': ['listRuns', 'getRun', 'getMetrics', 'getSamples', 'listAdapters', 'listDatasets', 'listEvaluations'] };
 
 /**
  * The layer graph. allow: layers (or single modules) a layer may import besides itself;
@@ -31,7 +31,7 @@ const LAYERS = {
   eval: { why: 'pure metrics and verdicts, run by the worker and the CLI', allow: ['data'], packages: [] },
   hub: { why: 'downloads and caches model files', allow: FORMATS, packages: [] },
   // train/settings is the settings declaration (pure data): stored runs are read with its defaults.
-  persist: { why: 'below the worker and the stores', allow: ['train/settings'], types: ['data', 'train'], packages: ['idb'] },
+  persist: { why: 'below the worker and the stores', allow: ['train/settings'], types: ['data', 'train', 'eval'], packages: ['idb'] },
   // persist/secrets: the Hub token the user types, in its own database; the worker gets it per call, never reads it.
   store: { why: 'UI state: talks to the worker API and reads persist/', allow: ['persist/records', 'persist/lifecycle', 'persist/secrets', ...WORKER_API], names: PERSIST_READS, types: ['worker'] },
   worker: { why: 'owns the GPU and the database writes', allow: ['engine', 'data', 'adapters', 'train', 'eval', 'hub', 'persist'] },

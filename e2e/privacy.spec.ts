@@ -130,7 +130,7 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
     expect(await trained()).toBeGreaterThan(0.98 * total);
     await page.screenshot({ path: 'e2e/artifacts/data-train-on-all.png', fullPage: true });
 
-    for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Runs', 'GPU', 'Data']) {
+    for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Evaluate', 'Runs', 'GPU', 'Data']) {
       await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();
       await expect(page.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
       await page.waitForTimeout(300);

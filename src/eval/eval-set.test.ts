@@ -20,6 +20,12 @@ it('toEvalItem: the last assistant turn is the reference, everything before it t
   expect(toEvalItem(chat(1, ['user', 'a'], ['assistant', 'b'], ['user', 'c']))!.reference).toBe('b');
 });
 
+it('toEvalItem: a preference pair is graded against its chosen answer, after its prompt', () => {
+  const pair: Example = { kind: 'preference', conversational: true, row: 4, messages: [{ role: 'user', content: 'Capital of France?' }], chosen: [{ role: 'assistant', content: 'Paris' }], rejected: [{ role: 'assistant', content: 'Lyon' }] };
+  expect(toEvalItem(pair)).toEqual({ prompt: [{ role: 'user', content: 'Capital of France?' }], reference: 'Paris', row: 4 });
+  expect(toEvalItem({ ...pair, messages: [{ role: 'system', content: 'no user turn' }] })).toBeUndefined();
+});
+
 it('toEvalSet: text examples and examples without a user turn before the answer are skipped by row', () => {
   const text: Example = { kind: 'text', row: 3, messages: [{ role: 'assistant', content: 'free text' }] };
   const noUser = chat(4, ['system', 's'], ['assistant', 'x']);

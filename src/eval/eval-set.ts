@@ -16,10 +16,17 @@ export interface EvalItem {
 
 /**
  * Splits an example at its last assistant turn: that turn is the reference, everything before it
- * the prompt (turns after it, which a model is never asked to write, are dropped). Undefined when
+ * the prompt (turns after it, which a model is never asked to write, are dropped); a preference
+ * pair's reference is its chosen answer. Undefined when
  * there is nothing to prompt with: no assistant turn, or no user turn before it (a 'text' example).
  */
 export function toEvalItem(example: Example): EvalItem | undefined {
+  // A preference pair is graded against its chosen answer (its last message), after its prompt.
+  if (example.kind === 'preference') {
+    const chosen = example.chosen.at(-1);
+    if (!chosen || !example.messages.some((m) => m.role === 'user')) return undefined;
+    return { prompt: [...example.messages, ...example.chosen.slice(0, -1)], reference: chosen.content, row: example.row };
+  }
   const last = example.messages.map((m) => m.role).lastIndexOf('assistant');
   if (last < 0) return undefined;
   const prompt = example.messages.slice(0, last);

@@ -19,4 +19,6 @@ export { EvalLeakError, assertDisjoint, fewShotExamples, fewShotPrompt, toEvalIt
 export type { EvalItem, EvalSet } from './eval-set';
 export { evaluate } from './report';
 export type { Comparison, EvalInput, EvalReport, ExampleRow } from './report';
-export { aggregatesCsv, examplesCsv, reportJson, toCsv } from './serialize';
+export { aggregatesCsv, examplesCsv, reportJson, toCsv, toJson } from './serialize';
+export { combineEvaluation, promptedMessages, resultAggregatesCsv, resultExamplesCsv, systemPrompt } from './compare';
+export type { EvalSystem, EvaluationResult, SystemOutput } from './compare';

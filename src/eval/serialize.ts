@@ -42,5 +42,10 @@ export function examplesCsv(report: EvalReport): string {
 
 /** The whole report as JSON (aggregates, comparisons, verdict, per-example rows); non-finite numbers become null. */
 export function reportJson(report: EvalReport): string {
-  return JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+  return toJson(report);
+}
+
+/** Indented JSON where non-finite numbers (no score) become null instead of failing or vanishing. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
 }

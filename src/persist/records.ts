@@ -2,6 +2,7 @@
 // worker (the only writer) and the UI stores (which list and read them).
 import type { TrainSettings } from '../train/settings';
 import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
+import type { EvaluationResult } from '../eval/compare';
 
 export interface DatasetRecord {
   id: string;
@@ -104,4 +105,18 @@ export interface AdapterRecord {
   targets: string[];
   /** PEFT files: adapter_config.json and adapter_model.safetensors. */
   files: AdapterFile[];
+}
+
+/** Where an evaluation's items came from. */
+export type EvalSource = { kind: 'validation' } | { kind: 'dataset'; datasetId: string; datasetName: string };
+
+/** A held-out evaluation of a run's systems (base, prompted baseline, its adapter, others), stored with the run. */
+export interface EvaluationRecord {
+  id: string;
+  runId: string;
+  createdAt: number;
+  source: EvalSource;
+  /** What was asked for: metric ids, decoding and the prompted baseline. */
+  settings: { metrics: string[]; maxNewTokens: number; shots: number; systemPrompt: string; seed: number };
+  result: EvaluationResult;
 }

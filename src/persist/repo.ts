@@ -2,7 +2,7 @@
 // The worker is the only writer; stores import only the reads (eslint.config.js, PERSIST_READS).
 import { db } from './db';
 import { markInterrupted } from './lifecycle';
-import type { AdapterRecord, CheckpointRecord, DatasetRecord, MetricPoint, RunRecord, SampleRecord } from './records';
+import type { AdapterRecord, CheckpointRecord, DatasetRecord, EvaluationRecord, MetricPoint, RunRecord, SampleRecord } from './records';
 import { withDefaults } from '../train/settings';
 
 /** A stored run as this version reads it: settings from before a field existed get its default. */
@@ -51,9 +51,9 @@ export async function listRuns(activeRunId: string | null = null): Promise<RunRe
 
 export async function deleteRun(id: string): Promise<void> {
   const d = await db();
-  const tx = d.transaction(['runs', 'metrics', 'samples', 'checkpoints'], 'readwrite');
+  const tx = d.transaction(['runs', 'metrics', 'samples', 'checkpoints', 'evaluations'], 'readwrite');
   await tx.objectStore('runs').delete(id);
-  for (const store of ['metrics', 'samples'] as const) {
+  for (const store of ['metrics', 'samples', 'evaluations'] as const) {
     const idx = tx.objectStore(store).index('byRun');
     for (let c = await idx.openCursor(id); c; c = await c.continue()) await c.delete();
   }
@@ -84,3 +84,11 @@ export async function listAdapters(): Promise<Omit<AdapterRecord, 'files'>[]> {
   return all.map(({ files: _files, ...meta }) => meta).sort((a, b) => b.createdAt - a.createdAt);
 }
 export const deleteAdapter = async (id: string) => void (await (await db()).delete('adapters', id));
+
+// Evaluations
+export const saveEvaluation = async (e: EvaluationRecord) => void (await (await db()).put('evaluations', e));
+/** A run's evaluations, newest first. */
+export async function listEvaluations(runId: string): Promise<EvaluationRecord[]> {
+  return (await (await db()).getAllFromIndex('evaluations', 'byRun', runId)).sort((a, b) => b.createdAt - a.createdAt);
+}
+export const getEvaluation = async (id: string) => (await (await db()).get('evaluations', id));

@@ -190,6 +190,17 @@ export class TrainingSession {
     this.valRows = valBatches?.rowsPerEpoch ?? 0;
   }
 
+  /** The run's train/validation split of its tokenized examples (held-out evaluation asks for the same one). */
+  static split<T>(examples: readonly T[], settings: Pick<TrainSettings, 'valSplit' | 'seed'>): { train: T[]; val: T[] } {
+    return splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
+  }
+
+  /** The dataset rows a run trains on and holds out, as plan() splits them (pairs: the usable ones only). */
+  static splitRows(data: TrainingData, settings: Pick<TrainSettings, 'valSplit' | 'seed' | 'seqLen'>): { train: number[]; val: number[] } {
+    const split = isPairs(data) ? TrainingSession.split(usablePairs(data, settings.seqLen), settings) : TrainingSession.split(data, settings);
+    return { train: split.train.map((e) => e.row), val: split.val.map((e) => e.row) };
+  }
+
   /**
    * The run's data plan without a GPU: the split, the batches (packed unless the engine options
    * say not) and the optimizer steps. `open` uses it, so "planned steps" shown before a run are
@@ -205,7 +216,7 @@ export class TrainingSession {
     if (usable === 0) {
       throw new Error(`none of the ${examples.length} examples has a trained token within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
     }
-    const { train, val } = splitTrainVal(examples, { valFraction: settings.valSplit, seed: settings.seed });
+    const { train, val } = TrainingSession.split(examples, settings);
     const batchOpts = { B: settings.batchSize, T, seed: settings.seed, packing: engine.packing, padId: opts.padId ?? 0 };
     const batches = new BatchIterator(train, batchOpts);
     const valBatches = val.length > 0 ? new BatchIterator(val, { ...batchOpts, shuffle: false }) : null;
@@ -508,14 +519,19 @@ export async function collectSamples(
   }
 }
 
+/** Pairs with a trained token on both sides within T (the others cannot train). */
+function usablePairs(pairs: readonly TokenizedPair[], T: number): TokenizedPair[] {
+  return pairs.filter((p) => trainedTokens(p.chosen, T) > 0 && trainedTokens(p.rejected, T) > 0);
+}
+
 /** RunPlan over preference pairs: pairs with a trained token on both sides within T, unpacked, shuffled as pairs. */
 function planPairs(pairs: readonly TokenizedPair[], settings: TrainSettings, padId: number): RunPlan {
   const T = settings.seqLen;
-  const usable = pairs.filter((p) => trainedTokens(p.chosen, T) > 0 && trainedTokens(p.rejected, T) > 0);
+  const usable = usablePairs(pairs, T);
   if (usable.length === 0) {
     throw new Error(`none of the ${pairs.length} preference pairs has a trained token on both sides within the first ${T} tokens (the sequence length): raise the sequence length or shorten the prompts`);
   }
-  const { train, val } = splitTrainVal(usable, { valFraction: settings.valSplit, seed: settings.seed });
+  const { train, val } = TrainingSession.split(usable, settings);
   const rows = (ps: readonly TokenizedPair[]) => ps.flatMap((p) => [p.chosen, p.rejected]);
   const batchOpts = { B: batchRows(settings), T, seed: settings.seed, packing: false, pairs: true, padId };
   const batches = new BatchIterator(rows(train), batchOpts);

@@ -12,6 +12,7 @@ export type { NamedBytes } from './zip';
 export type { MergedFormat, MergedExportPlan } from './adapter-service';
 export type { CachedModel, DownloadProgress } from './models-service';
 export type { TokenReport, DatasetStats, PreviewSegment } from './token-service';
+export type { EvaluateRequest, EvaluateProgress } from './evaluation-service';
 
 let remote: Comlink.Remote<TrainerApi> | null = null;
 

@@ -40,7 +40,8 @@ function destroyLora(ctx: GpuContext, l: LoraParams) {
   for (const b of [l.params, l.grads, l.m, l.v]) ctx.destroy(b);
 }
 
-async function loadBase(ctx: GpuContext, ref: ModelRef): Promise<Loaded> {
+/** The model of `ref` on the GPU (kept loaded between calls: the playground's, and evaluations'). */
+export async function loadBase(ctx: GpuContext, ref: ModelRef): Promise<Loaded> {
   const key = cacheKeyOf(ref);
   if (loaded?.key === key && loaded.ctx === ctx) return loaded;
   unloadPlayground();
@@ -54,7 +55,7 @@ async function loadBase(ctx: GpuContext, ref: ModelRef): Promise<Loaded> {
 }
 
 /** A stored PEFT adapter as GPU LoRA parameters for this base model. */
-async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
+export async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
   if (l.adapter?.id === adapterId) return l.adapter.lora;
   if (l.adapter) destroyLora(l.ctx, l.adapter.lora);
   l.adapter = null;

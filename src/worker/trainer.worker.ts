@@ -15,6 +15,7 @@ import * as training from './training-service';
 import * as models from './models-service';
 import * as runs from './runs-service';
 import * as profiling from './profile-service';
+import * as evaluation from './evaluation-service';
 import { tokenStats, type TokenReport } from './token-service';
 import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
@@ -42,6 +43,11 @@ training.setForgetDevice(() => (ctxPromise = null));
 /** WebGPU's guaranteed defaults, used for estimates when no adapter is available. */
 
 type Progress = (p: datasets.ParseProgress) => void;
+
+function refuseWhileEvaluating(toDo: string): void {
+  const busy = evaluation.evaluationBusy(toDo);
+  if (busy) throw new Error(busy);
+}
 
 const api = {
   async gpuStatus(): Promise<GpuStatus> {
@@ -121,18 +127,34 @@ const api = {
   planSteps(datasetId: string, ref: ModelRef, settings: TrainSettings): Promise<number> {
     return training.planSteps(datasetId, ref, settings);
   },
+  // An evaluation holds the model and its adapters on the GPU: training and the playground wait for it.
   startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
+    refuseWhileEvaluating('start a run');
     return training.startRun(req, onEvent);
   },
   resumeRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    refuseWhileEvaluating('resume a run');
     return training.resumeRun(runId, onEvent);
   },
   pauseRun: () => training.pauseRun(),
   stopRun: () => training.stopRun(),
   activeRunId: () => training.currentRunId(),
   generate(req: GenerateRequest, onToken: (text: string) => void) {
+    refuseWhileEvaluating('use the playground');
     return training.generate(req, onToken);
   },
+  /**
+   * Evaluates a run's systems on held-out examples (cancel with cancel(jobId)); resolves with
+   * the stored evaluation. Refused while a run trains.
+   */
+  async evaluateRun(jobId: string, req: evaluation.EvaluateRequest, onProgress?: (p: evaluation.EvaluateProgress) => void) {
+    const busy = training.trainingBusy('evaluate');
+    if (busy) throw new Error(busy);
+    const { ctx } = await device();
+    return evaluation.evaluateRun(ctx, jobId, req, onProgress);
+  },
+  metricCatalog: () => evaluation.metricCatalog(),
+  exportEvaluation: (id: string, format: 'json' | 'aggregates.csv' | 'examples.csv') => evaluation.exportEvaluation(id, format),
 
   // Stored runs and adapters: every edit goes through here (the worker is the only writer).
   setRunNotes: (runId: string, notes: string) => runs.setRunNotes(runId, notes),

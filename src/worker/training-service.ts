@@ -292,9 +292,15 @@ export function stopRun(): boolean {
   return true;
 }
 
+/** Why the GPU cannot be lent to other work now (a run trains), or null. */
+export function trainingBusy(toDo: string): string | null {
+  return active && !active.session.paused ? `The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to ${toDo}.` : null;
+}
+
 /** Playground generation; refused while a run trains (one GPU, and the run needs its memory). */
 export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<GenerateOutput> {
-  if (active && !active.session.paused) throw new Error(`The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to use the playground.`);
+  const busy = trainingBusy('use the playground');
+  if (busy) throw new Error(busy);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
   return playgroundGenerate(ctx, req, onText);

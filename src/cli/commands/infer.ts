@@ -1,17 +1,15 @@
 // `generate`, `logits` and `eval`: the base model, or base + adapter, on the CLI's GPU.
 import { Generator } from '../../engine/model/generate';
 import { TrainingGraph } from '../../engine/model/llama';
-import { LoraTrainer } from '../../train/trainer';
-import { defaultOptimConfig } from '../../engine/optim/config';
 import { chooseSeqLen } from '../../train/seq-len';
-import { BatchIterator, promptIds, ReplyText, tokenizeExamples, type Message, type TokenizedExample } from '../../data';
+import { meanLoss } from '../../train/held-out';
+import { promptIds, ReplyText, tokenizeExamples, type Message } from '../../data';
 import { num, optStr, str, type Values } from '../args';
-import { type LoadedEngine, loadEngine, parseIds } from '../engine-model';
+import { loadEngine, parseIds } from '../engine-model';
 import { CliError } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { lossModeFlag } from './train';
 import { WEIGHTS_HELP, weightsFlag } from '../weights';
-import { LoraParams } from '../../engine/model/lora-params';
 
 const ENGINE_OPTS = { model: { type: 'string' }, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -116,7 +114,7 @@ export async function evalCommand(v: Values, out: (l: string) => void): Promise<
     if (seq.error) throw new CliError(`--seq-len ${asked}: ${seq.error}`);
     const T = seq.seqLen;
     const tok = await tokenizeExamples(e.tokenizer, examples, { lossMode });
-    const r = await meanLoss(e, e.lora, tok.examples, { B, T, loraScale: e.lora ? num(v, 'scale', 1) : 0 });
+    const r = await meanLoss(e.ctx, e.model, e.lora, tok.examples, { B, T, loraScale: e.lora ? num(v, 'scale', 1) : 0 });
     if (r.targets === 0) throw new CliError(`--data ${dataFile}: no trained tokens within --seq-len ${T}`);
     const res = { examples: tok.examples.length, skipped: r.skippedRows.length, targets: r.targets, loss: r.loss, perplexity: Math.exp(r.loss) };
     out(v.json ? JSON.stringify(res) : `loss ${r.loss.toFixed(4)} (perplexity ${Math.exp(r.loss).toFixed(2)}) over ${r.targets} trained tokens in ${tok.examples.length} examples${r.skippedRows.length ? `; ${r.skippedRows.length} skipped (nothing to train within --seq-len)` : ''}`);
@@ -125,27 +123,3 @@ export async function evalCommand(v: Values, out: (l: string) => void): Promise<
   }
 }
 
-/**
- * Teacher-forced mean loss per trained token over tokenized examples (in order, batches of
- * B × T), with `lora` at loraScale or the base model when lora is null; targets = 0 when none
- * was left to score within T (skippedRows lists the rows with nothing to score).
- */
-export async function meanLoss(e: LoadedEngine, lora: LoraParams | null, examples: readonly TokenizedExample[], opts: { B: number; T: number; loraScale: number }): Promise<{ loss: number; targets: number; skippedRows: number[] }> {
-  const batches = new BatchIterator(examples, { B: opts.B, T: opts.T, seed: 0, shuffle: false });
-  // The trainer's eval path needs LoRA buffers; the base model gets an all-zero adapter (B = 0 ⇒ no change).
-  const params = lora ?? LoraParams.create(e.ctx, e.opened.config, { r: 1, alpha: 1, dropout: 0, targetModules: ['q_proj'], useRslora: false }, 0);
-  const trainer = new LoraTrainer(e.ctx, e.model, params, defaultOptimConfig(), { B: opts.B, T: opts.T, seed: 0 });
-  try {
-    let sum = 0;
-    let n = 0;
-    for (const b of batches.epochBatches(0)) {
-      const r = await trainer.evalLoss(b, { loraScale: lora ? opts.loraScale : 0 });
-      sum += r.loss * r.numTargets;
-      n += r.numTargets;
-    }
-    return { loss: n > 0 ? sum / n : NaN, targets: n, skippedRows: batches.skippedRows };
-  } finally {
-    trainer.destroy();
-    if (!lora) params.destroy();
-  }
-}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
+import { useEvaluation } from '../../store/evaluation';
 import { callback, errorMessage, trainer, type GenerateRequest } from '../../worker/client';
 import { parseFewShot } from './few-shot';
 import { speedLine } from './speed';
@@ -23,7 +24,9 @@ export function Playground() {
   }, [refresh]);
 
   const [prompt, setPrompt] = useState('');
-  const [system, setSystem] = useState('');
+  // Shared with the Evaluate screen: the prompted baseline starts from the prompt tried here.
+  const system = useEvaluation((s) => s.systemPrompt);
+  const setSystem = useEvaluation((s) => s.setSystemPrompt);
   const [fewShot, setFewShot] = useState('');
   const [adapterId, setAdapterId] = useState<string>('');
   const [scale, setScale] = useState(1);

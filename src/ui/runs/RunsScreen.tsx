@@ -6,6 +6,7 @@ import { LOSS_MODES, RECIPE_TARGETS, type RecipeTarget } from '../../worker/sett
 import { align, canResume, deleteRunRefusal, formatLoss, recipeRefusal, seriesOf, thin } from '../../persist/lifecycle';
 import type { RunRecord } from '../../persist/records';
 import { Chart } from '../common/Chart';
+import { RunEvaluations } from './RunEvaluations';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
 import { download, downloadBlob, formatBytes, formatDate } from '../common/format';
@@ -187,6 +188,7 @@ export function RunsScreen() {
         {selected.length > 0 && <Chart title="Training loss of the selected runs" data={compare} series={selected.map((id, i) => ({ label: runs.find((r) => r.id === id)?.name ?? id, color: COLORS[i % COLORS.length] }))} />}
       </div>
 
+      <RunEvaluations runs={runs} />
       <div className="card" data-testid="adapters">
         <h2>Adapters</h2>
         {loaded && adapters.length === 0 && <p className="muted">No adapters yet. A finished run saves one here; you can also import a PEFT adapter.</p>}

@@ -11,10 +11,11 @@ import { ModelScreen } from '../model/ModelScreen';
 import { TrainScreen } from '../training/TrainScreen';
 import { Playground } from '../playground/Playground';
 import { RunsScreen } from '../runs/RunsScreen';
+import { EvaluateScreen } from '../evaluate/EvaluateScreen';
 import { ThemeToggle } from './ThemeToggle';
 
 /** Screens that cannot do anything without a GPU device. */
-const NEEDS_GPU: ScreenId[] = ['train', 'playground', 'gpu'];
+const NEEDS_GPU: ScreenId[] = ['train', 'playground', 'evaluate', 'gpu'];
 
 function Screen({ id }: { id: ScreenId }) {
   switch (id) {
@@ -28,6 +29,8 @@ function Screen({ id }: { id: ScreenId }) {
       return <TrainScreen />;
     case 'playground':
       return <Playground />;
+    case 'evaluate':
+      return <EvaluateScreen />;
     case 'adapters':
       return <RunsScreen />;
     case 'gpu':

@@ -5,6 +5,7 @@ export const SCREENS = [
   { id: 'model', label: 'Base model', short: 'Model' },
   { id: 'train', label: 'Train', short: 'Train' },
   { id: 'playground', label: 'Playground', short: 'Playground' },
+  { id: 'evaluate', label: 'Evaluate: does the tune beat the prompt?', short: 'Evaluate' },
   { id: 'adapters', label: 'Runs & adapters', short: 'Runs' },
   { id: 'gpu', label: 'GPU', short: 'GPU' },
 ] as const;

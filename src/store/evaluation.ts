@@ -1,0 +1,72 @@
+// Held-out evaluations: the one in progress (it runs in the worker; this store outlives the
+// screens, so leaving the Evaluate screen and coming back shows it still going) and the stored
+// ones per run, read from IndexedDB. The playground's system prompt is kept here too, so the
+// prompted baseline of an evaluation starts from the prompt the user tried by hand.
+import { create } from 'zustand';
+import { listDatasets, listEvaluations } from '../persist/repo';
+import type { DatasetRecord, EvaluationRecord } from '../persist/records';
+import { callback, errorMessage, trainer, type EvaluateProgress, type EvaluateRequest } from '../worker/client';
+
+const JOB = 'evaluation';
+
+interface EvaluationState {
+  /** The playground's system prompt (the prompted baseline's default). */
+  systemPrompt: string;
+  setSystemPrompt(s: string): void;
+  running: { runId: string; progress: EvaluateProgress | null; cancelling: boolean } | null;
+  error: string | null;
+  /** Stored evaluations by run id, newest first. */
+  byRun: Record<string, EvaluationRecord[]>;
+  load(runId: string): Promise<void>;
+  /** Saved datasets, for an evaluation set other than the run's validation split. */
+  datasets: Omit<DatasetRecord, 'bytes'>[];
+  loadDatasets(): Promise<void>;
+  start(req: EvaluateRequest): Promise<EvaluationRecord | null>;
+  cancel(): void;
+}
+
+export const useEvaluation = create<EvaluationState>((set, get) => ({
+  systemPrompt: '',
+  setSystemPrompt: (systemPrompt) => set({ systemPrompt }),
+  running: null,
+  error: null,
+  byRun: {},
+  datasets: [],
+  async loadDatasets() {
+    set({ datasets: await listDatasets() });
+  },
+  async load(runId) {
+    try {
+      const list = await listEvaluations(runId);
+      set({ byRun: { ...get().byRun, [runId]: list } });
+    } catch (e) {
+      set({ error: errorMessage(e) });
+    }
+  },
+  async start(req) {
+    if (get().running) return null;
+    set({ running: { runId: req.runId, progress: null, cancelling: false }, error: null });
+    try {
+      const rec = await trainer().evaluateRun(
+        JOB,
+        req,
+        callback((progress: EvaluateProgress) => {
+          const cur = get().running;
+          if (cur) set({ running: { ...cur, progress } });
+        }),
+      );
+      set({ running: null, byRun: { ...get().byRun, [req.runId]: [rec, ...(get().byRun[req.runId] ?? [])] } });
+      return rec;
+    } catch (e) {
+      const cancelled = get().running?.cancelling === true;
+      set({ running: null, error: cancelled ? null : errorMessage(e) });
+      return null;
+    }
+  },
+  cancel() {
+    const cur = get().running;
+    if (!cur) return;
+    set({ running: { ...cur, cancelling: true } });
+    void trainer().cancel(JOB);
+  },
+}));
