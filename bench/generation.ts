@@ -62,6 +62,7 @@ export async function runGenerationBench(ctx: GpuContext, args: BenchArgs): Prom
   } finally {
     gen.destroy();
     lora.destroy();
+    model.destroy();
     destroyWeights(ctx, weights);
   }
 }

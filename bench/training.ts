@@ -84,6 +84,7 @@ async function build(ctx: GpuContext, cfg: ModelConfig, storage: WeightStorage, 
     destroy() {
       trainer.destroy();
       lora.destroy();
+      model.destroy();
       destroyWeights(ctx, weights);
     },
   };

@@ -50,6 +50,7 @@ export async function loadEngine(modelDir: string, adapterDir: string | undefine
       tokenizer,
       async close() {
         lora?.destroy();
+        model.destroy();
         destroyWeights(c, w);
         c.device.destroy();
       },

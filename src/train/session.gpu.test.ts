@@ -65,6 +65,20 @@ describe('TrainingSession', () => {
     expect(ctx.allocatedBytes).toBe(before);
   });
 
+  it('destroy frees every buffer the session made: a second open, step and destroy leaves no more allocated', async () => {
+    const ctx = await getTestContext({ fallback: true });
+    const ex = await tokenized(4);
+    const cycle = async () => {
+      const s = await open(ex, settings({ maxSteps: 1 }), ctx);
+      await s.step();
+      s.destroy();
+      return ctx.allocatedBytes;
+    };
+    // The first cycle may leave per-device constants (cached once); any per-session leftover (the RoPE table was one) grows each cycle.
+    const after1 = await cycle();
+    expect(await cycle()).toBe(after1);
+  });
+
   it('trains: the validation loss falls on a learnable dataset', async () => {
     const ex = await tokenized(30);
     const s = await open(ex, settings({ maxSteps: 24 }));

@@ -483,6 +483,7 @@ export class TrainingSession {
   destroy(): void {
     this.trainer.destroy();
     this.trainer.lora.destroy();
+    this.trainer.model.destroy();
     destroyWeights(this.ctx, this.weights);
   }
 }

@@ -31,13 +31,10 @@ let loaded: Loaded | null = null;
 /** Frees the playground's model (training needs the memory). */
 export function unloadPlayground(): void {
   if (!loaded) return;
-  if (loaded.adapter) destroyLora(loaded.ctx, loaded.adapter.lora);
+  loaded.adapter?.lora.destroy();
+  loaded.model.destroy();
   destroyWeights(loaded.ctx, loaded.weights);
   loaded = null;
-}
-
-function destroyLora(ctx: GpuContext, l: LoraParams) {
-  for (const b of [l.params, l.grads, l.m, l.v]) ctx.destroy(b);
 }
 
 /** The model of `ref` on the GPU (kept loaded between calls: the playground's, and evaluations'). */
@@ -57,7 +54,7 @@ export async function loadBase(ctx: GpuContext, ref: ModelRef): Promise<Loaded> 
 /** A stored PEFT adapter as GPU LoRA parameters for this base model. */
 export async function loadAdapter(l: Loaded, adapterId: string): Promise<LoraParams> {
   if (l.adapter?.id === adapterId) return l.adapter.lora;
-  if (l.adapter) destroyLora(l.ctx, l.adapter.lora);
+  l.adapter?.lora.destroy();
   l.adapter = null;
   const rec = await getAdapter(adapterId);
   if (!rec) throw new Error('That adapter was deleted.');

@@ -93,6 +93,7 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
     } finally {
       trainer.destroy();
       trainer.lora.destroy();
+      trainer.model.destroy();
     }
   } finally {
     destroyWeights(ctx, weights);

@@ -178,6 +178,11 @@ export class LlamaModel {
   ) {
     this.invFreq = createRopeInvFreqBuffer(ctx, cfg.headDim, cfg.ropeTheta, cfg.ropeScaling);
   }
+
+  /** Frees the RoPE table (the weights belong to whoever uploaded them). */
+  destroy(): void {
+    this.ctx.destroy(this.invFreq);
+  }
 }
 
 export interface GraphOptions {
