@@ -51,7 +51,7 @@ beforeAll(async () => {
     settings: { ...DEFAULT_SETTINGS, rank: 4, alpha: 8, targets: [...targets], valSplit: 0.2 },
     engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
     data: { file: 'train.jsonl', sha256: createHash('sha256').update(data).digest('hex'), excludeInvalid: true, dedupe: false, examples: 10 },
-    base: { id: 'org/tiny', revision: null, quantization: null },
+    base: { id: 'org/tiny', revision: null },
   };
   await writeFile(join(adapterDir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
 });

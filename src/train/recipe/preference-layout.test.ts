@@ -21,8 +21,8 @@ const plain = Array.from({ length: 3 }, (_, i) => ({ prompt: `Q${i}:`, chosen: `
 describe('preference layouts', () => {
   it('picks TRL’s layout and Axolotl’s DPO layout for preference pairs, whatever the loss mode', () => {
     for (const mode of ['all-assistant', 'last-assistant', 'all'] as const) {
-      expect(dataLayout('trl', 'preference', mode)).toBe('preference');
-      expect(dataLayout('axolotl', 'preference', mode)).toBe('axolotl-preference');
+      expect(dataLayout('trl', 'preference', mode, 'dpo')).toBe('preference');
+      expect(dataLayout('axolotl', 'preference', mode, 'dpo')).toBe('axolotl-preference');
     }
   });
 
@@ -67,7 +67,7 @@ describe('preference layouts', () => {
       settings: DEFAULT_SETTINGS,
       engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
       data: { file: 'pairs.jsonl', sha256: '0'.repeat(64), excludeInvalid: false, dedupe: false, examples: 4 },
-      base: { id: 'org/m', revision: null, quantization: null },
+      base: { id: 'org/m', revision: null },
     };
     const pairs = await read(conversational);
     for (const target of ['axolotl', 'trl'] as const) expect(() => recipeFiles(target, run, pairs, { gpus: 1 })).toThrow(/an SFT run does not train on preference pairs/);
