@@ -93,6 +93,10 @@ describe('preference layouts', () => {
       chosen: { role: 'assistant', content: 'City 0, "quoted" é' },
       rejected: { role: 'assistant', content: "I don't know 0." },
     });
+    // What Axolotl renders from a row: the messages, then each reply.
+    const conv = await read([...conversational, multiTurn]);
+    const convRows = conv.map((ex) => exampleRow(ex, 'axolotl-preference') as { messages: unknown[]; chosen: unknown; rejected: unknown });
+    expect(strip(await read(convRows.map((r) => ({ prompt: r.messages, chosen: [r.chosen], rejected: [r.rejected] }))))).toEqual(strip(conv));
     const p = await read(plain);
     const rows = p.map((ex) => exampleRow(ex, 'axolotl-preference'));
     expect(rows[0]).toEqual({ prompt: 'Q0:', chosen: ' yes 0', rejected: ' no 0' });

@@ -225,7 +225,8 @@ describe('recipe files', () => {
   it('the README gives the command and the batch, and says when the batch is not the run’s', async () => {
     const examples = await examplesOf(jsonlBytes(DATA.chat));
     const readme = file(recipeFiles('axolotl', runWith(), examples, { gpus: 3 }), 'README.md');
-    expect(readme).toContain('accelerate launch -m axolotl.cli.train config.yml');
+    // The process count is the GPU count the batch was adjusted for, not every GPU accelerate sees.
+    expect(readme).toContain('accelerate launch --num_processes 3 -m axolotl.cli.train config.yml\n');
     expect(readme).toMatch(/global batch 12 .*NOT the studio run's 8/);
     expect(readme).toContain('sampleEvery:');
     const trl = recipeFiles('trl', runWith(), examples, { gpus: 2 });

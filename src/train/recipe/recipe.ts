@@ -234,13 +234,22 @@ function accelerateConfig(gpus: number): string {
   });
 }
 
+/**
+ * The command that trains the recipe on `gpus` GPUs. Without a process count accelerate takes every
+ * visible GPU, which would change the global batch: Axolotl's gets it on the command line, TRL's
+ * from its accelerate config.
+ */
+function launchCommand(target: RecipeTarget, gpus: number): string {
+  return target === 'axolotl' ? `accelerate launch --num_processes ${gpus} -m axolotl.cli.train config.yml` : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`;
+}
+
 function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, counts: { train: number; val: number }, layout: DataLayout): string {
   const notes = mappingNotes(target, run);
   const v = TARGET_VERSIONS;
   const quantized = run.engine.weights === 'q8' || run.engine.weights === 'q4';
   // Axolotl pins its own peft, trl, transformers and bitsandbytes.
   const install = target === 'axolotl' ? `pip install "axolotl[deepspeed,flash-attn]${v.axolotl}"` : `pip install "trl${v.trl}" "peft${v.peft}" "transformers${v.transformers}" "accelerate${v.accelerate}"${quantized ? ` "bitsandbytes${v.bitsandbytes}"` : ''} datasets flash-attn`;
-  const launch = target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`;
+  const launch = launchCommand(target, batch.gpus);
   const s = run.settings;
   const batchLine = batch.exact
     ? `global batch ${batch.global} sequences = micro-batch ${batch.micro} × accumulation ${batch.accum} × ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}, the studio run's ${s.batchSize} × ${s.gradAccum}.`
@@ -276,7 +285,7 @@ The adapter lands in \`${OUTPUT_DIR}/\` (PEFT layout, as the studio writes it).
 ## Batch
 
 ${batchLine}
-Written for ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}; export again with \`--gpus N\` for another count${target === 'trl' ? ` (it sets \`num_processes\` in ${ACCELERATE_FILE} and the accumulation)` : ` (it sets the accumulation${batch.gpus > 1 ? ` and uses ${DEEPSPEED_FILE}, ZeRO-2` : `; with more than one GPU the config names ${DEEPSPEED_FILE}, ZeRO-2`})`}.
+Written for ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}; export again with \`--gpus N\` for another count${target === 'trl' ? ` (it sets \`num_processes\` in ${ACCELERATE_FILE} and the accumulation)` : ` (it sets the accumulation and the launch's \`--num_processes\`${batch.gpus > 1 ? ` and uses ${DEEPSPEED_FILE}, ZeRO-2` : `; with more than one GPU the config names ${DEEPSPEED_FILE}, ZeRO-2`})`}.
 
 ## Data
 
@@ -306,7 +315,7 @@ export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: read
   const c: MapContext = { run, kind, hasVal: val.length > 0, accum: batch.accum };
   const header = [
     `LoRA Studio run as ${target === 'axolotl' ? 'an Axolotl' : 'a TRL'} recipe, written for ${target === 'axolotl' ? `axolotl${TARGET_VERSIONS.axolotl}` : `trl${TARGET_VERSIONS.trl}`}, peft${TARGET_VERSIONS.peft}; see README.md.`,
-    `Launch: ${target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`}`,
+    `Launch: ${launchCommand(target, opts.gpus)}`,
   ];
   const files: RecipeFile[] = [{ name: TRAIN_FILE, text: jsonl(train, layout) }];
   if (val.length > 0) files.push({ name: VAL_FILE, text: jsonl(val, layout) });
