@@ -134,7 +134,7 @@ describe('mapping table', () => {
             }
   });
 
-  it('preference runs: Axolotl rl + dpo_beta/dpo_label_smoothing or orpo_alpha, TRL DPOConfig/ORPOConfig beta, no SFT-only keys', () => {
+  it('preference runs: Axolotl rl + rl_beta/dpo_label_smoothing or orpo_alpha, TRL DPOConfig/ORPOConfig beta, no SFT-only keys', () => {
     const dpo = { ...runWith({ objective: 'dpo', beta: 0.25, labelSmoothing: 0.1, orpoLambda: 0.7 }, { packing: false }), objective: { kind: 'dpo', beta: 0.25, labelSmoothing: 0.1 } } as RunRecord;
     const orpo = { ...runWith({ objective: 'orpo', beta: 0.25, orpoLambda: 0.7 }, { packing: false }), objective: { kind: 'orpo', lambda: 0.7 } } as RunRecord;
     const ax = (run: RunRecord) => mappedKeys('axolotl', { run, kind: 'preference', hasVal: true, accum: 2 });
