@@ -27,6 +27,8 @@ export interface MemoryReport extends TrainingMemoryPlan {
   formats: FormatPlan[];
   /** The checkpoint a Hub download fetches (parameters × the published dtype; quantizing happens on load, so every format downloads this). */
   downloadBytes: number;
+  /** Why the model is not downloaded at all (no weight format runs on this GPU), or null. */
+  downloadRefusal: string | null;
   /** 'no': a hard limit is exceeded. 'likely': fits typical 4 GiB+ GPUs. 'tight': may not fit integrated GPUs. */
   verdict: 'likely' | 'tight' | 'no';
   notes: string[];
@@ -96,5 +98,8 @@ export function estimateMemory(configJson: unknown, s: MemorySettings, device: E
   notes.push(`At batch ${s.batchSize}${s.objective === 'dpo' || s.objective === 'orpo' ? ' pairs (two sequences each)' : ''} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
   if (verdict === 'tight') notes.push(`About ${fmt(plan.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. A smaller batch or sequence length, or a smaller weight format, saves memory.`);
   notes.push('These are the buffers the engine allocates; browsers do not reveal how much memory a GPU has, so whether they fit is a judgement, not a guarantee.');
-  return { ...plan, requested, reason, formats, downloadBytes, verdict, notes };
+  const downloadRefusal = formats.some((f) => f.problem === null)
+    ? null
+    : `This model cannot train on this GPU in any weight format, so it is not downloaded: ${formats.map((f) => `${f.storage}: ${f.problem}`).join('; ')}.`;
+  return { ...plan, requested, reason, formats, downloadBytes, downloadRefusal, verdict, notes };
 }

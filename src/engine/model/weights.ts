@@ -14,10 +14,9 @@ import { float32ToF16Bits, type FloatDtype } from './dtype';
 import { type BlockTensorSource, type QuantizableType, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
-export type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
-export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
-/** A storage, or 'auto' (chooseWeightStorage decides): CLI --weights and the studio's Model screen. */
-export type WeightsFlag = WeightStorage | 'auto';
+import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
+
+export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag };
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
