@@ -24,10 +24,10 @@ import { seqLenProblem } from './seq-len';
 import { batchRows, type TrainSettings } from './settings';
 import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
 
-/** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan). */
+/** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan); throws where it cannot run. */
 export function resolveTrainingStorage(ctx: GpuContext, cfg: ModelConfig, settings: TrainSettings, engine: Pick<EngineOptions, 'weightStorage' | 'recompute'>): StorageChoice {
-  const fit = engine.weightStorage === 'auto' ? trainingWeightFit(cfg, settings, engine.recompute, ctx.caps) : undefined;
-  return chooseWeightStorage(engine.weightStorage, ctx.caps.f16, cfg.dtype, fit);
+  // The fit also refuses an explicit storage the device cannot hold, before anything is uploaded.
+  return chooseWeightStorage(engine.weightStorage, ctx.caps.f16, cfg.dtype, trainingWeightFit(cfg, settings, engine.recompute, ctx.caps));
 }
 
 /** Engine choices that are not training hyperparameters. */

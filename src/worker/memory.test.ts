@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { estimateMemory } from './memory';
 import { MODEL_PRESETS } from './presets';
 import { DEFAULT_SETTINGS, LORA_TARGETS } from './settings';
+import type { GpuContext } from '../engine/gpu/context';
+import { parseModelConfig } from '../engine/model/config';
+import { DEFAULT_ENGINE_OPTIONS, resolveTrainingStorage } from '../train/session';
 
 /** WebGPU's guaranteed limits, no shader-f16; and a discrete GPU's (f16 too). */
 const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20, f16: false };
@@ -162,5 +165,26 @@ describe('weight formats for the new presets (issue 13 memory targets)', () => {
       expect(r.downloadRefusal).toMatch(/^This model cannot train on this GPU in any weight format, so it is not downloaded: f32: model\.embed_tokens\.weight needs .*; f16: needs shader-f16, which this GPU lacks; q8: .*; q4: model\.embed_tokens\.weight needs 0\.\d\d GiB in one buffer; this GPU allows 0\.25 GiB\.$/);
     }
     expect(estimateMemory(preset('Qwen/Qwen3-0.6B').config, R16_ALL, DEFAULT_LIMITS, 'f32').downloadRefusal).toBeNull(); // q8 and q4 run
+  });
+});
+
+describe('the Model screen shows the storage a run here opens with', () => {
+  it('estimateMemory’s pick is resolveTrainingStorage’s for every preset, on both devices, for auto and explicit choices', () => {
+    for (const dev of [BIG_LIMITS, DEFAULT_LIMITS]) {
+      const ctx = { caps: { ...dev, f16: dev.f16 } } as unknown as GpuContext;
+      for (const p of MODEL_PRESETS) {
+        const cfg = parseModelConfig(p.config);
+        for (const weights of ['auto', 'q8'] as const) {
+          const shown = estimateMemory(p.config, DEFAULT_SETTINGS, dev, weights, p);
+          let opened: string;
+          try {
+            opened = resolveTrainingStorage(ctx, cfg, DEFAULT_SETTINGS, { ...DEFAULT_ENGINE_OPTIONS, weightStorage: weights }).storage;
+          } catch {
+            opened = 'refused';
+          }
+          expect(opened, `${p.id} ${weights}`).toBe(shown.verdict === 'no' ? 'refused' : shown.storage);
+        }
+      }
+    }
   });
 });

@@ -98,7 +98,7 @@ export function chooseWeightStorage(requested: WeightsFlag | undefined, hasF16: 
     try {
       fit?.planBytes(storage); // refuses what cannot run here, before anything is read
     } catch (e) {
-      throw new Error(`${storage} weights cannot run this model on this device: ${(e as Error).message}`);
+      throw new Error(`${storage} weights cannot run this model on this device: ${(e as Error).message}`, { cause: e });
     }
     if (requested === 'q8' || requested === 'q4') return { storage, reason: `as requested: ${storageCost(requested, modelDtype)}` };
     return { storage, reason: requested ? 'as requested' : 'the default' };
@@ -107,7 +107,7 @@ export function chooseWeightStorage(requested: WeightsFlag | undefined, hasF16: 
   let smallest: { storage: WeightStorage; bytes: number } | null = null;
   for (const storage of WEIGHT_STORAGES) {
     if (storage === 'f16' && !hasF16) continue;
-    let bytes = 0;
+    let bytes: number;
     try {
       bytes = fit ? fit.planBytes(storage) : 0;
     } catch (e) {
