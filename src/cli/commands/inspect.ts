@@ -5,11 +5,10 @@ import { planTrainingMemory } from '../../train/memory-plan';
 import type { WeightStorage } from '../../engine/model/weights';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
-import { openModelFiles } from '../../engine/model/model-files';
 import type { FloatDtype } from '../../engine/model/dtype';
 import { num, optStr, type Values } from '../args';
 import { inspectDataset } from '../dataset-file';
-import { CliError, directoryModelFiles } from '../model-dir';
+import { CliError, openCliModel } from '../model-dir';
 import { probeNodeAdapter } from '../node-gpu';
 import { chooseWeights } from '../weights';
 
@@ -37,8 +36,9 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   let seqLen = chooseSeqLen(seqLenFlag(v), null).seqLen;
   let tokenizerFiles: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } | null = null;
   if (modelDir) {
-    const files = directoryModelFiles(modelDir);
-    const m = await openModelFiles(files).finally(() => files.close());
+    const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+    await files.close();
+    const m = files.opened;
     const c = m.config;
     tokenizerFiles = { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig };
     // --seq-len defaults to what the model takes; a longer one is what `train` refuses.
@@ -86,9 +86,11 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       chatTemplate: typeof m.tokenizerConfig.chat_template === 'string',
       eosToken: m.tokenizerConfig.eos_token ?? null,
       weights: auto.json,
+      gguf: m.gguf ? { file: m.gguf.file, bytes: m.gguf.bytes, weightTypes: m.gguf.weightTypes, types: m.gguf.types, quantized: m.gguf.quantized } : null,
     };
     if (!asJson) {
       out(`model ${modelDir}`);
+      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan f32/f16/q8/q4 storage of the full-precision model)' : ''}; tokenizer from ${files.files.name}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);
