@@ -77,7 +77,11 @@ async function json(files: ModelFiles, file: string): Promise<Record<string, unk
   });
 }
 
+/** Where a model folder (the studio's cache) keeps a GGUF base model, beside the original tokenizer files. */
+export const GGUF_BASE_FILE = 'model.gguf';
+
 export async function openModelFiles(files: ModelFiles): Promise<OpenedModel> {
+  if (files.has(GGUF_BASE_FILE) && !files.has('model.safetensors') && !files.has('model.safetensors.index.json')) return openGgufModelFiles(await files.source(GGUF_BASE_FILE), files);
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
     if (!files.has(f)) throw new ModelFilesError(`${files.name}: missing ${f} (a Hugging Face model folder needs config.json, tokenizer.json, tokenizer_config.json and model.safetensors)`);
   }
