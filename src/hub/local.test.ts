@@ -90,6 +90,9 @@ describe('a local GGUF base model: one .gguf picked with the original tokenizer 
     expect(local.used).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', GGUF_BASE_FILE]);
     expect(local.gguf).toMatchObject({ file: 'tiny-Q4_0.gguf', weightTypes: 'Q4_0', quantized: true, bytes: bytes.length });
     expect(local.modelType).toBe('llama');
+    // Loose files (picked together, not a folder) take the GGUF's name.
+    const loose = Object.entries({ ...tokenizer, 'tiny-Q4_0.gguf': bytes }).map(([n, d]) => new File([d as BlobPart], n) as LocalFile);
+    expect((await openLocalModel(loose)).model.id).toBe('tiny-Q4_0');
     expect((await readModelMetadata(local.model)).config).toMatchObject({ model_type: 'llama', hidden_size: 64, vocab_size: tiny.config.vocabSize });
     const w = await openModelWeights(local.model);
     const want = (await openGgufModel(memorySource(bytes))).weights;

@@ -39,10 +39,12 @@ export interface LocalModel {
   gguf: GgufBaseInfo | null;
 }
 
-/** Folder name of the dropped files (from webkitRelativePath), or a fallback. */
+/** Folder name of the dropped files (from webkitRelativePath); for loose files with a .gguf, its name without the extension; else a fallback. */
 export function folderName(files: readonly LocalFile[], fallback = 'local model'): string {
   const rel = files.find((f) => f.webkitRelativePath)?.webkitRelativePath;
-  return rel && rel.includes('/') ? rel.split('/')[0] : fallback;
+  if (rel && rel.includes('/')) return rel.split('/')[0];
+  const gguf = files.find((f) => /\.gguf$/i.test(f.name));
+  return gguf ? gguf.name.replace(/\.gguf$/i, '') : fallback;
 }
 
 /** Checks a folder's files and exposes them as ModelFiles; nothing is copied. */
