@@ -10,7 +10,7 @@
 //   merged-gguf  model.gguf (base + adapter, tokenizer included, streamed tensor by tensor)
 import { type ModelConfig, expectedTensors } from '../engine/model/config';
 import { dtypeBytes } from '../engine/model/dtype';
-import { type ModelFiles, openModelFiles, type OpenedModel } from '../engine/model/model-files';
+import { type ModelFiles, ggufBaseLabel, openModelFiles, type OpenedModel } from '../engine/model/model-files';
 import { concatBytes, numel } from '../engine/model/safetensors';
 import { baseGgufChunks, exportLoraGguf, ollamaModelfile } from './gguf';
 import type { LoraAdapter } from './lora';
@@ -37,7 +37,7 @@ export interface ExportBase {
 export interface ExportOptions {
   /** The adapter's name (GGUF general.name). */
   name: string;
-  /** The base model written into the export: PEFT base_model_name_or_path and the Modelfile. */
+  /** The full-precision base model written into the export: PEFT base_model_name_or_path and the Modelfile. */
   baseModelId: string;
 }
 
@@ -64,16 +64,23 @@ const weightBytes = (cfg: ModelConfig, bytesPerValue: number) => expectedTensors
 /** The files of `adapter` exported in `format` over `base`, in the order they are to be written. */
 export async function exportFiles(format: ExportFormat, base: ExportBase, adapter: LoraAdapter, opts: ExportOptions): Promise<ExportFile[]> {
   const cfg = base.config;
-  const a: LoraAdapter = { ...adapter, config: { ...adapter.config, baseModel: opts.baseModelId } };
+  // Over a quantized GGUF base the adapter is written for the full-precision id and says what it was trained on.
+  const gguf = base.model?.opened.gguf;
+  const trainedOn = gguf?.quantized ? ggufBaseLabel(gguf) : adapter.config.trainedOn;
+  const a: LoraAdapter = { ...adapter, config: { ...adapter.config, baseModel: opts.baseModelId, trainedOn } };
   if (format === 'peft') return Object.entries(exportPeft(a, cfg)).map(([name, data]) => whole(name, data));
   if (format === 'gguf') {
-    const modelfile =
-      `# Ollama: convert the base model (${opts.baseModelId}) to GGUF as ./${MODELFILE_BASE_GGUF} (llama.cpp convert_hf_to_gguf.py), then: ollama create <name> -f Modelfile\n` +
-      ollamaModelfile({ from: `./${MODELFILE_BASE_GGUF}`, adapterFile: './adapter.gguf', adapter: a });
+    // Over a GGUF base the Modelfile names that very file (the LoRA applies to it as trained);
+    // over a model folder the user converts the base first.
+    const modelfile = gguf
+      ? `# Ollama: the adapter was trained on ${gguf.file}; ollama create <name> -f Modelfile\n` + ollamaModelfile({ from: gguf.file, adapterFile: './adapter.gguf', adapter: a })
+      : `# Ollama: convert the base model (${opts.baseModelId}) to GGUF as ./${MODELFILE_BASE_GGUF} (llama.cpp convert_hf_to_gguf.py), then: ollama create <name> -f Modelfile\n` +
+        ollamaModelfile({ from: `./${MODELFILE_BASE_GGUF}`, adapterFile: './adapter.gguf', adapter: a });
     return [whole('adapter.gguf', await exportLoraGguf(a, cfg, { name: opts.name })), whole('Modelfile', modelfile)];
   }
   if (!base.model) throw new Error(`A ${format} export needs the base model's weights, not only its config.`);
   const { opened, files } = base.model;
+  // Merged exports read every base weight through readF32: a quantized GGUF base is dequantized (as ggml does) before the LoRA is folded in.
   if (format === 'merged-gguf') {
     const tokenizer = { tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, generationConfig: opened.generationConfig };
     // F32, as baseGgufChunks writes by default.

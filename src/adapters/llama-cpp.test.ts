@@ -2,7 +2,8 @@
 // CPU build) loads our base GGUF, our LoRA GGUF and our merged GGUF of a tiny random model,
 // and its next-token probabilities must match the float64 reference model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlledEvaluateInputItem, type Llama, type Token, LlamaLogLevel, getLlama } from 'node-llama-cpp';
+import { type Llama, LlamaLogLevel, getLlama } from 'node-llama-cpp';
+import { llamaCppProbs, maxAbsDiff } from './llama-cpp.testutil';
 import { type RefLora, loraKeyA, loraKeyB, referenceForward } from '../engine/reference/model';
 import { buildTinyModel, makeTempDir, type TinyModel, type TinyModelOptions, weightsF64 } from '../../test/fixtures/tiny-model';
 import { rng } from '../../test/numeric';
@@ -80,40 +81,6 @@ function referenceProbs(model: TinyModel, adapter: LoraAdapter | null, ids: numb
   return out;
 }
 
-/** llama.cpp's next-token probabilities at every position, full vocabulary, no sampling tricks. */
-async function llamaCppProbs(modelPath: string, loraPath: string | null, ids: number[], V: number): Promise<Float64Array[]> {
-  const model = await llama.loadModel({ modelPath });
-  try {
-    // F32 KV cache and no flash attention: llama.cpp's CPU flash-attention path rounds to f16
-    // (errors ~3e-4 in probability); without it the match is ~1e-6.
-    const context = await model.createContext({ contextSize: 64, batchSize: 64, threads: 2, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false, ...(loraPath ? { lora: { adapters: [{ filePath: loraPath, scale: 1 }] } } : {}) });
-    try {
-      const seq = context.getSequence();
-      const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-      const input: ControlledEvaluateInputItem[] = ids.map((t) => [t as Token, { generateNext: { probabilities: true, options } }]);
-      const res = await seq.controlledEvaluate(input);
-      return res.map((r, t) => {
-        const probs = r?.next.probabilities;
-        if (!probs) throw new Error(`llama.cpp returned no probabilities at position ${t}`);
-        const p = new Float64Array(V);
-        for (const [tok, prob] of probs) p[tok] = prob;
-        return p;
-      });
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-/** Largest |a - b| over all positions and tokens. */
-function maxAbsDiff(a: Float64Array[], b: Float64Array[]): number {
-  let m = 0;
-  for (let t = 0; t < a.length; t++) for (let i = 0; i < a[t].length; i++) m = Math.max(m, Math.abs(a[t][i] - b[t][i]));
-  return m;
-}
-
 // llama.cpp computes in f32 on CPU; the reference in float64 from the same f32 weights. With an
 // F32 KV cache and flash attention off, the observed worst difference over all positions and
 // tokens is ~6e-7; 1e-5 leaves room for f32 summation-order noise and is 10x tighter than
@@ -153,7 +120,7 @@ describe.each<[string, TinyModelOptions]>([
   });
 
   it('base model', async () => {
-    const got = await llamaCppProbs(basePath, null, ids, model.config.vocabSize);
+    const got = await llamaCppProbs(llama, basePath, null, ids, model.config.vocabSize);
     const want = referenceProbs(model, null, ids);
     const sums = got.map((p) => p.reduce((a, b) => a + b, 0));
     for (const s of sums) expect(s).toBeCloseTo(1, 4);
@@ -173,7 +140,7 @@ describe.each<[string, TinyModelOptions]>([
   ] as const)('%s', async (_name, lc) => {
     const adapter = randomAdapter(model, { ...lc, seed: 100 + (opts.seed ?? 0) });
     const loraPath = await writeGguf(`lora-${opts.seed}-${lc.useRslora}.gguf`, await exportLoraGguf(adapter, model.config));
-    const got = await llamaCppProbs(basePath, loraPath, ids, model.config.vocabSize);
+    const got = await llamaCppProbs(llama, basePath, loraPath, ids, model.config.vocabSize);
     const want = referenceProbs(model, adapter, ids);
     expect(maxAbsDiff(got, want)).toBeLessThan(PROB_TOL);
     // The LoRA must move the distribution far more than the tolerance, or this proves nothing.
@@ -183,7 +150,7 @@ describe.each<[string, TinyModelOptions]>([
   it('merged model GGUF (base + LoRA folded in) matches the reference with the adapter', async () => {
     const adapter = randomAdapter(model, { r: 3, alpha: 5, useRslora: true, seed: 200 + (opts.seed ?? 0), targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
     const mergedPath = await writeGguf(`merged-${opts.seed}.gguf`, await exportBaseGguf(model.config, await weightSource(model), tokenizerFiles(model), { merge: adapter }));
-    const got = await llamaCppProbs(mergedPath, null, ids, model.config.vocabSize);
+    const got = await llamaCppProbs(llama, mergedPath, null, ids, model.config.vocabSize);
     const want = referenceProbs(model, adapter, ids);
     expect(maxAbsDiff(got, want)).toBeLessThan(PROB_TOL);
     expect(maxAbsDiff(want, referenceProbs(model, null, ids))).toBeGreaterThan(100 * PROB_TOL);
@@ -224,7 +191,7 @@ describe.each<[string, TinyModelOptions]>([
     const weights = new Map<string, Float32Array>();
     for (const n of ours.weights.names()) weights.set(n, await ours.weights.readF32(n));
     const want = referenceProbs({ ...model, weights }, null, ids);
-    const got = await llamaCppProbs(path, null, ids, model.config.vocabSize);
+    const got = await llamaCppProbs(llama, path, null, ids, model.config.vocabSize);
     return { diff: maxAbsDiff(got, want), quantEffect: maxAbsDiff(want, unquantized) };
   }
 

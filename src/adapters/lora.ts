@@ -20,6 +20,12 @@ export interface LoraConfig {
   baseModel: string;
   /** Hub revision of the base model, if known. */
   revision?: string | null;
+  /**
+   * The quantized base it was trained on when that was not `baseModel` itself (a GGUF file and
+   * its weight types, e.g. "model-Q4_0.gguf (Q4_0)"): as QLoRA's, the adapter is written for the
+   * full-precision base and says so in its README.
+   */
+  trainedOn?: string | null;
 }
 
 /** One adapted linear layer: y = W x + scaling · B (A x). */

@@ -2,12 +2,10 @@
 // tensor at a time as model.safetensors, plus config.json (torch_dtype updated) and the
 // tokenizer/generation files copied unchanged.
 import { type ModelConfig, expectedTensors } from '../engine/model/config';
-import type { FloatDtype } from '../engine/model/dtype';
+import { type FloatDtype, TORCH_DTYPE } from '../engine/model/dtype';
 import { safetensorsChunks } from '../engine/model/safetensors';
 import { type WeightSource, mergedWeightSource } from './gguf';
 import type { LoraAdapter } from './lora';
-
-const TORCH_DTYPE: Record<FloatDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
 /** model.safetensors of base + adapter, in `dtype` (default: the base config's dtype). */
 export function mergedSafetensorsChunks(cfg: ModelConfig, weights: WeightSource, adapter: LoraAdapter, opts: { dtype?: FloatDtype } = {}): AsyncGenerator<Uint8Array> {

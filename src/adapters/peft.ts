@@ -58,7 +58,7 @@ tags:
 # LoRA adapter for ${c.baseModel}
 
 Trained with LoRA Studio. Rank ${c.r}, lora_alpha ${c.alpha}${c.useRslora ? ' (rsLoRA)' : ''}, targets: ${c.targetModules.join(', ')}.
-
+${c.trainedOn ? `\nTrained on a quantized base: ${c.trainedOn}. As with QLoRA, the adapter is written for the full-precision ${c.baseModel}; on that quantized file (llama.cpp: the GGUF LoRA export) it behaves as trained, on the full-precision weights up to the quantization error.\n` : ''}
 ## Load with PEFT
 
 \`\`\`python

@@ -1,5 +1,5 @@
 // A model (and optionally a PEFT adapter) loaded onto the CLI's GPU, with its tokenizer.
-import { openModelFiles, type OpenedModel } from '../engine/model/model-files';
+import type { OpenedModel } from '../engine/model/model-files';
 import { LlamaModel } from '../engine/model/llama';
 import type { LoraParams } from '../engine/model/lora-params';
 import { destroyWeights, uploadWeights, weightsOnlyFit, type ModelWeights } from '../engine/model/weights';
@@ -8,7 +8,7 @@ import type { LoraAdapter } from '../adapters/lora';
 import { loadLoraParams } from '../adapters/load';
 import { bosPrefix, loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
-import { CliError, directoryModelFiles } from './model-dir';
+import { CliError, openCliModel } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
 import { chooseWeights, type WeightsFlag } from './weights';
 
@@ -22,18 +22,21 @@ export interface LoadedEngine {
   close(): Promise<void>;
 }
 
-/** Loads the model (and adapter) onto the GPU; the weights line (what --weights picked, and why) goes to stderr first. */
-export async function loadEngine(modelDir: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag } = {}): Promise<LoadedEngine> {
-  const files = directoryModelFiles(modelDir);
+/**
+ * Loads the model (--model DIR or FILE.gguf with --tokenizer DIR) and adapter onto the GPU; the
+ * weights line (what --weights picked, and why) goes to stderr first.
+ */
+export async function loadEngine(modelPath: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag; tokenizer?: string } = {}): Promise<LoadedEngine> {
+  const files = await openCliModel(modelPath, opts.tokenizer);
   let weights: ModelWeights | null = null;
   let ctx: GpuContext | null = null;
   try {
-    const opened = await openModelFiles(files);
+    const { opened } = files;
     const adapter = adapterDir ? await loadPeftDir(adapterDir, opened) : null;
     const tokenizer = loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig });
-    if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelDir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
+    if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelPath}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
     ctx = (await nodeEngineDevice()).ctx;
-    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype, weightsOnlyFit(opened.config, ctx.caps.maxBufferSize));
+    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype, weightsOnlyFit(opened.config, ctx.caps.maxBufferSize), opened.gguf);
     process.stderr.write(`${choice.line}\n`);
     weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);

@@ -6,6 +6,7 @@ import { TRAIN_HELP, TRAIN_OPTIONS, trainCommand } from './commands/train';
 import { EVAL_HELP, EVAL_OPTIONS, GENERATE_HELP, GENERATE_OPTIONS, LOGITS_HELP, LOGITS_OPTIONS, evalCommand, generateCommand, logitsCommand } from './commands/infer';
 import { EVALUATE_HELP, EVALUATE_OPTIONS, evaluateCommand } from './commands/evaluate';
 import type { Values } from './args';
+import { MODEL_OPTIONS } from './model-dir';
 
 const USAGE = `lora-studio <command> [options]
 
@@ -16,14 +17,16 @@ commands
   evaluate  --model DIR --data FILE [--adapter DIR ...]  base vs prompted baseline vs adapters on held-out answers
   generate  --model DIR --prompt TEXT [--adapter DIR]    stream a reply
   logits    --model DIR [--adapter DIR] --ids 1,2,3 | --text "..."   JSON logits of every position
-  export    --model DIR --adapter DIR --format peft|gguf|merged --out PATH
+  export    --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out PATH
             --format axolotl|trl --data FILE [--gpus N]   the run as an Axolotl or TRL recipe
 
+--model takes a Hugging Face model folder or a GGUF base model file (FILE.gguf; its tokenizer from
+--tokenizer DIR, the original model's folder, default the file's folder).
 Run 'lora-studio <command> --help' for a command's options.`;
 
 type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }>>; help: string };
 
-const COMMON = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const COMMON = { ...MODEL_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
 const commands: Record<string, Command> = {
   inspect: {

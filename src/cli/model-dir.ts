@@ -1,16 +1,17 @@
-// ModelFiles over a Hugging Face model directory on disk.
+// The CLI's --model: a Hugging Face model directory on disk, or a GGUF base model file whose
+// tokenizer comes from the original model's folder (--tokenizer DIR, default the file's folder).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ModelFiles } from '../engine/model/model-files';
+import { dirname, join, resolve } from 'node:path';
+import { type ModelFiles, type OpenedModel, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
 import { openFileSource, type FileByteSource } from '../engine/model/node-source';
 
 export class CliError extends Error {
   override name = 'CliError';
 }
 
-export function directoryModelFiles(dir: string): ModelFiles & { close(): Promise<void> } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--model ${dir}: not a directory (expected a Hugging Face model folder)`);
+export function directoryModelFiles(dir: string, flag = '--model'): ModelFiles & { close(): Promise<void> } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`${flag} ${dir}: not a directory (expected a Hugging Face model folder${flag === '--model' ? ', or a .gguf file' : ''})`);
   const present = new Set(readdirSync(dir));
   const opened: FileByteSource[] = [];
   return {
@@ -26,4 +27,52 @@ export function directoryModelFiles(dir: string): ModelFiles & { close(): Promis
       await Promise.all(opened.splice(0).map((s) => s.close()));
     },
   };
+}
+
+/** --model and --tokenizer as every command that loads a model declares them. */
+export const MODEL_OPTIONS = { model: { type: 'string' }, tokenizer: { type: 'string' } } as const;
+
+export const MODEL_HELP = '--model DIR | FILE.gguf  --tokenizer DIR (a .gguf base: the original model\'s folder with tokenizer.json and tokenizer_config.json; default the .gguf\'s folder)';
+
+export const isGgufPath = (p: string) => /\.gguf$/i.test(p);
+
+/** A model opened from --model (and --tokenizer); `files` is the folder its tokenizer (and, for a directory, everything) comes from. */
+export interface CliModel {
+  opened: OpenedModel;
+  files: ModelFiles;
+  /** Absolute path of the GGUF base, or null for a model folder. */
+  ggufPath: string | null;
+  close(): Promise<void>;
+}
+
+/** Opens --model DIR or --model FILE.gguf (with --tokenizer DIR); validates everything before any weight is read. */
+export async function openCliModel(model: string, tokenizer?: string): Promise<CliModel> {
+  if (!isGgufPath(model)) {
+    if (tokenizer !== undefined) throw new CliError(`--tokenizer goes with --model FILE.gguf; the model folder ${model} has its own tokenizer files`);
+    const files = directoryModelFiles(model);
+    try {
+      return { opened: await openModelFiles(files), files, ggufPath: null, close: () => files.close() };
+    } catch (e) {
+      await files.close();
+      throw e;
+    }
+  }
+  if (!existsSync(model) || !statSync(model).isFile()) throw new CliError(`--model ${model}: no such file`);
+  const tokDir = tokenizer ?? dirname(model);
+  const files = directoryModelFiles(tokDir, '--tokenizer');
+  const missing = ['tokenizer.json', 'tokenizer_config.json'].filter((f) => !files.has(f));
+  if (missing.length) {
+    throw new CliError(`--model ${model}: a GGUF base model needs the original model's tokenizer.json and tokenizer_config.json; ${tokDir} has no ${missing.join(' or ')} (give --tokenizer DIR, the original model's folder)`);
+  }
+  const source = await openFileSource(resolve(model)); // absolute: the Modelfile's FROM names it
+  const close = async () => {
+    await source.close();
+    await files.close();
+  };
+  try {
+    return { opened: await openGgufModelFiles(source, files), files, ggufPath: resolve(model), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

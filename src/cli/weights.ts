@@ -1,6 +1,7 @@
 // --weights auto|f32|f16|q8|q4: the flag, its help, and the line that says what was picked and why.
 import { WEIGHT_STORAGES, chooseWeightStorage, type StorageChoice, type WeightFit, type WeightsFlag } from '../engine/model/weights';
 import type { FloatDtype } from '../engine/model/dtype';
+import type { GgufBaseInfo } from '../engine/model/model-files';
 import { str, type Values } from './args';
 import { CliError } from './model-dir';
 
@@ -18,13 +19,18 @@ export function weightsFlag(v: Values): WeightsFlag {
   return w as WeightsFlag;
 }
 
-/** What `flag` picks on an adapter with or without shader-f16 for a job whose memory `fit` weighs, as one line for the user. */
-export function chooseWeights(flag: WeightsFlag, hasF16: boolean, modelDtype: FloatDtype, fit: WeightFit): StorageChoice & { line: string } {
+/**
+ * What `flag` picks on an adapter with or without shader-f16 for a job whose memory `fit` weighs,
+ * as one line for the user. A quantized GGUF base keeps its blocks as stored; the choice then
+ * covers its float tensors only.
+ */
+export function chooseWeights(flag: WeightsFlag, hasF16: boolean, modelDtype: FloatDtype, fit: WeightFit, gguf?: GgufBaseInfo): StorageChoice & { line: string } {
   let c: StorageChoice;
   try {
     c = chooseWeightStorage(flag, hasF16, modelDtype, fit);
   } catch (e) {
     throw new CliError(`--weights ${flag}: ${(e as Error).message}`);
   }
-  return { ...c, line: `weights: ${c.storage} (${c.reason})` };
+  const line = gguf?.quantized ? `weights: ${gguf.weightTypes} as stored in ${gguf.file}; its float tensors ${c.storage} (${c.reason})` : `weights: ${c.storage} (${c.reason})`;
+  return { ...c, line };
 }

@@ -26,6 +26,13 @@ export interface CacheManifest {
   files: CachedFile[];
   bytes: number;
   completedAt: string;
+  /** A GGUF base model (kept as model.gguf): the picked file's name and its weight types, e.g. "Q4_K, Q6_K". */
+  gguf?: CachedGguf;
+}
+
+export interface CachedGguf {
+  file: string;
+  weightTypes: string;
 }
 
 export interface PendingDownload {
@@ -45,6 +52,7 @@ export interface CachedModel {
   bytes: number;
   files: CachedFile[];
   completedAt: string;
+  gguf: CachedGguf | null;
 }
 
 export interface PartialDownload {
@@ -100,7 +108,7 @@ export async function listCachedModels(store: ModelStore): Promise<CachedModel[]
   for (const key of await store.keys()) {
     const m = await readManifest(store, key);
     if (m && (await filesIntact(store, key, m.files))) {
-      out.push({ key, id: m.id, source: m.source, revision: m.revision, modelType: m.modelType, bytes: m.bytes, files: m.files, completedAt: m.completedAt });
+      out.push({ key, id: m.id, source: m.source, revision: m.revision, modelType: m.modelType, bytes: m.bytes, files: m.files, completedAt: m.completedAt, gguf: m.gguf ?? null });
     }
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));

@@ -6,6 +6,11 @@ import { MemoryStore } from './store';
 import { listCachedModels, openCachedModel } from './cache';
 import { openModelWeights, readModelMetadata } from './model-files';
 import { HubError } from './errors';
+import { buildTinyModel, TOKENIZER_FILES, tinyGgufBytes } from '../../test/fixtures/tiny-model';
+import { GGUF_BASE_FILE, openModelFiles } from '../engine/model/model-files';
+import { openGgufModel } from '../engine/model/gguf-model';
+import { collectChunks, ggufChunks, kv, readGguf } from '../engine/model/gguf-format';
+import { memorySource } from '../engine/model/safetensors';
 
 function folder(files: Record<string, Uint8Array | string>, dir = 'tiny-llama'): LocalFile[] {
   return Object.entries(files).map(([name, data]) => {
@@ -72,5 +77,55 @@ describe('local model folders', () => {
     ac.abort();
     expect(await code(importLocalModel(store, folder(tinyModelRepo()), { signal: ac.signal }))).toBe('cancelled');
     expect(await store.keys()).toEqual([]);
+  });
+});
+
+describe('a local GGUF base model: one .gguf picked with the original tokenizer files', () => {
+  const tiny = buildTinyModel({ layers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96, seed: 51 });
+  const tokenizer = Object.fromEntries(TOKENIZER_FILES.map((f) => [f, tiny.files[f]]));
+
+  it('opens in place: config.json built from the header, the GGUF kept as model.gguf, quant type and size reported', async () => {
+    const bytes = await tinyGgufBytes(tiny, 'Q4_0');
+    const local = await openLocalModel(folder({ ...tokenizer, 'tiny-Q4_0.gguf': bytes, 'README.md': 'x' }, 'tiny-gguf'));
+    expect(local.used).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', GGUF_BASE_FILE]);
+    expect(local.gguf).toMatchObject({ file: 'tiny-Q4_0.gguf', weightTypes: 'Q4_0', quantized: true, bytes: bytes.length });
+    expect(local.modelType).toBe('llama');
+    // Loose files (picked together, not a folder) take the GGUF's name.
+    const loose = Object.entries({ ...tokenizer, 'tiny-Q4_0.gguf': bytes }).map(([n, d]) => new File([d as BlobPart], n) as LocalFile);
+    expect((await openLocalModel(loose)).model.id).toBe('tiny-Q4_0');
+    expect((await readModelMetadata(local.model)).config).toMatchObject({ model_type: 'llama', hidden_size: 64, vocab_size: tiny.config.vocabSize });
+    const w = await openModelWeights(local.model);
+    const want = (await openGgufModel(memorySource(bytes))).weights;
+    const name = 'model.layers.1.self_attn.q_proj.weight';
+    expect(await w.readF32(name)).toEqual(await want.readF32(name));
+    // The engine's opener (exports, the worker's sessions) sees the same model.
+    const opened = await openModelFiles({ name: 'tiny-gguf', has: (f) => local.model.has(f), text: (f) => local.model.text(f), source: (f) => local.model.source(f) });
+    expect(opened.config).toEqual(tiny.config);
+    expect(opened.gguf?.weightTypes).toBe('Q4_0');
+  });
+
+  it('imports into the cache with its quant type; reopened, the weights are the stored blocks', async () => {
+    const store = new MemoryStore({ quota: 1 << 30 });
+    const cached = await importLocalModel(store, folder({ ...tokenizer, 'tiny-Q8_0.gguf': await tinyGgufBytes(tiny, 'Q8_0') }, 'tiny-gguf'));
+    expect(cached.gguf).toEqual({ file: 'tiny-Q8_0.gguf', weightTypes: 'Q8_0' });
+    const w = (await openModelWeights(await openCachedModel(store, cached.key))) as unknown as { info(n: string): { type: string } };
+    expect(w.info('model.layers.0.mlp.down_proj.weight').type).toBe('Q8_0');
+  });
+
+  it('refuses a GGUF without the tokenizer files, two GGUFs, a tokenizer of another model and an unsupported architecture', async () => {
+    const bytes = await tinyGgufBytes(tiny, 'Q8_0');
+    const { 'tokenizer.json': _t, ...noTok } = tokenizer;
+    const e = await openLocalModel(folder({ ...noTok, 'm.gguf': bytes })).catch((x: HubError) => x);
+    expect((e as HubError).code).toBe('missing-files');
+    expect((e as HubError).message).toMatch(/a GGUF base model \(m.gguf\) needs the original model's tokenizer.json picked with it/);
+    expect(await code(openLocalModel(folder({ ...tokenizer, 'a.gguf': bytes, 'b.gguf': bytes })))).toBe('invalid');
+    const other = buildTinyModel({ seed: 51, tokenizer: 'llama' });
+    expect(await code(openLocalModel(folder({ ...tokenizer, 'tokenizer.json': other.files['tokenizer.json'], 'm.gguf': bytes })))).toBe('invalid');
+    const g = await readGguf(memorySource(bytes));
+    const kvs = [...g.kv.values()].map((k) => (k.key === 'general.architecture' ? kv.str('general.architecture', 'gemma3') : k));
+    const gemma = await collectChunks(ggufChunks(kvs, g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.typeName! })), (s) => g.readRaw(s.name)));
+    const un = await openLocalModel(folder({ ...tokenizer, 'g.gguf': gemma })).catch((x: HubError) => x);
+    expect((un as HubError).code).toBe('unsupported-architecture');
+    expect((un as HubError).message).toMatch(/supported: llama, qwen2, qwen3/);
   });
 });

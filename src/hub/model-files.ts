@@ -2,7 +2,9 @@
 // the checks every model passes before use (architecture, GPU limits), and its weights as a
 // TensorStore for the safetensors reader.
 import { SUPPORTED_ARCHITECTURES } from '../engine/model/config';
-import { SafetensorsFile, ShardedSafetensors, type ByteSource, type TensorStore } from '../engine/model/safetensors';
+import { SafetensorsFile, ShardedSafetensors, type ByteSource, type FloatTensorSource } from '../engine/model/safetensors';
+import { GGUF_BASE_FILE } from '../engine/model/model-files';
+import { openGgufModel } from '../engine/model/gguf-model';
 import { HubError, formatBytes } from './errors';
 
 export const CONFIG_FILE = 'config.json';
@@ -116,8 +118,9 @@ export function shardNamesFromIndex(index: unknown, id: string): string[] {
   return [...files].sort();
 }
 
-/** The weights as a TensorStore (single file or shards), read tensor by tensor. */
-export async function openModelWeights(model: ModelFiles): Promise<TensorStore> {
+/** The weights (single file, shards, or a GGUF base's model.gguf), read tensor by tensor. */
+export async function openModelWeights(model: ModelFiles): Promise<FloatTensorSource> {
+  if (model.has(GGUF_BASE_FILE) && !model.has(SINGLE_WEIGHTS_FILE) && !model.has(WEIGHTS_INDEX_FILE)) return (await openGgufModel(await model.source(GGUF_BASE_FILE))).weights;
   if (model.has(SINGLE_WEIGHTS_FILE)) return SafetensorsFile.open(await model.source(SINGLE_WEIGHTS_FILE));
   if (model.has(WEIGHTS_INDEX_FILE)) {
     const index = await readJsonFile(model, WEIGHTS_INDEX_FILE);

@@ -109,7 +109,8 @@ export const useModel = create<ModelState>()(
         set({ busy: true, error: null, progress: null });
         try {
           const cfgFile = files.find((f) => f.name === 'config.json');
-          const folder = files.find((f) => f.webkitRelativePath)?.webkitRelativePath.split('/')[0] || 'local model';
+          // A folder's name; for loose files (a .gguf with its tokenizer files) the worker names it after the .gguf.
+          const folder = files.find((f) => f.webkitRelativePath)?.webkitRelativePath.split('/')[0] || undefined;
           // The worker checks and copies the folder into the cache, streaming file by file.
           const m = await trainer().importModelFolder(JOB, files, folder, callback((p: DownloadProgress) => set({ progress: p })));
           const config = cfgFile ? (JSON.parse(await cfgFile.text()) as Record<string, unknown>) : null;

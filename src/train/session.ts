@@ -9,7 +9,7 @@
 // for the run and stored with its checkpoints.
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
-import type { TensorStore } from '../engine/model/safetensors';
+import type { FloatTensorSource } from '../engine/model/safetensors';
 import { chooseWeightStorage, destroyWeights, uploadWeights, type ModelWeights, type StorageChoice, type WeightStorage } from '../engine/model/weights';
 import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
@@ -231,7 +231,7 @@ export class TrainingSession {
   }
 
   /** Uploads the base weights, plans the LoRA and the batches. Throws on settings that cannot run. */
-  static async open(ctx: GpuContext, cfg: ModelConfig, store: TensorStore, examples: TrainingData, settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
+  static async open(ctx: GpuContext, cfg: ModelConfig, store: FloatTensorSource, examples: TrainingData, settings: TrainSettings, opts: OpenSessionOptions = {}): Promise<TrainingSession> {
     const engine = { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine };
     const T = settings.seqLen;
     const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);

@@ -7,12 +7,12 @@ import { greedyAnswers, referenceLoss, type HeldOutModel } from '../../train/hel
 import { EvalLeakError, METRIC_IDS, assertDisjoint, combineEvaluation, fewShotExamples, resolveMetrics, systemPrompt, toEvalSet, type EvalItem, type EvalSystem, type Metric, type MeanInterval, type SystemOutput } from '../../eval';
 import { num, optStr, str, type Values } from '../args';
 import { loadAdapter, loadEngine } from '../engine-model';
-import { CliError } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { WEIGHTS_HELP, weightsFlag } from '../weights';
 
 export const EVALUATE_OPTIONS = {
-  model: { type: 'string' },
+  ...MODEL_OPTIONS,
   data: { type: 'string' },
   adapter: { type: 'string', multiple: true },
   'baseline-system': { type: 'string' },
@@ -28,11 +28,12 @@ export const EVALUATE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const EVALUATE_HELP = `evaluate --model DIR --data FILE [--adapter DIR ...] [--baseline-system TEXT] [--baseline-shots N --train FILE]
+export const EVALUATE_HELP = `evaluate --model DIR|FILE.gguf --data FILE [--adapter DIR ...] [--baseline-system TEXT] [--baseline-shots N --train FILE]
   [--metrics ${METRIC_IDS.join(',')},regex:PATTERN,contains:TEXT (chosen from the references)]
   [--max-new-tokens N (128)] [--batch N (8)] [--seed N (0; few-shot draw and bootstrap)] [--exclude-invalid] [--json]
   Systems: base, the prompted baseline (with --baseline-system and/or --baseline-shots; shots come from --train,
-  never from --data) and each adapter; same prompts, greedy. ${WEIGHTS_HELP}`;
+  never from --data) and each adapter; same prompts, greedy. ${WEIGHTS_HELP}
+  ${MODEL_HELP}`;
 
 /**
  * Metric ids from --metrics: comma-separated, but a regex:/contains: argument may itself hold
@@ -97,7 +98,7 @@ export async function evaluateCommand(v: Values, out: (l: string) => void): Prom
   if (systemText !== undefined || shotsK > 0) systems.push({ name: 'prompted', kind: 'prompted' });
   adapterDirs.forEach((dir, i) => systems.push({ name: names[i], kind: 'tuned', adapter: dir }));
 
-  const e = await loadEngine(str(v, 'model'), undefined, { weights: weightsFlag(v) });
+  const e = await loadEngine(str(v, 'model'), undefined, { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
   const outputs = new Map<string, SystemOutput>();
   try {
     if (!e.tokenizer.hasChatTemplate) throw new CliError(`--model: the tokenizer has no chat template (tokenizer_config.json chat_template); evaluate renders prompts with it`);

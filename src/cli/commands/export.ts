@@ -5,13 +5,12 @@ import { basename, dirname, join } from 'node:path';
 import type { ModelConfig } from '../../engine/model/config';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
 import { loadPeftFiles } from '../../adapters/load';
-import { EXPORT_FORMATS, type ExportBase, type ExportFormat, exportFiles, openExportBase } from '../../adapters/export';
+import { EXPORT_FORMATS, type ExportBase, type ExportFormat, exportFiles } from '../../adapters/export';
 import type { LoraAdapter } from '../../adapters/lora';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { num, str, type Values } from '../args';
-import { CliError, directoryModelFiles } from '../model-dir';
-import { openModelFiles } from '../../engine/model/model-files';
+import { num, optStr, str, type Values } from '../args';
+import { CliError, openCliModel } from '../model-dir';
 import { RECIPE_TARGETS, type RecipeTarget } from '../../train/recipe/mapping';
 import { recipeFiles } from '../../train/recipe/recipe';
 import { decodeRunRecord, recordedExamples, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
@@ -46,10 +45,10 @@ export async function exportCommand(v: Values, out: (l: string) => void): Promis
   checkOutPath(outDir, v.force === true);
   if ((RECIPE_TARGETS as readonly string[]).includes(format)) return recipeCommand(format as RecipeTarget, v, out);
   if (v.data !== undefined || v.gpus !== undefined) throw new CliError(`--data and --gpus belong to --format ${RECIPE_TARGETS.join('|')}`);
-  const files = directoryModelFiles(modelDir);
+  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
   let written: string[] = [];
   try {
-    const base = await openExportBase(files);
+    const base: ExportBase = { config: files.opened.config, model: files };
     const adapter = await loadPeftDir(adapterDir, base);
     // The adapter's recorded base model, else the folder it is exported against.
     const opts = { name: basename(adapterDir), baseModelId: adapter.config.baseModel || modelDir };
@@ -81,10 +80,10 @@ async function recipeCommand(target: RecipeTarget, v: Values, out: (l: string) =
   const outDir = str(v, 'out');
   const gpus = num(v, 'gpus', 1, { int: true, min: 1 });
   const run = await readRunRecord(adapterDir);
-  const files = directoryModelFiles(modelDir);
+  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
   try {
     // The adapter must fit this model and be the one the record describes.
-    const adapter = await loadPeftDir(adapterDir, await openModelFiles(files));
+    const adapter = await loadPeftDir(adapterDir, files.opened);
     const c = adapter.config;
     const s = run.settings;
     if (c.r !== s.rank || c.alpha !== s.alpha || c.useRslora !== s.rslora || [...c.targetModules].sort().join() !== [...s.targets].sort().join()) {

@@ -6,12 +6,12 @@ import { meanLoss } from '../../train/held-out';
 import { promptIds, ReplyText, tokenizeExamples, type Message } from '../../data';
 import { num, optStr, str, type Values } from '../args';
 import { loadEngine, parseIds } from '../engine-model';
-import { CliError } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { lossModeFlag } from './train';
 import { WEIGHTS_HELP, weightsFlag } from '../weights';
 
-const ENGINE_OPTS = { model: { type: 'string' }, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const ENGINE_OPTS = { ...MODEL_OPTIONS, adapter: { type: 'string' }, scale: { type: 'string' }, weights: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export const GENERATE_OPTIONS = {
   ...ENGINE_OPTS,
@@ -25,14 +25,15 @@ export const GENERATE_OPTIONS = {
   seed: { type: 'string' },
 } as const;
 
-export const GENERATE_HELP = `generate --model DIR --prompt TEXT [--adapter DIR] [--scale X (1; 0 = base)] [--system TEXT] [--raw]
+export const GENERATE_HELP = `generate --model DIR|FILE.gguf --prompt TEXT [--adapter DIR] [--scale X (1; 0 = base)] [--system TEXT] [--raw]
   [--max-tokens N (256)] [--temperature T (0 = greedy)] [--top-k K] [--top-p P] [--seed N] [--json]
+  ${MODEL_HELP}
   ${WEIGHTS_HELP}`;
 
 export async function generateCommand(v: Values, out: (l: string) => void): Promise<void> {
   const prompt = str(v, 'prompt');
   const maxNew = num(v, 'max-tokens', 256, { int: true, min: 1 });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
   try {
     const system = optStr(v, 'system');
     const messages: Message[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
@@ -68,11 +69,12 @@ export async function generateCommand(v: Values, out: (l: string) => void): Prom
 }
 
 export const LOGITS_OPTIONS = { ...ENGINE_OPTS, ids: { type: 'string' }, text: { type: 'string' } } as const;
-export const LOGITS_HELP = `logits --model DIR [--adapter DIR] [--scale X] --ids 1,2,3 | --text "..."   (JSON: the logits of every position)
+export const LOGITS_HELP = `logits --model DIR|FILE.gguf [--adapter DIR] [--scale X] --ids 1,2,3 | --text "..."   (JSON: the logits of every position)
+  ${MODEL_HELP}
   ${WEIGHTS_HELP}`;
 
 export async function logitsCommand(v: Values, out: (l: string) => void): Promise<void> {
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
   try {
     const V = e.opened.config.vocabSize;
     const ids = parseIds(optStr(v, 'ids'), optStr(v, 'text'), e.tokenizer, V);
@@ -98,7 +100,8 @@ export async function logitsCommand(v: Values, out: (l: string) => void): Promis
 }
 
 export const EVAL_OPTIONS = { ...ENGINE_OPTS, data: { type: 'string' }, 'seq-len': { type: 'string' }, batch: { type: 'string' }, 'exclude-invalid': { type: 'boolean' }, 'loss-mode': { type: 'string' } } as const;
-export const EVAL_HELP = `eval --model DIR --data FILE [--adapter DIR] [--scale X] [--seq-len N (512, at most the model's context)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]
+export const EVAL_HELP = `eval --model DIR|FILE.gguf --data FILE [--adapter DIR] [--scale X] [--seq-len N (512, at most the model's context)] [--batch N (4)] [--loss-mode all-assistant|last-assistant|all] [--exclude-invalid] [--json]
+  ${MODEL_HELP}
   ${WEIGHTS_HELP}`;
 
 export async function evalCommand(v: Values, out: (l: string) => void): Promise<void> {
@@ -107,7 +110,7 @@ export async function evalCommand(v: Values, out: (l: string) => void): Promise<
   const B = num(v, 'batch', 4, { int: true, min: 1 });
   const lossMode = lossModeFlag(v, 'all-assistant');
   const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: v['exclude-invalid'] === true, purpose: 'evaluate' });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v) });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
   try {
     // The same decision as `train`: default capped to the model, a longer --seq-len refused.
     const seq = chooseSeqLen(asked, e.opened.config.maxPositionEmbeddings);

@@ -6,26 +6,26 @@ import type { MemorySettings } from '../../train/settings';
 import type { WeightStorage } from '../../engine/model/weights';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
-import { openModelFiles } from '../../engine/model/model-files';
 import { num, optStr, type Values } from '../args';
 import { inspectDataset } from '../dataset-file';
-import { CliError, directoryModelFiles } from '../model-dir';
+import { CliError, openCliModel } from '../model-dir';
 import { probeNodeAdapter } from '../node-gpu';
 import { chooseWeights } from '../weights';
+import type { GgufBaseInfo } from '../../engine/model/model-files';
 
 const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
 
 const seqLenFlag = (v: Values): number | undefined => (v['seq-len'] === undefined ? undefined : num(v, 'seq-len', 0, { int: true, min: 8 }));
 
 /** What `--weights auto` would pick for a `train` run of `mem` (batch 4, r=16 all linears) on this machine, and why (report lines and JSON). */
-async function autoWeights(c: ModelConfig, mem: MemorySettings): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
+async function autoWeights(c: ModelConfig, mem: MemorySettings, gguf?: GgufBaseInfo): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
   const probe = await probeNodeAdapter();
   if ('error' in probe) {
     const line = `weights: auto cannot be decided here (${probe.error}); it picks the most precise of f32, f16, q8, q4 whose memory plan fits the GPU adapter`;
     return { lines: [line], json: { storage: null, reason: line, adapter: null } };
   }
   try {
-    const w = chooseWeights('auto', probe.f16, c.dtype, trainingWeightFit(c, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe));
+    const w = chooseWeights('auto', probe.f16, c.dtype, trainingWeightFit(c, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe), gguf);
     return { lines: [`GPU adapter: ${probe.name}`, w.line], json: { storage: w.storage, reason: w.reason, adapter: probe.name } };
   } catch (e) {
     const line = `weights: ${(e as Error).message}`;
@@ -42,8 +42,9 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   let seqLen = chooseSeqLen(seqLenFlag(v), null).seqLen;
   let tokenizerFiles: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } | null = null;
   if (modelDir) {
-    const files = directoryModelFiles(modelDir);
-    const m = await openModelFiles(files).finally(() => files.close());
+    const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+    await files.close();
+    const m = files.opened;
     const c = m.config;
     tokenizerFiles = { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig };
     // --seq-len defaults to what the model takes; a longer one is what `train` refuses.
@@ -69,7 +70,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       }
     };
     const [q8, q4] = f32 ? [quant('q8'), quant('q4')] : [null, null];
-    const auto = await autoWeights(c, settings);
+    const auto = await autoWeights(c, settings, m.gguf);
     report.model = {
       dir: modelDir,
       architecture: c.architecture,
@@ -91,9 +92,11 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       chatTemplate: typeof m.tokenizerConfig.chat_template === 'string',
       eosToken: m.tokenizerConfig.eos_token ?? null,
       weights: auto.json,
+      gguf: m.gguf ? { file: m.gguf.file, bytes: m.gguf.bytes, weightTypes: m.gguf.weightTypes, types: m.gguf.types, quantized: m.gguf.quantized } : null,
     };
     if (!asJson) {
       out(`model ${modelDir}`);
+      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan f32/f16/q8/q4 storage of the full-precision model)' : ''}; tokenizer from ${files.files.name}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);

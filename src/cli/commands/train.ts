@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { openModelFiles } from '../../engine/model/model-files';
+import { ggufBaseLabel } from '../../engine/model/model-files';
 import { exportPeft } from '../../adapters/peft';
 import type { LoraAdapter } from '../../adapters/lora';
 import { loadPeftDir } from './export';
@@ -14,7 +14,7 @@ import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
-import { CliError, directoryModelFiles } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS, openCliModel } from '../model-dir';
 import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
@@ -33,7 +33,7 @@ const SETTING_OPTIONS = Object.fromEntries(
 ) as Record<string, { type: 'string' | 'boolean' }>;
 
 export const TRAIN_OPTIONS = {
-  model: { type: 'string' },
+  ...MODEL_OPTIONS,
   data: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
@@ -84,7 +84,7 @@ function helpNote(spec: SettingSpec): string {
 const FLAGGED = SETTING_KEYS.map((k) => settingSpec(k)).filter((spec): spec is SettingSpec & { flag: string } => spec.flag !== null);
 const SETTINGS_HELP = FLAGGED.map((spec) => `  ${flagUsage(spec)}  ${spec.explain} (${helpNote(spec)})`).join('\n');
 
-export const TRAIN_HELP = `train --model DIR --data FILE --out DIR [options]
+export const TRAIN_HELP = `train --model DIR|FILE.gguf --data FILE --out DIR [options]
 training settings (default; range):
 ${SETTINGS_HELP}
 other options:
@@ -92,6 +92,8 @@ other options:
   --exclude-invalid (train without invalid rows)  --dedupe  --recompute auto|off|selective|full (auto)  --no-packing
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --base-model-revision REV  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
+  ${MODEL_HELP}
+  --base-model-id: the full-precision model the adapter is written for (PEFT base_model_name_or_path); default the model folder, or for a .gguf its tokenizer folder
   ${WEIGHTS_HELP}`;
 
 /** The value of one setting's flag, checked against its declaration; the flag's default when absent. */
@@ -184,9 +186,11 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   if (v.resume === true && !existsSync(ckptFile)) throw new CliError(`--resume: no checkpoint at ${ckptFile}`);
 
   const log = (l: string) => (json ? process.stderr.write(l + '\n') : out(l));
-  const files = directoryModelFiles(modelDir);
+  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+  // The id the adapter is written for: over a GGUF base the original model (its tokenizer folder), never the .gguf itself.
+  const baseId = optStr(v, 'base-model-id') ?? (files.ggufPath ? files.files.name : modelDir);
   try {
-    const model = await openModelFiles(files);
+    const model = files.opened;
     // --seq-len defaults to what the model takes; a longer one is refused before any work starts.
     const seq = chooseSeqLen(v['seq-len'] === undefined ? undefined : settings.seqLen, model.config.maxPositionEmbeddings);
     if (seq.error) throw new CliError(`--seq-len ${settings.seqLen}: ${seq.error}`);
@@ -208,7 +212,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
 
     const { ctx, adapter } = await nodeEngineDevice();
     const recompute = recomputeFlag(v);
-    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype, trainingWeightFit(model.config, settings, recompute, ctx.caps));
+    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype, trainingWeightFit(model.config, settings, recompute, ctx.caps), model.gguf);
     log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
     const engine = {
@@ -223,7 +227,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       // What `export --format axolotl|trl` needs to write the same run for another trainer.
       const record = buildRunRecord(session, {
         data: { file: basename(dataFile), sha256: await fileSha256(dataFile), excludeInvalid: v['exclude-invalid'] === true, dedupe: v.dedupe === true, examples: examples.length },
-        base: { id: optStr(v, 'base-model-id') ?? modelDir, revision: optStr(v, 'base-model-revision') ?? null },
+        base: { id: baseId, revision: optStr(v, 'base-model-revision') ?? null },
       });
       if (v.resume === true) {
         const cp = await decodeCheckpoint(new Uint8Array(await readFile(ckptFile)));
@@ -270,7 +274,8 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
         log(`stopped at step ${result.step}; continue with --resume`);
         return;
       }
-      const trained = await session.exportAdapter(optStr(v, 'base-model-id') ?? modelDir);
+      const trained = await session.exportAdapter(baseId);
+      if (model.gguf?.quantized) trained.config.trainedOn = ggufBaseLabel(model.gguf);
       await writeDirAtomically(outDir, async (dir) => {
         for (const [name, data] of Object.entries(exportPeft(trained, model.config))) await writeFile(join(dir, name), data);
         await writeFile(join(dir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));

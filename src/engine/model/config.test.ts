@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTensorShapes, expectedTensors, loraParameterCount, parameterCount, parseModelConfig } from './config';
+import { checkTensorShapes, expectedTensors, loraParameterCount, modelConfigJson, parameterCount, parseModelConfig } from './config';
 
 // Published config.json files (fields that matter), as on the Hugging Face Hub.
 const SMOLLM2_135M = {
@@ -139,5 +139,18 @@ describe('tensor shapes and estimates', () => {
   it('LoRA parameter count', () => {
     // per layer r·(in+out): q 4·(16+16), k,v 4·(16+8) each, o 4·32, gate/up 4·40 each, down 4·40
     expect(loraParameterCount(tiny, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])).toBe(2 * 4 * (32 + 24 + 24 + 32 + 40 + 40 + 40));
+  });
+});
+
+describe('modelConfigJson: the config.json a GGUF base stands for', () => {
+  it.each([
+    ['SmolLM2-135M (tied, bf16)', SMOLLM2_135M],
+    ['Qwen2.5-0.5B (biases)', QWEN25_05B],
+    ['TinyLlama', TINYLLAMA],
+    ['Qwen3-0.6B (q/k norms, head_dim)', QWEN3_06B],
+    ['Llama 3.2 RoPE scaling', { ...TINYLLAMA, ...LLAMA32_1B_ROPE, eos_token_id: [128001, 128008, 128009] }],
+  ])('%s: parses back to the same ModelConfig', (_name, json) => {
+    const cfg = parseModelConfig(json);
+    expect(parseModelConfig(modelConfigJson(cfg))).toEqual(cfg);
   });
 });

@@ -1,7 +1,7 @@
 // ModelConfig from a Hugging Face config.json (llama, qwen2 and qwen3 families), the tensor names and
 // shapes such a model has, and parameter counts (the memory a run allocates: src/train/memory-plan.ts).
 import { parseJsonObject } from './json';
-import { type FloatDtype, dtypeFromTorch } from './dtype';
+import { type FloatDtype, TORCH_DTYPE, dtypeFromTorch } from './dtype';
 
 export type Architecture = 'llama' | 'qwen2' | 'qwen3';
 export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3'];
@@ -173,6 +173,35 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
     dtype,
     bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(c.eos_token_id, 'eos_token_id'),
+  };
+}
+
+/**
+ * config.json for a ModelConfig (the inverse of parseModelConfig): what a merged export of a
+ * GGUF base writes, since a GGUF file carries no config.json of its own.
+ */
+export function modelConfigJson(cfg: ModelConfig): Record<string, unknown> {
+  const s = cfg.ropeScaling;
+  return {
+    architectures: [ARCH_CLASS[cfg.architecture]],
+    model_type: cfg.architecture,
+    hidden_size: cfg.hiddenSize,
+    intermediate_size: cfg.intermediateSize,
+    num_hidden_layers: cfg.numLayers,
+    num_attention_heads: cfg.numHeads,
+    num_key_value_heads: cfg.numKvHeads,
+    head_dim: cfg.headDim,
+    vocab_size: cfg.vocabSize,
+    rms_norm_eps: cfg.rmsNormEps,
+    rope_theta: cfg.ropeTheta,
+    rope_scaling: s ? { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositionEmbeddings } : null,
+    tie_word_embeddings: cfg.tieWordEmbeddings,
+    max_position_embeddings: cfg.maxPositionEmbeddings,
+    ...(cfg.architecture === 'llama' ? { attention_bias: cfg.attentionBias } : {}),
+    hidden_act: 'silu',
+    torch_dtype: TORCH_DTYPE[cfg.dtype],
+    bos_token_id: cfg.bosTokenId,
+    eos_token_id: cfg.eosTokenIds.length === 1 ? cfg.eosTokenIds[0] : cfg.eosTokenIds,
   };
 }
 

@@ -164,6 +164,9 @@ export function float32ToBytes(dtype: FloatDtype, x: Float32Array): Uint8Array {
 }
 
 /** Name of the HF `torch_dtype` string for a dtype, and back. */
+/** config.json's torch_dtype for each dtype (dtypeFromTorch's inverse). */
+export const TORCH_DTYPE: Record<FloatDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
 export function dtypeFromTorch(torchDtype: string): FloatDtype | null {
   switch (torchDtype) {
     case 'float32':

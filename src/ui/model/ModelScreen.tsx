@@ -64,6 +64,10 @@ export function ModelScreen() {
             void requestPersistentStorage();
             void importFolder(f);
           }} disabled={busy} />
+        <DropZone multiple accept=".gguf,.json" testId="model-gguf" label="Load a GGUF model file with its tokenizer files…" hint="One .gguf base model (llama, qwen2 or qwen3; Q8_0, Q4_0, Q4_K, Q6_K, F16 or F32 tensors) picked together with the original model's tokenizer.json and tokenizer_config.json (and generation_config.json if it has one). Its quantized weights are used as stored." onFiles={(f) => {
+            void requestPersistentStorage();
+            void importFolder(f);
+          }} disabled={busy} />
       </div>
 
       <div className="card" data-testid="model-choice">
@@ -147,7 +151,7 @@ export function ModelScreen() {
               {cached.map((m) => (
                 <tr key={m.key}>
                   <th scope="row">
-                    <code>{m.id}</code> <span className="muted small">({m.source === 'local' ? 'local folder' : `Hub${m.revision ? ` @ ${m.revision}` : ''}`})</span>
+                    <code>{m.id}</code> <span className="muted small">({m.gguf ? `local GGUF ${m.gguf.file}, ${m.gguf.weightTypes}` : m.source === 'local' ? 'local folder' : `Hub${m.revision ? ` @ ${m.revision}` : ''}`})</span>
                   </th>
                   <td>{formatBytes(m.bytes)}</td>
                   <td>
