@@ -215,6 +215,7 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     maxPositionEmbeddings: kvInt(g, file, k('context_length'), 2048),
     attentionBias: architecture === 'qwen2' || byName.has('blk.0.attn_q.bias'),
     qkNorm: architecture === 'qwen3',
+    gemma: null, // gemma3 GGUF files are refused above (KNOWN_UNSUPPORTED)
     dtype: linearType === 'F16' || linearType === 'BF16' ? linearType : 'F32',
     bosTokenId: id('tokenizer.ggml.bos_token_id'),
     eosTokenIds: eos === null ? [] : [eos],
