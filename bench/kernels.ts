@@ -6,7 +6,7 @@
 // Q4_0 (dequantized on the fly inside the same GEMM): `q*/f32` is their rate over the f32 weight's.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeVariants } from '../src/engine/gpu/kernel-bench';
+import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -125,6 +125,17 @@ export function attentionRateRatios(rows: BenchRow[]): string[] {
     lines.push(`attention D=${D} rate per FLOP vs D=64: forward ${ratio('forward')}, backward ${ratio('backward')} (target ≥ 0.7×)`);
   }
   return lines;
+}
+
+/** A sliding-window layer's time over a full-attention layer's, same shape (#13's target at T=2048, W=512: ≤ 0.4×). */
+export function windowTimeRatios(rows: BenchRow[], W: number): string[] {
+  const ms = (kernel: string) => rows.find((r) => r.kernel === kernel)?.oursMs ?? null;
+  const ratio = (op: 'forward' | 'backward') => {
+    const w = ms(windowKernel(op, W));
+    const full = ms(`attention ${op}`);
+    return w === null || full === null ? '—' : `${(w / full).toFixed(2)}×`;
+  };
+  return [`attention window ${W} time vs full attention: forward ${ratio('forward')}, backward ${ratio('backward')} (target ≤ 0.4× at T=2048, window 512)`];
 }
 
 /** tfjs's matMuls computing a group's products from the same data (none for attention: tfjs has no fused attention). */

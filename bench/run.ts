@@ -2,7 +2,7 @@
 //   --quick            small BT (256; LM head 32) and fewer repetitions: a smoke run in seconds
 //   --bt N             tokens per step for the projections (default 2048, or BENCH_BT)
 //   --lm-bt N          rows for the LM head (default 64, or BENCH_LM_BT)
-//   --attn-t N         sequence length for the attention rows, B = 1 (default 256, or BENCH_ATTN_T)
+//   --attn-t N         sequence length for the attention rows, B = 1 (default 256, or BENCH_ATTN_T); window rows at N/4
 //   --reps N --warmup N
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
@@ -15,7 +15,7 @@ import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
 import { LM_HEAD_BENCH_ROWS } from '../src/engine/gpu/kernel-bench';
-import { ATTENTION_HEAD_DIMS, attentionRateRatios, formatTable, runKernelBench } from './kernels';
+import { ATTENTION_HEAD_DIMS, attentionRateRatios, formatTable, runKernelBench, windowTimeRatios } from './kernels';
 import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
@@ -98,10 +98,10 @@ async function main(): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
+  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnT / 4, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q8_0-W, q4_0-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or quantized to GGUF Q8_0 / Q4_0; */f32 = that rate over the f32 weight\'s (#13 target for q8_0/q4_0: ≥ 0.8×).');
-  for (const line of attentionRateRatios(rows)) console.log(line);
+  for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnT / 4)]) console.log(line);
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // Optional part written by another engineer.

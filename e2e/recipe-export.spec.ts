@@ -18,7 +18,7 @@ const record: TrainingRecord = {
   settings,
   engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
   data: { file: 'chat.jsonl', sha256: createHash('sha256').update(text).digest('hex'), excludeInvalid: false, dedupe: false, examples: 10 },
-  base: { id: 'org/tiny-llama', revision: 'abc123', quantization: null },
+  base: { id: 'org/tiny-llama', revision: 'abc123' },
 };
 
 test('a completed run downloads as an Axolotl and a TRL recipe', async ({ page }) => {

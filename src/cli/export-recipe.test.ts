@@ -51,7 +51,7 @@ beforeAll(async () => {
     settings: { ...DEFAULT_SETTINGS, rank: 4, alpha: 8, targets: [...targets], valSplit: 0.2 },
     engine: { packing: true, maxGradNorm: 1, weightDecay: 0, weights: 'f32', recompute: 'auto' },
     data: { file: 'train.jsonl', sha256: createHash('sha256').update(data).digest('hex'), excludeInvalid: true, dedupe: false, examples: 10 },
-    base: { id: 'org/tiny', revision: null, quantization: null },
+    base: { id: 'org/tiny', revision: null },
   };
   await writeFile(join(adapterDir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
 });
@@ -127,6 +127,38 @@ describe('"Export as recipe" in the studio (worker) and the CLI', () => {
     const fromZip = Object.fromEntries(Object.entries(entries).map(([p, b]) => [p.replace(`my-run-${target}/`, ''), strFromU8(b)]));
     expect(Object.keys(entries).every((p) => p.startsWith(`my-run-${target}/`))).toBe(true);
     expect(fromZip).toEqual(await treeOf(out));
+  });
+
+  // A record as the studio and `train` wrote it before the objective settings existed: settings
+  // without objective/beta/labelSmoothing/orpoLambda, and the base's always-null quantization. A
+  // run stored then and resumed now keeps that record (training-service keeps run.trainingRecord).
+  const oldRecord = () => {
+    const { objective: _o, beta: _b, labelSmoothing: _l, orpoLambda: _λ, ...settings } = record.settings;
+    return { ...record, settings, base: { ...record.base, quantization: null } };
+  };
+
+  it.each(['axolotl', 'trl'] as const)('%s: a resumed run whose stored record predates the objective settings exports the same recipe as the CLI', async (target) => {
+    repo.getDataset.mockResolvedValue(await studioDataset());
+    repo.getRun.mockResolvedValue(studioRun({ trainingRecord: oldRecord(), checkpointStep: 2 }));
+    const oldAdapter = join(dir, `old-adapter-${target}`);
+    await mkdir(oldAdapter);
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) await writeFile(join(oldAdapter, f), await readFile(join(adapterDir, f)));
+    await writeFile(join(oldAdapter, TRAINING_SETTINGS_FILE), JSON.stringify({ format: 'lora-studio/training-settings', version: 1, ...oldRecord() }));
+    const out = join(dir, `old-${target}`);
+    const r = await runCli(['export', '--format', target, '--model', modelDir, '--adapter', oldAdapter, '--data', dataFile, '--out', out, '--gpus', '2']);
+    expect(r.err).toBe('');
+    const zip = unzipSync((await exportRecipe('run1', target, 2)).bytes);
+    const fromZip = Object.fromEntries(Object.entries(zip).map(([p, b]) => [p.replace(`my-run-${target}/`, ''), strFromU8(b)]));
+    expect(fromZip).toEqual(await treeOf(out));
+    expect(fromZip['README.md']).toContain('SFT with LoRA');
+  });
+
+  it('reads a stored record as the CLI reads its file: one it cannot use is refused, naming what is wrong', async () => {
+    repo.getDataset.mockResolvedValue(await studioDataset());
+    repo.getRun.mockResolvedValue(studioRun({ trainingRecord: { ...record, engine: { ...record.engine, weights: 'q2' } } }));
+    await expect(exportRecipe('run1', 'axolotl', 1)).rejects.toThrow('the run’s training record: unknown weight storage "q2" (expected f32, f16, q8, q4)');
+    repo.getRun.mockResolvedValue(studioRun({ trainingRecord: { ...record, objective: { kind: 'dpo', beta: 0.1, labelSmoothing: 0 } } }));
+    await expect(exportRecipe('run1', 'trl', 1)).rejects.toThrow('the run’s training record: the objective (dpo) is not the settings\' (sft)');
   });
 
   it('refuses a run that did not complete, one without a training record, and one whose dataset is gone or changed', async () => {

@@ -8,6 +8,11 @@ import { join, resolve } from 'node:path';
 import { writeTinyModel, type TinyModel } from '../../test/fixtures/tiny-model';
 import { probeNodeAdapter } from './node-gpu';
 import { chooseWeights } from './weights';
+import { weightsOnlyFit } from '../engine/model/weights';
+import { LINEAR_MODULES } from '../engine/model/config';
+import { trainingWeightFit } from '../train/memory-plan';
+import { chooseSeqLen } from '../train/seq-len';
+import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -60,7 +65,7 @@ describe('lora-studio as a process', () => {
     // stderr: first the weights line of this machine's adapter, and no Dawn notices.
     const probe = await probeNodeAdapter();
     if ('error' in probe) throw new Error(probe.error);
-    const want = chooseWeights('auto', probe.f16, model.config.dtype).line;
+    const want = chooseWeights('auto', probe.f16, model.config.dtype, weightsOnlyFit(model.config, probe.maxBufferSize)).line;
     for (const err of [piped.err, toFile.err]) {
       expect(err.split('\n')[0]).toBe(want);
       expect(err).not.toMatch(/artificially reduced|maxDynamic/);
@@ -73,7 +78,9 @@ describe('lora-studio as a process', () => {
     expect(r.err).toBe('');
     const probe = await probeNodeAdapter();
     if ('error' in probe) throw new Error(probe.error);
-    const want = chooseWeights('auto', probe.f16, model.config.dtype);
+    // inspect weighs a `train` run at batch 4 × the model's length, r=16 on all linears.
+    const mem = { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen: chooseSeqLen(undefined, model.config.maxPositionEmbeddings).seqLen };
+    const want = chooseWeights('auto', probe.f16, model.config.dtype, trainingWeightFit(model.config, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe));
     expect(JSON.parse(r.out).model.weights).toEqual({ storage: want.storage, reason: want.reason, adapter: probe.name });
     const text = await node('bin/lora-studio.mjs', ['inspect', '--model', modelDir]);
     expect(text.out).toContain(`  ${want.line}\n`);

@@ -12,11 +12,12 @@ function dawnGpu(): GPU {
 }
 
 /** The adapter a run would get, without opening a device (for reports); the reason when there is none. */
-export async function probeNodeAdapter(): Promise<{ name: string; f16: boolean } | { error: string }> {
+export async function probeNodeAdapter(): Promise<{ name: string; f16: boolean; maxBufferSize: number; maxStorageBufferBindingSize: number } | { error: string }> {
   try {
     const adapter = await dawnGpu().requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return { error: 'no GPU adapter found' };
-    return { name: summarizeAdapter(adapter).name, f16: adapter.features.has('shader-f16') };
+    const { maxBufferSize, maxStorageBufferBindingSize } = adapter.limits;
+    return { name: summarizeAdapter(adapter).name, f16: adapter.features.has('shader-f16'), maxBufferSize, maxStorageBufferBindingSize };
   } catch (e) {
     return { error: (e as Error).message };
   }

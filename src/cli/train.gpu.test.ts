@@ -142,6 +142,23 @@ describe('lora-studio train', () => {
     expect(orpo.err).toMatch(/ORPO trains on preference pairs .* 24 examples with one answer each/);
   });
 
+  it('a --weights q4 run records its quantized base, and exports as QLoRA (Axolotl load_in_4bit + qlora, TRL 4-bit NF4 BitsAndBytesConfig)', async () => {
+    const qDir = join(dir, 'q-model');
+    await writeTinyModel(qDir, { seed: 5, intermediateSize: 64 }); // Q4_0 rows are whole blocks of 32
+    const out = join(dir, 'adapter-q4');
+    const r = await run(['train', '--model', qDir, '--data', dataFile, '--out', out, '--steps', '2', ...common.filter((a) => a !== 'f32' && a !== '--weights'), '--weights', 'q4']);
+    expect(r.code, r.err).toBe(0);
+    expect(decodeRunRecord(await readFile(join(out, TRAINING_SETTINGS_FILE), 'utf8')).engine.weights).toBe('q4');
+    for (const format of ['axolotl', 'trl'] as const) {
+      const e = await run(['export', '--format', format, '--model', qDir, '--adapter', out, '--data', dataFile, '--out', join(dir, `q4-${format}`)]);
+      expect(e.code, e.err).toBe(0);
+    }
+    const cfg = await readFile(join(dir, 'q4-axolotl', 'config.yml'), 'utf8');
+    expect(cfg).toContain('load_in_4bit: true\nload_in_8bit: false\nbnb_config_kwargs:\n  bnb_4bit_quant_type: nf4\n  bnb_4bit_use_double_quant: true\nadapter: qlora\n');
+    expect(await readFile(join(dir, 'q4-trl', 'train.py'), 'utf8')).toContain('BitsAndBytesConfig(\n    load_in_4bit=True,\n    bnb_4bit_quant_type="nf4",');
+    expect(await readFile(join(dir, 'q4-trl', 'README.md'), 'utf8')).toContain('not our GGUF blocks');
+  });
+
   it('rejects bad hyperparameters before touching the GPU', async () => {
     const r = await run(['train', '--model', modelDir, '--data', dataFile, '--out', join(dir, 'x'), '--rank', '0']);
     expect(r.code).toBe(1);

@@ -1,6 +1,7 @@
 // What the studio keeps in IndexedDB. Plain data (structured-clone friendly), shared by the
 // worker (the only writer) and the UI stores (which list and read them).
 import type { TrainSettings } from '../train/settings';
+import type { EngineOptions } from '../train/session';
 import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
 import type { EvaluationResult } from '../eval/compare';
 
@@ -41,6 +42,8 @@ export interface RunRecord {
   datasetName: string;
   model: ModelRef;
   settings: TrainSettings;
+  /** The base weight format asked for on the Model screen ('auto' resolved per device when the run opens; absent on older runs: 'auto'). */
+  weights?: EngineOptions['weightStorage'];
   /** Held-out prompts answered every `sampleEvery` steps. */
   samplePrompts?: string[];
   notes: string;

@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type MemoryReport } from '../worker/client';
 import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
-import type { MemorySettings } from '../worker/settings';
+import type { MemorySettings, WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
 
@@ -13,6 +13,8 @@ interface ModelState {
   model: ModelRef;
   /** config.json of the chosen model when known (presets, or a loaded local folder). */
   config: Record<string, unknown> | null;
+  /** The base weight format runs train with (the CLI's --weights): 'auto' takes the most precise whose plan fits this GPU. */
+  weights: WeightsFlag;
   memory: MemoryReport | null;
   memoryError: string | null;
   cached: CachedModel[];
@@ -35,6 +37,7 @@ interface ModelState {
   removeCached(key: string): Promise<void>;
   choosePreset(id: string): void;
   chooseHubId(id: string): void;
+  setWeights(w: WeightsFlag): void;
   chooseLocal(name: string, config: Record<string, unknown>): void;
   /** The Hugging Face id of the imported folder's model (named as the base model in exports). */
   setLocalHubId(hubId: string): void;
@@ -46,6 +49,7 @@ export const useModel = create<ModelState>()(
     (set, get) => ({
       model: { id: DEFAULT_MODEL_ID, source: 'hub' },
       config: MODEL_PRESETS[0].config,
+      weights: 'auto',
       memory: null,
       memoryError: null,
       cached: [],
@@ -85,6 +89,12 @@ export const useModel = create<ModelState>()(
         }
       },
       async download() {
+        // Refused before anything is fetched where no weight format can run the model on this GPU.
+        const refusal = get().memory?.downloadRefusal;
+        if (refusal) {
+          set({ error: refusal });
+          return;
+        }
         set({ busy: true, error: null, progress: null });
         try {
           await trainer().downloadModel(JOB, get().model.id, get().hubToken || undefined, callback((p: DownloadProgress) => set({ progress: p })));
@@ -129,6 +139,9 @@ export const useModel = create<ModelState>()(
       chooseLocal(name, config) {
         set({ model: { id: name, source: 'local', hubId: defaultHubId(config, name) }, config, memory: null, memoryError: null });
       },
+      setWeights(weights) {
+        set({ weights });
+      },
       setLocalHubId(hubId) {
         const model = get().model;
         if (model.source === 'local') set({ model: { ...model, hubId } });
@@ -140,12 +153,15 @@ export const useModel = create<ModelState>()(
           return;
         }
         try {
-          set({ memory: await trainer().estimateMemory(config, s), memoryError: null });
+          const { model } = get();
+          const preset = model.source === 'hub' ? MODEL_PRESETS.find((p) => p.id === model.id) : undefined;
+          set({ memory: await trainer().estimateMemory(config, s, get().weights, { storesTiedHead: preset?.storesTiedHead }), memoryError: null });
         } catch (e) {
           set({ memory: null, memoryError: errorMessage(e) });
         }
       },
     }),
-    { name: 'lora-studio.model', partialize: (s) => ({ model: s.model, config: s.config }) },
+    { name: 'lora-studio.model', partialize: (s) => ({ model: s.model, config: s.config, weights: s.weights }) },
   ),
 );
+

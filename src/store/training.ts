@@ -61,7 +61,7 @@ interface TrainState {
   fitSeqLenToModel(maxPositions: number | null): void;
   set<K extends keyof TrainSettings>(key: K, value: TrainSettings[K]): void;
   setSamplePrompts(s: string): void;
-  start(req: Omit<StartRunRequest, 'settings' | 'samplePrompts'>): Promise<void>;
+  start(req: Omit<StartRunRequest, 'settings' | 'samplePrompts' | 'weights'>): Promise<void>;
   resume(runId: string): Promise<void>;
   pause(): Promise<void>;
   stop(): Promise<void>;
@@ -126,7 +126,7 @@ export const useTrain = create<TrainState>()(
           set({ starting: true, error: null });
           try {
             const prompts = get().samplePrompts.split('\n').map((s) => s.trim()).filter(Boolean);
-            await trainer().startRun({ ...req, settings: get().settings, samplePrompts: prompts }, events);
+            await trainer().startRun({ ...req, settings: get().settings, weights: useModel.getState().weights, samplePrompts: prompts }, events);
           } catch (e) {
             // Setting up failed (nothing was trained): the half-shown run is not running.
             const live = get().live;

@@ -10,7 +10,7 @@ import type { RecomputeLevel } from '../engine/model/arena';
 import { type LinearModule, type ModelConfig, parameterCount } from '../engine/model/config';
 import { type GraphOptions, planTrainingActivations } from '../engine/model/llama';
 import { planLoraLayout } from '../engine/model/lora-params';
-import { plannedWeightBytes, type WeightStorage } from '../engine/model/weights';
+import { AUTO_BUDGET_BYTES, checkWeightBuffers, largestWeightTensorBytes, plannedWeightBytes, type WeightFit, type WeightStorage } from '../engine/model/weights';
 import { batchRows, isPreferenceObjective, type MemorySettings } from './settings';
 import { trainerBufferBytes, trainerGraphOptions } from './trainer';
 
@@ -20,6 +20,8 @@ export interface TrainingMemoryPlan {
   storage: WeightStorage;
   /** Frozen base weights in `storage` (matrices) and f32 (norms, biases). */
   weightBytes: number;
+  /** The largest single weight tensor in `storage` (one buffer: the embedding, or the LM head). */
+  largestTensorBytes: number;
   /** LoRA parameters, gradients and the two AdamW moments (four f32 buffers). */
   loraTrainingBytes: number;
   /** The step's activation arena: what the backward keeps plus scratch (LM-head logits chunk, gradients of activations). */
@@ -63,6 +65,7 @@ export function planTrainingMemory(
     loraParams: layout.paramCount,
     storage: engine.storage,
     weightBytes,
+    largestTensorBytes: largestWeightTensorBytes(cfg, engine.storage),
     loraTrainingBytes,
     activationBytes: acts.totalBytes,
     otherBytes,
@@ -70,4 +73,27 @@ export function planTrainingMemory(
     recompute: acts.recompute,
     logitsChunkRows: acts.chunkRows,
   };
+}
+
+export interface PlanLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+/**
+ * What 'auto' weighs for a training run (chooseWeightStorage): each storage's whole plan,
+ * refused where a weight tensor exceeds the device's largest buffer or the plan itself throws.
+ */
+export function trainingWeightFit(
+  cfg: ModelConfig,
+  s: MemorySettings,
+  recompute: GraphOptions['recompute'],
+  limits: PlanLimits,
+  budgetBytes = AUTO_BUDGET_BYTES,
+): WeightFit & { plan(storage: WeightStorage): TrainingMemoryPlan } {
+  const plan = (storage: WeightStorage) => {
+    checkWeightBuffers(cfg, storage, limits.maxBufferSize);
+    return planTrainingMemory(cfg, s, { storage, recompute }, limits.maxStorageBufferBindingSize);
+  };
+  return { plan, planBytes: (storage) => plan(storage).totalBytes, budgetBytes };
 }

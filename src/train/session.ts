@@ -10,7 +10,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { TensorStore } from '../engine/model/safetensors';
-import { destroyWeights, uploadWeights, type ModelWeights, type WeightStorage } from '../engine/model/weights';
+import { chooseWeightStorage, destroyWeights, uploadWeights, type ModelWeights, type StorageChoice, type WeightStorage } from '../engine/model/weights';
 import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
@@ -19,13 +19,20 @@ import { BatchIterator, splitTrainVal, trainedTokens, type Batch, type BatchPosi
 import type { PreferenceObjective } from '../engine/gpu/kernels/preference';
 import type { PreferenceMetrics } from './objectives';
 import { objectiveOf } from './recipe/run-record';
+import { trainingWeightFit } from './memory-plan';
 import { seqLenProblem } from './seq-len';
 import { batchRows, type TrainSettings } from './settings';
 import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
 
+/** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan); throws where it cannot run. */
+export function resolveTrainingStorage(ctx: GpuContext, cfg: ModelConfig, settings: TrainSettings, engine: Pick<EngineOptions, 'weightStorage' | 'recompute'>): StorageChoice {
+  // The fit also refuses an explicit storage the device cannot hold, before anything is uploaded.
+  return chooseWeightStorage(engine.weightStorage, ctx.caps.f16, cfg.dtype, trainingWeightFit(cfg, settings, engine.recompute, ctx.caps));
+}
+
 /** Engine choices that are not training hyperparameters. */
 export interface EngineOptions {
-  /** Base weights in f16 where the GPU has shader-f16 ('auto'), or f32/f16/q8/q4 explicitly. */
+  /** Base weights f32/f16/q8/q4, or 'auto': the most precise whose training plan fits this device (resolveTrainingStorage). */
   weightStorage: 'auto' | WeightStorage;
   /**
    * Activation recomputation in the backward: false keeps everything; 'selective' recomputes
@@ -230,7 +237,8 @@ export class TrainingSession {
     const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
     if (tooLong) throw new Error(tooLong);
     const { batches, valBatches, totalSteps } = TrainingSession.plan(examples, settings, opts);
-    const weights = await uploadWeights(ctx, cfg, store, { storage: engine.weightStorage, onProgress: opts.onUploadProgress });
+    const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine);
+    const weights = await uploadWeights(ctx, cfg, store, { storage, onProgress: opts.onUploadProgress });
     try {
       const trainer = buildTrainer(ctx, cfg, weights, settings, engine, totalSteps);
       return new TrainingSession(ctx, cfg, weights, trainer, batches, valBatches, settings, engine);

@@ -14,7 +14,12 @@ vi.mock('../persist/repo', () => ({
   getAdapter: vi.fn(async (id: string) => (id === 'other' ? { id, name: 'older run', baseModel: 'tiny' } : id === 'alien' ? { id, name: 'x', baseModel: 'big' } : undefined)),
   saveEvaluation: vi.fn(async (r: unknown) => void state.saved.push(r)),
 }));
-vi.mock('./dataset-service', () => ({ trainingExamples: vi.fn(async (id: string) => state.datasets.get(id)) }));
+vi.mock('./dataset-service', () => ({
+  trainingExamples: vi.fn(async (id: string) => {
+    const examples = state.datasets.get(id)!;
+    return { examples, data: { file: `${id}.jsonl`, sha256: '0'.repeat(64), excludeInvalid: false, dedupe: false, examples: examples.length } };
+  }),
+}));
 vi.mock('./generation-service', () => ({
   loadBase: vi.fn(async () => ({ model: {}, tok: {} })),
   loadAdapter: vi.fn(async (_l: unknown, id: string) => ({ id })),

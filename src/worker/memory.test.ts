@@ -2,13 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { estimateMemory } from './memory';
 import { MODEL_PRESETS } from './presets';
 import { DEFAULT_SETTINGS, LORA_TARGETS } from './settings';
+import type { GpuContext } from '../engine/gpu/context';
+import { parseModelConfig } from '../engine/model/config';
+import { DEFAULT_ENGINE_OPTIONS, resolveTrainingStorage } from '../train/session';
 
-const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
-const BIG_LIMITS = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+/** WebGPU's guaranteed limits, no shader-f16; and a discrete GPU's (f16 too). */
+const DEFAULT_LIMITS = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20, f16: false };
+const BIG_LIMITS = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 2 ** 30, f16: true };
 
 describe('memory estimate for the presets', () => {
   it('parses every preset config and counts about the published parameter sizes', () => {
-    const [smol135, smol360, qwen] = MODEL_PRESETS.map((p) => estimateMemory(p.config, DEFAULT_SETTINGS, BIG_LIMITS));
+    const [smol135, smol360, qwen] = MODEL_PRESETS.map((p) => estimateMemory(p.config, DEFAULT_SETTINGS, BIG_LIMITS, 'f32'));
     // Published sizes: 134.5M, 361.8M, 494.0M (tied embeddings counted once); 2% slack for norms/biases rounding.
     expect(smol135.baseParams / 134.5e6).toBeCloseTo(1, 1);
     expect(smol360.baseParams / 361.8e6).toBeCloseTo(1, 1);
@@ -66,5 +70,121 @@ describe('memory estimate for the presets', () => {
     const big = estimateMemory(smol, DEFAULT_SETTINGS, BIG_LIMITS, 'f32'); // 4 × 512: keeping all would be over 1 GiB
     expect(big.recompute).toBe('full');
     expect(big.notes.join(' ')).toMatch(/each layer is recomputed/);
+  });
+});
+
+const preset = (id: string) => {
+  const p = MODEL_PRESETS.find((x) => x.id === id);
+  if (!p) throw new Error(`no preset ${id}`);
+  return p;
+};
+/** Issue 13's benchmark shape: LoRA r=16 on all linears, batch 4 × 512. */
+const R16_ALL = { ...DEFAULT_SETTINGS, rank: 16, targets: [...LORA_TARGETS], batchSize: 4, seqLen: 512 };
+const bytesOf = (p: ReturnType<typeof preset>, storage: 'q8' | 'q4', limits = BIG_LIMITS) => estimateMemory(p.config, R16_ALL, limits, storage, p);
+
+/**
+ * Weight bytes counted by hand from config.json: GPU blocks are word-padded (Q8_0 34 → 36 bytes
+ * per 32 values, Q4_0 18 → 20), q4 keeps the embedding Q8_0, norms stay f32.
+ */
+function handWeightBytes(c: { hidden: number; layers: number; q: number; kv: number; mlp: number; vocab: number; headDim: number; qkNorm: boolean }, storage: 'q8' | 'q4'): number {
+  const linear = c.hidden * (c.q + 2 * c.kv) + c.q * c.hidden + 3 * c.hidden * c.mlp;
+  const perValue = storage === 'q8' ? 36 / 32 : 20 / 32;
+  const norms = c.layers * (2 * c.hidden + (c.qkNorm ? 2 * c.headDim : 0)) + c.hidden;
+  return c.vocab * c.hidden * (36 / 32) + c.layers * linear * perValue + 4 * norms;
+}
+/** LoRA r=16 on all seven linears: A [r, in] and B [out, r], four f32 buffers (weights, gradients, two AdamW moments). */
+function handLoraBytes(c: { hidden: number; layers: number; q: number; kv: number; mlp: number }): number {
+  const perLayer = (c.hidden + c.q) * 2 + 2 * (c.hidden + c.kv) + 3 * (c.hidden + c.mlp);
+  return c.layers * 16 * perLayer * 4 * 4;
+}
+
+describe('weight formats for the new presets (issue 13 memory targets)', () => {
+  const qwen3 = { hidden: 1024, layers: 28, q: 16 * 128, kv: 8 * 128, mlp: 3072, vocab: 151936, headDim: 128, qkNorm: true };
+  const llama = { hidden: 2048, layers: 16, q: 32 * 64, kv: 8 * 64, mlp: 8192, vocab: 128256, headDim: 64, qkNorm: false };
+
+  it('Qwen3-0.6B q8 at B=4 × T=512, r=16 all linears: weights and LoRA as counted by hand, under the issue’s 1.5 GB', () => {
+    const r = bytesOf(preset('Qwen/Qwen3-0.6B'), 'q8');
+    expect(r.storage).toBe('q8');
+    expect(r.weightBytes).toBe(handWeightBytes(qwen3, 'q8')); // 670.7 MB
+    expect(r.loraTrainingBytes).toBe(handLoraBytes(qwen3));
+    expect(r.totalBytes).toBe(r.weightBytes + r.loraTrainingBytes + r.activationBytes + r.otherBytes);
+    expect(r.totalBytes).toBeLessThanOrEqual(1.5e9); // 1.452 GB
+  });
+
+  it('Llama-3.2-1B q4: Q4_0 linears, Q8_0 embedding, as counted by hand; the whole plan fits the 2 GiB auto budget', () => {
+    const r = bytesOf(preset('meta-llama/Llama-3.2-1B-Instruct'), 'q4');
+    expect(r.weightBytes).toBe(handWeightBytes(llama, 'q4')); // 903.9 MB
+    expect(r.loraTrainingBytes).toBe(handLoraBytes(llama));
+    // 2.008 GB in all, over the issue's 1.8 GB target: the activations (~0.92 GB, recompute full) dominate.
+    expect(r.totalBytes).toBeLessThanOrEqual(2 * 2 ** 30);
+    expect(estimateMemory(preset('meta-llama/Llama-3.2-1B-Instruct').config, R16_ALL, BIG_LIMITS, 'auto').storage).toBe('q4');
+  });
+
+  it('the largest tensor is sized in its stored rows: a q8 embedding fits a buffer its f32 copy would not', () => {
+    // Qwen3-0.6B's embedding: 151936·1024 values, 622 MB in f32 (over 256 MiB) but 175 MB in Q8_0.
+    const q8 = bytesOf(preset('Qwen/Qwen3-0.6B'), 'q8', DEFAULT_LIMITS);
+    expect(q8.largestTensorBytes).toBe((151936 * 1024 * 36) / 32);
+    expect(q8.verdict).not.toBe('no');
+    const f32 = estimateMemory(preset('Qwen/Qwen3-0.6B').config, R16_ALL, DEFAULT_LIMITS, 'f32');
+    expect(f32.verdict).toBe('no');
+    expect(f32.notes[0]).toMatch(/^Refused before download: f32 weights cannot run this model on this device: model\.embed_tokens\.weight needs 0\.58 GiB in one buffer; this GPU allows 0\.25 GiB/);
+    // auto there steps past f32 (too big) and f16 (no shader-f16) to q8.
+    const auto = estimateMemory(preset('Qwen/Qwen3-0.6B').config, R16_ALL, DEFAULT_LIMITS, 'auto');
+    expect(auto.storage).toBe('q8');
+    expect(auto.reason).toMatch(/f16: this adapter has no shader-f16; f32: model\.embed_tokens\.weight needs 0\.58 GiB/);
+  });
+
+  it('auto picks per preset on a discrete GPU: f32 where it fits 2 GiB, then f16, q8, q4', () => {
+    const picks = Object.fromEntries(MODEL_PRESETS.map((p) => [p.id, estimateMemory(p.config, R16_ALL, BIG_LIMITS, 'auto', p)]));
+    expect(picks['HuggingFaceTB/SmolLM2-135M-Instruct'].storage).toBe('f32');
+    expect(picks['Qwen/Qwen3-0.6B'].storage).toBe('f16');
+    // Nothing fits 2 GiB: the smallest plan, said so.
+    expect(picks['Qwen/Qwen3-1.7B'].storage).toBe('q4');
+    expect(picks['Qwen/Qwen3-1.7B'].reason).toMatch(/^auto: nothing fits the 2\.00 GiB budget/);
+    expect(picks['Qwen/Qwen3-1.7B'].verdict).toBe('tight');
+    for (const r of Object.values(picks)) {
+      // The pick is the most precise format whose plan is under the budget (or the smallest).
+      const runnable = r.formats.filter((f) => f.totalBytes !== null);
+      const under = runnable.find((f) => f.totalBytes! <= 2 * 2 ** 30);
+      expect(r.storage).toBe(under ? under.storage : runnable.at(-1)!.storage);
+      expect(r.formats.map((f) => f.storage)).toEqual(['f32', 'f16', 'q8', 'q4']);
+    }
+  });
+
+  it('download sizes: parameters × bfloat16, plus the LM head Qwen3 checkpoints store although tied', () => {
+    const dl = (id: string) => estimateMemory(preset(id).config, R16_ALL, BIG_LIMITS, 'auto', preset(id)).downloadBytes;
+    expect(dl('meta-llama/Llama-3.2-1B-Instruct')).toBe(1_235_814_400 * 2); // the published model.safetensors: 2.47 GB
+    expect(dl('Qwen/Qwen3-0.6B')).toBe((596_049_920 + 151936 * 1024) * 2); // 1.50 GB
+    expect(dl('HuggingFaceTB/SmolLM2-135M-Instruct')).toBe(134_515_008 * 2);
+  });
+
+  it('refuses before download a model no format can run on this GPU, naming each reason', () => {
+    for (const id of ['Qwen/Qwen3-1.7B', 'meta-llama/Llama-3.2-1B-Instruct']) {
+      const r = estimateMemory(preset(id).config, R16_ALL, DEFAULT_LIMITS, 'auto', preset(id));
+      expect(r.verdict).toBe('no');
+      expect(r.downloadRefusal).toMatch(/^This model cannot train on this GPU in any weight format, so it is not downloaded: f32: model\.embed_tokens\.weight needs .*; f16: needs shader-f16, which this GPU lacks; q8: .*; q4: model\.embed_tokens\.weight needs 0\.\d\d GiB in one buffer; this GPU allows 0\.25 GiB\.$/);
+    }
+    expect(estimateMemory(preset('Qwen/Qwen3-0.6B').config, R16_ALL, DEFAULT_LIMITS, 'f32').downloadRefusal).toBeNull(); // q8 and q4 run
+  });
+});
+
+describe('the Model screen shows the storage a run here opens with', () => {
+  it('estimateMemory’s pick is resolveTrainingStorage’s for every preset, on both devices, for auto and explicit choices', () => {
+    for (const dev of [BIG_LIMITS, DEFAULT_LIMITS]) {
+      const ctx = { caps: { ...dev, f16: dev.f16 } } as unknown as GpuContext;
+      for (const p of MODEL_PRESETS) {
+        const cfg = parseModelConfig(p.config);
+        for (const weights of ['auto', 'q8'] as const) {
+          const shown = estimateMemory(p.config, DEFAULT_SETTINGS, dev, weights, p);
+          let opened: string;
+          try {
+            opened = resolveTrainingStorage(ctx, cfg, DEFAULT_SETTINGS, { ...DEFAULT_ENGINE_OPTIONS, weightStorage: weights }).storage;
+          } catch {
+            opened = 'refused';
+          }
+          expect(opened, `${p.id} ${weights}`).toBe(shown.verdict === 'no' ? 'refused' : shown.storage);
+        }
+      }
+    }
   });
 });

@@ -27,7 +27,17 @@ export interface ModelPreset {
   note: string;
   /** config.json as published on the Hub (the fields the estimate needs). */
   config: Record<string, unknown>;
+  /** The checkpoint stores lm_head.weight although the config ties it (Qwen3): the download is that much bigger. */
+  storesTiedHead?: boolean;
 }
+
+/** What Qwen3-0.6B's and Qwen3-1.7B's config.json share (they differ in hidden_size and intermediate_size only). */
+const QWEN3_CONFIG = {
+  model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8,
+  head_dim: 128, vocab_size: 151936, rms_norm_eps: 1e-6, rope_theta: 1000000, rope_scaling: null, max_position_embeddings: 40960,
+  tie_word_embeddings: true, torch_dtype: 'bfloat16', attention_bias: false, bos_token_id: 151643, eos_token_id: 151645,
+  hidden_act: 'silu', use_sliding_window: false,
+};
 
 export const MODEL_PRESETS: ModelPreset[] = [
   {
@@ -64,6 +74,36 @@ export const MODEL_PRESETS: ModelPreset[] = [
       hidden_act: 'silu', use_sliding_window: false,
     },
   },
+  {
+    id: 'Qwen/Qwen3-0.6B',
+    label: 'Qwen3 0.6B',
+    params: '596M',
+    note: 'Newer and stronger than Qwen2.5 0.5B, with thinking and non-thinking chat. 8-bit weights keep it near 1.5 GB.',
+    storesTiedHead: true,
+    config: { ...QWEN3_CONFIG, hidden_size: 1024, intermediate_size: 3072 },
+  },
+  {
+    id: 'Qwen/Qwen3-1.7B',
+    label: 'Qwen3 1.7B',
+    params: '1.7B',
+    note: 'The largest preset: needs a discrete GPU or 4-bit weights (QLoRA).',
+    storesTiedHead: true,
+    config: { ...QWEN3_CONFIG, hidden_size: 2048, intermediate_size: 6144 },
+  },
+  {
+    id: 'meta-llama/Llama-3.2-1B-Instruct',
+    label: 'Llama 3.2 1B Instruct',
+    params: '1.24B',
+    note: 'Gated on the Hub: accept Meta’s license there and give an access token. 4-bit weights (QLoRA) train it in about 2 GB.',
+    config: {
+      model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16,
+      num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, vocab_size: 128256, rms_norm_eps: 1e-5, rope_theta: 500000,
+      rope_scaling: { factor: 32, high_freq_factor: 4, low_freq_factor: 1, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+      max_position_embeddings: 131072, tie_word_embeddings: true, torch_dtype: 'bfloat16', attention_bias: false, mlp_bias: false,
+      bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], hidden_act: 'silu',
+    },
+  },
 ];
+// Gemma 3 (270M, 1B) is not offered yet: its architecture is being added to the engine separately.
 
 export const DEFAULT_MODEL_ID = MODEL_PRESETS[0].id;

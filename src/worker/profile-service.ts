@@ -7,8 +7,8 @@ import type { AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { LM_HEAD_BENCH_ROWS, gflopsOf, runKernelBench, type KernelBenchRow, type WeightVariant } from '../engine/gpu/kernel-bench';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
-import { destroyWeights, resolveStorage, uploadWeights } from '../engine/model/weights';
-import { buildTrainer, DEFAULT_ENGINE_OPTIONS, stepsFor } from '../train/session';
+import { destroyWeights, uploadWeights } from '../engine/model/weights';
+import { buildTrainer, DEFAULT_ENGINE_OPTIONS, resolveTrainingStorage, stepsFor } from '../train/session';
 import { profileTrainerStep, syntheticBatch, type StepProfile } from '../train/profile';
 import { seqLenProblem } from '../train/seq-len';
 import { openModelWeights, readModelMetadata } from '../hub';
@@ -74,7 +74,8 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
   if (tooLong) throw new Error(tooLong);
   unloadPlayground(); // the memory a run would have
   const engine = DEFAULT_ENGINE_OPTIONS;
-  const weights = await uploadWeights(ctx, cfg, await openModelWeights(files), { storage: engine.weightStorage });
+  const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine);
+  const weights = await uploadWeights(ctx, cfg, await openModelWeights(files), { storage });
   try {
     const trainer = buildTrainer(ctx, cfg, weights, settings, engine, stepsFor(settings, 1));
     try {
@@ -87,7 +88,7 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
       return {
         kind: 'lora-studio/step-profile',
         ...measuredOn(adapter, ref, cfg),
-        settings: { batchSize, seqLen, gradAccum, rank, targets: [...targets], weightStorage: resolveStorage(ctx, engine.weightStorage), recompute: String(engine.recompute) },
+        settings: { batchSize, seqLen, gradAccum, rank, targets: [...targets], weightStorage: storage, recompute: String(engine.recompute) },
         profile,
       };
     } finally {

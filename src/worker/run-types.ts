@@ -1,13 +1,15 @@
 // Messages between the worker's training loop and the UI. Small objects only: curves are
 // sent as new points, never whole histories.
 import type { MetricPoint, ModelRef, RunStatus } from '../persist/records';
-import type { TrainSettings } from './settings';
+import type { TrainSettings, WeightsFlag } from './settings';
 
 export interface StartRunRequest {
   name: string;
   datasetId: string;
   model: ModelRef;
   settings: TrainSettings;
+  /** Base weight format (the Model screen's choice); 'auto' when absent. */
+  weights?: WeightsFlag;
   /** Held-out prompts to generate on every `sampleEvery` steps. */
   samplePrompts: string[];
 }

@@ -5,7 +5,7 @@ import { deleteAdapter as deleteStoredAdapter, deleteRun as deleteStoredRun, get
 import { deleteRunRefusal, recipeRefusal, safeFileName } from '../persist/lifecycle';
 import type { RecipeTarget } from '../train/recipe/mapping';
 import { recipeFiles } from '../train/recipe/recipe';
-import { recordedExamples } from '../train/recipe/run-record';
+import { recordedExamples, storedRunRecord } from '../train/recipe/run-record';
 import { savedDatasetFile } from './dataset-service';
 import { currentRunId } from './training-service';
 import { textBytes, zipFiles } from './zip';
@@ -35,7 +35,9 @@ export async function exportRecipe(runId: string, target: RecipeTarget, gpus: nu
   if (!run) throw new Error('That run no longer exists.');
   const refusal = recipeRefusal(run);
   if (refusal) throw new Error(refusal);
-  const record = run.trainingRecord!;
+  // Read as the CLI reads its file: a record stored by an older version (kept when the run was
+  // resumed) gets the settings it predates; one that cannot describe a run is refused.
+  const record = storedRunRecord(run.trainingRecord, 'the run’s training record');
   const file = await savedDatasetFile(run.datasetId).catch(() => {
     throw new Error(`The run's dataset (${run.datasetName}) is no longer saved; a recipe needs the rows it trained on.`);
   });

@@ -2,12 +2,11 @@
 // Every method is typed; big arrays come in and go out as transfers, never copies.
 import * as Comlink from 'comlink';
 import { requestEngineDevice, WEBGPU_DEFAULT_LIMITS, type AdapterSummary } from '../engine/gpu/device';
-import { resolveStorage, type WeightStorage } from '../engine/model/weights';
-import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
+import type { WeightsFlag } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { cancelJob } from './jobs';
-import { estimateMemory, type LimitsForEstimate, type MemoryReport } from './memory';
+import { estimateMemory, type CheckpointFacts, type EstimateDevice, type MemoryReport } from './memory';
 import type { LossMode, MemorySettings, TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
@@ -75,18 +74,19 @@ const api = {
   },
 
 
-  /** The GPU memory training this model with these settings allocates here (the engine's plan), judged against this GPU's limits. */
-  async estimateMemory(config: unknown, settings: MemorySettings): Promise<MemoryReport> {
-    let limits: LimitsForEstimate = WEBGPU_DEFAULT_LIMITS;
-    let storage: WeightStorage = 'f32';
+  /**
+   * The GPU memory training this model with these settings allocates here (the engine's plan) for
+   * each weight format, the one `weights` picks (as a run here would), judged against this GPU's limits.
+   */
+  async estimateMemory(config: unknown, settings: MemorySettings, weights: WeightsFlag = 'auto', facts: CheckpointFacts = {}): Promise<MemoryReport> {
+    let dev: EstimateDevice = { ...WEBGPU_DEFAULT_LIMITS, f16: false };
     try {
       const { ctx } = await device();
-      limits = { maxBufferSize: ctx.caps.maxBufferSize, maxStorageBufferBindingSize: ctx.caps.maxStorageBufferBindingSize };
-      storage = resolveStorage(ctx, DEFAULT_ENGINE_OPTIONS.weightStorage); // what a run here uploads
+      dev = { maxBufferSize: ctx.caps.maxBufferSize, maxStorageBufferBindingSize: ctx.caps.maxStorageBufferBindingSize, f16: ctx.caps.f16 };
     } catch {
       // No GPU: plan against the limits every WebGPU adapter guarantees.
     }
-    return estimateMemory(config, settings, limits, storage);
+    return estimateMemory(config, settings, dev, weights, facts);
   },
 
   cancel(jobId: string): boolean {

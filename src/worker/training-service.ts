@@ -96,7 +96,7 @@ async function build(run: RunRecord, onEvent: (e: RunEvent) => void, prompts: st
 
   report('Preparing batches and uploading the weights to the GPU…');
   const store = await openModelWeights(files);
-  const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId });
+  const session = await TrainingSession.open(ctx, cfg, store, examples, s, { padId, engine: { weightStorage: run.weights ?? 'auto' } });
   // The same record the CLI's `train` writes beside its adapter (kept from the start when resumed).
   const trainingRecord = run.trainingRecord ?? buildRunRecord(session, { data, base: { id: baseModelName(run.model), revision: run.model.revision ?? null } });
   run = { ...run, totalSteps: session.totalSteps, trainingRecord };
@@ -245,7 +245,7 @@ export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => v
   const now = Date.now();
   const draft: RunRecord = {
     id: newId('run'), name: req.name, createdAt: now, updatedAt: now, status: 'running', datasetId: req.datasetId, datasetName: ds.name,
-    model: req.model, settings, samplePrompts: req.samplePrompts, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
+    model: req.model, settings, weights: req.weights ?? 'auto', samplePrompts: req.samplePrompts, notes: '', step: 0, totalSteps: 0, checkpointStep: null, adapterId: null, error: null,
   };
   const s = await build(draft, onEvent, req.samplePrompts);
   active = s;

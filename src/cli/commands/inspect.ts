@@ -1,12 +1,12 @@
 // `inspect --model DIR [--data FILE]`: what the model is and what the dataset holds.
 import { WEBGPU_DEFAULT_LIMITS } from '../../engine/gpu/device';
-import { LINEAR_MODULES, loraParameterCount, parameterCount } from '../../engine/model/config';
-import { planTrainingMemory } from '../../train/memory-plan';
+import { LINEAR_MODULES, loraParameterCount, parameterCount, type ModelConfig } from '../../engine/model/config';
+import { planTrainingMemory, trainingWeightFit } from '../../train/memory-plan';
+import type { MemorySettings } from '../../train/settings';
 import type { WeightStorage } from '../../engine/model/weights';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
 import { openModelFiles } from '../../engine/model/model-files';
-import type { FloatDtype } from '../../engine/model/dtype';
 import { num, optStr, type Values } from '../args';
 import { inspectDataset } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
@@ -17,15 +17,20 @@ const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} G
 
 const seqLenFlag = (v: Values): number | undefined => (v['seq-len'] === undefined ? undefined : num(v, 'seq-len', 0, { int: true, min: 8 }));
 
-/** What `--weights auto` would pick for a run on this machine, and why (report lines and JSON). */
-async function autoWeights(dtype: FloatDtype): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
+/** What `--weights auto` would pick for a `train` run of `mem` (batch 4, r=16 all linears) on this machine, and why (report lines and JSON). */
+async function autoWeights(c: ModelConfig, mem: MemorySettings): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
   const probe = await probeNodeAdapter();
   if ('error' in probe) {
-    const line = `weights: auto cannot be decided here (${probe.error}); it picks f16 where the GPU adapter has shader-f16, else f32`;
+    const line = `weights: auto cannot be decided here (${probe.error}); it picks the most precise of f32, f16, q8, q4 whose memory plan fits the GPU adapter`;
     return { lines: [line], json: { storage: null, reason: line, adapter: null } };
   }
-  const w = chooseWeights('auto', probe.f16, dtype);
-  return { lines: [`GPU adapter: ${probe.name}`, w.line], json: { storage: w.storage, reason: w.reason, adapter: probe.name } };
+  try {
+    const w = chooseWeights('auto', probe.f16, c.dtype, trainingWeightFit(c, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe));
+    return { lines: [`GPU adapter: ${probe.name}`, w.line], json: { storage: w.storage, reason: w.reason, adapter: probe.name } };
+  } catch (e) {
+    const line = `weights: ${(e as Error).message}`;
+    return { lines: [`GPU adapter: ${probe.name}`, line], json: { storage: null, reason: line, adapter: probe.name } };
+  }
 }
 
 export async function inspectCommand(v: Values, out: (line: string) => void): Promise<void> {
@@ -46,8 +51,8 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     seqLen = seq.seqLen;
     if (seq.error) warnings.push(`--seq-len ${seqLen}: ${seq.error}; train will refuse it`);
     // What a `train` run allocates at batch 4, r=16 on all linears: the engine's own plan (default recompute), per weight dtype.
-    const mem = (storage: WeightStorage) =>
-      planTrainingMemory(c, { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen }, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
+    const settings: MemorySettings = { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen };
+    const mem = (storage: WeightStorage) => planTrainingMemory(c, settings, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
     let f32 = null;
     let f16 = null;
     try {
@@ -64,7 +69,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       }
     };
     const [q8, q4] = f32 ? [quant('q8'), quant('q4')] : [null, null];
-    const auto = await autoWeights(c.dtype);
+    const auto = await autoWeights(c, settings);
     report.model = {
       dir: modelDir,
       architecture: c.architecture,

@@ -19,6 +19,7 @@ import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
+import { trainingWeightFit } from '../../train/memory-plan';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
 import { buildRunRecord, encodeRunRecord, TRAINING_SETTINGS_FILE } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
@@ -206,12 +207,13 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
     }
 
     const { ctx, adapter } = await nodeEngineDevice();
-    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype);
+    const recompute = recomputeFlag(v);
+    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype, trainingWeightFit(model.config, settings, recompute, ctx.caps));
     log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
     const engine = {
       weightStorage: storage.storage,
-      recompute: recomputeFlag(v),
+      recompute,
       packing: v['no-packing'] !== true,
       maxGradNorm: num(v, 'max-grad-norm', 1, { min: 0 }),
       weightDecay: num(v, 'weight-decay', 0, { min: 0 }),

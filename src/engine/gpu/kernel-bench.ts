@@ -21,6 +21,8 @@ export interface KernelBenchOptions {
   attnT: number;
   /** Head dims of the attention rows (default: the model's); same heads and T for each. */
   attnHeadDims?: number[];
+  /** Also time a sliding-window layer (keys within this window) at the first head dim. */
+  attnWindow?: number;
   reps: number;
   warmup: number;
   /** Only rows whose name matches (e.g. /q_proj|lora/). */
@@ -181,7 +183,9 @@ export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<Kerne
     const s0 = (seed += 10);
     groups.push({ name: L.name, make: () => linearGroup(ctx, L, L.name === 'lm_head' ? opts.lmHeadBT : opts.BT, opts.R, doLinear, doLora, s0) });
   }
-  if (want('attention')) for (const D of opts.attnHeadDims ?? [cfg.headDim]) groups.push({ name: `attention D=${D}`, make: () => attentionGroup(ctx, cfg, opts.attnT, D) });
+  if (want('attention')) {
+    (opts.attnHeadDims ?? [cfg.headDim]).forEach((D, i) => groups.push({ name: `attention D=${D}`, make: () => attentionGroup(ctx, cfg, opts.attnT, D, i === 0 ? opts.attnWindow : undefined) }));
+  }
   return groups;
 }
 
@@ -235,7 +239,10 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
   return { name: L.name, dims: { rows: BT, inF, outF }, data, out, measurements, destroy: () => bufs.forEach((b) => ctx.destroy(b)) };
 }
 
-function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number): KernelGroup {
+/** The window rows' kernel name (the bench pairs them with the full rows of the same shape). */
+export const windowKernel = (op: 'forward' | 'backward', W: number) => `attention ${op} (window ${W})`;
+
+function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number, window?: number): KernelGroup {
   const H = cfg.numHeads;
   const KVH = cfg.numKvHeads;
   const B = 1;
@@ -254,18 +261,22 @@ function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number)
   const dv = keep(ctx.createBuffer(BT * KVH * D * 4));
   const stats = keep(ctx.createBuffer(attentionBackwardScratchBytes(B, T, H)));
   const shape = `B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`;
-  const fwdFlops = attentionForwardFlops(B, T, H, D);
   const submit = submitter(ctx);
+  const rows = (W?: number): KernelMeasurement[] => {
+    const opts = W ? { window: W } : {};
+    const fwdFlops = attentionForwardFlops(B, T, H, D, W);
+    return [
+      { kernel: W ? windowKernel('forward', W) : 'attention forward', op: 'attention forward', shape, flops: fwdFlops, run: submit((rec) => attentionForward(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D, opts)) },
+      // Useful FLOPs of the backward: 2.5× the forward's (the kernels also recompute QKᵀ).
+      { kernel: W ? windowKernel('backward', W) : 'attention backward', op: 'attention backward', shape, flops: 2.5 * fwdFlops, run: submit((rec) => attentionBackward(ctx, rec, dq, dk, dv, stats, dout, q, k, v, out, lse, seg, B, T, H, KVH, D, opts)) },
+    ];
+  };
   return {
     name: `attention D=${D}`,
     dims: { rows: BT, inF: H * D, outF: H * D },
     data: {},
     out,
-    measurements: [
-      { kernel: 'attention forward', op: 'attention forward', shape, flops: fwdFlops, run: submit((rec) => attentionForward(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D)) },
-      // Useful FLOPs of the backward: 2.5× the forward's (the kernels also recompute QKᵀ).
-      { kernel: 'attention backward', op: 'attention backward', shape, flops: 2.5 * fwdFlops, run: submit((rec) => attentionBackward(ctx, rec, dq, dk, dv, stats, dout, q, k, v, out, lse, seg, B, T, H, KVH, D)) },
-    ],
+    measurements: [...rows(), ...(window ? rows(window) : [])],
     destroy: () => bufs.forEach((b) => ctx.destroy(b)),
   };
 }

@@ -14,8 +14,9 @@ import { float32ToF16Bits, type FloatDtype } from './dtype';
 import { type BlockTensorSource, type QuantizableType, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
-export type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
-export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
+import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
+
+export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag };
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
@@ -47,36 +48,120 @@ export interface ModelWeights {
 }
 
 export interface UploadOptions {
-  /** 'auto' = f16 when ctx.caps.f16, else f32. Default 'f32'. */
+  /** 'auto' = the most precise storage whose weights fit this device (chooseWeightStorage with weightsOnlyFit). Default 'f32'. */
   storage?: WeightStorage | 'auto';
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
 export interface StorageChoice {
   storage: WeightStorage;
-  /** Why, in a few words (what 'auto' saw and what f16 costs), for the user. */
+  /** Why, in a few words (what 'auto' saw and what the choice costs), for the user. */
   reason: string;
 }
 
 /**
- * The one place 'auto' is decided: f16 where the adapter has shader-f16 (half the weight memory),
- * else f32; f16 is refused where the adapter lacks it. `modelDtype` only sharpens the reason.
+ * What 'auto' weighs: the bytes a job allocates with each storage (the engine's own plan;
+ * throws, with the engine's reason, where the storage cannot run here, e.g. a tensor over
+ * maxBufferSize or rows that are not whole blocks) and the memory it may take.
  */
-export function chooseWeightStorage(requested: WeightStorage | 'auto' | undefined, hasF16: boolean, modelDtype?: FloatDtype): StorageChoice {
-  if (requested === 'f16' && !hasF16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
-  if (requested === 'q8' || requested === 'q4') return { storage: requested, reason: `as requested: ${requested === 'q8' ? 'Q8_0' : 'Q4_0 linears, Q8_0 embedding/LM head'}, quantized on load` };
-  if (requested !== 'auto') return { storage: requested ?? 'f32', reason: requested ? 'as requested' : 'the default' };
-  if (!hasF16) return { storage: 'f32', reason: 'auto: this adapter has no shader-f16' };
-  const cost =
-    modelDtype === 'F16' ? 'the model is already float16, so nothing is rounded'
-    : modelDtype === 'BF16' ? 'f16 holds bfloat16 weights exactly except magnitudes under 6e-5 or over 65504'
-    : 'f16 storage of an f32 model changes probabilities by ~1e-3';
-  return { storage: 'f16', reason: `auto: this adapter has shader-f16; half the weight memory; ${cost}` };
+export interface WeightFit {
+  planBytes(storage: WeightStorage): number;
+  /** Bytes 'auto' lets a job take. Browsers and Dawn do not say how much memory a GPU has. */
+  budgetBytes: number;
 }
 
-/** Resolves 'auto' and refuses f16 where the device lacks it. */
-export function resolveStorage(ctx: GpuContext, s: WeightStorage | 'auto' | undefined): WeightStorage {
-  return chooseWeightStorage(s, ctx.caps.f16).storage;
+/**
+ * The memory 'auto' aims under: what a typical integrated GPU lends a browser tab before
+ * things get tight (WebGPU does not report a GPU's memory, so this is a judgement).
+ */
+export const AUTO_BUDGET_BYTES = 2 * 1024 ** 3;
+
+const fmtGiB = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GiB`;
+
+/** What storing the base this way changes, for the reason line. */
+function storageCost(storage: WeightStorage, modelDtype: FloatDtype | undefined): string {
+  if (storage === 'f32') return modelDtype === 'F32' || modelDtype === undefined ? 'matches PyTorch' : `holds the ${modelDtype === 'BF16' ? 'bfloat16' : 'float16'} weights exactly`;
+  if (storage === 'f16') {
+    return modelDtype === 'F16' ? 'the model is already float16, so nothing is rounded'
+      : modelDtype === 'BF16' ? 'f16 holds bfloat16 weights exactly except magnitudes under 6e-5 or over 65504'
+      : 'f16 storage of an f32 model changes probabilities by ~1e-3';
+  }
+  return storage === 'q8' ? 'Q8_0, quantized on load' : 'Q4_0 linears, Q8_0 embedding/LM head, quantized on load';
+}
+
+/**
+ * The one place a weight storage is decided (CLI --weights, the studio's Model screen, a
+ * session's 'auto'). An explicit choice is kept (f16 refused without shader-f16). 'auto' takes
+ * the most precise of f32 → f16 (with shader-f16) → q8 → q4 whose plan fits the device's
+ * limits and `fit.budgetBytes`; if none fits the budget, the smallest that runs at all; if
+ * none runs, it throws with each format's reason. An explicit choice `fit` refuses is refused
+ * too. Without `fit` every plan counts as fitting.
+ */
+export function chooseWeightStorage(requested: WeightsFlag | undefined, hasF16: boolean, modelDtype?: FloatDtype, fit?: WeightFit): StorageChoice {
+  if (requested === 'f16' && !hasF16) throw new Error('f16 weights need the shader-f16 feature, which this device lacks');
+  if (requested !== 'auto') {
+    const storage = requested ?? 'f32';
+    try {
+      fit?.planBytes(storage); // refuses what cannot run here, before anything is read
+    } catch (e) {
+      throw new Error(`${storage} weights cannot run this model on this device: ${(e as Error).message}`, { cause: e });
+    }
+    if (requested === 'q8' || requested === 'q4') return { storage, reason: `as requested: ${storageCost(requested, modelDtype)}` };
+    return { storage, reason: requested ? 'as requested' : 'the default' };
+  }
+  const skipped: string[] = hasF16 ? [] : ['f16: this adapter has no shader-f16'];
+  let smallest: { storage: WeightStorage; bytes: number } | null = null;
+  for (const storage of WEIGHT_STORAGES) {
+    if (storage === 'f16' && !hasF16) continue;
+    let bytes: number;
+    try {
+      bytes = fit ? fit.planBytes(storage) : 0;
+    } catch (e) {
+      skipped.push(`${storage}: ${(e as Error).message}`);
+      continue;
+    }
+    if (!fit || bytes <= fit.budgetBytes) {
+      const size = fit ? `, ${fmtGiB(bytes)} planned` : '';
+      const why = skipped.length ? `; ${skipped.join('; ')}` : '';
+      return { storage, reason: `auto: the most precise format that fits${size}; ${storageCost(storage, modelDtype)}${why}` };
+    }
+    skipped.push(`${storage} needs ${fmtGiB(bytes)}`);
+    if (!smallest || bytes < smallest.bytes) smallest = { storage, bytes };
+  }
+  if (!smallest) throw new Error(`no weight format can run this model on this device: ${skipped.join('; ')}`);
+  return {
+    storage: smallest.storage,
+    reason: `auto: nothing fits the ${fmtGiB(fit!.budgetBytes)} budget (${skipped.join('; ')}); ${smallest.storage} needs the least; ${storageCost(smallest.storage, modelDtype)}`,
+  };
+}
+
+/** Bytes of the largest single weight tensor as `storage` stores it (one GPU buffer each). */
+export function largestWeightTensorBytes(cfg: ModelConfig, storage: WeightStorage): number {
+  return Math.max(...expectedTensors(cfg).map((t) => tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage))));
+}
+
+/** Throws, naming the tensor, where one weight tensor of `storage` exceeds the device's largest buffer. */
+export function checkWeightBuffers(cfg: ModelConfig, storage: WeightStorage, maxBufferSize: number): void {
+  for (const t of expectedTensors(cfg)) {
+    const bytes = tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage));
+    if (bytes > maxBufferSize) throw new Error(`${t.name} needs ${fmtGiB(bytes)} in one buffer; this GPU allows ${fmtGiB(maxBufferSize)}`);
+  }
+}
+
+/** 'auto' for a job that holds only the weights (generation, evaluation): their bytes, within the buffer limit. */
+export function weightsOnlyFit(cfg: ModelConfig, maxBufferSize: number, budgetBytes = AUTO_BUDGET_BYTES): WeightFit {
+  return {
+    planBytes: (storage) => {
+      checkWeightBuffers(cfg, storage, maxBufferSize);
+      return plannedWeightBytes(cfg, storage);
+    },
+    budgetBytes,
+  };
+}
+
+/** Resolves 'auto' for the weights alone and refuses f16 where the device lacks it. */
+export function resolveStorage(ctx: GpuContext, cfg: ModelConfig, s: WeightStorage | 'auto' | undefined): WeightStorage {
+  return chooseWeightStorage(s, ctx.caps.f16, cfg.dtype, s === 'auto' ? weightsOnlyFit(cfg, ctx.caps.maxBufferSize) : undefined).storage;
 }
 
 /** Matrices (embedding, linears, LM head) take the storage dtype; norms and biases stay f32. */
@@ -152,7 +237,7 @@ function storeAs(vals: ArrayLike<number>, shape: readonly number[], dtype: Weigh
 type StoredSource = (name: string, shape: readonly number[], dtype: WeightDType) => Promise<Stored>;
 
 async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource, opts: UploadOptions): Promise<ModelWeights> {
-  const storage = resolveStorage(ctx, opts.storage);
+  const storage = resolveStorage(ctx, cfg, opts.storage);
   const specs = expectedTensors(cfg);
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
   // Every row must be whole blocks: refuse before reading anything.

@@ -4,10 +4,11 @@
 //
 // Key names: Axolotl keys are top-level config keys, or `dataset.<key>` for keys of a `datasets`
 // entry. TRL keys are `lora.<arg>` (peft.LoraConfig), `sft.<arg>` (trl.SFTConfig, which extends
-// transformers.TrainingArguments) and `model.<arg>` (SFTConfig.model_init_kwargs, passed to
-// from_pretrained).
+// transformers.TrainingArguments), `model.<arg>` (SFTConfig.model_init_kwargs, passed to
+// from_pretrained) and `bnb.<arg>` (transformers.BitsAndBytesConfig, for a quantized base).
 import { defaultOptimConfig } from '../../engine/optim/config';
 import type { ExampleKind } from '../../data/types';
+import type { WeightStorage } from '../../engine/model/weights';
 import type { LossMode, SettingKey, TrainSettings } from '../settings';
 import type { Objective, RunRecord } from './run-record';
 import type { YamlValue } from './yaml';
@@ -15,14 +16,19 @@ import type { YamlValue } from './yaml';
 export const RECIPE_TARGETS = ['axolotl', 'trl'] as const;
 export type RecipeTarget = (typeof RECIPE_TARGETS)[number];
 
-/** The versions the mapping is written against (their config keys and defaults). */
+/**
+ * The versions the mapping is written against (their config keys and defaults), as pip
+ * specifiers. Axolotl 0.10 is the first whose config schema has dpo_label_smoothing (it pins its
+ * own peft/trl/transformers); TRL 0.26 moved ORPOTrainer to trl.experimental (0.29 dropped the
+ * old import), and TRL 0.20 requires transformers 4.53.2.
+ */
 export const TARGET_VERSIONS = {
-  axolotl: '0.9.x',
-  trl: '>=0.20',
+  axolotl: '==0.10.*',
+  trl: '>=0.20,<0.26',
   peft: '>=0.15',
-  transformers: '>=4.51',
+  transformers: '>=4.53.2',
   accelerate: '>=1.4',
-  deepspeed: '>=0.15',
+  bitsandbytes: '>=0.45',
 } as const;
 
 export interface MapContext {
@@ -35,7 +41,9 @@ export interface MapContext {
   accum: number;
 }
 
-export type Mapping = { set: (c: MapContext) => Record<string, YamlValue>; note?: string } | { unmapped: string };
+/** A caveat for the README; a function when it depends on the run. */
+export type MappingNote = string | ((run: RunRecord) => string);
+export type Mapping = { set: (c: MapContext) => Record<string, YamlValue>; note?: MappingNote } | { unmapped: string };
 export type TargetMappings = Record<RecipeTarget, Mapping>;
 
 /** How the examples are laid out in the recipe's JSONL for a target. */
@@ -46,12 +54,14 @@ export type DataLayout =
   | 'prompt-completion' // {"prompt": str, "completion": str}
   | 'text' // {"text": str}
   | 'preference' // TRL: {"prompt", "chosen", "rejected"}, message lists (conversational) or strings
-  | 'axolotl-preference'; // Axolotl DPO: chat_template.default {"messages", "chosen": msg, "rejected": msg}, or plain strings (user_defined)
+  | 'axolotl-preference' // Axolotl DPO: chat_template.default {"messages", "chosen": msg, "rejected": msg}, or plain strings (user_defined)
+  | 'axolotl-orpo'; // Axolotl ORPO: chat_template.argilla {"system"?, "chosen": [...turns, reply], "rejected": [...turns, reply]}
 
-export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode): DataLayout {
+export function dataLayout(target: RecipeTarget, kind: ExampleKind, lossMode: LossMode, objective: Objective['kind']): DataLayout {
   if (kind === 'text') return 'text';
   if (kind === 'completion') return 'prompt-completion';
-  if (kind === 'preference') return target === 'axolotl' ? 'axolotl-preference' : 'preference';
+  // Axolotl documents one dataset type for ORPO (docs/rlhf.qmd), others for DPO.
+  if (kind === 'preference') return target === 'trl' ? 'preference' : objective === 'orpo' ? 'axolotl-orpo' : 'axolotl-preference';
   if (lossMode !== 'last-assistant') return 'messages';
   // Axolotl masks per message; TRL has no per-turn flag, but trains exactly a conversational completion.
   return target === 'axolotl' ? 'messages-training' : 'conversational-prompt-completion';
@@ -116,7 +126,8 @@ export const SETTING_MAP: Record<SettingKey, TargetMappings> = {
     trl: { set: (c) => OBJECTIVE_MAP[c.run.objective.kind].keys.trl },
   },
   beta: {
-    axolotl: { set: (c) => ifDpo(c, (o) => ({ dpo_beta: o.beta })) },
+    // rl_beta: Axolotl's documented key (dpo_beta is deprecated for it).
+    axolotl: { set: (c) => ifDpo(c, (o) => ({ rl_beta: o.beta })) },
     trl: { set: (c) => ifDpo(c, (o) => ({ 'sft.beta': o.beta })) },
   },
   labelSmoothing: {
@@ -196,10 +207,11 @@ export const ENGINE_MAP: Record<keyof RunRecord['engine'], TargetMappings> = {
   maxGradNorm: { axolotl: { set: (c) => ({ max_grad_norm: c.run.engine.maxGradNorm }) }, trl: { set: (c) => ({ 'sft.max_grad_norm': c.run.engine.maxGradNorm }) } },
   weightDecay: { axolotl: { set: (c) => ({ weight_decay: c.run.engine.weightDecay }) }, trl: { set: (c) => ({ 'sft.weight_decay': c.run.engine.weightDecay }) } },
   weights: {
-    // The studio computes in f32 whatever the storage; f16 storage only rounds the frozen weights.
-    // A quantized base (q8/q4: QLoRA) has no recipe mapping yet: refused, as a quantized base is.
-    axolotl: { set: (c) => fullPrecisionBase(c.run, { bf16: false, fp16: false, tf32: false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
-    trl: { set: (c) => fullPrecisionBase(c.run, { 'model.torch_dtype': 'float32', 'sft.bf16': false, 'sft.fp16': false, 'sft.tf32': false }), note: 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced' },
+    // The studio computes in f32 whatever the storage: f16 storage only rounds the frozen weights,
+    // q8/q4 quantize them (QLoRA). The cluster quantizes with bitsandbytes as QLoRA does (4-bit
+    // NF4 with double quantization) or LLM.int8, and computes in float32.
+    axolotl: { set: (c) => ({ ...AXOLOTL_BASE[c.run.engine.weights], bf16: false, fp16: false, tf32: false }), note: weightsNote },
+    trl: { set: (c) => ({ 'model.torch_dtype': 'float32', ...TRL_BASE[c.run.engine.weights], 'sft.bf16': false, 'sft.fp16': false, 'sft.tf32': false }), note: weightsNote },
   },
   recompute: {
     axolotl: { set: (c) => ({ gradient_checkpointing: c.run.engine.recompute !== false }) },
@@ -207,11 +219,29 @@ export const ENGINE_MAP: Record<keyof RunRecord['engine'], TargetMappings> = {
   },
 };
 
-/** `keys` for a run on a full-precision base; a quantized one (q8/q4) throws. */
-function fullPrecisionBase(run: RunRecord, keys: Record<string, YamlValue>): Record<string, YamlValue> {
+const FULL_PRECISION_AXOLOTL = { adapter: 'lora', load_in_4bit: false, load_in_8bit: false };
+/** Axolotl's adapter and base loading per weight storage ("qlora" is its name for LoRA on a 4-bit base). */
+const AXOLOTL_BASE: Record<WeightStorage, Record<string, YamlValue>> = {
+  f32: FULL_PRECISION_AXOLOTL,
+  f16: FULL_PRECISION_AXOLOTL,
+  q8: { adapter: 'lora', load_in_4bit: false, load_in_8bit: true },
+  q4: { adapter: 'qlora', load_in_4bit: true, load_in_8bit: false, bnb_config_kwargs: { bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true } },
+};
+/** TRL's BitsAndBytesConfig arguments per weight storage (none for a float base). */
+const TRL_BASE: Record<WeightStorage, Record<string, YamlValue>> = {
+  f32: {},
+  f16: {},
+  q8: { 'bnb.load_in_8bit': true },
+  q4: { 'bnb.load_in_4bit': true, 'bnb.bnb_4bit_quant_type': 'nf4', 'bnb.bnb_4bit_use_double_quant': true, 'bnb.bnb_4bit_compute_dtype': 'float32' },
+};
+
+function weightsNote(run: RunRecord): string {
   const w = run.engine.weights;
-  if (w !== 'f32' && w !== 'f16') throw new Error(`a run on a quantized base (${w} weights) cannot be written into a recipe yet`);
-  return keys;
+  if (w === 'f32') return 'trains in float32, as the studio computes';
+  if (w === 'f16') return 'trains in float32, as the studio computes; its f16 weight storage (a memory saving) is not reproduced';
+  const studio = w === 'q4' ? 'a 4-bit base (GGUF Q4_0 linears, Q8_0 embedding/LM head)' : 'an 8-bit base (GGUF Q8_0)';
+  const cluster = w === 'q4' ? '4-bit NF4 with double quantization, as QLoRA does' : '8-bit LLM.int8';
+  return `the studio trained on ${studio}; the cluster run quantizes the base with bitsandbytes (${cluster}), not our GGUF blocks, so the frozen weights, and the losses, differ slightly`;
 }
 
 /** What the studio's engine fixes (AdamW, its constants, logging every step): not settings, but part of the run. */
@@ -221,10 +251,9 @@ export const FIXED_MAP: Record<RecipeTarget, Record<string, YamlValue>> = {
   trl: { 'sft.optim': 'adamw_torch', 'sft.adam_beta1': OPT.beta1, 'sft.adam_beta2': OPT.beta2, 'sft.adam_epsilon': OPT.eps, 'sft.logging_steps': 1 },
 };
 
-/** The base model: its id and revision; a quantized base is the hook for QLoRA (none can be trained yet). */
+/** The base model: its id and revision (how it is loaded, quantized or not, is ENGINE_MAP.weights). */
 export function baseKeys(target: RecipeTarget, base: RunRecord['base']): Record<string, YamlValue> {
-  if (base.quantization !== null) throw new Error('a quantized base model cannot be written into a recipe yet');
-  if (target === 'axolotl') return { base_model: base.id, ...(base.revision ? { revision_of_model: base.revision } : {}), load_in_4bit: false, load_in_8bit: false };
+  if (target === 'axolotl') return { base_model: base.id, ...(base.revision ? { revision_of_model: base.revision } : {}) };
   return base.revision ? { 'model.revision': base.revision } : {};
 }
 
@@ -235,7 +264,8 @@ export function baseKeys(target: RecipeTarget, base: RunRecord['base']): Record<
 export const OBJECTIVE_MAP: Record<Objective['kind'], { keys: Record<RecipeTarget, Record<string, YamlValue>>; trlTrainer: { trainer: string; config: string } }> = {
   sft: { keys: { axolotl: {}, trl: {} }, trlTrainer: { trainer: 'SFTTrainer', config: 'SFTConfig' } },
   dpo: { keys: { axolotl: { rl: 'dpo' }, trl: {} }, trlTrainer: { trainer: 'DPOTrainer', config: 'DPOConfig' } },
-  orpo: { keys: { axolotl: { rl: 'orpo' }, trl: {} }, trlTrainer: { trainer: 'ORPOTrainer', config: 'ORPOConfig' } },
+  // Axolotl's ORPO docs set remove_unused_columns: false (its tokenized pairs carry extra columns).
+  orpo: { keys: { axolotl: { rl: 'orpo', remove_unused_columns: false }, trl: {} }, trlTrainer: { trainer: 'ORPOTrainer', config: 'ORPOConfig' } },
 };
 
 export interface EffectiveBatch {
@@ -269,13 +299,13 @@ export function mappedKeys(target: RecipeTarget, c: MapContext): Record<string, 
 }
 
 /** The lines the README lists under "not reproduced": unmapped entries and caveats of mapped ones. */
-export function mappingNotes(target: RecipeTarget): { unmapped: string[]; caveats: string[] } {
+export function mappingNotes(target: RecipeTarget, run: RunRecord): { unmapped: string[]; caveats: string[] } {
   const unmapped: string[] = [];
   const caveats: string[] = [];
   for (const [key, m] of [...Object.entries(SETTING_MAP), ...Object.entries(ENGINE_MAP)] as [string, TargetMappings][]) {
     const t = m[target];
     if ('unmapped' in t) unmapped.push(`${key}: ${t.unmapped}`);
-    else if (t.note) caveats.push(`${key}: ${t.note}`);
+    else if (t.note) caveats.push(`${key}: ${typeof t.note === 'string' ? t.note : t.note(run)}`);
   }
   return { unmapped, caveats };
 }

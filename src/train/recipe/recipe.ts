@@ -19,23 +19,38 @@ const OUTPUT_DIR = 'outputs';
 
 const msgs = (ms: readonly Message[]) => ms.map((m) => ({ role: m.role, content: m.content }));
 
-/** A preference pair as the target reads it (TRL's layout, or Axolotl's chat_template.default / user_defined DPO layout). */
-function preferenceRow(ex: PreferenceExample, layout: 'preference' | 'axolotl-preference'): Record<string, unknown> {
-  // Plain pairs (raw prompt + completion, no chat template) are strings for both targets.
-  if (!ex.conversational) return { prompt: ex.messages[0].content, chosen: ex.chosen[0].content, rejected: ex.rejected[0].content };
-  if (layout === 'preference') return { prompt: msgs(ex.messages), chosen: msgs(ex.chosen), rejected: msgs(ex.rejected) };
-  // Axolotl's chat_template.default takes one reply message per side after the shared messages.
-  if (ex.chosen.length !== 1 || ex.rejected.length !== 1) {
-    throw new Error(`row ${ex.row + 1}: Axolotl's chat_template DPO layout takes one reply per side, this pair has ${ex.chosen.length} chosen and ${ex.rejected.length} rejected messages (export for TRL instead)`);
+type PairLayout = 'preference' | 'axolotl-preference' | 'axolotl-orpo';
+const PAIR_LAYOUTS: readonly DataLayout[] = ['preference', 'axolotl-preference', 'axolotl-orpo'] satisfies PairLayout[];
+
+/** A preference pair as the target reads it (TRL's layout, Axolotl's DPO chat_template.default / user_defined, or its ORPO chat_template.argilla). */
+function preferenceRow(ex: PreferenceExample, layout: PairLayout): Record<string, unknown> {
+  const where = `row ${ex.row + 1}: Axolotl's ${layout === 'axolotl-orpo' ? 'ORPO layout (chat_template.argilla)' : 'chat_template DPO layout'}`;
+  // Plain pairs (raw prompt + completion, no chat template) are strings for TRL and Axolotl's DPO.
+  if (!ex.conversational) {
+    if (layout === 'axolotl-orpo') throw new Error(`${where} reads conversations through a chat template, this pair is plain text (export for TRL instead)`);
+    return { prompt: ex.messages[0].content, chosen: ex.chosen[0].content, rejected: ex.rejected[0].content };
   }
-  return { messages: msgs(ex.messages), chosen: msgs(ex.chosen)[0], rejected: msgs(ex.rejected)[0] };
+  if (layout === 'preference') return { prompt: msgs(ex.messages), chosen: msgs(ex.chosen), rejected: msgs(ex.rejected) };
+  // Both Axolotl layouts take one reply message per side after the shared messages.
+  if (ex.chosen.length !== 1 || ex.rejected.length !== 1) {
+    throw new Error(`${where} takes one reply per side, this pair has ${ex.chosen.length} chosen and ${ex.rejected.length} rejected messages (export for TRL instead)`);
+  }
+  if (layout === 'axolotl-preference') return { messages: msgs(ex.messages), chosen: msgs(ex.chosen)[0], rejected: msgs(ex.rejected)[0] };
+  // chat_template.argilla: an optional non-empty system string, then each side repeats the prompt's
+  // turns, alternating user/assistant from a user turn, and ends with its reply.
+  const system = ex.messages[0]?.role === 'system' ? ex.messages[0] : null;
+  const turns = ex.messages.slice(system ? 1 : 0);
+  const alternating = turns.length % 2 === 1 && turns.every((m, i) => m.role === (i % 2 === 0 ? 'user' : 'assistant'));
+  if (!alternating || (system && !system.content)) {
+    throw new Error(`${where} takes an optional non-empty system message, then user/assistant turns alternating from a user turn up to the reply; this pair's prompt is ${ex.messages.map((m) => m.role).join(', ')} (export for TRL instead)`);
+  }
+  return { ...(system ? { system: system.content } : {}), chosen: msgs([...turns, ...ex.chosen]), rejected: msgs([...turns, ...ex.rejected]) };
 }
 
 /** One example as a JSON object in the layout the target reads. */
 export function exampleRow(ex: Example, layout: DataLayout): Record<string, unknown> {
-  const isPairLayout = layout === 'preference' || layout === 'axolotl-preference';
-  if ((ex.kind === 'preference') !== isPairLayout) throw new Error(`row ${ex.row + 1}: a ${ex.kind} example cannot be written in the ${layout} layout`);
-  if (ex.kind === 'preference') return preferenceRow(ex, layout as 'preference' | 'axolotl-preference');
+  if ((ex.kind === 'preference') !== PAIR_LAYOUTS.includes(layout)) throw new Error(`row ${ex.row + 1}: a ${ex.kind} example cannot be written in the ${layout} layout`);
+  if (ex.kind === 'preference') return preferenceRow(ex, layout as PairLayout);
   const lastAssistant = ex.messages.map((m) => m.role).lastIndexOf('assistant');
   switch (layout) {
     case 'text':
@@ -88,6 +103,9 @@ function axolotlDatasetType(layout: DataLayout, conversational: boolean | null):
       return conversational
         ? { type: 'chat_template.default', field_messages: 'messages', field_chosen: 'chosen', field_rejected: 'rejected', message_property_mappings: { role: 'role', content: 'content' }, roles: { system: ['system'], user: ['user'], assistant: ['assistant'] } }
         : { type: { field_prompt: 'prompt', field_chosen: 'chosen', field_rejected: 'rejected', prompt_format: '{prompt}', chosen_format: '{chosen}', rejected_format: '{rejected}' } };
+    case 'axolotl-orpo':
+      // docs/rlhf.qmd: the one dataset type Axolotl documents for ORPO.
+      return { type: 'chat_template.argilla' };
     case 'preference':
       throw new Error('TRL’s preference layout is not an Axolotl dataset type');
     case 'messages':
@@ -106,14 +124,16 @@ function axolotlDatasetType(layout: DataLayout, conversational: boolean | null):
 function axolotlConfig(c: MapContext, layout: DataLayout, conversational: boolean | null, batch: EffectiveBatch, header: string[]): string {
   const s = sections(mappedKeys('axolotl', c));
   const entry = (path: string, extra: Record<string, YamlValue> = {}) => ({ path, ds_type: 'json', ...extra, ...axolotlDatasetType(layout, conversational), ...(s.dataset ?? {}) });
-  const { base_model, revision_of_model, load_in_4bit, load_in_8bit, ...rest } = s.top;
+  // The model and how it is loaded first, as Axolotl's examples read.
+  const { base_model, revision_of_model, load_in_4bit, load_in_8bit, bnb_config_kwargs, adapter, ...rest } = s.top;
   const doc: Record<string, YamlValue> = {
     base_model,
     ...(revision_of_model !== undefined ? { revision_of_model } : {}),
     load_in_4bit,
     load_in_8bit,
-    adapter: 'lora',
-    ...(layout === 'messages' || layout === 'messages-training' || (layout === 'axolotl-preference' && conversational) ? { chat_template: 'tokenizer_default' } : {}),
+    ...(bnb_config_kwargs !== undefined ? { bnb_config_kwargs } : {}),
+    adapter,
+    ...(layout === 'messages' || layout === 'messages-training' || layout === 'axolotl-orpo' || (layout === 'axolotl-preference' && conversational) ? { chat_template: 'tokenizer_default' } : {}),
     datasets: [entry(TRAIN_FILE)],
     ...(c.hasVal ? { test_datasets: [entry(VAL_FILE, { split: 'train' })] } : {}),
     dataset_prepared_path: 'last_run_prepared',
@@ -139,20 +159,24 @@ const pyArgs = (args: Record<string, YamlValue>) => Object.entries(args).map(([k
 function trlScript(c: MapContext, header: string[]): string {
   const s = sections(mappedKeys('trl', c));
   const trainer = OBJECTIVE_MAP[c.run.objective.kind].trlTrainer;
+  // A quantized base (QLoRA): bitsandbytes loads it, each process its own copy on its own GPU (as
+  // TRL's scripts place it); the trainer prepares it for k-bit training.
+  const bnb = s.bnb ? `\nquantization_config = BitsAndBytesConfig(\n${pyArgs(s.bnb)})\n` : '';
+  const modelInit = s.bnb ? `{**${pyLiteral(s.model ?? {})}, "quantization_config": quantization_config, "device_map": {"": PartialState().local_process_index}}` : pyLiteral(s.model ?? {});
   const files = c.hasVal ? `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)}), "validation": os.path.join(HERE, ${JSON.stringify(VAL_FILE)})}` : `{"train": os.path.join(HERE, ${JSON.stringify(TRAIN_FILE)})}`;
   return (
     header.map((l) => (l ? `# ${l}` : '#')).join('\n') +
     `\nimport os
 
-from datasets import load_dataset
+${bnb ? 'from accelerate import PartialState\n' : ''}from datasets import load_dataset
 from peft import LoraConfig
-from trl import ${trainer.config}, ${trainer.trainer}
+${bnb ? 'from transformers import BitsAndBytesConfig\n' : ''}from trl import ${trainer.config}, ${trainer.trainer}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = ${JSON.stringify(c.run.base.id)}
 
 data = load_dataset("json", data_files=${files})
-
+${bnb}
 peft_config = LoraConfig(
     task_type="CAUSAL_LM",
     bias="none",
@@ -160,7 +184,7 @@ ${pyArgs(s.lora ?? {})})
 
 args = ${trainer.config}(
     output_dir=os.path.join(HERE, ${JSON.stringify(OUTPUT_DIR)}),
-    model_init_kwargs=${pyLiteral(s.model ?? {})},
+    model_init_kwargs=${modelInit},
 ${pyArgs(s.sft ?? {})})
 
 trainer = ${trainer.trainer}(
@@ -210,11 +234,22 @@ function accelerateConfig(gpus: number): string {
   });
 }
 
+/**
+ * The command that trains the recipe on `gpus` GPUs. Without a process count accelerate takes every
+ * visible GPU, which would change the global batch: Axolotl's gets it on the command line, TRL's
+ * from its accelerate config.
+ */
+function launchCommand(target: RecipeTarget, gpus: number): string {
+  return target === 'axolotl' ? `accelerate launch --num_processes ${gpus} -m axolotl.cli.train config.yml` : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`;
+}
+
 function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, counts: { train: number; val: number }, layout: DataLayout): string {
-  const notes = mappingNotes(target);
+  const notes = mappingNotes(target, run);
   const v = TARGET_VERSIONS;
-  const install = target === 'axolotl' ? `pip install "axolotl[deepspeed,flash-attn]==${v.axolotl}" "peft${v.peft}"` : `pip install "trl${v.trl}" "peft${v.peft}" "transformers${v.transformers}" "accelerate${v.accelerate}" datasets flash-attn`;
-  const launch = target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`;
+  const quantized = run.engine.weights === 'q8' || run.engine.weights === 'q4';
+  // Axolotl pins its own peft, trl, transformers and bitsandbytes.
+  const install = target === 'axolotl' ? `pip install "axolotl[deepspeed,flash-attn]${v.axolotl}"` : `pip install "trl${v.trl}" "peft${v.peft}" "transformers${v.transformers}" "accelerate${v.accelerate}"${quantized ? ` "bitsandbytes${v.bitsandbytes}"` : ''} datasets flash-attn`;
+  const launch = launchCommand(target, batch.gpus);
   const s = run.settings;
   const batchLine = batch.exact
     ? `global batch ${batch.global} sequences = micro-batch ${batch.micro} × accumulation ${batch.accum} × ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}, the studio run's ${s.batchSize} × ${s.gradAccum}.`
@@ -227,11 +262,16 @@ function readme(target: RecipeTarget, run: RunRecord, batch: EffectiveBatch, cou
     text: '`text`',
     preference: '`prompt` / `chosen` / `rejected` (message lists for conversations, else strings)',
     'axolotl-preference': '`messages` (the prompt) with one `chosen` and one `rejected` reply message, or `prompt` / `chosen` / `rejected` strings for plain pairs',
+    'axolotl-orpo': '`chosen` / `rejected` conversations (the prompt\'s turns, then the reply) with the system message, if any, as `system` (Axolotl\'s `chat_template.argilla`)',
   };
   return `# ${target === 'axolotl' ? 'Axolotl' : 'TRL'} recipe of a LoRA Studio run
 
-Base model \`${run.base.id}\`${run.base.revision ? ` at revision \`${run.base.revision}\`` : ''}, ${run.objective.kind.toUpperCase()} with LoRA (rank ${s.rank}, alpha ${s.alpha}${s.rslora ? ', rsLoRA' : ''}).
-Written for ${target === 'axolotl' ? `axolotl ${v.axolotl}` : `trl ${v.trl}, transformers ${v.transformers}, accelerate ${v.accelerate}`}, peft ${v.peft}.
+Base model \`${run.base.id}\`${run.base.revision ? ` at revision \`${run.base.revision}\`` : ''}, ${run.objective.kind.toUpperCase()} with ${quantized ? `${run.engine.weights === 'q4' ? 'QLoRA (4-bit' : 'LoRA on an 8-bit'} base${run.engine.weights === 'q4' ? ')' : ''}` : 'LoRA'} (rank ${s.rank}, alpha ${s.alpha}${s.rslora ? ', rsLoRA' : ''}).
+Written for ${target === 'axolotl' ? `axolotl ${v.axolotl} (with the peft, trl and transformers it pins; peft ${v.peft})` : `trl ${v.trl}, peft ${v.peft}, transformers ${v.transformers}, accelerate ${v.accelerate}${quantized ? `, bitsandbytes ${v.bitsandbytes}` : ''}`}.${quantized ? `
+
+## Quantized base
+
+The studio trained this adapter on a ${run.engine.weights === 'q4' ? '4-bit' : '8-bit'} base quantized into GGUF blocks (${run.engine.weights === 'q4' ? 'Q4_0 linears, Q8_0 embedding and LM head' : 'Q8_0'}). The cluster run uses bitsandbytes quantization instead (${run.engine.weights === 'q4' ? '4-bit NF4 with double quantization, as QLoRA does' : '8-bit LLM.int8'}), not our GGUF blocks: the frozen weights, and so the losses, differ slightly. It needs CUDA GPUs.` : ''}
 
 ## Run it
 
@@ -245,7 +285,7 @@ The adapter lands in \`${OUTPUT_DIR}/\` (PEFT layout, as the studio writes it).
 ## Batch
 
 ${batchLine}
-Written for ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}; export again with \`--gpus N\` for another count${target === 'trl' ? ` (it sets \`num_processes\` in ${ACCELERATE_FILE} and the accumulation)` : ` (it sets the accumulation${batch.gpus > 1 ? ` and uses ${DEEPSPEED_FILE}, ZeRO-2` : `; with more than one GPU the config names ${DEEPSPEED_FILE}, ZeRO-2`})`}.
+Written for ${batch.gpus} GPU${batch.gpus > 1 ? 's' : ''}; export again with \`--gpus N\` for another count${target === 'trl' ? ` (it sets \`num_processes\` in ${ACCELERATE_FILE} and the accumulation)` : ` (it sets the accumulation and the launch's \`--num_processes\`${batch.gpus > 1 ? ` and uses ${DEEPSPEED_FILE}, ZeRO-2` : `; with more than one GPU the config names ${DEEPSPEED_FILE}, ZeRO-2`})`}.
 
 ## Data
 
@@ -268,14 +308,14 @@ export function recipeFiles(target: RecipeTarget, run: RunRecord, examples: read
   const kind = kindOf(examples);
   if (kind === 'preference' && run.objective.kind === 'sft') throw new Error('an SFT run does not train on preference pairs: the recipe needs a preference objective');
   const conversational = pairsConversational(examples);
-  const layout = dataLayout(target, kind, run.settings.lossMode);
+  const layout = dataLayout(target, kind, run.settings.lossMode, run.objective.kind);
   // The split the session makes (train/session.ts): same rows, same seed, same share.
   const { train, val } = splitTrainVal(examples, { valFraction: run.settings.valSplit, seed: run.settings.seed });
   const batch = effectiveBatch(run.settings, opts.gpus);
   const c: MapContext = { run, kind, hasVal: val.length > 0, accum: batch.accum };
   const header = [
-    `LoRA Studio run as ${target === 'axolotl' ? `an Axolotl ${TARGET_VERSIONS.axolotl}` : `a TRL ${TARGET_VERSIONS.trl}`} recipe (peft ${TARGET_VERSIONS.peft}); see README.md.`,
-    `Launch: ${target === 'axolotl' ? 'accelerate launch -m axolotl.cli.train config.yml' : `accelerate launch --config_file ${ACCELERATE_FILE} train.py`}`,
+    `LoRA Studio run as ${target === 'axolotl' ? 'an Axolotl' : 'a TRL'} recipe, written for ${target === 'axolotl' ? `axolotl${TARGET_VERSIONS.axolotl}` : `trl${TARGET_VERSIONS.trl}`}, peft${TARGET_VERSIONS.peft}; see README.md.`,
+    `Launch: ${launchCommand(target, opts.gpus)}`,
   ];
   const files: RecipeFile[] = [{ name: TRAIN_FILE, text: jsonl(train, layout) }];
   if (val.length > 0) files.push({ name: VAL_FILE, text: jsonl(val, layout) });

@@ -28,7 +28,7 @@ describe('buildRunRecord', () => {
       // 'auto' storage is recorded as what the device resolved, not as requested.
       engine: { packing: false, maxGradNorm: 0.5, weightDecay: 0.01, weights: 'f16', recompute: 'selective' },
       data: { file: 'd.jsonl', sha256: SHA, excludeInvalid: true, dedupe: true, examples: 3 },
-      base: { id: 'org/model', revision: 'main', quantization: null },
+      base: { id: 'org/model', revision: 'main' },
     });
     // A copy: later edits of the session's settings do not change the record.
     (s.settings.targets as string[]).push('k_proj');

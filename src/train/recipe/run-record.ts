@@ -1,7 +1,7 @@
 // What `train` records beside the adapter it writes (training_settings.json), so the same run can
 // be written out later as an Axolotl or TRL recipe. PEFT ignores files it does not know, so the
 // adapter folder stays a plain PEFT adapter. Pure: the CLI reads and writes the bytes.
-import type { WeightStorage } from '../../engine/model/weights';
+import { WEIGHT_STORAGES, type WeightStorage } from '../../engine/model/weights';
 import type { PreferenceObjective } from '../../engine/gpu/kernels/preference';
 import { selectTrainingExamples, type ParseResult } from '../../data/parse';
 import type { Example } from '../../data/types';
@@ -37,19 +37,15 @@ export interface RunRecord {
     packing: boolean;
     maxGradNorm: number;
     weightDecay: number;
-    /** How the frozen base weights were stored on the GPU, as resolved for the run. */
+    /** How the frozen base weights were stored on the GPU, as resolved for the run (q8/q4: a quantized base, QLoRA). */
     weights: WeightStorage;
     /** Activation recomputation as requested: memory only, recorded for gradient checkpointing. */
     recompute: boolean | 'selective' | 'auto';
   };
   /** Which rows of the dataset file trained (the CLI's --exclude-invalid and --dedupe). */
   data: { file: string; sha256: string; excludeInvalid: boolean; dedupe: boolean; examples: number };
-  base: {
-    id: string;
-    revision: string | null;
-    /** A quantized (4-bit) base; the engine cannot train one yet, so always null today. */
-    quantization: null;
-  };
+  /** The base model; whether it was quantized for training is engine.weights. */
+  base: { id: string; revision: string | null };
 }
 
 export function encodeRunRecord(r: RunRecord): string {
@@ -64,16 +60,28 @@ export function decodeRunRecord(text: string): RunRecord {
   } catch (e) {
     throw new Error(`${TRAINING_SETTINGS_FILE} is not JSON: ${(e as Error).message}`, { cause: e });
   }
-  const o = (j ?? {}) as Partial<RunRecord> & { format?: unknown; version?: unknown };
+  const o = (j ?? {}) as { format?: unknown; version?: unknown };
   if (o.format !== FORMAT || o.version !== VERSION) throw new Error(`${TRAINING_SETTINGS_FILE}: not a LoRA Studio training record of version ${VERSION}`);
+  return storedRunRecord(j, TRAINING_SETTINGS_FILE);
+}
+
+/**
+ * A record as this version reads it, from the CLI's file or the studio's database (`where` names
+ * it in errors). Records written before a setting existed (the objective and its beta/lambda, for
+ * one) get its default, as a resumed run keeps the record it was started with; the base's old
+ * always-null `quantization` is dropped (engine.weights says whether the base was quantized).
+ */
+export function storedRunRecord(stored: unknown, where: string): RunRecord {
+  const o = (stored ?? {}) as Partial<RunRecord>;
   const settings = withDefaults(o.settings);
   const bad = validateSettings(settings);
   const first = SETTING_KEYS.find((k) => bad[k]);
-  if (first) throw new Error(`${TRAINING_SETTINGS_FILE}: ${bad[first]}`);
-  if (!o.engine || !o.data || !o.base || !o.objective) throw new Error(`${TRAINING_SETTINGS_FILE}: missing objective, engine, data or base`);
+  if (first) throw new Error(`${where}: ${bad[first]}`);
+  if (!o.engine || !o.data || !o.base || !o.objective) throw new Error(`${where}: missing objective, engine, data or base`);
   // The settings hold the objective's parameters; a record from before they existed is SFT in both places.
-  if (o.objective.kind !== settings.objective) throw new Error(`${TRAINING_SETTINGS_FILE}: the objective (${String(o.objective.kind)}) is not the settings' (${settings.objective})`);
-  return { objective: objectiveOf(settings), settings, engine: o.engine, data: o.data, base: o.base };
+  if (o.objective.kind !== settings.objective) throw new Error(`${where}: the objective (${String(o.objective.kind)}) is not the settings' (${settings.objective})`);
+  if (!WEIGHT_STORAGES.includes(o.engine.weights)) throw new Error(`${where}: unknown weight storage "${String(o.engine.weights)}" (expected ${WEIGHT_STORAGES.join(', ')})`);
+  return { objective: objectiveOf(settings), settings, engine: o.engine, data: o.data, base: { id: o.base.id, revision: o.base.revision ?? null } };
 }
 
 /** What a run was given, beside its session: which rows it selected and which base it trained. */
@@ -107,7 +115,7 @@ export function buildRunRecord(session: RecordedSession, src: RunRecordSource): 
     // An absent recompute means none (engine/model/llama.ts). Preference pairs are never packed (a pair's two rows train together).
     engine: { packing: e.packing && session.settings.objective === 'sft', maxGradNorm: e.maxGradNorm, weightDecay: e.weightDecay, weights: session.weightStorage, recompute: e.recompute ?? false },
     data: { ...src.data },
-    base: { id: src.base.id, revision: src.base.revision ?? null, quantization: null },
+    base: { id: src.base.id, revision: src.base.revision ?? null },
   };
 }
 

@@ -17,7 +17,7 @@ export function MachineCheck() {
     void Promise.all(
       MODEL_PRESETS.map(async (p) => {
         try {
-          return [p.id, await trainer().estimateMemory(p.config, s)] as const;
+          return [p.id, await trainer().estimateMemory(p.config, s, 'auto', { storesTiedHead: p.storesTiedHead })] as const;
         } catch (e) {
           return [p.id, (e as Error).message] as const;
         }
@@ -58,6 +58,7 @@ export function MachineCheck() {
             <thead>
               <tr>
                 <th scope="col">Model</th>
+                <th scope="col">Weights (auto)</th>
                 <th scope="col">Training memory</th>
                 <th scope="col">Verdict</th>
               </tr>
@@ -68,6 +69,7 @@ export function MachineCheck() {
                 return (
                   <tr key={p.id}>
                     <th scope="row">{p.label}</th>
+                    <td>{f === undefined ? '…' : typeof f === 'string' ? '—' : f.storage}</td>
                     <td>{f === undefined ? '…' : typeof f === 'string' ? '—' : formatBytes(f.totalBytes)}</td>
                     <td>{f === undefined ? '…' : typeof f === 'string' ? <span className="bad">{f}</span> : <Verdict r={f} />}</td>
                   </tr>

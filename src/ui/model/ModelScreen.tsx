@@ -8,15 +8,16 @@ import { Verdict } from '../advisor/MachineCheck';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes, formatCount } from '../common/format';
+import { WEIGHT_STORAGES, type WeightsFlag } from '../../worker/settings';
 
 export function ModelScreen() {
-  const { model, config, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
+  const { model, config, weights, setWeights, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
   const settings = useTrain((s) => s.settings);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
 
   useEffect(() => {
     void estimate(settings);
-  }, [config, settings, estimate]);
+  }, [config, settings, weights, estimate]);
   useEffect(() => {
     void refreshCache();
   }, [refreshCache]);
@@ -24,6 +25,7 @@ export function ModelScreen() {
     void loadHubToken();
   }, [loadHubToken]);
   const isCached = cached.some((m) => m.id === model.id && m.source === model.source);
+  const refusal = memory?.downloadRefusal ?? null;
 
   return (
     <section aria-labelledby="screen-title">
@@ -89,11 +91,17 @@ export function ModelScreen() {
                 void requestPersistentStorage();
                 void download();
               }}
-              disabled={busy}
+              disabled={busy || refusal !== null}
               data-testid="download-model"
             >
               Download {model.id}
+              {memory ? ` (${formatBytes(memory.downloadBytes)})` : ''}
             </button>
+            {refusal && (
+              <p className="bad" data-testid="download-refused">
+                {refusal}
+              </p>
+            )}
             <div className="field token-field" data-testid="hub-token">
               <label htmlFor="hub-token">Hugging Face access token</label>
               <input
@@ -159,6 +167,28 @@ export function ModelScreen() {
         <p className="muted">
           With the current training settings: rank {settings.rank}, {settings.targets.length} target layers, batch {settings.batchSize} × {settings.seqLen} tokens (change them on the Train screen).
         </p>
+        <fieldset data-testid="weight-format">
+          <legend>Base weight format</legend>
+          {(['auto', ...WEIGHT_STORAGES] as WeightsFlag[]).map((w) => {
+            const f = memory?.formats.find((x) => x.storage === w);
+            return (
+              <label key={w} className="choice">
+                <input type="radio" name="weights" value={w} checked={weights === w} onChange={() => setWeights(w)} />
+                <span>
+                  <strong>{WEIGHT_LABELS[w]}</strong>{' '}
+                  <span className="muted" data-testid={`weight-plan-${w}`}>
+                    {w === 'auto' ? (memory?.requested === 'auto' ? `— picks ${memory.storage} here` : '— the most precise format whose plan fits this GPU') : !f ? '' : f.problem ? `— cannot run here: ${f.problem}` : `— ${formatBytes(f.totalBytes ?? 0)} to train (weights ${formatBytes(f.weightBytes ?? 0)})`}
+                  </span>
+                </span>
+              </label>
+            );
+          })}
+          {memory && (
+            <p className="small muted" data-testid="weight-reason">
+              {memory.storage}: {memory.reason}. Download: {formatBytes(memory.downloadBytes)} (the published checkpoint; q8 and q4 quantize it while loading).
+            </p>
+          )}
+        </fieldset>
         {memoryError && <p className="bad">{memoryError}</p>}
         {memory && (
           <>
@@ -190,7 +220,7 @@ export function ModelScreen() {
                 <tr>
                   <th scope="row">Largest single tensor</th>
                   <td>{formatBytes(memory.largestTensorBytes)}</td>
-                  <td className="muted">the token embedding</td>
+                  <td className="muted">the token embedding or LM head, in one buffer</td>
                 </tr>
               </tbody>
             </table>
@@ -206,3 +236,11 @@ export function ModelScreen() {
     </section>
   );
 }
+
+const WEIGHT_LABELS: Record<WeightsFlag, string> = {
+  auto: 'Auto',
+  f32: 'f32 (matches PyTorch)',
+  f16: 'f16 (half the weight memory; needs shader-f16)',
+  q8: 'q8 — 8-bit Q8_0, quantized on load',
+  q4: 'q4 — 4-bit Q4_0 (QLoRA), embedding and LM head 8-bit',
+};

@@ -1,4 +1,4 @@
-# LoRA Studio run as a TRL >=0.20 recipe (peft >=0.15); see README.md.
+# LoRA Studio run as a TRL recipe, written for trl>=0.20,<0.26, peft>=0.15; see README.md.
 # Launch: accelerate launch --config_file accelerate.yaml train.py
 import os
 
