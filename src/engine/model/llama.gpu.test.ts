@@ -61,6 +61,8 @@ const cases: Case[] = [
   // query_pre_attn_scalar, local layers (window 2 < T, own RoPE base) and global ones (linear ×2).
   { name: 'gemma3: local + global layers, GQA 4/2, tied', cfg: tinyGemmaShape(), B: 2, T: 7, packed: true, R: 3 },
   { name: 'gemma3: selective recompute, 3 layers, MQA, untied, LoRA dropout p=0.25', cfg: tinyGemmaShape({ numLayers: 3, numKvHeads: 1, tieWordEmbeddings: false }), B: 2, T: 9, packed: true, recompute: 'selective', level: 'selective', R: 3, dropout: 0.25 },
+  // Gemma 3's real head_dim and query_pre_attn_scalar (256), MQA as in Gemma-3-270M/1B.
+  { name: 'gemma3: head_dim 256, query_pre_attn_scalar 256, MQA, window 3', cfg: tinyGemmaShape({ numHeads: 2, numKvHeads: 1, headDim: 256 }, { queryPreAttnScalar: 256, slidingWindow: 3 }), B: 2, T: 6, packed: false, R: 2 },
   { name: 'gemma3: full recompute, 3 layers (global, local, local), several LM-head chunks', cfg: tinyGemmaShape({ numLayers: 3 }, { slidingLayers: [false, true, true], slidingWindow: 3 }), B: 3, T: 30, packed: true, recompute: true, level: 'full', chunkRows: 64, R: 2 },
 ];
 
