@@ -4,7 +4,7 @@
 import { parseJsonObject } from '../engine/model/json';
 import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
 import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
-import { GGUF_MODULE, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
+import { GGUF_MODULE, ggufArchitecture, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
 import type { FloatDtype } from '../engine/model/dtype';
 import type { QuantizableType } from '../engine/model/quant';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
@@ -16,7 +16,7 @@ export interface WeightSource {
 
 /** Hyperparameter KVs llama.cpp reads for llama/qwen2/qwen3 (prefix = architecture; qwen3 reads the same set). */
 export function modelKvs(cfg: ModelConfig, opts: { name?: string; fileType?: number } = {}): GgufKv[] {
-  const a = cfg.architecture;
+  const a = ggufArchitecture(cfg);
   const out: GgufKv[] = [
     kv.str('general.architecture', a),
     kv.u32('general.alignment', 32),
@@ -172,7 +172,7 @@ export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenize
     source.set('rope_freqs.weight', async () => ropeFactors);
   }
   for (const t of expectedTensors(cfg)) {
-    const name = ggufTensorName(t.name);
+    const name = ggufTensorName(t.name, cfg.architecture);
     specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? type : 'F32' });
     const heads = ropePermuteHeads(cfg, t.name);
     source.set(name, async () => {
@@ -220,7 +220,7 @@ export async function exportLoraGguf(adapter: LoraAdapter, cfg: ModelConfig, opt
   validateAdapter(adapter, cfg);
   const r = adapter.config.r;
   const kvs: GgufKv[] = [
-    kv.str('general.architecture', cfg.architecture),
+    kv.str('general.architecture', ggufArchitecture(cfg)),
     kv.str('general.type', 'adapter'),
     kv.u32('general.alignment', 32),
   ];

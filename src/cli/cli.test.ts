@@ -66,6 +66,18 @@ describe('lora-studio CLI', () => {
     expect(text.out.join('\n')).toMatch(/qwen3, 2 layers, .*\(head dim 12\).*\n.*embeddings tied, per-head q\/k norms/);
   });
 
+  it('inspect reads a gemma3_text model: its sliding-window and global layers, norms and scales', async () => {
+    const gDir = join(dir, 'gemma3');
+    const g = await writeTinyModel(gDir, { architecture: 'gemma3_text', layers: 3, headDim: 12, tied: true, seed: 6 });
+    const j = JSON.parse((await run(['inspect', '--model', gDir, '--json'])).out.at(-1)!);
+    expect(j.model).toMatchObject({ architecture: 'gemma3_text', headDim: 12, qkNorm: true, tiedEmbeddings: true, gemma: { slidingLayers: [true, false, true], slidingWindow: 3, queryPreAttnScalar: 16 } });
+    // Every tensor of the checkpoint, the four layer norms and q_norm/k_norm included.
+    expect(j.model.parameters).toBe([...g.weights.values()].reduce((n, w) => n + w.length, 0));
+    const text = await run(['inspect', '--model', gDir]);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out.join('\n')).toMatch(/gemma3: 2 sliding-window layers \(window 3, RoPE base 10000\), 1 global \(RoPE base 10000\); \(1 \+ w\) norms/);
+  });
+
   it('inspect shows the engine’s memory plan at the model’s default length, and warns about a --seq-len past max_position_embeddings', async () => {
     const r = await run(['inspect', '--model', modelDir, '--json']);
     expect(r.code, r.err).toBe(0);

@@ -57,7 +57,7 @@ export function checkArchitecture(config: unknown, id: string): { modelType: str
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
     throw new HubError(
       'unsupported-architecture',
-      `${id} is a "${modelType}" model; the studio trains Llama-family models (model_type ${SUPPORTED_MODEL_TYPES.map((t) => `"${t}"`).join(', ')}), e.g. HuggingFaceTB/SmolLM2-135M-Instruct, Qwen/Qwen2.5-0.5B-Instruct or Qwen/Qwen3-0.6B. Nothing was downloaded.`,
+      `${id} is a "${modelType}" model; the studio trains Llama-family and Gemma 3 text models (model_type ${SUPPORTED_MODEL_TYPES.map((t) => `"${t}"`).join(', ')}), e.g. HuggingFaceTB/SmolLM2-135M-Instruct, Qwen/Qwen2.5-0.5B-Instruct, Qwen/Qwen3-0.6B or google/gemma-3-270m-it. Nothing was downloaded.`,
     );
   }
   return { modelType };

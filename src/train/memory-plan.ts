@@ -55,7 +55,8 @@ export function planTrainingMemory(
   const acts = planTrainingActivations(cfg, layout, B, s.seqLen, maxBindingBytes, trainerGraphOptions({ recompute: engine.recompute, activationBudgetBytes: engine.activationBudgetBytes }));
   const weightBytes = plannedWeightBytes(cfg, engine.storage);
   const loraTrainingBytes = 4 * allocationSize(layout.totalFloats * 4);
-  const rope = allocationSize(ropeInvFreq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling).byteLength);
+  // One RoPE table of D/2 floats (LlamaModel); gemma has a second for its local layers.
+  const rope = allocationSize(ropeInvFreq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling).byteLength) * (cfg.gemma ? 2 : 1);
   const otherBytes = rope + Object.values(trainerBufferBytes(layout.totalFloats, s.objective && isPreferenceObjective(s.objective) ? B : 0))
       .filter((b) => b > 0)
       .reduce((a, b) => a + allocationSize(b), 0);

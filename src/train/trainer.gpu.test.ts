@@ -10,7 +10,7 @@ import { LoraParams } from '../engine/model/lora-params';
 import type { LlamaModel } from '../engine/model/llama';
 import type { LinearModule, ModelConfig } from '../engine/model/config';
 import { type RefLora, loraKeyB } from '../engine/reference/model';
-import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig } from '../engine/model/tiny-random.testutil';
+import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig, tinyGemmaShape } from '../engine/model/tiny-random.testutil';
 import { flatToRefKeys, gpuLora, gpuModel } from '../engine/model/gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../test/gpu-device';
 import { expectClose } from '../../test/numeric';
@@ -37,6 +37,7 @@ describe('LoraTrainer vs the float64 reference trainer', () => {
   const models = [
     ['llama, untied', { tieWordEmbeddings: false, numLayers: 2 }],
     ['qwen3 q/k norms, head_dim 6, tied', { qkNorm: true, headDim: 6, numLayers: 2 }],
+    ['gemma3 local + global layers, tied', tinyGemmaShape()],
   ] as const;
   for (const fallback of [false, true]) for (const [name, shape] of models) {
     it(`${name}: ten AdamW steps (accumulation 2, clipping, cosine+warmup, wd) follow the reference loss curve (fallback=${fallback})`, async () => {

@@ -84,6 +84,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       tiedEmbeddings: c.tieWordEmbeddings,
       attentionBias: c.attentionBias,
       qkNorm: c.qkNorm,
+      gemma: c.gemma,
       dtype: c.dtype,
       parameters: parameterCount(c),
       loraParametersR16AllLinear: loraParameterCount(c, 16, LINEAR_MODULES),
@@ -99,6 +100,11 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan f32/f16/q8/q4 storage of the full-precision model)' : ''}; tokenizer from ${files.files.name}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
+      if (c.gemma) {
+        const g = c.gemma;
+        const local = g.slidingLayers.filter((x) => x).length;
+        out(`  gemma3: ${local} sliding-window layers (window ${g.slidingWindow}, RoPE base ${g.ropeLocalTheta}), ${c.numLayers - local} global (RoPE base ${c.ropeTheta}${g.ropeLinearFactor !== 1 ? ` / ${g.ropeLinearFactor} linear` : ''}); (1 + w) norms before and after each sublayer, GELU-tanh MLP, embedding × ${g.embedScale}, scores × ${g.queryPreAttnScalar}^-0.5`);
+      }
       out(`  LoRA r=16 on all linear layers: ${(loraParameterCount(c, 16, LINEAR_MODULES) / 1e6).toFixed(2)}M trainable parameters`);
       out(`  context: ${c.maxPositionEmbeddings} positions (max_position_embeddings)`);
       if (f32 && f16) out(`  training memory (batch 4 × ${seqLen}, r=16 all linears, recompute ${f32.recompute}): ${fmtBytes(f32.totalBytes)} with f32 weights, ${fmtBytes(f16.totalBytes)} with f16${q8 && q4 ? `, ${fmtBytes(q8.totalBytes)} with q8, ${fmtBytes(q4.totalBytes)} with q4` : ''}`);

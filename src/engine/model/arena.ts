@@ -55,8 +55,21 @@ export interface LayerActivations {
   act: GPUBuffer; // [BT, F] silu(gate)·up
   /** LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module. */
   loraH: Partial<Record<LinearModule, GPUBuffer>>;
-  /** Present when the model has q/k norms (qwen3). */
+  /** Present when the model has q/k norms (qwen3, gemma). */
   qkNorm: QkNormActivations | null;
+  /** Present when the sublayer outputs are normed before the residual adds (gemma). */
+  outNorm: OutNormActivations | null;
+}
+
+/**
+ * Gemma's norms of the sublayer outputs: their inputs (the o_proj / down_proj outputs, kept
+ * at every level but 'full': they come from a matmul) and rstd.
+ */
+export interface OutNormActivations {
+  attOut: GPUBuffer; // [BT, C] o_proj output before post_attention_layernorm
+  rstdAttn: GPUBuffer; // [BT]
+  mlpOut: GPUBuffer; // [BT, C] down_proj output before post_feedforward_layernorm
+  rstdMlp: GPUBuffer; // [BT]
 }
 
 /** What a layer with per-head q/k RMSNorm (qwen3) keeps besides q and k: the norms' inputs and rstd. */
@@ -142,7 +155,7 @@ export function logitsChunkRows(BT: number, V: number, budgetBytes: number, maxB
 }
 
 /** Pure plan of every activation buffer for a (B, T) step (sizes only; no GPU). */
-export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'qkNorm'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
+export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'qkNorm' | 'gemma'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new Error(`batch shape B=${B}, T=${T} must be positive integers`);
   const BT = B * T;
   const C = cfg.hiddenSize;
@@ -172,6 +185,12 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   }
   add('att', BT * qd, true);
   add('lse', B * cfg.numHeads * T, true);
+  if (cfg.gemma) {
+    add('attOut', BT * C, true);
+    add('rstdAttn', BT, true);
+    add('mlpOut', BT * C, true);
+    add('rstdMlp', BT, true);
+  }
   add('xMid', BT * C, true);
   add('ln2', BT * C, true);
   add('rstd2', BT, true);
@@ -191,6 +210,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
 export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {
   const size = new Map(plan.tensors.map((x) => [x.name, x.bytes]));
   const qkNorm = size.has('qPre'); // the plan holds q/k norm activations only for such models
+  const outNorm = size.has('attOut'); // and output-norm activations only for gemma
   let bytes = 0;
   const mk = (name: string, label = name) => {
     const b = ctx.createBuffer(size.get(name)!, label);
@@ -213,6 +233,7 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
       ln2: p('ln2'), rstd2: p('rstd2'), gate: p('gate'), up: p('up'), act: p('act'), loraH,
       qkNorm: qkNorm ? { qPre: p('qPre'), kPre: p('kPre'), rstdq: p('rstdq'), rstdk: p('rstdk') } : null,
+      outNorm: outNorm ? { attOut: p('attOut'), rstdAttn: p('rstdAttn'), mlpOut: p('mlpOut'), rstdMlp: p('rstdMlp') } : null,
     };
   };
   const resid: GPUBuffer[] = [];
@@ -232,8 +253,8 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
 export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
   const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)]);
   for (const l of b.layers) {
-    const { loraH, qkNorm, ...rest } = l;
-    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {})]) all.add(x); // shared buffers once
+    const { loraH, qkNorm, outNorm, ...rest } = l;
+    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTensorShapes, expectedTensors, loraParameterCount, modelConfigJson, parameterCount, parseModelConfig } from './config';
+import { checkTensorShapes, expectedTensors, layerAttention, loraParameterCount, modelConfigJson, normOffset, parameterCount, parseModelConfig, ropeTable } from './config';
 
 // Published config.json files (fields that matter), as on the Hugging Face Hub.
 const SMOLLM2_135M = {
@@ -33,6 +33,25 @@ const QWEN3_06B = {
   use_sliding_window: false, vocab_size: 151936,
 };
 const QWEN3_17B = { ...QWEN3_06B, hidden_size: 2048, intermediate_size: 6144 };
+// Gemma-3-1B-it (transformers 4.50: sliding_window_pattern, rope_local_base_freq) and
+// Gemma-3-270M (transformers 5: layer_types, rope_parameters, dtype), as published.
+const GEMMA3_1B = {
+  architectures: ['Gemma3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, attn_logit_softcapping: null, bos_token_id: 2,
+  cache_implementation: 'hybrid', eos_token_id: [1, 106], final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh',
+  hidden_size: 1152, initializer_range: 0.02, intermediate_size: 6912, max_position_embeddings: 32768, model_type: 'gemma3_text',
+  num_attention_heads: 4, num_hidden_layers: 26, num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6,
+  rope_local_base_freq: 10000, rope_scaling: null, rope_theta: 1000000, sliding_window: 512, sliding_window_pattern: 6,
+  torch_dtype: 'bfloat16', transformers_version: '4.50.0.dev0', use_cache: true, vocab_size: 262144,
+};
+const GEMMA3_270M = {
+  _sliding_window_pattern: 6, architectures: ['Gemma3ForCausalLM'], attention_bias: false, attn_logit_softcapping: null, bos_token_id: 2,
+  dtype: 'bfloat16', eos_token_id: 1, final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', hidden_size: 640,
+  intermediate_size: 2048, layer_types: [...Array(18).keys()].map((i) => ((i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention')),
+  max_position_embeddings: 32768, model_type: 'gemma3_text', num_attention_heads: 4, num_hidden_layers: 18, num_key_value_heads: 1,
+  pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6,
+  rope_parameters: { full_attention: { rope_theta: 1000000.0, rope_type: 'default' }, sliding_attention: { rope_theta: 10000.0, rope_type: 'default' } },
+  sliding_window: 512, tie_word_embeddings: true, transformers_version: '5.0.0', use_bidirectional_attention: false, vocab_size: 262144,
+};
 const LLAMA32_1B_ROPE = { rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' } };
 
 describe('parseModelConfig', () => {
@@ -88,6 +107,46 @@ describe('parseModelConfig', () => {
     expect(expectedTensors(parseModelConfig(SMOLLM2_135M)).some((t) => t.name.includes('q_norm'))).toBe(false);
   });
 
+  it('Gemma-3-1B / 270M: (1 + w) norms, four norms per layer, q/k norms, every 6th layer global, tied, √C embedding scale in bf16', () => {
+    const g = parseModelConfig(GEMMA3_1B);
+    expect(g).toMatchObject({
+      architecture: 'gemma3_text', hiddenSize: 1152, numHeads: 4, numKvHeads: 1, headDim: 256, qkNorm: true, attentionBias: false,
+      tieWordEmbeddings: true, ropeTheta: 1e6, ropeScaling: null, rmsNormEps: 1e-6, dtype: 'BF16', eosTokenIds: [1, 106],
+    });
+    expect(g.gemma).toMatchObject({ slidingWindow: 512, ropeLocalTheta: 10000, ropeLinearFactor: 1, queryPreAttnScalar: 256 });
+    // √1152 = 33.941…, which bfloat16 (8 significant bits) holds as 34.
+    expect(g.gemma!.embedScale).toBe(34);
+    expect(g.gemma!.slidingLayers.map((x) => (x ? 'L' : 'G')).join('')).toBe('LLLLLGLLLLLGLLLLLGLLLLLGLL');
+    expect(normOffset(g)).toBe(1);
+    expect(layerAttention(g, 0)).toEqual({ rope: 'local', window: 512, scale: 1 / 16 });
+    expect(layerAttention(g, 5)).toEqual({ rope: 'global', window: undefined, scale: 1 / 16 });
+    expect(ropeTable(g, 'local')).toEqual({ theta: 10000, scaling: null, linearFactor: 1 });
+    const names = new Set(expectedTensors(g).map((t) => t.name));
+    for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm', 'self_attn.q_norm', 'self_attn.k_norm']) expect(names).toContain(`model.layers.25.${n}.weight`);
+    expect(names.has('lm_head.weight')).toBe(false);
+    expect(parameterCount(g)).toBe(999_885_952); // Gemma-3-1B's published size
+    // transformers 5's layout gives the same model.
+    const t = parseModelConfig(GEMMA3_270M);
+    expect(t).toMatchObject({ architecture: 'gemma3_text', hiddenSize: 640, ropeTheta: 1e6, dtype: 'BF16', tieWordEmbeddings: true });
+    expect(t.gemma).toMatchObject({ ropeLocalTheta: 10000, ropeLinearFactor: 1, slidingWindow: 512, embedScale: 25.25 }); // √640 = 25.298 in bf16 (steps of 1/8 in [16, 32))
+    expect(t.gemma!.slidingLayers.filter((x) => !x).length).toBe(3);
+    expect(parameterCount(t)).toBe(268_098_176); // Gemma-3-270M's published size
+    // sliding_window_pattern 6 and the equivalent layer_types agree.
+    expect(parseModelConfig({ ...GEMMA3_270M, layer_types: undefined }).gemma!.slidingLayers).toEqual(t.gemma!.slidingLayers);
+    // Other families scale norms by w alone.
+    expect(normOffset(parseModelConfig(QWEN3_06B))).toBe(0);
+  });
+
+  it('Gemma 3 linear rope scaling (4B and up) applies to the global layers only; dtype read from transformers 5 "dtype"', () => {
+    const g = parseModelConfig({ ...GEMMA3_1B, rope_scaling: { rope_type: 'linear', factor: 8 }, torch_dtype: 'float32' });
+    expect(ropeTable(g, 'global')).toEqual({ theta: 1e6, scaling: null, linearFactor: 8 });
+    expect(ropeTable(g, 'local')).toEqual({ theta: 10000, scaling: null, linearFactor: 1 });
+    expect(g.gemma!.embedScale).toBe(Math.fround(Math.sqrt(1152)));
+    const v5 = parseModelConfig({ ...GEMMA3_270M, rope_parameters: { ...GEMMA3_270M.rope_parameters, full_attention: { rope_type: 'linear', factor: 8, rope_theta: 1e6 } } });
+    expect(ropeTable(v5, 'global').linearFactor).toBe(8);
+    expect(parseModelConfig({ ...SMOLLM2_135M, torch_dtype: undefined, dtype: 'float16' }).dtype).toBe('F16');
+  });
+
   it('llama3 rope_scaling and explicit head_dim', () => {
     const c = parseModelConfig({ ...TINYLLAMA, ...LLAMA32_1B_ROPE, head_dim: 96 });
     expect(c.ropeScaling).toEqual({ ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
@@ -99,7 +158,19 @@ describe('parseModelConfig', () => {
   it.each<[string, unknown, RegExp]>([
     ['bad JSON', '{', /config.json: not valid JSON/],
     ['unsupported architecture', { ...SMOLLM2_135M, model_type: 'mistral' }, /model_type "mistral" is not supported \(supported: llama, qwen2, qwen3,/],
-    ['gemma3 (not yet)', { ...SMOLLM2_135M, model_type: 'gemma3_text' }, /model_type "gemma3_text" is not supported \(supported: llama, qwen2, qwen3/],
+    ['gemma2', { ...GEMMA3_1B, model_type: 'gemma2' }, /model_type "gemma2" is not supported \(supported: llama, qwen2, qwen3, gemma3_text/],
+    ['gemma3 with a Gemma2 class', { ...GEMMA3_1B, architectures: ['Gemma2ForCausalLM'] }, /supported: Gemma3ForCausalLM/],
+    ['gemma3 logit softcapping', { ...GEMMA3_1B, final_logit_softcapping: 30 }, /final_logit_softcapping: 30 is not supported/],
+    ['gemma3 attention softcapping', { ...GEMMA3_1B, attn_logit_softcapping: 50 }, /attn_logit_softcapping: 50 is not supported/],
+    ['EmbeddingGemma (bidirectional)', { ...GEMMA3_270M, use_bidirectional_attention: true }, /use_bidirectional_attention: true \(EmbeddingGemma\) is not supported/],
+    ['gemma3 silu', { ...GEMMA3_1B, hidden_activation: 'silu' }, /hidden_activation "silu" is not supported for gemma3_text \(supported: gelu_pytorch_tanh\)/],
+    ['gemma3 attention bias', { ...GEMMA3_1B, attention_bias: true }, /attention_bias: true is not supported for gemma3_text/],
+    ['gemma3 layer_types of the wrong length', { ...GEMMA3_270M, layer_types: ['full_attention'] }, /layer_types must list .* each of the 18 layers/],
+    ['gemma3 unknown layer type', { ...GEMMA3_270M, layer_types: GEMMA3_270M.layer_types.map(() => 'chunked_attention') }, /layer_types must list/],
+    ['gemma3 yarn rope scaling', { ...GEMMA3_1B, rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported for gemma3_text \(supported: linear, or none\)/],
+    ['gemma3 scaled local rope', { ...GEMMA3_270M, rope_parameters: { ...GEMMA3_270M.rope_parameters, sliding_attention: { rope_type: 'linear', factor: 2, rope_theta: 1e4 } } }, /sliding_attention must not scale RoPE/],
+    ['gemma3 rope_parameters without sliding_attention', { ...GEMMA3_270M, rope_parameters: { full_attention: { rope_theta: 1e6 } } }, /"rope_parameters.sliding_attention" must be an object/],
+    ['gemma3 zero window', { ...GEMMA3_1B, sliding_window: 0 }, /"sliding_window" must be a positive integer/],
     ['qwen3 with a Qwen2 class', { ...QWEN3_06B, architectures: ['Qwen2ForCausalLM'] }, /supported: Qwen3ForCausalLM/],
     ['qwen3 with attention biases', { ...QWEN3_06B, attention_bias: true }, /attention_bias: true is not supported for qwen3/],
     ['qwen3 sliding window', { ...QWEN3_06B, use_sliding_window: true }, /use_sliding_window: true is not supported/],

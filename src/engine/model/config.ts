@@ -1,10 +1,10 @@
-// ModelConfig from a Hugging Face config.json (llama, qwen2 and qwen3 families), the tensor names and
+// ModelConfig from a Hugging Face config.json (llama, qwen2, qwen3 and gemma3_text families), the tensor names and
 // shapes such a model has, and parameter counts (the memory a run allocates: src/train/memory-plan.ts).
 import { parseJsonObject } from './json';
-import { type FloatDtype, TORCH_DTYPE, dtypeFromTorch } from './dtype';
+import { type FloatDtype, TORCH_DTYPE, bf16BitsToNumber, dtypeFromTorch, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from './dtype';
 
-export type Architecture = 'llama' | 'qwen2' | 'qwen3';
-export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3'];
+export type Architecture = 'llama' | 'qwen2' | 'qwen3' | 'gemma3_text';
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['llama', 'qwen2', 'qwen3', 'gemma3_text'];
 
 /** Llama 3 style frequency-dependent RoPE scaling (the only scaling type supported). */
 export interface Llama3RopeScaling {
@@ -13,6 +13,28 @@ export interface Llama3RopeScaling {
   lowFreqFactor: number;
   highFreqFactor: number;
   originalMaxPositionEmbeddings: number;
+}
+
+/**
+ * What Gemma 3 (gemma3_text) adds to the block: RMSNorms scale by (1 + w) (weights stored as
+ * offsets), the embedding is scaled by √hidden_size, each sublayer's output is normed again
+ * before its residual add (post_attention_layernorm, post_feedforward_layernorm; the MLP's
+ * input norm is pre_feedforward_layernorm), the MLP is GELU-tanh gated, scores scale by
+ * query_pre_attn_scalar^-0.5, and sliding-window layers use their own RoPE base.
+ */
+export interface GemmaSpecifics {
+  /** Per layer: a sliding-window (local) layer, else full attention. */
+  slidingLayers: boolean[];
+  /** Keys a local layer's query sees, itself included (sliding_window). */
+  slidingWindow: number;
+  /** RoPE base of the local layers (rope_local_base_freq); full layers use ropeTheta. */
+  ropeLocalTheta: number;
+  /** Linear RoPE scaling of the full layers (inv_freq / factor); 1 without. */
+  ropeLinearFactor: number;
+  /** Attention scores scale by queryPreAttnScalar^-0.5. */
+  queryPreAttnScalar: number;
+  /** √hidden_size rounded to the model's dtype, as transformers multiplies the embedding by it. */
+  embedScale: number;
 }
 
 export interface ModelConfig {
@@ -43,7 +65,9 @@ export interface ModelConfig {
    * weights [D], shared by all heads of a layer, same eps as the other norms).
    */
   qkNorm: boolean;
-  /** dtype of the weights as published (torch_dtype), F32 when absent. */
+  /** gemma3_text's block variants (see GemmaSpecifics); null for the other families. */
+  gemma: GemmaSpecifics | null;
+  /** dtype of the weights as published (torch_dtype, or transformers 5's dtype), F32 when absent. */
   dtype: FloatDtype;
   bosTokenId: number | null;
   /** One id or several (generation may stop on any). */
@@ -55,7 +79,7 @@ export class ModelConfigError extends Error {
 }
 
 /** The transformers class each architecture's config.json names in "architectures". */
-export const ARCH_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' };
+export const ARCH_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma3_text: 'Gemma3ForCausalLM' };
 
 function fail(msg: string): never {
   throw new ModelConfigError(`config.json: ${msg}`);
@@ -119,19 +143,97 @@ function tokenIds(v: unknown, key: string): number[] {
   return list as number[];
 }
 
+/** x rounded to a float dtype (transformers casts Gemma's embedding scale to the weights' dtype). */
+function roundToDtype(x: number, dtype: FloatDtype): number {
+  if (dtype === 'BF16') return bf16BitsToNumber(numberToBf16Bits(x));
+  if (dtype === 'F16') return f16BitsToNumber(numberToF16Bits(x));
+  return Math.fround(x);
+}
+
+function ropeObject(v: unknown, key: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`"${key}" must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/** A Gemma RoPE entry's linear factor: 1 for rope_type default (or none), `factor` for linear; others refused. */
+function gemmaRopeFactor(r: Record<string, unknown> | null, key: string): number {
+  if (!r) return 1;
+  const type = r.rope_type ?? r.type ?? 'default';
+  if (type === 'default') return 1;
+  if (type !== 'linear') fail(`${key} type ${JSON.stringify(type)} is not supported for gemma3_text (supported: linear, or none)`);
+  const factor = posNum(r, 'factor', 1);
+  if (factor < 1) fail(`${key} factor (${factor}) must be at least 1`);
+  return factor;
+}
+
+/**
+ * gemma3_text's specifics and the full layers' RoPE base. RoPE comes either as transformers 4's
+ * rope_theta / rope_local_base_freq / rope_scaling or as transformers 5's rope_parameters
+ * {full_attention, sliding_attention}. Local layers never scale RoPE.
+ */
+function parseGemma(c: Record<string, unknown>, numLayers: number, hiddenSize: number, dtype: FloatDtype): { gemma: GemmaSpecifics; ropeTheta: number } {
+  for (const k of ['final_logit_softcapping', 'attn_logit_softcapping']) {
+    if (c[k] !== undefined && c[k] !== null) fail(`${k}: ${JSON.stringify(c[k])} is not supported (supported: null, as in every Gemma 3)`);
+  }
+  if (c.use_bidirectional_attention === true) fail('use_bidirectional_attention: true (EmbeddingGemma) is not supported (supported: causal attention)');
+  if (c.attention_bias === true) fail('attention_bias: true is not supported for gemma3_text (supported: false, as in every Gemma 3)');
+  const act = c.hidden_activation ?? c.hidden_act ?? 'gelu_pytorch_tanh';
+  if (act !== 'gelu_pytorch_tanh') fail(`hidden_activation ${JSON.stringify(act)} is not supported for gemma3_text (supported: gelu_pytorch_tanh)`);
+  let slidingLayers: boolean[];
+  if (c.layer_types !== undefined && c.layer_types !== null) {
+    const t = c.layer_types;
+    if (!Array.isArray(t) || t.length !== numLayers || !t.every((x) => x === 'sliding_attention' || x === 'full_attention')) {
+      fail(`layer_types must list "sliding_attention" or "full_attention" for each of the ${numLayers} layers`);
+    }
+    slidingLayers = t.map((x) => x === 'sliding_attention');
+  } else {
+    // transformers: every sliding_window_pattern-th layer is global, the rest local.
+    const pattern = posInt(c, c.sliding_window_pattern !== undefined ? 'sliding_window_pattern' : '_sliding_window_pattern', 6);
+    slidingLayers = Array.from({ length: numLayers }, (_, i) => (i + 1) % pattern !== 0);
+  }
+  let ropeTheta: number;
+  let ropeLocalTheta: number;
+  let ropeLinearFactor: number;
+  if (c.rope_parameters !== undefined && c.rope_parameters !== null) {
+    const rp = ropeObject(c.rope_parameters, 'rope_parameters');
+    const full = ropeObject(rp.full_attention, 'rope_parameters.full_attention');
+    const local = ropeObject(rp.sliding_attention, 'rope_parameters.sliding_attention');
+    if (gemmaRopeFactor(local, 'rope_parameters.sliding_attention') !== 1) fail('rope_parameters.sliding_attention must not scale RoPE (supported: rope_type default)');
+    ropeTheta = posNum(full, 'rope_theta', 1e6);
+    ropeLocalTheta = posNum(local, 'rope_theta', 10000);
+    ropeLinearFactor = gemmaRopeFactor(full, 'rope_parameters.full_attention');
+  } else {
+    ropeTheta = posNum(c, 'rope_theta', 1e6);
+    ropeLocalTheta = posNum(c, 'rope_local_base_freq', 10000);
+    ropeLinearFactor = gemmaRopeFactor(c.rope_scaling === undefined || c.rope_scaling === null ? null : ropeObject(c.rope_scaling, 'rope_scaling'), 'rope_scaling');
+  }
+  const gemma: GemmaSpecifics = {
+    slidingLayers,
+    slidingWindow: posInt(c, 'sliding_window', 4096),
+    ropeLocalTheta,
+    ropeLinearFactor,
+    queryPreAttnScalar: posNum(c, 'query_pre_attn_scalar', 256),
+    embedScale: roundToDtype(Math.sqrt(hiddenSize), dtype),
+  };
+  return { gemma, ropeTheta };
+}
+
 /** Parses and validates config.json (text or parsed object). */
 export function parseModelConfig(input: string | unknown): ModelConfig {
   const c = parseJsonObject(input, fail);
   const arch = c.model_type;
   if (!SUPPORTED_ARCHITECTURES.includes(arch as Architecture)) {
-    fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Llama 3.2, Qwen2.5, Qwen3)`);
+    fail(`model_type ${JSON.stringify(arch)} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')}, e.g. SmolLM2, TinyLlama, Llama 3.2, Qwen2.5, Qwen3, Gemma 3)`);
   }
   const architecture = arch as Architecture;
   if (Array.isArray(c.architectures) && !c.architectures.includes(ARCH_CLASS[architecture])) {
     fail(`architectures ${JSON.stringify(c.architectures)} is not supported for ${architecture} (supported: ${ARCH_CLASS[architecture]})`);
   }
-  const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') fail(`hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
+  const isGemma = architecture === 'gemma3_text';
+  if (!isGemma) {
+    const act = c.hidden_act ?? 'silu';
+    if (act !== 'silu') fail(`hidden_act ${JSON.stringify(act)} is not supported (supported: silu)`);
+  }
   if (c.mlp_bias === true) fail('mlp_bias: true is not supported (supported: MLP without biases)');
   if ((architecture === 'qwen2' || architecture === 'qwen3') && c.use_sliding_window === true) fail('use_sliding_window: true is not supported (supported: full attention)');
   // Qwen3 puts attention_bias on all four attention projections (o_proj too); every released
@@ -139,9 +241,10 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
   if (architecture === 'qwen3' && c.attention_bias === true) fail('attention_bias: true is not supported for qwen3 (supported: false, as in every released Qwen3)');
 
   let dtype: FloatDtype = 'F32';
-  if (c.torch_dtype !== undefined && c.torch_dtype !== null) {
-    const d = dtypeFromTorch(String(c.torch_dtype));
-    if (!d) fail(`torch_dtype ${JSON.stringify(c.torch_dtype)} is not supported (supported: float32, float16, bfloat16)`);
+  const torchDtype = c.torch_dtype ?? c.dtype; // transformers 5 writes "dtype"
+  if (torchDtype !== undefined && torchDtype !== null) {
+    const d = dtypeFromTorch(String(torchDtype));
+    if (!d) fail(`torch_dtype ${JSON.stringify(torchDtype)} is not supported (supported: float32, float16, bfloat16)`);
     dtype = d;
   }
 
@@ -149,27 +252,31 @@ export function parseModelConfig(input: string | unknown): ModelConfig {
   const numHeads = posInt(c, 'num_attention_heads');
   const numKvHeads = posInt(c, 'num_key_value_heads', numHeads);
   if (numHeads % numKvHeads !== 0) fail(`num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
-  const headDimDefault = hiddenSize / numHeads;
+  const headDimDefault = isGemma ? 256 : hiddenSize / numHeads; // Gemma3TextConfig's default head_dim is 256
   if (c.head_dim === undefined && !Number.isInteger(headDimDefault)) fail(`hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}) and no head_dim is given`);
   const headDim = posInt(c, 'head_dim', headDimDefault);
   if (headDim % 2 !== 0) fail(`head_dim (${headDim}) must be even for RoPE`);
+  const numLayers = posInt(c, 'num_hidden_layers');
+  const gemma = isGemma ? parseGemma(c, numLayers, hiddenSize, dtype) : null;
 
   return {
     architecture,
     hiddenSize,
     intermediateSize: posInt(c, 'intermediate_size'),
-    numLayers: posInt(c, 'num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     vocabSize: posInt(c, 'vocab_size'),
     rmsNormEps: posNum(c, 'rms_norm_eps', 1e-6),
-    ropeTheta: posNum(c, 'rope_theta', 10000),
-    ropeScaling: parseRopeScaling(c.rope_scaling),
-    tieWordEmbeddings: c.tie_word_embeddings === true, // HF's default is false for both families
+    ropeTheta: gemma?.ropeTheta ?? posNum(c, 'rope_theta', 10000),
+    ropeScaling: isGemma ? null : parseRopeScaling(c.rope_scaling), // Gemma's linear scaling: gemma.ropeLinearFactor
+    // HF's default is false for llama and qwen, true for Gemma 3.
+    tieWordEmbeddings: isGemma ? c.tie_word_embeddings !== false : c.tie_word_embeddings === true,
     maxPositionEmbeddings: posInt(c, 'max_position_embeddings', 2048),
     attentionBias: architecture === 'qwen2' ? true : c.attention_bias === true,
-    qkNorm: architecture === 'qwen3',
+    qkNorm: architecture === 'qwen3' || isGemma,
+    gemma: gemma?.gemma ?? null,
     dtype,
     bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(c.eos_token_id, 'eos_token_id'),
@@ -258,6 +365,67 @@ export function qkNormName(layer: number, n: (typeof QK_NORMS)[number]): string 
   return `model.layers.${layer}.self_attn.${n}.weight`;
 }
 
+/**
+ * Gemma 3's two extra norms of a layer: the MLP's input norm is pre_feedforward_layernorm (its
+ * post_attention_layernorm norms the attention output instead) and post_feedforward_layernorm
+ * norms the MLP output, each before its residual add.
+ */
+export const GEMMA_FF_NORMS = ['pre_feedforward_layernorm', 'post_feedforward_layernorm'] as const;
+
+/** HF name of a layer norm weight, e.g. model.layers.3.input_layernorm.weight. */
+export function layerNormName(layer: number, n: 'input_layernorm' | 'post_attention_layernorm' | (typeof GEMMA_FF_NORMS)[number]): string {
+  return `model.layers.${layer}.${n}.weight`;
+}
+
+/** The subset of a config the block's math depends on per layer (ModelShape in the reference is one). */
+export interface BlockVariant {
+  headDim: number;
+  ropeTheta: number;
+  ropeScaling?: Llama3RopeScaling | null;
+  gemma?: GemmaSpecifics | null;
+}
+
+/** What every RMSNorm adds to its weight: Gemma scales by (1 + w), the others by w. */
+export function normOffset(cfg: Pick<BlockVariant, 'gemma'>): 0 | 1 {
+  return cfg.gemma ? 1 : 0;
+}
+
+/** The gated MLP's activation: GELU-tanh (Gemma's gelu_pytorch_tanh) or SiLU. */
+export function gatedActivation(cfg: Pick<BlockVariant, 'gemma'>): 'silu' | 'gelu_tanh' {
+  return cfg.gemma ? 'gelu_tanh' : 'silu';
+}
+
+/** The RoPE table a layer rotates with: base, llama3 scaling and a linear factor (inv_freq / factor). */
+export interface RopeTable {
+  theta: number;
+  scaling: Llama3RopeScaling | null;
+  linearFactor: number;
+}
+
+/**
+ * How layer l attends, the one definition for the reference and the GPU: its RoPE table
+ * ('global': rope_theta with the model's scaling; 'local': Gemma's sliding layers,
+ * rope_local_base_freq unscaled), its sliding window (undefined = full causal) and its score
+ * scale (undefined = 1/√D).
+ */
+export function layerAttention(cfg: BlockVariant, l: number): { rope: 'global' | 'local'; window?: number; scale?: number } {
+  const g = cfg.gemma;
+  if (!g) return { rope: 'global' };
+  const local = g.slidingLayers[l];
+  if (local === undefined) throw new Error(`layer ${l} is outside the config's ${g.slidingLayers.length} layer types`);
+  return { rope: local ? 'local' : 'global', window: local ? g.slidingWindow : undefined, scale: 1 / Math.sqrt(g.queryPreAttnScalar) };
+}
+
+/** The parameters of one of the model's RoPE tables (gemma has two, the others only 'global'). */
+export function ropeTable(cfg: BlockVariant, which: 'global' | 'local'): RopeTable {
+  const g = cfg.gemma;
+  if (which === 'local') {
+    if (!g) throw new Error('only gemma3_text has a local RoPE table');
+    return { theta: g.ropeLocalTheta, scaling: null, linearFactor: 1 };
+  }
+  return { theta: cfg.ropeTheta, scaling: cfg.ropeScaling ?? null, linearFactor: g?.ropeLinearFactor ?? 1 };
+}
+
 export interface ExpectedTensor {
   name: string;
   shape: number[];
@@ -278,6 +446,7 @@ export function expectedTensors(cfg: ModelConfig): ExpectedTensor[] {
     }
     if (cfg.qkNorm) for (const n of QK_NORMS) out.push({ name: qkNormName(i, n), shape: [cfg.headDim] });
     out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [C] });
+    if (cfg.gemma) for (const n of GEMMA_FF_NORMS) out.push({ name: layerNormName(i, n), shape: [C] });
   }
   out.push({ name: 'model.norm.weight', shape: [C] });
   if (!cfg.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, C] });

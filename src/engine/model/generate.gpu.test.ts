@@ -8,7 +8,7 @@ import { sampleTopKTopP as refSample } from '../reference/sample';
 import { Rng } from '../optim/rng';
 import { defaultOptimConfig } from '../optim/config';
 import { LoraTrainer } from '../../train/trainer';
-import { randomLora, randomWeights, tinyConfig } from './tiny-random.testutil';
+import { randomLora, randomWeights, tinyConfig, tinyGemmaShape } from './tiny-random.testutil';
 import { gpuLora, gpuModel } from './gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
 import { expectClose } from '../../../test/numeric';
@@ -38,6 +38,10 @@ describe('generation with a KV cache', () => {
   const archs = [
     ['qwen2 biases, untied', { tieWordEmbeddings: false, attentionBias: true }],
     ['qwen3 q/k norms, head_dim 6 ≠ C/H, tied', { qkNorm: true, headDim: 6 }],
+    // Decoding past the local layers' window (2 keys) exercises the windowed decode kernel.
+    // Embedding scale 0.5, not √C = 4: at C = 16 the scaled embedding dominates the residual
+    // stream and a tiny random gemma just repeats its last token, adapter or not.
+    ['gemma3 local (window 2) + global layers, tied', tinyGemmaShape({}, { embedScale: 0.5 })],
   ] as const;
   for (const fallback of [false, true]) for (const [arch, shape] of archs) {
     it(`${arch}: prefill logits, adapter scale and greedy decoding match the float64 reference (fallback=${fallback})`, async () => {

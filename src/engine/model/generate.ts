@@ -13,11 +13,10 @@ import { attentionForward } from '../gpu/kernels/attention';
 import { attentionDecode, decodeScratchBytes, kvCacheAppend } from '../gpu/kernels/decode';
 import { embeddingForward } from '../gpu/kernels/embedding';
 import { matmulForward } from '../gpu/kernels/matmul';
-import { rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { type SampleScratch, createSampleScratch, sampleArgmax, sampleTopKTopP } from '../gpu/kernels/sample';
 import { Rng } from '../optim/rng';
 import { LINEAR_MODULES } from './config';
-import { type Attend, type LayerBuffers, type LlamaModel, type LoraRun, recordLayer } from './llama';
+import { type Attend, type LayerBuffers, type LlamaModel, type LoraRun, recordLayer, recordNorm } from './llama';
 import type { LoraParams } from './lora-params';
 
 export interface GenerateOptions {
@@ -89,6 +88,8 @@ export class Generator {
     }
     // qwen3: pre-norm q/k and the per-head norms' rstd (scratch: generation has no backward).
     if (cfg.qkNorm) for (const [n, e] of [['qPre', rows * qd], ['kPre', rows * kvd], ['rstdq', rows * cfg.numHeads], ['rstdk', rows * cfg.numKvHeads]] as const) this.b[n] = mk(n, e * 4);
+    // gemma: o_proj/down_proj outputs before their output norms (one buffer serves both) and rstd.
+    if (cfg.gemma) for (const [n, e] of [['subOut', rows * C], ['rstdOut', rows]] as const) this.b[n] = mk(n, e * 4);
     this.b.decodeScratch = mk('decodeScratch', decodeScratchBytes(maxBatch, maxT, cfg.numHeads, cfg.headDim));
     this.h = lora ? mk('loraH', rows * lora.layout.R * 4) : null;
     this.sampleScratch = createSampleScratch(ctx, V);
@@ -111,7 +112,7 @@ export class Generator {
     const KVH = cfg.numKvHeads;
     const D = cfg.headDim;
     const b = this.b;
-    embeddingForward(ctx, rec, b.x, b.ids, weights.embed.buffer, n, C, cfg.vocabSize, { dtype: weights.embed.dtype });
+    embeddingForward(ctx, rec, b.x, b.ids, weights.embed.buffer, n, C, cfg.vocabSize, { dtype: weights.embed.dtype, scale: cfg.gemma?.embedScale });
     // One set of buffers for every layer (the residual stream is updated in place in b.x);
     // ln/rstd serve both norms. Only the attention step differs from training.
     const loraH = Object.fromEntries(this.h ? LINEAR_MODULES.map((m) => [m, this.h!]) : []);
@@ -119,20 +120,21 @@ export class Generator {
       x: b.x, out: b.x, positions: b.pos, ln1: b.ln, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, proj: b.proj,
       xMid: b.xMid, ln2: b.ln, rstd2: b.rstd, gate: b.gate, up: b.up, act: b.act, loraH,
       qkNorm: cfg.qkNorm ? { qPre: b.qPre, kPre: b.kPre, rstdq: b.rstdq, rstdk: b.rstdk } : null,
+      outNorm: cfg.gemma ? { attOut: b.subOut, rstdAttn: b.rstdOut, mlpOut: b.subOut, rstdMlp: b.rstdOut } : null,
     };
     for (let l = 0; l < cfg.numLayers; l++) {
       // The new keys/values join the cache; attention reads the cache (decode) or the prompt's own k/v (prefill).
-      const attend: Attend = (rec, att, q, k, v) => {
+      const attend: Attend = (rec, att, q, k, v, opts) => {
         kvCacheAppend(ctx, rec, this.kCache[l], this.vCache[l], k, v, b.cacheRows, n, this.maxBatch * this.maxT, KVH, D);
-        if (decode) attentionDecode(ctx, rec, att, b.decodeScratch, q, this.kCache[l], this.vCache[l], b.cacheRows, n, decode.maxPos, this.maxT, H, KVH, D);
-        else attentionForward(ctx, rec, att, b.lse, q, k, v, b.seg, 1, n, H, KVH, D);
+        if (decode) attentionDecode(ctx, rec, att, b.decodeScratch, q, this.kCache[l], this.vCache[l], b.cacheRows, n, decode.maxPos, this.maxT, H, KVH, D, opts);
+        else attentionForward(ctx, rec, att, b.lse, q, k, v, b.seg, 1, n, H, KVH, D, opts);
       };
       recordLayer(this.model, this.lora, rec, run, l, n, io, attend);
     }
     // A prefill needs the last row's logits only; a copy avoids binding a row at an unaligned offset.
     const rows = decode ? n : 1;
     if (!decode) rec.copy(b.x, (n - 1) * C * 4, b.last, 0, C * 4);
-    rmsnormForward(ctx, rec, b.lnLast, b.rstdLast, decode ? b.x : b.last, weights.norm, rows, C, cfg.rmsNormEps);
+    recordNorm(this.model, rec, b.lnLast, b.rstdLast, decode ? b.x : b.last, weights.norm, rows, C);
     matmulForward(ctx, rec, b.logits, b.lnLast, weights.lmHead, null, rows, C, cfg.vocabSize);
   }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildTinyModel, type TinyModelOptions } from '../../../test/fixtures/tiny-model';
+import { buildTinyModel, randomAdapter, type TinyModelOptions } from '../../../test/fixtures/tiny-model';
 import { exportBaseGguf, exportLoraGguf } from '../../adapters/gguf';
 import { LINEAR_MODULES } from '../../adapters/lora';
 import { linearShape } from './config';
 import { f16BitsToNumber, numberToF16Bits, numberToBf16Bits, bf16BitsToNumber } from './dtype';
 import { collectChunks, ggufChunks, kv, readGguf } from './gguf-format';
-import { llama3Factors, llama3ScalingFromFactors, openGgufModel, permuteRowsForRope } from './gguf-model';
+import { ggufTensorName, llama3Factors, llama3ScalingFromFactors, openGgufModel, permuteRowsForRope } from './gguf-model';
 import { dequantize } from './quant';
 import { requantizeGguf } from './quant.testutil';
 import { memorySource } from './safetensors';
@@ -133,6 +133,21 @@ describe('GGUF base models: clear refusals', () => {
       /g3.gguf: general.architecture "gemma3" is a llama.cpp architecture the engine does not run yet \(supported: llama, qwen2, qwen3\)/,
     );
     await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'bert') }), 'b.gguf'))).rejects.toThrow(/"bert" is not supported \(supported: llama, qwen2, qwen3\)/);
+  });
+
+  it('gemma3_text: llama.cpp tensor names for its four layer norms; GGUF exports refused by name until checked against llama.cpp', async () => {
+    // gguf-py: ATTN_POST_NORM post_attention_norm, FFN_PRE_NORM ffn_norm, FFN_POST_NORM post_ffw_norm.
+    expect(ggufTensorName('model.layers.3.input_layernorm.weight', 'gemma3_text')).toBe('blk.3.attn_norm.weight');
+    expect(ggufTensorName('model.layers.3.post_attention_layernorm.weight', 'gemma3_text')).toBe('blk.3.post_attention_norm.weight');
+    expect(ggufTensorName('model.layers.3.pre_feedforward_layernorm.weight', 'gemma3_text')).toBe('blk.3.ffn_norm.weight');
+    expect(ggufTensorName('model.layers.3.post_feedforward_layernorm.weight', 'gemma3_text')).toBe('blk.3.post_ffw_norm.weight');
+    expect(ggufTensorName('model.layers.3.self_attn.q_norm.weight', 'gemma3_text')).toBe('blk.3.attn_q_norm.weight');
+    // The llama family's MLP input norm is post_attention_layernorm → ffn_norm.
+    expect(ggufTensorName('model.layers.3.post_attention_layernorm.weight', 'qwen3')).toBe('blk.3.ffn_norm.weight');
+    expect(() => ggufTensorName('model.layers.3.pre_feedforward_layernorm.weight', 'llama')).toThrow(/no GGUF name/);
+    const g = buildTinyModel({ ...small, architecture: 'gemma3_text' });
+    await expect(exportBaseGguf(g.config, weightsOf(g), tokenizerFiles(g))).rejects.toThrow(/GGUF export of gemma3_text models is not supported yet \(supported: llama, qwen2, qwen3\)/);
+    await expect(exportLoraGguf(randomAdapter(g), g.config)).rejects.toThrow(/GGUF export of gemma3_text/);
   });
 
   it('a qwen3 GGUF without its q/k norm tensors is refused by name', async () => {

@@ -19,11 +19,21 @@ export const GGUF_MODULE: Record<LinearModule, string> = {
   down_proj: 'ffn_down',
 };
 
-/** GGUF names of qwen3's per-head q/k norm weights (HF self_attn.q_norm / k_norm). */
+/** GGUF names of the per-head q/k norm weights (qwen3, gemma3; HF self_attn.q_norm / k_norm). */
 const GGUF_QK_NORM: Record<string, string> = { 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' };
 
-/** GGUF tensor name of an HF tensor name (llama/qwen2/qwen3), or throws. */
-export function ggufTensorName(hf: string): string {
+/**
+ * Gemma 3's layer norms in llama.cpp (gguf-py's ATTN_POST_NORM, FFN_PRE_NORM, FFN_POST_NORM):
+ * the MLP's input norm is ffn_norm there, as post_attention_layernorm is for llama.
+ */
+const GGUF_GEMMA_NORM: Record<string, string> = {
+  post_attention_layernorm: 'post_attention_norm',
+  pre_feedforward_layernorm: 'ffn_norm',
+  post_feedforward_layernorm: 'post_ffw_norm',
+};
+
+/** GGUF tensor name of an HF tensor name of this architecture (llama/qwen2/qwen3/gemma3_text), or throws. */
+export function ggufTensorName(hf: string, architecture: Architecture = 'llama'): string {
   if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
   if (hf === 'model.norm.weight') return 'output_norm.weight';
   if (hf === 'lm_head.weight') return 'output.weight';
@@ -31,6 +41,7 @@ export function ggufTensorName(hf: string): string {
   if (m) {
     const [, i, mod, kind] = m;
     if (mod === 'input_layernorm') return `blk.${i}.attn_norm.${kind}`;
+    if (architecture === 'gemma3_text' && mod in GGUF_GEMMA_NORM) return `blk.${i}.${GGUF_GEMMA_NORM[mod]}.${kind}`;
     if (mod === 'post_attention_layernorm') return `blk.${i}.ffn_norm.${kind}`;
     if (mod in GGUF_QK_NORM) return `blk.${i}.${GGUF_QK_NORM[mod]}.${kind}`;
     const lin = /^(?:self_attn|mlp)\.([a-z_]+)$/.exec(mod);
@@ -62,6 +73,21 @@ export function permuteRowsForRope<T extends Float32Array | Uint8Array>(x: T, ro
     }
   }
   return out;
+}
+
+/**
+ * The GGUF general.architecture of a config, for the GGUF exports. gemma3_text (GGUF "gemma3")
+ * is refused until its exports are checked against llama.cpp: its hyperparameters (sliding
+ * window pattern, local RoPE base, attention scale) are partly fixed inside llama.cpp rather
+ * than read from the file, and its norm weights differ by one: convert_hf_to_gguf.py's
+ * Gemma3Model adds 1 to every "*norm.weight" (GGUF holds the 1 + w Gemma3RMSNorm multiplies
+ * by), so an export must add 1 and a reader subtract it for the engine's (1 + w) norms.
+ */
+export function ggufArchitecture(cfg: Pick<ModelConfig, 'architecture'>): string {
+  if (cfg.architecture === 'gemma3_text') {
+    throw new Error('GGUF export of gemma3_text models is not supported yet (supported: llama, qwen2, qwen3); export the PEFT adapter or a merged safetensors model instead');
+  }
+  return cfg.architecture;
 }
 
 /** The permutation (head count) an HF tensor needs for this architecture, or 0 for none (NEOX-RoPE architectures). */
@@ -160,12 +186,15 @@ export function llama3Factors(s: Llama3RopeScaling, ropeTheta: number, headDim: 
 /** Architectures llama.cpp writes that the engine does not run (yet), for a precise message. */
 const KNOWN_UNSUPPORTED = ['gemma3', 'gemma2', 'phi3', 'mistral3', 'qwen3moe'];
 
+/** The architectures a GGUF base model may have (GGUF names; gemma3 not yet, see ggufArchitecture). */
+const GGUF_ARCHITECTURES: readonly Architecture[] = SUPPORTED_ARCHITECTURES.filter((a) => a !== 'gemma3_text');
+
 /** ModelConfig from a GGUF model's KVs and tensor list. */
 export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<ModelConfig> {
   const arch = g.get('general.architecture');
-  if (typeof arch !== 'string' || !SUPPORTED_ARCHITECTURES.includes(arch as Architecture)) {
+  if (typeof arch !== 'string' || !GGUF_ARCHITECTURES.includes(arch as Architecture)) {
     const known = typeof arch === 'string' && KNOWN_UNSUPPORTED.includes(arch) ? ' is a llama.cpp architecture the engine does not run yet' : ' is not supported';
-    fail(file, `general.architecture ${JSON.stringify(arch)}${known} (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`);
+    fail(file, `general.architecture ${JSON.stringify(arch)}${known} (supported: ${GGUF_ARCHITECTURES.join(', ')})`);
   }
   const architecture = arch as Architecture;
   if (g.get('general.type') === 'adapter') fail(file, 'is a LoRA adapter GGUF, not a base model');
@@ -215,6 +244,7 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     maxPositionEmbeddings: kvInt(g, file, k('context_length'), 2048),
     attentionBias: architecture === 'qwen2' || byName.has('blk.0.attn_q.bias'),
     qkNorm: architecture === 'qwen3',
+    gemma: null, // gemma3 GGUF files are refused above (KNOWN_UNSUPPORTED)
     dtype: linearType === 'F16' || linearType === 'BF16' ? linearType : 'F32',
     bosTokenId: id('tokenizer.ggml.bos_token_id'),
     eosTokenIds: eos === null ? [] : [eos],
@@ -241,7 +271,7 @@ export class GgufModelWeights implements BlockTensorSource {
     this.byHf = new Map();
     const problems: string[] = [];
     for (const t of expectedTensors(config)) {
-      const g = byGguf.get(ggufTensorName(t.name));
+      const g = byGguf.get(ggufTensorName(t.name, config.architecture));
       if (!g) continue; // reported by checkTensorShapes with the HF name and shape
       if (!g.typeName) problems.push(`tensor ${g.name} is ${describeGgmlType(g.type)}`);
       this.byHf.set(t.name, g);

@@ -5,7 +5,7 @@ import { dropoutFactor } from '../reference/lora';
 import type { WeightStorage } from './weights';
 import { reduceSum } from '../gpu/kernels/norm';
 import { type RefBatch, referenceBackward, referenceForward } from '../reference/model';
-import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig } from './tiny-random.testutil';
+import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig, tinyGemmaShape } from './tiny-random.testutil';
 import { flatToRefKeys, gpuLora, gpuModel, maxAbs } from './gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
 import { expectClose } from '../../../test/numeric';
@@ -57,6 +57,13 @@ const cases: Case[] = [
   { name: 'qwen3: head_dim 128, MQA, untied, selective recompute', cfg: { qkNorm: true, numHeads: 2, numKvHeads: 1, headDim: 128, tieWordEmbeddings: false }, B: 2, T: 6, packed: true, recompute: 'selective', level: 'selective', R: 2 },
   { name: 'qwen3: selective recompute (q, k rebuilt by norm + RoPE), 3 layers, dropout', cfg: { qkNorm: true, headDim: 6, numLayers: 3, tieWordEmbeddings: false }, B: 2, T: 8, packed: true, recompute: 'selective', level: 'selective', R: 3, dropout: 0.25 },
   { name: 'qwen3: full recompute, LoRA dropout p=0.25, 3 layers, GQA 4/2', cfg: { qkNorm: true, headDim: 8, numLayers: 3 }, B: 2, T: 9, packed: true, recompute: true, level: 'full', R: 4, dropout: 0.25 },
+  // gemma3_text: (1 + w) norms, output norms before the residual adds, GELU-tanh, √C embedding,
+  // query_pre_attn_scalar, local layers (window 2 < T, own RoPE base) and global ones (linear ×2).
+  { name: 'gemma3: local + global layers, GQA 4/2, tied', cfg: tinyGemmaShape(), B: 2, T: 7, packed: true, R: 3 },
+  { name: 'gemma3: selective recompute, 3 layers, MQA, untied, LoRA dropout p=0.25', cfg: tinyGemmaShape({ numLayers: 3, numKvHeads: 1, tieWordEmbeddings: false }), B: 2, T: 9, packed: true, recompute: 'selective', level: 'selective', R: 3, dropout: 0.25 },
+  // Gemma 3's real head_dim and query_pre_attn_scalar (256), MQA as in Gemma-3-270M/1B.
+  { name: 'gemma3: head_dim 256, query_pre_attn_scalar 256, MQA, window 3', cfg: tinyGemmaShape({ numHeads: 2, numKvHeads: 1, headDim: 256 }, { queryPreAttnScalar: 256, slidingWindow: 3 }), B: 2, T: 6, packed: false, R: 2 },
+  { name: 'gemma3: full recompute, 3 layers (global, local, local), several LM-head chunks', cfg: tinyGemmaShape({ numLayers: 3 }, { slidingLayers: [false, true, true], slidingWindow: 3 }), B: 3, T: 30, packed: true, recompute: true, level: 'full', chunkRows: 64, R: 2 },
 ];
 
 async function runGpu(fallback: boolean, c: Case) {

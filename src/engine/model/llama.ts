@@ -6,11 +6,15 @@
 //   RoPE → causal GQA attention with segment ids → o_proj → residual → RMSNorm → gate, up → SwiGLU → down → residual] →
 //   RMSNorm → LM head (tied or separate) → cross-entropy (ignore -100, mean over targets)
 //
+// gemma3_text (cfg.gemma): embedding · √C, every norm scales by 1 + w, the o_proj and
+// down_proj outputs are normed before their residual adds, GELU-tanh gate, per-layer sliding
+// window, score scale and RoPE table (config.ts layerAttention).
+//
 // The LM head never materialises [B·T, V]: rows go through it in chunks (logits chunk =
 // matmul → the cross-entropy kernel turns it into dlogits in place → dlnf rows += dlogits·W).
 // Shapes: B, T, C, H, KVH, D, F, V, R, L as in the kernel headers.
 import type { Binding, GpuContext, Recorder } from '../gpu/context';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
+import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
 import { loraBackward, loraForward } from '../gpu/kernels/lora';
@@ -21,7 +25,7 @@ import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kerne
 import { swigluBackward, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
 import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
-import { LINEAR_MODULES, type LinearModule, type ModelConfig, linearShape } from './config';
+import { LINEAR_MODULES, type LinearModule, type ModelConfig, gatedActivation, layerAttention, linearShape, normOffset, ropeTable } from './config';
 import type { LoraLayout, LoraParams } from './lora-params';
 import type { LayerWeights, ModelWeights } from './weights';
 
@@ -101,13 +105,25 @@ export interface LayerBuffers {
    * per (token, head), kept for the backward; null for llama/qwen2.
    */
   qkNorm: { qPre: Binding; kPre: Binding; rstdq: Binding; rstdk: Binding } | null;
+  /**
+   * Gemma: o_proj/down_proj outputs before their output norms and the norms' rstd, kept for the
+   * backward (proj then holds the normed output); null for the other families.
+   */
+  outNorm: { attOut: Binding; rstdAttn: Binding; mlpOut: Binding; rstdMlp: Binding } | null;
 }
 
 /**
  * The attention step of a layer: att from q, k, v (after RoPE) — full causal attention with
- * segment ids in training and prefill, KV-cache append + decode attention in generation.
+ * segment ids in training and prefill, KV-cache append + decode attention in generation —
+ * with the layer's window and scale (`opts`, from layerAttention).
  */
-export type Attend = (rec: Recorder, att: Binding, q: Binding, k: Binding, v: Binding) => void;
+export type Attend = (rec: Recorder, att: Binding, q: Binding, k: Binding, v: Binding, opts: AttentionOptions) => void;
+
+/** Layer l's attention options (sliding window, score scale) for the kernels. */
+export function layerAttentionOptions(cfg: ModelConfig, l: number): AttentionOptions {
+  const { window, scale } = layerAttention(cfg, l);
+  return { window, scale };
+}
 
 /**
  * Records decoder layer `l` over `rows` tokens — the one definition of the block, used by
@@ -126,15 +142,37 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
   lin('v_proj', b.v, b.ln1, w.bias?.v_proj ?? null);
   recordQkNormRope(model, rec, l, rows, b);
-  attend(rec, b.att, b.q, b.k, b.v);
-  lin('o_proj', b.proj, b.att, null);
+  attend(rec, b.att, b.q, b.k, b.v, layerAttentionOptions(cfg, l));
+  // gemma: o_proj → attOut, normed into proj (post_attention_layernorm); likewise down_proj.
+  const on = outNormParts(model, l, b);
+  lin('o_proj', on?.b.attOut ?? b.proj, b.att, null);
+  if (on) recordNorm(model, rec, b.proj, on.b.rstdAttn, on.b.attOut, on.w.attn, rows, C);
   residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
   recordPostNorm(model, rec, l, rows, b);
   lin('gate_proj', b.gate, b.ln2, null);
   lin('up_proj', b.up, b.ln2, null);
   recordSwiglu(model, rec, rows, b);
-  lin('down_proj', b.proj, b.act, null);
+  lin('down_proj', on?.b.mlpOut ?? b.proj, b.act, null);
+  if (on) recordNorm(model, rec, b.proj, on.b.rstdMlp, on.b.mlpOut, on.w.mlp, rows, C);
   residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+}
+
+/** An RMSNorm of the model (its eps and weight offset) over rows of width `width`. */
+export function recordNorm(model: LlamaModel, rec: Recorder, out: Binding, rstd: Binding, inp: Binding, weight: Binding, rows: number, width: number): void {
+  rmsnormForward(model.ctx, rec, out, rstd, inp, weight, rows, width, model.cfg.rmsNormEps, { offset: normOffset(model.cfg) });
+}
+
+/** The backward of recordNorm: dinp += ∂L/∂inp. */
+function recordNormBackward(model: LlamaModel, rec: Recorder, dinp: Binding, dout: Binding, inp: Binding, weight: Binding, rstd: Binding, rows: number, width: number): void {
+  rmsnormBackward(model.ctx, rec, dinp, dout, inp, weight, rstd, rows, width, { offset: normOffset(model.cfg) });
+}
+
+/** Layer l's output-norm weights and buffers when the model norms sublayer outputs (gemma), else null. */
+function outNormParts(model: LlamaModel, l: number, b: Pick<LayerBuffers, 'outNorm'>): { w: NonNullable<LayerWeights['outNorms']>; b: NonNullable<LayerBuffers['outNorm']> } | null {
+  if (!model.cfg.gemma) return null;
+  const w = model.weights.layers[l].outNorms;
+  if (!w || !b.outNorm) throw new Error(`layer ${l}: the config norms sublayer outputs but the ${w ? 'activation buffers' : 'weights'} lack them`);
+  return { w, b: b.outNorm };
 }
 
 /** Layer l's q/k norm weights and buffers when the model has q/k norms (qwen3), else null. */
@@ -148,40 +186,55 @@ function qkNormParts(model: LlamaModel, l: number, b: Pick<LayerBuffers, 'qkNorm
 // The cheap steps of the block, also re-run on their own by selective recomputation.
 /** q, k (in place) → RoPE; with q/k norms first q = norm(qPre), k = norm(kPre), per head (rows = tokens × heads of width D). */
 function recordQkNormRope(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'q' | 'k' | 'positions' | 'qkNorm'>): void {
-  const { ctx, cfg, invFreq } = model;
+  const { ctx, cfg } = model;
+  const invFreq = model.ropeTable(l);
   const qk = qkNormParts(model, l, b);
   if (qk) {
-    rmsnormForward(ctx, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim, cfg.rmsNormEps);
-    rmsnormForward(ctx, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps);
+    recordNorm(model, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim);
+    recordNorm(model, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim);
   }
   ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
   ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
 }
 function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
-  rmsnormForward(model.ctx, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
+  recordNorm(model, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize);
 }
 function recordPostNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln2' | 'rstd2' | 'xMid'>): void {
-  rmsnormForward(model.ctx, rec, b.ln2, b.rstd2, b.xMid, model.weights.layers[l].postNorm, rows, model.cfg.hiddenSize, model.cfg.rmsNormEps);
+  recordNorm(model, rec, b.ln2, b.rstd2, b.xMid, model.weights.layers[l].postNorm, rows, model.cfg.hiddenSize);
 }
 function recordSwiglu(model: LlamaModel, rec: Recorder, rows: number, b: Pick<LayerBuffers, 'act' | 'gate' | 'up'>): void {
-  swigluForward(model.ctx, rec, b.act, b.gate, b.up, rows * model.cfg.intermediateSize);
+  swigluForward(model.ctx, rec, b.act, b.gate, b.up, rows * model.cfg.intermediateSize, { activation: gatedActivation(model.cfg) });
 }
 
-/** The frozen model on the device: config, weights and the RoPE table. */
+/** The frozen model on the device: config, weights and the RoPE tables. */
 export class LlamaModel {
+  /** The RoPE table of full-attention layers (every layer but gemma's local ones). */
   readonly invFreq: GPUBuffer;
+  /** Gemma's local (sliding-window) layers' table, else null. */
+  readonly invFreqLocal: GPUBuffer | null;
 
   constructor(
     readonly ctx: GpuContext,
     readonly cfg: ModelConfig,
     readonly weights: ModelWeights,
   ) {
-    this.invFreq = createRopeInvFreqBuffer(ctx, cfg.headDim, cfg.ropeTheta, cfg.ropeScaling);
+    const table = (which: 'global' | 'local') => {
+      const t = ropeTable(cfg, which);
+      return createRopeInvFreqBuffer(ctx, cfg.headDim, t.theta, t.scaling, t.linearFactor);
+    };
+    this.invFreq = table('global');
+    this.invFreqLocal = cfg.gemma ? table('local') : null;
   }
 
-  /** Frees the RoPE table (the weights belong to whoever uploaded them). */
+  /** The RoPE table layer l rotates with. */
+  ropeTable(l: number): GPUBuffer {
+    return layerAttention(this.cfg, l).rope === 'local' ? this.invFreqLocal! : this.invFreq;
+  }
+
+  /** Frees the RoPE tables (the weights belong to whoever uploaded them). */
   destroy(): void {
     this.ctx.destroy(this.invFreq);
+    if (this.invFreqLocal) this.ctx.destroy(this.invFreqLocal);
   }
 }
 
@@ -281,8 +334,8 @@ export class TrainingGraph {
     const { B, T } = this;
     const { cfg } = this.model;
     const a = this.buf.layers[l];
-    recordLayer(this.model, this.lora, rec, run, l, this.BT, this.layerBuffers(l), (rec, att, q, k, v) =>
-      attentionForward(this.model.ctx, rec, att, a.lse, q, k, v, this.buf.segIds, B, T, cfg.numHeads, cfg.numKvHeads, cfg.headDim),
+    recordLayer(this.model, this.lora, rec, run, l, this.BT, this.layerBuffers(l), (rec, att, q, k, v, opts) =>
+      attentionForward(this.model.ctx, rec, att, a.lse, q, k, v, this.buf.segIds, B, T, cfg.numHeads, cfg.numKvHeads, cfg.headDim, opts),
     );
   }
 
@@ -297,7 +350,8 @@ export class TrainingGraph {
 
   /** scratch.dres holds dL/d(resid[l+1]) on entry and dL/d(resid[l]) on exit. */
   private layerBackward(rec: Recorder, run: LoraRun, l: number): void {
-    const { ctx, cfg, weights, invFreq } = this.model;
+    const { ctx, cfg, weights } = this.model;
+    const invFreq = this.model.ropeTable(l);
     const { B, T, BT } = this;
     const C = cfg.hiddenSize;
     const H = cfg.numHeads;
@@ -306,15 +360,25 @@ export class TrainingGraph {
     const a = this.buf.layers[l];
     const w = weights.layers[l];
     const s = this.buf.scratch;
-    // MLP: resid[l+1] = xMid + down(silu(gate)·up); the residual passes dres through unchanged.
-    this.linearBackward(rec, run, l, 'down_proj', s.dact, s.dres, a.act, a.loraH.down_proj, false);
-    swigluBackward(ctx, rec, s.dgate, s.dup, s.dact, a.gate, a.up, BT * cfg.intermediateSize, { accumulate: false });
+    // gemma: the sublayer outputs went through a norm before the residual add; its backward
+    // turns dres into the o_proj/down_proj output gradient in dln (free at both points).
+    const on = outNormParts(this.model, l, a);
+    const throughOutNorm = (inp: Binding, weight: Binding, rstd: Binding): Binding => {
+      rec.clear(s.dln);
+      recordNormBackward(this.model, rec, s.dln, s.dres, inp, weight, rstd, BT, C);
+      return s.dln;
+    };
+    // MLP: resid[l+1] = xMid + down(act(gate)·up); the residual passes dres through unchanged.
+    const dMlpOut = on ? throughOutNorm(on.b.mlpOut, on.w.mlp, on.b.rstdMlp) : s.dres;
+    this.linearBackward(rec, run, l, 'down_proj', s.dact, dMlpOut, a.act, a.loraH.down_proj, false);
+    swigluBackward(ctx, rec, s.dgate, s.dup, s.dact, a.gate, a.up, BT * cfg.intermediateSize, { accumulate: false, activation: gatedActivation(cfg) });
     this.linearBackward(rec, run, l, 'gate_proj', s.dln, s.dgate, a.ln2, a.loraH.gate_proj, false);
     this.linearBackward(rec, run, l, 'up_proj', s.dln, s.dup, a.ln2, a.loraH.up_proj, true);
-    rmsnormBackward(ctx, rec, s.dres, s.dln, a.xMid, w.postNorm, a.rstd2, BT, C);
+    recordNormBackward(this.model, rec, s.dres, s.dln, a.xMid, w.postNorm, a.rstd2, BT, C);
     // Attention: xMid = resid[l] + o_proj(attention(rope(q), rope(k), v)).
-    this.linearBackward(rec, run, l, 'o_proj', s.datt, s.dres, a.att, a.loraH.o_proj, false);
-    attentionBackward(ctx, rec, s.dq, s.dk, s.dv, s.attStats, s.datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D);
+    const dAttOut = on ? throughOutNorm(on.b.attOut, on.w.attn, on.b.rstdAttn) : s.dres;
+    this.linearBackward(rec, run, l, 'o_proj', s.datt, dAttOut, a.att, a.loraH.o_proj, false);
+    attentionBackward(ctx, rec, s.dq, s.dk, s.dv, s.attStats, s.datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
     ropeBackward(ctx, rec, s.dq, s.dq, invFreq, this.buf.positions, BT, H, D);
     ropeBackward(ctx, rec, s.dk, s.dk, invFreq, this.buf.positions, BT, KVH, D);
     const qk = qkNormParts(this.model, l, a);
@@ -324,25 +388,25 @@ export class TrainingGraph {
       // after the other.
       const pre = (n: number): Binding => ({ buffer: s.datt, offset: 0, size: BT * n * D * 4 });
       rec.clear(s.datt, 0, BT * H * D * 4);
-      rmsnormBackward(ctx, rec, pre(H), s.dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
+      recordNormBackward(this.model, rec, pre(H), s.dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
       this.linearBackward(rec, run, l, 'q_proj', s.dln, pre(H), a.ln1, a.loraH.q_proj, false);
       rec.clear(s.datt, 0, BT * KVH * D * 4);
-      rmsnormBackward(ctx, rec, pre(KVH), s.dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
+      recordNormBackward(this.model, rec, pre(KVH), s.dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
       this.linearBackward(rec, run, l, 'k_proj', s.dln, pre(KVH), a.ln1, a.loraH.k_proj, true);
     } else {
       this.linearBackward(rec, run, l, 'q_proj', s.dln, s.dq, a.ln1, a.loraH.q_proj, false);
       this.linearBackward(rec, run, l, 'k_proj', s.dln, s.dk, a.ln1, a.loraH.k_proj, true);
     }
     this.linearBackward(rec, run, l, 'v_proj', s.dln, s.dv, a.ln1, a.loraH.v_proj, true);
-    rmsnormBackward(ctx, rec, s.dres, s.dln, this.buf.resid[l], w.inputNorm, a.rstd1, BT, C);
+    recordNormBackward(this.model, rec, s.dres, s.dln, this.buf.resid[l], w.inputNorm, a.rstd1, BT, C);
   }
 
   /** Embedding → layers → final norm (into buf.lnf). Saves what the backward needs. */
   recordForward(rec: Recorder, run: LoraRun = NO_DROPOUT): void {
     const { ctx, cfg, weights } = this.model;
-    embeddingForward(ctx, rec, this.buf.resid[0], this.buf.ids, weights.embed.buffer, this.BT, cfg.hiddenSize, cfg.vocabSize, { dtype: weights.embed.dtype });
+    embeddingForward(ctx, rec, this.buf.resid[0], this.buf.ids, weights.embed.buffer, this.BT, cfg.hiddenSize, cfg.vocabSize, { dtype: weights.embed.dtype, scale: cfg.gemma?.embedScale });
     for (let l = 0; l < cfg.numLayers; l++) this.layerForward(rec, run, l);
-    rmsnormForward(ctx, rec, this.buf.lnf, this.buf.rstdf, this.buf.resid[cfg.numLayers], weights.norm, this.BT, cfg.hiddenSize, cfg.rmsNormEps);
+    recordNorm(this.model, rec, this.buf.lnf, this.buf.rstdf, this.buf.resid[cfg.numLayers], weights.norm, this.BT, cfg.hiddenSize);
   }
 
   /**
@@ -377,10 +441,10 @@ export class TrainingGraph {
    * lora.grads (clear them once per optimizer step, not per micro-batch).
    */
   recordBackward(rec: Recorder, run: LoraRun = NO_DROPOUT): void {
-    const { ctx, cfg, weights } = this.model;
+    const { cfg, weights } = this.model;
     const s = this.buf.scratch;
     rec.clear(s.dres);
-    rmsnormBackward(ctx, rec, s.dres, s.dln, this.buf.resid[cfg.numLayers], weights.norm, this.buf.rstdf, this.BT, cfg.hiddenSize);
+    recordNormBackward(this.model, rec, s.dres, s.dln, this.buf.resid[cfg.numLayers], weights.norm, this.buf.rstdf, this.BT, cfg.hiddenSize);
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       // Shared buffers hold the last layer's values after the forward; earlier layers refill them.
       if (l < cfg.numLayers - 1) {

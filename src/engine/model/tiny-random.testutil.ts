@@ -1,6 +1,6 @@
 // Test helper (not shipped): tiny random Llama weights, LoRA adapters and batches in float64,
 // deterministic for a seed. Used by the reference model's unit tests and the GPU model tests.
-import { type ModelConfig, isLinearWeight } from './config';
+import { type GemmaSpecifics, type ModelConfig, isLinearWeight } from './config';
 import { f16BitsToNumber, numberToF16Bits } from './dtype';
 import { dequantize, quantize } from './quant';
 import type { WeightStorage } from './weights';
@@ -29,14 +29,34 @@ export function tinyShape(over: Partial<ModelShape> = {}): ModelShape {
   };
 }
 
+/**
+ * A tiny gemma3_text shape: q/k norms, and Gemma's specifics with a short window (2 keys) so
+ * windowed layers differ from full ones at test lengths; layers 0, 2, … local, 1, 3, … global
+ * unless `slidingLayers` says otherwise. Local and global RoPE bases differ, global scaled ×2.
+ */
+export function tinyGemmaShape(over: Partial<ModelShape> = {}, gemma: Partial<GemmaSpecifics> = {}): ModelShape {
+  const s = tinyShape({ qkNorm: true, headDim: 8, ...over });
+  const spec: GemmaSpecifics = {
+    slidingLayers: Array.from({ length: s.numLayers }, (_, l) => l % 2 === 0),
+    slidingWindow: 2,
+    ropeLocalTheta: 10000,
+    ropeLinearFactor: 2,
+    queryPreAttnScalar: 6,
+    embedScale: Math.fround(Math.sqrt(s.hiddenSize)),
+    ...gemma,
+  };
+  return { ...s, ropeTheta: 1e6, gemma: spec };
+}
+
 /** A full ModelConfig for a tiny shape (what the GPU model takes). */
 export function tinyConfig(over: Partial<ModelShape> = {}): ModelConfig {
   const s = tinyShape(over);
   return {
     ...s,
-    architecture: s.qkNorm ? 'qwen3' : s.attentionBias ? 'qwen2' : 'llama',
+    architecture: s.gemma ? 'gemma3_text' : s.qkNorm ? 'qwen3' : s.attentionBias ? 'qwen2' : 'llama',
     ropeScaling: s.ropeScaling ?? null,
     qkNorm: s.qkNorm ?? false,
+    gemma: s.gemma ?? null,
     maxPositionEmbeddings: 2048,
     dtype: 'F32',
     bosTokenId: null,
@@ -44,14 +64,14 @@ export function tinyConfig(over: Partial<ModelShape> = {}): ModelConfig {
   };
 }
 
-/** Random base weights: linears U(-1,1)·gain/√in, norms 1 ± 0.2, embedding U(-1,1). */
+/** Random base weights: linears U(-1,1)·gain/√in, norms 1 ± 0.2 (gemma: offsets 0 ± 0.2, so 1 + w ≈ 1), embedding U(-1,1). */
 export function randomWeights(cfg: ModelShape, seed: number, gain = 1.5): Map<string, Float64Array> {
   const r = seededRandom(seed);
   const m = new Map<string, Float64Array>();
   for (const [name, shape] of baseTensorShapes(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const w = new Float64Array(n);
-    if (name.endsWith('norm.weight')) for (let i = 0; i < n; i++) w[i] = 1 + 0.4 * (r() - 0.5);
+    if (name.endsWith('norm.weight')) for (let i = 0; i < n; i++) w[i] = (cfg.gemma ? 0 : 1) + 0.4 * (r() - 0.5);
     else if (name.endsWith('.bias')) for (let i = 0; i < n; i++) w[i] = 0.2 * (2 * r() - 1);
     else if (name === 'model.embed_tokens.weight') for (let i = 0; i < n; i++) w[i] = 2 * r() - 1;
     else {

@@ -15,7 +15,7 @@ import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
 import { expectClose } from '../../../test/numeric';
 
 describe('uploading base weights from safetensors', () => {
-  for (const opts of [{ architecture: 'llama' as const, tied: false }, { architecture: 'qwen2' as const, tied: true }, { architecture: 'qwen3' as const, tied: true, headDim: 12 }]) {
+  for (const opts of [{ architecture: 'llama' as const, tied: false }, { architecture: 'qwen2' as const, tied: true }, { architecture: 'qwen3' as const, tied: true, headDim: 12 }, { architecture: 'gemma3_text' as const, tied: true, headDim: 12 }]) {
     it(`streams a ${opts.architecture} model (tied=${opts.tied}) tensor by tensor; logits match the reference`, async () => {
       const ctx = await getTestContext({ fallback: true });
       const tiny = buildTinyModel({ ...opts, layers: 2, seed: 5 });

@@ -9,7 +9,7 @@
 import { type GpuContext, allocationSize } from '../gpu/context';
 import type { Weight } from '../gpu/kernels/matmul';
 import { type BlockDType, type WeightDType, BLOCK_GGML_TYPE, isBlockDType, packWeightBlocks, weightRowBytes } from '../gpu/kernels/weights';
-import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, linearWeightName, qkNormName } from './config';
+import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, layerNormName, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
 import { type BlockTensorSource, type QuantizableType, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
@@ -20,7 +20,13 @@ export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag };
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
+  /** The MLP's input norm: post_attention_layernorm (gemma: pre_feedforward_layernorm). */
   postNorm: GPUBuffer;
+  /**
+   * Gemma's norms of the sublayer outputs before their residual adds: post_attention_layernorm
+   * (attention) and post_feedforward_layernorm (MLP); null for the other families.
+   */
+  outNorms: { attn: GPUBuffer; mlp: GPUBuffer } | null;
   linear: Record<LinearModule, Weight>;
   /** q/k/v biases (qwen2), else null. */
   bias: { q_proj: GPUBuffer; k_proj: GPUBuffer; v_proj: GPUBuffer } | null;
@@ -270,8 +276,11 @@ async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource,
         }
       : null;
     const qkNorm = cfg.qkNorm ? { q: await f32(qkNormName(l, 'q_norm')), k: await f32(qkNormName(l, 'k_norm')) } : null;
-    const postNorm = await f32(`${p}.post_attention_layernorm.weight`);
-    layers.push({ inputNorm, postNorm, linear, bias, qkNorm });
+    const attnNorm = await f32(layerNormName(l, 'post_attention_layernorm'));
+    const gemma = cfg.gemma ? { pre: await f32(layerNormName(l, 'pre_feedforward_layernorm')), post: await f32(layerNormName(l, 'post_feedforward_layernorm')) } : null;
+    const postNorm = gemma ? gemma.pre : attnNorm;
+    const outNorms = gemma ? { attn: attnNorm, mlp: gemma.post } : null;
+    layers.push({ inputNorm, postNorm, outNorms, linear, bias, qkNorm });
   }
   const norm = await f32('model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight');
@@ -293,6 +302,7 @@ export function destroyWeights(ctx: GpuContext, w: ModelWeights): void {
     for (const m of LINEAR_MODULES) add(l.linear[m].buffer as GPUBuffer);
     if (l.bias) for (const b of Object.values(l.bias)) add(b);
     if (l.qkNorm) for (const b of Object.values(l.qkNorm)) add(b);
+    if (l.outNorms) for (const b of Object.values(l.outNorms)) add(b);
   }
   for (const b of bufs) ctx.destroy(b);
 }

@@ -8,7 +8,7 @@
 // Row counts come from the arrays: an op on x [rows, C] takes rows = x.length / C, so the
 // same rmsnorm serves a hidden state [N, C] and per-head q/k norms [N·H, D].
 
-import { attentionBackward, attentionForward } from './attention';
+import { type AttentionOptions, attentionBackward, attentionForward } from './attention';
 import { IGNORE_INDEX, crossentropyForward } from './crossentropy';
 import { embeddingForward } from './embedding';
 import { type DropoutMask, loraBackward, loraForward } from './lora';
@@ -16,7 +16,7 @@ import { matmulBackward, matmulForward } from './matmul';
 import { addInPlace, residualBackward, residualForward } from './residual';
 import { rmsnormBackward, rmsnormForward } from './rmsnorm';
 import { ropeBackward, ropeForward } from './rope';
-import { swigluBackward, swigluForward } from './swiglu';
+import { type GatedActivation, swigluBackward, swigluForward } from './swiglu';
 
 /** A LoRA branch on a linear (PEFT shapes: A [R, in], B [out, R]). */
 export interface LoraBranch {
@@ -67,23 +67,23 @@ export class RefGraph {
     if (this.record) this.backs.push(back);
   }
 
-  /** x [N, C] = wte[ids]; the table is frozen, so nothing is recorded. */
-  embedding(ids: ArrayLike<number>, wte: Float64Array, V: number): Float64Array {
+  /** x [N, C] = wte[ids] · scale; the table is frozen, so nothing is recorded. */
+  embedding(ids: ArrayLike<number>, wte: Float64Array, V: number, scale = 1): Float64Array {
     const C = wte.length / V;
     for (let n = 0; n < this.N; n++) if (!(ids[n] >= 0 && ids[n] < V)) throw new Error(`reference model: token id ${ids[n]} at ${n} outside vocab ${V}`);
     const out = new Float64Array(this.N * C);
-    embeddingForward(out, ids, wte, this.N, C, V);
+    embeddingForward(out, ids, wte, this.N, C, V, scale);
     return out;
   }
 
-  /** RMSNorm over the last dim C = weight.length (weight frozen). */
-  rmsnorm(x: Float64Array, weight: Float64Array, eps: number): Float64Array {
+  /** RMSNorm over the last dim C = weight.length, scaling by offset + weight (weight frozen). */
+  rmsnorm(x: Float64Array, weight: Float64Array, eps: number, offset = 0): Float64Array {
     const C = weight.length;
     const rows = x.length / C;
     const out = new Float64Array(x.length);
     const rstd = new Float64Array(rows);
-    rmsnormForward(out, rstd, x, weight, rows, C, eps);
-    this.onBackward(() => rmsnormBackward(this.grad(x), this.grad(out), x, weight, rstd, rows, C));
+    rmsnormForward(out, rstd, x, weight, rows, C, eps, offset);
+    this.onBackward(() => rmsnormBackward(this.grad(x), this.grad(out), x, weight, rstd, rows, C, offset));
     return out;
   }
 
@@ -119,19 +119,19 @@ export class RefGraph {
     return out;
   }
 
-  /** Causal GQA attention within segments: q [N, H, D], k, v [N, KVH, D] → [N, H, D]. */
-  attention(q: Float64Array, k: Float64Array, v: Float64Array, D: number): Float64Array {
+  /** Causal GQA attention within segments (optionally windowed, scaled): q [N, H, D], k, v [N, KVH, D] → [N, H, D]. */
+  attention(q: Float64Array, k: Float64Array, v: Float64Array, D: number, opts: AttentionOptions = {}): Float64Array {
     const { B, T, segmentIds } = this.batch;
     const H = q.length / (this.N * D);
     const KVH = k.length / (this.N * D);
     if (!Number.isInteger(H / KVH)) throw new Error(`reference model: heads ${H} not a multiple of kv heads ${KVH}`);
     const out = new Float64Array(q.length);
     const lse = new Float64Array(B * H * T);
-    attentionForward(out, lse, q, k, v, segmentIds, B, T, H, KVH, D);
+    attentionForward(out, lse, q, k, v, segmentIds, B, T, H, KVH, D, opts);
     this.onBackward(() => {
       // The reference backward overwrites its outputs; accumulate them like every other op.
       const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
-      attentionBackward(dq, dk, dv, this.grad(out), q, k, v, out, lse, segmentIds, B, T, H, KVH, D);
+      attentionBackward(dq, dk, dv, this.grad(out), q, k, v, out, lse, segmentIds, B, T, H, KVH, D, opts);
       addInPlace(this.grad(q), dq, dq.length);
       addInPlace(this.grad(k), dk, dk.length);
       addInPlace(this.grad(v), dv, dv.length);
@@ -146,10 +146,11 @@ export class RefGraph {
     return out;
   }
 
-  swiglu(gate: Float64Array, up: Float64Array): Float64Array {
+  /** act(gate) · up (SwiGLU, or GeGLU with act 'gelu_tanh'). */
+  swiglu(gate: Float64Array, up: Float64Array, act: GatedActivation = 'silu'): Float64Array {
     const out = new Float64Array(gate.length);
-    swigluForward(out, gate, up, gate.length);
-    this.onBackward(() => swigluBackward(this.grad(gate), this.grad(up), this.grad(out), gate, up, gate.length));
+    swigluForward(out, gate, up, gate.length, act);
+    this.onBackward(() => swigluBackward(this.grad(gate), this.grad(up), this.grad(out), gate, up, gate.length, act));
     return out;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LORA_TARGETS, type ModelShape, type RefBatch, type RefLora, loraKeyA, loraKeyB, referenceBackward, referenceForward, ropeInvFreq } from './model';
-import { randomBatch, randomLora, randomWeights, tinyShape } from '../model/tiny-random.testutil';
+import { randomBatch, randomLora, randomWeights, tinyGemmaShape, tinyShape } from '../model/tiny-random.testutil';
 import { checkGradients } from '../../../test/finite-diff';
 import { expectClose } from '../../../test/numeric';
 
@@ -30,10 +30,14 @@ describe('reference model: LoRA gradients vs finite differences', () => {
     // qwen3: per-head q/k RMSNorm; head_dim 6 ≠ hidden/heads = 4, GQA 4/2.
     { name: 'qwen3 q/k norms, head_dim 6 ≠ C/H, GQA, tied, packed', cfg: { qkNorm: true, headDim: 6 }, packed: true },
     { name: 'qwen3 q/k norms, MQA, untied', cfg: { qkNorm: true, numKvHeads: 1, tieWordEmbeddings: false }, packed: false },
+    // gemma3_text: (1 + w) norms, post-attention/feed-forward norms, GELU-tanh, √C embedding,
+    // query_pre_attn_scalar, local (window 2, own RoPE base) and global (linear ×2) layers.
+    { name: 'gemma3: local + global layers, GQA, tied, packed', cfg: tinyGemmaShape(), packed: true },
+    { name: 'gemma3: 3 layers, MQA, untied, head_dim 8 ≠ C/H', cfg: tinyGemmaShape({ numLayers: 3, numKvHeads: 1, tieWordEmbeddings: false }), packed: false },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const cfg = tinyShape(c.cfg);
+      const cfg = c.cfg.gemma ? (c.cfg as ModelShape) : tinyShape(c.cfg);
       const weights = randomWeights(cfg, 11);
       const lora = randomLora(cfg, 3, 12);
       const batch = randomBatch(cfg, 2, 6, 14, { packed: c.packed });
@@ -130,6 +134,54 @@ describe('reference model: properties', () => {
     const noNorm = referenceForward({ ...cfg, qkNorm: false }, weights, null, batch);
     const noNormScaled = referenceForward({ ...cfg, qkNorm: false }, scaled, null, batch);
     expect(Math.abs(noNormScaled.loss - noNorm.loss)).toBeGreaterThan(1e-3);
+  });
+
+  it('gemma3: the attention and MLP outputs are normed before the residual add (rescaling o_proj or down_proj changes nothing)', () => {
+    // With eps → 0 the post norms make each sublayer's contribution invariant to the scale of
+    // its output projection; without them (or with the norm before o_proj) it would not be.
+    const cfg = tinyGemmaShape({ rmsNormEps: 1e-300 });
+    const weights = randomWeights(cfg, 93);
+    const batch = randomBatch(cfg, 1, 6, 94);
+    const base = referenceForward(cfg, weights, null, batch);
+    for (const name of ['model.layers.0.self_attn.o_proj.weight', 'model.layers.1.mlp.down_proj.weight']) {
+      const scaled = new Map(weights).set(name, weights.get(name)!.map((x) => x * 5));
+      expectClose(referenceForward(cfg, scaled, null, batch).logits, base.logits, 1e-12, 1e-9, `logits with ${name} × 5`);
+    }
+    // The llama block (no post norms) is not invariant to the same change.
+    const llama = tinyShape({ headDim: 8, qkNorm: true, rmsNormEps: 1e-300 });
+    const lw = randomWeights(llama, 93);
+    const scaled = new Map(lw).set('model.layers.0.self_attn.o_proj.weight', lw.get('model.layers.0.self_attn.o_proj.weight')!.map((x) => x * 5));
+    expect(Math.abs(referenceForward(llama, scaled, null, batch).loss - referenceForward(llama, lw, null, batch).loss)).toBeGreaterThan(1e-3);
+  });
+
+  it('gemma3: a local layer sees only the last sliding_window keys; a global layer sees all', () => {
+    // One layer, so token t's logits depend on the tokens its attention sees and nothing else.
+    const ids = (first: number) => ({ B: 1, T: 5, inputIds: [first, 3, 4, 5, 6], targets: [3, 4, 5, 6, 7], positions: [0, 1, 2, 3, 4], segmentIds: [0, 0, 0, 0, 0] });
+    const V = 40;
+    for (const local of [true, false]) {
+      const cfg = tinyGemmaShape({ numLayers: 1 }, { slidingLayers: [local], slidingWindow: 3 });
+      const weights = randomWeights(cfg, 95);
+      const a = referenceForward(cfg, weights, null, ids(1)).logits;
+      const b = referenceForward(cfg, weights, null, ids(9)).logits;
+      // Token 2 sees tokens 0..2 (window 3 includes token 0); token 3 sees 1..3 when local.
+      expect(a[2 * V]).not.toBe(b[2 * V]);
+      if (local) expectClose(a.subarray(3 * V), b.subarray(3 * V), 0, 0, 'tokens 3, 4 of a local layer');
+      else expect(a[4 * V]).not.toBe(b[4 * V]);
+    }
+  });
+
+  it('gemma3: local and global layers rotate with their own RoPE tables; the norm weights are offsets from 1', () => {
+    const cfg = tinyGemmaShape({ numLayers: 2 });
+    const weights = randomWeights(cfg, 97);
+    const batch = randomBatch(cfg, 1, 6, 98);
+    const loss = (over: Partial<NonNullable<ModelShape['gemma']>>) => referenceForward({ ...cfg, gemma: { ...cfg.gemma!, ...over } }, weights, null, batch).loss;
+    const base = loss({});
+    expect(Math.abs(loss({ ropeLocalTheta: 500 }) - base)).toBeGreaterThan(1e-6);
+    expect(Math.abs(loss({ ropeLinearFactor: 1 }) - base)).toBeGreaterThan(1e-6);
+    // Zero norm weights are Gemma's identity scale (1 + 0): the logits stay those of plain
+    // x·rstd norms, not zeros as w · x·rstd would give.
+    const zeros = new Map([...weights].map(([k, w]) => [k, k.endsWith('norm.weight') ? new Float64Array(w.length) : w]));
+    expect(Math.max(...referenceForward(cfg, zeros, null, batch).logits.map(Math.abs))).toBeGreaterThan(0.1);
   });
 
   it('llama3 rope scaling matches HF formulas at the three regimes', () => {

@@ -10,6 +10,11 @@
 //   with segment ids → o_proj → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm →
 //   LM head (tied or separate) → softmax cross-entropy (ignore index -100, mean).
 //
+// gemma3_text (cfg.gemma): embedding · √C; every RMSNorm scales by (1 + w); q/k norms; the
+// attention output and the MLP output are each RMSNormed before their residual add; the MLP's
+// input norm is pre_feedforward_layernorm; GELU-tanh gate; scores · query_pre_attn_scalar^-0.5;
+// sliding-window layers attend to the last `sliding_window` keys with their own RoPE base.
+//
 // Every linear `y = W x (+ b)` may carry a LoRA branch `+ scaling · B (A x)` (PEFT shapes:
 // A [R, in], B [out, R]; input dropout replayable through RefLora.dropoutFactor). Base
 // weights are frozen: the backward returns gradients for the LoRA A and B tensors only.
@@ -17,7 +22,7 @@
 // Shapes: B batch, T sequence, C hidden, H heads, KVH kv heads, D head dim, F mlp width,
 // V vocab, R LoRA rank, L layers. Weights use Hugging Face names and [out, in] layouts.
 
-import { type Llama3RopeScaling, QK_NORMS, qkNormName } from '../model/config';
+import { type GemmaSpecifics, type Llama3RopeScaling, GEMMA_FF_NORMS, QK_NORMS, gatedActivation, layerAttention, layerNormName, normOffset, qkNormName, ropeTable } from '../model/config';
 import { IGNORE_INDEX } from './crossentropy';
 import { type LoraBranch, RefGraph } from './graph';
 import { ropeInvFreq } from './rope';
@@ -40,8 +45,10 @@ export interface ModelShape {
   /** q/k/v projections carry a bias (qwen2). */
   attentionBias: boolean;
   ropeScaling?: Llama3RopeScaling | null;
-  /** Per-head RMSNorm of q and k (weights [D]) before RoPE (qwen3). */
+  /** Per-head RMSNorm of q and k (weights [D]) before RoPE (qwen3, gemma3_text). */
   qkNorm?: boolean;
+  /** gemma3_text's block variants; null/absent for the other families. */
+  gemma?: GemmaSpecifics | null;
 }
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -124,6 +131,7 @@ export function baseTensorShapes(cfg: ModelShape): Map<string, number[]> {
       for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) m.set(`${modulePath(l, t)}.bias`, [linearShape(cfg, t)[0]]);
     }
     if (cfg.qkNorm) for (const n of QK_NORMS) m.set(qkNormName(l, n), [cfg.headDim]);
+    if (cfg.gemma) for (const n of GEMMA_FF_NORMS) m.set(layerNormName(l, n), [C]);
   }
   m.set('model.norm.weight', [C]);
   if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, C]);
@@ -133,7 +141,8 @@ export function baseTensorShapes(cfg: ModelShape): Map<string, number[]> {
 /** The model's tensors, read by name with the size `baseTensorShapes` declares for it. */
 class ModelParams {
   private readonly shapes: Map<string, number[]>;
-  readonly invFreq: Float64Array;
+  /** RoPE inverse frequencies per table (config.ts ropeTable: gemma's local layers have their own). */
+  readonly invFreq: { global: Float64Array; local: Float64Array | null };
 
   constructor(
     readonly cfg: ModelShape,
@@ -141,7 +150,11 @@ class ModelParams {
     private readonly lora: RefLora | null,
   ) {
     this.shapes = baseTensorShapes(cfg);
-    this.invFreq = ropeInvFreq(cfg);
+    const table = (which: 'global' | 'local') => {
+      const t = ropeTable(cfg, which);
+      return ropeInvFreq({ headDim: cfg.headDim, ropeTheta: t.theta, ropeScaling: t.scaling, ropeLinearFactor: t.linearFactor });
+    };
+    this.invFreq = { global: table('global'), local: cfg.gemma ? table('local') : null };
   }
 
   /** A base tensor; a name the shapes do not declare is a bug in this file, so it throws too. */
@@ -182,28 +195,35 @@ class ModelParams {
  * what RefGraph recorded. Architecture variants belong here as options of this function.
  */
 function decoderBlock(g: RefGraph, p: ModelParams, l: number, x: Float64Array): Float64Array {
-  const { cfg, invFreq } = p;
+  const { cfg } = p;
   const eps = cfg.rmsNormEps;
-  const h = g.rmsnorm(x, p.get(`model.layers.${l}.input_layernorm.weight`), eps);
-  // qwen3: RMSNorm per head (rows N·heads of width D = the weight's length) before RoPE.
-  const qkNorm = (y: Float64Array, n: (typeof QK_NORMS)[number]) => (cfg.qkNorm ? g.rmsnorm(y, p.get(qkNormName(l, n)), eps) : y);
+  const offset = normOffset(cfg);
+  const norm = (y: Float64Array, name: string) => g.rmsnorm(y, p.get(name), eps, offset);
+  const { rope, ...attnOpts } = layerAttention(cfg, l);
+  const invFreq = rope === 'local' ? p.invFreq.local! : p.invFreq.global;
+  const h = norm(x, layerNormName(l, 'input_layernorm'));
+  // qwen3, gemma: RMSNorm per head (rows N·heads of width D = the weight's length) before RoPE.
+  const qkNorm = (y: Float64Array, n: (typeof QK_NORMS)[number]) => (cfg.qkNorm ? norm(y, qkNormName(l, n)) : y);
   const q = g.rope(qkNorm(p.linear(g, l, 'q_proj', h), 'q_norm'), invFreq);
   const k = g.rope(qkNorm(p.linear(g, l, 'k_proj', h), 'k_norm'), invFreq);
   const v = p.linear(g, l, 'v_proj', h);
-  const att = g.attention(q, k, v, cfg.headDim);
-  const xMid = g.residual(x, p.linear(g, l, 'o_proj', att));
-  const h2 = g.rmsnorm(xMid, p.get(`model.layers.${l}.post_attention_layernorm.weight`), eps);
-  const act = g.swiglu(p.linear(g, l, 'gate_proj', h2), p.linear(g, l, 'up_proj', h2));
-  return g.residual(xMid, p.linear(g, l, 'down_proj', act));
+  const att = g.attention(q, k, v, cfg.headDim, attnOpts);
+  const attOut = p.linear(g, l, 'o_proj', att);
+  // gemma: post_attention_layernorm norms the attention output; the MLP input norm is pre_feedforward_layernorm.
+  const xMid = g.residual(x, cfg.gemma ? norm(attOut, layerNormName(l, 'post_attention_layernorm')) : attOut);
+  const h2 = norm(xMid, layerNormName(l, cfg.gemma ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'));
+  const act = g.swiglu(p.linear(g, l, 'gate_proj', h2), p.linear(g, l, 'up_proj', h2), gatedActivation(cfg));
+  const mlpOut = p.linear(g, l, 'down_proj', act);
+  return g.residual(xMid, cfg.gemma ? norm(mlpOut, layerNormName(l, 'post_feedforward_layernorm')) : mlpOut);
 }
 
 /** The whole model on the graph: logits and the mean loss (lossScale only scales the gradient seed). */
 function modelForward(g: RefGraph, p: ModelParams, batch: RefBatch, lossScale: number): RefForwardResult {
   const { cfg } = p;
   const V = cfg.vocabSize;
-  let x = g.embedding(batch.inputIds, p.get('model.embed_tokens.weight'), V);
+  let x = g.embedding(batch.inputIds, p.get('model.embed_tokens.weight'), V, cfg.gemma?.embedScale ?? 1);
   for (let l = 0; l < cfg.numLayers; l++) x = decoderBlock(g, p, l, x);
-  const xf = g.rmsnorm(x, p.get('model.norm.weight'), cfg.rmsNormEps);
+  const xf = g.rmsnorm(x, p.get('model.norm.weight'), cfg.rmsNormEps, normOffset(cfg));
   const logits = g.linear(xf, p.get(cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'), null, V, null);
   return { logits, ...g.crossEntropy(logits, batch.targets, V, lossScale) };
 }

@@ -1,4 +1,5 @@
-// float64 reference of RMSNorm (Llama): out = x / sqrt(mean(x²) + eps) · weight, per row of C.
+// float64 reference of RMSNorm: out = x / sqrt(mean(x²) + eps) · (offset + weight), per row of C.
+// offset is 0 (Llama, Qwen) or 1 (Gemma, whose weights are stored as offsets from 1).
 
 /** out[BT·C], rstd[BT] are written; same argument order as the GPU launcher. */
 export function rmsnormForward(
@@ -9,13 +10,14 @@ export function rmsnormForward(
   BT: number,
   C: number,
   eps: number,
+  offset = 0,
 ): void {
   for (let r = 0; r < BT; r++) {
     let ss = 0;
     for (let c = 0; c < C; c++) ss += inp[r * C + c] ** 2;
     const s = 1 / Math.sqrt(ss / C + eps);
     rstd[r] = s;
-    for (let c = 0; c < C; c++) out[r * C + c] = inp[r * C + c] * s * weight[c];
+    for (let c = 0; c < C; c++) out[r * C + c] = inp[r * C + c] * s * (offset + weight[c]);
   }
 }
 
@@ -28,12 +30,13 @@ export function rmsnormBackward(
   rstd: ArrayLike<number>,
   BT: number,
   C: number,
+  offset = 0,
 ): void {
   for (let r = 0; r < BT; r++) {
     const s = rstd[r];
     let dot = 0;
-    for (let c = 0; c < C; c++) dot += weight[c] * dout[r * C + c] * inp[r * C + c];
+    for (let c = 0; c < C; c++) dot += (offset + weight[c]) * dout[r * C + c] * inp[r * C + c];
     const k = (s * s * s * dot) / C;
-    for (let c = 0; c < C; c++) dinp[r * C + c] += s * weight[c] * dout[r * C + c] - k * inp[r * C + c];
+    for (let c = 0; c < C; c++) dinp[r * C + c] += s * (offset + weight[c]) * dout[r * C + c] - k * inp[r * C + c];
   }
 }

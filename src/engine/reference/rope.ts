@@ -4,13 +4,18 @@
 
 import { type Llama3RopeScaling, llama3ScaledInvFreq } from '../model/config';
 
-/** RoPE inverse frequencies [D/2], with the llama3 rope_scaling variant (as in HF transformers, in float64). */
-export function ropeInvFreq(cfg: { headDim: number; ropeTheta: number; ropeScaling?: Llama3RopeScaling | null }): Float64Array {
+/**
+ * RoPE inverse frequencies [D/2], with the llama3 rope_scaling variant or a linear factor
+ * (Gemma's global layers: inv_freq / factor), as in HF transformers, in float64.
+ */
+export function ropeInvFreq(cfg: { headDim: number; ropeTheta: number; ropeScaling?: Llama3RopeScaling | null; ropeLinearFactor?: number }): Float64Array {
   const D = cfg.headDim;
   const inv = new Float64Array(D / 2);
-  for (let j = 0; j < D / 2; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D);
+  const factor = cfg.ropeLinearFactor ?? 1;
+  for (let j = 0; j < D / 2; j++) inv[j] = 1 / Math.pow(cfg.ropeTheta, (2 * j) / D) / factor;
   const s = cfg.ropeScaling;
   if (!s) return inv;
+  if (factor !== 1) throw new Error('rope: llama3 scaling and a linear factor do not combine');
   if (s.ropeType !== 'llama3') throw new Error(`rope_scaling type ${String(s.ropeType)} is not supported (only llama3)`);
   return inv.map((x) => llama3ScaledInvFreq(x, s));
 }

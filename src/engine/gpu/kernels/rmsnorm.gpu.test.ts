@@ -15,19 +15,21 @@ const shapes: [number, number][] = [
 
 describe('rmsnorm', () => {
   for (const fallback of [false, true]) {
-    it.each(shapes)(`forward and backward match float64, BT=%i C=%i (fallback=${fallback})`, async (BT, C) => {
+    // Offset 1 (Gemma's 1 + w) on a few shapes, with weights around 0 as Gemma's are.
+    const cases = [...shapes.map(([BT, C]) => [BT, C, 0] as const), [7, 13, 1] as const, [17, 1000, 1] as const];
+    it.each(cases)(`forward and backward match float64, BT=%i C=%i offset=%i (fallback=${fallback})`, async (BT, C, offset) => {
       const ctx = await getTestContext({ fallback });
       const r = rng(BT * 1000 + C);
       const eps = 1e-5;
       const x = Float64Array.from(randArray(r, BT * C, -2, 2), Math.fround);
-      const w = Float64Array.from(randArray(r, C, 0.5, 1.5), Math.fround);
+      const w = Float64Array.from(randArray(r, C, 0.5 - offset, 1.5 - offset), Math.fround);
       const dout = Float64Array.from(randArray(r, BT * C), Math.fround);
       const dinp0 = Float64Array.from(randArray(r, BT * C), Math.fround);
       const outRef = new Float64Array(BT * C);
       const rstdRef = new Float64Array(BT);
-      ref.rmsnormForward(outRef, rstdRef, x, w, BT, C, eps);
+      ref.rmsnormForward(outRef, rstdRef, x, w, BT, C, eps, offset);
       const dinpRef = Float64Array.from(dinp0);
-      ref.rmsnormBackward(dinpRef, dout, x, w, rstdRef, BT, C);
+      ref.rmsnormBackward(dinpRef, dout, x, w, rstdRef, BT, C, offset);
 
       const [out, rstd, dinp] = await expectNoGpuError(ctx, async () => {
         const X = ctx.upload(Float32Array.from(x));
@@ -37,8 +39,8 @@ describe('rmsnorm', () => {
         const O = ctx.createBuffer(BT * C * 4);
         const R = ctx.createBuffer(BT * 4);
         const rec = ctx.recorder();
-        rmsnormForward(ctx, rec, O, R, X, W, BT, C, eps);
-        rmsnormBackward(ctx, rec, DI, DO, X, W, R, BT, C);
+        rmsnormForward(ctx, rec, O, R, X, W, BT, C, eps, { offset });
+        rmsnormBackward(ctx, rec, DI, DO, X, W, R, BT, C, { offset });
         rec.submit();
         const res = [await ctx.readF32(O, BT * C), await ctx.readF32(R, BT), await ctx.readF32(DI, BT * C)];
         for (const b of [X, W, DO, DI, O, R]) ctx.destroy(b);

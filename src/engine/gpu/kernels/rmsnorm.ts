@@ -9,9 +9,19 @@ import { REDUCE_WG, withReduceLib } from './reduce-lib';
 const FORWARD_PARAMS = defineParams(forwardCode, [['BT', 'u32'], ['C', 'u32'], ['eps', 'f32']]);
 const BACKWARD_PARAMS = defineParams(backwardCode, [['BT', 'u32'], ['C', 'u32']]);
 
+/** What every RMSNorm launcher takes besides its buffers. */
+export interface RmsnormOptions {
+  /** Added to every weight (a pipeline constant): 0 (default) or Gemma's 1, which scales by 1 + w. */
+  offset?: number;
+}
+
+function pipeline(ctx: GpuContext, code: string, opts: RmsnormOptions, label: string): GPUComputePipeline {
+  return ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG, W_OFFSET: opts.offset ?? 0 }, label });
+}
+
 /**
- * out[BT, C] = inp · rstd · weight[C] per row, rstd[BT] = 1/sqrt(mean(inp²) + eps) (written,
- * kept for the backward). out must not alias inp. All f32.
+ * out[BT, C] = inp · rstd · (offset + weight[C]) per row, rstd[BT] = 1/sqrt(mean(inp²) + eps)
+ * (written, kept for the backward). out must not alias inp. All f32.
  */
 export function rmsnormForward(
   ctx: GpuContext,
@@ -23,10 +33,10 @@ export function rmsnormForward(
   BT: number,
   C: number,
   eps: number,
+  opts: RmsnormOptions = {},
 ): void {
-  const pipeline = ctx.pipeline(withReduceLib(ctx, forwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_forward' });
   const params = FORWARD_PARAMS.pack({ BT, C, eps });
-  rec.dispatch(pipeline, [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward', {
+  rec.dispatch(pipeline(ctx, forwardCode, opts, 'rmsnorm_forward'), [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward', {
     flops: 4 * BT * C, // square, sum, scale, weight
     bytes: 4 * (2 * BT * C + C + BT),
   });
@@ -34,7 +44,7 @@ export function rmsnormForward(
 
 /**
  * dinp[BT, C] += ∂L/∂inp from dout[BT, C] (accumulates, llm.c style; weight is frozen so no
- * dweight). inp, weight and rstd are the forward's. dinp must not alias dout or inp.
+ * dweight). inp, weight, rstd and the offset are the forward's. dinp must not alias dout or inp.
  */
 export function rmsnormBackward(
   ctx: GpuContext,
@@ -46,10 +56,10 @@ export function rmsnormBackward(
   rstd: Binding,
   BT: number,
   C: number,
+  opts: RmsnormOptions = {},
 ): void {
-  const pipeline = ctx.pipeline(withReduceLib(ctx, backwardCode), { constants: { WG: REDUCE_WG }, label: 'rmsnorm_backward' });
   const params = BACKWARD_PARAMS.pack({ BT, C });
-  rec.dispatch(pipeline, [dinp, dout, inp, weight, rstd], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_backward', {
+  rec.dispatch(pipeline(ctx, backwardCode, opts, 'rmsnorm_backward'), [dinp, dout, inp, weight, rstd], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_backward', {
     flops: 8 * BT * C,
     bytes: 4 * (4 * BT * C + C + BT), // dout, inp, dinp read + written
   });

@@ -16,21 +16,23 @@ const f = Math.fround;
 
 /**
  * inv_freq[D/2] as Hugging Face computes it in float32 (each operation rounded to f32 so
- * the angles match transformers'): 1 / theta^(2i/D), then the llama3 rope_scaling
- * adjustment (llama3ScaledInvFreq) when `scaling` is given.
+ * the angles match transformers'): 1 / theta^(2i/D), divided by a linear factor (Gemma's
+ * global layers), then the llama3 rope_scaling adjustment (llama3ScaledInvFreq) when
+ * `scaling` is given.
  */
-export function ropeInvFreq(D: number, theta: number, scaling: RopeScaling | null = null): Float32Array {
+export function ropeInvFreq(D: number, theta: number, scaling: RopeScaling | null = null, linearFactor = 1): Float32Array {
   if (D % 2 !== 0) throw new Error(`ropeInvFreq: head dim ${D} must be even`);
+  if (scaling && linearFactor !== 1) throw new Error('ropeInvFreq: llama3 scaling and a linear factor do not combine');
   const inv = new Float32Array(D / 2);
-  for (let i = 0; i < D / 2; i++) inv[i] = f(1 / f(Math.pow(theta, f((2 * i) / D))));
+  for (let i = 0; i < D / 2; i++) inv[i] = f(f(1 / f(Math.pow(theta, f((2 * i) / D)))) / linearFactor);
   if (!scaling) return inv;
   const s: Llama3RopeScaling = { ropeType: 'llama3', ...scaling };
   return inv.map((x) => llama3ScaledInvFreq(x, s, f));
 }
 
-/** A storage buffer holding ropeInvFreq(D, theta, scaling), for ropeForward/ropeBackward. */
-export function createRopeInvFreqBuffer(ctx: GpuContext, D: number, theta: number, scaling: RopeScaling | null = null): GPUBuffer {
-  return ctx.upload(ropeInvFreq(D, theta, scaling), 'rope_inv_freq');
+/** A storage buffer holding ropeInvFreq(D, theta, scaling, linearFactor), for ropeForward/ropeBackward. */
+export function createRopeInvFreqBuffer(ctx: GpuContext, D: number, theta: number, scaling: RopeScaling | null = null, linearFactor = 1): GPUBuffer {
+  return ctx.upload(ropeInvFreq(D, theta, scaling, linearFactor), 'rope_inv_freq');
 }
 
 function sameBinding(a: Binding, b: Binding): boolean {
