@@ -3,6 +3,9 @@
 import type { TrainSettings } from '../train/settings';
 import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
 import type { EvaluationResult } from '../eval/compare';
+import type { PreferenceMetrics } from '../train/objectives';
+
+export type { PreferenceMetrics };
 
 export interface DatasetRecord {
   id: string;
@@ -70,6 +73,10 @@ export interface MetricPoint {
   lr?: number;
   gradNorm?: number;
   tokensPerSec?: number;
+  /** DPO/ORPO: TRL's metrics (rewards/chosen, …, logps/rejected) of the step's training pairs. */
+  preference?: PreferenceMetrics;
+  /** The same on the held-out pairs, at the steps that were evaluated. */
+  valPreference?: PreferenceMetrics;
 }
 
 export interface SampleRecord {

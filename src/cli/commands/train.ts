@@ -11,7 +11,7 @@ import { loadPeftDir } from './export';
 import { loadTokenizer, tokenizeExamples, trainingData } from '../../data';
 import { checkTrainingData, TrainingSession } from '../../train/session';
 import { chooseSeqLen } from '../../train/seq-len';
-import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
+import { DEFAULT_SETTINGS, SETTING_KEYS, inapplicableReason, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
 import { CliError, directoryModelFiles } from '../model-dir';
@@ -142,6 +142,12 @@ export function settingsFromFlags(v: Values): TrainSettings {
     s[k] = settingFlag(v, k, s[k]);
   };
   for (const k of SETTING_KEYS) if (settingSpec(k).flag) put(k);
+  // A flag of another objective would silently do nothing (TRL's ORPO even calls λ "beta").
+  for (const k of SETTING_KEYS) {
+    const flag = settingSpec(k).flag;
+    const why = inapplicableReason(k, s.objective);
+    if (flag && v[flag] !== undefined && why) throw new CliError(`--${flag} ${why}: leave it out, or add ${settingSpec(k).onlyFor!.map((o) => `--objective ${o}`).join(' or ')}`);
+  }
   return s;
 }
 
