@@ -110,7 +110,12 @@ export interface AdapterRecord {
   rank: number;
   alpha: number;
   targets: string[];
-  /** PEFT files: adapter_config.json and adapter_model.safetensors. */
+  /**
+   * What trained it (sft, dpo, orpo), from its run record; absent for an adapter imported without
+   * one and for adapters stored before it was kept.
+   */
+  objective?: TrainSettings['objective'];
+  /** PEFT files: adapter_config.json and adapter_model.safetensors, and the run record (training_settings.json) where there is one. */
   files: AdapterFile[];
 }
 

@@ -21,7 +21,7 @@ import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
 import { forObjective, validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
 import { baseModelName } from './presets';
-import { buildRunRecord, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
+import { buildRunRecord, runRecordFile, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -142,9 +142,15 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   // Stored as the export pipeline's PEFT files, so a later PEFT download is exactly those bytes.
   const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: baseModelName(s.run.model) });
   const files = await Promise.all(peft.map(async (f) => ({ name: f.name, bytes: (await exportFileBytes(f)).slice().buffer as ArrayBuffer })));
+  // Beside them the run record, as the CLI writes it: its exports say which objective made it.
+  const record = s.run.trainingRecord;
+  if (record) {
+    const f = runRecordFile(record);
+    files.push({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer });
+  }
   const id = newId('adapter');
   const st: TrainSettings = s.run.settings;
-  await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], files });
+  await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], objective: st.objective, files });
   return id;
 }
 

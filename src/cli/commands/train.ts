@@ -20,7 +20,7 @@ import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
-import { buildRunRecord, encodeRunRecord, TRAINING_SETTINGS_FILE } from '../../train/recipe/run-record';
+import { buildRunRecord, runRecordFile } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
@@ -277,7 +277,8 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       const trained = await session.exportAdapter(optStr(v, 'base-model-id') ?? modelDir);
       await writeDirAtomically(outDir, async (dir) => {
         for (const [name, data] of Object.entries(exportPeft(trained, model.config))) await writeFile(join(dir, name), data);
-        await writeFile(join(dir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
+        const sidecar = runRecordFile(record);
+        await writeFile(join(dir, sidecar.name), sidecar.bytes);
       });
       log(`wrote PEFT adapter to ${outDir}${result.finalValLoss !== null ? ` (validation loss ${result.finalValLoss.toFixed(4)})` : ''}`);
     } finally {
