@@ -2,11 +2,9 @@
 // folder, a small file of preference pairs (TRL's prompt/chosen/rejected) on the Data screen, the
 // Train screen refusing SFT on pairs and showing only DPO's settings, two DPO steps whose reward
 // metrics (TRL's names) appear live and stay with the run, and a PEFT zip that says it was DPO.
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { buildTinyModel } from '../test/fixtures/tiny-model';
+import { importTinyModel } from './tiny-model';
 import { unzipFiles } from '../src/worker/zip';
 
 // Two DPO steps on a tiny model (kernel compilation dominates): about three minutes on a loaded 2-core box.
@@ -18,13 +16,7 @@ const PAIRS = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Gre
 test('DPO on preference pairs: objective checks, live reward metrics stored with the run, the export names the objective', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const dir = join(await mkdtemp(join(tmpdir(), 'studio-dpo-')), 'tiny-llama');
-  await mkdir(dir);
-  for (const [name, data] of Object.entries(buildTinyModel({ seed: 7 }).files)) await writeFile(join(dir, name), data);
-
-  await page.goto('/#/model');
-  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
-  await expect(page.getByTestId('model-cached')).toBeVisible();
+  await importTinyModel(page, 7);
 
   // Data: the pairs are recognised as such, and the (default) SFT objective is said not to fit them.
   await page.goto('/#/data');
