@@ -3,24 +3,16 @@
 // answer the run's validation split in the worker (surviving a trip to another screen); the
 // results are stored with the run, exported, and compared on the Runs screen.
 // (It does not show the tune scoring higher than its base: see the report of this branch.)
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { buildTinyModel } from '../test/fixtures/tiny-model';
+import { importTinyModel } from './tiny-model';
 
 test.setTimeout(420_000);
 
 test('evaluate a trained run: progress, navigation, scores with intervals, verdict, examples, exports, Runs comparison', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const dir = join(await mkdtemp(join(tmpdir(), 'studio-eval-')), 'tiny-llama');
-  await mkdir(dir);
-  for (const [name, data] of Object.entries(buildTinyModel({ seed: 7 }).files)) await writeFile(join(dir, name), data);
-
-  await page.goto('/#/model');
-  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
-  await expect(page.getByTestId('model-cached')).toBeVisible();
+  await importTinyModel(page, 7);
   await page.goto('/#/data');
   await page.getByTestId('load-sample').click();
   await expect(page.getByTestId('example-count')).toHaveText('300');

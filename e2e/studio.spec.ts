@@ -30,13 +30,15 @@ test('the advisor reaches every recommendation and offers the training path only
     [['A narrow task', 'Yes, and it is not enough', 'Plenty'], 'fine-tune'],
     [['A big model works', 'Yes, and it works', 'Plenty'], 'fine-tune-smaller'],
     [['A big model works', 'Yes, and it works', 'Hardly any'], 'collect-data'],
+    [['It answers, but not the way you prefer', 'Yes, and it is not enough', 'Plenty'], 'preference-tune'],
+    [['It answers, but not the way you prefer', 'Yes, and it is not enough', 'Some'], 'collect-pairs'],
   ];
   for (const [labels, id] of paths) {
     await answer(page, labels);
     const rec = page.getByTestId('recommendation');
     await expect(rec).toHaveAttribute('data-rec', id);
     await expect(rec.getByRole('heading', { name: 'What it costs' })).toBeVisible();
-    await expect(rec.getByTestId('go-data')).toHaveCount(id.startsWith('fine-tune') ? 1 : 0);
+    await expect(rec.getByTestId('go-data')).toHaveCount(['fine-tune', 'fine-tune-smaller', 'preference-tune'].includes(id) ? 1 : 0);
     if (id === 'fine-tune') await page.screenshot({ path: `${ARTIFACTS}/advisor.png`, fullPage: true });
     await rec.getByRole('button', { name: 'Start over' }).click();
   }

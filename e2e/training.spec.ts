@@ -98,7 +98,9 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const dl = await downloadPromise;
   const zip = new Uint8Array(await readFile((await dl.path())!));
   const names = unzipFiles(zip).map((f) => f.name).sort();
-  expect(names).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+  // The PEFT files and, beside them, the run record the CLI's train writes too (PEFT ignores it).
+  expect(names).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'training_settings.json']);
+  expect(JSON.parse(new TextDecoder().decode(unzipFiles(zip).find((f) => f.name === 'training_settings.json')!.bytes)).objective).toEqual({ kind: 'sft' });
   const config = JSON.parse(new TextDecoder().decode(unzipFiles(zip).find((f) => f.name === 'adapter_config.json')!.bytes));
   expect(config.peft_type).toBe('LORA');
   expect(config.base_model_name_or_path).toBe('tiny-llama');
@@ -118,6 +120,7 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const ggufFile = gguf.find((f) => f.name.endsWith('.gguf'))!;
   expect(new TextDecoder().decode(ggufFile.bytes.subarray(0, 4))).toBe('GGUF');
   expect(new TextDecoder().decode(gguf.find((f) => f.name === 'Modelfile')!.bytes)).toMatch(/ADAPTER \.\/.*\.gguf/);
+  expect(gguf.map((f) => f.name)).toContain('training_settings.json');
 
   // Merged model, Hugging Face layout, assembled in the page from streamed chunks and downloaded as a zip.
   await expect(page.getByTestId('export-note')).toContainText('cannot write into a folder');
@@ -199,7 +202,7 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   const peftDir = pickedNames.find((n) => n.endsWith('/adapter_config.json'))!.split('/')[0];
   const mergedDir = mergedDl.suggestedFilename().replace(/\.zip$/, '');
   expect(pickedNames).toEqual(
-    [...['README.md', 'adapter_config.json', 'adapter_model.safetensors'].map((f) => `${peftDir}/${f}`), ...merged.map((f) => `${mergedDir}/${f.name}`)].sort(),
+    [...['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'training_settings.json'].map((f) => `${peftDir}/${f}`), ...merged.map((f) => `${mergedDir}/${f.name}`)].sort(),
   );
   // Streamed to disk and assembled in the page: the same bytes.
   for (const f of merged) expect(picked[`${mergedDir}/${f.name}`].sha256, f.name).toBe(createHash('sha256').update(f.bytes).digest('hex'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { align, canResume, deleteRunRefusal, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, safeFileName, seriesOf, thin } from './lifecycle';
+import { align, canResume, deleteRunRefusal, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, metricPointOf, safeFileName, seriesOf, thin } from './lifecycle';
 import type { MetricPoint, RunRecord } from './records';
 import { DEFAULT_SETTINGS } from '../worker/settings';
 
@@ -44,6 +44,26 @@ describe('metric series', () => {
   it('sorts by step and drops unmeasured values', () => {
     expect(seriesOf(pts, 'trainLoss')).toEqual({ steps: [1, 3], values: [3, 2.5] });
     expect(seriesOf(pts, 'valLoss')).toEqual({ steps: [2], values: [2.9] });
+  });
+
+  const pref = (acc: number, chosen: number) => ({ 'rewards/chosen': chosen, 'rewards/rejected': -chosen, 'rewards/margins': 2 * chosen, 'rewards/accuracies': acc, 'logps/chosen': -10, 'logps/rejected': -12 });
+
+  it('keeps every number of a preference step (training and held-out pairs) in the stored point', () => {
+    const m = { step: 4, loss: 0.6, lr: 1e-4, gradNorm: 0.5, tokensPerSec: 100, epoch: 1, valLoss: 0.65, preference: pref(0.75, 0.02), valPreference: pref(0.5, 0.01) };
+    expect(metricPointOf('r', m, 9)).toEqual({ runId: 'r', step: 4, time: 9, trainLoss: 0.6, lr: 1e-4, gradNorm: 0.5, tokensPerSec: 100, valLoss: 0.65, preference: pref(0.75, 0.02), valPreference: pref(0.5, 0.01) });
+    // SFT steps and steps that were not evaluated have no such fields (not undefined ones: IndexedDB stores what is there).
+    expect(Object.keys(metricPointOf('r', { step: 1, loss: 2, lr: 0, gradNorm: 1, tokensPerSec: 5 }, 0)).sort()).toEqual(['gradNorm', 'lr', 'runId', 'step', 'time', 'tokensPerSec', 'trainLoss']);
+  });
+
+  it('reads a preference metric of the training or the held-out pairs as a series', () => {
+    const ps: MetricPoint[] = [
+      { runId: 'r', step: 2, time: 0, trainLoss: 0.6, preference: pref(1, 0.3), valPreference: pref(0.5, 0.1) },
+      { runId: 'r', step: 1, time: 0, trainLoss: 0.69, preference: pref(0.5, 0) },
+      { runId: 'r', step: 3, time: 0, trainLoss: 0.5 },
+    ];
+    expect(seriesOf(ps, { of: 'preference', name: 'rewards/accuracies' })).toEqual({ steps: [1, 2], values: [0.5, 1] });
+    expect(seriesOf(ps, { of: 'valPreference', name: 'rewards/margins' })).toEqual({ steps: [2], values: [0.2] });
+    expect(seriesOf(ps, { of: 'preference', name: 'rewards/chosen' })).toEqual({ steps: [1, 2], values: [0, 0.3] });
   });
 
   it('aligns series on a shared x axis with nulls where a series has no point', () => {

@@ -1,6 +1,6 @@
 // The rules of a run's life that do not need a database: what a reload means for a run,
 // what can be resumed, how curves are thinned for charts. Unit-tested in Node.
-import type { MetricPoint, RunRecord, RunStatus } from './records';
+import type { MetricPoint, PreferenceMetrics, RunRecord, RunStatus } from './records';
 
 /** A 'running' run that is not the one training now was cut off (reload, crash, device loss). */
 export function markInterrupted(r: RunRecord, activeRunId: string | null): RunRecord {
@@ -35,10 +35,40 @@ export interface Series {
   values: (number | null)[];
 }
 
+/** What one training step measured (train/'s StepMetrics), as the worker receives it. */
+export interface MeasuredStep {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  valLoss?: number;
+  preference?: PreferenceMetrics;
+  valPreference?: PreferenceMetrics;
+}
+
+/** The stored point of a measured step: every measured number, held-out ones only where the step was evaluated. */
+export function metricPointOf(runId: string, m: MeasuredStep, time: number): MetricPoint {
+  return {
+    runId, step: m.step, time, trainLoss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec,
+    ...(m.valLoss !== undefined && { valLoss: m.valLoss }),
+    ...(m.preference && { preference: { ...m.preference } }),
+    ...(m.valPreference && { valPreference: { ...m.valPreference } }),
+  };
+}
+
+/** A number a metric point holds: one of its scalar fields, or a preference metric of its training or held-out pairs. */
+export type MetricKey = 'trainLoss' | 'valLoss' | 'lr' | 'gradNorm' | 'tokensPerSec' | { of: 'preference' | 'valPreference'; name: keyof PreferenceMetrics };
+
+const metricOf = (p: MetricPoint, key: MetricKey): number | undefined => (typeof key === 'string' ? p[key] : p[key.of]?.[key.name]);
+
 /** One metric of a run as (step, value) pairs, sorted by step, missing measurements dropped. */
-export function seriesOf(points: readonly MetricPoint[], key: 'trainLoss' | 'valLoss' | 'lr' | 'gradNorm' | 'tokensPerSec'): Series {
-  const sorted = [...points].filter((p) => typeof p[key] === 'number' && Number.isFinite(p[key])).sort((a, b) => a.step - b.step);
-  return { steps: sorted.map((p) => p.step), values: sorted.map((p) => p[key] as number) };
+export function seriesOf(points: readonly MetricPoint[], key: MetricKey): Series {
+  const sorted = points
+    .map((p) => ({ step: p.step, v: metricOf(p, key) }))
+    .filter((p): p is { step: number; v: number } => typeof p.v === 'number' && Number.isFinite(p.v))
+    .sort((a, b) => a.step - b.step);
+  return { steps: sorted.map((p) => p.step), values: sorted.map((p) => p.v) };
 }
 
 /**

@@ -4,6 +4,9 @@ import type { TrainSettings } from '../train/settings';
 import type { EngineOptions } from '../train/session';
 import type { RunRecord as TrainingRecord } from '../train/recipe/run-record';
 import type { EvaluationResult } from '../eval/compare';
+import type { PreferenceMetrics } from '../train/objectives';
+
+export type { PreferenceMetrics };
 
 export interface DatasetRecord {
   id: string;
@@ -73,6 +76,10 @@ export interface MetricPoint {
   lr?: number;
   gradNorm?: number;
   tokensPerSec?: number;
+  /** DPO/ORPO: TRL's metrics (rewards/chosen, …, logps/rejected) of the step's training pairs. */
+  preference?: PreferenceMetrics;
+  /** The same on the held-out pairs, at the steps that were evaluated. */
+  valPreference?: PreferenceMetrics;
 }
 
 export interface SampleRecord {
@@ -106,7 +113,12 @@ export interface AdapterRecord {
   rank: number;
   alpha: number;
   targets: string[];
-  /** PEFT files: adapter_config.json and adapter_model.safetensors. */
+  /**
+   * What trained it (sft, dpo, orpo), from its run record; absent for an adapter imported without
+   * one and for adapters stored before it was kept.
+   */
+  objective?: TrainSettings['objective'];
+  /** PEFT files: adapter_config.json and adapter_model.safetensors, and the run record (training_settings.json) where there is one. */
   files: AdapterFile[];
 }
 

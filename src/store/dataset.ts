@@ -16,8 +16,8 @@ interface DatasetState {
   request: ParseRequest;
   excludeInvalid: boolean;
   removeDuplicates: boolean;
-  /** The dataset saved for training (kept across reloads). */
-  saved: { id: string; name: string; examples: number } | null;
+  /** The dataset saved for training (kept across reloads); pairs: it holds preference pairs (absent when saved by an older version). */
+  saved: { id: string; name: string; examples: number; pairs?: boolean } | null;
   tokens: TokenReport | null;
   tokenizing: { done: number; total: number } | null;
   tokenError: string | null;
@@ -103,7 +103,7 @@ export const useDataset = create<DatasetState>()(
           set({ error: null });
           try {
             const r = await trainer().saveDataset({ excludeInvalid, removeDuplicates });
-            set({ saved: { id: r.id, name: report?.fileName ?? 'dataset', examples: r.examples } });
+            set({ saved: { id: r.id, name: report?.fileName ?? 'dataset', examples: r.examples, pairs: r.pairs } });
           } catch (e) {
             set({ error: errorMessage(e) });
           }

@@ -21,7 +21,7 @@ import type { PreferenceMetrics } from './objectives';
 import { objectiveOf } from './recipe/run-record';
 import { trainingWeightFit } from './memory-plan';
 import { seqLenProblem } from './seq-len';
-import { batchRows, type TrainSettings } from './settings';
+import { batchRows, objectiveDataProblem, type TrainSettings } from './settings';
 import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
 
 /** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan); throws where it cannot run. */
@@ -150,16 +150,8 @@ export function preferenceObjective(s: Pick<TrainSettings, 'objective' | 'beta' 
 /** Refuses data the objective cannot train on, saying what the file holds and what to do. */
 export function checkTrainingData(data: TrainingData, s: Pick<TrainSettings, 'objective'>): void {
   if (data.length === 0) return;
-  const name = s.objective.toUpperCase();
-  if (isPairs(data) && s.objective === 'sft') {
-    throw new Error(
-      `the dataset holds ${data.length} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example: ` +
-        'choose the DPO or ORPO objective, or convert the rows to prompt/completion to train on the chosen answers',
-    );
-  }
-  if (!isPairs(data) && s.objective !== 'sft') {
-    throw new Error(`${name} trains on preference pairs (prompt, chosen, rejected), and the dataset holds ${data.length} examples with one answer each: use the SFT objective, or a file with chosen and rejected answers`);
-  }
+  const problem = objectiveDataProblem({ pairs: isPairs(data), count: data.length }, s.objective);
+  if (problem) throw new Error(problem);
 }
 
 export class TrainingSession {

@@ -5,8 +5,8 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_HELP, TRAIN_OPTIONS, settingsFromFlags } from '../cli/commands/train';
-import { Settings } from '../ui/training/Settings';
-import { DEFAULT_SETTINGS, EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, isValidSetting, requirement, settingSpec, validateSettings, withDefaults, type SettingSpec, type TrainSettings } from './settings';
+import { SettingControl, Settings } from '../ui/training/Settings';
+import { DEFAULT_SETTINGS, EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, forObjective, inapplicableReason, isValidSetting, objectiveDataProblem, requirement, settingSpec, validateSettings, withDefaults, type SettingSpec, type TrainSettings } from './settings';
 import type { Values } from '../cli/args';
 
 /** A value the setting must refuse, and a valid one other than its default. */
@@ -26,6 +26,9 @@ function samples(spec: SettingSpec): { bad: unknown; other: unknown; flagText: s
       return { bad: [], other: [spec.choices[0]], flagText: spec.choices[0] };
   }
 }
+
+/** The objective a setting applies to (its first), as settings to spread; nothing for a setting of every objective. */
+const objectiveOf = (spec: SettingSpec): Partial<TrainSettings> => (spec.onlyFor ? { objective: spec.onlyFor[0] } : {});
 
 const unescape = (html: string) => html.replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
@@ -47,7 +50,7 @@ describe('one declaration of every training setting', () => {
   it('validator: every setting is checked, the message names it and its allowed range', () => {
     for (const k of SETTING_KEYS) {
       const spec = settingSpec(k);
-      const e = validateSettings({ ...DEFAULT_SETTINGS, [k]: samples(spec).bad } as TrainSettings);
+      const e = validateSettings({ ...DEFAULT_SETTINGS, ...objectiveOf(spec), [k]: samples(spec).bad } as TrainSettings);
       expect(Object.keys(e), k).toEqual([k]);
       expect(e[k], k).toContain(`${spec.label} must be ${requirement(spec)}`);
     }
@@ -73,10 +76,11 @@ describe('one declaration of every training setting', () => {
       if (flag === null) continue;
       expect(options[flag]?.type, k).toBe(spec.kind === 'boolean' ? 'boolean' : 'string');
       const { other, flagText } = samples(spec);
-      const parsed = settingsFromFlags({ [flag]: flagText } as Values);
+      const objective = spec.onlyFor ? { objective: spec.onlyFor[0] } : {};
+      const parsed = settingsFromFlags({ ...objective, [flag]: flagText } as Values);
       expect(parsed[k], k).toEqual(other);
-      expect(parsed, k).toEqual({ ...DEFAULT_SETTINGS, [k]: other });
-      if (spec.kind !== 'boolean') expect(() => settingsFromFlags({ [flag]: spec.kind === 'list' ? '' : 'no-such-value' } as Values), k).toThrow(`--${flag}`);
+      expect(parsed, k).toEqual({ ...DEFAULT_SETTINGS, ...objective, [k]: other });
+      if (spec.kind !== 'boolean') expect(() => settingsFromFlags({ ...objective, [flag]: spec.kind === 'list' ? '' : 'no-such-value' } as Values), k).toThrow(`--${flag}`);
       const line = TRAIN_HELP.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `));
       expect(line, `--help names --${flag}`).toBeDefined();
       expect(line, k).toContain(spec.explain);
@@ -107,5 +111,64 @@ describe('one declaration of every training setting', () => {
     // An error is shown at its field.
     const withError = unescape(renderToStaticMarkup(createElement(Settings, { errors: validateSettings({ ...DEFAULT_SETTINGS, rank: 0 }), disabled: false })));
     expect(withError).toContain('Rank (r) must be a whole number from 1 to 256 (got 0)');
+  });
+});
+
+describe('settings of one objective (β, label smoothing: DPO; λ: ORPO)', () => {
+  const only = SETTING_KEYS.filter((k) => settingSpec(k).onlyFor);
+
+  it('declares β and label smoothing for DPO and λ for ORPO', () => {
+    expect(Object.fromEntries(only.map((k) => [k, settingSpec(k).onlyFor]))).toEqual({ beta: ['dpo'], labelSmoothing: ['dpo'], orpoLambda: ['orpo'] });
+  });
+
+  it('validates a setting only under its objective, and says why it is not used elsewhere', () => {
+    const bad = { ...DEFAULT_SETTINGS, beta: 0, labelSmoothing: 0.7, orpoLambda: -1 };
+    expect(Object.keys(validateSettings({ ...bad, objective: 'sft' }))).toEqual([]);
+    expect(Object.keys(validateSettings({ ...bad, objective: 'dpo' })).sort()).toEqual(['beta', 'labelSmoothing']);
+    expect(Object.keys(validateSettings({ ...bad, objective: 'orpo' }))).toEqual(['orpoLambda']);
+    expect(inapplicableReason('beta', 'orpo')).toBe('applies to DPO only, and the objective is ORPO');
+    expect(inapplicableReason('orpoLambda', 'sft')).toBe('applies to ORPO only, and the objective is SFT');
+    expect(inapplicableReason('beta', 'dpo')).toBeNull();
+    expect(inapplicableReason('rank', 'orpo')).toBeNull();
+  });
+
+  it('a run keeps only its objective\'s own values (others back to their defaults)', () => {
+    const s = { ...DEFAULT_SETTINGS, beta: 0.5, labelSmoothing: 0.2, orpoLambda: 0.7, rank: 4 };
+    expect(forObjective({ ...s, objective: 'orpo' })).toEqual({ ...s, objective: 'orpo', beta: DEFAULT_SETTINGS.beta, labelSmoothing: DEFAULT_SETTINGS.labelSmoothing });
+    expect(forObjective({ ...s, objective: 'dpo' })).toEqual({ ...s, objective: 'dpo', orpoLambda: DEFAULT_SETTINGS.orpoLambda });
+    expect(forObjective({ ...s, objective: 'sft' })).toEqual({ ...s, objective: 'sft', beta: DEFAULT_SETTINGS.beta, labelSmoothing: DEFAULT_SETTINGS.labelSmoothing, orpoLambda: DEFAULT_SETTINGS.orpoLambda });
+  });
+
+  it('CLI: a flag of another objective is refused, naming the objective it needs', () => {
+    expect(() => settingsFromFlags({ objective: 'orpo', beta: '0.5' })).toThrow('--beta applies to DPO only, and the objective is ORPO: leave it out, or add --objective dpo');
+    expect(() => settingsFromFlags({ 'orpo-lambda': '0.5' })).toThrow('--orpo-lambda applies to ORPO only, and the objective is SFT: leave it out, or add --objective orpo');
+    expect(() => settingsFromFlags({ objective: 'dpo', 'label-smoothing': '0.1', 'orpo-lambda': '0.2' })).toThrow('--orpo-lambda applies to ORPO only');
+    expect(settingsFromFlags({ objective: 'orpo', 'orpo-lambda': '0.5' }).orpoLambda).toBe(0.5);
+  });
+
+  it('Train screen: the other objective\'s fields are disabled with the reason; the chosen one\'s are live', () => {
+    const html = (objective: TrainSettings['objective']) =>
+      only.map((k) => unescape(renderToStaticMarkup(createElement(SettingControl, { k, settings: { ...DEFAULT_SETTINGS, objective }, errors: {}, set: () => {} })))).join('');
+    // The control right after a label, and whether it is disabled.
+    const control = (h: string, label: string) => /<input[^>]*>/.exec(h.slice(h.indexOf(`>${label}</label>`)))![0];
+    const dpo = html('dpo');
+    expect(control(dpo, 'DPO beta (β)')).not.toContain('disabled');
+    expect(control(dpo, 'ORPO lambda (λ)')).toContain('disabled');
+    expect(dpo).toContain('Not used: applies to ORPO only, and the objective is DPO.');
+    const orpo = html('orpo');
+    expect(control(orpo, 'DPO beta (β)')).toContain('disabled');
+    expect(control(orpo, 'DPO label smoothing')).toContain('disabled');
+    expect(control(orpo, 'ORPO lambda (λ)')).not.toContain('disabled');
+    expect(orpo).toContain('Not used: applies to DPO only, and the objective is ORPO.');
+  });
+});
+
+describe('the objective against the data', () => {
+  it('pairs need DPO or ORPO, single answers SFT; the message says what the file holds and what to do', () => {
+    expect(objectiveDataProblem({ pairs: true, count: 40 }, 'sft')).toMatch(/^the dataset holds 40 preference pairs .*choose the DPO or ORPO objective/);
+    expect(objectiveDataProblem({ pairs: false, count: 12 }, 'orpo')).toMatch(/^ORPO trains on preference pairs .* 12 examples with one answer each: use the SFT objective/);
+    expect(objectiveDataProblem({ pairs: true, count: 40 }, 'dpo')).toBeNull();
+    expect(objectiveDataProblem({ pairs: true, count: 40 }, 'orpo')).toBeNull();
+    expect(objectiveDataProblem({ pairs: false, count: 12 }, 'sft')).toBeNull();
   });
 });

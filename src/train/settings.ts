@@ -41,6 +41,8 @@ interface Common {
   /** `train --<flag>`; null where the CLI has no use for it (`cliNote` says why). */
   flag: string | null;
   cliNote?: string;
+  /** The objectives the setting means something for (absent: all). Elsewhere it is not validated, shown disabled and refused as a CLI flag. */
+  onlyFor?: readonly ObjectiveId[];
 }
 export interface NumberSetting extends Common {
   kind: 'number';
@@ -97,6 +99,8 @@ export const OBJECTIVES = [
   { id: 'dpo', label: 'preference: DPO' },
   { id: 'orpo', label: 'preference: ORPO' },
 ] as const;
+type ObjectiveId = (typeof OBJECTIVES)[number]['id'];
+const objectiveName = (o: ObjectiveId) => (o === 'sft' ? 'SFT' : o.toUpperCase());
 
 export const SETTINGS = {
   objective: {
@@ -106,17 +110,17 @@ export const SETTINGS = {
   },
   beta: {
     kind: 'number', default: 0.1, int: false, min: 0, minExclusive: true, max: 10, step: 0.01,
-    label: 'DPO beta (β)', group: 'objective', flag: 'beta',
+    label: 'DPO beta (β)', group: 'objective', flag: 'beta', onlyFor: ['dpo'],
     explain: 'DPO only. How closely the model stays to where it started: higher keeps it closer (small, safe changes), lower lets the preference pull it further. 0.1 is usual.',
   },
   labelSmoothing: {
     kind: 'number', default: 0, int: false, min: 0, max: 0.5, maxExclusive: true, step: 0.01,
-    label: 'DPO label smoothing', group: 'objective', flag: 'label-smoothing',
+    label: 'DPO label smoothing', group: 'objective', flag: 'label-smoothing', onlyFor: ['dpo'],
     explain: 'DPO only. The share of pairs you think are labelled the wrong way round (conservative DPO); 0 trusts every pair.',
   },
   orpoLambda: {
     kind: 'number', default: 0.1, int: false, min: 0, max: 10, step: 0.01,
-    label: 'ORPO lambda (λ)', group: 'objective', flag: 'orpo-lambda',
+    label: 'ORPO lambda (λ)', group: 'objective', flag: 'orpo-lambda', onlyFor: ['orpo'],
     explain: 'ORPO only. Weight of the preference (odds-ratio) term beside learning the chosen answer; higher pushes the rejected answers down harder. 0.1 is usual.',
   },
   rank: {
@@ -237,6 +241,22 @@ export type LossMode = TrainSettings['lossMode'];
 export type ObjectiveKind = TrainSettings['objective'];
 /** Whether the objective trains on preference pairs (prompt, chosen, rejected). */
 export const isPreferenceObjective = (o: ObjectiveKind): o is 'dpo' | 'orpo' => o !== 'sft';
+/**
+ * Why the objective cannot train a dataset, saying what the file holds and what to do; null when
+ * it can. The session refuses such data with it; the Train and Data screens say it before a run.
+ */
+export function objectiveDataProblem(data: { pairs: boolean; count: number }, objective: ObjectiveKind): string | null {
+  if (data.pairs && objective === 'sft') {
+    return (
+      `the dataset holds ${data.count} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example: ` +
+      'choose the DPO or ORPO objective, or convert the rows to prompt/completion to train on the chosen answers'
+    );
+  }
+  if (!data.pairs && objective !== 'sft') {
+    return `${objectiveName(objective)} trains on preference pairs (prompt, chosen, rejected), and the dataset holds ${data.count} examples with one answer each: use the SFT objective, or a file with chosen and rejected answers`;
+  }
+  return null;
+}
 /** The settings that decide memory (a preference objective doubles the rows: two sequences per pair). */
 export type MemorySettings = Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'> & Partial<Pick<TrainSettings, 'objective'>>;
 /** Rows of a micro-batch: batchSize sequences, or batchSize pairs of two (chosen, rejected) as TRL counts them. */
@@ -305,11 +325,32 @@ export function isValidSetting(spec: SettingSpec, value: unknown): boolean {
   }
 }
 
-/** Problems with the settings, keyed by setting: "<label> must be <requirement> (got <value>)". Empty when they can run. */
+/** Why the setting does nothing under the objective ("applies to DPO only, and the objective is ORPO"), or null when it applies. */
+export function inapplicableReason(key: SettingKey, objective: ObjectiveKind): string | null {
+  const only = settingSpec(key).onlyFor;
+  if (!only || only.includes(objective)) return null;
+  return `applies to ${only.map(objectiveName).join(' and ')} only, and the objective is ${objectiveName(objective)}`;
+}
+
+/**
+ * The settings as a run with their objective uses them: a setting of another objective (β under
+ * ORPO) goes back to its default, so a run record never claims a value that had no effect.
+ */
+export function forObjective(s: TrainSettings): TrainSettings {
+  const out: Record<string, unknown> = { ...s };
+  for (const k of SETTING_KEYS) if (inapplicableReason(k, s.objective)) out[k] = DEFAULT_SETTINGS[k];
+  return out as TrainSettings;
+}
+
+/**
+ * Problems with the settings, keyed by setting: "<label> must be <requirement> (got <value>)".
+ * Empty when they can run. A setting of another objective is not checked (it is not used).
+ */
 export function validateSettings(s: TrainSettings): Partial<Record<SettingKey, string>> {
   const e: Partial<Record<SettingKey, string>> = {};
   for (const k of SETTING_KEYS) {
     const spec = settingSpec(k);
+    if (spec.onlyFor && !spec.onlyFor.includes(s.objective)) continue;
     const v: unknown = s[k];
     if (!isValidSetting(spec, v)) e[k] = `${spec.label} must be ${requirement(spec)}${v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '' : ` (got ${quote(v)})`}`;
   }

@@ -16,6 +16,7 @@ import type { AdapterRecord } from '../persist/records';
 import { safeFileName } from '../persist/lifecycle';
 import { MODEL_PRESETS } from './presets';
 import { unzipFiles, zipFiles, type NamedBytes } from './zip';
+import { adapterRunRecord, TRAINING_SETTINGS_FILE } from '../train/recipe/run-record';
 
 /** A stored adapter's PEFT files, and the folder name (from the adapter's name) they go into. */
 export async function peftFiles(adapterId: string): Promise<{ folder: string; files: NamedBytes[] }> {
@@ -67,6 +68,14 @@ export async function importAdapter(files: NamedBytes[], name: string, loaded: L
   const base = parseModelConfig(baseConfigFor(baseModel, loaded));
   const weights = await SafetensorsFile.open(memorySource(wFile.bytes, PEFT_WEIGHTS_FILE));
   const adapter = await importPeft({ adapterConfig: cfgJson, weights }, base); // validates every key and shape
+  // A LoRA Studio export carries its run record (training_settings.json): kept, with the objective it names.
+  let record: ReturnType<typeof adapterRunRecord>;
+  try {
+    record = adapterRunRecord(flat);
+  } catch (e) {
+    throw new Error(`The adapter's ${TRAINING_SETTINGS_FILE} cannot be read (${(e as Error).message}); import it without that file.`, { cause: e });
+  }
+  const recordFile = record ? flat.filter((f) => f.name === TRAINING_SETTINGS_FILE) : [];
   const rec: AdapterRecord = {
     id: newId('adapter'),
     runId: null,
@@ -77,7 +86,8 @@ export async function importAdapter(files: NamedBytes[], name: string, loaded: L
     rank: adapter.config.r,
     alpha: adapter.config.alpha,
     targets: adapter.config.targetModules,
-    files: [cfgFile, wFile].map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })),
+    ...(record && { objective: record.objective.kind }),
+    files: [cfgFile, wFile, ...recordFile].map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer })),
   };
   await saveAdapter(rec);
   const { files: _f, ...meta } = rec;
@@ -102,7 +112,10 @@ export async function exportAdapterGguf(adapterId: string): Promise<{ fileName: 
   const cfg = parseModelConfig(await baseConfigOf(a.baseModel));
   const files = await storedAdapterExport('gguf', { config: cfg }, a);
   const folder = `${safeFileName(a.name)}-gguf`;
-  return { fileName: `${folder}.zip`, bytes: zipFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await exportFileBytes(f) }))), folder) };
+  const gguf = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await exportFileBytes(f) })));
+  // The run record goes along, as beside the PEFT files (llama.cpp and Ollama ignore it).
+  const record = a.files.filter((f) => f.name === TRAINING_SETTINGS_FILE).map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+  return { fileName: `${folder}.zip`, bytes: zipFiles([...gguf, ...record], folder) };
 }
 
 // ---- merged model: base + adapter folded in, streamed ----

@@ -103,7 +103,7 @@ export function reparse(jobId: string, req: ParseRequest, onProgress?: (p: { byt
  * Saves the current dataset for training. Refuses (with the parser's message) when there are
  * invalid rows and the user has not consented to exclude them.
  */
-export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplicates: boolean }): Promise<{ id: string; examples: number }> {
+export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplicates: boolean }): Promise<{ id: string; examples: number; pairs: boolean }> {
   if (!current) throw new Error('No dataset loaded yet.');
   const examples = selectTrainingExamples(current.result, opts);
   const id = newId('dataset');
@@ -118,7 +118,8 @@ export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplica
     examples: examples.length,
     excludedRows: opts.excludeInvalid ? current.result.invalidRowCount : 0,
   });
-  return { id, examples: examples.length };
+  // Preference pairs train with DPO/ORPO only: the Train screen says so before a run is started.
+  return { id, examples: examples.length, pairs: examples.some((e) => e.kind === 'preference') };
 }
 
 /** Re-opens a saved dataset as the current one. */

@@ -14,14 +14,14 @@ import { openModelWeights, readModelMetadata } from '../hub';
 import { newId } from '../persist/db';
 import { appendMetrics, getCheckpoint, getDataset, getRun, saveAdapter, saveCheckpoint, saveRun, saveSample, updateRun } from '../persist/repo';
 import type { MetricPoint, ModelRef, RunRecord, RunStatus } from '../persist/records';
-import { lastLosses } from '../persist/lifecycle';
+import { lastLosses, metricPointOf } from '../persist/lifecycle';
 import { generateWith, playgroundGenerate, unloadPlayground, type GenerateOutput } from './generation-service';
 import { trainingExamples } from './dataset-service';
 import { openModel } from './models-service';
 import type { GenerateRequest, RunEvent, StartRunRequest } from './run-types';
-import { validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
+import { forObjective, validateSettings, withDefaults, type LossMode, type TrainSettings } from './settings';
 import { baseModelName } from './presets';
-import { buildRunRecord, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
+import { buildRunRecord, runRecordFile, type RunRecord as TrainingRecord } from '../train/recipe/run-record';
 
 
 type DeviceProvider = () => Promise<{ ctx: GpuContext }>;
@@ -142,9 +142,15 @@ async function saveTrainedAdapter(s: Session): Promise<string> {
   // Stored as the export pipeline's PEFT files, so a later PEFT download is exactly those bytes.
   const peft = await exportFiles('peft', { config: s.session.cfg }, adapter, { name: s.run.name, baseModelId: baseModelName(s.run.model) });
   const files = await Promise.all(peft.map(async (f) => ({ name: f.name, bytes: (await exportFileBytes(f)).slice().buffer as ArrayBuffer })));
+  // Beside them the run record, as the CLI writes it: its exports say which objective made it.
+  const record = s.run.trainingRecord;
+  if (record) {
+    const f = runRecordFile(record);
+    files.push({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer });
+  }
   const id = newId('adapter');
   const st: TrainSettings = s.run.settings;
-  await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], files });
+  await saveAdapter({ id, runId: s.run.id, name: s.run.name, createdAt: Date.now(), baseModel: s.run.model.id, rank: st.rank, alpha: st.alpha, targets: [...st.targets], objective: st.objective, files });
   return id;
 }
 
@@ -191,7 +197,7 @@ async function loop(s: Session): Promise<void> {
     const result = await session.run({
       signal: s.stop.signal,
       onStep: async (m) => {
-        pending.push({ runId: s.run.id, step: m.step, time: Date.now(), trainLoss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec, ...(m.valLoss !== undefined && { valLoss: m.valLoss }) });
+        pending.push(metricPointOf(s.run.id, m, Date.now()));
         s.run = { ...s.run, step: m.step };
         await flush(m.valLoss !== undefined);
       },
@@ -237,7 +243,8 @@ export function setForgetDevice(f: () => void): void {
 
 /** Starts a new run; resolves with its id once it is set up (training continues in the background). */
 export async function startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
-  const settings = withDefaults(req.settings);
+  // A setting of another objective (β under ORPO) is not used, so the run stores its default.
+  const settings = forObjective(withDefaults(req.settings));
   const problems = Object.values(validateSettings(settings));
   if (problems.length) throw new Error(`These settings cannot run: ${problems.join('; ')}.`);
   const ds = await getDataset(req.datasetId);

@@ -11,7 +11,7 @@ import { loadPeftDir } from './export';
 import { loadTokenizer, tokenizeExamples, trainingData } from '../../data';
 import { checkTrainingData, TrainingSession } from '../../train/session';
 import { chooseSeqLen } from '../../train/seq-len';
-import { DEFAULT_SETTINGS, SETTING_KEYS, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
+import { DEFAULT_SETTINGS, SETTING_KEYS, inapplicableReason, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
 import { CliError, MODEL_HELP, MODEL_OPTIONS, openCliModel } from '../model-dir';
@@ -21,7 +21,7 @@ import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
 import { trainingWeightFit } from '../../train/memory-plan';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
-import { buildRunRecord, encodeRunRecord, TRAINING_SETTINGS_FILE } from '../../train/recipe/run-record';
+import { buildRunRecord, runRecordFile } from '../../train/recipe/run-record';
 import { fileSha256 } from '../dataset-file';
 
 /** One parseArgs option per training setting that has a flag (SETTINGS declares them). */
@@ -145,6 +145,12 @@ export function settingsFromFlags(v: Values): TrainSettings {
     s[k] = settingFlag(v, k, s[k]);
   };
   for (const k of SETTING_KEYS) if (settingSpec(k).flag) put(k);
+  // A flag of another objective would silently do nothing (TRL's ORPO even calls λ "beta").
+  for (const k of SETTING_KEYS) {
+    const flag = settingSpec(k).flag;
+    const why = inapplicableReason(k, s.objective);
+    if (flag && v[flag] !== undefined && why) throw new CliError(`--${flag} ${why}: leave it out, or add ${settingSpec(k).onlyFor!.map((o) => `--objective ${o}`).join(' or ')}`);
+  }
   return s;
 }
 
@@ -278,7 +284,8 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
       if (model.gguf?.quantized) trained.config.trainedOn = ggufBaseLabel(model.gguf);
       await writeDirAtomically(outDir, async (dir) => {
         for (const [name, data] of Object.entries(exportPeft(trained, model.config))) await writeFile(join(dir, name), data);
-        await writeFile(join(dir, TRAINING_SETTINGS_FILE), encodeRunRecord(record));
+        const sidecar = runRecordFile(record);
+        await writeFile(join(dir, sidecar.name), sidecar.bytes);
       });
       log(`wrote PEFT adapter to ${outDir}${result.finalValLoss !== null ? ` (validation loss ${result.finalValLoss.toFixed(4)})` : ''}`);
     } finally {

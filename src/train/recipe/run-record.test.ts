@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parseDataset } from '../../data';
 import { DEFAULT_ENGINE_OPTIONS } from '../session';
 import { DEFAULT_SETTINGS } from '../settings';
-import { buildRunRecord, decodeRunRecord, encodeRunRecord, recordedExamples, type RecordedSession, type RunRecordSource } from './run-record';
+import { adapterRunRecord, buildRunRecord, decodeRunRecord, encodeRunRecord, recordedExamples, runRecordFile, TRAINING_SETTINGS_FILE, type RecordedSession, type RunRecordSource } from './run-record';
 
 const session = (over: Partial<RecordedSession> = {}): RecordedSession => ({
   settings: { ...DEFAULT_SETTINGS, targets: ['q_proj', 'v_proj'], rank: 4, alpha: 8 },
@@ -48,6 +48,19 @@ describe('buildRunRecord', () => {
     expect(() => buildRunRecord(session(), source({ sha256: 'AB'.repeat(32) }))).toThrow(/SHA-256 must be 64 lowercase hex digits/);
     expect(() => buildRunRecord(session(), source({ examples: 0 }))).toThrow(/at least one example, got 0/);
     expect(() => buildRunRecord(session(), source({}, { id: ' ' }))).toThrow(/base model id is empty/);
+  });
+});
+
+describe('the run record beside an adapter', () => {
+  it('is the file the CLI writes, and reads back with the objective that trained the adapter', () => {
+    const r = buildRunRecord(session({ settings: { ...DEFAULT_SETTINGS, objective: 'dpo', beta: 0.25 } }), source());
+    const f = runRecordFile(r);
+    expect(f.name).toBe(TRAINING_SETTINGS_FILE);
+    expect(new TextDecoder().decode(f.bytes)).toBe(encodeRunRecord(r));
+    const other = { name: 'adapter_config.json', bytes: new TextEncoder().encode('{}') };
+    expect(adapterRunRecord([other, f])?.objective).toEqual({ kind: 'dpo', beta: 0.25, labelSmoothing: 0 });
+    expect(adapterRunRecord([other])).toBeNull();
+    expect(() => adapterRunRecord([{ name: TRAINING_SETTINGS_FILE, bytes: new TextEncoder().encode('{') }])).toThrow(/training_settings.json is not JSON/);
   });
 });
 

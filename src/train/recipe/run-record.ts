@@ -84,6 +84,21 @@ export function storedRunRecord(stored: unknown, where: string): RunRecord {
   return { objective: objectiveOf(settings), settings, engine: o.engine, data: o.data, base: { id: o.base.id, revision: o.base.revision ?? null } };
 }
 
+/**
+ * The record as the file that goes beside an adapter (PEFT ignores it): the CLI's `train` folder,
+ * and the studio's stored adapter, so its PEFT zip, folder and GGUF exports say which objective
+ * (and settings) made them.
+ */
+export function runRecordFile(r: RunRecord): { name: string; bytes: Uint8Array } {
+  return { name: TRAINING_SETTINGS_FILE, bytes: new TextEncoder().encode(encodeRunRecord(r)) };
+}
+
+/** The run record among an adapter's files, or null when it has none (an adapter from another tool); throws on a broken one. */
+export function adapterRunRecord(files: readonly { name: string; bytes: Uint8Array | ArrayBuffer }[]): RunRecord | null {
+  const f = files.find((x) => x.name === TRAINING_SETTINGS_FILE);
+  return f ? decodeRunRecord(new TextDecoder().decode(f.bytes)) : null;
+}
+
 /** What a run was given, beside its session: which rows it selected and which base it trained. */
 export interface RunRecordSource {
   data: RunRecord['data'];

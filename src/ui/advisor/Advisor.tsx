@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { decide, nextQuestion, type Answers, type Question } from './decide';
 import { MachineCheck } from './MachineCheck';
 
-const KEYS: Question['key'][] = ['problem', 'knowledge', 'prompting', 'data'];
+const KEYS: Question['key'][] = ['problem', 'knowledge', 'prompting', 'data', 'pairs'];
 
 /** "Should I fine-tune?": one question at a time, then a recommendation with its reasons and costs. */
 export function Advisor() {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allCompleteAnswers, decide, nextQuestion, type RecommendationId } from './decide';
 
-const ALL_IDS: RecommendationId[] = ['prompt', 'keep-prompting', 'retrieval', 'few-shot', 'fine-tune', 'fine-tune-smaller', 'collect-data'];
+const ALL_IDS: RecommendationId[] = ['prompt', 'keep-prompting', 'retrieval', 'few-shot', 'fine-tune', 'preference-tune', 'collect-pairs', 'fine-tune-smaller', 'collect-data'];
 
 describe('advisor decision tree', () => {
   it('starts with the problem question', () => {
@@ -18,7 +18,7 @@ describe('advisor decision tree', () => {
       const r = decide(a);
       expect(r.why.length, JSON.stringify(a)).toBeGreaterThan(0);
       expect(r.costs.length).toBeGreaterThan(0);
-      expect(r.fineTune).toBe(r.id === 'fine-tune' || r.id === 'fine-tune-smaller');
+      expect(r.fineTune).toBe(r.id === 'fine-tune' || r.id === 'preference-tune' || r.id === 'fine-tune-smaller');
     }
   });
 
@@ -41,6 +41,20 @@ describe('advisor decision tree', () => {
     expect(decide({ problem: 'cost', prompting: 'works', data: 'enough' }).id).toBe('fine-tune-smaller');
     expect(decide({ problem: 'cost', prompting: 'works', data: 'few' }).id).toBe('collect-data');
     expect(decide({ problem: 'cost', prompting: 'not-yet', data: 'none' }).id).toBe('prompt');
+  });
+
+  it('preference ("answers, but not the way you prefer"): asks for ranked pairs, then DPO/ORPO with what data it needs', () => {
+    expect(decide({ problem: 'preference', prompting: 'not-yet' }).id).toBe('prompt');
+    expect(decide({ problem: 'preference', prompting: 'works' }).id).toBe('keep-prompting');
+    expect(nextQuestion({ problem: 'preference', prompting: 'not-enough' })?.key).toBe('pairs');
+    const r = decide({ problem: 'preference', prompting: 'not-enough', pairs: 'enough' });
+    expect(r.id).toBe('preference-tune');
+    expect(r.next.join(' ')).toMatch(/prompt \/ chosen \/ rejected/);
+    expect(r.next.join(' ')).toMatch(/DPO .*β.*ORPO/);
+    expect(decide({ problem: 'preference', prompting: 'not-enough', pairs: 'few' }).id).toBe('collect-pairs');
+    expect(decide({ problem: 'preference', prompting: 'not-enough', pairs: 'none' }).id).toBe('collect-pairs');
+    // The SFT question about input → output examples is not asked on this path.
+    expect(allCompleteAnswers().filter((a) => a.problem === 'preference').every((a) => a.data === undefined)).toBe(true);
   });
 
   it('refuses to decide with an open question', () => {

@@ -2,7 +2,7 @@
 // path can be tested without React. The UI asks `nextQuestion(answers)` until it returns
 // null, then shows `decide(answers)`.
 
-export type Problem = 'knowledge' | 'style' | 'behavior' | 'cost';
+export type Problem = 'knowledge' | 'style' | 'behavior' | 'preference' | 'cost';
 export type Prompting = 'not-yet' | 'works' | 'not-enough';
 export type KnowledgeKind = 'missing' | 'changing';
 export type DataAmount = 'none' | 'few' | 'enough';
@@ -12,9 +12,11 @@ export interface Answers {
   knowledge?: KnowledgeKind;
   prompting?: Prompting;
   data?: DataAmount;
+  /** Preference tuning: prompts with a better and a worse answer. */
+  pairs?: DataAmount;
 }
 
-export type RecommendationId = 'prompt' | 'keep-prompting' | 'retrieval' | 'few-shot' | 'fine-tune' | 'fine-tune-smaller' | 'collect-data';
+export type RecommendationId = 'prompt' | 'keep-prompting' | 'retrieval' | 'few-shot' | 'fine-tune' | 'preference-tune' | 'collect-pairs' | 'fine-tune-smaller' | 'collect-data';
 
 export interface Recommendation {
   id: RecommendationId;
@@ -38,10 +40,13 @@ export type Question =
   | { key: 'problem'; text: string; choices: Choice<Problem>[] }
   | { key: 'knowledge'; text: string; choices: Choice<KnowledgeKind>[] }
   | { key: 'prompting'; text: string; choices: Choice<Prompting>[] }
-  | { key: 'data'; text: string; choices: Choice<DataAmount>[] };
+  | { key: 'data'; text: string; choices: Choice<DataAmount>[] }
+  | { key: 'pairs'; text: string; choices: Choice<DataAmount>[] };
 
 /** Below this many good examples a LoRA rarely learns anything reliable (FORMATS.md, data screen). */
 export const ENOUGH_EXAMPLES = 200;
+/** Preference pairs DPO/ORPO needs before the preference shows reliably on held-out prompts. */
+export const ENOUGH_PAIRS = 300;
 
 export const QUESTIONS = {
   problem: {
@@ -51,6 +56,7 @@ export const QUESTIONS = {
       { value: 'knowledge', label: 'It does not know things', hint: 'facts about your product, documents, recent events' },
       { value: 'style', label: 'Style, tone or format', hint: 'answers should sound like you, or always come back as JSON' },
       { value: 'behavior', label: 'A narrow task, done inconsistently', hint: 'classification, extraction, following a procedure' },
+      { value: 'preference', label: 'It answers, but not the way you prefer', hint: 'you can look at two answers and say which one is better' },
       { value: 'cost', label: 'A big model works, but it is too slow or costly', hint: 'you want the same answers from a smaller model' },
     ],
   },
@@ -80,6 +86,15 @@ export const QUESTIONS = {
       { value: 'enough', label: 'Plenty', hint: `${ENOUGH_EXAMPLES} or more` },
     ],
   },
+  pairs: {
+    key: 'pairs',
+    text: 'How many prompts do you have with a better and a worse answer to each (or can you rank two of the model’s own answers)?',
+    choices: [
+      { value: 'none', label: 'Hardly any', hint: 'fewer than 50' },
+      { value: 'few', label: 'Some', hint: `50 to ${ENOUGH_PAIRS - 1}` },
+      { value: 'enough', label: 'Plenty', hint: `${ENOUGH_PAIRS} or more` },
+    ],
+  },
 } as const satisfies Record<Question['key'], Question>;
 
 /** The next unanswered question on this path, or null when a recommendation is ready. */
@@ -89,6 +104,7 @@ export function nextQuestion(a: Answers): Question | null {
   if (!a.prompting) return QUESTIONS.prompting as Question;
   if (a.problem === 'cost') return a.data ? null : (QUESTIONS.data as Question);
   if (a.prompting === 'not-yet' || a.prompting === 'works') return null;
+  if (a.problem === 'preference') return a.pairs ? null : (QUESTIONS.pairs as Question);
   return a.data ? null : (QUESTIONS.data as Question);
 }
 
@@ -135,6 +151,32 @@ const RECOMMENDATIONS: Record<RecommendationId, Omit<Recommendation, 'why'>> = {
     costs: [COSTS.data(`${ENOUGH_EXAMPLES}+`), COSTS.gpu, COSTS.maintenance],
     fineTune: true,
     next: ['Load your dataset on the Data screen.', 'Pick a base model, train, and compare with your prompt baseline in the Playground.'],
+  },
+  'preference-tune': {
+    id: 'preference-tune',
+    title: 'Preference-tune with DPO or ORPO',
+    costs: [
+      `Data work: ${ENOUGH_PAIRS}+ prompts, each with a chosen and a rejected answer, ranked by a person. Ranking two answers is quicker than writing the perfect one.`,
+      COSTS.gpu + ' A pair is two sequences, so a batch takes twice the memory of supervised training.',
+      COSTS.maintenance,
+    ],
+    fineTune: true,
+    next: [
+      'Save a file of prompt / chosen / rejected rows (TRL’s preference layout, or chosen and rejected conversations sharing their start) on the Data screen.',
+      'On the Train screen pick the objective: DPO keeps the model close to where it started (β sets how close; 0.1 is usual); ORPO needs no reference pass and also learns the chosen answers, the better choice when the model cannot yet produce them at all.',
+      'Watch rewards/accuracies climb on the held-out pairs, then compare answers in the Playground.',
+    ],
+  },
+  'collect-pairs': {
+    id: 'collect-pairs',
+    title: 'Collect ranked pairs first',
+    costs: [COSTS.tokens, 'A little time per prompt: two answers side by side, pick the better one, note it.'],
+    fineTune: false,
+    next: [
+      'Generate two answers to your real prompts (the Playground, or your current setup) and record which one you prefer.',
+      'Meanwhile put an example of the preferred way of answering into the prompt.',
+      `At ${ENOUGH_PAIRS}+ pairs, preference-tune here with DPO or ORPO.`,
+    ],
   },
   'fine-tune-smaller': {
     id: 'fine-tune-smaller',
@@ -183,6 +225,17 @@ export function decide(a: Answers): Recommendation {
       if (a.prompting === 'works') return pick('keep-prompting', ['Prompting already solves it; fine-tuning would add data work and maintenance for no gain.']);
       if (a.data === 'enough') return pick('fine-tune', [`Fine-tuning is good at ${what}: consistent behaviour learned from examples.`, 'Prompting was not enough.', `You have ${ENOUGH_EXAMPLES}+ examples.`]);
       return pick('few-shot', [`Fine-tuning on fewer than ${ENOUGH_EXAMPLES} examples rarely teaches a model anything reliable.`, 'Your examples do more good inside the prompt for now.']);
+    }
+    case 'preference': {
+      if (a.prompting === 'not-yet') return pick('prompt', ['Describing the answers you prefer (and showing one) in the prompt is the cheapest thing to try, and often enough.']);
+      if (a.prompting === 'works') return pick('keep-prompting', ['Prompting already gives the answers you prefer; training would add data work and maintenance for no gain.']);
+      if (a.pairs === 'enough')
+        return pick('preference-tune', [
+          'The model can answer, but not the way you prefer, and you can say which of two answers is better: that is what preference tuning (DPO, ORPO) learns from.',
+          'Prompting was not enough.',
+          `You have ${ENOUGH_PAIRS}+ ranked pairs.`,
+        ]);
+      return pick('collect-pairs', [`Preference tuning on fewer than ${ENOUGH_PAIRS} pairs rarely generalises beyond them.`, 'Ranking answers you already get is a cheap way to build that set.']);
     }
     default:
       throw new Error('decide: no problem chosen');

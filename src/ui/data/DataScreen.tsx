@@ -1,5 +1,7 @@
 import { useEffect } from 'react';
 import { useDataset } from '../../store/dataset';
+import { useTrain } from '../../store/training';
+import { objectiveDataProblem } from '../../worker/settings';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes } from '../common/format';
@@ -18,7 +20,11 @@ export function DataScreen() {
     void reopen();
   }, [reopen]);
 
+  const objective = useTrain((s) => s.settings.objective);
   const problems = report ? report.invalidRowCount + report.fileErrors.length : 0;
+  const pairs = report?.format === 'preference';
+  // The Train screen's objective against what this file holds (pairs need DPO/ORPO, single answers SFT).
+  const objectiveProblem = report && report.exampleCount > 0 ? objectiveDataProblem({ pairs, count: report.exampleCount }, objective) : null;
   const canSave = !!report && !!report.mapping && report.exampleCount > 0 && (problems === 0 || excludeInvalid);
 
   return (
@@ -58,6 +64,10 @@ export function DataScreen() {
               <dd data-testid="record-count">{report.recordCount}</dd>
               <dt>Valid examples</dt>
               <dd data-testid="example-count">{report.exampleCount}</dd>
+              <dt>Trains with</dt>
+              <dd data-testid="dataset-objective">
+                {pairs ? 'preference pairs (prompt, chosen, rejected): DPO or ORPO' : 'one answer per example: supervised fine-tuning (SFT)'}
+              </dd>
               <dt>Invalid rows</dt>
               <dd data-testid="invalid-count" className={report.invalidRowCount ? 'bad' : ''}>
                 {report.invalidRowCount}
@@ -65,6 +75,11 @@ export function DataScreen() {
               <dt>Duplicates</dt>
               <dd>{report.duplicateCount}</dd>
             </dl>
+            {objectiveProblem && (
+              <p className="warn-text" data-testid="objective-mismatch">
+                The Train screen's objective does not fit this file: {objectiveProblem}. <a href="#/train">Change the objective on the Train screen.</a>
+              </p>
+            )}
             {report.fileErrors.map((f) => (
               <p key={f.code + f.message} className="bad" role="alert">
                 {f.message}

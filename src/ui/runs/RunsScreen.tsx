@@ -2,7 +2,14 @@ import { useEffect, useMemo, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
-import { LOSS_MODES, RECIPE_TARGETS, type RecipeTarget } from '../../worker/settings';
+import { LOSS_MODES, OBJECTIVES, RECIPE_TARGETS, type RecipeTarget, type TrainSettings } from '../../worker/settings';
+
+/** The objective a run trained with and its own parameters ("DPO, β 0.1"). */
+function objectiveSummary(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSmoothing' | 'orpoLambda'>): string {
+  if (s.objective === 'dpo') return `DPO, β ${s.beta}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ''}`;
+  if (s.objective === 'orpo') return `ORPO, λ ${s.orpoLambda}`;
+  return 'SFT';
+}
 import { align, canResume, deleteRunRefusal, formatLoss, recipeRefusal, seriesOf, thin } from '../../persist/lifecycle';
 import type { RunRecord } from '../../persist/records';
 import { Chart } from '../common/Chart';
@@ -163,7 +170,7 @@ export function RunsScreen() {
                       <code className="small">{r.model.id}</code>
                     </td>
                     <td className="small">
-                      r {r.settings.rank}, α {r.settings.alpha}, lr {r.settings.learningRate}, {r.settings.epochs} ep, batch {r.settings.batchSize}×{r.settings.gradAccum}
+                      <span data-testid="run-objective">{objectiveSummary(r.settings)}</span>, r {r.settings.rank}, α {r.settings.alpha}, lr {r.settings.learningRate}, {r.settings.epochs} ep, batch {r.settings.batchSize}×{r.settings.gradAccum}
                       {r.settings.lossMode && r.settings.lossMode !== 'all-assistant' && `, trained on ${LOSS_MODES.find((m) => m.id === r.settings.lossMode)?.label}`}
                     </td>
                     <td>
@@ -198,6 +205,7 @@ export function RunsScreen() {
               <tr>
                 <th scope="col">Adapter</th>
                 <th scope="col">Base model</th>
+                <th scope="col">Trained with</th>
                 <th scope="col">Rank / alpha</th>
                 <th scope="col">Targets</th>
                 <th scope="col">Export</th>
@@ -215,6 +223,7 @@ export function RunsScreen() {
                   <td>
                     <code className="small">{a.baseModel}</code>
                   </td>
+                  <td data-testid="adapter-objective">{a.objective ? OBJECTIVES.find((o) => o.id === a.objective)?.label : <span className="muted">not recorded</span>}</td>
                   <td>
                     {a.rank} / {a.alpha}
                   </td>

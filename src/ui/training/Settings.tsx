@@ -1,7 +1,7 @@
 // The Train screen's settings: presets, then every setting of the declaration (SETTINGS in
 // src/train/settings.ts) in its group, rendered by its kind. Nothing here lists settings.
 import { useTrain } from '../../store/training';
-import { EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, loraScale, settingSpec, type PresetId, type SettingGroup, type SettingKey, type TrainSettings } from '../../worker/settings';
+import { EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, inapplicableReason, loraScale, settingSpec, type PresetId, type SettingGroup, type SettingKey, type TrainSettings } from '../../worker/settings';
 import { Field } from '../common/Field';
 
 /** Groups shown full width above the grid of the others. */
@@ -15,11 +15,14 @@ const AFTER_HINT: Partial<Record<SettingKey, (s: TrainSettings) => string>> = {
 type Errors = Partial<Record<SettingKey, string>>;
 type Setter = <K extends SettingKey>(key: K, value: TrainSettings[K]) => void;
 
-function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; settings: TrainSettings; errors: Errors; note?: string; set: Setter }) {
+/** One setting's control, label, explanation and error (exported for the settings' surface test). */
+export function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; settings: TrainSettings; errors: Errors; note?: string; set: Setter }) {
   const spec = settingSpec(k);
   const error = errors[k];
   const after = AFTER_HINT[k]?.(settings);
-  const hint = [EXPLAIN[k], note, after].filter(Boolean).join(' ');
+  // A setting of another objective (β under ORPO) stays visible, disabled, with the reason.
+  const off = inapplicableReason(k, settings.objective);
+  const hint = [off && `Not used: ${off}.`, EXPLAIN[k], note, after].filter(Boolean).join(' ');
   const value: unknown = settings[k];
   // Each branch writes a value of the setting's own kind.
   const put = set as (key: SettingKey, value: unknown) => void;
@@ -32,6 +35,7 @@ function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; set
               id={id}
               type="number"
               step={spec.step ?? 1}
+              disabled={!!off}
               value={Number.isFinite(value) ? (value as number) : ''}
               aria-describedby={describedBy}
               aria-invalid={!!error}
@@ -44,7 +48,7 @@ function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; set
       return (
         <Field label={spec.label} hint={hint} error={error}>
           {(id, describedBy) => (
-            <select id={id} aria-describedby={describedBy} aria-invalid={!!error} value={value as string} onChange={(e) => put(k, e.target.value)}>
+            <select id={id} disabled={!!off} aria-describedby={describedBy} aria-invalid={!!error} value={value as string} onChange={(e) => put(k, e.target.value)}>
               {spec.choices.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.label}
@@ -59,7 +63,7 @@ function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; set
       return (
         <>
           <label className="check">
-            <input type="checkbox" checked={value as boolean} onChange={(e) => put(k, e.target.checked)} /> {spec.label}
+            <input type="checkbox" disabled={!!off} checked={value as boolean} onChange={(e) => put(k, e.target.checked)} /> {spec.label}
           </label>
           <small className="muted">{hint}</small>
           {error && <small className="bad"> {error}</small>}
@@ -72,7 +76,7 @@ function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; set
           <div className="targets" role="group" aria-label={spec.label}>
             {spec.choices.map((t) => (
               <label key={t} className="check">
-                <input type="checkbox" checked={chosen.includes(t)} onChange={(e) => put(k, e.target.checked ? [...chosen, t] : chosen.filter((x) => x !== t))} /> <code>{t}</code>
+                <input type="checkbox" disabled={!!off} checked={chosen.includes(t)} onChange={(e) => put(k, e.target.checked ? [...chosen, t] : chosen.filter((x) => x !== t))} /> <code>{t}</code>
               </label>
             ))}
           </div>

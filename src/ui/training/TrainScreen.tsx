@@ -4,7 +4,7 @@ import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useSeqLen, useTrain } from '../../store/training';
 import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
-import { validateSettings } from '../../worker/settings';
+import { objectiveDataProblem, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
 import { LiveCharts } from './LiveCharts';
@@ -26,8 +26,10 @@ export function TrainScreen() {
   const shownPoints = useMemo(() => live?.points ?? (latest ? metrics[latest.id] : undefined) ?? [], [live, latest, metrics]);
 
   const seqLen = useSeqLen();
+  // Pairs need DPO/ORPO and single answers SFT: said at the objective before a run is started (the session refuses it too).
+  const dataProblem = saved?.pairs === undefined ? null : objectiveDataProblem({ pairs: saved.pairs, count: saved.examples }, settings.objective);
   // A sequence length past the model's positions is refused here, before any work starts.
-  const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}) };
+  const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}), ...(dataProblem ? { objective: `Cannot start: ${dataProblem}.` } : {}) };
   const valid = Object.keys(errors).length === 0;
   // Planned steps come from the worker's session plan (split, packing, accumulation), as the run will take them.
   useEffect(() => {
@@ -48,7 +50,7 @@ export function TrainScreen() {
       <div className="card" data-testid="train-inputs">
         <dl className="kv">
           <dt>Dataset</dt>
-          <dd>{saved ? `${saved.name} — ${saved.examples} examples` : <a href="#/data">none saved yet — load one on the Data screen</a>}</dd>
+          <dd data-testid="train-dataset">{saved ? `${saved.name} — ${saved.examples} ${saved.pairs ? 'preference pairs (prompt, chosen, rejected)' : 'examples'}` : <a href="#/data">none saved yet — load one on the Data screen</a>}</dd>
           <dt>Base model</dt>
           <dd>
             <a href="#/model">{model.id}</a>
@@ -58,7 +60,7 @@ export function TrainScreen() {
         </dl>
       </div>
 
-      <Settings errors={errors} notes={seqLen.note ? { seqLen: seqLen.note } : {}} disabled={running} />
+      <Settings errors={errors} notes={{ ...(seqLen.note ? { seqLen: seqLen.note } : {}), ...(saved?.pairs && !dataProblem ? { objective: 'Your dataset holds preference pairs.' } : {}) }} disabled={running} />
 
       <div className="card">
         <label htmlFor="sample-prompts">Prompts to try every {settings.sampleEvery || '—'} steps (one per line)</label>
