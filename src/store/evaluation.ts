@@ -1,18 +1,18 @@
 // Held-out evaluations: the one in progress (it runs in the worker; this store outlives the
 // screens, so leaving the Evaluate screen and coming back shows it still going) and the stored
-// ones per run, read from IndexedDB. The playground's system prompt is kept here too, so the
-// prompted baseline of an evaluation starts from the prompt the user tried by hand.
+// ones per run, read from IndexedDB. The prompted baseline (system prompt and written few-shot
+// examples) is kept here too: the Playground and the Evaluate screen edit the same one, so what
+// an evaluation scores is the prompt the user tried by hand.
 import { create } from 'zustand';
 import { listDatasets, listEvaluations } from '../persist/repo';
 import type { DatasetRecord, EvaluationRecord } from '../persist/records';
-import { callback, errorMessage, trainer, type EvaluateProgress, type EvaluateRequest } from '../worker/client';
+import { callback, errorMessage, trainer, type BaselinePrompt, type EvaluateProgress, type EvaluateRequest } from '../worker/client';
 
 const JOB = 'evaluation';
 
-interface EvaluationState {
-  /** The playground's system prompt (the prompted baseline's default). */
-  systemPrompt: string;
+interface EvaluationState extends BaselinePrompt {
   setSystemPrompt(s: string): void;
+  setFewShotText(s: string): void;
   running: { runId: string; progress: EvaluateProgress | null; cancelling: boolean } | null;
   error: string | null;
   /** Stored evaluations by run id, newest first. */
@@ -28,6 +28,8 @@ interface EvaluationState {
 export const useEvaluation = create<EvaluationState>((set, get) => ({
   systemPrompt: '',
   setSystemPrompt: (systemPrompt) => set({ systemPrompt }),
+  fewShotText: '',
+  setFewShotText: (fewShotText) => set({ fewShotText }),
   running: null,
   error: null,
   byRun: {},

@@ -181,7 +181,7 @@ function Results({ rec }: { rec: EvaluationRecord }) {
 
 export function EvaluateScreen() {
   const { runs, adapters, refresh } = useRuns();
-  const { systemPrompt, setSystemPrompt, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
+  const { systemPrompt, setSystemPrompt, fewShotText, setFewShotText, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
   const [catalog, setCatalog] = useState<{ id: string; label: string }[]>([]);
   const evaluable = runs.filter((r) => r.adapterId);
   const [runId, setRunId] = useState('');
@@ -227,6 +227,7 @@ export function EvaluateScreen() {
       maxNewTokens,
       shots,
       systemPrompt,
+      fewShotText,
       seed,
       referenceLoss: withLoss,
     };
@@ -286,8 +287,12 @@ export function EvaluateScreen() {
           </div>
           <fieldset>
             <legend>Prompted baseline</legend>
-            <Field label="Baseline system prompt" hint="Shared with the Playground.">{(id, d) => <textarea id={id} aria-describedby={d} rows={2} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />}</Field>
-            <Field label="Few-shot examples" hint="Drawn from the run's training rows, never from the evaluation set. 0 and no system prompt: no prompted baseline.">
+            <p className="muted small">The Playground’s baseline prompt (the same one: edit it here or there), plus examples drawn from the run’s training rows. None of them may come from the evaluation set. Blank, none written and 0 drawn: no prompted baseline.</p>
+            <Field label="Baseline system prompt">{(id) => <textarea id={id} rows={2} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />}</Field>
+            <Field label="Few-shot examples" hint="Lines starting with “user:” and “assistant:”; each answer closes an example.">
+              {(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={fewShotText} onChange={(e) => setFewShotText(e.target.value)} placeholder={'user: …\nassistant: …'} />}
+            </Field>
+            <Field label="Examples drawn from the training rows" hint="Seeded by the seed above; never from the evaluation set.">
               {(id, d) => <input id={id} aria-describedby={d} type="number" min={0} max={64} value={shots} onChange={(e) => setShots(Number(e.target.value))} />}
             </Field>
           </fieldset>
