@@ -2,23 +2,16 @@
 // local folder with small Train settings: "Profile one step" gives a per-kernel table (or,
 // on an adapter without timestamp-query, says so with whole-step times), and "Run kernel
 // benchmark" a GFLOP/s table naming the adapter. Both export JSON.
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { buildTinyModel } from '../test/fixtures/tiny-model';
+import { importTinyModel } from './studio-support';
 
 test.setTimeout(300_000);
 
 test('GPU screen: profile one step and run the kernel benchmark on the tiny model', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const dir = join(await mkdtemp(join(tmpdir(), 'studio-profile-')), 'tiny-llama');
-  await mkdir(dir);
-  for (const [name, data] of Object.entries(buildTinyModel({ seed: 5 }).files)) await writeFile(join(dir, name), data);
-  await page.goto('/#/model');
-  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
-  await expect(page.getByTestId('model-cached')).toBeVisible();
+  await importTinyModel(page, { seed: 5 });
 
   await page.goto('/#/train');
   for (const [label, v] of [['Batch size', '1'], ['Gradient accumulation', '1'], ['Sequence length', '32']] as const) await page.getByLabel(label, { exact: true }).fill(v);
