@@ -10,7 +10,28 @@ import { callback, errorMessage, trainer, type BaselinePrompt, type EvaluateProg
 
 const JOB = 'evaluation';
 
+/** The Evaluate screen's choices (besides the shared baseline prompt and the run). */
+export interface EvaluateForm {
+  /** 'validation' or a saved dataset's id. */
+  source: string;
+  /** Other adapters of the same base. */
+  others: string[];
+  /** Metrics chosen from the references, else `picked`. */
+  auto: boolean;
+  picked: string[];
+  regex: string;
+  contains: string;
+  maxNewTokens: number;
+  /** Examples drawn from the training rows. */
+  shots: number;
+  seed: number;
+  withLoss: boolean;
+}
+
 interface EvaluationState extends BaselinePrompt {
+  /** Kept here, not in the screen, so a trip to another screen while an evaluation runs loses none of them. */
+  form: EvaluateForm;
+  setForm(patch: Partial<EvaluateForm>): void;
   setSystemPrompt(s: string): void;
   setFewShotText(s: string): void;
   running: { runId: string; progress: EvaluateProgress | null; cancelling: boolean } | null;
@@ -30,6 +51,8 @@ export const useEvaluation = create<EvaluationState>((set, get) => ({
   setSystemPrompt: (systemPrompt) => set({ systemPrompt }),
   fewShotText: '',
   setFewShotText: (fewShotText) => set({ fewShotText }),
+  form: { source: 'validation', others: [], auto: true, picked: [], regex: '', contains: '', maxNewTokens: 64, shots: 3, seed: 0, withLoss: true },
+  setForm: (patch) => set({ form: { ...get().form, ...patch } }),
   running: null,
   error: null,
   byRun: {},

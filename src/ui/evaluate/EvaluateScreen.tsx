@@ -181,21 +181,23 @@ function Results({ rec }: { rec: EvaluationRecord }) {
 
 export function EvaluateScreen() {
   const { runs, adapters, refresh } = useRuns();
-  const { systemPrompt, setSystemPrompt, fewShotText, setFewShotText, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
+  const { systemPrompt, setSystemPrompt, fewShotText, setFewShotText, form, setForm, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
   const [catalog, setCatalog] = useState<{ id: string; label: string }[]>([]);
   const evaluable = runs.filter((r) => r.adapterId);
   const [runId, setRunId] = useState('');
   const run = evaluable.find((r) => r.id === (runId || running?.runId)) ?? evaluable[0];
-  const [source, setSource] = useState('validation');
-  const [others, setOthers] = useState<string[]>([]);
-  const [auto, setAuto] = useState(true);
-  const [picked, setPicked] = useState<string[]>([]);
-  const [regex, setRegex] = useState('');
-  const [contains, setContains] = useState('');
-  const [maxNewTokens, setMaxNewTokens] = useState(64);
-  const [shots, setShots] = useState(3);
-  const [seed, setSeed] = useState(0);
-  const [withLoss, setWithLoss] = useState(true);
+  // The choices live in the store: leaving the screen while an evaluation runs loses none of them.
+  const { source, others, auto, picked, regex, contains, maxNewTokens, shots, seed, withLoss } = form;
+  const setSource = (source: string) => setForm({ source });
+  const setOthers = (others: string[]) => setForm({ others });
+  const setAuto = (auto: boolean) => setForm({ auto });
+  const setPicked = (picked: string[]) => setForm({ picked });
+  const setRegex = (regex: string) => setForm({ regex });
+  const setContains = (contains: string) => setForm({ contains });
+  const setMaxNewTokens = (maxNewTokens: number) => setForm({ maxNewTokens });
+  const setShots = (shots: number) => setForm({ shots });
+  const setSeed = (seed: number) => setForm({ seed });
+  const setWithLoss = (withLoss: boolean) => setForm({ withLoss });
   const [shownId, setShownId] = useState<string | null>(null);
 
   useEffect(() => {
@@ -242,7 +244,7 @@ export function EvaluateScreen() {
         Evaluate: does the tune beat the prompt?
       </h1>
       <p>
-        Does the tune beat a careful prompt? The base model, the prompted baseline (a system prompt and examples from the training rows) and the tuned adapter answer the same held-out prompts, greedily; the scores are compared example by example. Nothing leaves this device.
+        Does the tune beat a careful prompt? The base model, the prompted baseline (the Playground’s system prompt and examples, plus examples drawn from the training rows) and the tuned adapter answer the same held-out prompts, greedily; the scores are compared example by example. Nothing leaves this device.
       </p>
       {evaluable.length === 0 ? (
         <p className="muted" data-testid="eval-no-runs">
