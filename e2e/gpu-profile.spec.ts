@@ -4,14 +4,14 @@
 // benchmark" a GFLOP/s table naming the adapter. Both export JSON.
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { importTinyModel } from './tiny-model';
+import { importTinyModel } from './studio-support';
 
 test.setTimeout(300_000);
 
 test('GPU screen: profile one step and run the kernel benchmark on the tiny model', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await importTinyModel(page, 5);
+  await importTinyModel(page, { seed: 5 });
 
   await page.goto('/#/train');
   for (const [label, v] of [['Batch size', '1'], ['Gradient accumulation', '1'], ['Sequence length', '32']] as const) await page.getByLabel(label, { exact: true }).fill(v);

@@ -2,14 +2,13 @@
 // a short context (max_position_embeddings 128), a prompt/completion dataset, samples during
 // training, all three Playground columns, exports naming the model's Hub id. And what happens
 // when the browser evicts the imported model (private windows do, ~minutes after import).
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
 import { readGguf } from '../src/engine/model/gguf-format';
 import { memorySource } from '../src/engine/model/safetensors';
+import { importModelFolder, modelFolder, saveDataset } from './studio-support';
 
 test.setTimeout(420_000);
 
@@ -21,15 +20,11 @@ const HUB_ID = 'acme/tiny-pretrained-128';
  * as BOS/EOS, a 128-token context, and the Hub id transformers writes as `_name_or_path`.
  */
 async function pretrainedFolder(): Promise<string> {
-  const dir = join(await mkdtemp(join(tmpdir(), 'studio-local-')), FOLDER);
-  await mkdir(dir);
   const m = buildTinyModel({ seed: 11 });
   const config = { ...m.configJson, max_position_embeddings: 128, _name_or_path: HUB_ID, bos_token_id: 0, eos_token_id: 0, pad_token_id: 0 };
   const { chat_template: _template, ...tokenizerConfig } = m.tokenizerConfig;
   Object.assign(tokenizerConfig, { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|endoftext|>' });
-  const files = { ...m.files, 'config.json': JSON.stringify(config), 'tokenizer_config.json': JSON.stringify(tokenizerConfig), 'generation_config.json': JSON.stringify({ bos_token_id: 0, eos_token_id: 0 }) };
-  for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
-  return dir;
+  return modelFolder({ ...m.files, 'config.json': JSON.stringify(config), 'tokenizer_config.json': JSON.stringify(tokenizerConfig), 'generation_config.json': JSON.stringify({ bos_token_id: 0, eos_token_id: 0 }) }, FOLDER);
 }
 
 /** Prompt/completion rows (plain text, as for a base model). */
@@ -40,9 +35,7 @@ function completionRows(n: number): string {
 }
 
 async function importFolder(page: Page, dir: string) {
-  await page.goto('/#/model');
-  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
-  await expect(page.getByTestId('model-cached')).toBeVisible();
+  await importModelFolder(page, dir);
   await expect(page.getByTestId('model-choice')).toContainText(FOLDER);
 }
 
@@ -54,11 +47,7 @@ test('a pretrained model from a local folder: prompt/completion data, training w
   await expect(page.getByLabel('Hugging Face model id of this folder')).toHaveValue(HUB_ID);
 
   // Data: prompt/completion rows are plain text for this model, and the preview keeps spaces.
-  await page.goto('/#/data');
-  await page.getByTestId('dataset-drop').locator('input[type=file]').setInputFiles({ name: 'fox.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(completionRows(40)) });
-  await expect(page.getByTestId('example-count')).toHaveText('40');
-  await page.getByTestId('save-dataset').click();
-  await expect(page.getByTestId('dataset-saved')).toBeVisible();
+  await saveDataset(page, { name: 'fox.jsonl', text: completionRows(40), examples: 40 });
   await page.getByTestId('count-tokens').click();
   await expect(page.getByTestId('tokenized-as')).toHaveText('Prompt/completion rows are tokenized as plain text: the prompt, then the completion and the end-of-text token, with no chat template.');
   await expect(page.getByTestId('token-stats')).not.toContainText('chat template of');

@@ -4,7 +4,7 @@
 // metrics (TRL's names) appear live and stay with the run, and a PEFT zip that says it was DPO.
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { importTinyModel } from './tiny-model';
+import { importTinyModel } from './studio-support';
 import { unzipFiles } from '../src/worker/zip';
 
 // Two DPO steps on a tiny model (kernel compilation dominates): about three minutes on a loaded 2-core box.
@@ -16,7 +16,7 @@ const PAIRS = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Gre
 test('DPO on preference pairs: objective checks, live reward metrics stored with the run, the export names the objective', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await importTinyModel(page, 7);
+  await importTinyModel(page, { seed: 7 });
 
   // Data: the pairs are recognised as such, and the (default) SFT objective is said not to fit them.
   await page.goto('/#/data');

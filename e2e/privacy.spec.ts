@@ -1,6 +1,8 @@
 // "Your dataset never leaves your device", tested: a session in real Chromium loads a dataset
 // full of unique marker strings through the Data screen, saves it, downloads a model from the
-// (mock) Hub on the Model screen, tokenizes the dataset with it, and visits every screen. Every request is recorded twice: by Playwright (what
+// (mock) Hub on the Model screen, tokenizes the dataset with it, trains on it, evaluates the run
+// on its held-out rows (prompts, references and answers all carry markers) and exports the
+// evaluation, and visits every screen. Every request is recorded twice: by Playwright (what
 // the page and its workers ask for) and by an HTTP proxy that all of Chromium's traffic must
 // pass through (loopback included), which also refuses anything not bound for the app.
 // The test fails if any request goes anywhere but the app's origin and the Hub, if any URL,
@@ -10,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
 import { HUB_ORIGIN, routeHubToMock, runHubInWorker, startRecordingProxy, trainerWorker } from './hub-support';
+import { trainToCompletion } from './studio-support';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -61,6 +64,9 @@ function markedDataset(n: number) {
   }
   return { run, markers, text: lines.join('\n') + '\n', fileName: `private-notes-${run}.jsonl` };
 }
+
+// A download, tokenization, a two-step run and an evaluation: ~2 min alone, ~5 min on a loaded 2-core box.
+test.setTimeout(480_000);
 
 let hub: MockHub;
 test.beforeAll(async () => {
@@ -129,6 +135,26 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
     await expect(page.getByTestId('token-mode-stale')).toHaveCount(0);
     expect(await trained()).toBeGreaterThan(0.98 * total);
     await page.screenshot({ path: 'e2e/artifacts/data-train-on-all.png', fullPage: true });
+
+    // A short run, then an evaluation of it on its held-out rows: the worker generates from
+    // prompts that carry markers, scores answers against references that carry markers, and the
+    // result (markers and all) is stored and exported, all without a request carrying them.
+    await trainToCompletion(page, { 'Max steps': '2', 'Validation split': '0.1', 'Batch size': '2', 'Gradient accumulation': '1', 'Sequence length': '128', 'Evaluate every': '2', 'Checkpoint every': '2', 'Sample every': '100', 'Warm-up steps': '0' });
+    await page.goto('/#/evaluate');
+    await page.getByLabel('Baseline system prompt').fill('File the note.');
+    await page.getByLabel('Examples drawn from the training rows').fill('1');
+    await page.getByLabel('Max new tokens').fill('4');
+    await page.getByTestId('eval-start').click();
+    const results = page.getByTestId('eval-results');
+    await expect(results).toBeVisible({ timeout: 240_000 });
+    await expect(page.getByTestId('eval-scores').locator('tbody tr')).toHaveCount(3);
+    // The held-out rows are the dataset's: the table shows their marked prompts and references.
+    await expect(page.getByTestId('eval-examples')).toContainText(`QMARK${data.run}`);
+    await expect(page.getByTestId('eval-examples')).toContainText(`AMARK${data.run}`);
+    const exported = page.waitForEvent('download');
+    await results.getByRole('button', { name: 'Everything (.json)' }).click();
+    expect(await (await exported).path()).toBeTruthy();
+    await page.screenshot({ path: 'e2e/artifacts/privacy-evaluate.png', fullPage: true });
 
     for (const name of ['Advisor', 'Model', 'Train', 'Playground', 'Evaluate', 'Runs', 'GPU', 'Data']) {
       await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();

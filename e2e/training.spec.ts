@@ -2,17 +2,15 @@
 // imported as a local folder: token statistics, live curves, a reload in the middle of the
 // run, resume from the last checkpoint, the adapter in Runs, PEFT zip export, merged exports
 // (downloaded where the browser has no folder picker, and streamed into a picked folder).
-import { mkdtemp, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { buildTinyModel } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
 import { readGguf } from '../src/engine/model/gguf-format';
 import { memorySource } from '../src/engine/model/safetensors';
 import { trainerWorker } from './hub-support';
 import { describeFrames, mainThreadReport, OUR_SCRIPT_MS_PER_FRAME, watchMainThread } from './responsiveness';
+import { fillTrainSettings, importTinyModel, saveDataset } from './studio-support';
 
 // Training, a reload, a lost device, every export and a recipe: ~2–4 min alone, ~7 min on a loaded 2-core box.
 test.setTimeout(600_000);
@@ -20,35 +18,19 @@ test.setTimeout(600_000);
 test('train a tiny model: live curves, reload mid-run and lost device both resume from the checkpoint, adapter exports, playground', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const dir = join(await mkdtemp(join(tmpdir(), 'studio-e2e-')), 'tiny-llama');
-  await mkdir(dir);
-  const tinyFiles = buildTinyModel({ seed: 7 }).files;
-  for (const [name, data] of Object.entries(tinyFiles)) await writeFile(join(dir, name), data);
-
   // Model: import the folder into the browser's cache (through the worker).
-  await page.goto('/#/model');
-  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
-  await expect(page.getByTestId('model-cached')).toBeVisible();
+  const tinyFiles = await importTinyModel(page);
   await expect(page.getByTestId('model-choice')).toContainText('tiny-llama');
   await expect(page.getByTestId('model-cache')).toContainText('tiny-llama');
 
   // Data: the sample, saved; tokens counted with the tiny model's tokenizer and template.
-  await page.goto('/#/data');
-  await page.getByTestId('load-sample').click();
-  await expect(page.getByTestId('example-count')).toHaveText('300');
-  await page.getByTestId('save-dataset').click();
-  await expect(page.getByTestId('dataset-saved')).toBeVisible();
+  await saveDataset(page, 'sample');
   await page.getByTestId('count-tokens').click();
   await expect(page.getByTestId('total-tokens')).toHaveText(/^[1-9]\d*$/);
   await expect(page.getByTestId('token-stats').locator('.tokens mark.trained').first()).toBeVisible();
 
   // Train: small shapes for a software GPU.
-  await page.goto('/#/train');
-  // Planned steps come from the worker's session plan (the saved dataset packed with this model's tokenizer).
-  await expect(page.getByTestId('planned-steps')).toHaveText(/^[1-9]\d*$/, { timeout: 60_000 });
-  for (const [label, v] of [['Max steps', '8'], ['Validation split', '0.02'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '256'], ['Evaluate every', '4'], ['Checkpoint every', '2'], ['Sample every', '4'], ['Warm-up steps', '2']] as const) {
-    await page.getByLabel(label, { exact: true }).fill(v);
-  }
+  await fillTrainSettings(page, { 'Max steps': '8', 'Validation split': '0.02', 'Batch size': '2', 'Gradient accumulation': '1', 'Sequence length': '256', 'Evaluate every': '4', 'Checkpoint every': '2', 'Sample every': '4', 'Warm-up steps': '2' });
   await expect(page.getByTestId('planned-steps')).toHaveText('8');
   await page.getByLabel(/^Prompts to try every/).fill('Lunch with Ana tomorrow at noon');
   // The UI must stay responsive while the worker trains: our own script's CPU per frame

@@ -97,6 +97,28 @@ describe('lora-studio evaluate', () => {
     expect(text).toMatch(/^The tune (beats|ties with|does not beat) the prompted baseline/m);
   }, 600_000);
 
+  it('a tiny model trained on a format task (a fixed JSON answer) scores higher than its base on held-out rows', async () => {
+    // The same task as the studio's e2e (e2e/evaluate.spec.ts): the random model never writes the answer.
+    const rows = Array.from({ length: 120 }, (_, i) => chat(`note ${['lunch', 'call', 'gym', 'trip', 'class'][i % 5]} #${i}`, '{"ok":true}'));
+    const trainData = join(dir, 'format-train.jsonl');
+    const heldOut = join(dir, 'format-eval.jsonl');
+    await writeFile(trainData, rows.slice(0, 100).join('\n'));
+    await writeFile(heldOut, rows.slice(100).join('\n'));
+    const formatModel = join(dir, 'format-model');
+    await writeTinyModel(formatModel, { seed: 7 });
+    const tuned = join(dir, 'format-adapter');
+    const t = await runCli(['train', '--model', formatModel, '--data', trainData, '--out', tuned, '--steps', '12', '--lr', '0.01', '--schedule', 'constant', '--warmup', '0', '--batch', '4', '--grad-accum', '1', '--seq-len', '128', '--val-split', '0.05', '--eval-every', '12', '--checkpoint-every', '100', '--weights', 'f32']);
+    expect(t.code, t.err).toBe(0);
+    const r = await runCli(['evaluate', '--model', formatModel, '--data', heldOut, '--adapter', tuned, '--max-new-tokens', '16', '--weights', 'f32', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out[0]);
+    expect(out.metrics.map((m: { id: string }) => m.id)).toEqual(['json_fields', 'json', 'em', 'length']);
+    const [base, tune] = out.systems as { name: string; aggregates: Record<string, { mean: number }> }[];
+    for (const m of ['json_fields', 'json', 'em']) expect(tune.aggregates[m].mean, m).toBeGreaterThan(base.aggregates[m].mean);
+    expect(out.verdicts[0]).toMatchObject({ a: 'format-adapter', b: 'base', metric: 'json_fields', outcome: 'beats' });
+    expect(out.verdicts[0].text).toMatch(/^The tune beats the base model on \d+ of 20 held-out examples/);
+  }, 600_000);
+
   it('refuses few-shot examples drawn from the evaluation set, and shots without --train', async () => {
     const leaky = join(dir, 'leaky.jsonl');
     await writeFile(leaky, [...TRAIN, EVAL[1]].map(([q, a]) => chat(q, a)).join('\n'));

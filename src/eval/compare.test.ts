@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { combineEvaluation, promptedMessages, resultAggregatesCsv, resultExamplesCsv, systemPrompt } from './compare';
+import { combineEvaluation, promptedMessages, resolveBaseline, resultAggregatesCsv, resultExamplesCsv, systemPrompt } from './compare';
 import { resolveMetrics } from './metric-set';
 import type { EvalItem } from './eval-set';
 
@@ -32,6 +32,18 @@ it('the prompted baseline: its system text before the item’s own, the shots as
   ]);
   expect(systemPrompt('tuned', items[0], { shots: [shot], systemText: 'x' })).toBe(items[0].prompt);
   expect(systemPrompt('prompted', items[1], { shots: [] })).toEqual(items[1].prompt);
+});
+
+it('the studio’s baseline (Playground and Evaluate): a blank system prompt is none; written examples become shots', () => {
+  expect(resolveBaseline({ systemPrompt: '  \n', fewShotText: '' })).toEqual({ systemText: undefined, shots: [] });
+  const b = resolveBaseline({ systemPrompt: 'Answer in one word.', fewShotText: 'user: Q\nassistant: A' });
+  expect(systemPrompt('prompted', items[1], b)).toEqual([
+    { role: 'system', content: 'Answer in one word.' },
+    { role: 'user', content: 'Q' },
+    { role: 'assistant', content: 'A' },
+    { role: 'user', content: 'Sky colour?' },
+  ]);
+  expect(() => resolveBaseline({ systemPrompt: '', fewShotText: 'user: Q' })).toThrow('has a user turn without an assistant answer');
 });
 
 it('several adapters: one comparison set per adapter, base and prompted scored once, per-example rows by system name', () => {

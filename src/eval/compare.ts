@@ -4,7 +4,7 @@
 // per-system prompts before and the scoring after (report.ts compares base / prompted / one tune,
 // so there is one report per adapter, base and prompted scoring the same in each).
 import type { Message } from '../data/types';
-import { fewShotPrompt, type EvalItem } from './eval-set';
+import { fewShotPrompt, writtenShots, type EvalItem } from './eval-set';
 import type { Metric } from './metric-set';
 import { evaluate, type EvalReport } from './report';
 import type { MeanInterval, PairedComparison } from './stats';
@@ -34,6 +34,23 @@ export interface EvaluationResult {
   /** One per adapter: the tune against the prompted baseline (else the base). */
   verdicts: { adapter: string | null; a: string; b: string; metric: string; outcome: Outcome; text: string }[];
   examples: { index: number; row?: number; prompt: string; reference: string; predictions: Record<string, string>; scores: Record<string, Record<string, number>> }[];
+}
+
+/**
+ * The prompted baseline as the studio keeps it, one definition for the Playground (which shows
+ * it answering a prompt) and the Evaluate screen (which scores it on held-out rows, adding
+ * examples drawn from the training rows): a system prompt and hand-written few-shot examples.
+ */
+export interface BaselinePrompt {
+  /** '' or blank = none. */
+  systemPrompt: string;
+  /** "user: …" / "assistant: …" lines (see writtenShots). */
+  fewShotText: string;
+}
+
+/** The baseline's system text (undefined when blank) and its written shots; throws on malformed examples. */
+export function resolveBaseline(b: BaselinePrompt): { systemText?: string; shots: EvalItem[] } {
+  return { systemText: b.systemPrompt.trim() ? b.systemPrompt : undefined, shots: writtenShots(b.fewShotText) };
 }
 
 /** The prompted baseline's conversation: its system text before the item's own, then the shots, then the item. */

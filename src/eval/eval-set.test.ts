@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { Example, Message } from '../data/types';
-import { EvalLeakError, assertDisjoint, fewShotExamples, fewShotPrompt, toEvalItem, toEvalSet } from './eval-set';
+import { EvalLeakError, assertDisjoint, assertShotsHeldOut, fewShotExamples, fewShotPrompt, toEvalItem, toEvalSet, writtenShots } from './eval-set';
 
 const chat = (row: number, ...turns: [Message['role'], string][]): Example => ({ kind: 'chat', row, messages: turns.map(([role, content]) => ({ role, content })) });
 const completion = (row: number, prompt: string, answer: string): Example => ({
@@ -73,4 +73,23 @@ it('fewShotPrompt: system turns first, then each shot as prompt + answer, then t
     { role: 'assistant', content: 'Lima' },
     { role: 'user', content: 'Capital of Italy?' },
   ]);
+});
+
+it('writtenShots: role lines open turns, other lines continue them; each answer closes an example', () => {
+  expect(writtenShots('\n  \nUser: lunch at 1?\nassistant: EVENT: Lunch\nWHEN: 13:00\n\nuser: hi\nuser: again\nASSISTANT:  hello')).toEqual([
+    { prompt: [{ role: 'user', content: 'lunch at 1?' }], reference: 'EVENT: Lunch\nWHEN: 13:00', row: 1 },
+    { prompt: [{ role: 'user', content: 'hi' }, { role: 'user', content: 'again' }], reference: 'hello', row: 2 },
+  ]);
+  expect(writtenShots('')).toEqual([]);
+  expect(() => writtenShots('examples:\nuser: a\nassistant: b')).toThrow('Few-shot examples start each turn with “user:” or “assistant:” (the first line is “examples:”).');
+  expect(() => writtenShots('user: a\nassistant: b\nassistant: c')).toThrow('Few-shot example 2 has an assistant answer without a user turn before it.');
+  expect(() => writtenShots('user: a\nassistant: b\nuser: c')).toThrow('Few-shot example 2 has a user turn without an assistant answer after it.');
+});
+
+it('assertShotsHeldOut: a written example asking an evaluation question is refused, whatever its answer or system turns', () => {
+  const items = [toEvalItem(chat(9, ['system', 'Be brief.'], ['user', 'Capital of Italy?'], ['assistant', 'Rome']))!, toEvalItem(completion(12, 'Capital of Peru?', 'Lima'))!];
+  expect(() => assertShotsHeldOut(writtenShots('user: Capital of Spain?\nassistant: Madrid'), items)).not.toThrow();
+  expect(() => assertShotsHeldOut(writtenShots('user: Capital of Spain?\nassistant: Madrid\nuser: Capital of Italy?\nassistant: Milan'), items)).toThrow(
+    'Few-shot example 2 asks the question of evaluation row 9: a shot that is also a test question hands the prompted baseline its answer. Remove it from the few-shot examples.',
+  );
 });

@@ -1,5 +1,6 @@
 // The held-out evaluation set as prompts and references, and the prompted baseline's few-shot
-// examples, which come from the training set and never from the evaluation set.
+// examples, which come from the training set (drawn, or written by hand in the studio) and never
+// from the evaluation set.
 
 import { seededShuffle } from '../data/split';
 import type { Example, Message } from '../data/types';
@@ -101,4 +102,51 @@ export function fewShotPrompt(item: EvalItem, shots: readonly EvalItem[]): Messa
   const system = item.prompt.filter((m) => m.role === 'system');
   const shotTurns = shots.flatMap((s) => [...s.prompt.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: s.reference }]);
   return [...system, ...shotTurns, ...item.prompt.filter((m) => m.role !== 'system')];
+}
+
+/**
+ * Few-shot examples written by hand (the studio's "Few-shot examples" box): a line starting with
+ * "user:" or "assistant:" opens a turn, other non-empty lines continue the previous turn. Each
+ * assistant turn closes one example whose prompt is the user turns before it; `row` is the
+ * example's number in the box (1-based). Throws on text before the first turn, an answer without
+ * a question, or a question left without an answer, naming the example: blank text is the only
+ * way to have no examples, so a screen can tell an empty baseline without parsing.
+ */
+export function writtenShots(text: string): EvalItem[] {
+  const turns: Message[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(user|assistant)\s*:\s*(.*)$/i.exec(line);
+    if (m) turns.push({ role: m[1].toLowerCase() as 'user' | 'assistant', content: m[2] });
+    else if (line.trim() && turns.length) turns[turns.length - 1].content += '\n' + line;
+    else if (line.trim()) throw new Error(`Few-shot examples start each turn with “user:” or “assistant:” (the first line is “${line.trim().slice(0, 40)}”).`);
+  }
+  const shots: EvalItem[] = [];
+  let prompt: Message[] = [];
+  for (const t of turns) {
+    if (t.role === 'user') {
+      prompt.push(t);
+      continue;
+    }
+    if (prompt.length === 0) throw new Error(`Few-shot example ${shots.length + 1} has an assistant answer without a user turn before it.`);
+    shots.push({ prompt, reference: t.content, row: shots.length + 1 });
+    prompt = [];
+  }
+  if (prompt.length > 0) throw new Error(`Few-shot example ${shots.length + 1} has a user turn without an assistant answer after it.`);
+  return shots;
+}
+
+/** A question as the model sees it: the prompt's turns other than system turns. */
+const questionKey = (item: EvalItem) => contentKey(item.prompt.filter((m) => m.role !== 'system'));
+
+/**
+ * Throws when a written few-shot example asks the question of an evaluation item: it would hand
+ * the prompted baseline that item's answer (drawn shots are checked by assertDisjoint).
+ */
+export function assertShotsHeldOut(shots: readonly EvalItem[], items: readonly EvalItem[]): void {
+  const evalRows = new Map<string, number>();
+  for (const i of items) if (!evalRows.has(questionKey(i))) evalRows.set(questionKey(i), i.row);
+  for (const s of shots) {
+    const row = evalRows.get(questionKey(s));
+    if (row !== undefined) throw new Error(`Few-shot example ${s.row} asks the question of evaluation row ${row}: a shot that is also a test question hands the prompted baseline its answer. Remove it from the few-shot examples.`);
+  }
 }

@@ -131,7 +131,7 @@ export interface EvaluationRecord {
   runId: string;
   createdAt: number;
   source: EvalSource;
-  /** What was asked for: metric ids, decoding and the prompted baseline. */
-  settings: { metrics: string[]; maxNewTokens: number; shots: number; systemPrompt: string; seed: number };
+  /** What was asked for: metric ids, decoding and the prompted baseline (shots: drawn; fewShotText: written, absent in records before it was stored). */
+  settings: { metrics: string[]; maxNewTokens: number; shots: number; systemPrompt: string; fewShotText?: string; seed: number };
   result: EvaluationResult;
 }

@@ -1,18 +1,39 @@
 // Held-out evaluations: the one in progress (it runs in the worker; this store outlives the
 // screens, so leaving the Evaluate screen and coming back shows it still going) and the stored
-// ones per run, read from IndexedDB. The playground's system prompt is kept here too, so the
-// prompted baseline of an evaluation starts from the prompt the user tried by hand.
+// ones per run, read from IndexedDB. The prompted baseline (system prompt and written few-shot
+// examples) is kept here too: the Playground and the Evaluate screen edit the same one, so what
+// an evaluation scores is the prompt the user tried by hand.
 import { create } from 'zustand';
 import { listDatasets, listEvaluations } from '../persist/repo';
 import type { DatasetRecord, EvaluationRecord } from '../persist/records';
-import { callback, errorMessage, trainer, type EvaluateProgress, type EvaluateRequest } from '../worker/client';
+import { callback, errorMessage, trainer, type BaselinePrompt, type EvaluateProgress, type EvaluateRequest } from '../worker/client';
 
 const JOB = 'evaluation';
 
-interface EvaluationState {
-  /** The playground's system prompt (the prompted baseline's default). */
-  systemPrompt: string;
+/** The Evaluate screen's choices (besides the shared baseline prompt and the run). */
+export interface EvaluateForm {
+  /** 'validation' or a saved dataset's id. */
+  source: string;
+  /** Other adapters of the same base. */
+  others: string[];
+  /** Metrics chosen from the references, else `picked`. */
+  auto: boolean;
+  picked: string[];
+  regex: string;
+  contains: string;
+  maxNewTokens: number;
+  /** Examples drawn from the training rows. */
+  shots: number;
+  seed: number;
+  withLoss: boolean;
+}
+
+interface EvaluationState extends BaselinePrompt {
+  /** Kept here, not in the screen, so a trip to another screen while an evaluation runs loses none of them. */
+  form: EvaluateForm;
+  setForm(patch: Partial<EvaluateForm>): void;
   setSystemPrompt(s: string): void;
+  setFewShotText(s: string): void;
   running: { runId: string; progress: EvaluateProgress | null; cancelling: boolean } | null;
   error: string | null;
   /** Stored evaluations by run id, newest first. */
@@ -28,6 +49,10 @@ interface EvaluationState {
 export const useEvaluation = create<EvaluationState>((set, get) => ({
   systemPrompt: '',
   setSystemPrompt: (systemPrompt) => set({ systemPrompt }),
+  fewShotText: '',
+  setFewShotText: (fewShotText) => set({ fewShotText }),
+  form: { source: 'validation', others: [], auto: true, picked: [], regex: '', contains: '', maxNewTokens: 64, shots: 3, seed: 0, withLoss: true },
+  setForm: (patch) => set({ form: { ...get().form, ...patch } }),
   running: null,
   error: null,
   byRun: {},

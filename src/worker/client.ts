@@ -13,6 +13,7 @@ export type { MergedFormat, MergedExportPlan } from './adapter-service';
 export type { CachedModel, DownloadProgress } from './models-service';
 export type { TokenReport, DatasetStats, PreviewSegment } from './token-service';
 export type { EvaluateRequest, EvaluateProgress } from './evaluation-service';
+export type { BaselinePrompt } from '../eval';
 
 let remote: Comlink.Remote<TrainerApi> | null = null;
 

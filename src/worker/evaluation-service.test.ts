@@ -42,7 +42,7 @@ const svc = await import('./evaluation-service');
 const { TrainingSession } = await import('../train/session');
 
 const RUN = { id: 'run-1', name: 'format tune', model: { id: 'tiny', source: 'local' }, datasetId: 'train-ds', adapterId: 'tuned', settings: withDefaults({ valSplit: 0.2, seed: 3 } as never) } as RunRecord;
-const REQ: Parameters<typeof svc.evaluateRun>[2] = { runId: 'run-1', source: { kind: 'validation' }, otherAdapterIds: [], metrics: [], maxNewTokens: 16, shots: 2, systemPrompt: 'Answer tersely.', seed: 0, referenceLoss: true };
+const REQ: Parameters<typeof svc.evaluateRun>[2] = { runId: 'run-1', source: { kind: 'validation' }, otherAdapterIds: [], metrics: [], maxNewTokens: 16, shots: 2, systemPrompt: 'Answer tersely.', fewShotText: '', seed: 0, referenceLoss: true };
 const ctx = {} as never;
 
 describe('evaluation service (the worker)', () => {
@@ -79,6 +79,32 @@ describe('evaluation service (the worker)', () => {
     expect(state.saved).toEqual([rec]);
     expect(rec).toMatchObject({ runId: 'run-1', source: { kind: 'validation' }, settings: { shots: 2, maxNewTokens: 16 } });
     expect(progress.at(-1)).toMatchObject({ done: 3 * 2 * val.length, total: 3 * 2 * val.length, etaMs: 0 });
+  });
+
+  it('the studio’s written few-shot examples come first in the prompted baseline, then the drawn ones; one asking a held-out question is refused', async () => {
+    const written = 'user: written question\nassistant: written answer';
+    const rec = await svc.evaluateRun(ctx, 'job', { ...REQ, shots: 1, systemPrompt: '', fewShotText: written });
+    const { train, val } = TrainingSession.split(rows(20, 'train'), RUN.settings);
+    const trainQuestions = new Set(train.map((e) => e.messages[0].content));
+    for (const p of state.prompts.get('base1')! as { role: string; content: string }[][]) {
+      expect(p.slice(0, 2)).toEqual([
+        { role: 'user', content: 'written question' },
+        { role: 'assistant', content: 'written answer' },
+      ]);
+      expect(trainQuestions.has(p[2].content)).toBe(true);
+      expect(p).toHaveLength(2 + 2 + 1);
+    }
+    expect(rec.settings).toMatchObject({ shots: 1, systemPrompt: '', fewShotText: written });
+    // Written examples alone make a prompted baseline.
+    const alone = await svc.evaluateRun(ctx, 'job', { ...REQ, shots: 0, systemPrompt: '', fewShotText: written });
+    expect(alone.result.systems.map((s) => s.kind)).toEqual(['base', 'prompted', 'tuned']);
+    const none = await svc.evaluateRun(ctx, 'job', { ...REQ, shots: 0, systemPrompt: ' ', fewShotText: '' });
+    expect(none.result.systems.map((s) => s.kind)).toEqual(['base', 'tuned']);
+    state.saved.length = 0;
+    const leak = `user: ${val[0].messages[0].content}\nassistant: anything`;
+    await expect(svc.evaluateRun(ctx, 'job', { ...REQ, fewShotText: leak })).rejects.toThrow(`Few-shot example 1 asks the question of evaluation row ${val[0].row}`);
+    await expect(svc.evaluateRun(ctx, 'job', { ...REQ, fewShotText: 'user: dangling' })).rejects.toThrow('Few-shot example 1 has a user turn without an assistant answer after it.');
+    expect(state.saved).toEqual([]);
   });
 
   it('a separate dataset: refused when it shares an example with the training rows', async () => {

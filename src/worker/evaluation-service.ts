@@ -1,13 +1,13 @@
-// Held-out evaluation of a run in the worker: the base model, the prompted baseline (a system
-// prompt and few-shot examples drawn from the run's training rows, never from the evaluation
-// set), the run's adapter and optionally other adapters of the same base answer the same prompts
+// Held-out evaluation of a run in the worker: the base model, the prompted baseline (the
+// playground's system prompt and written few-shot examples, plus examples drawn from the run's
+// training rows; never from the evaluation set), the run's adapter and optionally other adapters of the same base answer the same prompts
 // greedily (batched: train/held-out); eval/compare scores them; the result is stored with the
 // run. It runs here, not in the page, so it goes on while the user moves between screens.
 import type { GpuContext } from '../engine/gpu/context';
 import { TrainingSession } from '../train/session';
 import { greedyAnswers, referenceLoss, type HeldOutModel } from '../train/held-out';
 import { tokenizeExamples, trainingData, type Example } from '../data';
-import { EvalLeakError, METRIC_IDS, assertDisjoint, chooseMetricIds, combineEvaluation, fewShotExamples, metricFromId, resolveMetrics, resultAggregatesCsv, resultExamplesCsv, systemPrompt, toEvalSet, toJson, type EvalSystem, type SystemOutput } from '../eval';
+import { EvalLeakError, METRIC_IDS, assertDisjoint, assertShotsHeldOut, resolveBaseline, type BaselinePrompt, chooseMetricIds, combineEvaluation, fewShotExamples, metricFromId, resolveMetrics, resultAggregatesCsv, resultExamplesCsv, systemPrompt, toEvalSet, toJson, type EvalSystem, type SystemOutput } from '../eval';
 import { newId } from '../persist/db';
 import { getAdapter, getEvaluation, getRun, saveEvaluation } from '../persist/repo';
 import type { EvalSource, EvaluationRecord, RunRecord } from '../persist/records';
@@ -15,7 +15,8 @@ import { trainingExamples } from './dataset-service';
 import { loadAdapter, loadBase } from './generation-service';
 import { CancelledError, endJob, startJob } from './jobs';
 
-export interface EvaluateRequest {
+/** The prompted baseline is the studio's one (BaselinePrompt: shared with the Playground) plus `shots` drawn examples. */
+export interface EvaluateRequest extends BaselinePrompt {
   runId: string;
   source: EvalSource;
   /** Adapters of other runs on the same base, compared too. */
@@ -25,10 +26,8 @@ export interface EvaluateRequest {
   /** Start from the metrics chosen from the references (then add `metrics`: a regex, a substring). */
   autoMetrics?: boolean;
   maxNewTokens: number;
-  /** Few-shot examples of the prompted baseline, drawn from the run's training rows. */
+  /** Few-shot examples of the prompted baseline drawn from the run's training rows (after the written ones). */
   shots: number;
-  /** The prompted baseline's system prompt ('' = none). */
-  systemPrompt: string;
   /** Seeds the few-shot draw and the bootstrap. */
   seed: number;
   /** Also measure each system's teacher-forced loss on the references. */
@@ -85,6 +84,8 @@ function uniqueName(name: string, taken: Set<string>): string {
 
 export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateRequest, onProgress: (p: EvaluateProgress) => void = () => {}): Promise<EvaluationRecord> {
   validateRequest(req);
+  // Malformed written examples are refused before anything is loaded.
+  const baseline = resolveBaseline(req);
   if (running) throw new Error(evaluationBusy('start another one')!);
   running = jobId;
   const signal = startJob(jobId);
@@ -106,25 +107,27 @@ export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateR
     } else {
       evalExamples = (await trainingExamples(req.source.datasetId)).examples;
     }
-    let shots;
+    let drawn;
     try {
       // Throws when the evaluation set shares an example with the run's training rows.
       assertDisjoint(split.train, evalExamples);
-      shots = fewShotExamples(split.train, evalExamples, req.shots, req.seed);
+      drawn = fewShotExamples(split.train, evalExamples, req.shots, req.seed);
     } catch (e) {
       if (e instanceof EvalLeakError) throw new Error(`${req.source.kind === 'dataset' ? `“${req.source.datasetName}”` : 'The validation split'}: ${e.message}`, { cause: e });
       throw e;
     }
-    if (shots.length < req.shots) throw new Error(`Only ${shots.length} training examples can serve as few-shot examples (asked for ${req.shots}).`);
+    if (drawn.length < req.shots) throw new Error(`Only ${drawn.length} training examples can serve as few-shot examples (asked for ${req.shots}).`);
     const { items, skippedRows } = toEvalSet(evalExamples);
     if (items.length === 0) throw new Error('No example of the evaluation set has a user turn followed by an answer to grade.');
+    assertShotsHeldOut(baseline.shots, items);
+    const shots = [...baseline.shots, ...drawn];
+    const systemText = baseline.systemText;
     const references = items.map((i) => i.reference);
     const metrics = resolveMetrics(references, req.autoMetrics ? [...chooseMetricIds(references), ...req.metrics] : req.metrics);
 
     const taken = new Set<string>();
     const systems: (EvalSystem & { adapterId?: string })[] = [{ name: 'base', kind: 'base' }];
-    const systemText = req.systemPrompt.trim() ? req.systemPrompt : undefined;
-    if (systemText !== undefined || req.shots > 0) systems.push({ name: 'prompted', kind: 'prompted' });
+    if (systemText !== undefined || shots.length > 0) systems.push({ name: 'prompted', kind: 'prompted' });
     systems.push({ name: uniqueName(run.name, taken), kind: 'tuned', adapter: run.adapterId, adapterId: run.adapterId });
     for (const id of req.otherAdapterIds.filter((id) => id !== run.adapterId)) {
       const rec = await getAdapter(id);
@@ -169,7 +172,7 @@ export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateR
       runId: run.id,
       createdAt: Date.now(),
       source: req.source,
-      settings: { metrics: result.metrics.map((m) => m.id), maxNewTokens: req.maxNewTokens, shots: req.shots, systemPrompt: req.systemPrompt, seed: req.seed },
+      settings: { metrics: result.metrics.map((m) => m.id), maxNewTokens: req.maxNewTokens, shots: req.shots, systemPrompt: req.systemPrompt, fewShotText: req.fewShotText, seed: req.seed },
       result,
     };
     await saveEvaluation(record);

@@ -11,6 +11,7 @@ import { destroyWeights, uploadWeights, type ModelWeights } from '../engine/mode
 import { loadLoraParams, loadPeftFiles } from '../adapters/load';
 import { loadTokenizer, promptIds, ReplyText, type ChatTokenizer } from '../data';
 import { openModelWeights, readModelMetadata } from '../hub';
+import { promptedMessages, resolveBaseline } from '../eval';
 import { getAdapter } from '../persist/repo';
 import type { ModelRef } from '../persist/records';
 import { cacheKeyOf, openModel } from './models-service';
@@ -113,9 +114,17 @@ export async function generateWith(
   }
 }
 
-/** The playground: base model (adapterId null) or base + adapter at a scale. */
+/** The conversation a playground request is answered from: its messages, after the prompted baseline's prompt when it asks for it. */
+export function playgroundMessages(req: Pick<GenerateRequest, 'messages' | 'baseline'>): GenerateRequest['messages'] {
+  if (!req.baseline) return req.messages;
+  const { systemText, shots } = resolveBaseline(req.baseline);
+  return promptedMessages({ prompt: req.messages, reference: '', row: 0 }, shots, systemText);
+}
+
+/** The playground: base model (adapterId null) or base + adapter at a scale; the prompted baseline with `baseline`. */
 export async function playgroundGenerate(ctx: GpuContext, req: GenerateRequest, onText: (t: string) => void): Promise<GenerateOutput> {
+  const messages = playgroundMessages(req); // malformed examples are refused before loading anything
   const l = await loadBase(ctx, req.model);
   const lora = req.adapterId ? await loadAdapter(l, req.adapterId) : null;
-  return generateWith(l.model, lora, l.tok, req, onText);
+  return generateWith(l.model, lora, l.tok, { ...req, messages }, onText);
 }

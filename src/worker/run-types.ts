@@ -2,6 +2,7 @@
 // sent as new points, never whole histories.
 import type { MetricPoint, ModelRef, RunStatus } from '../persist/records';
 import type { TrainSettings, WeightsFlag } from './settings';
+import type { BaselinePrompt } from '../eval';
 
 export interface StartRunRequest {
   name: string;
@@ -28,6 +29,12 @@ export interface GenerateRequest {
   /** Scale multiplier on the adapter's alpha/r (1 = as trained). */
   adapterScale: number;
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  /**
+   * Answer as the prompted baseline: the messages come after its system prompt and written
+   * examples, composed as the evaluation composes them (eval/compare), so the Playground shows
+   * the baseline the Evaluate screen scores.
+   */
+  baseline?: BaselinePrompt;
   maxNewTokens: number;
   temperature: number;
   topP: number;

@@ -181,21 +181,23 @@ function Results({ rec }: { rec: EvaluationRecord }) {
 
 export function EvaluateScreen() {
   const { runs, adapters, refresh } = useRuns();
-  const { systemPrompt, setSystemPrompt, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
+  const { systemPrompt, setSystemPrompt, fewShotText, setFewShotText, form, setForm, running, error, byRun, load, start, cancel, datasets, loadDatasets } = useEvaluation();
   const [catalog, setCatalog] = useState<{ id: string; label: string }[]>([]);
   const evaluable = runs.filter((r) => r.adapterId);
   const [runId, setRunId] = useState('');
   const run = evaluable.find((r) => r.id === (runId || running?.runId)) ?? evaluable[0];
-  const [source, setSource] = useState('validation');
-  const [others, setOthers] = useState<string[]>([]);
-  const [auto, setAuto] = useState(true);
-  const [picked, setPicked] = useState<string[]>([]);
-  const [regex, setRegex] = useState('');
-  const [contains, setContains] = useState('');
-  const [maxNewTokens, setMaxNewTokens] = useState(64);
-  const [shots, setShots] = useState(3);
-  const [seed, setSeed] = useState(0);
-  const [withLoss, setWithLoss] = useState(true);
+  // The choices live in the store: leaving the screen while an evaluation runs loses none of them.
+  const { source, others, auto, picked, regex, contains, maxNewTokens, shots, seed, withLoss } = form;
+  const setSource = (source: string) => setForm({ source });
+  const setOthers = (others: string[]) => setForm({ others });
+  const setAuto = (auto: boolean) => setForm({ auto });
+  const setPicked = (picked: string[]) => setForm({ picked });
+  const setRegex = (regex: string) => setForm({ regex });
+  const setContains = (contains: string) => setForm({ contains });
+  const setMaxNewTokens = (maxNewTokens: number) => setForm({ maxNewTokens });
+  const setShots = (shots: number) => setForm({ shots });
+  const setSeed = (seed: number) => setForm({ seed });
+  const setWithLoss = (withLoss: boolean) => setForm({ withLoss });
   const [shownId, setShownId] = useState<string | null>(null);
 
   useEffect(() => {
@@ -227,6 +229,7 @@ export function EvaluateScreen() {
       maxNewTokens,
       shots,
       systemPrompt,
+      fewShotText,
       seed,
       referenceLoss: withLoss,
     };
@@ -241,7 +244,7 @@ export function EvaluateScreen() {
         Evaluate: does the tune beat the prompt?
       </h1>
       <p>
-        Does the tune beat a careful prompt? The base model, the prompted baseline (a system prompt and examples from the training rows) and the tuned adapter answer the same held-out prompts, greedily; the scores are compared example by example. Nothing leaves this device.
+        Does the tune beat a careful prompt? The base model, the prompted baseline (the Playground’s system prompt and examples, plus examples drawn from the training rows) and the tuned adapter answer the same held-out prompts, greedily; the scores are compared example by example. Nothing leaves this device.
       </p>
       {evaluable.length === 0 ? (
         <p className="muted" data-testid="eval-no-runs">
@@ -286,8 +289,12 @@ export function EvaluateScreen() {
           </div>
           <fieldset>
             <legend>Prompted baseline</legend>
-            <Field label="Baseline system prompt" hint="Shared with the Playground.">{(id, d) => <textarea id={id} aria-describedby={d} rows={2} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />}</Field>
-            <Field label="Few-shot examples" hint="Drawn from the run's training rows, never from the evaluation set. 0 and no system prompt: no prompted baseline.">
+            <p className="muted small">The Playground’s baseline prompt (the same one: edit it here or there), plus examples drawn from the run’s training rows. None of them may come from the evaluation set. Blank, none written and 0 drawn: no prompted baseline.</p>
+            <Field label="Baseline system prompt">{(id) => <textarea id={id} rows={2} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />}</Field>
+            <Field label="Few-shot examples" hint="Lines starting with “user:” and “assistant:”; each answer closes an example.">
+              {(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={fewShotText} onChange={(e) => setFewShotText(e.target.value)} placeholder={'user: …\nassistant: …'} />}
+            </Field>
+            <Field label="Examples drawn from the training rows" hint="Seeded by the seed above; never from the evaluation set.">
               {(id, d) => <input id={id} aria-describedby={d} type="number" min={0} max={64} value={shots} onChange={(e) => setShots(Number(e.target.value))} />}
             </Field>
           </fieldset>

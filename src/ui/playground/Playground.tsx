@@ -3,7 +3,6 @@ import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useEvaluation } from '../../store/evaluation';
 import { callback, errorMessage, trainer, type GenerateRequest } from '../../worker/client';
-import { parseFewShot } from './few-shot';
 import { speedLine } from './speed';
 import { Field } from '../common/Field';
 
@@ -24,10 +23,11 @@ export function Playground() {
   }, [refresh]);
 
   const [prompt, setPrompt] = useState('');
-  // Shared with the Evaluate screen: the prompted baseline starts from the prompt tried here.
+  // The prompted baseline is shared with the Evaluate screen: what is tried here is what it scores.
   const system = useEvaluation((s) => s.systemPrompt);
   const setSystem = useEvaluation((s) => s.setSystemPrompt);
-  const [fewShot, setFewShot] = useState('');
+  const fewShot = useEvaluation((s) => s.fewShotText);
+  const setFewShot = useEvaluation((s) => s.setFewShotText);
   const [adapterId, setAdapterId] = useState<string>('');
   const [scale, setScale] = useState(1);
   const [temperature, setTemperature] = useState(0.7);
@@ -40,9 +40,18 @@ export function Playground() {
   const adapter = adapters.find((a) => a.id === adapterId);
 
   async function runColumn(col: Column, gen: number) {
-    const messages: GenerateRequest['messages'] =
-      col === 'baseline' ? [...(system.trim() ? [{ role: 'system' as const, content: system }] : []), ...parseFewShot(fewShot), { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }];
-    const req: GenerateRequest = { model: adapter ? { id: adapter.baseModel, source: model.source } : model, adapterId: col === 'tuned' ? adapterId : null, adapterScale: scale, messages, maxNewTokens, temperature, topP, seed };
+    // The worker composes the baseline's conversation as the evaluation does.
+    const req: GenerateRequest = {
+      model: adapter ? { id: adapter.baseModel, source: model.source } : model,
+      adapterId: col === 'tuned' ? adapterId : null,
+      adapterScale: scale,
+      messages: [{ role: 'user', content: prompt }],
+      ...(col === 'baseline' ? { baseline: { systemPrompt: system, fewShotText: fewShot } } : {}),
+      maxNewTokens,
+      temperature,
+      topP,
+      seed,
+    };
     const update = (o: Partial<Output>) => gen === generation.current && setOut((prev) => ({ ...prev, [col]: { ...prev[col], ...o } }));
     update({ text: '', busy: true, error: null, stats: '' });
     try {
@@ -62,8 +71,9 @@ export function Playground() {
     }
   }
 
-  // Without a system prompt or examples the baseline would only repeat the base column.
-  const baselineEmpty = !system.trim() && parseFewShot(fewShot).length === 0;
+  // Without a system prompt or examples the baseline would only repeat the base column
+  // (blank text is the only way to have no examples: eval/eval-set writtenShots).
+  const baselineEmpty = !system.trim() && !fewShot.trim();
 
   async function runAll() {
     const gen = ++generation.current;
@@ -115,7 +125,8 @@ export function Playground() {
         <details>
           <summary>Baseline prompt: system prompt and few-shot examples</summary>
           <Field label="System prompt">{(id) => <textarea id={id} rows={2} value={system} onChange={(e) => setSystem(e.target.value)} />}</Field>
-          <Field label="Few-shot examples" hint="Lines starting with “user:” and “assistant:”.">
+          <p className="muted small">The Evaluate screen scores this same baseline on held-out examples.</p>
+          <Field label="Few-shot examples" hint="Lines starting with “user:” and “assistant:”; each answer closes an example.">
             {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={fewShot} onChange={(e) => setFewShot(e.target.value)} placeholder={'user: …\nassistant: …'} />}
           </Field>
         </details>

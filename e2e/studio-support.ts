@@ -1,0 +1,66 @@
+// Shared studio set-up for the e2e specs, so each spec says what it tests rather than how it
+// got there: the tiny random Llama (test fixture) imported as a local folder, a dataset saved
+// on the Data screen, training settings typed on the Train screen and a run trained to the end.
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, type Page } from '@playwright/test';
+import { buildTinyModel, type TinyModelOptions } from '../test/fixtures/tiny-model';
+
+/** Model files (name → contents) written into a fresh folder named `name`; returns its path. */
+export async function modelFolder(files: Record<string, string | Uint8Array>, name = 'tiny-llama'): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'studio-e2e-')), name);
+  await mkdir(dir);
+  for (const [file, data] of Object.entries(files)) await writeFile(join(dir, file), data);
+  return dir;
+}
+
+/** Imports a model folder on the Model screen (through the worker, into the browser's cache). */
+export async function importModelFolder(page: Page, dir: string): Promise<void> {
+  await page.goto('/#/model');
+  await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
+  await expect(page.getByTestId('model-cached')).toBeVisible();
+}
+
+/** The tiny random Llama imported as the local folder “tiny-llama”; returns its files. */
+export async function importTinyModel(page: Page, opts: TinyModelOptions = { seed: 7 }): Promise<Record<string, string | Uint8Array>> {
+  const files = buildTinyModel(opts).files;
+  await importModelFolder(page, await modelFolder(files));
+  return files;
+}
+
+/** Saves a dataset on the Data screen: the built-in sample, or a file of `text`; waits for `examples` rows. */
+export async function saveDataset(page: Page, data: 'sample' | { name: string; text: string; examples: number }): Promise<void> {
+  await page.goto('/#/data');
+  if (data === 'sample') await page.getByTestId('load-sample').click();
+  else await page.getByTestId('dataset-drop').locator('input[type=file]').setInputFiles({ name: data.name, mimeType: 'application/jsonl', buffer: Buffer.from(data.text) });
+  await expect(page.getByTestId('example-count')).toHaveText(String(data === 'sample' ? 300 : data.examples));
+  await page.getByTestId('save-dataset').click();
+  await expect(page.getByTestId('dataset-saved')).toBeVisible();
+}
+
+/** Training settings by their label on the Train screen: numbers typed, choices selected. */
+export type TrainSettingsByLabel = Record<string, string>;
+
+/** Opens the Train screen (once the worker has planned the run) and types the settings. */
+export async function fillTrainSettings(page: Page, settings: TrainSettingsByLabel): Promise<void> {
+  await page.goto('/#/train');
+  // Planned steps come from the worker's session plan (the saved dataset packed with this model's tokenizer).
+  await expect(page.getByTestId('planned-steps')).toHaveText(/^[1-9]\d*$/, { timeout: 60_000 });
+  for (const [label, v] of Object.entries(settings)) {
+    // Form controls only: the live charts carry labels like "Learning rate" too.
+    const field = page.locator('input, select, textarea').and(page.getByLabel(label, { exact: true }));
+    if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(v);
+    else await field.fill(v);
+  }
+}
+
+/** Types the settings, starts the run and waits until all `Max steps` steps are done. */
+export async function trainToCompletion(page: Page, settings: TrainSettingsByLabel, timeout = 240_000): Promise<void> {
+  await fillTrainSettings(page, settings);
+  const steps = settings['Max steps'];
+  if (!steps) throw new Error('trainToCompletion: give “Max steps”, so the run ends at a known step');
+  await expect(page.getByTestId('planned-steps')).toHaveText(steps);
+  await page.getByTestId('start-run').click();
+  await expect(page.getByTestId('run-status')).toContainText(`step ${steps} / ${steps} · completed`, { timeout });
+}
