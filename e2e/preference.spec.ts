@@ -24,6 +24,11 @@ test('DPO on preference pairs: objective checks, live reward metrics stored with
   await expect(page.getByTestId('example-count')).toHaveText('24');
   await expect(page.getByTestId('dataset-objective')).toContainText('preference pairs (prompt, chosen, rejected): DPO or ORPO');
   await expect(page.getByTestId('objective-mismatch')).toContainText('the dataset holds 24 preference pairs');
+  // The preview shows both completions of a pair after its prompt, each as trained text.
+  const first = page.getByTestId('dataset-preview').locator('li').first();
+  await expect(first).toContainText('Greet guest 0.');
+  await expect(first.locator('[data-side="chosen"] mark.trained')).toHaveText('Hello guest 0, welcome!');
+  await expect(first.locator('[data-side="rejected"] mark.trained')).toHaveText('No.');
   await page.getByTestId('save-dataset').click();
   await expect(page.getByTestId('dataset-saved')).toBeVisible();
 

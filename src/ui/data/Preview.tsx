@@ -1,8 +1,19 @@
 import type { Example } from '../../worker/client';
 
+type Message = Example['messages'][number];
+
 /** Which turns the default loss trains on (DESIGN: assistant turns; completion; all of plain text). */
 function trained(e: Example, role: string): boolean {
   return e.kind === 'text' || role === 'assistant';
+}
+
+function Turns({ e, messages }: { e: Example; messages: readonly Message[] }) {
+  return messages.map((m, i) => (
+    <div key={i} className={`turn ${m.role}`}>
+      <span className="role">{m.role}</span>
+      {trained(e, m.role) ? <mark className="trained">{m.content}</mark> : <span>{m.content}</span>}
+    </div>
+  ));
 }
 
 /** The first examples as they will be trained, trained parts highlighted. */
@@ -20,12 +31,15 @@ export function Preview({ examples }: { examples: Example[] }) {
               record {e.row + 1}
               {e.line ? `, line ${e.line}` : ''} · {e.kind}
             </div>
-            {e.messages.map((m, i) => (
-              <div key={i} className={`turn ${m.role}`}>
-                <span className="role">{m.role}</span>
-                {trained(e, m.role) ? <mark className="trained">{m.content}</mark> : <span>{m.content}</span>}
-              </div>
-            ))}
+            <Turns e={e} messages={e.messages} />
+            {/* A preference pair trains on both completions after the shared prompt: each is shown. */}
+            {e.kind === 'preference' &&
+              (['chosen', 'rejected'] as const).map((side) => (
+                <div key={side} className="pair-side" data-side={side}>
+                  <div className="muted small">{side}</div>
+                  <Turns e={e} messages={e[side]} />
+                </div>
+              ))}
           </li>
         ))}
       </ol>
