@@ -96,6 +96,11 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
     throw new Error(`GGUF export: tokenizer.json model type ${JSON.stringify(model?.type)} is not supported (supported: byte-level BPE)`);
   }
+  // SentencePiece-derived BPE (Gemma, Llama 2): llama.cpp needs its "llama" tokenizer model with
+  // scores from tokenizer.model, which is not written here; the gpt2 model would split text wrongly.
+  if ((model as { byte_fallback?: unknown }).byte_fallback === true) {
+    throw new Error('GGUF export: tokenizer.json is a SentencePiece-style BPE with byte fallback (Gemma, Llama 2), which is not supported for base or merged GGUF files (supported: byte-level BPE); export the GGUF LoRA for an existing GGUF of the model, or merged safetensors');
+  }
   const byId = new Map<number, string>();
   for (const [t, id] of Object.entries(model.vocab)) byId.set(id, t);
   const added = new Map<number, { content: string; special: boolean }>();
