@@ -64,6 +64,11 @@ describe('llama.cpp conventions', () => {
     expect(() => detectPreTokenizer({ pre_tokenizer: { type: 'Metaspace' } })).toThrow(/pass `pre` explicitly/);
   });
 
+  it('refuses a SentencePiece-style tokenizer (byte fallback: Gemma, Llama 2) by name, even with `pre` given', () => {
+    const sp = buildTinyModel({ seed: 5, tokenizer: 'llama' });
+    expect(() => tokenizerKvs(sp.config, { tokenizerJson: sp.tokenizerJson }, { pre: 'default' })).toThrow(/SentencePiece-style BPE with byte fallback \(Gemma, Llama 2\), which is not supported for base or merged GGUF files/);
+  });
+
   it('base GGUF: llama KVs, tensor names, permuted q/k, untouched v', async () => {
     const g = await readGguf(memorySource(await exportBaseGguf(cfg, weights, tokFiles, { name: 'tiny' }), 'base.gguf'));
     expect(g.get('general.architecture')).toBe('llama');

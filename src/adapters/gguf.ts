@@ -4,7 +4,7 @@
 import { parseJsonObject } from '../engine/model/json';
 import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
 import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
-import { GGUF_MODULE, ggufArchitecture, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
+import { GGUF_MODULE, ggufArchitecture, ggufNormShift, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
 import type { FloatDtype } from '../engine/model/dtype';
 import type { QuantizableType } from '../engine/model/quant';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
@@ -14,7 +14,11 @@ export interface WeightSource {
   readF32(name: string): Promise<Float32Array>;
 }
 
-/** Hyperparameter KVs llama.cpp reads for llama/qwen2/qwen3 (prefix = architecture; qwen3 reads the same set). */
+/**
+ * Hyperparameter KVs llama.cpp reads (prefix = GGUF architecture): the common set, plus for
+ * gemma3 the sliding window (absent when no layer slides) and linear RoPE scaling of the global
+ * layers, as convert_hf_to_gguf.py's Gemma3Model writes them.
+ */
 export function modelKvs(cfg: ModelConfig, opts: { name?: string; fileType?: number } = {}): GgufKv[] {
   const a = ggufArchitecture(cfg);
   const out: GgufKv[] = [
@@ -37,6 +41,9 @@ export function modelKvs(cfg: ModelConfig, opts: { name?: string; fileType?: num
     kv.f32(`${a}.rope.freq_base`, cfg.ropeTheta),
     kv.u32(`${a}.vocab_size`, cfg.vocabSize),
   );
+  const g = cfg.gemma;
+  if (g?.slidingLayers.some(Boolean)) out.push(kv.u32(`${a}.attention.sliding_window`, g.slidingWindow));
+  if (g && g.ropeLinearFactor !== 1) out.push(kv.str(`${a}.rope.scaling.type`, 'linear'), kv.f32(`${a}.rope.scaling.factor`, g.ropeLinearFactor));
   return out;
 }
 
@@ -88,6 +95,11 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   const model = tok.model as { type?: string; vocab?: Record<string, number>; merges?: Array<string | [string, string]> } | undefined;
   if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
     throw new Error(`GGUF export: tokenizer.json model type ${JSON.stringify(model?.type)} is not supported (supported: byte-level BPE)`);
+  }
+  // SentencePiece-derived BPE (Gemma, Llama 2): llama.cpp needs its "llama" tokenizer model with
+  // scores from tokenizer.model, which is not written here; the gpt2 model would split text wrongly.
+  if ((model as { byte_fallback?: unknown }).byte_fallback === true) {
+    throw new Error('GGUF export: tokenizer.json is a SentencePiece-style BPE with byte fallback (Gemma, Llama 2), which is not supported for base or merged GGUF files (supported: byte-level BPE); export the GGUF LoRA for an existing GGUF of the model, or merged safetensors');
   }
   const byId = new Map<number, string>();
   for (const [t, id] of Object.entries(model.vocab)) byId.set(id, t);
@@ -175,8 +187,10 @@ export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenize
     const name = ggufTensorName(t.name, cfg.architecture);
     specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? type : 'F32' });
     const heads = ropePermuteHeads(cfg, t.name);
+    const shift = ggufNormShift(cfg, t.name);
     source.set(name, async () => {
       const x = await merged.readF32(t.name);
+      if (shift) return x.map((v) => v + shift); // a copy: never modify the source's array
       return heads ? permuteRowsForRope(x, t.shape[0], t.shape.length === 2 ? t.shape[1] : 1, heads) : x;
     });
   }

@@ -77,7 +77,7 @@ describe('--model FILE.gguf: opening and refusals', () => {
     bytes.set(new TextEncoder().encode('bloom'), at + key.length + 4 + 8);
     const bad = join(dir, 'orig', 'bloom.gguf');
     await writeFile(bad, bytes);
-    expect((await runCli(['inspect', '--model', bad])).err).toMatch(/general.architecture "bloom" is not supported \(supported: llama, qwen2, qwen3\)/);
+    expect((await runCli(['inspect', '--model', bad])).err).toMatch(/general.architecture "bloom" is not supported \(supported: llama, qwen2, qwen3, gemma3\)/);
   });
 });
 

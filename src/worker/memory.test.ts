@@ -86,10 +86,10 @@ const bytesOf = (p: ReturnType<typeof preset>, storage: 'q8' | 'q4', limits = BI
  * Weight bytes counted by hand from config.json: GPU blocks are word-padded (Q8_0 34 → 36 bytes
  * per 32 values, Q4_0 18 → 20), q4 keeps the embedding Q8_0, norms stay f32.
  */
-function handWeightBytes(c: { hidden: number; layers: number; q: number; kv: number; mlp: number; vocab: number; headDim: number; qkNorm: boolean }, storage: 'q8' | 'q4'): number {
+function handWeightBytes(c: { hidden: number; layers: number; q: number; kv: number; mlp: number; vocab: number; headDim: number; qkNorm: boolean; layerNorms?: number }, storage: 'q8' | 'q4'): number {
   const linear = c.hidden * (c.q + 2 * c.kv) + c.q * c.hidden + 3 * c.hidden * c.mlp;
   const perValue = storage === 'q8' ? 36 / 32 : 20 / 32;
-  const norms = c.layers * (2 * c.hidden + (c.qkNorm ? 2 * c.headDim : 0)) + c.hidden;
+  const norms = c.layers * ((c.layerNorms ?? 2) * c.hidden + (c.qkNorm ? 2 * c.headDim : 0)) + c.hidden;
   return c.vocab * c.hidden * (36 / 32) + c.layers * linear * perValue + 4 * norms;
 }
 /** LoRA r=16 on all seven linears: A [r, in] and B [out, r], four f32 buffers (weights, gradients, two AdamW moments). */
@@ -186,5 +186,43 @@ describe('the Model screen shows the storage a run here opens with', () => {
         }
       }
     }
+  });
+});
+
+describe('Gemma 3 presets: the 262k-token embedding against the buffer limits', () => {
+  const gemma1b = { hidden: 1152, layers: 26, q: 4 * 256, kv: 256, mlp: 6912, vocab: 262144, headDim: 256, qkNorm: true, layerNorms: 4 };
+
+  it('the published configs: parameter counts and bfloat16 download sizes', () => {
+    const at = (id: string) => estimateMemory(preset(id).config, R16_ALL, BIG_LIMITS, 'auto', preset(id));
+    expect(at('google/gemma-3-270m-it').baseParams).toBe(268_098_176);
+    expect(at('google/gemma-3-1b-it').baseParams).toBe(999_885_952);
+    expect(at('google/gemma-3-270m-it').downloadBytes).toBe(268_098_176 * 2); // tied: no lm_head in the checkpoint
+    const cfg = parseModelConfig(preset('google/gemma-3-1b-it').config);
+    expect(cfg.gemma!.slidingLayers.filter((x) => !x).length).toBe(4); // layers 6, 12, 18, 24 global
+    expect(cfg.gemma!.queryPreAttnScalar).toBe(256);
+    expect(preset('google/gemma-3-1b-it').note).toMatch(/Gated on the Hub: accept Google’s Gemma Terms of Use/);
+  });
+
+  it('Gemma-3-1B q4 at B=4 × T=512, r=16 all linears: weights as counted by hand, under the issue’s 2 GB', () => {
+    const r = bytesOf(preset('google/gemma-3-1b-it'), 'q4');
+    expect(r.weightBytes).toBe(handWeightBytes(gemma1b, 'q4')); // Q4_0 linears, Q8_0 embedding: 776 MB
+    expect(r.loraTrainingBytes).toBe(handLoraBytes(gemma1b));
+    expect(r.totalBytes).toBeLessThanOrEqual(2e9); // 1.79 GB
+  });
+
+  it('with 256 MiB buffers: 270M runs only in 8 or 4 bits (its f32 embedding is 0.63 GiB); 1B is refused before download in every format', () => {
+    const small = estimateMemory(preset('google/gemma-3-270m-it').config, R16_ALL, DEFAULT_LIMITS, 'auto', preset('google/gemma-3-270m-it'));
+    expect(small.storage).toBe('q8');
+    expect(small.formats.find((f) => f.storage === 'f32')!.problem).toBe('model.embed_tokens.weight needs 0.63 GiB in one buffer; this GPU allows 0.25 GiB');
+    expect(small.largestTensorBytes).toBe((262144 * 640 * 36) / 32); // 189 MB of Q8_0 blocks
+    expect(small.downloadRefusal).toBeNull();
+    const f32 = estimateMemory(preset('google/gemma-3-270m-it').config, R16_ALL, DEFAULT_LIMITS, 'f32');
+    expect(f32.verdict).toBe('no');
+    const big = estimateMemory(preset('google/gemma-3-1b-it').config, R16_ALL, DEFAULT_LIMITS, 'auto', preset('google/gemma-3-1b-it'));
+    expect(big.verdict).toBe('no');
+    // 262144 · 1152 Q8_0 values: 340 MB, and q4 keeps the embedding Q8_0.
+    expect(big.downloadRefusal).toMatch(/q8: model\.embed_tokens\.weight needs 0\.32 GiB in one buffer; this GPU allows 0\.25 GiB; q4: model\.embed_tokens\.weight needs 0\.32 GiB/);
+    // A discrete GPU runs both; auto picks q8 for the 1B (f32 4.66 GiB, f16 2.80 GiB are over the 2 GiB budget).
+    expect(estimateMemory(preset('google/gemma-3-1b-it').config, R16_ALL, BIG_LIMITS, 'auto', preset('google/gemma-3-1b-it')).storage).toBe('q8');
   });
 });

@@ -39,6 +39,19 @@ const QWEN3_CONFIG = {
   hidden_act: 'silu', use_sliding_window: false,
 };
 
+/**
+ * What Gemma-3-270M-it's and Gemma-3-1B-it's config.json share (published configs; they differ in
+ * width, depth and dtype key). Every 6th layer is global, the others slide over 512 tokens.
+ */
+const GEMMA3_CONFIG = {
+  model_type: 'gemma3_text', architectures: ['Gemma3ForCausalLM'], num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256,
+  query_pre_attn_scalar: 256, vocab_size: 262144, rms_norm_eps: 1e-6, rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: null,
+  sliding_window: 512, sliding_window_pattern: 6, max_position_embeddings: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+  attention_bias: false, hidden_activation: 'gelu_pytorch_tanh', final_logit_softcapping: null, attn_logit_softcapping: null,
+  bos_token_id: 2, pad_token_id: 0,
+};
+const GEMMA_GATE = 'Gated on the Hub: accept Google’s Gemma Terms of Use there and give an access token.';
+
 export const MODEL_PRESETS: ModelPreset[] = [
   {
     id: 'HuggingFaceTB/SmolLM2-135M-Instruct',
@@ -103,7 +116,20 @@ export const MODEL_PRESETS: ModelPreset[] = [
       bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], hidden_act: 'silu',
     },
   },
+  {
+    id: 'google/gemma-3-270m-it',
+    label: 'Gemma 3 270M Instruct',
+    params: '268M',
+    note: `${GEMMA_GATE} Tiny but instruction-tuned; nearly two thirds of it is the 262k-token embedding, which needs 8-bit weights on GPUs with 256 MiB buffers.`,
+    config: { ...GEMMA3_CONFIG, hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18, eos_token_id: [1, 106] },
+  },
+  {
+    id: 'google/gemma-3-1b-it',
+    label: 'Gemma 3 1B Instruct',
+    params: '1.0B',
+    note: `${GEMMA_GATE} Its 262k-token embedding needs a GPU whose buffers hold 340 MB (8-bit); 4-bit weights (QLoRA) train it in under 1.8 GB.`,
+    config: { ...GEMMA3_CONFIG, hidden_size: 1152, intermediate_size: 6912, num_hidden_layers: 26, eos_token_id: [1, 106] },
+  },
 ];
-// Gemma 3 (270M, 1B) is not offered yet: its architecture is being added to the engine separately.
 
 export const DEFAULT_MODEL_ID = MODEL_PRESETS[0].id;

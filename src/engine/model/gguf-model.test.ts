@@ -10,6 +10,12 @@ import { dequantize } from './quant';
 import { requantizeGguf } from './quant.testutil';
 import { memorySource } from './safetensors';
 
+/** A tiny gemma3_text that llama.cpp runs as transformers does (its fixed pattern 6, local base 10000, scale 1/√head_dim). */
+const GEMMA_LLAMA_CPP: TinyModelOptions = {
+  architecture: 'gemma3_text', layers: 6, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 8, intermediateSize: 40,
+  configOverrides: { query_pre_attn_scalar: 8, sliding_window_pattern: 6, sliding_window: 3 },
+};
+
 const tokenizerFiles = (m: ReturnType<typeof buildTinyModel>) => ({ tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig, generationConfig: m.generationConfig });
 const weightsOf = (m: ReturnType<typeof buildTinyModel>) => ({ readF32: async (n: string) => m.weights.get(n)! });
 
@@ -49,6 +55,38 @@ describe('GGUF base models: config and weights read back', () => {
       expect(weights.info(name).shape).toEqual(model.shapes.get(name));
       expect(Array.from(await weights.readF32(name)), name).toEqual(Array.from(w));
     }
+  });
+
+  it.each<[string, TinyModelOptions]>([
+    ['6 layers (5 sliding, 1 global), GQA, head_dim 8 = query_pre_attn_scalar', { ...GEMMA_LLAMA_CPP, seed: 30 }],
+    ['linear RoPE scaling of the global layers, tied, 2 layers', { ...GEMMA_LLAMA_CPP, layers: 2, tied: true, ropeTheta: 1e6, ropeScaling: { rope_type: 'linear', factor: 8 }, seed: 31 }],
+  ])('gemma3: %s: same config; norms stored as 1 + w and read back as w', async (_l, opts) => {
+    const { model, bytes } = await ggufOf(opts);
+    const file = await readGguf(memorySource(bytes));
+    expect(file.get('general.architecture')).toBe('gemma3');
+    expect(file.get('gemma3.attention.sliding_window')).toBe(3);
+    const { config, weights } = await openGgufModel(memorySource(bytes, 'g.gguf'));
+    expect(config).toEqual(model.config);
+    for (const [name, w] of model.weights) {
+      const got = await weights.readF32(name);
+      if (!name.endsWith('norm.weight')) {
+        expect(mismatches(got, w), name).toBe(0);
+        continue;
+      }
+      // convert_hf_to_gguf.py's +1: the file holds f32(1 + w); reading subtracts 1 (exact in f32 for |w| < 1).
+      const stored = await file.readF32(weights.info(name).ggufName);
+      expect(mismatches(stored, w.map((v) => v + 1)), name).toBe(0);
+      expect(mismatches(got, stored.map((v) => v - 1)), name).toBe(0);
+      for (let i = 0; i < w.length; i++) expect(Math.abs(got[i] - w[i])).toBeLessThanOrEqual(2 ** -24);
+    }
+  });
+
+  it('gemma3 read: no sliding_window means every layer global; scale and embedding as llama.cpp fixes them', async () => {
+    const { bytes } = await ggufOf({ ...GEMMA_LLAMA_CPP, seed: 32 });
+    const { config } = await openGgufModel(memorySource(await withKvs(bytes, { 'gemma3.attention.sliding_window': kv.u32('gemma3.attention.sliding_window', 0) }), 'g.gguf'));
+    expect(config.gemma!.slidingLayers).toEqual(new Array(6).fill(false));
+    expect(config.gemma!.queryPreAttnScalar).toBe(8);
+    expect(config.gemma!.embedScale).toBe(Math.fround(Math.sqrt(32)));
   });
 
   it('llama3 RoPE scaling is recovered from rope_freqs.weight (the converter writes no scaling keys)', async () => {
@@ -129,13 +167,13 @@ describe('GGUF base models: clear refusals', () => {
 
   it('an unsupported architecture names the supported ones', async () => {
     const { bytes } = await ggufOf(small);
-    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'gemma3') }), 'g3.gguf'))).rejects.toThrow(
-      /g3.gguf: general.architecture "gemma3" is a llama.cpp architecture the engine does not run yet \(supported: llama, qwen2, qwen3\)/,
+    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'gemma2') }), 'g2.gguf'))).rejects.toThrow(
+      /g2.gguf: general.architecture "gemma2" is a llama.cpp architecture the engine does not run yet \(supported: llama, qwen2, qwen3, gemma3\)/,
     );
-    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'bert') }), 'b.gguf'))).rejects.toThrow(/"bert" is not supported \(supported: llama, qwen2, qwen3\)/);
+    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'general.architecture': kv.str('general.architecture', 'bert') }), 'b.gguf'))).rejects.toThrow(/"bert" is not supported \(supported: llama, qwen2, qwen3, gemma3\)/);
   });
 
-  it('gemma3_text: llama.cpp tensor names for its four layer norms; GGUF exports refused by name until checked against llama.cpp', async () => {
+  it('gemma3_text: llama.cpp tensor names for its four layer norms; exports refused where llama.cpp would run the model differently', async () => {
     // gguf-py: ATTN_POST_NORM post_attention_norm, FFN_PRE_NORM ffn_norm, FFN_POST_NORM post_ffw_norm.
     expect(ggufTensorName('model.layers.3.input_layernorm.weight', 'gemma3_text')).toBe('blk.3.attn_norm.weight');
     expect(ggufTensorName('model.layers.3.post_attention_layernorm.weight', 'gemma3_text')).toBe('blk.3.post_attention_norm.weight');
@@ -145,9 +183,21 @@ describe('GGUF base models: clear refusals', () => {
     // The llama family's MLP input norm is post_attention_layernorm → ffn_norm.
     expect(ggufTensorName('model.layers.3.post_attention_layernorm.weight', 'qwen3')).toBe('blk.3.ffn_norm.weight');
     expect(() => ggufTensorName('model.layers.3.pre_feedforward_layernorm.weight', 'llama')).toThrow(/no GGUF name/);
-    const g = buildTinyModel({ ...small, architecture: 'gemma3_text' });
-    await expect(exportBaseGguf(g.config, weightsOf(g), tokenizerFiles(g))).rejects.toThrow(/GGUF export of gemma3_text models is not supported yet \(supported: llama, qwen2, qwen3\)/);
-    await expect(exportLoraGguf(randomAdapter(g), g.config)).rejects.toThrow(/GGUF export of gemma3_text/);
+    // The fixture's default gemma (pattern 2, query_pre_attn_scalar 16) is not what llama.cpp runs.
+    const g = buildTinyModel({ ...small, layers: 2, architecture: 'gemma3_text' });
+    await expect(exportBaseGguf(g.config, weightsOf(g), tokenizerFiles(g))).rejects.toThrow(/llama.cpp would run this gemma3_text model differently: its layer types are not llama.cpp's fixed pattern \(every 6th layer global/);
+    await expect(exportLoraGguf(randomAdapter(g), g.config)).rejects.toThrow(/llama.cpp would run this gemma3_text model differently/);
+    const bad = (o: Record<string, unknown>) => buildTinyModel({ ...GEMMA_LLAMA_CPP, configOverrides: { ...GEMMA_LLAMA_CPP.configOverrides, ...o } }).config;
+    await expect(exportLoraGguf(randomAdapter(buildTinyModel(GEMMA_LLAMA_CPP)), bad({ query_pre_attn_scalar: 16 }))).rejects.toThrow(/query_pre_attn_scalar 16 is not the 8 llama.cpp assumes/);
+    await expect(exportBaseGguf(bad({ rope_local_base_freq: 5000 }), weightsOf(g), tokenizerFiles(g))).rejects.toThrow(/rope_local_base_freq 5000 is not the 10000 llama.cpp assumes/);
+  });
+
+  it('a gemma3 GGUF with final logit softcapping or a quantized norm is refused by name', async () => {
+    const { bytes } = await ggufOf({ ...GEMMA_LLAMA_CPP, seed: 33 });
+    await expect(openGgufModel(memorySource(await withKvs(bytes, { 'gemma3.final_logit_softcapping': kv.f32('gemma3.final_logit_softcapping', 30) }), 'g.gguf'))).rejects.toThrow(/g.gguf: final_logit_softcapping 30 is not supported/);
+    const g = await readGguf(memorySource(bytes));
+    const retyped = await collectChunks(ggufChunks([...g.kv.values()], g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.name === 'output_norm.weight' ? 'Q8_0' as const : t.typeName! })), (s) => g.readF32(s.name)));
+    await expect(openGgufModel(memorySource(retyped, 'q.gguf'))).rejects.toThrow(/norm tensor output_norm.weight is Q8_0, its 1 \+ w cannot be undone on the blocks/);
   });
 
   it('a qwen3 GGUF without its q/k norm tensors is refused by name', async () => {

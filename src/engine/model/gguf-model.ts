@@ -3,9 +3,9 @@
 // reader of a GGUF model file into a ModelConfig plus weights by HF name. Quantized tensors
 // stay as their file's blocks (rows back in HF order) with a dequantize path beside them.
 // Follows llama.cpp's convert_hf_to_gguf.py and llama-model.cpp; see FORMATS.md.
-import { type LinearModule, type Llama3RopeScaling, type ModelConfig, llama3ScaledInvFreq, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
+import { type GemmaSpecifics, type LinearModule, type Llama3RopeScaling, type ModelConfig, llama3ScaledInvFreq, SUPPORTED_ARCHITECTURES, type Architecture, checkTensorShapes, expectedTensors } from './config';
 import { GgufError, type GgufFile, type GgufTensorInfo, readGguf } from './gguf-format';
-import { type BlockTensor, type BlockTensorSource, type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes } from './quant';
+import { type BlockTensor, type BlockTensorSource, type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes, isQuantType } from './quant';
 import type { ByteSource } from './safetensors';
 
 /** GGUF module name of each linear layer. */
@@ -75,19 +75,52 @@ export function permuteRowsForRope<T extends Float32Array | Uint8Array>(x: T, ro
   return out;
 }
 
+/** GGUF general.architecture of each engine architecture (llama.cpp calls gemma3_text "gemma3"). */
+const GGUF_ARCH: Record<Architecture, string> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', gemma3_text: 'gemma3' };
+
 /**
- * The GGUF general.architecture of a config, for the GGUF exports. gemma3_text (GGUF "gemma3")
- * is refused until its exports are checked against llama.cpp: its hyperparameters (sliding
- * window pattern, local RoPE base, attention scale) are partly fixed inside llama.cpp rather
- * than read from the file, and its norm weights differ by one: convert_hf_to_gguf.py's
- * Gemma3Model adds 1 to every "*norm.weight" (GGUF holds the 1 + w Gemma3RMSNorm multiplies
- * by), so an export must add 1 and a reader subtract it for the engine's (1 + w) norms.
+ * What llama.cpp fixes for gemma3 instead of reading it from the file (llama-model.cpp): every
+ * 6th layer global and the rest sliding (when attention.sliding_window is set), RoPE base 10000
+ * unscaled on the sliding layers, and scores scaled by 1/√head_dim, or 1/√(hidden/heads) for
+ * the 62-layer 27B. Every released Gemma 3 has exactly these values.
  */
-export function ggufArchitecture(cfg: Pick<ModelConfig, 'architecture'>): string {
-  if (cfg.architecture === 'gemma3_text') {
-    throw new Error('GGUF export of gemma3_text models is not supported yet (supported: llama, qwen2, qwen3); export the PEFT adapter or a merged safetensors model instead');
-  }
-  return cfg.architecture;
+export const LLAMA_CPP_GEMMA3 = {
+  swaPeriod: 6,
+  localRopeTheta: 10000,
+  slidingLayers: (numLayers: number): boolean[] => Array.from({ length: numLayers }, (_, i) => i % 6 < 5),
+  queryPreAttnScalar: (c: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'headDim'>): number => (c.numLayers === 62 ? c.hiddenSize / c.numHeads : c.headDim),
+};
+
+/** Why llama.cpp would run this gemma3_text config differently from the engine, or null. */
+function llamaCppGemmaMismatch(cfg: ModelConfig): string | null {
+  const g = cfg.gemma;
+  if (!g) return null;
+  const sliding = g.slidingLayers.some(Boolean);
+  const want = LLAMA_CPP_GEMMA3.slidingLayers(cfg.numLayers);
+  if (sliding && g.slidingLayers.some((s, i) => s !== want[i])) return `its layer types are not llama.cpp's fixed pattern (every ${LLAMA_CPP_GEMMA3.swaPeriod}th layer global, the others sliding)`;
+  if (sliding && g.ropeLocalTheta !== LLAMA_CPP_GEMMA3.localRopeTheta) return `rope_local_base_freq ${g.ropeLocalTheta} is not the ${LLAMA_CPP_GEMMA3.localRopeTheta} llama.cpp assumes`;
+  const scalar = LLAMA_CPP_GEMMA3.queryPreAttnScalar(cfg);
+  if (g.queryPreAttnScalar !== scalar) return `query_pre_attn_scalar ${g.queryPreAttnScalar} is not the ${scalar} llama.cpp assumes for this shape`;
+  return null;
+}
+
+/**
+ * The GGUF general.architecture of a config, for the GGUF exports. A gemma3_text config whose
+ * hyperparameters llama.cpp would not reproduce (see LLAMA_CPP_GEMMA3) is refused with the reason.
+ */
+export function ggufArchitecture(cfg: ModelConfig): string {
+  const why = llamaCppGemmaMismatch(cfg);
+  if (why) throw new Error(`GGUF export: llama.cpp would run this gemma3_text model differently: ${why}; export the PEFT adapter or a merged safetensors model instead`);
+  return GGUF_ARCH[cfg.architecture];
+}
+
+/**
+ * What GGUF adds to an HF tensor: 1 for Gemma 3's norm weights (convert_hf_to_gguf.py's
+ * Gemma3Model adds 1 to every "*norm.weight", so GGUF holds the 1 + w that Gemma3RMSNorm
+ * multiplies by, while the engine keeps w as transformers does), else 0.
+ */
+export function ggufNormShift(cfg: Pick<ModelConfig, 'architecture'>, hf: string): number {
+  return cfg.architecture === 'gemma3_text' && hf.endsWith('norm.weight') ? 1 : 0;
 }
 
 /** The permutation (head count) an HF tensor needs for this architecture, or 0 for none (NEOX-RoPE architectures). */
@@ -184,21 +217,43 @@ export function llama3Factors(s: Llama3RopeScaling, ropeTheta: number, headDim: 
 }
 
 /** Architectures llama.cpp writes that the engine does not run (yet), for a precise message. */
-const KNOWN_UNSUPPORTED = ['gemma3', 'gemma2', 'phi3', 'mistral3', 'qwen3moe'];
+const KNOWN_UNSUPPORTED = ['gemma2', 'gemma3n', 'phi3', 'mistral3', 'qwen3moe'];
 
-/** The architectures a GGUF base model may have (GGUF names; gemma3 not yet, see ggufArchitecture). */
-const GGUF_ARCHITECTURES: readonly Architecture[] = SUPPORTED_ARCHITECTURES.filter((a) => a !== 'gemma3_text');
+/** Engine architecture of each GGUF general.architecture a base model may have. */
+const FROM_GGUF_ARCH = new Map(SUPPORTED_ARCHITECTURES.map((a) => [GGUF_ARCH[a], a]));
+
+/**
+ * gemma3's specifics from a GGUF: the KVs llama.cpp reads (sliding_window: none or 0 means
+ * every layer global; linear RoPE scaling of the global layers) and the values it fixes
+ * (LLAMA_CPP_GEMMA3). The embedding scale is √hidden in f32, as llama.cpp's graph applies it.
+ */
+function ggufGemma(g: GgufFile, file: string, k: (key: string) => string, shape: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'headDim' | 'maxPositionEmbeddings'>): GemmaSpecifics {
+  const cap = g.get(k('final_logit_softcapping'));
+  if (cap !== undefined && cap !== 0) fail(file, `final_logit_softcapping ${String(cap)} is not supported (supported: none, as in every Gemma 3)`);
+  const window = g.get(k('attention.sliding_window')) ?? 0;
+  if (typeof window !== 'number' || !Number.isSafeInteger(window) || window < 0) fail(file, `"${k('attention.sliding_window')}" must be a non-negative integer, got ${String(window)}`);
+  const scaling = g.get(k('rope.scaling.type'));
+  return {
+    slidingLayers: window ? LLAMA_CPP_GEMMA3.slidingLayers(shape.numLayers) : new Array<boolean>(shape.numLayers).fill(false),
+    slidingWindow: window || shape.maxPositionEmbeddings,
+    ropeLocalTheta: LLAMA_CPP_GEMMA3.localRopeTheta,
+    ropeLinearFactor: scaling === 'linear' ? kvNumber(g, file, k('rope.scaling.factor')) : 1,
+    queryPreAttnScalar: LLAMA_CPP_GEMMA3.queryPreAttnScalar(shape),
+    embedScale: Math.fround(Math.sqrt(shape.hiddenSize)),
+  };
+}
 
 /** ModelConfig from a GGUF model's KVs and tensor list. */
 export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<ModelConfig> {
   const arch = g.get('general.architecture');
-  if (typeof arch !== 'string' || !GGUF_ARCHITECTURES.includes(arch as Architecture)) {
+  const architecture = typeof arch === 'string' ? FROM_GGUF_ARCH.get(arch) : undefined;
+  if (!architecture) {
     const known = typeof arch === 'string' && KNOWN_UNSUPPORTED.includes(arch) ? ' is a llama.cpp architecture the engine does not run yet' : ' is not supported';
-    fail(file, `general.architecture ${JSON.stringify(arch)}${known} (supported: ${GGUF_ARCHITECTURES.join(', ')})`);
+    fail(file, `general.architecture ${JSON.stringify(arch)}${known} (supported: ${[...FROM_GGUF_ARCH.keys()].join(', ')})`);
   }
-  const architecture = arch as Architecture;
   if (g.get('general.type') === 'adapter') fail(file, 'is a LoRA adapter GGUF, not a base model');
-  const k = (key: string) => `${architecture}.${key}`;
+  const isGemma = architecture === 'gemma3_text';
+  const k = (key: string) => `${arch as string}.${key}`;
   const byName = new Map(g.tensors.map((t) => [t.name, t]));
   const hiddenSize = kvInt(g, file, k('embedding_length'));
   const numHeads = kvInt(g, file, k('attention.head_count'));
@@ -211,7 +266,9 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
   const ropeDims = kvInt(g, file, k('rope.dimension_count'), headDim);
   if (ropeDims !== headDim) fail(file, `rope.dimension_count ${ropeDims} is not the head dim ${headDim} (supported: RoPE on the whole head)`);
   const scalingType = g.get(k('rope.scaling.type'));
-  if (scalingType !== undefined && scalingType !== 'none') fail(file, `rope.scaling.type ${JSON.stringify(scalingType)} is not supported (supported: none, or llama3 factors in rope_freqs.weight)`);
+  if (scalingType !== undefined && scalingType !== 'none' && !(isGemma && scalingType === 'linear')) {
+    fail(file, `rope.scaling.type ${JSON.stringify(scalingType)} is not supported (supported: none${isGemma ? ', linear' : ', or llama3 factors in rope_freqs.weight'})`);
+  }
   const ropeTheta = kvNumber(g, file, k('rope.freq_base'), 10000);
 
   const embd = byName.get('token_embd.weight');
@@ -228,11 +285,13 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
   };
   const eos = id('tokenizer.ggml.eos_token_id');
+  const numLayers = kvInt(g, file, k('block_count'));
+  const maxPositionEmbeddings = kvInt(g, file, k('context_length'), 2048);
   return {
     architecture,
     hiddenSize,
     intermediateSize: kvInt(g, file, k('feed_forward_length')),
-    numLayers: kvInt(g, file, k('block_count')),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -241,10 +300,10 @@ export async function ggufModelConfig(g: GgufFile, file = 'GGUF'): Promise<Model
     ropeTheta,
     ropeScaling,
     tieWordEmbeddings: !byName.has('output.weight'), // llama.cpp reuses token_embd when output is absent
-    maxPositionEmbeddings: kvInt(g, file, k('context_length'), 2048),
+    maxPositionEmbeddings,
     attentionBias: architecture === 'qwen2' || byName.has('blk.0.attn_q.bias'),
-    qkNorm: architecture === 'qwen3',
-    gemma: null, // gemma3 GGUF files are refused above (KNOWN_UNSUPPORTED)
+    qkNorm: architecture === 'qwen3' || isGemma,
+    gemma: isGemma ? ggufGemma(g, file, k, { numLayers, hiddenSize, numHeads, headDim, maxPositionEmbeddings }) : null,
     dtype: linearType === 'F16' || linearType === 'BF16' ? linearType : 'F32',
     bosTokenId: id('tokenizer.ggml.bos_token_id'),
     eosTokenIds: eos === null ? [] : [eos],
@@ -274,6 +333,7 @@ export class GgufModelWeights implements BlockTensorSource {
       const g = byGguf.get(ggufTensorName(t.name, config.architecture));
       if (!g) continue; // reported by checkTensorShapes with the HF name and shape
       if (!g.typeName) problems.push(`tensor ${g.name} is ${describeGgmlType(g.type)}`);
+      else if (ggufNormShift(config, t.name) && isQuantType(g.typeName)) problems.push(`norm tensor ${g.name} is ${g.typeName}, its 1 + w cannot be undone on the blocks`);
       this.byHf.set(t.name, g);
     }
     if (problems.length) fail(file, `${problems.slice(0, 4).join('; ')}${problems.length > 4 ? `; and ${problems.length - 4} more` : ''} (supported: ${GGUF_MODEL_TYPES.join(', ')})`);
@@ -325,10 +385,13 @@ export class GgufModelWeights implements BlockTensorSource {
     return { name, ggufName: t.name, type, shape: t.shape.slice(), data };
   }
 
-  /** Float32 values in HF layout, dequantized as ggml does. */
+  /** Float32 values in HF layout, dequantized as ggml does (Gemma's norms back to w from 1 + w). */
   async readF32(name: string): Promise<Float32Array> {
     const t = await this.readBlocks(name);
-    return dequantize(t.type, t.data);
+    const x = dequantize(t.type, t.data);
+    const shift = ggufNormShift(this.config, name);
+    if (shift) for (let i = 0; i < x.length; i++) x[i] -= shift;
+    return x;
   }
 }
 
