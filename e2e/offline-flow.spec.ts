@@ -72,7 +72,7 @@ test('offline after one model download: dataset, training, playground and export
   const download = page.waitForEvent('download');
   await page.getByTestId('adapters').getByRole('button', { name: 'PEFT (.zip)' }).first().click();
   const zip = new Uint8Array(await readFile((await (await download).path())!));
-  expect(unzipFiles(zip).map((f) => f.name).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+  expect(unzipFiles(zip).map((f) => f.name).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'training_settings.json']);
   await page.screenshot({ path: 'e2e/artifacts/offline-flow.png', fullPage: true });
 
   expect(hub.requests, 'requests that reached the Hub while offline').toEqual([]);
