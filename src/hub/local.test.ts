@@ -122,10 +122,10 @@ describe('a local GGUF base model: one .gguf picked with the original tokenizer 
     const other = buildTinyModel({ seed: 51, tokenizer: 'llama' });
     expect(await code(openLocalModel(folder({ ...tokenizer, 'tokenizer.json': other.files['tokenizer.json'], 'm.gguf': bytes })))).toBe('invalid');
     const g = await readGguf(memorySource(bytes));
-    const kvs = [...g.kv.values()].map((k) => (k.key === 'general.architecture' ? kv.str('general.architecture', 'gemma3') : k));
-    const gemma = await collectChunks(ggufChunks(kvs, g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.typeName! })), (s) => g.readRaw(s.name)));
-    const un = await openLocalModel(folder({ ...tokenizer, 'g.gguf': gemma })).catch((x: HubError) => x);
+    const kvs = [...g.kv.values()].map((k) => (k.key === 'general.architecture' ? kv.str('general.architecture', 'phi3') : k));
+    const phi3 = await collectChunks(ggufChunks(kvs, g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.typeName! })), (s) => g.readRaw(s.name)));
+    const un = await openLocalModel(folder({ ...tokenizer, 'g.gguf': phi3 })).catch((x: HubError) => x);
     expect((un as HubError).code).toBe('unsupported-architecture');
-    expect((un as HubError).message).toMatch(/supported: llama, qwen2, qwen3/);
+    expect((un as HubError).message).toMatch(/supported: llama, qwen2, qwen3, gemma3/);
   });
 });
