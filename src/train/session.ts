@@ -3,7 +3,9 @@
 // loop (`run`): evaluation, checkpoint and sample cadences, pause/resume, stop and device loss.
 // The loop pipelines steps: it submits step n+1 before reading step n's metrics back, so the GPU
 // queue never runs dry on the host; it drains (queues nothing ahead) before any step after which
-// something must see the state (evaluation, checkpoint, samples, pause, stop, the last step).
+// something must see the state (evaluation, checkpoint, samples, a pause or stop already asked
+// for, the last step); a pause or stop asked for once step n+1 is queued cancels it (bit-exact),
+// so both still take effect right after the step whose metrics were shown last.
 // The CLI and the studio's worker only give it callbacks (publish metrics, persist a
 // checkpoint, store a sample, show a status), so a run means the same thing in both.
 // Preference objectives (DPO, ORPO) train on pairs through the same loop: a micro-batch holds
@@ -137,6 +139,8 @@ export interface OpenSessionOptions {
 /** A step the session submitted: the trainer's pending step and what its metrics need. */
 interface SubmittedStep {
   pending: PendingStep;
+  /** The data position before its micro-batches (where a cancelled step puts the batches back). */
+  position: BatchPosition;
   micro: Batch[];
   /** performance.now() when it was submitted. */
   t0: number;
@@ -367,13 +371,20 @@ export class TrainingSession {
   }
 
   /** Takes the next step's micro-batches and submits the step without waiting for the GPU. */
-  private async submitStep(): Promise<SubmittedStep> {
+  private async submitStep(undoable = false): Promise<SubmittedStep> {
     const s = this.settings;
     const t0 = performance.now();
+    const position = this.batches.position;
     const micro: Batch[] = [];
     for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
     const refs = s.objective === 'dpo' ? await Promise.all(micro.map((b) => this.refsOf(b) as Promise<Float32Array>)) : undefined;
-    return { pending: this.trainer.submitStep(micro, refs), micro, t0 };
+    return { pending: this.trainer.submitStep(micro, refs, { undoable }), position, micro, t0 };
+  }
+
+  /** Takes back a step submitted undoable and not finished: the adapter, moments and data position are as before it. */
+  private cancelStep(q: SubmittedStep): void {
+    this.trainer.cancelStep(q.pending);
+    this.batches.seek(q.position);
   }
 
   /** Reads a submitted step's metrics (the oldest in flight). */
@@ -474,7 +485,7 @@ export class TrainingSession {
           next = await this.submitStep();
         }
         const cur: SubmittedStep = next;
-        next = this.mayRunAhead(cur.pending.step, ev) ? await this.submitStep() : null;
+        next = this.mayRunAhead(cur.pending.step, ev) ? await this.submitStep(true) : null;
         const m = await this.finishStep(cur);
         if (this.evalDue()) {
           const e = await this.evaluate();
@@ -488,12 +499,32 @@ export class TrainingSession {
           await sp.onSampling?.(this.stepsCompleted);
           await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
         }
+        // A pause or stop asked for once the next step was queued: take that step back, so the run stops right after this one.
+        if (next && (this.pauseRequested || ev.signal?.aborted)) {
+          this.cancelStep(next);
+          next = null;
+        }
       }
     } catch (e) {
-      this.trainer.abandonInFlight('the run failed');
+      if (next) this.dropAfterFailure(next);
       throw await watch.explain(e);
     } finally {
       this.pauseRequested = false;
+    }
+  }
+
+  /**
+   * After a failed run, leaves no step counted that was not finished: `next` (submitted, not
+   * finished) is taken back when it can be (the trainer may have done so already, after a
+   * non-finite step), else the trainer refuses to go on until a checkpoint is restored.
+   */
+  private dropAfterFailure(next: SubmittedStep): void {
+    try {
+      if (this.trainer.canCancel(next.pending)) this.trainer.cancelStep(next.pending);
+      this.batches.seek(next.position);
+      this.trainer.abandonInFlight('the run failed');
+    } catch {
+      // A lost device can refuse the clean-up too; the run's own error is the one to report.
     }
   }
 

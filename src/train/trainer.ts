@@ -11,7 +11,9 @@
 // so the next step can be encoded and queued while the GPU still runs this one; finishStep
 // then reads the steps' metrics back in submission order. Nothing in a step needs a host value
 // of the step before it (the clip factor and the skip flag stay on the GPU; the lr, the dropout
-// seed and AdamW's t come from the count of steps submitted).
+// seed and AdamW's t come from the count of steps submitted). A step submitted `undoable` first
+// copies the adapter and AdamW moments aside on the GPU, so cancelStep can take it back exactly
+// (a pause or stop asked for while it was already queued, a non-finite step before it).
 import type { GpuContext } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
@@ -46,7 +48,7 @@ export function trainerGraphOptions(o: Pick<TrainerOptions, 'recompute' | 'activ
 const PREF_STATS_BYTES = 4 * PREFERENCE_STATS_FLOATS;
 
 /**
- * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, readback) for a
+ * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, two readbacks, the undo copy of an undoable step) for a
  * LoRA of `loraFloats`; with `preferenceRows` (B of a preference objective) also its per-sequence
  * buffers (row weights, log-probs, reference log-probs) and statistics.
  */
@@ -56,8 +58,12 @@ export function trainerBufferBytes(loraFloats: number, preferenceRows = 0) {
     loss: 16,
     gradStats: GRAD_STATS_BYTES,
     partials: 4 * gradNormPartialCount([loraFloats]),
-    /** Both ping-pong readback buffers (each half of this). */
-    readback: 2 * (32 + (row > 0 ? PREF_STATS_BYTES : 0)),
+    readback: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
+    readbackPong: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
+    /** The state before an undoable step: params, m, v. */
+    undoParams: 4 * loraFloats,
+    undoM: 4 * loraFloats,
+    undoV: 4 * loraFloats,
     prefWeights: row,
     prefLogps: row,
     prefRefLogps: row,
@@ -131,6 +137,8 @@ export interface PendingStep {
   readonly numTargets: number;
   /** The readback of its metrics, started at submit. */
   readonly read: Promise<Float32Array>;
+  /** Whether cancelStep can take it back (the state before it was copied aside). */
+  readonly undoable: boolean;
 }
 
 export class NonFiniteError extends Error {
@@ -217,6 +225,9 @@ export class LoraTrainer {
   private readonly partials: GPUBuffer;
   /** Ping-pong: step n copies its metrics into readback[n % 2], so step n+1 never overwrites metrics not yet read. */
   private readonly readback: [GPUBuffer, GPUBuffer];
+  /** params, m, v as they were before the step undoFor (the newest undoable step submitted). */
+  private readonly undo: { params: GPUBuffer; m: GPUBuffer; v: GPUBuffer };
+  private undoFor: PendingStep | null = null;
   /** A preference objective's buffers: row weights, row log-probs, reference log-probs [B], stats. */
   private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
   /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
@@ -235,7 +246,8 @@ export class LoraTrainer {
     this.lossBuf = ctx.createBuffer(size.loss, 'trainer.loss');
     this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
     this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
-    this.readback = [ctx.createBuffer(size.readback / 2, 'trainer.readback.0'), ctx.createBuffer(size.readback / 2, 'trainer.readback.1')];
+    this.readback = [ctx.createBuffer(size.readback, 'trainer.readback.0'), ctx.createBuffer(size.readbackPong, 'trainer.readback.1')];
+    this.undo = { params: ctx.createBuffer(size.undoParams, 'trainer.undo.params'), m: ctx.createBuffer(size.undoM, 'trainer.undo.m'), v: ctx.createBuffer(size.undoV, 'trainer.undo.v') };
     if (opts.objective) {
       if (opts.B % 2 !== 0) throw new Error(`a preference objective needs an even number of rows per micro-batch (pairs × 2), got ${opts.B}`);
       this.pref = {
@@ -269,12 +281,35 @@ export class LoraTrainer {
     if (this.inFlight.length > 0) throw new Error(`${what} needs the ${this.inFlight.length} step(s) in flight finished first (finishStep)`);
   }
 
+  /** Whether `p` is the newest step in flight and cancelStep can take it back. */
+  canCancel(p: PendingStep): boolean {
+    return this.inFlight[this.inFlight.length - 1] === p && this.undoFor === p;
+  }
+
   /**
-   * Drops the steps in flight (their metrics are never read): the GPU state is then past
-   * stepsCompleted, so the trainer refuses to go on until restore(). For a run that fails
-   * while steps are queued.
+   * Takes back the newest step in flight, submitted undoable: the GPU restores the adapter and
+   * moments from before it (bit-exact) and its metrics are never read; the next step submitted
+   * is that step again.
+   */
+  cancelStep(p: PendingStep): void {
+    if (!this.canCancel(p)) throw new Error(`cancelStep: step ${p.step} is not the newest step in flight submitted undoable`);
+    const bytes = this.lora.layout.totalFloats * 4;
+    const rec = this.ctx.recorder(`cancel step ${p.step}`);
+    rec.copy(this.undo.params, 0, this.lora.params, 0, bytes);
+    rec.copy(this.undo.m, 0, this.lora.m, 0, bytes);
+    rec.copy(this.undo.v, 0, this.lora.v, 0, bytes);
+    rec.submit();
+    this.inFlight.pop();
+    this.undoFor = null;
+  }
+
+  /**
+   * Drops the steps in flight (their metrics are never read): the newest is cancelled when it
+   * can be; otherwise the GPU state is past stepsCompleted, so the trainer refuses to go on
+   * until restore(). For a run that fails while steps are queued.
    */
   abandonInFlight(reason: string): void {
+    if (this.inFlight.length === 1 && this.canCancel(this.inFlight[0])) this.cancelStep(this.inFlight[0]);
     if (this.inFlight.length === 0) return;
     this.broken = `steps ${this.inFlight[0].step}–${this.stepsSubmitted} ran on the GPU after ${reason} without being counted; restore a checkpoint to continue`;
     this.inFlight.length = 0;
@@ -303,7 +338,7 @@ export class LoraTrainer {
    * Records and submits one optimizer step (as step) and starts its readback, without waiting
    * for the GPU: the caller may submit the next step before finishing this one.
    */
-  submitStep(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): PendingStep {
+  submitStep(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[], opts: { undoable?: boolean } = {}): PendingStep {
     this.watch.check();
     if (this.broken) throw new Error(`step: ${this.broken}`);
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
@@ -311,12 +346,14 @@ export class LoraTrainer {
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
     const step = this.stepsSubmitted + 1;
     if (numTargets === 0) throw new Error(`step ${step}: no trained tokens in its batches (every target is -100)`);
-    const lr = this.recordStep(batches, numTargets, true, refLogps);
+    const undoable = opts.undoable ?? false;
+    const lr = this.recordStep(batches, numTargets, true, refLogps, undoable);
     // ctx.read queues its copy to a staging buffer now, before any later step is recorded.
     const read = this.readOrLost(this.readback[(step - 1) % 2], this.pref ? 8 + PREFERENCE_STATS_FLOATS : 8);
     read.catch(() => undefined); // observed by finishStep; an abandoned step's failure is no unhandled rejection
-    const p: PendingStep = { step, lr, numTargets, read };
+    const p: PendingStep = { step, lr, numTargets, read, undoable };
     this.inFlight.push(p);
+    if (undoable) this.undoFor = p;
     return p;
   }
 
@@ -345,7 +382,7 @@ export class LoraTrainer {
    * with submit = false only encodes them and drops them: the bench's measure of the host cost
    * of a step (the GPU runs nothing, the trainer's state does not change). Returns the lr.
    */
-  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
+  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[], undoable = false): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsSubmitted);
     const { ctx, graph, lora, pref } = this;
@@ -362,6 +399,12 @@ export class LoraTrainer {
       if (pref) ctx.write(pref.refLogps, Float32Array.from(refLogps?.[i] ?? new Float32Array(graph.B)));
       const rec = ctx.recorder(`train step ${this.stepsSubmitted + 1}.${i}`);
       if (i === 0) rec.clear(lora.grads);
+      if (i === 0 && undoable) {
+        const bytes = lora.layout.totalFloats * 4;
+        rec.copy(lora.params, 0, this.undo.params, 0, bytes);
+        rec.copy(lora.m, 0, this.undo.m, 0, bytes);
+        rec.copy(lora.v, 0, this.undo.v, 0, bytes);
+      }
       const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsSubmitted, i) };
       graph.recordForward(rec, run);
       if (pref) {
@@ -492,6 +535,6 @@ export class LoraTrainer {
 
   destroy(): void {
     this.graph.destroy();
-    for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
+    for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...Object.values(this.undo), ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }
 }
