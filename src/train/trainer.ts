@@ -311,7 +311,7 @@ export class LoraTrainer {
   abandonInFlight(reason: string): void {
     if (this.inFlight.length === 1 && this.canCancel(this.inFlight[0])) this.cancelStep(this.inFlight[0]);
     if (this.inFlight.length === 0) return;
-    this.broken = `steps ${this.inFlight[0].step}–${this.stepsSubmitted} ran on the GPU after ${reason} without being counted; restore a checkpoint to continue`;
+    this.broken = `steps ${this.inFlight[0].step}–${this.inFlight[this.inFlight.length - 1].step} ran on the GPU after ${reason} without being counted; restore a checkpoint to continue`;
     this.inFlight.length = 0;
   }
 
