@@ -94,10 +94,10 @@ describe('measureStepGaps', () => {
     expect(ctx.timer).toBeNull();
     expect(got.steps).toBe(4);
     expect(got.inFlight).toBe(0);
-    expect(got.gaps).toHaveLength(3);
-    // Step k+1 reads the parameters step k's AdamW wrote: its work cannot begin before k's ends.
+    expect(got.gaps).toHaveLength(7); // 4 steps × (gradients, update): 8 submissions
+    // Each submission reads what the one before wrote (activations, gradients, parameters): it cannot begin before that one ends.
     for (const g of got.gaps!) expect(g).toBeGreaterThanOrEqual(0);
-    expect(formatStepGaps(got.gaps!)).toMatch(/median [\d.]+ ms, max [\d.]+ ms over 3 gaps \(target ≤ 1 ms\)/);
+    expect(formatStepGaps(got.gaps!)).toMatch(/median [\d.]+ ms, max [\d.]+ ms over 7 gaps \(target ≤ 1 ms\)/);
     const off = new GpuContext((await getTestContext()).device, { timestamps: false });
     const { trainer } = await tinyTrainer(off);
     expect(await measureStepGaps(off, trainer, [syntheticBatch(2, 8, 64)], { steps: 2 })).toBeNull();

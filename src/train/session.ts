@@ -1,11 +1,12 @@
 // A training run from tokenized examples to a trained adapter: weights on the GPU, the
 // train/validation split, batches, optimizer steps with accumulation, and the one training
 // loop (`run`): evaluation, checkpoint and sample cadences, pause/resume, stop and device loss.
-// The loop pipelines steps: it submits step n+1 before reading step n's metrics back, so the GPU
-// queue never runs dry on the host; it drains (queues nothing ahead) before any step after which
-// something must see the state (evaluation, checkpoint, samples, a pause or stop already asked
-// for, the last step); a pause or stop asked for once step n+1 is queued cancels it (bit-exact),
-// so both still take effect right after the step whose metrics were shown last.
+// The loop pipelines steps: it queues step n+1's gradients before reading step n's metrics back
+// and commits n+1's update after step n's callbacks, so the GPU queue does not run dry on the
+// host. It queues nothing ahead of a step after which something must see the state (evaluation,
+// checkpoint, samples, a pause or stop already asked for, the last step); a pause or stop asked
+// for once step n+1 is queued cancels it before its update, so both still take effect right
+// after the step whose metrics were shown last.
 // The CLI and the studio's worker only give it callbacks (publish metrics, persist a
 // checkpoint, store a sample, show a status), so a run means the same thing in both.
 // Preference objectives (DPO, ORPO) train on pairs through the same loop: a micro-batch holds
@@ -367,21 +368,23 @@ export class TrainingSession {
 
   /** One optimizer step (gradAccum micro-batches) with its metrics. */
   async step(): Promise<StepMetrics> {
-    return this.finishStep(await this.submitStep());
+    const q = await this.submitStep();
+    this.trainer.commitStep(q.pending);
+    return this.finishStep(q);
   }
 
-  /** Takes the next step's micro-batches and submits the step without waiting for the GPU. */
-  private async submitStep(undoable = false): Promise<SubmittedStep> {
+  /** Takes the next step's micro-batches and queues its gradients and metrics (not its update) without waiting for the GPU. */
+  private async submitStep(): Promise<SubmittedStep> {
     const s = this.settings;
     const t0 = performance.now();
     const position = this.batches.position;
     const micro: Batch[] = [];
     for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
     const refs = s.objective === 'dpo' ? await Promise.all(micro.map((b) => this.refsOf(b) as Promise<Float32Array>)) : undefined;
-    return { pending: this.trainer.submitStep(micro, refs, { undoable }), position, micro, t0 };
+    return { pending: this.trainer.submitStep(micro, refs), position, micro, t0 };
   }
 
-  /** Takes back a step submitted undoable and not finished: the adapter, moments and data position are as before it. */
+  /** Drops a step queued and not committed: the adapter and moments never changed; the data position goes back before it. */
   private cancelStep(q: SubmittedStep): void {
     this.trainer.cancelStep(q.pending);
     this.batches.seek(q.position);
@@ -483,9 +486,10 @@ export class TrainingSession {
           if (this.stepsCompleted >= this.totalSteps) return result('completed');
           watch.check();
           next = await this.submitStep();
+          this.trainer.commitStep(next.pending);
         }
-        const cur: SubmittedStep = next;
-        next = this.mayRunAhead(cur.pending.step, ev) ? await this.submitStep(true) : null;
+        const cur: SubmittedStep = next; // committed
+        next = this.mayRunAhead(cur.pending.step, ev) ? await this.submitStep() : null;
         const m = await this.finishStep(cur);
         if (this.evalDue()) {
           const e = await this.evaluate();
@@ -499,10 +503,12 @@ export class TrainingSession {
           await sp.onSampling?.(this.stepsCompleted);
           await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
         }
-        // A pause or stop asked for once the next step was queued: take that step back, so the run stops right after this one.
-        if (next && (this.pauseRequested || ev.signal?.aborted)) {
-          this.cancelStep(next);
-          next = null;
+        if (next) {
+          // A pause or stop asked for once the next step was queued: drop it before its update, so the run stops right after this one.
+          if (this.pauseRequested || ev.signal?.aborted) {
+            this.cancelStep(next);
+            next = null;
+          } else this.trainer.commitStep(next.pending);
         }
       }
     } catch (e) {
@@ -515,14 +521,15 @@ export class TrainingSession {
 
   /**
    * After a failed run, leaves no step counted that was not finished: `next` (submitted, not
-   * finished) is taken back when it can be (the trainer may have done so already, after a
-   * non-finite step), else the trainer refuses to go on until a checkpoint is restored.
+   * finished) is dropped when uncommitted (the trainer does so itself after a non-finite step)
+   * and the data position goes back before it; a committed step left unread makes the trainer
+   * refuse to go on until a checkpoint is restored.
    */
   private dropAfterFailure(next: SubmittedStep): void {
     try {
       if (this.trainer.canCancel(next.pending)) this.trainer.cancelStep(next.pending);
-      this.batches.seek(next.position);
       this.trainer.abandonInFlight('the run failed');
+      this.batches.seek(next.position);
     } catch {
       // A lost device can refuse the clean-up too; the run's own error is the one to report.
     }

@@ -272,14 +272,14 @@ describe('LoraTrainer with cached bind groups (GpuContext.cacheBindings)', () =>
   });
 });
 
-describe('LoraTrainer pipelined steps (submitStep / finishStep / cancelStep)', () => {
+describe('LoraTrainer pipelined steps (submitStep / commitStep / finishStep / cancelStep)', () => {
   const cfg = tinyConfig({ numLayers: 2 });
   const weights = randomWeights(cfg, 901);
   const settings = { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'v_proj', 'down_proj'] as LinearModule[], useRslora: false };
-  // Warmup then cosine decay: every step has its own lr, so a step's metrics cannot pass for another's.
   const o = optim({ gradAccumSteps: 2, schedule: { kind: 'cosine', lr: 2e-2, warmupSteps: 2, totalSteps: 6 } });
   const data = [0, 1, 2, 3, 4, 5].map((i) => [0, 1].map((j) => randomBatch(cfg, 2, 6, 910 + 2 * i + j, { packed: true })));
   const metrics = (r: { step: number; loss: number; gradNorm: number; lr: number; clip: number; numTargets: number }) => ({ step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, clip: r.clip, numTargets: r.numTargets });
+  const state = async (tr: LoraTrainer) => (await Promise.all([tr.lora.readFlat('params'), tr.lora.readFlat('m'), tr.lora.readFlat('v')])).map((f) => Array.from(f));
 
   it('steps queued three deep give bit-identical parameters and each step its own metrics, in order', async () => {
     const ctx = await getTestContext();
@@ -297,13 +297,18 @@ describe('LoraTrainer pipelined steps (submitStep / finishStep / cancelStep)', (
       }
       const pipe = make();
       const b = [];
-      const queued = [pipe.submitStep(data[0]), pipe.submitStep(data[1]), pipe.submitStep(data[2])];
+      const submit = (d: (typeof data)[number]) => {
+        const p = pipe.submitStep(d);
+        pipe.commitStep(p);
+        return p;
+      };
+      const queued = [submit(data[0]), submit(data[1]), submit(data[2])];
       const inFlight = pipe.stepsInFlight;
       const outOfOrder = await pipe.finishStep(queued[1]).catch((e: unknown) => e);
       const refused = await pipe.checkpoint().catch((e: unknown) => e);
       for (let s = 3; s < data.length; s++) {
         b.push(metrics(await pipe.finishStep(queued.shift()!)));
-        queued.push(pipe.submitStep(data[s]));
+        queued.push(submit(data[s]));
       }
       while (queued.length) b.push(metrics(await pipe.finishStep(queued.shift()!)));
       return { a, b, evalLosses, inFlight, outOfOrder, refused, pa: await seq.lora.readFlat('params'), pb: await pipe.lora.readFlat('params'), steps: pipe.stepsCompleted };
@@ -319,65 +324,71 @@ describe('LoraTrainer pipelined steps (submitStep / finishStep / cancelStep)', (
     expect(out.steps).toBe(6);
   });
 
-  it('cancelStep takes back an undoable step bit-exactly; the step taken again equals the uninterrupted one', async () => {
+  it('a step queued but not committed leaves the adapter and moments untouched; cancelled, the step taken again equals the uninterrupted one', async () => {
     const ctx = await getTestContext();
     const out = await expectNoGpuError(ctx, async () => {
       const model = await gpuModel(ctx, cfg, weights);
       const make = () => new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, settings, 5), o, { B: 2, T: 6, seed: 9 });
       const seq = make();
-      const a = [metrics(await seq.step(data[0])), metrics(await seq.step(data[1]))];
+      const a = [metrics(await seq.step(data[0]))];
+      const afterOne = await state(seq);
+      a.push(metrics(await seq.step(data[1])));
       const tr = make();
       const first = tr.submitStep(data[0]);
-      const ahead = tr.submitStep(data[3], undefined, { undoable: true }); // not the data step 2 trains on
-      const notNewest = tr.canCancel(first);
+      const uncommitted = String(await tr.finishStep(first).catch((e: unknown) => e));
+      tr.commitStep(first);
+      const ahead = tr.submitStep(data[3]); // not the data step 2 trains on
+      const twoAhead = String((() => { try { tr.submitStep(data[4]); } catch (e) { return e; } })());
       const b = [metrics(await tr.finishStep(first))];
-      const [p1, m1, v1] = await Promise.all([tr.lora.readFlat('params'), tr.lora.readFlat('m'), tr.lora.readFlat('v')]).then((x) => x.map((f) => Array.from(f)));
-      // readFlat is queued after the step in flight: the state read includes it.
+      const notNewest = tr.canCancel(first);
+      const whileQueued = await state(tr); // queued after the step ahead's gradients
       tr.cancelStep(ahead);
-      const [p2, m2, v2] = await Promise.all([tr.lora.readFlat('params'), tr.lora.readFlat('m'), tr.lora.readFlat('v')]).then((x) => x.map((f) => Array.from(f)));
       const after = { inFlight: tr.stepsInFlight, steps: tr.stepsCompleted, lr: tr.nextLr };
       b.push(metrics(await tr.step(data[1])));
-      const [s1, sm] = await Promise.all([seq.lora.readFlat('params'), seq.lora.readFlat('m')]);
-      const ck = await tr.checkpoint();
-      return { a, b, notNewest, changed: p1.some((x, i) => x !== p2[i]) && m1.some((x, i) => x !== m2[i]) && v1.some((x, i) => x !== v2[i]), after, same: Array.from(ck.params).every((x, i) => Object.is(x, s1[i])) && Array.from(ck.m).every((x, i) => Object.is(x, sm[i])) };
+      const [end, seqEnd] = [await state(tr), await state(seq)];
+      return { a, b, uncommitted, twoAhead, notNewest, untouched: JSON.stringify(whileQueued) === JSON.stringify(afterOne), after, same: JSON.stringify(end) === JSON.stringify(seqEnd) };
     });
+    expect(out.uncommitted).toMatch(/finishStep: step 1's update is not committed/);
+    expect(out.twoAhead).toMatch(/step 3 cannot be submitted before step 2's update is committed/);
     expect(out.notNewest).toBe(false);
-    expect(out.changed).toBe(true); // the cancelled step had updated params and both moments
+    expect(out.untouched).toBe(true);
     expect(out.after).toEqual({ inFlight: 0, steps: 1, lr: out.a[1].lr });
     expect(out.b).toEqual(out.a);
     expect(out.same).toBe(true);
   });
 
-  it('a non-finite step with a step queued behind it: an undoable one is cancelled, adapter untouched; otherwise the trainer refuses to go on until restore', async () => {
+  it('a non-finite step with a step queued behind it: an uncommitted one is dropped, adapter untouched; a committed one makes the trainer refuse to go on until restore', async () => {
     const ctx = await getTestContext();
     const refLora = randomLora(cfg, 2, 502);
     refLora.weights.get(loraKeyB(1, 'up_proj'))![3] = Infinity;
     const out = await expectNoGpuError(ctx, async () => {
       const model = await gpuModel(ctx, cfg, weights);
-      const run = async (undoable: boolean) => {
+      const run = async (commitAhead: boolean) => {
         const lp = gpuLora(ctx, cfg, refLora, 2);
         const tr = new LoraTrainer(ctx, model, lp, optim({ gradAccumSteps: 2 }), { B: 2, T: 6, seed: 1 });
         const ck = await tr.checkpoint();
         const first = tr.submitStep(data[0]);
-        tr.submitStep(data[1], undefined, { undoable });
+        tr.commitStep(first);
+        const ahead = tr.submitStep(data[1]);
+        if (commitAhead) tr.commitStep(ahead);
         const e = await tr.finishStep(first).catch((x: unknown) => x);
         const inFlight = tr.stepsInFlight;
         const next = await tr.step(data[2]).catch((x: unknown) => String(x));
         let restored = null;
-        if (!undoable) {
+        if (commitAhead) {
           tr.restore(ck);
           restored = await tr.checkpoint().then((c) => Array.from(c.params).every((x, i) => Object.is(x, ck.params[i])));
         }
         const after = await lp.readFlat('params');
         return { e, inFlight, next, restored, untouched: Array.from(after).every((x, i) => Object.is(x, ck.params[i])), steps: tr.stepsCompleted };
       };
-      return { undo: await run(true), keep: await run(false) };
+      return { drop: await run(false), keep: await run(true) };
     });
-    expect(out.undo.e).toBeInstanceOf(NonFiniteError);
-    expect(out.undo.inFlight).toBe(0);
-    // The adapter still holds the Infinity, so the step after is skipped too; but it is step 1 again, the queued one was taken back.
-    expect(out.undo.next).toMatch(/step 1: .*NaN or infinite/);
-    expect(out.undo.untouched).toBe(true);
+    expect(out.drop.e).toBeInstanceOf(NonFiniteError);
+    expect(out.drop.inFlight).toBe(0);
+    // The adapter still holds the Infinity, so the step after is skipped too; but it is step 1 again, the queued one was dropped.
+    expect(out.drop.next).toMatch(/step 1: .*NaN or infinite/);
+    expect(out.drop.untouched).toBe(true);
     expect(out.keep.e).toBeInstanceOf(NonFiniteError);
     expect(out.keep.inFlight).toBe(0);
     expect(out.keep.next).toMatch(/steps 2–2 ran on the GPU after step 1 was non-finite without being counted; restore a checkpoint/);

@@ -7,14 +7,15 @@
 // losses, from which preference_weights computes each sequence's log-prob, the loss, the metrics
 // and the sequence's gradient weight on the GPU; then the cross-entropy backward with those row
 // weights. Rows (2i, 2i+1) are the chosen and rejected sequences of pair i. Still one readback.
-// Steps pipeline: submitStep records and submits a step and starts its readback without waiting,
-// so the next step can be encoded and queued while the GPU still runs this one; finishStep
-// then reads the steps' metrics back in submission order. Nothing in a step needs a host value
-// of the step before it (the clip factor and the skip flag stay on the GPU; the lr, the dropout
-// seed and AdamW's t come from the count of steps submitted). A step submitted `undoable` first
-// copies the adapter and AdamW moments aside on the GPU, so cancelStep can take it back exactly
-// (a pause or stop asked for while it was already queued, a non-finite step before it).
-import type { GpuContext } from '../engine/gpu/context';
+// Steps pipeline: submitStep queues a step's forward, backward, gradient norm and metrics copy
+// and starts their readback without waiting; commitStep queues its AdamW update; finishStep reads
+// the metrics back, oldest first. So step n+1's gradients can run on the GPU while the host reads
+// step n's metrics, and its update is committed only once nothing asks to stop at step n (a
+// pause, a stop, a non-finite step n): cancelStep drops an uncommitted step, leaving the adapter
+// and moments untouched. Nothing in a step needs a host value of the step before it (the clip
+// factor and the skip flag stay on the GPU; the lr, the dropout seed and AdamW's t come from
+// the count of steps submitted).
+import type { GpuContext, Recorder } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
 import { PREFERENCE_STATS, PREFERENCE_STATS_FLOATS, preferenceWeights, type PreferenceObjective } from '../engine/gpu/kernels/preference';
@@ -48,7 +49,7 @@ export function trainerGraphOptions(o: Pick<TrainerOptions, 'recompute' | 'activ
 const PREF_STATS_BYTES = 4 * PREFERENCE_STATS_FLOATS;
 
 /**
- * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, two readbacks, the undo copy of an undoable step) for a
+ * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, two readbacks) for a
  * LoRA of `loraFloats`; with `preferenceRows` (B of a preference objective) also its per-sequence
  * buffers (row weights, log-probs, reference log-probs) and statistics.
  */
@@ -60,10 +61,6 @@ export function trainerBufferBytes(loraFloats: number, preferenceRows = 0) {
     partials: 4 * gradNormPartialCount([loraFloats]),
     readback: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
     readbackPong: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
-    /** The state before an undoable step: params, m, v. */
-    undoParams: 4 * loraFloats,
-    undoM: 4 * loraFloats,
-    undoV: 4 * loraFloats,
     prefWeights: row,
     prefLogps: row,
     prefRefLogps: row,
@@ -137,8 +134,8 @@ export interface PendingStep {
   readonly numTargets: number;
   /** The readback of its metrics, started at submit. */
   readonly read: Promise<Float32Array>;
-  /** Whether cancelStep can take it back (the state before it was copied aside). */
-  readonly undoable: boolean;
+  /** Whether its AdamW update is queued (commitStep); until then cancelStep can drop it. */
+  committed: boolean;
 }
 
 export class NonFiniteError extends Error {
@@ -225,9 +222,6 @@ export class LoraTrainer {
   private readonly partials: GPUBuffer;
   /** Ping-pong: step n copies its metrics into readback[n % 2], so step n+1 never overwrites metrics not yet read. */
   private readonly readback: [GPUBuffer, GPUBuffer];
-  /** params, m, v as they were before the step undoFor (the newest undoable step submitted). */
-  private readonly undo: { params: GPUBuffer; m: GPUBuffer; v: GPUBuffer };
-  private undoFor: PendingStep | null = null;
   /** A preference objective's buffers: row weights, row log-probs, reference log-probs [B], stats. */
   private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
   /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
@@ -247,7 +241,6 @@ export class LoraTrainer {
     this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
     this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
     this.readback = [ctx.createBuffer(size.readback, 'trainer.readback.0'), ctx.createBuffer(size.readbackPong, 'trainer.readback.1')];
-    this.undo = { params: ctx.createBuffer(size.undoParams, 'trainer.undo.params'), m: ctx.createBuffer(size.undoM, 'trainer.undo.m'), v: ctx.createBuffer(size.undoV, 'trainer.undo.v') };
     if (opts.objective) {
       if (opts.B % 2 !== 0) throw new Error(`a preference objective needs an even number of rows per micro-batch (pairs × 2), got ${opts.B}`);
       this.pref = {
@@ -281,35 +274,25 @@ export class LoraTrainer {
     if (this.inFlight.length > 0) throw new Error(`${what} needs the ${this.inFlight.length} step(s) in flight finished first (finishStep)`);
   }
 
-  /** Whether `p` is the newest step in flight and cancelStep can take it back. */
+  /** Whether `p` is the newest step in flight and not committed (cancelStep can drop it). */
   canCancel(p: PendingStep): boolean {
-    return this.inFlight[this.inFlight.length - 1] === p && this.undoFor === p;
+    return this.inFlight[this.inFlight.length - 1] === p && !p.committed;
   }
 
-  /**
-   * Takes back the newest step in flight, submitted undoable: the GPU restores the adapter and
-   * moments from before it (bit-exact) and its metrics are never read; the next step submitted
-   * is that step again.
-   */
+  /** Drops the newest step in flight before its update was committed: the adapter and moments never change, the next step submitted is that step again. */
   cancelStep(p: PendingStep): void {
-    if (!this.canCancel(p)) throw new Error(`cancelStep: step ${p.step} is not the newest step in flight submitted undoable`);
-    const bytes = this.lora.layout.totalFloats * 4;
-    const rec = this.ctx.recorder(`cancel step ${p.step}`);
-    rec.copy(this.undo.params, 0, this.lora.params, 0, bytes);
-    rec.copy(this.undo.m, 0, this.lora.m, 0, bytes);
-    rec.copy(this.undo.v, 0, this.lora.v, 0, bytes);
-    rec.submit();
+    if (!this.canCancel(p)) throw new Error(`cancelStep: step ${p.step} is not the newest step in flight or its update is already committed`);
     this.inFlight.pop();
-    this.undoFor = null;
   }
 
   /**
-   * Drops the steps in flight (their metrics are never read): the newest is cancelled when it
-   * can be; otherwise the GPU state is past stepsCompleted, so the trainer refuses to go on
-   * until restore(). For a run that fails while steps are queued.
+   * Drops the steps in flight (their metrics are never read): an uncommitted newest one is
+   * cancelled; committed ones changed the adapter without being counted, so the trainer then
+   * refuses to go on until restore(). For a run that fails while steps are queued.
    */
   abandonInFlight(reason: string): void {
-    if (this.inFlight.length === 1 && this.canCancel(this.inFlight[0])) this.cancelStep(this.inFlight[0]);
+    const last = this.inFlight[this.inFlight.length - 1];
+    if (last && this.canCancel(last)) this.cancelStep(last);
     if (this.inFlight.length === 0) return;
     this.broken = `steps ${this.inFlight[0].step}–${this.inFlight[this.inFlight.length - 1].step} ran on the GPU after ${reason} without being counted; restore a checkpoint to continue`;
     this.inFlight.length = 0;
@@ -331,39 +314,57 @@ export class LoraTrainer {
    * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
    */
   async step(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): Promise<StepResult> {
-    return this.finishStep(this.submitStep(microBatches, refLogps));
+    const p = this.submitStep(microBatches, refLogps);
+    this.commitStep(p);
+    return this.finishStep(p);
   }
 
   /**
-   * Records and submits one optimizer step (as step) and starts its readback, without waiting
-   * for the GPU: the caller may submit the next step before finishing this one.
+   * Queues one optimizer step's gradients and metrics (as step, without the update) and starts
+   * their readback, without waiting for the GPU: the caller may submit the next step before
+   * finishing this one, once this one is committed.
    */
-  submitStep(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[], opts: { undoable?: boolean } = {}): PendingStep {
+  submitStep(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): PendingStep {
     this.watch.check();
     if (this.broken) throw new Error(`step: ${this.broken}`);
+    const last = this.inFlight[this.inFlight.length - 1];
+    if (last && !last.committed) throw new Error(`step ${last.step + 1} cannot be submitted before step ${last.step}'s update is committed (commitStep) or cancelled`);
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
     const step = this.stepsSubmitted + 1;
     if (numTargets === 0) throw new Error(`step ${step}: no trained tokens in its batches (every target is -100)`);
-    const undoable = opts.undoable ?? false;
-    const lr = this.recordStep(batches, numTargets, true, refLogps, undoable);
+    const lr = this.recordStep(batches, numTargets, true, refLogps);
     // ctx.read queues its copy to a staging buffer now, before any later step is recorded.
     const read = this.readOrLost(this.readback[(step - 1) % 2], this.pref ? 8 + PREFERENCE_STATS_FLOATS : 8);
     read.catch(() => undefined); // observed by finishStep; an abandoned step's failure is no unhandled rejection
-    const p: PendingStep = { step, lr, numTargets, read, undoable };
+    const p: PendingStep = { step, lr, numTargets, read, committed: false };
     this.inFlight.push(p);
-    if (undoable) this.undoFor = p;
     return p;
   }
 
   /**
+   * Queues the AdamW update of `p`, the newest step submitted: it reads the gradients and the
+   * GPU's clip factor and skip flag that p left, which no other step has touched since.
+   */
+  commitStep(p: PendingStep): void {
+    if (!this.canCancel(p)) throw new Error(`commitStep: step ${p.step} is not the newest step in flight or is already committed`);
+    this.watch.check();
+    const rec = this.ctx.recorder(`train step ${p.step} update`);
+    this.recordUpdate(rec, p.step, p.lr);
+    rec.submit();
+    p.committed = true;
+  }
+
+  /**
    * Reads back the metrics of the oldest step in flight, which must be `p` (steps finish in
-   * the order they were submitted). Throws NonFiniteError (the GPU skipped that update) when
-   * its loss or a gradient is NaN/Inf; steps queued after it are then abandoned (abandonInFlight).
+   * the order they were submitted) and committed. Throws NonFiniteError (the GPU skipped that
+   * update) when its loss or a gradient is NaN/Inf; steps queued after it are then dropped
+   * (abandonInFlight).
    */
   async finishStep(p: PendingStep): Promise<StepResult> {
     if (this.inFlight[0] !== p) throw new Error(`finishStep: step ${p.step} is not the oldest step in flight (${this.inFlight[0]?.step ?? 'none'}); steps finish in submission order`);
+    if (!p.committed) throw new Error(`finishStep: step ${p.step}'s update is not committed (commitStep)`);
     const r = await p.read;
     this.inFlight.shift();
     const loss = r[0];
@@ -382,7 +383,7 @@ export class LoraTrainer {
    * with submit = false only encodes them and drops them: the bench's measure of the host cost
    * of a step (the GPU runs nothing, the trainer's state does not change). Returns the lr.
    */
-  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[], undoable = false): number {
+  recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsSubmitted);
     const { ctx, graph, lora, pref } = this;
@@ -399,12 +400,6 @@ export class LoraTrainer {
       if (pref) ctx.write(pref.refLogps, Float32Array.from(refLogps?.[i] ?? new Float32Array(graph.B)));
       const rec = ctx.recorder(`train step ${this.stepsSubmitted + 1}.${i}`);
       if (i === 0) rec.clear(lora.grads);
-      if (i === 0 && undoable) {
-        const bytes = lora.layout.totalFloats * 4;
-        rec.copy(lora.params, 0, this.undo.params, 0, bytes);
-        rec.copy(lora.m, 0, this.undo.m, 0, bytes);
-        rec.copy(lora.v, 0, this.undo.v, 0, bytes);
-      }
       const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsSubmitted, i) };
       graph.recordForward(rec, run);
       if (pref) {
@@ -423,8 +418,7 @@ export class LoraTrainer {
       if (i === batches.length - 1) {
         const N = lora.layout.totalFloats;
         globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, lossAt);
-        const o = this.optim;
-        adamwUpdate(ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, N, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: this.stepsSubmitted + 1 });
+        if (!submit) this.recordUpdate(rec, this.stepsSubmitted + 1, lr); // the host cost of a whole step (submitted, commitStep records it)
         const readback = this.readback[this.stepsSubmitted % 2];
         rec.copy(lossAt.binding, 0, readback, 0, 16);
         rec.copy(this.gradStats, 0, readback, 16, GRAD_STATS_BYTES);
@@ -437,6 +431,13 @@ export class LoraTrainer {
       }
     }
     return lr;
+  }
+
+  /** AdamW of optimizer step `step` (its t) at `lr`, from the gradients and gradStats the step left. */
+  private recordUpdate(rec: Recorder, step: number, lr: number): void {
+    const o = this.optim;
+    const { lora } = this;
+    adamwUpdate(this.ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, lora.layout.totalFloats, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: step });
   }
 
   /** Reads back floats, or throws DeviceLostError if the device is (or gets) lost first. */
@@ -525,7 +526,7 @@ export class LoraTrainer {
     if (c.version !== 1) throw new Error(`unknown checkpoint version ${String(c.version)}`);
     if (c.layoutFloats !== this.lora.layout.totalFloats) throw new Error(`checkpoint holds ${c.layoutFloats} LoRA floats, this adapter layout has ${this.lora.layout.totalFloats} (different rank or target modules?)`);
     if (c.seed !== this.opts.seed) throw new Error(`checkpoint was trained with seed ${c.seed}, this trainer has ${this.opts.seed}`);
-    if (this.inFlight.length > 0) throw new Error(`restore: ${this.inFlight.length} step(s) are in flight; finish or abandon them first`);
+    if (this.inFlight.length > 0) throw new Error(`restore: ${this.inFlight.length} step(s) are in flight; finish, cancel or abandon them first`);
     this.lora.writeFlat('params', c.params);
     this.lora.writeFlat('m', c.m);
     this.lora.writeFlat('v', c.v);
@@ -535,6 +536,6 @@ export class LoraTrainer {
 
   destroy(): void {
     this.graph.destroy();
-    for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...Object.values(this.undo), ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
+    for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }
 }

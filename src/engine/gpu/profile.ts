@@ -67,10 +67,11 @@ export function aggregateProfile(samples: readonly KernelSample[]): KernelProfil
 }
 
 /**
- * The GPU's idle time between consecutive steps, in ms: for each pair of steps, the first begin
- * of step k+1 minus the last end of step k. `ends[k]` is how many samples steps 0..k recorded
- * (cumulative, in recording order). Samples without usable stamps are ignored; a step with none
- * gives no gap on either side. Pure: the unit tests feed it synthetic stamps.
+ * The GPU's idle time between consecutive pieces of work (steps, or the submissions of a step),
+ * in ms: for each pair, the first begin of piece k+1 minus the last end of piece k. `ends[k]` is
+ * how many samples pieces 0..k recorded (cumulative, in recording order). Samples without usable
+ * stamps are ignored; a piece with none gives no gap on either side. Pure: the unit tests feed
+ * it synthetic stamps.
  */
 export function stepGaps(samples: readonly KernelSample[], ends: readonly number[]): number[] {
   const usable = (x: KernelSample) => Number.isFinite(x.startNs) && Number.isFinite(x.endNs) && x.endNs >= x.startNs;
