@@ -99,7 +99,7 @@ export interface RunCheckpoint {
  * callback is awaited, so training never runs ahead of what the caller stored.
  */
 export interface RunEvents {
-  /** Stops the run after the steps in flight (at once while paused); it checkpoints first. */
+  /** Stops the run after the step in flight (at once while paused; a step queued ahead is dropped); it checkpoints first. */
   signal?: AbortSignal;
   /**
    * A step's metrics, with its validation loss when it was evaluated (batching is the caller's),
@@ -445,7 +445,7 @@ export class TrainingSession {
     return e > 0 && (step % e === 0 || step === this.totalSteps);
   }
 
-  /** Asks the run to pause after the steps in flight (checkpoint, then wait); false when already paused or pausing. */
+  /** Asks the run to pause after the step in flight (checkpoint, then wait); false when already paused or pausing. */
   pause(): boolean {
     if (this.pauseRequested || this.paused) return false;
     this.pauseRequested = true;
@@ -465,10 +465,10 @@ export class TrainingSession {
   }
 
   /**
-   * Trains until totalSteps or until `signal` aborts (the steps in flight finish first), with
+   * Trains until totalSteps or until `signal` aborts (the step in flight finishes first), with
    * evaluation, checkpoints and samples on the settings' cadences and pauses on request.
    * Throws DeviceLostError when the device is lost; the last checkpoint handed out stays valid.
-   * Each step is submitted before the previous one's metrics are read (mayRunAhead).
+   * Each step's gradients are queued before the previous one's metrics are read (mayRunAhead).
    */
   async run(ev: RunEvents = {}): Promise<RunResult> {
     const watch = this.trainer.watch;

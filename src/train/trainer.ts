@@ -1,8 +1,8 @@
 // LoraTrainer: optimizer steps of LoRA training on the GPU. One optimizer step = one submit
 // per micro-batch (forward, chunked LM head + cross-entropy, backward accumulating LoRA
 // gradients) with the last one also computing the loss, the global gradient norm, the clip
-// factor and the non-finite flag on the GPU and applying AdamW (which skips the update by
-// itself when anything is NaN/Inf). The step then reads back 8 floats, once.
+// factor and the non-finite flag on the GPU, then one submit applying AdamW (which skips the
+// update by itself when anything is NaN/Inf). The step then reads back 8 floats, once.
 // A preference objective (DPO, ORPO) runs each micro-batch's LM head twice: first the per-row
 // losses, from which preference_weights computes each sequence's log-prob, the loss, the metrics
 // and the sequence's gradient weight on the GPU; then the cross-entropy backward with those row
@@ -220,7 +220,10 @@ export class LoraTrainer {
   private readonly lossBuf: GPUBuffer;
   private readonly gradStats: GPUBuffer;
   private readonly partials: GPUBuffer;
-  /** Ping-pong: step n copies its metrics into readback[n % 2], so step n+1 never overwrites metrics not yet read. */
+  /**
+   * Ping-pong: step n copies its metrics into readback[n % 2], so step n+1 never overwrites
+   * metrics not yet read (ctx.read also queues its staging copy at submit, before the next step).
+   */
   private readonly readback: [GPUBuffer, GPUBuffer];
   /** A preference objective's buffers: row weights, row log-probs, reference log-probs [B], stats. */
   private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
