@@ -14,7 +14,8 @@
 // 4. Per-kernel profile of one step (profileBench, alone with `--profile`): GPU timestamps per
 //    dispatch summed per kernel, with GFLOP/s and GB/s from the launchers' cost model, at the
 //    4-layer quick shape and the full 30 layers (not with --quick), B×T as in part 2; with
-//    `--no-timestamps` (or an adapter without timestamp-query) whole-step times only.
+//    `--no-timestamps` (or an adapter without timestamp-query) whole-step times only. Then the
+//    GPU's idle gap between consecutive steps pipelined as a run pipelines them (measureStepGaps).
 // 3. Host cost of a step (hostCostBench, also alone with `--host`): dispatches per step and per
 //    layer, and the JS time to record one optimizer step (launchers, bind groups, encoding,
 //    finish; encoded but never submitted, so the GPU's speed does not enter), with bind groups
@@ -28,7 +29,7 @@ import { LoraParams } from '../src/engine/model/lora-params';
 import { destroyWeights, uploadWeightsFromMap, type WeightStorage } from '../src/engine/model/weights';
 import { defaultOptimConfig } from '../src/engine/optim/config';
 import { LoraTrainer } from '../src/train/trainer';
-import { formatProfile, profileTrainerStep, syntheticBatch } from '../src/train/profile';
+import { formatProfile, formatStepGaps, measureStepGaps, profileTrainerStep, syntheticBatch } from '../src/train/profile';
 import type { BenchArgs } from './run';
 
 export const SMOLLM2_135M = {
@@ -264,8 +265,11 @@ export async function profileBench(ctx: GpuContext, args: BenchArgs): Promise<vo
     const cfg = parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: layers });
     const built = await build(ctx, cfg, 'f32', B, T, 'auto');
     try {
-      const p = await profileTrainerStep(ctx, built.trainer, [syntheticBatch(B, T, cfg.vocabSize)], { steps: Math.max(1, Math.min(args.reps, 3)) });
+      const batch = syntheticBatch(B, T, cfg.vocabSize);
+      const p = await profileTrainerStep(ctx, built.trainer, [batch], { steps: Math.max(1, Math.min(args.reps, 3)) });
       console.log(`\n${layers} layers, ${formatProfile(p)}`);
+      const gaps = await measureStepGaps(ctx, built.trainer, [batch], { steps: 4 });
+      if (gaps) console.log(formatStepGaps(gaps));
     } finally {
       built.destroy();
     }

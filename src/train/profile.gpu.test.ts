@@ -5,7 +5,7 @@ import { randomLora, randomWeights, tinyConfig } from '../engine/model/tiny-rand
 import { gpuLora, gpuModel } from '../engine/model/gpu-model.testutil';
 import { expectNoGpuError, getTestContext } from '../../test/gpu-device';
 import { LoraTrainer } from './trainer';
-import { formatProfile, profileTrainerStep, syntheticBatch } from './profile';
+import { formatProfile, formatStepGaps, measureStepGaps, profileTrainerStep, syntheticBatch } from './profile';
 import { TimestampProfiler } from '../engine/gpu/profile';
 
 async function tinyTrainer(ctx: GpuContext) {
@@ -80,5 +80,28 @@ describe('profileTrainerStep', () => {
     expect(p.dispatches).toBeGreaterThan(0);
     expect(p.note).toMatch(/does not grant timestamp-query/);
     expect(formatProfile(p)).toMatch(/whole step [\d.]+ ms[^]*timestamp-query/);
+  });
+});
+
+describe('measureStepGaps', () => {
+  it('times pipelined steps: one gap per pair of consecutive steps, each the GPU idle time between them; null without timestamp-query', async () => {
+    const ctx = await getTestContext();
+    const got = await expectNoGpuError(ctx, async () => {
+      const { trainer, batch } = await tinyTrainer(ctx);
+      const gaps = await measureStepGaps(ctx, trainer, [batch], { steps: 4 });
+      return { gaps, steps: trainer.stepsCompleted, inFlight: trainer.stepsInFlight };
+    });
+    expect(ctx.timer).toBeNull();
+    expect(got.steps).toBe(4);
+    expect(got.inFlight).toBe(0);
+    expect(got.gaps).toHaveLength(7); // 4 steps × (gradients, update): 8 submissions
+    // Each submission reads what the one before wrote (activations, gradients, parameters): it cannot begin before that one ends.
+    for (const g of got.gaps!) expect(g).toBeGreaterThanOrEqual(0);
+    expect(formatStepGaps(got.gaps!)).toMatch(/median [\d.]+ ms, max [\d.]+ ms over 7 gaps \(target ≤ 1 ms\)/);
+    const off = new GpuContext((await getTestContext()).device, { timestamps: false });
+    const { trainer } = await tinyTrainer(off);
+    expect(await measureStepGaps(off, trainer, [syntheticBatch(2, 8, 64)], { steps: 2 })).toBeNull();
+    await expect(measureStepGaps(ctx, trainer, [syntheticBatch(2, 8, 64)], { steps: 1 })).rejects.toThrow(/steps=1 must be an integer ≥ 2/);
+    trainer.destroy();
   });
 });

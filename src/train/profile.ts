@@ -2,9 +2,9 @@
 // timestamp-query, one more step kernel by kernel (engine/gpu/profile.ts). The bench
 // (`npm run bench -- --profile`) and the studio's GPU screen (through the worker) both call it.
 import type { GpuContext } from '../engine/gpu/context';
-import { aggregateProfile, TimestampProfiler, type KernelProfile } from '../engine/gpu/profile';
+import { aggregateProfile, stepGaps, TimestampProfiler, type KernelProfile } from '../engine/gpu/profile';
 import type { TokenBatch } from '../engine/model/llama';
-import type { LoraTrainer } from './trainer';
+import type { LoraTrainer, PendingStep } from './trainer';
 
 export interface StepProfile {
   /** Whether the per-kernel part ran (the adapter grants timestamp-query). */
@@ -75,6 +75,59 @@ export async function profileTrainerStep(ctx: GpuContext, trainer: LoraTrainer, 
   } finally {
     profiler.destroy();
   }
+}
+
+/**
+ * The GPU's idle time around consecutive optimizer steps pipelined as TrainingSession.run does
+ * (step k+1's gradients queued before step k's metrics are read back, its update after): `steps`
+ * (≥ 2) steps with every dispatch timed, then stepGaps between consecutive submissions (each
+ * step's gradients and its update). Null without timestamp-query.
+ * An upper bound: timing every dispatch (a pass each) adds host work to each step's encoding.
+ * The trainer takes those steps: measure with a trainer built for it.
+ */
+export async function measureStepGaps(ctx: GpuContext, trainer: LoraTrainer, batches: TokenBatch[], opts: { steps?: number; refLogps?: readonly ArrayLike<number>[] } = {}): Promise<number[] | null> {
+  const steps = opts.steps ?? 4;
+  if (!(Number.isInteger(steps) && steps >= 2)) throw new Error(`measureStepGaps: steps=${steps} must be an integer ≥ 2 (a gap lies between two steps)`);
+  if (!ctx.caps.timestamps) return null;
+  if (ctx.timer) throw new Error('measureStepGaps: another profile is running on this device');
+  const profiler = new TimestampProfiler(ctx);
+  const ends: number[] = [];
+  ctx.timer = profiler;
+  try {
+    // Each submission (a step's gradients, its update) is a piece of work: gaps between any two count.
+    const submit = () => {
+      const p = trainer.submitStep(batches, opts.refLogps);
+      ends.push(profiler.count);
+      return p;
+    };
+    const commit = (p: PendingStep) => {
+      trainer.commitStep(p);
+      ends.push(profiler.count);
+    };
+    let pending = submit();
+    commit(pending);
+    for (let i = 1; i < steps; i++) {
+      const next = submit();
+      await trainer.finishStep(pending);
+      commit(next);
+      pending = next;
+    }
+    await trainer.finishStep(pending);
+  } finally {
+    ctx.timer = null;
+  }
+  try {
+    return stepGaps(await profiler.read(), ends);
+  } finally {
+    profiler.destroy();
+  }
+}
+
+/** measureStepGaps' result in a line for the bench, against issue 16's target of ≤ 1 ms. */
+export function formatStepGaps(gapsMs: readonly number[]): string {
+  if (gapsMs.length === 0) return 'idle gap between steps: no usable timestamps';
+  const sorted = [...gapsMs].sort((a, b) => a - b);
+  return `GPU idle between the submissions of consecutive pipelined steps (timestamps, every dispatch timed, so an upper bound): median ${sorted[sorted.length >> 1].toFixed(3)} ms, max ${sorted[sorted.length - 1].toFixed(3)} ms over ${gapsMs.length} gaps (target ≤ 1 ms)`;
 }
 
 /** Rows, for the bench and the tests: one line per kernel with the columns of the GPU screen. */

@@ -120,6 +120,48 @@ describe('TrainingSession', () => {
     expect(tail).toEqual(fullLosses.slice(3));
   });
 
+  it('run pipelines steps (the next one queued while a step is reported) with the same per-step metrics and bit-identical parameters as stepping one at a time', async () => {
+    const ex = await tokenized(20);
+    const st = settings({ maxSteps: 7, evalEvery: 3, checkpointEvery: 5, schedule: 'cosine', warmupSteps: 2 });
+    const pick = (m: StepMetrics) => ({ step: m.step, loss: m.loss, gradNorm: m.gradNorm, lr: m.lr, epoch: m.epoch, tokens: m.tokens, valLoss: m.valLoss });
+    const plain = await open(ex, st);
+    const expected = [];
+    try {
+      for (let i = 0; i < 7; i++) {
+        const m = await plain.step();
+        if (plain.evalDue()) m.valLoss = (await plain.evaluate())!.valLoss;
+        expected.push(pick(m));
+      }
+      expect(plain.trainer.stepsInFlight).toBe(0);
+      const want = (await plain.checkpoint()).trainer;
+      const s = await open(ex, st);
+      const got: ReturnType<typeof pick>[] = [];
+      const queued: string[] = [];
+      const saved: number[] = [];
+      try {
+        await s.run({
+          onStep: (m) => {
+            got.push(pick(m));
+            queued.push(`${m.step}:${s.trainer.stepsInFlight}`);
+          },
+          onCheckpoint: (c) => void saved.push(c.trainer.step),
+        });
+        const have = (await s.checkpoint()).trainer;
+        expect(Array.from(have.params)).toEqual(Array.from(want.params));
+        expect(Array.from(have.v)).toEqual(Array.from(want.v));
+      } finally {
+        s.destroy();
+      }
+      // Drained (nothing queued) after the steps that evaluate (3, 6), checkpoint (5) and the last (7).
+      expect(queued).toEqual(['1:1', '2:1', '3:0', '4:1', '5:0', '6:0', '7:0']);
+      expect(saved).toEqual([5, 7]);
+      expect(got).toEqual(expected);
+      expect(new Set(got.map((m) => m.loss)).size).toBe(7);
+    } finally {
+      plain.destroy();
+    }
+  });
+
   it('stops when cancelled, after the step in flight, with a checkpoint of the step it stopped at', async () => {
     const ex = await tokenized(12);
     const s = await open(ex, settings({ maxSteps: 50, valSplit: 0 }));
@@ -128,7 +170,10 @@ describe('TrainingSession', () => {
     const r = await s.run({
       signal: ac.signal,
       onStep: (m) => {
-        if (m.step === 2) ac.abort();
+        if (m.step === 2) {
+          expect(s.trainer.stepsInFlight).toBe(1); // step 3 is queued: stopping takes it back
+          ac.abort();
+        }
       },
       onCheckpoint: (c) => void saved.push(c.trainer.step),
     });
@@ -196,6 +241,7 @@ describe('TrainingSession', () => {
           losses.push(m.loss);
           log.push(`step ${m.step}`);
           if (m.step === 2) {
+            expect(s.trainer.stepsInFlight).toBe(1); // step 3 is queued: the pause takes it back
             expect(s.pause()).toBe(true);
             expect(s.pause()).toBe(false); // already pausing
           }

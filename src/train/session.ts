@@ -1,6 +1,12 @@
 // A training run from tokenized examples to a trained adapter: weights on the GPU, the
 // train/validation split, batches, optimizer steps with accumulation, and the one training
 // loop (`run`): evaluation, checkpoint and sample cadences, pause/resume, stop and device loss.
+// The loop pipelines steps: it queues step n+1's gradients before reading step n's metrics back
+// and commits n+1's update after step n's callbacks, so the GPU queue does not run dry on the
+// host. It queues nothing ahead of a step after which something must see the state (evaluation,
+// checkpoint, samples, a pause or stop already asked for, the last step); a pause or stop asked
+// for once step n+1 is queued cancels it before its update, so both still take effect right
+// after the step whose metrics were shown last.
 // The CLI and the studio's worker only give it callbacks (publish metrics, persist a
 // checkpoint, store a sample, show a status), so a run means the same thing in both.
 // Preference objectives (DPO, ORPO) train on pairs through the same loop: a micro-batch holds
@@ -22,7 +28,7 @@ import { objectiveOf } from './recipe/run-record';
 import { trainingWeightFit } from './memory-plan';
 import { seqLenProblem } from './seq-len';
 import { batchRows, objectiveDataProblem, type TrainSettings } from './settings';
-import { DeviceLostError, LoraTrainer, type TrainerCheckpoint } from './trainer';
+import { DeviceLostError, LoraTrainer, type PendingStep, type TrainerCheckpoint } from './trainer';
 
 /** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan); throws where it cannot run. */
 export function resolveTrainingStorage(ctx: GpuContext, cfg: ModelConfig, settings: TrainSettings, engine: Pick<EngineOptions, 'weightStorage' | 'recompute'>): StorageChoice {
@@ -93,9 +99,12 @@ export interface RunCheckpoint {
  * callback is awaited, so training never runs ahead of what the caller stored.
  */
 export interface RunEvents {
-  /** Stops the run after the step in flight (at once while paused); it checkpoints first. */
+  /** Stops the run after the step in flight (at once while paused; a step queued ahead is dropped); it checkpoints first. */
   signal?: AbortSignal;
-  /** A step's metrics, with its validation loss when it was evaluated (batching is the caller's). */
+  /**
+   * A step's metrics, with its validation loss when it was evaluated (batching is the caller's),
+   * in step order; the next step may already be running on the GPU.
+   */
   onStep?: (m: StepMetrics) => void | Promise<void>;
   /** Persists a checkpoint: every checkpointEvery steps, at the end, on pause and on stop. */
   onCheckpoint?: (c: RunCheckpoint) => void | Promise<void>;
@@ -126,6 +135,16 @@ export interface OpenSessionOptions {
   /** Token id written into padding (its targets are ignored anyway); default 0. */
   padId?: number;
   onUploadProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** A step the session submitted: the trainer's pending step and what its metrics need. */
+interface SubmittedStep {
+  pending: PendingStep;
+  /** The data position before its micro-batches (where a cancelled step puts the batches back). */
+  position: BatchPosition;
+  micro: Batch[];
+  /** performance.now() when it was submitted. */
+  t0: number;
 }
 
 const nonPadTokens = (b: Batch) => b.segmentIds.reduce((n, s) => n + (s !== 0 ? 1 : 0), 0);
@@ -162,6 +181,8 @@ export class TrainingSession {
   /** Training time of the run so far (restored from checkpoints), for ETA and records. */
   private elapsedBefore = 0;
   private recentStepMs = 0;
+  /** performance.now() when the last step's metrics arrived: a pipelined step's time runs from there. */
+  private lastStepDone = 0;
   private lastValLoss: number | null = null;
   /** Step of the newest checkpoint handed to onCheckpoint (or restored), so none is taken twice. */
   private checkpointedAt: number | null = null;
@@ -347,46 +368,81 @@ export class TrainingSession {
 
   /** One optimizer step (gradAccum micro-batches) with its metrics. */
   async step(): Promise<StepMetrics> {
+    const q = await this.submitStep();
+    this.trainer.commitStep(q.pending);
+    return this.finishStep(q);
+  }
+
+  /** Takes the next step's micro-batches and queues its gradients and metrics (not its update) without waiting for the GPU. */
+  private async submitStep(): Promise<SubmittedStep> {
     const s = this.settings;
     const t0 = performance.now();
+    const position = this.batches.position;
     const micro: Batch[] = [];
     for (let i = 0; i < s.gradAccum; i++) micro.push(this.batches.next());
     const refs = s.objective === 'dpo' ? await Promise.all(micro.map((b) => this.refsOf(b) as Promise<Float32Array>)) : undefined;
-    const r = await this.trainer.step(micro, refs);
+    return { pending: this.trainer.submitStep(micro, refs), position, micro, t0 };
+  }
+
+  /** Drops a step queued and not committed: the adapter and moments never changed; the data position goes back before it. */
+  private cancelStep(q: SubmittedStep): void {
+    this.trainer.cancelStep(q.pending);
+    this.batches.seek(q.position);
+  }
+
+  /** Reads a submitted step's metrics (the oldest in flight). */
+  private async finishStep(q: SubmittedStep): Promise<StepMetrics> {
+    const r = await this.trainer.finishStep(q.pending);
     const now = performance.now();
-    const secs = (now - t0) / 1000;
-    this.elapsedBefore += now - t0;
-    const tokens = micro.reduce((n, b) => n + nonPadTokens(b), 0);
-    this.recentStepMs = this.recentStepMs === 0 ? now - t0 : 0.8 * this.recentStepMs + 0.2 * (now - t0);
+    // Queued behind the previous step, a pipelined step's GPU work starts when that one's ends at the latest.
+    const ms = now - Math.max(q.t0, this.lastStepDone);
+    this.lastStepDone = now;
+    this.elapsedBefore += ms;
+    const tokens = q.micro.reduce((n, b) => n + nonPadTokens(b), 0);
+    this.recentStepMs = this.recentStepMs === 0 ? ms : 0.8 * this.recentStepMs + 0.2 * ms;
     return {
       step: r.step,
       totalSteps: this.totalSteps,
-      epoch: micro[micro.length - 1].epoch,
+      epoch: q.micro[q.micro.length - 1].epoch,
       loss: r.loss,
       lr: r.lr,
       gradNorm: r.gradNorm,
       tokens,
-      tokensPerSec: tokens / Math.max(1e-9, secs),
+      tokensPerSec: tokens / Math.max(1e-9, ms / 1000),
       elapsedMs: this.elapsedBefore,
       etaMs: this.recentStepMs * (this.totalSteps - r.step),
       ...(r.preference ? { preference: r.preference } : {}),
     };
   }
 
-  /** Whether the schedule wants an evaluation / a checkpoint / samples after the step just completed. */
-  evalDue(): boolean {
+  /**
+   * Whether `run` may submit the step after `step` before `step`'s metrics are read: not when
+   * anything must see the state right after `step` (evaluation, checkpoint, samples, a pause or
+   * stop request) or `step` is the last.
+   */
+  private mayRunAhead(step: number, ev: RunEvents): boolean {
+    if (step >= this.totalSteps || this.pauseRequested || ev.signal?.aborted) return false;
+    const sp = ev.samples;
+    const evaluates = this.valBatches !== null && this.evalDue(step);
+    const checkpoints = ev.onCheckpoint !== undefined && this.checkpointDue(step);
+    const samples = sp !== undefined && sp.prompts.length > 0 && this.sampleDue(step);
+    return !(evaluates || checkpoints || samples);
+  }
+
+  /** Whether the schedule wants an evaluation / a checkpoint / samples after `step` (default: the step just completed). */
+  evalDue(step = this.stepsCompleted): boolean {
     const e = this.settings.evalEvery;
-    return (e > 0 && this.stepsCompleted % e === 0) || this.stepsCompleted === this.totalSteps;
+    return (e > 0 && step % e === 0) || step === this.totalSteps;
   }
 
-  checkpointDue(): boolean {
+  checkpointDue(step = this.stepsCompleted): boolean {
     const c = this.settings.checkpointEvery;
-    return (c > 0 && this.stepsCompleted % c === 0) || this.stepsCompleted === this.totalSteps;
+    return (c > 0 && step % c === 0) || step === this.totalSteps;
   }
 
-  sampleDue(): boolean {
+  sampleDue(step = this.stepsCompleted): boolean {
     const e = this.settings.sampleEvery;
-    return e > 0 && (this.stepsCompleted % e === 0 || this.stepsCompleted === this.totalSteps);
+    return e > 0 && (step % e === 0 || step === this.totalSteps);
   }
 
   /** Asks the run to pause after the step in flight (checkpoint, then wait); false when already paused or pausing. */
@@ -412,20 +468,29 @@ export class TrainingSession {
    * Trains until totalSteps or until `signal` aborts (the step in flight finishes first), with
    * evaluation, checkpoints and samples on the settings' cadences and pauses on request.
    * Throws DeviceLostError when the device is lost; the last checkpoint handed out stays valid.
+   * Each step's gradients are queued before the previous one's metrics are read (mayRunAhead).
    */
   async run(ev: RunEvents = {}): Promise<RunResult> {
     const watch = this.trainer.watch;
     const result = (stoppedBy: RunResult['stoppedBy']): RunResult => ({ stoppedBy, step: this.stepsCompleted, finalValLoss: this.lastValLoss });
+    let next: SubmittedStep | null = null; // submitted, metrics not read yet
     try {
       for (;;) {
-        if (this.pauseRequested && !ev.signal?.aborted && this.stepsCompleted < this.totalSteps) await this.pauseHere(ev);
-        if (ev.signal?.aborted) {
-          await this.checkpointOnce(ev);
-          return result('cancelled');
+        if (!next) {
+          // Nothing in flight: the state is that after stepsCompleted steps.
+          if (this.pauseRequested && !ev.signal?.aborted && this.stepsCompleted < this.totalSteps) await this.pauseHere(ev);
+          if (ev.signal?.aborted) {
+            await this.checkpointOnce(ev);
+            return result('cancelled');
+          }
+          if (this.stepsCompleted >= this.totalSteps) return result('completed');
+          watch.check();
+          next = await this.submitStep();
+          this.trainer.commitStep(next.pending);
         }
-        if (this.stepsCompleted >= this.totalSteps) return result('completed');
-        watch.check();
-        const m: StepMetrics = await this.step();
+        const cur: SubmittedStep = next; // committed
+        next = this.mayRunAhead(cur.pending.step, ev) ? await this.submitStep() : null;
+        const m = await this.finishStep(cur);
         if (this.evalDue()) {
           const e = await this.evaluate();
           if (e) m.valLoss = e.valLoss;
@@ -438,11 +503,35 @@ export class TrainingSession {
           await sp.onSampling?.(this.stepsCompleted);
           await collectSamples(this.stepsCompleted, sp.prompts, (p) => watch.guard(sp.generate(p)), sp.onSample);
         }
+        if (next) {
+          // A pause or stop asked for once the next step was queued: drop it before its update, so the run stops right after this one.
+          if (this.pauseRequested || ev.signal?.aborted) {
+            this.cancelStep(next);
+            next = null;
+          } else this.trainer.commitStep(next.pending);
+        }
       }
     } catch (e) {
+      if (next) this.dropAfterFailure(next);
       throw await watch.explain(e);
     } finally {
       this.pauseRequested = false;
+    }
+  }
+
+  /**
+   * After a failed run, leaves no step counted that was not finished: `next` (submitted, not
+   * finished) is dropped when uncommitted (the trainer does so itself after a non-finite step)
+   * and the data position goes back before it; a committed step left unread makes the trainer
+   * refuse to go on until a checkpoint is restored.
+   */
+  private dropAfterFailure(next: SubmittedStep): void {
+    try {
+      if (this.trainer.canCancel(next.pending)) this.trainer.cancelStep(next.pending);
+      this.trainer.abandonInFlight('the run failed');
+      this.batches.seek(next.position);
+    } catch {
+      // A lost device can refuse the clean-up too; the run's own error is the one to report.
     }
   }
 

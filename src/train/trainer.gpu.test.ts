@@ -271,3 +271,129 @@ describe('LoraTrainer with cached bind groups (GpuContext.cacheBindings)', () =>
     expect(uncached.out[0][1].loss).not.toBe(uncached.out[0][0].loss); // the steps did train
   });
 });
+
+describe('LoraTrainer pipelined steps (submitStep / commitStep / finishStep / cancelStep)', () => {
+  const cfg = tinyConfig({ numLayers: 2 });
+  const weights = randomWeights(cfg, 901);
+  const settings = { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'v_proj', 'down_proj'] as LinearModule[], useRslora: false };
+  const o = optim({ gradAccumSteps: 2, schedule: { kind: 'cosine', lr: 2e-2, warmupSteps: 2, totalSteps: 6 } });
+  const data = [0, 1, 2, 3, 4, 5].map((i) => [0, 1].map((j) => randomBatch(cfg, 2, 6, 910 + 2 * i + j, { packed: true })));
+  const metrics = (r: { step: number; loss: number; gradNorm: number; lr: number; clip: number; numTargets: number }) => ({ step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, clip: r.clip, numTargets: r.numTargets });
+  const state = async (tr: LoraTrainer) => (await Promise.all([tr.lora.readFlat('params'), tr.lora.readFlat('m'), tr.lora.readFlat('v')])).map((f) => Array.from(f));
+
+  it('steps queued three deep give bit-identical parameters and each step its own metrics, in order', async () => {
+    const ctx = await getTestContext();
+    const out = await expectNoGpuError(ctx, async () => {
+      const model = await gpuModel(ctx, cfg, weights);
+      // No dropout, so each step's loss is also the eval loss of its batches before it (a check that reads no step readback).
+      const make = () => new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, { ...settings, dropout: 0 }, 5), o, { B: 2, T: 6, seed: 9 });
+      const seq = make();
+      const a = [];
+      const evalLosses = [];
+      for (const d of data) {
+        const e = await Promise.all(d.map((b) => seq.evalLoss(b)));
+        evalLosses.push(e.reduce((s, x) => s + x.loss * x.numTargets, 0) / e.reduce((s, x) => s + x.numTargets, 0));
+        a.push(metrics(await seq.step(d)));
+      }
+      const pipe = make();
+      const b = [];
+      const submit = (d: (typeof data)[number]) => {
+        const p = pipe.submitStep(d);
+        pipe.commitStep(p);
+        return p;
+      };
+      const queued = [submit(data[0]), submit(data[1]), submit(data[2])];
+      const inFlight = pipe.stepsInFlight;
+      const outOfOrder = await pipe.finishStep(queued[1]).catch((e: unknown) => e);
+      const refused = await pipe.checkpoint().catch((e: unknown) => e);
+      for (let s = 3; s < data.length; s++) {
+        b.push(metrics(await pipe.finishStep(queued.shift()!)));
+        queued.push(submit(data[s]));
+      }
+      while (queued.length) b.push(metrics(await pipe.finishStep(queued.shift()!)));
+      return { a, b, evalLosses, inFlight, outOfOrder, refused, pa: await seq.lora.readFlat('params'), pb: await pipe.lora.readFlat('params'), steps: pipe.stepsCompleted };
+    });
+    expect(out.inFlight).toBe(3);
+    expect(String(out.outOfOrder)).toMatch(/finishStep: step 2 is not the oldest step in flight \(1\)/);
+    expect(String(out.refused)).toMatch(/checkpoint needs the 3 step\(s\) in flight finished first/);
+    expect(out.b.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(out.b).toEqual(out.a);
+    out.a.forEach((m, i) => expect(m.loss).toBeCloseTo(out.evalLosses[i], 5));
+    expect(new Set(out.a.map((m) => m.loss)).size).toBe(6); // distinct per step: a shifted attribution would show
+    expect(Array.from(out.pb)).toEqual(Array.from(out.pa));
+    expect(out.steps).toBe(6);
+  });
+
+  it('a step queued but not committed leaves the adapter and moments untouched; cancelled, the step taken again equals the uninterrupted one', async () => {
+    const ctx = await getTestContext();
+    const out = await expectNoGpuError(ctx, async () => {
+      const model = await gpuModel(ctx, cfg, weights);
+      const make = () => new LoraTrainer(ctx, model, LoraParams.create(ctx, cfg, settings, 5), o, { B: 2, T: 6, seed: 9 });
+      const seq = make();
+      const a = [metrics(await seq.step(data[0]))];
+      const afterOne = await state(seq);
+      a.push(metrics(await seq.step(data[1])));
+      const tr = make();
+      const first = tr.submitStep(data[0]);
+      const uncommitted = String(await tr.finishStep(first).catch((e: unknown) => e));
+      tr.commitStep(first);
+      const ahead = tr.submitStep(data[3]); // not the data step 2 trains on
+      const twoAhead = String((() => { try { tr.submitStep(data[4]); } catch (e) { return e; } })());
+      const b = [metrics(await tr.finishStep(first))];
+      const notNewest = tr.canCancel(first);
+      const whileQueued = await state(tr); // queued after the step ahead's gradients
+      tr.cancelStep(ahead);
+      const after = { inFlight: tr.stepsInFlight, steps: tr.stepsCompleted, lr: tr.nextLr };
+      b.push(metrics(await tr.step(data[1])));
+      const [end, seqEnd] = [await state(tr), await state(seq)];
+      return { a, b, uncommitted, twoAhead, notNewest, untouched: JSON.stringify(whileQueued) === JSON.stringify(afterOne), after, same: JSON.stringify(end) === JSON.stringify(seqEnd) };
+    });
+    expect(out.uncommitted).toMatch(/finishStep: step 1's update is not committed/);
+    expect(out.twoAhead).toMatch(/step 3 cannot be submitted before step 2's update is committed/);
+    expect(out.notNewest).toBe(false);
+    expect(out.untouched).toBe(true);
+    expect(out.after).toEqual({ inFlight: 0, steps: 1, lr: out.a[1].lr });
+    expect(out.b).toEqual(out.a);
+    expect(out.same).toBe(true);
+  });
+
+  it('a non-finite step with a step queued behind it: an uncommitted one is dropped, adapter untouched; a committed one makes the trainer refuse to go on until restore', async () => {
+    const ctx = await getTestContext();
+    const refLora = randomLora(cfg, 2, 502);
+    refLora.weights.get(loraKeyB(1, 'up_proj'))![3] = Infinity;
+    const out = await expectNoGpuError(ctx, async () => {
+      const model = await gpuModel(ctx, cfg, weights);
+      const run = async (commitAhead: boolean) => {
+        const lp = gpuLora(ctx, cfg, refLora, 2);
+        const tr = new LoraTrainer(ctx, model, lp, optim({ gradAccumSteps: 2 }), { B: 2, T: 6, seed: 1 });
+        const ck = await tr.checkpoint();
+        const first = tr.submitStep(data[0]);
+        tr.commitStep(first);
+        const ahead = tr.submitStep(data[1]);
+        if (commitAhead) tr.commitStep(ahead);
+        const e = await tr.finishStep(first).catch((x: unknown) => x);
+        const inFlight = tr.stepsInFlight;
+        const next = await tr.step(data[2]).catch((x: unknown) => String(x));
+        let restored = null;
+        if (commitAhead) {
+          tr.restore(ck);
+          restored = await tr.checkpoint().then((c) => Array.from(c.params).every((x, i) => Object.is(x, ck.params[i])));
+        }
+        const after = await lp.readFlat('params');
+        return { e, inFlight, next, restored, untouched: Array.from(after).every((x, i) => Object.is(x, ck.params[i])), steps: tr.stepsCompleted };
+      };
+      return { drop: await run(false), keep: await run(true) };
+    });
+    expect(out.drop.e).toBeInstanceOf(NonFiniteError);
+    expect(out.drop.inFlight).toBe(0);
+    // The adapter still holds the Infinity, so the step after is skipped too; but it is step 1 again, the queued one was dropped.
+    expect(out.drop.next).toMatch(/step 1: .*NaN or infinite/);
+    expect(out.drop.untouched).toBe(true);
+    expect(out.keep.e).toBeInstanceOf(NonFiniteError);
+    expect(out.keep.inFlight).toBe(0);
+    expect(out.keep.next).toMatch(/steps 2–2 ran on the GPU after step 1 was non-finite without being counted; restore a checkpoint/);
+    expect(out.keep.restored).toBe(true);
+    expect(out.keep.untouched).toBe(true);
+    expect(out.keep.steps).toBe(0);
+  });
+});

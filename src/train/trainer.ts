@@ -1,13 +1,21 @@
 // LoraTrainer: optimizer steps of LoRA training on the GPU. One optimizer step = one submit
 // per micro-batch (forward, chunked LM head + cross-entropy, backward accumulating LoRA
 // gradients) with the last one also computing the loss, the global gradient norm, the clip
-// factor and the non-finite flag on the GPU and applying AdamW (which skips the update by
-// itself when anything is NaN/Inf). The step then reads back 8 floats, once.
+// factor and the non-finite flag on the GPU, then one submit applying AdamW (which skips the
+// update by itself when anything is NaN/Inf). The step then reads back 8 floats, once.
 // A preference objective (DPO, ORPO) runs each micro-batch's LM head twice: first the per-row
 // losses, from which preference_weights computes each sequence's log-prob, the loss, the metrics
 // and the sequence's gradient weight on the GPU; then the cross-entropy backward with those row
 // weights. Rows (2i, 2i+1) are the chosen and rejected sequences of pair i. Still one readback.
-import type { GpuContext } from '../engine/gpu/context';
+// Steps pipeline: submitStep queues a step's forward, backward, gradient norm and metrics copy
+// and starts their readback without waiting; commitStep queues its AdamW update; finishStep reads
+// the metrics back, oldest first. So step n+1's gradients can run on the GPU while the host reads
+// step n's metrics, and its update is committed only once nothing asks to stop at step n (a
+// pause, a stop, a non-finite step n): cancelStep drops an uncommitted step, leaving the adapter
+// and moments untouched. Nothing in a step needs a host value of the step before it (the clip
+// factor and the skip flag stay on the GPU; the lr, the dropout seed and AdamW's t come from
+// the count of steps submitted).
+import type { GpuContext, Recorder } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
 import { PREFERENCE_STATS, PREFERENCE_STATS_FLOATS, preferenceWeights, type PreferenceObjective } from '../engine/gpu/kernels/preference';
@@ -41,7 +49,7 @@ export function trainerGraphOptions(o: Pick<TrainerOptions, 'recompute' | 'activ
 const PREF_STATS_BYTES = 4 * PREFERENCE_STATS_FLOATS;
 
 /**
- * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, readback) for a
+ * Sizes of the trainer's own buffers (loss, gradient statistics, norm partials, two readbacks) for a
  * LoRA of `loraFloats`; with `preferenceRows` (B of a preference objective) also its per-sequence
  * buffers (row weights, log-probs, reference log-probs) and statistics.
  */
@@ -52,6 +60,7 @@ export function trainerBufferBytes(loraFloats: number, preferenceRows = 0) {
     gradStats: GRAD_STATS_BYTES,
     partials: 4 * gradNormPartialCount([loraFloats]),
     readback: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
+    readbackPong: 32 + (row > 0 ? PREF_STATS_BYTES : 0),
     prefWeights: row,
     prefLogps: row,
     prefRefLogps: row,
@@ -115,6 +124,18 @@ export interface StepResult {
   numTargets: number;
   /** TRL's preference metrics of the step's pairs (preference objectives only). */
   preference?: PreferenceMetrics;
+}
+
+/** A step submitted (recorded and queued on the GPU) whose metrics are not read back yet. */
+export interface PendingStep {
+  /** The optimizer step this is (1-based, counting restored steps). */
+  readonly step: number;
+  readonly lr: number;
+  readonly numTargets: number;
+  /** The readback of its metrics, started at submit. */
+  readonly read: Promise<Float32Array>;
+  /** Whether its AdamW update is queued (commitStep); until then cancelStep can drop it. */
+  committed: boolean;
 }
 
 export class NonFiniteError extends Error {
@@ -192,10 +213,18 @@ export interface TrainerCheckpoint {
 export class LoraTrainer {
   readonly graph: TrainingGraph;
   private stepsDone = 0;
+  /** Steps submitted whose metrics are not read yet, oldest first. */
+  private readonly inFlight: PendingStep[] = [];
+  /** Why the GPU state no longer matches stepsDone (a step ran after one that failed); restore() clears it. */
+  private broken: string | null = null;
   private readonly lossBuf: GPUBuffer;
   private readonly gradStats: GPUBuffer;
   private readonly partials: GPUBuffer;
-  private readonly readback: GPUBuffer;
+  /**
+   * Ping-pong: step n copies its metrics into readback[n % 2], so step n+1 never overwrites
+   * metrics not yet read (ctx.read also queues its staging copy at submit, before the next step).
+   */
+  private readonly readback: [GPUBuffer, GPUBuffer];
   /** A preference objective's buffers: row weights, row log-probs, reference log-probs [B], stats. */
   private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
   /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
@@ -214,7 +243,7 @@ export class LoraTrainer {
     this.lossBuf = ctx.createBuffer(size.loss, 'trainer.loss');
     this.gradStats = ctx.createBuffer(size.gradStats, 'trainer.gradStats');
     this.partials = ctx.createBuffer(size.partials, 'trainer.normPartials');
-    this.readback = ctx.createBuffer(size.readback, 'trainer.readback');
+    this.readback = [ctx.createBuffer(size.readback, 'trainer.readback.0'), ctx.createBuffer(size.readbackPong, 'trainer.readback.1')];
     if (opts.objective) {
       if (opts.B % 2 !== 0) throw new Error(`a preference objective needs an even number of rows per micro-batch (pairs × 2), got ${opts.B}`);
       this.pref = {
@@ -227,8 +256,49 @@ export class LoraTrainer {
     this.watch = new DeviceWatch(ctx.device);
   }
 
+  /** Steps whose metrics are known (a step in flight counts once finishStep has read it). */
   get stepsCompleted(): number {
     return this.stepsDone;
+  }
+
+  /** Steps submitted and not finished yet. */
+  get stepsInFlight(): number {
+    return this.inFlight.length;
+  }
+
+  /** Steps submitted so far: the next step's index for the lr, dropout seed and AdamW's t. */
+  private get stepsSubmitted(): number {
+    return this.stepsDone + this.inFlight.length;
+  }
+
+  /** Throws unless the GPU state is exactly that after stepsCompleted steps (nothing in flight, nothing abandoned). */
+  private requireSettled(what: string): void {
+    if (this.broken) throw new Error(`${what}: ${this.broken}`);
+    if (this.inFlight.length > 0) throw new Error(`${what} needs the ${this.inFlight.length} step(s) in flight finished first (finishStep)`);
+  }
+
+  /** Whether `p` is the newest step in flight and not committed (cancelStep can drop it). */
+  canCancel(p: PendingStep): boolean {
+    return this.inFlight[this.inFlight.length - 1] === p && !p.committed;
+  }
+
+  /** Drops the newest step in flight before its update was committed: the adapter and moments never change, the next step submitted is that step again. */
+  cancelStep(p: PendingStep): void {
+    if (!this.canCancel(p)) throw new Error(`cancelStep: step ${p.step} is not the newest step in flight or its update is already committed`);
+    this.inFlight.pop();
+  }
+
+  /**
+   * Drops the steps in flight (their metrics are never read): an uncommitted newest one is
+   * cancelled; committed ones changed the adapter without being counted, so the trainer then
+   * refuses to go on until restore(). For a run that fails while steps are queued.
+   */
+  abandonInFlight(reason: string): void {
+    const last = this.inFlight[this.inFlight.length - 1];
+    if (last && this.canCancel(last)) this.cancelStep(last);
+    if (this.inFlight.length === 0) return;
+    this.broken = `steps ${this.inFlight[0].step}–${this.inFlight[this.inFlight.length - 1].step} ran on the GPU after ${reason} without being counted; restore a checkpoint to continue`;
+    this.inFlight.length = 0;
   }
 
   /** The preference objective this trainer optimises, or undefined (SFT). */
@@ -238,7 +308,7 @@ export class LoraTrainer {
 
   /** The learning rate the next step will use. */
   get nextLr(): number {
-    return learningRate(this.optim.schedule, this.stepsDone);
+    return learningRate(this.optim.schedule, this.stepsSubmitted);
   }
 
   /**
@@ -247,21 +317,68 @@ export class LoraTrainer {
    * NonFiniteError (after the GPU skipped the update) when the loss or a gradient is NaN/Inf.
    */
   async step(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): Promise<StepResult> {
+    const p = this.submitStep(microBatches, refLogps);
+    this.commitStep(p);
+    return this.finishStep(p);
+  }
+
+  /**
+   * Queues one optimizer step's gradients and metrics (as step, without the update) and starts
+   * their readback, without waiting for the GPU: the caller may submit the next step before
+   * finishing this one, once this one is committed.
+   */
+  submitStep(microBatches: TokenBatch | TokenBatch[], refLogps?: readonly ArrayLike<number>[]): PendingStep {
     this.watch.check();
+    if (this.broken) throw new Error(`step: ${this.broken}`);
+    const last = this.inFlight[this.inFlight.length - 1];
+    if (last && !last.committed) throw new Error(`step ${last.step + 1} cannot be submitted before step ${last.step}'s update is committed (commitStep) or cancelled`);
     const batches = Array.isArray(microBatches) ? microBatches : [microBatches];
     if (batches.length !== this.optim.gradAccumSteps) throw new Error(`step got ${batches.length} micro-batches, gradAccumSteps is ${this.optim.gradAccumSteps}`);
     const numTargets = batches.reduce((s, b) => s + countTargets(b), 0);
-    if (numTargets === 0) throw new Error(`step ${this.stepsDone + 1}: no trained tokens in its batches (every target is -100)`);
+    const step = this.stepsSubmitted + 1;
+    if (numTargets === 0) throw new Error(`step ${step}: no trained tokens in its batches (every target is -100)`);
     const lr = this.recordStep(batches, numTargets, true, refLogps);
-    const r = await this.readOrLost(this.readback, this.pref ? 8 + PREFERENCE_STATS_FLOATS : 8);
+    // ctx.read queues its copy to a staging buffer now, before any later step is recorded.
+    const read = this.readOrLost(this.readback[(step - 1) % 2], this.pref ? 8 + PREFERENCE_STATS_FLOATS : 8);
+    read.catch(() => undefined); // observed by finishStep; an abandoned step's failure is no unhandled rejection
+    const p: PendingStep = { step, lr, numTargets, read, committed: false };
+    this.inFlight.push(p);
+    return p;
+  }
+
+  /**
+   * Queues the AdamW update of `p`, the newest step submitted: it reads the gradients and the
+   * GPU's clip factor and skip flag that p left, which no other step has touched since.
+   */
+  commitStep(p: PendingStep): void {
+    if (!this.canCancel(p)) throw new Error(`commitStep: step ${p.step} is not the newest step in flight or is already committed`);
+    this.watch.check();
+    const rec = this.ctx.recorder(`train step ${p.step} update`);
+    this.recordUpdate(rec, p.step, p.lr);
+    rec.submit();
+    p.committed = true;
+  }
+
+  /**
+   * Reads back the metrics of the oldest step in flight, which must be `p` (steps finish in
+   * the order they were submitted) and committed. Throws NonFiniteError (the GPU skipped that
+   * update) when its loss or a gradient is NaN/Inf; steps queued after it are then dropped
+   * (abandonInFlight).
+   */
+  async finishStep(p: PendingStep): Promise<StepResult> {
+    if (this.inFlight[0] !== p) throw new Error(`finishStep: step ${p.step} is not the oldest step in flight (${this.inFlight[0]?.step ?? 'none'}); steps finish in submission order`);
+    if (!p.committed) throw new Error(`finishStep: step ${p.step}'s update is not committed (commitStep)`);
+    const r = await p.read;
+    this.inFlight.shift();
     const loss = r[0];
     const stats = r.subarray(4, 8);
     const preference = this.pref ? preferenceMetricsOf(r.subarray(8)) : undefined;
     if (stats[GRAD_STATS.nonFinite] !== 0) {
-      throw new NonFiniteError(`step ${this.stepsDone + 1}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
+      this.abandonInFlight(`step ${p.step} was non-finite`);
+      throw new NonFiniteError(`step ${p.step}: the loss (${loss}) or the LoRA gradients (norm ${stats[GRAD_STATS.norm]}) are NaN or infinite; the update was skipped. Lower the learning rate or check the data and the model's dtype.`);
     }
-    this.stepsDone++;
-    return { step: this.stepsDone, loss, gradNorm: stats[GRAD_STATS.norm], lr, clip: stats[GRAD_STATS.clip], numTargets, ...(preference ? { preference } : {}) };
+    this.stepsDone = p.step;
+    return { step: p.step, loss, gradNorm: stats[GRAD_STATS.norm], lr: p.lr, clip: stats[GRAD_STATS.clip], numTargets: p.numTargets, ...(preference ? { preference } : {}) };
   }
 
   /**
@@ -271,22 +388,22 @@ export class LoraTrainer {
    */
   recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
     const lossScale = 1 / numTargets;
-    const lr = learningRate(this.optim.schedule, this.stepsDone);
+    const lr = learningRate(this.optim.schedule, this.stepsSubmitted);
     const { ctx, graph, lora, pref } = this;
     const BT = graph.BT;
     const counts = pref ? batches.map(preferenceCounts) : [];
     const pairs = counts.reduce((n, c) => n + c.pairs, 0);
     const chosenTokens = counts.reduce((n, c) => n + c.chosenTokens, 0);
-    if (pref && pairs === 0) throw new Error(`step ${this.stepsDone + 1}: no complete preference pair in its batches`);
+    if (pref && pairs === 0) throw new Error(`step ${this.stepsSubmitted + 1}: no complete preference pair in its batches`);
     if (pref && this.opts.objective?.kind === 'dpo' && refLogps?.length !== batches.length) throw new Error(`DPO needs the reference log-probs of every micro-batch (${batches.length}), got ${refLogps?.length ?? 0}`);
     // The step's loss: SFT sums per-row losses; a preference objective accumulates its own stats.
     const lossAt = pref ? { binding: pref.stats, index: PREFERENCE_STATS.loss } : { binding: this.lossBuf, index: 0 };
     for (let i = 0; i < batches.length; i++) {
       graph.writeBatch(batches[i]);
       if (pref) ctx.write(pref.refLogps, Float32Array.from(refLogps?.[i] ?? new Float32Array(graph.B)));
-      const rec = ctx.recorder(`train step ${this.stepsDone + 1}.${i}`);
+      const rec = ctx.recorder(`train step ${this.stepsSubmitted + 1}.${i}`);
       if (i === 0) rec.clear(lora.grads);
-      const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsDone, i) };
+      const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsSubmitted, i) };
       graph.recordForward(rec, run);
       if (pref) {
         graph.recordLoss(rec, 1, false);
@@ -304,11 +421,11 @@ export class LoraTrainer {
       if (i === batches.length - 1) {
         const N = lora.layout.totalFloats;
         globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, lossAt);
-        const o = this.optim;
-        adamwUpdate(ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, N, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: this.stepsDone + 1 });
-        rec.copy(lossAt.binding, 0, this.readback, 0, 16);
-        rec.copy(this.gradStats, 0, this.readback, 16, GRAD_STATS_BYTES);
-        if (pref) rec.copy(pref.stats, 0, this.readback, 32, PREF_STATS_BYTES);
+        if (!submit) this.recordUpdate(rec, this.stepsSubmitted + 1, lr); // the host cost of a whole step (submitted, commitStep records it)
+        const readback = this.readback[this.stepsSubmitted % 2];
+        rec.copy(lossAt.binding, 0, readback, 0, 16);
+        rec.copy(this.gradStats, 0, readback, 16, GRAD_STATS_BYTES);
+        if (pref) rec.copy(pref.stats, 0, readback, 32, PREF_STATS_BYTES);
       }
       if (submit) rec.submit();
       else {
@@ -319,6 +436,13 @@ export class LoraTrainer {
     return lr;
   }
 
+  /** AdamW of optimizer step `step` (its t) at `lr`, from the gradients and gradStats the step left. */
+  private recordUpdate(rec: Recorder, step: number, lr: number): void {
+    const o = this.optim;
+    const { lora } = this;
+    adamwUpdate(this.ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, lora.layout.totalFloats, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: step });
+  }
+
   /** Reads back floats, or throws DeviceLostError if the device is (or gets) lost first. */
   private readOrLost(b: GPUBuffer, n: number): Promise<Float32Array> {
     return this.watch.guard(this.ctx.readF32(b, n));
@@ -327,6 +451,7 @@ export class LoraTrainer {
   /** Mean loss of a batch with the current adapter (no dropout, no gradients). */
   async evalLoss(batch: TokenBatch, opts: { loraScale?: number } = {}): Promise<{ loss: number; numTargets: number }> {
     this.watch.check();
+    this.requireSettled('evalLoss');
     const n = countTargets(batch);
     if (n === 0) return { loss: 0, numTargets: 0 };
     const { ctx, graph } = this;
@@ -346,6 +471,7 @@ export class LoraTrainer {
    */
   async evalPreference(batch: TokenBatch, opts: { loraScale?: number; refLogps?: ArrayLike<number> } = {}): Promise<PreferenceEval> {
     this.watch.check();
+    this.requireSettled('evalPreference');
     const pref = this.pref;
     if (!pref || !this.opts.objective) throw new Error('evalPreference needs a trainer built with a preference objective');
     const { ctx, graph } = this;
@@ -367,6 +493,7 @@ export class LoraTrainer {
 
   /** The trained adapter in the exporters' format (src/adapters). */
   async exportAdapter(baseModel: string, revision: string | null = null): Promise<LoraAdapter> {
+    this.requireSettled('exportAdapter');
     const s = this.lora.settings;
     const flat = await this.watch.guard(this.lora.readFlat('params'));
     const layers: LoraAdapter['layers'] = Array.from({ length: this.model.cfg.numLayers }, () => ({}));
@@ -382,6 +509,7 @@ export class LoraTrainer {
 
   /** Replaces the adapter weights (e.g. an imported PEFT adapter); moments are left as they are. */
   loadAdapter(adapter: LoraAdapter): void {
+    this.requireSettled('loadAdapter');
     const mods = new Map<string, { A: Float32Array; B: Float32Array }>();
     adapter.layers.forEach((l, i) => {
       for (const [m, w] of Object.entries(l)) if (w) mods.set(slotKey(i, m as never), { A: w.A, B: w.B });
@@ -389,7 +517,9 @@ export class LoraTrainer {
     this.lora.writeFlat('params', this.lora.pack(mods));
   }
 
+  /** The state after stepsCompleted steps; refuses while steps are in flight (finish them first). */
   async checkpoint(dataPosition: unknown = null): Promise<TrainerCheckpoint> {
+    this.requireSettled('checkpoint');
     const [params, m, v] = await this.watch.guard(Promise.all([this.lora.readFlat('params'), this.lora.readFlat('m'), this.lora.readFlat('v')]));
     return { version: 1, step: this.stepsDone, seed: this.opts.seed, params, m, v, layoutFloats: this.lora.layout.totalFloats, dataPosition };
   }
@@ -399,14 +529,16 @@ export class LoraTrainer {
     if (c.version !== 1) throw new Error(`unknown checkpoint version ${String(c.version)}`);
     if (c.layoutFloats !== this.lora.layout.totalFloats) throw new Error(`checkpoint holds ${c.layoutFloats} LoRA floats, this adapter layout has ${this.lora.layout.totalFloats} (different rank or target modules?)`);
     if (c.seed !== this.opts.seed) throw new Error(`checkpoint was trained with seed ${c.seed}, this trainer has ${this.opts.seed}`);
+    if (this.inFlight.length > 0) throw new Error(`restore: ${this.inFlight.length} step(s) are in flight; finish, cancel or abandon them first`);
     this.lora.writeFlat('params', c.params);
     this.lora.writeFlat('m', c.m);
     this.lora.writeFlat('v', c.v);
     this.stepsDone = c.step;
+    this.broken = null;
   }
 
   destroy(): void {
     this.graph.destroy();
-    for (const b of [this.lossBuf, this.gradStats, this.partials, this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
+    for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }
 }

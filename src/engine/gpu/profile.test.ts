@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateProfile, type KernelSample } from './profile';
+import { aggregateProfile, stepGaps, type KernelSample } from './profile';
 import { matmulCost } from './kernels/matmul';
 import { attentionForwardFlops } from './kernels/attention';
 
@@ -52,5 +52,23 @@ describe('cost model', () => {
     let pairs = 0;
     for (let t = 0; t < T; t++) for (let u = 0; u <= t; u++) pairs++;
     expect(attentionForwardFlops(B, T, H, D)).toBe(B * H * pairs * 2 * (2 * D));
+  });
+});
+
+describe('stepGaps (synthetic timestamps)', () => {
+  it('first begin of each step minus the last end of the one before, in ms, whatever the order inside a step', () => {
+    const samples = [
+      s('a', 0, 1000), s('b', 1000, 4000), s('c', 2000, 3000), // step 0 ends at 4000 (not its last sample's end)
+      s('a', 4500, 5000), s('b', 5000, 9000), // step 1: 0.5 µs after
+      s('a', 9000, 9100), // step 2: back to back
+      s('a', 12000, 13000), // step 3: 2.9 µs after
+    ];
+    expect(stepGaps(samples, [3, 5, 6, 7]).map((g) => +(g * 1e6).toFixed(6))).toEqual([500, 0, 2900]);
+  });
+
+  it('ignores samples without usable stamps; a step without any gives no gap on either side', () => {
+    const samples = [s('a', 0, 1000), s('x', NaN, 5000), s('a', NaN, NaN), s('a', 3000, 4000), s('a', 6000, 7000)];
+    expect(stepGaps(samples, [2, 3, 4, 5]).map((g) => g * 1e6)).toEqual([2000]);
+    expect(stepGaps(samples, [5])).toEqual([]);
   });
 });

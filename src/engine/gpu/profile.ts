@@ -66,6 +66,27 @@ export function aggregateProfile(samples: readonly KernelSample[]): KernelProfil
   return { rows, kernelMs: rows.reduce((s, r) => s + r.totalMs, 0), spanMs: spanNs / 1e6, dropped: samples.length - ok.length };
 }
 
+/**
+ * The GPU's idle time between consecutive pieces of work (steps, or the submissions of a step),
+ * in ms: for each pair, the first begin of piece k+1 minus the last end of piece k. `ends[k]` is
+ * how many samples pieces 0..k recorded (cumulative, in recording order). Samples without usable
+ * stamps are ignored; a piece with none gives no gap on either side. Pure: the unit tests feed
+ * it synthetic stamps.
+ */
+export function stepGaps(samples: readonly KernelSample[], ends: readonly number[]): number[] {
+  const usable = (x: KernelSample) => Number.isFinite(x.startNs) && Number.isFinite(x.endNs) && x.endNs >= x.startNs;
+  const steps = ends.map((end, k) => samples.slice(k === 0 ? 0 : ends[k - 1], end).filter(usable));
+  const gaps: number[] = [];
+  for (let k = 0; k + 1 < steps.length; k++) {
+    const [a, b] = [steps[k], steps[k + 1]];
+    if (a.length === 0 || b.length === 0) continue;
+    const lastEnd = Math.max(...a.map((x) => x.endNs));
+    const firstBegin = Math.min(...b.map((x) => x.startNs));
+    gaps.push((firstBegin - lastEnd) / 1e6);
+  }
+  return gaps;
+}
+
 const QUERIES_PER_SET = 4096; // the most a GPUQuerySet may hold
 
 /** Hands out timestamp slots (two per dispatch) across as many query sets as a step needs. */
@@ -75,6 +96,11 @@ export class TimestampProfiler implements DispatchTimer {
 
   constructor(private readonly ctx: GpuContext) {
     if (!ctx.caps.timestamps) throw new Error('TimestampProfiler: this device has no timestamp-query feature');
+  }
+
+  /** Dispatches timed so far (where one step's samples end, for stepGaps). */
+  get count(): number {
+    return this.entries.length;
   }
 
   timestampWrites(label: string, cost: KernelCost): GPUComputePassTimestampWrites {
