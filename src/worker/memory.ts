@@ -8,7 +8,7 @@ import { dtypeBytes } from '../engine/model/dtype';
 import { AUTO_BUDGET_BYTES, WEIGHT_STORAGES, chooseWeightStorage, type WeightStorage, type WeightsFlag } from '../engine/model/weights';
 import { planTrainingMemory, trainingWeightFit, type PlanLimits, type TrainingMemoryPlan } from '../train/memory-plan';
 import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
-import type { MemorySettings } from './settings';
+import { isPreferenceObjective, type MemorySettings } from './settings';
 
 /** One weight format's plan at these settings, or why it cannot run on this adapter. */
 export interface FormatPlan {
@@ -95,7 +95,7 @@ export function estimateMemory(configJson: unknown, s: MemorySettings, device: E
   } else if (plan.largestTensorBytes > device.maxStorageBufferBindingSize) {
     notes.push(`The largest weight tensor (${fmt(plan.largestTensorBytes)}) is larger than one binding (${fmt(device.maxStorageBufferBindingSize)}); the engine binds it in ranges, a little slower.`);
   }
-  notes.push(`At batch ${s.batchSize}${s.objective === 'dpo' || s.objective === 'orpo' ? ' pairs (two sequences each)' : ''} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
+  notes.push(`At batch ${s.batchSize}${s.objective && isPreferenceObjective(s.objective) ? ' pairs (two sequences each)' : ''} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
   if (verdict === 'tight') notes.push(`About ${fmt(plan.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. A smaller batch or sequence length, or a smaller weight format, saves memory.`);
   notes.push('These are the buffers the engine allocates; browsers do not reveal how much memory a GPU has, so whether they fit is a judgement, not a guarantee.');
   const downloadRefusal = formats.some((f) => f.problem === null)

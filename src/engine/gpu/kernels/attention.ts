@@ -159,10 +159,12 @@ function check(B: number, T: number, H: number, KVH: number, D: number, maxDim: 
   if (H > maxDim || B > maxDim || T > maxDim) throw new Error('attention: B, T or H beyond the workgroup grid limit');
 }
 
+/** The kernels' parameter block and the window it holds (the cost model counts the window's key pairs). */
 function params(B: number, T: number, H: number, KVH: number, D: number, opts: AttentionOptions) {
   const { window, scale } = attentionOptions(opts, D);
   // A window of T or more keys is full attention: the kernels then mask and skip exactly as without one.
-  return PARAMS.pack({ B, T, H, KVH, D, scale, window: Math.min(window, T) });
+  const W = Math.min(window, T);
+  return { prm: PARAMS.pack({ B, T, H, KVH, D, scale, window: W }), window: W };
 }
 
 /**
@@ -187,8 +189,7 @@ export function attentionForward(
   opts: AttentionOptions = {},
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
-  const prm = params(B, T, H, KVH, D, opts);
-  const { window } = attentionOptions(opts, D);
+  const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
     const BC = rowKernelTile(D, 2);
     const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
@@ -236,8 +237,7 @@ export function attentionBackward(
   opts: AttentionOptions = {},
 ): void {
   const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
-  const prm = params(B, T, H, KVH, D, opts);
-  const { window } = attentionOptions(opts, D);
+  const { prm, window } = params(B, T, H, KVH, D, opts);
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
