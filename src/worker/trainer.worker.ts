@@ -64,11 +64,14 @@ const api = {
   },
   /** One optimizer step of this model with these (Train screen) settings, kernel by kernel where timestamp-query is granted. */
   async profileStep(ref: ModelRef, settings: TrainSettings): Promise<profiling.StepProfileReport> {
+    // It frees the playground's model, which a running evaluation is using.
+    refuseWhileEvaluating('profile a step');
     const { ctx, adapter } = await device();
     return profiling.profileStep(ctx, adapter, ref, settings);
   },
   /** Our linear, LoRA and attention kernels at this model's shapes; `onRow` as each row finishes. */
   async kernelBench(ref: ModelRef, settings: TrainSettings, onRow?: (r: profiling.KernelBenchReportRow) => void): Promise<profiling.KernelBenchReport> {
+    refuseWhileEvaluating('run the kernel benchmark');
     const { ctx, adapter } = await device();
     return profiling.kernelBench(ctx, adapter, ref, settings, onRow);
   },
