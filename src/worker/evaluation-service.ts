@@ -51,8 +51,9 @@ export interface EvaluateProgress {
 let running: string | null = null;
 
 /** Why other GPU work must wait (an evaluation holds the model and adapters), or null. */
-export function evaluationBusy(toDo: string): string | null {
-  return running ? `An evaluation is running. Cancel it (or wait for it to finish) to ${toDo}.` : null;
+/** Whether an evaluation holds the GPU (and the playground's model), for gpuBusyReason. */
+export function evaluationRunning(): boolean {
+  return running !== null;
 }
 
 export function validateRequest(req: EvaluateRequest): void {
@@ -86,7 +87,7 @@ export async function evaluateRun(ctx: GpuContext, jobId: string, req: EvaluateR
   validateRequest(req);
   // Malformed written examples are refused before anything is loaded.
   const baseline = resolveBaseline(req);
-  if (running) throw new Error(evaluationBusy('start another one')!);
+  if (running) throw new Error('An evaluation is running. Cancel it (or wait for it to finish) to start another one.');
   running = jobId;
   const signal = startJob(jobId);
   const check = () => {

@@ -16,7 +16,6 @@ import type { ModelRef } from '../persist/records';
 import { unloadPlayground } from './generation-service';
 import { openModel } from './models-service';
 import { batchRows, validateSettings, withDefaults, type TrainSettings } from './settings';
-import { currentRunId } from './training-service';
 
 /** Who measured what: the adapter and the model's shape, at the top of both reports. */
 export interface MeasuredOn {
@@ -52,11 +51,6 @@ function measuredOn(adapter: AdapterSummary, ref: ModelRef, cfg: ModelConfig): M
   };
 }
 
-function checkGpuFree(what: string): void {
-  const run = currentRunId();
-  if (run) throw new Error(`${what} needs the GPU, which a training run holds: pause or stop it first.`);
-}
-
 async function modelConfig(ref: ModelRef) {
   const files = await openModel(ref);
   const meta = await readModelMetadata(files);
@@ -65,7 +59,6 @@ async function modelConfig(ref: ModelRef) {
 
 /** One optimizer step of `ref` with `settings` (a synthetic batch of their shape), profiled. */
 export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref: ModelRef, rawSettings: TrainSettings): Promise<StepProfileReport> {
-  checkGpuFree('Profiling a step');
   const settings = withDefaults(rawSettings);
   const problems = Object.values(validateSettings(settings));
   if (problems.length) throw new Error(`These settings cannot run: ${problems.join('; ')}.`);
@@ -103,7 +96,6 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
 
 /** Our linear, LoRA and attention kernels at `ref`'s shapes (B·T and rank from the settings). */
 export async function kernelBench(ctx: GpuContext, adapter: AdapterSummary, ref: ModelRef, rawSettings: TrainSettings, onRow?: (r: KernelBenchReportRow) => void): Promise<KernelBenchReport> {
-  checkGpuFree('The kernel benchmark');
   const settings = withDefaults(rawSettings);
   const { cfg } = await modelConfig(ref);
   const BT = settings.batchSize * settings.seqLen;

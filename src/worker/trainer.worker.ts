@@ -15,6 +15,7 @@ import * as models from './models-service';
 import * as runs from './runs-service';
 import * as profiling from './profile-service';
 import * as evaluation from './evaluation-service';
+import { gpuBusyReason, type GpuUse } from './gpu-busy';
 import { tokenStats, type TokenReport } from './token-service';
 import type { ModelRef } from '../persist/records';
 import type { LocalFile } from '../hub';
@@ -43,8 +44,9 @@ training.setForgetDevice(() => (ctxPromise = null));
 
 type Progress = (p: datasets.ParseProgress) => void;
 
-function refuseWhileEvaluating(toDo: string): void {
-  const busy = evaluation.evaluationBusy(toDo);
+/** Throws why `toDo` cannot have the GPU now (one rule for every service: gpu-busy.ts). */
+function refuseIfGpuBusy(toDo: string, use: GpuUse): void {
+  const busy = gpuBusyReason({ training: training.trainingHolder(), evaluating: evaluation.evaluationRunning() }, toDo, use);
   if (busy) throw new Error(busy);
 }
 
@@ -64,14 +66,14 @@ const api = {
   },
   /** One optimizer step of this model with these (Train screen) settings, kernel by kernel where timestamp-query is granted. */
   async profileStep(ref: ModelRef, settings: TrainSettings): Promise<profiling.StepProfileReport> {
-    // It frees the playground's model, which a running evaluation is using.
-    refuseWhileEvaluating('profile a step');
+    // It builds a training graph of its own and frees the playground's model.
+    refuseIfGpuBusy('profile a step', 'training-graph');
     const { ctx, adapter } = await device();
     return profiling.profileStep(ctx, adapter, ref, settings);
   },
   /** Our linear, LoRA and attention kernels at this model's shapes; `onRow` as each row finishes. */
   async kernelBench(ref: ModelRef, settings: TrainSettings, onRow?: (r: profiling.KernelBenchReportRow) => void): Promise<profiling.KernelBenchReport> {
-    refuseWhileEvaluating('run the kernel benchmark');
+    refuseIfGpuBusy('run the kernel benchmark', 'training-graph');
     const { ctx, adapter } = await device();
     return profiling.kernelBench(ctx, adapter, ref, settings, onRow);
   },
@@ -130,20 +132,22 @@ const api = {
   planSteps(datasetId: string, ref: ModelRef, settings: TrainSettings): Promise<number> {
     return training.planSteps(datasetId, ref, settings);
   },
-  // An evaluation holds the model and its adapters on the GPU: training and the playground wait for it.
   startRun(req: StartRunRequest, onEvent: (e: RunEvent) => void): Promise<string> {
-    refuseWhileEvaluating('start a run');
+    refuseIfGpuBusy('start a run', 'training-graph');
     return training.startRun(req, onEvent);
   },
   resumeRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
-    refuseWhileEvaluating('resume a run');
+    // The paused run itself resumes in place; another run waits for it to stop.
+    const holder = training.currentRunId() === runId ? null : training.trainingHolder();
+    const busy = gpuBusyReason({ training: holder, evaluating: evaluation.evaluationRunning() }, 'resume a run', 'training-graph');
+    if (busy) throw new Error(busy);
     return training.resumeRun(runId, onEvent);
   },
   pauseRun: () => training.pauseRun(),
   stopRun: () => training.stopRun(),
   activeRunId: () => training.currentRunId(),
   generate(req: GenerateRequest, onToken: (text: string) => void) {
-    refuseWhileEvaluating('use the playground');
+    refuseIfGpuBusy('use the playground', 'inference');
     return training.generate(req, onToken);
   },
   /**
@@ -151,8 +155,7 @@ const api = {
    * the stored evaluation. Refused while a run trains.
    */
   async evaluateRun(jobId: string, req: evaluation.EvaluateRequest, onProgress?: (p: evaluation.EvaluateProgress) => void) {
-    const busy = training.trainingBusy('evaluate');
-    if (busy) throw new Error(busy);
+    refuseIfGpuBusy('evaluate', 'inference');
     const { ctx } = await device();
     return evaluation.evaluateRun(ctx, jobId, req, onProgress);
   },

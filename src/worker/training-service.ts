@@ -4,6 +4,7 @@
 // pause/resume, stop and device loss; this file gives it callbacks that store metrics,
 // checkpoints and samples in IndexedDB as they happen, so a reload or a lost device leaves a
 // run that resumes from its last checkpoint.
+import type { GpuHolders } from './gpu-busy';
 import type { GpuContext } from '../engine/gpu/context';
 import { parseModelConfig } from '../engine/model/config';
 import { DeviceLostError, type TrainerCheckpoint } from '../train/trainer';
@@ -299,15 +300,14 @@ export function stopRun(): boolean {
   return true;
 }
 
-/** Why the GPU cannot be lent to other work now (a run trains), or null. */
-export function trainingBusy(toDo: string): string | null {
-  return active && !active.session.paused ? `The GPU is training “${active.run.name}”. Pause the run (or wait for it to finish) to ${toDo}.` : null;
+/** The run holding the GPU (training, paused, or being rebuilt from its checkpoint), for gpuBusyReason. */
+export function trainingHolder(): GpuHolders['training'] {
+  if (active) return { name: active.run.name, paused: active.session.paused };
+  return opening ? { name: 'the run being resumed', paused: false } : null;
 }
 
-/** Playground generation; refused while a run trains (one GPU, and the run needs its memory). */
+/** Playground generation (the worker refuses it while a run trains: gpu-busy.ts). */
 export async function generate(req: GenerateRequest, onText: (text: string) => void): Promise<GenerateOutput> {
-  const busy = trainingBusy('use the playground');
-  if (busy) throw new Error(busy);
   if (!getDevice) throw new Error('No GPU device provider.');
   const { ctx } = await getDevice();
   return playgroundGenerate(ctx, req, onText);
