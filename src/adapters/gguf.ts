@@ -1,6 +1,7 @@
 // llama.cpp / Ollama exports in GGUF: the base model (F32, with tokenizer metadata), a LoRA
 // adapter, and a merged model; plus the Ollama Modelfile. Follows convert_hf_to_gguf.py and
 // convert_lora_to_gguf.py (tensor names, q/k row permutation, KV set) as listed in FORMATS.md.
+import { addsBosToken } from '../engine/model/bos-token';
 import { parseJsonObject } from '../engine/model/json';
 import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/model/config';
 import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
@@ -143,7 +144,7 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   if (bos !== null) out.push(kv.u32('tokenizer.ggml.bos_token_id', bos));
   if (eos !== null) out.push(kv.u32('tokenizer.ggml.eos_token_id', eos));
   if (pad !== null) out.push(kv.u32('tokenizer.ggml.padding_token_id', pad));
-  out.push(kv.bool('tokenizer.ggml.add_bos_token', tcfg.add_bos_token === true));
+  out.push(kv.bool('tokenizer.ggml.add_bos_token', addsBosToken(tcfg, tok, tokenContent(tcfg.bos_token))));
   if (typeof tcfg.chat_template === 'string') out.push(kv.str('tokenizer.chat_template', tcfg.chat_template));
   return out;
 }

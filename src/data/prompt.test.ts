@@ -21,6 +21,18 @@ describe('promptIds', () => {
     expect(promptIds(llama, [{ role: 'user', content: 'The capital of France is' }])).toEqual([BOS, ...llama.encode('The capital of France is')]);
   });
 
+  it("Llama 3's tokenizer (no add_bos_token; tokenizer.json's post-processor prepends BOS) starts plain text with BOS too", () => {
+    const files = tinyLlamaTokenizerFiles();
+    const { add_bos_token: _dropped, ...config } = files.tokenizerConfig as Record<string, unknown>;
+    const bos = (config.bos_token as string | { content: string });
+    const bosText = typeof bos === 'string' ? bos : bos.content;
+    const json = { ...(files.tokenizerJson as object), post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: bosText, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: {} } };
+    const llama3 = loadTokenizer({ ...files, tokenizerConfig: config, tokenizerJson: json });
+    expect(llama3.addBosToken).toBe(true);
+    expect(promptIds(llama3, [{ role: 'user', content: 'Hi' }])[0]).toBe(BOS);
+    expect(loadTokenizer({ ...files, tokenizerConfig: config }).addBosToken).toBe(false);
+  });
+
   it('an empty prompt starts from BOS alone', () => {
     expect(promptIds(llama, [{ role: 'user', content: '' }])).toEqual([BOS]);
   });

@@ -5,6 +5,7 @@
 //
 // The rest of src/data depends only on the small ChatTokenizer interface below.
 
+import { addsBosToken } from '../engine/model/bos-token';
 import {
   GemmaTokenizer,
   GPT2Tokenizer,
@@ -36,7 +37,7 @@ export interface ChatTokenizer {
   readonly eosTokenId: number | null;
   readonly bosTokenId: number | null;
   readonly padTokenId: number | null;
-  /** Whether raw text (not chat) should start with BOS (tokenizer_config add_bos_token). */
+  /** Whether raw text (not chat) should start with BOS (add_bos_token, or Llama 3's post-processor: engine/model/bos-token.ts). */
   readonly addBosToken: boolean;
   readonly hasChatTemplate: boolean;
   /** Strings of the special/added tokens, which must not appear inside message text. */
@@ -93,7 +94,7 @@ export function loadTokenizer(files: TokenizerFiles): ChatTokenizer {
     eosTokenId: idOf(eosToken),
     bosTokenId: idOf(bosToken),
     padTokenId: idOf(padToken),
-    addBosToken: config.add_bos_token === true,
+    addBosToken: addsBosToken(config, files.tokenizerJson, bosToken),
     hasChatTemplate: config.chat_template !== undefined && config.chat_template !== null,
     specialTokens,
     encode: (text) => (text === '' ? [] : tok.encode(text, { add_special_tokens: false })),
