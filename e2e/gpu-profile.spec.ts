@@ -1,7 +1,8 @@
 // The GPU screen's measurements in Chromium's WebGPU, on the tiny test model imported as a
 // local folder with small Train settings: "Profile one step" gives a per-kernel table (or,
 // on an adapter without timestamp-query, says so with whole-step times), and "Run kernel
-// benchmark" a GFLOP/s table naming the adapter. Both export JSON.
+// benchmark" a GFLOP/s table naming the adapter. Both export JSON. The step runs in the
+// Model screen's weight format, as a run would.
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import { importTinyModel } from './studio-support';
@@ -11,10 +12,14 @@ test.setTimeout(300_000);
 test('GPU screen: profile one step and run the kernel benchmark on the tiny model', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await importTinyModel(page, { seed: 5 });
+  await importTinyModel(page, { seed: 5, intermediateSize: 64 }); // rows of 32s: q8 applies
 
   await page.goto('/#/train');
   for (const [label, v] of [['Batch size', '1'], ['Gradient accumulation', '1'], ['Sequence length', '32']] as const) await page.getByLabel(label, { exact: true }).fill(v);
+
+  // The step is profiled in the format a run would train in: the Model screen's choice.
+  await page.goto('/#/model');
+  await page.getByTestId('weight-format').getByRole('radio', { name: /^q8/ }).check();
 
   await page.goto('/#/gpu');
   const timestamps = await page.evaluate(async () => (await (navigator as Navigator & { gpu: GPU }).gpu.requestAdapter())!.features.has('timestamp-query'));
@@ -32,7 +37,7 @@ test('GPU screen: profile one step and run the kernel benchmark on the tiny mode
   const download = page.waitForEvent('download');
   await page.getByTestId('profile-export').click();
   const json = JSON.parse(await readFile(await (await download).path(), 'utf8'));
-  expect(json).toMatchObject({ kind: 'lora-studio/step-profile', model: { id: expect.stringContaining('tiny-llama') }, settings: { batchSize: 1, seqLen: 32 }, profile: { timestamps } });
+  expect(json).toMatchObject({ kind: 'lora-studio/step-profile', model: { id: expect.stringContaining('tiny-llama') }, settings: { batchSize: 1, seqLen: 32, weightStorage: 'q8' }, profile: { timestamps } });
 
   await page.getByTestId('run-kernel-bench').click();
   const bench = page.getByTestId('kernel-bench-results');

@@ -2,7 +2,7 @@
 // screen's measurements (kernel self-test, step profile, kernel benchmark) as they come back.
 import { create } from 'zustand';
 import { callback, errorMessage, trainer, type GpuStatus, type KernelBenchReport, type KernelBenchReportRow, type SmokeResult, type StepProfileReport } from '../worker/client';
-import type { TrainSettings } from '../worker/settings';
+import type { TrainSettings, WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 
 interface GpuState {
@@ -19,7 +19,8 @@ interface GpuState {
   benchError: string | null;
   load(): Promise<void>;
   runSmoke(): Promise<void>;
-  profileStep(model: ModelRef, settings: TrainSettings): Promise<void>;
+  /** One step as the run would train it: these settings and the Model screen's weight format. */
+  profileStep(model: ModelRef, settings: TrainSettings, weights: WeightsFlag): Promise<void>;
   runBench(model: ModelRef, settings: TrainSettings): Promise<void>;
 }
 
@@ -46,10 +47,10 @@ export const useGpu = create<GpuState>((set, get) => ({
       set({ smokeRunning: false });
     }
   },
-  async profileStep(model, settings) {
+  async profileStep(model, settings, weights) {
     set({ profiling: true, profileError: null, profile: null });
     try {
-      set({ profile: await trainer().profileStep(model, settings) });
+      set({ profile: await trainer().profileStep(model, settings, weights) });
     } catch (e) {
       set({ profileError: errorMessage(e) });
     } finally {

@@ -7,7 +7,7 @@ import type { AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { LM_HEAD_BENCH_ROWS, gflopsOf, runKernelBench, type KernelBenchRow, type WeightVariant } from '../engine/gpu/kernel-bench';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
-import { destroyWeights, uploadWeights } from '../engine/model/weights';
+import { destroyWeights, uploadWeights, type WeightsFlag } from '../engine/model/weights';
 import { buildTrainer, DEFAULT_ENGINE_OPTIONS, resolveTrainingStorage, stepsFor } from '../train/session';
 import { profileTrainerStep, syntheticBatch, type StepProfile } from '../train/profile';
 import { seqLenProblem } from '../train/seq-len';
@@ -58,7 +58,7 @@ async function modelConfig(ref: ModelRef) {
 }
 
 /** One optimizer step of `ref` with `settings` (a synthetic batch of their shape), profiled. */
-export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref: ModelRef, rawSettings: TrainSettings): Promise<StepProfileReport> {
+export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref: ModelRef, rawSettings: TrainSettings, format: WeightsFlag = 'auto'): Promise<StepProfileReport> {
   const settings = withDefaults(rawSettings);
   const problems = Object.values(validateSettings(settings));
   if (problems.length) throw new Error(`These settings cannot run: ${problems.join('; ')}.`);
@@ -66,7 +66,7 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
   const tooLong = seqLenProblem(settings.seqLen, cfg.maxPositionEmbeddings);
   if (tooLong) throw new Error(tooLong);
   unloadPlayground(); // the memory a run would have
-  const engine = DEFAULT_ENGINE_OPTIONS;
+  const engine = { ...DEFAULT_ENGINE_OPTIONS, weightStorage: format }; // the format a run would train in
   const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine);
   const weights = await uploadWeights(ctx, cfg, await openModelWeights(files), { storage });
   try {

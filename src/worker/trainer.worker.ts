@@ -65,11 +65,11 @@ const api = {
     return runKernelSmoke(ctx);
   },
   /** One optimizer step of this model with these (Train screen) settings, kernel by kernel where timestamp-query is granted. */
-  async profileStep(ref: ModelRef, settings: TrainSettings): Promise<profiling.StepProfileReport> {
+  async profileStep(ref: ModelRef, settings: TrainSettings, weights: WeightsFlag = 'auto'): Promise<profiling.StepProfileReport> {
     // It builds a training graph of its own and frees the playground's model.
     refuseIfGpuBusy('profile a step', 'training-graph');
     const { ctx, adapter } = await device();
-    return profiling.profileStep(ctx, adapter, ref, settings);
+    return profiling.profileStep(ctx, adapter, ref, settings, weights);
   },
   /** Our linear, LoRA and attention kernels at this model's shapes; `onRow` as each row finishes. */
   async kernelBench(ref: ModelRef, settings: TrainSettings, onRow?: (r: profiling.KernelBenchReportRow) => void): Promise<profiling.KernelBenchReport> {

@@ -24,15 +24,16 @@ export function ProfileCard() {
   const { profile, profiling, profileError, profileStep } = useGpu();
   const model = useModel((s) => s.model);
   const settings = useTrain((s) => s.settings);
+  const weights = useModel((s) => s.weights);
   const p = profile?.profile;
   return (
     <div className="card">
       <h2>Profile one step</h2>
       <p className="muted">
-        Times one optimizer step of <strong>{model.id}</strong> with the Train screen&apos;s settings (batch {settings.batchSize} × {settings.seqLen} tokens, rank {settings.rank}, {settings.gradAccum} micro-batch
+        Times one optimizer step of <strong>{model.id}</strong> with the Model screen&apos;s weight format ({weights}) and the Train screen&apos;s settings (batch {settings.batchSize} × {settings.seqLen} tokens, rank {settings.rank}, {settings.gradAccum} micro-batch
         {settings.gradAccum === 1 ? '' : 'es'}) on a synthetic batch of that shape, kernel by kernel where this GPU can time kernels.
       </p>
-      <button type="button" onClick={() => void profileStep(model, settings)} disabled={profiling} data-testid="profile-step">
+      <button type="button" onClick={() => void profileStep(model, settings, weights)} disabled={profiling} data-testid="profile-step">
         {profiling ? 'Profiling…' : 'Profile one step'}
       </button>
       <ErrorBox error={profileError} />
