@@ -1,6 +1,7 @@
 // swiglu_backward_inplace: swiglu_backward's overwrite mode with the gradients written over
 // its inputs: gate[i] ← dgate[i], up[i] ← dup[i] (gatedGrads from lib/gated_act.wgsl, the same
-// formula, so the values are bit-identical). Training's MLP backward reads gate and up only
+// formula, so the values are identical; only a zero's sign may differ, as the overwrite mode's
+// 0 + dg may or may not be folded by the compiler). Training's MLP backward reads gate and up only
 // here, so the two [BT, F] gradient buffers need no storage of their own.
 // Shapes: gate, up, dout [BT, F] f32, flattened to N = BT·F elements.
 // Bindings: 0 gate → dgate (rw), 1 up → dup (rw), 2 dout (r), 3 params {N}
@@ -18,7 +19,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
   let gr = gatedGrads(dout[i], gate[i], up[i]);
-  // 0.0 + as in swiglu_backward's overwrite mode (a −0 gradient is stored as +0 there too).
-  gate[i] = 0.0 + gr.x;
-  up[i] = 0.0 + gr.y;
+  gate[i] = gr.x;
+  up[i] = gr.y;
 }

@@ -30,15 +30,15 @@ describe('memory estimate for the presets', () => {
     expect(half.notes.join(' ')).toMatch(/in ranges/);
   });
 
-  it('SmolLM2-135M at batch 4 × 512, r=16 on all linears is the engine’s ~0.92 GB, not the old 4 GiB+ estimate', () => {
+  it('SmolLM2-135M at batch 4 × 512, r=16 on all linears is the engine’s ~0.88 GB, not the old 4 GiB+ estimate', () => {
     const s = { ...DEFAULT_SETTINGS, rank: 16, targets: [...LORA_TARGETS], batchSize: 4, seqLen: 512 };
     const r = estimateMemory(MODEL_PRESETS[0].config, s, BIG_LIMITS, 'f32');
     expect(r.weightBytes).toBeGreaterThanOrEqual(r.baseParams * 4); // f32, padded per tensor
     expect(r.weightBytes).toBeLessThan(r.baseParams * 4 + 16 * 1000);
     expect(r.totalBytes).toBe(r.weightBytes + r.loraTrainingBytes + r.activationBytes + r.otherBytes);
-    // The bench's engine-reported peak for this shape (bench/training.ts) is 0.92 GB.
-    expect(r.totalBytes / 1e9).toBeGreaterThan(0.9);
-    expect(r.totalBytes / 1e9).toBeLessThan(0.95);
+    // The bench's engine-reported peak for this shape (bench/training.ts): 0.88 GB (0.92 before scratch shared buffers).
+    expect(r.totalBytes / 1e9).toBeGreaterThan(0.86);
+    expect(r.totalBytes / 1e9).toBeLessThan(0.9);
     expect(r.verdict).toBe('likely');
     // f16 storage halves the matrices only.
     const h = estimateMemory(MODEL_PRESETS[0].config, s, BIG_LIMITS, 'f16');
