@@ -230,16 +230,19 @@ describe('Gemma 3 presets: the 262k-token embedding against the buffer limits', 
 describe('issue 13 memory targets, LoRA r=16 on all linears, B=4 × T=512, default settings', () => {
   // Each model in the weight format its target names; the plan is the engine's exact allocation
   // (memory-plan.gpu.test.ts), so a change that grows the arena fails here.
-  const TARGETS: [id: string, storage: 'q8' | 'q4', limitGB: number][] = [
-    ['Qwen/Qwen3-0.6B', 'q8', 1.5],
-    ['meta-llama/Llama-3.2-1B-Instruct', 'q4', 1.8],
-    ['Qwen/Qwen3-1.7B', 'q4', 2.5],
-    ['google/gemma-3-1b-it', 'q4', 2.0],
-  ];
-  for (const [id, storage, limitGB] of TARGETS) {
-    it(`${id} ${storage} ≤ ${limitGB} GB, its activations broken down by kind`, () => {
-      const r = bytesOf(preset(id), storage);
-      expect(r.totalBytes).toBeLessThanOrEqual(limitGB * 1e9);
+  it('the four presets the issue names carry their targets', () => {
+    expect(MODEL_PRESETS.filter((p) => p.memoryTarget).map((p) => [p.id, p.memoryTarget!.storage, p.memoryTarget!.gb])).toEqual([
+      ['Qwen/Qwen3-0.6B', 'q8', 1.5],
+      ['Qwen/Qwen3-1.7B', 'q4', 2.5],
+      ['meta-llama/Llama-3.2-1B-Instruct', 'q4', 1.8],
+      ['google/gemma-3-1b-it', 'q4', 2],
+    ]);
+  });
+  for (const p of MODEL_PRESETS.filter((x) => x.memoryTarget)) {
+    const { storage, gb } = p.memoryTarget!;
+    it(`${p.id} ${storage} ≤ ${gb} GB, its activations broken down by kind`, () => {
+      const r = bytesOf(p, storage);
+      expect(r.totalBytes).toBeLessThanOrEqual(gb * 1e9);
       expect(r.recompute).toBe('full'); // auto's 1 GiB activation budget: only 'full' fits at this shape
       expect(Object.values(r.activationParts).reduce((a, b) => a + b, 0)).toBe(r.activationBytes);
       // At 'full' nothing is kept per layer but the residual stream.
