@@ -248,6 +248,7 @@ describe('issue 13 memory targets, LoRA r=16 on all linears, B=4 × T=512, defau
       // At 'full' nothing is kept per layer but the residual stream.
       expect(r.activationParts.kept).toBe(0);
       expect(r.activationParts.residual).toBeGreaterThan(r.activationBytes / 3);
+      expect(r.notes.join(' ')).toMatch(/Activations \(\d+ MiB\): residual stream between layers \d+ MiB, one layer recomputed \d+ MiB, gradient scratch \d+ MiB/);
     });
   }
 
