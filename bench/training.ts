@@ -7,6 +7,9 @@
 //    (4N + 12·L·C·T; frozen base, so no weight gradients) × tokens/s, divided by the matmul
 //    kernel's own GFLOP/s on this model's projections, measured in the same run on the same
 //    adapter. Target: at least 50%.
+// 1b. Issue 13's memory targets (Qwen3-0.6B q8, Qwen3-1.7B q4, Llama-3.2-1B q4, Gemma-3-1B q4 at
+//    the same LoRA and batch shape): the exact plan (planTrainingMemory; memory-plan.gpu.test.ts
+//    holds it to the engine's peak) with where the activations go; nothing is allocated.
 // On a software adapter (lavapipe) full-size steps take minutes, so the throughput part runs at
 // BENCH_TRAIN_B × BENCH_TRAIN_T (default 1 × 128 there, 4 × 512 on a real GPU) and --quick
 // also cuts the layers to 4; the memory part always uses the real shape (it allocates, and
@@ -29,6 +32,10 @@ import { LoraParams } from '../src/engine/model/lora-params';
 import { destroyWeights, uploadWeightsFromMap, type WeightStorage } from '../src/engine/model/weights';
 import { defaultOptimConfig } from '../src/engine/optim/config';
 import { LoraTrainer } from '../src/train/trainer';
+import { planTrainingMemory } from '../src/train/memory-plan';
+import { DEFAULT_ENGINE_OPTIONS } from '../src/train/session';
+import { DEFAULT_SETTINGS, LORA_TARGETS } from '../src/train/settings';
+import { MODEL_PRESETS } from '../src/worker/presets';
 import { formatProfile, formatStepGaps, measureStepGaps, profileTrainerStep, syntheticBatch } from '../src/train/profile';
 import type { BenchArgs } from './run';
 
@@ -208,6 +215,23 @@ export async function hostCostBench(ctx: GpuContext, args: BenchArgs): Promise<v
   }
 }
 
+/** Issue 13's presets: planned peak GPU memory against each target, and the activations by kind. */
+export function presetMemoryBench(ctx: GpuContext): void {
+  const s = { ...DEFAULT_SETTINGS, rank: 16, targets: [...LORA_TARGETS], batchSize: 4, seqLen: 512 };
+  console.log('\npeak GPU memory of the issue-13 presets (exact plan), LoRA r=16 on all linears, B=4 T=512, default settings:');
+  const gb = (b: number) => (b / GB).toFixed(3);
+  for (const p of MODEL_PRESETS) {
+    if (!p.memoryTarget) continue;
+    const { storage, gb: limit } = p.memoryTarget;
+    const r = planTrainingMemory(parseModelConfig(p.config), s, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, ctx.caps.maxStorageBufferBindingSize);
+    const parts = Object.entries(r.activationParts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${gb(b)}`).join(', ');
+    console.log(
+      `  ${p.label} ${storage}: ${gb(r.totalBytes)} GB (target ≤ ${limit} GB: ${r.totalBytes <= limit * GB ? 'met' : 'NOT met'}) = ` +
+        `weights ${gb(r.weightBytes)} + LoRA and AdamW ${gb(r.loraTrainingBytes)} + activations ${gb(r.activationBytes)} (recompute ${r.recompute}: ${parts}) + other ${gb(r.otherBytes)}`,
+    );
+  }
+}
+
 export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void> {
   await hostCostBench(ctx, args);
   if (args.hostOnly) return;
@@ -226,6 +250,8 @@ export async function runTrainingBench(ctx: GpuContext, args: BenchArgs): Promis
         `(target ≤ ${limit} GB: ${peak <= limit * GB ? 'met' : 'NOT met'}); keeping every activation: ${(keepAll / GB).toFixed(3)} GB; selective recompute: ${(selective / GB).toFixed(3)} GB`,
     );
   }
+
+  presetMemoryBench(ctx);
 
   // 2. Throughput of whole steps vs the matmul kernel's rate at the same shapes.
   const software = /llvmpipe|swiftshader|lavapipe/i.test(ctx.device.adapterInfo?.description ?? '') || args.quick;

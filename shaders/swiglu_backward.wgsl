@@ -1,5 +1,5 @@
 // swiglu_backward: gradients of out = act(gate) · up (see swiglu_forward; act(g) = g · s,
-// s = sigmoid(z(g)), ACT and z from lib/gated_act.wgsl): with z' = dz/dg,
+// s = sigmoid(z(g)), ACT, z and gatedGrads from lib/gated_act.wgsl): with z' = dz/dg,
 //   dgate[i] (+)= dout[i] · up[i] · s · (1 + gate[i] · (1 − s) · z')
 //   dup[i]   (+)= dout[i] · gate[i] · s
 // accumulating (llm.c style) when p.accumulate is 1, overwriting when 0.
@@ -20,13 +20,8 @@ struct Params { N: u32, accumulate: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
-  let g = gate[i];
-  let e = exp(-gateArg(g));
-  let s = 1.0 / (1.0 + e);
-  let d = dout[i];
-  let dg = d * up[i] * s * (1.0 + g * gateSlopeTerm(g, s, e));
-  let du = d * g * s;
+  let gr = gatedGrads(dout[i], gate[i], up[i]);
   // select, not multiply-by-flag: a stale NaN in an overwritten buffer must not leak through.
-  dgate[i] = select(0.0, dgate[i], p.accumulate != 0u) + dg;
-  dup[i] = select(0.0, dup[i], p.accumulate != 0u) + du;
+  dgate[i] = select(0.0, dgate[i], p.accumulate != 0u) + gr.x;
+  dup[i] = select(0.0, dup[i], p.accumulate != 0u) + gr.y;
 }

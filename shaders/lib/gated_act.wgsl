@@ -18,3 +18,12 @@ fn gateSlopeTerm(g: f32, s: f32, e: f32) -> f32 {
   if (ACT == 1u) { return select(1.0 - s, e * s, e < 1.0) * GELU_K2 * (1.0 + 3.0 * GELU_C * g * g); }
   return 1.0 - s;
 }
+
+// (dgate, dup) of out = act(g) · u for upstream gradient d, the one formula of
+// swiglu_backward and its in-place variant:
+//   dgate = d · u · s · (1 + g · (1 − s) · z'),  dup = d · g · s
+fn gatedGrads(d: f32, g: f32, u: f32) -> vec2<f32> {
+  let e = exp(-gateArg(g));
+  let s = 1.0 / (1.0 + e);
+  return vec2<f32>(d * u * s * (1.0 + g * gateSlopeTerm(g, s, e)), d * g * s);
+}

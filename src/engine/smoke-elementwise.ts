@@ -5,7 +5,7 @@ import type { SmokeCheck } from './smoke';
 import { concat, randF32, runOnce } from './smoke-util';
 import { rmsnormBackward, rmsnormForward } from './gpu/kernels/rmsnorm';
 import { ropeBackward, ropeForward, ropeInvFreq } from './gpu/kernels/rope';
-import { type GatedActivation, swigluBackward, swigluForward } from './gpu/kernels/swiglu';
+import { type GatedActivation, swigluBackward, swigluBackwardInPlace, swigluForward } from './gpu/kernels/swiglu';
 import { embeddingForward } from './gpu/kernels/embedding';
 import { crossentropyForward } from './gpu/kernels/crossentropy';
 import { preferenceWeights, type PreferenceObjective } from './gpu/kernels/preference';
@@ -45,6 +45,23 @@ function gatedCheck(kernel: string, act: GatedActivation): SmokeCheck {
     },
   };
 }
+
+/** The gated MLP backward written over gate and up (training's MLP backward), GeGLU: the fuller formula. */
+const gatedInPlaceCheck: SmokeCheck = {
+  kernel: 'swiglu_backward_inplace (GeGLU: gelu_tanh)',
+  atol: 1e-6,
+  rtol: 1e-5,
+  async run(ctx, rand) {
+    const N = 1000;
+    const [g, u, d] = [randF32(rand, N, 20), randF32(rand, N), randF32(rand, N)];
+    const [dg, du] = [new Float64Array(N), new Float64Array(N)];
+    swiRef.swigluBackward(dg, du, d, g, u, N, 'gelu_tanh');
+    const got = await runOnce(ctx, [g, u, d].map((a) => Float32Array.from(a)), [], (rec, [G, U, DO]) => {
+      swigluBackwardInPlace(ctx, rec, G, U, DO, N, { activation: 'gelu_tanh' });
+    }, [[0, N], [1, N]]);
+    return { got, want: concat(dg, du) };
+  },
+};
 
 export const elementwiseSmokeChecks: SmokeCheck[] = [
   {
@@ -88,6 +105,7 @@ export const elementwiseSmokeChecks: SmokeCheck[] = [
   },
   gatedCheck('swiglu_forward+backward', 'silu'),
   gatedCheck('swiglu_forward+backward (GeGLU: gelu_tanh)', 'gelu_tanh'),
+  gatedInPlaceCheck,
   {
     kernel: 'embedding_forward (range split)',
     atol: 0,

@@ -51,6 +51,7 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'rope_forward+backward': ['rope_forward.wgsl'],
       'swiglu_forward+backward': ['lib/gated_act.wgsl', 'swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
       'swiglu_forward+backward (GeGLU: gelu_tanh)': ['lib/gated_act.wgsl', 'swiglu_backward.wgsl', 'swiglu_forward.wgsl'],
+      'swiglu_backward_inplace (GeGLU: gelu_tanh)': ['lib/gated_act.wgsl', 'swiglu_backward_inplace.wgsl'],
       'embedding_forward (range split)': ['embedding_forward.wgsl', 'lib/weights_f32.wgsl'],
       'crossentropy_forward+reduce_sum': ['crossentropy_forward.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'reduce_sum.wgsl'],
       'preference_weights+crossentropy_forward (row weights)': ['crossentropy_forward.wgsl', 'lib/loss_scale_rows.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_subgroup.wgsl', 'lib/reduce_tree.wgsl', 'preference_weights.wgsl'],

@@ -19,6 +19,8 @@ interface Shape {
   engine: Partial<EngineOptions>;
   /** Run on the fast-path device (shader-f16) rather than the f32 fallback. */
   fast?: boolean;
+  /** The LM-head logits chunk lives in dact (a wide MLP): the plan must count no buffer for it. */
+  logitsInDact?: boolean;
 }
 
 const ALL: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -36,6 +38,8 @@ const SHAPES: Shape[] = [
   { name: 'gemma3, 4 layers, B=2 T=40, r=4 all linears, selective recompute', model: { architecture: 'gemma3_text', layers: 4, hiddenSize: 32, numHeads: 4, numKvHeads: 2, headDim: 16 }, s: { batchSize: 2, seqLen: 40, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: 'selective' } },
   // Quantized on load: rows of whole 32-value blocks (C = 32/64, F = 64/96).
   { name: '2 layers, C=32, untied, B=2 T=32, r=4 all linears, q8 weights', model: { layers: 2, hiddenSize: 32, intermediateSize: 64, extraVocab: 500 }, s: { batchSize: 2, seqLen: 32, rank: 4, targets: ALL }, engine: { weightStorage: 'q8', recompute: 'auto' } },
+  // A wide MLP: the logits chunk and the attention gradients live in the MLP's buffers.
+  { name: '2 layers, C=32, F=512, B=2 T=64, r=4 all linears, full recompute, logits chunk in dact', model: { layers: 2, hiddenSize: 32, intermediateSize: 512 }, s: { batchSize: 2, seqLen: 64, rank: 4, targets: ALL }, engine: { weightStorage: 'f32', recompute: true }, logitsInDact: true },
   { name: 'qwen2 biases, tied, 2 layers, C=64, B=1 T=50, r=8 all linears, q4 weights', model: { architecture: 'qwen2', layers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96, tied: true }, s: { batchSize: 1, seqLen: 50, rank: 8, targets: ALL }, engine: { weightStorage: 'q4', recompute: 'auto' } },
 ];
 
@@ -74,6 +78,7 @@ describe('planTrainingMemory vs the engine-reported peak of a real step', () => 
 
       const plan = planTrainingMemory(m.config, settings, { storage: c.engine.weightStorage as WeightStorage, recompute: c.engine.recompute }, ctx.caps.maxStorageBufferBindingSize);
       expect(plan.recompute).toBe(chosen);
+      if (c.logitsInDact) expect(plan.activationParts.logits).toBe(0);
       expect(plan.totalBytes).toBe(plan.weightBytes + plan.loraTrainingBytes + plan.activationBytes + plan.otherBytes);
       // The plan sizes every buffer the run creates; only kernel constants cached once per
       // device (16-byte dummies) are left out, so it is exact to a few dozen bytes.

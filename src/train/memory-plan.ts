@@ -6,7 +6,7 @@
 // figure; memory-plan.gpu.test.ts holds it to the peak GpuContext counts in a real step.
 import { allocationSize } from '../engine/gpu/context';
 import { ropeInvFreq } from '../engine/gpu/kernels/rope';
-import type { RecomputeLevel } from '../engine/model/arena';
+import { type ActivationKind, type RecomputeLevel, activationBreakdown } from '../engine/model/arena';
 import { type LinearModule, type ModelConfig, parameterCount } from '../engine/model/config';
 import { type GraphOptions, planTrainingActivations } from '../engine/model/llama';
 import { planLoraLayout } from '../engine/model/lora-params';
@@ -26,6 +26,8 @@ export interface TrainingMemoryPlan {
   loraTrainingBytes: number;
   /** The step's activation arena: what the backward keeps plus scratch (LM-head logits chunk, gradients of activations). */
   activationBytes: number;
+  /** activationBytes by what the buffers hold (they sum to it; kinds in arena.ts ActivationKind). */
+  activationParts: Record<ActivationKind, number>;
   /** The trainer's loss/gradient-statistics buffers and the RoPE table. */
   otherBytes: number;
   totalBytes: number;
@@ -68,6 +70,7 @@ export function planTrainingMemory(
     largestTensorBytes: largestWeightTensorBytes(cfg, engine.storage),
     loraTrainingBytes,
     activationBytes: acts.totalBytes,
+    activationParts: activationBreakdown(acts),
     otherBytes,
     totalBytes: weightBytes + loraTrainingBytes + acts.totalBytes + otherBytes,
     recompute: acts.recompute,

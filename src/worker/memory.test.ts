@@ -30,15 +30,15 @@ describe('memory estimate for the presets', () => {
     expect(half.notes.join(' ')).toMatch(/in ranges/);
   });
 
-  it('SmolLM2-135M at batch 4 × 512, r=16 on all linears is the engine’s ~0.92 GB, not the old 4 GiB+ estimate', () => {
+  it('SmolLM2-135M at batch 4 × 512, r=16 on all linears is the engine’s ~0.88 GB, not the old 4 GiB+ estimate', () => {
     const s = { ...DEFAULT_SETTINGS, rank: 16, targets: [...LORA_TARGETS], batchSize: 4, seqLen: 512 };
     const r = estimateMemory(MODEL_PRESETS[0].config, s, BIG_LIMITS, 'f32');
     expect(r.weightBytes).toBeGreaterThanOrEqual(r.baseParams * 4); // f32, padded per tensor
     expect(r.weightBytes).toBeLessThan(r.baseParams * 4 + 16 * 1000);
     expect(r.totalBytes).toBe(r.weightBytes + r.loraTrainingBytes + r.activationBytes + r.otherBytes);
-    // The bench's engine-reported peak for this shape (bench/training.ts) is 0.92 GB.
-    expect(r.totalBytes / 1e9).toBeGreaterThan(0.9);
-    expect(r.totalBytes / 1e9).toBeLessThan(0.95);
+    // The bench's engine-reported peak for this shape (bench/training.ts): 0.88 GB (0.92 before scratch shared buffers).
+    expect(r.totalBytes / 1e9).toBeGreaterThan(0.86);
+    expect(r.totalBytes / 1e9).toBeLessThan(0.9);
     expect(r.verdict).toBe('likely');
     // f16 storage halves the matrices only.
     const h = estimateMemory(MODEL_PRESETS[0].config, s, BIG_LIMITS, 'f16');
@@ -108,14 +108,14 @@ describe('weight formats for the new presets (issue 13 memory targets)', () => {
     expect(r.weightBytes).toBe(handWeightBytes(qwen3, 'q8')); // 670.7 MB
     expect(r.loraTrainingBytes).toBe(handLoraBytes(qwen3));
     expect(r.totalBytes).toBe(r.weightBytes + r.loraTrainingBytes + r.activationBytes + r.otherBytes);
-    expect(r.totalBytes).toBeLessThanOrEqual(1.5e9); // 1.452 GB
+    expect(r.totalBytes).toBeLessThanOrEqual(1.5e9); // 1.343 GB
   });
 
   it('Llama-3.2-1B q4: Q4_0 linears, Q8_0 embedding, as counted by hand; the whole plan fits the 2 GiB auto budget', () => {
     const r = bytesOf(preset('meta-llama/Llama-3.2-1B-Instruct'), 'q4');
     expect(r.weightBytes).toBe(handWeightBytes(llama, 'q4')); // 903.9 MB
     expect(r.loraTrainingBytes).toBe(handLoraBytes(llama));
-    // 2.008 GB in all, over the issue's 1.8 GB target: the activations (~0.92 GB, recompute full) dominate.
+    // 1.783 GB in all (the issue's 1.8 GB target, asserted below with the other presets').
     expect(r.totalBytes).toBeLessThanOrEqual(2 * 2 ** 30);
     expect(estimateMemory(preset('meta-llama/Llama-3.2-1B-Instruct').config, R16_ALL, BIG_LIMITS, 'auto').storage).toBe('q4');
   });
@@ -207,7 +207,7 @@ describe('Gemma 3 presets: the 262k-token embedding against the buffer limits', 
     const r = bytesOf(preset('google/gemma-3-1b-it'), 'q4');
     expect(r.weightBytes).toBe(handWeightBytes(gemma1b, 'q4')); // Q4_0 linears, Q8_0 embedding: 776 MB
     expect(r.loraTrainingBytes).toBe(handLoraBytes(gemma1b));
-    expect(r.totalBytes).toBeLessThanOrEqual(2e9); // 1.79 GB
+    expect(r.totalBytes).toBeLessThanOrEqual(2e9); // 1.64 GB
   });
 
   it('with 256 MiB buffers: 270M runs only in 8 or 4 bits (its f32 embedding is 0.63 GiB); 1B is refused before download in every format', () => {
@@ -224,5 +224,41 @@ describe('Gemma 3 presets: the 262k-token embedding against the buffer limits', 
     expect(big.downloadRefusal).toMatch(/q8: model\.embed_tokens\.weight needs 0\.32 GiB in one buffer; this GPU allows 0\.25 GiB; q4: model\.embed_tokens\.weight needs 0\.32 GiB/);
     // A discrete GPU runs both; auto picks q8 for the 1B (f32 4.66 GiB, f16 2.80 GiB are over the 2 GiB budget).
     expect(estimateMemory(preset('google/gemma-3-1b-it').config, R16_ALL, BIG_LIMITS, 'auto', preset('google/gemma-3-1b-it')).storage).toBe('q8');
+  });
+});
+
+describe('issue 13 memory targets, LoRA r=16 on all linears, B=4 × T=512, default settings', () => {
+  // Each model in the weight format its target names; the plan is the engine's exact allocation
+  // (memory-plan.gpu.test.ts), so a change that grows the arena fails here.
+  it('the four presets the issue names carry their targets', () => {
+    expect(MODEL_PRESETS.filter((p) => p.memoryTarget).map((p) => [p.id, p.memoryTarget!.storage, p.memoryTarget!.gb])).toEqual([
+      ['Qwen/Qwen3-0.6B', 'q8', 1.5],
+      ['Qwen/Qwen3-1.7B', 'q4', 2.5],
+      ['meta-llama/Llama-3.2-1B-Instruct', 'q4', 1.8],
+      ['google/gemma-3-1b-it', 'q4', 2],
+    ]);
+  });
+  for (const p of MODEL_PRESETS.filter((x) => x.memoryTarget)) {
+    const { storage, gb } = p.memoryTarget!;
+    it(`${p.id} ${storage} ≤ ${gb} GB, its activations broken down by kind`, () => {
+      const r = bytesOf(p, storage);
+      expect(r.totalBytes).toBeLessThanOrEqual(gb * 1e9);
+      expect(r.recompute).toBe('full'); // auto's 1 GiB activation budget: only 'full' fits at this shape
+      expect(Object.values(r.activationParts).reduce((a, b) => a + b, 0)).toBe(r.activationBytes);
+      // At 'full' nothing is kept per layer but the residual stream.
+      expect(r.activationParts.kept).toBe(0);
+      expect(r.activationParts.residual).toBeGreaterThan(r.activationBytes / 3);
+      expect(r.notes.join(' ')).toMatch(/Activations \(\d+ MiB\): residual stream between layers \d+ MiB, one layer recomputed \d+ MiB, gradient scratch \d+ MiB/);
+    });
+  }
+
+  it('SmolLM2-135M recomputes no more than before the shared scratch: each shape keeps its level or a cheaper one', () => {
+    const smol = MODEL_PRESETS[0].config;
+    const order = ['none', 'selective', 'full'];
+    // [batch, seq, the level picked before scratch buffers were shared]
+    for (const [batchSize, seqLen, before] of [[1, 64, 'none'], [1, 512, 'none'], [2, 512, 'selective'], [4, 512, 'full']] as const) {
+      const r = estimateMemory(smol, { ...R16_ALL, batchSize, seqLen }, BIG_LIMITS, 'f32');
+      expect(order.indexOf(r.recompute), `${batchSize} × ${seqLen}`).toBeLessThanOrEqual(order.indexOf(before));
+    }
   });
 });

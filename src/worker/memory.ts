@@ -3,6 +3,7 @@
 // rule chooseWeightStorage, as the CLI's --weights), judged against this adapter's limits.
 // WebGPU does not tell how much memory a GPU has, so the verdict separates hard limits (a
 // buffer too big) from a size we can only compare with typical GPUs.
+import type { ActivationKind } from '../engine/model/arena';
 import { parameterCount, parseModelConfig } from '../engine/model/config';
 import { dtypeBytes } from '../engine/model/dtype';
 import { AUTO_BUDGET_BYTES, WEIGHT_STORAGES, chooseWeightStorage, type WeightStorage, type WeightsFlag } from '../engine/model/weights';
@@ -57,6 +58,16 @@ const RECOMPUTE_TEXT = {
   full: 'each layer is recomputed in the backward (the least memory, about a third more compute)',
 } as const;
 
+/** What each kind of activation buffer holds (arena.ts ActivationKind), for the breakdown note. */
+const ACTIVATION_TEXT: Record<ActivationKind, string> = {
+  residual: 'residual stream between layers',
+  kept: 'kept per layer for the backward',
+  layerSet: 'one layer recomputed',
+  gradients: 'gradient scratch',
+  logits: 'LM-head logits chunk',
+  batch: 'token ids and losses',
+};
+
 /** The studio's training run (default engine options, weights as `requested`) for this config and settings on `device`. */
 export function estimateMemory(configJson: unknown, s: MemorySettings, device: EstimateDevice, requested: WeightsFlag = 'auto', facts: CheckpointFacts = {}): MemoryReport {
   const cfg = parseModelConfig(configJson);
@@ -96,6 +107,8 @@ export function estimateMemory(configJson: unknown, s: MemorySettings, device: E
     notes.push(`The largest weight tensor (${fmt(plan.largestTensorBytes)}) is larger than one binding (${fmt(device.maxStorageBufferBindingSize)}); the engine binds it in ranges, a little slower.`);
   }
   notes.push(`At batch ${s.batchSize}${s.objective && isPreferenceObjective(s.objective) ? ' pairs (two sequences each)' : ''} × ${s.seqLen} tokens ${RECOMPUTE_TEXT[plan.recompute]}.`);
+  const parts = (Object.keys(ACTIVATION_TEXT) as ActivationKind[]).filter((k) => plan.activationParts[k] > 0).map((k) => `${ACTIVATION_TEXT[k]} ${fmt(plan.activationParts[k])}`);
+  notes.push(`Activations (${fmt(plan.activationBytes)}): ${parts.join(', ')}.`);
   if (verdict === 'tight') notes.push(`About ${fmt(plan.totalBytes)} in total: fine on a discrete GPU, may fail on integrated graphics. A smaller batch or sequence length, or a smaller weight format, saves memory.`);
   notes.push('These are the buffers the engine allocates; browsers do not reveal how much memory a GPU has, so whether they fit is a judgement, not a guarantee.');
   const downloadRefusal = formats.some((f) => f.problem === null)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logitsChunkRows, planActivations } from './arena';
+import { activationBreakdown, logitsChunkRows, planActivations } from './arena';
 import { parseModelConfig } from './config';
 import { planLoraLayout } from './lora-params';
 
@@ -25,7 +25,7 @@ describe('activation plan', () => {
     const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'full' });
     const perLayer = full.tensors.filter((t) => t.perLayer).reduce((s, t) => s + t.bytes, 0);
     expect(full.totalBytes - re.totalBytes).toBeCloseTo(29 * perLayer, -4);
-    expect(re.tensors.every((t) => t.copies === 1)).toBe(true);
+    expect(re.tensors.every((t) => t.copies === (t.host ? 0 : 1))).toBe(true);
     expect(re.totalBytes).toBeLessThan(450 * MiB);
     expect(full.totalBytes).toBeGreaterThan(2000 * MiB);
   });
@@ -63,6 +63,27 @@ describe('activation plan', () => {
     expect(sel.tensors.find((t) => t.name === 'qPre')!.copies).toBe(28);
     // llama/qwen2 plans have no q/k norm tensors.
     expect(planActivations(smol, lora, 4, 512, { ...opts, recompute: 'none' }).tensors.some((t) => t.name === 'qPre')).toBe(false);
+  });
+
+  it('scratch that is never live with its host lives in its buffer: the plan lists it at no cost', () => {
+    const host = (p: ReturnType<typeof planActivations>) => Object.fromEntries(p.tensors.filter((t) => t.host).map((t) => [t.name, t.host]));
+    const bytes = (p: ReturnType<typeof planActivations>) => p.tensors.reduce((s, t) => s + t.bytes * t.copies, 0);
+    // SmolLM2: F = 1536 ≥ H·D = 576, so the attention gradients go into dact and the layer's MLP buffers;
+    // its 128-row logits chunk (25 MB) is larger than dact (12.6 MB) and keeps a buffer.
+    const re = planActivations(smol, lora, 4, 512, { ...opts, recompute: 'full' });
+    expect(host(re)).toEqual({ proj: 'dln', datt: 'dact', dq: 'act', dk: 'gate', dv: 'up' });
+    expect(re.tensors.map((t) => t.name)).not.toContain('dgate'); // written over gate (swigluBackwardInPlace)
+    expect(re.totalBytes).toBe(re.tensors.reduce((s, t) => s + t.bytes * t.copies, 0)); // every size here is a multiple of 4
+    expect(bytes(re)).toBe(re.totalBytes);
+    const parts = activationBreakdown(re);
+    expect(Object.values(parts).reduce((a, b) => a + b, 0)).toBe(re.totalBytes);
+    expect(parts.residual).toBe(32 * 2048 * 576 * 4 + 2048 * 4); // resid 0..30, lnf, rstdf
+    expect(parts.logits).toBe(128 * 49152 * 4);
+    // A narrow MLP (F < H·D) gives the attention gradients their own buffers; a small vocab's chunk lives in dact.
+    const narrow = parseModelConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 20 });
+    const n = planActivations(narrow, null, 2, 64, { ...opts, recompute: 'none' });
+    expect(host(n)).toEqual({ proj: 'dln', logits: 'dact' });
+    expect(n.tensors.find((t) => t.name === 'dq')!.copies).toBe(1);
   });
 
   it('rejects a tensor over the binding limit with advice', () => {

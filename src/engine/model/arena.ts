@@ -13,6 +13,14 @@
 //  - 'full': only the residual stream entering each layer is kept; the backward re-runs each
 //    layer's forward (into one shared set of buffers) just before its backward. That costs
 //    one more forward and cuts activation memory by roughly the number of layers.
+//
+// At every level, scratch that is never live at the same time as another buffer lives in it
+// (PlannedTensor.host), which changes no value, only where it is stored:
+//  - the MLP backward writes dgate, dup over gate, up (swigluBackwardInPlace);
+//  - the attention backward's datt, dq, dk, dv go into dact and the layer's act, gate, up,
+//    all dead once the MLP backward has run (when F ≥ H·D, as in every preset);
+//  - the o_proj/down_proj output `proj` (forward only) lives in dln (backward only);
+//  - the LM-head logits chunk lives in dact (free between the forward and the backward) when it fits.
 import { type GpuContext, allocationSize } from '../gpu/context';
 import type { LinearModule, ModelConfig } from './config';
 import type { LoraLayout } from './lora-params';
@@ -80,21 +88,30 @@ export interface QkNormActivations {
   rstdk: GPUBuffer; // [BT·KVH]
 }
 
+/** The attention backward's gradients: [BT, H·D] datt, dq; [BT, KVH·D] dk, dv. */
+export interface AttentionGrads {
+  datt: GPUBuffer;
+  dq: GPUBuffer;
+  dk: GPUBuffer;
+  dv: GPUBuffer;
+}
+
 /** Scratch reused by every layer (forward temporaries and backward gradients). */
 export interface Scratch {
-  proj: GPUBuffer; // [BT, C] o_proj / down_proj output before the residual add
+  proj: GPUBuffer; // [BT, C] o_proj / down_proj output before the residual add (the dln buffer)
   dres: GPUBuffer; // [BT, C] gradient of the residual stream
   dln: GPUBuffer; // [BT, C] gradient of a normed input (also dL/d lnf)
-  datt: GPUBuffer; // [BT, H·D]
-  dq: GPUBuffer; // [BT, H·D]
-  dk: GPUBuffer; // [BT, KVH·D]
-  dv: GPUBuffer; // [BT, KVH·D]
+  /** Own buffers only where F < H·D; null: dact and the layer's act, gate, up (attentionGradsInMlp). */
+  attGrads: AttentionGrads | null;
   attStats: GPUBuffer; // attention backward scratch
-  dact: GPUBuffer; // [BT, F]
-  dgate: GPUBuffer; // [BT, F]
-  dup: GPUBuffer; // [BT, F]
+  dact: GPUBuffer; // [BT, F] (dgate, dup are written over the layer's gate, up)
   dh: GPUBuffer; // [BT, R] LoRA backward scratch
-  logits: GPUBuffer; // [chunkRows, V] logits, overwritten in place by dlogits
+  logits: GPUBuffer; // [chunkRows, V] logits, overwritten in place by dlogits (the dact buffer when it fits)
+}
+
+/** Whether the attention backward's gradients fit the MLP's dead [BT, F] buffers (F ≥ H·D; KVH ≤ H). */
+export function attentionGradsInMlp(cfg: Pick<ModelConfig, 'intermediateSize' | 'numHeads' | 'headDim'>): boolean {
+  return cfg.intermediateSize >= cfg.numHeads * cfg.headDim;
 }
 
 export interface StepBuffers {
@@ -126,14 +143,26 @@ export interface ActivationPlanOptions {
 }
 
 /**
+ * What a planned buffer is for (the breakdown users see, activationBreakdown): the batch's
+ * ids, targets, positions, segment ids and losses; the residual stream entering each layer
+ * (+ the final norm's output); activations kept per layer for the backward; the one shared
+ * layer set the others are (re)computed into; the backward's gradient scratch; the LM-head
+ * logits chunk.
+ */
+export type ActivationKind = 'batch' | 'residual' | 'kept' | 'layerSet' | 'gradients' | 'logits';
+
+/**
  * A named buffer size (bytes) in the plan. `perLayer`: part of a layer's activations;
- * `copies`: how many buffers of it exist at the plan's level (L when kept per layer, else 1).
+ * `copies`: how many buffers of it exist at the plan's level (L when kept per layer, else 1;
+ * 0 when it lives in `host`'s buffer, never live at the same time).
  */
 export interface PlannedTensor {
   name: string;
   bytes: number;
   perLayer: boolean;
   copies: number;
+  kind: ActivationKind;
+  host?: string;
 }
 
 export interface ActivationPlan {
@@ -167,8 +196,13 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   if (chunkRows % 64 !== 0 || chunkRows < 64) throw new Error(`logitsChunkRows ${chunkRows} must be a positive multiple of 64`);
   const f = 4;
   const t: PlannedTensor[] = [];
-  const add = (name: string, elems: number, perLayer = false) => t.push({ name, bytes: elems * f, perLayer, copies: perLayer && keptPerLayer(name, o.recompute, cfg.qkNorm) ? cfg.numLayers : 1 });
+  let kind: ActivationKind = 'batch';
+  const add = (name: string, elems: number, perLayer = false, host?: string) => {
+    const kept = perLayer && keptPerLayer(name, o.recompute, cfg.qkNorm);
+    t.push({ name, bytes: elems * f, perLayer, copies: host ? 0 : kept ? cfg.numLayers : 1, kind: perLayer ? (kept ? 'kept' : 'layerSet') : kind, ...(host ? { host } : {}) });
+  };
   for (const n of ['ids', 'targets', 'positions', 'segIds', 'losses']) add(n, BT);
+  kind = 'residual';
   for (let l = 0; l <= cfg.numLayers; l++) add(`resid.${l}`, BT * C);
   add('lnf', BT * C);
   add('rstdf', BT);
@@ -199,9 +233,16 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   add('act', BT * F, true);
   const modules = lora ? [...new Set(lora.slots.map((s) => s.module))] : [];
   for (const m of modules) add(`loraH.${m}`, BT * R, true);
-  for (const [n, e] of [['proj', BT * C], ['dres', BT * C], ['dln', BT * C], ['datt', BT * qd], ['dq', BT * qd], ['dk', BT * kvd], ['dv', BT * kvd], ['dact', BT * F], ['dgate', BT * F], ['dup', BT * F], ['dh', BT * Math.max(R, 1)], ['logits', chunkRows * cfg.vocabSize]] as const) add(n, e);
-  t.push({ name: 'attStats', bytes: o.attentionScratchBytes, perLayer: false, copies: 1 });
-  for (const x of t) if (x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
+  kind = 'gradients';
+  for (const [n, e] of [['dres', BT * C], ['dln', BT * C], ['dact', BT * F], ['dh', BT * Math.max(R, 1)]] as const) add(n, e);
+  add('proj', BT * C, false, 'dln');
+  const inMlp = attentionGradsInMlp(cfg);
+  for (const [n, e, host] of [['datt', BT * qd, 'dact'], ['dq', BT * qd, 'act'], ['dk', BT * kvd, 'gate'], ['dv', BT * kvd, 'up']] as const) add(n, e, false, inMlp ? host : undefined);
+  add('attStats', o.attentionScratchBytes / f);
+  kind = 'logits';
+  const logitsElems = chunkRows * cfg.vocabSize;
+  add('logits', logitsElems, false, logitsElems <= BT * F ? 'dact' : undefined);
+  for (const x of t) if (x.copies > 0 && x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
   const totalBytes = t.reduce((s, x) => s + allocationSize(x.bytes) * x.copies, 0);
   return { B, T, chunkRows, recompute: o.recompute, tensors: t, totalBytes };
 }
@@ -209,6 +250,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
 /** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
 export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLayers: number, loraModulesOfLayer: (l: number) => LinearModule[]): StepBuffers {
   const size = new Map(plan.tensors.map((x) => [x.name, x.bytes]));
+  const host = new Map(plan.tensors.filter((x) => x.host).map((x) => [x.name, x.host!]));
   const qkNorm = size.has('qPre'); // the plan holds q/k norm activations only for such models
   const outNorm = size.has('attOut'); // and output-norm activations only for gemma
   let bytes = 0;
@@ -239,10 +281,19 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
   const resid: GPUBuffer[] = [];
   for (let l = 0; l <= numLayers; l++) resid.push(mk(`resid.${l}`));
   const layers = [...Array(numLayers).keys()].map(layerSet);
-  const s = (n: string) => mk(n);
+  const made = new Map<string, GPUBuffer>();
+  // A step buffer, or the buffer of the tensor it lives in.
+  const s = (n: string): GPUBuffer => {
+    const h = host.get(n);
+    if (h) return s(h);
+    let b = made.get(n);
+    if (!b) made.set(n, (b = mk(n)));
+    return b;
+  };
+  // Hosted in the layer's act, gate, up: the backward picks each layer's own (TrainingGraph).
+  const attGrads = host.get('dq') ? null : { datt: s('datt'), dq: s('dq'), dk: s('dk'), dv: s('dv') };
   const scratch: Scratch = {
-    proj: s('proj'), dres: s('dres'), dln: s('dln'), datt: s('datt'), dq: s('dq'), dk: s('dk'), dv: s('dv'),
-    attStats: s('attStats'), dact: s('dact'), dgate: s('dgate'), dup: s('dup'), dh: s('dh'), logits: s('logits'),
+    proj: s('proj'), dres: s('dres'), dln: s('dln'), attGrads, attStats: s('attStats'), dact: s('dact'), dh: s('dh'), logits: s('logits'),
   };
   return {
     ids: s('ids'), targets: s('targets'), positions: s('positions'), segIds: s('segIds'), losses: s('losses'),
@@ -251,10 +302,18 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
 }
 
 export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
-  const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(b.scratch)]);
+  const { attGrads, ...scratch } = b.scratch;
+  const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(scratch), ...Object.values(attGrads ?? {})]);
   for (const l of b.layers) {
     const { loraH, qkNorm, outNorm, ...rest } = l;
     for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
+}
+
+/** Bytes of the plan's buffers per kind (hosted tensors cost nothing): where the activation memory goes. */
+export function activationBreakdown(plan: Pick<ActivationPlan, 'tensors'>): Record<ActivationKind, number> {
+  const r: Record<ActivationKind, number> = { batch: 0, residual: 0, kept: 0, layerSet: 0, gradients: 0, logits: 0 };
+  for (const x of plan.tensors) r[x.kind] += allocationSize(x.bytes) * x.copies;
+  return r;
 }

@@ -64,6 +64,11 @@ const cases: Case[] = [
   // Gemma 3's real head_dim and query_pre_attn_scalar (256), MQA as in Gemma-3-270M/1B.
   { name: 'gemma3: head_dim 256, query_pre_attn_scalar 256, MQA, window 3', cfg: tinyGemmaShape({ numHeads: 2, numKvHeads: 1, headDim: 256 }, { queryPreAttnScalar: 256, slidingWindow: 3 }), B: 2, T: 6, packed: false, R: 2 },
   { name: 'gemma3: full recompute, 3 layers (global, local, local), several LM-head chunks', cfg: tinyGemmaShape({ numLayers: 3 }, { slidingLayers: [false, true, true], slidingWindow: 3 }), B: 3, T: 30, packed: true, recompute: true, level: 'full', chunkRows: 64, R: 2 },
+  // Wide MLPs: the logits chunk lives in dact (64·40 ≤ BT·F) and the attention gradients in
+  // dact and the layer's act, gate, up (F ≥ H·D), at every recompute level.
+  { name: 'logits chunk in dact, attention gradients in the MLP buffers, full recompute', cfg: { intermediateSize: 64 }, B: 2, T: 32, packed: true, recompute: true, level: 'full', R: 2 },
+  { name: 'logits chunk in dact, attention gradients in the MLP buffers, no recompute, 3 layers', cfg: { intermediateSize: 64, numLayers: 3 }, B: 2, T: 32, packed: true, R: 2, dropout: 0.25 },
+  { name: 'gemma3: attention gradients in the MLP buffers (F ≥ H·D), selective recompute, 3 layers', cfg: tinyGemmaShape({ numLayers: 3, intermediateSize: 64 }), B: 2, T: 32, packed: true, recompute: 'selective', level: 'selective', R: 2 },
 ];
 
 async function runGpu(fallback: boolean, c: Case) {

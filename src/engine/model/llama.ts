@@ -22,7 +22,7 @@ import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu
 import { residualForward } from '../gpu/kernels/residual';
 import { rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kernels/rope';
-import { swigluBackward, swigluForward } from '../gpu/kernels/swiglu';
+import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
 import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
 import { LINEAR_MODULES, type LinearModule, type ModelConfig, gatedActivation, layerAttention, linearShape, normOffset, ropeTable } from './config';
@@ -371,33 +371,37 @@ export class TrainingGraph {
     // MLP: resid[l+1] = xMid + down(act(gate)·up); the residual passes dres through unchanged.
     const dMlpOut = on ? throughOutNorm(on.b.mlpOut, on.w.mlp, on.b.rstdMlp) : s.dres;
     this.linearBackward(rec, run, l, 'down_proj', s.dact, dMlpOut, a.act, a.loraH.down_proj, false);
-    swigluBackward(ctx, rec, s.dgate, s.dup, s.dact, a.gate, a.up, BT * cfg.intermediateSize, { accumulate: false, activation: gatedActivation(cfg) });
-    this.linearBackward(rec, run, l, 'gate_proj', s.dln, s.dgate, a.ln2, a.loraH.gate_proj, false);
-    this.linearBackward(rec, run, l, 'up_proj', s.dln, s.dup, a.ln2, a.loraH.up_proj, true);
+    // gate, up are read only here: dgate, dup are written over them.
+    swigluBackwardInPlace(ctx, rec, a.gate, a.up, s.dact, BT * cfg.intermediateSize, { activation: gatedActivation(cfg) });
+    const [dgate, dup] = [a.gate, a.up];
+    this.linearBackward(rec, run, l, 'gate_proj', s.dln, dgate, a.ln2, a.loraH.gate_proj, false);
+    this.linearBackward(rec, run, l, 'up_proj', s.dln, dup, a.ln2, a.loraH.up_proj, true);
     recordNormBackward(this.model, rec, s.dres, s.dln, a.xMid, w.postNorm, a.rstd2, BT, C);
-    // Attention: xMid = resid[l] + o_proj(attention(rope(q), rope(k), v)).
+    // Attention: xMid = resid[l] + o_proj(attention(rope(q), rope(k), v)). Its gradients go
+    // into dact and this layer's act, gate, up (dead now) unless the plan gave them their own.
+    const { datt, dq, dk, dv } = s.attGrads ?? { datt: s.dact, dq: a.act, dk: a.gate, dv: a.up };
     const dAttOut = on ? throughOutNorm(on.b.attOut, on.w.attn, on.b.rstdAttn) : s.dres;
-    this.linearBackward(rec, run, l, 'o_proj', s.datt, dAttOut, a.att, a.loraH.o_proj, false);
-    attentionBackward(ctx, rec, s.dq, s.dk, s.dv, s.attStats, s.datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
-    ropeBackward(ctx, rec, s.dq, s.dq, invFreq, this.buf.positions, BT, H, D);
-    ropeBackward(ctx, rec, s.dk, s.dk, invFreq, this.buf.positions, BT, KVH, D);
+    this.linearBackward(rec, run, l, 'o_proj', datt, dAttOut, a.att, a.loraH.o_proj, false);
+    attentionBackward(ctx, rec, dq, dk, dv, s.attStats, datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
+    ropeBackward(ctx, rec, dq, dq, invFreq, this.buf.positions, BT, H, D);
+    ropeBackward(ctx, rec, dk, dk, invFreq, this.buf.positions, BT, KVH, D);
     const qk = qkNormParts(this.model, l, a);
     if (qk) {
       // Through the per-head norms (weights frozen). The norm backward accumulates, so each
       // pre-norm gradient goes into a cleared datt (free after the attention backward), one
       // after the other.
-      const pre = (n: number): Binding => ({ buffer: s.datt, offset: 0, size: BT * n * D * 4 });
-      rec.clear(s.datt, 0, BT * H * D * 4);
-      recordNormBackward(this.model, rec, pre(H), s.dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
+      const pre = (n: number): Binding => ({ buffer: datt, offset: 0, size: BT * n * D * 4 });
+      rec.clear(datt, 0, BT * H * D * 4);
+      recordNormBackward(this.model, rec, pre(H), dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
       this.linearBackward(rec, run, l, 'q_proj', s.dln, pre(H), a.ln1, a.loraH.q_proj, false);
-      rec.clear(s.datt, 0, BT * KVH * D * 4);
-      recordNormBackward(this.model, rec, pre(KVH), s.dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
+      rec.clear(datt, 0, BT * KVH * D * 4);
+      recordNormBackward(this.model, rec, pre(KVH), dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
       this.linearBackward(rec, run, l, 'k_proj', s.dln, pre(KVH), a.ln1, a.loraH.k_proj, true);
     } else {
-      this.linearBackward(rec, run, l, 'q_proj', s.dln, s.dq, a.ln1, a.loraH.q_proj, false);
-      this.linearBackward(rec, run, l, 'k_proj', s.dln, s.dk, a.ln1, a.loraH.k_proj, true);
+      this.linearBackward(rec, run, l, 'q_proj', s.dln, dq, a.ln1, a.loraH.q_proj, false);
+      this.linearBackward(rec, run, l, 'k_proj', s.dln, dk, a.ln1, a.loraH.k_proj, true);
     }
-    this.linearBackward(rec, run, l, 'v_proj', s.dln, s.dv, a.ln1, a.loraH.v_proj, true);
+    this.linearBackward(rec, run, l, 'v_proj', s.dln, dv, a.ln1, a.loraH.v_proj, true);
     recordNormBackward(this.model, rec, s.dres, s.dln, this.buf.resid[l], w.inputNorm, a.rstd1, BT, C);
   }
 

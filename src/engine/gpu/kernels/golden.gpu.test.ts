@@ -124,6 +124,7 @@ const GOLDEN_FAST: Record<string, string> = {
   "smoke: scale_accumulate (addInPlace)": "1c2c89da",
   "smoke: swiglu_forward+backward": "1ced44b5",
   "smoke: swiglu_forward+backward (GeGLU: gelu_tanh)": "52477203",
+  "smoke: swiglu_backward_inplace (GeGLU: gelu_tanh)": "a0d9f646",
 };
 const GOLDEN_FALLBACK: Record<string, string> = {
   "embedding f32 split": "a09cdec7",
@@ -157,6 +158,7 @@ const GOLDEN_FALLBACK: Record<string, string> = {
   "smoke: scale_accumulate (addInPlace)": "1c2c89da",
   "smoke: swiglu_forward+backward": "1ced44b5",
   "smoke: swiglu_forward+backward (GeGLU: gelu_tanh)": "52477203",
+  "smoke: swiglu_backward_inplace (GeGLU: gelu_tanh)": "a0d9f646",
 };
 
 describe('golden kernel outputs (bit-identical across refactors)', () => {

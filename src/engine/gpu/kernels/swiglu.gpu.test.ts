@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
-import { swigluBackward, swigluForward } from './swiglu';
+import { describe, expect, it } from 'vitest';
+import { swigluBackward, swigluBackwardInPlace, swigluForward } from './swiglu';
 import * as ref from '../../reference/swiglu';
 import { type GatedActivation } from '../../reference/swiglu';
 import { expectClose, randArray, rng } from '../../../../test/numeric';
@@ -47,9 +47,13 @@ describe('swiglu', () => {
         swigluForward(ctx, rec, O, G, U, N, { activation });
         swigluBackward(ctx, rec, DG, DU, DO, G, U, N, { activation });
         swigluBackward(ctx, rec, DG2, DU2, DO, G, U, N, { accumulate: false, activation });
+        // In place: copies of gate and up become dgate and dup.
+        const G3 = ctx.upload(Float32Array.from(gate));
+        const U3 = ctx.upload(Float32Array.from(up));
+        swigluBackwardInPlace(ctx, rec, G3, U3, DO, N, { activation });
         rec.submit();
-        const res = await Promise.all([O, DG, DU, DG2, DU2].map((b) => ctx.readF32(b, N)));
-        for (const b of [G, U, DO, DG, DU, DG2, DU2, O]) ctx.destroy(b);
+        const res = await Promise.all([O, DG, DU, DG2, DU2, G3, U3].map((b) => ctx.readF32(b, N)));
+        for (const b of [G, U, DO, DG, DU, DG2, DU2, O, G3, U3]) ctx.destroy(b);
         return res;
       });
       // A handful of f32 operations per element plus exp (a few ulp): relative error ~1e-6 (GeGLU's
@@ -59,6 +63,11 @@ describe('swiglu', () => {
       expectClose(got[2], duRef, 1e-6, 1e-5, 'dup (accumulate)');
       expectClose(got[3], dgFresh, 1e-6, 1e-5, 'dgate (overwrite)');
       expectClose(got[4], duFresh, 1e-6, 1e-5, 'dup (overwrite)');
+      // The in-place variant is the overwrite mode's formula: equal values, not just close (=== : a
+      // zero's sign is the compiler's choice for 0 + x).
+      const unequal = (a: Float32Array, b: Float32Array) => a.findIndex((x, i) => x !== b[i]);
+      expect(unequal(got[5], got[3]), 'first dgate (in place) ≠ dgate (overwrite)').toBe(-1);
+      expect(unequal(got[6], got[4]), 'first dup (in place) ≠ dup (overwrite)').toBe(-1);
     });
   }
 });

@@ -3,6 +3,7 @@
 // the activation is a pipeline constant of lib/gated_act.wgsl.
 import forwardCode from '../../../../shaders/swiglu_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/swiglu_backward.wgsl?raw';
+import backwardInPlaceCode from '../../../../shaders/swiglu_backward_inplace.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
@@ -13,6 +14,7 @@ export type { GatedActivation } from '../../reference/swiglu';
 
 const FORWARD_PARAMS = defineParams(forwardCode, [['N', 'u32']]);
 const BACKWARD_PARAMS = defineParams(backwardCode, [['N', 'u32'], ['accumulate', 'u32']]);
+const BACKWARD_IN_PLACE_PARAMS = defineParams(backwardInPlaceCode, [['N', 'u32']]);
 
 const WG = 256;
 const ACT: Record<GatedActivation, number> = { silu: 0, gelu_tanh: 1 };
@@ -58,5 +60,18 @@ export function swigluBackward(
   rec.dispatch(pipeline(ctx, backwardCode, opts.activation ?? 'silu', label), [dgate, dup, dout, gate, up], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, {
     flops: 12 * N,
     bytes: (3 + (accumulate ? 4 : 2)) * N * 4,
+  });
+}
+
+/**
+ * swigluBackward with `accumulate: false`, written over its inputs: gate[N] ← dgate, up[N] ←
+ * dup (bit-identical values). Training uses it once gate and up are dead, so the MLP backward
+ * needs no [BT, F] gradient buffers of its own. dout must be distinct from gate and up.
+ */
+export function swigluBackwardInPlace(ctx: GpuContext, rec: Recorder, gate: Binding, up: Binding, dout: Binding, N: number, opts: { activation?: GatedActivation } = {}): void {
+  const label = 'swiglu_backward_inplace';
+  rec.dispatch(pipeline(ctx, backwardInPlaceCode, opts.activation ?? 'silu', label), [gate, up, dout], BACKWARD_IN_PLACE_PARAMS.pack({ N }), grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, {
+    flops: 12 * N,
+    bytes: 5 * N * 4,
   });
 }
