@@ -4,10 +4,16 @@
 // picked file's header read with Range requests, so an unsupported architecture or tensor type is
 // refused before the weights are downloaded.
 import type { ByteSource } from '../engine/model/safetensors';
-import { WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
 import { HubError } from './errors';
-import { checkRepoId, hubFetch, statusError, type HubTarget } from './http';
+import { checkRepoId, headFile, hubFetch, statusError, type HubTarget } from './http';
+import { openGgufModel } from '../engine/model/gguf-model';
+import { modelConfigJson } from '../engine/model/config';
+import { ggufBaseInfo } from '../engine/model/model-files';
 import { CONFIG_FILE, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './model-files';
+
+/** The engine's weight storages, most precise first (engine/model/weight-storage's names; hub/ may not import it). */
+type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
+const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
 
 export interface HubGgufFile {
   /** Path in the repository (may be in a folder). */
@@ -170,5 +176,37 @@ export function remoteSource(t: HubTarget, file: string, size: number): ByteSour
       if (pos < length) throw new HubError('network', `The connection broke while reading ${t.repo}/${file}. Try again.`, true);
       return out;
     },
+  };
+}
+
+/** What the Model screen needs of one GGUF file before downloading it: its config and tensor types, from its header. */
+export interface HubGgufHeader {
+  /** config.json as a local GGUF import builds it. */
+  config: Record<string, unknown>;
+  /** HF tensor name → ggml type (the memory plan keeps quantized ones as their blocks). */
+  types: Record<string, string>;
+  /** Its 2-D weights' types, e.g. "Q4_K, Q6_K". */
+  weightTypes: string;
+  bytes: number;
+}
+
+/** Reads a GGUF repo file's header with Range requests; refuses an architecture or tensor type the engine does not run. */
+export async function readHubGgufHeader(t: HubTarget, file: string): Promise<HubGgufHeader> {
+  const info = await headFile(t, file);
+  if (info?.size == null) throw new HubError('server', `${t.baseUrl} did not say how large ${t.repo}/${file} is.`);
+  let opened;
+  try {
+    opened = await openGgufModel(remoteSource(t, file, info.size));
+  } catch (e) {
+    if (e instanceof HubError) throw e;
+    const msg = (e as Error).message;
+    throw new HubError(/general\.architecture/.test(msg) ? 'unsupported-architecture' : 'invalid', `${t.repo}: ${msg}`);
+  }
+  const w = opened.weights;
+  return {
+    config: modelConfigJson(opened.config),
+    types: Object.fromEntries(w.names().map((n) => [n, w.info(n).type])),
+    weightTypes: ggufBaseInfo(opened.gguf, file, info.size).weightTypes,
+    bytes: info.size,
   };
 }
