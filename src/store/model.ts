@@ -2,7 +2,6 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type HubGgufFile, type HubGgufHeader, type MemoryReport } from '../worker/client';
-import { useTrain } from './training';
 import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
 import type { MemorySettings, WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
@@ -37,7 +36,8 @@ interface ModelState {
   cancel(): void;
   removeCached(key: string): Promise<void>;
   choosePreset(id: string): void;
-  chooseHubId(id: string): void;
+  /** `settings`: the training settings the default GGUF pick is planned with (a GGUF repository only). */
+  chooseHubId(id: string, settings?: MemorySettings): void;
   setWeights(w: WeightsFlag): void;
   chooseLocal(name: string, config: Record<string, unknown>): void;
   /** The Hugging Face id of the imported folder's model (named as the base model in exports). */
@@ -151,10 +151,10 @@ export const useModel = create<ModelState>()(
         const p = MODEL_PRESETS.find((x) => x.id === id);
         set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null });
       },
-      chooseHubId(id) {
+      chooseHubId(id, settings) {
         const p = MODEL_PRESETS.find((x) => x.id === id);
         set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null, hubGguf: null, error: null });
-        if (!p) void inspectHub(id);
+        if (!p && settings) void inspectHub(id, settings);
       },
       async chooseGgufFile(file) {
         const g = get().hubGguf;
@@ -214,7 +214,7 @@ const HUB_ID_RE = /^[\w.-]+\/[\w.-]+$/;
  * A Hub id that is a GGUF repository lists its files; the default pick is the file of the storage
  * the one 'auto' rule chooses for this architecture (the memory estimate of the first file's config).
  */
-async function inspectHub(id: string): Promise<void> {
+async function inspectHub(id: string, settings: MemorySettings): Promise<void> {
   const { getState: get, setState: set } = useModel;
   try {
     const kind = await trainer().inspectHubModel(id, get().hubToken || undefined);
@@ -226,7 +226,7 @@ async function inspectHub(id: string): Promise<void> {
       return;
     }
     const h = await trainer().hubGgufHeader(id, first.name, get().hubToken || undefined);
-    const auto = await trainer().estimateMemory(h.config, useTrain.getState().settings, 'auto');
+    const auto = await trainer().estimateMemory(h.config, settings, 'auto');
     const pick = (await trainer().defaultHubGguf(kind.files, auto.storage)) ?? first;
     if (get().model.id === id) await get().chooseGgufFile(pick.name);
   } catch (e) {

@@ -51,7 +51,7 @@ export function ModelScreen() {
           className="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            if (HUB_ID.test(hubId.trim())) chooseHubId(hubId.trim());
+            if (HUB_ID.test(hubId.trim())) chooseHubId(hubId.trim(), settings);
           }}
         >
           <label htmlFor="hub-id">Any Hugging Face model id</label>
