@@ -1,5 +1,6 @@
 // A mock Hugging Face Hub on 127.0.0.1 for download tests (unit and e2e). It serves
 //   GET|HEAD /<owner>/<name>/resolve/<revision>/<file>
+// and the file listing GET /api/models/<owner>/<name>/tree/<revision>,
 // with Range support (206 + Content-Range, 416), ETag / X-Linked-Size like the Hub, CORS
 // (so a page can fetch from it), 404 with the Hub's X-Error-Code, gated repos (401 without a
 // token, 403 with a wrong one), and fault injection: cut a response after N bytes, ignore
@@ -108,6 +109,19 @@ async function handle(hub: { repos: Record<string, MockRepo>; faults: MockFaults
   if (method === 'OPTIONS') return send(204);
   if (method !== 'GET' && method !== 'HEAD') return send(405);
 
+  // The Hub's file listing: GET /api/models/<owner>/<name>/tree/<revision> (sizes; LFS files with lfs.size).
+  const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(path);
+  if (tree) {
+    const r = hub.repos[tree[1]];
+    if (!r) return send(404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }, '{"error":"Repository not found"}');
+    if (r.token !== undefined && req.headers.authorization !== `Bearer ${r.token}`) return send(401, { 'X-Error-Code': 'GatedRepo', 'Content-Type': 'application/json' }, '{"error":"restricted"}');
+    if (!(r.revisions ?? ['main']).includes(tree[2])) return send(404, { 'X-Error-Code': 'RevisionNotFound', 'Content-Type': 'application/json' }, '{"error":"Invalid rev id"}');
+    const entries = Object.entries(r.files).map(([p, v]) => {
+      const size = bytesOf(v).byteLength;
+      return { type: 'file', path: p, size, ...(p.endsWith('.gguf') || p.endsWith('.safetensors') ? { lfs: { size, pointerSize: 134 } } : {}) };
+    });
+    return send(200, { 'Content-Type': 'application/json' }, JSON.stringify(entries));
+  }
   const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
   const repo = m ? hub.repos[m[1]] : undefined;
   if (!m || !repo) return send(404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'text/plain' }, 'Repository not found');

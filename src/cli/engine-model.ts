@@ -2,7 +2,7 @@
 import type { OpenedModel } from '../engine/model/model-files';
 import { LlamaModel } from '../engine/model/llama';
 import type { LoraParams } from '../engine/model/lora-params';
-import { destroyWeights, uploadWeights, weightsOnlyFit, type ModelWeights } from '../engine/model/weights';
+import { destroyWeights, keptTensors, uploadWeights, weightsOnlyFit, type ModelWeights } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import type { LoraAdapter } from '../adapters/lora';
 import { loadLoraParams } from '../adapters/load';
@@ -36,7 +36,7 @@ export async function loadEngine(modelPath: string, adapterDir: string | undefin
     const tokenizer = loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig });
     if (tokenizer.vocabSize > opened.config.vocabSize) throw new CliError(`${modelPath}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${opened.config.vocabSize}`);
     ctx = (await nodeEngineDevice()).ctx;
-    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype, weightsOnlyFit(opened.config, ctx.caps.maxBufferSize), opened.gguf);
+    const choice = chooseWeights(opts.weights ?? 'auto', ctx.caps.f16, opened.config.dtype, weightsOnlyFit(opened.config, ctx.caps.maxBufferSize, undefined, keptTensors(opened.weights)), opened.gguf);
     process.stderr.write(`${choice.line}\n`);
     weights = await uploadWeights(ctx, opened.config, opened.weights, { storage: choice.storage });
     const model = new LlamaModel(ctx, opened.config, weights);

@@ -33,6 +33,8 @@ export interface CacheManifest {
 export interface CachedGguf {
   file: string;
   weightTypes: string;
+  /** A Hub GGUF repo's file: the original model its tokenizer files came from (named as the base model in exports). */
+  tokenizerRepo?: string;
 }
 
 export interface PendingDownload {
@@ -67,6 +69,11 @@ export interface PartialDownload {
 
 export function hubCacheKey(repo: string, revision: string): string {
   return `hub~${encodeURIComponent(repo)}~${encodeURIComponent(revision)}`;
+}
+
+/** A GGUF repository holds several files (one per quant): each is cached on its own. */
+export function hubGgufCacheKey(repo: string, revision: string, file: string): string {
+  return `${hubCacheKey(repo, revision)}~${encodeURIComponent(file)}`;
 }
 
 export function localCacheKey(name: string): string {

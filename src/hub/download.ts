@@ -6,6 +6,9 @@
 import { HubError, formatBytes, isAbortError, isHubError } from './errors';
 import {
   CONFIG_FILE,
+  GENERATION_CONFIG_FILE,
+  TOKENIZER_CONFIG_FILE,
+  TOKENIZER_FILE,
   OPTIONAL_TEXT_FILES,
   REQUIRED_TEXT_FILES,
   SINGLE_WEIGHTS_FILE,
@@ -18,7 +21,10 @@ import {
   type GpuLimitsForFit,
 } from './model-files';
 import { DEFAULT_HUB_URL, cancelled, checkRepoId, getSmallFile, headFile, hubFetch, parseContentRange, sleep, statusError, type HubTarget } from './http';
-import { MANIFEST_FILE, PENDING_FILE, hubCacheKey, listCachedModels, readPending, writeJson, type CacheManifest, type CachedFile, type CachedModel, type PendingDownload } from './cache';
+import { GGUF_BASE_FILE, memoryModelFiles, openGgufModelFiles } from '../engine/model/model-files';
+import { modelConfigJson } from '../engine/model/config';
+import { remoteSource } from './gguf-repo';
+import { MANIFEST_FILE, PENDING_FILE, hubCacheKey, hubGgufCacheKey, type CachedGguf, listCachedModels, readPending, writeJson, type CacheManifest, type CachedFile, type CachedModel, type PendingDownload } from './cache';
 import { SpeedMeter, throttle, type DownloadProgress } from './progress';
 import { writeWhole, type ModelStore } from './store';
 
@@ -48,6 +54,18 @@ export interface DownloadOptions {
   fetch?: typeof fetch;
   /** Minimum ms between progress callbacks (the final one always comes); default 100. */
   progressIntervalMs?: number;
+  /**
+   * A GGUF repository: download this one .gguf (stored as model.gguf, with a config.json built
+   * from its header) and the tokenizer files of the original model, `tokenizerRepo`.
+   */
+  gguf?: HubGgufChoice;
+}
+
+export interface HubGgufChoice {
+  /** The .gguf file's path in the repository. */
+  file: string;
+  /** "owner/name" of the original model, whose tokenizer.json / tokenizer_config.json / generation_config.json are taken. */
+  tokenizerRepo: string;
 }
 
 export interface DownloadResult {
@@ -63,6 +81,8 @@ export interface DownloadResult {
 interface PlannedFile extends CachedFile {
   /** Small text files are fetched into memory during the checks and written afterwards. */
   bytes?: Uint8Array;
+  /** Its path in the repository when stored under another name (a GGUF repo's file, kept as model.gguf). */
+  remote?: string;
 }
 
 export async function downloadModel(opts: DownloadOptions): Promise<DownloadResult> {
@@ -77,7 +97,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
     signal: opts.signal,
   };
   const store = opts.store;
-  const key = hubCacheKey(opts.repo, revision);
+  if (opts.gguf) checkRepoId(opts.gguf.tokenizerRepo);
+  const key = opts.gguf ? hubGgufCacheKey(opts.repo, revision, opts.gguf.file) : hubCacheKey(opts.repo, revision);
 
   const cachedNow = (await listCachedModels(store)).find((m) => m.key === key);
   if (cachedNow) {
@@ -97,8 +118,10 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
 
   // ---- checks: nothing is written until they all pass ----
   let plan: PlannedFile[];
+  let gguf: CachedGguf | undefined;
   try {
-    plan = await planDownload(t, opts);
+    if (opts.gguf) ({ plan, gguf } = await planGgufDownload(t, opts.gguf, opts));
+    else plan = await planDownload(t, opts);
   } catch (e) {
     const err = toHubError(e, opts);
     // A cancel drops whatever an earlier attempt left; other refusals leave the cache as it was.
@@ -171,6 +194,7 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
       modelType,
       files: plan.map(({ name, size, etag }) => ({ name, size, etag: etag ?? null })),
       bytes: totalBytes,
+      ...(gguf ? { gguf } : {}),
       completedAt: new Date().toISOString(),
     };
     await writeJson(store, key, MANIFEST_FILE, manifest);
@@ -245,6 +269,42 @@ async function planDownload(t: HubTarget, opts: DownloadOptions): Promise<Planne
   return plan;
 }
 
+/**
+ * A GGUF repository's file: its header read with Range requests and checked (architecture, tensor
+ * types, the original model's vocabulary against the GGUF's tokens, GPU limits) before anything
+ * large is fetched; then the plan of a local GGUF import: model.gguf, config.json from the header,
+ * the tokenizer files.
+ */
+async function planGgufDownload(t: HubTarget, choice: HubGgufChoice, opts: DownloadOptions): Promise<{ plan: PlannedFile[]; gguf: CachedGguf }> {
+  if (!/\.gguf$/i.test(choice.file) || choice.file.split('/').some((p) => p === '..' || p === '')) throw new HubError('invalid', `${t.repo}: "${choice.file}" is not a .gguf file of the repository.`);
+  const info = await headFile(t, choice.file);
+  const size = requireSize(t, choice.file, info!.size);
+  const tok: HubTarget = { ...t, repo: choice.tokenizerRepo, revision: 'main' };
+  const text: Record<string, Uint8Array> = {};
+  for (const name of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, GENERATION_CONFIG_FILE]) {
+    const bytes = await getSmallFile(tok, name, name === GENERATION_CONFIG_FILE);
+    if (bytes) text[name] = bytes;
+  }
+  let opened;
+  try {
+    opened = await openGgufModelFiles(remoteSource(t, choice.file, size), memoryModelFiles(choice.tokenizerRepo, text));
+  } catch (e) {
+    if (e instanceof HubError) throw e;
+    const msg = (e as Error).message;
+    throw new HubError(/general\.architecture/.test(msg) ? 'unsupported-architecture' : 'invalid', `${t.repo}: ${msg} Nothing was downloaded.`);
+  }
+  const configJson = modelConfigJson(opened.config);
+  if (opts.gpuLimits) {
+    const problem = gpuFitProblem(configJson, opts.gpuLimits, opts.gpuFit);
+    if (problem) throw new HubError('gpu-limits', `${t.repo} does not fit this GPU. ${problem} Nothing was downloaded.`);
+  }
+  const configBytes = new TextEncoder().encode(JSON.stringify(configJson, null, 2));
+  const plan: PlannedFile[] = [{ name: CONFIG_FILE, size: configBytes.byteLength, bytes: configBytes }];
+  for (const [name, bytes] of Object.entries(text)) plan.push({ name, size: bytes.byteLength, bytes });
+  plan.push({ name: GGUF_BASE_FILE, size, etag: info!.etag, remote: choice.file });
+  return { plan, gguf: { file: choice.file, weightTypes: opened.gguf!.weightTypes, tokenizerRepo: choice.tokenizerRepo } };
+}
+
 function requireSize(t: HubTarget, file: string, size: number | null): number {
   if (size === null) throw new HubError('server', `${t.baseUrl} did not say how large ${t.repo}/${file} is, so it cannot be verified. Try again later.`);
   return size;
@@ -277,7 +337,7 @@ async function downloadLargeFile(t: HubTarget, store: ModelStore, key: string, f
     const before = have;
     let res: Response;
     try {
-      res = await hubFetch(t, f.name, { headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
+      res = await hubFetch(t, f.remote ?? f.name, { headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
     } catch (e) {
       if (isHubError(e, 'network')) {
         lastError = e;

@@ -37,10 +37,11 @@ export function cancelled(): HubError {
 }
 
 /** fetch that maps "could not connect" and aborts to HubErrors (statuses are the caller's). */
-export async function hubFetch(t: HubTarget, file: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+export async function hubFetch(t: HubTarget, file: string, init: { method?: string; headers?: Record<string, string>; url?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = { ...init.headers };
   if (t.token) headers.Authorization = `Bearer ${t.token}`;
-  const url = resolveUrl(t, file);
+  // `url`: a Hub API address (the file listing) instead of a file's.
+  const url = init.url ?? resolveUrl(t, file);
   try {
     return await t.fetch(url, { method: init.method ?? 'GET', headers, signal: t.signal, cache: 'no-store', redirect: 'follow' });
   } catch (e) {

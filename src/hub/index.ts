@@ -5,7 +5,8 @@ export { type DownloadProgress, type DownloadPhase, SpeedMeter } from './progres
 export { type ModelStore, type FileWriter, type StorageEstimate, MemoryStore } from './store';
 export { OpfsStore } from './opfs-store';
 export { DEFAULT_HUB_URL, resolveUrl } from './http';
-export { downloadModel, type DownloadOptions, type DownloadResult } from './download';
+export { downloadModel, type DownloadOptions, type DownloadResult, type HubGgufChoice } from './download';
+export { inspectHubRepo, readHubGgufHeader, defaultGgufFile, type HubGgufFile, type HubGgufHeader, type HubRepoKind } from './gguf-repo';
 export {
   listCachedModels,
   listPartialDownloads,
@@ -13,6 +14,7 @@ export {
   openCachedModel,
   cacheSize,
   hubCacheKey,
+  hubGgufCacheKey,
   localCacheKey,
   type CachedModel,
   type CachedFile,

@@ -33,6 +33,8 @@ export interface ModelRef {
   revision?: string;
   /** For a local folder: the Hugging Face id of the model it holds (exports name it as the base). */
   hubId?: string;
+  /** A Hub GGUF repository's file, with the original model its tokenizer comes from (exports name that model as the base). */
+  gguf?: { file: string; tokenizerRepo: string };
 }
 
 export interface RunRecord {

@@ -1,7 +1,7 @@
 // The chosen base model and the memory estimate for it with the current training settings.
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type MemoryReport } from '../worker/client';
+import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type HubGgufFile, type HubGgufHeader, type MemoryReport } from '../worker/client';
 import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
 import type { MemorySettings, WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
@@ -36,12 +36,27 @@ interface ModelState {
   cancel(): void;
   removeCached(key: string): Promise<void>;
   choosePreset(id: string): void;
-  chooseHubId(id: string): void;
+  /** `settings`: the training settings the default GGUF pick is planned with (a GGUF repository only). */
+  chooseHubId(id: string, settings?: MemorySettings): void;
   setWeights(w: WeightsFlag): void;
   chooseLocal(name: string, config: Record<string, unknown>): void;
   /** The Hugging Face id of the imported folder's model (named as the base model in exports). */
   setLocalHubId(hubId: string): void;
   estimate(s: MemorySettings): Promise<void>;
+  /** The chosen Hub id when it is a GGUF repository: its files, the picked one (with its header) and the original model for the tokenizer. */
+  hubGguf: HubGgufState | null;
+  chooseGgufFile(file: string): Promise<void>;
+  setTokenizerRepo(repo: string): void;
+}
+
+export interface HubGgufState {
+  repo: string;
+  files: HubGgufFile[];
+  /** The original model the card's base_model names (prefills tokenizerRepo). */
+  baseModel: string | null;
+  file: string | null;
+  header: HubGgufHeader | null;
+  tokenizerRepo: string;
 }
 
 export const useModel = create<ModelState>()(
@@ -59,6 +74,7 @@ export const useModel = create<ModelState>()(
       error: null,
       hubToken: '',
       rememberToken: false,
+      hubGguf: null,
       setHubToken(token) {
         set({ hubToken: token });
         if (get().rememberToken) void (token ? setSecret(HUB_TOKEN_KEY, token) : deleteSecret(HUB_TOKEN_KEY)).catch(() => undefined);
@@ -97,7 +113,9 @@ export const useModel = create<ModelState>()(
         }
         set({ busy: true, error: null, progress: null });
         try {
-          await trainer().downloadModel(JOB, get().model.id, get().hubToken || undefined, callback((p: DownloadProgress) => set({ progress: p })));
+          const { model } = get();
+          if (model.gguf && !HUB_ID_RE.test(model.gguf.tokenizerRepo)) throw new Error('Give the original model’s Hugging Face id (owner/name) for the tokenizer files: a GGUF’s own tokenizer is not read.');
+          await trainer().downloadModel(JOB, model.id, get().hubToken || undefined, callback((p: DownloadProgress) => set({ progress: p })), model.gguf);
           await get().refreshCache();
         } catch (e) {
           set({ error: errorMessage(e) });
@@ -133,9 +151,31 @@ export const useModel = create<ModelState>()(
         const p = MODEL_PRESETS.find((x) => x.id === id);
         set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null });
       },
-      chooseHubId(id) {
+      chooseHubId(id, settings) {
         const p = MODEL_PRESETS.find((x) => x.id === id);
-        set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null });
+        set({ model: { id, source: 'hub' }, config: p?.config ?? null, memory: null, memoryError: null, hubGguf: null, error: null });
+        if (!p && settings) void inspectHub(id, settings);
+      },
+      async chooseGgufFile(file) {
+        const g = get().hubGguf;
+        if (!g) return;
+        set({ busy: true, error: null, hubGguf: { ...g, file, header: null } });
+        try {
+          // The header alone (Range requests): an unsupported architecture or tensor type is refused here, before the download.
+          const header = await trainer().hubGgufHeader(g.repo, file, get().hubToken || undefined);
+          if (get().hubGguf?.repo !== g.repo) return;
+          set({ hubGguf: { ...get().hubGguf!, file, header }, config: header.config, memory: null, model: { id: g.repo, source: 'hub', gguf: { file, tokenizerRepo: get().hubGguf!.tokenizerRepo } } });
+        } catch (e) {
+          set({ error: errorMessage(e) });
+        } finally {
+          set({ busy: false });
+        }
+      },
+      setTokenizerRepo(repo) {
+        const g = get().hubGguf;
+        const model = get().model;
+        if (g) set({ hubGguf: { ...g, tokenizerRepo: repo } });
+        if (model.gguf) set({ model: { ...model, gguf: { ...model.gguf, tokenizerRepo: repo } } });
       },
       chooseLocal(name, config) {
         set({ model: { id: name, source: 'local', hubId: defaultHubId(config, name) }, config, memory: null, memoryError: null });
@@ -156,7 +196,8 @@ export const useModel = create<ModelState>()(
         try {
           const { model } = get();
           const preset = model.source === 'hub' ? MODEL_PRESETS.find((p) => p.id === model.id) : undefined;
-          set({ memory: await trainer().estimateMemory(config, s, get().weights, { storesTiedHead: preset?.storesTiedHead }), memoryError: null });
+          const header = model.gguf && get().hubGguf?.file === model.gguf.file ? get().hubGguf!.header : null;
+          set({ memory: await trainer().estimateMemory(config, s, get().weights, { storesTiedHead: preset?.storesTiedHead, gguf: header ? { types: header.types, bytes: header.bytes } : undefined }), memoryError: null });
         } catch (e) {
           set({ memory: null, memoryError: errorMessage(e) });
         }
@@ -166,3 +207,29 @@ export const useModel = create<ModelState>()(
   ),
 );
 
+
+const HUB_ID_RE = /^[\w.-]+\/[\w.-]+$/;
+
+/**
+ * A Hub id that is a GGUF repository lists its files; the default pick is the file of the storage
+ * the one 'auto' rule chooses for this architecture (the memory estimate of the first file's config).
+ */
+async function inspectHub(id: string, settings: MemorySettings): Promise<void> {
+  const { getState: get, setState: set } = useModel;
+  try {
+    const kind = await trainer().inspectHubModel(id, get().hubToken || undefined);
+    if (kind.kind !== 'gguf' || get().model.id !== id) return;
+    set({ hubGguf: { repo: id, files: kind.files, baseModel: kind.baseModel, file: null, header: null, tokenizerRepo: kind.baseModel ?? '' } });
+    const first = kind.files.find((f) => f.storage !== null);
+    if (!first) {
+      set({ error: `${id} has no GGUF file of a type the studio reads (F32, F16, BF16, Q8_0, Q6_K, Q4_K, Q4_0): ${kind.files.map((f) => f.quant ?? f.name).join(', ')}.` });
+      return;
+    }
+    const h = await trainer().hubGgufHeader(id, first.name, get().hubToken || undefined);
+    const auto = await trainer().estimateMemory(h.config, settings, 'auto');
+    const pick = (await trainer().defaultHubGguf(kind.files, auto.storage)) ?? first;
+    if (get().model.id === id) await get().chooseGgufFile(pick.name);
+  } catch (e) {
+    if (get().model.id === id) set({ error: errorMessage(e) });
+  }
+}

@@ -10,7 +10,7 @@ import { type ActivationKind, type RecomputeLevel, activationBreakdown } from '.
 import { type LinearModule, type ModelConfig, parameterCount } from '../engine/model/config';
 import { type GraphOptions, planTrainingActivations } from '../engine/model/llama';
 import { planLoraLayout } from '../engine/model/lora-params';
-import { AUTO_BUDGET_BYTES, checkWeightBuffers, largestWeightTensorBytes, plannedWeightBytes, type WeightFit, type WeightStorage } from '../engine/model/weights';
+import { AUTO_BUDGET_BYTES, checkWeightBuffers, largestWeightTensorBytes, plannedWeightBytes, type KeptTensors, type WeightFit, type WeightStorage } from '../engine/model/weights';
 import { batchRows, isPreferenceObjective, type MemorySettings } from './settings';
 import { trainerBufferBytes, trainerGraphOptions } from './trainer';
 
@@ -42,6 +42,8 @@ export interface MemoryPlanEngine {
   storage: WeightStorage;
   recompute?: GraphOptions['recompute'];
   activationBudgetBytes?: number;
+  /** A GGUF base's quantized tensors, kept as stored whatever `storage` is (keptTensors). */
+  kept?: KeptTensors;
 }
 
 /** Bytes a TrainingSession with these settings allocates on the GPU (throws what the engine would: a tensor over the binding limit, a bad rank). */
@@ -55,7 +57,7 @@ export function planTrainingMemory(
   const layout = planLoraLayout(cfg, { r: s.rank, alpha: s.rank, dropout: 0, targetModules: s.targets as LinearModule[], useRslora: false });
   const B = batchRows(s);
   const acts = planTrainingActivations(cfg, layout, B, s.seqLen, maxBindingBytes, trainerGraphOptions({ recompute: engine.recompute, activationBudgetBytes: engine.activationBudgetBytes }));
-  const weightBytes = plannedWeightBytes(cfg, engine.storage);
+  const weightBytes = plannedWeightBytes(cfg, engine.storage, engine.kept);
   const loraTrainingBytes = 4 * allocationSize(layout.totalFloats * 4);
   // One RoPE table of D/2 floats (LlamaModel); gemma has a second for its local layers.
   const rope = allocationSize(ropeInvFreq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling).byteLength) * (cfg.gemma ? 2 : 1);
@@ -67,7 +69,7 @@ export function planTrainingMemory(
     loraParams: layout.paramCount,
     storage: engine.storage,
     weightBytes,
-    largestTensorBytes: largestWeightTensorBytes(cfg, engine.storage),
+    largestTensorBytes: largestWeightTensorBytes(cfg, engine.storage, engine.kept),
     loraTrainingBytes,
     activationBytes: acts.totalBytes,
     activationParts: activationBreakdown(acts),
@@ -93,10 +95,11 @@ export function trainingWeightFit(
   recompute: GraphOptions['recompute'],
   limits: PlanLimits,
   budgetBytes = AUTO_BUDGET_BYTES,
+  kept?: KeptTensors,
 ): WeightFit & { plan(storage: WeightStorage): TrainingMemoryPlan } {
   const plan = (storage: WeightStorage) => {
-    checkWeightBuffers(cfg, storage, limits.maxBufferSize);
-    return planTrainingMemory(cfg, s, { storage, recompute }, limits.maxStorageBufferBindingSize);
+    checkWeightBuffers(cfg, storage, limits.maxBufferSize, kept);
+    return planTrainingMemory(cfg, s, { storage, recompute, kept }, limits.maxStorageBufferBindingSize);
   };
   return { plan, planBytes: (storage) => plan(storage).totalBytes, budgetBytes };
 }

@@ -16,7 +16,7 @@
 import type { GpuContext } from '../engine/gpu/context';
 import type { ModelConfig } from '../engine/model/config';
 import type { FloatTensorSource } from '../engine/model/safetensors';
-import { chooseWeightStorage, destroyWeights, uploadWeights, type ModelWeights, type StorageChoice, type WeightStorage } from '../engine/model/weights';
+import { chooseWeightStorage, destroyWeights, keptTensors, uploadWeights, type KeptTensors, type ModelWeights, type StorageChoice, type WeightStorage } from '../engine/model/weights';
 import { LlamaModel, type GraphOptions } from '../engine/model/llama';
 import { LoraParams } from '../engine/model/lora-params';
 import { defaultOptimConfig } from '../engine/optim/config';
@@ -31,9 +31,9 @@ import { batchRows, objectiveDataProblem, type TrainSettings } from './settings'
 import { DeviceLostError, LoraTrainer, type PendingStep, type TrainerCheckpoint } from './trainer';
 
 /** The weight storage a run with these settings and engine options uses on this device ('auto' weighs the whole training plan); throws where it cannot run. */
-export function resolveTrainingStorage(ctx: GpuContext, cfg: ModelConfig, settings: TrainSettings, engine: Pick<EngineOptions, 'weightStorage' | 'recompute'>): StorageChoice {
+export function resolveTrainingStorage(ctx: GpuContext, cfg: ModelConfig, settings: TrainSettings, engine: Pick<EngineOptions, 'weightStorage' | 'recompute'>, kept?: KeptTensors): StorageChoice {
   // The fit also refuses an explicit storage the device cannot hold, before anything is uploaded.
-  return chooseWeightStorage(engine.weightStorage, ctx.caps.f16, cfg.dtype, trainingWeightFit(cfg, settings, engine.recompute, ctx.caps));
+  return chooseWeightStorage(engine.weightStorage, ctx.caps.f16, cfg.dtype, trainingWeightFit(cfg, settings, engine.recompute, ctx.caps, undefined, kept));
 }
 
 /** Engine choices that are not training hyperparameters. */
@@ -250,7 +250,7 @@ export class TrainingSession {
     const tooLong = seqLenProblem(T, cfg.maxPositionEmbeddings);
     if (tooLong) throw new Error(tooLong);
     const { batches, valBatches, totalSteps } = TrainingSession.plan(examples, settings, opts);
-    const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine);
+    const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine, keptTensors(store));
     const weights = await uploadWeights(ctx, cfg, store, { storage, onProgress: opts.onUploadProgress });
     try {
       const trainer = buildTrainer(ctx, cfg, weights, settings, engine, totalSteps);

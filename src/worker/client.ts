@@ -10,7 +10,7 @@ export type { DatasetReport, ParseRequest, ParseProgress, DatasetFormat, FieldMa
 export type { RunEvent, StartRunRequest, GenerateRequest } from './run-types';
 export type { NamedBytes } from './zip';
 export type { MergedFormat, MergedExportPlan } from './adapter-service';
-export type { CachedModel, DownloadProgress } from './models-service';
+export type { CachedModel, DownloadProgress, HubGgufFile, HubGgufHeader, HubRepoKind } from './models-service';
 export type { TokenReport, DatasetStats, PreviewSegment } from './token-service';
 export type { EvaluateRequest, EvaluateProgress } from './evaluation-service';
 export type { BaselinePrompt } from '../eval';

@@ -6,7 +6,7 @@
 import type { ActivationKind } from '../engine/model/arena';
 import { parameterCount, parseModelConfig } from '../engine/model/config';
 import { dtypeBytes } from '../engine/model/dtype';
-import { AUTO_BUDGET_BYTES, WEIGHT_STORAGES, chooseWeightStorage, type WeightStorage, type WeightsFlag } from '../engine/model/weights';
+import { AUTO_BUDGET_BYTES, WEIGHT_STORAGES, chooseWeightStorage, keptTensorsOf, type WeightStorage, type WeightsFlag } from '../engine/model/weights';
 import { planTrainingMemory, trainingWeightFit, type PlanLimits, type TrainingMemoryPlan } from '../train/memory-plan';
 import { DEFAULT_ENGINE_OPTIONS } from '../train/session';
 import { isPreferenceObjective, type MemorySettings } from './settings';
@@ -43,6 +43,8 @@ export interface EstimateDevice extends PlanLimits {
 /** What the download holds beyond the config: some checkpoints (Qwen3) store lm_head.weight though tie_word_embeddings is true. */
 export interface CheckpointFacts {
   storesTiedHead?: boolean;
+  /** A GGUF base: HF tensor name → ggml type (its quantized tensors are planned as their blocks) and the file's size (the download). */
+  gguf?: { types: Record<string, string>; bytes: number };
 }
 
 const GiB = 1024 ** 3;
@@ -71,7 +73,8 @@ const ACTIVATION_TEXT: Record<ActivationKind, string> = {
 /** The studio's training run (default engine options, weights as `requested`) for this config and settings on `device`. */
 export function estimateMemory(configJson: unknown, s: MemorySettings, device: EstimateDevice, requested: WeightsFlag = 'auto', facts: CheckpointFacts = {}): MemoryReport {
   const cfg = parseModelConfig(configJson);
-  const fit = trainingWeightFit(cfg, s, DEFAULT_ENGINE_OPTIONS.recompute, device);
+  const kept = facts.gguf ? keptTensorsOf(facts.gguf.types) : undefined;
+  const fit = trainingWeightFit(cfg, s, DEFAULT_ENGINE_OPTIONS.recompute, device, undefined, kept);
   const plans = new Map<WeightStorage, TrainingMemoryPlan>();
   const formats = WEIGHT_STORAGES.map((storage): FormatPlan => {
     if (storage === 'f16' && !device.f16) return { storage, totalBytes: null, weightBytes: null, problem: 'needs shader-f16, which this GPU lacks' };
@@ -84,7 +87,7 @@ export function estimateMemory(configJson: unknown, s: MemorySettings, device: E
     }
   });
   const head = facts.storesTiedHead && cfg.tieWordEmbeddings ? cfg.vocabSize * cfg.hiddenSize : 0;
-  const downloadBytes = (parameterCount(cfg) + head) * dtypeBytes(cfg.dtype);
+  const downloadBytes = facts.gguf?.bytes ?? (parameterCount(cfg) + head) * dtypeBytes(cfg.dtype);
 
   let storage: WeightStorage;
   let reason: string;
@@ -97,7 +100,7 @@ export function estimateMemory(configJson: unknown, s: MemorySettings, device: E
     reason = refused;
   }
   // Where the chosen format cannot run, its plan is still shown (what it would need), or the refusal is the error.
-  const plan = plans.get(storage) ?? planTrainingMemory(cfg, s, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, device.maxStorageBufferBindingSize);
+  const plan = plans.get(storage) ?? planTrainingMemory(cfg, s, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute, kept }, device.maxStorageBufferBindingSize);
   const notes: string[] = [];
   let verdict: MemoryReport['verdict'] = plan.totalBytes <= COMFORTABLE_BYTES ? 'likely' : 'tight';
   if (refused) {

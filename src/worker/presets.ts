@@ -17,7 +17,7 @@ export function defaultHubId(config: Record<string, unknown> | null, folder: str
 
 /** The id exports name as the base model: the Hub id set for a local folder, else the model's id. */
 export function baseModelName(ref: ModelRef): string {
-  return (ref.source === 'local' && ref.hubId?.trim()) || ref.id;
+  return (ref.source === 'local' && ref.hubId?.trim()) || ref.gguf?.tokenizerRepo || ref.id;
 }
 
 export interface ModelPreset {

@@ -7,7 +7,7 @@ import type { AdapterSummary } from '../engine/gpu/device';
 import type { GpuContext } from '../engine/gpu/context';
 import { LM_HEAD_BENCH_ROWS, gflopsOf, runKernelBench, type KernelBenchRow, type WeightVariant } from '../engine/gpu/kernel-bench';
 import { parseModelConfig, type ModelConfig } from '../engine/model/config';
-import { destroyWeights, uploadWeights, type WeightsFlag } from '../engine/model/weights';
+import { destroyWeights, keptTensors, uploadWeights, type WeightsFlag } from '../engine/model/weights';
 import { buildTrainer, DEFAULT_ENGINE_OPTIONS, resolveTrainingStorage, stepsFor } from '../train/session';
 import { profileTrainerStep, syntheticBatch, type StepProfile } from '../train/profile';
 import { seqLenProblem } from '../train/seq-len';
@@ -67,8 +67,9 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
   if (tooLong) throw new Error(tooLong);
   unloadPlayground(); // the memory a run would have
   const engine = { ...DEFAULT_ENGINE_OPTIONS, weightStorage: format }; // the format a run would train in
-  const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine);
-  const weights = await uploadWeights(ctx, cfg, await openModelWeights(files), { storage });
+  const store = await openModelWeights(files);
+  const { storage } = resolveTrainingStorage(ctx, cfg, settings, engine, keptTensors(store));
+  const weights = await uploadWeights(ctx, cfg, store, { storage });
   try {
     const trainer = buildTrainer(ctx, cfg, weights, settings, engine, stepsFor(settings, 1));
     try {

@@ -2,7 +2,7 @@
 // Every method is typed; big arrays come in and go out as transfers, never copies.
 import * as Comlink from 'comlink';
 import { requestEngineDevice, WEBGPU_DEFAULT_LIMITS, type AdapterSummary } from '../engine/gpu/device';
-import type { WeightsFlag } from '../engine/model/weights';
+import type { WeightStorage, WeightsFlag } from '../engine/model/weights';
 import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { cancelJob } from './jobs';
@@ -116,8 +116,20 @@ const api = {
   listCachedModels: () => models.listCached(),
   deleteCachedModel: (key: string) => models.deleteCached(key),
   /** `token`: Hugging Face access token for gated/private repos (sent only as an Authorization header). */
-  downloadModel(jobId: string, repo: string, token: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {
-    return models.download(jobId, repo, token, onProgress);
+  downloadModel(jobId: string, repo: string, token: string | undefined, onProgress?: (p: models.DownloadProgress) => void, gguf?: { file: string; tokenizerRepo: string }) {
+    return models.download(jobId, repo, token, onProgress, gguf);
+  },
+  /** A Hub id: model or GGUF repository (its files, and the original model its card names). */
+  inspectHubModel(repo: string, token: string | undefined) {
+    return models.inspectHub(repo, token);
+  },
+  /** The file picked by default for the storage the 'auto' rule chose (src/hub's defaultGgufFile). */
+  defaultHubGguf(files: models.HubGgufFile[], storage: WeightStorage) {
+    return models.defaultHubGguf(files, storage);
+  },
+  /** One GGUF repo file's config and tensor types, read from its header with Range requests. */
+  hubGgufHeader(repo: string, file: string, token: string | undefined) {
+    return models.hubGgufHeader(repo, file, token);
   },
   /** Files are handles (structured-cloned, not read): the worker streams them into the cache. */
   importModelFolder(jobId: string, files: LocalFile[], name: string | undefined, onProgress?: (p: models.DownloadProgress) => void) {

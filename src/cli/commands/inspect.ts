@@ -3,7 +3,7 @@ import { WEBGPU_DEFAULT_LIMITS } from '../../engine/gpu/device';
 import { LINEAR_MODULES, loraParameterCount, parameterCount, type ModelConfig } from '../../engine/model/config';
 import { planTrainingMemory, trainingWeightFit } from '../../train/memory-plan';
 import type { MemorySettings } from '../../train/settings';
-import type { WeightStorage } from '../../engine/model/weights';
+import { keptTensors, type KeptTensors, type WeightStorage } from '../../engine/model/weights';
 import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
 import { num, optStr, type Values } from '../args';
@@ -18,14 +18,14 @@ const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} G
 const seqLenFlag = (v: Values): number | undefined => (v['seq-len'] === undefined ? undefined : num(v, 'seq-len', 0, { int: true, min: 8 }));
 
 /** What `--weights auto` would pick for a `train` run of `mem` (batch 4, r=16 all linears) on this machine, and why (report lines and JSON). */
-async function autoWeights(c: ModelConfig, mem: MemorySettings, gguf?: GgufBaseInfo): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
+async function autoWeights(c: ModelConfig, mem: MemorySettings, kept: KeptTensors, gguf?: GgufBaseInfo): Promise<{ lines: string[]; json: { storage: string | null; reason: string; adapter: string | null } }> {
   const probe = await probeNodeAdapter();
   if ('error' in probe) {
     const line = `weights: auto cannot be decided here (${probe.error}); it picks the most precise of f32, f16, q8, q4 whose memory plan fits the GPU adapter`;
     return { lines: [line], json: { storage: null, reason: line, adapter: null } };
   }
   try {
-    const w = chooseWeights('auto', probe.f16, c.dtype, trainingWeightFit(c, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe), gguf);
+    const w = chooseWeights('auto', probe.f16, c.dtype, trainingWeightFit(c, mem, DEFAULT_ENGINE_OPTIONS.recompute, probe, undefined, kept), gguf);
     return { lines: [`GPU adapter: ${probe.name}`, w.line], json: { storage: w.storage, reason: w.reason, adapter: probe.name } };
   } catch (e) {
     const line = `weights: ${(e as Error).message}`;
@@ -53,7 +53,9 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     if (seq.error) warnings.push(`--seq-len ${seqLen}: ${seq.error}; train will refuse it`);
     // What a `train` run allocates at batch 4, r=16 on all linears: the engine's own plan (default recompute), per weight dtype.
     const settings: MemorySettings = { rank: 16, targets: [...LINEAR_MODULES], batchSize: 4, seqLen };
-    const mem = (storage: WeightStorage) => planTrainingMemory(c, settings, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
+    // A GGUF base's quantized tensors are planned as their blocks; the storage covers the rest.
+    const kept = keptTensors(m.weights);
+    const mem = (storage: WeightStorage) => planTrainingMemory(c, settings, { storage, recompute: DEFAULT_ENGINE_OPTIONS.recompute, kept }, WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
     let f32 = null;
     let f16 = null;
     try {
@@ -70,7 +72,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
       }
     };
     const [q8, q4] = f32 ? [quant('q8'), quant('q4')] : [null, null];
-    const auto = await autoWeights(c, settings, m.gguf);
+    const auto = await autoWeights(c, settings, kept, m.gguf);
     report.model = {
       dir: modelDir,
       architecture: c.architecture,
@@ -97,7 +99,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     };
     if (!asJson) {
       out(`model ${modelDir}`);
-      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan f32/f16/q8/q4 storage of the full-precision model)' : ''}; tokenizer from ${files.files.name}`);
+      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan them so, with its float tensors as f32/f16/q8/q4)' : ''}; tokenizer from ${files.files.name}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       if (c.gemma) {

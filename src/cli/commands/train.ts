@@ -19,6 +19,7 @@ import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
 import { chooseWeights, WEIGHTS_HELP, weightsFlag } from '../weights';
+import { keptTensors } from '../../engine/model/weights';
 import { trainingWeightFit } from '../../train/memory-plan';
 import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint-file';
 import { buildRunRecord, runRecordFile } from '../../train/recipe/run-record';
@@ -218,7 +219,7 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
 
     const { ctx, adapter } = await nodeEngineDevice();
     const recompute = recomputeFlag(v);
-    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype, trainingWeightFit(model.config, settings, recompute, ctx.caps), model.gguf);
+    const storage = chooseWeights(weights, ctx.caps.f16, model.config.dtype, trainingWeightFit(model.config, settings, recompute, ctx.caps, undefined, keptTensors(model.weights)), model.gguf);
     log(storage.line);
     log(`device: ${adapter.name}${ctx.caps.f16 ? ' (f16)' : ''}`);
     const engine = {

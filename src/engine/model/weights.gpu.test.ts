@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LlamaModel, TrainingGraph } from './llama';
-import { type ModelWeights, type WeightStorage, plannedWeightBytes, uploadWeights } from './weights';
+import { type ModelWeights, type WeightStorage, keptTensors, plannedWeightBytes, uploadWeights } from './weights';
 import type { ModelConfig } from './config';
 import type { FloatTensorSource } from './safetensors';
 import { exportBaseGguf } from '../../adapters/gguf';
@@ -111,6 +111,9 @@ describe('quantized base weights', () => {
       });
       const dtype = type.toLowerCase();
       expect([got.w.embed.dtype, got.w.lmHead.dtype, got.w.layers[0].linear.down_proj.dtype]).toEqual([dtype, dtype, dtype]);
+      // The plan sizes the file's blocks (not f32 copies), and the weights say what they really are.
+      expect(got.w.bytes).toBe(plannedWeightBytes(cfg, 'f32', keptTensors(file)));
+      expect(got.w.storage).toBe(type === 'Q8_0' || type === 'Q6_K' ? 'q8' : 'q4');
       expectClose(got.logits, referenceForward(cfg, values, null, batch).logits, 1e-4, 1e-4, 'logits');
     });
   }

@@ -11,7 +11,7 @@ import type { Weight } from '../gpu/kernels/matmul';
 import { type BlockDType, type WeightDType, BLOCK_GGML_TYPE, isBlockDType, packWeightBlocks, weightRowBytes } from '../gpu/kernels/weights';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, layerNormName, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
-import { type BlockTensorSource, type QuantizableType, isQuantType, quantize } from './quant';
+import { type BlockTensorSource, type QuantizableType, QUANT_TYPES, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
 import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
@@ -35,6 +35,11 @@ export interface LayerWeights {
 }
 
 export interface ModelWeights {
+  /**
+   * What the base weights are actually stored as: the requested storage, or for a GGUF base whose
+   * matrices are kept as stored, the class of its least precise one (storageClass): run records
+   * and recipes name this, not the request.
+   */
   storage: WeightStorage;
   /** [V, C] */
   embed: Weight;
@@ -135,37 +140,75 @@ export function chooseWeightStorage(requested: WeightsFlag | undefined, hasF16: 
   };
 }
 
+/**
+ * Tensors a GGUF base keeps as stored whatever the storage asks for (HF name → its block dtype):
+ * the plan and the upload size them as the file's blocks, not as `storage`.
+ */
+export type KeptTensors = ReadonlyMap<string, BlockDType>;
+
+/** The kept tensors of a tensor source: a GGUF model's quantized tensors; none for safetensors. */
+export function keptTensors(store: FloatTensorSource): KeptTensors {
+  if (!isBlockSource(store)) return new Map();
+  return keptTensorsOf(Object.fromEntries(store.names().map((n) => [n, store.info(n).type])));
+}
+
+/** The kept tensors from HF name → ggml type name (a GGUF header's types, as the studio passes them around). */
+export function keptTensorsOf(types: Readonly<Record<string, string>>): KeptTensors {
+  const out = new Map<string, BlockDType>();
+  for (const [name, type] of Object.entries(types)) {
+    if (!(QUANT_TYPES as readonly string[]).includes(type)) continue;
+    out.set(name, type.toLowerCase() as BlockDType);
+  }
+  return out;
+}
+
+/**
+ * The storage a dtype amounts to, for run records and recipes: Q6_K counts as 8-bit (nearer to
+ * it than to 4-bit, and bitsandbytes has only the two).
+ */
+const STORAGE_CLASS: Record<WeightDType, WeightStorage> = { f32: 'f32', f16: 'f16', q8_0: 'q8', q6_k: 'q8', q4_0: 'q4', q4_k: 'q4' };
+
+/** What weights in `storage` with these tensors kept as stored amount to: the least precise of them. */
+export function storageClass(storage: WeightStorage, kept: KeptTensors = new Map()): WeightStorage {
+  const rank = (s: WeightStorage) => WEIGHT_STORAGES.indexOf(s);
+  let out = storage;
+  for (const d of kept.values()) if (rank(STORAGE_CLASS[d]) > rank(out)) out = STORAGE_CLASS[d];
+  return out;
+}
+
 /** Bytes of the largest single weight tensor as `storage` stores it (one GPU buffer each). */
-export function largestWeightTensorBytes(cfg: ModelConfig, storage: WeightStorage): number {
-  return Math.max(...expectedTensors(cfg).map((t) => tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage))));
+export function largestWeightTensorBytes(cfg: ModelConfig, storage: WeightStorage, kept?: KeptTensors): number {
+  return Math.max(...expectedTensors(cfg).map((t) => tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage, kept))));
 }
 
 /** Throws, naming the tensor, where one weight tensor of `storage` exceeds the device's largest buffer. */
-export function checkWeightBuffers(cfg: ModelConfig, storage: WeightStorage, maxBufferSize: number): void {
+export function checkWeightBuffers(cfg: ModelConfig, storage: WeightStorage, maxBufferSize: number, kept?: KeptTensors): void {
   for (const t of expectedTensors(cfg)) {
-    const bytes = tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage));
+    const bytes = tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage, kept));
     if (bytes > maxBufferSize) throw new Error(`${t.name} needs ${fmtGiB(bytes)} in one buffer; this GPU allows ${fmtGiB(maxBufferSize)}`);
   }
 }
 
 /** 'auto' for a job that holds only the weights (generation, evaluation): their bytes, within the buffer limit. */
-export function weightsOnlyFit(cfg: ModelConfig, maxBufferSize: number, budgetBytes = AUTO_BUDGET_BYTES): WeightFit {
+export function weightsOnlyFit(cfg: ModelConfig, maxBufferSize: number, budgetBytes = AUTO_BUDGET_BYTES, kept?: KeptTensors): WeightFit {
   return {
     planBytes: (storage) => {
-      checkWeightBuffers(cfg, storage, maxBufferSize);
-      return plannedWeightBytes(cfg, storage);
+      checkWeightBuffers(cfg, storage, maxBufferSize, kept);
+      return plannedWeightBytes(cfg, storage, kept);
     },
     budgetBytes,
   };
 }
 
 /** Resolves 'auto' for the weights alone and refuses f16 where the device lacks it. */
-export function resolveStorage(ctx: GpuContext, cfg: ModelConfig, s: WeightStorage | 'auto' | undefined): WeightStorage {
-  return chooseWeightStorage(s, ctx.caps.f16, cfg.dtype, s === 'auto' ? weightsOnlyFit(cfg, ctx.caps.maxBufferSize) : undefined).storage;
+export function resolveStorage(ctx: GpuContext, cfg: ModelConfig, s: WeightStorage | 'auto' | undefined, kept?: KeptTensors): WeightStorage {
+  return chooseWeightStorage(s, ctx.caps.f16, cfg.dtype, s === 'auto' ? weightsOnlyFit(cfg, ctx.caps.maxBufferSize, AUTO_BUDGET_BYTES, kept) : undefined).storage;
 }
 
-/** Matrices (embedding, linears, LM head) take the storage dtype; norms and biases stay f32. */
-function storedDtype(name: string, shape: readonly number[], storage: WeightStorage): WeightDType {
+/** Matrices (embedding, linears, LM head) take the storage dtype, or the file's blocks where kept; norms and biases stay f32. */
+function storedDtype(name: string, shape: readonly number[], storage: WeightStorage, kept?: KeptTensors): WeightDType {
+  const k = kept?.get(name);
+  if (k) return k;
   if (shape.length !== 2) return 'f32';
   if (storage === 'q8') return 'q8_0';
   if (storage === 'q4') return isLinearWeight(name) ? 'q4_0' : 'q8_0';
@@ -181,10 +224,10 @@ function tensorBytes(name: string, shape: readonly number[], dtype: WeightDType)
 
 /**
  * GPU bytes uploadWeights allocates for this config and storage (what ModelWeights.bytes will
- * be for a float checkpoint; a GGUF model's quantized tensors take their file's size instead).
+ * be), with a GGUF base's quantized tensors (`kept`) at their blocks' size.
  */
-export function plannedWeightBytes(cfg: ModelConfig, storage: WeightStorage): number {
-  return expectedTensors(cfg).reduce((sum, t) => sum + tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage)), 0);
+export function plannedWeightBytes(cfg: ModelConfig, storage: WeightStorage, kept?: KeptTensors): number {
+  return expectedTensors(cfg).reduce((sum, t) => sum + tensorBytes(t.name, t.shape, storedDtype(t.name, t.shape, storage, kept)), 0);
 }
 
 /** A tensor for the GPU: its bytes and their dtype. */
@@ -213,7 +256,7 @@ export async function uploadWeights(ctx: GpuContext, cfg: ModelConfig, store: Fl
     }
     return storeAs(await store.readF32(name), shape, dtype);
   };
-  return uploadFrom(ctx, cfg, stored, opts);
+  return uploadFrom(ctx, cfg, stored, opts, keptTensors(store));
 }
 
 /** Uploads from named float arrays (tests; merged weights already in memory). */
@@ -236,12 +279,12 @@ function storeAs(vals: ArrayLike<number>, shape: readonly number[], dtype: Weigh
 /** Reads one tensor as the bytes to upload, given its shape and the dtype the storage asks for. */
 type StoredSource = (name: string, shape: readonly number[], dtype: WeightDType) => Promise<Stored>;
 
-async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource, opts: UploadOptions): Promise<ModelWeights> {
-  const storage = resolveStorage(ctx, cfg, opts.storage);
+async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource, opts: UploadOptions, kept: KeptTensors = new Map()): Promise<ModelWeights> {
+  const storage = resolveStorage(ctx, cfg, opts.storage, kept);
   const specs = expectedTensors(cfg);
   const shapeOf = new Map(specs.map((s) => [s.name, s.shape]));
   // Every row must be whole blocks: refuse before reading anything.
-  plannedWeightBytes(cfg, storage);
+  plannedWeightBytes(cfg, storage, kept);
   let bytes = 0;
   let done = 0;
   const get = async (name: string): Promise<Weight> => {
@@ -284,7 +327,7 @@ async function uploadFrom(ctx: GpuContext, cfg: ModelConfig, read: StoredSource,
   }
   const norm = await f32('model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight');
-  return { storage, embed, layers, norm, lmHead, bytes };
+  return { storage: storageClass(storage, kept), embed, layers, norm, lmHead, bytes };
 }
 
 export function destroyWeights(ctx: GpuContext, w: ModelWeights): void {

@@ -11,7 +11,7 @@ import { formatBytes, formatCount } from '../common/format';
 import { WEIGHT_STORAGES, type WeightsFlag } from '../../worker/settings';
 
 export function ModelScreen() {
-  const { model, config, weights, setWeights, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken } = useModel();
+  const { model, config, weights, setWeights, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken, hubGguf, chooseGgufFile, setTokenizerRepo } = useModel();
   const settings = useTrain((s) => s.settings);
   const [hubId, setHubId] = useState(model.source === 'hub' && !MODEL_PRESETS.some((p) => p.id === model.id) ? model.id : '');
 
@@ -24,7 +24,8 @@ export function ModelScreen() {
   useEffect(() => {
     void loadHubToken();
   }, [loadHubToken]);
-  const isCached = cached.some((m) => m.id === model.id && m.source === model.source);
+  // A GGUF repo's files are cached one by one.
+  const isCached = cached.some((m) => m.id === model.id && m.source === model.source && (!model.gguf || m.gguf?.file === model.gguf.file));
   const refusal = memory?.downloadRefusal ?? null;
 
   return (
@@ -50,7 +51,7 @@ export function ModelScreen() {
           className="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            if (HUB_ID.test(hubId.trim())) chooseHubId(hubId.trim());
+            if (HUB_ID.test(hubId.trim())) chooseHubId(hubId.trim(), settings);
           }}
         >
           <label htmlFor="hub-id">Any Hugging Face model id</label>
@@ -83,6 +84,29 @@ export function ModelScreen() {
             {!HUB_ID.test(baseModelName(model)) && <p className="bad small">“{baseModelName(model)}” is not a Hugging Face model id (owner/name).</p>}
           </div>
         )}
+        {hubGguf && hubGguf.repo === model.id && (
+          <div data-testid="hub-gguf">
+            <fieldset>
+              <legend>GGUF files in {hubGguf.repo}</legend>
+              {hubGguf.files.map((f) => (
+                <label key={f.name} className="choice">
+                  <input type="radio" name="gguf-file" value={f.name} checked={hubGguf.file === f.name} disabled={busy || f.storage === null} onChange={() => void chooseGgufFile(f.name)} />
+                  <span>
+                    <code className="small">{f.name}</code> <span className="muted">— {f.quant ?? 'quant type not in the name'}, {formatBytes(f.size)}{f.storage === null ? ' (not a type the studio reads: F32, F16, BF16, Q8_0, Q6_K, Q4_K, Q4_0)' : ''}</span>
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+            {hubGguf.header && hubGguf.file && <p className="small muted" data-testid="gguf-header">{hubGguf.file}: {String(hubGguf.header.config.model_type)} model, {hubGguf.header.weightTypes} weights (checked from its header; its quantized weights are used as stored).</p>}
+            <div className="field">
+              <label htmlFor="gguf-tokenizer-repo">Original model (its tokenizer files)</label>
+              <input id="gguf-tokenizer-repo" value={hubGguf.tokenizerRepo} onChange={(e) => setTokenizerRepo(e.target.value.trim())} placeholder="owner/model-name" spellCheck={false} aria-invalid={!HUB_ID.test(hubGguf.tokenizerRepo)} aria-describedby="gguf-tokenizer-hint" />
+              <small id="gguf-tokenizer-hint" className="muted">
+                A GGUF’s own tokenizer is not read: tokenizer.json, tokenizer_config.json (and generation_config.json) come from this repository and are checked against the GGUF’s tokens.{hubGguf.baseModel ? ` Taken from the model card’s base_model.` : ' The model card names no base_model: give it.'} Exports name it as the base model.
+              </small>
+            </div>
+          </div>
+        )}
         {isCached ? (
           <p className="ok" data-testid="model-cached">
             On this device — ready to train.
@@ -95,10 +119,11 @@ export function ModelScreen() {
                 void requestPersistentStorage();
                 void download();
               }}
-              disabled={busy || refusal !== null}
+              disabled={busy || refusal !== null || (hubGguf?.repo === model.id && (!model.gguf || !HUB_ID.test(model.gguf.tokenizerRepo)))}
               data-testid="download-model"
             >
               Download {model.id}
+              {model.gguf ? ` ${model.gguf.file}` : ''}
               {memory ? ` (${formatBytes(memory.downloadBytes)})` : ''}
             </button>
             {refusal && (
@@ -151,7 +176,7 @@ export function ModelScreen() {
               {cached.map((m) => (
                 <tr key={m.key}>
                   <th scope="row">
-                    <code>{m.id}</code> <span className="muted small">({m.gguf ? `local GGUF ${m.gguf.file}, ${m.gguf.weightTypes}` : m.source === 'local' ? 'local folder' : `Hub${m.revision ? ` @ ${m.revision}` : ''}`})</span>
+                    <code>{m.id}</code> <span className="muted small">({m.gguf ? `${m.source === 'hub' ? 'Hub' : 'local'} GGUF ${m.gguf.file}, ${m.gguf.weightTypes}${m.gguf.tokenizerRepo ? `, tokenizer from ${m.gguf.tokenizerRepo}` : ''}` : m.source === 'local' ? 'local folder' : `Hub${m.revision ? ` @ ${m.revision}` : ''}`})</span>
                   </th>
                   <td>{formatBytes(m.bytes)}</td>
                   <td>
@@ -189,7 +214,7 @@ export function ModelScreen() {
           })}
           {memory && (
             <p className="small muted" data-testid="weight-reason">
-              {memory.storage}: {memory.reason}. Download: {formatBytes(memory.downloadBytes)} (the published checkpoint; q8 and q4 quantize it while loading).
+              {memory.storage}: {memory.reason}. Download: {formatBytes(memory.downloadBytes)} {model.gguf ? `(the GGUF file; its quantized tensors are planned as stored, the format applies to its float tensors)` : '(the published checkpoint; q8 and q4 quantize it while loading)'}.
             </p>
           )}
         </fieldset>
