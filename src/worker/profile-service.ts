@@ -82,7 +82,7 @@ export async function profileStep(ctx: GpuContext, adapter: AdapterSummary, ref:
       return {
         kind: 'lora-studio/step-profile',
         ...measuredOn(adapter, ref, cfg),
-        settings: { batchSize, seqLen, gradAccum, rank, targets: [...targets], weightStorage: storage, recompute: String(engine.recompute) },
+        settings: { batchSize, seqLen, gradAccum, rank, targets: [...targets], weightStorage: weights.storage, recompute: String(engine.recompute) },
         profile,
       };
     } finally {
