@@ -6,7 +6,7 @@ import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/m
 import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
 import { GGUF_MODULE, ggufArchitecture, ggufNormShift, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
 import type { FloatDtype } from '../engine/model/dtype';
-import type { QuantizableType } from '../engine/model/quant';
+import { GGML_BLOCK, type GgmlType, type QuantType } from '../engine/model/quant';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
 
 /** Anything that yields base weights as float32 by HF name (a SafetensorsFile, a sharded model, a Map wrapper). */
@@ -157,15 +157,40 @@ export interface BaseGgufOptions {
   pre?: string;
   /**
    * Type of the 2-D weights (norms and biases stay F32, as llama.cpp requires): F32 (default),
-   * F16, BF16, or Q8_0 / Q4_0 with ggml's reference quantizers (rows must be multiples of 32).
+   * F16, BF16, a block type with ggml's reference quantizers, or llama.cpp's Q4_K_M mix (see
+   * ggufWeightType).
    */
-  type?: FloatDtype | QuantizableType;
+  type?: GgufWeightType;
   /** Fold this adapter into the weights (a merged model). */
   merge?: LoraAdapter;
 }
 
-/** llama.cpp's general.file_type (enum llama_ftype) of a model whose 2-D weights have this type. */
-const LLAMA_FTYPE: Record<FloatDtype | QuantizableType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+/** The weight types of a GGUF file: one type for every 2-D weight, or llama-quantize's Q4_K_M mix. */
+export type GgufWeightType = FloatDtype | QuantType | 'Q4_K_M';
+
+/** llama.cpp's general.file_type (enum llama_ftype) of such a file (all-Q4_K is its nearest, Q4_K_S). */
+const LLAMA_FTYPE: Record<GgufWeightType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 14, Q4_K_M: 15, Q6_K: 18, BF16: 32 };
+
+/** llama-quantize's use_more_bits: the first and last eighth of the layers, and every third between. */
+const useMoreBits = (i: number, n: number): boolean => i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
+
+/**
+ * The type of one 2-D weight (HF name, torch shape) in a file of `type`. Q4_K_M is what
+ * llama-quantize picks without an importance matrix (llama_tensor_get_type): the LM head (the
+ * token embedding when tied) Q6_K; v_proj and down_proj Q6_K on the layers useMoreBits picks;
+ * the rest Q4_K. A k-quant needs rows of whole 256-value blocks: other rows get Q8_0, as
+ * llama.cpp does for Q6_K and the LM head (for Q4_K it picks Q5_0, which the studio does not read).
+ */
+export function ggufWeightType(cfg: ModelConfig, type: GgufWeightType, name: string, shape: readonly number[]): GgmlType {
+  let t: GgmlType = type === 'Q4_K_M' ? 'Q4_K' : type;
+  if (type === 'Q4_K_M') {
+    const layer = /^model\.layers\.(\d+)\.(?:self_attn\.v_proj|mlp\.down_proj)\.weight$/.exec(name);
+    if (name === 'lm_head.weight' || (cfg.tieWordEmbeddings && name === 'model.embed_tokens.weight')) t = 'Q6_K';
+    else if (layer && useMoreBits(Number(layer[1]), cfg.numLayers)) t = 'Q6_K';
+  }
+  if ((t === 'Q4_K' || t === 'Q6_K') && shape[shape.length - 1] % GGML_BLOCK[t].values) t = 'Q8_0';
+  return t;
+}
 
 /**
  * Streams a GGUF of the base model (or of base + LoRA merged when `opts.merge` is set),
@@ -185,7 +210,7 @@ export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenize
   }
   for (const t of expectedTensors(cfg)) {
     const name = ggufTensorName(t.name, cfg.architecture);
-    specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? type : 'F32' });
+    specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? ggufWeightType(cfg, type, t.name, t.shape) : 'F32' });
     const heads = ropePermuteHeads(cfg, t.name);
     const shift = ggufNormShift(cfg, t.name);
     source.set(name, async () => {

@@ -305,13 +305,18 @@ function makeQkx2Quants(x: Float32Array, w: Float32Array, nmax: number, L: Uint8
   return [scale, -min];
 }
 
+/** Block i (256 values) of xs as f32. */
+function block(xs: ArrayLike<number>, i: number): Float32Array {
+  return xs instanceof Float32Array ? xs.subarray(i * 256, i * 256 + 256) : Float32Array.from({ length: 256 }, (_, e) => xs[i * 256 + e]);
+}
+
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
 function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
   const L = new Uint8Array(256), Laux = new Uint8Array(32), w = new Float32Array(32);
   const scales = new Float32Array(8), mins = new Float32Array(8);
   const ls = new Uint8Array(8), lm = new Uint8Array(8);
   for (let i = 0; i < xs.length / 256; i++) {
-    const x = Float32Array.from({ length: 256 }, (_, e) => xs[i * 256 + e]);
+    const x = block(xs, i);
     const o = i * 144;
     let maxScale = 0, maxMin = 0;
     for (let j = 0; j < 8; j++) {
@@ -397,7 +402,7 @@ function quantizeQ6_K(xs: ArrayLike<number>, out: Uint8Array): void {
   const L = new Uint8Array(256);
   const scales = new Float32Array(16);
   for (let i = 0; i < xs.length / 256; i++) {
-    const x = Float32Array.from({ length: 256 }, (_, e) => xs[i * 256 + e]);
+    const x = block(xs, i);
     const o = i * 210;
     let maxScale = 0, maxAbsScale = 0;
     for (let ib = 0; ib < 16; ib++) {
