@@ -3,7 +3,7 @@
 // tensor at a time from a random-access source. Tensor types and block layouts: quant.ts.
 // Spec: ggml-org/ggml docs/gguf.md. All integers little-endian.
 import type { ByteSource } from './safetensors';
-import { type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes, ggmlTypeName, isQuantType, quantize } from './quant';
+import { type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes, ggmlTypeName, quantize } from './quant';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as LE u32
 export const GGUF_VERSION = 3;
