@@ -65,9 +65,28 @@ describe('llama.cpp conventions', () => {
     expect(() => detectPreTokenizer({ pre_tokenizer: { type: 'Metaspace' } })).toThrow(/pass `pre` explicitly/);
   });
 
-  it('refuses a SentencePiece-style tokenizer (byte fallback: Gemma, Llama 2) by name, even with `pre` given', () => {
+  it('writes a SentencePiece-style tokenizer (byte fallback: Llama 2, Gemma) as llama.cpp\'s SPM vocabulary: scores from the merge order', () => {
+    for (const kind of ['llama', 'gemma'] as const) {
+      const sp = buildTinyModel({ seed: 5, tokenizer: kind });
+      const kvs = new Map(tokenizerKvs(sp.config, { tokenizerJson: sp.tokenizerJson, tokenizerConfig: sp.tokenizerConfig }).map((e) => [e.key, e.value]));
+      expect([kvs.get('tokenizer.ggml.model'), kvs.get('tokenizer.ggml.pre'), kvs.get('tokenizer.ggml.add_space_prefix'), kvs.get('tokenizer.ggml.merges')]).toEqual(['llama', 'default', kind === 'llama', undefined]);
+      const tokens = kvs.get('tokenizer.ggml.tokens') as string[];
+      const scores = kvs.get('tokenizer.ggml.scores') as number[];
+      const types = kvs.get('tokenizer.ggml.token_type') as number[];
+      expect([tokens[0], types[0], kvs.get('tokenizer.ggml.unknown_token_id')]).toEqual(['<unk>', 2, 0]); // UNKNOWN
+      expect([tokens[1], types[1], tokens[3], types[3], tokens[258], types[258]]).toEqual(['<s>', 3, '<0x00>', 6, '<0xFF>', 6]); // CONTROL, BYTE
+      const merges = (sp.tokenizerJson.model as { merges: string[] }).merges;
+      // the k-th merge's token scores −k (the first merge making it), unmerged pieces 0
+      merges.forEach((m, k) => {
+        const t = m.replace(' ', '');
+        if (merges.findIndex((x) => x.replace(' ', '') === t) === k) expect(scores[tokens.indexOf(t)], m).toBe(-k);
+      });
+      expect(scores[tokens.indexOf('▁')]).toBe(0);
+    }
+    // llama.cpp's SPM tokenizer does no other normalization: anything else is refused by name.
     const sp = buildTinyModel({ seed: 5, tokenizer: 'llama' });
-    expect(() => tokenizerKvs(sp.config, { tokenizerJson: sp.tokenizerJson }, { pre: 'default' })).toThrow(/SentencePiece-style BPE with byte fallback \(Gemma, Llama 2\), which is not supported for base or merged GGUF files/);
+    const metaspace = { ...sp.tokenizerJson, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first' } };
+    expect(() => tokenizerKvs(sp.config, { tokenizerJson: metaspace })).toThrow(/normalizes text in a way llama.cpp's SPM tokenizer does not \(supported: Replace\(" ", "▁"\) as Gemma, Prepend\("▁"\) \+ Replace as Llama 2, no pre-tokenizer\)/);
   });
 
   it('base GGUF: llama KVs, tensor names, permuted q/k, untouched v', async () => {

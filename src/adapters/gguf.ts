@@ -56,7 +56,7 @@ export interface TokenizerFiles {
   generationConfig?: string | unknown | null;
 }
 
-const TOKEN_TYPE = { NORMAL: 1, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5 } as const;
+const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 function asJson(x: unknown, what: string): Record<string, unknown> {
   return parseJsonObject(x, (problem, cause) => {
@@ -87,7 +87,31 @@ function tokenContent(t: unknown): string | null {
   return null;
 }
 
-/** tokenizer.ggml.* KVs from a byte-level BPE tokenizer.json (llama.cpp's "gpt2" model). */
+const SPIECE_UNDERLINE = '▁';
+
+/**
+ * Whether a SentencePiece-style tokenizer.json prepends "▁" to the text (llama.cpp's
+ * add_space_prefix): Llama 2's normalizer is Prepend("▁") then Replace(" ", "▁"); Gemma's is the
+ * Replace alone. Other normalizers are refused: llama.cpp's SPM tokenizer does only these.
+ */
+function spmSpacePrefix(tok: Record<string, unknown>): boolean {
+  const n = tok.normalizer as { type?: string; normalizers?: Array<{ type?: string; prepend?: string; pattern?: { String?: string }; content?: string }> } | null;
+  const isReplace = (x: { type?: string; pattern?: { String?: string }; content?: string } | undefined) => x?.type === 'Replace' && x.pattern?.String === ' ' && x.content === SPIECE_UNDERLINE;
+  if (tok.pre_tokenizer == null) {
+    if (isReplace(n ?? undefined)) return false;
+    const list = n?.type === 'Sequence' ? n.normalizers ?? [] : [];
+    if (list.length === 2 && list[0].type === 'Prepend' && list[0].prepend === SPIECE_UNDERLINE && isReplace(list[1])) return true;
+  }
+  throw new Error('GGUF export: this SentencePiece-style tokenizer.json normalizes text in a way llama.cpp\'s SPM tokenizer does not (supported: Replace(" ", "▁") as Gemma, Prepend("▁") + Replace as Llama 2, no pre-tokenizer)');
+}
+
+/**
+ * tokenizer.ggml.* KVs from a tokenizer.json: a byte-level BPE is llama.cpp's "gpt2" model (tokens
+ * and merges); a SentencePiece-style BPE with byte fallback (Gemma, Llama 2) its "llama" (SPM)
+ * model, whose merge order is a score per token: llama.cpp merges the adjacent pair whose
+ * concatenation has the highest score, so a token's score is minus the rank of the first merge
+ * that makes it (tokens no merge makes: 0, as SentencePiece's own user-defined pieces).
+ */
 export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pre?: string } = {}): GgufKv[] {
   const tok = asJson(files.tokenizerJson, 'tokenizer.json');
   const tcfg = files.tokenizerConfig ? asJson(files.tokenizerConfig, 'tokenizer_config.json') : {};
@@ -96,11 +120,9 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
     throw new Error(`GGUF export: tokenizer.json model type ${JSON.stringify(model?.type)} is not supported (supported: byte-level BPE)`);
   }
-  // SentencePiece-derived BPE (Gemma, Llama 2): llama.cpp needs its "llama" tokenizer model with
-  // scores from tokenizer.model, which is not written here; the gpt2 model would split text wrongly.
-  if ((model as { byte_fallback?: unknown }).byte_fallback === true) {
-    throw new Error('GGUF export: tokenizer.json is a SentencePiece-style BPE with byte fallback (Gemma, Llama 2), which is not supported for base or merged GGUF files (supported: byte-level BPE); export the GGUF LoRA for an existing GGUF of the model, or merged safetensors');
-  }
+  const spm = (model as { byte_fallback?: unknown }).byte_fallback === true;
+  const spacePrefix = spm && spmSpacePrefix(tok);
+  const unk = typeof (model as { unk_token?: unknown }).unk_token === 'string' ? (model as { unk_token: string }).unk_token : null;
   const byId = new Map<number, string>();
   for (const [t, id] of Object.entries(model.vocab)) byId.set(id, t);
   const added = new Map<number, { content: string; special: boolean }>();
@@ -120,7 +142,9 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
     } else {
       tokens.push(t);
       const a = added.get(i);
-      types.push(!a ? TOKEN_TYPE.NORMAL : a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED);
+      if (spm && t === unk) types.push(TOKEN_TYPE.UNKNOWN);
+      else if (a) types.push(a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED);
+      else types.push(spm && /^<0x[0-9A-F]{2}>$/.test(t) ? TOKEN_TYPE.BYTE : TOKEN_TYPE.NORMAL);
     }
   }
   const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
@@ -133,13 +157,32 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   const eos = idOf(tokenContent(tcfg.eos_token)) ?? firstId(gcfg.eos_token_id) ?? cfg.eosTokenIds[0] ?? null;
   const bos = idOf(tokenContent(tcfg.bos_token)) ?? firstId(gcfg.bos_token_id) ?? cfg.bosTokenId;
   const pad = idOf(tokenContent(tcfg.pad_token)) ?? firstId(gcfg.pad_token_id);
-  const out: GgufKv[] = [
-    kv.str('tokenizer.ggml.model', 'gpt2'),
-    kv.str('tokenizer.ggml.pre', opts.pre ?? detectPreTokenizer(tok)),
-    kv.arr('tokenizer.ggml.tokens', 'string', tokens),
-    kv.arr('tokenizer.ggml.token_type', 'i32', types),
-    kv.arr('tokenizer.ggml.merges', 'string', merges),
-  ];
+  const out: GgufKv[] = [];
+  if (spm) {
+    const firstRank = new Map<string, number>();
+    merges.forEach((m, r) => {
+      const t = m.replace(' ', ''); // merges are "left right"; SentencePiece pieces hold no spaces
+      if (!firstRank.has(t)) firstRank.set(t, r);
+    });
+    const unkId = idOf(unk);
+    out.push(
+      kv.str('tokenizer.ggml.model', 'llama'),
+      kv.str('tokenizer.ggml.pre', 'default'),
+      kv.arr('tokenizer.ggml.tokens', 'string', tokens),
+      kv.arr('tokenizer.ggml.scores', 'f32', tokens.map((t) => (firstRank.has(t) ? -firstRank.get(t)! : 0))),
+      kv.arr('tokenizer.ggml.token_type', 'i32', types),
+      kv.bool('tokenizer.ggml.add_space_prefix', spacePrefix),
+    );
+    if (unkId !== null) out.push(kv.u32('tokenizer.ggml.unknown_token_id', unkId));
+  } else {
+    out.push(
+      kv.str('tokenizer.ggml.model', 'gpt2'),
+      kv.str('tokenizer.ggml.pre', opts.pre ?? detectPreTokenizer(tok)),
+      kv.arr('tokenizer.ggml.tokens', 'string', tokens),
+      kv.arr('tokenizer.ggml.token_type', 'i32', types),
+      kv.arr('tokenizer.ggml.merges', 'string', merges),
+    );
+  }
   if (bos !== null) out.push(kv.u32('tokenizer.ggml.bos_token_id', bos));
   if (eos !== null) out.push(kv.u32('tokenizer.ggml.eos_token_id', eos));
   if (pad !== null) out.push(kv.u32('tokenizer.ggml.padding_token_id', pad));
