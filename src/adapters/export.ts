@@ -12,7 +12,8 @@ import { type ModelConfig, expectedTensors } from '../engine/model/config';
 import { dtypeBytes } from '../engine/model/dtype';
 import { type ModelFiles, ggufBaseLabel, openModelFiles, type OpenedModel } from '../engine/model/model-files';
 import { concatBytes, numel } from '../engine/model/safetensors';
-import { baseGgufChunks, exportLoraGguf, ollamaModelfile } from './gguf';
+import { type GgufWeightType, baseGgufChunks, exportLoraGguf, ggufWeightType, ollamaModelfile } from './gguf';
+import { ggmlByteSize } from '../engine/model/quant';
 import type { LoraAdapter } from './lora';
 import { COPIED_MODEL_FILES, mergedConfigJson, mergedSafetensorsChunks } from './merged';
 import { exportPeft } from './peft';
@@ -39,7 +40,12 @@ export interface ExportOptions {
   name: string;
   /** The full-precision base model written into the export: PEFT base_model_name_or_path and the Modelfile. */
   baseModelId: string;
+  /** Weights of a merged-gguf export (default F32). */
+  ggufType?: GgufWeightType;
 }
+
+/** The merged-gguf weight types offered (llama.cpp's common choices). */
+export const MERGED_GGUF_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K_M'] as const satisfies readonly GgufWeightType[];
 
 /** The file name of the base model's GGUF that the Modelfile's FROM names. */
 export const MODELFILE_BASE_GGUF = 'base-model.gguf';
@@ -83,8 +89,10 @@ export async function exportFiles(format: ExportFormat, base: ExportBase, adapte
   // Merged exports read every base weight through readF32: a quantized GGUF base is dequantized (as ggml does) before the LoRA is folded in.
   if (format === 'merged-gguf') {
     const tokenizer = { tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, generationConfig: opened.generationConfig };
-    // F32, as baseGgufChunks writes by default.
-    return [{ name: 'model.gguf', approxBytes: weightBytes(cfg, 4), chunks: () => baseGgufChunks(cfg, opened.weights, tokenizer, { merge: a, name: opts.name }) }];
+    const type = opts.ggufType ?? 'F32';
+    // 2-D weights of `type` (per tensor for Q4_K_M), norms and biases F32.
+    const bytes = expectedTensors(cfg).reduce((n, t) => n + (t.shape.length === 2 ? ggmlByteSize(ggufWeightType(cfg, type, t.name, t.shape), numel(t.shape)) : 4 * numel(t.shape)), 0);
+    return [{ name: 'model.gguf', approxBytes: bytes, chunks: () => baseGgufChunks(cfg, opened.weights, tokenizer, { merge: a, name: opts.name, type }) }];
   }
   const out: ExportFile[] = [
     { name: 'model.safetensors', approxBytes: weightBytes(cfg, dtypeBytes(cfg.dtype)), chunks: () => mergedSafetensorsChunks(cfg, opened.weights, a) },

@@ -5,7 +5,8 @@ import { linearShape } from '../engine/model/config';
 import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
 import { loraKeyA, loraKeyB, referenceForward } from '../engine/reference/model';
 import { collectChunks, readGguf } from '../engine/model/gguf-format';
-import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ollamaModelfile, tokenizerKvs } from './gguf';
+import { detectPreTokenizer, exportBaseGguf, exportLoraGguf, ggufLoraAlpha, ggufWeightType, ollamaModelfile, tokenizerKvs } from './gguf';
+import { quantize } from '../engine/model/quant';
 import { permuteRowsForRope } from '../engine/model/gguf-model';
 import { LINEAR_MODULES, type LoraAdapter } from './lora';
 import { mergedConfigJson, mergedSafetensorsChunks } from './merged';
@@ -64,9 +65,28 @@ describe('llama.cpp conventions', () => {
     expect(() => detectPreTokenizer({ pre_tokenizer: { type: 'Metaspace' } })).toThrow(/pass `pre` explicitly/);
   });
 
-  it('refuses a SentencePiece-style tokenizer (byte fallback: Gemma, Llama 2) by name, even with `pre` given', () => {
+  it('writes a SentencePiece-style tokenizer (byte fallback: Llama 2, Gemma) as llama.cpp\'s SPM vocabulary: scores from the merge order', () => {
+    for (const kind of ['llama', 'gemma'] as const) {
+      const sp = buildTinyModel({ seed: 5, tokenizer: kind });
+      const kvs = new Map(tokenizerKvs(sp.config, { tokenizerJson: sp.tokenizerJson, tokenizerConfig: sp.tokenizerConfig }).map((e) => [e.key, e.value]));
+      expect([kvs.get('tokenizer.ggml.model'), kvs.get('tokenizer.ggml.pre'), kvs.get('tokenizer.ggml.add_space_prefix'), kvs.get('tokenizer.ggml.merges')]).toEqual(['llama', 'default', kind === 'llama', undefined]);
+      const tokens = kvs.get('tokenizer.ggml.tokens') as string[];
+      const scores = kvs.get('tokenizer.ggml.scores') as number[];
+      const types = kvs.get('tokenizer.ggml.token_type') as number[];
+      expect([tokens[0], types[0], kvs.get('tokenizer.ggml.unknown_token_id')]).toEqual(['<unk>', 2, 0]); // UNKNOWN
+      expect([tokens[1], types[1], tokens[3], types[3], tokens[258], types[258]]).toEqual(['<s>', 3, '<0x00>', 6, '<0xFF>', 6]); // CONTROL, BYTE
+      const merges = (sp.tokenizerJson.model as { merges: string[] }).merges;
+      // the k-th merge's token scores −k (the first merge making it), unmerged pieces 0
+      merges.forEach((m, k) => {
+        const t = m.replace(' ', '');
+        if (merges.findIndex((x) => x.replace(' ', '') === t) === k) expect(scores[tokens.indexOf(t)], m).toBe(-k);
+      });
+      expect(scores[tokens.indexOf('▁')]).toBe(0);
+    }
+    // llama.cpp's SPM tokenizer does no other normalization: anything else is refused by name.
     const sp = buildTinyModel({ seed: 5, tokenizer: 'llama' });
-    expect(() => tokenizerKvs(sp.config, { tokenizerJson: sp.tokenizerJson }, { pre: 'default' })).toThrow(/SentencePiece-style BPE with byte fallback \(Gemma, Llama 2\), which is not supported for base or merged GGUF files/);
+    const metaspace = { ...sp.tokenizerJson, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first' } };
+    expect(() => tokenizerKvs(sp.config, { tokenizerJson: metaspace })).toThrow(/normalizes text in a way llama.cpp's SPM tokenizer does not \(supported: Replace\(" ", "▁"\) as Gemma, Prepend\("▁"\) \+ Replace as Llama 2, no pre-tokenizer\)/);
   });
 
   it('base GGUF: llama KVs, tensor names, permuted q/k, untouched v', async () => {
@@ -83,6 +103,43 @@ describe('llama.cpp conventions', () => {
     const q = tiny.weights.get('model.layers.0.self_attn.q_proj.weight')!;
     expect(Array.from(await g.readF32('blk.0.attn_q.weight'))).toEqual(Array.from(permuteRowsForRope(q, 16, 16, 2)));
     expect(Array.from(await g.readF32('blk.1.attn_v.weight'))).toEqual(Array.from(tiny.weights.get('model.layers.1.self_attn.v_proj.weight')!));
+  });
+
+  it('base GGUF in Q4_K_M: llama-quantize\'s mix of Q4_K and Q6_K, each tensor ggml\'s reference blocks of the (permuted) weights', async () => {
+    // 2 layers: useMoreBits picks layer 1 (≥ 7n/8) only
+    const m = buildTinyModel({ layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 2, intermediateSize: 256, tied: false, seed: 5 });
+    const src = { readF32: async (n: string) => m.weights.get(n)! };
+    const tok = { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig };
+    const g = await readGguf(memorySource(await exportBaseGguf(m.config, src, tok, { type: 'Q4_K_M' }), 'q4km.gguf'));
+    expect(g.get('general.file_type')).toBe(15); // LLAMA_FTYPE_MOSTLY_Q4_K_M
+    const typeOf = (n: string) => g.tensors.find((t) => t.name === n)!.typeName;
+    for (let i = 0; i < 2; i++) {
+      for (const n of ['attn_v', 'ffn_down']) expect(typeOf(`blk.${i}.${n}.weight`), `blk.${i}.${n}`).toBe(i === 1 ? 'Q6_K' : 'Q4_K');
+      for (const n of ['attn_q', 'attn_k', 'attn_output', 'ffn_gate', 'ffn_up']) expect(typeOf(`blk.${i}.${n}.weight`)).toBe('Q4_K');
+      expect(typeOf(`blk.${i}.attn_norm.weight`)).toBe('F32');
+    }
+    expect([typeOf('output.weight'), typeOf('token_embd.weight')]).toEqual(['Q6_K', 'Q4_K']);
+    const q = m.weights.get('model.layers.0.self_attn.q_proj.weight')!;
+    expect(Array.from(await g.readRaw('blk.0.attn_q.weight'))).toEqual(Array.from(quantize('Q4_K', permuteRowsForRope(q, 256, 256, 4), 256)));
+    expect(Array.from(await g.readRaw('blk.1.ffn_down.weight'))).toEqual(Array.from(quantize('Q6_K', m.weights.get('model.layers.1.mlp.down_proj.weight')!, 256)));
+  }, 60_000);
+
+  it('Q4_K_M picks Q6_K for v/down on useMoreBits layers and the LM head (the embedding when tied); rows that are not whole 256-value blocks get Q8_0', () => {
+    const cfg = buildTinyModel({ layers: 8, hiddenSize: 32, numHeads: 2, numKvHeads: 1, intermediateSize: 64, tied: false, seed: 5 }).config;
+    const pick = (c: typeof cfg, name: string, shape = [512, 256]) => ggufWeightType(c, 'Q4_K_M', name, shape);
+    // 8 layers: layers 0 (< n/8), 7 (≥ 7n/8), and 3, 6 ((i − n/8) mod 3 = 2)
+    for (let i = 0; i < 8; i++) {
+      const want = [0, 3, 6, 7].includes(i) ? 'Q6_K' : 'Q4_K';
+      expect([pick(cfg, `model.layers.${i}.self_attn.v_proj.weight`), pick(cfg, `model.layers.${i}.mlp.down_proj.weight`)], `layer ${i}`).toEqual([want, want]);
+      expect(pick(cfg, `model.layers.${i}.self_attn.q_proj.weight`)).toBe('Q4_K');
+    }
+    expect(pick(cfg, 'lm_head.weight')).toBe('Q6_K');
+    expect(pick(cfg, 'model.embed_tokens.weight')).toBe('Q4_K');
+    expect(pick({ ...cfg, tieWordEmbeddings: true }, 'model.embed_tokens.weight')).toBe('Q6_K');
+    expect(pick(cfg, 'model.layers.1.self_attn.q_proj.weight', [640, 640])).toBe('Q8_0');
+    expect(pick(cfg, 'lm_head.weight', [300, 640])).toBe('Q8_0');
+    expect(ggufWeightType(cfg, 'Q6_K', 'model.layers.1.mlp.down_proj.weight', [256, 96])).toBe('Q8_0');
+    expect(ggufWeightType(cfg, 'Q4_0', 'model.layers.1.mlp.down_proj.weight', [256, 96])).toBe('Q4_0'); // a 32-value block type keeps its type (the writer checks rows)
   });
 
   it('LoRA GGUF: adapter KVs, alpha (·√r for rsLoRA), lora_b of q/k permuted, lora_a untouched', async () => {

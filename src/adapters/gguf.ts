@@ -7,7 +7,7 @@ import { type ModelConfig, expectedTensors, linearWeightName } from '../engine/m
 import { type GgufKv, type GgufTensorSpec, collectChunks, ggufChunks, kv } from '../engine/model/gguf-format';
 import { GGUF_MODULE, ggufArchitecture, ggufNormShift, ggufTensorName, llama3Factors, permuteRowsForRope, ropePermuteHeads } from '../engine/model/gguf-model';
 import type { FloatDtype } from '../engine/model/dtype';
-import type { QuantizableType } from '../engine/model/quant';
+import { GGML_BLOCK, type GgmlType, type QuantType } from '../engine/model/quant';
 import { type LoraAdapter, LoraAdapterError, adaptedModules, loraScaling, mergeIntoWeight, validateAdapter } from './lora';
 
 /** Anything that yields base weights as float32 by HF name (a SafetensorsFile, a sharded model, a Map wrapper). */
@@ -57,7 +57,7 @@ export interface TokenizerFiles {
   generationConfig?: string | unknown | null;
 }
 
-const TOKEN_TYPE = { NORMAL: 1, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5 } as const;
+const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 function asJson(x: unknown, what: string): Record<string, unknown> {
   return parseJsonObject(x, (problem, cause) => {
@@ -88,7 +88,31 @@ function tokenContent(t: unknown): string | null {
   return null;
 }
 
-/** tokenizer.ggml.* KVs from a byte-level BPE tokenizer.json (llama.cpp's "gpt2" model). */
+const SPIECE_UNDERLINE = '▁';
+
+/**
+ * Whether a SentencePiece-style tokenizer.json prepends "▁" to the text (llama.cpp's
+ * add_space_prefix): Llama 2's normalizer is Prepend("▁") then Replace(" ", "▁"); Gemma's is the
+ * Replace alone. Other normalizers are refused: llama.cpp's SPM tokenizer does only these.
+ */
+function spmSpacePrefix(tok: Record<string, unknown>): boolean {
+  const n = tok.normalizer as { type?: string; normalizers?: Array<{ type?: string; prepend?: string; pattern?: { String?: string }; content?: string }> } | null;
+  const isReplace = (x: { type?: string; pattern?: { String?: string }; content?: string } | undefined) => x?.type === 'Replace' && x.pattern?.String === ' ' && x.content === SPIECE_UNDERLINE;
+  if (tok.pre_tokenizer == null) {
+    if (isReplace(n ?? undefined)) return false;
+    const list = n?.type === 'Sequence' ? n.normalizers ?? [] : [];
+    if (list.length === 2 && list[0].type === 'Prepend' && list[0].prepend === SPIECE_UNDERLINE && isReplace(list[1])) return true;
+  }
+  throw new Error('GGUF export: this SentencePiece-style tokenizer.json normalizes text in a way llama.cpp\'s SPM tokenizer does not (supported: Replace(" ", "▁") as Gemma, Prepend("▁") + Replace as Llama 2, no pre-tokenizer)');
+}
+
+/**
+ * tokenizer.ggml.* KVs from a tokenizer.json: a byte-level BPE is llama.cpp's "gpt2" model (tokens
+ * and merges); a SentencePiece-style BPE with byte fallback (Gemma, Llama 2) its "llama" (SPM)
+ * model, whose merge order is a score per token: llama.cpp merges the adjacent pair whose
+ * concatenation has the highest score, so a token's score is minus the rank of the first merge
+ * that makes it (tokens no merge makes: 0, as SentencePiece's own user-defined pieces).
+ */
 export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pre?: string } = {}): GgufKv[] {
   const tok = asJson(files.tokenizerJson, 'tokenizer.json');
   const tcfg = files.tokenizerConfig ? asJson(files.tokenizerConfig, 'tokenizer_config.json') : {};
@@ -97,11 +121,9 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
     throw new Error(`GGUF export: tokenizer.json model type ${JSON.stringify(model?.type)} is not supported (supported: byte-level BPE)`);
   }
-  // SentencePiece-derived BPE (Gemma, Llama 2): llama.cpp needs its "llama" tokenizer model with
-  // scores from tokenizer.model, which is not written here; the gpt2 model would split text wrongly.
-  if ((model as { byte_fallback?: unknown }).byte_fallback === true) {
-    throw new Error('GGUF export: tokenizer.json is a SentencePiece-style BPE with byte fallback (Gemma, Llama 2), which is not supported for base or merged GGUF files (supported: byte-level BPE); export the GGUF LoRA for an existing GGUF of the model, or merged safetensors');
-  }
+  const spm = (model as { byte_fallback?: unknown }).byte_fallback === true;
+  const spacePrefix = spm && spmSpacePrefix(tok);
+  const unk = typeof (model as { unk_token?: unknown }).unk_token === 'string' ? (model as { unk_token: string }).unk_token : null;
   const byId = new Map<number, string>();
   for (const [t, id] of Object.entries(model.vocab)) byId.set(id, t);
   const added = new Map<number, { content: string; special: boolean }>();
@@ -121,7 +143,9 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
     } else {
       tokens.push(t);
       const a = added.get(i);
-      types.push(!a ? TOKEN_TYPE.NORMAL : a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED);
+      if (spm && t === unk) types.push(TOKEN_TYPE.UNKNOWN);
+      else if (a) types.push(a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED);
+      else types.push(spm && /^<0x[0-9A-F]{2}>$/.test(t) ? TOKEN_TYPE.BYTE : TOKEN_TYPE.NORMAL);
     }
   }
   const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
@@ -134,13 +158,32 @@ export function tokenizerKvs(cfg: ModelConfig, files: TokenizerFiles, opts: { pr
   const eos = idOf(tokenContent(tcfg.eos_token)) ?? firstId(gcfg.eos_token_id) ?? cfg.eosTokenIds[0] ?? null;
   const bos = idOf(tokenContent(tcfg.bos_token)) ?? firstId(gcfg.bos_token_id) ?? cfg.bosTokenId;
   const pad = idOf(tokenContent(tcfg.pad_token)) ?? firstId(gcfg.pad_token_id);
-  const out: GgufKv[] = [
-    kv.str('tokenizer.ggml.model', 'gpt2'),
-    kv.str('tokenizer.ggml.pre', opts.pre ?? detectPreTokenizer(tok)),
-    kv.arr('tokenizer.ggml.tokens', 'string', tokens),
-    kv.arr('tokenizer.ggml.token_type', 'i32', types),
-    kv.arr('tokenizer.ggml.merges', 'string', merges),
-  ];
+  const out: GgufKv[] = [];
+  if (spm) {
+    const firstRank = new Map<string, number>();
+    merges.forEach((m, r) => {
+      const t = m.replace(' ', ''); // merges are "left right"; SentencePiece pieces hold no spaces
+      if (!firstRank.has(t)) firstRank.set(t, r);
+    });
+    const unkId = idOf(unk);
+    out.push(
+      kv.str('tokenizer.ggml.model', 'llama'),
+      kv.str('tokenizer.ggml.pre', 'default'),
+      kv.arr('tokenizer.ggml.tokens', 'string', tokens),
+      kv.arr('tokenizer.ggml.scores', 'f32', tokens.map((t) => (firstRank.has(t) ? -firstRank.get(t)! : 0))),
+      kv.arr('tokenizer.ggml.token_type', 'i32', types),
+      kv.bool('tokenizer.ggml.add_space_prefix', spacePrefix),
+    );
+    if (unkId !== null) out.push(kv.u32('tokenizer.ggml.unknown_token_id', unkId));
+  } else {
+    out.push(
+      kv.str('tokenizer.ggml.model', 'gpt2'),
+      kv.str('tokenizer.ggml.pre', opts.pre ?? detectPreTokenizer(tok)),
+      kv.arr('tokenizer.ggml.tokens', 'string', tokens),
+      kv.arr('tokenizer.ggml.token_type', 'i32', types),
+      kv.arr('tokenizer.ggml.merges', 'string', merges),
+    );
+  }
   if (bos !== null) out.push(kv.u32('tokenizer.ggml.bos_token_id', bos));
   if (eos !== null) out.push(kv.u32('tokenizer.ggml.eos_token_id', eos));
   if (pad !== null) out.push(kv.u32('tokenizer.ggml.padding_token_id', pad));
@@ -158,15 +201,40 @@ export interface BaseGgufOptions {
   pre?: string;
   /**
    * Type of the 2-D weights (norms and biases stay F32, as llama.cpp requires): F32 (default),
-   * F16, BF16, or Q8_0 / Q4_0 with ggml's reference quantizers (rows must be multiples of 32).
+   * F16, BF16, a block type with ggml's reference quantizers, or llama.cpp's Q4_K_M mix (see
+   * ggufWeightType).
    */
-  type?: FloatDtype | QuantizableType;
+  type?: GgufWeightType;
   /** Fold this adapter into the weights (a merged model). */
   merge?: LoraAdapter;
 }
 
-/** llama.cpp's general.file_type (enum llama_ftype) of a model whose 2-D weights have this type. */
-const LLAMA_FTYPE: Record<FloatDtype | QuantizableType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+/** The weight types of a GGUF file: one type for every 2-D weight, or llama-quantize's Q4_K_M mix. */
+export type GgufWeightType = FloatDtype | QuantType | 'Q4_K_M';
+
+/** llama.cpp's general.file_type (enum llama_ftype) of such a file (all-Q4_K is its nearest, Q4_K_S). */
+const LLAMA_FTYPE: Record<GgufWeightType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 14, Q4_K_M: 15, Q6_K: 18, BF16: 32 };
+
+/** llama-quantize's use_more_bits: the first and last eighth of the layers, and every third between. */
+const useMoreBits = (i: number, n: number): boolean => i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
+
+/**
+ * The type of one 2-D weight (HF name, torch shape) in a file of `type`. Q4_K_M is what
+ * llama-quantize picks without an importance matrix (llama_tensor_get_type): the LM head (the
+ * token embedding when tied) Q6_K; v_proj and down_proj Q6_K on the layers useMoreBits picks;
+ * the rest Q4_K. A k-quant needs rows of whole 256-value blocks: other rows get Q8_0, as
+ * llama.cpp does for Q6_K and the LM head (for Q4_K it picks Q5_0, which the studio does not read).
+ */
+export function ggufWeightType(cfg: ModelConfig, type: GgufWeightType, name: string, shape: readonly number[]): GgmlType {
+  let t: GgmlType = type === 'Q4_K_M' ? 'Q4_K' : type;
+  if (type === 'Q4_K_M') {
+    const layer = /^model\.layers\.(\d+)\.(?:self_attn\.v_proj|mlp\.down_proj)\.weight$/.exec(name);
+    if (name === 'lm_head.weight' || (cfg.tieWordEmbeddings && name === 'model.embed_tokens.weight')) t = 'Q6_K';
+    else if (layer && useMoreBits(Number(layer[1]), cfg.numLayers)) t = 'Q6_K';
+  }
+  if ((t === 'Q4_K' || t === 'Q6_K') && shape[shape.length - 1] % GGML_BLOCK[t].values) t = 'Q8_0';
+  return t;
+}
 
 /**
  * Streams a GGUF of the base model (or of base + LoRA merged when `opts.merge` is set),
@@ -186,7 +254,7 @@ export function baseGgufChunks(cfg: ModelConfig, weights: WeightSource, tokenize
   }
   for (const t of expectedTensors(cfg)) {
     const name = ggufTensorName(t.name, cfg.architecture);
-    specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? type : 'F32' });
+    specs.push({ name, shape: t.shape, type: t.shape.length === 2 ? ggufWeightType(cfg, type, t.name, t.shape) : 'F32' });
     const heads = ropePermuteHeads(cfg, t.name);
     const shift = ggufNormShift(cfg, t.name);
     source.set(name, async () => {

@@ -14,6 +14,7 @@ import { SafetensorsFile, memorySource } from '../engine/model/safetensors';
 import { openGgufModel } from '../engine/model/gguf-model';
 import type { GgmlType } from '../engine/model/quant';
 import { requantizeGguf } from '../engine/model/quant.testutil';
+import { loadTokenizer } from '../data/tokenizer';
 
 let llama: Llama;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -242,5 +243,42 @@ describe.each<[string, TinyModelOptions]>([
     for (const n of ours.weights.names()) expect(ours.weights.info(n).type).toBe(ours.weights.info(n).shape.length === 2 ? type : 'F32');
     const { diff } = await compare(bytes, `quant-${opts.seed}-${type}.gguf`);
     expect(diff).toBeLessThan(QUANT_TOL);
+  }, 60_000);
+});
+
+// SentencePiece-style tokenizers (byte fallback: Llama 2, Gemma) go into the GGUF as llama.cpp's
+// SPM vocabulary: scores (minus the rank of the first merge making each token), byte and control
+// token types, the "▁" prefix flag. llama.cpp's tokenizer must then give our tokenizer's ids
+// on text with spaces, newlines, tabs, digits, accents, CJK, emoji, special-token text, and on
+// random runs of the vocabulary's pieces (which exercise the merge order).
+describe.each([
+  ['llama', { tokenizer: 'llama', layers: 2, hiddenSize: 32, numHeads: 4, numKvHeads: 2, intermediateSize: 40, seed: 31 }],
+  ['gemma', { ...GEMMA_LLAMA_CPP, tokenizer: 'gemma', seed: 32 }],
+] as const)('llama.cpp tokenizes our SentencePiece-style (%s) GGUF as our tokenizer does', (_kind, opts) => {
+  it('same ids on fixed and random texts', async () => {
+    const model = buildTinyModel(opts);
+    const path = await writeGguf(`spm-${opts.seed}.gguf`, await exportBaseGguf(model.config, await weightSource(model), tokenizerFiles(model), { name: 'tiny' }));
+    const ours = loadTokenizer({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig });
+    const vocab = (model.tokenizerJson.model as { vocab: Record<string, number> }).vocab;
+    const pieces = Object.keys(vocab).filter((t) => !/^<.*>$/.test(t));
+    const r = rng(7);
+    const texts = [
+      'hello world', 'The quick brown fox jumps over the lazy dog.', '  two  spaces', 'line one\nline two\n\nthree', 'tabs\tand\ttabs', 'digits 12345 and 3.14159',
+      'unicode: café naïve 日本語 🙂', 'a', ' leading', 'trailing ', '   ', 'capital capitals capitalism', '</s> and <s> inside', '<unk>',
+      ...Array.from({ length: 200 }, () => Array.from({ length: 1 + Math.floor(r() * 10) }, () => pieces[Math.floor(r() * pieces.length)].replaceAll('▁', ' ')).join('') + (r() < 0.2 ? '\n' : '')),
+    ];
+    const cpp = await llama.loadModel({ modelPath: path, vocabOnly: true });
+    try {
+      let chars = 0, toks = 0;
+      for (const t of texts) {
+        const want = ours.encode(t);
+        expect(Array.from(cpp.tokenize(t, true)), JSON.stringify(t)).toEqual(want);
+        chars += Array.from(t).length;
+        toks += want.length;
+      }
+      expect(toks).toBeLessThan(0.6 * chars); // merges made most tokens, so their order was tested
+    } finally {
+      await cpp.dispose();
+    }
   }, 60_000);
 });

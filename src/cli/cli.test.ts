@@ -163,6 +163,25 @@ describe('lora-studio CLI', () => {
     expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 
+  it('export --format merged-gguf --gguf-type Q4_K_M writes llama-quantize\'s mix; a bad or misplaced --gguf-type is refused', async () => {
+    // A 256-wide model, so that the k-quants fit (rows of whole 256-value blocks).
+    const wideDir = join(dir, 'wide');
+    const wide = await writeTinyModel(wideDir, { layers: 2, hiddenSize: 256, numHeads: 4, numKvHeads: 2, intermediateSize: 256, tied: false, seed: 8 });
+    const wideAdapter = join(dir, 'wide-adapter');
+    await writePeftAdapter(wideAdapter, randomAdapter(wide), wide);
+    const out = join(dir, 'out-q4km');
+    const r = await run(['export', '--model', wideDir, '--adapter', wideAdapter, '--format', 'merged-gguf', '--gguf-type', 'Q4_K_M', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const g = await readGguf(memorySource(await readFile(join(out, 'model.gguf'))));
+    expect(g.get('general.file_type')).toBe(15);
+    const types = Object.fromEntries(g.tensors.map((t) => [t.name, t.typeName]));
+    expect([types['blk.0.attn_q.weight'], types['blk.1.ffn_down.weight'], types['output.weight'], types['output_norm.weight']]).toEqual(['Q4_K', 'Q6_K', 'Q6_K', 'F32']);
+    const bad = await run(['export', '--model', wideDir, '--adapter', wideAdapter, '--format', 'merged-gguf', '--gguf-type', 'Q5_K', '--out', join(dir, 'out-bad')]);
+    expect(bad.err).toMatch(/--gguf-type Q5_K: expected one of F32, F16, BF16, Q8_0, Q4_0, Q4_K_M/);
+    const misplaced = await run(['export', '--model', wideDir, '--adapter', wideAdapter, '--format', 'merged', '--gguf-type', 'Q8_0', '--out', join(dir, 'out-bad')]);
+    expect(misplaced.err).toMatch(/--gguf-type belongs to --format merged-gguf/);
+  }, 60_000);
+
   it('a failed export leaves no output folder behind', async () => {
     const out = join(dir, 'out-fail');
     const badAdapter = join(dir, 'bad-adapter');

@@ -41,9 +41,10 @@ const commands: Record<string, Command> = {
   logits: { run: logitsCommand, options: LOGITS_OPTIONS, help: LOGITS_HELP },
   export: {
     run: exportCommand,
-    options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' }, gpus: { type: 'string' } },
+    options: { ...COMMON, adapter: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'gguf-type': { type: 'string' }, data: { type: 'string' }, gpus: { type: 'string' } },
     help:
       'export --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out DIR [--force]\n' +
+      '  --gguf-type F32|F16|BF16|Q8_0|Q4_0|Q4_K_M  weights of a merged-gguf (default F32); Q4_K_M as llama-quantize mixes Q4_K and Q6_K\n' +
       '  --format axolotl|trl --data FILE [--gpus N]  the run that trained the adapter (its training_settings.json) as an Axolotl YAML or TRL script,\n' +
       '    with the trained and held-out examples as JSONL, a multi-GPU launch config and a README; --data is the file the run trained on; --gpus (1) sets the accumulation',
   },

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ModelConfig } from '../../engine/model/config';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../../adapters/peft';
 import { loadPeftFiles } from '../../adapters/load';
-import { EXPORT_FORMATS, type ExportBase, type ExportFormat, exportFiles } from '../../adapters/export';
+import { EXPORT_FORMATS, type ExportBase, type ExportFormat, type ExportOptions, MERGED_GGUF_TYPES, exportFiles } from '../../adapters/export';
 import type { LoraAdapter } from '../../adapters/lora';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -30,7 +30,7 @@ export async function loadPeftDir(dir: string, base: { config: ModelConfig }): P
 }
 
 /** Writes the pipeline's files for `adapter` in `format` into the folder `dir` (which exists and is empty). */
-export async function writeExport(format: ExportFormat, dir: string, base: ExportBase, adapter: LoraAdapter, opts: { name: string; baseModelId: string }): Promise<string[]> {
+export async function writeExport(format: ExportFormat, dir: string, base: ExportBase, adapter: LoraAdapter, opts: ExportOptions): Promise<string[]> {
   const files = await exportFiles(format, base, adapter, opts);
   for (const f of files) await writeChunks(join(dir, f.name), f.chunks());
   return files.map((f) => f.name);
@@ -45,13 +45,16 @@ export async function exportCommand(v: Values, out: (l: string) => void): Promis
   checkOutPath(outDir, v.force === true);
   if ((RECIPE_TARGETS as readonly string[]).includes(format)) return recipeCommand(format as RecipeTarget, v, out);
   if (v.data !== undefined || v.gpus !== undefined) throw new CliError(`--data and --gpus belong to --format ${RECIPE_TARGETS.join('|')}`);
+  const ggufType = optStr(v, 'gguf-type');
+  if (ggufType !== undefined && format !== 'merged-gguf') throw new CliError('--gguf-type belongs to --format merged-gguf');
+  if (ggufType !== undefined && !(MERGED_GGUF_TYPES as readonly string[]).includes(ggufType)) throw new CliError(`--gguf-type ${ggufType}: expected one of ${MERGED_GGUF_TYPES.join(', ')}`);
   const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
   let written: string[] = [];
   try {
     const base: ExportBase = { config: files.opened.config, model: files };
     const adapter = await loadPeftDir(adapterDir, base);
     // The adapter's recorded base model, else the folder it is exported against.
-    const opts = { name: basename(adapterDir), baseModelId: adapter.config.baseModel || modelDir };
+    const opts: ExportOptions = { name: basename(adapterDir), baseModelId: adapter.config.baseModel || modelDir, ggufType: ggufType as ExportOptions['ggufType'] };
     await writeDirAtomically(outDir, async (dir) => {
       written = await writeExport(format as ExportFormat, dir, base, adapter, opts);
     });

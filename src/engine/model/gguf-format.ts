@@ -3,7 +3,7 @@
 // tensor at a time from a random-access source. Tensor types and block layouts: quant.ts.
 // Spec: ggml-org/ggml docs/gguf.md. All integers little-endian.
 import type { ByteSource } from './safetensors';
-import { type GgmlType, GGML_TYPES, type QuantizableType, dequantize, describeGgmlType, ggmlRowBytes, ggmlTypeName, isQuantType, quantize } from './quant';
+import { type GgmlType, GGML_TYPES, dequantize, describeGgmlType, ggmlRowBytes, ggmlTypeName, quantize } from './quant';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as LE u32
 export const GGUF_VERSION = 3;
@@ -165,7 +165,7 @@ export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: readonly GgufT
 
 /**
  * A tensor's bytes, padded: float values are encoded (F32/F16/BF16) or quantized with ggml's
- * reference quantizer (Q8_0/Q4_0); raw bytes (any type, e.g. Q4_K/Q6_K blocks) are written as given.
+ * reference quantizer (Q8_0, Q4_0, Q4_K, Q6_K); raw bytes (blocks already made) are written as given.
  */
 function encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, align: number): Uint8Array {
   const size = tensorByteSize(t);
@@ -177,8 +177,7 @@ function encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, al
   }
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${n}`);
-  if (t.type !== 'Q8_0' && t.type !== 'Q4_0' && isQuantType(t.type)) throw new GgufError(`GGUF writer: tensor "${t.name}": no ${t.type} quantizer here, give its blocks as bytes (quantizers: Q8_0, Q4_0)`);
-  out.set(quantize(t.type as QuantizableType, data, t.shape.length ? t.shape[t.shape.length - 1] : 1));
+  out.set(quantize(t.type, data, t.shape.length ? t.shape[t.shape.length - 1] : 1));
   return out;
 }
 

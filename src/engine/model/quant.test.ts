@@ -3,9 +3,9 @@ import { rng } from '../../../test/numeric';
 import { f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
 import { buildTinyModel } from '../../../test/fixtures/tiny-model';
 import { isLinearWeight } from './config';
-import { GGML_BLOCK, type QuantType, dequantize, describeGgmlType, ggmlByteSize, q4kScaleMin, quantize, quantizeOnLoad, quantizeTensor } from './quant';
+import { GGML_BLOCK, type QuantType, dequantize, describeGgmlType, ggmlByteSize, packQ4KScales, q4kScaleMin, quantize, quantizeOnLoad, quantizeTensor } from './quant';
 import { SafetensorsFile, memorySource } from './safetensors';
-import { encodeQ4K, encodeQ6K, packQ4KScales } from './quant.testutil';
+import golden from '../../../test/fixtures/ggml-kquants/golden.json';
 
 const h = (bytes: Uint8Array, o: number) => f16BitsToNumber(bytes[o] | (bytes[o + 1] << 8));
 const i8 = (b: number) => (b > 127 ? b - 256 : b);
@@ -216,14 +216,51 @@ describe('ggml reference quantizers (quantize-on-load)', () => {
     expect(() => quantizeTensor('Q8_0', { name: 'ids', dtype: 'I32', shape: [32], data: new Uint8Array(128) })).toThrow(/ids: dtype I32 is not a float dtype/);
   });
 
-  it('the test-only Q4_K / Q6_K encoders produce valid blocks close to their input', () => {
-    const r = rng(4);
-    const x = Float32Array.from({ length: 512 }, () => r() - 0.3);
-    const q4 = dequantize('Q4_K', encodeQ4K(x));
-    const q6 = dequantize('Q6_K', encodeQ6K(x));
+  // Bit for bit what ggml's quantize_row_q4_K_ref / quantize_row_q6_K_ref write (golden.json:
+  // blocks made by ggml's C code, see golden.c), on blocks chosen for the search's corner cases:
+  // all-positive and all-negative sub-blocks (the min clamps to 0), zero and constant sub-blocks
+  // (scale 0: ggml keeps the search's codes), outliers, large and tiny magnitudes.
+  it.each(['Q4_K', 'Q6_K'] as const)('%s: the same bytes as ggml\'s reference quantizer', (type) => {
+    const x = new Float32Array(Uint8Array.from(Buffer.from(golden.input, 'base64')).buffer);
+    const want = Buffer.from(golden[type], 'base64');
+    const got = quantize(type, x, 512); // rows of two blocks: the quantizer runs block by block
+    expect(got.byteLength).toBe(want.byteLength);
+    const bad: number[] = [];
+    for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) bad.push(i);
+    expect(bad.slice(0, 10)).toEqual([]);
+  });
+
+  /** Root-mean-square error of a round trip through `type`. */
+  const rmse = (type: QuantType, x: Float32Array) => {
+    const y = dequantize(type, quantize(type, x, 256));
+    return Math.sqrt(x.reduce((a, v, i) => a + (v - y[i]) ** 2, 0) / x.length);
+  };
+
+  it('Q4_K / Q6_K: every code is the nearest on its sub-block grid (or clipped to it), and the error is what each format allows', () => {
+    const r = rng(5);
+    const x = Float32Array.from({ length: 64 * 256 }, () => (r() + r() + r() + r() - 2) * 0.05 * (r() < 0.01 ? 20 : 1));
+    const q4 = quantize('Q4_K', x, 256), y4 = dequantize('Q4_K', q4);
+    const q6 = quantize('Q6_K', x, 256), y6 = dequantize('Q6_K', q6);
     for (let i = 0; i < x.length; i++) {
-      expect(Math.abs(q4[i] - x[i])).toBeLessThan(0.1); // range ~1 over 15 steps, 6-bit scales
-      expect(Math.abs(q6[i] - x[i])).toBeLessThan(0.03); // 63 steps
+      const b = Math.floor(i / 256), e = i % 256;
+      const [sc, m] = q4kScaleMin(q4.subarray(b * 144 + 4, b * 144 + 16), e >> 5);
+      const step4 = h(q4, b * 144) * sc, lo4 = -h(q4, b * 144 + 2) * m; // grid lo4 + step4·(0..15)
+      const want4 = Math.min(lo4 + 15 * step4, Math.max(lo4, x[i]));
+      expect(Math.abs(y4[i] - want4), `Q4_K element ${i}`).toBeLessThanOrEqual(step4 / 2 + 1e-6 * Math.abs(x[i]));
+      const step6 = h(q6, b * 210 + 208) * i8(q6[b * 210 + 192 + (e >> 4)]); // grid step6·(−32..31)
+      const a = Math.abs(step6);
+      const want6 = Math.min(31 * a, Math.max(-32 * a, x[i] * Math.sign(step6))) * Math.sign(step6);
+      expect(Math.abs(y6[i] - want6), `Q6_K element ${i}`).toBeLessThanOrEqual(a / 2 + 1e-6 * Math.abs(x[i]));
+    }
+    // Quality as the formats promise: Q4_K below Q4_0 at the same 4.5 bits per weight; Q6_K's 64 levels ~4× finer than Q4_K's 16.
+    expect(rmse('Q4_K', x)).toBeLessThan(0.8 * rmse('Q4_0', x));
+    expect(rmse('Q6_K', x)).toBeLessThan(rmse('Q4_K', x) / 3);
+  });
+
+  it('Q4_K / Q6_K: all-zero input gives zero blocks; rows must be whole 256-value blocks', () => {
+    for (const type of ['Q4_K', 'Q6_K'] as const) {
+      expect(Array.from(dequantize(type, quantize(type, new Float32Array(256), 256))).every((v) => v === 0)).toBe(true);
+      expect(() => quantize(type, new Float32Array(256), 128)).toThrow(new RegExp(`${type}: a row of 128 values is not a whole number of 256-value blocks`));
     }
   });
 });

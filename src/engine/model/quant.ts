@@ -1,7 +1,8 @@
 // ggml tensor types as GGUF stores them: float types and the block-quantized formats Q8_0,
 // Q4_0, Q4_K and Q6_K. Dequantization reproduces ggml's dequantize_row_* bit for bit (same
-// f32 rounding steps); the Q8_0/Q4_0 quantizers are ggml's quantize_row_*_ref, for
-// quantize-on-load of float checkpoints. Blocks run along a row (ne0, a weight's input
+// f32 rounding steps); the quantizers are ggml's quantize_row_*_ref (what llama-quantize runs
+// without an importance matrix), every f32 step emulated, for quantize-on-load of float
+// checkpoints and for writing GGUF files. Blocks run along a row (ne0, a weight's input
 // features), so a row is always a whole number of blocks. Pure functions over bytes.
 // Source: ggml-org/llama.cpp ggml/src/ggml-quants.c, ggml-common.h.
 import { type FloatDtype, bytesToFloat32, f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
@@ -13,8 +14,6 @@ export const GGML_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14
 export type GgmlType = keyof typeof GGML_TYPES;
 export type QuantType = Exclude<GgmlType, FloatDtype>;
 export const QUANT_TYPES: readonly QuantType[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
-/** Types with a quantizer here (ggml's reference quantizers). */
-export type QuantizableType = 'Q8_0' | 'Q4_0';
 
 /** Values per block and bytes per block (1 value for float types). */
 export const GGML_BLOCK: Record<GgmlType, { values: number; bytes: number }> = {
@@ -104,6 +103,16 @@ function dequantizeQ4_0(x: Uint8Array, y: Float32Array): void {
 export function q4kScaleMin(scales: Uint8Array, j: number): [scale: number, min: number] {
   if (j < 4) return [scales[j] & 63, scales[j + 4] & 63];
   return [(scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4)];
+}
+
+/** The inverse of q4kScaleMin: 8 six-bit scales and mins → Q4_K's 12 scale bytes. */
+export function packQ4KScales(sc: ArrayLike<number>, m: ArrayLike<number>, out: Uint8Array = new Uint8Array(12)): Uint8Array {
+  for (let j = 0; j < 4; j++) {
+    out[j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
+    out[j + 4] = (m[j] & 63) | ((m[j + 4] >> 4) << 6);
+    out[j + 8] = (sc[j + 4] & 15) | ((m[j + 4] & 15) << 4);
+  }
+  return out;
 }
 
 /**
@@ -219,13 +228,219 @@ function quantizeQ4_0(x: ArrayLike<number>, out: Uint8Array): void {
   }
 }
 
-const QUANTIZE: Record<QuantizableType, (x: ArrayLike<number>, out: Uint8Array) => void> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0 };
+// ---- k-quants: ggml's quantize_row_q4_K_ref / quantize_row_q6_K_ref, every float step in f32 ----
+
+/** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1, all it is used for). */
+function nearestInt(v: number): number {
+  return Math.abs(v) <= 4194303 ? f32(v + 12582912) - 12582912 : Math.round(v);
+}
+
+const GROUP_MAX_EPS = f32(1e-15);
+const RDELTA = f32(0.1);
+
+/**
+ * make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin = −1, rdelta = 0.1, nstep = 20,
+ * use_mad = false): x ≈ scale·L − the_min with L in 0..nmax; the scale and min are searched over 21
+ * grid spacings for the least weighted squared error (each grid offset by the best min so far, as
+ * in ggml). Writes L; returns [scale, the_min].
+ */
+function makeQkx2Quants(x: Float32Array, w: Float32Array, nmax: number, L: Uint8Array, Laux: Uint8Array): [number, number] {
+  const n = x.length;
+  let min = x[0], max = x[0];
+  let sumW = w[0];
+  let sumX = f32(sumW * x[0]);
+  for (let i = 1; i < n; i++) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    sumW = f32(sumW + w[i]);
+    sumX = f32(sumX + f32(w[i] * x[i]));
+  }
+  if (min > 0) min = 0;
+  if (max === min) {
+    L.fill(0, 0, n);
+    return [0, -min];
+  }
+  let iscale = f32(nmax / f32(max - min));
+  let scale = f32(1 / iscale);
+  let bestError = 0;
+  for (let i = 0; i < n; i++) {
+    const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i] - min)))));
+    L[i] = l;
+    const diff = f32(f32(f32(scale * l) + min) - x[i]);
+    bestError = f32(bestError + f32(w[i] * f32(diff * diff)));
+  }
+  for (let is = 0; is <= 20; is++) {
+    // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
+    iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
+    let sumL = 0, sumL2 = 0, sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i] - min)))));
+      Laux[i] = l;
+      const wl = f32(w[i] * l);
+      sumL = f32(sumL + wl);
+      sumL2 = f32(sumL2 + f32(wl * l));
+      sumXL = f32(sumXL + f32(wl * x[i]));
+    }
+    const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
+    if (D > 0) {
+      let thisScale = f32(f32(f32(sumW * sumXL) - f32(sumX * sumL)) / D);
+      let thisMin = f32(f32(f32(sumL2 * sumX) - f32(sumL * sumXL)) / D);
+      if (thisMin > 0) {
+        thisMin = 0;
+        thisScale = f32(sumXL / sumL2);
+      }
+      let curError = 0;
+      for (let i = 0; i < n; i++) {
+        const diff = f32(f32(f32(thisScale * Laux[i]) + thisMin) - x[i]);
+        curError = f32(curError + f32(w[i] * f32(diff * diff)));
+      }
+      if (curError < bestError) {
+        L.set(Laux.subarray(0, n));
+        bestError = curError;
+        scale = thisScale;
+        min = thisMin;
+      }
+    }
+  }
+  return [scale, -min];
+}
+
+/** Block i (256 values) of xs as f32. */
+function block(xs: ArrayLike<number>, i: number): Float32Array {
+  return xs instanceof Float32Array ? xs.subarray(i * 256, i * 256 + 256) : Float32Array.from({ length: 256 }, (_, e) => xs[i * 256 + e]);
+}
+
+/** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
+function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
+  const L = new Uint8Array(256), Laux = new Uint8Array(32), w = new Float32Array(32);
+  const scales = new Float32Array(8), mins = new Float32Array(8);
+  const ls = new Uint8Array(8), lm = new Uint8Array(8);
+  for (let i = 0; i < xs.length / 256; i++) {
+    const x = block(xs, i);
+    const o = i * 144;
+    let maxScale = 0, maxMin = 0;
+    for (let j = 0; j < 8; j++) {
+      const xj = x.subarray(32 * j, 32 * j + 32);
+      let sumX2 = 0;
+      for (let l = 0; l < 32; l++) sumX2 = f32(sumX2 + f32(xj[l] * xj[l]));
+      const avX = f32(Math.sqrt(f32(sumX2 / 32)));
+      for (let l = 0; l < 32; l++) w[l] = f32(avX + Math.abs(xj[l]));
+      [scales[j], mins[j]] = makeQkx2Quants(xj, w, 15, L.subarray(32 * j, 32 * j + 32), Laux);
+      if (scales[j] > maxScale) maxScale = scales[j];
+      if (mins[j] > maxMin) maxMin = mins[j];
+    }
+    const invScale = maxScale > 0 ? f32(63 / maxScale) : 0;
+    const invMin = maxMin > 0 ? f32(63 / maxMin) : 0;
+    for (let j = 0; j < 8; j++) {
+      ls[j] = Math.min(63, nearestInt(f32(invScale * scales[j])) & 0xff); // uint8_t, then MIN(63, ·)
+      lm[j] = Math.min(63, nearestInt(f32(invMin * mins[j])) & 0xff);
+    }
+    packQ4KScales(ls, lm, out.subarray(o + 4, o + 16));
+    writeF16(out, o, f32(maxScale / 63));
+    writeF16(out, o + 2, f32(maxMin / 63));
+    const d16 = f16BitsToNumber(out[o] | (out[o + 1] << 8));
+    const dmin16 = f16BitsToNumber(out[o + 2] | (out[o + 3] << 8));
+    for (let j = 0; j < 8; j++) {
+      const d = f32(d16 * ls[j]);
+      if (!d) continue; // the sub-block keeps makeQkx2Quants' L, as ggml does
+      const dm = f32(dmin16 * lm[j]);
+      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, nearestInt(f32(f32(x[32 * j + l] + dm) / d))));
+    }
+    // 32 bytes per pair of sub-blocks: the first's codes in the low nibbles, the second's in the high
+    for (let j = 0; j < 4; j++) for (let l = 0; l < 32; l++) out[o + 16 + 32 * j + l] = L[64 * j + l] | (L[64 * j + 32 + l] << 4);
+  }
+}
+
+/**
+ * make_qx_quants(n, nmax, x, L, rmse_type = 1, NULL): x ≈ scale·(L − nmax), L in 0..2·nmax−1; the
+ * scale from the largest |x|, refined over 18 nearby grids by the x²-weighted least squares.
+ * Writes L; returns the scale (signed).
+ */
+function makeQxQuants(x: Float32Array, nmax: number, L: Uint8Array): number {
+  let max = 0, amax = 0;
+  for (let i = 0; i < x.length; i++) {
+    const ax = Math.abs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    L.fill(0, 0, x.length);
+    return 0;
+  }
+  /** Sums for the grid 1/iscale; writes L when `write`. */
+  const fit = (iscale: number, write: boolean): [sumlx: number, suml2: number] => {
+    let sumlx = 0, suml2 = 0;
+    for (let i = 0; i < x.length; i++) {
+      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f32(iscale * x[i]))));
+      if (write) L[i] = l + nmax;
+      const w = f32(x[i] * x[i]);
+      sumlx = f32(sumlx + f32(f32(w * x[i]) * l));
+      suml2 = f32(suml2 + f32(f32(w * l) * l));
+    }
+    return [sumlx, suml2];
+  };
+  const [sumlx0, suml20] = fit(f32(-nmax / max), true);
+  let scale = suml20 ? f32(sumlx0 / suml20) : 0;
+  let best = f32(scale * sumlx0);
+  for (let is = -9; is <= 9; is++) {
+    if (is === 0) continue;
+    const iscale = f32(-f32(nmax + f32(RDELTA * is)) / max);
+    const [sumlx, suml2] = fit(iscale, false);
+    if (suml2 > 0 && f32(sumlx * sumlx) > f32(best * suml2)) {
+      fit(iscale, true);
+      scale = f32(sumlx / suml2);
+      best = f32(scale * sumlx);
+    }
+  }
+  return scale;
+}
+
+/** quantize_row_q6_K_ref: per 16-value sub-block a signed scale by makeQxQuants, rounded to an i8 of the block's f16 d. */
+function quantizeQ6_K(xs: ArrayLike<number>, out: Uint8Array): void {
+  const L = new Uint8Array(256);
+  const scales = new Float32Array(16);
+  for (let i = 0; i < xs.length / 256; i++) {
+    const x = block(xs, i);
+    const o = i * 210;
+    let maxScale = 0, maxAbsScale = 0;
+    for (let ib = 0; ib < 16; ib++) {
+      scales[ib] = makeQxQuants(x.subarray(16 * ib, 16 * ib + 16), 32, L.subarray(16 * ib, 16 * ib + 16));
+      if (Math.abs(scales[ib]) > maxAbsScale) {
+        maxAbsScale = Math.abs(scales[ib]);
+        maxScale = scales[ib];
+      }
+    }
+    if (maxAbsScale < GROUP_MAX_EPS) continue; // an all-zero block (out starts zeroed): d = 0
+    const iscale = f32(-128 / maxScale);
+    writeF16(out, o + 208, f32(1 / iscale));
+    const d16 = f16BitsToNumber(out[o + 208] | (out[o + 209] << 8));
+    for (let ib = 0; ib < 16; ib++) out[o + 192 + ib] = Math.min(127, nearestInt(f32(iscale * scales[ib]))) & 0xff;
+    for (let j = 0; j < 16; j++) {
+      const d = f32(d16 * ((out[o + 192 + j] << 24) >> 24));
+      if (!d) continue; // the sub-block keeps makeQxQuants' L, as ggml does
+      for (let l = 0; l < 16; l++) L[16 * j + l] = Math.max(-32, Math.min(31, nearestInt(f32(x[16 * j + l] / d)))) + 32;
+    }
+    // per half of 128: ql byte l holds groups 0 (low) and 2 (high), byte l + 32 groups 1 and 3; qh byte l the 2 high bits of all four
+    for (let n = 0; n < 2; n++) {
+      for (let l = 0; l < 32; l++) {
+        const q = (g: number) => L[128 * n + 32 * g + l];
+        out[o + 64 * n + l] = (q(0) & 15) | ((q(2) & 15) << 4);
+        out[o + 64 * n + l + 32] = (q(1) & 15) | ((q(3) & 15) << 4);
+        out[o + 128 + 32 * n + l] = (q(0) >> 4) | ((q(1) >> 4) << 2) | ((q(2) >> 4) << 4) | ((q(3) >> 4) << 6);
+      }
+    }
+  }
+}
+
+const QUANTIZE: Record<QuantType, (x: ArrayLike<number>, out: Uint8Array) => void> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K, Q6_K: quantizeQ6_K };
 
 /**
  * One tensor's values (rows of `rowLength`, row-major) → its blocks, as ggml's reference
  * quantizer writes them. Float types are encoded as their raw bytes.
  */
-export function quantize(type: QuantizableType | FloatDtype, values: Float32Array, rowLength: number): Uint8Array {
+export function quantize(type: GgmlType, values: Float32Array, rowLength: number): Uint8Array {
   if (!isQuantType(type)) return float32ToBytes(type, values).slice();
   ggmlRowBytes(type, rowLength); // a row must be whole blocks
   if (values.length % rowLength) throw new Error(`${type}: ${values.length} values are not whole rows of ${rowLength}`);
@@ -235,7 +450,7 @@ export function quantize(type: QuantizableType | FloatDtype, values: Float32Arra
 }
 
 /** A tensor of a float checkpoint (safetensors F32/F16/BF16, torch shape) quantized on load. */
-export function quantizeTensor(type: QuantizableType, t: Tensor): Uint8Array {
+export function quantizeTensor(type: QuantType, t: Tensor): Uint8Array {
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new Error(`quantize ${t.name}: dtype ${t.dtype} is not a float dtype (supported: F32, F16, BF16)`);
   const rowLength = t.shape[t.shape.length - 1] ?? 1;
   try {
@@ -269,7 +484,7 @@ export interface BlockTensorSource extends FloatTensorSource {
  * (default: the seven linear weights of each layer) quantized with ggml's reference quantizer, one tensor at a
  * time as it is read; the others keep their file's dtype. Rows must be whole blocks.
  */
-export function quantizeOnLoad(store: TensorStore, type: QuantizableType, select: (name: string) => boolean = isLinearWeight): BlockTensorSource {
+export function quantizeOnLoad(store: TensorStore, type: QuantType, select: (name: string) => boolean = isLinearWeight): BlockTensorSource {
   const bad = store.names().filter((n) => select(n) && store.info(n).shape.at(-1)! % GGML_BLOCK[type].values);
   if (bad.length) throw new Error(`quantize to ${type}: rows must be multiples of ${GGML_BLOCK[type].values} values; ${bad.slice(0, 4).map((n) => `${n} [${store.info(n).shape.join(', ')}]`).join(', ')}${bad.length > 4 ? ', ...' : ''} ${bad.length > 1 ? 'are' : 'is'} not`);
   const typeOf = (name: string): GgmlType => {

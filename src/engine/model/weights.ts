@@ -11,7 +11,7 @@ import type { Weight } from '../gpu/kernels/matmul';
 import { type BlockDType, type WeightDType, BLOCK_GGML_TYPE, isBlockDType, packWeightBlocks, weightRowBytes } from '../gpu/kernels/weights';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, layerNormName, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
-import { type BlockTensorSource, type QuantizableType, QUANT_TYPES, isQuantType, quantize } from './quant';
+import { type BlockTensorSource, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
 import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
@@ -156,7 +156,7 @@ export function keptTensors(store: FloatTensorSource): KeptTensors {
 export function keptTensorsOf(types: Readonly<Record<string, string>>): KeptTensors {
   const out = new Map<string, BlockDType>();
   for (const [name, type] of Object.entries(types)) {
-    if (!(QUANT_TYPES as readonly string[]).includes(type)) continue;
+    if (!isQuantType(type)) continue;
     out.set(name, type.toLowerCase() as BlockDType);
   }
   return out;
@@ -273,7 +273,7 @@ function storeAs(vals: ArrayLike<number>, shape: readonly number[], dtype: Weigh
   if (dtype === 'f16') return { dtype, data: float32ToF16Bits(vals) };
   const f = vals instanceof Float32Array ? vals : Float32Array.from(vals);
   if (!isBlockDType(dtype)) return { dtype, data: f };
-  return { dtype, data: packWeightBlocks(dtype, quantize(BLOCK_GGML_TYPE[dtype] as QuantizableType, f, shape.at(-1) ?? 1)) };
+  return { dtype, data: packWeightBlocks(dtype, quantize(BLOCK_GGML_TYPE[dtype], f, shape.at(-1) ?? 1)) };
 }
 
 /** Reads one tensor as the bytes to upload, given its shape and the dtype the storage asks for. */
