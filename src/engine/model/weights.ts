@@ -11,7 +11,7 @@ import type { Weight } from '../gpu/kernels/matmul';
 import { type BlockDType, type WeightDType, BLOCK_GGML_TYPE, isBlockDType, packWeightBlocks, weightRowBytes } from '../gpu/kernels/weights';
 import { type LinearModule, type ModelConfig, LINEAR_MODULES, checkTensorShapes, expectedTensors, isLinearWeight, layerNormName, linearWeightName, qkNormName } from './config';
 import { float32ToF16Bits, type FloatDtype } from './dtype';
-import { type BlockTensorSource, isQuantType, quantize } from './quant';
+import { type BlockTensorSource, type GgmlType, GGML_BLOCK, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
 import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
@@ -156,7 +156,7 @@ export function keptTensors(store: FloatTensorSource): KeptTensors {
 export function keptTensorsOf(types: Readonly<Record<string, string>>): KeptTensors {
   const out = new Map<string, BlockDType>();
   for (const [name, type] of Object.entries(types)) {
-    if (!isQuantType(type)) continue;
+    if (!Object.hasOwn(GGML_BLOCK, type) || !isQuantType(type as GgmlType)) continue; // a header may name types we do not read
     out.set(name, type.toLowerCase() as BlockDType);
   }
   return out;
