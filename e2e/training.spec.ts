@@ -147,6 +147,15 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   expect([undefined, 'model']).toContain(parsed.get('general.type'));
   expect(parsed.get('general.architecture')).toBe('llama');
   expect(parsed.tensors.length).toBe(tensorNames(bh.json).length);
+  // In F16: the weight type is in the name and in the file; norms stay F32.
+  await page.getByTestId('adapters').getByLabel('Merged GGUF weights').first().selectOption('F16');
+  const f16Promise = page.waitForEvent('download');
+  await page.getByTestId('adapters').getByRole('button', { name: 'Merged GGUF (.gguf)' }).first().click();
+  const f16Dl = await f16Promise;
+  expect(f16Dl.suggestedFilename()).toMatch(/-merged-F16\.gguf$/);
+  const f16 = await readGguf(memorySource(new Uint8Array(await readFile((await f16Dl.path())!)), 'merged-f16.gguf'));
+  expect(f16.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.typeName).toBe('F16');
+  expect(f16.tensors.find((t) => t.name === 'output_norm.weight')?.typeName).toBe('F32');
   await page.screenshot({ path: 'e2e/artifacts/runs-after-training.png', fullPage: true });
 
   // Chrome's folder picker (File System Access), answered with a folder in the origin's private

@@ -44,8 +44,7 @@ export interface ExportOptions {
   ggufType?: GgufWeightType;
 }
 
-/** The merged-gguf weight types offered (llama.cpp's common choices). */
-export const MERGED_GGUF_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K_M'] as const satisfies readonly GgufWeightType[];
+export { MERGED_GGUF_TYPES, type MergedGgufType } from './merged-gguf-types';
 
 /** The file name of the base model's GGUF that the Modelfile's FROM names. */
 export const MODELFILE_BASE_GGUF = 'base-model.gguf';

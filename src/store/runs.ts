@@ -4,7 +4,7 @@ import { create } from 'zustand';
 import { getMetrics, listAdapters, listRuns } from '../persist/repo';
 import type { AdapterRecord, MetricPoint, RunRecord } from '../persist/records';
 import { callback, errorMessage, trainer, type MergedExportPlan, type MergedFormat, type NamedBytes } from '../worker/client';
-import type { RecipeTarget } from '../worker/settings';
+import type { MergedGgufType, RecipeTarget } from '../worker/settings';
 import { folderTarget, singleFileBlobTarget, zipBlobTarget, type DirectoryLike, type ExportTarget } from './export-sink';
 
 export type AdapterMeta = Omit<AdapterRecord, 'files'>;
@@ -57,7 +57,8 @@ interface RunsState {
   /** Writes a stored adapter's PEFT files into `<folder>/<adapter name>/`. */
   savePeftToFolder(id: string, folder: PickedFolder): Promise<void>;
   /** Base + adapter merged, streamed from the worker into `folder` (or assembled for a download when null). */
-  exportMerged(id: string, format: MergedFormat, folder: PickedFolder | null): Promise<ExportResult | null>;
+  /** `ggufType`: the merged GGUF's weights (default F32). */
+  exportMerged(id: string, format: MergedFormat, folder: PickedFolder | null, ggufType?: MergedGgufType): Promise<ExportResult | null>;
   cancelExport(): void;
 }
 
@@ -156,13 +157,13 @@ export const useRuns = create<RunsState>((set, get) => ({
       set({ error: errorMessage(e) });
     }
   },
-  async exportMerged(id, format, folder) {
+  async exportMerged(id, format, folder, ggufType) {
     if (get().exporting) return null;
     const to = folder ? 'folder' : 'download';
     set({ error: null, exported: null, exporting: { adapterId: id, format, to, plan: null, file: null, bytesDone: 0, cancelling: false } });
     let target: ExportTarget | null = null;
     try {
-      const plan = await trainer().planMergedExport(id, format);
+      const plan = await trainer().planMergedExport(id, format, ggufType);
       const progress = (p: Partial<ExportProgress>) => {
         const cur = get().exporting;
         if (cur) set({ exporting: { ...cur, ...p } });
@@ -203,6 +204,7 @@ export const useRuns = create<RunsState>((set, get) => ({
             progress({ file, bytesDone: done });
           }
         }),
+        ggufType,
       );
       const blob = await t.finish();
       target = null;

@@ -3,7 +3,7 @@
 // never built whole here); import a PEFT adapter (zip or the two files) after validating it
 // against its base model, and store it in persist/.
 import { importPeft, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../adapters/peft';
-import { type ChunkSink, type ExportBase, type ExportFile, type ExportFormat, exportFileBytes, exportFiles, openExportBase, streamExport } from '../adapters/export';
+import { type ChunkSink, type ExportBase, type ExportFile, type ExportFormat, type MergedGgufType, exportFileBytes, exportFiles, openExportBase, streamExport } from '../adapters/export';
 import { loadPeftFiles } from '../adapters/load';
 import { readModelMetadata, type ModelFiles as HubModelFiles } from '../hub';
 import { parseModelConfig } from '../engine/model/config';
@@ -146,15 +146,18 @@ export function exportBaseOf(model: HubModelFiles): Promise<ExportBase> {
  * (the CLI's is cli/commands/export.ts). A merged GGUF is one file the page saves on its
  * own, so it is named after the adapter.
  */
-export async function storedAdapterExport(format: ExportFormat, base: ExportBase, a: Pick<AdapterRecord, 'name' | 'baseModel' | 'files'>): Promise<ExportFile[]> {
+export async function storedAdapterExport(format: ExportFormat, base: ExportBase, a: Pick<AdapterRecord, 'name' | 'baseModel' | 'files'>, ggufType?: MergedGgufType): Promise<ExportFile[]> {
   const adapter = await loadPeftFiles(a.files, base.config, `Adapter “${a.name}”`);
   // The adapter's own base_model_name_or_path names the base: the Hub id, also for a model imported from a folder.
-  const files = await exportFiles(format, base, adapter, { name: a.name, baseModelId: adapter.config.baseModel || a.baseModel });
-  return format === 'merged-gguf' ? files.map((f) => ({ ...f, name: `${mergedName(a)}.gguf` })) : files;
+  const files = await exportFiles(format, base, adapter, { name: a.name, baseModelId: adapter.config.baseModel || a.baseModel, ggufType });
+  return format === 'merged-gguf' ? files.map((f) => ({ ...f, name: mergedGgufName(a, ggufType) })) : files;
 }
 
+/** The merged GGUF's file name: the adapter's, with the weight type unless F32 (the default). */
+const mergedGgufName = (a: Pick<AdapterRecord, 'name'>, type: MergedGgufType = 'F32') => `${mergedName(a)}${type === 'F32' ? '' : `-${type}`}.gguf`;
+
 /** Opens the base model from the cache and lays out what the export will stream. */
-async function mergedSource(adapterId: string, format: MergedFormat): Promise<{ plan: MergedExportPlan; files: ExportFile[] }> {
+async function mergedSource(adapterId: string, format: MergedFormat, ggufType?: MergedGgufType): Promise<{ plan: MergedExportPlan; files: ExportFile[] }> {
   const a = await getAdapter(adapterId);
   if (!a) throw new Error(`No adapter with id ${adapterId} (was it deleted?)`);
   let model;
@@ -163,15 +166,15 @@ async function mergedSource(adapterId: string, format: MergedFormat): Promise<{ 
   } catch (e) {
     throw new Error(`A merged export needs the base model's weights on this device: download or import ${a.baseModel} on the Model screen first. (${(e as Error).message})`, { cause: e });
   }
-  const files = await storedAdapterExport(format, await exportBaseOf(model), a);
+  const files = await storedAdapterExport(format, await exportBaseOf(model), a, ggufType);
   const sizes = files.map((f) => ({ name: f.name, approxBytes: f.approxBytes }));
   const name = mergedName(a);
   return { plan: { name, files: sizes, approxBytes: sizes.reduce((n, f) => n + f.approxBytes, 0) }, files };
 }
 
 /** What a merged export will write, without writing it (names and sizes for the page). */
-export async function planMergedExport(adapterId: string, format: MergedFormat): Promise<MergedExportPlan> {
-  return (await mergedSource(adapterId, format)).plan;
+export async function planMergedExport(adapterId: string, format: MergedFormat, ggufType?: MergedGgufType): Promise<MergedExportPlan> {
+  return (await mergedSource(adapterId, format, ggufType)).plan;
 }
 
 /**
@@ -179,10 +182,17 @@ export async function planMergedExport(adapterId: string, format: MergedFormat):
  * chunk in flight) is in this worker's memory. Cancel with cancelJob(jobId) between chunks.
  * `transferChunk` marks a chunk for transfer rather than copy (Comlink in the worker).
  */
-export async function streamMergedExport(jobId: string, adapterId: string, format: MergedFormat, sink: ChunkSink, transferChunk: (c: Uint8Array) => Uint8Array = (c) => c): Promise<MergedExportPlan> {
+export async function streamMergedExport(
+  jobId: string,
+  adapterId: string,
+  format: MergedFormat,
+  sink: ChunkSink,
+  transferChunk: (c: Uint8Array) => Uint8Array = (c) => c,
+  ggufType?: MergedGgufType,
+): Promise<MergedExportPlan> {
   const signal = startJob(jobId);
   try {
-    const src = await mergedSource(adapterId, format);
+    const src = await mergedSource(adapterId, format, ggufType);
     await streamExport(src.files, async (file, chunk) => {
       if (signal.aborted) throw new CancelledError();
       // A fresh buffer per chunk: the generator may hand out views into buffers it keeps.

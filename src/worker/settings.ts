@@ -7,5 +7,8 @@ export * from '../train/seq-len';
 // The recipe targets (train/recipe/mapping) the Runs screen offers for "Export as recipe".
 export { RECIPE_TARGETS, type RecipeTarget } from '../train/recipe/mapping';
 
+// The weight types a merged GGUF export offers (the CLI's --gguf-type).
+export { MERGED_GGUF_TYPES, type MergedGgufType } from '../adapters/merged-gguf-types';
+
 // The base weight formats the Model screen offers (the CLI's --weights).
 export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from '../engine/model/weight-storage';

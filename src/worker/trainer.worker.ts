@@ -7,7 +7,7 @@ import type { GpuContext } from '../engine/gpu/context';
 import { runKernelSmoke, type SmokeResult } from '../engine/smoke';
 import { cancelJob } from './jobs';
 import { estimateMemory, type CheckpointFacts, type EstimateDevice, type MemoryReport } from './memory';
-import type { LossMode, MemorySettings, TrainSettings } from './settings';
+import type { LossMode, MemorySettings, MergedGgufType, TrainSettings } from './settings';
 import * as datasets from './dataset-service';
 import * as adapters from './adapter-service';
 import * as training from './training-service';
@@ -200,15 +200,15 @@ const api = {
     return Comlink.transfer(out, [out.bytes.buffer]);
   },
   /** Names and approximate sizes of a merged export (base + adapter), before streaming it. */
-  planMergedExport(adapterId: string, format: adapters.MergedFormat): Promise<adapters.MergedExportPlan> {
-    return adapters.planMergedExport(adapterId, format);
+  planMergedExport(adapterId: string, format: adapters.MergedFormat, ggufType?: MergedGgufType): Promise<adapters.MergedExportPlan> {
+    return adapters.planMergedExport(adapterId, format, ggufType);
   },
   /**
    * Streams a merged export to the page: `sink` (a Comlink callback) receives each chunk,
    * transferred, and is awaited before the next one. Cancel with cancel(jobId).
    */
-  streamMergedExport(jobId: string, adapterId: string, format: adapters.MergedFormat, sink: adapters.ChunkSink): Promise<adapters.MergedExportPlan> {
-    return adapters.streamMergedExport(jobId, adapterId, format, sink, (c) => Comlink.transfer(c, [c.buffer]));
+  streamMergedExport(jobId: string, adapterId: string, format: adapters.MergedFormat, sink: adapters.ChunkSink, ggufType?: MergedGgufType): Promise<adapters.MergedExportPlan> {
+    return adapters.streamMergedExport(jobId, adapterId, format, sink, (c) => Comlink.transfer(c, [c.buffer]), ggufType);
   },
   importAdapter(files: NamedBytes[], name: string, loaded: adapters.LoadedModel | null) {
     return adapters.importAdapter(files, name, loaded);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useModel } from '../../store/model';
 import { useRuns, type PickedFolder } from '../../store/runs';
 import { canPickFolder } from '../../store/export-sink';
-import { LOSS_MODES, OBJECTIVES, RECIPE_TARGETS, type RecipeTarget, type TrainSettings } from '../../worker/settings';
+import { LOSS_MODES, MERGED_GGUF_TYPES, OBJECTIVES, RECIPE_TARGETS, type MergedGgufType, type RecipeTarget, type TrainSettings } from '../../worker/settings';
 
 /** The objective a run trained with and its own parameters ("DPO, β 0.1"). */
 function objectiveSummary(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSmoothing' | 'orpoLambda'>): string {
@@ -102,6 +102,7 @@ export function RunsScreen() {
   const { runs, adapters, metrics, activeRunId, loaded, error, refresh, loadMetrics, setNotes, removeRun, removeAdapter, exportZip, exportRecipe, importAdapter, exporting, exported, savePeftToFolder, exportMerged, cancelExport } = useRuns();
   // Checked per render: Chrome and Edge have the folder picker, other browsers download instead.
   const folderOk = canPickFolder(window);
+  const [ggufType, setGgufType] = useState<MergedGgufType>('F32');
   const merged = async (id: string, format: 'merged' | 'merged-gguf') => {
     let folder: PickedFolder | null = null;
     if (folderOk) {
@@ -109,7 +110,7 @@ export function RunsScreen() {
       folder = await pickFolder();
       if (!folder) return;
     }
-    const r = await exportMerged(id, format, folder);
+    const r = await exportMerged(id, format, folder, format === 'merged-gguf' ? ggufType : undefined);
     if (r?.blob) downloadBlob(r.blob, r.fileName);
   };
   const { model, config } = useModel();
@@ -274,9 +275,22 @@ export function RunsScreen() {
                       >
                         {folderOk ? 'Merged model → folder…' : 'Merged model (.zip)'}
                       </button>{' '}
-                      <button type="button" className="secondary" disabled={!!exporting} title="One GGUF for llama.cpp and Ollama (F32), tokenizer included" onClick={() => void merged(a.id, 'merged-gguf')}>
+                      <button type="button" className="secondary" disabled={!!exporting} title={`One GGUF for llama.cpp and Ollama (${ggufType}), tokenizer included`} onClick={() => void merged(a.id, 'merged-gguf')}>
                         {folderOk ? 'Merged GGUF → folder…' : 'Merged GGUF (.gguf)'}
-                      </button>
+                      </button>{' '}
+                      <select
+                        aria-label="Merged GGUF weights"
+                        title="Weight type of the merged GGUF: F32/F16/BF16 keep the merged values; Q8_0, Q4_0 and Q4_K_M quantize them as llama.cpp's llama-quantize does (Q4_K_M is slow to write in the browser for large models)"
+                        value={ggufType}
+                        disabled={!!exporting}
+                        onChange={(e) => setGgufType(e.target.value as MergedGgufType)}
+                      >
+                        {MERGED_GGUF_TYPES.map((t) => (
+                          <option key={t} value={t}>
+                            {t}
+                          </option>
+                        ))}
+                      </select>
                     </div>
                   </td>
                   <td>
