@@ -2,11 +2,12 @@
 // training shapes, side by side with @tensorflow/tfjs-backend-webgpu's matMul on the SAME
 // GPUDevice, plus the attention kernels. The rows, their data, FLOP counts and timing are
 // src/engine/gpu/kernel-bench.ts's (the studio's GPU screen runs the same); this file adds tfjs.
-// The linear rows also time our kernel with the weight as f16 and quantized to GGUF Q8_0 and
-// Q4_0 (dequantized on the fly inside the same GEMM): `q*/f32` is their rate over the f32 weight's.
+// The linear rows also time our kernel with the weight as f16 and in GGUF Q8_0, Q4_0, Q4_K and
+// Q6_K (dequantized on the fly inside the same GEMM; the K formats only where a row is whole
+// 256-value blocks): `q*/f32` is their rate over the f32 weight's, timed in turns with it.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
+import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -18,7 +19,7 @@ export interface BenchRow {
   flops: number;
   oursMs: number;
   tfjsMs: number | null;
-  /** Our kernel with the weight stored otherwise (f16, q8_0, q4_0), where measured. */
+  /** Our kernel with the weight stored otherwise (f16 and the block formats), where measured. */
   variantMs: Partial<Record<WeightVariant, number>>;
 }
 
@@ -91,8 +92,7 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
     try {
       if (t.tw) await checkAgainstTfjs(ctx, tf, g, t.tx, t.tw);
       for (const m of g.measurements) {
-        const oursMs = await time(m.run);
-        const variantMs = await timeVariants(device, m, opts.reps, opts.warmup);
+        const { ms: oursMs, variantMs } = await timeWithVariants(device, m, opts.reps, opts.warmup);
         const tf = t.ops[m.op];
         const row: BenchRow = { kernel: m.kernel, shape: m.shape, flops: m.flops, oursMs, tfjsMs: tf ? await time(tf) : null, variantMs };
         rows.push(row);

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnT / 4, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
-  console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q8_0-W, q4_0-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or quantized to GGUF Q8_0 / Q4_0; */f32 = that rate over the f32 weight\'s (#13 target for q8_0/q4_0: ≥ 0.8×).');
+  console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
   for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnT / 4)]) console.log(line);
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -34,6 +34,10 @@ fn gemmB(n: u32, k: u32) -> f32 {
   return dropout(Q[p.qOff + k * p.N + n], k * p.N + n, p.dropThreshold, p.dropScale, p.seedHash);
 }
 
+fn gemmB4(n: u32, k: u32) -> vec4<f32> {
+  return vec4<f32>(gemmB(n, k), gemmB(n + 1u, k), gemmB(n + 2u, k), gemmB(n + 3u, k));
+}
+
 @compute @workgroup_size(WG_N, WG_M, KS)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tx = lid.x;

@@ -29,6 +29,11 @@ fn gemmB(n: u32, k: u32) -> f32 {
   return loadWeight(p.wOff + k * p.N + n);
 }
 
+// n is a multiple of 4 and a block format's rows (N) and wOff are whole blocks: i % 4 = 0.
+fn gemmB4(n: u32, k: u32) -> vec4<f32> {
+  return loadWeight4(p.wOff + k * p.N + n);
+}
+
 fn gemmStore(m: u32, n: u32, acc: f32) {
   let v = dropout(p.alpha * acc, (p.dropRow0 + m) * p.N + n, p.dropThreshold, p.dropScale, p.seedHash);
   let o = p.dinpOff + m * p.N + n;

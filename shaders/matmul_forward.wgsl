@@ -4,7 +4,7 @@
 // rows of W = N columns of out starting at the column that outOff points to), so a weight
 // larger than one storage binding runs as several dispatches (K = C is never split here).
 // W is row-major [OC, C] as Hugging Face stores it, in any weight format: the launcher
-// prepends a weight reader (lib/weights_*.wgsl: WeightStore, loadWeight), lib/hash.wgsl
+// prepends a weight reader (lib/weights_*.wgsl: WeightStore, loadWeight, loadWeight4), lib/hash.wgsl
 // (dropout), lib/gemm.wgsl (the K-tiled GEMM core, 8×8 register block per thread) and
 // lib/gemm_store.wgsl (its epilogue, calling gemmStore).
 // Dropout (LoRA's input dropout): keep(i) = hash(i ^ seedHash) >= dropThreshold with
@@ -32,6 +32,11 @@ fn gemmA(m: u32, k: u32) -> f32 {
 
 fn gemmB(n: u32, k: u32) -> f32 {
   return loadWeight(p.wOff + n * p.K + k);
+}
+
+// k is a multiple of 4 and a block format's rows (K) and wOff are whole blocks: i % 4 = 0.
+fn gemmB4(n: u32, k: u32) -> vec4<f32> {
+  return loadWeight4(p.wOff + n * p.K + k);
 }
 
 fn gemmStore(m: u32, n: u32, acc: f32) {

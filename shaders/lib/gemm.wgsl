@@ -8,8 +8,13 @@
 // sums the partial blocks.
 // The kernel supplies the operands, called only inside [0, M)×[0, K) and [0, N)×[0, K):
 //   fn gemmA(m: u32, k: u32) -> f32        fn gemmB(n: u32, k: u32) -> f32
+//   fn gemmB4(n: u32, k: u32) -> vec4<f32>  B at 4 consecutive indices along B's contiguous
+//                                           one (k..k+3 when bKFast, else n..n+3), all inside
 // and says per operand which index consecutive threads walk when filling a tile: `aKFast` /
 // `bKFast` true when k is contiguous in memory (a [M, K] operand), false for [K, M].
+// B (the frozen weight in matmul_forward/backward) is filled 4 values at a time, so a block
+// format dequantizes from one scale fetch and one packed word per 4 values (lib/weights_*'s
+// loadWeight4); the k or n that gemmB4 gets is then a multiple of 4 from the tile's start.
 // Workgroup size: (WG_N, WG_M, slices); call from uniform control flow (it has barriers).
 override WG_M: u32 = 8;  // threads along M
 override WG_N: u32 = 8;  // threads along N
@@ -38,15 +43,28 @@ fn gemm(m0: u32, n0: u32, M: u32, N: u32, K: u32, li: u32, tx: u32, ty: u32, sli
       if (gm < M && gk < K) { v = gemmA(gm, gk); }
       As[k * (BM / 4u) + m / 4u][m % 4u] = v;
     }
-    for (var e = li; e < BN * BK; e += nthreads) {
-      var n = e % BN;
-      var k = e / BN;
-      if (bKFast) { n = e / BK; k = e % BK; }
+    for (var e = li; e < BN * BK / 4u; e += nthreads) {
+      // A group of 4 along B's contiguous index: (n, k..k+3) when bKFast, else (n..n+3, k).
+      var n = (e % (BN / 4u)) * 4u;
+      var k = e / (BN / 4u);
+      if (bKFast) { n = e / (BK / 4u); k = (e % (BK / 4u)) * 4u; }
       let gn = n0 + n;
       let gk = k0 + k;
-      var v = 0.0;
-      if (gn < N && gk < K) { v = gemmB(gn, gk); }
-      Bs[k * (BN / 4u) + n / 4u][n % 4u] = v;
+      let step = select(vec2<u32>(1u, 0u), vec2<u32>(0u, 1u), bKFast); // (n, k) step inside the group
+      var v = vec4<f32>(0.0);
+      if (gn + 3u * step.x < N && gk + 3u * step.y < K) {
+        v = gemmB4(gn, gk);
+      } else {
+        // The edge of B: element by element, zero outside.
+        for (var i = 0u; i < 4u; i++) {
+          if (gn + i * step.x < N && gk + i * step.y < K) { v[i] = gemmB(gn + i * step.x, gk + i * step.y); }
+        }
+      }
+      if (bKFast) {
+        for (var i = 0u; i < 4u; i++) { Bs[(k + i) * (BN / 4u) + n / 4u][n % 4u] = v[i]; }
+      } else {
+        Bs[k * (BN / 4u) + n / 4u] = v;
+      }
     }
     workgroupBarrier();
     for (var k = slice; k < BK; k += slices) {

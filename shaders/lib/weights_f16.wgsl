@@ -6,3 +6,7 @@ alias WeightStore = f16;
 fn loadWeight(i: u32) -> f32 {
   return f32(weight[i]);
 }
+
+fn loadWeight4(i: u32) -> vec4<f32> {
+  return vec4<f32>(vec4<f16>(weight[i], weight[i + 1u], weight[i + 2u], weight[i + 3u]));
+}

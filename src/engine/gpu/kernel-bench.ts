@@ -4,8 +4,9 @@
 // warm-up), with the FLOP counts both report. Benchmark only: never run by the engine itself.
 import type { GpuContext, Recorder } from './context';
 import { type Weight, matmulBackward, matmulForward } from './kernels/matmul';
-import { packWeightBlocks } from './kernels/weights';
+import { type BlockDType, BLOCK_GGML_TYPE, packWeightBlocks } from './kernels/weights';
 import { GGML_BLOCK, quantize } from '../model/quant';
+import { randomBlocks } from '../smoke-util';
 import { loraBackward, loraForward } from './kernels/lora';
 import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionForwardFlops } from './kernels/attention';
 import { type ModelConfig } from '../model/config';
@@ -39,14 +40,22 @@ export interface KernelMeasurement {
   flops: number;
   /** Records and submits one run of our kernel. */
   run(): void;
-  /** The same with the weight stored otherwise (linear rows: f16 on devices with shader-f16, GGUF Q8_0 and Q4_0). */
+  /** The same with the weight stored otherwise (linear rows: f16 on devices with shader-f16, the GGUF block formats whose block fits the row). */
   variants?: Partial<Record<WeightVariant, () => void>>;
 }
 
-/** The linear rows' other weight formats, each timed beside the f32 weight (#13's target for q8_0/q4_0: ≥ 0.8× its rate). */
-export const WEIGHT_VARIANTS = ['f16', 'q8_0', 'q4_0'] as const;
+/** The linear rows' other weight formats, each timed beside the f32 weight (#13's target for the block formats: ≥ 0.8× its rate). */
+export const WEIGHT_VARIANTS = ['f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
-const QUANTIZER: Record<Exclude<WeightVariant, 'f16'>, 'Q8_0' | 'Q4_0'> = { q8_0: 'Q8_0', q4_0: 'Q4_0' };
+const BLOCK_VARIANTS = ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as const satisfies readonly (WeightVariant & BlockDType)[];
+
+/** The benchmark's blocks for `w` ([rows, inF]): quantized where we have a quantizer (Q8_0, Q4_0), else random blocks of the format (Q4_K, Q6_K: only the speed matters here). */
+function benchBlocks(dtype: BlockDType, w: Float32Array, inF: number, seed: number): Uint8Array {
+  const type = BLOCK_GGML_TYPE[dtype];
+  if (type === 'Q8_0' || type === 'Q4_0') return quantize(type, w, inF);
+  let s = seed >>> 0;
+  return randomBlocks(dtype, w.length, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296));
+}
 
 /** A group of measurements sharing buffers (one projection's linear and LoRA rows, or attention). */
 export interface KernelGroup {
@@ -106,33 +115,46 @@ function median(xs: number[]): number {
 }
 
 /**
- * Median wall time of `run` (record + submit + onSubmittedWorkDone). The first run is an
- * untimed warmup (pipeline compiles, buffer pools) unless it took over a second: then
- * compiles are a negligible share and it counts as a sample. Further samples until `reps`
- * or about 2.5 s spent on this measurement, so a full-size run stays within minutes.
+ * Median wall time of each of `runs` (record + submit + onSubmittedWorkDone), sampled in
+ * turns (one sample of each run per round), so a load spike on a shared machine slows all of
+ * them alike and their ratios (a weight format's rate over f32's) hold. The first round is
+ * an untimed warmup (pipeline compiles, buffer pools) unless a run took over a second: then
+ * compiles are a negligible share and the round counts. Further rounds until `reps` or about
+ * 2.5 s per run spent, so a full-size run stays within minutes.
  */
-export async function timeRuns(device: GPUDevice, run: () => void, reps: number, warmup: number): Promise<number> {
-  const once = async () => {
+export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number): Promise<number[]> {
+  const once = async (run: () => void) => {
     const t0 = performance.now();
     run();
     await device.queue.onSubmittedWorkDone();
     return performance.now() - t0;
   };
-  const times: number[] = [];
+  const round = async () => {
+    const ts: number[] = [];
+    for (const run of runs) ts.push(await once(run));
+    return ts;
+  };
+  const rounds: number[][] = [];
   for (let i = 0; i < warmup; i++) {
-    const t = await once();
-    if (t > 1000) {
-      times.push(t);
+    const ts = await round();
+    if (Math.max(...ts) > 1000) {
+      rounds.push(ts);
       break;
     }
   }
-  let spent = times.reduce((a, b) => a + b, 0);
-  while (times.length < reps && (times.length === 0 || spent < 2500)) {
-    const t = await once();
-    times.push(t);
-    spent += t;
+  const sum = (r: number[]) => r.reduce((a, b) => a + b, 0);
+  let spent = rounds.reduce((a, r) => a + sum(r), 0);
+  while (rounds.length < reps && (rounds.length === 0 || spent < 2500 * runs.length)) {
+    const ts = await round();
+    rounds.push(ts);
+    spent += sum(ts);
   }
-  return median(times);
+  return runs.map((_, i) => median(rounds.map((r) => r[i])));
+}
+
+/** Median wall time of one run (timeInTurns of it alone). */
+export async function timeRuns(device: GPUDevice, run: () => void, reps: number, warmup: number): Promise<number> {
+  return (await timeInTurns(device, [run], reps, warmup))[0];
 }
 
 export function randomF32(n: number, seed: number, scale = 1): Float32Array {
@@ -206,8 +228,8 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
     const w32: Weight = { buffer: keep(ctx.upload(data.w)), dtype: 'f32' };
     const others: Partial<Record<WeightVariant, Weight>> = {};
     if (ctx.caps.f16) others.f16 = { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' };
-    for (const [dtype, type] of Object.entries(QUANTIZER) as [Exclude<WeightVariant, 'f16'>, 'Q8_0' | 'Q4_0'][]) {
-      if (inF % GGML_BLOCK[type].values === 0) others[dtype] = { buffer: keep(ctx.upload(packWeightBlocks(dtype, quantize(type, data.w, inF)))), dtype };
+    for (const dtype of BLOCK_VARIANTS) {
+      if (inF % GGML_BLOCK[BLOCK_GGML_TYPE[dtype]].values === 0) others[dtype] = { buffer: keep(ctx.upload(packWeightBlocks(dtype, benchBlocks(dtype, data.w, inF, seed + 6)))), dtype };
     }
     const fwd = (w: Weight) => submit((rec) => matmulForward(ctx, rec, out, x, w, null, BT, inF, outF));
     const bwd = (w: Weight) => submit((rec) => matmulBackward(ctx, rec, dinp, dout, w, BT, inF, outF, { accumulate: false }));
@@ -281,14 +303,11 @@ function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number,
   };
 }
 
-/** timeRuns of each of a measurement's weight variants. */
-export async function timeVariants(device: GPUDevice, m: KernelMeasurement, reps: number, warmup: number): Promise<Partial<Record<WeightVariant, number>>> {
-  const ms: Partial<Record<WeightVariant, number>> = {};
-  for (const v of WEIGHT_VARIANTS) {
-    const run = m.variants?.[v];
-    if (run) ms[v] = await timeRuns(device, run, reps, warmup);
-  }
-  return ms;
+/** A measurement's time and its weight variants' (where it has them), timed in turns. */
+export async function timeWithVariants(device: GPUDevice, m: KernelMeasurement, reps: number, warmup: number): Promise<{ ms: number; variantMs: Partial<Record<WeightVariant, number>> }> {
+  const variants = WEIGHT_VARIANTS.flatMap((v) => (m.variants?.[v] ? [[v, m.variants[v]] as const] : []));
+  const [ms, ...rest] = await timeInTurns(device, [m.run, ...variants.map(([, run]) => run)], reps, warmup);
+  return { ms, variantMs: Object.fromEntries(variants.map(([v], i) => [v, rest[i]])) };
 }
 
 /** Our kernels only (the studio's GPU screen): every row timed with timeRuns; `onRow` as each finishes. */
@@ -298,8 +317,7 @@ export async function runKernelBench(ctx: GpuContext, cfg: ModelConfig, opts: Ke
     const group = g.make();
     try {
       for (const m of group.measurements) {
-        const ms = await timeRuns(ctx.device, m.run, opts.reps, opts.warmup);
-        const row = { kernel: m.kernel, shape: m.shape, flops: m.flops, ms, variantMs: await timeVariants(ctx.device, m, opts.reps, opts.warmup) };
+        const row = { kernel: m.kernel, shape: m.shape, flops: m.flops, ...(await timeWithVariants(ctx.device, m, opts.reps, opts.warmup)) };
         rows.push(row);
         onRow(row);
       }

@@ -89,7 +89,7 @@ export function KernelBenchCard() {
   const model = useModel((s) => s.model);
   const settings = useTrain((s) => s.settings);
   const rows = bench?.rows ?? benchRows;
-  // Weight formats measured beside f32 (the engine's list: f16 where the adapter has it, q8_0, q4_0).
+  // Weight formats measured beside f32 (the engine's list: f16 where the adapter has it, then the block formats whose block fits the row).
   const variants = [...new Set(rows.flatMap((r) => Object.keys(r.variantGflops) as (keyof typeof r.variantGflops)[]))];
   const adapterName = bench?.adapter.name ?? (status?.available ? status.adapter.name : '');
   return (

@@ -171,13 +171,19 @@ describe.each(DTYPES)('%s weights', (dtype) => {
 });
 
 describe('packWeightBlocks', () => {
-  it('pads each block to whole words and keeps its bytes', () => {
-    const file = Uint8Array.from({ length: 68 }, (_, i) => i + 1); // two Q8_0 blocks of 34 bytes
-    const gpu = packWeightBlocks('q8_0', file);
-    expect(gpu.length).toBe(72);
-    expect(Array.from(gpu.subarray(0, 36))).toEqual([...Array.from(file.subarray(0, 34)), 0, 0]);
-    expect(Array.from(gpu.subarray(36))).toEqual([...Array.from(file.subarray(34)), 0, 0]);
-    expect(packWeightBlocks('q4_k', new Uint8Array(144)).length).toBe(144);
+  it('pads each block to whole words; Q8_0 and Q4_0 put their f16 scale behind the values', () => {
+    const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => i + 1);
+    const list = (a: Uint8Array) => Array.from(a);
+    const q8 = bytes(68); // two Q8_0 blocks of 34 bytes: d (2), 32 values
+    const gpu8 = packWeightBlocks('q8_0', q8);
+    expect(gpu8.length).toBe(72);
+    expect(list(gpu8.subarray(0, 36))).toEqual([...list(q8.subarray(2, 34)), 1, 2, 0, 0]);
+    expect(list(gpu8.subarray(36))).toEqual([...list(q8.subarray(36, 68)), 35, 36, 0, 0]);
+    const q4 = bytes(36); // two Q4_0 blocks of 18 bytes: d (2), 16 nibble bytes
+    expect(list(packWeightBlocks('q4_0', q4))).toEqual([...list(q4.subarray(2, 18)), 1, 2, 0, 0, ...list(q4.subarray(20, 36)), 19, 20, 0, 0]);
+    const q4k = bytes(144);
+    expect(packWeightBlocks('q4_k', q4k)).toBe(q4k);
+    expect(list(packWeightBlocks('q6_k', bytes(210)))).toEqual([...list(bytes(210)), 0, 0]);
     expect(() => packWeightBlocks('q6_k', new Uint8Array(211))).toThrow(/not a whole number of 210-byte blocks/);
   });
 });

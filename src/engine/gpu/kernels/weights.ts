@@ -3,7 +3,10 @@
 // more reader here and in shaders/lib/; the kernels stay as they are.
 // Block formats (GGUF Q8_0, Q4_0, Q4_K, Q6_K) are stored as the file's blocks, each padded
 // with zero bytes to whole u32 words (packWeightBlocks): the reader dequantizes on the fly,
-// so the values are exactly the file's. A row (K, the input features) must be whole blocks.
+// so the values are exactly the file's. Q8_0 and Q4_0 blocks also move their leading f16
+// scale behind the values, so every 4 consecutive values lie in one aligned word (the GEMM
+// reads them 4 at a time: a 2-byte offset would make each group straddle two words). A row
+// (K, the input features) must be whole blocks.
 import f32Reader from '../../../../shaders/lib/weights_f32.wgsl?raw';
 import f16Reader from '../../../../shaders/lib/weights_f16.wgsl?raw';
 import blocksLib from '../../../../shaders/lib/weights_blocks.wgsl?raw';
@@ -24,18 +27,21 @@ export interface WeightFormat {
   blockValues: number;
   /** Bytes per block in GPU storage (the file's block padded to whole words). */
   blockBytes: number;
+  /** Block formats whose file block starts with its f16 scale: on the GPU the scale follows the values. */
+  scaleLast?: boolean;
 }
 
-const blockFormat = (type: QuantType, reader: string): WeightFormat => {
+const blockFormat = (type: QuantType, reader: string, scaleLast = false): WeightFormat => {
   const b = GGML_BLOCK[type];
-  return { readers: [blocksLib, reader], blockValues: b.values, blockBytes: Math.ceil(b.bytes / 4) * 4 };
+  return { readers: [blocksLib, reader], blockValues: b.values, blockBytes: Math.ceil(b.bytes / 4) * 4, scaleLast };
 };
+const F16_SCALE_BYTES = 2;
 
 const FORMATS: Record<WeightDType, WeightFormat> = {
   f32: { readers: [f32Reader], blockValues: 1, blockBytes: 4 },
   f16: { readers: [f16Reader], blockValues: 1, blockBytes: 2 },
-  q8_0: blockFormat('Q8_0', q8_0Reader),
-  q4_0: blockFormat('Q4_0', q4_0Reader),
+  q8_0: blockFormat('Q8_0', q8_0Reader, true),
+  q4_0: blockFormat('Q4_0', q4_0Reader, true),
   q4_k: blockFormat('Q4_K', q4_kReader),
   q6_k: blockFormat('Q6_K', q6_kReader),
 };
@@ -64,14 +70,26 @@ export function weightRowBytes(dtype: WeightDType, rowLength: number, what: stri
   return (rowLength / f.blockValues) * f.blockBytes;
 }
 
-/** A GGUF tensor's blocks (as the file stores them) → the GPU layout of `dtype`: each block zero-padded to whole words. */
+/**
+ * A GGUF tensor's blocks (as the file stores them) → the GPU layout of `dtype`: each block
+ * zero-padded to whole words, Q8_0's and Q4_0's f16 scale moved behind the values. Bytes
+ * only move, so the reader's values are exactly the file's.
+ */
 export function packWeightBlocks(dtype: BlockDType, blocks: Uint8Array): Uint8Array {
   const file = GGML_BLOCK[BLOCK_GGML_TYPE[dtype]].bytes;
-  const gpu = FORMATS[dtype].blockBytes;
+  const { blockBytes: gpu, scaleLast } = FORMATS[dtype];
   if (blocks.byteLength % file) throw new Error(`${dtype}: ${blocks.byteLength} bytes are not a whole number of ${file}-byte blocks`);
-  if (gpu === file) return blocks;
+  if (gpu === file && !scaleLast) return blocks;
   const n = blocks.byteLength / file;
   const out = new Uint8Array(n * gpu);
-  for (let i = 0; i < n; i++) out.set(blocks.subarray(i * file, (i + 1) * file), i * gpu);
+  for (let i = 0; i < n; i++) {
+    const block = blocks.subarray(i * file, (i + 1) * file);
+    if (scaleLast) {
+      out.set(block.subarray(F16_SCALE_BYTES), i * gpu);
+      out.set(block.subarray(0, F16_SCALE_BYTES), i * gpu + file - F16_SCALE_BYTES);
+    } else {
+      out.set(block, i * gpu);
+    }
+  }
   return out;
 }
