@@ -6,6 +6,7 @@
 //   --reps N --warmup N
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
+//   --kernels          only the kernel table (no training, host-cost or generation parts)
 //   --host             only the host cost per step (dispatches, JS ms to record), in seconds
 //   --profile          only the per-kernel profile of one training step (GPU timestamps)
 //   --no-timestamps    as if the adapter had no timestamp-query (the profile's other path)
@@ -32,6 +33,7 @@ export interface BenchArgs {
   warmup: number;
   only?: RegExp;
   fallback: boolean;
+  kernelsOnly: boolean;
   hostOnly: boolean;
   profile: boolean;
   noTimestamps: boolean;
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): BenchArgs {
     warmup: num('--warmup', process.env.BENCH_WARMUP, 1),
     only: only ? new RegExp(only) : undefined,
     fallback: argv.includes('--fallback'),
+    kernelsOnly: argv.includes('--kernels'),
     hostOnly: argv.includes('--host'),
     profile: argv.includes('--profile'),
     noTimestamps: argv.includes('--no-timestamps'),
@@ -103,6 +106,10 @@ async function main(): Promise<void> {
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
   for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnT / 4)]) console.log(line);
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (args.kernelsOnly) {
+    ctx.device.destroy();
+    return;
+  }
 
   // Optional part written by another engineer.
   if (m?.runTrainingBench) await m.runTrainingBench(ctx, args);
