@@ -76,7 +76,7 @@ interface Built {
   destroy(): void;
 }
 
-async function build(ctx: GpuContext, cfg: ModelConfig, storage: WeightStorage, B: number, T: number, recompute: GraphOptions['recompute']): Promise<Built> {
+export async function build(ctx: GpuContext, cfg: ModelConfig, storage: WeightStorage, B: number, T: number, recompute: GraphOptions['recompute']): Promise<Built> {
   const weights = await uploadWeightsFromMap(ctx, cfg, randomWeights(cfg), { storage });
   const model = new LlamaModel(ctx, cfg, weights);
   const lora = LoraParams.create(ctx, cfg, { r: 16, alpha: 32, dropout: 0.05, targetModules: [...LINEAR_MODULES], useRslora: false }, 1);

@@ -295,6 +295,7 @@ export class Recorder {
     }
     pass?.end();
     ctx.dispatches += tape.dispatches;
+    ctx.tapesReplayed++;
     return true;
   }
 
@@ -412,6 +413,8 @@ export class GpuContext {
    * (tests compare both paths).
    */
   replayTapes = true;
+  /** Recordings replayed from a tape so far (tests check the replay path did run). */
+  tapesReplayed = 0;
   /**
    * Bumped whenever cached bind groups are dropped (a bound buffer destroyed, the cache
    * cleared): a tape captured before holds bind groups that may bind a dead buffer.
