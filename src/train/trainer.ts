@@ -391,7 +391,7 @@ export class LoraTrainer {
   recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsSubmitted);
-    const { ctx, graph, lora, pref } = this;
+    const { ctx, graph, pref } = this;
     const counts = pref ? batches.map(preferenceCounts) : [];
     const pairs = counts.reduce((n, c) => n + c.pairs, 0);
     const chosenTokens = counts.reduce((n, c) => n + c.chosenTokens, 0);
@@ -552,6 +552,7 @@ export class LoraTrainer {
   }
 
   destroy(): void {
+    this.tapes.clear();
     this.graph.destroy();
     for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }
