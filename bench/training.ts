@@ -191,7 +191,9 @@ async function hostCost(ctx: GpuContext, cfg: ModelConfig, B: number, T: number,
     ctx.replayTapes = false;
     const cachedMs = recordMs(ctx, built.trainer, batch, reps);
     ctx.cacheBindings = false;
-    const uncachedMs = recordMs(ctx, built.trainer, batch, reps);
+    // At most 7 timed: Dawn (webgpu 0.6.2 on lavapipe) segfaults after ~20 unsubmitted recordings of the
+    // 30-layer step on the old path (its bind groups and destroyed uniform buffers pile up); the same before replay existed.
+    const uncachedMs = recordMs(ctx, built.trainer, batch, Math.min(reps, 7));
     return { dispatches, cachedMs, uncachedMs, replayMs };
   } finally {
     ctx.cacheBindings = was.cache;
