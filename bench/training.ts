@@ -207,7 +207,7 @@ export async function hostCostBench(ctx: GpuContext, args: BenchArgs): Promise<v
   const B = 4;
   const T = 512;
   const reps = Math.max(3, args.reps);
-  console.log(`\nhost cost per step: SmolLM2-135M shape, f32, B=${B} T=${T}, recompute 'auto'; JS ms to record + encode one step (not run), median of ${reps}`);
+  console.log(`\nhost cost per step: SmolLM2-135M shape, f32, B=${B} T=${T}, recompute 'auto'; JS ms to record + encode one step (not run), median of ${reps} (old path: of ${Math.min(reps, 7)})`);
   for (const layers of [4, 30]) {
     const shape = (n: number) => parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: n });
     const r = await hostCost(ctx, shape(layers), B, T, reps);
