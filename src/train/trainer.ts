@@ -15,7 +15,7 @@
 // and moments untouched. Nothing in a step needs a host value of the step before it (the clip
 // factor and the skip flag stay on the GPU; the lr, the dropout seed and AdamW's t come from
 // the count of steps submitted).
-import type { GpuContext, Recorder } from '../engine/gpu/context';
+import type { GpuContext, Live, Recorder, TapeStore } from '../engine/gpu/context';
 import { adamwUpdate } from '../engine/gpu/kernels/adamw';
 import { GRAD_STATS, GRAD_STATS_BYTES, globalGradNorm, gradNormPartialCount, reduceSum } from '../engine/gpu/kernels/norm';
 import { PREFERENCE_STATS, PREFERENCE_STATS_FLOATS, preferenceWeights, type PreferenceObjective } from '../engine/gpu/kernels/preference';
@@ -229,6 +229,8 @@ export class LoraTrainer {
   private readonly pref: { weights: GPUBuffer; logps: GPUBuffer; refLogps: GPUBuffer; stats: GPUBuffer } | null = null;
   /** Device loss of every GPU call this trainer makes (the session's loop uses it too). */
   readonly watch: DeviceWatch;
+  /** Each micro-batch's recording of a step, replayed on later steps (Recorder.replayOr). */
+  private readonly tapes: TapeStore = new Map();
 
   constructor(
     private readonly ctx: GpuContext,
@@ -389,44 +391,23 @@ export class LoraTrainer {
   recordStep(batches: readonly TokenBatch[], numTargets: number, submit: boolean, refLogps?: readonly ArrayLike<number>[]): number {
     const lossScale = 1 / numTargets;
     const lr = learningRate(this.optim.schedule, this.stepsSubmitted);
-    const { ctx, graph, lora, pref } = this;
-    const BT = graph.BT;
+    const { ctx, graph, pref } = this;
     const counts = pref ? batches.map(preferenceCounts) : [];
     const pairs = counts.reduce((n, c) => n + c.pairs, 0);
     const chosenTokens = counts.reduce((n, c) => n + c.chosenTokens, 0);
     if (pref && pairs === 0) throw new Error(`step ${this.stepsSubmitted + 1}: no complete preference pair in its batches`);
     if (pref && this.opts.objective?.kind === 'dpo' && refLogps?.length !== batches.length) throw new Error(`DPO needs the reference log-probs of every micro-batch (${batches.length}), got ${refLogps?.length ?? 0}`);
-    // The step's loss: SFT sums per-row losses; a preference objective accumulates its own stats.
-    const lossAt = pref ? { binding: pref.stats, index: PREFERENCE_STATS.loss } : { binding: this.lossBuf, index: 0 };
+    const t = this.stepsSubmitted + 1;
+    const parity = this.stepsSubmitted % 2;
     for (let i = 0; i < batches.length; i++) {
       graph.writeBatch(batches[i]);
       if (pref) ctx.write(pref.refLogps, Float32Array.from(refLogps?.[i] ?? new Float32Array(graph.B)));
-      const rec = ctx.recorder(`train step ${this.stepsSubmitted + 1}.${i}`);
-      if (i === 0) rec.clear(lora.grads);
-      const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: mixSeed(this.opts.seed, this.stepsSubmitted, i) };
-      graph.recordForward(rec, run);
-      if (pref) {
-        graph.recordLoss(rec, 1, false);
-        preferenceWeights(ctx, rec, pref.weights, pref.logps, pref.stats, graph.buf.losses, graph.buf.targets, pref.refLogps, graph.B, graph.T, this.opts.objective!, {
-          invPairs: 1 / pairs,
-          invChosenTokens: 1 / Math.max(1, chosenTokens),
-          accumulate: i > 0,
-        });
-        graph.recordLoss(rec, 1, true, pref.weights);
-      } else {
-        graph.recordLoss(rec, lossScale, true);
-      }
-      graph.recordBackward(rec, run);
-      if (!pref) reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, BT, { scale: lossScale, accumulate: i > 0 });
-      if (i === batches.length - 1) {
-        const N = lora.layout.totalFloats;
-        globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, lossAt);
-        if (!submit) this.recordUpdate(rec, this.stepsSubmitted + 1, lr); // the host cost of a whole step (submitted, commitStep records it)
-        const readback = this.readback[this.stepsSubmitted % 2];
-        rec.copy(lossAt.binding, 0, readback, 0, 16);
-        rec.copy(this.gradStats, 0, readback, 16, GRAD_STATS_BYTES);
-        if (pref) rec.copy(pref.stats, 0, readback, 32, PREF_STATS_BYTES);
-      }
+      const rec = ctx.recorder(`train step ${t}.${i}`);
+      // Everything a step's recording depends on: the values (re-packed by a replay, given to
+      // the launchers as Live arguments) and the key (the rest: which micro-batch, the readback buffer, the update).
+      const values = { seed: mixSeed(this.opts.seed, this.stepsSubmitted, i), lossScale, lr, t, invPairs: 1 / Math.max(1, pairs), invChosenTokens: 1 / Math.max(1, chosenTokens) };
+      const key = `${i}/${batches.length}/${parity}/${submit}`;
+      rec.replayOr(this.tapes, key, values, () => this.recordMicroBatch(rec, i, batches.length, submit, parity));
       if (submit) rec.submit();
       else {
         rec.finish();
@@ -436,8 +417,41 @@ export class LoraTrainer {
     return lr;
   }
 
+  /** Micro-batch i of n of a step into `rec`; its step values (seed, loss scale, lr, t, preference scalars) are rec.values. */
+  private recordMicroBatch(rec: Recorder, i: number, n: number, submit: boolean, parity: number): void {
+    const { ctx, graph, lora, pref } = this;
+    const run: LoraRun = { scale: 1, dropout: lora.settings.dropout, seed: (v) => v.seed };
+    const BT = graph.BT;
+    // The step's loss: SFT sums per-row losses; a preference objective accumulates its own stats.
+    const lossAt = pref ? { binding: pref.stats, index: PREFERENCE_STATS.loss } : { binding: this.lossBuf, index: 0 };
+    if (i === 0) rec.clear(lora.grads);
+    graph.recordForward(rec, run);
+    if (pref) {
+      graph.recordLoss(rec, 1, false);
+      preferenceWeights(ctx, rec, pref.weights, pref.logps, pref.stats, graph.buf.losses, graph.buf.targets, pref.refLogps, graph.B, graph.T, this.opts.objective!, {
+        invPairs: (v) => v.invPairs,
+        invChosenTokens: (v) => v.invChosenTokens,
+        accumulate: i > 0,
+      });
+      graph.recordLoss(rec, 1, true, pref.weights);
+    } else {
+      graph.recordLoss(rec, (v) => v.lossScale, true);
+    }
+    graph.recordBackward(rec, run);
+    if (!pref) reduceSum(ctx, rec, this.lossBuf, graph.buf.losses, BT, { scale: (v) => v.lossScale, accumulate: i > 0 });
+    if (i === n - 1) {
+      const N = lora.layout.totalFloats;
+      globalGradNorm(ctx, rec, this.gradStats, this.partials, [{ binding: lora.grads, n: N }], this.optim.maxGradNorm, lossAt);
+      if (!submit) this.recordUpdate(rec, (v) => v.t, (v) => v.lr); // the host cost of a whole step (submitted, commitStep records it)
+      const readback = this.readback[parity];
+      rec.copy(lossAt.binding, 0, readback, 0, 16);
+      rec.copy(this.gradStats, 0, readback, 16, GRAD_STATS_BYTES);
+      if (pref) rec.copy(pref.stats, 0, readback, 32, PREF_STATS_BYTES);
+    }
+  }
+
   /** AdamW of optimizer step `step` (its t) at `lr`, from the gradients and gradStats the step left. */
-  private recordUpdate(rec: Recorder, step: number, lr: number): void {
+  private recordUpdate(rec: Recorder, step: Live, lr: Live): void {
     const o = this.optim;
     const { lora } = this;
     adamwUpdate(this.ctx, rec, lora.params, lora.m, lora.v, lora.grads, this.gradStats, lora.layout.totalFloats, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, t: step });
@@ -538,6 +552,7 @@ export class LoraTrainer {
   }
 
   destroy(): void {
+    this.tapes.clear();
     this.graph.destroy();
     for (const b of [this.lossBuf, this.gradStats, this.partials, ...this.readback, ...(this.pref ? Object.values(this.pref) : [])]) this.ctx.destroy(b);
   }

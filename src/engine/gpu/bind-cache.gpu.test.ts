@@ -1,8 +1,9 @@
 // The bind-group cache and the persistent uniform arena (GpuContext.cacheBindings): a reused
-// binding must never point at a stale buffer or stale parameters.
+// binding must never point at a stale buffer or stale parameters; neither may a replayed recording.
 import { describe, expect, it } from 'vitest';
 import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
-import type { GpuContext } from './context';
+import type { GpuContext, TapeStore } from './context';
+import { reduceSum } from './kernels/norm';
 import { addInPlace, residualForward } from './kernels/residual';
 
 const N = 1000;
@@ -87,6 +88,73 @@ describe('bind-group cache', () => {
       expect(Array.from(await ctx.readF32(d1, N))).toEqual(Array.from(ramp(3)));
       expect(Array.from(await ctx.readF32(d2, N))).toEqual(Array.from(ramp(5)));
       for (const x of [src, d1, d2]) ctx.destroy(x);
+    });
+  });
+});
+
+describe('replayed recordings (Recorder.replayOr)', () => {
+  const sumOf = (k: number) => Array.from({ length: N }, (_, i) => (i % 97) * k).reduce((a, b) => a + b, 0);
+
+  it('re-pack step values, and re-record when a bound buffer was replaced (never replay a stale binding)', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const tapes: TapeStore = new Map();
+      const out = ctx.createBuffer(16);
+      const held = { inp: ctx.upload(ramp(1)) };
+      // out[0] = scale · Σ inp, scale a step value; the body reads whatever buffer `held` has now.
+      const step = async (scale: number) => {
+        const rec = ctx.recorder();
+        rec.replayOr(tapes, 'sum', { scale }, () => reduceSum(ctx, rec, out, held.inp, N, { scale: (v) => v.scale }));
+        rec.submit();
+        return (await ctx.readF32(out, 1))[0];
+      };
+      const replayed = ctx.tapesReplayed;
+      expect(await step(1)).toBe(sumOf(1)); // captured
+      expect(await step(2)).toBe(sumOf(2)); // replayed, the scale re-packed
+      expect(await step(0.5)).toBe(sumOf(0.5));
+      expect(ctx.tapesReplayed - replayed).toBe(2);
+      ctx.destroy(held.inp);
+      held.inp = ctx.upload(ramp(3)); // quite possibly the same memory: the tape's bind group is stale all the same
+      expect(await step(1)).toBe(sumOf(3)); // re-recorded, not replayed
+      expect(ctx.tapesReplayed - replayed).toBe(2);
+      expect(await step(2)).toBe(sumOf(6)); // and the new tape replays
+      expect(ctx.tapesReplayed - replayed).toBe(3);
+      for (const x of [out, held.inp]) ctx.destroy(x);
+    });
+  });
+
+  it('without replayTapes or with bind groups uncached, every recording runs its body', async () => {
+    const ctx = await getTestContext();
+    await expectNoGpuError(ctx, async () => {
+      const tapes: TapeStore = new Map();
+      const out = ctx.createBuffer(16);
+      const inp = ctx.upload(ramp(1));
+      let bodies = 0;
+      const step = () => {
+        const rec = ctx.recorder();
+        rec.replayOr(tapes, 'sum', {}, () => {
+          bodies++;
+          reduceSum(ctx, rec, out, inp, N);
+        });
+        rec.submit();
+      };
+      for (const [cache, replay] of [[true, false], [false, true]]) {
+        ctx.cacheBindings = cache;
+        ctx.replayTapes = replay;
+        try {
+          step();
+          step();
+        } finally {
+          ctx.cacheBindings = true;
+          ctx.replayTapes = true;
+        }
+      }
+      expect(bodies).toBe(4);
+      step(); // both on: captured now, replayed next
+      step();
+      expect(bodies).toBe(5);
+      expect((await ctx.readF32(out, 1))[0]).toBe(sumOf(1));
+      for (const x of [out, inp]) ctx.destroy(x);
     });
   });
 });

@@ -108,6 +108,60 @@ interface UniformArena {
   busy: boolean;
 }
 
+/** One encoder command of a tape: a dispatch with its bind group, or a copy/clear (which ends a pass). */
+type TapeOp =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; bg: GPUBindGroup; groups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size?: number };
+
+/**
+ * The values a recording depends on that change from one recording of the same tape to the
+ * next (a training step's dropout seed, loss scale, lr): Recorder.values.
+ */
+export type StepValues = Readonly<Record<string, number>>;
+
+/** A launcher's scalar argument: fixed, or a step value read from the recorder's values (a replay re-packs it). */
+export type Live = number | ((v: StepValues) => number);
+
+const NO_VALUES: StepValues = {};
+
+/** x's value under `v`. */
+export function liveValue(x: Live, v: StepValues = NO_VALUES): number {
+  return typeof x === 'number' ? x : x(v);
+}
+
+/** f(x), a step value when x is one. */
+export function mapLive(x: Live, f: (x: number) => number): Live {
+  return typeof x === 'number' ? f(x) : (v) => f(x(v));
+}
+
+/** A dispatch's parameters: packed now, or (when they read step values) packed per recording. */
+export type DispatchParams = Params | ((v: StepValues) => Params);
+
+/** `pack` itself when any of `inputs` is a step value (a replay re-packs it), else its Params now. */
+export function packLive(pack: (v: StepValues) => Params, ...inputs: (Live | undefined)[]): DispatchParams {
+  return inputs.some((x) => typeof x === 'function') ? pack : pack(NO_VALUES);
+}
+
+/**
+ * A recording captured for replay (Recorder.replayOr): its encoder commands in order, its
+ * uniform bytes, and the dispatches whose parameters depend on the recorder's values.
+ * Valid while the arena buffer and every bound buffer it was captured with are alive
+ * (ctx.bindingEpoch unchanged).
+ */
+export interface Tape {
+  readonly ops: TapeOp[];
+  /** The dispatches whose parameters read step values: their slot, re-packed by each replay. */
+  readonly lives: { slot: number; pack: (v: StepValues) => Params }[];
+  bytes: Uint8Array<ArrayBuffer>;
+  arena: GPUBuffer;
+  epoch: number;
+  dispatches: number;
+}
+
+/** Tapes by key, held by whoever records the same thing again (a trainer, per step shape). */
+export type TapeStore = Map<string, Tape>;
+
 /**
  * Records a sequence of dispatches into one command buffer. Each dispatch's parameter
  * block goes into a 256-byte slot of a uniform arena, written with one writeBuffer per
@@ -119,6 +173,11 @@ interface UniformArena {
  * every bind group, while the per-step scalars (seed, lr, loss scale) still change through the
  * arena's bytes. Without it (the old path, kept to measure against) each pass gets a new
  * uniform buffer and each dispatch a new bind group.
+ *
+ * Replay (replayOr, with ctx.replayTapes): a recording that repeats (a training step) is
+ * captured once as a Tape, and later recordings only re-pack the parameters that read the
+ * recorder's `values` (launchers given Live arguments: a step's seed, loss scale, lr) and
+ * encode the tape's commands, without running the launchers or looking up bind groups.
  */
 export class Recorder {
   readonly encoder: GPUCommandEncoder;
@@ -131,6 +190,10 @@ export class Recorder {
   private readonly arena: UniformArena | null;
   /** Arena buffers outgrown during this recording: earlier passes still use them until submit. */
   private readonly retired: GPUBuffer[] = [];
+  /** What this recording depends on that changes between recordings of the same tape (Live arguments read it). */
+  values: StepValues = NO_VALUES;
+  /** The tape being captured (replayOr's recording path), stored under its key at finish. */
+  private capture: { tape: Tape; store: TapeStore; key: string } | null = null;
 
   constructor(private readonly ctx: GpuContext, label?: string) {
     this.encoder = ctx.device.createCommandEncoder({ label });
@@ -144,7 +207,7 @@ export class Recorder {
    * is the launcher's FLOP and byte count, its cost model kept next to the launcher (only a
    * profiled step reads it).
    */
-  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], params: Params | null, groups: [number, number?, number?], label: string, cost: KernelCost): void {
+  dispatch(pipeline: GPUComputePipeline, bindings: Binding[], dparams: DispatchParams | null, groups: [number, number?, number?], label: string, cost: KernelCost): void {
     if (this.flushed) throw new Error('Recorder already submitted');
     const g: [number, number, number] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
     const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
@@ -153,6 +216,7 @@ export class Recorder {
     }
     if (g[0] * g[1] * g[2] === 0) return;
     this.ctx.dispatches++;
+    const params = typeof dparams === 'function' ? dparams(this.values) : dparams;
     let slot = -1;
     let uniformSize = 0;
     if (params) {
@@ -166,6 +230,7 @@ export class Recorder {
       }
       this.uniformBytes.set(bytes, slot * UNIFORM_SLOT);
       uniformSize = bytes.byteLength;
+      if (typeof dparams === 'function') this.capture?.tape.lives.push({ slot, pack: dparams });
     }
     this.pending.push({ pipeline, bindings, slot, uniformSize, groups: g, label, cost });
   }
@@ -173,11 +238,65 @@ export class Recorder {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.flushPasses();
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.capture?.tape.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   clear(buffer: GPUBuffer, offset = 0, size?: number): void {
     this.flushPasses();
     this.encoder.clearBuffer(buffer, offset, size);
+    this.capture?.tape.ops.push({ kind: 'clear', buffer, offset, size });
+  }
+
+  /**
+   * Replays the tape `store` holds for `key` with these `values`, or (none, or no longer
+   * valid) records `body` into this recorder and captures it under `key` for next time.
+   * The recording must depend on the values only through Live launcher arguments, and on
+   * nothing else that the key does not name. Profiled steps and the uncached path always record.
+   */
+  replayOr(store: TapeStore, key: string, values: StepValues, body: () => void): void {
+    if (this.flushed || this.pending.length > 0 || this.slots > 0 || this.capture) throw new Error('Recorder.replayOr must come first in a recording');
+    this.values = values;
+    const { ctx } = this;
+    if (!this.arena || !ctx.replayTapes || ctx.timer) return body();
+    const tape = store.get(key);
+    if (tape && this.replay(tape)) return;
+    store.delete(key);
+    const t: Tape = { ops: [], lives: [], bytes: new Uint8Array(0), arena: this.arena.buffer, epoch: ctx.bindingEpoch, dispatches: ctx.dispatches };
+    this.capture = { tape: t, store, key };
+    body();
+  }
+
+  /** Re-packs the tape's live parameters with this.values, writes them and encodes its commands; false if it is stale. */
+  private replay(tape: Tape): boolean {
+    const { ctx } = this;
+    if (tape.epoch !== ctx.bindingEpoch || tape.arena !== this.arena?.buffer) return false;
+    for (const { slot, pack } of tape.lives) {
+      const bytes = pack(this.values).data();
+      tape.bytes.fill(0, slot * UNIFORM_SLOT, (slot + 1) * UNIFORM_SLOT);
+      tape.bytes.set(bytes, slot * UNIFORM_SLOT);
+    }
+    ctx.device.queue.writeBuffer(tape.arena, 0, tape.bytes, 0, tape.bytes.byteLength);
+    let pass: GPUComputePassEncoder | null = null;
+    let last: GPUComputePipeline | null = null;
+    for (const op of tape.ops) {
+      if (op.kind === 'dispatch') {
+        pass ??= this.encoder.beginComputePass();
+        if (op.pipeline !== last) pass.setPipeline(op.pipeline);
+        last = op.pipeline;
+        pass.setBindGroup(0, op.bg);
+        pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
+        continue;
+      }
+      pass?.end();
+      pass = null;
+      last = null;
+      if (op.kind === 'copy') this.encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+      else this.encoder.clearBuffer(op.buffer, op.offset, op.size);
+    }
+    pass?.end();
+    ctx.dispatches += tape.dispatches;
+    ctx.tapesReplayed++;
+    return true;
   }
 
   /** The uniform buffer for the pending dispatches' slots, with those slots written. */
@@ -229,6 +348,7 @@ export class Recorder {
       last = p.pipeline;
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(p.groups[0], p.groups[1], p.groups[2]);
+      this.capture?.tape.ops.push({ kind: 'dispatch', pipeline: p.pipeline, bg, groups: p.groups });
     }
     pass?.end();
     this.pending = [];
@@ -242,6 +362,14 @@ export class Recorder {
   finish(): GPUCommandBuffer {
     this.flushPasses();
     this.flushed = true;
+    const c = this.capture;
+    // Kept only if every bind group it holds is still cached and the arena did not grow.
+    if (c && this.arena && this.retired.length === 0 && c.tape.arena === this.arena.buffer && c.tape.epoch === this.ctx.bindingEpoch) {
+      c.tape.bytes = this.uniformBytes.slice(0, this.slots * UNIFORM_SLOT);
+      c.tape.dispatches = this.ctx.dispatches - c.tape.dispatches;
+      c.store.set(c.key, c.tape);
+    }
+    this.capture = null;
     if (this.arena) this.ctx.releaseArena(this.arena);
     return this.encoder.finish();
   }
@@ -280,6 +408,18 @@ export class GpuContext {
    * a uniform buffer per dispatch/pass; kept so the bench measures both in one run.
    */
   cacheBindings = true;
+  /**
+   * Replay captured tapes (Recorder.replayOr; needs cacheBindings). false = record every time
+   * (tests compare both paths).
+   */
+  replayTapes = true;
+  /** Recordings replayed from a tape so far (tests check the replay path did run). */
+  tapesReplayed = 0;
+  /**
+   * Bumped whenever cached bind groups are dropped (a bound buffer destroyed, the cache
+   * cleared): a tape captured before holds bind groups that may bind a dead buffer.
+   */
+  bindingEpoch = 0;
   /** Dispatches recorded so far (the bench's dispatches per step). */
   dispatches = 0;
   /** Set while a step is profiled (profile.ts); null otherwise. */
@@ -357,6 +497,7 @@ export class GpuContext {
   }
 
   clearBindGroups(): void {
+    this.bindingEpoch++;
     this.bindGroups.clear();
     this.keysByBuffer.clear();
   }
@@ -365,6 +506,7 @@ export class GpuContext {
   private evictBindGroups(b: GPUBuffer): void {
     const id = this.ids.get(b);
     if (id === undefined) return;
+    if (this.keysByBuffer.has(id)) this.bindingEpoch++;
     for (const key of this.keysByBuffer.get(id) ?? []) {
       // Also out of the other buffers' lists, so long-lived buffers (weights) keep no dead keys.
       for (const other of this.bindGroups.get(key)?.ids ?? []) if (other !== id) this.keysByBuffer.get(other)?.delete(key);

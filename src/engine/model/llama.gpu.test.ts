@@ -4,6 +4,7 @@ import type { RecomputeLevel } from './arena';
 import { dropoutFactor } from '../reference/lora';
 import type { WeightStorage } from './weights';
 import { reduceSum } from '../gpu/kernels/norm';
+import { liveValue } from '../gpu/context';
 import { type RefBatch, referenceBackward, referenceForward } from '../reference/model';
 import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig, tinyGemmaShape } from './tiny-random.testutil';
 import { flatToRefKeys, gpuLora, gpuModel, maxAbs } from './gpu-model.testutil';
@@ -78,7 +79,7 @@ async function runGpu(fallback: boolean, c: Case) {
   const lora = randomLora(cfg, c.R, 102);
   const batch = randomBatch(cfg, c.B, c.T, 103, { packed: c.packed });
   const run: LoraRun = { scale: 1, dropout: c.dropout ?? 0, seed: 4321 };
-  const refLora = c.dropout ? { ...lora, dropoutFactor: (l: number, t: Parameters<typeof loraDropout>[2], i: number) => dropoutFactor(loraDropout(run, l, t), i) } : lora;
+  const refLora = c.dropout ? { ...lora, dropoutFactor: (l: number, t: Parameters<typeof loraDropout>[2], i: number) => dropoutFactor({ p: run.dropout, seed: liveValue(loraDropout(run, l, t).seed) }, i) } : lora;
   const ref = referenceBackward(cfg, storedWeights(cfg, weights, c.storage ?? 'f32'), refLora, batch);
   const got = await expectNoGpuError(ctx, async () => {
     const model = await gpuModel(ctx, cfg, weights, c.storage ?? 'f32');

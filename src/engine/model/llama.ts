@@ -13,7 +13,7 @@
 // The LM head never materialises [B·T, V]: rows go through it in chunks (logits chunk =
 // matmul → the cross-entropy kernel turns it into dlogits in place → dlnf rows += dlogits·W).
 // Shapes: B, T, C, H, KVH, D, F, V, R, L as in the kernel headers.
-import type { Binding, GpuContext, Recorder } from '../gpu/context';
+import { type Binding, type GpuContext, type Live, type Recorder, mapLive } from '../gpu/context';
 import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
@@ -51,15 +51,16 @@ export interface LoraRun {
   scale: number;
   /** Input dropout probability (training only; 0 in eval). */
   dropout: number;
-  /** Base seed of the dropout masks of this pass (mixed with layer and module). */
-  seed: number;
+  /** Base seed of the dropout masks of this pass (mixed with layer and module); a step value in a trainer's replayed step. */
+  seed: Live;
 }
 
 export const NO_DROPOUT: LoraRun = { scale: 1, dropout: 0, seed: 0 };
 
 /** The dropout mask of one module in one pass: a pure function of (run seed, layer, module). */
 export function loraDropout(run: LoraRun, layer: number, m: LinearModule): Dropout {
-  return { p: run.dropout, seed: mixSeed(run.seed, layer, LINEAR_MODULES.indexOf(m)) };
+  const mi = LINEAR_MODULES.indexOf(m);
+  return { p: run.dropout, seed: mapLive(run.seed, (s) => mixSeed(s, layer, mi)) };
 }
 
 /**
@@ -419,7 +420,7 @@ export class TrainingGraph {
    * (1/number of targets of the optimizer step). With `rowWeights` ([B] f32), row b's gradients
    * are also scaled by rowWeights[b]: one weight per sequence (a preference objective's).
    */
-  recordLoss(rec: Recorder, lossScale: number, withGrad: boolean, rowWeights?: Binding): void {
+  recordLoss(rec: Recorder, lossScale: Live, withGrad: boolean, rowWeights?: Binding): void {
     const { ctx, cfg, weights } = this.model;
     const C = cfg.hiddenSize;
     const V = cfg.vocabSize;

@@ -1,7 +1,7 @@
 // AdamW launcher over a flat parameter buffer (all LoRA tensors packed), reading the clip
 // factor and the non-finite flag from the GPU (globalGradNorm's stats) so no CPU round trip.
 import code from '../../../../shaders/adamw.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Live, type Recorder, type StepValues, liveValue, packLive } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 
@@ -52,14 +52,18 @@ export function adamwUpdate(
   grad: Binding,
   gradScale: Binding | null,
   N: number,
-  hp: AdamWHyper,
+  hp: Omit<AdamWHyper, 'lr' | 't'> & { lr: Live; t: Live }, // step values in a replayed step
 ): void {
-  if (!(hp.t >= 1) || !Number.isInteger(hp.t)) throw new Error(`adamwUpdate: step t must be a positive integer, got ${hp.t}`);
   const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'adamw' });
-  const { lr, beta1, beta2, eps, weightDecay, t } = hp;
-  const params = PARAMS.pack({
-    N, lr, beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2, eps, weightDecay, bc1: 1 - beta1 ** t, bc2: 1 - beta2 ** t,
-  });
+  const { beta1, beta2, eps, weightDecay } = hp;
+  const pack = (v: StepValues) => {
+    const t = liveValue(hp.t, v);
+    if (!(t >= 1) || !Number.isInteger(t)) throw new Error(`adamwUpdate: step t must be a positive integer, got ${t}`);
+    return PARAMS.pack({
+      N, lr: liveValue(hp.lr, v), beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2, eps, weightDecay, bc1: 1 - beta1 ** t, bc2: 1 - beta2 ** t,
+    });
+  };
+  const params = packLive(pack, hp.lr, hp.t);
   rec.dispatch(pipeline, [param, m, v, grad, gradScale ?? unitScaleBuffer(ctx)], params, grid1d(ceilDiv(N, WG), ctx.caps.maxComputeWorkgroupsPerDimension), 'adamw', {
     flops: 16 * N, // moments, bias corrections, sqrt, divide, decay
     bytes: 7 * N * 4, // param, m, v read and written; grad read

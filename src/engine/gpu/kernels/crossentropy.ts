@@ -3,7 +3,7 @@
 import code from '../../../../shaders/crossentropy_forward.wgsl?raw';
 import uniformScaleLib from '../../../../shaders/lib/loss_scale_uniform.wgsl?raw';
 import rowScaleLib from '../../../../shaders/lib/loss_scale_rows.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Live, type Recorder, liveValue, packLive } from '../context';
 import { grid1d } from '../grid';
 import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
@@ -34,13 +34,13 @@ export function crossentropyForward(
   rows: number,
   V: number,
   rowOffset: number,
-  lossScale: number,
+  lossScale: Live,
   opts: { writeGrad?: boolean; rowWeights?: { binding: Binding; rowsPerWeight: number } } = {},
 ): void {
   const w = opts.rowWeights;
   const source = withReduceLib(ctx, composeShader([w ? rowScaleLib : uniformScaleLib], code));
   const pipeline = ctx.pipeline(source, { constants: { WG: REDUCE_WG }, label: w ? 'crossentropy_forward (row weights)' : 'crossentropy_forward' });
-  const params = PARAMS.pack({ rows, V, rowOffset, lossScale, writeGrad: (opts.writeGrad ?? true) ? 1 : 0, rowsPerWeight: w?.rowsPerWeight ?? 1 });
+  const params = packLive((v) => PARAMS.pack({ rows, V, rowOffset, lossScale: liveValue(lossScale, v), writeGrad: (opts.writeGrad ?? true) ? 1 : 0, rowsPerWeight: w?.rowsPerWeight ?? 1 }), lossScale);
   rec.dispatch(pipeline, w ? [losses, logits, targets, w.binding] : [losses, logits, targets], params, grid1d(rows, ctx.caps.maxComputeWorkgroupsPerDimension), 'crossentropy_forward', {
     flops: 5 * rows * V, // max, exp, sum; then the gradient softmax − onehot, scaled
     bytes: rows * V * 4 * ((opts.writeGrad ?? true) ? 2 : 1) + rows * 8 + (w ? Math.ceil(rows / w.rowsPerWeight) * 4 : 0),

@@ -5,7 +5,7 @@
 // dA/dB reductions over the BT rows use lora_backward.wgsl. The dropout mask is a pure hash of
 // (seed, element index of x), so the backward regenerates the forward's mask without storing it.
 import weightGradCode from '../../../../shaders/lora_backward.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { type Dropout, dropoutParams, matmulBackward, matmulForward } from './matmul';
@@ -104,7 +104,7 @@ function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Bindin
   const t = pickGradTiles(ctx, M, N);
   const code = composeShader([WGSL_LIB.hash, WGSL_LIB.gemm], weightGradCode);
   const pipeline = ctx.pipeline(code, { constants: { ...t }, label: 'lora_backward' });
-  const params = GRAD_PARAMS.pack({ M, N, K, gradOff: 0, pOff: 0, qOff: 0, alpha, ...dropoutParams(dropout) });
+  const params = packLive((v) => GRAD_PARAMS.pack({ M, N, K, gradOff: 0, pOff: 0, qOff: 0, alpha, ...dropoutParams(dropout, v) }), dropout.seed);
   // grad[M, N] += Pᵀ·Q over K rows: 2·M·N·K FLOPs; P, Q read once, grad read and written.
   rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward', { flops: 2 * M * N * K, bytes: 4 * (K * M + K * N + 2 * M * N) });
 }

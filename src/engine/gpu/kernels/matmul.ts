@@ -6,7 +6,7 @@
 // lib/gemm.wgsl (the tiled GEMM core) and lib/gemm_store.wgsl (its epilogue).
 import forwardCode from '../../../../shaders/matmul_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
-import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
+import { type Binding, type GpuContext, type KernelCost, type Live, type Recorder, type StepValues, liveValue, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { type WeightDType, type WeightFormat, weightFormat, weightRowBytes } from './weights';
@@ -44,8 +44,8 @@ export interface Weight {
 export interface Dropout {
   /** Drop probability in [0, 1); 0 is the exact identity. */
   p: number;
-  /** Any u32; forward and backward must use the same seed to get the same mask. */
-  seed: number;
+  /** Any u32; forward and backward must use the same seed to get the same mask. A step value in a replayed step. */
+  seed: Live;
 }
 
 export interface MatmulForwardOptions {
@@ -120,11 +120,13 @@ interface DropoutParams {
   seedHash: number;
 }
 
-export function dropoutParams(d: Dropout | undefined): DropoutParams {
+/** The dropout fields for `d` (its seed read from `v` when it is a step value). */
+export function dropoutParams(d: Dropout | undefined, v?: StepValues): DropoutParams {
   if (!d || d.p === 0) return { dropThreshold: 0, dropScale: 1, seedHash: 0 };
   if (!(d.p > 0 && d.p < 1)) throw new Error(`dropout p=${d.p} must be in [0, 1)`);
-  if (!Number.isInteger(d.seed) || d.seed < 0 || d.seed > 0xffffffff) throw new Error(`dropout seed ${d.seed} is not a u32`);
-  return { dropThreshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), dropScale: 1 / (1 - d.p), seedHash: hash32(d.seed) };
+  const seed = liveValue(d.seed, v);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`dropout seed ${seed} is not a u32`);
+  return { dropThreshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), dropScale: 1 / (1 - d.p), seedHash: hash32(seed) };
 }
 
 /** A byte range of a buffer (a Binding with its defaults filled in). */
@@ -237,7 +239,6 @@ export function matmulForward(
   checkDims('matmulForward', { BT, C, OC });
   const fmt = weightFormat(ctx, weight.dtype, 'matmulForward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
-  const drop = dropoutParams(opts.dropout);
   const code = withWeights(forwardCode, fmt);
   const wRowBytes = weightRowBytes(weight.dtype, C, 'matmulForward weight');
   const wb = wRowBytes / C; // bytes per weight value (block scales included), for the profile's cost
@@ -257,10 +258,10 @@ export function matmulForward(
       const wB = subBinding(wS, c0 * C, N * C, fmt, lim.align, 'matmulForward weight');
       const t = pickTiles(M, N);
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_forward_${weight.dtype}` });
-      const params = FORWARD_PARAMS.pack({
+      const params = packLive((v) => FORWARD_PARAMS.pack({
         M, N, K: C, ldo: OC, outOff: outB.elemOff + c0, inpOff: inpB.elemOff, wOff: wB.elemOff, biasOff: biasB.elemOff + c0,
-        hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
-      });
+        hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
+      }), opts.dropout?.seed);
       const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
       rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, opts.label ?? 'matmul_forward', matmulCost(M, N, C, wb, Boolean(opts.accumulate), bias ? N : 0));
     }
@@ -289,7 +290,6 @@ export function matmulBackward(
   checkDims('matmulBackward', { BT, C, OC });
   const fmt = weightFormat(ctx, weight.dtype, 'matmulBackward');
   const lim = limitsOf(ctx, opts.maxBindingBytes);
-  const drop = dropoutParams(opts.dropout);
   const code = withWeights(backwardCode, fmt);
   const wRowBytes = weightRowBytes(weight.dtype, C, 'matmulBackward weight');
   const wb = wRowBytes / C;
@@ -309,10 +309,10 @@ export function matmulBackward(
       const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_backward_${weight.dtype}` });
       // Later K chunks always add onto the first one's result.
       const accumulate = opts.accumulate || k0 > 0;
-      const params = BACKWARD_PARAMS.pack({
+      const params = packLive((v) => BACKWARD_PARAMS.pack({
         M, N: C, K, ldd: OC, dinpOff: dinpB.elemOff, doutOff: doutB.elemOff + k0, wOff: wB.elemOff,
-        accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...drop, dropRow0: r0,
-      });
+        accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
+      }), opts.dropout?.seed);
       const groups: [number, number] = [ceilDiv(C, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
       rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, opts.label ?? 'matmul_backward', matmulCost(M, C, K, wb, accumulate));
     }

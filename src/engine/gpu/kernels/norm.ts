@@ -4,7 +4,7 @@
 import partialCode from '../../../../shaders/global_norm_partial.wgsl?raw';
 import finalizeCode from '../../../../shaders/global_norm_finalize.wgsl?raw';
 import sumCode from '../../../../shaders/reduce_sum.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Live, type Recorder, liveValue, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
@@ -24,10 +24,11 @@ export function reduceSum(
   out: Binding,
   inp: Binding,
   N: number,
-  opts: { outIndex?: number; scale?: number; accumulate?: boolean } = {},
+  opts: { outIndex?: number; scale?: Live; accumulate?: boolean } = {},
 ): void {
   const pipeline = ctx.pipeline(withReduceLib(ctx, sumCode), { constants: { WG: REDUCE_WG }, label: 'reduce_sum' });
-  const params = SUM_PARAMS.pack({ N, outIndex: opts.outIndex ?? 0, scale: opts.scale ?? 1, accumulate: opts.accumulate ? 1 : 0 });
+  const scale = opts.scale ?? 1;
+  const params = packLive((v) => SUM_PARAMS.pack({ N, outIndex: opts.outIndex ?? 0, scale: liveValue(scale, v), accumulate: opts.accumulate ? 1 : 0 }), scale);
   rec.dispatch(pipeline, [out, inp], params, [1], 'reduce_sum', { flops: N, bytes: N * 4 + 4 });
 }
 

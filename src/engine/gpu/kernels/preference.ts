@@ -3,7 +3,7 @@
 // the weight each sequence's token gradients get in the backward (the cross-entropy kernel's row
 // weights). Its float64 counterpart is train/objectives.ts (dpoLoss, orpoLoss).
 import code from '../../../../shaders/preference_weights.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Live, type Recorder, liveValue, packLive } from '../context';
 import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
 
@@ -57,21 +57,21 @@ export function preferenceWeights(
   B: number,
   T: number,
   objective: PreferenceObjective,
-  scales: PreferenceScales,
+  scales: Omit<PreferenceScales, 'invPairs' | 'invChosenTokens'> & { invPairs: Live; invChosenTokens: Live }, // step values in a replayed step
 ): void {
   if (B % 2 !== 0 || B < 2 || B > PREFERENCE_MAX_ROWS) throw new Error(`a preference micro-batch needs an even number of rows from 2 to ${PREFERENCE_MAX_ROWS}, got ${B}`);
   const pipeline = ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG }, label: 'preference_weights' });
   const dpo = objective.kind === 'dpo';
-  const params = PARAMS.pack({
+  const params = packLive((v) => PARAMS.pack({
     B,
     T,
     kind: dpo ? 0 : 1,
     accumulate: scales.accumulate ? 1 : 0,
     coef: dpo ? objective.beta : objective.lambda,
     smoothing: dpo ? objective.labelSmoothing : 0,
-    invPairs: scales.invPairs,
-    invChosenTokens: scales.invChosenTokens,
-  });
+    invPairs: liveValue(scales.invPairs, v),
+    invChosenTokens: liveValue(scales.invChosenTokens, v),
+  }), scales.invPairs, scales.invChosenTokens);
   // Reads every row's losses and targets once; a few ops per pair on top of the two sums.
   rec.dispatch(pipeline, [weights, logps, stats, losses, targets, refLogps], params, [1], 'preference_weights', { flops: 2 * B * T + 20 * B, bytes: 2 * B * T * 4 + 4 * B * 4 + 8 * 4 });
 }
