@@ -161,7 +161,8 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
   expect(hubRequests.length, 'the session did talk to the Hub').toBeGreaterThan(0);
   for (const h of hubRequests) {
     expect(['GET', 'HEAD'], h.url).toContain(h.method);
-    expect(new URL(h.url).pathname, 'Hub requests are file downloads').toMatch(/^\/acme\/tiny-llama\/resolve\/main\/[\w.-]+$/);
+    // File downloads, and the file listing the Model screen reads to tell a GGUF repository (the repo id alone).
+    expect(new URL(h.url).pathname, 'Hub requests are file downloads or the file listing').toMatch(/^\/(acme\/tiny-llama\/resolve\/main\/[\w.-]+|api\/models\/acme\/tiny-llama\/tree\/main)$/);
   }
 
   // 2. The proxy saw every connection Chromium opened: only the app's origin, all plain HTTP.
