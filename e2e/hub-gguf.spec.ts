@@ -7,7 +7,7 @@ import { expect, test } from '@playwright/test';
 import { startMockHub, type MockHub } from '../test/mock-hub';
 import { buildTinyModel, TOKENIZER_FILES, tinyGgufBytes } from '../test/fixtures/tiny-model';
 import { HUB_ORIGIN, routeHubToMock } from './hub-support';
-import { dataLeaks, markedDataset, recordRequests, requestText, saveDataset, trainToCompletion } from './studio-support';
+import { dataLeaks, generateInPlayground, markedDataset, recordRequests, requestText, saveDataset, trainToCompletion } from './studio-support';
 
 // A download, a two-step run and a generation: ~1 min alone, several on a loaded 2-core box.
 test.setTimeout(480_000);
@@ -56,13 +56,7 @@ test('a GGUF repo on the Hub: files listed, one picked, tokenizer from base_mode
   const data = markedDataset(40);
   await saveDataset(page, { name: data.fileName, text: data.text, examples: 40 });
   await trainToCompletion(page, { 'Max steps': '2', 'Validation split': '0.1', 'Batch size': '2', 'Gradient accumulation': '1', 'Sequence length': '128', 'Evaluate every': '2', 'Checkpoint every': '2', 'Sample every': '100', 'Warm-up steps': '0' });
-  await page.goto('/#/playground');
-  await page.getByLabel('Prompt', { exact: true }).fill('Where does the note go?');
-  await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
-  await page.getByLabel('Max new tokens').fill('4');
-  await page.getByTestId('generate').click();
-  const cols = page.getByTestId('playground-columns');
-  for (const col of ['base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
+  const cols = await generateInPlayground(page, 'Where does the note go?', 4);
   await expect(cols.locator('.bad')).toHaveCount(0);
   expect(errors).toEqual([]);
 

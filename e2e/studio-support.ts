@@ -68,6 +68,18 @@ export async function trainToCompletion(page: Page, settings: TrainSettingsByLab
   await expect(page.getByTestId('run-status')).toContainText(`step ${steps} / ${steps} · completed`, { timeout });
 }
 
+/** Generates on the Playground with the newest adapter; waits for the base and tuned columns' output and returns the columns. */
+export async function generateInPlayground(page: Page, prompt: string, maxNewTokens: number) {
+  await page.goto('/#/playground');
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
+  await page.getByLabel('Max new tokens').fill(String(maxNewTokens));
+  await page.getByTestId('generate').click();
+  const cols = page.getByTestId('playground-columns');
+  for (const col of ['base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
+  return cols;
+}
+
 /** A chat dataset where every user and assistant turn carries its own marker; `needles` is every string that must never leave the device. */
 export function markedDataset(n: number) {
   const run = randomUUID().replace(/-/g, '').slice(0, 12);
