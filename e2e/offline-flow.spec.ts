@@ -6,6 +6,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
 import { unzipFiles } from '../src/worker/zip';
 import { routeHubToMock } from './hub-support';
+import { generateInPlayground } from './studio-support';
 
 const REPO = 'acme/tiny-llama';
 let hub: MockHub;
@@ -60,13 +61,7 @@ test('offline after one model download: dataset, training, playground and export
   await page.getByTestId('start-run').click();
   await expect(page.getByTestId('run-status')).toContainText('step 3 / 3 · completed', { timeout: 240_000 });
 
-  await page.goto('/#/playground');
-  await page.getByLabel('Prompt', { exact: true }).fill('Dinner with Chen on Friday at 7 pm');
-  await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
-  await page.getByLabel('Max new tokens').fill('8');
-  await page.getByTestId('generate').click();
-  const cols = page.getByTestId('playground-columns');
-  for (const col of ['base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
+  await generateInPlayground(page, 'Dinner with Chen on Friday at 7 pm', 8);
 
   await page.goto('/#/adapters');
   const download = page.waitForEvent('download');

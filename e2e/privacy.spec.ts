@@ -8,11 +8,10 @@
 // The test fails if any request goes anywhere but the app's origin and the Hub, if any URL,
 // header or body carries dataset text, or if the Content-Security-Policy had to block anything.
 import { chromium, expect, test } from '@playwright/test';
-import { randomUUID } from 'node:crypto';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
 import { HUB_ORIGIN, routeHubToMock, runHubInWorker, startRecordingProxy, trainerWorker } from './hub-support';
-import { trainToCompletion } from './studio-support';
+import { dataLeaks, markedDataset, recordRequests, requestText, trainToCompletion, type SeenRequest } from './studio-support';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -43,28 +42,6 @@ function proxyHost(target: string): string {
   return /^[a-z]+:\/\//i.test(target) ? new URL(target).hostname : target.replace(/:\d+$/, '');
 }
 
-interface SeenRequest {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: Buffer | null;
-  from: string;
-}
-
-/** A chat dataset where every user and assistant turn carries its own marker. */
-function markedDataset(n: number) {
-  const run = randomUUID().replace(/-/g, '').slice(0, 12);
-  const markers: string[] = [];
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const q = `QMARK${run}q${i}`;
-    const a = `AMARK${run}a${i}`;
-    markers.push(q, a);
-    lines.push(JSON.stringify({ messages: [{ role: 'user', content: `Please file the note ${q} under travel.` }, { role: 'assistant', content: `Filed ${a} under travel.` }] }));
-  }
-  return { run, markers, text: lines.join('\n') + '\n', fileName: `private-notes-${run}.jsonl` };
-}
-
 // A download, tokenization, a two-step run and an evaluation: ~2 min alone, ~5 min on a loaded 2-core box.
 test.setTimeout(480_000);
 
@@ -89,7 +66,7 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
   const data = markedDataset(40);
   try {
     const context = await browser.newContext({ baseURL });
-    context.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postDataBuffer(), from: r.serviceWorker() ? 'service worker' : 'page or worker' }));
+    recordRequests(context, seen);
     // CSP-blocked attempts never reach the network, so they are reported from every page load.
     await context.exposeBinding('__reportCspViolation', (_source, v: string) => void cspViolations.push(v));
     await context.addInitScript(() => {
@@ -184,7 +161,8 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
   expect(hubRequests.length, 'the session did talk to the Hub').toBeGreaterThan(0);
   for (const h of hubRequests) {
     expect(['GET', 'HEAD'], h.url).toContain(h.method);
-    expect(new URL(h.url).pathname, 'Hub requests are file downloads').toMatch(/^\/acme\/tiny-llama\/resolve\/main\/[\w.-]+$/);
+    // File downloads, and the file listing the Model screen reads to tell a GGUF repository (the repo id alone).
+    expect(new URL(h.url).pathname, 'Hub requests are file downloads or the file listing').toMatch(/^\/(acme\/tiny-llama\/resolve\/main\/[\w.-]+|api\/models\/acme\/tiny-llama\/tree\/main)$/);
   }
 
   // 2. The proxy saw every connection Chromium opened: only the app's origin, all plain HTTP.
@@ -196,13 +174,11 @@ test('a whole session sends nothing but app and Hub requests, and no dataset tex
 
   // 3. No dataset text in any URL, header or body (Playwright's view and the proxy's): not a
   //    marker, not the file name, not the run id that every marker shares.
-  const needles = [...data.markers, data.fileName, data.run];
   const haystacks = [
-    ...seen.map((s) => ({ where: `${s.method} ${s.url}`, text: `${s.url}\n${JSON.stringify(s.headers)}\n${s.body?.toString('latin1') ?? ''}` })),
+    ...seen.map(requestText),
     ...proxy.records.map((p) => ({ where: `proxy ${p.method} ${p.target}`, text: `${p.target}\n${JSON.stringify(p.headers)}\n${p.body.toString('latin1')}` })),
   ];
-  const leaks = haystacks.flatMap((h) => needles.filter((n) => h.text.includes(n)).map((n) => `${h.where} carries ${n}`));
-  expect(leaks, 'dataset text in network traffic').toEqual([]);
+  expect(dataLeaks(data.needles, haystacks), 'dataset text in network traffic').toEqual([]);
   // The dataset did reach the app (the check above is not vacuous): it was parsed and shown.
-  expect(needles.length).toBe(82);
+  expect(data.needles.length).toBe(82);
 });

@@ -1,10 +1,13 @@
 // Shared studio set-up for the e2e specs, so each spec says what it tests rather than how it
 // got there: the tiny random Llama (test fixture) imported as a local folder, a dataset saved
-// on the Data screen, training settings typed on the Train screen and a run trained to the end.
+// on the Data screen, training settings typed on the Train screen and a run trained to the end;
+// and the privacy check: a dataset of unique markers, the requests a browser context made, and
+// which of them carry any marker.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type BrowserContext, type Page } from '@playwright/test';
 import { buildTinyModel, type TinyModelOptions } from '../test/fixtures/tiny-model';
 
 /** Model files (name → contents) written into a fresh folder named `name`; returns its path. */
@@ -63,4 +66,54 @@ export async function trainToCompletion(page: Page, settings: TrainSettingsByLab
   await expect(page.getByTestId('planned-steps')).toHaveText(steps);
   await page.getByTestId('start-run').click();
   await expect(page.getByTestId('run-status')).toContainText(`step ${steps} / ${steps} · completed`, { timeout });
+}
+
+/** Generates on the Playground with the newest adapter; waits for the base and tuned columns' output and returns the columns. */
+export async function generateInPlayground(page: Page, prompt: string, maxNewTokens: number) {
+  await page.goto('/#/playground');
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
+  await page.getByLabel('Max new tokens').fill(String(maxNewTokens));
+  await page.getByTestId('generate').click();
+  const cols = page.getByTestId('playground-columns');
+  for (const col of ['base', 'tuned']) await expect(cols.locator(`[data-col="${col}"] [data-testid="gen-stats"]`)).toContainText(/\d+ tokens/, { timeout: 120_000 });
+  return cols;
+}
+
+/** A chat dataset where every user and assistant turn carries its own marker; `needles` is every string that must never leave the device. */
+export function markedDataset(n: number) {
+  const run = randomUUID().replace(/-/g, '').slice(0, 12);
+  const markers: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const q = `QMARK${run}q${i}`;
+    const a = `AMARK${run}a${i}`;
+    markers.push(q, a);
+    lines.push(JSON.stringify({ messages: [{ role: 'user', content: `Please file the note ${q} under travel.` }, { role: 'assistant', content: `Filed ${a} under travel.` }] }));
+  }
+  const fileName = `private-notes-${run}.jsonl`;
+  // Not a marker, not the file name, not the run id that every marker shares.
+  return { run, markers, text: lines.join('\n') + '\n', fileName, needles: [...markers, fileName, run] };
+}
+
+export interface SeenRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  from: string;
+}
+
+/** Records every request of the context: its pages, their workers and the service worker (Hub requests answered by a route included). */
+export function recordRequests(context: BrowserContext, seen: SeenRequest[] = []): SeenRequest[] {
+  context.on('request', (r) => seen.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postDataBuffer(), from: r.serviceWorker() ? 'service worker' : 'page or worker' }));
+  return seen;
+}
+
+/** A recorded request as text to search: where it went, and its URL, headers and body. */
+export const requestText = (s: SeenRequest) => ({ where: `${s.method} ${s.url}`, text: `${s.url}\n${JSON.stringify(s.headers)}\n${s.body?.toString('latin1') ?? ''}` });
+
+/** Every place a needle (dataset text) appears in the traffic, as "<request> carries <needle>". */
+export function dataLeaks(needles: readonly string[], haystacks: readonly { where: string; text: string }[]): string[] {
+  return haystacks.flatMap((h) => needles.filter((n) => h.text.includes(n)).map((n) => `${h.where} carries ${n}`));
 }

@@ -14,6 +14,7 @@ import { expectedTensors, linearWeightName, parseModelConfig } from '../engine/m
 import { loraScaling, type LoraAdapter } from '../adapters/lora';
 import { readGguf } from '../engine/model/gguf-format';
 import { openFileSource } from '../engine/model/node-source';
+import { startMockHub, type MockHub } from '../../test/mock-hub';
 
 let dir: string;
 let model: TinyModel;
@@ -78,6 +79,95 @@ describe('--model FILE.gguf: opening and refusals', () => {
     const bad = join(dir, 'orig', 'bloom.gguf');
     await writeFile(bad, bytes);
     expect((await runCli(['inspect', '--model', bad])).err).toMatch(/general.architecture "bloom" is not supported \(supported: llama, qwen2, qwen3, gemma3\)/);
+  });
+});
+
+describe('--tokenizer owner/name: the tokenizer files from the Hub', () => {
+  let hub: MockHub;
+  const env = { endpoint: process.env.HF_ENDPOINT, token: process.env.HF_TOKEN };
+  beforeAll(async () => {
+    const other = buildTinyModel({ seed: 31, tokenizer: 'llama' });
+    hub = await startMockHub({
+      repos: {
+        'org/tiny-base': { files: { 'tokenizer.json': model.files['tokenizer.json'], 'tokenizer_config.json': model.files['tokenizer_config.json'], 'chat_template.jinja': '{{ messages }}', 'model.safetensors': 'never fetched' } },
+        'org/gated-base': { token: 'hf_secret', files: { 'tokenizer.json': model.files['tokenizer.json'], 'tokenizer_config.json': model.files['tokenizer_config.json'] } },
+        'org/other-base': { files: { 'tokenizer.json': other.files['tokenizer.json'], 'tokenizer_config.json': other.files['tokenizer_config.json'] } },
+        'org/no-tokenizer': { files: { 'config.json': '{}' } },
+      },
+    });
+    process.env.HF_ENDPOINT = hub.url;
+    delete process.env.HF_TOKEN;
+  });
+  afterAll(async () => {
+    for (const [k, v] of [['HF_ENDPOINT', env.endpoint], ['HF_TOKEN', env.token]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await hub.close();
+  });
+  const lone = async () => {
+    const p = join(dir, 'hub-lone', 'm.gguf');
+    await mkdir(join(dir, 'hub-lone'), { recursive: true });
+    await writeFile(p, q8.bytes);
+    return p;
+  };
+
+  it('fetches only the tokenizer files (and the optional ones present) and opens the GGUF with them', async () => {
+    hub.requests.length = 0;
+    const r = await runCli(['inspect', '--model', await lone(), '--tokenizer', 'org/tiny-base']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.join('\n')).toMatch(/GGUF base: Q8_0 weights, .*tokenizer from org\/tiny-base/);
+    expect(r.err).toContain(`fetching the tokenizer files of org/tiny-base from ${hub.url}`);
+    expect(hub.requests.map((q) => `${q.path} ${q.status}`)).toEqual([
+      '/org/tiny-base/resolve/main/tokenizer.json 200',
+      '/org/tiny-base/resolve/main/tokenizer_config.json 200',
+      '/org/tiny-base/resolve/main/generation_config.json 404',
+      '/org/tiny-base/resolve/main/chat_template.jinja 200',
+    ]);
+  });
+
+  it('a merged export copies the tokenizer files fetched from the Hub', async () => {
+    const out = join(dir, 'out-merged-hub');
+    const r = await runCli(['export', '--model', await lone(), '--tokenizer', 'org/tiny-base', '--adapter', adapterDir(), '--format', 'merged', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(await readFile(join(out, 'tokenizer.json'), 'utf8')).toBe(model.files['tokenizer.json']);
+    expect(await readFile(join(out, 'chat_template.jinja'), 'utf8')).toBe('{{ messages }}');
+  });
+
+  it('a gated repo takes HF_TOKEN, sent only as the Authorization header', async () => {
+    const refused = await runCli(['inspect', '--model', await lone(), '--tokenizer', 'org/gated-base']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/--tokenizer org\/gated-base: no such folder, and the Hub did not give its tokenizer files: org\/gated-base cannot be downloaded: .*\(the CLI sends the token in HF_TOKEN\)/);
+    process.env.HF_TOKEN = 'hf_secret';
+    try {
+      hub.requests.length = 0;
+      const ok = await runCli(['inspect', '--model', await lone(), '--tokenizer', 'org/gated-base', '--json']);
+      expect(ok.code, ok.err).toBe(0);
+      expect(hub.requests.every((q) => q.authorization === 'Bearer hf_secret' && !q.path.includes('hf_secret'))).toBe(true);
+    } finally {
+      delete process.env.HF_TOKEN;
+    }
+  });
+
+  it('the same vocabulary check refuses another model\'s tokenizer', async () => {
+    const r = await runCli(['inspect', '--model', await lone(), '--tokenizer', 'org/other-base']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/org\/other-base\/tokenizer.json is not the vocabulary of .*m.gguf: \d+ of \d+ tokens differ/);
+  });
+
+  it('neither a folder nor a reachable repo: clear errors', async () => {
+    const m = await lone();
+    expect((await runCli(['inspect', '--model', m, '--tokenizer', 'org/missing'])).err).toMatch(/--tokenizer org\/missing: no such folder, and the Hub did not give its tokenizer files: There is no model "org\/missing"/);
+    expect((await runCli(['inspect', '--model', m, '--tokenizer', 'org/no-tokenizer'])).err).toMatch(/--tokenizer org\/no-tokenizer: .*has no file tokenizer.json/);
+    expect((await runCli(['inspect', '--model', m, '--tokenizer', 'no-slash'])).err).toMatch(/--tokenizer no-slash: not a directory, nor a Hugging Face repo id \(owner\/name\)/);
+    hub.faults.down = true;
+    try {
+      const down = await runCli(['inspect', '--model', m, '--tokenizer', 'org/tiny-base']);
+      expect(down.code).toBe(1);
+      expect(down.err).toMatch(/--tokenizer org\/tiny-base: no such folder, and the Hub did not give its tokenizer files: Could not reach 127.0.0.1:\d+/);
+    } finally {
+      hub.faults.down = false;
+    }
   });
 });
 

@@ -1,10 +1,13 @@
 // The CLI's --model: a Hugging Face model directory on disk, or a GGUF base model file whose
-// tokenizer comes from the original model's folder (--tokenizer DIR, default the file's folder).
+// tokenizer comes from the original model's folder or its Hub repository (--tokenizer DIR or
+// owner/name, default the file's folder).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ModelFiles, type OpenedModel, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
 import { openFileSource, type FileByteSource } from '../engine/model/node-source';
+import { memoryModelFiles } from '../engine/model/model-files';
+import { DEFAULT_HUB_URL, fetchTokenizerFiles, isHubError } from '../hub';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -32,7 +35,7 @@ export function directoryModelFiles(dir: string, flag = '--model'): ModelFiles &
 /** --model and --tokenizer as every command that loads a model declares them. */
 export const MODEL_OPTIONS = { model: { type: 'string' }, tokenizer: { type: 'string' } } as const;
 
-export const MODEL_HELP = '--model DIR | FILE.gguf  --tokenizer DIR (a .gguf base: the original model\'s folder with tokenizer.json and tokenizer_config.json; default the .gguf\'s folder)';
+export const MODEL_HELP = '--model DIR | FILE.gguf  --tokenizer DIR | owner/name (a .gguf base: the original model\'s folder with tokenizer.json and tokenizer_config.json, or its Hugging Face repo, whose tokenizer files alone are fetched; HF_TOKEN for a gated one, HF_ENDPOINT for another hub; default the .gguf\'s folder)';
 
 export const isGgufPath = (p: string) => /\.gguf$/i.test(p);
 
@@ -59,10 +62,10 @@ export async function openCliModel(model: string, tokenizer?: string): Promise<C
   }
   if (!existsSync(model) || !statSync(model).isFile()) throw new CliError(`--model ${model}: no such file`);
   const tokDir = tokenizer ?? dirname(model);
-  const files = directoryModelFiles(tokDir, '--tokenizer');
+  const files = await tokenizerFiles(tokDir);
   const missing = ['tokenizer.json', 'tokenizer_config.json'].filter((f) => !files.has(f));
   if (missing.length) {
-    throw new CliError(`--model ${model}: a GGUF base model needs the original model's tokenizer.json and tokenizer_config.json; ${tokDir} has no ${missing.join(' or ')} (give --tokenizer DIR, the original model's folder)`);
+    throw new CliError(`--model ${model}: a GGUF base model needs the original model's tokenizer.json and tokenizer_config.json; ${tokDir} has no ${missing.join(' or ')} (give --tokenizer DIR or owner/name, the original model's folder or Hub repo)`);
   }
   const source = await openFileSource(resolve(model)); // absolute: the Modelfile's FROM names it
   const close = async () => {
@@ -74,5 +77,28 @@ export async function openCliModel(model: string, tokenizer?: string): Promise<C
   } catch (e) {
     await close();
     throw e;
+  }
+}
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
+
+/**
+ * --tokenizer: a folder on disk, else a Hub repo id whose tokenizer files (only those, a few MB)
+ * are fetched into memory for this run, with HF_TOKEN for gated repos and HF_ENDPOINT (as
+ * huggingface_hub reads it) for another hub. A path that exists is always the folder.
+ */
+async function tokenizerFiles(arg: string): Promise<ModelFiles & { close(): Promise<void> }> {
+  if (existsSync(arg) || !REPO_ID.test(arg)) {
+    if (!existsSync(arg) || !statSync(arg).isDirectory()) throw new CliError(`--tokenizer ${arg}: not a directory, nor a Hugging Face repo id (owner/name); give the original model's folder or its Hub repo`);
+    return directoryModelFiles(arg, '--tokenizer');
+  }
+  const baseUrl = process.env.HF_ENDPOINT || DEFAULT_HUB_URL;
+  process.stderr.write(`tokenizer: fetching the tokenizer files of ${arg} from ${baseUrl}\n`);
+  try {
+    const entries = await fetchTokenizerFiles({ baseUrl, repo: arg, revision: 'main', token: process.env.HF_TOKEN || undefined, fetch: globalThis.fetch.bind(globalThis) });
+    return { ...memoryModelFiles(arg, entries), close: async () => undefined };
+  } catch (e) {
+    if (!isHubError(e)) throw e;
+    throw new CliError(`--tokenizer ${arg}: no such folder, and the Hub did not give its tokenizer files: ${e.message}${e.code === 'gated' ? ' (the CLI sends the token in HF_TOKEN)' : ''}`);
   }
 }

@@ -6,9 +6,6 @@
 import { HubError, formatBytes, isAbortError, isHubError } from './errors';
 import {
   CONFIG_FILE,
-  GENERATION_CONFIG_FILE,
-  TOKENIZER_CONFIG_FILE,
-  TOKENIZER_FILE,
   OPTIONAL_TEXT_FILES,
   REQUIRED_TEXT_FILES,
   SINGLE_WEIGHTS_FILE,
@@ -23,7 +20,7 @@ import {
 import { DEFAULT_HUB_URL, cancelled, checkRepoId, getSmallFile, headFile, hubFetch, parseContentRange, sleep, statusError, type HubTarget } from './http';
 import { GGUF_BASE_FILE, memoryModelFiles, openGgufModelFiles } from '../engine/model/model-files';
 import { modelConfigJson } from '../engine/model/config';
-import { remoteSource } from './gguf-repo';
+import { fetchTokenizerFiles, remoteSource } from './gguf-repo';
 import { MANIFEST_FILE, PENDING_FILE, hubCacheKey, hubGgufCacheKey, type CachedGguf, listCachedModels, readPending, writeJson, type CacheManifest, type CachedFile, type CachedModel, type PendingDownload } from './cache';
 import { SpeedMeter, throttle, type DownloadProgress } from './progress';
 import { writeWhole, type ModelStore } from './store';
@@ -279,12 +276,7 @@ async function planGgufDownload(t: HubTarget, choice: HubGgufChoice, opts: Downl
   if (!/\.gguf$/i.test(choice.file) || choice.file.split('/').some((p) => p === '..' || p === '')) throw new HubError('invalid', `${t.repo}: "${choice.file}" is not a .gguf file of the repository.`);
   const info = await headFile(t, choice.file);
   const size = requireSize(t, choice.file, info!.size);
-  const tok: HubTarget = { ...t, repo: choice.tokenizerRepo, revision: 'main' };
-  const text: Record<string, Uint8Array> = {};
-  for (const name of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, GENERATION_CONFIG_FILE]) {
-    const bytes = await getSmallFile(tok, name, name === GENERATION_CONFIG_FILE);
-    if (bytes) text[name] = bytes;
-  }
+  const text = await fetchTokenizerFiles({ ...t, repo: choice.tokenizerRepo, revision: 'main' });
   let opened;
   try {
     opened = await openGgufModelFiles(remoteSource(t, choice.file, size), memoryModelFiles(choice.tokenizerRepo, text));

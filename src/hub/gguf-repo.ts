@@ -5,11 +5,11 @@
 // refused before the weights are downloaded.
 import type { ByteSource } from '../engine/model/safetensors';
 import { HubError } from './errors';
-import { checkRepoId, headFile, hubFetch, statusError, type HubTarget } from './http';
+import { checkRepoId, getSmallFile, headFile, hubFetch, statusError, type HubTarget } from './http';
 import { openGgufModel } from '../engine/model/gguf-model';
 import { modelConfigJson } from '../engine/model/config';
 import { ggufBaseInfo } from '../engine/model/model-files';
-import { CONFIG_FILE, SINGLE_WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './model-files';
+import { CONFIG_FILE, GENERATION_CONFIG_FILE, SINGLE_WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_INDEX_FILE, parseJson } from './model-files';
 
 /** The engine's weight storages, most precise first (engine/model/weight-storage's names; hub/ may not import it). */
 type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
@@ -209,4 +209,25 @@ export async function readHubGgufHeader(t: HubTarget, file: string): Promise<Hub
     weightTypes: ggufBaseInfo(opened.gguf, file, info.size).weightTypes,
     bytes: info.size,
   };
+}
+
+/** A chat template some repos ship beside tokenizer_config.json (merged exports copy it). */
+const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
+
+/**
+ * The files a GGUF base takes from its original model's repository (`t.repo`): tokenizer.json and
+ * tokenizer_config.json (required), generation_config.json and chat_template.jinja where present.
+ * JSON files are checked to parse; nothing else of the repository is fetched. The studio's GGUF
+ * download and the CLI's `--tokenizer owner/name` both read them here.
+ */
+export async function fetchTokenizerFiles(t: HubTarget): Promise<Record<string, Uint8Array>> {
+  checkRepoId(t.repo);
+  const out: Record<string, Uint8Array> = {};
+  for (const name of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, GENERATION_CONFIG_FILE, CHAT_TEMPLATE_FILE]) {
+    const bytes = await getSmallFile(t, name, name === GENERATION_CONFIG_FILE || name === CHAT_TEMPLATE_FILE);
+    if (!bytes) continue;
+    if (name.endsWith('.json')) parseJson(new TextDecoder().decode(bytes), `${t.repo}: ${name}`);
+    out[name] = bytes;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ export { type ModelStore, type FileWriter, type StorageEstimate, MemoryStore } f
 export { OpfsStore } from './opfs-store';
 export { DEFAULT_HUB_URL, resolveUrl } from './http';
 export { downloadModel, type DownloadOptions, type DownloadResult, type HubGgufChoice } from './download';
-export { inspectHubRepo, readHubGgufHeader, defaultGgufFile, type HubGgufFile, type HubGgufHeader, type HubRepoKind } from './gguf-repo';
+export { inspectHubRepo, readHubGgufHeader, fetchTokenizerFiles, defaultGgufFile, type HubGgufFile, type HubGgufHeader, type HubRepoKind } from './gguf-repo';
 export {
   listCachedModels,
   listPartialDownloads,

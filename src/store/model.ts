@@ -203,7 +203,9 @@ export const useModel = create<ModelState>()(
         }
       },
     }),
-    { name: 'lora-studio.model', partialize: (s) => ({ model: s.model, config: s.config, weights: s.weights }) },
+    // hubGguf is kept with the chosen model: after a reload (offline too) the GGUF repo's file list,
+    // the picked file's checked header (the memory plan's tensor types) and the tokenizer repo stay.
+    { name: 'lora-studio.model', partialize: (s) => ({ model: s.model, config: s.config, weights: s.weights, hubGguf: s.hubGguf }) },
   ),
 );
 

@@ -94,7 +94,7 @@ other options:
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --base-model-revision REV  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
   ${MODEL_HELP}
-  --base-model-id: the full-precision model the adapter is written for (PEFT base_model_name_or_path); default the model folder, or for a .gguf its tokenizer folder
+  --base-model-id: the full-precision model the adapter is written for (PEFT base_model_name_or_path); default the model folder, or for a .gguf its tokenizer folder or Hub repo
   ${WEIGHTS_HELP}`;
 
 /** The value of one setting's flag, checked against its declaration; the flag's default when absent. */
