@@ -20,7 +20,7 @@ import { embeddingForward } from '../gpu/kernels/embedding';
 import { loraBackward, loraForward } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
-import { rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
+import { residualRmsnormForward, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
@@ -129,7 +129,7 @@ export function layerAttentionOptions(cfg: ModelConfig, l: number): AttentionOpt
 /**
  * Records decoder layer `l` over `rows` tokens — the one definition of the block, used by
  * training (TrainingGraph) and generation (Generator):
- *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual → RMSNorm → gate, up
+ *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual + RMSNorm → gate, up
  *   → SwiGLU → down → residual.
  */
 export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
@@ -148,8 +148,8 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   const on = outNormParts(model, l, b);
   lin('o_proj', on?.b.attOut ?? b.proj, b.att, null);
   if (on) recordNorm(model, rec, b.proj, on.b.rstdAttn, on.b.attOut, on.w.attn, rows, C);
-  residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
-  recordPostNorm(model, rec, l, rows, b);
+  // xMid = x + proj and its post-attention norm in one dispatch (same bits as the two).
+  residualRmsnormForward(ctx, rec, b.ln2, b.rstd2, b.xMid, b.x, b.proj, w.postNorm, rows, C, cfg.rmsNormEps, { offset: normOffset(cfg) });
   lin('gate_proj', b.gate, b.ln2, null);
   lin('up_proj', b.up, b.ln2, null);
   recordSwiglu(model, rec, rows, b);

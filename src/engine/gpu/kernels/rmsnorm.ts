@@ -15,8 +15,8 @@ export interface RmsnormOptions {
   offset?: number;
 }
 
-function pipeline(ctx: GpuContext, code: string, opts: RmsnormOptions, label: string): GPUComputePipeline {
-  return ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG, W_OFFSET: opts.offset ?? 0 }, label });
+function pipeline(ctx: GpuContext, code: string, opts: RmsnormOptions, label: string, entryPoint = 'main'): GPUComputePipeline {
+  return ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG, W_OFFSET: opts.offset ?? 0 }, label, entryPoint });
 }
 
 /**
@@ -39,6 +39,33 @@ export function rmsnormForward(
   rec.dispatch(pipeline(ctx, forwardCode, opts, 'rmsnorm_forward'), [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward', {
     flops: 4 * BT * C, // square, sum, scale, weight
     bytes: 4 * (2 * BT * C + C + BT),
+  });
+}
+
+/**
+ * The residual add fused into the norm after it, one dispatch: sum = inp1 + inp2 (written, the
+ * residual stream), then out, rstd = rmsnormForward of sum — bit-identical to residualForward
+ * followed by rmsnormForward. sum must not alias inp1, inp2 or out.
+ */
+export function residualRmsnormForward(
+  ctx: GpuContext,
+  rec: Recorder,
+  out: Binding,
+  rstd: Binding,
+  sum: Binding,
+  inp1: Binding,
+  inp2: Binding,
+  weight: Binding,
+  BT: number,
+  C: number,
+  eps: number,
+  opts: RmsnormOptions = {},
+): void {
+  const params = FORWARD_PARAMS.pack({ BT, C, eps });
+  const label = 'residual_rmsnorm_forward';
+  rec.dispatch(pipeline(ctx, forwardCode, opts, label, 'main_residual'), [out, rstd, inp1, weight, inp2, sum], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), label, {
+    flops: 5 * BT * C, // add, square, sum, scale, weight
+    bytes: 4 * (5 * BT * C + C + BT), // inp1, inp2 and sum read; sum and out written
   });
 }
 
