@@ -21,7 +21,7 @@ import { loraBackward, loraForward } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
 import { residualRmsnormForward, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
-import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kernels/rope';
+import { createRopeInvFreqBuffer, ropeQk } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
 import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
@@ -194,8 +194,7 @@ function recordQkNormRope(model: LlamaModel, rec: Recorder, l: number, rows: num
     recordNorm(model, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim);
     recordNorm(model, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim);
   }
-  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
-  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+  ropeQk(ctx, rec, b.q, b.k, invFreq, b.positions, rows, cfg.numHeads, cfg.numKvHeads, cfg.headDim, false);
 }
 function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
   recordNorm(model, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize);
@@ -384,8 +383,7 @@ export class TrainingGraph {
     const dAttOut = on ? throughOutNorm(on.b.attOut, on.w.attn, on.b.rstdAttn) : s.dres;
     this.linearBackward(rec, run, l, 'o_proj', datt, dAttOut, a.att, a.loraH.o_proj, false);
     attentionBackward(ctx, rec, dq, dk, dv, s.attStats, datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
-    ropeBackward(ctx, rec, dq, dq, invFreq, this.buf.positions, BT, H, D);
-    ropeBackward(ctx, rec, dk, dk, invFreq, this.buf.positions, BT, KVH, D);
+    ropeQk(ctx, rec, dq, dk, invFreq, this.buf.positions, BT, H, KVH, D, true);
     const qk = qkNormParts(this.model, l, a);
     if (qk) {
       // Through the per-head norms (weights frozen). The norm backward accumulates, so each
