@@ -127,17 +127,34 @@ export function layerAttentionOptions(cfg: ModelConfig, l: number): AttentionOpt
 }
 
 /**
+ * How a recorded layer meets its neighbours (the default: it norms its input x and writes
+ * out = xMid + proj, as generation records it). Training fuses each layer's residual add
+ * with the norm after it and, recomputing a layer whose output the residual stream kept,
+ * writes no output at all.
+ */
+export interface LayerFlow {
+  /** ln1 and rstd1 already hold the input norm of x (the layer before wrote them). */
+  inputNormed?: boolean;
+  /**
+   * 'residual': out = xMid + proj; 'kept': out already holds it (nothing written); a norm:
+   * out = xMid + proj and that norm of it (the next layer's input norm or the final norm), in
+   * one dispatch.
+   */
+  output?: 'residual' | 'kept' | { ln: Binding; rstd: Binding; weight: Binding };
+}
+
+/**
  * Records decoder layer `l` over `rows` tokens — the one definition of the block, used by
  * training (TrainingGraph) and generation (Generator):
  *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual + RMSNorm → gate, up
  *   → SwiGLU → down → residual.
  */
-export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
+export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend, flow: LayerFlow = {}): void {
   const { ctx, cfg, weights } = model;
   const C = cfg.hiddenSize;
   const w = weights.layers[l];
   const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
-  recordInputNorm(model, rec, l, rows, b);
+  if (!flow.inputNormed) recordInputNorm(model, rec, l, rows, b);
   const qk = qkNormParts(model, l, b);
   lin('q_proj', qk?.b.qPre ?? b.q, b.ln1, w.bias?.q_proj ?? null);
   lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
@@ -155,7 +172,9 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   recordSwiglu(model, rec, rows, b);
   lin('down_proj', on?.b.mlpOut ?? b.proj, b.act, null);
   if (on) recordNorm(model, rec, b.proj, on.b.rstdMlp, on.b.mlpOut, on.w.mlp, rows, C);
-  residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+  const next = flow.output ?? 'residual';
+  if (next === 'residual') residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+  else if (next !== 'kept') residualRmsnormForward(ctx, rec, next.ln, next.rstd, b.out, b.xMid, b.proj, next.weight, rows, C, cfg.rmsNormEps, { offset: normOffset(cfg) });
 }
 
 /** An RMSNorm of the model (its eps and weight offset) over rows of width `width`. */
@@ -330,13 +349,26 @@ export class TrainingGraph {
     loraBackward(ctx, rec, dinp, g.A, g.B, this.buf.scratch.dh, dout, inp, h, p.A, p.B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, loraDropout(run, layer, m));
   }
 
-  private layerForward(rec: Recorder, run: LoraRun, l: number): void {
+  /**
+   * Layer l's forward; `recomputing` in the backward, where resid[l+1] is kept and the norms
+   * after it are not needed again. Otherwise its residual add writes the next norm too (layer
+   * l+1's input norm, or the final one), and layers after the first find their input normed.
+   */
+  private layerForward(rec: Recorder, run: LoraRun, l: number, recomputing = false): void {
     const { B, T } = this;
-    const { cfg } = this.model;
+    const { cfg, weights } = this.model;
     const a = this.buf.layers[l];
+    const last = l === cfg.numLayers - 1;
+    const next = last ? null : this.buf.layers[l + 1];
+    const flow: LayerFlow = recomputing
+      ? { output: 'kept' }
+      : {
+          inputNormed: l > 0,
+          output: next ? { ln: next.ln1, rstd: next.rstd1, weight: weights.layers[l + 1].inputNorm } : { ln: this.buf.lnf, rstd: this.buf.rstdf, weight: weights.norm },
+        };
     recordLayer(this.model, this.lora, rec, run, l, this.BT, this.layerBuffers(l), (rec, att, q, k, v, opts) =>
       attentionForward(this.model.ctx, rec, att, a.lse, q, k, v, this.buf.segIds, B, T, cfg.numHeads, cfg.numKvHeads, cfg.headDim, opts),
-    );
+    flow);
   }
 
   /** Selective recomputation: layer l's norms (ln1, ln2 + rstd), act = silu(gate)·up and, with q/k norms, q and k from what it kept. */
@@ -408,8 +440,8 @@ export class TrainingGraph {
   recordForward(rec: Recorder, run: LoraRun = NO_DROPOUT): void {
     const { ctx, cfg, weights } = this.model;
     embeddingForward(ctx, rec, this.buf.resid[0], this.buf.ids, weights.embed.buffer, this.BT, cfg.hiddenSize, cfg.vocabSize, { dtype: weights.embed.dtype, scale: cfg.gemma?.embedScale });
+    // The last layer's residual add also writes the final norm (lnf).
     for (let l = 0; l < cfg.numLayers; l++) this.layerForward(rec, run, l);
-    recordNorm(this.model, rec, this.buf.lnf, this.buf.rstdf, this.buf.resid[cfg.numLayers], weights.norm, this.BT, cfg.hiddenSize);
   }
 
   /**
@@ -451,7 +483,7 @@ export class TrainingGraph {
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       // Shared buffers hold the last layer's values after the forward; earlier layers refill them.
       if (l < cfg.numLayers - 1) {
-        if (this.plan.recompute === 'full') this.layerForward(rec, run, l);
+        if (this.plan.recompute === 'full') this.layerForward(rec, run, l, true);
         if (this.plan.recompute === 'selective') this.recomputeCheap(rec, l);
       }
       this.layerBackward(rec, run, l);
