@@ -20,7 +20,7 @@ import { embeddingForward } from '../gpu/kernels/embedding';
 import { loraBackward, loraForward } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
-import { residualRmsnormForward, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
+import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { createRopeInvFreqBuffer, ropeQk } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
@@ -166,7 +166,7 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   lin('o_proj', on?.b.attOut ?? b.proj, b.att, null);
   if (on) recordNorm(model, rec, b.proj, on.b.rstdAttn, on.b.attOut, on.w.attn, rows, C);
   // xMid = x + proj and its post-attention norm in one dispatch (same bits as the two).
-  residualRmsnormForward(ctx, rec, b.ln2, b.rstd2, b.xMid, b.x, b.proj, w.postNorm, rows, C, cfg.rmsNormEps, { offset: normOffset(cfg) });
+  recordNorm(model, rec, b.ln2, b.rstd2, b.x, w.postNorm, rows, C, { sum: b.xMid, add: b.proj });
   lin('gate_proj', b.gate, b.ln2, null);
   lin('up_proj', b.up, b.ln2, null);
   recordSwiglu(model, rec, rows, b);
@@ -174,12 +174,12 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   if (on) recordNorm(model, rec, b.proj, on.b.rstdMlp, on.b.mlpOut, on.w.mlp, rows, C);
   const next = flow.output ?? 'residual';
   if (next === 'residual') residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
-  else if (next !== 'kept') residualRmsnormForward(ctx, rec, next.ln, next.rstd, b.out, b.xMid, b.proj, next.weight, rows, C, cfg.rmsNormEps, { offset: normOffset(cfg) });
+  else if (next !== 'kept') recordNorm(model, rec, next.ln, next.rstd, b.xMid, next.weight, rows, C, { sum: b.out, add: b.proj });
 }
 
-/** An RMSNorm of the model (its eps and weight offset) over rows of width `width`. */
-export function recordNorm(model: LlamaModel, rec: Recorder, out: Binding, rstd: Binding, inp: Binding, weight: Binding, rows: number, width: number): void {
-  rmsnormForward(model.ctx, rec, out, rstd, inp, weight, rows, width, model.cfg.rmsNormEps, { offset: normOffset(model.cfg) });
+/** An RMSNorm of the model (its eps and weight offset) over rows of width `width`; with `residual`, of inp + residual.add (written to residual.sum). */
+export function recordNorm(model: LlamaModel, rec: Recorder, out: Binding, rstd: Binding, inp: Binding, weight: Binding, rows: number, width: number, residual?: ResidualInput): void {
+  rmsnormForward(model.ctx, rec, out, rstd, inp, weight, rows, width, model.cfg.rmsNormEps, { offset: normOffset(model.cfg), residual });
 }
 
 /** The backward of recordNorm: dinp += ∂L/∂inp. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { residualForward } from './residual';
-import { residualRmsnormForward, rmsnormBackward, rmsnormForward } from './rmsnorm';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm';
 import * as ref from '../../reference/rmsnorm';
 import { expectClose, randArray, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -72,7 +72,7 @@ describe('rmsnorm', () => {
             const O = ctx.createBuffer(BT * C * 4);
             const R = ctx.createBuffer(BT * 4);
             const rec = ctx.recorder();
-            if (fuse) residualRmsnormForward(ctx, rec, O, R, S, A, Bf, W, BT, C, 1e-5, { offset });
+            if (fuse) rmsnormForward(ctx, rec, O, R, A, W, BT, C, 1e-5, { offset, residual: { sum: S, add: Bf } });
             else {
               residualForward(ctx, rec, S, A, Bf, BT * C);
               rmsnormForward(ctx, rec, O, R, S, W, BT, C, 1e-5, { offset });
