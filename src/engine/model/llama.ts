@@ -20,8 +20,8 @@ import { embeddingForward } from '../gpu/kernels/embedding';
 import { loraBackward, loraForward } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
-import { rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
-import { createRopeInvFreqBuffer, ropeBackward, ropeForward } from '../gpu/kernels/rope';
+import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
+import { createRopeInvFreqBuffer, ropeQk } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
 import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
@@ -127,17 +127,34 @@ export function layerAttentionOptions(cfg: ModelConfig, l: number): AttentionOpt
 }
 
 /**
+ * How a recorded layer meets its neighbours (the default: it norms its input x and writes
+ * out = xMid + proj, as generation records it). Training fuses each layer's residual add
+ * with the norm after it and, recomputing a layer whose output the residual stream kept,
+ * writes no output at all.
+ */
+export interface LayerFlow {
+  /** ln1 and rstd1 already hold the input norm of x (the layer before wrote them). */
+  inputNormed?: boolean;
+  /**
+   * 'residual': out = xMid + proj; 'kept': out already holds it (nothing written); a norm:
+   * out = xMid + proj and that norm of it (the next layer's input norm or the final norm), in
+   * one dispatch.
+   */
+  output?: 'residual' | 'kept' | { ln: Binding; rstd: Binding; weight: Binding };
+}
+
+/**
  * Records decoder layer `l` over `rows` tokens — the one definition of the block, used by
  * training (TrainingGraph) and generation (Generator):
- *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual → RMSNorm → gate, up
+ *   RMSNorm → q,k,v (+bias) (+LoRA) → RoPE → attend → o_proj → residual + RMSNorm → gate, up
  *   → SwiGLU → down → residual.
  */
-export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend): void {
+export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, l: number, rows: number, b: LayerBuffers, attend: Attend, flow: LayerFlow = {}): void {
   const { ctx, cfg, weights } = model;
   const C = cfg.hiddenSize;
   const w = weights.layers[l];
   const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
-  recordInputNorm(model, rec, l, rows, b);
+  if (!flow.inputNormed) recordInputNorm(model, rec, l, rows, b);
   const qk = qkNormParts(model, l, b);
   lin('q_proj', qk?.b.qPre ?? b.q, b.ln1, w.bias?.q_proj ?? null);
   lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
@@ -148,19 +165,21 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   const on = outNormParts(model, l, b);
   lin('o_proj', on?.b.attOut ?? b.proj, b.att, null);
   if (on) recordNorm(model, rec, b.proj, on.b.rstdAttn, on.b.attOut, on.w.attn, rows, C);
-  residualForward(ctx, rec, b.xMid, b.x, b.proj, rows * C);
-  recordPostNorm(model, rec, l, rows, b);
+  // xMid = x + proj and its post-attention norm in one dispatch (same bits as the two).
+  recordNorm(model, rec, b.ln2, b.rstd2, b.x, w.postNorm, rows, C, { sum: b.xMid, add: b.proj });
   lin('gate_proj', b.gate, b.ln2, null);
   lin('up_proj', b.up, b.ln2, null);
   recordSwiglu(model, rec, rows, b);
   lin('down_proj', on?.b.mlpOut ?? b.proj, b.act, null);
   if (on) recordNorm(model, rec, b.proj, on.b.rstdMlp, on.b.mlpOut, on.w.mlp, rows, C);
-  residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+  const next = flow.output ?? 'residual';
+  if (next === 'residual') residualForward(ctx, rec, b.out, b.xMid, b.proj, rows * C);
+  else if (next !== 'kept') recordNorm(model, rec, next.ln, next.rstd, b.xMid, next.weight, rows, C, { sum: b.out, add: b.proj });
 }
 
-/** An RMSNorm of the model (its eps and weight offset) over rows of width `width`. */
-export function recordNorm(model: LlamaModel, rec: Recorder, out: Binding, rstd: Binding, inp: Binding, weight: Binding, rows: number, width: number): void {
-  rmsnormForward(model.ctx, rec, out, rstd, inp, weight, rows, width, model.cfg.rmsNormEps, { offset: normOffset(model.cfg) });
+/** An RMSNorm of the model (its eps and weight offset) over rows of width `width`; with `residual`, of inp + residual.add (written to residual.sum). */
+export function recordNorm(model: LlamaModel, rec: Recorder, out: Binding, rstd: Binding, inp: Binding, weight: Binding, rows: number, width: number, residual?: ResidualInput): void {
+  rmsnormForward(model.ctx, rec, out, rstd, inp, weight, rows, width, model.cfg.rmsNormEps, { offset: normOffset(model.cfg), residual });
 }
 
 /** The backward of recordNorm: dinp += ∂L/∂inp. */
@@ -194,8 +213,7 @@ function recordQkNormRope(model: LlamaModel, rec: Recorder, l: number, rows: num
     recordNorm(model, rec, b.q, qk.b.rstdq, qk.b.qPre, qk.w.q, rows * cfg.numHeads, cfg.headDim);
     recordNorm(model, rec, b.k, qk.b.rstdk, qk.b.kPre, qk.w.k, rows * cfg.numKvHeads, cfg.headDim);
   }
-  ropeForward(ctx, rec, b.q, b.q, invFreq, b.positions, rows, cfg.numHeads, cfg.headDim);
-  ropeForward(ctx, rec, b.k, b.k, invFreq, b.positions, rows, cfg.numKvHeads, cfg.headDim);
+  ropeQk(ctx, rec, b.q, b.k, invFreq, b.positions, rows, cfg.numHeads, cfg.numKvHeads, cfg.headDim, false);
 }
 function recordInputNorm(model: LlamaModel, rec: Recorder, l: number, rows: number, b: Pick<LayerBuffers, 'ln1' | 'rstd1' | 'x'>): void {
   recordNorm(model, rec, b.ln1, b.rstd1, b.x, model.weights.layers[l].inputNorm, rows, model.cfg.hiddenSize);
@@ -331,13 +349,26 @@ export class TrainingGraph {
     loraBackward(ctx, rec, dinp, g.A, g.B, this.buf.scratch.dh, dout, inp, h, p.A, p.B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, loraDropout(run, layer, m));
   }
 
-  private layerForward(rec: Recorder, run: LoraRun, l: number): void {
+  /**
+   * Layer l's forward; `recomputing` in the backward, where resid[l+1] is kept and the norms
+   * after it are not needed again. Otherwise its residual add writes the next norm too (layer
+   * l+1's input norm, or the final one), and layers after the first find their input normed.
+   */
+  private layerForward(rec: Recorder, run: LoraRun, l: number, recomputing = false): void {
     const { B, T } = this;
-    const { cfg } = this.model;
+    const { cfg, weights } = this.model;
     const a = this.buf.layers[l];
+    const last = l === cfg.numLayers - 1;
+    const next = last ? null : this.buf.layers[l + 1];
+    const flow: LayerFlow = recomputing
+      ? { output: 'kept' }
+      : {
+          inputNormed: l > 0,
+          output: next ? { ln: next.ln1, rstd: next.rstd1, weight: weights.layers[l + 1].inputNorm } : { ln: this.buf.lnf, rstd: this.buf.rstdf, weight: weights.norm },
+        };
     recordLayer(this.model, this.lora, rec, run, l, this.BT, this.layerBuffers(l), (rec, att, q, k, v, opts) =>
       attentionForward(this.model.ctx, rec, att, a.lse, q, k, v, this.buf.segIds, B, T, cfg.numHeads, cfg.numKvHeads, cfg.headDim, opts),
-    );
+    flow);
   }
 
   /** Selective recomputation: layer l's norms (ln1, ln2 + rstd), act = silu(gate)·up and, with q/k norms, q and k from what it kept. */
@@ -384,8 +415,7 @@ export class TrainingGraph {
     const dAttOut = on ? throughOutNorm(on.b.attOut, on.w.attn, on.b.rstdAttn) : s.dres;
     this.linearBackward(rec, run, l, 'o_proj', datt, dAttOut, a.att, a.loraH.o_proj, false);
     attentionBackward(ctx, rec, dq, dk, dv, s.attStats, datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
-    ropeBackward(ctx, rec, dq, dq, invFreq, this.buf.positions, BT, H, D);
-    ropeBackward(ctx, rec, dk, dk, invFreq, this.buf.positions, BT, KVH, D);
+    ropeQk(ctx, rec, dq, dk, invFreq, this.buf.positions, BT, H, KVH, D, true);
     const qk = qkNormParts(this.model, l, a);
     if (qk) {
       // Through the per-head norms (weights frozen). The norm backward accumulates, so each
@@ -410,8 +440,8 @@ export class TrainingGraph {
   recordForward(rec: Recorder, run: LoraRun = NO_DROPOUT): void {
     const { ctx, cfg, weights } = this.model;
     embeddingForward(ctx, rec, this.buf.resid[0], this.buf.ids, weights.embed.buffer, this.BT, cfg.hiddenSize, cfg.vocabSize, { dtype: weights.embed.dtype, scale: cfg.gemma?.embedScale });
+    // The last layer's residual add also writes the final norm (lnf).
     for (let l = 0; l < cfg.numLayers; l++) this.layerForward(rec, run, l);
-    recordNorm(this.model, rec, this.buf.lnf, this.buf.rstdf, this.buf.resid[cfg.numLayers], weights.norm, this.BT, cfg.hiddenSize);
   }
 
   /**
@@ -453,7 +483,7 @@ export class TrainingGraph {
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       // Shared buffers hold the last layer's values after the forward; earlier layers refill them.
       if (l < cfg.numLayers - 1) {
-        if (this.plan.recompute === 'full') this.layerForward(rec, run, l);
+        if (this.plan.recompute === 'full') this.layerForward(rec, run, l, true);
         if (this.plan.recompute === 'selective') this.recomputeCheap(rec, l);
       }
       this.layerBackward(rec, run, l);

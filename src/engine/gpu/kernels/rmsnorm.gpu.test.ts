@@ -1,4 +1,5 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { residualForward } from './residual';
 import { rmsnormBackward, rmsnormForward } from './rmsnorm';
 import * as ref from '../../reference/rmsnorm';
 import { expectClose, randArray, rng } from '../../../../test/numeric';
@@ -53,5 +54,42 @@ describe('rmsnorm', () => {
       // Backward subtracts two O(1) terms; the dot over C adds ~C·1e-7 absolute error.
       expectClose(dinp, dinpRef, 2e-5, 1e-5, 'dinp');
     });
+
+    it.each([[1, 1, 0], [7, 13, 0], [300, 33, 0], [17, 1000, 1], [65, 576, 0]] as const)(
+      `residual + rmsnorm fused is bit-identical to residual_forward then rmsnorm_forward, BT=%i C=%i offset=%i (fallback=${fallback})`,
+      async (BT, C, offset) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 7 + C);
+        const a = Float32Array.from(randArray(r, BT * C, -2, 2));
+        const b = Float32Array.from(randArray(r, BT * C, -2, 2));
+        const w = Float32Array.from(randArray(r, C, 0.5 - offset, 1.5 - offset));
+        const [fused, unfused] = await expectNoGpuError(ctx, async () => {
+          const A = ctx.upload(a);
+          const Bf = ctx.upload(b);
+          const W = ctx.upload(w);
+          const run = async (fuse: boolean) => {
+            const S = ctx.createBuffer(BT * C * 4);
+            const O = ctx.createBuffer(BT * C * 4);
+            const R = ctx.createBuffer(BT * 4);
+            const rec = ctx.recorder();
+            if (fuse) rmsnormForward(ctx, rec, O, R, A, W, BT, C, 1e-5, { offset, residual: { sum: S, add: Bf } });
+            else {
+              residualForward(ctx, rec, S, A, Bf, BT * C);
+              rmsnormForward(ctx, rec, O, R, S, W, BT, C, 1e-5, { offset });
+            }
+            rec.submit();
+            const res = { sum: await ctx.readF32(S, BT * C), out: await ctx.readF32(O, BT * C), rstd: await ctx.readF32(R, BT) };
+            for (const x of [S, O, R]) ctx.destroy(x);
+            return res;
+          };
+          const res = [await run(true), await run(false)];
+          for (const x of [A, Bf, W]) ctx.destroy(x);
+          return res;
+        });
+        expect(Array.from(fused.sum)).toEqual(Array.from(a, (x, i) => Math.fround(x + b[i])));
+        expect(fused.out).toEqual(unfused.out);
+        expect(fused.rstd).toEqual(unfused.rstd);
+      },
+    );
   }
 });

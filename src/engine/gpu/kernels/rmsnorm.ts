@@ -15,13 +15,23 @@ export interface RmsnormOptions {
   offset?: number;
 }
 
-function pipeline(ctx: GpuContext, code: string, opts: RmsnormOptions, label: string): GPUComputePipeline {
-  return ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG, W_OFFSET: opts.offset ?? 0 }, label });
+function pipeline(ctx: GpuContext, code: string, opts: RmsnormOptions, label: string, entryPoint = 'main'): GPUComputePipeline {
+  return ctx.pipeline(withReduceLib(ctx, code), { constants: { WG: REDUCE_WG, W_OFFSET: opts.offset ?? 0 }, label, entryPoint });
+}
+
+/** The residual add fused into a norm (rmsnormForward's `residual`). */
+export interface ResidualInput {
+  /** Written: inp + add, the residual stream; must alias none of inp, add, out. */
+  sum: Binding;
+  /** Read: added to inp. */
+  add: Binding;
 }
 
 /**
  * out[BT, C] = inp · rstd · (offset + weight[C]) per row, rstd[BT] = 1/sqrt(mean(inp²) + eps)
  * (written, kept for the backward). out must not alias inp. All f32.
+ * With `residual`, the residual add before the norm in the same dispatch: residual.sum =
+ * inp + residual.add is written and normed — bit-identical to residualForward, then this.
  */
 export function rmsnormForward(
   ctx: GpuContext,
@@ -33,12 +43,22 @@ export function rmsnormForward(
   BT: number,
   C: number,
   eps: number,
-  opts: RmsnormOptions = {},
+  opts: RmsnormOptions & { residual?: ResidualInput } = {},
 ): void {
   const params = FORWARD_PARAMS.pack({ BT, C, eps });
-  rec.dispatch(pipeline(ctx, forwardCode, opts, 'rmsnorm_forward'), [out, rstd, inp, weight], params, grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension), 'rmsnorm_forward', {
-    flops: 4 * BT * C, // square, sum, scale, weight
-    bytes: 4 * (2 * BT * C + C + BT),
+  const grid = grid1d(BT, ctx.caps.maxComputeWorkgroupsPerDimension);
+  const r = opts.residual;
+  if (!r) {
+    rec.dispatch(pipeline(ctx, forwardCode, opts, 'rmsnorm_forward'), [out, rstd, inp, weight], params, grid, 'rmsnorm_forward', {
+      flops: 4 * BT * C, // square, sum, scale, weight
+      bytes: 4 * (2 * BT * C + C + BT),
+    });
+    return;
+  }
+  const label = 'residual_rmsnorm_forward';
+  rec.dispatch(pipeline(ctx, forwardCode, opts, label, 'main_residual'), [out, rstd, inp, weight, r.add, r.sum], params, grid, label, {
+    flops: 5 * BT * C, // add, square, sum, scale, weight
+    bytes: 4 * (5 * BT * C + C + BT), // inp, add and sum read; sum and out written
   });
 }
 

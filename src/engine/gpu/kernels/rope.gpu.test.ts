@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
-import { createRopeInvFreqBuffer, ropeBackward, ropeForward, ropeInvFreq } from './rope';
+import { describe, expect, it } from 'vitest';
+import { createRopeInvFreqBuffer, ropeBackward, ropeForward, ropeInvFreq, ropeQk } from './rope';
 import * as ref from '../../reference/rope';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -57,6 +57,46 @@ describe('rope', () => {
       expectClose(got[2], x, 0, 0, 'rope forward leaves inp unchanged');
       expectClose(got[3], dinpRef, 5e-6, 1e-5, 'rope backward (out of place)');
       expectClose(got[4], dinpRef, 5e-6, 1e-5, 'rope backward (in place)');
+    });
+
+    it.each([
+      [1, 1, 1, 2, false],
+      [7, 9, 3, 64, false],
+      [130, 4, 2, 18, true],
+      [300, 6, 6, 16, true],
+    ] as const)(`q and k in one dispatch are bit-identical to one dispatch each, BT=%i H=%i KVH=%i D=%i transpose=%s (fallback=${fallback})`, async (BT, H, KVH, D, transpose) => {
+      const ctx = await getTestContext({ fallback });
+      const r = rng(BT * 5 + H * 3 + KVH + D);
+      const q = Float32Array.from(randArray(r, BT * H * D, -3, 3));
+      const k = Float32Array.from(randArray(r, BT * KVH * D, -3, 3));
+      const pos = Uint32Array.from({ length: BT }, () => randInt(r, 0, 8000));
+      const [fused, apart] = await expectNoGpuError(ctx, async () => {
+        const F = createRopeInvFreqBuffer(ctx, D, 100000, llama3);
+        const P = ctx.upload(pos);
+        const run = async (fuse: boolean) => {
+          const Q = ctx.upload(q);
+          const K = ctx.upload(k);
+          const rec = ctx.recorder();
+          if (fuse) ropeQk(ctx, rec, Q, K, F, P, BT, H, KVH, D, transpose);
+          else {
+            const one = transpose ? ropeBackward : ropeForward;
+            one(ctx, rec, Q, Q, F, P, BT, H, D);
+            one(ctx, rec, K, K, F, P, BT, KVH, D);
+          }
+          rec.submit();
+          const res = [await ctx.readF32(Q, BT * H * D), await ctx.readF32(K, BT * KVH * D)];
+          ctx.destroy(Q);
+          ctx.destroy(K);
+          return res;
+        };
+        const res = [await run(true), await run(false)];
+        ctx.destroy(F);
+        ctx.destroy(P);
+        return res;
+      });
+      expect(fused[0]).toEqual(apart[0]);
+      expect(fused[1]).toEqual(apart[1]);
+      expect(fused[0]).not.toEqual(q); // rotated at all
     });
   }
 });

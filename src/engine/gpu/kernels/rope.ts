@@ -1,11 +1,11 @@
 // RoPE launchers (Hugging Face rotate_half layout) and the CPU-side inverse frequencies.
 import code from '../../../../shaders/rope_forward.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { type Llama3RopeScaling, llama3ScaledInvFreq } from '../../model/config';
 
-const PARAMS = defineParams(code, [['BT', 'u32'], ['NH', 'u32'], ['D', 'u32'], ['transpose', 'u32']]);
+const PARAMS = defineParams(code, [['BT', 'u32'], ['NH', 'u32'], ['D', 'u32'], ['transpose', 'u32'], ['NK', 'u32']]);
 
 const WG = 256;
 
@@ -53,11 +53,32 @@ function rope(ctx: GpuContext, rec: Recorder, out: Binding, inp: Binding, invFre
   if (D % 2 !== 0) throw new Error(`rope: head dim ${D} must be even`);
   if (!sameBinding(out, inp)) copyBinding(rec, inp, out, BT * NH * D * 4);
   const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'rope' });
-  const params = PARAMS.pack({ BT, NH, D, transpose: transpose ? 1 : 0 });
+  const params = PARAMS.pack({ BT, NH, D, transpose: transpose ? 1 : 0, NK: 0 });
   const label = transpose ? 'rope_backward' : 'rope_forward';
-  rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, {
+  rec.dispatch(pipeline, [out, invFreq, pos], params, grid1d(ceilDiv((BT * NH * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, ropeCost(BT, NH, D));
+}
+
+function ropeCost(BT: number, NH: number, D: number): KernelCost {
+  return {
     flops: 3 * BT * NH * D, // a 2×2 rotation per pair: 4 multiplies, 2 adds
     bytes: 2 * BT * NH * D * 4 + BT * 4 + (D / 2) * 4,
+  };
+}
+
+/**
+ * q [BT, H, D] and k [BT, KVH, D] rotated in place in one dispatch: bit-identical to
+ * ropeForward (ropeBackward with `transpose`) of q, then of k. q and k must not overlap.
+ */
+export function ropeQk(ctx: GpuContext, rec: Recorder, q: Binding, k: Binding, invFreq: Binding, pos: Binding, BT: number, H: number, KVH: number, D: number, transpose: boolean): void {
+  if (D % 2 !== 0) throw new Error(`rope: head dim ${D} must be even`);
+  const pipeline = ctx.pipeline(code, { constants: { WG }, label: 'rope_qk', entryPoint: 'main_qk' });
+  const params = PARAMS.pack({ BT, NH: H, D, transpose: transpose ? 1 : 0, NK: KVH });
+  const q1 = ropeCost(BT, H, D);
+  const k1 = ropeCost(BT, KVH, D);
+  const label = transpose ? 'rope_qk_backward' : 'rope_qk_forward';
+  rec.dispatch(pipeline, [q, invFreq, pos, k], params, grid1d(ceilDiv((BT * (H + KVH) * D) / 2, WG), ctx.caps.maxComputeWorkgroupsPerDimension), label, {
+    flops: q1.flops + k1.flops,
+    bytes: q1.bytes + k1.bytes - BT * 4 - (D / 2) * 4, // positions and frequencies read once
   });
 }
 
