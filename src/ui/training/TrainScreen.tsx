@@ -35,7 +35,8 @@ export function TrainScreen() {
   // Pairs need DPO/ORPO and single answers SFT: said at the objective before a run is started (the session refuses it too).
   const dataProblem = saved?.pairs === undefined ? null : objectiveDataProblem({ pairs: saved.pairs, count: saved.examples }, settings.objective);
   // The objectives the dataset cannot train stay listed, disabled, with why (choosing the dataset switched away from them).
-  const offObjectives = useMemo(() => (saved?.pairs === undefined ? {} : objectivesOffFor(saved.pairs)), [saved?.pairs]);
+  const pairs = saved?.pairs;
+  const offObjectives = useMemo(() => (pairs === undefined ? {} : objectivesOffFor(pairs)), [pairs]);
   // A sequence length past the model's positions is refused here, before any work starts.
   const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}), ...(dataProblem ? { objective: `Cannot start: ${dataProblem}.` } : {}) };
   const valid = Object.keys(errors).length === 0;
