@@ -1,6 +1,7 @@
 // DPO in the studio, in real Chromium on software WebGPU: a tiny random Llama imported as a local
 // folder, a small file of preference pairs (TRL's prompt/chosen/rejected) on the Data screen, the
-// Train screen refusing SFT on pairs and showing only DPO's settings, two DPO steps whose reward
+// Train screen switching to DPO for pairs (also for a dataset saved before pairs were recorded) and
+// showing only DPO's settings, two DPO steps whose reward
 // metrics (TRL's names) appear live and stay with the run, and a PEFT zip that says it was DPO.
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
@@ -32,14 +33,32 @@ test('DPO on preference pairs: objective checks, live reward metrics stored with
   await page.getByTestId('save-dataset').click();
   await expect(page.getByTestId('dataset-saved')).toBeVisible();
 
-  // Train: SFT on pairs cannot start, and says what to do.
+  // Train: choosing the pairs switched the (SFT) objective to DPO, said so, and SFT is offered disabled with why.
+  const objective = page.getByRole('combobox', { name: 'Objective', exact: true });
+  const followsPairs = async () => {
+    await expect(page.getByTestId('train-dataset')).toContainText('24 preference pairs');
+    await expect(objective).toHaveValue('dpo');
+    await expect(page.getByTestId('train-settings')).toContainText('Objective set to DPO: the dataset holds preference pairs.');
+    await expect(objective.locator('option[value="sft"]')).toBeDisabled();
+    await expect(objective.locator('option[value="orpo"]')).toBeEnabled();
+    await expect(page.getByTestId('train-settings')).toContainText('Not offered: SFT needs one answer per example, and the dataset holds preference pairs.');
+    await expect(page.getByTestId('train-settings')).not.toContainText('Cannot start');
+  };
   await page.goto('/#/train');
-  await expect(page.getByTestId('train-dataset')).toContainText('24 preference pairs');
-  await expect(page.getByTestId('train-settings')).toContainText('Cannot start: the dataset holds 24 preference pairs');
-  await expect(page.getByTestId('start-run')).toBeDisabled();
+  await followsPairs();
+  // The same dataset as an older version saved it (no word on pairs) with SFT chosen: the stored file tells.
+  await page.evaluate(() => {
+    const edit = (key: string, f: (state: Record<string, Record<string, unknown>>) => void) => {
+      const v = JSON.parse(localStorage.getItem(key)!);
+      f(v.state);
+      localStorage.setItem(key, JSON.stringify(v));
+    };
+    edit('lora-studio.dataset', (s) => delete s.saved.pairs);
+    edit('lora-studio.train', (s) => (s.settings.objective = 'sft'));
+  });
+  await page.reload();
+  await followsPairs();
   // DPO: its β and label smoothing are live, ORPO's λ is off with the reason.
-  await page.getByRole('combobox', { name: 'Objective', exact: true }).selectOption('dpo');
-  await expect(page.getByTestId('train-settings')).not.toContainText('Cannot start');
   await expect(page.getByLabel('DPO beta (β)', { exact: true })).toBeEnabled();
   await expect(page.getByLabel('DPO label smoothing', { exact: true })).toBeEnabled();
   await expect(page.getByLabel('ORPO lambda (λ)', { exact: true })).toBeDisabled();
@@ -78,6 +97,13 @@ test('DPO on preference pairs: objective checks, live reward metrics stored with
   await page.goto('/#/adapters');
   await expect(page.getByTestId('run-objective').first()).toHaveText('DPO, β 0.1');
   await expect(page.getByTestId('adapter-objective').first()).toHaveText('preference: DPO');
+  // Comparing runs: the metric is chosen among those the run measured, its rewards included.
+  await page.getByRole('checkbox', { name: /^Compare / }).first().check();
+  const metric = page.getByTestId('run-comparison').getByLabel('Metric compared');
+  await expect(metric.locator('option')).toHaveCount(14);
+  await expect(metric).toHaveValue('trainLoss');
+  await metric.selectOption('eval_rewards/accuracies');
+  await expect(page.getByTestId('run-comparison').getByRole('figure', { name: 'Reward accuracy, held-out pairs (eval_rewards/accuracies) of the selected runs' }).locator('.chart-empty')).toHaveCount(0);
   const download = page.waitForEvent('download');
   await page.getByTestId('adapters').getByRole('button', { name: 'PEFT (.zip)' }).first().click();
   const zip = unzipFiles(new Uint8Array(await readFile((await (await download).path())!)));

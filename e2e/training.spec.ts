@@ -32,6 +32,9 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   // Train: small shapes for a software GPU.
   await fillTrainSettings(page, { 'Max steps': '8', 'Validation split': '0.02', 'Batch size': '2', 'Gradient accumulation': '1', 'Sequence length': '256', 'Evaluate every': '4', 'Checkpoint every': '2', 'Sample every': '4', 'Warm-up steps': '2' });
   await expect(page.getByTestId('planned-steps')).toHaveText('8');
+  // Single answers: the preference objectives stay listed, disabled, with why.
+  await expect(page.getByRole('combobox', { name: 'Objective', exact: true }).locator('option[value="dpo"]')).toBeDisabled();
+  await expect(page.getByTestId('train-settings')).toContainText('Not offered: DPO needs preference pairs');
   await page.getByLabel(/^Prompts to try every/).fill('Lunch with Ana tomorrow at noon');
   // The UI must stay responsive while the worker trains: our own script's CPU per frame
   // (not wall-clock long tasks, which on a loaded machine measure the machine).
@@ -74,6 +77,8 @@ test('train a tiny model: live curves, reload mid-run and lost device both resum
   await page.goto('/#/adapters');
   await expect(page.getByTestId('runs')).toContainText('completed · 8/8');
   await page.getByRole('checkbox', { name: /^Compare / }).first().check();
+  // An SFT run offers its losses for comparison, no rewards.
+  await expect(page.getByTestId('run-comparison').getByLabel('Metric compared').locator('option')).toHaveText(['train loss', 'validation loss']);
   await expect(page.getByTestId('runs').locator('.chart-empty')).toHaveCount(0);
   const downloadPromise = page.waitForEvent('download');
   await page.getByTestId('adapters').getByRole('button', { name: 'PEFT (.zip)' }).first().click();

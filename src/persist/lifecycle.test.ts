@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { align, canResume, deleteRunRefusal, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, metricPointOf, safeFileName, seriesOf, thin } from './lifecycle';
+import { COMPARED_METRICS, align, canResume, comparableMetrics, deleteRunRefusal, etaFromPoints, formatLoss, lastLosses, formatDuration, markInterrupted, metricPointOf, safeFileName, seriesOf, thin } from './lifecycle';
 import type { MetricPoint, RunRecord } from './records';
 import { DEFAULT_SETTINGS } from '../worker/settings';
 
@@ -64,6 +64,24 @@ describe('metric series', () => {
     expect(seriesOf(ps, { of: 'preference', name: 'rewards/accuracies' })).toEqual({ steps: [1, 2], values: [0.5, 1] });
     expect(seriesOf(ps, { of: 'valPreference', name: 'rewards/margins' })).toEqual({ steps: [2], values: [0.2] });
     expect(seriesOf(ps, { of: 'preference', name: 'rewards/chosen' })).toEqual({ steps: [1, 2], values: [0, 0.3] });
+  });
+
+  it('offers for comparison only the metrics at least one selected run measured', () => {
+    const ids = (runs: MetricPoint[][]) => comparableMetrics(runs).map((m) => m.id);
+    const sftNoVal: MetricPoint[] = [{ runId: 'a', step: 1, time: 0, trainLoss: 2, valLoss: NaN }];
+    const sft: MetricPoint[] = [...sftNoVal, { runId: 'a', step: 2, time: 0, trainLoss: 1.9, valLoss: 2.1 }];
+    const dpoTrainOnly: MetricPoint[] = [{ runId: 'b', step: 1, time: 0, trainLoss: 0.69, preference: pref(0.5, 0.1) }];
+    const dpo: MetricPoint[] = [...dpoTrainOnly, { runId: 'b', step: 2, time: 0, trainLoss: 0.6, valLoss: 0.65, preference: pref(1, 0.2), valPreference: pref(0.5, 0.1) }];
+    expect(ids([])).toEqual([]);
+    expect(ids([sftNoVal])).toEqual(['trainLoss']);
+    expect(ids([sft])).toEqual(['trainLoss', 'valLoss']);
+    const trainPairs = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
+    expect(ids([sftNoVal, dpoTrainOnly])).toEqual(['trainLoss', ...trainPairs]);
+    expect(ids([sft, dpo])).toEqual(['trainLoss', 'valLoss', ...trainPairs, ...trainPairs.map((n) => `eval_${n}`)]);
+    // Each offer draws its own numbers: the held-out reward accuracy of the DPO run.
+    const heldOutAccuracy = COMPARED_METRICS.find((m) => m.id === 'eval_rewards/accuracies')!;
+    expect(heldOutAccuracy.label).toBe('reward accuracy, held-out pairs (eval_rewards/accuracies)');
+    expect(seriesOf(dpo, heldOutAccuracy.key)).toEqual({ steps: [2], values: [0.5] });
   });
 
   it('aligns series on a shared x axis with nulls where a series has no point', () => {

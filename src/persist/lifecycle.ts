@@ -71,6 +71,36 @@ export function seriesOf(points: readonly MetricPoint[], key: MetricKey): Series
   return { steps: sorted.map((p) => p.step), values: sorted.map((p) => p.v) };
 }
 
+/** TRL's preference metrics in the order TRL logs them (DPO and ORPO runs). */
+export const PREFERENCE_NAMES: readonly (keyof PreferenceMetrics)[] = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
+
+const PREFERENCE_LABELS: Record<keyof PreferenceMetrics, string> = {
+  'rewards/chosen': 'chosen reward',
+  'rewards/rejected': 'rejected reward',
+  'rewards/accuracies': 'reward accuracy',
+  'rewards/margins': 'reward margin',
+  'logps/chosen': 'log-probability of the chosen answer',
+  'logps/rejected': 'log-probability of the rejected answer',
+};
+
+/** What the Runs screen can compare across runs: the losses, and a preference run's metrics on its training and held-out pairs. */
+export const COMPARED_METRICS: readonly { id: string; label: string; key: MetricKey }[] = [
+  { id: 'trainLoss', label: 'train loss', key: 'trainLoss' },
+  { id: 'valLoss', label: 'validation loss', key: 'valLoss' },
+  ...(['preference', 'valPreference'] as const).flatMap((of) =>
+    PREFERENCE_NAMES.map((name) => {
+      // TRL's name as it logs it: held-out metrics with its eval_ prefix.
+      const id = of === 'preference' ? name : `eval_${name}`;
+      return { id, label: `${PREFERENCE_LABELS[name]}, ${of === 'preference' ? 'training' : 'held-out'} pairs (${id})`, key: { of, name } };
+    }),
+  ),
+];
+
+/** The compared metrics at least one of the runs measured (an SFT run has no rewards, a run without a validation split no validation loss). */
+export function comparableMetrics(runs: readonly (readonly MetricPoint[])[]): typeof COMPARED_METRICS {
+  return COMPARED_METRICS.filter((m) => runs.some((points) => points.some((p) => Number.isFinite(metricOf(p, m.key)))));
+}
+
 /**
  * Thins a series to at most `max` points for drawing, keeping the first and last point and
  * the min and max of every bucket (so spikes stay visible).

@@ -18,6 +18,8 @@ interface DatasetState {
   removeDuplicates: boolean;
   /** The dataset saved for training (kept across reloads); pairs: it holds preference pairs (absent when saved by an older version). */
   saved: { id: string; name: string; examples: number; pairs?: boolean } | null;
+  /** Why what the saved dataset holds could not be told (an older save whose file no longer reads). */
+  savedKindError: string | null;
   tokens: TokenReport | null;
   tokenizing: { done: number; total: number } | null;
   tokenError: string | null;
@@ -29,6 +31,8 @@ interface DatasetState {
   setConsent(p: { excludeInvalid?: boolean; removeDuplicates?: boolean }): void;
   save(): Promise<void>;
   reopen(): Promise<void>;
+  /** For a dataset saved by an older version: whether it holds pairs, from its stored file. */
+  learnSavedKind(): Promise<void>;
 }
 
 export const useDataset = create<DatasetState>()(
@@ -54,6 +58,7 @@ export const useDataset = create<DatasetState>()(
         excludeInvalid: false,
         removeDuplicates: true,
         saved: null,
+        savedKindError: null,
         tokens: null,
         tokenizing: null,
         tokenError: null,
@@ -113,6 +118,18 @@ export const useDataset = create<DatasetState>()(
           if (!s || get().report) return;
           await parse(() => trainer().openSavedDataset(JOB, s.id));
           set({ saved: s });
+        },
+        async learnSavedKind() {
+          const s = get().saved;
+          if (!s || s.pairs !== undefined) return;
+          set({ savedKindError: null });
+          try {
+            const { pairs } = await trainer().savedDatasetKind(s.id);
+            // Unless another dataset was saved meanwhile: it then is the one to train on.
+            if (get().saved?.id === s.id) set({ saved: { ...s, pairs } });
+          } catch (e) {
+            if (get().saved?.id === s.id) set({ savedKindError: `Could not tell whether “${s.name}” holds preference pairs (${errorMessage(e)}): re-save this dataset on the Data screen to use it for preference tuning.` });
+          }
         },
       };
     },

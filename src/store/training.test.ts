@@ -63,3 +63,31 @@ describe('sequence length follows the chosen model', () => {
     expect(useTrain.getState().settings.seqLen).toBe(300);
   });
 });
+
+describe('the objective follows the chosen dataset', () => {
+  it('pairs switch SFT to DPO and single answers DPO/ORPO to SFT, with a note; a fitting objective is kept; presets keep following the data', async () => {
+    const { useTrain } = await import('./training');
+    const { useDataset } = await import('./dataset');
+    const train = () => useTrain.getState();
+    train().set('objective', 'sft');
+    useDataset.setState({ saved: { id: 'd1', name: 'pairs.jsonl', examples: 24, pairs: true } });
+    expect(train().settings.objective).toBe('dpo');
+    expect(train().objectiveNote).toBe('Objective set to DPO: the dataset holds preference pairs.');
+    // ORPO fits pairs too: choosing another pairs dataset keeps it.
+    train().set('objective', 'orpo');
+    expect(train().objectiveNote).toBeNull();
+    useDataset.setState({ saved: { id: 'd2', name: 'more-pairs.jsonl', examples: 30, pairs: true } });
+    expect(train().settings.objective).toBe('orpo');
+    expect(train().objectiveNote).toBeNull();
+    // A preset (whose objective is SFT) does not undo the fit.
+    train().applyPreset('quick');
+    expect(train().settings.objective).toBe('dpo');
+    useDataset.setState({ saved: { id: 'd3', name: 'chat.jsonl', examples: 50, pairs: false } });
+    expect(train().settings.objective).toBe('sft');
+    expect(train().objectiveNote).toBe('Objective set to SFT: the dataset holds one answer per example.');
+    // Not known yet (an older save being read): nothing is switched.
+    train().set('objective', 'orpo');
+    useDataset.setState({ saved: { id: 'd4', name: 'old.jsonl', examples: 50 } });
+    expect(train().settings.objective).toBe('orpo');
+  });
+});

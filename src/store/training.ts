@@ -4,7 +4,8 @@ import { useMemo } from 'react';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type RunEvent, type StartRunRequest } from '../worker/client';
-import { DEFAULT_SETTINGS, PRESETS, adviseSeqLen, maxPositionsOf, withDefaults, type PresetId, type SeqLenAdvice, type TrainSettings } from '../worker/settings';
+import { DEFAULT_SETTINGS, PRESETS, adviseSeqLen, maxPositionsOf, objectiveForData, objectiveName, withDefaults, type PresetId, type SeqLenAdvice, type TrainSettings } from '../worker/settings';
+import { useDataset } from './dataset';
 import { useModel } from './model';
 import type { MetricPoint, ModelRef, RunStatus } from '../persist/records';
 import { getMetrics } from '../persist/repo';
@@ -59,6 +60,10 @@ interface TrainState {
   applyPreset(id: PresetId): void;
   /** When a model is chosen: a sequence length it cannot take goes back to the default for that model. */
   fitSeqLenToModel(maxPositions: number | null): void;
+  /** Why the objective was switched to fit the chosen dataset (null: it was not, or the user has chosen since). */
+  objectiveNote: string | null;
+  /** When a dataset is chosen (pairs unknown: undefined): an objective that cannot train it becomes DPO for pairs, SFT for single answers. */
+  fitObjectiveToData(pairs: boolean | undefined): void;
   set<K extends keyof TrainSettings>(key: K, value: TrainSettings[K]): void;
   setSamplePrompts(s: string): void;
   start(req: Omit<StartRunRequest, 'settings' | 'samplePrompts' | 'weights'>): Promise<void>;
@@ -95,6 +100,7 @@ export const useTrain = create<TrainState>()(
         error: null,
         starting: false,
         planned: null,
+        objectiveNote: null,
         async plan(datasetId, model) {
           // Only the newest question's answer is shown (settings change faster than plans come back).
           const ask = ++planAsk;
@@ -111,13 +117,21 @@ export const useTrain = create<TrainState>()(
           // A preset's length, capped by the chosen model (its default for that model).
           const maxPositions = maxPositionsOf(useModel.getState().config);
           set({ settings: { ...p, seqLen: maxPositions === null ? p.seqLen : Math.min(p.seqLen, maxPositions) }, preset: id });
+          // A preset is about size and pace: the objective keeps following the data.
+          get().fitObjectiveToData(useDataset.getState().saved?.pairs);
         },
         fitSeqLenToModel(maxPositions) {
           const s = get().settings;
           if (maxPositions !== null && s.seqLen > maxPositions) set({ settings: { ...s, seqLen: adviseSeqLen(s.seqLen, maxPositions).suggested } });
         },
+        fitObjectiveToData(pairs) {
+          const s = get().settings;
+          const to = pairs === undefined ? null : objectiveForData(pairs, s.objective);
+          if (!to) return;
+          set({ settings: { ...s, objective: to }, objectiveNote: `Objective set to ${objectiveName(to)}: the dataset holds ${pairs ? 'preference pairs' : 'one answer per example'}.` });
+        },
         set(key, value) {
-          set({ settings: { ...get().settings, [key]: value }, preset: 'custom' });
+          set({ settings: { ...get().settings, [key]: value }, preset: 'custom', ...(key === 'objective' && { objectiveNote: null }) });
         },
         setSamplePrompts(s) {
           set({ samplePrompts: s });
@@ -170,6 +184,13 @@ export const useTrain = create<TrainState>()(
 useModel.subscribe((m, prev) => {
   if (m.config !== prev.config) useTrain.getState().fitSeqLenToModel(maxPositionsOf(m.config));
 });
+
+// Choosing a dataset (saving one, or learning what an older saved one holds) fits the objective to it;
+// so does a page load, for a dataset and objective kept from an earlier visit.
+useDataset.subscribe((d, prev) => {
+  if (d.saved !== prev.saved) useTrain.getState().fitObjectiveToData(d.saved?.pairs);
+});
+useTrain.getState().fitObjectiveToData(useDataset.getState().saved?.pairs);
 
 /** The sequence length against the chosen model: its default, the length token counts use, and why a setting is refused. */
 export function useSeqLen(): SeqLenAdvice {

@@ -6,7 +6,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_HELP, TRAIN_OPTIONS, settingsFromFlags } from '../cli/commands/train';
 import { SettingControl, Settings } from '../ui/training/Settings';
-import { DEFAULT_SETTINGS, EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, forObjective, inapplicableReason, isValidSetting, objectiveDataProblem, requirement, settingSpec, validateSettings, withDefaults, type SettingSpec, type TrainSettings } from './settings';
+import { DEFAULT_SETTINGS, EXPLAIN, PRESETS, SETTING_GROUPS, SETTING_KEYS, forObjective, inapplicableReason, isValidSetting, objectiveDataProblem, objectiveForData, objectivesOffFor, requirement, settingSpec, validateSettings, withDefaults, type SettingSpec, type TrainSettings } from './settings';
 import type { Values } from '../cli/args';
 
 /** A value the setting must refuse, and a valid one other than its default. */
@@ -170,5 +170,28 @@ describe('the objective against the data', () => {
     expect(objectiveDataProblem({ pairs: true, count: 40 }, 'dpo')).toBeNull();
     expect(objectiveDataProblem({ pairs: true, count: 40 }, 'orpo')).toBeNull();
     expect(objectiveDataProblem({ pairs: false, count: 12 }, 'sft')).toBeNull();
+  });
+
+  it('choosing a dataset switches an objective that cannot train it: DPO for pairs, SFT for single answers', () => {
+    expect(objectiveForData(true, 'sft')).toBe('dpo');
+    expect(objectiveForData(false, 'dpo')).toBe('sft');
+    expect(objectiveForData(false, 'orpo')).toBe('sft');
+    expect(objectiveForData(true, 'dpo')).toBeNull();
+    expect(objectiveForData(true, 'orpo')).toBeNull();
+    expect(objectiveForData(false, 'sft')).toBeNull();
+  });
+
+  it('the objectives a dataset cannot train are disabled on the Train screen, with why', () => {
+    expect(objectivesOffFor(true)).toEqual({ sft: 'SFT needs one answer per example, and the dataset holds preference pairs' });
+    expect(objectivesOffFor(false)).toEqual({
+      dpo: 'DPO needs preference pairs (prompt, chosen, rejected), and the dataset holds one answer per example',
+      orpo: 'ORPO needs preference pairs (prompt, chosen, rejected), and the dataset holds one answer per example',
+    });
+    const html = unescape(renderToStaticMarkup(createElement(SettingControl, { k: 'objective', settings: { ...DEFAULT_SETTINGS, objective: 'dpo' }, errors: {}, offChoices: objectivesOffFor(true), set: () => {} })));
+    expect(/<option[^>]*value="sft"[^>]*>/.exec(html)![0]).toContain('disabled');
+    expect(/<option[^>]*value="dpo"[^>]*>/.exec(html)![0]).not.toContain('disabled');
+    expect(/<option[^>]*value="orpo"[^>]*>/.exec(html)![0]).not.toContain('disabled');
+    expect(html).toContain('Not offered: SFT needs one answer per example, and the dataset holds preference pairs.');
+    expect(html).toContain('not for this dataset');
   });
 });

@@ -100,7 +100,8 @@ export const OBJECTIVES = [
   { id: 'orpo', label: 'preference: ORPO' },
 ] as const;
 type ObjectiveId = (typeof OBJECTIVES)[number]['id'];
-const objectiveName = (o: ObjectiveId) => (o === 'sft' ? 'SFT' : o.toUpperCase());
+/** An objective's short name, as messages say it ("SFT", "DPO"). */
+export const objectiveName = (o: ObjectiveId) => (o === 'sft' ? 'SFT' : o.toUpperCase());
 
 export const SETTINGS = {
   objective: {
@@ -246,16 +247,38 @@ export const isPreferenceObjective = (o: ObjectiveKind): o is 'dpo' | 'orpo' => 
  * it can. The session refuses such data with it; the Train and Data screens say it before a run.
  */
 export function objectiveDataProblem(data: { pairs: boolean; count: number }, objective: ObjectiveKind): string | null {
-  if (data.pairs && objective === 'sft') {
+  if (!objectiveOffReason(objective, data.pairs)) return null;
+  if (data.pairs) {
     return (
       `the dataset holds ${data.count} preference pairs (prompt, chosen, rejected), and supervised fine-tuning needs one answer per example: ` +
       'choose the DPO or ORPO objective, or convert the rows to prompt/completion to train on the chosen answers'
     );
   }
-  if (!data.pairs && objective !== 'sft') {
-    return `${objectiveName(objective)} trains on preference pairs (prompt, chosen, rejected), and the dataset holds ${data.count} examples with one answer each: use the SFT objective, or a file with chosen and rejected answers`;
+  return `${objectiveName(objective)} trains on preference pairs (prompt, chosen, rejected), and the dataset holds ${data.count} examples with one answer each: use the SFT objective, or a file with chosen and rejected answers`;
+}
+/** Why an objective cannot train data of this kind, in short (the Train screen's disabled choice); null when it can. */
+export function objectiveOffReason(objective: ObjectiveKind, pairs: boolean): string | null {
+  if (pairs === isPreferenceObjective(objective)) return null;
+  return pairs
+    ? `${objectiveName(objective)} needs one answer per example, and the dataset holds preference pairs`
+    : `${objectiveName(objective)} needs preference pairs (prompt, chosen, rejected), and the dataset holds one answer per example`;
+}
+/** The objectives that cannot train data of this kind, each with why (the Train screen disables them). */
+export function objectivesOffFor(pairs: boolean): Partial<Record<ObjectiveKind, string>> {
+  const off: Partial<Record<ObjectiveKind, string>> = {};
+  for (const o of OBJECTIVES) {
+    const why = objectiveOffReason(o.id, pairs);
+    if (why) off[o.id] = why;
   }
-  return null;
+  return off;
+}
+/**
+ * The objective the Train screen switches to when a dataset is chosen that the current one cannot
+ * train: DPO for pairs (the usual choice, TRL's too), SFT for single answers; null when it fits.
+ */
+export function objectiveForData(pairs: boolean, objective: ObjectiveKind): ObjectiveKind | null {
+  if (!objectiveOffReason(objective, pairs)) return null;
+  return pairs ? 'dpo' : 'sft';
 }
 /** The settings that decide memory (a preference objective doubles the rows: two sequences per pair). */
 export type MemorySettings = Pick<TrainSettings, 'rank' | 'targets' | 'batchSize' | 'seqLen'> & Partial<Pick<TrainSettings, 'objective'>>;

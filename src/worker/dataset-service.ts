@@ -119,7 +119,7 @@ export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplica
     excludedRows: opts.excludeInvalid ? current.result.invalidRowCount : 0,
   });
   // Preference pairs train with DPO/ORPO only: the Train screen says so before a run is started.
-  return { id, examples: examples.length, pairs: examples.some((e) => e.kind === 'preference') };
+  return { id, examples: examples.length, pairs: holdsPairs(examples) };
 }
 
 /** Re-opens a saved dataset as the current one. */
@@ -157,6 +157,18 @@ export async function trainingExamples(datasetId: string): Promise<{ examples: E
   const examples = selectTrainingExamples(await f.parse(), { excludeInvalid: f.excludeInvalid, removeDuplicates: f.dedupe });
   return { examples, data: { file: f.name, sha256: f.sha256, excludeInvalid: f.excludeInvalid, dedupe: f.dedupe, examples: examples.length } };
 }
+
+/**
+ * What a saved dataset holds, read from its stored file as a run reads it. For datasets saved
+ * before the studio said whether they hold preference pairs (the stored record keeps the file).
+ */
+export async function savedDatasetKind(datasetId: string): Promise<{ examples: number; pairs: boolean }> {
+  const { examples } = await trainingExamples(datasetId);
+  return { examples: examples.length, pairs: holdsPairs(examples) };
+}
+
+/** Whether training examples are preference pairs (prompt, chosen, rejected): DPO/ORPO data. */
+const holdsPairs = (examples: readonly Example[]) => examples.some((e) => e.kind === 'preference');
 
 /** Valid examples of the dataset on screen (for token statistics). */
 export function currentExamples(): Example[] {

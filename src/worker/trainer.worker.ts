@@ -111,6 +111,10 @@ const api = {
   openSavedDataset(jobId: string, id: string) {
     return datasets.openSaved(jobId, id);
   },
+  /** Whether a saved dataset holds pairs, for one saved before the studio recorded it. */
+  savedDatasetKind(id: string) {
+    return datasets.savedDatasetKind(id);
+  },
 
   // Models
   listCachedModels: () => models.listCached(),

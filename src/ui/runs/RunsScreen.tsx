@@ -10,12 +10,13 @@ function objectiveSummary(s: Pick<TrainSettings, 'objective' | 'beta' | 'labelSm
   if (s.objective === 'orpo') return `ORPO, λ ${s.orpoLambda}`;
   return 'SFT';
 }
-import { align, canResume, deleteRunRefusal, formatLoss, recipeRefusal, seriesOf, thin } from '../../persist/lifecycle';
+import { align, canResume, comparableMetrics, deleteRunRefusal, formatLoss, recipeRefusal, seriesOf, thin } from '../../persist/lifecycle';
 import type { RunRecord } from '../../persist/records';
 import { Chart } from '../common/Chart';
 import { RunEvaluations } from './RunEvaluations';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
+import { Field } from '../common/Field';
 import { download, downloadBlob, formatBytes, formatDate } from '../common/format';
 
 /** The File System Access folder picker; null when the user closes it. */
@@ -122,7 +123,11 @@ export function RunsScreen() {
     selected.forEach((id) => void loadMetrics(id));
   }, [selected, loadMetrics]);
 
-  const compare = useMemo(() => align(selected.map((id) => thin(seriesOf(metrics[id] ?? [], 'trainLoss'), 600))), [selected, metrics]);
+  // The metric compared: any one the selected runs measured (a DPO/ORPO run's rewards too); train loss until another is chosen.
+  const offered = useMemo(() => comparableMetrics(selected.map((id) => metrics[id] ?? [])), [selected, metrics]);
+  const [metricId, setMetricId] = useState('trainLoss');
+  const metric = offered.find((m) => m.id === metricId) ?? offered[0];
+  const compare = useMemo(() => (metric ? align(selected.map((id) => thin(seriesOf(metrics[id] ?? [], metric.key), 600))) : null), [selected, metrics, metric]);
 
   return (
     <section aria-labelledby="screen-title">
@@ -193,7 +198,22 @@ export function RunsScreen() {
             </table>
           </div>
         )}
-        {selected.length > 0 && <Chart title="Training loss of the selected runs" data={compare} series={selected.map((id, i) => ({ label: runs.find((r) => r.id === id)?.name ?? id, color: COLORS[i % COLORS.length] }))} />}
+        {selected.length > 0 && metric && compare && (
+          <div data-testid="run-comparison">
+            <Field label="Metric compared" hint="Only metrics that at least one selected run measured are offered.">
+              {(id, describedBy) => (
+                <select id={id} aria-describedby={describedBy} value={metric.id} onChange={(e) => setMetricId(e.target.value)}>
+                  {offered.map((m) => (
+                    <option key={m.id} value={m.id}>
+                      {m.label}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Chart title={`${metric.label[0].toUpperCase()}${metric.label.slice(1)} of the selected runs`} data={compare} series={selected.map((id, i) => ({ label: runs.find((r) => r.id === id)?.name ?? id, color: COLORS[i % COLORS.length] }))} />
+          </div>
+        )}
       </div>
 
       <RunEvaluations runs={runs} />

@@ -1,15 +1,12 @@
 import { useMemo } from 'react';
 import type { MetricPoint, PreferenceMetrics } from '../../persist/records';
-import { align, seriesOf, thin, type MetricKey } from '../../persist/lifecycle';
+import { PREFERENCE_NAMES, align, seriesOf, thin, type MetricKey } from '../../persist/lifecycle';
 import { Chart, formatTick, type ChartSeries } from '../common/Chart';
 
 /** Points drawn per series: enough for detail, cheap to redraw on every update. */
 const MAX_POINTS = 800;
 
 type PreferenceName = keyof PreferenceMetrics;
-
-/** TRL's preference metrics in the order TRL logs them (DPO and ORPO runs). */
-const PREFERENCE_NAMES: readonly PreferenceName[] = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
 const train = (name: PreferenceName): MetricKey => ({ of: 'preference', name });
 const heldOut = (name: PreferenceName): MetricKey => ({ of: 'valPreference', name });

@@ -15,14 +15,19 @@ const AFTER_HINT: Partial<Record<SettingKey, (s: TrainSettings) => string>> = {
 type Errors = Partial<Record<SettingKey, string>>;
 type Setter = <K extends SettingKey>(key: K, value: TrainSettings[K]) => void;
 
+/** Choices of a setting that cannot be taken now, each with why (the objectives a dataset cannot train). */
+export type OffChoices = Partial<Record<SettingKey, Partial<Record<string, string>>>>;
+
 /** One setting's control, label, explanation and error (exported for the settings' surface test). */
-export function SettingControl({ k, settings, errors, note, set }: { k: SettingKey; settings: TrainSettings; errors: Errors; note?: string; set: Setter }) {
+export function SettingControl({ k, settings, errors, note, offChoices = {}, set }: { k: SettingKey; settings: TrainSettings; errors: Errors; note?: string; offChoices?: Partial<Record<string, string>>; set: Setter }) {
   const spec = settingSpec(k);
   const error = errors[k];
   const after = AFTER_HINT[k]?.(settings);
   // A setting of another objective (β under ORPO) stays visible, disabled, with the reason.
   const off = inapplicableReason(k, settings.objective);
-  const hint = [off && `Not used: ${off}.`, EXPLAIN[k], note, after].filter(Boolean).join(' ');
+  // A choice that cannot be taken now stays listed, disabled, with the reason.
+  const offs = Object.values(offChoices).map((why) => `Not offered: ${why}.`);
+  const hint = [off && `Not used: ${off}.`, EXPLAIN[k], note, ...offs, after].filter(Boolean).join(' ');
   const value: unknown = settings[k];
   // Each branch writes a value of the setting's own kind.
   const put = set as (key: SettingKey, value: unknown) => void;
@@ -50,9 +55,10 @@ export function SettingControl({ k, settings, errors, note, set }: { k: SettingK
           {(id, describedBy) => (
             <select id={id} disabled={!!off} aria-describedby={describedBy} aria-invalid={!!error} value={value as string} onChange={(e) => put(k, e.target.value)}>
               {spec.choices.map((c) => (
-                <option key={c.id} value={c.id}>
+                <option key={c.id} value={c.id} disabled={!!offChoices[c.id]} title={offChoices[c.id]}>
                   {c.label}
                   {c.id === spec.default ? ' (default)' : ''}
+                  {offChoices[c.id] ? ' — not for this dataset' : ''}
                 </option>
               ))}
             </select>
@@ -88,14 +94,14 @@ export function SettingControl({ k, settings, errors, note, set }: { k: SettingK
   }
 }
 
-/** `notes`: a line about a field's value for the chosen model (shown with its explanation). */
-export function Settings({ errors, notes = {}, disabled }: { errors: Errors; notes?: Partial<Record<SettingKey, string>>; disabled: boolean }) {
+/** `notes`: a line about a field's value for the chosen model (shown with its explanation); `offChoices`: choices disabled, with why. */
+export function Settings({ errors, notes = {}, offChoices = {}, disabled }: { errors: Errors; notes?: Partial<Record<SettingKey, string>>; offChoices?: OffChoices; disabled: boolean }) {
   const { settings, preset, applyPreset, set } = useTrain();
   const group = (g: (typeof SETTING_GROUPS)[number]) => (
     <fieldset key={g.id} disabled={disabled}>
       <legend>{g.title}</legend>
       {SETTING_KEYS.filter((k) => settingSpec(k).group === g.id).map((k) => (
-        <SettingControl key={k} k={k} settings={settings} errors={errors} note={notes[k]} set={set} />
+        <SettingControl key={k} k={k} settings={settings} errors={errors} note={notes[k]} offChoices={offChoices[k]} set={set} />
       ))}
     </fieldset>
   );

@@ -4,14 +4,20 @@ import { useModel } from '../../store/model';
 import { useRuns } from '../../store/runs';
 import { useSeqLen, useTrain } from '../../store/training';
 import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
-import { objectiveDataProblem, validateSettings } from '../../worker/settings';
+import { objectiveDataProblem, objectivesOffFor, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
 import { Settings } from './Settings';
 import { LiveCharts } from './LiveCharts';
 
 export function TrainScreen() {
-  const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop, planned, plan } = useTrain();
+  const { settings, live, error, starting, samplePrompts, setSamplePrompts, start, resume, pause, stop, planned, plan, objectiveNote } = useTrain();
   const saved = useDataset((s) => s.saved);
+  const savedKindError = useDataset((s) => s.savedKindError);
+  const learnSavedKind = useDataset((s) => s.learnSavedKind);
+  // A dataset saved by an older version does not say whether it holds pairs: its stored file does.
+  useEffect(() => {
+    void learnSavedKind();
+  }, [saved, learnSavedKind]);
   const model = useModel((s) => s.model);
   const { runs, refresh, metrics, loadMetrics } = useRuns();
   useEffect(() => {
@@ -28,6 +34,9 @@ export function TrainScreen() {
   const seqLen = useSeqLen();
   // Pairs need DPO/ORPO and single answers SFT: said at the objective before a run is started (the session refuses it too).
   const dataProblem = saved?.pairs === undefined ? null : objectiveDataProblem({ pairs: saved.pairs, count: saved.examples }, settings.objective);
+  // The objectives the dataset cannot train stay listed, disabled, with why (choosing the dataset switched away from them).
+  const pairs = saved?.pairs;
+  const offObjectives = useMemo(() => (pairs === undefined ? {} : objectivesOffFor(pairs)), [pairs]);
   // A sequence length past the model's positions is refused here, before any work starts.
   const errors = { ...validateSettings(settings), ...(seqLen.error ? { seqLen: seqLen.error } : {}), ...(dataProblem ? { objective: `Cannot start: ${dataProblem}.` } : {}) };
   const valid = Object.keys(errors).length === 0;
@@ -50,7 +59,14 @@ export function TrainScreen() {
       <div className="card" data-testid="train-inputs">
         <dl className="kv">
           <dt>Dataset</dt>
-          <dd data-testid="train-dataset">{saved ? `${saved.name} — ${saved.examples} ${saved.pairs ? 'preference pairs (prompt, chosen, rejected)' : 'examples'}` : <a href="#/data">none saved yet — load one on the Data screen</a>}</dd>
+          <dd data-testid="train-dataset">
+            {saved ? `${saved.name} — ${saved.examples} ${saved.pairs ? 'preference pairs (prompt, chosen, rejected)' : 'examples'}` : <a href="#/data">none saved yet — load one on the Data screen</a>}
+            {saved?.pairs === undefined && savedKindError && (
+              <p className="bad" data-testid="dataset-kind-unknown">
+                {savedKindError}
+              </p>
+            )}
+          </dd>
           <dt>Base model</dt>
           <dd>
             <a href="#/model">{model.id}</a>
@@ -60,7 +76,12 @@ export function TrainScreen() {
         </dl>
       </div>
 
-      <Settings errors={errors} notes={{ ...(seqLen.note ? { seqLen: seqLen.note } : {}), ...(saved?.pairs && !dataProblem ? { objective: 'Your dataset holds preference pairs.' } : {}) }} disabled={running} />
+      <Settings
+        errors={errors}
+        notes={{ ...(seqLen.note ? { seqLen: seqLen.note } : {}), ...(objectiveNote ? { objective: objectiveNote } : saved?.pairs && !dataProblem ? { objective: 'Your dataset holds preference pairs.' } : {}) }}
+        offChoices={{ objective: offObjectives }}
+        disabled={running}
+      />
 
       <div className="card">
         <label htmlFor="sample-prompts">Prompts to try every {settings.sampleEvery || '—'} steps (one per line)</label>

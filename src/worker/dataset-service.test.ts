@@ -1,0 +1,27 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { DatasetRecord } from '../persist/records';
+
+// The database is a stand-in holding records as older versions stored them (no word on pairs).
+const stored = vi.hoisted(() => new Map<string, unknown>());
+vi.mock('../persist/repo', () => ({ getDataset: async (id: string) => stored.get(id), saveDataset: async () => undefined }));
+
+const { savedDatasetKind } = await import('./dataset-service');
+
+function record(id: string, name: string, rows: object[], mapping: DatasetRecord['mapping'] = { request: {}, excludeInvalid: false, removeDuplicates: true }): DatasetRecord {
+  const bytes = new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n').buffer as ArrayBuffer;
+  return { id, name, bytes, size: bytes.byteLength, createdAt: 0, format: 'completion', mapping, examples: rows.length, excludedRows: 0 };
+}
+
+describe('what an older saved dataset holds, from its stored file', () => {
+  it('pairs (prompt, chosen, rejected) and single answers, counted as a run reads them', async () => {
+    stored.set('p', record('p', 'pairs.jsonl', [{ prompt: 'Hi', chosen: 'Hello!', rejected: 'No.' }, { prompt: 'Bye', chosen: 'Goodbye!', rejected: 'Go.' }]));
+    stored.set('c', record('c', 'qa.jsonl', [{ prompt: 'Hi', completion: 'Hello!' }, { prompt: 'Hi', completion: 'Hello!' }, { prompt: 'Bye', completion: 'Goodbye!' }]));
+    expect(await savedDatasetKind('p')).toEqual({ examples: 2, pairs: true });
+    // The duplicate is removed as the saved consent said, as a run would.
+    expect(await savedDatasetKind('c')).toEqual({ examples: 2, pairs: false });
+  });
+
+  it('a dataset that is gone says so', async () => {
+    await expect(savedDatasetKind('missing')).rejects.toThrow('Saved dataset missing is gone.');
+  });
+});
