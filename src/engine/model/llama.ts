@@ -17,7 +17,7 @@ import { type Binding, type GpuContext, type Live, type Recorder, mapLive } from
 import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
-import { loraBackward, loraForward } from '../gpu/kernels/lora';
+import { loraBackward, loraDown } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
 import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
@@ -70,12 +70,17 @@ export function loraDropout(run: LoraRun, layer: number, m: LinearModule): Dropo
 export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: Binding | null, rows: number): void {
   const { ctx, cfg, weights } = model;
   const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
-  matmulForward(ctx, rec, out, inp, weights.layers[layer].linear[m], bias, rows, I, O);
+  const W = weights.layers[layer].linear[m];
   const slot = lora?.slot(layer, m);
-  if (!slot || !lora || run.scale === 0) return;
+  if (!slot || !lora || run.scale === 0) {
+    matmulForward(ctx, rec, out, inp, W, bias, rows, I, O);
+    return;
+  }
   if (!h) throw new Error(`recordLinear: layer ${layer} ${m} has a LoRA but no h buffer`);
   const { A, B } = lora.bindings('params', slot);
-  loraForward(ctx, rec, out, h, inp, A, B, rows, I, O, lora.layout.R, lora.scaling * run.scale, loraDropout(run, layer, m));
+  // h first, then the base product with LoRA's up-projection as its epilogue (one dispatch).
+  loraDown(ctx, rec, h, inp, A, rows, I, lora.layout.R, loraDropout(run, layer, m));
+  matmulForward(ctx, rec, out, inp, W, bias, rows, I, O, { loraUp: { h, B, R: lora.layout.R, alpha: lora.scaling * run.scale }, label: 'matmul_forward_lora' });
 }
 
 /**

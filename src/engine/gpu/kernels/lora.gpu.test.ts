@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loraBackward, loraForward } from './lora';
+import { loraBackward, loraDown, loraForward } from './lora';
 import { matmulForward } from './matmul';
 import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
@@ -92,6 +92,45 @@ for (const fallback of [false, true]) {
         expectCloseScaled(got.dinp, dinp, 'dinp');
       });
     }
+
+    // The model's forward: loraDown, then the base matmul with the up-projection as its
+    // epilogue. Must equal the base matmul then loraForward bit for bit (a fused step changes
+    // no trained value). Last case: bindings capped so inp/out/h run in row chunks and W/B in
+    // row ranges (several fused dispatches).
+    it.each([...SHAPES.map((s) => [...s, undefined]), [130, 77, 191, 16, 8192]] as [number, number, number, number, number | undefined][])(
+      'fused up-projection epilogue is bit-identical to base + loraForward BT=%i C=%i OC=%i R=%i maxBinding=%s',
+      async (BT, C, OC, R, maxBindingBytes) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 3 + C * 5 + OC * 7 + R);
+        const up = (n: number) => ctx.upload(Float32Array.from(randArray(r, n)));
+        const inp = up(BT * C);
+        const W = { buffer: up(OC * C), dtype: 'f32' as const };
+        const bias = up(OC);
+        const A = up(R * C);
+        const B = up(OC * R);
+        for (const dropout of DROPOUTS) {
+          const scaling = 2 / R;
+          const [outF, outU, outBase] = [0, 1, 2].map(() => ctx.createBuffer(BT * OC * 4));
+          const [hF, hU] = [0, 1].map(() => ctx.createBuffer(BT * R * 4));
+          const got = await expectNoGpuError(ctx, async () => {
+            const rec = ctx.recorder();
+            matmulForward(ctx, rec, outU, inp, W, bias, BT, C, OC, { maxBindingBytes });
+            matmulForward(ctx, rec, outBase, inp, W, bias, BT, C, OC, { maxBindingBytes });
+            loraForward(ctx, rec, outU, hU, inp, A, B, BT, C, OC, R, scaling, dropout);
+            loraDown(ctx, rec, hF, inp, A, BT, C, R, dropout);
+            matmulForward(ctx, rec, outF, inp, W, bias, BT, C, OC, { maxBindingBytes, loraUp: { h: hF, B, R, alpha: scaling } });
+            rec.submit();
+            return Promise.all([outF, outU, outBase, hF, hU].map((b, i) => ctx.readF32(b, (i < 3 ? OC : R) * BT)));
+          });
+          const [oF, oU, oBase, h1, h2] = got;
+          expect(Array.from(h1)).toEqual(Array.from(h2));
+          const diff = oF.findIndex((v, i) => !Object.is(v, oU[i]));
+          expect(diff, `first differing element (dropout p=${dropout.p})`).toBe(-1);
+          // Not vacuous: the epilogue really added the LoRA term (dropout may drop a 1×1 input whole).
+          if (dropout.p === 0) expect(maxAbs(oF.map((v, i) => v - oBase[i]))).toBeGreaterThan(1e-3);
+        }
+      },
+    );
 
     it('dropout p = 0 is bit-identical to no dropout; p > 0 really drops', async () => {
       const ctx = await getTestContext({ fallback });
