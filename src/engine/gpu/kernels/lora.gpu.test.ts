@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loraBackward, loraDown, loraForward } from './lora';
-import { matmulForward } from './matmul';
+import { loraBackward, loraBackwardWeights, loraDown, loraForward } from './lora';
+import { matmulBackward, matmulForward } from './matmul';
 import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -128,6 +128,57 @@ for (const fallback of [false, true]) {
           expect(diff, `first differing element (dropout p=${dropout.p})`).toBe(-1);
           // Not vacuous: the epilogue really added the LoRA term (dropout may drop a 1×1 input whole).
           if (dropout.p === 0) expect(maxAbs(oF.map((v, i) => v - oBase[i]))).toBeGreaterThan(1e-3);
+        }
+      },
+    );
+
+    // The model's backward: loraBackwardWeights, then the base input gradient with LoRA's dinp
+    // term as its epilogue. Must equal the base backward then loraBackward bit for bit, onto a
+    // fresh dinp and accumulating. Last case: bindings capped so W runs in row ranges (the
+    // term joins the last one) and dout/dinp/dh in row chunks.
+    it.each([...SHAPES.map((s) => [...s, undefined]), [130, 77, 191, 16, 8192]] as [number, number, number, number, number | undefined][])(
+      'fused dinp epilogue is bit-identical to base backward + loraBackward BT=%i C=%i OC=%i R=%i maxBinding=%s',
+      async (BT, C, OC, R, maxBindingBytes) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 11 + C * 13 + OC * 3 + R);
+        const up = (n: number) => ctx.upload(Float32Array.from(randArray(r, n)));
+        const [inp, dout, h, dinp0] = [BT * C, BT * OC, BT * R, BT * C].map(up);
+        const W = { buffer: up(OC * C), dtype: 'f32' as const };
+        const A = up(R * C);
+        const B = up(OC * R);
+        const read = (b: GPUBuffer, n: number) => ctx.readF32(b, n);
+        for (const dropout of DROPOUTS) {
+          for (const accumulate of [false, true]) {
+            const scaling = 2 / R;
+            const copy = () => {
+              const b = ctx.createBuffer(BT * C * 4);
+              const rec = ctx.recorder();
+              rec.copy(dinp0, 0, b, 0, BT * C * 4);
+              rec.submit();
+              return b;
+            };
+            const [dinpF, dinpU, dinpBase] = [copy(), copy(), copy()];
+            const [dhF, dhU] = [0, 1].map(() => ctx.createBuffer(BT * R * 4));
+            const grads = () => [ctx.createBuffer(R * C * 4), ctx.createBuffer(OC * R * 4)];
+            const [[dAF, dBF], [dAU, dBU]] = [grads(), grads()];
+            const got = await expectNoGpuError(ctx, async () => {
+              const rec = ctx.recorder();
+              matmulBackward(ctx, rec, dinpU, dout, W, BT, C, OC, { accumulate, maxBindingBytes });
+              loraBackward(ctx, rec, dinpU, dAU, dBU, dhU, dout, inp, h, A, B, BT, C, OC, R, scaling, dropout);
+              matmulBackward(ctx, rec, dinpBase, dout, W, BT, C, OC, { accumulate, maxBindingBytes });
+              loraBackwardWeights(ctx, rec, dAF, dBF, dhF, dout, inp, h, B, BT, C, OC, R, scaling, dropout);
+              matmulBackward(ctx, rec, dinpF, dout, W, BT, C, OC, { accumulate, maxBindingBytes, loraDx: { dh: dhF, A, R, alpha: 1, dropout } });
+              rec.submit();
+              return Promise.all([read(dinpF, BT * C), read(dinpU, BT * C), read(dinpBase, BT * C), read(dAF, R * C), read(dAU, R * C), read(dBF, OC * R), read(dBU, OC * R)]);
+            });
+            const [fF, fU, fBase, aF, aU, bF, bU] = got;
+            const what = `(dropout p=${dropout.p}, accumulate=${accumulate})`;
+            expect(fF.findIndex((v, i) => !Object.is(v, fU[i])), `first differing dinp ${what}`).toBe(-1);
+            expect(Array.from(aF), `dA ${what}`).toEqual(Array.from(aU));
+            expect(Array.from(bF), `dB ${what}`).toEqual(Array.from(bU));
+            // Not vacuous: the epilogue really added the LoRA term (dropout may drop a 1×1 input whole).
+            if (dropout.p === 0) expect(maxAbs(fF.map((v, i) => v - fBase[i]))).toBeGreaterThan(1e-3);
+          }
         }
       },
     );
