@@ -11,8 +11,8 @@
 //   dinp[m, n] = stored[m, n] + loraDropout'(loraAlpha · Σ_r loraDh[m, r] · loraA[r, n])   (r < R)
 // where stored is what the plain kernel would write, and loraDropout' the LoRA module's mask
 // (its own threshold/scale/seed; the plain fields stay the base product's). The second product
-// runs through the same gemm() (same tiles, same k order) as a separate accumulating dispatch
-// would, and is added to the rounded stored value: bit-identical to base then dx += dh·A.
+// (lib/gemm_store's gemmSecond: same tiles, same k order as a separate accumulating dispatch)
+// is added to the rounded stored value: bit-identical to base then dx += dh·A.
 // Bindings: 0 dinp (rw, [M, N]), 1 dout (r, row stride ldd), 2 weight (r, [K, N]),
 //           3 loraDh (r, [M, R]) and 4 loraA (r, [R, N], f32) (dummies unless LORA_DX), 5 params.
 override LORA_DX: bool = false;
@@ -33,25 +33,19 @@ struct Params {
 @group(0) @binding(4) var<storage, read> loraA: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-// With LORA_DX: true while gemm() runs the LoRA product (its operands are dh and A), and that
-// product's block with the origin of the thread's block, for gemmStore.
-var<private> dxPass: bool;
-var<private> dxAcc: GemmBlock;
-var<private> dxOrigin: vec2<u32>;
-
 fn gemmA(m: u32, k: u32) -> f32 {
-  if (LORA_DX && dxPass) { return loraDh[p.dhOff + m * p.R + k]; }
+  if (LORA_DX && secondPass) { return loraDh[p.dhOff + m * p.R + k]; }
   return dout[p.doutOff + m * p.ldd + k];
 }
 
 fn gemmB(n: u32, k: u32) -> f32 {
-  if (LORA_DX && dxPass) { return loraA[p.aOff + k * p.N + n]; }
+  if (LORA_DX && secondPass) { return loraA[p.aOff + k * p.N + n]; }
   return loadWeight(p.wOff + k * p.N + n);
 }
 
 // n is a multiple of 4 and a block format's rows (N) and wOff are whole blocks: i % 4 = 0.
 fn gemmB4(n: u32, k: u32) -> vec4<f32> {
-  if (LORA_DX && dxPass) {
+  if (LORA_DX && secondPass) {
     let i = p.aOff + k * p.N + n;
     return vec4<f32>(loraA[i], loraA[i + 1u], loraA[i + 2u], loraA[i + 3u]);
   }
@@ -65,7 +59,7 @@ fn gemmStore(m: u32, n: u32, acc: f32) {
   var stored = v;
   if (p.accumulate != 0u) { stored = dinp[o] + v; }
   if (LORA_DX) {
-    stored += dropout(p.loraAlpha * dxAcc[m - dxOrigin.x][n - dxOrigin.y], i, p.loraDropThreshold, p.loraDropScale, p.loraSeedHash);
+    stored += dropout(p.loraAlpha * secondAt(m, n), i, p.loraDropThreshold, p.loraDropScale, p.loraSeedHash);
   }
   dinp[o] = stored;
 }
@@ -76,10 +70,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let n0 = wid.x * BN;
   // dout tiles are filled along k (contiguous in a dout row), W tiles along n (contiguous in a W row).
   let acc = gemm(m0, n0, p.M, p.N, p.K, li, lid.x, lid.y, 0u, 1u, true, false);
-  if (LORA_DX) {
-    dxPass = true;
-    dxAcc = gemm(m0, n0, p.M, p.N, p.R, li, lid.x, lid.y, 0u, 1u, true, false);
-    dxOrigin = vec2<u32>(m0 + lid.y * TM, n0 + lid.x * TN);
-  }
+  if (LORA_DX) { gemmSecond(m0, n0, p.M, p.N, p.R, li, lid.x, lid.y, true, false); }
   gemmStoreBlock(acc, m0, n0, p.M, p.N, lid.x, lid.y);
 }
