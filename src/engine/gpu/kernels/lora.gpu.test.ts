@@ -31,6 +31,9 @@ const SHAPES: [number, number, number, number][] = [
     return [randInt(r, 1, 300), randInt(r, 1, 260), randInt(r, 1, 260), randInt(r, 1, 64)] as [number, number, number, number];
   }),
 ];
+// The fused-epilogue cases: SHAPES, plus one with storage bindings capped at 8 KiB, so the
+// activations run in row chunks and W (and B) in row ranges: several fused dispatches.
+const FUSED_CASES: [number, number, number, number, number | undefined][] = [...SHAPES.map((s) => [...s, undefined] as [number, number, number, number, undefined]), [130, 77, 191, 16, 8192]];
 const DROPOUTS: Dropout[] = [
   { p: 0, seed: 0 },
   { p: 0.25, seed: 0xdeadbeef },
@@ -95,9 +98,8 @@ for (const fallback of [false, true]) {
 
     // The model's forward: loraDown, then the base matmul with the up-projection as its
     // epilogue. Must equal the base matmul then loraForward bit for bit (a fused step changes
-    // no trained value). Last case: bindings capped so inp/out/h run in row chunks and W/B in
-    // row ranges (several fused dispatches).
-    it.each([...SHAPES.map((s) => [...s, undefined]), [130, 77, 191, 16, 8192]] as [number, number, number, number, number | undefined][])(
+    // no trained value).
+    it.each(FUSED_CASES)(
       'fused up-projection epilogue is bit-identical to base + loraForward BT=%i C=%i OC=%i R=%i maxBinding=%s',
       async (BT, C, OC, R, maxBindingBytes) => {
         const ctx = await getTestContext({ fallback });
@@ -134,9 +136,8 @@ for (const fallback of [false, true]) {
 
     // The model's backward: loraBackwardWeights, then the base input gradient with LoRA's dinp
     // term as its epilogue. Must equal the base backward then loraBackward bit for bit, onto a
-    // fresh dinp and accumulating. Last case: bindings capped so W runs in row ranges (the
-    // term joins the last one) and dout/dinp/dh in row chunks.
-    it.each([...SHAPES.map((s) => [...s, undefined]), [130, 77, 191, 16, 8192]] as [number, number, number, number, number | undefined][])(
+    // fresh dinp and accumulating. With W in row ranges, the term joins the last one.
+    it.each(FUSED_CASES)(
       'fused dinp epilogue is bit-identical to base backward + loraBackward BT=%i C=%i OC=%i R=%i maxBinding=%s',
       async (BT, C, OC, R, maxBindingBytes) => {
         const ctx = await getTestContext({ fallback });
