@@ -9,33 +9,49 @@
 // lib/gemm_store.wgsl (its epilogue, calling gemmStore).
 // Dropout (LoRA's input dropout): keep(i) = hash(i ^ seedHash) >= dropThreshold with
 // i = (dropRow0 + m)·K + k, kept values scaled by dropScale = 1/(1-p); threshold 0 = identity.
+// LoRA up-projection epilogue (override LORA_UP, one dispatch instead of two per adapted linear):
+//   out[m, n] = base[m, n] + loraAlpha · Σ_r loraH[m, r] · loraB[n, r]     (r < R)
+// where base is the value the plain kernel would store. The second product (lib/gemm_store's
+// gemmSecond: same tiles, same k order as a separate accumulating dispatch) is added to the
+// rounded base value, so the result is bit-identical to base then a y += s·h·Bᵀ pass.
 // Bindings: 0 out (rw, row stride ldo), 1 inp (r, [M, K]), 2 weight (r, [N, K]),
-//           3 bias (r, [OC_total]; a dummy when hasBias = 0), 4 params.
+//           3 bias (r, [OC_total]; a dummy when hasBias = 0), 4 loraH (r, [M, R]) and
+//           5 loraB (r, [N, R], f32) (dummies unless LORA_UP), 6 params.
+override LORA_UP: bool = false;
 
 struct Params {
   M: u32, N: u32, K: u32, ldo: u32,
   outOff: u32, inpOff: u32, wOff: u32, biasOff: u32,
   hasBias: u32, accumulate: u32, alpha: f32, dropThreshold: u32,
   dropScale: f32, seedHash: u32, dropRow0: u32, _pad: u32,
+  R: u32, hOff: u32, bOff: u32, loraAlpha: f32,
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<WeightStore>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> loraH: array<f32>;
+@group(0) @binding(5) var<storage, read> loraB: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 fn gemmA(m: u32, k: u32) -> f32 {
+  if (LORA_UP && secondPass) { return loraH[p.hOff + m * p.R + k]; }
   let v = inp[p.inpOff + m * p.K + k];
   return dropout(v, (p.dropRow0 + m) * p.K + k, p.dropThreshold, p.dropScale, p.seedHash);
 }
 
 fn gemmB(n: u32, k: u32) -> f32 {
+  if (LORA_UP && secondPass) { return loraB[p.bOff + n * p.R + k]; }
   return loadWeight(p.wOff + n * p.K + k);
 }
 
 // k is a multiple of 4 and a block format's rows (K) and wOff are whole blocks: i % 4 = 0.
 fn gemmB4(n: u32, k: u32) -> vec4<f32> {
+  if (LORA_UP && secondPass) {
+    let i = p.bOff + n * p.R + k;
+    return vec4<f32>(loraB[i], loraB[i + 1u], loraB[i + 2u], loraB[i + 3u]);
+  }
   return loadWeight4(p.wOff + n * p.K + k);
 }
 
@@ -44,6 +60,7 @@ fn gemmStore(m: u32, n: u32, acc: f32) {
   if (p.hasBias != 0u) { v += bias[p.biasOff + n]; }
   let o = p.outOff + m * p.ldo + n;
   if (p.accumulate != 0u) { v += out[o]; }
+  if (LORA_UP) { v += p.loraAlpha * secondAt(m, n); }
   out[o] = v;
 }
 
@@ -53,5 +70,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let n0 = wid.x * BN;
   // Both operands are [rows, K] row-major: tiles are filled along k.
   let acc = gemm(m0, n0, p.M, p.N, p.K, li, lid.x, lid.y, 0u, 1u, true, true);
+  if (LORA_UP) { gemmSecond(m0, n0, p.M, p.N, p.R, li, lid.x, lid.y, true, true); }
   gemmStoreBlock(acc, m0, n0, p.M, p.N, lid.x, lid.y);
 }

@@ -35,6 +35,12 @@ describe('profileTrainerStep', () => {
     expect(calls.adamw).toBe(1);
     expect(calls.global_norm_finalize).toBe(1);
     expect(calls.lora_forward_a).toBeGreaterThan(0);
+    // LoRA's up-projection and dinp term run as the base matmuls' epilogues: one fused
+    // dispatch per adapted linear forward / backward, none of the separate kind.
+    expect(calls.matmul_forward_lora).toBe(calls.lora_forward_a);
+    expect(calls.matmul_backward_lora).toBe(calls.lora_backward_dh);
+    expect(calls.lora_forward_b).toBeUndefined();
+    expect(calls.lora_backward_dx).toBeUndefined();
     expect(calls.matmul_forward).toBeGreaterThan(0);
     for (const r of k.rows) {
       expect(r.totalMs).toBeGreaterThanOrEqual(0);

@@ -17,7 +17,7 @@ import { type Binding, type GpuContext, type Live, type Recorder, mapLive } from
 import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
-import { loraBackward, loraForward } from '../gpu/kernels/lora';
+import { loraBackwardWeights, loraDown } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
 import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
@@ -70,12 +70,17 @@ export function loraDropout(run: LoraRun, layer: number, m: LinearModule): Dropo
 export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: Binding | null, rows: number): void {
   const { ctx, cfg, weights } = model;
   const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
-  matmulForward(ctx, rec, out, inp, weights.layers[layer].linear[m], bias, rows, I, O);
+  const W = weights.layers[layer].linear[m];
   const slot = lora?.slot(layer, m);
-  if (!slot || !lora || run.scale === 0) return;
+  if (!slot || !lora || run.scale === 0) {
+    matmulForward(ctx, rec, out, inp, W, bias, rows, I, O);
+    return;
+  }
   if (!h) throw new Error(`recordLinear: layer ${layer} ${m} has a LoRA but no h buffer`);
   const { A, B } = lora.bindings('params', slot);
-  loraForward(ctx, rec, out, h, inp, A, B, rows, I, O, lora.layout.R, lora.scaling * run.scale, loraDropout(run, layer, m));
+  // h first, then the base product with LoRA's up-projection as its epilogue (one dispatch).
+  loraDown(ctx, rec, h, inp, A, rows, I, lora.layout.R, loraDropout(run, layer, m));
+  matmulForward(ctx, rec, out, inp, W, bias, rows, I, O, { loraUp: { h, B, R: lora.layout.R, alpha: lora.scaling * run.scale }, label: 'matmul_forward_lora' });
 }
 
 /**
@@ -341,12 +346,21 @@ export class TrainingGraph {
   private linearBackward(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, dinp: Binding, dout: Binding, inp: Binding, h: GPUBuffer | undefined, accumulate: boolean): void {
     const { ctx, cfg, weights } = this.model;
     const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
-    matmulBackward(ctx, rec, dinp, dout, weights.layers[layer].linear[m], this.BT, I, O, { accumulate });
+    const W = weights.layers[layer].linear[m];
     const slot = this.lora?.slot(layer, m);
-    if (!slot || !this.lora || !h || run.scale === 0) return;
+    if (!slot || !this.lora || !h || run.scale === 0) {
+      matmulBackward(ctx, rec, dinp, dout, W, this.BT, I, O, { accumulate });
+      return;
+    }
     const p = this.lora.bindings('params', slot);
     const g = this.lora.bindings('grads', slot);
-    loraBackward(ctx, rec, dinp, g.A, g.B, this.buf.scratch.dh, dout, inp, h, p.A, p.B, this.BT, I, O, this.lora.layout.R, this.lora.scaling * run.scale, loraDropout(run, layer, m));
+    const { R } = this.lora.layout;
+    const scaling = this.lora.scaling * run.scale;
+    const dropout = loraDropout(run, layer, m);
+    const dh = this.buf.scratch.dh;
+    // dB, dh, dA first; then the base input gradient with LoRA's dinp term as its epilogue (one dispatch).
+    loraBackwardWeights(ctx, rec, g.A, g.B, dh, dout, inp, h, p.B, this.BT, I, O, R, scaling, dropout);
+    matmulBackward(ctx, rec, dinp, dout, W, this.BT, I, O, { accumulate, loraDx: { dh, A: p.A, R, alpha: 1, dropout }, label: 'matmul_backward_lora' });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loraBackward, loraForward } from './lora';
-import { matmulForward } from './matmul';
+import { loraBackward, loraBackwardWeights, loraDown, loraForward } from './lora';
+import { matmulBackward, matmulForward } from './matmul';
 import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -31,6 +31,9 @@ const SHAPES: [number, number, number, number][] = [
     return [randInt(r, 1, 300), randInt(r, 1, 260), randInt(r, 1, 260), randInt(r, 1, 64)] as [number, number, number, number];
   }),
 ];
+// The fused-epilogue cases: SHAPES, plus one with storage bindings capped at 8 KiB, so the
+// activations run in row chunks and W (and B) in row ranges: several fused dispatches.
+const FUSED_CASES: [number, number, number, number, number | undefined][] = [...SHAPES.map((s) => [...s, undefined] as [number, number, number, number, undefined]), [130, 77, 191, 16, 8192]];
 const DROPOUTS: Dropout[] = [
   { p: 0, seed: 0 },
   { p: 0.25, seed: 0xdeadbeef },
@@ -92,6 +95,94 @@ for (const fallback of [false, true]) {
         expectCloseScaled(got.dinp, dinp, 'dinp');
       });
     }
+
+    // The model's forward: loraDown, then the base matmul with the up-projection as its
+    // epilogue. Must equal the base matmul then loraForward bit for bit (a fused step changes
+    // no trained value).
+    it.each(FUSED_CASES)(
+      'fused up-projection epilogue is bit-identical to base + loraForward BT=%i C=%i OC=%i R=%i maxBinding=%s',
+      async (BT, C, OC, R, maxBindingBytes) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 3 + C * 5 + OC * 7 + R);
+        const up = (n: number) => ctx.upload(Float32Array.from(randArray(r, n)));
+        const inp = up(BT * C);
+        const W = { buffer: up(OC * C), dtype: 'f32' as const };
+        const bias = up(OC);
+        const A = up(R * C);
+        const B = up(OC * R);
+        for (const dropout of DROPOUTS) {
+          const scaling = 2 / R;
+          const [outF, outU, outBase] = [0, 1, 2].map(() => ctx.createBuffer(BT * OC * 4));
+          const [hF, hU] = [0, 1].map(() => ctx.createBuffer(BT * R * 4));
+          const got = await expectNoGpuError(ctx, async () => {
+            const rec = ctx.recorder();
+            matmulForward(ctx, rec, outU, inp, W, bias, BT, C, OC, { maxBindingBytes });
+            matmulForward(ctx, rec, outBase, inp, W, bias, BT, C, OC, { maxBindingBytes });
+            loraForward(ctx, rec, outU, hU, inp, A, B, BT, C, OC, R, scaling, dropout);
+            loraDown(ctx, rec, hF, inp, A, BT, C, R, dropout);
+            matmulForward(ctx, rec, outF, inp, W, bias, BT, C, OC, { maxBindingBytes, loraUp: { h: hF, B, R, alpha: scaling } });
+            rec.submit();
+            return Promise.all([outF, outU, outBase, hF, hU].map((b, i) => ctx.readF32(b, (i < 3 ? OC : R) * BT)));
+          });
+          const [oF, oU, oBase, h1, h2] = got;
+          expect(Array.from(h1)).toEqual(Array.from(h2));
+          const diff = oF.findIndex((v, i) => !Object.is(v, oU[i]));
+          expect(diff, `first differing element (dropout p=${dropout.p})`).toBe(-1);
+          // Not vacuous: the epilogue really added the LoRA term (dropout may drop a 1×1 input whole).
+          if (dropout.p === 0) expect(maxAbs(oF.map((v, i) => v - oBase[i]))).toBeGreaterThan(1e-3);
+        }
+      },
+    );
+
+    // The model's backward: loraBackwardWeights, then the base input gradient with LoRA's dinp
+    // term as its epilogue. Must equal the base backward then loraBackward bit for bit, onto a
+    // fresh dinp and accumulating. With W in row ranges, the term joins the last one.
+    it.each(FUSED_CASES)(
+      'fused dinp epilogue is bit-identical to base backward + loraBackward BT=%i C=%i OC=%i R=%i maxBinding=%s',
+      async (BT, C, OC, R, maxBindingBytes) => {
+        const ctx = await getTestContext({ fallback });
+        const r = rng(BT * 11 + C * 13 + OC * 3 + R);
+        const up = (n: number) => ctx.upload(Float32Array.from(randArray(r, n)));
+        const [inp, dout, h, dinp0] = [BT * C, BT * OC, BT * R, BT * C].map(up);
+        const W = { buffer: up(OC * C), dtype: 'f32' as const };
+        const A = up(R * C);
+        const B = up(OC * R);
+        const read = (b: GPUBuffer, n: number) => ctx.readF32(b, n);
+        for (const dropout of DROPOUTS) {
+          for (const accumulate of [false, true]) {
+            const scaling = 2 / R;
+            const copy = () => {
+              const b = ctx.createBuffer(BT * C * 4);
+              const rec = ctx.recorder();
+              rec.copy(dinp0, 0, b, 0, BT * C * 4);
+              rec.submit();
+              return b;
+            };
+            const [dinpF, dinpU, dinpBase] = [copy(), copy(), copy()];
+            const [dhF, dhU] = [0, 1].map(() => ctx.createBuffer(BT * R * 4));
+            const grads = () => [ctx.createBuffer(R * C * 4), ctx.createBuffer(OC * R * 4)];
+            const [[dAF, dBF], [dAU, dBU]] = [grads(), grads()];
+            const got = await expectNoGpuError(ctx, async () => {
+              const rec = ctx.recorder();
+              matmulBackward(ctx, rec, dinpU, dout, W, BT, C, OC, { accumulate, maxBindingBytes });
+              loraBackward(ctx, rec, dinpU, dAU, dBU, dhU, dout, inp, h, A, B, BT, C, OC, R, scaling, dropout);
+              matmulBackward(ctx, rec, dinpBase, dout, W, BT, C, OC, { accumulate, maxBindingBytes });
+              loraBackwardWeights(ctx, rec, dAF, dBF, dhF, dout, inp, h, B, BT, C, OC, R, scaling, dropout);
+              matmulBackward(ctx, rec, dinpF, dout, W, BT, C, OC, { accumulate, maxBindingBytes, loraDx: { dh: dhF, A, R, alpha: 1, dropout } });
+              rec.submit();
+              return Promise.all([read(dinpF, BT * C), read(dinpU, BT * C), read(dinpBase, BT * C), read(dAF, R * C), read(dAU, R * C), read(dBF, OC * R), read(dBU, OC * R)]);
+            });
+            const [fF, fU, fBase, aF, aU, bF, bU] = got;
+            const what = `(dropout p=${dropout.p}, accumulate=${accumulate})`;
+            expect(fF.findIndex((v, i) => !Object.is(v, fU[i])), `first differing dinp ${what}`).toBe(-1);
+            expect(Array.from(aF), `dA ${what}`).toEqual(Array.from(aU));
+            expect(Array.from(bF), `dB ${what}`).toEqual(Array.from(bU));
+            // Not vacuous: the epilogue really added the LoRA term (dropout may drop a 1×1 input whole).
+            if (dropout.p === 0) expect(maxAbs(fF.map((v, i) => v - fBase[i]))).toBeGreaterThan(1e-3);
+          }
+        }
+      },
+    );
 
     it('dropout p = 0 is bit-identical to no dropout; p > 0 really drops', async () => {
       const ctx = await getTestContext({ fallback });

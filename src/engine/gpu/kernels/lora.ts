@@ -1,5 +1,6 @@
 // Launchers for a LoRA branch on a linear layer (PEFT shapes: A [R, C], B [OC, R]):
-//   forward  y += scaling · (dropout(x) · Aᵀ) · Bᵀ, keeping h = dropout(x) · Aᵀ for backward;
+//   forward  y += scaling · (dropout(x) · Aᵀ) · Bᵀ, keeping h = dropout(x) · Aᵀ for backward
+//            (the model runs loraDown, then the base matmul with y += s·h·Bᵀ as its epilogue);
 //   backward dB += scaling · doutᵀ·h, dh = scaling · dout·B, dA += dhᵀ·dropout(x), dx += dropout'(dh·A).
 // The products with long K or wide outputs reuse the tiled linear kernels (matmul.ts); the
 // dA/dB reductions over the BT rows use lora_backward.wgsl. The dropout mask is a pure hash of
@@ -43,8 +44,22 @@ export function loraForward(
   BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraForward', { BT, C, OC, R }, R, scaling);
-  matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout, label: 'lora_forward_a' });
+  loraDown(ctx, rec, h, inp, A, BT, C, R, dropout);
   matmulForward(ctx, rec, out, h, { buffer: B, dtype: 'f32' }, null, BT, R, OC, { accumulate: true, alpha: scaling, label: 'lora_forward_b' });
+}
+
+/**
+ * The first half of loraForward, h[BT, R] = dropout(inp)[BT, C] · A[R, C]ᵀ, for a caller
+ * that runs the second half as the base matmul's epilogue (matmulForward's loraUp option):
+ * one dispatch fewer per adapted linear, bit-identical to loraForward after the base matmul.
+ */
+export function loraDown(
+  ctx: GpuContext, rec: Recorder,
+  h: Binding, inp: Binding, A: Binding,
+  BT: number, C: number, R: number, dropout: Dropout = NO_DROPOUT,
+): void {
+  checkLora('loraDown', { BT, C, R }, R, 1);
+  matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout, label: 'lora_forward_a' });
 }
 
 /**
@@ -62,10 +77,25 @@ export function loraBackward(
   BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraBackward', { BT, C, OC, R }, R, scaling);
+  loraBackwardWeights(ctx, rec, dA, dB, dh, dout, inp, h, B, BT, C, OC, R, scaling, dropout);
+  matmulBackward(ctx, rec, dinp, dh, { buffer: A, dtype: 'f32' }, BT, C, R, { accumulate: true, dropout, label: 'lora_backward_dx' });
+}
+
+/**
+ * loraBackward without its last step (dinp += dropout'(dh·A)), for a caller that runs that
+ * step as the base matmulBackward's epilogue (its loraDx option, with this dh): one dispatch
+ * fewer per adapted linear, bit-identical to the base backward then loraBackward.
+ */
+export function loraBackwardWeights(
+  ctx: GpuContext, rec: Recorder,
+  dA: Binding, dB: Binding, dh: Binding, // outputs (dh is scratch, read by the dinp step)
+  dout: Binding, inp: Binding, h: Binding, B: Binding, // inputs
+  BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
+): void {
+  checkLora('loraBackwardWeights', { BT, C, OC, R }, R, scaling);
   loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
   matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling, label: 'lora_backward_dh' });
   loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
-  matmulBackward(ctx, rec, dinp, dh, { buffer: A, dtype: 'f32' }, BT, C, R, { accumulate: true, dropout, label: 'lora_backward_dx' });
 }
 
 interface GradTiles {

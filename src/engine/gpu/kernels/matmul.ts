@@ -19,6 +19,7 @@ const FORWARD_PARAMS = defineParams(forwardCode, [
   ['outOff', 'u32'], ['inpOff', 'u32'], ['wOff', 'u32'], ['biasOff', 'u32'],
   ['hasBias', 'u32'], ['accumulate', 'u32'], ['alpha', 'f32'], ['dropThreshold', 'u32'],
   ['dropScale', 'f32'], ['seedHash', 'u32'], ['dropRow0', 'u32'], ['_pad', 'u32'],
+  ['R', 'u32'], ['hOff', 'u32'], ['bOff', 'u32'], ['loraAlpha', 'f32'],
 ]);
 
 const BACKWARD_PARAMS = defineParams(backwardCode, [
@@ -26,6 +27,8 @@ const BACKWARD_PARAMS = defineParams(backwardCode, [
   ['dinpOff', 'u32'], ['doutOff', 'u32'], ['wOff', 'u32'], ['accumulate', 'u32'],
   ['alpha', 'f32'], ['dropThreshold', 'u32'], ['dropScale', 'f32'], ['seedHash', 'u32'],
   ['dropRow0', 'u32'], ['_p0', 'u32'], ['_p1', 'u32'], ['_p2', 'u32'],
+  ['R', 'u32'], ['dhOff', 'u32'], ['aOff', 'u32'], ['loraAlpha', 'f32'],
+  ['loraDropThreshold', 'u32'], ['loraDropScale', 'f32'], ['loraSeedHash', 'u32'], ['_p3', 'u32'],
 ]);
 
 /** `kernel` composed with a weight reader (lib/weights_*.wgsl) and the libraries both matmul kernels use. */
@@ -59,6 +62,22 @@ export interface MatmulForwardOptions {
   maxBindingBytes?: number;
   /** The kernel's name in a profile (default matmul_forward; LoRA names its products). */
   label?: string;
+  /**
+   * LoRA's up-projection as this product's epilogue: out += alpha · h[BT, R] · B[OC, R]ᵀ, added
+   * to the stored value exactly as a separate accumulating matmulForward(out, h, B) would
+   * (bit-identical), in the same dispatch.
+   */
+  loraUp?: LoraUp;
+}
+
+/** The second product of matmulForward's LoRA epilogue (MatmulForwardOptions.loraUp). */
+export interface LoraUp {
+  /** f32 [BT, R] row-major. */
+  h: Binding;
+  /** f32 [OC, R] row-major. */
+  B: Binding;
+  R: number;
+  alpha: number;
 }
 
 export interface MatmulBackwardOptions {
@@ -71,6 +90,24 @@ export interface MatmulBackwardOptions {
   maxBindingBytes?: number;
   /** The kernel's name in a profile (default matmul_backward). */
   label?: string;
+  /**
+   * LoRA's input gradient as this product's epilogue: dinp += dropout'(alpha · dh[BT, R] ·
+   * A[R, C]), added to the stored value exactly as a separate accumulating
+   * matmulBackward(dinp, dh, A, { dropout }) would (bit-identical), in the same dispatch.
+   */
+  loraDx?: LoraDx;
+}
+
+/** The second product of matmulBackward's LoRA epilogue (MatmulBackwardOptions.loraDx). */
+export interface LoraDx {
+  /** f32 [BT, R] row-major. */
+  dh: Binding;
+  /** f32 [R, C] row-major. */
+  A: Binding;
+  R: number;
+  alpha: number;
+  /** The LoRA module's input dropout (the forward's p and seed). */
+  dropout?: Dropout;
 }
 
 /**
@@ -249,21 +286,38 @@ export function matmulForward(
   const inpS = spanOf(inp);
   const wS = spanOf(weight.buffer);
   const biasB = bias ? subBinding(spanOf(bias), 0, OC, F32, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
+  const up = opts.loraUp;
+  if (up) {
+    checkDims('matmulForward loraUp', { R: up.R });
+    if (!Number.isFinite(up.alpha)) throw new Error(`matmulForward loraUp: alpha ${up.alpha} is not finite`);
+  }
+  const none = { binding: dummyBuffer(ctx), elemOff: 0 };
   for (let r0 = 0; r0 < BT; r0 += actRows) {
     const M = Math.min(actRows, BT - r0);
     const inpB = subBinding(inpS, r0 * C, M * C, F32, lim.align, 'matmulForward inp');
     const outB = subBinding(outS, r0 * OC, M * OC, F32, lim.align, 'matmulForward out');
+    const hB = up ? subBinding(spanOf(up.h), r0 * up.R, M * up.R, F32, lim.align, 'matmulForward loraUp h') : none;
     for (let c0 = 0; c0 < OC; c0 += wRows) {
       const N = Math.min(wRows, OC - c0);
       const wB = subBinding(wS, c0 * C, N * C, fmt, lim.align, 'matmulForward weight');
+      const bB = up ? subBinding(spanOf(up.B), c0 * up.R, N * up.R, F32, lim.align, 'matmulForward loraUp B') : none;
       const t = pickTiles(M, N);
-      const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_forward_${weight.dtype}` });
+      // LORA_UP is only set when fused, so the plain kernel's pipeline (and its key) is unchanged.
+      const constants = up ? { ...t, LORA_UP: 1 } : { ...t };
+      const pipeline = ctx.pipeline(code, { constants, label: `matmul_forward_${weight.dtype}` });
       const params = packLive((v) => FORWARD_PARAMS.pack({
         M, N, K: C, ldo: OC, outOff: outB.elemOff + c0, inpOff: inpB.elemOff, wOff: wB.elemOff, biasOff: biasB.elemOff + c0,
         hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
+        R: up?.R ?? 0, hOff: hB.elemOff, bOff: bB.elemOff, loraAlpha: up?.alpha ?? 0,
       }), opts.dropout?.seed);
       const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
-      rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding], params, groups, opts.label ?? 'matmul_forward', matmulCost(M, N, C, wb, Boolean(opts.accumulate), bias ? N : 0));
+      const cost = matmulCost(M, N, C, wb, Boolean(opts.accumulate), bias ? N : 0);
+      if (up) {
+        // The epilogue's product: 2·M·N·R FLOPs, h and B read once (out is already counted).
+        cost.flops += 2 * M * N * up.R;
+        cost.bytes += 4 * (M + N) * up.R;
+      }
+      rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding, hB.binding, bB.binding], params, groups, opts.label ?? 'matmul_forward', cost);
     }
   }
 }
@@ -298,6 +352,13 @@ export function matmulBackward(
   const dinpS = spanOf(dinp);
   const doutS = spanOf(dout);
   const wS = spanOf(weight.buffer);
+  const dx = opts.loraDx;
+  if (dx) {
+    checkDims('matmulBackward loraDx', { R: dx.R });
+    if (!Number.isFinite(dx.alpha)) throw new Error(`matmulBackward loraDx: alpha ${dx.alpha} is not finite`);
+  }
+  const none = { binding: dummyBuffer(ctx), elemOff: 0 };
+  const aB = dx ? subBinding(spanOf(dx.A), 0, dx.R * C, F32, lim.align, 'matmulBackward loraDx A') : none;
   for (let r0 = 0; r0 < BT; r0 += actRows) {
     const M = Math.min(actRows, BT - r0);
     const dinpB = subBinding(dinpS, r0 * C, M * C, F32, lim.align, 'matmulBackward dinp');
@@ -305,16 +366,32 @@ export function matmulBackward(
     for (let k0 = 0; k0 < OC; k0 += wRows) {
       const K = Math.min(wRows, OC - k0);
       const wB = subBinding(wS, k0 * C, K * C, fmt, lim.align, 'matmulBackward weight');
+      // The LoRA term goes onto the finished base sum: the last K chunk's epilogue.
+      const fuse = dx && k0 + K >= OC ? dx : null;
+      const dhB = fuse ? subBinding(spanOf(fuse.dh), r0 * fuse.R, M * fuse.R, F32, lim.align, 'matmulBackward loraDx dh') : none;
       const t = pickTiles(M, C);
-      const pipeline = ctx.pipeline(code, { constants: { ...t }, label: `matmul_backward_${weight.dtype}` });
+      // LORA_DX is only set when fused, so the plain kernel's pipeline (and its key) is unchanged.
+      const constants = fuse ? { ...t, LORA_DX: 1 } : { ...t };
+      const pipeline = ctx.pipeline(code, { constants, label: `matmul_backward_${weight.dtype}` });
       // Later K chunks always add onto the first one's result.
       const accumulate = opts.accumulate || k0 > 0;
-      const params = packLive((v) => BACKWARD_PARAMS.pack({
-        M, N: C, K, ldd: OC, dinpOff: dinpB.elemOff, doutOff: doutB.elemOff + k0, wOff: wB.elemOff,
-        accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
-      }), opts.dropout?.seed);
+      const params = packLive((v) => {
+        const ld = dropoutParams(fuse?.dropout, v);
+        return BACKWARD_PARAMS.pack({
+          M, N: C, K, ldd: OC, dinpOff: dinpB.elemOff, doutOff: doutB.elemOff + k0, wOff: wB.elemOff,
+          accumulate: accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
+          R: fuse?.R ?? 0, dhOff: dhB.elemOff, aOff: aB.elemOff, loraAlpha: fuse?.alpha ?? 0,
+          loraDropThreshold: ld.dropThreshold, loraDropScale: ld.dropScale, loraSeedHash: ld.seedHash,
+        });
+      }, opts.dropout?.seed, fuse?.dropout?.seed);
       const groups: [number, number] = [ceilDiv(C, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
-      rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding], params, groups, opts.label ?? 'matmul_backward', matmulCost(M, C, K, wb, accumulate));
+      const cost = matmulCost(M, C, K, wb, accumulate);
+      if (fuse) {
+        // The epilogue's product: 2·M·C·R FLOPs, dh and A read once (dinp is already counted).
+        cost.flops += 2 * M * C * fuse.R;
+        cost.bytes += 4 * (M + C) * fuse.R;
+      }
+      rec.dispatch(pipeline, [dinpB.binding, doutB.binding, wB.binding, dhB.binding, aB.binding], params, groups, opts.label ?? 'matmul_backward', cost);
     }
   }
 }
