@@ -14,7 +14,7 @@ const TESTS = ['**/*.test.ts', '**/*.testutil.ts'];
  * engine's GPU code. The GGUF reader (container, ggml blocks, base model) and the model-folder
  * opener are among them: hub/ opens a picked .gguf with its tokenizer files through them.
  */
-const FORMATS = ['engine/model/config', 'engine/model/dtype', 'engine/model/json', 'engine/model/safetensors', 'engine/model/quant', 'engine/model/gguf-format', 'engine/model/gguf-model', 'engine/model/model-files', 'engine/model/bos-token'];
+const FORMATS = ['engine/model/config', 'engine/model/dtype', 'engine/model/json', 'engine/model/safetensors', 'engine/model/quant', 'engine/model/gguf-format', 'engine/model/gguf-model', 'engine/model/model-files', 'engine/model/bos-token', 'engine/model/weight-storage'];
 /** The worker's API surface for the UI thread: the typed client and the pure declarations it shows (settings, model presets, the lost-model notice). */
 const WORKER_API = ['worker/client', 'worker/settings', 'worker/presets', 'worker/model-availability'];
 /** What stores may read from the database; every write goes through the worker, the single writer. */

@@ -7,13 +7,11 @@ import type { ByteSource } from '../engine/model/safetensors';
 import { HubError } from './errors';
 import { checkRepoId, getSmallFile, headFile, hubFetch, statusError, type HubTarget } from './http';
 import { openGgufModel } from '../engine/model/gguf-model';
+import { GGML_TYPE_STORAGE, WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
 import { modelConfigJson } from '../engine/model/config';
 import { ggufBaseInfo } from '../engine/model/model-files';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, SINGLE_WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_INDEX_FILE, parseJson } from './model-files';
 
-/** The engine's weight storages, most precise first (engine/model/weight-storage's names; hub/ may not import it). */
-type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
-const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
 
 export interface HubGgufFile {
   /** Path in the repository (may be in a folder). */
@@ -27,18 +25,8 @@ export interface HubGgufFile {
 
 export type HubRepoKind = { kind: 'model' } | { kind: 'gguf'; files: HubGgufFile[]; baseModel: string | null };
 
-/** Quant names the engine reads (its GGUF tensor types: F32, F16, BF16, Q8_0, Q6_K, Q4_0, Q4_K) and the storage each amounts to, most precise first. */
-const QUANT_STORAGE: readonly [string, WeightStorage][] = [
-  ['F32', 'f32'],
-  ['BF16', 'f16'],
-  ['F16', 'f16'],
-  ['Q8_0', 'q8'],
-  ['Q6_K', 'q8'],
-  ['Q4_K_M', 'q4'],
-  ['Q4_K_S', 'q4'],
-  ['Q4_K', 'q4'],
-  ['Q4_0', 'q4'],
-];
+/** File quant tags of the GGUF tensor types the engine reads (a K-quant mix _M/_S is its main type), most precise first. */
+const READ_QUANTS: readonly string[] = ['F32', 'BF16', 'F16', 'Q8_0', 'Q6_K', 'Q4_K_M', 'Q4_K_S', 'Q4_K', 'Q4_0'];
 
 /** "Qwen3-0.6B-Q4_K_M.gguf" → "Q4_K_M"; "model.IQ2_XXS.gguf" → "IQ2_XXS"; null when the name has no quant tag. */
 export function quantOfFileName(name: string): string | null {
@@ -48,12 +36,13 @@ export function quantOfFileName(name: string): string | null {
 }
 
 function storageOfQuant(quant: string | null): WeightStorage | null {
-  return QUANT_STORAGE.find(([q]) => q === quant)?.[1] ?? null;
+  if (quant === null || !READ_QUANTS.includes(quant)) return null;
+  return GGML_TYPE_STORAGE[quant.replace(/_[MS]$/, '') as keyof typeof GGML_TYPE_STORAGE];
 }
 
 const precision = (f: HubGgufFile) => {
-  const i = QUANT_STORAGE.findIndex(([q]) => q === f.quant);
-  return i < 0 ? QUANT_STORAGE.length : i;
+  const i = f.quant === null ? -1 : READ_QUANTS.indexOf(f.quant);
+  return i < 0 ? READ_QUANTS.length : i;
 };
 
 /** The original model a card names: `base_model` in README.md's YAML front matter (a string or the first of a list). */

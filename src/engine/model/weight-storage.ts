@@ -3,5 +3,10 @@
 export type WeightStorage = 'f32' | 'f16' | 'q8' | 'q4';
 /** Most precise first: the order 'auto' tries them in. */
 export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q4'];
+/**
+ * The storage a GGUF tensor type amounts to (run records, recipes, a Hub GGUF file's class):
+ * Q6_K counts as 8-bit (nearer to it than to 4-bit, and bitsandbytes has only the two).
+ */
+export const GGML_TYPE_STORAGE = { F32: 'f32', F16: 'f16', BF16: 'f16', Q8_0: 'q8', Q6_K: 'q8', Q4_0: 'q4', Q4_K: 'q4' } as const satisfies Record<string, WeightStorage>;
 /** A storage, or 'auto' (chooseWeightStorage decides): CLI --weights and the studio's Model screen. */
 export type WeightsFlag = WeightStorage | 'auto';

@@ -14,7 +14,7 @@ import { float32ToF16Bits, type FloatDtype } from './dtype';
 import { type BlockTensorSource, type GgmlType, GGML_BLOCK, isQuantType, quantize } from './quant';
 import type { FloatTensorSource } from './safetensors';
 
-import { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
+import { GGML_TYPE_STORAGE, WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from './weight-storage';
 
 export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag };
 
@@ -162,17 +162,14 @@ export function keptTensorsOf(types: Readonly<Record<string, string>>): KeptTens
   return out;
 }
 
-/**
- * The storage a dtype amounts to, for run records and recipes: Q6_K counts as 8-bit (nearer to
- * it than to 4-bit, and bitsandbytes has only the two).
- */
-const STORAGE_CLASS: Record<WeightDType, WeightStorage> = { f32: 'f32', f16: 'f16', q8_0: 'q8', q6_k: 'q8', q4_0: 'q4', q4_k: 'q4' };
+/** The storage a dtype amounts to, for run records and recipes (GGML_TYPE_STORAGE). */
+const storageOfDtype = (d: WeightDType): WeightStorage => GGML_TYPE_STORAGE[d.toUpperCase() as Uppercase<WeightDType>];
 
 /** What weights in `storage` with these tensors kept as stored amount to: the least precise of them. */
 export function storageClass(storage: WeightStorage, kept: KeptTensors = new Map()): WeightStorage {
   const rank = (s: WeightStorage) => WEIGHT_STORAGES.indexOf(s);
   let out = storage;
-  for (const d of kept.values()) if (rank(STORAGE_CLASS[d]) > rank(out)) out = STORAGE_CLASS[d];
+  for (const d of kept.values()) if (rank(storageOfDtype(d)) > rank(out)) out = storageOfDtype(d);
   return out;
 }
 
