@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type ModelFiles, type OpenedModel, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
 import { openFileSource, type FileByteSource } from '../engine/model/node-source';
 import { memoryModelFiles } from '../engine/model/model-files';
-import { DEFAULT_HUB_URL, fetchTokenizerFiles, isHubError } from '../hub';
+import { DEFAULT_HUB_URL, fetchTokenizerFiles, isHubError, isRepoId } from '../hub';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -80,15 +80,13 @@ export async function openCliModel(model: string, tokenizer?: string): Promise<C
   }
 }
 
-const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
-
 /**
  * --tokenizer: a folder on disk, else a Hub repo id whose tokenizer files (only those, a few MB)
  * are fetched into memory for this run, with HF_TOKEN for gated repos and HF_ENDPOINT (as
  * huggingface_hub reads it) for another hub. A path that exists is always the folder.
  */
 async function tokenizerFiles(arg: string): Promise<ModelFiles & { close(): Promise<void> }> {
-  if (existsSync(arg) || !REPO_ID.test(arg)) {
+  if (existsSync(arg) || !isRepoId(arg)) {
     if (!existsSync(arg) || !statSync(arg).isDirectory()) throw new CliError(`--tokenizer ${arg}: not a directory, nor a Hugging Face repo id (owner/name); give the original model's folder or its Hub repo`);
     return directoryModelFiles(arg, '--tokenizer');
   }

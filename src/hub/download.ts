@@ -20,7 +20,7 @@ import {
 import { DEFAULT_HUB_URL, cancelled, checkRepoId, getSmallFile, headFile, hubFetch, parseContentRange, sleep, statusError, type HubTarget } from './http';
 import { GGUF_BASE_FILE, memoryModelFiles, openGgufModelFiles } from '../engine/model/model-files';
 import { modelConfigJson } from '../engine/model/config';
-import { fetchTokenizerFiles, remoteSource } from './gguf-repo';
+import { fetchTokenizerFiles, ggufRefusal, remoteSource } from './gguf-repo';
 import { MANIFEST_FILE, PENDING_FILE, hubCacheKey, hubGgufCacheKey, type CachedGguf, listCachedModels, readPending, writeJson, type CacheManifest, type CachedFile, type CachedModel, type PendingDownload } from './cache';
 import { SpeedMeter, throttle, type DownloadProgress } from './progress';
 import { writeWhole, type ModelStore } from './store';
@@ -277,14 +277,9 @@ async function planGgufDownload(t: HubTarget, choice: HubGgufChoice, opts: Downl
   const info = await headFile(t, choice.file);
   const size = requireSize(t, choice.file, info!.size);
   const text = await fetchTokenizerFiles({ ...t, repo: choice.tokenizerRepo, revision: 'main' });
-  let opened;
-  try {
-    opened = await openGgufModelFiles(remoteSource(t, choice.file, size), memoryModelFiles(choice.tokenizerRepo, text));
-  } catch (e) {
-    if (e instanceof HubError) throw e;
-    const msg = (e as Error).message;
-    throw new HubError(/general\.architecture/.test(msg) ? 'unsupported-architecture' : 'invalid', `${t.repo}: ${msg} Nothing was downloaded.`);
-  }
+  const opened = await openGgufModelFiles(remoteSource(t, choice.file, size), memoryModelFiles(choice.tokenizerRepo, text)).catch((e: unknown) => {
+    throw ggufRefusal(t, e, ' Nothing was downloaded.');
+  });
   const configJson = modelConfigJson(opened.config);
   if (opts.gpuLimits) {
     const problem = gpuFitProblem(configJson, opts.gpuLimits, opts.gpuFit);

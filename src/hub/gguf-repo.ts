@@ -5,7 +5,7 @@
 // refused before the weights are downloaded.
 import type { ByteSource } from '../engine/model/safetensors';
 import { HubError } from './errors';
-import { checkRepoId, getSmallFile, headFile, hubFetch, statusError, type HubTarget } from './http';
+import { checkRepoId, getSmallFile, headFile, hubFetch, isRepoId, statusError, type HubTarget } from './http';
 import { openGgufModel } from '../engine/model/gguf-model';
 import { GGML_TYPE_STORAGE, WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
 import { modelConfigJson } from '../engine/model/config';
@@ -52,7 +52,7 @@ export function parseBaseModel(readme: string): string | null {
   const lines = fm[1].split(/\r?\n/);
   const idOf = (v: string) => {
     const id = v.trim().replace(/^['"]|['"]$/g, '');
-    return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(id) ? id : null;
+    return isRepoId(id) ? id : null;
   };
   for (let i = 0; i < lines.length; i++) {
     const m = /^base_model:\s*(.*)$/.exec(lines[i]);
@@ -183,14 +183,9 @@ export interface HubGgufHeader {
 export async function readHubGgufHeader(t: HubTarget, file: string): Promise<HubGgufHeader> {
   const info = await headFile(t, file);
   if (info?.size == null) throw new HubError('server', `${t.baseUrl} did not say how large ${t.repo}/${file} is.`);
-  let opened;
-  try {
-    opened = await openGgufModel(remoteSource(t, file, info.size));
-  } catch (e) {
-    if (e instanceof HubError) throw e;
-    const msg = (e as Error).message;
-    throw new HubError(/general\.architecture/.test(msg) ? 'unsupported-architecture' : 'invalid', `${t.repo}: ${msg}`);
-  }
+  const opened = await openGgufModel(remoteSource(t, file, info.size)).catch((e: unknown) => {
+    throw ggufRefusal(t, e);
+  });
   const w = opened.weights;
   return {
     config: modelConfigJson(opened.config),
@@ -198,6 +193,13 @@ export async function readHubGgufHeader(t: HubTarget, file: string): Promise<Hub
     weightTypes: ggufBaseInfo(opened.gguf, file, info.size).weightTypes,
     bytes: info.size,
   };
+}
+
+/** A GGUF reader's refusal (architecture, tensor type, vocabulary) as the HubError the Model screen shows; network errors pass through. */
+export function ggufRefusal(t: HubTarget, e: unknown, suffix = ''): Error {
+  if (e instanceof HubError) return e;
+  const msg = (e as Error).message;
+  return new HubError(/general\.architecture/.test(msg) ? 'unsupported-architecture' : 'invalid', `${t.repo}: ${msg}${suffix}`);
 }
 
 /** A chat template some repos ship beside tokenizer_config.json (merged exports copy it). */

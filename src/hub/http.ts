@@ -14,8 +14,13 @@ export interface HubTarget {
 }
 
 /** Checks "owner/name" (the Hub's repo id syntax) so nothing odd ends up in a URL. */
+/** Whether `repo` is a Hugging Face model id: owner/name, no path tricks. */
+export function isRepoId(repo: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(repo) && !repo.includes('..');
+}
+
 export function checkRepoId(repo: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(repo) || repo.includes('..')) {
+  if (!isRepoId(repo)) {
     throw new HubError('not-found', `"${repo}" is not a Hugging Face model id; it looks like owner/name, e.g. HuggingFaceTB/SmolLM2-135M-Instruct.`);
   }
 }

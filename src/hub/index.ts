@@ -4,7 +4,7 @@ export { HubError, isHubError, formatBytes, type HubErrorCode } from './errors';
 export { type DownloadProgress, type DownloadPhase, SpeedMeter } from './progress';
 export { type ModelStore, type FileWriter, type StorageEstimate, MemoryStore } from './store';
 export { OpfsStore } from './opfs-store';
-export { DEFAULT_HUB_URL, resolveUrl } from './http';
+export { DEFAULT_HUB_URL, isRepoId, resolveUrl } from './http';
 export { downloadModel, type DownloadOptions, type DownloadResult, type HubGgufChoice } from './download';
 export { inspectHubRepo, readHubGgufHeader, fetchTokenizerFiles, defaultGgufFile, type HubGgufFile, type HubGgufHeader, type HubRepoKind } from './gguf-repo';
 export {
