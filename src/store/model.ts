@@ -2,7 +2,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type HubGgufFile, type HubGgufHeader, type MemoryReport } from '../worker/client';
-import { DEFAULT_MODEL_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
+import { DEFAULT_MODEL_ID, HUB_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
 import type { MemorySettings, WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
@@ -114,7 +114,7 @@ export const useModel = create<ModelState>()(
         set({ busy: true, error: null, progress: null });
         try {
           const { model } = get();
-          if (model.gguf && !HUB_ID_RE.test(model.gguf.tokenizerRepo)) throw new Error('Give the original model’s Hugging Face id (owner/name) for the tokenizer files: a GGUF’s own tokenizer is not read.');
+          if (model.gguf && !HUB_ID.test(model.gguf.tokenizerRepo)) throw new Error('Give the original model’s Hugging Face id (owner/name) for the tokenizer files: a GGUF’s own tokenizer is not read.');
           await trainer().downloadModel(JOB, model.id, get().hubToken || undefined, callback((p: DownloadProgress) => set({ progress: p })), model.gguf);
           await get().refreshCache();
         } catch (e) {
@@ -209,8 +209,6 @@ export const useModel = create<ModelState>()(
   ),
 );
 
-
-const HUB_ID_RE = /^[\w.-]+\/[\w.-]+$/;
 
 /**
  * A Hub id that is a GGUF repository lists its files; the default pick is the file of the storage
