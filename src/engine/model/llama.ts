@@ -407,6 +407,7 @@ export class TrainingGraph {
   private recordGradA(rec: Recorder, parts: (LoraPart | null)[], inp: Binding, m: LinearModule): void {
     const ps = parts.filter((p): p is LoraPart => p !== null);
     const run = (g: LoraPart[]) => loraGradAGroup(this.model.ctx, rec, g, inp, this.BT, linearShape(this.model.cfg, m).inFeatures, this.lora!.layout.R);
+    if (ps.length === 0) return;
     if (this.model.groupLoraInputs) run(ps);
     else for (const p of ps) run([p]);
   }

@@ -86,7 +86,7 @@ export function loraDownGroup(ctx: GpuContext, rec: Recorder, parts: readonly Lo
  * buffer and the dA ranges another, else one per module; bit-identical either way.
  */
 export function loraGradAGroup(ctx: GpuContext, rec: Recorder, parts: readonly LoraPart[], inp: Binding, BT: number, C: number, R: number): void {
-  checkLora('loraGradAGroup', { BT, C, R }, R, 1);
+  checkLora('loraGradAGroup', { BT, C, R, parts: parts.length }, R, 1);
   const lim = limitsOf(ctx);
   const dhs = spanBinding(parts.map((p) => p.h), lim);
   const dAs = spanBinding(parts.map((p) => p.A), lim);
