@@ -2,7 +2,9 @@
 // what is scratch, and how big the LM-head chunk is. Every tensor is its own GPUBuffer on
 // purpose: WebGPU forbids binding one buffer as read-only and writable storage in the same
 // dispatch, even for disjoint ranges, so a single-buffer arena would fail validation as soon
-// as a kernel reads one activation and writes another.
+// as a kernel reads one activation and writes another. The one exception, LoRA's h (and the dh
+// scratch): the modules that share an input keep theirs as ranges of one buffer, which one
+// dispatch writes together and no dispatch reads while writing another range of.
 //
 // Three recompute levels (RecomputeLevel):
 //  - 'none': every layer keeps all it wrote for its backward.
