@@ -98,6 +98,13 @@ export interface PipelineOptions {
   label?: string;
 }
 
+/** A pipeline GpuContext.pipeline compiled (GpuContext.compiledPipelines). */
+export interface CompiledPipeline {
+  label: string;
+  entryPoint: string;
+  constants: Record<string, number>;
+}
+
 const UNIFORM_SLOT = 256; // >= minUniformBufferOffsetAlignment on every adapter
 const ARENA_SLOTS = 256; // a new uniform arena's slots (it doubles as needed, once)
 const MAX_CACHED_BIND_GROUPS = 1 << 16;
@@ -424,6 +431,11 @@ export class GpuContext {
   dispatches = 0;
   /** Set while a step is profiled (profile.ts); null otherwise. */
   timer: DispatchTimer | null = null;
+  /**
+   * Every compute pipeline this context created, in order: each is a shader compile, which
+   * on a software adapter (SwiftShader) costs about a second, so tests keep their number down.
+   */
+  readonly compiledPipelines: CompiledPipeline[] = [];
   private readonly arenas: UniformArena[] = [];
   // Bind groups by pipeline + the exact (buffer, offset, size) of every binding. Objects get
   // numeric ids: a reallocated buffer is a new object, so a stale entry can never match it.
@@ -551,6 +563,7 @@ export class GpuContext {
     if (!p) {
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module: m.module, entryPoint, constants }, label: opts.label });
       m.pipelines.set(key, p);
+      this.compiledPipelines.push({ label: opts.label ?? '', entryPoint, constants: { ...constants } });
     }
     return p;
   }
