@@ -2,7 +2,7 @@
 // (hidden 32) on the sample dataset with the spec's settings (3 steps, eval and checkpoint at 3),
 // then the playground's base and tuned generations. Run: npx vite-node scripts/pipeline-census.ts
 // (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for Chromium's software adapter).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { requestEngineDevice } from '../src/engine/gpu/device';
 import { GpuContext } from '../src/engine/gpu/context';
@@ -22,8 +22,17 @@ const dev = await requestEngineDevice(gpu);
 // CENSUS_CHROMIUM=1: the caps of Chromium's SwiftShader adapter (no f16, 256 invocations, 10 storage buffers).
 const ctx = process.env.CENSUS_CHROMIUM ? new GpuContext(dev.ctx.device, { f16: false, maxComputeInvocationsPerWorkgroup: 256, maxStorageBuffersPerShaderStage: 10 }) : dev.ctx;
 const adapter = dev.adapter;
+// CENSUS_DUMP=file.json: also writes each compiled pipeline's source, entry point and constants (to time them in a browser).
+const dump: { label: string; code: string; entryPoint: string; constants: Record<string, number> }[] = [];
+const pipelineOf = ctx.pipeline.bind(ctx);
+ctx.pipeline = (code, opts = {}) => {
+  const n = ctx.compiledPipelines.length;
+  const p = pipelineOf(code, opts);
+  if (ctx.compiledPipelines.length > n) dump.push({ ...ctx.compiledPipelines[n], code });
+  return p;
+};
 console.log(adapter.name, adapter.features.join(','), ctx.caps.maxComputeInvocationsPerWorkgroup, ctx.caps.maxStorageBuffersPerShaderStage);
-const files = tinyModelRepo({ hidden: 32 });
+const files = tinyModelRepo({ hidden: Number(process.env.CENSUS_HIDDEN ?? 32) });
 const cfg = parseModelConfig(JSON.parse(files['config.json'] as string));
 const tok = loadTokenizer({ tokenizerJson: JSON.parse(files['tokenizer.json'] as string), tokenizerConfig: JSON.parse(files['tokenizer_config.json'] as string) });
 const parsed = await parseDataset(readFileSync('public/samples/calendar-lines.jsonl'), { fileName: 'calendar-lines.jsonl' });
@@ -64,6 +73,7 @@ phase('playground base');
 await generateWith(model, lora, tok, req);
 phase('playground tuned');
 void adapterOut;
+if (process.env.CENSUS_DUMP) writeFileSync(process.env.CENSUS_DUMP, JSON.stringify(dump));
 void gpu;
 const byLabel = new Map<string, number>();
 for (const p of ctx.compiledPipelines) byLabel.set(p.label, (byLabel.get(p.label) ?? 0) + 1);
