@@ -1,4 +1,4 @@
-// The bind-group cache and the persistent uniform arena (GpuContext.cacheBindings): a reused
+// The bind-group cache, the pipeline cache and the persistent uniform arena (GpuContext.cacheBindings): a reused
 // binding must never point at a stale buffer or stale parameters; neither may a replayed recording.
 import { describe, expect, it } from 'vitest';
 import { expectNoGpuError, getTestContext } from '../../../test/gpu-device';
@@ -156,5 +156,21 @@ describe('replayed recordings (Recorder.replayOr)', () => {
       expect((await ctx.readF32(out, 1))[0]).toBe(sumOf(1));
       for (const x of [out, inp]) ctx.destroy(x);
     });
+  });
+});
+
+describe('pipeline cache', () => {
+  it('compiles a pipeline once per source, entry point and constants, and records each compile', async () => {
+    const ctx = await getTestContext();
+    const code = 'override K: u32 = 1u;\n@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n@compute @workgroup_size(1) fn main() { o[0] = K; }\n';
+    const n0 = ctx.compiledPipelines.length;
+    const a = ctx.pipeline(code, { constants: { K: 2 }, label: 'census test' });
+    expect(ctx.pipeline(code, { constants: { K: 2 }, label: 'census test' })).toBe(a);
+    expect(ctx.compiledPipelines.length).toBe(n0 + 1);
+    expect(ctx.pipeline(code, { constants: { K: 3 }, label: 'census test' })).not.toBe(a);
+    expect(ctx.compiledPipelines.slice(n0)).toEqual([
+      { label: 'census test', entryPoint: 'main', constants: { K: 2 } },
+      { label: 'census test', entryPoint: 'main', constants: { K: 3 } },
+    ]);
   });
 });
