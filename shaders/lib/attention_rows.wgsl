@@ -1,21 +1,49 @@
 // lib/attention_rows: what the row kernels (attention_forward_rows, attention_backward_dq_rows,
-// attention_backward_dkdv_rows: two rows per invocation, D <= 64, D % 4 == 0) share: the private
-// row length and the reductions of their vec4 dot-product accumulators. The kernel declares
-// `override DMAX`.
-const D4MAX: u32 = 16u;   // private row length in vec4: D <= 64
-// Loops run to the constant DMAX/4 (rows zero-padded past D) so the compiler can unroll them
-// and keep the private rows in registers.
+// attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the split of
+// a row across lanes, the private row length, and the reductions of their vec4 dot-product
+// accumulators. The kernel declares `override WG, DMAX`.
+//
+// A row is split across S lanes (invocations) of the workgroup: lane l owns the vec4s
+// [l·DS4, (l+1)·DS4) of it, so each invocation's private rows hold DS4 vec4 at any head dim
+// (on GPUs whole rows of D = 128/256 would spill registers and collapse occupancy). Invocation
+// tid is lane tid / R of row slot tid % R (R = WG / S slots, each with rows r and r + R): a
+// lane is uniform across neighbouring invocations, so K/V reads stay broadcasts. Lanes meet
+// in workgroup memory (`part`) once per tile to sum their partial dot products.
+// The launcher prepends `const D4MAX: u32 = DS4;` (private row length, a constant so the
+// compiler can keep the rows in registers); loops run to the constant DS4 (rows zero-padded
+// past D) so the compiler can unroll them.
 override DM4: u32 = DMAX / 4u;
+override S: u32 = 1u;          // lanes per row (DMAX / 64 on GPUs, 1 on software adapters)
+override DS4: u32 = DM4 / S;   // vec4 of a row per lane (<= D4MAX)
+override R: u32 = WG / S;      // row slots per workgroup
+override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when S > 1, else 1
+var<workgroup> part: array<vec4<f32>, PARTN>;
 
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {
   return (x.x + x.y) + (x.z + x.w);
 }
 
-// (P, dS) of one (query, key) pair in the backward row kernels, from the accumulators of
-// q·k·scale (sc) and dout·v (dp) and the query's stats st = (lse, Dl):
+const NMAX: u32 = 32u;         // private slots for a tile's keys (queries): BC (BR) <= NMAX
+
+// x[j], j < n: this lane's partial sums for the tile's entry j, replaced by their sum over the
+// row's S lanes in lane order (so every lane holds the same sum; nothing to do when S == 1).
+// Call from uniform control flow with every invocation and the same n.
+fn laneSums(x: ptr<function, array<vec4<f32>, NMAX>>, n: u32, tid: u32, r: u32) {
+  if (S == 1u) { return; }
+  for (var j = 0u; j < n; j++) { part[j * WG + tid] = (*x)[j]; }
+  workgroupBarrier();
+  for (var j = 0u; j < n; j++) {
+    var s = part[j * WG + r];
+    for (var l = 1u; l < S; l++) { s += part[j * WG + l * R + r]; }
+    (*x)[j] = s;
+  }
+}
+
+// (P, dS) of one (query, key) pair in the backward row kernels, from q·k·scale (sc) and
+// dout·v (dp) and the query's stats st = (lse, Dl):
 // P = exp(q·k·scale - lse) (0 if masked), dS = P · (dout·v - Dl).
-fn rowProbGrad(sc: vec4<f32>, dp: vec4<f32>, st: vec2<f32>, visible: bool) -> vec2<f32> {
-  let pr = select(0.0, exp(hsum4(sc) - st.x), visible);
-  return vec2<f32>(pr, pr * (hsum4(dp) - st.y));
+fn rowProbGrad(sc: f32, dp: f32, st: vec2<f32>, visible: bool) -> vec2<f32> {
+  let pr = select(0.0, exp(sc - st.x), visible);
+  return vec2<f32>(pr, pr * (dp - st.y));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelTile } from './attention';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelLayout } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -176,11 +176,11 @@ describe('attention tiles', () => {
     expect(attentionTiles('forward', 64)).toEqual({ BR: 16, BC: 16 });
   });
 
-  it('send D <= 64 with D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
+  it('send D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
     for (let D = 1; D <= 256; D++) {
-      expect(attentionUsesRowKernels(D)).toBe(D <= 64 && D % 4 === 0);
-      if (attentionUsesRowKernels(D)) expect(rowKernelTile(D, 2)).toBeGreaterThanOrEqual(8);
+      expect(attentionUsesRowKernels(D)).toBe(D % 4 === 0);
+      if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
-    expect(rowKernelTile(64, 2)).toBe(16);
+    expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16 });
   });
 });

@@ -35,6 +35,12 @@ import { WGSL_LIB, composeShader } from './wgsl';
 
 export type { AttentionOptions } from '../../reference/attention';
 
+/** The launchers' options: the reference's, and how the row kernels split a row (tests and the bench; default per head dim). */
+export interface AttentionKernelOptions extends AttentionOptions {
+  /** Lanes (invocations) per row in the row kernels (a divisor of DMAX/4; default DMAX/64). */
+  lanes?: number;
+}
+
 // The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl);
 // the tile kernels their tiles (lib/attention_tiles.wgsl, and lib/attention_tiles_backward.wgsl in
 // the backward), the row kernels their vec4 reductions (lib/attention_rows.wgsl) and the forward and
@@ -45,31 +51,65 @@ const PARAMS = defineParams([forwardCode, forwardRowsCode, dqCode, dqRowsCode, d
 const STATS_PARAMS = defineParams(statsCode, [['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['D', 'u32']]);
 const TILE_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionTiles];
 const TILE_BACKWARD_LIBS = [...TILE_LIBS, WGSL_LIB.attentionTilesBackward];
-const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
-const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 const WG = 128;
 const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
 
-// Row kernels (*_rows.wgsl): two query (or key) rows per invocation with the rows and their
+// Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
-// memory. ~10x the tile kernels on llvmpipe. Their private arrays hold D <= 64 as vec4.
-const ROWS_WG = 64; // rows per workgroup (each row kernel runs them as 32 invocations × 2 rows)
-const ROWS_MAX_D = 64;
-const ROWS_BCMAX = 32; // const BCMAX in attention_forward_rows.wgsl
+// memory. ~10x the tile kernels on llvmpipe. A row is split across S lanes (invocations), each
+// holding DMAX/S of it, so the private rows stay small at head dims 128 and 256.
+const ROW_SLOTS = 32; // row slots per workgroup: 2·ROW_SLOTS rows, S·ROW_SLOTS invocations
+const ROWS_NMAX = 32; // const NMAX in lib/attention_rows.wgsl
+const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats)
 
 /** Whether the row kernels serve head dim D (else the general tile kernels do). */
 export function attentionUsesRowKernels(D: number): boolean {
-  return D <= ROWS_MAX_D && D % 4 === 0;
+  return D <= ATTENTION_MAX_D && D % 4 === 0;
 }
 
-/** Keys (or queries) per workgroup-memory tile of a row kernel: `arrays` tiles of [n, DMAX] within 16 KiB. */
-export function rowKernelTile(D: number, arrays: number): number {
-  const dmax = headDimClass(D);
-  for (const n of [32, 16, 8, 4]) if (arrays * n * dmax + 3 * n + 2 <= WORKGROUP_FLOATS && n <= ROWS_BCMAX) return n;
+/** How a row kernel lays out head dim D: S lanes per row of DS4 vec4 each, WG invocations, tiles of `tile` keys (queries). */
+export interface RowLayout {
+  S: number;
+  DS4: number;
+  WG: number;
+  DMAX: number;
+  tile: number;
+  /** Workgroup vec4 slots for the lanes' partial sums (1 when S = 1: none used). */
+  PARTN: number;
+}
+
+/**
+ * The row kernels' layout for head dim D with `lanes` lanes per row (default: DMAX / 64, so
+ * each invocation holds 64 floats of a row, as at D = 64), and the largest tile of `arrays`
+ * [n, DMAX] workgroup arrays plus the lane sums within 16 KiB.
+ */
+export function rowKernelLayout(D: number, arrays: number, lanes?: number): RowLayout {
+  const DMAX = headDimClass(D);
+  const S = lanes ?? Math.max(1, DMAX / (4 * LANE_VEC4));
+  if (!(Number.isInteger(S) && S >= 1 && (DMAX / 4) % S === 0)) throw new Error(`attention: ${lanes} lanes do not split head dim class ${DMAX}`);
+  const WG = S * ROW_SLOTS;
+  for (const n of [32, 16, 8, 4, 2]) {
+    const PARTN = S > 1 ? n * WG : 1;
+    if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4: DMAX / 4 / S, WG, DMAX, tile: n, PARTN };
+  }
   throw new Error(`attention: no row tile fits head dim ${D}`);
+}
+
+const d4maxLines = new Map<number, string>();
+/** A row kernel's module: its libraries (K/V tile too for the query-row kernels) and its private row length `const D4MAX`. */
+function rowShader(main: string, L: RowLayout, keyRows: boolean): string {
+  let line = d4maxLines.get(L.DS4);
+  if (!line) d4maxLines.set(L.DS4, (line = `const D4MAX: u32 = ${L.DS4}u;`)); // one string per length: composeShader memoizes on its parts
+  const libs = [WGSL_LIB.window, WGSL_LIB.segments, line, WGSL_LIB.attentionRows];
+  return composeShader(keyRows ? [...libs, WGSL_LIB.attentionKeyRows] : libs, main);
+}
+
+/** Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR for Q/dout tiles). */
+function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
+  return { WG: L.WG, S: L.S, DMAX: L.DMAX, PARTN: L.PARTN, [tileName]: L.tile };
 }
 
 /**
@@ -186,14 +226,14 @@ export function attentionForward(
   H: number,
   KVH: number,
   D: number,
-  opts: AttentionOptions = {},
+  opts: AttentionKernelOptions = {},
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const BC = rowKernelTile(D, 2);
-    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    const L = rowKernelLayout(D, 2, opts.lanes);
+    const pipeline = ctx.pipeline(rowShader(forwardRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
@@ -234,24 +274,23 @@ export function attentionBackward(
   H: number,
   KVH: number,
   D: number,
-  opts: AttentionOptions = {},
+  opts: AttentionKernelOptions = {},
 ): void {
   const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
   const { prm, window } = params(B, T, H, KVH, D, opts);
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: rows ? 1 : 0 }, label: 'attention_backward_stats' });
+  const L = rows ? rowKernelLayout(D, 2, opts.lanes) : null;
+  // Dl summed in the row kernels' order (per lane slice) where they compute dout·v.
+  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, SLICE4: L?.DS4 ?? 1 }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
-  if (rows) {
-    const DMAX = headDimClass(D);
-    const BC = rowKernelTile(D, 2);
-    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
-    const BR = rowKernelTile(D, 2);
-    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
+  if (L) {
+    const dqPipe = ctx.pipeline(rowShader(dqRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    const dkdvPipe = ctx.pipeline(rowShader(dkdvRowsCode, L, false), { constants: rowConstants(L, 'BR'), label: 'attention_backward_dkdv_rows' });
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);
