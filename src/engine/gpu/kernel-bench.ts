@@ -285,7 +285,7 @@ function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number,
   const shape = `B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`;
   const submit = submitter(ctx);
   const rows = (W?: number): KernelMeasurement[] => {
-    const lanes = process.env.ATTN_LANES ? Number(process.env.ATTN_LANES) : undefined; const opts = W ? { window: W, lanes } : { lanes };
+    const opts = W ? { window: W } : {};
     const fwdFlops = attentionForwardFlops(B, T, H, D, W);
     return [
       { kernel: W ? windowKernel('forward', W) : 'attention forward', op: 'attention forward', shape, flops: fwdFlops, run: submit((rec) => attentionForward(ctx, rec, out, lse, q, k, v, seg, B, T, H, KVH, D, opts)) },

@@ -28,7 +28,7 @@ function segmentIds(r: () => number, T: number, mode: SegMode): number[] {
   return ids;
 }
 
-interface Case { B: number; T: number; H: number; KVH: number; D: number; seg: SegMode; window?: number; scale?: number }
+interface Case { B: number; T: number; H: number; KVH: number; D: number; seg: SegMode; window?: number; scale?: number; lanes?: number }
 
 // Every T and D from the brief, with B, head layout and masking cycled across them.
 const Ts = [1, 5, 17, 64, 130];
@@ -44,16 +44,19 @@ for (const T of Ts) {
     n++;
   }
 }
-// Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
+// Head dims beyond the brief's list: D=128 (rows split across 2 lanes) and a D that is no power
+// of two (class 128: the second lane holds 4 real vec4 and 12 of padding).
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
 // Qwen3 (D = 128) and Gemma 3 (D = 256) head dims, T past one query/key tile, GQA 4/2.
 cases.push({ B: 2, T: 70, H: 4, KVH: 2, D: 128, seg: 'padded' }, { B: 1, T: 45, H: 4, KVH: 2, D: 256, seg: 'packed' }, { B: 2, T: 17, H: 2, KVH: 1, D: 256, seg: 'single' });
 // Row kernels (D <= 64, D % 4 == 0) with D short of its size class (zero-padded rows), and
 // a D that is no multiple of 4 (tile kernels).
 cases.push({ B: 1, T: 70, H: 3, KVH: 1, D: 12, seg: 'packed' }, { B: 2, T: 9, H: 2, KVH: 2, D: 6, seg: 'single' });
+// The tile kernels at a large head dim (D % 4 != 0, class 256: their smallest tiles).
+cases.push({ B: 1, T: 40, H: 4, KVH: 2, D: 130, seg: 'packed' });
 cases.push({ B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long' }, { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single' });
-// Sliding windows (Gemma's local layers), on the row kernels (D 16, 8) and the tile kernels
-// (D 6, 80, 128), with GQA, packed and padded segments and a given scale: windows shorter than a
+// Sliding windows (Gemma's local layers), on the row kernels (D 16, 8, 80, 128: split rows) and
+// the tile kernels (D 6), with GQA, packed and padded segments and a given scale: windows shorter than a
 // tile and longer than one, so blocks skip whole key (query) tiles before (after) the window.
 cases.push(
   { B: 2, T: 130, H: 4, KVH: 2, D: 16, seg: 'packed', window: 17 },
@@ -70,7 +73,7 @@ type Poison = (x: { q: Float32Array; k: Float32Array; v: Float32Array; dout: Flo
 
 async function runCase(device: TestDeviceOptions, c: Case, poison?: Poison) {
   const { B, T, H, KVH, D } = c;
-  const opts = { window: c.window, scale: c.scale };
+  const opts = { window: c.window, scale: c.scale, lanes: c.lanes };
   const ctx = await getTestContext(device);
   const r = rng(T * 1000 + D * 10 + H + B * 7);
   const q = Float32Array.from(randArray(r, B * T * H * D));
@@ -128,6 +131,25 @@ describe('attention forward + backward vs float64 reference', () => {
   }
 });
 
+// The row kernels' lane split forced where the default would not split (D <= 64: one lane per
+// row), so the partial-sum exchange is tested with the lanes' slices short of a row and past D
+// (D = 20 in class 32 with 4 lanes: lanes 2 and 3 hold padding), with GQA, packing, windows.
+describe('attention row kernels with rows split across lanes vs float64 reference', () => {
+  const split: Case[] = [
+    { B: 2, T: 70, H: 4, KVH: 2, D: 64, seg: 'padded', lanes: 4 },
+    { B: 1, T: 130, H: 4, KVH: 2, D: 32, seg: 'packed', window: 20, lanes: 2 },
+    { B: 2, T: 17, H: 3, KVH: 1, D: 20, seg: 'single', scale: 0.2, lanes: 4 },
+  ];
+  it.each(split)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window lanes=$lanes', async (c) => {
+    const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
+    expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
+    expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
+    expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
+    expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
+    expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+  });
+});
+
 // Skipping, not just masking: tokens outside every row's window are NaN, so a kernel that
 // still loaded their tiles would spread NaN through the masked lanes (0·NaN) into the rows
 // checked here, which the window keeps clear of them. T = 256, window 16: the row kernels'
@@ -179,8 +201,12 @@ describe('attention tiles', () => {
   it('send D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
     for (let D = 1; D <= 256; D++) {
       expect(attentionUsesRowKernels(D)).toBe(D % 4 === 0);
-      if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
+      if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(D > 128 ? 2 : 4); // D = 256: K, V and the lane sums leave room for 2 keys
     }
     expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16 });
+    // Head dims 128 and 256 split rows so each lane holds 64 floats, as at D = 64.
+    expect(rowKernelLayout(128, 2)).toMatchObject({ S: 2, DS4: 16, WG: 64 });
+    expect(rowKernelLayout(256, 2)).toMatchObject({ S: 4, DS4: 16, WG: 128 });
+    expect(() => rowKernelLayout(64, 2, 3)).toThrow(/3 lanes do not split head dim class 64/);
   });
 });
