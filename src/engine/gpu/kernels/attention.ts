@@ -61,7 +61,7 @@ export const ATTENTION_MAX_D = 256;
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
 // memory. ~10x the tile kernels on llvmpipe. A row is split across S lanes (invocations), each
 // holding DMAX/S of it, so the private rows stay small at head dims 128 and 256.
-const ROW_SLOTS = 32; // row slots per workgroup: 2·ROW_SLOTS rows, S·ROW_SLOTS invocations
+const ROW_SLOTS = [32, 16]; // row slots per workgroup (2 rows each, S invocations each): fewer where the lane sums crowd out the tile
 const ROWS_NMAX = 32; // const NMAX in lib/attention_rows.wgsl
 const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats)
 
@@ -75,6 +75,8 @@ export interface RowLayout {
   S: number;
   DS4: number;
   WG: number;
+  /** Row slots: 2·R rows per workgroup. */
+  R: number;
   DMAX: number;
   tile: number;
   /** Workgroup vec4 slots for the lanes' partial sums (1 when S = 1: none used). */
@@ -90,10 +92,15 @@ export function rowKernelLayout(D: number, arrays: number, lanes?: number): RowL
   const DMAX = headDimClass(D);
   const S = lanes ?? Math.max(1, DMAX / (4 * LANE_VEC4));
   if (!(Number.isInteger(S) && S >= 1 && (DMAX / 4) % S === 0)) throw new Error(`attention: ${lanes} lanes do not split head dim class ${DMAX}`);
-  const WG = S * ROW_SLOTS;
-  for (const n of [32, 16, 8, 4, 2]) {
-    const PARTN = S > 1 ? n * WG : 1;
-    if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4: DMAX / 4 / S, WG, DMAX, tile: n, PARTN };
+  // Tiles of 4+ keys first (fewer barriers per key), then as many row slots as fit.
+  for (const minTile of [4, 2]) {
+    for (const R of ROW_SLOTS) {
+      const WG = S * R;
+      for (const n of [32, 16, 8, 4, 2].filter((x) => x >= minTile)) {
+        const PARTN = S > 1 ? n * WG : 1;
+        if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4: DMAX / 4 / S, WG, R, DMAX, tile: n, PARTN };
+      }
+    }
   }
   throw new Error(`attention: no row tile fits head dim ${D}`);
 }
@@ -233,7 +240,7 @@ export function attentionForward(
   if (attentionUsesRowKernels(D)) {
     const L = rowKernelLayout(D, 2, opts.lanes);
     const pipeline = ctx.pipeline(rowShader(forwardRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
@@ -288,9 +295,9 @@ export function attentionBackward(
 
   if (L) {
     const dqPipe = ctx.pipeline(rowShader(dqRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
     const dkdvPipe = ctx.pipeline(rowShader(dkdvRowsCode, L, false), { constants: rowConstants(L, 'BR'), label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * ROW_SLOTS), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);
