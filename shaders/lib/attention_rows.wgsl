@@ -18,6 +18,16 @@ override DS4: u32 = DM4 / S;   // vec4 of a row per lane (<= D4MAX)
 override R: u32 = WG / S;      // row slots per workgroup
 override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when S > 1, else 1
 var<workgroup> part: array<vec4<f32>, PARTN>;
+// UNROLL: loops over a lane's vec4 run to the constant DS4 (rows zero-padded past D), so the
+// compiler unrolls them and keeps the private rows in registers; else they run to the lane's
+// real vec4 and the rows stay in private memory. On llvmpipe unrolled rows are what make the
+// cold compile slow (a minute per backward kernel on a loaded 2-core box), so only D <= 64 unrolls.
+override UNROLL: bool = true;
+
+// Real vec4 of the row in the lane starting at vec4 d0 (0 for a lane wholly past D).
+fn laneVec4s(D4: u32, d0: u32) -> u32 { return min(DS4, max(D4, d0) - d0); }
+// Trip count of a lane's loops over its vec4 (see UNROLL).
+fn laneLoop(D4: u32, d0: u32) -> u32 { return select(laneVec4s(D4, d0), DS4, UNROLL); }
 
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {

@@ -35,12 +35,6 @@ import { WGSL_LIB, composeShader } from './wgsl';
 
 export type { AttentionOptions } from '../../reference/attention';
 
-/** The launchers' options: the reference's, and how the row kernels split a row (tests and the bench; default per head dim). */
-export interface AttentionKernelOptions extends AttentionOptions {
-  /** Lanes (invocations) per row in the row kernels (a divisor of DMAX/4; default DMAX/64). */
-  lanes?: number;
-}
-
 // The forward, dq and dk/dv kernels share one Params struct and the segment scans (lib/segments.wgsl);
 // the tile kernels their tiles (lib/attention_tiles.wgsl, and lib/attention_tiles_backward.wgsl in
 // the backward), the row kernels their vec4 reductions (lib/attention_rows.wgsl) and the forward and
@@ -84,14 +78,13 @@ export interface RowLayout {
 }
 
 /**
- * The row kernels' layout for head dim D with `lanes` lanes per row (default: DMAX / 64, so
- * each invocation holds 64 floats of a row, as at D = 64), and the largest tile of `arrays`
- * [n, DMAX] workgroup arrays plus the lane sums within 16 KiB.
+ * The row kernels' layout for head dim D: DMAX / 64 lanes per row (so each invocation holds
+ * 64 floats of a row, as at D = 64), and the largest tile of `arrays` [n, DMAX] workgroup
+ * arrays plus the lane sums within 16 KiB.
  */
-export function rowKernelLayout(D: number, arrays: number, lanes?: number): RowLayout {
+export function rowKernelLayout(D: number, arrays: number): RowLayout {
   const DMAX = headDimClass(D);
-  const S = lanes ?? Math.max(1, DMAX / (4 * LANE_VEC4));
-  if (!(Number.isInteger(S) && S >= 1 && (DMAX / 4) % S === 0)) throw new Error(`attention: ${lanes} lanes do not split head dim class ${DMAX}`);
+  const S = Math.max(1, DMAX / (4 * LANE_VEC4));
   // Tiles of 4+ keys first (fewer barriers per key), then as many row slots as fit.
   for (const minTile of [4, 2]) {
     for (const R of ROW_SLOTS) {
@@ -116,7 +109,7 @@ function rowShader(main: string, L: RowLayout, keyRows: boolean): string {
 
 /** Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR for Q/dout tiles). */
 function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  return { WG: L.WG, S: L.S, DMAX: L.DMAX, PARTN: L.PARTN, [tileName]: L.tile };
+  return { WG: L.WG, S: L.S, DMAX: L.DMAX, PARTN: L.PARTN, UNROLL: L.S === 1 ? 1 : 0, [tileName]: L.tile };
 }
 
 /**
@@ -233,12 +226,12 @@ export function attentionForward(
   H: number,
   KVH: number,
   D: number,
-  opts: AttentionKernelOptions = {},
+  opts: AttentionOptions = {},
 ): void {
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = rowKernelLayout(D, 2, opts.lanes);
+    const L = rowKernelLayout(D, 2);
     const pipeline = ctx.pipeline(rowShader(forwardRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
@@ -281,14 +274,14 @@ export function attentionBackward(
   H: number,
   KVH: number,
   D: number,
-  opts: AttentionKernelOptions = {},
+  opts: AttentionOptions = {},
 ): void {
   const maxDim = ctx.caps.maxComputeWorkgroupsPerDimension;
   const { prm, window } = params(B, T, H, KVH, D, opts);
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const L = rows ? rowKernelLayout(D, 2, opts.lanes) : null;
+  const L = rows ? rowKernelLayout(D, 2) : null;
   // Dl summed in the row kernels' order (per lane slice) where they compute dout·v.
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, SLICE4: L?.DS4 ?? 1 }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
