@@ -17,7 +17,7 @@
 // (see attention_forward).
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
 override BC: u32 = 16;    // keys per tile (<= NMAX)
-override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX = 4·S·DS4)
+override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -34,6 +34,7 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u3
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
+  let R = WG / rowLanes();   // row slots
   let q0 = wid.x * 2u * R;
   let h = wid.y;
   let b = wid.z;

@@ -9,20 +9,29 @@
 // tid is lane tid / R of row slot tid % R (R = WG / S slots, each with rows r and r + R): a
 // lane is uniform across neighbouring invocations, so K/V reads stay broadcasts. Lanes meet
 // in workgroup memory (`part`) once per tile to sum their partial dot products.
-// The launcher prepends `const D4MAX: u32 = DS4;` (private row length, a constant so the
-// compiler can keep the rows in registers); loops run to the constant DS4 (rows zero-padded
-// past D) so the compiler can unroll them.
+// The launcher prepends `const D4MAX: u32 = DS4;` (private row length).
 override DM4: u32 = DMAX / 4u;
-override S: u32 = 1u;          // lanes per row (DMAX / 64 on GPUs, 1 on software adapters)
-override DS4: u32 = DM4 / S;   // vec4 of a row per lane (<= D4MAX)
-override R: u32 = WG / S;      // row slots per workgroup
-override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when S > 1, else 1
+override DS4: u32 = DM4;       // vec4 of a row per lane (<= D4MAX)
+// Lanes per row: LANES (1: whole rows), or with LANES = 0 as many as head dim p.D needs, so one
+// pipeline serves every head dim of its class (see rowLanes).
+override LANES: u32 = 1u;
+override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when rows split, else 1
 var<workgroup> part: array<vec4<f32>, PARTN>;
 // UNROLL: loops over a lane's vec4 run to the constant DS4 (rows zero-padded past D), so the
 // compiler unrolls them and keeps the private rows in registers; else they run to the lane's
 // real vec4 and the rows stay in private memory. On llvmpipe unrolled rows are what make the
-// cold compile slow (a minute per backward kernel on a loaded 2-core box), so only D <= 64 unrolls.
+// cold compile slow (a minute per backward kernel on a loaded 2-core box), so only whole rows
+// (D <= 64) unroll.
 override UNROLL: bool = true;
+
+// Lanes per row S: LANES, else the least power of two whose lanes of DS4 vec4 hold p.D
+// (attention.ts rowKernelLayout computes the same, for the grid). Uniform: p is a uniform.
+fn rowLanes() -> u32 {
+  if (LANES != 0u) { return LANES; }
+  var s = 1u;
+  while (s * DS4 * 4u < p.D) { s *= 2u; }
+  return s;
+}
 
 // Real vec4 of the row in the lane starting at vec4 d0 (0 for a lane wholly past D).
 fn laneVec4s(D4: u32, d0: u32) -> u32 { return min(DS4, max(D4, d0) - d0); }
@@ -40,6 +49,8 @@ const NMAX: u32 = 32u;         // private slots for a tile's keys (queries): BC 
 // row's S lanes in lane order (so every lane holds the same sum; nothing to do when S == 1).
 // Call from uniform control flow with every invocation and the same n.
 fn laneSums(x: ptr<function, array<vec4<f32>, NMAX>>, n: u32, tid: u32, r: u32) {
+  let S = rowLanes();
+  let R = WG / S;
   if (S == 1u) { return; }
   for (var j = 0u; j < n; j++) { part[j * WG + tid] = (*x)[j]; }
   workgroupBarrier();

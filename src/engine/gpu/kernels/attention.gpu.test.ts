@@ -45,7 +45,7 @@ for (const T of Ts) {
   }
 }
 // Head dims beyond the brief's list: D=128 (rows split across 2 lanes) and a D that is no power
-// of two (class 128: the second lane holds 4 real vec4 and 12 of padding).
+// of two (2 lanes: the second holds 4 real vec4 and 12 of padding).
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
 // Qwen3 (D = 128) and Gemma 3 (D = 256) head dims, T past one query/key tile, GQA 4/2.
 cases.push({ B: 2, T: 70, H: 4, KVH: 2, D: 128, seg: 'padded' }, { B: 1, T: 45, H: 4, KVH: 2, D: 256, seg: 'packed' }, { B: 2, T: 17, H: 2, KVH: 1, D: 256, seg: 'single' });
@@ -203,9 +203,10 @@ describe('attention tiles', () => {
       expect(attentionUsesRowKernels(D)).toBe(D % 4 === 0);
       if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
-    expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16 });
-    // Head dims 128 and 256 split rows so each lane holds 64 floats, as at D = 64.
-    expect(rowKernelLayout(128, 2)).toMatchObject({ S: 2, DS4: 16, WG: 64 });
-    expect(rowKernelLayout(256, 2)).toMatchObject({ S: 4, DS4: 16, WG: 64, R: 16, tile: 4 }); // 32 slots would leave room for 2 keys
+    expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
+    // Past 64, rows split so each lane holds 64 floats, as at D = 64, in one layout but for S (one
+    // pipeline): 2 lanes up to 128, 4 up to 256 (3 would not divide the workgroup).
+    const shared = { DS4: 16, WG: 64, DMAX: 256, tile: 4, split: true };
+    for (const [D, S] of [[68, 2], [128, 2], [132, 4], [200, 4], [256, 4]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
   });
 });

@@ -53,9 +53,11 @@ export const ATTENTION_MAX_D = 256;
 
 // Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
-// memory. ~10x the tile kernels on llvmpipe. A row is split across S lanes (invocations), each
-// holding DMAX/S of it, so the private rows stay small at head dims 128 and 256.
-const ROW_SLOTS = [32, 16]; // row slots per workgroup (2 rows each, S invocations each): fewer where the lane sums crowd out the tile
+// memory. ~10x the tile kernels on llvmpipe. Head dims past 64 split a row across S lanes
+// (invocations) of LANE_VEC4 vec4 each, so the private rows stay as small as at D = 64; they share
+// one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
+// costs a long cold compile on llvmpipe.
+const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
 const ROWS_NMAX = 32; // const NMAX in lib/attention_rows.wgsl
 const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats)
 
@@ -73,27 +75,28 @@ export interface RowLayout {
   R: number;
   DMAX: number;
   tile: number;
-  /** Workgroup vec4 slots for the lanes' partial sums (1 when S = 1: none used). */
+  /** Workgroup vec4 slots for the lanes' partial sums (1 for whole rows: none used). */
   PARTN: number;
+  /** Rows split across lanes: the shared pipeline for head dims past 64. */
+  split: boolean;
 }
 
 /**
- * The row kernels' layout for head dim D: DMAX / 64 lanes per row (so each invocation holds
- * 64 floats of a row, as at D = 64), and the largest tile of `arrays` [n, DMAX] workgroup
- * arrays plus the lane sums within 16 KiB.
+ * The row kernels' layout for head dim D: whole rows (S = 1) up to D = 64, else S lanes of
+ * LANE_VEC4 vec4 (the least power of two that holds D, as lib/attention_rows.wgsl rowLanes) in a
+ * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
+ * the lane sums within 16 KiB.
  */
 export function rowKernelLayout(D: number, arrays: number): RowLayout {
-  const DMAX = headDimClass(D);
-  const S = Math.max(1, DMAX / (4 * LANE_VEC4));
-  // Tiles of 4+ keys first (fewer barriers per key), then as many row slots as fit.
-  for (const minTile of [4, 2]) {
-    for (const R of ROW_SLOTS) {
-      const WG = S * R;
-      for (const n of [32, 16, 8, 4, 2].filter((x) => x >= minTile)) {
-        const PARTN = S > 1 ? n * WG : 1;
-        if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4: DMAX / 4 / S, WG, R, DMAX, tile: n, PARTN };
-      }
-    }
+  const split = D > ROWS_WHOLE_D;
+  const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
+  const DS4 = split ? LANE_VEC4 : DMAX / 4;
+  let S = 1;
+  while (S * DS4 * 4 < D) S *= 2;
+  const WG = split ? 64 : 32;
+  for (const n of [32, 16, 8, 4]) {
+    const PARTN = split ? n * WG : 1;
+    if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, PARTN, split };
   }
   throw new Error(`attention: no row tile fits head dim ${D}`);
 }
@@ -109,7 +112,7 @@ function rowShader(main: string, L: RowLayout, keyRows: boolean): string {
 
 /** Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR for Q/dout tiles). */
 function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  return { WG: L.WG, S: L.S, DMAX: L.DMAX, PARTN: L.PARTN, UNROLL: L.S === 1 ? 1 : 0, [tileName]: L.tile };
+  return { WG: L.WG, DS4: L.DS4, LANES: L.split ? 0 : 1, DMAX: L.DMAX, PARTN: L.PARTN, UNROLL: L.split ? 0 : 1, [tileName]: L.tile };
 }
 
 /**
