@@ -49,7 +49,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let group = H / KVH;
   let r = tid % R;           // row slot
   let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
-  let dn = laneLoop(D4, d0); // vec4 its loops run over
   // Two key rows per slot (r and r + R): each broadcast Q/dout element feeds both.
   let sA = min(k0 + r, T - 1u); // keys past T compute a copy of the last key and write nothing
   let sB = min(k0 + r + R, T - 1u);
@@ -59,7 +58,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var gvA: array<vec4<f32>, D4MAX>; var gvB: array<vec4<f32>, D4MAX>;
   let kbA = ((b * T + sA) * KVH + kh) * D4;
   let kbB = ((b * T + sB) * KVH + kh) * D4;
-  for (var d = 0u; d < dn; d++) {
+  for (var d = 0u; d < DS4; d++) {
     let dc = min(d0 + d, D4 - 1u);
     let live = d0 + d < D4;
     kA[d] = select(vec4<f32>(0.0), k[kbA + dc] * p.scale, live);
@@ -103,7 +102,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < ni; i++) {
         var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
         var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-        for (var d = 0u; d < dn; d++) {
+        for (var d = 0u; d < DS4; d++) {
           let qq = qs[i * DM4 + d0 + d];
           let oo = dos[i * DM4 + d0 + d];
           cA = fma(kA[d], qq, cA); cB = fma(kB[d], qq, cB);
@@ -121,7 +120,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         let prA = gA.x; let prB = gB.x;
         let dsA = vec4<f32>(gA.y);
         let dsB = vec4<f32>(gB.y);
-        for (var d = 0u; d < dn; d++) {
+        for (var d = 0u; d < DS4; d++) {
           let qq = qs[i * DM4 + d0 + d];
           let oo = dos[i * DM4 + d0 + d];
           gvA[d] = fma(vec4<f32>(prA), oo, gvA[d]); gvB[d] = fma(vec4<f32>(prB), oo, gvB[d]);

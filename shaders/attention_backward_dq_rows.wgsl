@@ -41,7 +41,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = h / (H / KVH);
   let r = tid % R;           // row slot
   let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
-  let dn = laneLoop(D4, d0); // vec4 its loops run over
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
   let tA = min(q0 + r, T - 1u); // rows past T compute a copy of the last row and write nothing
   let tB = min(q0 + r + R, T - 1u);
@@ -50,7 +49,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var aA: array<vec4<f32>, D4MAX>; var aB: array<vec4<f32>, D4MAX>;   // dq rows / scale
   let qbA = ((b * T + tA) * H + h) * D4;
   let qbB = ((b * T + tB) * H + h) * D4;
-  for (var d = 0u; d < dn; d++) {
+  for (var d = 0u; d < DS4; d++) {
     let dc = min(d0 + d, D4 - 1u);
     let live = d0 + d < D4;
     qA[d] = select(vec4<f32>(0.0), q[qbA + dc] * p.scale, live);
@@ -75,7 +74,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     for (var j = 0u; j < nj; j++) {
       var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
       var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-      for (var d = 0u; d < dn; d++) {
+      for (var d = 0u; d < DS4; d++) {
         let kk = ks[j * DM4 + d0 + d];
         let vv = vs[j * DM4 + d0 + d];
         sA = fma(qA[d], kk, sA); sB = fma(qB[d], kk, sB);
@@ -89,7 +88,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let x = sp[j];
       let dsA = vec4<f32>(rowProbGrad(x.x, x.z, stA, inWindow(tA, s, p.window) && segk[j] == segA).y);
       let dsB = vec4<f32>(rowProbGrad(x.y, x.w, stB, inWindow(tB, s, p.window) && segk[j] == segB).y);
-      for (var d = 0u; d < dn; d++) {
+      for (var d = 0u; d < DS4; d++) {
         let kk = ks[j * DM4 + d0 + d];
         aA[d] = fma(dsA, kk, aA[d]);
         aB[d] = fma(dsB, kk, aB[d]);

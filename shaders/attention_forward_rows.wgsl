@@ -43,7 +43,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = h / (H / KVH);
   let r = tid % R;           // row slot
   let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
-  let dn = laneLoop(D4, d0); // vec4 its loops run over
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
   let tA = min(q0 + r, T - 1u);
   let tB = min(q0 + r + R, T - 1u);
@@ -51,7 +50,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var aA: array<vec4<f32>, D4MAX>; var aB: array<vec4<f32>, D4MAX>;
   let qbA = ((b * T + tA) * H + h) * D4;
   let qbB = ((b * T + tB) * H + h) * D4;
-  for (var d = 0u; d < dn; d++) {
+  for (var d = 0u; d < DS4; d++) {
     let dc = min(d0 + d, D4 - 1u);
     qA[d] = select(vec4<f32>(0.0), q[qbA + dc] * p.scale, d0 + d < D4);
     qB[d] = select(vec4<f32>(0.0), q[qbB + dc] * p.scale, d0 + d < D4);
@@ -72,7 +71,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let nj = min(BC, kEnd - k0);
     for (var j = 0u; j < nj; j++) {
       var dA = vec4<f32>(0.0); var dB = vec4<f32>(0.0);
-      for (var d = 0u; d < dn; d++) { let kk = ks[j * DM4 + d0 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
+      for (var d = 0u; d < DS4; d++) { let kk = ks[j * DM4 + d0 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
       sc[j] = vec4<f32>(hsum4(dA), hsum4(dB), 0.0, 0.0);
     }
     laneSums(&sc, nj, tid, r);
@@ -86,12 +85,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     }
     let alpha = exp(m - mNew);
     l *= alpha;
-    for (var d = 0u; d < dn; d++) { aA[d] *= alpha.x; aB[d] *= alpha.y; }
+    for (var d = 0u; d < DS4; d++) { aA[d] *= alpha.x; aB[d] *= alpha.y; }
     for (var j = 0u; j < nj; j++) {
       let x = sc[j].xy;
       let pr = select(vec2<f32>(0.0), exp(x - mNew), x > vec2<f32>(-1e29));
       l += pr;
-      for (var d = 0u; d < dn; d++) { let vv = vs[j * DM4 + d0 + d]; aA[d] = fma(vec4<f32>(pr.x), vv, aA[d]); aB[d] = fma(vec4<f32>(pr.y), vv, aB[d]); }
+      for (var d = 0u; d < DS4; d++) { let vv = vs[j * DM4 + d0 + d]; aA[d] = fma(vec4<f32>(pr.x), vv, aA[d]); aB[d] = fma(vec4<f32>(pr.y), vv, aB[d]); }
     }
     m = mNew;
   }

@@ -9,7 +9,10 @@
 // tid is lane tid / R of row slot tid % R (R = WG / S slots, each with rows r and r + R): a
 // lane is uniform across neighbouring invocations, so K/V reads stay broadcasts. Lanes meet
 // in workgroup memory (`part`) once per tile to sum their partial dot products.
-// The launcher prepends `const D4MAX: u32 = DS4;` (private row length).
+// The launcher prepends `const D4MAX: u32 = DS4;` (private row length, a constant so the
+// compiler can keep the rows in registers); loops run to the constant DS4 (rows zero-padded
+// past D) so the compiler unrolls them. (Loops to a lane's real length, with the rows in private
+// memory, compiled slower on llvmpipe and ran slower.)
 override DM4: u32 = DMAX / 4u;
 override DS4: u32 = DM4;       // vec4 of a row per lane (<= D4MAX)
 // Lanes per row: LANES (1: whole rows), or with LANES = 0 as many as head dim p.D needs, so one
@@ -17,13 +20,6 @@ override DS4: u32 = DM4;       // vec4 of a row per lane (<= D4MAX)
 override LANES: u32 = 1u;
 override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when rows split, else 1
 var<workgroup> part: array<vec4<f32>, PARTN>;
-// UNROLL: loops over a lane's vec4 run to the constant DS4 (rows zero-padded past D), so the
-// compiler unrolls them and keeps the private rows in registers; else they run to the lane's
-// real vec4 and the rows stay in private memory. On llvmpipe unrolled rows are what make the
-// cold compile slow (a minute per backward kernel on a loaded 2-core box), so only whole rows
-// (D <= 64) unroll.
-override UNROLL: bool = true;
-
 // Lanes per row S: LANES, else the least power of two whose lanes of DS4 vec4 hold p.D
 // (attention.ts rowKernelLayout computes the same, for the grid). Uniform: p is a uniform.
 fn rowLanes() -> u32 {
@@ -35,8 +31,6 @@ fn rowLanes() -> u32 {
 
 // Real vec4 of the row in the lane starting at vec4 d0 (0 for a lane wholly past D).
 fn laneVec4s(D4: u32, d0: u32) -> u32 { return min(DS4, max(D4, d0) - d0); }
-// Trip count of a lane's loops over its vec4 (see UNROLL).
-fn laneLoop(D4: u32, d0: u32) -> u32 { return select(laneVec4s(D4, d0), DS4, UNROLL); }
 
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {

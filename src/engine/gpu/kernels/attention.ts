@@ -112,7 +112,7 @@ function rowShader(main: string, L: RowLayout, keyRows: boolean): string {
 
 /** Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR for Q/dout tiles). */
 function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  return { WG: L.WG, DS4: L.DS4, LANES: L.split ? 0 : 1, DMAX: L.DMAX, PARTN: L.PARTN, UNROLL: L.split ? 0 : 1, [tileName]: L.tile };
+  return { WG: L.WG, DS4: L.DS4, LANES: L.split ? 0 : 1, DMAX: L.DMAX, PARTN: L.PARTN, [tileName]: L.tile };
 }
 
 /**
