@@ -2,7 +2,8 @@
 //   --quick            small BT (256; LM head 32) and fewer repetitions: a smoke run in seconds
 //   --bt N             tokens per step for the projections (default 2048, or BENCH_BT)
 //   --lm-bt N          rows for the LM head (default 64, or BENCH_LM_BT)
-//   --attn-t N         sequence length for the attention rows, B = 1 (default 256, or BENCH_ATTN_T); window rows at N/4
+//   --attn-t N         sequence length for the attention rows, B = 1 (default 256, or BENCH_ATTN_T)
+//   --attn-window W    the sliding-window rows' window (default N/4); a fixed W at growing N shows the T·W cost
 //   --reps N --warmup N
 //   --only REGEX       only kernel rows whose name matches, e.g. --only 'q_proj|lora'
 //   --fallback         no shader-f16 / subgroups (Chrome's software adapter)
@@ -29,6 +30,7 @@ export interface BenchArgs {
   BT: number;
   lmHeadBT: number;
   attnT: number;
+  attnWindow: number;
   reps: number;
   warmup: number;
   only?: RegExp;
@@ -53,11 +55,13 @@ function parseArgs(argv: string[]): BenchArgs {
   };
   const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const only = get('--only');
+  const attnT = num('--attn-t', process.env.BENCH_ATTN_T, quick ? 64 : 256);
   return {
     quick,
     BT: num('--bt', process.env.BENCH_BT, quick ? 256 : 2048),
     lmHeadBT: num('--lm-bt', process.env.BENCH_LM_BT, quick ? 32 : LM_HEAD_BENCH_ROWS),
-    attnT: num('--attn-t', process.env.BENCH_ATTN_T, quick ? 64 : 256),
+    attnT,
+    attnWindow: num('--attn-window', undefined, Math.max(1, attnT >> 2)),
     reps: num('--reps', process.env.BENCH_REPS, 3),
     warmup: num('--warmup', process.env.BENCH_WARMUP, 1),
     only: only ? new RegExp(only) : undefined,
@@ -101,10 +105,10 @@ async function main(): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnT / 4, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
+  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnWindow, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
-  for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnT / 4)]) console.log(line);
+  for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnWindow)]) console.log(line);
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (args.kernelsOnly) {
     ctx.device.destroy();

@@ -10,13 +10,17 @@
 // with KS slices: A = Pᵀ, B = dropout(Q)ᵀ, both filled along m / n).
 // Dropout mask (same as matmul_forward's on x): keep(i) = hash(i ^ seedHash) >= dropThreshold,
 // i = k·N + n, kept values scaled by dropScale.
+// Grouped gradients (dA of the modules that share an input x): workgroup z = 1, 2 computes its
+// own product from its own P and grad offsets and dropout seed (gradOff1/pOff1/seedHash1, ...),
+// z = 0 with gradOff/pOff/seedHash; each exactly as a separate dispatch would (bit-identical).
 // Bindings: 0 grad (rw, [M, N]), 1 P (r, [K, M]), 2 Q (r, [K, N]), 3 params.
 override KS: u32 = 16;   // k-slices: threads that split the rows of each tile
 
 struct Params {
   M: u32, N: u32, K: u32, gradOff: u32,
   pOff: u32, qOff: u32, alpha: f32, dropThreshold: u32,
-  dropScale: f32, seedHash: u32, _p0: u32, _p1: u32,
+  dropScale: f32, seedHash: u32, gradOff1: u32, gradOff2: u32,
+  pOff1: u32, pOff2: u32, seedHash1: u32, seedHash2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> grad: array<f32>;
@@ -26,12 +30,22 @@ struct Params {
 
 var<workgroup> red: array<f32, BM * BN>;
 
+// This workgroup's product of a group (wid.z): its grad offset, P offset and dropout seed.
+struct Part { gradOff: u32, pOff: u32, seedHash: u32 }
+var<private> part: Part;
+
+fn partOf(z: u32) -> Part {
+  if (z == 1u) { return Part(p.gradOff1, p.pOff1, p.seedHash1); }
+  if (z == 2u) { return Part(p.gradOff2, p.pOff2, p.seedHash2); }
+  return Part(p.gradOff, p.pOff, p.seedHash);
+}
+
 fn gemmA(m: u32, k: u32) -> f32 {
-  return P[p.pOff + k * p.M + m];
+  return P[part.pOff + k * p.M + m];
 }
 
 fn gemmB(n: u32, k: u32) -> f32 {
-  return dropout(Q[p.qOff + k * p.N + n], k * p.N + n, p.dropThreshold, p.dropScale, p.seedHash);
+  return dropout(Q[p.qOff + k * p.N + n], k * p.N + n, p.dropThreshold, p.dropScale, part.seedHash);
 }
 
 fn gemmB4(n: u32, k: u32) -> vec4<f32> {
@@ -43,6 +57,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let tx = lid.x;
   let ty = lid.y;
   let s = lid.z;
+  part = partOf(wid.z);
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   let nthreads = WG_M * WG_N * KS;
@@ -64,7 +79,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let gm = m0 + e / BN;
     let gn = n0 + e % BN;
     if (gm < p.M && gn < p.N) {
-      let o = p.gradOff + gm * p.N + gn;
+      let o = part.gradOff + gm * p.N + gn;
       grad[o] += p.alpha * red[e];
     }
   }

@@ -14,6 +14,10 @@
 // where base is the value the plain kernel would store. The second product (lib/gemm_store's
 // gemmSecond: same tiles, same k order as a separate accumulating dispatch) is added to the
 // rounded base value, so the result is bit-identical to base then a y += s·h·Bᵀ pass.
+// Grouped products (LoRA's down-projections of the modules that share an input, q/k/v or
+// gate/up): workgroup z = 1, 2 computes the same product with its own output offset, weight
+// offset and dropout seed (outOff1/wOff1/seedHash1, ...), z = 0 with outOff/wOff/seedHash. Each
+// workgroup's arithmetic is that of a separate dispatch of its product: bit-identical.
 // Bindings: 0 out (rw, row stride ldo), 1 inp (r, [M, K]), 2 weight (r, [N, K]),
 //           3 bias (r, [OC_total]; a dummy when hasBias = 0), 4 loraH (r, [M, R]) and
 //           5 loraB (r, [N, R], f32) (dummies unless LORA_UP), 6 params.
@@ -25,6 +29,8 @@ struct Params {
   hasBias: u32, accumulate: u32, alpha: f32, dropThreshold: u32,
   dropScale: f32, seedHash: u32, dropRow0: u32, _pad: u32,
   R: u32, hOff: u32, bOff: u32, loraAlpha: f32,
+  outOff1: u32, outOff2: u32, wOff1: u32, wOff2: u32,
+  seedHash1: u32, seedHash2: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
@@ -35,15 +41,25 @@ struct Params {
 @group(0) @binding(5) var<storage, read> loraB: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
+// This workgroup's product of a group (wid.z): its out offset, weight offset and dropout seed.
+struct Part { outOff: u32, wOff: u32, seedHash: u32 }
+var<private> part: Part;
+
+fn partOf(z: u32) -> Part {
+  if (z == 1u) { return Part(p.outOff1, p.wOff1, p.seedHash1); }
+  if (z == 2u) { return Part(p.outOff2, p.wOff2, p.seedHash2); }
+  return Part(p.outOff, p.wOff, p.seedHash);
+}
+
 fn gemmA(m: u32, k: u32) -> f32 {
   if (LORA_UP && secondPass) { return loraH[p.hOff + m * p.R + k]; }
   let v = inp[p.inpOff + m * p.K + k];
-  return dropout(v, (p.dropRow0 + m) * p.K + k, p.dropThreshold, p.dropScale, p.seedHash);
+  return dropout(v, (p.dropRow0 + m) * p.K + k, p.dropThreshold, p.dropScale, part.seedHash);
 }
 
 fn gemmB(n: u32, k: u32) -> f32 {
   if (LORA_UP && secondPass) { return loraB[p.bOff + n * p.R + k]; }
-  return loadWeight(p.wOff + n * p.K + k);
+  return loadWeight(part.wOff + n * p.K + k);
 }
 
 // k is a multiple of 4 and a block format's rows (K) and wOff are whole blocks: i % 4 = 0.
@@ -52,13 +68,13 @@ fn gemmB4(n: u32, k: u32) -> vec4<f32> {
     let i = p.bOff + n * p.R + k;
     return vec4<f32>(loraB[i], loraB[i + 1u], loraB[i + 2u], loraB[i + 3u]);
   }
-  return loadWeight4(p.wOff + n * p.K + k);
+  return loadWeight4(part.wOff + n * p.K + k);
 }
 
 fn gemmStore(m: u32, n: u32, acc: f32) {
   var v = p.alpha * acc;
   if (p.hasBias != 0u) { v += bias[p.biasOff + n]; }
-  let o = p.outOff + m * p.ldo + n;
+  let o = part.outOff + m * p.ldo + n;
   if (p.accumulate != 0u) { v += out[o]; }
   if (LORA_UP) { v += p.loraAlpha * secondAt(m, n); }
   out[o] = v;
@@ -66,6 +82,7 @@ fn gemmStore(m: u32, n: u32, acc: f32) {
 
 @compute @workgroup_size(WG_N, WG_M)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  part = partOf(wid.z);
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   // Both operands are [rows, K] row-major: tiles are filled along k.

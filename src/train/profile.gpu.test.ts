@@ -37,8 +37,11 @@ describe('profileTrainerStep', () => {
     expect(calls.lora_forward_a).toBeGreaterThan(0);
     // LoRA's up-projection and dinp term run as the base matmuls' epilogues: one fused
     // dispatch per adapted linear forward / backward, none of the separate kind.
-    expect(calls.matmul_forward_lora).toBe(calls.lora_forward_a);
     expect(calls.matmul_backward_lora).toBe(calls.lora_backward_dh);
+    // The modules that share an input (q/k/v, gate/up) get their h and their dA in one dispatch
+    // per group: of the 7 adapted linears per layer, 4 down-projections and 7 dB + 4 dA.
+    expect(calls.lora_forward_a * 7).toBe(calls.matmul_forward_lora * 4);
+    expect(calls.lora_backward * 7).toBe(calls.matmul_backward_lora * 11);
     expect(calls.lora_forward_b).toBeUndefined();
     expect(calls.lora_backward_dx).toBeUndefined();
     expect(calls.matmul_forward).toBeGreaterThan(0);

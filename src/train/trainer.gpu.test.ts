@@ -8,7 +8,7 @@ import { ReferenceTrainer } from './reference-trainer.testutil';
 import { defaultOptimConfig, type OptimConfig } from '../engine/optim/config';
 import { LoraParams } from '../engine/model/lora-params';
 import type { LlamaModel } from '../engine/model/llama';
-import type { LinearModule, ModelConfig } from '../engine/model/config';
+import { LINEAR_MODULES, type LinearModule, type ModelConfig } from '../engine/model/config';
 import { type RefLora, loraKeyB } from '../engine/reference/model';
 import { randomBatch, randomLora, randomWeights, storedWeights, tinyConfig, tinyGemmaShape } from '../engine/model/tiny-random.testutil';
 import { flatToRefKeys, gpuLora, gpuModel } from '../engine/model/gpu-model.testutil';
@@ -269,6 +269,39 @@ describe('LoraTrainer with cached bind groups (GpuContext.cacheBindings)', () =>
     expect(cached.out).toEqual(uncached.out);
     for (let s = 0; s < shapes.length; s++) expect(Array.from(cached.params[s])).toEqual(Array.from(uncached.params[s]));
     expect(uncached.out[0][1].loss).not.toBe(uncached.out[0][0].loss); // the steps did train
+  });
+});
+
+describe('LoraTrainer with grouped LoRA down-projections (LlamaModel.groupLoraInputs)', () => {
+  it('steps with dropout bit-identically to a dispatch per module (losses, every LoRA gradient and weight), in fewer dispatches', async () => {
+    const ctx = await getTestContext();
+    const cfg = tinyConfig({ numLayers: 2 });
+    const weights = randomWeights(cfg, 601);
+    const settings = { r: 4, alpha: 8, dropout: 0.1, targetModules: [...LINEAR_MODULES], useRslora: false };
+    const [B, T] = [2, 6];
+    const data = [0, 1, 2].map((i) => randomBatch(cfg, B, T, 620 + i, { packed: true }));
+    const run = (grouped: boolean) =>
+      expectNoGpuError(ctx, async () => {
+        const model = await gpuModel(ctx, cfg, weights);
+        model.groupLoraInputs = grouped;
+        const lora = LoraParams.create(ctx, cfg, settings, 7);
+        const tr = new LoraTrainer(ctx, model, lora, optim({ gradAccumSteps: 1 }), { B, T, seed: 3, recompute: true });
+        const d0 = ctx.dispatches;
+        const out = [];
+        for (const b of data) out.push(await tr.step(b));
+        const res = { dispatches: ctx.dispatches - d0, out: out.map((r) => ({ loss: r.loss, gradNorm: r.gradNorm })), params: await lora.readFlat('params'), grads: await lora.readFlat('grads') };
+        tr.destroy();
+        lora.destroy();
+        return res;
+      });
+    const separate = await run(false);
+    const grouped = await run(true);
+    expect(grouped.out).toEqual(separate.out);
+    expect(grouped.params.findIndex((v, i) => !Object.is(v, separate.params[i])), 'first differing LoRA weight').toBe(-1);
+    expect(grouped.grads.findIndex((v, i) => !Object.is(v, separate.grads[i])), 'first differing LoRA gradient').toBe(-1);
+    // Per step and layer: q/k/v and gate/up down-projections 5 → 2, in the forward and its recomputation, and their dA 5 → 2.
+    expect(separate.dispatches - grouped.dispatches).toBe(data.length * cfg.numLayers * 3 * 2 + data.length * (cfg.numLayers - 1) * 3);
+    expect(separate.out[1].loss).not.toBe(separate.out[0].loss); // the steps did train
   });
 });
 

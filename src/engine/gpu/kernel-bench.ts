@@ -205,9 +205,11 @@ export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<Kerne
     const s0 = (seed += 10);
     groups.push({ name: L.name, make: () => linearGroup(ctx, L, L.name === 'lm_head' ? opts.lmHeadBT : opts.BT, opts.R, doLinear, doLora, s0) });
   }
-  if (want('attention')) {
-    (opts.attnHeadDims ?? [cfg.headDim]).forEach((D, i) => groups.push({ name: `attention D=${D}`, make: () => attentionGroup(ctx, cfg, opts.attnT, D, i === 0 ? opts.attnWindow : undefined) }));
-  }
+  // Filtered per head dim, so `--only 'attention D=64'` times one group (long T is slow on lavapipe).
+  (opts.attnHeadDims ?? [cfg.headDim]).forEach((D, i) => {
+    const name = `attention D=${D}`;
+    if (want(name)) groups.push({ name, make: () => attentionGroup(ctx, cfg, opts.attnT, D, i === 0 ? opts.attnWindow : undefined) });
+  });
   return groups;
 }
 

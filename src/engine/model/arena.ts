@@ -2,7 +2,9 @@
 // what is scratch, and how big the LM-head chunk is. Every tensor is its own GPUBuffer on
 // purpose: WebGPU forbids binding one buffer as read-only and writable storage in the same
 // dispatch, even for disjoint ranges, so a single-buffer arena would fail validation as soon
-// as a kernel reads one activation and writes another.
+// as a kernel reads one activation and writes another. The one exception, LoRA's h (and the dh
+// scratch): the modules that share an input keep theirs as ranges of one buffer, which one
+// dispatch writes together and no dispatch reads while writing another range of.
 //
 // Three recompute levels (RecomputeLevel):
 //  - 'none': every layer keeps all it wrote for its backward.
@@ -21,8 +23,8 @@
 //    all dead once the MLP backward has run (when F ≥ H·D, as in every preset);
 //  - the o_proj/down_proj output `proj` (forward only) lives in dln (backward only);
 //  - the LM-head logits chunk lives in dact (free between the forward and the backward) when it fits.
-import { type GpuContext, allocationSize } from '../gpu/context';
-import type { LinearModule, ModelConfig } from './config';
+import { type Binding, type GpuContext, allocationSize } from '../gpu/context';
+import { type LinearModule, type ModelConfig, SHARED_INPUT_GROUPS } from './config';
 import type { LoraLayout } from './lora-params';
 
 /** How much of each layer's forward the backward recomputes instead of keeping. */
@@ -61,8 +63,11 @@ export interface LayerActivations {
   gate: GPUBuffer; // [BT, F]
   up: GPUBuffer; // [BT, F]
   act: GPUBuffer; // [BT, F] silu(gate)·up
-  /** LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module. */
-  loraH: Partial<Record<LinearModule, GPUBuffer>>;
+  /**
+   * LoRA intermediate h = dropout(x)·Aᵀ [BT, R] per adapted module: ranges of one buffer per
+   * group of modules that share an input (loraHGroups), so one dispatch writes the group's.
+   */
+  loraH: Partial<Record<LinearModule, Binding>>;
   /** Present when the model has q/k norms (qwen3, gemma). */
   qkNorm: QkNormActivations | null;
   /** Present when the sublayer outputs are normed before the residual adds (gemma). */
@@ -105,7 +110,7 @@ export interface Scratch {
   attGrads: AttentionGrads | null;
   attStats: GPUBuffer; // attention backward scratch
   dact: GPUBuffer; // [BT, F] (dgate, dup are written over the layer's gate, up)
-  dh: GPUBuffer; // [BT, R] LoRA backward scratch
+  dh: GPUBuffer; // LoRA backward scratch: a [BT, R] range (loraHStride apart) per module of the largest group
   logits: GPUBuffer; // [chunkRows, V] logits, overwritten in place by dlogits (the dact buffer when it fits)
 }
 
@@ -170,6 +175,8 @@ export interface ActivationPlan {
   T: number;
   chunkRows: number;
   recompute: RecomputeLevel;
+  /** The LoRA rank the h buffers are planned for (0 without LoRA). */
+  loraR: number;
   tensors: PlannedTensor[];
   /** Total bytes of all buffers of the plan. */
   totalBytes: number;
@@ -182,6 +189,18 @@ export function logitsChunkRows(BT: number, V: number, budgetBytes: number, maxB
   if (rows * V * 4 > maxBindingBytes) throw new Error(`a 64-row logits chunk over V=${V} exceeds the storage binding limit`);
   return Math.min(rows, Math.ceil(BT / 64) * 64);
 }
+
+/** f32 elements from one module's h (or dh) range to the next in a group's buffer: BT·R rounded up to 256 bytes (storage offset alignment). */
+export function loraHStride(BT: number, R: number): number {
+  return Math.ceil((BT * R) / 64) * 64;
+}
+
+/** The groups of adapted `modules` whose h share a buffer (SHARED_INPUT_GROUPS with the others left out). */
+export function loraHGroups(modules: readonly LinearModule[]): LinearModule[][] {
+  return SHARED_INPUT_GROUPS.map((g) => g.filter((m) => modules.includes(m))).filter((g) => g.length > 0);
+}
+
+const LORA_H = 'loraH.';
 
 /** Pure plan of every activation buffer for a (B, T) step (sizes only; no GPU). */
 export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'intermediateSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'qkNorm' | 'gemma'>, lora: Pick<LoraLayout, 'R' | 'slots'> | null, B: number, T: number, o: ActivationPlanOptions): ActivationPlan {
@@ -231,10 +250,12 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   add('gate', BT * F, true);
   add('up', BT * F, true);
   add('act', BT * F, true);
-  const modules = lora ? [...new Set(lora.slots.map((s) => s.module))] : [];
-  for (const m of modules) add(`loraH.${m}`, BT * R, true);
+  const groups = loraHGroups(lora ? lora.slots.map((s) => s.module) : []);
+  const stride = loraHStride(BT, R);
+  for (const g of groups) add(LORA_H + g.join('+'), stride * (g.length - 1) + BT * R, true);
   kind = 'gradients';
-  for (const [n, e] of [['dres', BT * C], ['dln', BT * C], ['dact', BT * F], ['dh', BT * Math.max(R, 1)]] as const) add(n, e);
+  const dh = stride * (Math.max(1, ...groups.map((g) => g.length)) - 1) + BT * Math.max(R, 1);
+  for (const [n, e] of [['dres', BT * C], ['dln', BT * C], ['dact', BT * F], ['dh', dh]] as const) add(n, e);
   add('proj', BT * C, false, 'dln');
   const inMlp = attentionGradsInMlp(cfg);
   for (const [n, e, host] of [['datt', BT * qd, 'dact'], ['dq', BT * qd, 'act'], ['dk', BT * kvd, 'gate'], ['dv', BT * kvd, 'up']] as const) add(n, e, false, inMlp ? host : undefined);
@@ -244,7 +265,7 @@ export function planActivations(cfg: Pick<ModelConfig, 'numLayers' | 'hiddenSize
   add('logits', logitsElems, false, logitsElems <= BT * F ? 'dact' : undefined);
   for (const x of t) if (x.copies > 0 && x.bytes > o.maxBindingBytes) throw new Error(`activation ${x.name} needs ${x.bytes} bytes, over the storage binding limit ${o.maxBindingBytes}: lower the batch size or sequence length`);
   const totalBytes = t.reduce((s, x) => s + allocationSize(x.bytes) * x.copies, 0);
-  return { B, T, chunkRows, recompute: o.recompute, tensors: t, totalBytes };
+  return { B, T, chunkRows, recompute: o.recompute, loraR: R, tensors: t, totalBytes };
 }
 
 /** Creates the plan's buffers. Per-layer LoRA h buffers exist only for modules adapted in that layer. */
@@ -260,6 +281,10 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
     return b;
   };
   const shared = new Map<string, GPUBuffer>();
+  const hGroups = plan.tensors.filter((x) => x.name.startsWith(LORA_H)).map((x) => x.name);
+  const R = hGroups.length > 0 ? plan.loraR : 0;
+  const hStride = loraHStride(plan.B * plan.T, R);
+  const hBytes = plan.B * plan.T * R * 4;
   // A layer's buffer: its own when kept per layer at this level, else the one shared buffer.
   const layerBuffer = (l: number, n: string) => {
     if (keptPerLayer(n, plan.recompute, qkNorm)) return mk(n, `L${l}.${n}`);
@@ -269,7 +294,15 @@ export function allocateActivations(ctx: GpuContext, plan: ActivationPlan, numLa
   };
   const layerSet = (l: number): LayerActivations => {
     const loraH: LayerActivations['loraH'] = {};
-    for (const m of loraModulesOfLayer(l)) loraH[m] = layerBuffer(l, `loraH.${m}`);
+    const adapted = loraModulesOfLayer(l);
+    for (const name of hGroups) {
+      const g = name.slice(LORA_H.length).split('+') as LinearModule[];
+      if (!g.some((m) => adapted.includes(m))) continue;
+      const buffer = layerBuffer(l, name);
+      g.forEach((m, i) => {
+        if (adapted.includes(m)) loraH[m] = { buffer, offset: i * hStride * 4, size: hBytes };
+      });
+    }
     const p = (n: string) => layerBuffer(l, n);
     return {
       ln1: p('ln1'), rstd1: p('rstd1'), q: p('q'), k: p('k'), v: p('v'), att: p('att'), lse: p('lse'), xMid: p('xMid'),
@@ -306,7 +339,7 @@ export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
   const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(scratch), ...Object.values(attGrads ?? {})]);
   for (const l of b.layers) {
     const { loraH, qkNorm, outNorm, ...rest } = l;
-    for (const x of [...Object.values(rest), ...(Object.values(loraH) as GPUBuffer[]), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
+    for (const x of [...Object.values(rest), ...Object.values(loraH).map((h) => (h && 'mapState' in h ? h : h!.buffer)), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }

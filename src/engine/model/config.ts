@@ -316,6 +316,18 @@ export function modelConfigJson(cfg: ModelConfig): Record<string, unknown> {
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
 
+/**
+ * The linear modules by the input they read (q/k/v the normed x, o its attention, gate/up the
+ * second normed x, down the activation), in LINEAR_MODULES order: LoRA runs the down-projections
+ * of one group, and their dA, as one dispatch each.
+ */
+export const SHARED_INPUT_GROUPS: readonly (readonly LinearModule[])[] = [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']];
+
+/** The group of SHARED_INPUT_GROUPS that `m` belongs to. */
+export function inputGroupOf(m: LinearModule): readonly LinearModule[] {
+  return SHARED_INPUT_GROUPS.find((g) => g.includes(m))!;
+}
+
 export function isLinearModule(s: unknown): s is LinearModule {
   return (LINEAR_MODULES as readonly unknown[]).includes(s);
 }

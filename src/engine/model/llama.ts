@@ -17,15 +17,15 @@ import { type Binding, type GpuContext, type Live, type Recorder, mapLive } from
 import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
-import { loraBackwardWeights, loraDown } from '../gpu/kernels/lora';
+import { type LoraPart, loraBackwardWeights, loraDown, loraDownGroup, loraGradAGroup } from '../gpu/kernels/lora';
 import { type Dropout, type Weight, matmulBackward, matmulForward } from '../gpu/kernels/matmul';
 import { residualForward } from '../gpu/kernels/residual';
 import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kernels/rmsnorm';
 import { createRopeInvFreqBuffer, ropeQk } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
-import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
-import { LINEAR_MODULES, type LinearModule, type ModelConfig, gatedActivation, layerAttention, linearShape, normOffset, ropeTable } from './config';
+import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, loraHStride, planActivations } from './arena';
+import { LINEAR_MODULES, type LinearModule, type ModelConfig, gatedActivation, inputGroupOf, layerAttention, linearShape, normOffset, ropeTable } from './config';
 import type { LoraLayout, LoraParams } from './lora-params';
 import type { LayerWeights, ModelWeights } from './weights';
 
@@ -65,9 +65,10 @@ export function loraDropout(run: LoraRun, layer: number, m: LinearModule): Dropo
 
 /**
  * out[rows, O] = inp·Wᵀ (+ bias) (+ scale·scaling·B(A·dropout(inp)) when `lora` adapts this
- * module; h [rows, R] receives A·dropout(inp), kept for the backward).
+ * module; h [rows, R] receives A·dropout(inp), kept for the backward, unless `hWritten`:
+ * recordLoraDownGroup already wrote it).
  */
-export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: Binding | null, rows: number): void {
+export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, m: LinearModule, out: Binding, inp: Binding, bias: Binding | null, h: Binding | null, rows: number, hWritten = false): void {
   const { ctx, cfg, weights } = model;
   const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
   const W = weights.layers[layer].linear[m];
@@ -79,8 +80,30 @@ export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Re
   if (!h) throw new Error(`recordLinear: layer ${layer} ${m} has a LoRA but no h buffer`);
   const { A, B } = lora.bindings('params', slot);
   // h first, then the base product with LoRA's up-projection as its epilogue (one dispatch).
-  loraDown(ctx, rec, h, inp, A, rows, I, lora.layout.R, loraDropout(run, layer, m));
+  if (!hWritten) loraDown(ctx, rec, h, inp, A, rows, I, lora.layout.R, loraDropout(run, layer, m));
   matmulForward(ctx, rec, out, inp, W, bias, rows, I, O, { loraUp: { h, B, R: lora.layout.R, alpha: lora.scaling * run.scale }, label: 'matmul_forward_lora' });
+}
+
+/** Whether no two of `bs` share a byte (ranges of one buffer, or different buffers). */
+function disjoint(bs: readonly Binding[]): boolean {
+  const spans = bs.map((b) => ('mapState' in b ? { buffer: b, start: 0, end: b.size } : { buffer: b.buffer, start: b.offset ?? 0, end: b.size === undefined ? b.buffer.size : (b.offset ?? 0) + b.size }));
+  return spans.every((a, i) => spans.every((b, j) => j <= i || a.buffer !== b.buffer || a.end <= b.start || b.end <= a.start));
+}
+
+/**
+ * The h of the adapted modules among `ms` (which all read `inp`: q/k/v, or gate/up) in one
+ * dispatch (loraDownGroup), when their h are disjoint (training's per-group buffers; generation
+ * shares one h among all modules, so each recordLinear writes its own just before use).
+ * Returns the modules whose h it wrote.
+ */
+function recordLoraDownGroup(model: LlamaModel, lora: LoraParams | null, rec: Recorder, run: LoraRun, layer: number, ms: readonly LinearModule[], inp: Binding, loraH: LayerBuffers['loraH'], rows: number): ReadonlySet<LinearModule> {
+  if (!lora || run.scale === 0 || !model.groupLoraInputs) return new Set();
+  const adapted = ms.filter((m) => lora.slot(layer, m) && loraH[m]);
+  const hs = adapted.map((m) => loraH[m]!);
+  if (adapted.length < 2 || !disjoint(hs)) return new Set();
+  const parts = adapted.map((m, i): LoraPart => ({ h: hs[i], A: lora.bindings('params', lora.slot(layer, m)!).A, dropout: loraDropout(run, layer, m) }));
+  loraDownGroup(model.ctx, rec, parts, inp, rows, linearShape(model.cfg, ms[0]).inFeatures, lora.layout.R);
+  return new Set(adapted);
 }
 
 /**
@@ -158,8 +181,11 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   const { ctx, cfg, weights } = model;
   const C = cfg.hiddenSize;
   const w = weights.layers[l];
-  const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows);
+  let written: ReadonlySet<LinearModule> = new Set();
+  const lin = (m: LinearModule, out: Binding, inp: Binding, bias: Binding | null) => recordLinear(model, lora, rec, run, l, m, out, inp, bias, b.loraH[m] ?? null, rows, written.has(m));
+  const down = (ms: readonly LinearModule[], inp: Binding) => (written = recordLoraDownGroup(model, lora, rec, run, l, ms, inp, b.loraH, rows));
   if (!flow.inputNormed) recordInputNorm(model, rec, l, rows, b);
+  down(inputGroupOf('q_proj'), b.ln1);
   const qk = qkNormParts(model, l, b);
   lin('q_proj', qk?.b.qPre ?? b.q, b.ln1, w.bias?.q_proj ?? null);
   lin('k_proj', qk?.b.kPre ?? b.k, b.ln1, w.bias?.k_proj ?? null);
@@ -172,6 +198,7 @@ export function recordLayer(model: LlamaModel, lora: LoraParams | null, rec: Rec
   if (on) recordNorm(model, rec, b.proj, on.b.rstdAttn, on.b.attOut, on.w.attn, rows, C);
   // xMid = x + proj and its post-attention norm in one dispatch (same bits as the two).
   recordNorm(model, rec, b.ln2, b.rstd2, b.x, w.postNorm, rows, C, { sum: b.xMid, add: b.proj });
+  down(inputGroupOf('gate_proj'), b.ln2);
   lin('gate_proj', b.gate, b.ln2, null);
   lin('up_proj', b.up, b.ln2, null);
   recordSwiglu(model, rec, rows, b);
@@ -236,6 +263,12 @@ export class LlamaModel {
   readonly invFreq: GPUBuffer;
   /** Gemma's local (sliding-window) layers' table, else null. */
   readonly invFreqLocal: GPUBuffer | null;
+  /**
+   * Run the LoRA down-projections (and their dA) of the modules that share an input as one
+   * dispatch per group (SHARED_INPUT_GROUPS). false: one per module, the same values (tests
+   * compare both paths).
+   */
+  groupLoraInputs = true;
 
   constructor(
     readonly ctx: GpuContext,
@@ -342,25 +375,41 @@ export class TrainingGraph {
     return { ...a, x: this.buf.resid[l], out: this.buf.resid[l + 1], positions: this.buf.positions, proj: this.buf.scratch.proj };
   }
 
-  /** dinp (+)= dout·W, plus the LoRA path (dinp += …, dA/dB += …). */
-  private linearBackward(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, dinp: Binding, dout: Binding, inp: Binding, h: GPUBuffer | undefined, accumulate: boolean): void {
+  /**
+   * dinp (+)= dout·W, plus the LoRA path but dA (dinp += …, dB += …, dh into `m`'s range of
+   * the dh scratch: its index among the adapted modules of its input group). Returns the module's dA part (its dh, dA and
+   * dropout) for recordGradA, which runs a group's dA together once all their dh are written.
+   */
+  private linearBackward(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, dinp: Binding, dout: Binding, inp: Binding, h: Binding | undefined, accumulate: boolean): LoraPart | null {
     const { ctx, cfg, weights } = this.model;
     const { inFeatures: I, outFeatures: O } = linearShape(cfg, m);
     const W = weights.layers[layer].linear[m];
     const slot = this.lora?.slot(layer, m);
     if (!slot || !this.lora || !h || run.scale === 0) {
       matmulBackward(ctx, rec, dinp, dout, W, this.BT, I, O, { accumulate });
-      return;
+      return null;
     }
     const p = this.lora.bindings('params', slot);
     const g = this.lora.bindings('grads', slot);
     const { R } = this.lora.layout;
     const scaling = this.lora.scaling * run.scale;
     const dropout = loraDropout(run, layer, m);
-    const dh = this.buf.scratch.dh;
-    // dB, dh, dA first; then the base input gradient with LoRA's dinp term as its epilogue (one dispatch).
-    loraBackwardWeights(ctx, rec, g.A, g.B, dh, dout, inp, h, p.B, this.BT, I, O, R, scaling, dropout);
+    const lora = this.lora;
+    const index = inputGroupOf(m).filter((x) => lora.slot(layer, x)).indexOf(m); // among its group's adapted modules (arena loraHGroups)
+    const dh: Binding = { buffer: this.buf.scratch.dh, offset: index * loraHStride(this.BT, R) * 4, size: this.BT * R * 4 };
+    // dB, dh; then the base input gradient with LoRA's dinp term as its epilogue (one dispatch).
+    loraBackwardWeights(ctx, rec, null, g.B, dh, dout, inp, h, p.B, this.BT, I, O, R, scaling, dropout);
     matmulBackward(ctx, rec, dinp, dout, W, this.BT, I, O, { accumulate, loraDx: { dh, A: p.A, R, alpha: 1, dropout }, label: 'matmul_backward_lora' });
+    return { h: dh, A: g.A, dropout };
+  }
+
+  /** dA += dhᵀ·dropout(inp) of the modules (one input group) linearBackward left it to: one dispatch per group. */
+  private recordGradA(rec: Recorder, parts: (LoraPart | null)[], inp: Binding, m: LinearModule): void {
+    const ps = parts.filter((p): p is LoraPart => p !== null);
+    const run = (g: LoraPart[]) => loraGradAGroup(this.model.ctx, rec, g, inp, this.BT, linearShape(this.model.cfg, m).inFeatures, this.lora!.layout.R);
+    if (ps.length === 0) return;
+    if (this.model.groupLoraInputs) run(ps);
+    else for (const p of ps) run([p]);
   }
 
   /**
@@ -416,21 +465,25 @@ export class TrainingGraph {
     };
     // MLP: resid[l+1] = xMid + down(act(gate)·up); the residual passes dres through unchanged.
     const dMlpOut = on ? throughOutNorm(on.b.mlpOut, on.w.mlp, on.b.rstdMlp) : s.dres;
-    this.linearBackward(rec, run, l, 'down_proj', s.dact, dMlpOut, a.act, a.loraH.down_proj, false);
+    this.recordGradA(rec, [this.linearBackward(rec, run, l, 'down_proj', s.dact, dMlpOut, a.act, a.loraH.down_proj, false)], a.act, 'down_proj');
     // gate, up are read only here: dgate, dup are written over them.
     swigluBackwardInPlace(ctx, rec, a.gate, a.up, s.dact, BT * cfg.intermediateSize, { activation: gatedActivation(cfg) });
     const [dgate, dup] = [a.gate, a.up];
-    this.linearBackward(rec, run, l, 'gate_proj', s.dln, dgate, a.ln2, a.loraH.gate_proj, false);
-    this.linearBackward(rec, run, l, 'up_proj', s.dln, dup, a.ln2, a.loraH.up_proj, true);
+    const mlp = [
+      this.linearBackward(rec, run, l, 'gate_proj', s.dln, dgate, a.ln2, a.loraH.gate_proj, false),
+      this.linearBackward(rec, run, l, 'up_proj', s.dln, dup, a.ln2, a.loraH.up_proj, true),
+    ];
+    this.recordGradA(rec, mlp, a.ln2, 'gate_proj');
     recordNormBackward(this.model, rec, s.dres, s.dln, a.xMid, w.postNorm, a.rstd2, BT, C);
     // Attention: xMid = resid[l] + o_proj(attention(rope(q), rope(k), v)). Its gradients go
     // into dact and this layer's act, gate, up (dead now) unless the plan gave them their own.
     const { datt, dq, dk, dv } = s.attGrads ?? { datt: s.dact, dq: a.act, dk: a.gate, dv: a.up };
     const dAttOut = on ? throughOutNorm(on.b.attOut, on.w.attn, on.b.rstdAttn) : s.dres;
-    this.linearBackward(rec, run, l, 'o_proj', datt, dAttOut, a.att, a.loraH.o_proj, false);
+    this.recordGradA(rec, [this.linearBackward(rec, run, l, 'o_proj', datt, dAttOut, a.att, a.loraH.o_proj, false)], a.att, 'o_proj');
     attentionBackward(ctx, rec, dq, dk, dv, s.attStats, datt, a.q, a.k, a.v, a.att, a.lse, this.buf.segIds, B, T, H, KVH, D, layerAttentionOptions(cfg, l));
     ropeQk(ctx, rec, dq, dk, invFreq, this.buf.positions, BT, H, KVH, D, true);
     const qk = qkNormParts(this.model, l, a);
+    const qkv: (LoraPart | null)[] = [];
     if (qk) {
       // Through the per-head norms (weights frozen). The norm backward accumulates, so each
       // pre-norm gradient goes into a cleared datt (free after the attention backward), one
@@ -438,15 +491,16 @@ export class TrainingGraph {
       const pre = (n: number): Binding => ({ buffer: datt, offset: 0, size: BT * n * D * 4 });
       rec.clear(datt, 0, BT * H * D * 4);
       recordNormBackward(this.model, rec, pre(H), dq, qk.b.qPre, qk.w.q, qk.b.rstdq, BT * H, D);
-      this.linearBackward(rec, run, l, 'q_proj', s.dln, pre(H), a.ln1, a.loraH.q_proj, false);
+      qkv.push(this.linearBackward(rec, run, l, 'q_proj', s.dln, pre(H), a.ln1, a.loraH.q_proj, false));
       rec.clear(datt, 0, BT * KVH * D * 4);
       recordNormBackward(this.model, rec, pre(KVH), dk, qk.b.kPre, qk.w.k, qk.b.rstdk, BT * KVH, D);
-      this.linearBackward(rec, run, l, 'k_proj', s.dln, pre(KVH), a.ln1, a.loraH.k_proj, true);
+      qkv.push(this.linearBackward(rec, run, l, 'k_proj', s.dln, pre(KVH), a.ln1, a.loraH.k_proj, true));
     } else {
-      this.linearBackward(rec, run, l, 'q_proj', s.dln, dq, a.ln1, a.loraH.q_proj, false);
-      this.linearBackward(rec, run, l, 'k_proj', s.dln, dk, a.ln1, a.loraH.k_proj, true);
+      qkv.push(this.linearBackward(rec, run, l, 'q_proj', s.dln, dq, a.ln1, a.loraH.q_proj, false));
+      qkv.push(this.linearBackward(rec, run, l, 'k_proj', s.dln, dk, a.ln1, a.loraH.k_proj, true));
     }
-    this.linearBackward(rec, run, l, 'v_proj', s.dln, dv, a.ln1, a.loraH.v_proj, true);
+    qkv.push(this.linearBackward(rec, run, l, 'v_proj', s.dln, dv, a.ln1, a.loraH.v_proj, true));
+    this.recordGradA(rec, qkv, a.ln1, 'q_proj');
     recordNormBackward(this.model, rec, s.dres, s.dln, this.buf.resid[l], w.inputNorm, a.rstd1, BT, C);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loraBackward, loraBackwardWeights, loraDown, loraForward } from './lora';
+import { type LoraPart, loraBackward, loraBackwardWeights, loraDown, loraDownGroup, loraForward, loraGradAGroup } from './lora';
 import { matmulBackward, matmulForward } from './matmul';
 import { type Dropout, loraBackward as backwardRef, loraForward as forwardRef } from '../../reference/lora';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
@@ -183,6 +183,56 @@ for (const fallback of [false, true]) {
         }
       },
     );
+
+    // The model's q/k/v (and gate/up) down-projections and dA: one dispatch for the group (h,
+    // dh ranges of one buffer, A, dA of the flat LoRA buffers, a mask per module), bit for bit
+    // what a dispatch per module gives.
+    it.each([
+      [2, 65, 129, 16],
+      [3, 130, 77, 7],
+      [3, 17, 200, 33],
+    ])('grouped down-projection and dA of %i modules are bit-identical to one dispatch each BT=%i C=%i R=%i', async (G, BT, C, R) => {
+      const ctx = await getTestContext({ fallback });
+      const r = rng(G * 1000 + BT + C + R);
+      const stride = Math.ceil((BT * R) / 64) * 64; // 256-byte aligned ranges, as the arena lays them out
+      const aStride = Math.ceil((R * C + 50) / 64) * 64; // A's apart, something else between, as in the flat LoRA buffer
+      const inp = ctx.upload(Float32Array.from(randArray(r, BT * C)));
+      const params = ctx.upload(Float32Array.from(randArray(r, G * aStride)));
+      const dhs = ctx.upload(Float32Array.from(randArray(r, G * stride)));
+      const range = (buffer: GPUBuffer, i: number, at: number, n: number) => ({ buffer, offset: i * at * 4, size: n * 4 });
+      for (const p of [0, 0.25]) {
+        const parts = (h: GPUBuffer, dA: GPUBuffer, dh?: GPUBuffer): LoraPart[] =>
+          Array.from({ length: G }, (_, i) => ({ h: range(dh ?? h, i, stride, BT * R), A: range(dh ? dA : params, i, aStride, R * C), dropout: { p, seed: 0x1234 + 77 * i } }));
+        const [hG, hS] = [0, 1].map(() => ctx.createBuffer(G * stride * 4));
+        const [dAG, dAS] = [0, 1].map(() => ctx.upload(Float32Array.from(randArray(rng(9), G * aStride))));
+        const got = await expectNoGpuError(ctx, async () => {
+          const rec = ctx.recorder();
+          const d0 = ctx.dispatches;
+          loraDownGroup(ctx, rec, parts(hG, params), inp, BT, C, R);
+          loraGradAGroup(ctx, rec, parts(hG, dAG, dhs), inp, BT, C, R);
+          const grouped = ctx.dispatches - d0;
+          for (const part of parts(hS, params)) loraDown(ctx, rec, part.h, inp, part.A, BT, C, R, part.dropout);
+          for (const part of parts(hS, dAS, dhs)) loraGradAGroup(ctx, rec, [part], inp, BT, C, R);
+          const separate = ctx.dispatches - d0 - grouped;
+          rec.submit();
+          return { grouped, separate, bufs: await Promise.all([hG, hS, dAG, dAS].map((b) => ctx.readF32(b))) };
+        });
+        expect([got.grouped, got.separate]).toEqual([2, 2 * G]);
+        const [h1, h2, a1, a2] = got.bufs;
+        expect(h1.findIndex((v, i) => !Object.is(v, h2[i])), `first differing h (p=${p})`).toBe(-1);
+        expect(a1.findIndex((v, i) => !Object.is(v, a2[i])), `first differing dA (p=${p})`).toBe(-1);
+        // Not vacuous: each module got its own h, and with dropout its own mask (module 1 through module 0's mask differs).
+        expect(maxAbs(h1.subarray(0, BT * R).map((v, i) => v - h1[stride + i]))).toBeGreaterThan(1e-3);
+        if (p > 0) {
+          const h = ctx.createBuffer(BT * R * 4);
+          const rec = ctx.recorder();
+          loraDown(ctx, rec, h, inp, range(params, 1, aStride, R * C), BT, C, R, { p, seed: 0x1234 });
+          rec.submit();
+          const other = await ctx.readF32(h);
+          expect(maxAbs(other.map((v, i) => v - h1[stride + i]))).toBeGreaterThan(1e-3);
+        }
+      }
+    });
 
     it('dropout p = 0 is bit-identical to no dropout; p > 0 really drops', async () => {
       const ctx = await getTestContext({ fallback });

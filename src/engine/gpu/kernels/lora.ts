@@ -9,13 +9,14 @@ import weightGradCode from '../../../../shaders/lora_backward.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
-import { type Dropout, dropoutParams, matmulBackward, matmulForward } from './matmul';
+import { type Dropout, MAX_GROUP_PARTS, dropoutParams, limitsOf, matmulBackward, matmulForward, matmulForwardGroup, spanBinding } from './matmul';
 import { WGSL_LIB, composeShader } from './wgsl';
 
 const GRAD_PARAMS = defineParams(weightGradCode, [
   ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['gradOff', 'u32'],
   ['pOff', 'u32'], ['qOff', 'u32'], ['alpha', 'f32'], ['dropThreshold', 'u32'],
-  ['dropScale', 'f32'], ['seedHash', 'u32'], ['_p0', 'u32'], ['_p1', 'u32'],
+  ['dropScale', 'f32'], ['seedHash', 'u32'], ['gradOff1', 'u32'], ['gradOff2', 'u32'],
+  ['pOff1', 'u32'], ['pOff2', 'u32'], ['seedHash1', 'u32'], ['seedHash2', 'u32'],
 ]);
 
 export type { Dropout } from './matmul';
@@ -62,6 +63,40 @@ export function loraDown(
   matmulForward(ctx, rec, h, inp, { buffer: A, dtype: 'f32' }, null, BT, C, R, { dropout, label: 'lora_forward_a' });
 }
 
+/** One module of a group that shares an input: its h (or dh) range, its A (or dA) range, its dropout. */
+export interface LoraPart {
+  h: Binding;
+  A: Binding;
+  dropout?: Dropout;
+}
+
+/**
+ * loraDown for the modules that read the same inp (q/k/v, gate/up), each with its own A and
+ * dropout mask: one dispatch when their h ranges share a buffer and their A ranges another
+ * (matmulForwardGroup), bit-identical to a loraDown per module. The h ranges must not overlap.
+ */
+export function loraDownGroup(ctx: GpuContext, rec: Recorder, parts: readonly LoraPart[], inp: Binding, BT: number, C: number, R: number): void {
+  checkLora('loraDownGroup', { BT, C, R }, R, 1);
+  matmulForwardGroup(ctx, rec, parts.map((p) => ({ out: p.h, weight: p.A, dropout: p.dropout })), inp, BT, C, R, { label: 'lora_forward_a' });
+}
+
+/**
+ * dA += dhᵀ · dropout(inp) for the modules of a group (`parts`: each one's dh range, dA range
+ * and dropout), the last step of loraBackwardWeights: one dispatch when the dh ranges share a
+ * buffer and the dA ranges another, else one per module; bit-identical either way.
+ */
+export function loraGradAGroup(ctx: GpuContext, rec: Recorder, parts: readonly LoraPart[], inp: Binding, BT: number, C: number, R: number): void {
+  checkLora('loraGradAGroup', { BT, C, R, parts: parts.length }, R, 1);
+  const lim = limitsOf(ctx);
+  const dhs = spanBinding(parts.map((p) => p.h), lim);
+  const dAs = spanBinding(parts.map((p) => p.A), lim);
+  if (parts.length === 1 || parts.length > MAX_GROUP_PARTS || !dhs || !dAs) {
+    for (const p of parts) loraWeightGrad(ctx, rec, p.A, p.h, inp, R, C, BT, 1, p.dropout ?? NO_DROPOUT);
+    return;
+  }
+  loraWeightGrad(ctx, rec, dAs.binding, dhs.binding, inp, R, C, BT, 1, parts.map((p) => p.dropout ?? NO_DROPOUT), { grad: dAs.elemOffs, p: dhs.elemOffs });
+}
+
 /**
  * LoRA backward (the gradients of loraForward), accumulating like llm.c:
  *   dB[OC, R]   += scaling · dout[BT, OC]ᵀ · h[BT, R]
@@ -84,18 +119,19 @@ export function loraBackward(
 /**
  * loraBackward without its last step (dinp += dropout'(dh·A)), for a caller that runs that
  * step as the base matmulBackward's epilogue (its loraDx option, with this dh): one dispatch
- * fewer per adapted linear, bit-identical to the base backward then loraBackward.
+ * fewer per adapted linear, bit-identical to the base backward then loraBackward. dA null:
+ * the caller runs dA later (loraGradAGroup, with the other modules of its input group).
  */
 export function loraBackwardWeights(
   ctx: GpuContext, rec: Recorder,
-  dA: Binding, dB: Binding, dh: Binding, // outputs (dh is scratch, read by the dinp step)
+  dA: Binding | null, dB: Binding, dh: Binding, // outputs (dh is scratch, read by the dinp step)
   dout: Binding, inp: Binding, h: Binding, B: Binding, // inputs
   BT: number, C: number, OC: number, R: number, scaling: number, dropout: Dropout = NO_DROPOUT,
 ): void {
   checkLora('loraBackwardWeights', { BT, C, OC, R }, R, scaling);
   loraWeightGrad(ctx, rec, dB, dout, h, OC, R, BT, scaling, NO_DROPOUT);
   matmulBackward(ctx, rec, dh, dout, { buffer: B, dtype: 'f32' }, BT, R, OC, { accumulate: false, alpha: scaling, label: 'lora_backward_dh' });
-  loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
+  if (dA) loraWeightGrad(ctx, rec, dA, dh, inp, R, C, BT, 1, dropout);
 }
 
 interface GradTiles {
@@ -125,16 +161,31 @@ function pickGradTiles(ctx: GpuContext, M: number, N: number): GradTiles {
   return { WG_M, WG_N, KS, BK };
 }
 
-/** grad[M, N] += alpha · P[K, M]ᵀ · dropout(Q)[K, N], all f32 row-major, bound whole. */
-function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Binding, Q: Binding, M: number, N: number, K: number, alpha: number, dropout: Dropout): void {
+/**
+ * grad[M, N] += alpha · P[K, M]ᵀ · dropout(Q)[K, N], all f32 row-major, bound whole; with
+ * several dropouts and `offs` (a group sharing Q, workgroup z = part), part i's grad and P
+ * start at element offs.grad[i] / offs.p[i] of their bindings.
+ */
+function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Binding, Q: Binding, M: number, N: number, K: number, alpha: number, dropout: Dropout | readonly Dropout[], offs?: { grad: number[]; p: number[] }): void {
   const limit = ctx.caps.maxStorageBufferBindingSize;
   for (const [name, n] of [['P', K * M], ['Q', K * N], ['grad', M * N]] as const) {
     if (n * 4 > limit) throw new Error(`loraBackward: ${name} of ${n * 4} bytes exceeds the ${limit}-byte storage binding limit; split the batch`);
   }
+  const drops = Array.isArray(dropout) ? dropout : [dropout as Dropout];
   const t = pickGradTiles(ctx, M, N);
   const code = composeShader([WGSL_LIB.hash, WGSL_LIB.gemm], weightGradCode);
   const pipeline = ctx.pipeline(code, { constants: { ...t }, label: 'lora_backward' });
-  const params = packLive((v) => GRAD_PARAMS.pack({ M, N, K, gradOff: 0, pOff: 0, qOff: 0, alpha, ...dropoutParams(dropout, v) }), dropout.seed);
-  // grad[M, N] += Pᵀ·Q over K rows: 2·M·N·K FLOPs; P, Q read once, grad read and written.
-  rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)], 'lora_backward', { flops: 2 * M * N * K, bytes: 4 * (K * M + K * N + 2 * M * N) });
+  const at = (xs: number[] | undefined, i: number) => xs?.[i] ?? 0;
+  const params = packLive((v) => {
+    const d = drops.map((x) => dropoutParams(x, v));
+    if (d.some((x) => x.dropThreshold !== d[0].dropThreshold || x.dropScale !== d[0].dropScale)) throw new Error('loraBackward: the modules of a group must share one dropout p');
+    return GRAD_PARAMS.pack({
+      M, N, K, gradOff: at(offs?.grad, 0), pOff: at(offs?.p, 0), qOff: 0, alpha, ...d[0],
+      gradOff1: at(offs?.grad, 1), gradOff2: at(offs?.grad, 2), pOff1: at(offs?.p, 1), pOff2: at(offs?.p, 2),
+      seedHash1: d[1]?.seedHash ?? 0, seedHash2: d[2]?.seedHash ?? 0,
+    });
+  }, ...drops.map((x) => x.seed));
+  // Per part: grad[M, N] += Pᵀ·Q over K rows, 2·M·N·K FLOPs; P read, grad read and written; Q read once for all.
+  const G = drops.length;
+  rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM), G], 'lora_backward', { flops: 2 * M * N * K * G, bytes: 4 * (K * N + G * (K * M + 2 * M * N)) });
 }

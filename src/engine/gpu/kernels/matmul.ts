@@ -20,6 +20,8 @@ const FORWARD_PARAMS = defineParams(forwardCode, [
   ['hasBias', 'u32'], ['accumulate', 'u32'], ['alpha', 'f32'], ['dropThreshold', 'u32'],
   ['dropScale', 'f32'], ['seedHash', 'u32'], ['dropRow0', 'u32'], ['_pad', 'u32'],
   ['R', 'u32'], ['hOff', 'u32'], ['bOff', 'u32'], ['loraAlpha', 'f32'],
+  ['outOff1', 'u32'], ['outOff2', 'u32'], ['wOff1', 'u32'], ['wOff2', 'u32'],
+  ['seedHash1', 'u32'], ['seedHash2', 'u32'], ['_pad1', 'u32'], ['_pad2', 'u32'],
 ]);
 
 const BACKWARD_PARAMS = defineParams(backwardCode, [
@@ -202,12 +204,12 @@ function subBinding(s: Span, elem0: number, count: number, u: Unit, align: numbe
   return { binding: { buffer: s.buffer, offset: bindStart, size }, elemOff };
 }
 
-interface Limits {
+export interface Limits {
   bytes: number;
   align: number;
 }
 
-function limitsOf(ctx: GpuContext, maxBindingBytes?: number): Limits {
+export function limitsOf(ctx: GpuContext, maxBindingBytes?: number): Limits {
   const align = ctx.caps.minStorageBufferOffsetAlignment;
   const bytes = Math.min(ctx.caps.maxStorageBufferBindingSize, maxBindingBytes ?? Infinity);
   return { bytes, align };
@@ -309,6 +311,7 @@ export function matmulForward(
         M, N, K: C, ldo: OC, outOff: outB.elemOff + c0, inpOff: inpB.elemOff, wOff: wB.elemOff, biasOff: biasB.elemOff + c0,
         hasBias: bias ? 1 : 0, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1, ...dropoutParams(opts.dropout, v), dropRow0: r0,
         R: up?.R ?? 0, hOff: hB.elemOff, bOff: bB.elemOff, loraAlpha: up?.alpha ?? 0,
+        outOff1: 0, outOff2: 0, wOff1: 0, wOff2: 0, seedHash1: 0, seedHash2: 0,
       }), opts.dropout?.seed);
       const groups: [number, number] = [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM)];
       const cost = matmulCost(M, N, C, wb, Boolean(opts.accumulate), bias ? N : 0);
@@ -320,6 +323,71 @@ export function matmulForward(
       rec.dispatch(pipeline, [outB.binding, inpB.binding, wB.binding, biasB.binding, hB.binding, bB.binding], params, groups, opts.label ?? 'matmul_forward', cost);
     }
   }
+}
+
+/** One product of matmulForwardGroup: out[BT, N] = dropout(inp) · W[N, C]ᵀ with an f32 W. */
+export interface GroupProduct {
+  out: Binding;
+  weight: Binding;
+  dropout?: Dropout;
+}
+
+/** At most this many products per grouped dispatch (the kernels' Params hold 3 parts). */
+export const MAX_GROUP_PARTS = 3;
+
+/**
+ * Ranges of one buffer bound as the one range that spans them all, with each range's start
+ * in f32 elements from the binding's start; null when they are not all in one buffer or the
+ * span exceeds `l`.
+ */
+export function spanBinding(bs: readonly Binding[], l: Limits): { binding: Binding; elemOffs: number[] } | null {
+  const spans = bs.map(spanOf);
+  const buffer = spans[0].buffer;
+  if (spans.some((s) => s.buffer !== buffer || s.offset % 4 !== 0)) return null;
+  const start = Math.floor(Math.min(...spans.map((s) => s.offset)) / l.align) * l.align;
+  const end = Math.max(...spans.map((s) => s.offset + s.size));
+  if (end - start > l.bytes) return null;
+  return { binding: { buffer, offset: start, size: end - start }, elemOffs: spans.map((s) => (s.offset - start) / 4) };
+}
+
+/**
+ * Up to MAX_GROUP_PARTS products over the same inp (LoRA's down-projections of the modules
+ * that read one normed x), each out[BT, N] = dropout_i(inp)[BT, C] · W_i[N, C]ᵀ with its own f32
+ * weight and dropout mask, as ONE dispatch (workgroup z = product) when the outs are ranges of
+ * one buffer, the weights ranges of another, and each fits one binding; otherwise one
+ * matmulForward per product. Bit-identical to the separate matmulForward calls either way.
+ * The outs must not overlap each other, inp or the weights.
+ */
+export function matmulForwardGroup(ctx: GpuContext, rec: Recorder, parts: readonly GroupProduct[], inp: Binding, BT: number, C: number, N: number, opts: { label?: string; maxBindingBytes?: number } = {}): void {
+  checkDims('matmulForwardGroup', { BT, C, N, parts: parts.length });
+  if (parts.length > MAX_GROUP_PARTS) throw new Error(`matmulForwardGroup: ${parts.length} products, at most ${MAX_GROUP_PARTS} per group`);
+  const lim = limitsOf(ctx, opts.maxBindingBytes);
+  const outs = spanBinding(parts.map((p) => p.out), lim);
+  const ws = spanBinding(parts.map((p) => p.weight), lim);
+  if (parts.length === 1 || !outs || !ws || BT * C * 4 + lim.align > lim.bytes) {
+    for (const p of parts) matmulForward(ctx, rec, p.out, inp, { buffer: p.weight, dtype: 'f32' }, null, BT, C, N, { dropout: p.dropout, label: opts.label, maxBindingBytes: opts.maxBindingBytes });
+    return;
+  }
+  const inpB = subBinding(spanOf(inp), 0, BT * C, F32, lim.align, 'matmulForwardGroup inp');
+  const t = pickTiles(BT, N);
+  const pipeline = ctx.pipeline(withWeights(forwardCode, weightFormat(ctx, 'f32', 'matmulForwardGroup')), { constants: { ...t }, label: 'matmul_forward_f32' });
+  const off = (xs: number[], i: number) => xs[i] ?? 0;
+  const params = packLive((v) => {
+    const d = parts.map((p) => dropoutParams(p.dropout, v));
+    if (d.some((x) => x.dropThreshold !== d[0].dropThreshold || x.dropScale !== d[0].dropScale)) throw new Error('matmulForwardGroup: the products must share one dropout p');
+    return FORWARD_PARAMS.pack({
+      M: BT, N, K: C, ldo: N, outOff: outs.elemOffs[0], inpOff: inpB.elemOff, wOff: ws.elemOffs[0], biasOff: 0,
+      hasBias: 0, accumulate: 0, alpha: 1, ...d[0], dropRow0: 0, R: 0, hOff: 0, bOff: 0, loraAlpha: 0,
+      outOff1: off(outs.elemOffs, 1), outOff2: off(outs.elemOffs, 2), wOff1: off(ws.elemOffs, 1), wOff2: off(ws.elemOffs, 2),
+      seedHash1: d[1]?.seedHash ?? 0, seedHash2: d[2]?.seedHash ?? 0,
+    });
+  }, ...parts.map((p) => p.dropout?.seed));
+  const cost = matmulCost(BT, N, C, 4, false);
+  // inp is read once for all the products; each has its own weight and out.
+  cost.flops *= parts.length;
+  cost.bytes += (parts.length - 1) * 4 * (N * C + BT * N);
+  const none = dummyBuffer(ctx);
+  rec.dispatch(pipeline, [outs.binding, inpB.binding, ws.binding, none, none, none], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(BT, t.WG_M * TM), parts.length], opts.label ?? 'matmul_forward', cost);
 }
 
 /**
