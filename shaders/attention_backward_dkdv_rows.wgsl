@@ -11,15 +11,17 @@
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// `const D4MAX` and lib/attention_rows.wgsl (the lane split S, R, DS4; hsum4, laneSums, rowProbGrad).
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad).
 // Grid: (ceil(T/(2·R)), KVH, B). Two keys' k, v, dk, dv rows (k0+r, k0+r+R) live in private memory,
 // split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
 // read as broadcasts. Each Q/dout tile load serves the slot's two keys and all 2·R keys of the
-// block. Workgroup memory: 2·BR·DMAX + 3·BR + 2 words, plus 4·PARTN for the lane sums.
+// block. Workgroup memory: 2·BR·DMAX + 3·BR + 2 words, plus 4·PARTN for the lane sums (SPLIT).
 // Query tiles after the segment of the block's last key are skipped.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R keys per workgroup
-override BR: u32 = 16;    // queries per tile (<= NMAX)
+override BR: u32 = 16;    // queries per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
+
+alias LanePart = vec4<f32>; // a lane's partial (k·q A, k·q B, v·dout A, v·dout B) of one query
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -47,8 +49,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = wid.y;
   let b = wid.z;
   let group = H / KVH;
-  let r = tid % R;           // row slot
-  let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
+  let r = rowSlot(tid);
+  let d0 = laneStart(tid);
   // Two key rows per slot (r and r + R): each broadcast Q/dout element feeds both.
   let sA = min(k0 + r, T - 1u); // keys past T compute a copy of the last key and write nothing
   let sB = min(k0 + r + R, T - 1u);
@@ -69,7 +71,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     gvA[d] = vec4<f32>(0.0); gvB[d] = vec4<f32>(0.0);
   }
   let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
-  var cp: array<vec4<f32>, NMAX>; // (k·q A, k·q B, v·dout A, v·dout B) per query of the tile
 
   let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
   // Query tiles past the segment or the window of the block's last key are skipped.
@@ -99,22 +100,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       }
       workgroupBarrier();
       let ni = min(BR, qEnd - q0);
-      for (var i = 0u; i < ni; i++) {
-        var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
-        var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-        for (var d = 0u; d < DS4; d++) {
-          let qq = qs[i * DM4 + d0 + d];
-          let oo = dos[i * DM4 + d0 + d];
-          cA = fma(kA[d], qq, cA); cB = fma(kB[d], qq, cB);
-          pA = fma(vA[d], oo, pA); pB = fma(vB[d], oo, pB);
-        }
-        cp[i] = vec4<f32>(hsum4(cA), hsum4(cB), hsum4(pA), hsum4(pB));
+      if (SPLIT) {
+        for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, d0, &kA, &kB, &vA, &vB); }
+        workgroupBarrier();
       }
-      laneSums(&cp, ni, tid, r);
       for (var i = 0u; i < ni; i++) {
+        var x: vec4<f32>;
+        if (SPLIT) { x = laneSum(i, r); } else { x = queryDots(i, d0, &kA, &kB, &vA, &vB); }
         let st = strow[i];
         let t = q0 + i;
-        let x = cp[i];
         let gA = rowProbGrad(x.x, x.z, st, inWindow(t, sA, p.window) && segq[i] == segA);
         let gB = rowProbGrad(x.y, x.w, st, inWindow(t, sB, p.window) && segq[i] == segB);
         let prA = gA.x; let prB = gB.x;
@@ -136,4 +130,18 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   if (k0 + r + R < T) {
     for (var d = 0u; d < n4; d++) { dk[kbB + d0 + d] = gkB[d] * p.scale; dv[kbB + d0 + d] = gvB[d]; }
   }
+}
+
+// (k·q A, k·q B, v·dout A, v·dout B) of the tile's query i over this lane's vec4 of the rows.
+fn queryDots(i: u32, d0: u32, kA: ptr<function, array<vec4<f32>, D4MAX>>, kB: ptr<function, array<vec4<f32>, D4MAX>>,
+             vA: ptr<function, array<vec4<f32>, D4MAX>>, vB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
+  var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
+  var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
+  for (var d = 0u; d < DS4; d++) {
+    let qq = qs[i * DM4 + d0 + d];
+    let oo = dos[i * DM4 + d0 + d];
+    cA = fma((*kA)[d], qq, cA); cB = fma((*kB)[d], qq, cB);
+    pA = fma((*vA)[d], oo, pA); pB = fma((*vB)[d], oo, pB);
+  }
+  return vec4<f32>(hsum4(cA), hsum4(cB), hsum4(pA), hsum4(pB));
 }

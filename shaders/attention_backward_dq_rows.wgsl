@@ -8,16 +8,18 @@
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
-// `const D4MAX`, lib/attention_rows.wgsl (the lane split S, R, DS4; hsum4, laneSums, rowProbGrad) and
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·R)), H, B). Two rows' q, dout and dq (q0+r, q0+r+R) live in private memory,
 // split across the slot's S lanes; K/V tiles of BC keys stream through workgroup memory, read as
 // broadcasts (see attention_forward_rows). Workgroup memory: 2·BC·DMAX + BC + 2 words, plus
-// 4·PARTN for the lane sums. Key tiles before the segment of the block's first row are skipped
+// 4·PARTN for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
 // (see attention_forward).
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile (<= NMAX)
+override BC: u32 = 16;    // keys per tile
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
+
+alias LanePart = vec4<f32>; // a lane's partial (q·k A, q·k B, dout·v A, dout·v B) of one key
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -39,8 +41,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let h = wid.y;
   let b = wid.z;
   let kh = h / (H / KVH);
-  let r = tid % R;           // row slot
-  let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
+  let r = rowSlot(tid);
+  let d0 = laneStart(tid);
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
   let tA = min(q0 + r, T - 1u); // rows past T compute a copy of the last row and write nothing
   let tB = min(q0 + r + R, T - 1u);
@@ -61,8 +63,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let segA = seg[b * T + tA]; let segB = seg[b * T + tB];
   let stA = stats[(b * H + h) * T + tA];
   let stB = stats[(b * H + h) * T + tB];
-  var sp: array<vec4<f32>, NMAX>; // (q·k A, q·k B, dout·v A, dout·v B) per key of the tile
-
   let kEnd = min(T, q0 + 2u * R);
   // Key tiles before the segment or the window of the block's first row are skipped.
   let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
@@ -71,21 +71,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
     let nj = min(BC, kEnd - k0);
-    for (var j = 0u; j < nj; j++) {
-      var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
-      var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-      for (var d = 0u; d < DS4; d++) {
-        let kk = ks[j * DM4 + d0 + d];
-        let vv = vs[j * DM4 + d0 + d];
-        sA = fma(qA[d], kk, sA); sB = fma(qB[d], kk, sB);
-        pA = fma(oA[d], vv, pA); pB = fma(oB[d], vv, pB);
-      }
-      sp[j] = vec4<f32>(hsum4(sA), hsum4(sB), hsum4(pA), hsum4(pB));
+    if (SPLIT) {
+      for (var j = 0u; j < nj; j++) { part[j * WG + tid] = keyDots(j, d0, &qA, &qB, &oA, &oB); }
+      workgroupBarrier();
     }
-    laneSums(&sp, nj, tid, r);
     for (var j = 0u; j < nj; j++) {
+      var x: vec4<f32>;
+      if (SPLIT) { x = laneSum(j, r); } else { x = keyDots(j, d0, &qA, &qB, &oA, &oB); }
       let s = k0 + j;
-      let x = sp[j];
       let dsA = vec4<f32>(rowProbGrad(x.x, x.z, stA, inWindow(tA, s, p.window) && segk[j] == segA).y);
       let dsB = vec4<f32>(rowProbGrad(x.y, x.w, stB, inWindow(tB, s, p.window) && segk[j] == segB).y);
       for (var d = 0u; d < DS4; d++) {
@@ -102,4 +95,18 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   if (q0 + r + R < T) {
     for (var d = 0u; d < n4; d++) { dq[qbB + d0 + d] = aB[d] * p.scale; }
   }
+}
+
+// (q·k A, q·k B, dout·v A, dout·v B) of the tile's key j over this lane's vec4 of the rows.
+fn keyDots(j: u32, d0: u32, qA: ptr<function, array<vec4<f32>, D4MAX>>, qB: ptr<function, array<vec4<f32>, D4MAX>>,
+           oA: ptr<function, array<vec4<f32>, D4MAX>>, oB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
+  var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
+  var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
+  for (var d = 0u; d < DS4; d++) {
+    let kk = ks[j * DM4 + d0 + d];
+    let vv = vs[j * DM4 + d0 + d];
+    sA = fma((*qA)[d], kk, sA); sB = fma((*qB)[d], kk, sB);
+    pA = fma((*oA)[d], vv, pA); pB = fma((*oB)[d], vv, pB);
+  }
+  return vec4<f32>(hsum4(sA), hsum4(sB), hsum4(pA), hsum4(pB));
 }

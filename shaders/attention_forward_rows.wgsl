@@ -8,19 +8,22 @@
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit),
-// `const D4MAX`, lib/attention_rows.wgsl (the lane split S, R, DS4; hsum4, laneSums) and
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·R)), H, B). Each row slot keeps its two query rows (q0+r, q0+r+R) and their
 // output accumulators in private memory, split across its S lanes; the workgroup streams K/V
 // tiles of BC keys through workgroup memory and the lanes of a slot read the same key at the
 // same time (a broadcast, not a gather, on software adapters; two rows per slot halve those
 // reads per FMA, ~1.5x on llvmpipe). Every lane of a slot computes the same scores (partial
-// dot products summed by laneSums), so they agree on the online softmax.
-// Workgroup memory: 2·BC·DMAX + BC + 2 words, plus 4·PARTN for the lane sums.
+// dot products summed by laneSum), so they agree on the online softmax.
+// Workgroup memory: 2·BC·DMAX + BC + 2 words, plus 2·PARTN for the lane sums.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile (<= NMAX)
+override BC: u32 = 16;    // keys per tile (<= BCMAX)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
+const BCMAX: u32 = 32u;   // private score slots
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
+
+alias LanePart = vec2<f32>; // a lane's partial scores (row A, row B) of one key
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -41,8 +44,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let h = wid.y;
   let b = wid.z;
   let kh = h / (H / KVH);
-  let r = tid % R;           // row slot
-  let d0 = (tid / R) * DS4;  // this lane's first vec4 of the row
+  let r = rowSlot(tid);
+  let d0 = laneStart(tid);
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
   let tA = min(q0 + r, T - 1u);
   let tB = min(q0 + r + R, T - 1u);
@@ -59,7 +62,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let segA = seg[b * T + tA]; let segB = seg[b * T + tB];
   var m = vec2<f32>(NEG);
   var l = vec2<f32>(0.0);
-  var sc: array<vec4<f32>, NMAX>; // (score A, score B, -, -) per key of the tile
+  var sc: array<vec2<f32>, BCMAX>;
 
   let kEnd = min(T, q0 + 2u * R);
   // Key tiles before the segment or the window of the block's first row are skipped.
@@ -69,25 +72,28 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
     let nj = min(BC, kEnd - k0);
+    var mNew = m;
     for (var j = 0u; j < nj; j++) {
       var dA = vec4<f32>(0.0); var dB = vec4<f32>(0.0);
       for (var d = 0u; d < DS4; d++) { let kk = ks[j * DM4 + d0 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
-      sc[j] = vec4<f32>(hsum4(dA), hsum4(dB), 0.0, 0.0);
+      let x = vec2<f32>(hsum4(dA), hsum4(dB));
+      if (SPLIT) { part[j * WG + tid] = x; } else {
+        let y = maskScores(x, k0 + j, tA, tB, segk[j] == segA, segk[j] == segB);
+        sc[j] = y; mNew = max(mNew, y);
+      }
     }
-    laneSums(&sc, nj, tid, r);
-    var mNew = m;
-    for (var j = 0u; j < nj; j++) {
-      let s = k0 + j;
-      let x = vec2<f32>(select(NEG, sc[j].x, inWindow(tA, s, p.window) && segk[j] == segA),
-                        select(NEG, sc[j].y, inWindow(tB, s, p.window) && segk[j] == segB));
-      sc[j] = vec4<f32>(x, 0.0, 0.0);
-      mNew = max(mNew, x);
+    if (SPLIT) {
+      workgroupBarrier();
+      for (var j = 0u; j < nj; j++) {
+        let y = maskScores(laneSum(j, r), k0 + j, tA, tB, segk[j] == segA, segk[j] == segB);
+        sc[j] = y; mNew = max(mNew, y);
+      }
     }
     let alpha = exp(m - mNew);
     l *= alpha;
     for (var d = 0u; d < DS4; d++) { aA[d] *= alpha.x; aB[d] *= alpha.y; }
     for (var j = 0u; j < nj; j++) {
-      let x = sc[j].xy;
+      let x = sc[j];
       let pr = select(vec2<f32>(0.0), exp(x - mNew), x > vec2<f32>(-1e29));
       l += pr;
       for (var d = 0u; d < DS4; d++) { let vv = vs[j * DM4 + d0 + d]; aA[d] = fma(vec4<f32>(pr.x), vv, aA[d]); aB[d] = fma(vec4<f32>(pr.y), vv, aB[d]); }
@@ -105,4 +111,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     for (var d = 0u; d < n4; d++) { out[qbB + d0 + d] = aB[d] * inv; }
     if (d0 == 0u) { lse[(b * H + h) * T + tB] = m.y + log(l.y); }
   }
+}
+
+// Scores (rows A, B) of key s: NEG where s is masked for the row.
+fn maskScores(x: vec2<f32>, s: u32, tA: u32, tB: u32, sameA: bool, sameB: bool) -> vec2<f32> {
+  return vec2<f32>(select(NEG, x.x, inWindow(tA, s, p.window) && sameA),
+                   select(NEG, x.y, inWindow(tB, s, p.window) && sameB));
 }

@@ -1,58 +1,56 @@
 // lib/attention_rows: what the row kernels (attention_forward_rows, attention_backward_dq_rows,
-// attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the split of
-// a row across lanes, the private row length, and the reductions of their vec4 dot-product
-// accumulators. The kernel declares `override WG, DMAX`.
-//
-// A row is split across S lanes (invocations) of the workgroup: lane l owns the vec4s
-// [l·DS4, (l+1)·DS4) of it, so each invocation's private rows hold DS4 vec4 at any head dim
-// (on GPUs whole rows of D = 128/256 would spill registers and collapse occupancy). Invocation
-// tid is lane tid / R of row slot tid % R (R = WG / S slots, each with rows r and r + R): a
-// lane is uniform across neighbouring invocations, so K/V reads stay broadcasts. Lanes meet
-// in workgroup memory (`part`) once per tile to sum their partial dot products.
-// The launcher prepends `const D4MAX: u32 = DS4;` (private row length, a constant so the
-// compiler can keep the rows in registers); loops run to the constant DS4 (rows zero-padded
-// past D) so the compiler unrolls them. (Loops to a lane's real length, with the rows in private
-// memory, compiled slower on llvmpipe and ran slower.)
+// attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the private
+// row length, the split of a row across lanes, and the reductions of their vec4 dot-product
+// accumulators. The kernel declares `override WG, DMAX`, `alias LanePart` (what a lane sums per
+// tile entry) and the uniform p (p.D).
+const D4MAX: u32 = 16u;   // private row length in vec4: 64 floats per invocation
+// Loops run to the constant DS4 (rows zero-padded past D) so the compiler can unroll them
+// and keep the private rows in registers.
 override DM4: u32 = DMAX / 4u;
-override DS4: u32 = DM4;       // vec4 of a row per lane (<= D4MAX)
-// Lanes per row: LANES (1: whole rows), or with LANES = 0 as many as head dim p.D needs, so one
-// pipeline serves every head dim of its class (see rowLanes).
-override LANES: u32 = 1u;
-override PARTN: u32 = 1u;      // WG · (keys or queries per tile) when rows split, else 1
-var<workgroup> part: array<vec4<f32>, PARTN>;
-// Lanes per row S: LANES, else the least power of two whose lanes of DS4 vec4 hold p.D
+override DS4: u32 = DM4;  // vec4 of a row per invocation (<= D4MAX)
+
+// SPLIT false (D <= 64): one invocation holds whole rows, and every split-only branch below and
+// in the kernels is constant-false, so these pipelines compile and run as plain whole-row code.
+// SPLIT true (the one pipeline set for D in (64, 256]): a row is split across S lanes
+// (invocations): lane l owns the vec4s [l·DS4, (l+1)·DS4), so the private rows stay DS4 vec4 at
+// any head dim. Invocation tid is lane tid / R of row slot tid % R (R = WG / S slots, each with
+// rows r and r + R): a lane is uniform across neighbouring invocations, so tile reads stay
+// broadcasts. Lanes meet in workgroup memory (`part`) once per tile to sum their partial dot
+// products; the partials go straight there, not through a dynamically indexed private array
+// (which llvmpipe compiles slowly).
+override SPLIT: bool = false;
+override PARTN: u32 = 1u;  // WG · (keys or queries per tile) when SPLIT, else 1
+var<workgroup> part: array<LanePart, PARTN>;
+
+// Lanes per row S: 1, or with SPLIT the least power of two whose lanes of DS4 vec4 hold p.D
 // (attention.ts rowKernelLayout computes the same, for the grid). Uniform: p is a uniform.
 fn rowLanes() -> u32 {
-  if (LANES != 0u) { return LANES; }
+  if (!SPLIT) { return 1u; }
   var s = 1u;
   while (s * DS4 * 4u < p.D) { s *= 2u; }
   return s;
 }
 
+// This invocation's row slot and its lane's first vec4 of the row.
+fn rowSlot(tid: u32) -> u32 { return select(tid, tid % (WG / rowLanes()), SPLIT); }
+fn laneStart(tid: u32) -> u32 { return select(0u, (tid / (WG / rowLanes())) * DS4, SPLIT); }
+
 // Real vec4 of the row in the lane starting at vec4 d0 (0 for a lane wholly past D).
-fn laneVec4s(D4: u32, d0: u32) -> u32 { return min(DS4, max(D4, d0) - d0); }
+fn laneVec4s(D4: u32, d0: u32) -> u32 { return select(D4, min(DS4, max(D4, d0) - d0), SPLIT); }
+
+// Sum over row slot r's lanes, in lane order, of their partials for tile entry j (written to
+// part[j·WG + tid] before a workgroupBarrier): every lane gets the same sum.
+fn laneSum(j: u32, r: u32) -> LanePart {
+  let S = rowLanes();
+  let R = WG / S;
+  var s = part[j * WG + r];
+  for (var l = 1u; l < S; l++) { s += part[j * WG + l * R + r]; }
+  return s;
+}
 
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {
   return (x.x + x.y) + (x.z + x.w);
-}
-
-const NMAX: u32 = 32u;         // private slots for a tile's keys (queries): BC (BR) <= NMAX
-
-// x[j], j < n: this lane's partial sums for the tile's entry j, replaced by their sum over the
-// row's S lanes in lane order (so every lane holds the same sum; nothing to do when S == 1).
-// Call from uniform control flow with every invocation and the same n.
-fn laneSums(x: ptr<function, array<vec4<f32>, NMAX>>, n: u32, tid: u32, r: u32) {
-  let S = rowLanes();
-  let R = WG / S;
-  if (S == 1u) { return; }
-  for (var j = 0u; j < n; j++) { part[j * WG + tid] = (*x)[j]; }
-  workgroupBarrier();
-  for (var j = 0u; j < n; j++) {
-    var s = part[j * WG + r];
-    for (var l = 1u; l < S; l++) { s += part[j * WG + l * R + r]; }
-    (*x)[j] = s;
-  }
 }
 
 // (P, dS) of one (query, key) pair in the backward row kernels, from q·k·scale (sc) and

@@ -58,8 +58,10 @@ export const ATTENTION_MAX_D = 256;
 // one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
 // costs a long cold compile on llvmpipe.
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
-const ROWS_NMAX = 32; // const NMAX in lib/attention_rows.wgsl
-const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats)
+const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
+const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats; const D4MAX in lib/attention_rows.wgsl)
+const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
+const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 /** Whether the row kernels serve head dim D (else the general tile kernels do). */
 export function attentionUsesRowKernels(D: number): boolean {
@@ -75,9 +77,9 @@ export interface RowLayout {
   R: number;
   DMAX: number;
   tile: number;
-  /** Workgroup vec4 slots for the lanes' partial sums (1 for whole rows: none used). */
+  /** Workgroup slots for the lanes' partial sums (1 for whole rows: none used). */
   PARTN: number;
-  /** Rows split across lanes: the shared pipeline for head dims past 64. */
+  /** Rows split across lanes: the shared pipeline for head dims past 64 (override SPLIT). */
   split: boolean;
 }
 
@@ -85,9 +87,9 @@ export interface RowLayout {
  * The row kernels' layout for head dim D: whole rows (S = 1) up to D = 64, else S lanes of
  * LANE_VEC4 vec4 (the least power of two that holds D, as lib/attention_rows.wgsl rowLanes) in a
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
- * the lane sums within 16 KiB.
+ * the lane sums (`partWords` words per lane and entry) within 16 KiB.
  */
-export function rowKernelLayout(D: number, arrays: number): RowLayout {
+export function rowKernelLayout(D: number, arrays: number, partWords = 4): RowLayout {
   const split = D > ROWS_WHOLE_D;
   const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
   const DS4 = split ? LANE_VEC4 : DMAX / 4;
@@ -96,23 +98,20 @@ export function rowKernelLayout(D: number, arrays: number): RowLayout {
   const WG = split ? 64 : 32;
   for (const n of [32, 16, 8, 4]) {
     const PARTN = split ? n * WG : 1;
-    if (n <= ROWS_NMAX && arrays * n * DMAX + 3 * n + 2 + 4 * PARTN <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, PARTN, split };
+    const words = arrays * n * DMAX + 3 * n + 2 + (split ? partWords * PARTN : 0);
+    if (n <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, PARTN, split };
   }
   throw new Error(`attention: no row tile fits head dim ${D}`);
 }
 
-const d4maxLines = new Map<number, string>();
-/** A row kernel's module: its libraries (K/V tile too for the query-row kernels) and its private row length `const D4MAX`. */
-function rowShader(main: string, L: RowLayout, keyRows: boolean): string {
-  let line = d4maxLines.get(L.DS4);
-  if (!line) d4maxLines.set(L.DS4, (line = `const D4MAX: u32 = ${L.DS4}u;`)); // one string per length: composeShader memoizes on its parts
-  const libs = [WGSL_LIB.window, WGSL_LIB.segments, line, WGSL_LIB.attentionRows];
-  return composeShader(keyRows ? [...libs, WGSL_LIB.attentionKeyRows] : libs, main);
-}
-
-/** Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR for Q/dout tiles). */
+/**
+ * Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR
+ * for Q/dout tiles). Whole rows pass only what main's whole-row kernels took, so their
+ * pipelines are the plain whole-row code (SPLIT defaults to false).
+ */
 function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  return { WG: L.WG, DS4: L.DS4, LANES: L.split ? 0 : 1, DMAX: L.DMAX, PARTN: L.PARTN, [tileName]: L.tile };
+  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile };
+  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN } : c;
 }
 
 /**
@@ -234,8 +233,8 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = rowKernelLayout(D, 2);
-    const pipeline = ctx.pipeline(rowShader(forwardRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
+    const L = rowKernelLayout(D, 2, 2); // lane sums: vec2 scores
+    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
@@ -285,14 +284,14 @@ export function attentionBackward(
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
   const L = rows ? rowKernelLayout(D, 2) : null;
-  // Dl summed in the row kernels' order (per lane slice) where they compute dout·v.
-  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, SLICE4: L?.DS4 ?? 1 }, label: 'attention_backward_stats' });
+  // Dl summed in the row kernels' order (per lane slice when rows split) where they compute dout·v.
+  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, ...(L?.split ? { SLICE4: L.DS4 } : {}) }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
   if (L) {
-    const dqPipe = ctx.pipeline(rowShader(dqRowsCode, L, true), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
+    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
     rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
-    const dkdvPipe = ctx.pipeline(rowShader(dkdvRowsCode, L, false), { constants: rowConstants(L, 'BR'), label: 'attention_backward_dkdv_rows' });
+    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: rowConstants(L, 'BR'), label: 'attention_backward_dkdv_rows' });
     rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
