@@ -12,11 +12,11 @@
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/(2·R)), H, B). Two rows' q, dout and dq (q0+r, q0+r+R) live in private memory,
 // split across the slot's S lanes; K/V tiles of BC keys stream through workgroup memory, read as
-// broadcasts (see attention_forward_rows). Workgroup memory: 2·BC·DMAX + BC + 2 words, plus
-// 4·PARTN for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
+// broadcasts (see attention_forward_rows). Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus
+// 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
 // (see attention_forward).
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile
+override BC: u32 = 16;    // keys per tile at DMAX (tileKeys() <= KMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 alias LanePart = vec4<f32>; // a lane's partial (q·k A, q·k B, dout·v A, dout·v B) of one key
@@ -65,24 +65,25 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let stB = stats[(b * H + h) * T + tB];
   let kEnd = min(T, q0 + 2u * R);
   // Key tiles before the segment or the window of the block's first row are skipped.
-  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
-  for (var k0 = kStart; k0 < kEnd; k0 += BC) {
+  let NK = tileKeys(); let KW = keyRowVec4s(); // keys per tile, vec4 per key row
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;
+  for (var k0 = kStart; k0 < kEnd; k0 += NK) {
     workgroupBarrier();
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
-    let nj = min(BC, kEnd - k0);
+    let nj = min(NK, kEnd - k0);
     if (SPLIT) {
-      for (var j = 0u; j < nj; j++) { part[j * WG + tid] = keyDots(j, d0, &qA, &qB, &oA, &oB); }
+      for (var j = 0u; j < nj; j++) { part[j * WG + tid] = keyDots(j, KW, d0, &qA, &qB, &oA, &oB); }
       workgroupBarrier();
     }
     for (var j = 0u; j < nj; j++) {
       var x: vec4<f32>;
-      if (SPLIT) { x = laneSum(j, r); } else { x = keyDots(j, d0, &qA, &qB, &oA, &oB); }
+      if (SPLIT) { x = laneSum(j, r); } else { x = keyDots(j, KW, d0, &qA, &qB, &oA, &oB); }
       let s = k0 + j;
       let dsA = vec4<f32>(rowProbGrad(x.x, x.z, stA, inWindow(tA, s, p.window) && segk[j] == segA).y);
       let dsB = vec4<f32>(rowProbGrad(x.y, x.w, stB, inWindow(tB, s, p.window) && segk[j] == segB).y);
       for (var d = 0u; d < DS4; d++) {
-        let kk = ks[j * DM4 + d0 + d];
+        let kk = ks[j * KW + d0 + d];
         aA[d] = fma(dsA, kk, aA[d]);
         aB[d] = fma(dsB, kk, aB[d]);
       }
@@ -98,13 +99,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
 }
 
 // (q·k A, q·k B, dout·v A, dout·v B) of the tile's key j over this lane's vec4 of the rows.
-fn keyDots(j: u32, d0: u32, qA: ptr<function, array<vec4<f32>, D4MAX>>, qB: ptr<function, array<vec4<f32>, D4MAX>>,
+fn keyDots(j: u32, KW: u32, d0: u32, qA: ptr<function, array<vec4<f32>, D4MAX>>, qB: ptr<function, array<vec4<f32>, D4MAX>>,
            oA: ptr<function, array<vec4<f32>, D4MAX>>, oB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
   var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
   var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
   for (var d = 0u; d < DS4; d++) {
-    let kk = ks[j * DM4 + d0 + d];
-    let vv = vs[j * DM4 + d0 + d];
+    let kk = ks[j * KW + d0 + d];
+    let vv = vs[j * KW + d0 + d];
     sA = fma((*qA)[d], kk, sA); sB = fma((*qB)[d], kk, sB);
     pA = fma((*oA)[d], vv, pA); pB = fma((*oB)[d], vv, pB);
   }

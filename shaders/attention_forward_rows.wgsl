@@ -16,9 +16,9 @@
 // same time (a broadcast, not a gather, on software adapters; two rows per slot halve those
 // reads per FMA, ~1.5x on llvmpipe). Every lane of a slot computes the same scores (partial
 // dot products summed by laneSum), so they agree on the online softmax.
-// Workgroup memory: 2·BC·DMAX + BC + 2 words, plus 2·PARTN for the lane sums.
+// Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus 2·PARTN (KMAX·WG) for the lane sums.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile (<= BCMAX)
+override BC: u32 = 16;    // keys per tile at DMAX (tileKeys() <= KMAX at p.D) at DMAX (tileKeys() <= KMAX <= BCMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 const BCMAX: u32 = 32u;   // private score slots
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
@@ -66,16 +66,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
 
   let kEnd = min(T, q0 + 2u * R);
   // Key tiles before the segment or the window of the block's first row are skipped.
-  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / BC) * BC;
-  for (var k0 = kStart; k0 < kEnd; k0 += BC) {
+  let NK = tileKeys(); let KW = keyRowVec4s(); // keys per tile, vec4 per key row
+  let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;
+  for (var k0 = kStart; k0 < kEnd; k0 += NK) {
     workgroupBarrier();
     loadKeyRows(b, k0, kh, T, KVH, D4, tid);
     workgroupBarrier();
-    let nj = min(BC, kEnd - k0);
+    let nj = min(NK, kEnd - k0);
     var mNew = m;
     for (var j = 0u; j < nj; j++) {
       var dA = vec4<f32>(0.0); var dB = vec4<f32>(0.0);
-      for (var d = 0u; d < DS4; d++) { let kk = ks[j * DM4 + d0 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
+      for (var d = 0u; d < DS4; d++) { let kk = ks[j * KW + d0 + d]; dA = fma(qA[d], kk, dA); dB = fma(qB[d], kk, dB); }
       let x = vec2<f32>(hsum4(dA), hsum4(dB));
       if (SPLIT) { part[j * WG + tid] = x; } else {
         let y = maskScores(x, k0 + j, tA, tB, segk[j] == segA, segk[j] == segB);
@@ -96,7 +97,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let x = sc[j];
       let pr = select(vec2<f32>(0.0), exp(x - mNew), x > vec2<f32>(-1e29));
       l += pr;
-      for (var d = 0u; d < DS4; d++) { let vv = vs[j * DM4 + d0 + d]; aA[d] = fma(vec4<f32>(pr.x), vv, aA[d]); aB[d] = fma(vec4<f32>(pr.y), vv, aB[d]); }
+      for (var d = 0u; d < DS4; d++) { let vv = vs[j * KW + d0 + d]; aA[d] = fma(vec4<f32>(pr.x), vv, aA[d]); aB[d] = fma(vec4<f32>(pr.y), vv, aB[d]); }
     }
     m = mNew;
   }

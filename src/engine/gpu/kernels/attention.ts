@@ -77,6 +77,8 @@ export interface RowLayout {
   R: number;
   DMAX: number;
   tile: number;
+  /** Most keys (queries) a tile holds: `tile`, or more for split head dims below DMAX (override KMAX). */
+  KMAX: number;
   /** Workgroup slots for the lanes' partial sums (1 for whole rows: none used). */
   PARTN: number;
   /** Rows split across lanes: the shared pipeline for head dims past 64 (override SPLIT). */
@@ -87,9 +89,11 @@ export interface RowLayout {
  * The row kernels' layout for head dim D: whole rows (S = 1) up to D = 64, else S lanes of
  * LANE_VEC4 vec4 (the least power of two that holds D, as lib/attention_rows.wgsl rowLanes) in a
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
- * the lane sums (`partWords` words per lane and entry) within 16 KiB.
+ * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` (the K/V tile
+ * of lib/attention_key_rows) a split tile holds up to KMAX keys of the smallest split head dim,
+ * where the lane sums leave room.
  */
-export function rowKernelLayout(D: number, arrays: number, partWords = 4): RowLayout {
+export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false): RowLayout {
   const split = D > ROWS_WHOLE_D;
   const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
   const DS4 = split ? LANE_VEC4 : DMAX / 4;
@@ -97,9 +101,12 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4): RowLa
   while (S * DS4 * 4 < D) S *= 2;
   const WG = split ? 64 : 32;
   for (const n of [32, 16, 8, 4]) {
-    const PARTN = split ? n * WG : 1;
-    const words = arrays * n * DMAX + 3 * n + 2 + (split ? partWords * PARTN : 0);
-    if (n <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, PARTN, split };
+    const packMax = split && packs ? DMAX / (2 * DS4 * 4) : 1; // keys per DMAX row at S = 2
+    for (let KMAX = n * packMax; KMAX >= n; KMAX /= 2) {
+      const PARTN = split ? KMAX * WG : 1;
+      const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
+      if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
+    }
   }
   throw new Error(`attention: no row tile fits head dim ${D}`);
 }
@@ -111,7 +118,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4): RowLa
  */
 function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
   const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile };
-  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN } : c;
+  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
 }
 
 /**
@@ -233,7 +240,7 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = rowKernelLayout(D, 2, 2); // lane sums: vec2 scores
+    const L = rowKernelLayout(D, 2, 2, true); // lane sums: vec2 scores
     const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
