@@ -15,10 +15,11 @@
 // Grid: (ceil(T/(2·R)), KVH, B). Two keys' k, v, dk, dv rows (k0+r, k0+r+R) live in private memory,
 // split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
 // read as broadcasts. Each Q/dout tile load serves the slot's two keys and all 2·R keys of the
-// block. Workgroup memory: 2·BR·DMAX + 3·BR + 2 words, plus 4·PARTN for the lane sums (SPLIT).
+// block. Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
 // Query tiles after the segment of the block's last key are skipped.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R keys per workgroup
-override BR: u32 = 16;    // queries per tile
+override BR: u32 = 16;    // queries per tile at DMAX (tileRows(BR) <= KMAX at p.D)
+override KMAX: u32 = BR;  // most queries a tile holds: BR, or with SPLIT up to BR·DM4 / (2·DS4)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 alias LanePart = vec4<f32>; // a lane's partial (k·q A, k·q B, v·dout A, v·dout B) of one query
@@ -37,8 +38,8 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u3
 
 var<workgroup> qs: array<vec4<f32>, BR * DMAX / 4u>;
 var<workgroup> dos: array<vec4<f32>, BR * DMAX / 4u>;
-var<workgroup> strow: array<vec2<f32>, BR>; // (lse, Dl) per query of the tile
-var<workgroup> segq: array<u32, BR>;
+var<workgroup> strow: array<vec2<f32>, KMAX>; // (lse, Dl) per query of the tile
+var<workgroup> segq: array<u32, KMAX>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -72,16 +73,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   }
   let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
-  let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
+  let NQ = tileRows(BR); let QW = tileRowVec4s(); // queries per tile, vec4 per query row
+  let qStart = (k0 / NQ) * NQ; // causal: no query before the block's first key
   // Query tiles past the segment or the window of the block's last key are skipped.
   let kLast = min(k0 + 2u * R, T) - 1u;
   let qEnd = min(segmentEnd(b, kLast, T, tid), kLast + p.window);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
-    for (var q0 = qStart; q0 < qEnd; q0 += BR) {
+    for (var q0 = qStart; q0 < qEnd; q0 += NQ) {
       workgroupBarrier();
-      for (var e = tid; e < BR * DM4; e += WG) {
-        let t = q0 + e / DM4;
-        let d = e % DM4;
+      for (var e = tid; e < NQ * QW; e += WG) {
+        let t = q0 + e / QW;
+        let d = e % QW;
         var qq = vec4<f32>(0.0);
         var oo = vec4<f32>(0.0);
         if (t < T && d < D4) {
@@ -92,21 +94,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         qs[e] = qq;
         dos[e] = oo;
       }
-      for (var i = tid; i < BR; i += WG) {
+      for (var i = tid; i < NQ; i += WG) {
         let t = q0 + i;
         let tcl = min(t, T - 1u);
         segq[i] = select(0xffffffffu, seg[b * T + tcl], t < T);
         strow[i] = select(vec2<f32>(0.0), stats[(b * H + h) * T + tcl], t < T);
       }
       workgroupBarrier();
-      let ni = min(BR, qEnd - q0);
+      let ni = min(NQ, qEnd - q0);
       if (SPLIT) {
-        for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, d0, &kA, &kB, &vA, &vB); }
+        for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
         workgroupBarrier();
       }
       for (var i = 0u; i < ni; i++) {
         var x: vec4<f32>;
-        if (SPLIT) { x = laneSum(i, r); } else { x = queryDots(i, d0, &kA, &kB, &vA, &vB); }
+        if (SPLIT) { x = laneSum(i, r); } else { x = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
         let st = strow[i];
         let t = q0 + i;
         let gA = rowProbGrad(x.x, x.z, st, inWindow(t, sA, p.window) && segq[i] == segA);
@@ -115,8 +117,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         let dsA = vec4<f32>(gA.y);
         let dsB = vec4<f32>(gB.y);
         for (var d = 0u; d < DS4; d++) {
-          let qq = qs[i * DM4 + d0 + d];
-          let oo = dos[i * DM4 + d0 + d];
+          let qq = qs[i * QW + d0 + d];
+          let oo = dos[i * QW + d0 + d];
           gvA[d] = fma(vec4<f32>(prA), oo, gvA[d]); gvB[d] = fma(vec4<f32>(prB), oo, gvB[d]);
           gkA[d] = fma(dsA, qq, gkA[d]); gkB[d] = fma(dsB, qq, gkB[d]);
         }
@@ -133,13 +135,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
 }
 
 // (k·q A, k·q B, v·dout A, v·dout B) of the tile's query i over this lane's vec4 of the rows.
-fn queryDots(i: u32, d0: u32, kA: ptr<function, array<vec4<f32>, D4MAX>>, kB: ptr<function, array<vec4<f32>, D4MAX>>,
+fn queryDots(i: u32, QW: u32, d0: u32, kA: ptr<function, array<vec4<f32>, D4MAX>>, kB: ptr<function, array<vec4<f32>, D4MAX>>,
              vA: ptr<function, array<vec4<f32>, D4MAX>>, vB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
   var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
   var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
   for (var d = 0u; d < DS4; d++) {
-    let qq = qs[i * DM4 + d0 + d];
-    let oo = dos[i * DM4 + d0 + d];
+    let qq = qs[i * QW + d0 + d];
+    let oo = dos[i * QW + d0 + d];
     cA = fma((*kA)[d], qq, cA); cB = fma((*kB)[d], qq, cB);
     pA = fma((*vA)[d], oo, pA); pB = fma((*vB)[d], oo, pB);
   }

@@ -16,7 +16,7 @@
 // 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
 // (see attention_forward).
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile at DMAX (tileKeys() <= KMAX at p.D)
+override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 alias LanePart = vec4<f32>; // a lane's partial (q·k A, q·k B, dout·v A, dout·v B) of one key
@@ -65,7 +65,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let stB = stats[(b * H + h) * T + tB];
   let kEnd = min(T, q0 + 2u * R);
   // Key tiles before the segment or the window of the block's first row are skipped.
-  let NK = tileKeys(); let KW = keyRowVec4s(); // keys per tile, vec4 per key row
+  let NK = tileRows(BC); let KW = tileRowVec4s(); // keys per tile, vec4 per key row
   let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;
   for (var k0 = kStart; k0 < kEnd; k0 += NK) {
     workgroupBarrier();

@@ -1,7 +1,7 @@
 // lib/attention_rows: what the row kernels (attention_forward_rows, attention_backward_dq_rows,
 // attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the private
 // row length, the split of a row across lanes, and the reductions of their vec4 dot-product
-// accumulators. The kernel declares `override WG, DMAX`, `alias LanePart` (what a lane sums per
+// accumulators. The kernel declares `override WG, DMAX, KMAX`, `alias LanePart` (what a lane sums per
 // tile entry) and the uniform p (p.D).
 const D4MAX: u32 = 16u;   // private row length in vec4: 64 floats per invocation
 // Loops run to the constant DS4 (rows zero-padded past D) so the compiler can unroll them
@@ -37,6 +37,14 @@ fn laneStart(tid: u32) -> u32 { return select(0u, (tid / (WG / rowLanes())) * DS
 
 // Real vec4 of the row in the lane starting at vec4 d0 (0 for a lane wholly past D).
 fn laneVec4s(D4: u32, d0: u32) -> u32 { return select(D4, min(DS4, max(D4, d0) - d0), SPLIT); }
+
+// Vec4 per row in a workgroup tile (K/V or Q/dout): DM4, or with SPLIT the lanes' span S·DS4
+// of head dim p.D, so head dims below DMAX pack more rows into the same memory (D = 128: twice
+// D = 256's, as far as the kernel's `override KMAX`, which the launcher sizes so the lane sums
+// fit too).
+fn tileRowVec4s() -> u32 { return select(DM4, rowLanes() * DS4, SPLIT); }
+// Rows per tile for a tile of n rows at DMAX.
+fn tileRows(n: u32) -> u32 { return select(n, min(KMAX, n * DM4 / tileRowVec4s()), SPLIT); }
 
 // Sum over row slot r's lanes, in lane order, of their partials for tile entry j (written to
 // part[j·WG + tid] before a workgroupBarrier): every lane gets the same sum.

@@ -208,9 +208,9 @@ describe('attention tiles', () => {
     // pipeline): 2 lanes up to 128, 4 up to 256 (3 would not divide the workgroup).
     const shared = { DS4: 16, WG: 64, DMAX: 256, tile: 4, split: true };
     for (const [D, S] of [[68, 2], [128, 2], [132, 4], [200, 4], [256, 4]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
-    // The forward's K/V tile (vec2 lane sums) packs twice the keys at S = 2 (rows of 128 floats);
-    // dq's vec4 lane sums leave no room for that.
+    // Packed tiles hold twice the rows at S = 2 (rows of 128 floats): the forward's vec2 lane
+    // sums leave room at 64 invocations, the backward's vec4 ones at 32.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
-    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, KMAX: 4, PARTN: 4 * 64 });
+    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, WG: 32, R: 16, KMAX: 8, PARTN: 8 * 32 });
   });
 });

@@ -89,9 +89,9 @@ export interface RowLayout {
  * The row kernels' layout for head dim D: whole rows (S = 1) up to D = 64, else S lanes of
  * LANE_VEC4 vec4 (the least power of two that holds D, as lib/attention_rows.wgsl rowLanes) in a
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
- * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` (the K/V tile
- * of lib/attention_key_rows) a split tile holds up to KMAX keys of the smallest split head dim,
- * where the lane sums leave room.
+ * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` a split tile
+ * holds up to KMAX rows of the smallest split head dim (lib/attention_rows tileRows), where the
+ * lane sums leave room.
  */
 export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false): RowLayout {
   const split = D > ROWS_WHOLE_D;
@@ -99,13 +99,15 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
   const DS4 = split ? LANE_VEC4 : DMAX / 4;
   let S = 1;
   while (S * DS4 * 4 < D) S *= 2;
-  const WG = split ? 64 : 32;
   for (const n of [32, 16, 8, 4]) {
-    const packMax = split && packs ? DMAX / (2 * DS4 * 4) : 1; // keys per DMAX row at S = 2
+    const packMax = split && packs ? DMAX / (2 * DS4 * 4) : 1; // rows per DMAX row at S = 2
     for (let KMAX = n * packMax; KMAX >= n; KMAX /= 2) {
-      const PARTN = split ? KMAX * WG : 1;
-      const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
-      if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
+      // Split rows: 64 invocations, or 32 where that leaves room for the lane sums of a packed tile.
+      for (const WG of split ? [64, 32] : [32]) {
+        const PARTN = split ? KMAX * WG : 1;
+        const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
+        if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
+      }
     }
   }
   throw new Error(`attention: no row tile fits head dim ${D}`);
@@ -290,7 +292,7 @@ export function attentionBackward(
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const L = rows ? rowKernelLayout(D, 2) : null;
+  const L = rows ? rowKernelLayout(D, 2, 4, true) : null;
   // Dl summed in the row kernels' order (per lane slice when rows split) where they compute dout·v.
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, ...(L?.split ? { SLICE4: L.DS4 } : {}) }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
