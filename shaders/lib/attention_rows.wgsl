@@ -1,8 +1,8 @@
 // lib/attention_rows: what the row kernels (attention_forward_rows, attention_backward_dq_rows,
 // attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the private
 // row length, the split of a row across lanes, and the reductions of their vec4 dot-product
-// accumulators. The kernel declares `override WG, DMAX, KMAX`, `alias LanePart` (what a lane sums per
-// tile entry) and the uniform p (p.D).
+// accumulators. The kernel declares `override WG, DMAX`, `alias LanePart` (what a lane sums per
+// tile entry) and the uniform p (p.D); it or lib/attention_key_rows declares `override KMAX`.
 const D4MAX: u32 = 16u;   // private row length in vec4: 64 floats per invocation
 // Loops run to the constant DS4 (rows zero-padded past D) so the compiler can unroll them
 // and keep the private rows in registers.
@@ -14,12 +14,13 @@ override DS4: u32 = DM4;  // vec4 of a row per invocation (<= D4MAX)
 // SPLIT true (the one pipeline set for D in (64, 256]): a row is split across S lanes
 // (invocations): lane l owns the vec4s [l·DS4, (l+1)·DS4), so the private rows stay DS4 vec4 at
 // any head dim. Invocation tid is lane tid / R of row slot tid % R (R = WG / S slots, each with
-// rows r and r + R): a lane is uniform across neighbouring invocations, so tile reads stay
-// broadcasts. Lanes meet in workgroup memory (`part`) once per tile to sum their partial dot
+// rows r and r + R): a lane's tile reads hit one address across runs of R neighbouring
+// invocations (llvmpipe's compiler cannot prove that and emits gathers, likely why the split
+// pipelines cost more to compile than the whole-row ones). Lanes meet in workgroup memory (`part`) once per tile to sum their partial dot
 // products; the partials go straight there, not through a dynamically indexed private array
 // (which llvmpipe compiles slowly).
 override SPLIT: bool = false;
-override PARTN: u32 = 1u;  // WG · (keys or queries per tile) when SPLIT, else 1
+override PARTN: u32 = 1u;  // WG · KMAX when SPLIT, else 1
 var<workgroup> part: array<LanePart, PARTN>;
 
 // Lanes per row S: 1, or with SPLIT the least power of two whose lanes of DS4 vec4 hold p.D
