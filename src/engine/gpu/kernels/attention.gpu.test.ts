@@ -132,15 +132,15 @@ describe('attention forward + backward vs float64 reference', () => {
 });
 
 // Rows split across lanes at head dims that leave a lane's slice short of D or wholly past it
-// (class 256, 4 lanes of 16 vec4: D = 200 ends inside lane 3, D = 144 inside lane 2 and lane 3
-// holds padding only), with GQA, packing, windows and a given scale.
+// (class 256, 8 lanes of 8 vec4: D = 200 ends inside lane 6 and lane 7 holds padding only,
+// D = 144 ends inside lane 4 and lanes 5-7 hold padding only), with GQA, packing, windows and a given scale.
 describe('attention row kernels with rows split across lanes vs float64 reference', () => {
   const split: Case[] = [
     { B: 2, T: 70, H: 4, KVH: 2, D: 200, seg: 'padded' },
     { B: 1, T: 130, H: 4, KVH: 2, D: 144, seg: 'packed', window: 20, scale: 0.2 },
   ];
   it.each(split)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window', async (c) => {
-    expect(rowKernelLayout(c.D, 2).S).toBe(4);
+    expect(rowKernelLayout(c.D, 2).S).toBe(8);
     const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
     expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
     expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
@@ -204,13 +204,13 @@ describe('attention tiles', () => {
       if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
     expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
-    // Past 64, rows split so each lane holds 64 floats, as at D = 64, in one layout but for S (one
-    // pipeline): 2 lanes up to 128, 4 up to 256 (3 would not divide the workgroup).
-    const shared = { DS4: 16, WG: 64, DMAX: 256, tile: 4, split: true };
-    for (const [D, S] of [[68, 2], [128, 2], [132, 4], [200, 4], [256, 4]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
-    // Packed tiles hold twice the rows at S = 2 (rows of 128 floats): the forward's vec2 lane
+    // Past 64, rows split so each lane holds 32 floats (compiles far faster than 64 on llvmpipe),
+    // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
+    const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
+    for (const [D, S] of [[68, 4], [128, 4], [132, 8], [200, 8], [256, 8]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
+    // Packed tiles hold twice the rows at S = 4 (rows of 128 floats): the forward's vec2 lane
     // sums leave room at 64 invocations, the backward's vec4 ones at 32.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
-    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, WG: 32, R: 16, KMAX: 8, PARTN: 8 * 32 });
+    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, WG: 32, R: 8, KMAX: 8, PARTN: 8 * 32 });
   });
 });

@@ -54,12 +54,12 @@ export const ATTENTION_MAX_D = 256;
 // Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
 // memory. ~10x the tile kernels on llvmpipe. Head dims past 64 split a row across S lanes
-// (invocations) of LANE_VEC4 vec4 each, so the private rows stay as small as at D = 64; they share
+// (invocations) of LANE_VEC4 vec4 each, so the private rows stay smaller than at D = 64; they share
 // one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
 // costs a long cold compile on llvmpipe.
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
 const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
-const LANE_VEC4 = 16; // vec4 of a row per lane when rows are split (64 floats; const D4MAX in lib/attention_rows.wgsl)
+const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
 const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
 const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
@@ -100,7 +100,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
   let S = 1;
   while (S * DS4 * 4 < D) S *= 2;
   for (const n of [32, 16, 8, 4]) {
-    const packMax = split && packs ? DMAX / (2 * DS4 * 4) : 1; // rows per DMAX row at S = 2
+    const packMax = split && packs ? DMAX / (4 * DS4 * 4) : 1; // rows per DMAX row at the fewest split lanes (4)
     for (let KMAX = n * packMax; KMAX >= n; KMAX /= 2) {
       // Split rows: 64 invocations, or 32 where that leaves room for the lane sums of a packed tile.
       for (const WG of split ? [64, 32] : [32]) {
