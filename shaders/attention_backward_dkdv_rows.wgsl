@@ -1,6 +1,6 @@
 // attention_backward_dkdv_rows: dk and dv of causal grouped-query attention, flash-attention-2
-// style, two key rows per invocation (the fast path for D <= 64, D % 4 == 0). A workgroup owns
-// 2·WG keys of one kv head and loops over every query head of its group and every query tile
+// style, two key rows per row slot (the fast path for D % 4 == 0, D <= 256). A workgroup owns
+// 2·R keys of one kv head and loops over every query head of its group and every query tile
 // that can see them, so GQA sums need no atomics.
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
@@ -11,13 +11,18 @@
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DM4, rowProbGrad).
-// Grid: (ceil(T/(2·WG)), KVH, B). Two keys' k, v, dk, dv rows (k0+tid, k0+tid+WG) live in private memory; Q/dout tiles of BR
-// queries stream through workgroup memory, read as broadcasts. Workgroup memory:
-// 2·BR·DMAX + 3·BR + 2 words. Query tiles after the segment of the block's last key are skipped.
-override WG: u32 = 32;    // invocations; 2·WG keys per workgroup
-override BR: u32 = 16;    // queries per tile
-override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= DMAX <= 4·D4MAX)
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad).
+// Grid: (ceil(T/(2·R)), KVH, B). Two keys' k, v, dk, dv rows (k0+r, k0+r+R) live in private memory,
+// split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
+// read as broadcasts. Each Q/dout tile load serves the slot's two keys and all 2·R keys of the
+// block. Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
+// Query tiles after the segment of the block's last key are skipped.
+override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R keys per workgroup
+override BR: u32 = 16;    // queries per tile at DMAX (tileRows(BR) <= KMAX at p.D)
+override KMAX: u32 = BR;  // most queries a tile holds: BR, or with SPLIT up to BR·DM4 / (2·DS4)
+override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
+
+alias LanePart = vec4<f32>; // a lane's partial (k·q A, k·q B, v·dout A, v·dout B) of one query
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -33,47 +38,52 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u3
 
 var<workgroup> qs: array<vec4<f32>, BR * DMAX / 4u>;
 var<workgroup> dos: array<vec4<f32>, BR * DMAX / 4u>;
-var<workgroup> strow: array<vec2<f32>, BR>; // (lse, Dl) per query of the tile
-var<workgroup> segq: array<u32, BR>;
+var<workgroup> strow: array<vec2<f32>, KMAX>; // (lse, Dl) per query of the tile
+var<workgroup> segq: array<u32, KMAX>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
-  let k0 = wid.x * 2u * WG;
+  let R = WG / rowLanes();   // row slots
+  let k0 = wid.x * 2u * R;
   let kh = wid.y;
   let b = wid.z;
   let group = H / KVH;
-  // Two key rows per invocation (tid and tid + WG): each broadcast Q/dout element feeds both.
-  let sA = min(k0 + tid, T - 1u); // keys past T compute a copy of the last key and write nothing
-  let sB = min(k0 + tid + WG, T - 1u);
+  let r = rowSlot(tid);
+  let d0 = laneStart(tid);
+  // Two key rows per slot (r and r + R): each broadcast Q/dout element feeds both.
+  let sA = min(k0 + r, T - 1u); // keys past T compute a copy of the last key and write nothing
+  let sB = min(k0 + r + R, T - 1u);
   var kA: array<vec4<f32>, D4MAX>; var kB: array<vec4<f32>, D4MAX>;  // k rows, pre-scaled
   var vA: array<vec4<f32>, D4MAX>; var vB: array<vec4<f32>, D4MAX>;
   var gkA: array<vec4<f32>, D4MAX>; var gkB: array<vec4<f32>, D4MAX>;
   var gvA: array<vec4<f32>, D4MAX>; var gvB: array<vec4<f32>, D4MAX>;
   let kbA = ((b * T + sA) * KVH + kh) * D4;
   let kbB = ((b * T + sB) * KVH + kh) * D4;
-  for (var d = 0u; d < DM4; d++) {
-    let dc = min(d, D4 - 1u);
-    kA[d] = select(vec4<f32>(0.0), k[kbA + dc] * p.scale, d < D4);
-    kB[d] = select(vec4<f32>(0.0), k[kbB + dc] * p.scale, d < D4);
-    vA[d] = select(vec4<f32>(0.0), v[kbA + dc], d < D4);
-    vB[d] = select(vec4<f32>(0.0), v[kbB + dc], d < D4);
+  for (var d = 0u; d < DS4; d++) {
+    let dc = min(d0 + d, D4 - 1u);
+    let live = d0 + d < D4;
+    kA[d] = select(vec4<f32>(0.0), k[kbA + dc] * p.scale, live);
+    kB[d] = select(vec4<f32>(0.0), k[kbB + dc] * p.scale, live);
+    vA[d] = select(vec4<f32>(0.0), v[kbA + dc], live);
+    vB[d] = select(vec4<f32>(0.0), v[kbB + dc], live);
     gkA[d] = vec4<f32>(0.0); gkB[d] = vec4<f32>(0.0);
     gvA[d] = vec4<f32>(0.0); gvB[d] = vec4<f32>(0.0);
   }
   let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
-  let qStart = (k0 / BR) * BR; // causal: no query before the block's first key
+  let NQ = tileRows(BR); let QW = tileRowVec4s(); // queries per tile, vec4 per query row
+  let qStart = (k0 / NQ) * NQ; // causal: no query before the block's first key
   // Query tiles past the segment or the window of the block's last key are skipped.
-  let kLast = min(k0 + 2u * WG, T) - 1u;
+  let kLast = min(k0 + 2u * R, T) - 1u;
   let qEnd = min(segmentEnd(b, kLast, T, tid), kLast + p.window);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
-    for (var q0 = qStart; q0 < qEnd; q0 += BR) {
+    for (var q0 = qStart; q0 < qEnd; q0 += NQ) {
       workgroupBarrier();
-      for (var e = tid; e < BR * DM4; e += WG) {
-        let t = q0 + e / DM4;
-        let d = e % DM4;
+      for (var e = tid; e < NQ * QW; e += WG) {
+        let t = q0 + e / QW;
+        let d = e % QW;
         var qq = vec4<f32>(0.0);
         var oo = vec4<f32>(0.0);
         if (t < T && d < D4) {
@@ -84,43 +94,56 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         qs[e] = qq;
         dos[e] = oo;
       }
-      for (var i = tid; i < BR; i += WG) {
+      for (var i = tid; i < NQ; i += WG) {
         let t = q0 + i;
         let tcl = min(t, T - 1u);
         segq[i] = select(0xffffffffu, seg[b * T + tcl], t < T);
         strow[i] = select(vec2<f32>(0.0), stats[(b * H + h) * T + tcl], t < T);
       }
       workgroupBarrier();
-      let ni = min(BR, qEnd - q0);
+      let ni = min(NQ, qEnd - q0);
+      if (SPLIT) {
+        for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
+        workgroupBarrier();
+      }
       for (var i = 0u; i < ni; i++) {
-        var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
-        var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-        for (var d = 0u; d < DM4; d++) {
-          let qq = qs[i * DM4 + d];
-          let oo = dos[i * DM4 + d];
-          cA = fma(kA[d], qq, cA); cB = fma(kB[d], qq, cB);
-          pA = fma(vA[d], oo, pA); pB = fma(vB[d], oo, pB);
-        }
+        var x: vec4<f32>;
+        if (SPLIT) { x = laneSum(i, r); } else { x = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
         let st = strow[i];
         let t = q0 + i;
-        let gA = rowProbGrad(cA, pA, st, inWindow(t, sA, p.window) && segq[i] == segA);
-        let gB = rowProbGrad(cB, pB, st, inWindow(t, sB, p.window) && segq[i] == segB);
+        let gA = rowProbGrad(x.x, x.z, st, inWindow(t, sA, p.window) && segq[i] == segA);
+        let gB = rowProbGrad(x.y, x.w, st, inWindow(t, sB, p.window) && segq[i] == segB);
         let prA = gA.x; let prB = gB.x;
         let dsA = vec4<f32>(gA.y);
         let dsB = vec4<f32>(gB.y);
-        for (var d = 0u; d < DM4; d++) {
-          let qq = qs[i * DM4 + d];
-          let oo = dos[i * DM4 + d];
+        for (var d = 0u; d < DS4; d++) {
+          let qq = qs[i * QW + d0 + d];
+          let oo = dos[i * QW + d0 + d];
           gvA[d] = fma(vec4<f32>(prA), oo, gvA[d]); gvB[d] = fma(vec4<f32>(prB), oo, gvB[d]);
           gkA[d] = fma(dsA, qq, gkA[d]); gkB[d] = fma(dsB, qq, gkB[d]);
         }
       }
     }
   }
-  if (k0 + tid < T) {
-    for (var d = 0u; d < D4; d++) { dk[kbA + d] = gkA[d] * p.scale; dv[kbA + d] = gvA[d]; }
+  let n4 = laneVec4s(D4, d0); // vec4 of the row this lane writes
+  if (k0 + r < T) {
+    for (var d = 0u; d < n4; d++) { dk[kbA + d0 + d] = gkA[d] * p.scale; dv[kbA + d0 + d] = gvA[d]; }
   }
-  if (k0 + tid + WG < T) {
-    for (var d = 0u; d < D4; d++) { dk[kbB + d] = gkB[d] * p.scale; dv[kbB + d] = gvB[d]; }
+  if (k0 + r + R < T) {
+    for (var d = 0u; d < n4; d++) { dk[kbB + d0 + d] = gkB[d] * p.scale; dv[kbB + d0 + d] = gvB[d]; }
   }
+}
+
+// (k·q A, k·q B, v·dout A, v·dout B) of the tile's query i over this lane's vec4 of the rows.
+fn queryDots(i: u32, QW: u32, d0: u32, kA: ptr<function, array<vec4<f32>, D4MAX>>, kB: ptr<function, array<vec4<f32>, D4MAX>>,
+             vA: ptr<function, array<vec4<f32>, D4MAX>>, vB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
+  var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
+  var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
+  for (var d = 0u; d < DS4; d++) {
+    let qq = qs[i * QW + d0 + d];
+    let oo = dos[i * QW + d0 + d];
+    cA = fma((*kA)[d], qq, cA); cB = fma((*kB)[d], qq, cB);
+    pA = fma((*vA)[d], oo, pA); pB = fma((*vB)[d], oo, pB);
+  }
+  return vec4<f32>(hsum4(cA), hsum4(cB), hsum4(pA), hsum4(pB));
 }

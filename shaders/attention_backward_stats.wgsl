@@ -7,9 +7,11 @@
 // Grid: one invocation per (b, t, h) row, 2-D so B·T·H may exceed 65535·WG.
 override WG: u32 = 64;
 // Summation order of Dl: false = sequential over d (as the tile kernels compute dout·v),
-// true = four interleaved fma partial sums combined (s0+s1)+(s2+s3), as the vec4 row kernels
-// compute it. Matching orders make dS = P·(dout·v - Dl) exactly 0 where out = v (T = 1).
+// true = four interleaved fma partial sums combined (s0+s1)+(s2+s3) per slice of SLICE4 vec4,
+// the slices' sums added in order, as the vec4 row kernels compute it (a slice per lane of a
+// row). Matching orders make dS = P·(dout·v - Dl) exactly 0 where out = v (T = 1).
 override VEC4_ORDER: bool = false;
+override SLICE4: u32 = 64u;
 
 struct Params { B: u32, T: u32, H: u32, D: u32 }
 
@@ -29,12 +31,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = bt / p.T;
   var s = 0.0;
   if (VEC4_ORDER) {
-    var acc = vec4<f32>(0.0);
-    for (var d = 0u; d < p.D; d += 4u) {
-      let i = row * p.D + d;
-      acc = fma(vec4<f32>(dout[i], dout[i + 1u], dout[i + 2u], dout[i + 3u]), vec4<f32>(out[i], out[i + 1u], out[i + 2u], out[i + 3u]), acc);
+    for (var d0 = 0u; d0 < p.D; d0 += 4u * SLICE4) {
+      var acc = vec4<f32>(0.0);
+      for (var d = d0; d < min(p.D, d0 + 4u * SLICE4); d += 4u) {
+        let i = row * p.D + d;
+        acc = fma(vec4<f32>(dout[i], dout[i + 1u], dout[i + 2u], dout[i + 3u]), vec4<f32>(out[i], out[i + 1u], out[i + 2u], out[i + 3u]), acc);
+      }
+      s += (acc.x + acc.y) + (acc.z + acc.w);
     }
-    s = (acc.x + acc.y) + (acc.z + acc.w);
   } else {
     for (var d = 0u; d < p.D; d++) { s += dout[row * p.D + d] * out[row * p.D + d]; }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelTile } from './attention';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelLayout } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -44,16 +44,19 @@ for (const T of Ts) {
     n++;
   }
 }
-// Head dims beyond the brief's list: D=128 (smallest tiles) and a D that is no power of two.
+// Head dims beyond the brief's list: D=128 (rows split across 2 lanes) and a D that is no power
+// of two (2 lanes: the second holds 4 real vec4 and 12 of padding).
 cases.push({ B: 1, T: 33, H: 2, KVH: 1, D: 128, seg: 'packed' }, { B: 2, T: 20, H: 3, KVH: 3, D: 80, seg: 'padded' });
 // Qwen3 (D = 128) and Gemma 3 (D = 256) head dims, T past one query/key tile, GQA 4/2.
 cases.push({ B: 2, T: 70, H: 4, KVH: 2, D: 128, seg: 'padded' }, { B: 1, T: 45, H: 4, KVH: 2, D: 256, seg: 'packed' }, { B: 2, T: 17, H: 2, KVH: 1, D: 256, seg: 'single' });
 // Row kernels (D <= 64, D % 4 == 0) with D short of its size class (zero-padded rows), and
 // a D that is no multiple of 4 (tile kernels).
 cases.push({ B: 1, T: 70, H: 3, KVH: 1, D: 12, seg: 'packed' }, { B: 2, T: 9, H: 2, KVH: 2, D: 6, seg: 'single' });
+// The tile kernels at a large head dim (D % 4 != 0, class 256: their smallest tiles).
+cases.push({ B: 1, T: 40, H: 4, KVH: 2, D: 130, seg: 'packed' });
 cases.push({ B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'long' }, { B: 1, T: 256, H: 2, KVH: 1, D: 16, seg: 'single' });
-// Sliding windows (Gemma's local layers), on the row kernels (D 16, 8) and the tile kernels
-// (D 6, 80, 128), with GQA, packed and padded segments and a given scale: windows shorter than a
+// Sliding windows (Gemma's local layers), on the row kernels (D 16, 8, 80, 128: split rows) and
+// the tile kernels (D 6), with GQA, packed and padded segments and a given scale: windows shorter than a
 // tile and longer than one, so blocks skip whole key (query) tiles before (after) the window.
 cases.push(
   { B: 2, T: 130, H: 4, KVH: 2, D: 16, seg: 'packed', window: 17 },
@@ -128,6 +131,25 @@ describe('attention forward + backward vs float64 reference', () => {
   }
 });
 
+// Rows split across lanes at head dims that leave a lane's slice short of D or wholly past it
+// (class 256, 8 lanes of 8 vec4: D = 200 ends inside lane 6 and lane 7 holds padding only,
+// D = 144 ends inside lane 4 and lanes 5-7 hold padding only), with GQA, packing, windows and a given scale.
+describe('attention row kernels with rows split across lanes vs float64 reference', () => {
+  const split: Case[] = [
+    { B: 2, T: 70, H: 4, KVH: 2, D: 200, seg: 'padded' },
+    { B: 1, T: 130, H: 4, KVH: 2, D: 144, seg: 'packed', window: 20, scale: 0.2 },
+  ];
+  it.each(split)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window', async (c) => {
+    expect(rowKernelLayout(c.D, 2).S).toBe(8);
+    const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
+    expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
+    expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
+    expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
+    expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
+    expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+  });
+});
+
 // Skipping, not just masking: tokens outside every row's window are NaN, so a kernel that
 // still loaded their tiles would spread NaN through the masked lanes (0·NaN) into the rows
 // checked here, which the window keeps clear of them. T = 256, window 16: the row kernels'
@@ -176,11 +198,19 @@ describe('attention tiles', () => {
     expect(attentionTiles('forward', 64)).toEqual({ BR: 16, BC: 16 });
   });
 
-  it('send D <= 64 with D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
+  it('send D % 4 == 0 to the row kernels, whose tiles fit 16 KiB', () => {
     for (let D = 1; D <= 256; D++) {
-      expect(attentionUsesRowKernels(D)).toBe(D <= 64 && D % 4 === 0);
-      if (attentionUsesRowKernels(D)) expect(rowKernelTile(D, 2)).toBeGreaterThanOrEqual(8);
+      expect(attentionUsesRowKernels(D)).toBe(D % 4 === 0);
+      if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
-    expect(rowKernelTile(64, 2)).toBe(16);
+    expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
+    // Past 64, rows split so each lane holds 32 floats (compiles far faster than 64 on llvmpipe),
+    // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
+    const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
+    for (const [D, S] of [[68, 4], [128, 4], [132, 8], [200, 8], [256, 8]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
+    // Packed tiles hold twice the rows at S = 4 (rows of 128 floats): the forward's vec2 lane
+    // sums leave room at 64 invocations, the backward's vec4 ones at 32.
+    expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
+    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, WG: 32, R: 8, KMAX: 8, PARTN: 8 * 32 });
   });
 });

@@ -45,31 +45,82 @@ const PARAMS = defineParams([forwardCode, forwardRowsCode, dqCode, dqRowsCode, d
 const STATS_PARAMS = defineParams(statsCode, [['B', 'u32'], ['T', 'u32'], ['H', 'u32'], ['D', 'u32']]);
 const TILE_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionTiles];
 const TILE_BACKWARD_LIBS = [...TILE_LIBS, WGSL_LIB.attentionTilesBackward];
-const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
-const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 const WG = 128;
 const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX there)
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
 
-// Row kernels (*_rows.wgsl): two query (or key) rows per invocation with the rows and their
+// Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
 // accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
-// memory. ~10x the tile kernels on llvmpipe. Their private arrays hold D <= 64 as vec4.
-const ROWS_WG = 64; // rows per workgroup (each row kernel runs them as 32 invocations × 2 rows)
-const ROWS_MAX_D = 64;
-const ROWS_BCMAX = 32; // const BCMAX in attention_forward_rows.wgsl
+// memory. ~10x the tile kernels on llvmpipe. Head dims past 64 split a row across S lanes
+// (invocations) of LANE_VEC4 vec4 each, so the private rows stay smaller than at D = 64; they share
+// one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
+// costs a long cold compile on llvmpipe.
+const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
+const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
+const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
+const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
+const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
 
 /** Whether the row kernels serve head dim D (else the general tile kernels do). */
 export function attentionUsesRowKernels(D: number): boolean {
-  return D <= ROWS_MAX_D && D % 4 === 0;
+  return D <= ATTENTION_MAX_D && D % 4 === 0;
 }
 
-/** Keys (or queries) per workgroup-memory tile of a row kernel: `arrays` tiles of [n, DMAX] within 16 KiB. */
-export function rowKernelTile(D: number, arrays: number): number {
-  const dmax = headDimClass(D);
-  for (const n of [32, 16, 8, 4]) if (arrays * n * dmax + 3 * n + 2 <= WORKGROUP_FLOATS && n <= ROWS_BCMAX) return n;
+/** How a row kernel lays out head dim D: S lanes per row of DS4 vec4 each, WG invocations, tiles of `tile` keys (queries). */
+export interface RowLayout {
+  S: number;
+  DS4: number;
+  WG: number;
+  /** Row slots: 2·R rows per workgroup. */
+  R: number;
+  DMAX: number;
+  tile: number;
+  /** Most keys (queries) a tile holds: `tile`, or more for split head dims below DMAX (override KMAX). */
+  KMAX: number;
+  /** Workgroup slots for the lanes' partial sums (1 for whole rows: none used). */
+  PARTN: number;
+  /** Rows split across lanes: the shared pipeline for head dims past 64 (override SPLIT). */
+  split: boolean;
+}
+
+/**
+ * The row kernels' layout for head dim D: whole rows (S = 1) up to D = 64, else S lanes of
+ * LANE_VEC4 vec4 (the least power of two that holds D, as lib/attention_rows.wgsl rowLanes) in a
+ * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
+ * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` a split tile
+ * holds up to KMAX rows of the smallest split head dim (lib/attention_rows tileRows), where the
+ * lane sums leave room.
+ */
+export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false): RowLayout {
+  const split = D > ROWS_WHOLE_D;
+  const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
+  const DS4 = split ? LANE_VEC4 : DMAX / 4;
+  let S = 1;
+  while (S * DS4 * 4 < D) S *= 2;
+  for (const n of [32, 16, 8, 4]) {
+    const packMax = split && packs ? DMAX / (4 * DS4 * 4) : 1; // rows per DMAX row at the fewest split lanes (4)
+    for (let KMAX = n * packMax; KMAX >= n; KMAX /= 2) {
+      // Split rows: 64 invocations, or 32 where that leaves room for the lane sums of a packed tile.
+      for (const WG of split ? [64, 32] : [32]) {
+        const PARTN = split ? KMAX * WG : 1;
+        const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
+        if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
+      }
+    }
+  }
   throw new Error(`attention: no row tile fits head dim ${D}`);
+}
+
+/**
+ * Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR
+ * for Q/dout tiles). Whole rows pass only what main's whole-row kernels took, so their
+ * pipelines are the plain whole-row code (SPLIT defaults to false).
+ */
+function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
+  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile };
+  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
 }
 
 /**
@@ -191,9 +242,9 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const BC = rowKernelTile(D, 2);
-    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX: headDimClass(D) }, label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    const L = rowKernelLayout(D, 2, 2, true); // lane sums: vec2 scores
+    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
@@ -241,17 +292,16 @@ export function attentionBackward(
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: rows ? 1 : 0 }, label: 'attention_backward_stats' });
+  const L = rows ? rowKernelLayout(D, 2, 4, true) : null;
+  // Dl summed in the row kernels' order (per lane slice when rows split) where they compute dout·v.
+  const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, ...(L?.split ? { SLICE4: L.DS4 } : {}) }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
-  if (rows) {
-    const DMAX = headDimClass(D);
-    const BC = rowKernelTile(D, 2);
-    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: { WG: ROWS_WG / 2, BC, DMAX }, label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
-    const BR = rowKernelTile(D, 2);
-    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: { WG: ROWS_WG / 2, BR, DMAX }, label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, ROWS_WG), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
+  if (L) {
+    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), H, B], 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: rowConstants(L, 'BR'), label: 'attention_backward_dkdv_rows' });
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * L.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);
