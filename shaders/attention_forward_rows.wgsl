@@ -18,7 +18,7 @@
 // dot products summed by laneSum), so they agree on the online softmax.
 // Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus 2·PARTN (KMAX·WG) for the lane sums.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
-override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX at p.D) at DMAX (tileRows(BC) <= KMAX <= BCMAX at p.D)
+override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX <= BCMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 const BCMAX: u32 = 32u;   // private score slots
 const NEG: f32 = -1e30;   // masked score; tested with > -1e29 so exp never sees it
