@@ -389,6 +389,19 @@ export class Recorder {
   }
 }
 
+/** A Binding's byte range with its defaults filled in: a whole buffer, or offset 0 / to the buffer's end. */
+export interface BufferSpan {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export function bindingSpan(b: Binding): BufferSpan {
+  if ('mapState' in b) return { buffer: b, offset: 0, size: b.size };
+  const offset = b.offset ?? 0;
+  return { buffer: b.buffer, offset, size: b.size ?? b.buffer.size - offset };
+}
+
 function toResource(b: Binding): GPUBufferBinding {
   if ('mapState' in b) return { buffer: b };
   return { buffer: b.buffer, offset: b.offset ?? 0, size: b.size };

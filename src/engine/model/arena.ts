@@ -23,7 +23,7 @@
 //    all dead once the MLP backward has run (when F ≥ H·D, as in every preset);
 //  - the o_proj/down_proj output `proj` (forward only) lives in dln (backward only);
 //  - the LM-head logits chunk lives in dact (free between the forward and the backward) when it fits.
-import { type Binding, type GpuContext, allocationSize } from '../gpu/context';
+import { type Binding, type GpuContext, allocationSize, bindingSpan } from '../gpu/context';
 import { type LinearModule, type ModelConfig, SHARED_INPUT_GROUPS } from './config';
 import type { LoraLayout } from './lora-params';
 
@@ -110,7 +110,7 @@ export interface Scratch {
   attGrads: AttentionGrads | null;
   attStats: GPUBuffer; // attention backward scratch
   dact: GPUBuffer; // [BT, F] (dgate, dup are written over the layer's gate, up)
-  dh: GPUBuffer; // LoRA backward scratch: a [BT, R] range (loraHStride apart) per module of the largest group
+  dh: GPUBuffer; // LoRA backward scratch: each module's dh in the range its h has of its group's buffer (sized for the largest group)
   logits: GPUBuffer; // [chunkRows, V] logits, overwritten in place by dlogits (the dact buffer when it fits)
 }
 
@@ -339,7 +339,7 @@ export function destroyActivations(ctx: GpuContext, b: StepBuffers): void {
   const all = new Set<GPUBuffer>([b.ids, b.targets, b.positions, b.segIds, b.losses, ...b.resid, b.lnf, b.rstdf, ...Object.values(scratch), ...Object.values(attGrads ?? {})]);
   for (const l of b.layers) {
     const { loraH, qkNorm, outNorm, ...rest } = l;
-    for (const x of [...Object.values(rest), ...Object.values(loraH).map((h) => (h && 'mapState' in h ? h : h!.buffer)), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
+    for (const x of [...Object.values(rest), ...Object.values(loraH).map((h) => bindingSpan(h!).buffer), ...Object.values(qkNorm ?? {}), ...Object.values(outNorm ?? {})]) all.add(x); // shared buffers once
   }
   for (const x of all) ctx.destroy(x);
 }

@@ -13,7 +13,7 @@
 // The LM head never materialises [B·T, V]: rows go through it in chunks (logits chunk =
 // matmul → the cross-entropy kernel turns it into dlogits in place → dlnf rows += dlogits·W).
 // Shapes: B, T, C, H, KVH, D, F, V, R, L as in the kernel headers.
-import { type Binding, type GpuContext, type Live, type Recorder, mapLive } from '../gpu/context';
+import { type Binding, type GpuContext, type Live, type Recorder, bindingSpan, mapLive } from '../gpu/context';
 import { type AttentionOptions, attentionBackward, attentionBackwardScratchBytes, attentionForward } from '../gpu/kernels/attention';
 import { crossentropyForward } from '../gpu/kernels/crossentropy';
 import { embeddingForward } from '../gpu/kernels/embedding';
@@ -24,7 +24,7 @@ import { type ResidualInput, rmsnormBackward, rmsnormForward } from '../gpu/kern
 import { createRopeInvFreqBuffer, ropeQk } from '../gpu/kernels/rope';
 import { swigluBackwardInPlace, swigluForward } from '../gpu/kernels/swiglu';
 import { mixSeed } from '../optim/rng';
-import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, loraHStride, planActivations } from './arena';
+import { type ActivationPlan, type LayerActivations, type RecomputeLevel, type StepBuffers, allocateActivations, destroyActivations, planActivations } from './arena';
 import { LINEAR_MODULES, type LinearModule, type ModelConfig, gatedActivation, inputGroupOf, layerAttention, linearShape, normOffset, ropeTable } from './config';
 import type { LoraLayout, LoraParams } from './lora-params';
 import type { LayerWeights, ModelWeights } from './weights';
@@ -86,8 +86,8 @@ export function recordLinear(model: LlamaModel, lora: LoraParams | null, rec: Re
 
 /** Whether no two of `bs` share a byte (ranges of one buffer, or different buffers). */
 function disjoint(bs: readonly Binding[]): boolean {
-  const spans = bs.map((b) => ('mapState' in b ? { buffer: b, start: 0, end: b.size } : { buffer: b.buffer, start: b.offset ?? 0, end: b.size === undefined ? b.buffer.size : (b.offset ?? 0) + b.size }));
-  return spans.every((a, i) => spans.every((b, j) => j <= i || a.buffer !== b.buffer || a.end <= b.start || b.end <= a.start));
+  const spans = bs.map(bindingSpan);
+  return spans.every((a, i) => spans.every((b, j) => j <= i || a.buffer !== b.buffer || a.offset + a.size <= b.offset || b.offset + b.size <= a.offset));
 }
 
 /**
@@ -376,8 +376,8 @@ export class TrainingGraph {
   }
 
   /**
-   * dinp (+)= dout·W, plus the LoRA path but dA (dinp += …, dB += …, dh into `m`'s range of
-   * the dh scratch: its index among the adapted modules of its input group). Returns the module's dA part (its dh, dA and
+   * dinp (+)= dout·W, plus the LoRA path but dA (dinp += …, dB += …, dh into the range of
+   * the dh scratch that mirrors h's). Returns the module's dA part (its dh, dA and
    * dropout) for recordGradA, which runs a group's dA together once all their dh are written.
    */
   private linearBackward(rec: Recorder, run: LoraRun, layer: number, m: LinearModule, dinp: Binding, dout: Binding, inp: Binding, h: Binding | undefined, accumulate: boolean): LoraPart | null {
@@ -394,9 +394,9 @@ export class TrainingGraph {
     const { R } = this.lora.layout;
     const scaling = this.lora.scaling * run.scale;
     const dropout = loraDropout(run, layer, m);
-    const lora = this.lora;
-    const index = inputGroupOf(m).filter((x) => lora.slot(layer, x)).indexOf(m); // among its group's adapted modules (arena loraHGroups)
-    const dh: Binding = { buffer: this.buf.scratch.dh, offset: index * loraHStride(this.BT, R) * 4, size: this.BT * R * 4 };
+    // dh takes the range of the dh scratch that h has of its group's buffer (the arena sizes dh for the largest group).
+    const hs = bindingSpan(h);
+    const dh: Binding = { buffer: this.buf.scratch.dh, offset: hs.offset, size: hs.size };
     // dB, dh; then the base input gradient with LoRA's dinp term as its epilogue (one dispatch).
     loraBackwardWeights(ctx, rec, null, g.B, dh, dout, inp, h, p.B, this.BT, I, O, R, scaling, dropout);
     matmulBackward(ctx, rec, dinp, dout, W, this.BT, I, O, { accumulate, loraDx: { dh, A: p.A, R, alpha: 1, dropout }, label: 'matmul_backward_lora' });

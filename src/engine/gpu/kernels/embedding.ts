@@ -2,7 +2,7 @@
 // per-binding limit (Qwen2.5's 151936×896 f32 table is ~520 MiB, the default limit 128 MiB).
 // The kernel is composed with the reader of the table's format (lib/weights_*.wgsl).
 import code from '../../../../shaders/embedding_forward.wgsl?raw';
-import { type Binding, type GpuContext, type Recorder } from '../context';
+import { type Binding, type GpuContext, type Recorder, bindingSpan } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { type WeightDType, weightFormat, weightRowBytes } from './weights';
@@ -69,8 +69,7 @@ export function embeddingForward(
   const dtype = opts.dtype ?? 'f32';
   const { readers } = weightFormat(ctx, dtype, 'embeddingForward');
   const rowBytes = weightRowBytes(dtype, C, 'embeddingForward table');
-  const buffer = 'mapState' in wte ? wte : wte.buffer;
-  const base = 'mapState' in wte ? 0 : (wte.offset ?? 0);
+  const { buffer, offset: base } = bindingSpan(wte);
   const maxBytes = Math.min(opts.maxBindingBytes ?? Infinity, ctx.caps.maxStorageBufferBindingSize);
   const ranges = planRowRanges(V, rowBytes, base, maxBytes, ctx.caps.minStorageBufferOffsetAlignment);
   const pipeline = ctx.pipeline(composeShader(readers, code), { constants: { WG }, label: `embedding_forward_${dtype}` });

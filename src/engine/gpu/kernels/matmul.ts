@@ -6,7 +6,7 @@
 // lib/gemm.wgsl (the tiled GEMM core) and lib/gemm_store.wgsl (its epilogue).
 import forwardCode from '../../../../shaders/matmul_forward.wgsl?raw';
 import backwardCode from '../../../../shaders/matmul_backward.wgsl?raw';
-import { type Binding, type GpuContext, type KernelCost, type Live, type Recorder, type StepValues, liveValue, packLive } from '../context';
+import { type Binding, type BufferSpan, type GpuContext, type KernelCost, type Live, type Recorder, type StepValues, bindingSpan, liveValue, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { type WeightDType, type WeightFormat, weightFormat, weightRowBytes } from './weights';
@@ -168,19 +168,6 @@ export function dropoutParams(d: Dropout | undefined, v?: StepValues): DropoutPa
   return { dropThreshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), dropScale: 1 / (1 - d.p), seedHash: hash32(seed) };
 }
 
-/** A byte range of a buffer (a Binding with its defaults filled in). */
-interface Span {
-  buffer: GPUBuffer;
-  offset: number;
-  size: number;
-}
-
-function spanOf(b: Binding): Span {
-  if ('mapState' in b) return { buffer: b, offset: 0, size: b.size };
-  const offset = b.offset ?? 0;
-  return { buffer: b.buffer, offset, size: b.size ?? b.buffer.size - offset };
-}
-
 /** Storage unit of a bound tensor: f32 activations are blocks of one 4-byte value. */
 type Unit = Pick<WeightFormat, 'blockValues' | 'blockBytes'>;
 const F32: Unit = { blockValues: 1, blockBytes: 4 };
@@ -191,7 +178,7 @@ const F32: Unit = { blockValues: 1, blockBytes: 4 };
  * So float chunk boundaries need no alignment (a chunk just needs its bytes + align ≤ limit);
  * a block format's binding must start a whole number of blocks before elem0.
  */
-function subBinding(s: Span, elem0: number, count: number, u: Unit, align: number, what: string): { binding: Binding; elemOff: number } {
+function subBinding(s: BufferSpan, elem0: number, count: number, u: Unit, align: number, what: string): { binding: Binding; elemOff: number } {
   const start = s.offset + (elem0 / u.blockValues) * u.blockBytes;
   const end = start + (count / u.blockValues) * u.blockBytes;
   if (end > s.offset + s.size) throw new Error(`${what}: needs ${end - s.offset} bytes, binding has ${s.size}`);
@@ -284,10 +271,10 @@ export function matmulForward(
   const wRows = weightRowsPerBinding(lim, fmt, wRowBytes, OC, 'matmulForward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulForward out'), rowsPerBinding(lim, C * 4, 'matmulForward inp'));
   if (bias && OC * 4 + lim.align > lim.bytes) throw new Error(`matmulForward: bias of ${OC} f32 exceeds a storage binding`);
-  const outS = spanOf(out);
-  const inpS = spanOf(inp);
-  const wS = spanOf(weight.buffer);
-  const biasB = bias ? subBinding(spanOf(bias), 0, OC, F32, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
+  const outS = bindingSpan(out);
+  const inpS = bindingSpan(inp);
+  const wS = bindingSpan(weight.buffer);
+  const biasB = bias ? subBinding(bindingSpan(bias), 0, OC, F32, lim.align, 'matmulForward bias') : { binding: dummyBuffer(ctx), elemOff: 0 };
   const up = opts.loraUp;
   if (up) {
     checkDims('matmulForward loraUp', { R: up.R });
@@ -298,11 +285,11 @@ export function matmulForward(
     const M = Math.min(actRows, BT - r0);
     const inpB = subBinding(inpS, r0 * C, M * C, F32, lim.align, 'matmulForward inp');
     const outB = subBinding(outS, r0 * OC, M * OC, F32, lim.align, 'matmulForward out');
-    const hB = up ? subBinding(spanOf(up.h), r0 * up.R, M * up.R, F32, lim.align, 'matmulForward loraUp h') : none;
+    const hB = up ? subBinding(bindingSpan(up.h), r0 * up.R, M * up.R, F32, lim.align, 'matmulForward loraUp h') : none;
     for (let c0 = 0; c0 < OC; c0 += wRows) {
       const N = Math.min(wRows, OC - c0);
       const wB = subBinding(wS, c0 * C, N * C, fmt, lim.align, 'matmulForward weight');
-      const bB = up ? subBinding(spanOf(up.B), c0 * up.R, N * up.R, F32, lim.align, 'matmulForward loraUp B') : none;
+      const bB = up ? subBinding(bindingSpan(up.B), c0 * up.R, N * up.R, F32, lim.align, 'matmulForward loraUp B') : none;
       const t = pickTiles(M, N);
       // LORA_UP is only set when fused, so the plain kernel's pipeline (and its key) is unchanged.
       const constants = up ? { ...t, LORA_UP: 1 } : { ...t };
@@ -341,7 +328,7 @@ export const MAX_GROUP_PARTS = 3;
  * span exceeds `l`.
  */
 export function spanBinding(bs: readonly Binding[], l: Limits): { binding: Binding; elemOffs: number[] } | null {
-  const spans = bs.map(spanOf);
+  const spans = bs.map(bindingSpan);
   const buffer = spans[0].buffer;
   if (spans.some((s) => s.buffer !== buffer || s.offset % 4 !== 0)) return null;
   const start = Math.floor(Math.min(...spans.map((s) => s.offset)) / l.align) * l.align;
@@ -368,7 +355,7 @@ export function matmulForwardGroup(ctx: GpuContext, rec: Recorder, parts: readon
     for (const p of parts) matmulForward(ctx, rec, p.out, inp, { buffer: p.weight, dtype: 'f32' }, null, BT, C, N, { dropout: p.dropout, label: opts.label, maxBindingBytes: opts.maxBindingBytes });
     return;
   }
-  const inpB = subBinding(spanOf(inp), 0, BT * C, F32, lim.align, 'matmulForwardGroup inp');
+  const inpB = subBinding(bindingSpan(inp), 0, BT * C, F32, lim.align, 'matmulForwardGroup inp');
   const t = pickTiles(BT, N);
   const pipeline = ctx.pipeline(withWeights(forwardCode, weightFormat(ctx, 'f32', 'matmulForwardGroup')), { constants: { ...t }, label: 'matmul_forward_f32' });
   const off = (xs: number[], i: number) => xs[i] ?? 0;
@@ -417,16 +404,16 @@ export function matmulBackward(
   const wb = wRowBytes / C;
   const wRows = weightRowsPerBinding(lim, fmt, wRowBytes, OC, 'matmulBackward weight');
   const actRows = Math.min(rowsPerBinding(lim, OC * 4, 'matmulBackward dout'), rowsPerBinding(lim, C * 4, 'matmulBackward dinp'));
-  const dinpS = spanOf(dinp);
-  const doutS = spanOf(dout);
-  const wS = spanOf(weight.buffer);
+  const dinpS = bindingSpan(dinp);
+  const doutS = bindingSpan(dout);
+  const wS = bindingSpan(weight.buffer);
   const dx = opts.loraDx;
   if (dx) {
     checkDims('matmulBackward loraDx', { R: dx.R });
     if (!Number.isFinite(dx.alpha)) throw new Error(`matmulBackward loraDx: alpha ${dx.alpha} is not finite`);
   }
   const none = { binding: dummyBuffer(ctx), elemOff: 0 };
-  const aB = dx ? subBinding(spanOf(dx.A), 0, dx.R * C, F32, lim.align, 'matmulBackward loraDx A') : none;
+  const aB = dx ? subBinding(bindingSpan(dx.A), 0, dx.R * C, F32, lim.align, 'matmulBackward loraDx A') : none;
   for (let r0 = 0; r0 < BT; r0 += actRows) {
     const M = Math.min(actRows, BT - r0);
     const dinpB = subBinding(dinpS, r0 * C, M * C, F32, lim.align, 'matmulBackward dinp');
@@ -436,7 +423,7 @@ export function matmulBackward(
       const wB = subBinding(wS, k0 * C, K * C, fmt, lim.align, 'matmulBackward weight');
       // The LoRA term goes onto the finished base sum: the last K chunk's epilogue.
       const fuse = dx && k0 + K >= OC ? dx : null;
-      const dhB = fuse ? subBinding(spanOf(fuse.dh), r0 * fuse.R, M * fuse.R, F32, lim.align, 'matmulBackward loraDx dh') : none;
+      const dhB = fuse ? subBinding(bindingSpan(fuse.dh), r0 * fuse.R, M * fuse.R, F32, lim.align, 'matmulBackward loraDx dh') : none;
       const t = pickTiles(M, C);
       // LORA_DX is only set when fused, so the plain kernel's pipeline (and its key) is unchanged.
       const constants = fuse ? { ...t, LORA_DX: 1 } : { ...t };

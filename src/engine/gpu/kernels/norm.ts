@@ -4,7 +4,7 @@
 import partialCode from '../../../../shaders/global_norm_partial.wgsl?raw';
 import finalizeCode from '../../../../shaders/global_norm_finalize.wgsl?raw';
 import sumCode from '../../../../shaders/reduce_sum.wgsl?raw';
-import { type Binding, type GpuContext, type Live, type Recorder, liveValue, packLive } from '../context';
+import { type Binding, type GpuContext, type Live, type Recorder, bindingSpan, liveValue, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
 import { REDUCE_WG, withReduceLib } from './reduce-lib';
@@ -74,7 +74,7 @@ export function globalGradNorm(
   loss: { binding: Binding; index: number } | null = null,
 ): void {
   const need = gradNormPartialCount(grads.map((g) => g.n)) * 4;
-  const have = 'mapState' in partials ? partials.size : (partials.size ?? partials.buffer.size - (partials.offset ?? 0));
+  const have = bindingSpan(partials).size;
   if (have < need) throw new Error(`globalGradNorm: partials holds ${have} bytes, needs ${need} (gradNormPartialCount)`);
   const partial = ctx.pipeline(withReduceLib(ctx, partialCode), { constants: { WG: REDUCE_WG }, label: 'global_norm_partial' });
   let slot = 0;

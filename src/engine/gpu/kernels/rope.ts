@@ -1,6 +1,6 @@
 // RoPE launchers (Hugging Face rotate_half layout) and the CPU-side inverse frequencies.
 import code from '../../../../shaders/rope_forward.wgsl?raw';
-import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
+import { type Binding, type GpuContext, type KernelCost, type Recorder, bindingSpan } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { type Llama3RopeScaling, llama3ScaledInvFreq } from '../../model/config';
@@ -36,16 +36,12 @@ export function createRopeInvFreqBuffer(ctx: GpuContext, D: number, theta: numbe
 }
 
 function sameBinding(a: Binding, b: Binding): boolean {
-  const ba = 'mapState' in a ? a : a.buffer;
-  const bb = 'mapState' in b ? b : b.buffer;
-  const oa = 'mapState' in a ? 0 : (a.offset ?? 0);
-  const ob = 'mapState' in b ? 0 : (b.offset ?? 0);
-  return ba === bb && oa === ob;
+  const [sa, sb] = [bindingSpan(a), bindingSpan(b)];
+  return sa.buffer === sb.buffer && sa.offset === sb.offset;
 }
 
 function copyBinding(rec: Recorder, src: Binding, dst: Binding, bytes: number): void {
-  const s = 'mapState' in src ? { buffer: src, offset: 0 } : { buffer: src.buffer, offset: src.offset ?? 0 };
-  const d = 'mapState' in dst ? { buffer: dst, offset: 0 } : { buffer: dst.buffer, offset: dst.offset ?? 0 };
+  const [s, d] = [bindingSpan(src), bindingSpan(dst)];
   rec.copy(s.buffer, s.offset, d.buffer, d.offset, bytes);
 }
 
