@@ -9,7 +9,7 @@ import weightGradCode from '../../../../shaders/lora_backward.wgsl?raw';
 import { type Binding, type GpuContext, type Recorder, packLive } from '../context';
 import { ceilDiv } from '../grid';
 import { defineParams } from '../params';
-import { type Dropout, MAX_GROUP_PARTS, dropoutParams, limitsOf, matmulBackward, matmulForward, matmulForwardGroup, spanBinding } from './matmul';
+import { type Dropout, MAX_GROUP_PARTS, groupDropoutParams, limitsOf, matmulBackward, matmulForward, matmulForwardGroup, spanBinding } from './matmul';
 import { WGSL_LIB, composeShader } from './wgsl';
 
 const GRAD_PARAMS = defineParams(weightGradCode, [
@@ -176,15 +176,14 @@ function loraWeightGrad(ctx: GpuContext, rec: Recorder, grad: Binding, P: Bindin
   const code = composeShader([WGSL_LIB.hash, WGSL_LIB.gemm], weightGradCode);
   const pipeline = ctx.pipeline(code, { constants: { ...t }, label: 'lora_backward' });
   const at = (xs: number[] | undefined, i: number) => xs?.[i] ?? 0;
-  const params = packLive((v) => {
-    const d = drops.map((x) => dropoutParams(x, v));
-    if (d.some((x) => x.dropThreshold !== d[0].dropThreshold || x.dropScale !== d[0].dropScale)) throw new Error('loraBackward: the modules of a group must share one dropout p');
-    return GRAD_PARAMS.pack({
-      M, N, K, gradOff: at(offs?.grad, 0), pOff: at(offs?.p, 0), qOff: 0, alpha, ...d[0],
-      gradOff1: at(offs?.grad, 1), gradOff2: at(offs?.grad, 2), pOff1: at(offs?.p, 1), pOff2: at(offs?.p, 2),
-      seedHash1: d[1]?.seedHash ?? 0, seedHash2: d[2]?.seedHash ?? 0,
-    });
-  }, ...drops.map((x) => x.seed));
+  const params = packLive(
+    (v) =>
+      GRAD_PARAMS.pack({
+        M, N, K, gradOff: at(offs?.grad, 0), pOff: at(offs?.p, 0), qOff: 0, alpha, ...groupDropoutParams(drops, v, 'loraBackward'),
+        gradOff1: at(offs?.grad, 1), gradOff2: at(offs?.grad, 2), pOff1: at(offs?.p, 1), pOff2: at(offs?.p, 2),
+      }),
+    ...drops.map((x) => x.seed),
+  );
   // Per part: grad[M, N] += Pᵀ·Q over K rows, 2·M·N·K FLOPs; P read, grad read and written; Q read once for all.
   const G = drops.length;
   rec.dispatch(pipeline, [grad, P, Q], params, [ceilDiv(N, t.WG_N * TN), ceilDiv(M, t.WG_M * TM), G], 'lora_backward', { flops: 2 * M * N * K * G, bytes: 4 * (K * N + G * (K * M + 2 * M * N)) });

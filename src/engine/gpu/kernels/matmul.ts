@@ -168,6 +168,16 @@ export function dropoutParams(d: Dropout | undefined, v?: StepValues): DropoutPa
   return { dropThreshold: Math.min(0xffffffff, Math.round(d.p * 2 ** 32)), dropScale: 1 / (1 - d.p), seedHash: hash32(seed) };
 }
 
+/**
+ * Dropout params of a grouped dispatch's products (workgroup z = product; one p, a seed each):
+ * the first product's fields and the other two's seed hashes (seedHash1, seedHash2).
+ */
+export function groupDropoutParams(drops: readonly (Dropout | undefined)[], v: StepValues | undefined, who: string): DropoutParams & { seedHash1: number; seedHash2: number } {
+  const d = drops.map((x) => dropoutParams(x, v));
+  if (d.some((x) => x.dropThreshold !== d[0].dropThreshold || x.dropScale !== d[0].dropScale)) throw new Error(`${who}: the products of a group must share one dropout p`);
+  return { ...d[0], seedHash1: d[1]?.seedHash ?? 0, seedHash2: d[2]?.seedHash ?? 0 };
+}
+
 /** Storage unit of a bound tensor: f32 activations are blocks of one 4-byte value. */
 type Unit = Pick<WeightFormat, 'blockValues' | 'blockBytes'>;
 const F32: Unit = { blockValues: 1, blockBytes: 4 };
@@ -359,16 +369,15 @@ export function matmulForwardGroup(ctx: GpuContext, rec: Recorder, parts: readon
   const t = pickTiles(BT, N);
   const pipeline = ctx.pipeline(withWeights(forwardCode, weightFormat(ctx, 'f32', 'matmulForwardGroup')), { constants: { ...t }, label: 'matmul_forward_f32' });
   const off = (xs: number[], i: number) => xs[i] ?? 0;
-  const params = packLive((v) => {
-    const d = parts.map((p) => dropoutParams(p.dropout, v));
-    if (d.some((x) => x.dropThreshold !== d[0].dropThreshold || x.dropScale !== d[0].dropScale)) throw new Error('matmulForwardGroup: the products must share one dropout p');
-    return FORWARD_PARAMS.pack({
-      M: BT, N, K: C, ldo: N, outOff: outs.elemOffs[0], inpOff: inpB.elemOff, wOff: ws.elemOffs[0], biasOff: 0,
-      hasBias: 0, accumulate: 0, alpha: 1, ...d[0], dropRow0: 0, R: 0, hOff: 0, bOff: 0, loraAlpha: 0,
-      outOff1: off(outs.elemOffs, 1), outOff2: off(outs.elemOffs, 2), wOff1: off(ws.elemOffs, 1), wOff2: off(ws.elemOffs, 2),
-      seedHash1: d[1]?.seedHash ?? 0, seedHash2: d[2]?.seedHash ?? 0,
-    });
-  }, ...parts.map((p) => p.dropout?.seed));
+  const params = packLive(
+    (v) =>
+      FORWARD_PARAMS.pack({
+        M: BT, N, K: C, ldo: N, outOff: outs.elemOffs[0], inpOff: inpB.elemOff, wOff: ws.elemOffs[0], biasOff: 0,
+        hasBias: 0, accumulate: 0, alpha: 1, ...groupDropoutParams(parts.map((p) => p.dropout), v, 'matmulForwardGroup'), dropRow0: 0, R: 0, hOff: 0, bOff: 0, loraAlpha: 0,
+        outOff1: off(outs.elemOffs, 1), outOff2: off(outs.elemOffs, 2), wOff1: off(ws.elemOffs, 1), wOff2: off(ws.elemOffs, 2),
+      }),
+    ...parts.map((p) => p.dropout?.seed),
+  );
   const cost = matmulCost(BT, N, C, 4, false);
   // inp is read once for all the products; each has its own weight and out.
   cost.flops *= parts.length;
