@@ -22,6 +22,8 @@ export interface DatasetRecord {
   /** Number of valid examples, and of invalid rows the user agreed to exclude. */
   examples: number;
   excludedRows: number;
+  /** Whether the examples are preference pairs (prompt, chosen, rejected); absent when saved by an older version. */
+  pairs?: boolean;
 }
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted';

@@ -106,6 +106,7 @@ export function reparse(jobId: string, req: ParseRequest, onProgress?: (p: { byt
 export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplicates: boolean }): Promise<{ id: string; examples: number; pairs: boolean }> {
   if (!current) throw new Error('No dataset loaded yet.');
   const examples = selectTrainingExamples(current.result, opts);
+  const pairs = holdsPairs(examples);
   const id = newId('dataset');
   await saveDataset({
     id,
@@ -117,9 +118,10 @@ export async function saveCurrent(opts: { excludeInvalid: boolean; removeDuplica
     mapping: { request: current.request, mapping: current.result.mapping, excludeInvalid: opts.excludeInvalid, removeDuplicates: opts.removeDuplicates },
     examples: examples.length,
     excludedRows: opts.excludeInvalid ? current.result.invalidRowCount : 0,
+    pairs,
   });
   // Preference pairs train with DPO/ORPO only: the Train screen says so before a run is started.
-  return { id, examples: examples.length, pairs: holdsPairs(examples) };
+  return { id, examples: examples.length, pairs };
 }
 
 /** Re-opens a saved dataset as the current one. */

@@ -17,6 +17,12 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
+/** A saved dataset's size in the words of what it holds: "1 example", "40 preference pairs". */
+export function formatExampleCount(n: number, pairs: boolean | undefined): string {
+  const noun = pairs ? 'preference pair' : 'example';
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatDate(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

@@ -4,7 +4,7 @@ import { useTrain } from '../../store/training';
 import { objectiveDataProblem } from '../../worker/settings';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
-import { formatBytes } from '../common/format';
+import { formatBytes, formatExampleCount } from '../common/format';
 import { Histogram } from '../common/Histogram';
 import { FormatPicker } from './FormatPicker';
 import { RowErrors } from './RowErrors';
@@ -133,7 +133,7 @@ export function DataScreen() {
             {problems > 0 && !excludeInvalid && <p className="muted">Fix the file, or agree to exclude the invalid rows.</p>}
             {saved && (
               <p className="ok" data-testid="dataset-saved">
-                Saved: {saved.examples} examples from {saved.name}. <a href="#/model">Next: choose a base model →</a>
+                Saved: {formatExampleCount(saved.examples, saved.pairs)} from {saved.name}. <a href="#/model">Next: choose a base model →</a>
               </p>
             )}
           </div>

@@ -8,7 +8,7 @@ import { errorMessage, trainer, type EvaluateRequest } from '../../worker/client
 import type { EvaluationRecord } from '../../persist/records';
 import { ErrorBox } from '../common/ErrorBox';
 import { Field } from '../common/Field';
-import { download } from '../common/format';
+import { download, formatExampleCount } from '../common/format';
 import { markDifferences } from './highlight';
 import { filterRows, headlineMetric, type RowFilter } from './rows';
 
@@ -278,7 +278,7 @@ export function EvaluateScreen() {
                     .filter((ds) => ds.id !== run?.datasetId)
                     .map((ds) => (
                       <option key={ds.id} value={ds.id}>
-                        {ds.name} ({ds.examples} examples)
+                        {ds.name} ({formatExampleCount(ds.examples, ds.pairs)})
                       </option>
                     ))}
                 </select>

@@ -6,6 +6,7 @@ import { useSeqLen, useTrain } from '../../store/training';
 import { canResume, etaFromPoints, formatDuration, formatLoss, lastLosses } from '../../persist/lifecycle';
 import { objectiveDataProblem, objectivesOffFor, validateSettings } from '../../worker/settings';
 import { ErrorBox } from '../common/ErrorBox';
+import { formatExampleCount } from '../common/format';
 import { Settings } from './Settings';
 import { LiveCharts } from './LiveCharts';
 
@@ -60,7 +61,7 @@ export function TrainScreen() {
         <dl className="kv">
           <dt>Dataset</dt>
           <dd data-testid="train-dataset">
-            {saved ? `${saved.name} — ${saved.examples} ${saved.pairs ? 'preference pairs (prompt, chosen, rejected)' : 'examples'}` : <a href="#/data">none saved yet — load one on the Data screen</a>}
+            {saved ? `${saved.name} — ${formatExampleCount(saved.examples, saved.pairs)}${saved.pairs ? ' (prompt, chosen, rejected)' : ''}` : <a href="#/data">none saved yet — load one on the Data screen</a>}
             {saved?.pairs === undefined && savedKindError && (
               <p className="bad" data-testid="dataset-kind-unknown">
                 {savedKindError}
