@@ -120,7 +120,7 @@ function median(xs: number[]): number {
  * them alike and their ratios (a weight format's rate over f32's) hold. The first round is
  * an untimed warmup (pipeline compiles, buffer pools) unless a run took over a second: then
  * compiles are a negligible share and the round counts. Further rounds until `reps` or about
- * 2.5 s per run spent, so a full-size run stays within minutes.
+ * 2.5 s per run spent (budgetMsPerRun), so a full-size run stays within minutes.
  */
 export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number): Promise<number[]> {
   const rounds = await sampleInTurns(device, runs, reps, warmup);
@@ -128,7 +128,7 @@ export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)
 }
 
 /** timeInTurns's rounds: each round's wall time of every run (ms), for ratios taken per round. */
-export async function sampleInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number): Promise<number[][]> {
+export async function sampleInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number, budgetMsPerRun = 2500): Promise<number[][]> {
   const once = async (run: () => void) => {
     const t0 = performance.now();
     run();
@@ -150,7 +150,7 @@ export async function sampleInTurns(device: GPUDevice, runs: readonly (() => voi
   }
   const sum = (r: number[]) => r.reduce((a, b) => a + b, 0);
   let spent = rounds.reduce((a, r) => a + sum(r), 0);
-  while (rounds.length < reps && (rounds.length === 0 || spent < 2500 * runs.length)) {
+  while (rounds.length < reps && (rounds.length === 0 || spent < budgetMsPerRun * runs.length)) {
     const ts = await round();
     rounds.push(ts);
     spent += sum(ts);
@@ -371,7 +371,8 @@ export async function attentionMatmulRatios(ctx: GpuContext, cfg: ModelConfig, o
     // One untimed round first, whatever its length (pipelines compile there).
     for (const m of ms) m.run();
     await ctx.device.queue.onSubmittedWorkDone();
-    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0);
+    // Every round of opts.reps, however long (the time budget of timeInTurns would stop a loaded run after a few).
+    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
     const rate = (i: number, r: number[]) => ms[i].flops / r[i];
     const mm = (r: number[]) => (ms[2].flops + ms[3].flops) / (r[2] + r[3]);
     const gf = (f: (r: number[]) => number) => median(rounds.map(f)) / 1e6;
