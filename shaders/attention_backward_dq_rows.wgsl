@@ -38,15 +38,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let qb = queryBlock(wid.y, H, KVH, R); // the group's heads this workgroup serves
-  let q0 = wid.x * qb.P;
+  let qb = queryBlock(wid, T, H, KVH, R); // the group's heads and the positions this workgroup serves
+  let q0 = qb.q0;
   let b = wid.z;
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
-  let rowA = queryRow(qb, q0, r, T); // rows past T, the block or the group compute a copy and write nothing
-  let rowB = queryRow(qb, q0, r + R, T);
+  let rowA = queryRow(qb, r); // rows before 0, past the block or past the group compute a copy and write nothing
+  let rowB = queryRow(qb, r + R);
   let tA = rowA.t; let tB = rowB.t;
   var qA: array<vec4<f32>, D4MAX>; var qB: array<vec4<f32>, D4MAX>;   // q rows, pre-scaled
   var oA: array<vec4<f32>, D4MAX>; var oB: array<vec4<f32>, D4MAX>;   // dout rows
@@ -65,7 +65,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let segA = seg[b * T + tA]; let segB = seg[b * T + tB];
   let stA = stats[(b * H + rowA.h) * T + tA];
   let stB = stats[(b * H + rowB.h) * T + tB];
-  let kEnd = min(T, q0 + qb.P);
+  let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
   let NK = tileRows(BC); let KW = tileRowVec4s(); // keys per tile, vec4 per key row
   let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;

@@ -152,7 +152,7 @@ describe('attention row kernels with rows split across lanes vs float64 referenc
 
 // GQA: the query-row kernels' (forward, dq) blocks are P positions × GW query heads of one kv head.
 // Groups of 1, 2, 3 and 5 heads (5 and 3 leave rows of a 64-row block idle: 12 × 5 = 60, 21 × 3 = 63),
-// T not a multiple of P, packing, pads and windows, whole rows (D 64, 32) and split ones (D 128, 256);
+// T not a multiple of P (blocks end at T: the first one is partly filled), packing, pads and windows, whole rows (D 64, 32) and split ones (D 128, 256);
 // at D = 256 a group of 20 heads exceeds a block's rows (16 forward, 8 dq), so a kv head's heads
 // take several workgroups, the last one partly filled.
 describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs float64 reference', () => {

@@ -119,6 +119,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
  * Grid of the query-row kernels (forward, dq): blocks of P positions × GW query heads of one kv
  * head, so a K/V tile a workgroup loads serves its whole GQA group (lib/attention_key_rows
  * queryBlock computes the same): GW = min(G, 2·R) of the G = H / KVH heads, P = floor(2·R / GW).
+ * Blocks end at T: where P does not divide T, the first block is the partly filled one.
  */
 export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number): [number, number, number] {
   const G = H / KVH;
