@@ -238,6 +238,8 @@ describe('attention tiles', () => {
       if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
     expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
+    // The dk/dv kernel's whole rows: 16 invocations, blocks of 32 keys.
+    expect(rowKernelLayout(64, 2, 4, true, 16)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
     // Past 64, rows split so each lane holds 32 floats (compiles far faster than 64 on llvmpipe),
     // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
     const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
