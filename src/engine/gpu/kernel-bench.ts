@@ -350,6 +350,23 @@ export interface AttentionMatmulRatios {
 }
 
 /**
+ * attentionMatmulRatios's figures from its rounds of [attention forward, attention backward,
+ * matmul forward, matmul backward] ms and those runs' FLOPs: each round's attention rates over
+ * that round's matmul rate ((forward + backward FLOPs) / (forward + backward ms)), median over rounds.
+ */
+export function perRoundRatios(rounds: readonly number[][], flops: readonly number[]): Omit<AttentionMatmulRatios, 'matmul' | 'shape'> {
+  const rate = (i: number, r: readonly number[]) => flops[i] / r[i];
+  const mm = (r: readonly number[]) => (flops[2] + flops[3]) / (r[2] + r[3]);
+  const gf = (f: (r: readonly number[]) => number) => median(rounds.map(f)) / 1e6;
+  return {
+    rounds: rounds.length,
+    forward: median(rounds.map((r) => rate(0, r) / mm(r))),
+    backward: median(rounds.map((r) => rate(1, r) / mm(r))),
+    gflops: { forward: gf((r) => rate(0, r)), backward: gf((r) => rate(1, r)), matmul: gf(mm) },
+  };
+}
+
+/**
  * Attention forward and backward at the model's head dim, T = opts.attnT (the attention rows'
  * group), over our matmul's rate, timed in turns with it (one sample of each per round, so a
  * load spike on a shared machine slows both alike) and taken per round: issue #16's target is
@@ -373,17 +390,7 @@ export async function attentionMatmulRatios(ctx: GpuContext, cfg: ModelConfig, o
     await ctx.device.queue.onSubmittedWorkDone();
     // Every round of opts.reps, however long (the time budget of timeInTurns would stop a loaded run after a few).
     const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
-    const rate = (i: number, r: number[]) => ms[i].flops / r[i];
-    const mm = (r: number[]) => (ms[2].flops + ms[3].flops) / (r[2] + r[3]);
-    const gf = (f: (r: number[]) => number) => median(rounds.map(f)) / 1e6;
-    return {
-      matmul: `${L.name} linear forward+backward`,
-      shape: ms[2].shape,
-      rounds: rounds.length,
-      forward: median(rounds.map((r) => rate(0, r) / mm(r))),
-      backward: median(rounds.map((r) => rate(1, r) / mm(r))),
-      gflops: { forward: gf((r) => rate(0, r)), backward: gf((r) => rate(1, r)), matmul: gf(mm) },
-    };
+    return { matmul: `${L.name} linear forward+backward`, shape: ms[2].shape, ...perRoundRatios(rounds, ms.map((m) => m.flops)) };
   } finally {
     lin.destroy();
     att.destroy();
