@@ -7,7 +7,7 @@
 // 256-value blocks): `q*/f32` is their rate over the f32 weight's, timed in turns with it.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
+import { type AttentionMatmulRatios, type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -125,6 +125,13 @@ export function attentionRateRatios(rows: BenchRow[]): string[] {
     lines.push(`attention D=${D} rate per FLOP vs D=64: forward ${ratio('forward')}, backward ${ratio('backward')} (target ≥ 0.7×)`);
   }
   return lines;
+}
+
+/** Issue #16's target line: attention at the model's head dim over our matmul, ratios taken per round (kernel-bench attentionMatmulRatios). */
+export function attentionMatmulLine(r: AttentionMatmulRatios, D: number): string {
+  const g = r.gflops;
+  return `attention D=${D} rate vs our matmul (${r.matmul} ${r.shape}: (fwd+bwd FLOPs)/(fwd+bwd ms), timed in turns with attention, median of ${r.rounds} per-round ratios): ` +
+    `forward ${r.forward.toFixed(2)}×, backward ${r.backward.toFixed(2)}× (target ≥ 0.8×); median GFLOP/s forward ${g.forward.toFixed(2)}, backward ${g.backward.toFixed(2)}, matmul ${g.matmul.toFixed(2)}`;
 }
 
 /** A sliding-window layer's time over a full-attention layer's, same shape (#13's target at T=2048, W=512: ≤ 0.4×). */

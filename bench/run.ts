@@ -16,8 +16,10 @@
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
-import { LM_HEAD_BENCH_ROWS } from '../src/engine/gpu/kernel-bench';
-import { ATTENTION_HEAD_DIMS, attentionRateRatios, formatTable, runKernelBench, windowTimeRatios } from './kernels';
+import { LM_HEAD_BENCH_ROWS, attentionMatmulRatios } from '../src/engine/gpu/kernel-bench';
+import { parseModelConfig } from '../src/engine/model/config';
+import { SMOLLM2_135M } from './training';
+import { ATTENTION_HEAD_DIMS, attentionMatmulLine, attentionRateRatios, formatTable, runKernelBench, windowTimeRatios } from './kernels';
 import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
@@ -109,6 +111,12 @@ async function main(): Promise<void> {
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
   for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnWindow)]) console.log(line);
+  // Issue #16's attention-vs-matmul line, timed on its own in turns (wherever the filter keeps the model's attention rows).
+  const cfg = parseModelConfig(SMOLLM2_135M);
+  if (!args.only || args.only.test(`attention D=${cfg.headDim}`)) {
+    const r = await attentionMatmulRatios(ctx, cfg, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup });
+    console.log(attentionMatmulLine(r, cfg.headDim));
+  }
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (args.kernelsOnly) {
     ctx.device.destroy();

@@ -10,7 +10,8 @@
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
-// Grid: (ceil(T/(2·R)), H, B). Two rows' q, dout and dq (q0+r, q0+r+R) live in private memory,
+// Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the GQA
+// group's heads, lib/attention_key_rows queryBlock). Two rows' q, dout and dq (rows r, r+R) live in private memory,
 // split across the slot's S lanes; K/V tiles of BC keys stream through workgroup memory, read as
 // broadcasts (see attention_forward_rows). Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus
 // 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
@@ -37,20 +38,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let q0 = wid.x * 2u * R;
-  let h = wid.y;
+  let qb = queryBlock(wid, T, H, KVH, R); // the group's heads and the positions this workgroup serves
+  let q0 = qb.q0;
   let b = wid.z;
-  let kh = h / (H / KVH);
+  let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
-  let tA = min(q0 + r, T - 1u); // rows past T compute a copy of the last row and write nothing
-  let tB = min(q0 + r + R, T - 1u);
+  let rowA = queryRow(qb, r); // rows before 0, past the block or past the group compute a copy and write nothing
+  let rowB = queryRow(qb, r + R);
+  let tA = rowA.t; let tB = rowB.t;
   var qA: array<vec4<f32>, D4MAX>; var qB: array<vec4<f32>, D4MAX>;   // q rows, pre-scaled
   var oA: array<vec4<f32>, D4MAX>; var oB: array<vec4<f32>, D4MAX>;   // dout rows
   var aA: array<vec4<f32>, D4MAX>; var aB: array<vec4<f32>, D4MAX>;   // dq rows / scale
-  let qbA = ((b * T + tA) * H + h) * D4;
-  let qbB = ((b * T + tB) * H + h) * D4;
+  let qbA = ((b * T + tA) * H + rowA.h) * D4;
+  let qbB = ((b * T + tB) * H + rowB.h) * D4;
   for (var d = 0u; d < DS4; d++) {
     let dc = min(d0 + d, D4 - 1u);
     let live = d0 + d < D4;
@@ -61,9 +63,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     aA[d] = vec4<f32>(0.0); aB[d] = vec4<f32>(0.0);
   }
   let segA = seg[b * T + tA]; let segB = seg[b * T + tB];
-  let stA = stats[(b * H + h) * T + tA];
-  let stB = stats[(b * H + h) * T + tB];
-  let kEnd = min(T, q0 + 2u * R);
+  let stA = stats[(b * H + rowA.h) * T + tA];
+  let stB = stats[(b * H + rowB.h) * T + tB];
+  let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
   let NK = tileRows(BC); let KW = tileRowVec4s(); // keys per tile, vec4 per key row
   let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;
@@ -90,10 +92,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     }
   }
   let n4 = laneVec4s(D4, d0); // vec4 of the row this lane writes
-  if (q0 + r < T) {
+  if (rowA.live) {
     for (var d = 0u; d < n4; d++) { dq[qbA + d0 + d] = aA[d] * p.scale; }
   }
-  if (q0 + r + R < T) {
+  if (rowB.live) {
     for (var d = 0u; d < n4; d++) { dq[qbB + d0 + d] = aB[d] * p.scale; }
   }
 }

@@ -10,8 +10,9 @@
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit),
 // lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
-// Grid: (ceil(T/(2·R)), H, B). Each row slot keeps its two query rows (q0+r, q0+r+R) and their
-// output accumulators in private memory, split across its S lanes; the workgroup streams K/V
+// Grid: (ceil(T/P), KVH·ceil(G/GW), B) (lib/attention_key_rows queryBlock: a block's rows are P positions
+// of GW query heads of one kv head, so a K/V tile serves the whole GQA group). Each row slot keeps its
+// two query rows (rows r and r+R of the block) and their output accumulators in private memory, split across its S lanes; the workgroup streams K/V
 // tiles of BC keys through workgroup memory and the lanes of a slot read the same key at the
 // same time (a broadcast, not a gather, on software adapters; two rows per slot halve those
 // reads per FMA, ~1.5x on llvmpipe). Every lane of a slot computes the same scores (partial
@@ -40,19 +41,20 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let q0 = wid.x * 2u * R;
-  let h = wid.y;
+  let qb = queryBlock(wid, T, H, KVH, R); // the group's heads and the positions this workgroup serves
+  let q0 = qb.q0;
   let b = wid.z;
-  let kh = h / (H / KVH);
+  let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
   // Two query rows per slot (r and r + R): each broadcast K/V element feeds both.
-  let tA = min(q0 + r, T - 1u);
-  let tB = min(q0 + r + R, T - 1u);
+  let rowA = queryRow(qb, r);
+  let rowB = queryRow(qb, r + R);
+  let tA = rowA.t; let tB = rowB.t;
   var qA: array<vec4<f32>, D4MAX>; var qB: array<vec4<f32>, D4MAX>;
   var aA: array<vec4<f32>, D4MAX>; var aB: array<vec4<f32>, D4MAX>;
-  let qbA = ((b * T + tA) * H + h) * D4;
-  let qbB = ((b * T + tB) * H + h) * D4;
+  let qbA = ((b * T + tA) * H + rowA.h) * D4;
+  let qbB = ((b * T + tB) * H + rowB.h) * D4;
   for (var d = 0u; d < DS4; d++) {
     let dc = min(d0 + d, D4 - 1u);
     qA[d] = select(vec4<f32>(0.0), q[qbA + dc] * p.scale, d0 + d < D4);
@@ -64,7 +66,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var l = vec2<f32>(0.0);
   var sc: array<vec2<f32>, BCMAX>;
 
-  let kEnd = min(T, q0 + 2u * R);
+  let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
   let NK = tileRows(BC); let KW = tileRowVec4s(); // keys per tile, vec4 per key row
   let kStart = (segmentStart(b, q0, T, tid, windowStart(q0, p.window)) / NK) * NK;
@@ -102,15 +104,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     m = mNew;
   }
   let n4 = laneVec4s(D4, d0); // vec4 of the row this lane writes
-  if (q0 + r < T) {
+  if (rowA.live) {
     let inv = 1.0 / l.x;
     for (var d = 0u; d < n4; d++) { out[qbA + d0 + d] = aA[d] * inv; }
-    if (d0 == 0u) { lse[(b * H + h) * T + tA] = m.x + log(l.x); }
+    if (d0 == 0u) { lse[(b * H + rowA.h) * T + tA] = m.x + log(l.x); }
   }
-  if (q0 + r + R < T) {
+  if (rowB.live) {
     let inv = 1.0 / l.y;
     for (var d = 0u; d < n4; d++) { out[qbB + d0 + d] = aB[d] * inv; }
-    if (d0 == 0u) { lse[(b * H + h) * T + tB] = m.y + log(l.y); }
+    if (d0 == 0u) { lse[(b * H + rowB.h) * T + tB] = m.y + log(l.y); }
   }
 }
 

@@ -32,3 +32,34 @@ fn loadKeyRows(b: u32, k0: u32, kh: u32, T: u32, KVH: u32, D4: u32, tid: u32) {
     segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
   }
 }
+
+// GQA: a workgroup's 2·R query rows are (position, query head) pairs of ONE kv head, so each K/V
+// tile it loads serves every head of the group (and a block spans 2·R / G positions, not 2·R:
+// less of the causal diagonal is computed and masked). Of G = H / KVH heads it takes GW =
+// min(G, 2·R) (grid y = KVH · ceil(G / GW)) at P = floor(2·R / GW) positions; row i is position
+// q0 + i / GW of head h0 + i % GW (attention.ts queryRowGrid computes the same, for the grid).
+// Blocks end at T, so where P does not divide T the partly filled block is the first one
+// (positions [0, T mod P), few keys), not the last (which would see every key).
+struct QueryBlock { kh: u32, h0: u32, hEnd: u32, GW: u32, P: u32, lo: u32, pad: u32, q0: u32, end: u32 }
+fn queryBlock(wid: vec3<u32>, T: u32, H: u32, KVH: u32, R: u32) -> QueryBlock {
+  let G = H / KVH;
+  let GW = min(G, 2u * R);
+  let NG = (G + GW - 1u) / GW; // workgroups per kv head
+  let kh = wid.y / NG;
+  let h0 = kh * G + (wid.y % NG) * GW;
+  let P = (2u * R) / GW;
+  let pad = ((T + P - 1u) / P) * P - T; // positions before 0 in the first block
+  let lo = wid.x * P;                   // the block's first position + pad
+  // q0: the block's first real position; end: one past its last (the keys it needs end there).
+  return QueryBlock(kh, h0, min(h0 + GW, (kh + 1u) * G), GW, P, lo, pad, max(lo, pad) - pad, lo + P - pad);
+}
+// Row i of block qb: its position t and head h, clamped to a real row of the block (rows before
+// position 0, past the block or past the group compute a copy of one and write nothing: live false).
+struct QueryRow { t: u32, h: u32, live: bool }
+fn queryRow(qb: QueryBlock, i: u32) -> QueryRow {
+  let pos = i / qb.GW;
+  let h = qb.h0 + i % qb.GW;
+  let v = qb.lo + min(pos, qb.P - 1u);
+  let live = pos < qb.P && v >= qb.pad && h < qb.hEnd;
+  return QueryRow(max(v, qb.pad) - qb.pad, select(qb.h0, h, h < qb.hEnd), live);
+}

@@ -2,7 +2,7 @@
 // every weight format of a row alike), warmup rounds untimed, medians per run. A fake clock
 // stands in for the GPU: each run advances it by its own cost.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { timeInTurns } from './kernel-bench';
+import { perRoundRatios, sampleInTurns, timeInTurns } from './kernel-bench';
 
 function fakeDevice(): GPUDevice {
   return { queue: { onSubmittedWorkDone: () => Promise.resolve() } } as unknown as GPUDevice;
@@ -35,5 +35,37 @@ describe('timeInTurns', () => {
     const [t] = await timeInTurns(fakeDevice(), [() => { n++; now += 1500; }], 1, 1);
     expect(n).toBe(1);
     expect(t).toBe(1500);
+  });
+});
+
+describe('sampleInTurns', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('stops at the time budget by default, and takes every round of reps without one', async () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const slow = () => { now += 2000; };
+    expect((await sampleInTurns(fakeDevice(), [slow], 5, 0)).length).toBe(2); // 2.5 s budget per run
+    expect(await sampleInTurns(fakeDevice(), [slow], 5, 0, Infinity)).toEqual([[2000], [2000], [2000], [2000], [2000]]);
+  });
+});
+
+describe('perRoundRatios', () => {
+  it('takes attention over matmul per round, so a round slowed for all runs alike keeps its ratio', () => {
+    // FLOPs: attention forward 1e6, backward 2.5e6; matmul forward and backward 4e6 each.
+    const flops = [1e6, 2.5e6, 4e6, 4e6];
+    // Matmul: 8e6 FLOPs in 2 ms = 4 GFLOP/s; attention forward 1 GFLOP/s (0.25×), backward 2 GFLOP/s (0.5×).
+    const quiet = [1, 1.25, 1, 1];
+    const loaded = quiet.map((ms) => ms * 3);
+    // A round where only the matmul was slowed (0.75×, 1.5×) is the odd one out: the median ignores it.
+    const skewed = [1, 1.25, 3, 3];
+    const r = perRoundRatios([quiet, loaded, skewed, quiet, loaded], flops);
+    expect(r.rounds).toBe(5);
+    expect(r.forward).toBeCloseTo(0.25, 12);
+    expect(r.backward).toBeCloseTo(0.5, 12);
+    // GFLOP/s: medians of the rounds' rates (quiet rounds 1, 2, 4; loaded a third of that).
+    expect(r.gflops.forward).toBeCloseTo(1, 12);
+    expect(r.gflops.backward).toBeCloseTo(2, 12);
+    expect(r.gflops.matmul).toBeCloseTo(4 / 3, 12);
   });
 });

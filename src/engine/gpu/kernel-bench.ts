@@ -120,9 +120,15 @@ function median(xs: number[]): number {
  * them alike and their ratios (a weight format's rate over f32's) hold. The first round is
  * an untimed warmup (pipeline compiles, buffer pools) unless a run took over a second: then
  * compiles are a negligible share and the round counts. Further rounds until `reps` or about
- * 2.5 s per run spent, so a full-size run stays within minutes.
+ * 2.5 s per run spent (budgetMsPerRun), so a full-size run stays within minutes.
  */
 export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number): Promise<number[]> {
+  const rounds = await sampleInTurns(device, runs, reps, warmup);
+  return runs.map((_, i) => median(rounds.map((r) => r[i])));
+}
+
+/** timeInTurns's rounds: each round's wall time of every run (ms), for ratios taken per round. */
+export async function sampleInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number, budgetMsPerRun = 2500): Promise<number[][]> {
   const once = async (run: () => void) => {
     const t0 = performance.now();
     run();
@@ -144,12 +150,12 @@ export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)
   }
   const sum = (r: number[]) => r.reduce((a, b) => a + b, 0);
   let spent = rounds.reduce((a, r) => a + sum(r), 0);
-  while (rounds.length < reps && (rounds.length === 0 || spent < 2500 * runs.length)) {
+  while (rounds.length < reps && (rounds.length === 0 || spent < budgetMsPerRun * runs.length)) {
     const ts = await round();
     rounds.push(ts);
     spent += sum(ts);
   }
-  return runs.map((_, i) => median(rounds.map((r) => r[i])));
+  return rounds;
 }
 
 /** Median wall time of one run (timeInTurns of it alone). */
@@ -213,7 +219,7 @@ export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<Kerne
   return groups;
 }
 
-function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear: boolean, doLora: boolean, seed: number): KernelGroup {
+function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear: boolean, doLora: boolean, seed: number, withVariants = true): KernelGroup {
   const { inF, outF } = L;
   const shape = `BT=${BT} ${inF}→${outF}`;
   const data: Record<string, Float32Array> = { x: randomF32(BT * inF, seed), dout: randomF32(BT * outF, seed + 1) };
@@ -229,8 +235,8 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
     data.w = randomF32(outF * inF, seed + 2, 0.05);
     const w32: Weight = { buffer: keep(ctx.upload(data.w)), dtype: 'f32' };
     const others: Partial<Record<WeightVariant, Weight>> = {};
-    if (ctx.caps.f16) others.f16 = { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' };
-    for (const dtype of BLOCK_VARIANTS) {
+    if (withVariants && ctx.caps.f16) others.f16 = { buffer: keep(ctx.upload(toF16Bits(data.w))), dtype: 'f16' };
+    for (const dtype of withVariants ? BLOCK_VARIANTS : []) {
       if (inF % GGML_BLOCK[BLOCK_GGML_TYPE[dtype]].values === 0) others[dtype] = { buffer: keep(ctx.upload(packWeightBlocks(dtype, benchBlocks(dtype, data.w, inF, seed + 6)))), dtype };
     }
     const fwd = (w: Weight) => submit((rec) => matmulForward(ctx, rec, out, x, w, null, BT, inF, outF));
@@ -328,4 +334,65 @@ export async function runKernelBench(ctx: GpuContext, cfg: ModelConfig, opts: Ke
     }
   }
   return rows;
+}
+
+/** Attention over our matmul in one bench run (attentionMatmulRatios). */
+export interface AttentionMatmulRatios {
+  /** The matmul reference: kernel name and shape. */
+  matmul: string;
+  shape: string;
+  rounds: number;
+  /** Medians over rounds of each round's attention rate over the matmul's. */
+  forward: number;
+  backward: number;
+  /** Median GFLOP/s over the same rounds. */
+  gflops: { forward: number; backward: number; matmul: number };
+}
+
+/**
+ * attentionMatmulRatios's figures from its rounds of [attention forward, attention backward,
+ * matmul forward, matmul backward] ms and those runs' FLOPs: each round's attention rates over
+ * that round's matmul rate ((forward + backward FLOPs) / (forward + backward ms)), median over rounds.
+ */
+export function perRoundRatios(rounds: readonly number[][], flops: readonly number[]): Omit<AttentionMatmulRatios, 'matmul' | 'shape'> {
+  const rate = (i: number, r: readonly number[]) => flops[i] / r[i];
+  const mm = (r: readonly number[]) => (flops[2] + flops[3]) / (r[2] + r[3]);
+  const gf = (f: (r: readonly number[]) => number) => median(rounds.map(f)) / 1e6;
+  return {
+    rounds: rounds.length,
+    forward: median(rounds.map((r) => rate(0, r) / mm(r))),
+    backward: median(rounds.map((r) => rate(1, r) / mm(r))),
+    gflops: { forward: gf((r) => rate(0, r)), backward: gf((r) => rate(1, r)), matmul: gf(mm) },
+  };
+}
+
+/**
+ * Attention forward and backward at the model's head dim, T = opts.attnT (the attention rows'
+ * group), over our matmul's rate, timed in turns with it (one sample of each per round, so a
+ * load spike on a shared machine slows both alike) and taken per round: issue #16's target is
+ * ≥ 0.8×. The matmul reference is the model's first projection (q_proj: hidden → H·D, the product
+ * feeding attention) as our f32 linear at BT = opts.BT, forward and backward together: its rate in
+ * a round is (forward + backward FLOPs) / (forward + backward ms), one figure for "our matmul".
+ */
+export async function attentionMatmulRatios(ctx: GpuContext, cfg: ModelConfig, opts: Omit<KernelBenchOptions, 'filter'>): Promise<AttentionMatmulRatios> {
+  const L = benchLinears(cfg)[0];
+  const lin = linearGroup(ctx, L, opts.BT, opts.R, true, false, 1, false);
+  const att = attentionGroup(ctx, cfg, opts.attnT, cfg.headDim);
+  try {
+    const pick = (g: KernelGroup, op: KernelOp) => {
+      const m = g.measurements.find((x) => x.op === op);
+      if (!m) throw new Error(`kernel bench: no ${op} row in ${g.name}`);
+      return m;
+    };
+    const ms = [pick(att, 'attention forward'), pick(att, 'attention backward'), pick(lin, 'linear forward'), pick(lin, 'linear backward')];
+    // One untimed round first, whatever its length (pipelines compile there).
+    for (const m of ms) m.run();
+    await ctx.device.queue.onSubmittedWorkDone();
+    // Every round of opts.reps, however long (the time budget of timeInTurns would stop a loaded run after a few).
+    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
+    return { matmul: `${L.name} linear forward+backward`, shape: ms[2].shape, ...perRoundRatios(rounds, ms.map((m) => m.flops)) };
+  } finally {
+    lin.destroy();
+    att.destroy();
+  }
 }

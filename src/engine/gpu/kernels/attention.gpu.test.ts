@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, rowKernelLayout } from './attention';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, queryRowGrid, rowKernelLayout } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -150,6 +150,40 @@ describe('attention row kernels with rows split across lanes vs float64 referenc
   });
 });
 
+// GQA: the query-row kernels' (forward, dq) blocks are P positions × GW query heads of one kv head.
+// Groups of 1, 2, 3 and 5 heads (5 and 3 leave rows of a 64-row block idle: 12 × 5 = 60, 21 × 3 = 63),
+// T not a multiple of P (blocks end at T: the first one is partly filled), packing, pads and windows, whole rows (D 64, 32) and split ones (D 128, 256);
+// at D = 256 a group of 20 heads exceeds a block's rows (16 forward, 8 dq), so a kv head's heads
+// take several workgroups, the last one partly filled.
+describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs float64 reference', () => {
+  const gqa: Case[] = [
+    { B: 2, T: 70, H: 9, KVH: 3, D: 64, seg: 'packed' },
+    { B: 1, T: 130, H: 6, KVH: 3, D: 64, seg: 'padded', window: 30 },
+    { B: 1, T: 45, H: 5, KVH: 1, D: 64, seg: 'single' },
+    { B: 1, T: 256, H: 3, KVH: 3, D: 64, seg: 'long' },
+    { B: 1, T: 100, H: 9, KVH: 3, D: 64, seg: 'single', window: 7, scale: 0.2 },
+    { B: 2, T: 33, H: 8, KVH: 2, D: 32, seg: 'padded' },
+    { B: 1, T: 50, H: 6, KVH: 2, D: 128, seg: 'packed', window: 20 },
+    { B: 1, T: 7, H: 20, KVH: 1, D: 256, seg: 'single' },
+  ];
+  it.each(gqa)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window scale=$scale', async (c) => {
+    const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
+    expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
+    expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
+    expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
+    expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
+    expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+  });
+  it('lays out the blocks as the cases above assume', () => {
+    // SmolLM2-135M (9 heads, 3 kv heads) at T = 256: 13 blocks of 21 positions × 3 heads per kv head.
+    expect(queryRowGrid(rowKernelLayout(64, 2), 1, 256, 9, 3)).toEqual([13, 3, 1]);
+    expect(queryRowGrid(rowKernelLayout(64, 2), 1, 45, 5, 1)).toEqual([4, 1, 1]);
+    expect(queryRowGrid(rowKernelLayout(64, 2), 2, 70, 3, 3)).toEqual([2, 3, 2]);
+    expect(queryRowGrid(rowKernelLayout(256, 2, 2, true), 1, 7, 20, 1)).toEqual([7, 2, 1]);
+    expect(queryRowGrid(rowKernelLayout(256, 2, 4, true), 1, 7, 20, 1)).toEqual([7, 3, 1]);
+  });
+});
+
 // Skipping, not just masking: tokens outside every row's window are NaN, so a kernel that
 // still loaded their tiles would spread NaN through the masked lanes (0·NaN) into the rows
 // checked here, which the window keeps clear of them. T = 256, window 16: the row kernels'
@@ -204,6 +238,8 @@ describe('attention tiles', () => {
       if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
     expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
+    // The dk/dv kernel's whole rows: 16 invocations, blocks of 32 keys.
+    expect(rowKernelLayout(64, 2, 4, true, 16)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
     // Past 64, rows split so each lane holds 32 floats (compiles far faster than 64 on llvmpipe),
     // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
     const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
