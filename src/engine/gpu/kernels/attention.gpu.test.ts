@@ -212,5 +212,6 @@ describe('attention tiles', () => {
     // the forward's vec2 lane sums leave room for 8, the backward's vec4 ones for 7.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
     expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
+    expect(rowKernelLayout(256, 2, 4, true)).toMatchObject({ ...shared, S: 8, R: 8, KMAX: 7 }); // 4 rows of 256 a tile (tileRows)
   });
 });
