@@ -11,7 +11,7 @@
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad).
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad).
 // Grid: (ceil(T/(2·R)), KVH, B). Two keys' k, v, dk, dv rows (k0+r, k0+r+R) live in private memory,
 // split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
 // read as broadcasts. Each Q/dout tile load serves the slot's two keys and all 2·R keys of the
@@ -104,6 +104,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let ni = min(NQ, qEnd - q0);
       if (SPLIT) {
         for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
+        workgroupBarrier();
+        reduceLanes(ni, tid);
         workgroupBarrier();
       }
       for (var i = 0u; i < ni; i++) {

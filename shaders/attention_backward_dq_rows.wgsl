@@ -8,7 +8,7 @@
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4, rowProbGrad) and
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the GQA
 // group's heads, lib/attention_key_rows queryBlock). Two rows' q, dout and dq (rows r, r+R) live in private memory,
@@ -76,6 +76,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let nj = min(NK, kEnd - k0);
     if (SPLIT) {
       for (var j = 0u; j < nj; j++) { part[j * WG + tid] = keyDots(j, KW, d0, &qA, &qB, &oA, &oB); }
+      workgroupBarrier();
+      reduceLanes(nj, tid);
       workgroupBarrier();
     }
     for (var j = 0u; j < nj; j++) {

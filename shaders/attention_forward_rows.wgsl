@@ -8,7 +8,7 @@
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit),
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, laneSum; hsum4) and
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4) and
 // lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B) (lib/attention_key_rows queryBlock: a block's rows are P positions
 // of GW query heads of one kv head, so a K/V tile serves the whole GQA group). Each row slot keeps its
@@ -16,7 +16,7 @@
 // tiles of BC keys through workgroup memory and the lanes of a slot read the same key at the
 // same time (a broadcast, not a gather, on software adapters; two rows per slot halve those
 // reads per FMA, ~1.5x on llvmpipe). Every lane of a slot computes the same scores (partial
-// dot products summed by laneSum), so they agree on the online softmax.
+// dot products summed by reduceLanes), so they agree on the online softmax.
 // Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus 2·PARTN (KMAX·WG) for the lane sums.
 override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R query rows per workgroup
 override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX <= BCMAX at p.D)
@@ -86,6 +86,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       }
     }
     if (SPLIT) {
+      workgroupBarrier();
+      reduceLanes(nj, tid);
       workgroupBarrier();
       for (var j = 0u; j < nj; j++) {
         let y = maskScores(laneSum(j, r), k0 + j, tA, tB, segk[j] == segA, segk[j] == segB);

@@ -47,15 +47,23 @@ fn tileRowVec4s() -> u32 { return select(DM4, rowLanes() * DS4, SPLIT); }
 // Rows per tile for a tile of n rows at DMAX.
 fn tileRows(n: u32) -> u32 { return select(n, min(KMAX, n * DM4 / tileRowVec4s()), SPLIT); }
 
-// Sum over row slot r's lanes, in lane order, of their partials for tile entry j (written to
-// part[j·WG + tid] before a workgroupBarrier): every lane gets the same sum.
-fn laneSum(j: u32, r: u32) -> LanePart {
+// Sums, in lane order, each row slot's lane partials of tile entries [0, n) (written to
+// part[j·WG + tid] before a workgroupBarrier) into lane 0's slot part[j·WG + r]; lane j % S
+// sums entry j, so a lane reads S partials per S entries rather than per entry (every lane
+// needs every sum). Call with every invocation; a workgroupBarrier, then laneSum reads them.
+fn reduceLanes(n: u32, tid: u32) {
   let S = rowLanes();
   let R = WG / S;
-  var s = part[j * WG + r];
-  for (var l = 1u; l < S; l++) { s += part[j * WG + l * R + r]; }
-  return s;
+  let r = tid % R;
+  for (var j = tid / R; j < n; j += S) {
+    var s = part[j * WG + r];
+    for (var l = 1u; l < S; l++) { s += part[j * WG + l * R + r]; }
+    part[j * WG + r] = s;
+  }
 }
+
+// Row slot r's sum of tile entry j (after reduceLanes and a workgroupBarrier).
+fn laneSum(j: u32, r: u32) -> LanePart { return part[j * WG + r]; }
 
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {

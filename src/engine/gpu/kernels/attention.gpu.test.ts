@@ -244,9 +244,10 @@ describe('attention tiles', () => {
     // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
     const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
     for (const [D, S] of [[68, 4], [128, 4], [132, 8], [200, 8], [256, 8]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
-    // Packed tiles hold twice the rows at S = 4 (rows of 128 floats): the forward's vec2 lane
-    // sums leave room at 64 invocations, the backward's vec4 ones at 32.
+    // Packed tiles hold up to twice the rows at S = 4 (rows of 128 floats), at 64 invocations:
+    // the forward's vec2 lane sums leave room for 8, the backward's vec4 ones for 7.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
-    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, WG: 32, R: 8, KMAX: 8, PARTN: 8 * 32 });
+    expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
+    expect(rowKernelLayout(256, 2, 4, true)).toMatchObject({ ...shared, S: 8, R: 8, KMAX: 7 }); // 4 rows of 256 a tile (tileRows)
   });
 });

@@ -103,9 +103,11 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
   while (S * DS4 * 4 < D) S *= 2;
   for (const n of [32, 16, 8, 4]) {
     const packMax = split && packs ? DMAX / (4 * DS4 * 4) : 1; // rows per DMAX row at the fewest split lanes (4)
-    for (let KMAX = n * packMax; KMAX >= n; KMAX /= 2) {
-      // Split rows: 64 invocations, or 32 where that leaves room for the lane sums of a packed tile.
-      for (const WG of split ? [64, 32] : [wholeWG]) {
+    // Split rows: 64 invocations, with as many packed rows as leave room for their lane sums (any
+    // count: the backward's vec4 sums fit 7 of D = 128's 8), else 32. More row slots beat a
+    // fuller packed tile: each tile load and barrier then serves twice the rows.
+    for (const WG of split ? [64, 32] : [wholeWG]) {
+      for (let KMAX = n * packMax; KMAX >= n; KMAX--) {
         const PARTN = split ? KMAX * WG : 1;
         const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
         if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
