@@ -93,7 +93,7 @@ export interface RowLayout {
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
  * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` a split tile
  * holds up to KMAX rows of the smallest split head dim (lib/attention_rows tileRows), where the
- * lane sums leave room.
+ * lane sums leave room. Whole rows run `wholeWG` invocations (the dk/dv kernel takes 16).
  */
 export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false, wholeWG = 32): RowLayout {
   const split = D > ROWS_WHOLE_D;
