@@ -7,7 +7,7 @@
 // 256-value blocks): `q*/f32` is their rate over the f32 weight's, timed in turns with it.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type AttentionMatmulRatios, type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
+import { type AttentionHeadDimRatios, type AttentionMatmulRatios, type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -109,22 +109,9 @@ export async function runKernelBench(ctx: GpuContext, gpu: GPU, opts: KernelBenc
 /** Head dims of the attention rows: SmolLM2/Llama 3.2 (64), Qwen3 (128), Gemma 3 (256); same heads and T. */
 export const ATTENTION_HEAD_DIMS = [64, 128, 256];
 
-/** Attention's rate per FLOP at each head dim over head dim 64's (issue #13's target: ≥ 0.7×). */
-export function attentionRateRatios(rows: BenchRow[]): string[] {
-  const rate = (op: string, D: number) => {
-    const r = rows.find((x) => x.kernel === `attention ${op}` && x.shape.endsWith(` D=${D}`));
-    return r ? r.flops / r.oursMs : null;
-  };
-  const lines: string[] = [];
-  for (const D of ATTENTION_HEAD_DIMS.filter((d) => d !== 64)) {
-    const ratio = (op: string) => {
-      const a = rate(op, D);
-      const b = rate(op, 64);
-      return a === null || b === null ? '—' : `${(a / b).toFixed(2)}×`;
-    };
-    lines.push(`attention D=${D} rate per FLOP vs D=64: forward ${ratio('forward')}, backward ${ratio('backward')} (target ≥ 0.7×)`);
-  }
-  return lines;
+/** Issue #13's target lines: attention's rate per FLOP at each head dim over head dim 64's, taken per round (kernel-bench attentionHeadDimRatios). */
+export function attentionHeadDimLines(r: AttentionHeadDimRatios): string[] {
+  return r.ratios.map((x) => `attention D=${x.D} rate per FLOP vs D=64 (timed in turns, median of ${r.rounds} per-round ratios): forward ${x.forward.toFixed(2)}×, backward ${x.backward.toFixed(2)}× (target ≥ 0.7×)`);
 }
 
 /** Issue #16's target line: attention at the model's head dim over our matmul, ratios taken per round (kernel-bench attentionMatmulRatios). */

@@ -16,10 +16,10 @@
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
-import { LM_HEAD_BENCH_ROWS, attentionMatmulRatios } from '../src/engine/gpu/kernel-bench';
+import { LM_HEAD_BENCH_ROWS, attentionHeadDimRatios, attentionMatmulRatios } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
-import { ATTENTION_HEAD_DIMS, attentionMatmulLine, attentionRateRatios, formatTable, runKernelBench, windowTimeRatios } from './kernels';
+import { ATTENTION_HEAD_DIMS, attentionHeadDimLines, attentionMatmulLine, formatTable, runKernelBench, windowTimeRatios } from './kernels';
 import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
@@ -110,12 +110,14 @@ async function main(): Promise<void> {
   const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnWindow, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
-  for (const line of [...attentionRateRatios(rows), ...windowTimeRatios(rows, args.attnWindow)]) console.log(line);
-  // Issue #16's attention-vs-matmul line, timed on its own in turns (wherever the filter keeps the model's attention rows).
+  for (const line of windowTimeRatios(rows, args.attnWindow)) console.log(line);
+  // The attention target lines (#13: head dims over 64; #16: head dim 64 over our matmul), each
+  // timed on its own in turns, wherever the filter keeps the model's attention rows.
   const cfg = parseModelConfig(SMOLLM2_135M);
   if (!args.only || args.only.test(`attention D=${cfg.headDim}`)) {
-    const r = await attentionMatmulRatios(ctx, cfg, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup });
-    console.log(attentionMatmulLine(r, cfg.headDim));
+    const opts = { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup };
+    for (const line of attentionHeadDimLines(await attentionHeadDimRatios(ctx, cfg, opts, ATTENTION_HEAD_DIMS))) console.log(line);
+    console.log(attentionMatmulLine(await attentionMatmulRatios(ctx, cfg, opts), cfg.headDim));
   }
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (args.kernelsOnly) {

@@ -2,7 +2,7 @@
 // every weight format of a row alike), warmup rounds untimed, medians per run. A fake clock
 // stands in for the GPU: each run advances it by its own cost.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { perRoundRatios, sampleInTurns, timeInTurns } from './kernel-bench';
+import { medianRateRatio, perRoundRatios, sampleInTurns, timeInTurns } from './kernel-bench';
 
 function fakeDevice(): GPUDevice {
   return { queue: { onSubmittedWorkDone: () => Promise.resolve() } } as unknown as GPUDevice;
@@ -28,13 +28,20 @@ describe('timeInTurns', () => {
     expect(b).toBe(20);
   });
 
-  it('keeps a warmup round that took over a second as a sample', async () => {
+  it('never times the first round (compiles), and keeps a later warmup round over a second as a sample', async () => {
     let now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
+    // The first call compiles for 27 s, every later one takes 1.5 s.
     let n = 0;
-    const [t] = await timeInTurns(fakeDevice(), [() => { n++; now += 1500; }], 1, 1);
-    expect(n).toBe(1);
+    const run = () => { now += n++ === 0 ? 27_000 : 1500; };
+    const [t] = await timeInTurns(fakeDevice(), [run], 1, 1);
+    expect(n).toBe(2);
     expect(t).toBe(1500);
+    // With 3 warmup rounds, the second (over a second) is a sample and ends the warmup.
+    n = 0;
+    const [u] = await timeInTurns(fakeDevice(), [run], 1, 3);
+    expect(n).toBe(2);
+    expect(u).toBe(1500);
   });
 });
 
@@ -67,5 +74,18 @@ describe('perRoundRatios', () => {
     expect(r.gflops.forward).toBeCloseTo(1, 12);
     expect(r.gflops.backward).toBeCloseTo(2, 12);
     expect(r.gflops.matmul).toBeCloseTo(4 / 3, 12);
+  });
+});
+
+describe('medianRateRatio', () => {
+  it('takes one set of runs\' rate over another\'s per round (FLOPs over ms of each set), then the median', () => {
+    // Runs: D=64 forward (1e6 FLOPs), D=256 forward (4e6 FLOPs).
+    const flops = [1e6, 4e6];
+    // Quiet: 1 ms and 5 ms (the D=256 rate is 0.8× the D=64 rate); a loaded round slows both 3×;
+    // a round where only D=256 was hit (10 ms: 0.4×) is outvoted.
+    const rounds = [[1, 5], [3, 15], [1, 10], [1, 5], [3, 15]];
+    expect(medianRateRatio(rounds, flops, [1], [0])).toBeCloseTo(0.8, 12);
+    // Two runs together: (1e6 + 4e6) FLOPs over (1 + 5) ms, against run 0 alone.
+    expect(medianRateRatio([[1, 5]], flops, [0, 1], [0])).toBeCloseTo(5 / 6, 12);
   });
 });

@@ -118,9 +118,10 @@ function median(xs: number[]): number {
  * Median wall time of each of `runs` (record + submit + onSubmittedWorkDone), sampled in
  * turns (one sample of each run per round), so a load spike on a shared machine slows all of
  * them alike and their ratios (a weight format's rate over f32's) hold. The first round is
- * an untimed warmup (pipeline compiles, buffer pools) unless a run took over a second: then
- * compiles are a negligible share and the round counts. Further rounds until `reps` or about
- * 2.5 s per run spent (budgetMsPerRun), so a full-size run stays within minutes.
+ * never a sample: pipelines compile there, which on a cold shader cache takes seconds (on
+ * lavapipe, 27 s for attention's backward). Further warmup rounds are untimed unless a run
+ * took over a second: then the round counts and the warmup ends. Further rounds until `reps`
+ * or about 2.5 s per run spent (budgetMsPerRun), so a full-size run stays within minutes.
  */
 export async function timeInTurns(device: GPUDevice, runs: readonly (() => void)[], reps: number, warmup: number): Promise<number[]> {
   const rounds = await sampleInTurns(device, runs, reps, warmup);
@@ -143,7 +144,7 @@ export async function sampleInTurns(device: GPUDevice, runs: readonly (() => voi
   const rounds: number[][] = [];
   for (let i = 0; i < warmup; i++) {
     const ts = await round();
-    if (Math.max(...ts) > 1000) {
+    if (i > 0 && Math.max(...ts) > 1000) {
       rounds.push(ts);
       break;
     }
@@ -355,15 +356,52 @@ export interface AttentionMatmulRatios {
  * that round's matmul rate ((forward + backward FLOPs) / (forward + backward ms)), median over rounds.
  */
 export function perRoundRatios(rounds: readonly number[][], flops: readonly number[]): Omit<AttentionMatmulRatios, 'matmul' | 'shape'> {
-  const rate = (i: number, r: readonly number[]) => flops[i] / r[i];
-  const mm = (r: readonly number[]) => (flops[2] + flops[3]) / (r[2] + r[3]);
-  const gf = (f: (r: readonly number[]) => number) => median(rounds.map(f)) / 1e6;
+  const gf = (runs: number[]) => median(rounds.map((r) => roundRate(r, flops, runs))) / 1e6;
   return {
     rounds: rounds.length,
-    forward: median(rounds.map((r) => rate(0, r) / mm(r))),
-    backward: median(rounds.map((r) => rate(1, r) / mm(r))),
-    gflops: { forward: gf((r) => rate(0, r)), backward: gf((r) => rate(1, r)), matmul: gf(mm) },
+    forward: medianRateRatio(rounds, flops, [0], [2, 3]),
+    backward: medianRateRatio(rounds, flops, [1], [2, 3]),
+    gflops: { forward: gf([0]), backward: gf([1]), matmul: gf([2, 3]) },
   };
+}
+
+/** A round's rate of some runs together: their FLOPs over their ms (FLOP/ms). */
+const roundRate = (round: readonly number[], flops: readonly number[], runs: readonly number[]) => runs.reduce((a, i) => a + flops[i], 0) / runs.reduce((a, i) => a + round[i], 0);
+
+/** Median over rounds of runs `a`'s rate over runs `b`'s in the same round (timed in turns, so a load spike cancels). */
+export function medianRateRatio(rounds: readonly number[][], flops: readonly number[], a: readonly number[], b: readonly number[]): number {
+  return median(rounds.map((r) => roundRate(r, flops, a) / roundRate(r, flops, b)));
+}
+
+/** Attention's rate per FLOP at each head dim over head dim `dims[0]`'s, per round (attentionHeadDimRatios). */
+export interface AttentionHeadDimRatios {
+  rounds: number;
+  ratios: Array<{ D: number; forward: number; backward: number }>;
+}
+
+/**
+ * Attention forward and backward at each of `dims` (the first is the reference, 64), the
+ * model's heads at T = opts.attnT, timed in turns (one sample of each per round) with each
+ * head dim's rate per FLOP over the reference's taken per round: issue #13's target is ≥ 0.7×.
+ * Rows timed one after another swing with the load of a shared machine; ratios within a round
+ * do not.
+ */
+export async function attentionHeadDimRatios(ctx: GpuContext, cfg: ModelConfig, opts: Omit<KernelBenchOptions, 'filter'>, dims: readonly number[]): Promise<AttentionHeadDimRatios> {
+  const groups = dims.map((D) => attentionGroup(ctx, cfg, opts.attnT, D));
+  try {
+    // Per head dim: its forward then its backward (the rows of a group without a window).
+    const ms = groups.flatMap((g) => g.measurements.slice(0, 2));
+    for (const m of ms) m.run(); // one untimed round: pipelines compile there
+    await ctx.device.queue.onSubmittedWorkDone();
+    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
+    const flops = ms.map((m) => m.flops);
+    return {
+      rounds: rounds.length,
+      ratios: dims.slice(1).map((D, j) => ({ D, forward: medianRateRatio(rounds, flops, [2 * (j + 1)], [0]), backward: medianRateRatio(rounds, flops, [2 * (j + 1) + 1], [1]) })),
+    };
+  } finally {
+    groups.forEach((g) => g.destroy());
+  }
 }
 
 /**
