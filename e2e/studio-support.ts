@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expect, type BrowserContext, type Page } from '@playwright/test';
 import { buildTinyModel, type TinyModelOptions } from '../test/fixtures/tiny-model';
 
@@ -22,13 +22,16 @@ export async function modelFolder(files: Record<string, string | Uint8Array>, na
 export async function importModelFolder(page: Page, dir: string): Promise<void> {
   await page.goto('/#/model');
   await page.getByTestId('model-folder').locator('input[type=file]').setInputFiles(dir);
+  // The folder becomes the chosen model when its import ends ("On this device" alone may be an
+  // earlier model's, in a page that imported another before).
+  await expect(page.getByTestId('model-choice').getByRole('heading')).toHaveText(`Chosen: ${basename(dir)}`);
   await expect(page.getByTestId('model-cached')).toBeVisible();
 }
 
-/** The tiny random Llama imported as the local folder “tiny-llama”; returns its files. */
-export async function importTinyModel(page: Page, opts: TinyModelOptions = { seed: 7 }): Promise<Record<string, string | Uint8Array>> {
+/** The tiny random Llama imported as the local folder `name`; returns its files. */
+export async function importTinyModel(page: Page, opts: TinyModelOptions = { seed: 7 }, name = 'tiny-llama'): Promise<Record<string, string | Uint8Array>> {
   const files = buildTinyModel(opts).files;
-  await importModelFolder(page, await modelFolder(files));
+  await importModelFolder(page, await modelFolder(files, name));
   return files;
 }
 

@@ -98,7 +98,7 @@ describe('lora-studio evaluate', () => {
   }, 600_000);
 
   it('a tiny model trained on a format task (a fixed JSON answer) scores higher than its base on held-out rows', async () => {
-    // The same task as the studio's e2e (e2e/evaluate.spec.ts): the random model never writes the answer.
+    // The same task as the studio's e2e (e2e/shared-device.spec.ts, 'evaluation'): the random model never writes the answer.
     const rows = Array.from({ length: 120 }, (_, i) => chat(`note ${['lunch', 'call', 'gym', 'trip', 'class'][i % 5]} #${i}`, '{"ok":true}'));
     const trainData = join(dir, 'format-train.jsonl');
     const heldOut = join(dir, 'format-eval.jsonl');
