@@ -114,6 +114,18 @@ async function runCase(device: TestDeviceOptions, c: Case, poison?: Poison) {
   return { gpu, outRef, lseRef, dq, dk, dv };
 }
 
+// Inputs are U(-1,1), so scores are O(1), |out| <= 1, lse <= ~5 and gradients are O(1).
+// f32 rounding in the D-term dots, the online-softmax rescaling and the T-term sums:
+// measured worst over the first cases is 1.3e-7 (out), 6e-7 (lse), 7e-7 (dq, dk, dv);
+// the bounds leave ~10x for other drivers' exp/log and summation orders.
+function expectMatchesReference({ gpu, outRef, lseRef, dq, dk, dv }: Awaited<ReturnType<typeof runCase>>) {
+  expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
+  expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
+  expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
+  expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
+  expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+}
+
 // A case that meets a pipeline set first compiles it: on lavapipe under load that alone has
 // taken over 100 s (a cold Mesa cache), so these cases get more than the gpu tier's 120 s.
 const COMPILES_FIRST = { timeout: 300_000 };
@@ -121,16 +133,7 @@ const COMPILES_FIRST = { timeout: 300_000 };
 describe('attention forward + backward vs float64 reference', COMPILES_FIRST, () => {
   for (const device of devices) {
     it.each(cases)(`B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window scale=$scale (device ${JSON.stringify(device)})`, async (c) => {
-      const { gpu, outRef, lseRef, dq, dk, dv } = await runCase(device, c);
-      // Inputs are U(-1,1), so scores are O(1), |out| <= 1, lse <= ~5 and gradients are O(1).
-      // f32 rounding in the D-term dots, the online-softmax rescaling and the T-term sums:
-      // measured worst over these cases is 1.3e-7 (out), 6e-7 (lse), 7e-7 (dq, dk, dv);
-      // the bounds leave ~10x for other drivers' exp/log and summation orders.
-      expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
-      expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
-      expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
-      expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
-      expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+      expectMatchesReference(await runCase(device, c));
     });
   }
 });
@@ -145,19 +148,14 @@ describe('attention row kernels with rows split across lanes vs float64 referenc
   ];
   it.each(split)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window', async (c) => {
     expect(rowKernelLayout(c.D, 2).S).toBe(8);
-    const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
-    expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
-    expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
-    expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
-    expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
-    expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+    expectMatchesReference(await runCase({}, c));
   });
 });
 
 // GQA: the query-row kernels' (forward, dq) blocks are P positions × GW query heads of one kv head.
 // Groups of 1, 2, 3 and 5 heads (5 and 3 leave rows of a 64-row block idle: 12 × 5 = 60, 21 × 3 = 63),
 // T not a multiple of P (blocks end at T: the first one is partly filled), packing, pads and windows, whole rows (D 64, 32) and split ones (D 128, 256);
-// at D = 256 a group of 20 heads exceeds a block's rows (16 forward, 8 dq), so a kv head's heads
+// at D = 256 a group of 20 heads exceeds a block's 16 rows, so a kv head's heads
 // take several workgroups, the last one partly filled.
 describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs float64 reference', () => {
   const gqa: Case[] = [
@@ -171,12 +169,7 @@ describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs fl
     { B: 1, T: 7, H: 20, KVH: 1, D: 256, seg: 'single' },
   ];
   it.each(gqa)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window scale=$scale', async (c) => {
-    const { gpu, outRef, lseRef, dq, dk, dv } = await runCase({}, c);
-    expectClose(gpu.out, outRef, 2e-6, 1e-5, 'out');
-    expectClose(gpu.lse, lseRef, 5e-6, 1e-6, 'lse');
-    expectClose(gpu.dq, dq, 1e-5, 1e-5, 'dq');
-    expectClose(gpu.dk, dk, 1e-5, 1e-5, 'dk');
-    expectClose(gpu.dv, dv, 1e-5, 1e-5, 'dv');
+    expectMatchesReference(await runCase({}, c));
   });
   it('lays out the blocks as the cases above assume', () => {
     // SmolLM2-135M (9 heads, 3 kv heads) at T = 256: 13 blocks of 21 positions × 3 heads per kv head.
