@@ -7,7 +7,7 @@
 // 256-value blocks): `q*/f32` is their rate over the f32 weight's, timed in turns with it.
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { type AttentionHeadDimRatios, type AttentionMatmulRatios, type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants, windowKernel } from '../src/engine/gpu/kernel-bench';
+import { type AttentionHeadDimRatios, type AttentionMatmulRatios, type AttentionWindowRatios, type KernelBenchOptions, type KernelGroup, type KernelOp, type WeightVariant, WEIGHT_VARIANTS, gflopsOf, kernelGroups, timeRuns, timeWithVariants } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 
@@ -121,20 +121,12 @@ export function attentionMatmulLine(r: AttentionMatmulRatios, D: number): string
     `forward ${r.forward.toFixed(2)}×, backward ${r.backward.toFixed(2)}× (target ≥ 0.8×); median GFLOP/s forward ${g.forward.toFixed(2)}, backward ${g.backward.toFixed(2)}, matmul ${g.matmul.toFixed(2)}`;
 }
 
-/** A sliding-window layer's time over a full-attention layer's, same shape (#13's target at T=2048, W=512: ≤ 0.4×). */
-export function windowTimeRatios(rows: BenchRow[], W: number): string[] {
-  const row = (kernel: string) => rows.find((r) => r.kernel === kernel) ?? null;
-  const ratio = (op: 'forward' | 'backward') => {
-    const w = row(windowKernel(op, W));
-    const full = row(`attention ${op}`);
-    return w === null || full === null ? '—' : `${(w.oursMs / full.oursMs).toFixed(2)}×`;
-  };
+/** Issue #13's window line: a sliding-window layer's time over a full-attention layer's, taken per round (kernel-bench attentionWindowRatios). */
+export function attentionWindowLine(r: AttentionWindowRatios): string {
   // The causal pairs a window keeps bound the ratio from below: at T=2048, W=512 they are 0.44 of
   // the full layer's, so a kernel that skips every tile outside the window lands near there.
-  const w = row(windowKernel('forward', W));
-  const full = row('attention forward');
-  const floor = w && full ? `; the window keeps ${(w.flops / full.flops).toFixed(2)}× of the causal pairs` : '';
-  return [`attention window ${W} time vs full attention: forward ${ratio('forward')}, backward ${ratio('backward')}${floor} (target ≤ 0.4× at T=2048, window 512)`];
+  return `attention window ${r.W} time vs full attention (timed in turns, median of ${r.rounds} per-round ratios): forward ${r.forward.toFixed(2)}×, backward ${r.backward.toFixed(2)}×; ` +
+    `the window keeps ${r.pairs.toFixed(2)}× of the causal pairs (target ≤ 0.4× at T=2048, window 512)`;
 }
 
 /** tfjs's matMuls computing a group's products from the same data (none for attention: tfjs has no fused attention). */

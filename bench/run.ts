@@ -16,10 +16,10 @@
 import { create, globals } from 'webgpu';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { requestEngineDevice } from '../src/engine/gpu/device';
-import { LM_HEAD_BENCH_ROWS, attentionHeadDimRatios, attentionMatmulRatios } from '../src/engine/gpu/kernel-bench';
+import { LM_HEAD_BENCH_ROWS, attentionHeadDimRatios, attentionMatmulRatios, attentionWindowRatios } from '../src/engine/gpu/kernel-bench';
 import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
-import { ATTENTION_HEAD_DIMS, attentionHeadDimLines, attentionMatmulLine, formatTable, runKernelBench, windowTimeRatios } from './kernels';
+import { ATTENTION_HEAD_DIMS, attentionHeadDimLines, attentionMatmulLine, attentionWindowLine, formatTable, runKernelBench } from './kernels';
 import { runGenerationBench } from './generation';
 
 Object.assign(globalThis, globals);
@@ -110,14 +110,16 @@ async function main(): Promise<void> {
   const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnWindow, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
-  for (const line of windowTimeRatios(rows, args.attnWindow)) console.log(line);
   // The attention target lines, each timed on its own in turns: #13's head dims over 64 where the
-  // filter keeps every head dim's rows, #16's head dim 64 over our matmul where it keeps the model's.
+  // filter keeps every head dim's rows; #13's window and #16's head dim 64 over our matmul where it keeps the model's.
   const cfg = parseModelConfig(SMOLLM2_135M);
   const keeps = (D: number) => !args.only || args.only.test(`attention D=${D}`);
   const opts = { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, R: 16, reps: args.reps, warmup: args.warmup };
   if (ATTENTION_HEAD_DIMS.every(keeps)) for (const line of attentionHeadDimLines(await attentionHeadDimRatios(ctx, cfg, opts, ATTENTION_HEAD_DIMS))) console.log(line);
-  if (keeps(cfg.headDim)) console.log(attentionMatmulLine(await attentionMatmulRatios(ctx, cfg, opts), cfg.headDim));
+  if (keeps(cfg.headDim)) {
+    console.log(attentionWindowLine(await attentionWindowRatios(ctx, cfg, opts, args.attnWindow)));
+    console.log(attentionMatmulLine(await attentionMatmulRatios(ctx, cfg, opts), cfg.headDim));
+  }
   console.log(`kernel bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (args.kernelsOnly) {
     ctx.device.destroy();

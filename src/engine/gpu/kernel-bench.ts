@@ -271,7 +271,7 @@ function linearGroup(ctx: GpuContext, L: Linear, BT: number, R: number, doLinear
 }
 
 /** The window rows' kernel name (the bench pairs them with the full rows of the same shape). */
-export const windowKernel = (op: 'forward' | 'backward', W: number) => `attention ${op} (window ${W})`;
+const windowKernel = (op: 'forward' | 'backward', W: number) => `attention ${op} (window ${W})`;
 
 function attentionGroup(ctx: GpuContext, cfg: ModelConfig, T: number, D: number, window?: number): KernelGroup {
   const H = cfg.numHeads;
@@ -365,6 +365,13 @@ export function perRoundRatios(rounds: readonly number[][], flops: readonly numb
   };
 }
 
+/** Every one of `reps` rounds of `runs` in turns, however long, after one untimed round (pipelines compile there): for ratios taken per round. */
+async function roundsAfterCompile(device: GPUDevice, runs: readonly (() => void)[], reps: number): Promise<number[][]> {
+  for (const run of runs) run();
+  await device.queue.onSubmittedWorkDone();
+  return sampleInTurns(device, runs, reps, 0, Infinity);
+}
+
 /** A round's rate of some runs together: their FLOPs over their ms (FLOP/ms). */
 const roundRate = (round: readonly number[], flops: readonly number[], runs: readonly number[]) => runs.reduce((a, i) => a + flops[i], 0) / runs.reduce((a, i) => a + round[i], 0);
 
@@ -391,9 +398,7 @@ export async function attentionHeadDimRatios(ctx: GpuContext, cfg: ModelConfig, 
   try {
     // Per head dim: its forward then its backward (the rows of a group without a window).
     const ms = groups.flatMap((g) => g.measurements.slice(0, 2));
-    for (const m of ms) m.run(); // one untimed round: pipelines compile there
-    await ctx.device.queue.onSubmittedWorkDone();
-    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
+    const rounds = await roundsAfterCompile(ctx.device, ms.map((m) => m.run), opts.reps);
     const flops = ms.map((m) => m.flops);
     return {
       rounds: rounds.length,
@@ -423,14 +428,39 @@ export async function attentionMatmulRatios(ctx: GpuContext, cfg: ModelConfig, o
       return m;
     };
     const ms = [pick(att, 'attention forward'), pick(att, 'attention backward'), pick(lin, 'linear forward'), pick(lin, 'linear backward')];
-    // One untimed round first, whatever its length (pipelines compile there).
-    for (const m of ms) m.run();
-    await ctx.device.queue.onSubmittedWorkDone();
     // Every round of opts.reps, however long (the time budget of timeInTurns would stop a loaded run after a few).
-    const rounds = await sampleInTurns(ctx.device, ms.map((m) => m.run), opts.reps, 0, Infinity);
+    const rounds = await roundsAfterCompile(ctx.device, ms.map((m) => m.run), opts.reps);
     return { matmul: `${L.name} linear forward+backward`, shape: ms[2].shape, ...perRoundRatios(rounds, ms.map((m) => m.flops)) };
   } finally {
     lin.destroy();
     att.destroy();
+  }
+}
+
+/** A sliding-window layer's time over a full-attention layer's, per round (attentionWindowRatios). */
+export interface AttentionWindowRatios {
+  W: number;
+  rounds: number;
+  /** Medians over rounds of the window layer's time over the full layer's. */
+  forward: number;
+  backward: number;
+  /** The share of causal pairs the window keeps: the ratio's floor for a kernel whose work follows the pairs. */
+  pairs: number;
+}
+
+/**
+ * Attention at the model's head dim, T = opts.attnT, with a window of W keys and without one,
+ * timed in turns and taken per round (issue #13's target: ≤ 0.4× at T = 2048, W = 512).
+ */
+export async function attentionWindowRatios(ctx: GpuContext, cfg: ModelConfig, opts: Omit<KernelBenchOptions, 'filter'>, W: number): Promise<AttentionWindowRatios> {
+  const g = attentionGroup(ctx, cfg, opts.attnT, cfg.headDim, W);
+  try {
+    const ms = g.measurements; // full forward, full backward, window forward, window backward
+    const rounds = await roundsAfterCompile(ctx.device, ms.map((m) => m.run), opts.reps);
+    // A time ratio is a rate ratio with each run counted as one unit of work: (1/t_full) / (1/t_window).
+    const unit = ms.map(() => 1);
+    return { W, rounds: rounds.length, forward: medianRateRatio(rounds, unit, [0], [2]), backward: medianRateRatio(rounds, unit, [1], [3]), pairs: ms[2].flops / ms[0].flops };
+  } finally {
+    g.destroy();
   }
 }
