@@ -126,7 +126,7 @@ export function attentionWindowLine(r: AttentionWindowRatios): string {
   // The causal pairs a window keeps bound the ratio from below: at T=2048, W=512 they are 0.44 of
   // the full layer's, so a kernel that skips every tile outside the window lands near there.
   return `attention window ${r.W} time vs full attention (timed in turns, median of ${r.rounds} per-round ratios): forward ${r.forward.toFixed(2)}×, backward ${r.backward.toFixed(2)}×; ` +
-    `the window keeps ${r.pairs.toFixed(2)}× of the causal pairs (target ≤ 0.4× at T=2048, window 512)`;
+    `the window keeps ${r.pairs.toFixed(2)}× of the causal pairs (target ≤ 0.4× at T=2048, window 512); window median GFLOP/s forward ${r.gflops.forward.toFixed(2)}, backward ${r.gflops.backward.toFixed(2)}`;
 }
 
 /** tfjs's matMuls computing a group's products from the same data (none for attention: tfjs has no fused attention). */

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, attnWindow: args.attnWindow, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
+  const rows = await runKernelBench(ctx, gpu, { BT: args.BT, lmHeadBT: args.lmHeadBT, attnT: args.attnT, attnHeadDims: ATTENTION_HEAD_DIMS, R: 16, reps: args.reps, warmup: args.warmup, filter: args.only }, (s) => console.log(`  ${s}`));
   console.log(`\n${formatTable(rows)}`);
   console.log('ours/tfjs = tfjs time / our time (>1: ours faster). f16-W, q*-W: our kernel with the weight stored as f16 (tfjs has no f16 matMul) or in GGUF Q8_0 / Q4_0 / Q4_K / Q6_K (K formats: rows of whole 256-value blocks only); */f32 = that rate over the f32 weight\'s, timed in turns with it (#13 target for the block formats: ≥ 0.8×).');
   // The attention target lines, each timed on its own in turns: #13's head dims over 64 where the

@@ -22,8 +22,6 @@ export interface KernelBenchOptions {
   attnT: number;
   /** Head dims of the attention rows (default: the model's); same heads and T for each. */
   attnHeadDims?: number[];
-  /** Also time a sliding-window layer (keys within this window) at the first head dim. */
-  attnWindow?: number;
   reps: number;
   warmup: number;
   /** Only rows whose name matches (e.g. /q_proj|lora/). */
@@ -213,10 +211,10 @@ export function kernelGroups(ctx: GpuContext, cfg: ModelConfig, opts: Omit<Kerne
     groups.push({ name: L.name, make: () => linearGroup(ctx, L, L.name === 'lm_head' ? opts.lmHeadBT : opts.BT, opts.R, doLinear, doLora, s0) });
   }
   // Filtered per head dim, so `--only 'attention D=64'` times one group (long T is slow on lavapipe).
-  (opts.attnHeadDims ?? [cfg.headDim]).forEach((D, i) => {
+  for (const D of opts.attnHeadDims ?? [cfg.headDim]) {
     const name = `attention D=${D}`;
-    if (want(name)) groups.push({ name, make: () => attentionGroup(ctx, cfg, opts.attnT, D, i === 0 ? opts.attnWindow : undefined) });
-  });
+    if (want(name)) groups.push({ name, make: () => attentionGroup(ctx, cfg, opts.attnT, D) });
+  }
   return groups;
 }
 
@@ -356,7 +354,7 @@ export interface AttentionMatmulRatios {
  * that round's matmul rate ((forward + backward FLOPs) / (forward + backward ms)), median over rounds.
  */
 export function perRoundRatios(rounds: readonly number[][], flops: readonly number[]): Omit<AttentionMatmulRatios, 'matmul' | 'shape'> {
-  const gf = (runs: number[]) => median(rounds.map((r) => roundRate(r, flops, runs))) / 1e6;
+  const gf = (runs: number[]) => medianGflops(rounds, flops, runs);
   return {
     rounds: rounds.length,
     forward: medianRateRatio(rounds, flops, [0], [2, 3]),
@@ -374,6 +372,9 @@ async function roundsAfterCompile(device: GPUDevice, runs: readonly (() => void)
 
 /** A round's rate of some runs together: their FLOPs over their ms (FLOP/ms). */
 const roundRate = (round: readonly number[], flops: readonly number[], runs: readonly number[]) => runs.reduce((a, i) => a + flops[i], 0) / runs.reduce((a, i) => a + round[i], 0);
+
+/** Median over rounds of some runs' rate together, in GFLOP/s. */
+const medianGflops = (rounds: readonly number[][], flops: readonly number[], runs: readonly number[]) => median(rounds.map((r) => roundRate(r, flops, runs))) / 1e6;
 
 /** Median over rounds of runs `a`'s rate over runs `b`'s in the same round (timed in turns, so a load spike cancels). */
 export function medianRateRatio(rounds: readonly number[][], flops: readonly number[], a: readonly number[], b: readonly number[]): number {
@@ -446,6 +447,8 @@ export interface AttentionWindowRatios {
   backward: number;
   /** The share of causal pairs the window keeps: the ratio's floor for a kernel whose work follows the pairs. */
   pairs: number;
+  /** The window layer's median GFLOP/s over the same rounds. */
+  gflops: { forward: number; backward: number };
 }
 
 /**
@@ -459,7 +462,8 @@ export async function attentionWindowRatios(ctx: GpuContext, cfg: ModelConfig, o
     const rounds = await roundsAfterCompile(ctx.device, ms.map((m) => m.run), opts.reps);
     // A time ratio is a rate ratio with each run counted as one unit of work: (1/t_full) / (1/t_window).
     const unit = ms.map(() => 1);
-    return { W, rounds: rounds.length, forward: medianRateRatio(rounds, unit, [0], [2]), backward: medianRateRatio(rounds, unit, [1], [3]), pairs: ms[2].flops / ms[0].flops };
+    const flops = ms.map((m) => m.flops);
+    return { W, rounds: rounds.length, forward: medianRateRatio(rounds, unit, [0], [2]), backward: medianRateRatio(rounds, unit, [1], [3]), pairs: flops[2] / flops[0], gflops: { forward: medianGflops(rounds, flops, [2]), backward: medianGflops(rounds, flops, [3]) } };
   } finally {
     g.destroy();
   }
