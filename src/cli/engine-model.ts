@@ -8,7 +8,7 @@ import type { LoraAdapter } from '../adapters/lora';
 import { loadLoraParams } from '../adapters/load';
 import { bosPrefix, loadTokenizer, type ChatTokenizer } from '../data';
 import { loadPeftDir } from './commands/export';
-import { CliError, openCliModel } from './model-dir';
+import { CliError, type ModelArgs, openCliModel } from './model-dir';
 import { nodeEngineDevice } from './node-gpu';
 import { chooseWeights, type WeightsFlag } from './weights';
 
@@ -23,11 +23,11 @@ export interface LoadedEngine {
 }
 
 /**
- * Loads the model (--model DIR or FILE.gguf with --tokenizer DIR) and adapter onto the GPU; the
+ * Loads the model (--model DIR, FILE.gguf with --tokenizer, or owner/name) and adapter onto the GPU; the
  * weights line (what --weights picked, and why) goes to stderr first.
  */
-export async function loadEngine(modelPath: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag; tokenizer?: string } = {}): Promise<LoadedEngine> {
-  const files = await openCliModel(modelPath, opts.tokenizer);
+export async function loadEngine(modelPath: string, adapterDir: string | undefined, opts: { weights?: WeightsFlag; model?: ModelArgs } = {}): Promise<LoadedEngine> {
+  const files = await openCliModel(modelPath, opts.model);
   let weights: ModelWeights | null = null;
   let ctx: GpuContext | null = null;
   try {

@@ -20,8 +20,11 @@ commands
   export    --model DIR --adapter DIR --format peft|gguf|merged|merged-gguf --out PATH
             --format axolotl|trl --data FILE [--gpus N]   the run as an Axolotl or TRL recipe
 
---model takes a Hugging Face model folder or a GGUF base model file (FILE.gguf; its tokenizer from
---tokenizer DIR, the original model's folder, default the file's folder).
+--model takes a Hugging Face model folder, a GGUF base model file (FILE.gguf; its tokenizer from
+--tokenizer DIR, the original model's folder, default the file's folder), or a Hub repo id
+(owner/name, e.g. HuggingFaceTB/SmolLM2-135M-Instruct: downloaded once into the model cache,
+~/.cache/lora-studio/models or $LORA_STUDIO_CACHE, then used from there; a GGUF repo takes
+--gguf-file NAME, default the file of --weights' storage, Q8_0 for auto).
 Run 'lora-studio <command> --help' for a command's options.`;
 
 type Command = { run: (v: Values, out: (line: string) => void) => Promise<void>; options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }>>; help: string };

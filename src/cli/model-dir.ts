@@ -1,13 +1,14 @@
-// The CLI's --model: a Hugging Face model directory on disk, or a GGUF base model file whose
+// The CLI's --model: a Hugging Face model directory on disk, a GGUF base model file whose
 // tokenizer comes from the original model's folder or its Hub repository (--tokenizer DIR or
-// owner/name, default the file's folder).
+// owner/name, default the file's folder), or a Hub repo id (owner/name: downloaded once into
+// the model cache, hub-model.ts). A path that exists is always the path.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type ModelFiles, type OpenedModel, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
+import { GGUF_BASE_FILE, type ModelFiles, type OpenedModel, memoryModelFiles, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
 import { openFileSource, type FileByteSource } from '../engine/model/node-source';
-import { memoryModelFiles } from '../engine/model/model-files';
 import { DEFAULT_HUB_URL, fetchTokenizerFiles, isHubError, isRepoId } from '../hub';
+import { hubModelFolder } from './hub-model';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -32,10 +33,28 @@ export function directoryModelFiles(dir: string, flag = '--model'): ModelFiles &
   };
 }
 
-/** --model and --tokenizer as every command that loads a model declares them. */
-export const MODEL_OPTIONS = { model: { type: 'string' }, tokenizer: { type: 'string' } } as const;
+/** --model, --tokenizer and --gguf-file as every command that loads a model declares them. */
+export const MODEL_OPTIONS = { model: { type: 'string' }, tokenizer: { type: 'string' }, 'gguf-file': { type: 'string' } } as const;
 
-export const MODEL_HELP = '--model DIR | FILE.gguf  --tokenizer DIR | owner/name (a .gguf base: the original model\'s folder with tokenizer.json and tokenizer_config.json, or its Hugging Face repo, whose tokenizer files alone are fetched; HF_TOKEN for a gated one, HF_ENDPOINT for another hub; default the .gguf\'s folder)';
+export const MODEL_HELP =
+  '--model DIR | FILE.gguf | owner/name  --tokenizer DIR | owner/name  --gguf-file NAME\n' +
+  '  (owner/name: a Hugging Face Hub model, downloaded once into the model cache ($LORA_STUDIO_CACHE, else $XDG_CACHE_HOME/lora-studio/models or ~/.cache/lora-studio/models) and used from there, offline too; ' +
+  'a GGUF repository downloads one .gguf: --gguf-file NAME, else the file of --weights\' storage (Q8_0 for auto); ' +
+  '--tokenizer: for a .gguf, the original model\'s folder with tokenizer.json and tokenizer_config.json or its Hub repo, whose tokenizer files alone are fetched ' +
+  '(default the .gguf\'s folder, or the base model a GGUF repo\'s card names); HF_TOKEN for a gated repo, HF_ENDPOINT for another hub)';
+
+/** --tokenizer, --gguf-file (and --weights where the command has it) as openCliModel takes them. */
+export interface ModelArgs {
+  tokenizer?: string;
+  ggufFile?: string;
+  weights?: string;
+}
+
+/** The model flags of parsed command-line values. */
+export function modelArgs(v: Record<string, unknown>): ModelArgs {
+  const s = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  return { tokenizer: s('tokenizer'), ggufFile: s('gguf-file'), weights: s('weights') };
+}
 
 export const isGgufPath = (p: string) => /\.gguf$/i.test(p);
 
@@ -45,20 +64,23 @@ export interface CliModel {
   files: ModelFiles;
   /** Absolute path of the GGUF base, or null for a model folder. */
   ggufPath: string | null;
+  /** The id an adapter trained on it is written for (PEFT base_model_name_or_path): the folder, the Hub repo, or over a GGUF the original model. */
+  baseId: string;
   close(): Promise<void>;
 }
 
-/** Opens --model DIR or --model FILE.gguf (with --tokenizer DIR); validates everything before any weight is read. */
-export async function openCliModel(model: string, tokenizer?: string): Promise<CliModel> {
+/** Opens --model DIR, FILE.gguf (with --tokenizer) or owner/name; validates everything before any weight is read. */
+export async function openCliModel(model: string, args: ModelArgs = {}): Promise<CliModel> {
+  const { tokenizer } = args;
+  if (!existsSync(model) && isRepoId(model) && !isGgufPath(model)) {
+    // The cached folder (its name may end in .gguf: the key holds the file's name).
+    const hub = await hubModelFolder(model, args);
+    return openModelFolder(hub.folder, hub.ggufFile ? resolve(hub.folder, GGUF_BASE_FILE) : null, hub.baseId);
+  }
+  if (args.ggufFile !== undefined) throw new CliError(`--gguf-file goes with --model owner/name, a GGUF repository on the Hub; ${model} is on this disk`);
   if (!isGgufPath(model)) {
     if (tokenizer !== undefined) throw new CliError(`--tokenizer goes with --model FILE.gguf; the model folder ${model} has its own tokenizer files`);
-    const files = directoryModelFiles(model);
-    try {
-      return { opened: await openModelFiles(files), files, ggufPath: null, close: () => files.close() };
-    } catch (e) {
-      await files.close();
-      throw e;
-    }
+    return openModelFolder(model, null, model);
   }
   if (!existsSync(model) || !statSync(model).isFile()) throw new CliError(`--model ${model}: no such file`);
   const tokDir = tokenizer ?? dirname(model);
@@ -73,9 +95,20 @@ export async function openCliModel(model: string, tokenizer?: string): Promise<C
     await files.close();
   };
   try {
-    return { opened: await openGgufModelFiles(source, files), files, ggufPath: resolve(model), close };
+    return { opened: await openGgufModelFiles(source, files), files, ggufPath: resolve(model), baseId: files.name, close };
   } catch (e) {
     await close();
+    throw e;
+  }
+}
+
+/** A model folder (a Hub model's cache folder holds model.gguf for a GGUF file). */
+async function openModelFolder(dir: string, ggufPath: string | null, baseId: string): Promise<CliModel> {
+  const files = directoryModelFiles(dir);
+  try {
+    return { opened: await openModelFiles(files), files, ggufPath, baseId, close: () => files.close() };
+  } catch (e) {
+    await files.close();
     throw e;
   }
 }

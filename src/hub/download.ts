@@ -305,7 +305,9 @@ async function checkQuota(store: ModelStore, opts: DownloadOptions, needed: numb
   if (needed + margin > available) {
     throw new HubError(
       'quota',
-      `${opts.repo} needs ${formatBytes(needed)} of storage but the browser lets the studio use only ${formatBytes(available)} more. Delete cached models you no longer need, free disk space, or install the studio as an app (installed apps usually get more). Nothing was downloaded.`,
+      est.where
+        ? `${opts.repo} needs ${formatBytes(needed)} of storage but ${est.where} has only ${formatBytes(available)} free. Delete cached models you no longer need or free disk space. Nothing was downloaded.`
+        : `${opts.repo} needs ${formatBytes(needed)} of storage but the browser lets the studio use only ${formatBytes(available)} more. Delete cached models you no longer need, free disk space, or install the studio as an app (installed apps usually get more). Nothing was downloaded.`,
     );
   }
 }

@@ -13,6 +13,8 @@ export interface FileWriter {
 export interface StorageEstimate {
   usage: number;
   quota: number;
+  /** Where the space is, for the refusal's message (a disk folder); absent: the browser's storage. */
+  where?: string;
 }
 
 export interface ModelStore {

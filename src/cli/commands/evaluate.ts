@@ -7,7 +7,7 @@ import { greedyAnswers, referenceLoss, type HeldOutModel } from '../../train/hel
 import { EvalLeakError, METRIC_IDS, assertDisjoint, combineEvaluation, fewShotExamples, resolveMetrics, systemPrompt, toEvalSet, type EvalItem, type EvalSystem, type Metric, type MeanInterval, type SystemOutput } from '../../eval';
 import { num, optStr, str, type Values } from '../args';
 import { loadAdapter, loadEngine } from '../engine-model';
-import { CliError, MODEL_HELP, MODEL_OPTIONS } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS, modelArgs } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { WEIGHTS_HELP, weightsFlag } from '../weights';
 
@@ -98,7 +98,7 @@ export async function evaluateCommand(v: Values, out: (l: string) => void): Prom
   if (systemText !== undefined || shotsK > 0) systems.push({ name: 'prompted', kind: 'prompted' });
   adapterDirs.forEach((dir, i) => systems.push({ name: names[i], kind: 'tuned', adapter: dir }));
 
-  const e = await loadEngine(str(v, 'model'), undefined, { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
+  const e = await loadEngine(str(v, 'model'), undefined, { weights: weightsFlag(v), model: modelArgs(v) });
   const outputs = new Map<string, SystemOutput>();
   try {
     if (!e.tokenizer.hasChatTemplate) throw new CliError(`--model: the tokenizer has no chat template (tokenizer_config.json chat_template); evaluate renders prompts with it`);

@@ -10,7 +10,7 @@ import type { LoraAdapter } from '../../adapters/lora';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { num, optStr, str, type Values } from '../args';
-import { CliError, openCliModel } from '../model-dir';
+import { CliError, openCliModel, modelArgs } from '../model-dir';
 import { RECIPE_TARGETS, type RecipeTarget } from '../../train/recipe/mapping';
 import { recipeFiles } from '../../train/recipe/recipe';
 import { decodeRunRecord, recordedExamples, TRAINING_SETTINGS_FILE, type RunRecord } from '../../train/recipe/run-record';
@@ -48,13 +48,13 @@ export async function exportCommand(v: Values, out: (l: string) => void): Promis
   const ggufType = optStr(v, 'gguf-type');
   if (ggufType !== undefined && format !== 'merged-gguf') throw new CliError('--gguf-type belongs to --format merged-gguf');
   if (ggufType !== undefined && !(MERGED_GGUF_TYPES as readonly string[]).includes(ggufType)) throw new CliError(`--gguf-type ${ggufType}: expected one of ${MERGED_GGUF_TYPES.join(', ')}`);
-  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+  const files = await openCliModel(modelDir, modelArgs(v));
   let written: string[] = [];
   try {
     const base: ExportBase = { config: files.opened.config, model: files };
     const adapter = await loadPeftDir(adapterDir, base);
     // The adapter's recorded base model, else the folder it is exported against.
-    const opts: ExportOptions = { name: basename(adapterDir), baseModelId: adapter.config.baseModel || modelDir, ggufType: ggufType as ExportOptions['ggufType'] };
+    const opts: ExportOptions = { name: basename(adapterDir), baseModelId: adapter.config.baseModel || files.baseId, ggufType: ggufType as ExportOptions['ggufType'] };
     await writeDirAtomically(outDir, async (dir) => {
       written = await writeExport(format as ExportFormat, dir, base, adapter, opts);
     });
@@ -83,7 +83,7 @@ async function recipeCommand(target: RecipeTarget, v: Values, out: (l: string) =
   const outDir = str(v, 'out');
   const gpus = num(v, 'gpus', 1, { int: true, min: 1 });
   const run = await readRunRecord(adapterDir);
-  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+  const files = await openCliModel(modelDir, modelArgs(v));
   try {
     // The adapter must fit this model and be the one the record describes.
     const adapter = await loadPeftDir(adapterDir, files.opened);

@@ -6,7 +6,7 @@ import { meanLoss } from '../../train/held-out';
 import { promptIds, ReplyText, tokenizeExamples, type Message } from '../../data';
 import { num, optStr, str, type Values } from '../args';
 import { loadEngine, parseIds } from '../engine-model';
-import { CliError, MODEL_HELP, MODEL_OPTIONS } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS, modelArgs } from '../model-dir';
 import { parseDatasetFile, selectExamples } from '../dataset-file';
 import { lossModeFlag } from './train';
 import { WEIGHTS_HELP, weightsFlag } from '../weights';
@@ -33,7 +33,7 @@ export const GENERATE_HELP = `generate --model DIR|FILE.gguf --prompt TEXT [--ad
 export async function generateCommand(v: Values, out: (l: string) => void): Promise<void> {
   const prompt = str(v, 'prompt');
   const maxNew = num(v, 'max-tokens', 256, { int: true, min: 1 });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), model: modelArgs(v) });
   try {
     const system = optStr(v, 'system');
     const messages: Message[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
@@ -74,7 +74,7 @@ export const LOGITS_HELP = `logits --model DIR|FILE.gguf [--adapter DIR] [--scal
   ${WEIGHTS_HELP}`;
 
 export async function logitsCommand(v: Values, out: (l: string) => void): Promise<void> {
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), model: modelArgs(v) });
   try {
     const V = e.opened.config.vocabSize;
     const ids = parseIds(optStr(v, 'ids'), optStr(v, 'text'), e.tokenizer, V);
@@ -110,7 +110,7 @@ export async function evalCommand(v: Values, out: (l: string) => void): Promise<
   const B = num(v, 'batch', 4, { int: true, min: 1 });
   const lossMode = lossModeFlag(v, 'all-assistant');
   const examples = selectExamples(dataFile, await parseDatasetFile(dataFile), { excludeInvalid: v['exclude-invalid'] === true, purpose: 'evaluate' });
-  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), tokenizer: optStr(v, 'tokenizer') });
+  const e = await loadEngine(str(v, 'model'), optStr(v, 'adapter'), { weights: weightsFlag(v), model: modelArgs(v) });
   try {
     // The same decision as `train`: default capped to the model, a longer --seq-len refused.
     const seq = chooseSeqLen(asked, e.opened.config.maxPositionEmbeddings);

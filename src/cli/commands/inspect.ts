@@ -8,7 +8,7 @@ import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_ENGINE_OPTIONS } from '../../train/session';
 import { num, optStr, type Values } from '../args';
 import { inspectDataset } from '../dataset-file';
-import { CliError, openCliModel } from '../model-dir';
+import { CliError, openCliModel, modelArgs } from '../model-dir';
 import { probeNodeAdapter } from '../node-gpu';
 import { chooseWeights } from '../weights';
 import type { GgufBaseInfo } from '../../engine/model/model-files';
@@ -42,7 +42,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
   let seqLen = chooseSeqLen(seqLenFlag(v), null).seqLen;
   let tokenizerFiles: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } | null = null;
   if (modelDir) {
-    const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
+    const files = await openCliModel(modelDir, modelArgs(v));
     await files.close();
     const m = files.opened;
     const c = m.config;
@@ -99,7 +99,7 @@ export async function inspectCommand(v: Values, out: (line: string) => void): Pr
     };
     if (!asJson) {
       out(`model ${modelDir}`);
-      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan them so, with its float tensors as f32/f16/q8/q4)' : ''}; tokenizer from ${files.files.name}`);
+      if (m.gguf) out(`  GGUF base: ${m.gguf.weightTypes} weights, ${fmtBytes(m.gguf.bytes)}${m.gguf.quantized ? ' (quantized tensors are used as stored; the memory lines below plan them so, with its float tensors as f32/f16/q8/q4)' : ''}; tokenizer from ${files.baseId}`);
       out(`  ${c.architecture}, ${c.numLayers} layers, hidden ${c.hiddenSize}, mlp ${c.intermediateSize}, heads ${c.numHeads}/${c.numKvHeads} (head dim ${c.headDim}), vocab ${c.vocabSize}`);
       out(`  ${(parameterCount(c) / 1e6).toFixed(1)}M parameters (${c.dtype}), embeddings ${c.tieWordEmbeddings ? 'tied' : 'untied'}${c.attentionBias ? ', q/k/v biases' : ''}${c.qkNorm ? ', per-head q/k norms' : ''}`);
       if (c.gemma) {

@@ -14,7 +14,7 @@ import { chooseSeqLen } from '../../train/seq-len';
 import { DEFAULT_SETTINGS, SETTING_KEYS, inapplicableReason, isValidSetting, requirement, settingSpec, type LossMode, type SettingKey, type SettingSpec, type TrainSettings } from '../../train/settings';
 import { list, num, optStr, str, type Values } from '../args';
 import { describeDataset, parseDatasetFile, selectExamples } from '../dataset-file';
-import { CliError, MODEL_HELP, MODEL_OPTIONS, openCliModel } from '../model-dir';
+import { CliError, MODEL_HELP, MODEL_OPTIONS, openCliModel, modelArgs } from '../model-dir';
 import { nodeEngineDevice } from '../node-gpu';
 import { checkOutPath, writeDirAtomically } from '../output';
 import { ProgressBar } from '../progress';
@@ -94,7 +94,7 @@ other options:
   --max-grad-norm X (1)  --weight-decay X (0)  --base-model-id ID  --base-model-revision REV  --json (one JSON object per step)  --force
   --adapter DIR  continue training a PEFT adapter (its rank, alpha, targets and rsLoRA are used)
   ${MODEL_HELP}
-  --base-model-id: the full-precision model the adapter is written for (PEFT base_model_name_or_path); default the model folder, or for a .gguf its tokenizer folder or Hub repo
+  --base-model-id: the full-precision model the adapter is written for (PEFT base_model_name_or_path); default the model folder or Hub repo, or over a .gguf the original model (its tokenizer folder or Hub repo)
   ${WEIGHTS_HELP}`;
 
 /** The value of one setting's flag, checked against its declaration; the flag's default when absent. */
@@ -193,9 +193,9 @@ export async function trainCommand(v: Values, out: (l: string) => void): Promise
   if (v.resume === true && !existsSync(ckptFile)) throw new CliError(`--resume: no checkpoint at ${ckptFile}`);
 
   const log = (l: string) => (json ? process.stderr.write(l + '\n') : out(l));
-  const files = await openCliModel(modelDir, optStr(v, 'tokenizer'));
-  // The id the adapter is written for: over a GGUF base the original model (its tokenizer folder), never the .gguf itself.
-  const baseId = optStr(v, 'base-model-id') ?? (files.ggufPath ? files.files.name : modelDir);
+  const files = await openCliModel(modelDir, modelArgs(v));
+  // The id the adapter is written for: the folder or Hub repo; over a GGUF base the original model, never the .gguf itself.
+  const baseId = optStr(v, 'base-model-id') ?? files.baseId;
   try {
     const model = files.opened;
     // --seq-len defaults to what the model takes; a longer one is refused before any work starts.
