@@ -8,9 +8,12 @@
 // Each test still sets up everything it uses (its own model folder, dataset and settings) and
 // makes the checks it made in a page of its own; after a failure Playwright starts a new worker,
 // so beforeAll opens a fresh page for the tests left. The order is for speed only: a flow that
-// reloads before it trains comes first, flows that reload after their GPU work come last. What a
-// test changes that the next one reads before setting its own (the weight format, the Train
-// settings the GPU screen test shrinks), it sets back; listeners a test adds are removed after it.
+// reloads before it trains comes first, flows that reload after their GPU work come last. A flow
+// in the middle that checks what survives a reload opens the app afresh in a second page of the
+// same context instead (afterReload: the same storage, a worker of its own), so the shared page
+// keeps its worker. What a test changes that the next one reads before setting its own (the
+// weight format, the Train settings the GPU screen test shrinks), it sets back; listeners a test
+// adds are removed after it.
 //
 // - offline: a model downloaded once from the (mock) Hub, then, offline after a reload served by
 //   the service worker, the sample dataset, a few training steps, the playground and the adapter
@@ -27,6 +30,16 @@
 //   timestamp-query, says so with whole-step times), and "Run kernel benchmark" a GFLOP/s table
 //   naming the adapter. Both export JSON. The step runs in the Model screen's weight format, as a
 //   run would.
+// - a GGUF base from the Hub: a mocked GGUF repository's files are listed with their quant types,
+//   one is picked by default, the tokenizer repo is prefilled from the card's base_model, and the
+//   download ends cached like a local GGUF import (model.gguf with the original tokenizer). The
+//   listing survives a reload; a short run trains on the GGUF base and the Playground generates
+//   with it, and no request of the whole flow carries the dataset's text.
+// - DPO: the tiny random Llama imported as a local folder, a small file of preference pairs (TRL's
+//   prompt/chosen/rejected) on the Data screen, the Train screen switching to DPO for pairs (also
+//   for a dataset saved before pairs were recorded) and showing only DPO's settings, two DPO steps
+//   whose reward metrics (TRL's names) appear live and stay with the run, and a PEFT zip that says
+//   it was DPO.
 // - does the tune beat the prompt: the tiny random Llama imported as a local folder learns a fixed
 //   JSON answer it cannot produce untrained; the prompted baseline is written once on the
 //   Playground and found on the Evaluate screen; base, prompted baseline and the tune answer the
@@ -36,16 +49,17 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { startMockHub, tinyModelRepo, type MockHub } from '../test/mock-hub';
-import { buildTinyModel } from '../test/fixtures/tiny-model';
+import { buildTinyModel, TOKENIZER_FILES, tinyGgufBytes } from '../test/fixtures/tiny-model';
 import { unzipFiles } from '../src/worker/zip';
 import { readGguf } from '../src/engine/model/gguf-format';
 import { memorySource } from '../src/engine/model/safetensors';
-import { routeHubToMock } from './hub-support';
-import { generateInPlayground, importModelFolder, importTinyModel, modelFolder, saveDataset, trainToCompletion } from './studio-support';
+import { HUB_ORIGIN, routeHubToMock } from './hub-support';
+import { dataLeaks, generateInPlayground, importModelFolder, importTinyModel, markedDataset, modelFolder, recordRequests, requestText, saveDataset, trainToCompletion } from './studio-support';
 
 let page: Page;
 test.beforeAll(async ({ browser }) => {
-  page = await browser.newPage();
+  // A context of its own (not browser.newPage()'s), so afterReload can open a second page in it.
+  page = await (await browser.newContext()).newPage();
 });
 test.afterAll(async () => {
   await page.context().close();
@@ -325,6 +339,195 @@ test.describe('GPU screen measurements', () => {
     await page.getByTestId('weight-format').getByRole('radio', { name: /^Auto/ }).check();
     await page.goto('/#/train');
     for (const [i, [label]] of small.entries()) await page.getByLabel(label, { exact: true }).fill(before[i]);
+  });
+});
+
+/**
+ * What a reload would show, without reloading the shared page (a reload starts a new worker and
+ * loses the pipeline cache for the tests after it): the app opened afresh in another page of the
+ * same context, so from the same localStorage, IndexedDB and OPFS; checked, then closed.
+ */
+async function afterReload(url: string, check: (fresh: Page) => Promise<void>, editStorage?: () => void): Promise<void> {
+  const fresh = await page.context().newPage();
+  // An edit of the stored state runs as the fresh page starts, before the app reads it: edited
+  // from the shared page, its app (still running) could write its own state back first.
+  if (editStorage) await fresh.addInitScript(editStorage);
+  const errors: string[] = [];
+  fresh.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await fresh.goto(url);
+    await check(fresh);
+    expect(errors, `errors in the page opened afresh at ${url}`).toEqual([]);
+  } finally {
+    await fresh.close();
+  }
+}
+
+test.describe('GGUF from the Hub', () => {
+  // A download, a two-step run and a generation: ~1 min alone, several on a loaded 2-core box.
+  test.describe.configure({ timeout: 480_000 });
+  let hub: MockHub;
+  test.beforeAll(async () => {
+    const m = buildTinyModel({ layers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96, seed: 61 });
+    hub = await startMockHub({
+      repos: {
+        'acme/tiny-GGUF': { files: { 'README.md': '---\nbase_model: acme/tiny-original\n---\n', 'tiny-Q8_0.gguf': await tinyGgufBytes(m, 'Q8_0'), 'tiny-Q4_0.gguf': await tinyGgufBytes(m, 'Q4_0') } },
+        'acme/tiny-original': { files: Object.fromEntries(TOKENIZER_FILES.map((f) => [f, m.files[f] as string])) },
+      },
+    });
+  });
+  test.afterAll(() => hub.close());
+
+  test('a GGUF repo on the Hub: files listed, one picked, tokenizer from base_model, downloaded, cached, trained on and generated with', async () => {
+    const context = page.context();
+    const errors: string[] = [];
+    const seen = recordRequests(context);
+    page.on('pageerror', (e) => errors.push(e.message));
+    await routeHubToMock(context, hub);
+    await page.goto('/#/model');
+    await page.getByLabel('Any Hugging Face model id').fill('acme/tiny-GGUF');
+    await page.getByRole('button', { name: 'Use this model' }).click();
+    const list = page.getByTestId('hub-gguf');
+    await expect(list).toContainText('tiny-Q8_0.gguf');
+    await expect(list).toContainText('Q4_0');
+    await expect(page.getByLabel('Original model (its tokenizer files)')).toHaveValue('acme/tiny-original');
+    // A tiny model fits in f32, so auto picks the most precise file: Q8_0; its header was read before any download.
+    await expect(page.getByTestId('gguf-header')).toContainText('tiny-Q8_0.gguf: llama model, Q8_0 weights');
+    expect(hub.requests.filter((r) => r.path.endsWith('.gguf') && r.method === 'GET' && r.range === null)).toEqual([]);
+    await page.getByTestId('download-model').click();
+    await expect(page.getByTestId('model-cached')).toBeVisible();
+    await expect(page.getByTestId('model-cache')).toContainText('Hub GGUF tiny-Q8_0.gguf, Q8_0, tokenizer from acme/tiny-original');
+
+    // The repo's file list, the pick and its checked header are kept with the chosen model across a reload.
+    await afterReload('/#/model', async (fresh) => {
+      const list = fresh.getByTestId('hub-gguf');
+      await expect(list).toContainText('tiny-Q8_0.gguf');
+      await expect(list).toContainText('Q4_0');
+      await expect(list.getByRole('radio', { name: /tiny-Q8_0\.gguf/ })).toBeChecked();
+      await expect(fresh.getByTestId('gguf-header')).toContainText('tiny-Q8_0.gguf: llama model, Q8_0 weights');
+      await expect(fresh.getByLabel('Original model (its tokenizer files)')).toHaveValue('acme/tiny-original');
+      await expect(fresh.getByTestId('model-cached')).toBeVisible();
+    });
+
+    // Two steps of LoRA on the GGUF base, then the Playground with it (base and tuned columns).
+    const data = markedDataset(40);
+    await saveDataset(page, { name: data.fileName, text: data.text, examples: 40 });
+    await trainToCompletion(page, { 'Max steps': '2', 'Validation split': '0.1', 'Batch size': '2', 'Gradient accumulation': '1', 'Sequence length': '128', 'Evaluate every': '2', 'Checkpoint every': '2', 'Sample every': '100', 'Warm-up steps': '0' });
+    const cols = await generateInPlayground(page, 'Where does the note go?', 4);
+    await expect(cols.locator('.bad')).toHaveCount(0);
+    expect(errors).toEqual([]);
+
+    // The Hub was talked to (GGUF listing, header, download), and no request carried dataset text.
+    expect(seen.filter((r) => r.url.startsWith(`${HUB_ORIGIN}/`)).length).toBeGreaterThan(0);
+    expect(dataLeaks(data.needles, seen.map(requestText)), 'dataset text in network traffic').toEqual([]);
+    await context.unrouteAll();
+  });
+});
+
+/** 24 pairs: a polite answer is preferred to a curt one. */
+const PAIRS = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Greet guest ${i}.`, chosen: `Hello guest ${i}, welcome!`, rejected: 'No.' })).join('\n') + '\n';
+
+test.describe('preference pairs (DPO)', () => {
+  // Two DPO steps on a tiny model (kernel compilation dominates): about three minutes on a loaded 2-core box.
+  test.describe.configure({ timeout: 300_000 });
+
+  test('DPO on preference pairs: objective checks, live reward metrics stored with the run, the export names the objective', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await importTinyModel(page, { seed: 7 });
+
+    // Data: the pairs are recognised as such, and the (default) SFT objective is said not to fit them.
+    await page.goto('/#/data');
+    await page.getByTestId('dataset-drop').locator('input[type=file]').setInputFiles({ name: 'greetings-pairs.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(PAIRS) });
+    await expect(page.getByTestId('example-count')).toHaveText('24');
+    await expect(page.getByTestId('dataset-objective')).toContainText('preference pairs (prompt, chosen, rejected): DPO or ORPO');
+    await expect(page.getByTestId('objective-mismatch')).toContainText('the dataset holds 24 preference pairs');
+    // The preview shows both completions of a pair after its prompt, each as trained text.
+    const first = page.getByTestId('dataset-preview').locator('li').first();
+    await expect(first).toContainText('Greet guest 0.');
+    await expect(first.locator('[data-side="chosen"] mark.trained')).toHaveText('Hello guest 0, welcome!');
+    await expect(first.locator('[data-side="rejected"] mark.trained')).toHaveText('No.');
+    await page.getByTestId('save-dataset').click();
+    await expect(page.getByTestId('dataset-saved')).toBeVisible();
+
+    // Train: choosing the pairs switched the (SFT) objective to DPO, said so, and SFT is offered disabled with why.
+    const followsPairs = async (p: Page) => {
+      const objective = p.getByRole('combobox', { name: 'Objective', exact: true });
+      await expect(p.getByTestId('train-dataset')).toContainText('24 preference pairs');
+      await expect(objective).toHaveValue('dpo');
+      await expect(p.getByTestId('train-settings')).toContainText('Objective set to DPO: the dataset holds preference pairs.');
+      await expect(objective.locator('option[value="sft"]')).toBeDisabled();
+      await expect(objective.locator('option[value="orpo"]')).toBeEnabled();
+      await expect(p.getByTestId('train-settings')).toContainText('Not offered: SFT needs one answer per example, and the dataset holds preference pairs.');
+      await expect(p.getByTestId('train-settings')).not.toContainText('Cannot start');
+    };
+    await page.goto('/#/train');
+    await followsPairs(page);
+    // The same dataset as an older version saved it (no word on pairs) with SFT chosen: the stored file tells.
+    await afterReload('/#/train', followsPairs, () => {
+      const edit = (key: string, f: (state: Record<string, Record<string, unknown>>) => void) => {
+        const v = JSON.parse(localStorage.getItem(key)!);
+        f(v.state);
+        localStorage.setItem(key, JSON.stringify(v));
+      };
+      edit('lora-studio.dataset', (s) => delete s.saved.pairs);
+      edit('lora-studio.train', (s) => (s.settings.objective = 'sft'));
+    });
+    // DPO: its β and label smoothing are live, ORPO's λ is off with the reason.
+    await expect(page.getByLabel('DPO beta (β)', { exact: true })).toBeEnabled();
+    await expect(page.getByLabel('DPO label smoothing', { exact: true })).toBeEnabled();
+    await expect(page.getByLabel('ORPO lambda (λ)', { exact: true })).toBeDisabled();
+    await expect(page.getByTestId('train-settings')).toContainText('Not used: applies to ORPO only, and the objective is DPO.');
+    for (const [label, v] of [['Max steps', '2'], ['Validation split', '0.17'], ['Batch size', '2'], ['Gradient accumulation', '1'], ['Sequence length', '128'], ['Evaluate every', '2'], ['Checkpoint every', '2'], ['Sample every', '0'], ['Warm-up steps', '0']] as const) {
+      await page.getByLabel(label, { exact: true }).fill(v);
+    }
+    // A large step so that two steps move the rewards visibly (the chart of the same name shares the label).
+    await page.getByRole('spinbutton', { name: 'Learning rate', exact: true }).fill('0.005');
+    await expect(page.getByTestId('planned-steps')).toHaveText('2', { timeout: 60_000 });
+    await page.getByTestId('start-run').click();
+    await expect(page.getByTestId('run-status')).toContainText('step 2 / 2 · completed', { timeout: 240_000 });
+
+    // The reward metrics under TRL's names, on the training pairs and on the held-out ones, and their charts.
+    const metrics = page.getByTestId('preference-metrics');
+    for (const name of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) {
+      await expect(metrics.getByTestId(`train-${name}`), name).toHaveText(/^-?\d/);
+      await expect(metrics.getByTestId(`eval-${name}`), name).toHaveText(/^-?\d/);
+    }
+    const accuracy = Number(await metrics.getByTestId('train-rewards/accuracies').textContent());
+    expect(accuracy).toBeGreaterThanOrEqual(0);
+    expect(accuracy).toBeLessThanOrEqual(1);
+    const charts = page.getByTestId('live-charts');
+    for (const title of ['Loss', 'Rewards (β · log-ratio to the reference)', 'Reward accuracy (chosen above rejected)', 'Log-probabilities of the answers']) {
+      await expect(charts.getByRole('figure', { name: title }).locator('.chart-empty'), title).toHaveCount(0);
+    }
+    await page.screenshot({ path: 'e2e/artifacts/train-dpo.png', fullPage: true });
+
+    // Stored with the run: after a reload the Train screen draws them again from IndexedDB.
+    await afterReload('/#/train', async (fresh) => {
+      await expect(fresh.getByText(/Curves of the latest run/)).toBeVisible();
+      await expect(fresh.getByTestId('preference-metrics').getByTestId('eval-rewards/margins')).toHaveText(/^-?\d/);
+      await expect(fresh.getByTestId('live-charts').getByRole('figure', { name: 'Reward accuracy (chosen above rejected)' }).locator('.chart-empty')).toHaveCount(0);
+    });
+
+    // Runs: the run and its adapter say DPO; the PEFT zip carries the run record naming it.
+    await page.goto('/#/adapters');
+    await expect(page.getByTestId('run-objective').first()).toHaveText('DPO, β 0.1');
+    await expect(page.getByTestId('adapter-objective').first()).toHaveText('preference: DPO');
+    // Comparing runs: the metric is chosen among those the run measured, its rewards included.
+    await page.getByRole('checkbox', { name: /^Compare / }).first().check();
+    const metric = page.getByTestId('run-comparison').getByLabel('Metric compared');
+    await expect(metric.locator('option')).toHaveCount(14);
+    await expect(metric).toHaveValue('trainLoss');
+    await metric.selectOption('eval_rewards/accuracies');
+    await expect(page.getByTestId('run-comparison').getByRole('figure', { name: 'Reward accuracy, held-out pairs (eval_rewards/accuracies) of the selected runs' }).locator('.chart-empty')).toHaveCount(0);
+    const download = page.waitForEvent('download');
+    await page.getByTestId('adapters').getByRole('button', { name: 'PEFT (.zip)' }).first().click();
+    const zip = unzipFiles(new Uint8Array(await readFile((await (await download).path())!)));
+    expect(zip.map((f) => f.name).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'training_settings.json']);
+    const record = JSON.parse(new TextDecoder().decode(zip.find((f) => f.name === 'training_settings.json')!.bytes));
+    expect(record.objective).toEqual({ kind: 'dpo', beta: 0.1, labelSmoothing: 0 });
+    expect(record.settings.objective).toBe('dpo');
+    expect(errors).toEqual([]);
   });
 });
 
