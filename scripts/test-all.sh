@@ -16,20 +16,34 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 
-step "type-check"
-npx tsc --noEmit -p tsconfig.json
-
-step "lint"
-npx eslint .
-
-step "unit + GPU tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
-
-step "build"
-npx vite build
+# The GPU tests (vitest project gpu, one file at a time) spend most of their time in lavapipe
+# compiling shaders, one pipeline at a time on about one core. The CPU-only tiers run beside them
+# on the other core (unit tests with one worker); their output is printed after the GPU tests'.
+step "GPU tests (vitest project gpu); type-check, lint, unit tests and build beside them"
+(
+  set -e
+  step "type-check"
+  npx tsc --noEmit -p tsconfig.json
+  step "lint"
+  npx eslint .
+  step "unit tests (vitest project unit)"
+  npx vitest run --project unit --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=reports/vitest-unit.json
+  step "build"
+  npx vite build
+) > reports/beside-gpu.log 2>&1 &
+beside=$!
+gpu_status=0
+npx vitest run --project gpu --reporter=default --reporter=json --outputFile.json=reports/vitest-gpu.json || gpu_status=$?
+beside_status=0
+wait "$beside" || beside_status=$?
+cat reports/beside-gpu.log
+if [ "$gpu_status" -ne 0 ] || [ "$beside_status" -ne 0 ]; then
+  echo "GPU tests exited $gpu_status; type-check, lint, unit tests and build exited $beside_status" >&2
+  exit 1
+fi
 
 step "e2e (Playwright, headless Chromium)"
 PLAYWRIGHT_JSON_OUTPUT_NAME=reports/e2e.json npx playwright test --reporter=list,json
 
 step "summary"
-node scripts/test-summary.mjs reports/vitest.json reports/e2e.json
+node scripts/test-summary.mjs reports/vitest-unit.json reports/vitest-gpu.json reports/e2e.json
