@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, queryRowGrid, rowKernelLayout } from './attention';
+import { FORWARD_SLOT_ROWS, attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, forwardRowLayout, queryRowGrid, rowKernelLayout } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -153,10 +153,11 @@ describe('attention row kernels with rows split across lanes vs float64 referenc
 });
 
 // GQA: the query-row kernels' (forward, dq) blocks are P positions × GW query heads of one kv head.
-// Groups of 1, 2, 3 and 5 heads (5 and 3 leave rows of a 64-row block idle: 12 × 5 = 60, 21 × 3 = 63),
+// Groups of 1, 2, 3 and 5 heads (5 and 3 leave rows of a 64-row block idle: 12 × 5 = 60, 21 × 3 = 63;
+// in the forward's four rows per slot the idle ones are the last slots' fourth rows),
 // T not a multiple of P (blocks end at T: the first one is partly filled), packing, pads and windows, whole rows (D 64, 32) and split ones (D 128, 256);
-// at D = 256 a group of 20 heads exceeds a block's 16 rows, so a kv head's heads
-// take several workgroups, the last one partly filled.
+// at D = 256 a group of 20 heads exceeds the dq kernel's 16-row blocks and one of 36 the forward's
+// 32-row ones, so a kv head's heads take several workgroups, the last one partly filled.
 describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs float64 reference', () => {
   const gqa: Case[] = [
     { B: 2, T: 70, H: 9, KVH: 3, D: 64, seg: 'packed' },
@@ -167,6 +168,7 @@ describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs fl
     { B: 2, T: 33, H: 8, KVH: 2, D: 32, seg: 'padded' },
     { B: 1, T: 50, H: 6, KVH: 2, D: 128, seg: 'packed', window: 20 },
     { B: 1, T: 7, H: 20, KVH: 1, D: 256, seg: 'single' },
+    { B: 1, T: 6, H: 36, KVH: 1, D: 256, seg: 'padded' },
   ];
   it.each(gqa)('B=$B T=$T H=$H KVH=$KVH D=$D seg=$seg window=$window scale=$scale', async (c) => {
     expectMatchesReference(await runCase({}, c));
@@ -176,8 +178,17 @@ describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs fl
     expect(queryRowGrid(rowKernelLayout(64, 2), 1, 256, 9, 3)).toEqual([13, 3, 1]);
     expect(queryRowGrid(rowKernelLayout(64, 2), 1, 45, 5, 1)).toEqual([4, 1, 1]);
     expect(queryRowGrid(rowKernelLayout(64, 2), 2, 70, 3, 3)).toEqual([2, 3, 2]);
-    expect(queryRowGrid(rowKernelLayout(256, 2, 2, true), 1, 7, 20, 1)).toEqual([7, 2, 1]);
-    // The split backward runs 64 invocations too (16 rows): 20 heads take a full and a partial workgroup.
+    // The forward: four rows per slot, 16 invocations of whole rows: the same 64-row blocks.
+    const fwd = (D: number, B: number, T: number, H: number, KVH: number) => queryRowGrid(forwardRowLayout(D), B, T, H, KVH, FORWARD_SLOT_ROWS);
+    expect(fwd(64, 1, 256, 9, 3)).toEqual([13, 3, 1]);
+    expect(fwd(64, 1, 45, 5, 1)).toEqual([4, 1, 1]);
+    expect(fwd(64, 2, 70, 3, 3)).toEqual([2, 3, 2]);
+    // Split rows at D = 256: 8 slots of 4 rows, so 20 heads fit one block and 36 take a full and a partial one.
+    expect(fwd(256, 1, 7, 20, 1)).toEqual([7, 1, 1]);
+    expect(fwd(256, 1, 6, 36, 1)).toEqual([6, 2, 1]);
+    // D = 128: 16 slots, 64 rows (21 positions × 3 heads).
+    expect(fwd(128, 1, 50, 6, 2)).toEqual([3, 2, 1]);
+    // The split dq kernel runs 64 invocations of 2 rows per slot (16 rows): 20 heads take a full and a partial workgroup.
     expect(queryRowGrid(rowKernelLayout(256, 2, 4, true), 1, 7, 20, 1)).toEqual([7, 2, 1]);
   });
 });
@@ -243,9 +254,12 @@ describe('attention tiles', () => {
     const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
     for (const [D, S] of [[68, 4], [128, 4], [132, 8], [200, 8], [256, 8]]) expect(rowKernelLayout(D, 2)).toMatchObject({ ...shared, S, R: 64 / S });
     // Packed tiles hold up to twice the rows at S = 4 (rows of 128 floats), at 64 invocations:
-    // the forward's vec2 lane sums leave room for 8, the backward's vec4 ones for 7.
+    // vec2 lane sums leave room for 8, the vec4 ones of the backward and of the forward's four rows per slot for 7.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
     expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
+    expect(forwardRowLayout(128)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
+    // The forward's whole rows: 16 invocations of four rows, K/V tiles of 16 keys.
+    expect(forwardRowLayout(64)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
     expect(rowKernelLayout(256, 2, 4, true)).toMatchObject({ ...shared, S: 8, R: 8, KMAX: 7 }); // 4 rows of 256 a tile (tileRows)
   });
 });

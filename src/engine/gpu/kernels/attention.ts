@@ -120,14 +120,27 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
 /**
  * Grid of the query-row kernels (forward, dq): blocks of P positions × GW query heads of one kv
  * head, so a K/V tile a workgroup loads serves its whole GQA group (lib/attention_key_rows
- * queryBlock computes the same): GW = min(G, 2·R) of the G = H / KVH heads, P = floor(2·R / GW).
+ * queryBlock computes the same): N = slotRows·R rows per block (the dq kernel keeps 2 rows per
+ * slot, the forward 4), GW = min(G, N) of the G = H / KVH heads, P = floor(N / GW).
  * Blocks end at T: where P does not divide T, the first block is the partly filled one.
  */
-export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number): [number, number, number] {
+export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number, slotRows = 2): [number, number, number] {
   const G = H / KVH;
-  const GW = Math.min(G, 2 * L.R);
-  const P = Math.floor((2 * L.R) / GW);
+  const N = slotRows * L.R;
+  const GW = Math.min(G, N);
+  const P = Math.floor(N / GW);
   return [ceilDiv(T, P), KVH * ceilDiv(G, GW), B];
+}
+
+/** Query rows per row slot of the forward row kernel (const NR in attention_forward_rows.wgsl). */
+export const FORWARD_SLOT_ROWS = 4;
+
+/**
+ * The forward row kernel's layout: lane sums are vec4 scores (one per row of a slot); whole rows
+ * run 16 invocations, so a block holds 64 rows as the 32 invocations of two rows per slot did.
+ */
+export function forwardRowLayout(D: number): RowLayout {
+  return rowKernelLayout(D, 2, 4, true, 16);
 }
 
 /**
@@ -259,9 +272,9 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = rowKernelLayout(D, 2, 2, true); // lane sums: vec2 scores
+    const L = forwardRowLayout(D);
     const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, FORWARD_SLOT_ROWS), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
