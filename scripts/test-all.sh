@@ -16,18 +16,19 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 
+step "unit tests (vitest project unit)"
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=reports/vitest-unit.json
+
 # The GPU tests (vitest project gpu, one file at a time) spend most of their time in lavapipe
-# compiling shaders, one pipeline at a time on about one core. The CPU-only tiers run beside them
-# on the other core (unit tests with one worker); their output is printed after the GPU tests'.
-step "GPU tests (vitest project gpu); type-check, lint, unit tests and build beside them"
+# compiling shaders, one pipeline at a time on about one core. Type-check, lint and the build
+# (no test timeouts to miss) run beside them; their output is printed after the GPU tests'.
+step "GPU tests (vitest project gpu); type-check, lint and build beside them"
 (
   set -e
   step "type-check"
   npx tsc --noEmit -p tsconfig.json
   step "lint"
   npx eslint .
-  step "unit tests (vitest project unit)"
-  npx vitest run --project unit --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=reports/vitest-unit.json
   step "build"
   npx vite build
 ) > reports/beside-gpu.log 2>&1 &
@@ -38,7 +39,7 @@ beside_status=0
 wait "$beside" || beside_status=$?
 cat reports/beside-gpu.log
 if [ "$gpu_status" -ne 0 ] || [ "$beside_status" -ne 0 ]; then
-  echo "GPU tests exited $gpu_status; type-check, lint, unit tests and build exited $beside_status" >&2
+  echo "GPU tests exited $gpu_status; type-check, lint and build exited $beside_status" >&2
   exit 1
 fi
 
