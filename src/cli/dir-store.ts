@@ -5,6 +5,7 @@ import { mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkPlainFileName, type FileWriter, type ModelStore, type StorageEstimate } from '../hub/store';
 import type { ByteSource } from '../engine/model/safetensors';
+import { openFileSource } from '../engine/model/node-source';
 
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -71,19 +72,11 @@ export class DirectoryStore implements ModelStore {
       name: file,
       size,
       read: async (offset, length) => {
-        if (offset < 0 || length < 0 || offset + length > size) throw new Error(`${file}: read of ${length} bytes at ${offset} is past the end (${size} bytes)`);
-        const handle = await open(path, 'r');
+        const f = await openFileSource(path);
         try {
-          const buf = new Uint8Array(length);
-          let done = 0;
-          while (done < length) {
-            const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
-            if (bytesRead === 0) throw new Error(`${path}: file ended after ${offset + done} bytes (expected ${size})`);
-            done += bytesRead;
-          }
-          return buf;
+          return await f.read(offset, length);
         } finally {
-          await handle.close();
+          await f.close();
         }
       },
     };
