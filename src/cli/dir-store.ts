@@ -41,15 +41,15 @@ export class DirectoryStore implements ModelStore {
     const handle = await open(path, size === 0 && offset === 0 ? 'w' : 'r+');
     await handle.truncate(offset);
     let position = offset;
-    let open_ = true;
+    let isOpen = true;
     const close = async () => {
-      if (!open_) return;
-      open_ = false;
+      if (!isOpen) return;
+      isOpen = false;
       await handle.close();
     };
     return {
       write: async (chunk) => {
-        if (!open_) throw new Error(`${file}: writer is closed`);
+        if (!isOpen) throw new Error(`${file}: writer is closed`);
         let done = 0;
         while (done < chunk.byteLength) {
           const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done, position + done);

@@ -6,7 +6,7 @@
 // A model already in the cache is used without the network.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_HUB_URL, defaultGgufFile, downloadModel, formatBytes, hubCacheKey, hubGgufCacheKey, inspectHubRepo, isHubError, listCachedModels, type CachedModel, type DownloadProgress } from '../hub';
+import { DEFAULT_HUB_URL, type HubError, defaultGgufFile, downloadModel, formatBytes, hubCacheKey, hubGgufCacheKey, inspectHubRepo, isHubError, listCachedModels, type CachedModel, type DownloadProgress, type HubGgufFile } from '../hub';
 import type { HubTarget } from '../hub/http';
 import { WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
 import { DirectoryStore } from './dir-store';
@@ -39,22 +39,29 @@ export interface HubModelFolder {
   ggufFile: string | null;
 }
 
+/** The Hub as the CLI reaches it: HF_ENDPOINT (as huggingface_hub reads it) or the Hub, HF_TOKEN for gated repos. */
+export function cliHubTarget(repo: string): HubTarget {
+  return { baseUrl: process.env.HF_ENDPOINT || DEFAULT_HUB_URL, repo, revision: REVISION, token: process.env.HF_TOKEN || undefined, fetch: globalThis.fetch.bind(globalThis) };
+}
+
+/** What a Hub refusal adds for the CLI's user: where a gated repo's token goes. */
+export const hubErrorHint = (e: HubError) => (e.code === 'gated' ? ' (the CLI sends the token in HF_TOKEN)' : '');
+
 /** Downloads `repo` into the cache unless it is there; returns its folder. Progress goes to stderr. */
 export async function hubModelFolder(repo: string, args: HubModelArgs = {}): Promise<HubModelFolder> {
   const store = new DirectoryStore(cliModelCache());
   const cached = await listCachedModels(store);
-  const found = (m: CachedModel | undefined) => m && inCache(store, m);
   const plain = cached.find((m) => m.key === hubCacheKey(repo, REVISION));
   if (plain) {
     if (args.tokenizer !== undefined || args.ggufFile !== undefined) throw notGguf(repo);
-    return found(plain)!;
+    return inCache(store, plain);
   }
   if (args.ggufFile !== undefined) {
     const file = cached.find((m) => m.key === hubGgufCacheKey(repo, REVISION, args.ggufFile!));
-    if (file) return found(file)!;
+    if (file) return inCache(store, file);
   }
 
-  const t: HubTarget = { baseUrl: process.env.HF_ENDPOINT || DEFAULT_HUB_URL, repo, revision: REVISION, token: process.env.HF_TOKEN || undefined, fetch: globalThis.fetch.bind(globalThis) };
+  const t = cliHubTarget(repo);
   process.stderr.write(`model: ${repo} is not in the cache (${store.root}); downloading it from ${t.baseUrl}\n`);
   try {
     const kind = await inspectHubRepo(t);
@@ -77,7 +84,7 @@ export async function hubModelFolder(repo: string, args: HubModelArgs = {}): Pro
       return inCache(store, fallback[0]);
     }
     if (fallback.length > 1) throw new CliError(`--model ${repo}: ${e.message} Cached files of it: ${fallback.map((m) => m.gguf!.file).join(', ')}; --gguf-file NAME uses one offline.`, { cause: e });
-    throw new CliError(`--model ${repo}: ${e.message}${e.code === 'gated' ? ' (the CLI sends the token in HF_TOKEN)' : ''}`, { cause: e });
+    throw new CliError(`--model ${repo}: ${e.message}${hubErrorHint(e)}`, { cause: e });
   }
 }
 
@@ -88,7 +95,7 @@ function inCache(store: DirectoryStore, m: CachedModel): HubModelFolder {
 const notGguf = (repo: string) => new CliError(`--model ${repo}: --tokenizer and --gguf-file go with a GGUF repository; ${repo} is a Hugging Face model with its own tokenizer`);
 
 /** --gguf-file if the repo has it; else the file of --weights' storage (Q8_0 for auto), as the studio picks for a storage. */
-function pickGgufFile(repo: string, files: readonly { name: string; quant: string | null; size: number; storage: WeightStorage | null }[], args: HubModelArgs): string {
+function pickGgufFile(repo: string, files: readonly HubGgufFile[], args: HubModelArgs): string {
   const list = files.map((f) => `${f.name} (${formatBytes(f.size)})`).join(', ');
   if (args.ggufFile !== undefined) {
     if (!files.some((f) => f.name === args.ggufFile)) throw new CliError(`--gguf-file ${args.ggufFile}: ${repo} has no such file; it has ${list}`);

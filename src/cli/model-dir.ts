@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GGUF_BASE_FILE, type ModelFiles, type OpenedModel, memoryModelFiles, openGgufModelFiles, openModelFiles } from '../engine/model/model-files';
 import { openFileSource, type FileByteSource } from '../engine/model/node-source';
-import { DEFAULT_HUB_URL, fetchTokenizerFiles, isHubError, isRepoId } from '../hub';
-import { hubModelFolder } from './hub-model';
+import { fetchTokenizerFiles, isHubError, isRepoId } from '../hub';
+import { cliHubTarget, hubErrorHint, hubModelFolder } from './hub-model';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -115,21 +115,21 @@ async function openModelFolder(dir: string, ggufPath: string | null, baseId: str
 
 /**
  * --tokenizer: a folder on disk, else a Hub repo id whose tokenizer files (only those, a few MB)
- * are fetched into memory for this run, with HF_TOKEN for gated repos and HF_ENDPOINT (as
- * huggingface_hub reads it) for another hub. A path that exists is always the folder.
+ * are fetched into memory for this run from the Hub as the CLI reaches it (cliHubTarget). A path
+ * that exists is always the folder.
  */
 async function tokenizerFiles(arg: string): Promise<ModelFiles & { close(): Promise<void> }> {
   if (existsSync(arg) || !isRepoId(arg)) {
     if (!existsSync(arg) || !statSync(arg).isDirectory()) throw new CliError(`--tokenizer ${arg}: not a directory, nor a Hugging Face repo id (owner/name); give the original model's folder or its Hub repo`);
     return directoryModelFiles(arg, '--tokenizer');
   }
-  const baseUrl = process.env.HF_ENDPOINT || DEFAULT_HUB_URL;
-  process.stderr.write(`tokenizer: fetching the tokenizer files of ${arg} from ${baseUrl}\n`);
+  const t = cliHubTarget(arg);
+  process.stderr.write(`tokenizer: fetching the tokenizer files of ${arg} from ${t.baseUrl}\n`);
   try {
-    const entries = await fetchTokenizerFiles({ baseUrl, repo: arg, revision: 'main', token: process.env.HF_TOKEN || undefined, fetch: globalThis.fetch.bind(globalThis) });
+    const entries = await fetchTokenizerFiles(t);
     return { ...memoryModelFiles(arg, entries), close: async () => undefined };
   } catch (e) {
     if (!isHubError(e)) throw e;
-    throw new CliError(`--tokenizer ${arg}: no such folder, and the Hub did not give its tokenizer files: ${e.message}${e.code === 'gated' ? ' (the CLI sends the token in HF_TOKEN)' : ''}`);
+    throw new CliError(`--tokenizer ${arg}: no such folder, and the Hub did not give its tokenizer files: ${e.message}${hubErrorHint(e)}`);
   }
 }
