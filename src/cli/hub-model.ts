@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_HUB_URL, type HubError, defaultGgufFile, downloadModel, formatBytes, hubCacheKey, hubGgufCacheKey, inspectHubRepo, isHubError, listCachedModels, type CachedModel, type DownloadProgress, type HubGgufFile } from '../hub';
 import type { HubTarget } from '../hub/http';
-import { WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
+import { READ_GGML_TYPES, WEIGHT_STORAGES, type WeightStorage } from '../engine/model/weight-storage';
 import { DirectoryStore } from './dir-store';
 import { CliError } from './model-dir';
 import { formatEta } from './progress';
@@ -103,7 +103,7 @@ function pickGgufFile(repo: string, files: readonly HubGgufFile[], args: HubMode
   }
   const storage: WeightStorage = args.weights && (WEIGHT_STORAGES as readonly string[]).includes(args.weights) ? (args.weights as WeightStorage) : 'q8';
   const pick = defaultGgufFile(files, storage);
-  if (!pick) throw new CliError(`--model ${repo}: no GGUF file of a type the engine reads (F32, F16, BF16, Q8_0, Q6_K, Q4_K, Q4_0): ${list}`);
+  if (!pick) throw new CliError(`--model ${repo}: no GGUF file of a type the engine reads (${READ_GGML_TYPES}): ${list}`);
   if (files.length > 1) process.stderr.write(`model: ${repo} has ${files.length} GGUF files; picked ${pick.name} for ${storage} weights (--gguf-file NAME picks another: ${list})\n`);
   return pick.name;
 }

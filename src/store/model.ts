@@ -3,7 +3,7 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { callback, errorMessage, trainer, type CachedModel, type DownloadProgress, type HubGgufFile, type HubGgufHeader, type MemoryReport } from '../worker/client';
 import { DEFAULT_MODEL_ID, HUB_ID, MODEL_PRESETS, defaultHubId } from '../worker/presets';
-import type { MemorySettings, WeightsFlag } from '../worker/settings';
+import { READ_GGML_TYPES, type MemorySettings, type WeightsFlag } from '../worker/settings';
 import type { ModelRef } from '../persist/records';
 import { HUB_TOKEN_KEY, deleteSecret, getSecret, setSecret } from '../persist/secrets';
 
@@ -222,7 +222,7 @@ async function inspectHub(id: string, settings: MemorySettings): Promise<void> {
     set({ hubGguf: { repo: id, files: kind.files, baseModel: kind.baseModel, file: null, header: null, tokenizerRepo: kind.baseModel ?? '' } });
     const first = kind.files.find((f) => f.storage !== null);
     if (!first) {
-      set({ error: `${id} has no GGUF file of a type the studio reads (F32, F16, BF16, Q8_0, Q6_K, Q4_K, Q4_0): ${kind.files.map((f) => f.quant ?? f.name).join(', ')}.` });
+      set({ error: `${id} has no GGUF file of a type the studio reads (${READ_GGML_TYPES}): ${kind.files.map((f) => f.quant ?? f.name).join(', ')}.` });
       return;
     }
     const h = await trainer().hubGgufHeader(id, first.name, get().hubToken || undefined);

@@ -11,4 +11,4 @@ export { RECIPE_TARGETS, type RecipeTarget } from '../train/recipe/mapping';
 export { MERGED_GGUF_TYPES, type MergedGgufType } from '../adapters/merged-gguf-types';
 
 // The base weight formats the Model screen offers (the CLI's --weights).
-export { WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from '../engine/model/weight-storage';
+export { READ_GGML_TYPES, WEIGHT_STORAGES, type WeightStorage, type WeightsFlag } from '../engine/model/weight-storage';

@@ -8,5 +8,7 @@ export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'q8', 'q
  * Q6_K counts as 8-bit (nearer to it than to 4-bit, and bitsandbytes has only the two).
  */
 export const GGML_TYPE_STORAGE = { F32: 'f32', F16: 'f16', BF16: 'f16', Q8_0: 'q8', Q6_K: 'q8', Q4_0: 'q4', Q4_K: 'q4' } as const satisfies Record<string, WeightStorage>;
+/** The GGUF tensor types the engine reads, for messages: "F32, F16, BF16, Q8_0, Q6_K, Q4_0, Q4_K". */
+export const READ_GGML_TYPES = Object.keys(GGML_TYPE_STORAGE).join(', ');
 /** A storage, or 'auto' (chooseWeightStorage decides): CLI --weights and the studio's Model screen. */
 export type WeightsFlag = WeightStorage | 'auto';

@@ -8,7 +8,7 @@ import { Verdict } from '../advisor/MachineCheck';
 import { DropZone } from '../common/DropZone';
 import { ErrorBox } from '../common/ErrorBox';
 import { formatBytes, formatCount } from '../common/format';
-import { WEIGHT_STORAGES, type WeightsFlag } from '../../worker/settings';
+import { READ_GGML_TYPES, WEIGHT_STORAGES, type WeightsFlag } from '../../worker/settings';
 
 export function ModelScreen() {
   const { model, config, weights, setWeights, memory, memoryError, choosePreset, chooseHubId, setLocalHubId, estimate, cached, progress, busy, error, refreshCache, download, importFolder, cancel, removeCached, hubToken, rememberToken, setHubToken, setRememberToken, loadHubToken, hubGguf, chooseGgufFile, setTokenizerRepo } = useModel();
@@ -92,7 +92,7 @@ export function ModelScreen() {
                 <label key={f.name} className="choice">
                   <input type="radio" name="gguf-file" value={f.name} checked={hubGguf.file === f.name} disabled={busy || f.storage === null} onChange={() => void chooseGgufFile(f.name)} />
                   <span>
-                    <code className="small">{f.name}</code> <span className="muted">— {f.quant ?? 'quant type not in the name'}, {formatBytes(f.size)}{f.storage === null ? ' (not a type the studio reads: F32, F16, BF16, Q8_0, Q6_K, Q4_K, Q4_0)' : ''}</span>
+                    <code className="small">{f.name}</code> <span className="muted">— {f.quant ?? 'quant type not in the name'}, {formatBytes(f.size)}{f.storage === null ? ` (not a type the studio reads: ${READ_GGML_TYPES})` : ''}</span>
                   </span>
                 </label>
               ))}
