@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FORWARD_SLOT_ROWS, attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, forwardRowLayout, queryRowGrid, rowKernelLayout } from './attention';
+import { FORWARD_SLOT_ROWS, attentionBackward, dqRowLayout, dqSlotRows, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, forwardRowLayout, queryRowGrid, rowKernelLayout } from './attention';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -188,8 +188,15 @@ describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs fl
     expect(fwd(256, 1, 6, 36, 1)).toEqual([6, 2, 1]);
     // D = 128: 16 slots, 64 rows (21 positions × 3 heads).
     expect(fwd(128, 1, 50, 6, 2)).toEqual([3, 2, 1]);
-    // The split dq kernel runs 64 invocations of 2 rows per slot (16 rows): 20 heads take a full and a partial workgroup.
-    expect(queryRowGrid(rowKernelLayout(256, 2, 4, true), 1, 7, 20, 1)).toEqual([7, 2, 1]);
+    // The dq kernel: whole rows as the forward (16 invocations of four rows, 64-row blocks); split rows
+    // run 64 invocations of 2 rows per slot (16 rows): 20 heads take a full and a partial workgroup.
+    const dqg = (D: number, B: number, T: number, H: number, KVH: number) => queryRowGrid(dqRowLayout(D), B, T, H, KVH, dqSlotRows(dqRowLayout(D)));
+    expect(dqRowLayout(64)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
+    expect(dqg(64, 1, 256, 9, 3)).toEqual([13, 3, 1]);
+    expect(dqg(64, 1, 45, 5, 1)).toEqual([4, 1, 1]);
+    expect(dqg(64, 2, 70, 3, 3)).toEqual([2, 3, 2]);
+    expect(dqg(256, 1, 7, 20, 1)).toEqual([7, 2, 1]);
+    expect(dqRowLayout(256)).toEqual(rowKernelLayout(256, 2, 4, true));
   });
 });
 

@@ -144,6 +144,19 @@ export function forwardRowLayout(D: number): RowLayout {
 }
 
 /**
+ * Query rows per row slot of the dq row kernel (override NR in attention_backward_dq_rows.wgsl):
+ * 4 for whole rows, as the forward; 2 for split rows, whose vec4 lane sums hold two rows' (q·k, dout·v).
+ */
+export function dqSlotRows(L: RowLayout): number {
+  return L.split ? 2 : 4;
+}
+
+/** The dq row kernel's layout: whole rows run 16 invocations of four rows (64-row blocks, as before). */
+export function dqRowLayout(D: number): RowLayout {
+  return rowKernelLayout(D, 2, 4, true, 16); // split rows keep their 64 invocations
+}
+
+/**
  * Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR
  * for Q/dout tiles). Whole rows pass only what main's whole-row kernels took, so their
  * pipelines are the plain whole-row code (SPLIT defaults to false).
@@ -328,8 +341,9 @@ export function attentionBackward(
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
   if (L) {
-    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(L, B, T, H, KVH), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    const LQ = dqRowLayout(D);
+    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(LQ, 'BC'), label: 'attention_backward_dq_rows' });
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(LQ, B, T, H, KVH, dqSlotRows(LQ)), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
     // Whole rows: 16 invocations, so a block's 32 keys compute less of the masked diagonal
     // (1.12x the causal pairs at T = 256 instead of 1.25x with 64 keys).
     const LK = L.split ? L : rowKernelLayout(D, 2, 4, true, 16);
