@@ -11,7 +11,8 @@
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad).
+// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad)
+// and lib/row_reads_*.wgsl (how a tile row is read: initRowReads, rowVec4).
 // Grid: (ceil(T/(NR·R)), KVH, B). NR keys' k, v, dk, dv rows (k0 + r + i·R) live in private memory,
 // split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
 // read as broadcasts. On llvmpipe each such read is a per-invocation gather, so each Q/dout
@@ -56,6 +57,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let group = H / KVH;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
+  initRowReads();
   // NR key rows per slot (k0 + r + i·R); keys past T compute a copy of the last key and write nothing.
   var ks: array<array<vec4<f32>, D4MAX>, NRMAX>;  // k rows, pre-scaled
   var vr: array<array<vec4<f32>, D4MAX>, NRMAX>;
@@ -64,6 +66,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var sk: vec4<u32>;    // key positions
   var segk: vec4<u32>;
   var kbase: array<u32, NRMAX>;
+  var qr: array<vec4<f32>, ROW_REGS>; // the current query's q and dout rows (lib/row_reads_*)
+  var orow: array<vec4<f32>, ROW_REGS>;
   for (var i = 0u; i < NR; i++) {
     sk[i] = min(k0 + r + i * R, T - 1u);
     segk[i] = seg[b * T + sk[i]];
@@ -109,7 +113,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let ni = min(NQ, qEnd - q0);
       if (SPLIT) {
         for (var i = 0u; i < ni; i++) {
-          let x = queryDots(i, QW, d0, &ks, &vr);
+          queryRegs(i, QW, d0, &qr, &orow);
+          let x = queryDots(&qr, &orow, &ks, &vr);
           part[i * WG + tid] = vec4<f32>(x[0].xy, x[1].xy);
         }
         workgroupBarrier();
@@ -117,9 +122,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         workgroupBarrier();
       }
       for (var i = 0u; i < ni; i++) {
+        queryRegs(i, QW, d0, &qr, &orow);
         var x: array<vec4<f32>, 2>; // (k·q, v·dout) of the slot's keys
         if (SPLIT) { let y = laneSum(i, r); x = array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
-        else { x = queryDots(i, QW, d0, &ks, &vr); }
+        else { x = queryDots(&qr, &orow, &ks, &vr); }
         let st = strow[i];
         let t = q0 + i;
         var pr = vec4<f32>(0.0);
@@ -129,8 +135,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
           pr[j] = g.x; ds[j] = g.y;
         }
         for (var d = 0u; d < DS4; d++) {
-          let qq = qs[i * QW + d0 + d];
-          let oo = dos[i * QW + d0 + d];
+          let qq = rowVec4(&qr, d);
+          let oo = rowVec4(&orow, d);
           for (var j = 0u; j < NR; j++) {
             gv[j][d] = fma(vec4<f32>(pr[j]), oo, gv[j][d]);
             gk[j][d] = fma(vec4<f32>(ds[j]), qq, gk[j][d]);
@@ -147,15 +153,24 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   }
 }
 
-// (k·q, v·dout) of the tile's query i for the slot's NR keys (component j: key j) over this lane's vec4 of the rows.
-fn queryDots(i: u32, QW: u32, d0: u32, ks: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>,
-             vr: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
+// The tile's query i's q and dout rows, this lane's slice, as row registers (lib/row_reads_*).
+fn queryRegs(i: u32, QW: u32, d0: u32, qr: ptr<function, array<vec4<f32>, ROW_REGS>>, orow: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) {
+    (*qr)[m] = qs[i * QW + d0 + rowRegVec4(m)];
+    (*orow)[m] = dos[i * QW + d0 + rowRegVec4(m)];
+  }
+}
+
+// (k·q, v·dout) of one query (its q and dout row registers qr, orow) for the slot's NR keys
+// (component j: key j) over this lane's vec4 of the rows.
+fn queryDots(qr: ptr<function, array<vec4<f32>, ROW_REGS>>, orow: ptr<function, array<vec4<f32>, ROW_REGS>>,
+             ks: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>, vr: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
   // Initialized explicitly: left to the implicit zero, llvmpipe carried the forward's sums over from the last key.
   var c = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   var pd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   for (var d = 0u; d < DS4; d++) {
-    let qq = qs[i * QW + d0 + d];
-    let oo = dos[i * QW + d0 + d];
+    let qq = rowVec4(qr, d);
+    let oo = rowVec4(orow, d);
     for (var j = 0u; j < NR; j++) { c[j] = fma((*ks)[j][d], qq, c[j]); pd[j] = fma((*vr)[j][d], oo, pd[j]); }
   }
   return array<vec4<f32>, 2>(vec4<f32>(hsum4(c[0]), hsum4(c[1]), hsum4(c[2]), hsum4(c[3])),

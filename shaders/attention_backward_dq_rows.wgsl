@@ -9,7 +9,8 @@
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
 // lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad) and
-// lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
+// lib/row_reads_*.wgsl (how a tile row is read: initRowReads, rowVec4) and lib/attention_key_rows.wgsl
+// (the K/V tile: ks, vs, segk, loadKeyRows, keyRegs, valueRegs).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the GQA
 // group's heads, lib/attention_key_rows queryBlock over NR·R rows). NR rows' q, dout and dq (rows r + i·R) live in private memory,
 // split across the slot's S lanes; K/V tiles of BC keys stream through workgroup memory (on llvmpipe
@@ -48,6 +49,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
+  initRowReads();
   // NR query rows per slot (r + i·R): each K/V element read feeds all of them. Rows before 0, past
   // the block or past the group compute a copy and write nothing.
   var rows: array<QueryRow, NRMAX>;
@@ -72,6 +74,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       acc[i][d] = vec4<f32>(0.0);
     }
   }
+  var kr: array<vec4<f32>, ROW_REGS>; // the current key's k and v rows (lib/row_reads_*)
+  var vr: array<vec4<f32>, ROW_REGS>;
   let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
   let NK = tileRows(BC); let KW = tileRowVec4s(); // keys per tile, vec4 per key row
@@ -83,7 +87,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let nj = min(NK, kEnd - k0);
     if (SPLIT) {
       for (var j = 0u; j < nj; j++) {
-        let x = keyDots(j, KW, d0, &qs, &os);
+        keyRegs(j, KW, d0, &kr);
+        valueRegs(j, KW, d0, &vr);
+        let x = keyDots(&kr, &vr, &qs, &os);
         part[j * WG + tid] = vec4<f32>(x[0].xy, x[1].xy);
       }
       workgroupBarrier();
@@ -91,16 +97,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       workgroupBarrier();
     }
     for (var j = 0u; j < nj; j++) {
+      keyRegs(j, KW, d0, &kr);
       var x: array<vec4<f32>, 2>; // (q·k, dout·v) of the slot's rows
       if (SPLIT) { let y = laneSum(j, r); x = array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
-      else { x = keyDots(j, KW, d0, &qs, &os); }
+      else { valueRegs(j, KW, d0, &vr); x = keyDots(&kr, &vr, &qs, &os); }
       let s = k0 + j;
       var ds = vec4<f32>(0.0);
       for (var i = 0u; i < NR; i++) {
         ds[i] = rowProbGrad(x[0][i], x[1][i], st[i], inWindow(tq[i], s, p.window) && segk[j] == segq[i]).y;
       }
       for (var d = 0u; d < DS4; d++) {
-        let kk = ks[j * KW + d0 + d];
+        let kk = rowVec4(&kr, d);
         for (var i = 0u; i < NR; i++) { acc[i][d] = fma(vec4<f32>(ds[i]), kk, acc[i][d]); }
       }
     }
@@ -113,15 +120,16 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   }
 }
 
-// (q·k, dout·v) of the tile's key j for the slot's NR rows (component i: row i) over this lane's vec4 of the rows.
-fn keyDots(j: u32, KW: u32, d0: u32, qs: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>,
-           os: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
+// (q·k, dout·v) of key j (its k and v row registers kr, vr) for the slot's NR rows (component i: row i)
+// over this lane's vec4 of the rows.
+fn keyDots(kr: ptr<function, array<vec4<f32>, ROW_REGS>>, vr: ptr<function, array<vec4<f32>, ROW_REGS>>,
+           qs: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>, os: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
   // Initialized explicitly: left to the implicit zero, llvmpipe carried the forward's sums over from the last key.
   var sd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   var pd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   for (var d = 0u; d < DS4; d++) {
-    let kk = ks[j * KW + d0 + d];
-    let vv = vs[j * KW + d0 + d];
+    let kk = rowVec4(kr, d);
+    let vv = rowVec4(vr, d);
     for (var i = 0u; i < NR; i++) { sd[i] = fma((*qs)[i][d], kk, sd[i]); pd[i] = fma((*os)[i][d], vv, pd[i]); }
   }
   return array<vec4<f32>, 2>(vec4<f32>(hsum4(sd[0]), hsum4(sd[1]), hsum4(sd[2]), hsum4(sd[3])),

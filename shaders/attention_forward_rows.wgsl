@@ -9,7 +9,8 @@
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit),
 // lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4) and
-// lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
+// lib/row_reads_*.wgsl (how a tile row is read: initRowReads, rowVec4) and lib/attention_key_rows.wgsl
+// (the K/V tile: ks, vs, segk, loadKeyRows, keyRegs, valueRegs).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B) (lib/attention_key_rows queryBlock over 4·R rows, attention.ts
 // queryRowGrid with 4 rows per slot: a block's rows are P positions of GW query heads of one kv head, so
 // a K/V tile serves the whole GQA group). Each row slot keeps its four query rows (rows r + i·R) and
@@ -51,6 +52,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
+  initRowReads();
   // Four query rows per slot (r + i·R): each K/V element read feeds all four.
   var rows: array<QueryRow, NR>;
   var qs: array<array<vec4<f32>, D4MAX>, NR>;
@@ -72,6 +74,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var m = vec4<f32>(NEG);
   var l = vec4<f32>(0.0);
   var sc: array<vec4<f32>, BCMAX>;
+  var kv: array<vec4<f32>, ROW_REGS>; // the current key's k, then v row (lib/row_reads_*)
 
   let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
@@ -86,8 +89,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     for (var j = 0u; j < nj; j++) {
       // Initialized explicitly: left to the implicit zero, llvmpipe carried the sums over from the last key.
       var dot = array<vec4<f32>, NR>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+      keyRegs(j, KW, d0, &kv);
       for (var d = 0u; d < DS4; d++) {
-        let kk = ks[j * KW + d0 + d];
+        let kk = rowVec4(&kv, d);
         for (var i = 0u; i < NR; i++) { dot[i] = fma(qs[i][d], kk, dot[i]); }
       }
       let x = vec4<f32>(hsum4(dot[0]), hsum4(dot[1]), hsum4(dot[2]), hsum4(dot[3]));
@@ -112,8 +116,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let x = sc[j];
       let pr = select(vec4<f32>(0.0), exp(x - mNew), x > vec4<f32>(-1e29));
       l += pr;
+      valueRegs(j, KW, d0, &kv);
       for (var d = 0u; d < DS4; d++) {
-        let vv = vs[j * KW + d0 + d];
+        let vv = rowVec4(&kv, d);
         for (var i = 0u; i < NR; i++) { acc[i][d] = fma(vec4<f32>(pr[i]), vv, acc[i][d]); }
       }
     }

@@ -1,7 +1,7 @@
 // lib/attention_key_rows: the K/V tile of the query-row kernels (attention_forward_rows,
 // attention_backward_dq_rows): tileRows(BC) keys of kv head kh as vec4 rows of tileRowVec4s()
 // (zero-padded past D), read as broadcasts by every invocation. Prepended with
-// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows). The kernel declares `override WG, BC, DMAX`
+// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows) and lib/row_reads_*.wgsl (ROW_REGS, rowRegCount, rowRegVec4). The kernel declares `override WG, BC, DMAX`
 // and the bindings seg, k, v (array<vec4<f32>>). Keys past T load zeros and segment id
 // 0xfffffffe. Workgroup memory: 2·BC·DMAX + KMAX words.
 override KMAX: u32 = BC;  // most keys a tile holds (segk): BC, or with SPLIT up to BC·DM4 / (2·DS4)
@@ -31,6 +31,15 @@ fn loadKeyRows(b: u32, k0: u32, kh: u32, T: u32, KVH: u32, D4: u32, tid: u32) {
     let s = k0 + j;
     segk[j] = select(0xfffffffeu, seg[b * T + min(s, T - 1u)], s < T);
   }
+}
+
+// Key j's k row (keyRegs) or v row (valueRegs), this lane's slice, as row registers: read each
+// entry with rowVec4 (lib/row_reads_*.wgsl).
+fn keyRegs(j: u32, KW: u32, d0: u32, regs: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) { (*regs)[m] = ks[j * KW + d0 + rowRegVec4(m)]; }
+}
+fn valueRegs(j: u32, KW: u32, d0: u32, regs: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) { (*regs)[m] = vs[j * KW + d0 + rowRegVec4(m)]; }
 }
 
 // GQA: a workgroup's 2·R query rows are (position, query head) pairs of ONE kv head, so each K/V

@@ -27,7 +27,7 @@ import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
 import dqRowsCode from '../../../../shaders/attention_backward_dq_rows.wgsl?raw';
 import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?raw';
-import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
+import { type Binding, type GpuCaps, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { type AttentionOptions, attentionOptions } from '../../reference/attention';
@@ -62,8 +62,18 @@ export const ATTENTION_MAX_D = 256;
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
 const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
-const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
-const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
+
+/**
+ * How a row kernel reads the tile rows all its invocations read at once (lib/row_reads_*.wgsl):
+ * by subgroup shuffles where whole rows run on subgroups that all have at least 4 lanes and fill
+ * the workgroup (SG: the smallest), else from workgroup memory. On CPU drivers each
+ * workgroup-memory read is a per-invocation gather; a shuffle reads a row in DS4 / SG of them.
+ */
+export function rowReads(caps: Pick<GpuCaps, 'subgroupSizes'>, L: RowLayout): { lib: string; constants: Record<string, number> } {
+  const sizes = caps.subgroupSizes;
+  if (L.split || !sizes || sizes.min < 4 || L.WG % sizes.max !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
+  return { lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: sizes.min } };
+}
 
 /** Whether the row kernels serve head dim D (else the general tile kernels do). */
 export function attentionUsesRowKernels(D: number): boolean {
@@ -157,13 +167,17 @@ export function dqRowLayout(D: number): RowLayout {
 }
 
 /**
- * Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR
- * for Q/dout tiles). Whole rows pass only what main's whole-row kernels took, so their
- * pipelines are the plain whole-row code (SPLIT defaults to false).
+ * A row kernel's pipeline at layout L: its libraries (with the K/V tile, lib/attention_key_rows,
+ * for the kernels that stream keys: tileName BC; the dk/dv kernel streams Q/dout tiles, BR) and
+ * constants. Whole rows pass only what the whole-row code takes (SPLIT defaults to false), so
+ * its split-only branches compile away.
  */
-function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile };
-  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
+function rowPipeline(ctx: GpuContext, L: RowLayout, code: string, tileName: 'BC' | 'BR', label: string): GPUComputePipeline {
+  const reads = rowReads(ctx.caps, L);
+  const libs = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows, reads.lib, ...(tileName === 'BC' ? [WGSL_LIB.attentionKeyRows] : [])];
+  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile, ...reads.constants };
+  const constants = L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
+  return ctx.pipeline(composeShader(libs, code), { constants, label });
 }
 
 /**
@@ -286,7 +300,7 @@ export function attentionForward(
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
     const L = forwardRowLayout(D);
-    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
+    const pipeline = rowPipeline(ctx, L, forwardRowsCode, 'BC', 'attention_forward_rows');
     rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, FORWARD_SLOT_ROWS), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
@@ -342,12 +356,12 @@ export function attentionBackward(
 
   if (L) {
     const LQ = dqRowLayout(D);
-    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(LQ, 'BC'), label: 'attention_backward_dq_rows' });
+    const dqPipe = rowPipeline(ctx, LQ, dqRowsCode, 'BC', 'attention_backward_dq_rows');
     rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(LQ, B, T, H, KVH, dqSlotRows(LQ)), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
     // Whole rows: 16 invocations, so a block's 32 keys compute less of the masked diagonal
     // (1.12x the causal pairs at T = 256 instead of 1.25x with 64 keys).
     const LK = L.split ? L : rowKernelLayout(D, 2, 4, true, 16);
-    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: rowConstants(LK, 'BR'), label: 'attention_backward_dkdv_rows' });
+    const dkdvPipe = rowPipeline(ctx, LK, dkdvRowsCode, 'BR', 'attention_backward_dkdv_rows');
     rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, dqSlotRows(LK) * LK.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
