@@ -1,7 +1,7 @@
 // attention_backward_dkdv_rows: dk and dv of causal grouped-query attention, flash-attention-2
-// style, four key rows per row slot at whole rows, two when split (the fast path for D % 4 == 0,
-// D <= 256). A workgroup owns NR·R keys of one kv head and loops over every query head of its group and every query tile
-// that can see them, so GQA sums need no atomics.
+// style, NR key rows per row slot: four at whole rows, two when split (the fast path for
+// D % 4 == 0, D <= 256). A workgroup owns NR·R keys of one kv head and loops over every query
+// head of its group and every query tile that can see them, so GQA sums need no atomics.
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
 //   dk[s]   = scale · Σ_{h in group} Σ_t P[t,s]·(dout[t]·v[s] - Dl[t]) · q[t]   (OVERWRITES dk)
@@ -10,13 +10,15 @@
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
-// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad)
-// and lib/row_reads_*.wgsl (how a tile row is read: initRowReads, rowVec4).
-// Grid: (ceil(T/(NR·R)), KVH, B). NR keys' k, v, dk, dv rows (k0 + r + i·R) live in private memory,
-// split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
-// read as broadcasts. On llvmpipe each such read is a per-invocation gather, so each Q/dout
-// element read feeds the slot's NR keys (see attention_forward_rows). Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
+// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the
+// last query tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
+// reduceLanes, laneSum; hsum4, rowProbGrad) and lib/row_reads_*.wgsl (how a tile row is read:
+// initRowReads, rowVec4).
+// Grid: (ceil(T/(NR·R)), KVH, B). A slot's NR keys' k, v, dk, dv rows (k0 + r + i·R) live in
+// private memory, split across the slot's S lanes; Q/dout tiles of BR queries stream through
+// workgroup memory and every invocation reads the same query row at the same time, so each
+// element read feeds the slot's NR keys (see attention_forward_rows on why reads are the cost).
+// Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
 // Query tiles after the segment of the block's last key are skipped.
 override WG: u32 = 16;    // invocations: S lanes × R row slots, NR·R keys per workgroup
 override BR: u32 = 16;    // queries per tile at DMAX (tileRows(BR) <= KMAX at p.D)
@@ -24,8 +26,8 @@ override KMAX: u32 = BR;  // most queries a tile holds: BR, or with SPLIT up to 
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 alias LanePart = vec4<f32>; // a lane's partial (k·q keys 0, 1, v·dout keys 0, 1) of one query (SPLIT: NR = 2)
-// Key rows per row slot: 4 for whole rows; 2 when split, where a vec4 lane sum holds two keys' pairs.
-// attention.ts backwardSlotRows states the same.
+// Key rows per row slot: 4 for whole rows; 2 when split, where a vec4 lane sum holds two keys' pairs
+// (attention.ts rowsPerSlot).
 const NRMAX: u32 = 4u;
 override NR: u32 = select(4u, 2u, SPLIT);
 

@@ -7,23 +7,25 @@
 // Shapes: dq, dout, q [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; stats vec2 (lse, Dl) [B, H, T];
 // seg u32 [B·T].
 // Bindings: 0 dq (rw), 1 dout, 2 q, 3 k, 4 v, 5 stats (lse, Dl), 6 seg, 7 params {B,T,H,KVH,D,scale,window}
-// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad) and
-// lib/row_reads_*.wgsl (how a tile row is read: initRowReads, rowVec4) and lib/attention_key_rows.wgsl
-// (the K/V tile: ks, vs, segk, loadKeyRows, keyRegs, valueRegs).
-// Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the GQA
-// group's heads, lib/attention_key_rows queryBlock over NR·R rows). NR rows' q, dout and dq (rows r + i·R) live in private memory,
-// split across the slot's S lanes; K/V tiles of BC keys stream through workgroup memory (on llvmpipe
-// each read in a loop is a per-invocation gather, so each K/V element read feeds NR rows; see attention_forward_rows). Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus
-// 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's first row are skipped
-// (see attention_forward).
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first
+// key tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
+// reduceLanes, laneSum; hsum4, rowProbGrad), lib/row_reads_*.wgsl (how a tile row is read:
+// initRowReads, rowVec4) and lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows,
+// keyRegs, valueRegs).
+// Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the
+// GQA group's heads, lib/attention_key_rows queryBlock over NR·R rows). A slot's NR rows' q, dout
+// and dq (rows r + i·R) live in private memory, split across the slot's S lanes; K/V tiles of BC
+// keys stream through workgroup memory, each element read feeding NR rows (see
+// attention_forward_rows on why reads are the cost). Workgroup memory: 2·BC·DMAX + KMAX + 2 words,
+// plus 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's
+// first row are skipped (see attention_forward).
 override WG: u32 = 16;    // invocations: S lanes × R row slots, NR·R query rows per workgroup
 override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
 alias LanePart = vec4<f32>; // a lane's partial (q·k rows 0, 1, dout·v rows 0, 1) of one key (SPLIT: NR = 2)
-// Query rows per row slot: 4 for whole rows; 2 when split, where a vec4 lane sum holds two rows' pairs.
-// attention.ts dqSlotRows states the same.
+// Query rows per row slot: 4 for whole rows; 2 when split, where a vec4 lane sum holds two rows' pairs
+// (attention.ts rowsPerSlot).
 const NRMAX: u32 = 4u;
 override NR: u32 = select(4u, 2u, SPLIT);
 
@@ -43,7 +45,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let qb = queryBlock(wid, T, H, KVH, (NR / 2u) * R); // NR·R rows: the group's heads and the positions this workgroup serves
+  let qb = queryBlock(wid, T, H, KVH, NR * R); // NR·R rows: the group's heads and the positions this workgroup serves
   let q0 = qb.q0;
   let b = wid.z;
   let kh = qb.kh;

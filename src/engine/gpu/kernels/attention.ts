@@ -18,8 +18,9 @@
 // layer costs ~T·W rather than T²) and the score scale (default 1/sqrt(D)).
 // Positions for RoPE are the caller's business (restart them per segment when packing).
 //
-// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only:
-// there is no f16/subgroup variant, so the same kernels run on every adapter.
+// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only; the
+// row kernels read their tiles by subgroup shuffles where the device's subgroups allow
+// (rowReads), the same kernels otherwise.
 import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
 import forwardRowsCode from '../../../../shaders/attention_forward_rows.wgsl?raw';
 import statsCode from '../../../../shaders/attention_backward_stats.wgsl?raw';
@@ -51,15 +52,16 @@ const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX t
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
 
-// Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
-// accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
-// memory. ~10x the tile kernels on llvmpipe. The query-row kernels' blocks span the query heads of
+// Row kernels (*_rows.wgsl): several query (or key) rows per row slot (rowsPerSlot) with the
+// rows and their accumulators in private memory, K/V (or Q/dout) tiles that every invocation
+// reads a row at a time (rowReads). ~10x the tile kernels on llvmpipe. The query-row kernels' blocks span the query heads of
 // one kv head (queryRowGrid), so GQA groups share each K/V tile; the dk/dv kernel sums a kv head's
 // group in one workgroup, its K/V rows loaded once. Head dims past 64 split a row across S lanes
 // (invocations) of LANE_VEC4 vec4 each, so the private rows stay smaller than at D = 64; they share
 // one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
 // costs a long cold compile on llvmpipe.
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
+const ROWS_WHOLE_WG = 16; // invocations of a whole-row workgroup
 const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
 
@@ -85,7 +87,7 @@ export interface RowLayout {
   S: number;
   DS4: number;
   WG: number;
-  /** Row slots: 2·R rows per workgroup. */
+  /** Row slots: rowsPerSlot·R rows per workgroup. */
   R: number;
   DMAX: number;
   tile: number;
@@ -103,9 +105,9 @@ export interface RowLayout {
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
  * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` a split tile
  * holds up to KMAX rows of the smallest split head dim (lib/attention_rows tileRows), where the
- * lane sums leave room. Whole rows run `wholeWG` invocations (the dk/dv kernel takes 16).
+ * lane sums leave room. Whole rows run 16 invocations: 64 rows per workgroup at four per slot.
  */
-export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false, wholeWG = 32): RowLayout {
+export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false): RowLayout {
   const split = D > ROWS_WHOLE_D;
   const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
   const DS4 = split ? LANE_VEC4 : DMAX / 4;
@@ -116,7 +118,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
     // Split rows: 64 invocations, with as many packed rows as leave room for their lane sums (any
     // count: the backward's vec4 sums fit 7 of D = 128's 8), else 32. More row slots beat a
     // fuller packed tile: each tile load and barrier then serves twice the rows.
-    for (const WG of split ? [64, 32] : [wholeWG]) {
+    for (const WG of split ? [64, 32] : [ROWS_WHOLE_WG]) {
       for (let KMAX = n * packMax; KMAX >= n; KMAX--) {
         const PARTN = split ? KMAX * WG : 1;
         const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
@@ -130,11 +132,11 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
 /**
  * Grid of the query-row kernels (forward, dq): blocks of P positions × GW query heads of one kv
  * head, so a K/V tile a workgroup loads serves its whole GQA group (lib/attention_key_rows
- * queryBlock computes the same): N = slotRows·R rows per block (the dq kernel keeps 2 rows per
- * slot, the forward 4), GW = min(G, N) of the G = H / KVH heads, P = floor(N / GW).
+ * queryBlock computes the same): N = slotRows·R rows per block (rowsPerSlot), GW = min(G, N)
+ * of the G = H / KVH heads, P = floor(N / GW).
  * Blocks end at T: where P does not divide T, the first block is the partly filled one.
  */
-export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number, slotRows = 2): [number, number, number] {
+export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number, slotRows: number): [number, number, number] {
   const G = H / KVH;
   const N = slotRows * L.R;
   const GW = Math.min(G, N);
@@ -142,28 +144,18 @@ export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH:
   return [ceilDiv(T, P), KVH * ceilDiv(G, GW), B];
 }
 
-/** Query rows per row slot of the forward row kernel (const NR in attention_forward_rows.wgsl). */
-export const FORWARD_SLOT_ROWS = 4;
-
-/**
- * The forward row kernel's layout: lane sums are vec4 scores (one per row of a slot); whole rows
- * run 16 invocations, so a block holds 64 rows as the 32 invocations of two rows per slot did.
- */
-export function forwardRowLayout(D: number): RowLayout {
-  return rowKernelLayout(D, 2, 4, true, 16);
+/** The row kernels' layout (forward, dq and dk/dv alike): two tile arrays, vec4 lane sums, packed split tiles. */
+export function rowLayout(D: number): RowLayout {
+  return rowKernelLayout(D, 2, 4, true);
 }
 
 /**
- * Query rows per row slot of the dq row kernel (override NR in attention_backward_dq_rows.wgsl):
- * 4 for whole rows, as the forward; 2 for split rows, whose vec4 lane sums hold two rows' (q·k, dout·v).
+ * Rows per row slot (NR in the kernels): query rows of the forward and dq kernels, key rows of
+ * the dk/dv kernel. Four, so each tile entry a slot reads feeds four rows; the backward's split
+ * rows keep two, whose (q·k, dout·v) pairs fill its vec4 lane sums.
  */
-export function dqSlotRows(L: RowLayout): number {
-  return L.split ? 2 : 4;
-}
-
-/** The dq row kernel's layout: whole rows run 16 invocations of four rows (64-row blocks, as before). */
-export function dqRowLayout(D: number): RowLayout {
-  return rowKernelLayout(D, 2, 4, true, 16); // split rows keep their 64 invocations
+export function rowsPerSlot(kernel: 'forward' | 'dq' | 'dkdv', L: RowLayout): number {
+  return kernel === 'forward' || !L.split ? 4 : 2;
 }
 
 /**
@@ -299,9 +291,9 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = forwardRowLayout(D);
+    const L = rowLayout(D);
     const pipeline = rowPipeline(ctx, L, forwardRowsCode, 'BC', 'attention_forward_rows');
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, FORWARD_SLOT_ROWS), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, rowsPerSlot('forward', L)), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
@@ -349,20 +341,17 @@ export function attentionBackward(
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const L = rows ? rowKernelLayout(D, 2, 4, true) : null;
+  const L = rows ? rowLayout(D) : null;
   // Dl summed in the row kernels' order (per lane slice when rows split) where they compute dout·v.
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, ...(L?.split ? { SLICE4: L.DS4 } : {}) }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
   if (L) {
-    const LQ = dqRowLayout(D);
-    const dqPipe = rowPipeline(ctx, LQ, dqRowsCode, 'BC', 'attention_backward_dq_rows');
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(LQ, B, T, H, KVH, dqSlotRows(LQ)), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
-    // Whole rows: 16 invocations, so a block's 32 keys compute less of the masked diagonal
-    // (1.12x the causal pairs at T = 256 instead of 1.25x with 64 keys).
-    const LK = L.split ? L : rowKernelLayout(D, 2, 4, true, 16);
-    const dkdvPipe = rowPipeline(ctx, LK, dkdvRowsCode, 'BR', 'attention_backward_dkdv_rows');
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, dqSlotRows(LK) * LK.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
+    const dqPipe = rowPipeline(ctx, L, dqRowsCode, 'BC', 'attention_backward_dq_rows');
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(L, B, T, H, KVH, rowsPerSlot('dq', L)), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    // A workgroup owns rowsPerSlot·R keys of one kv head (64 at whole rows).
+    const dkdvPipe = rowPipeline(ctx, L, dkdvRowsCode, 'BR', 'attention_backward_dkdv_rows');
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, rowsPerSlot('dkdv', L) * L.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);
