@@ -167,7 +167,7 @@ fn queryRegs(i: u32, QW: u32, d0: u32, qr: ptr<function, array<vec4<f32>, ROW_RE
 // (component j: key j) over this lane's vec4 of the rows.
 fn queryDots(qr: ptr<function, array<vec4<f32>, ROW_REGS>>, orow: ptr<function, array<vec4<f32>, ROW_REGS>>,
              ks: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>, vr: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
-  // Initialized explicitly: left to the implicit zero, llvmpipe carried the forward's sums over from the last key.
+  // Initialized explicitly: left to the implicit zero, llvmpipe carried the sums over from the last query.
   var c = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   var pd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   for (var d = 0u; d < DS4; d++) {

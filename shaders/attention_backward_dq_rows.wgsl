@@ -126,7 +126,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
 // over this lane's vec4 of the rows.
 fn keyDots(kr: ptr<function, array<vec4<f32>, ROW_REGS>>, vr: ptr<function, array<vec4<f32>, ROW_REGS>>,
            qs: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>, os: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
-  // Initialized explicitly: left to the implicit zero, llvmpipe carried the forward's sums over from the last key.
+  // Initialized explicitly: left to the implicit zero, llvmpipe carried the sums over from the last key.
   var sd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   var pd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   for (var d = 0u; d < DS4; d++) {

@@ -1,8 +1,9 @@
 // lib/attention_key_rows: the K/V tile of the query-row kernels (attention_forward_rows,
 // attention_backward_dq_rows): tileRows(BC) keys of kv head kh as vec4 rows of tileRowVec4s()
-// (zero-padded past D), read as broadcasts by every invocation. Prepended with
-// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows) and lib/row_reads_*.wgsl (ROW_REGS, rowRegCount, rowRegVec4). The kernel declares `override WG, BC, DMAX`
-// and the bindings seg, k, v (array<vec4<f32>>). Keys past T load zeros and segment id
+// (zero-padded past D), every invocation reading the same row at the same time. Prepended with
+// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows) and lib/row_reads_*.wgsl (ROW_REGS,
+// rowRegCount, rowRegVec4). The kernel declares `override WG, BC, DMAX` and the bindings seg, k,
+// v (array<vec4<f32>>). Keys past T load zeros and segment id
 // 0xfffffffe. Workgroup memory: 2·BC·DMAX + KMAX words.
 override KMAX: u32 = BC;  // most keys a tile holds (segk): BC, or with SPLIT up to BC·DM4 / (2·DS4)
 

@@ -5,7 +5,7 @@
 export interface GpuCaps {
   /** shader-f16 was requested and granted: f16 storage/compute fast paths may be used. */
   f16: boolean;
-  /** subgroups were requested and granted: subgroup reductions may be used. */
+  /** subgroups were requested and granted: subgroup reductions (and row reads, with subgroupSizes) may be used. */
   subgroups: boolean;
   /**
    * The smallest and largest subgroup the device may run, where subgroups were granted and the
