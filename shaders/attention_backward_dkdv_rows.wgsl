@@ -1,7 +1,7 @@
 // attention_backward_dkdv_rows: dk and dv of causal grouped-query attention, flash-attention-2
-// style, two key rows per row slot (the fast path for D % 4 == 0, D <= 256). A workgroup owns
-// 2·R keys of one kv head and loops over every query head of its group and every query tile
-// that can see them, so GQA sums need no atomics.
+// style, NR key rows per row slot: four at whole rows, two when split (the fast path for
+// D % 4 == 0, D <= 256). A workgroup owns NR·R keys of one kv head and loops over every query
+// head of its group and every query tile that can see them, so GQA sums need no atomics.
 //   P[t,s]  = exp(q[t]·k[s]·scale - lse[t])        (0 where s is masked)
 //   dv[s]   = Σ_{h in group} Σ_t P[t,s] · dout[t]                     (OVERWRITES dv)
 //   dk[s]   = scale · Σ_{h in group} Σ_t P[t,s]·(dout[t]·v[s] - Dl[t]) · q[t]   (OVERWRITES dk)
@@ -10,19 +10,26 @@
 // [B, H, T]; seg u32 [B·T].
 // Bindings: 0 dk (rw), 1 dv (rw), 2 dout, 3 q, 4 k, 5 v, 6 stats (lse, Dl), 7 seg,
 //           8 params {B,T,H,KVH,D,scale,window}
-// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the last query tile to visit) and
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4, rowProbGrad).
-// Grid: (ceil(T/(2·R)), KVH, B). Two keys' k, v, dk, dv rows (k0+r, k0+r+R) live in private memory,
-// split across the slot's S lanes; Q/dout tiles of BR queries stream through workgroup memory,
-// read as broadcasts. Each Q/dout tile load serves the slot's two keys and all 2·R keys of the
-// block. Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
+// The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the
+// last query tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
+// reduceLanes, laneSum; hsum4, rowProbGrad) and lib/row_reads_*.wgsl (how a tile row is read:
+// initRowReads, rowVec4).
+// Grid: (ceil(T/(NR·R)), KVH, B). A slot's NR keys' k, v, dk, dv rows (k0 + r + i·R) live in
+// private memory, split across the slot's S lanes; Q/dout tiles of BR queries stream through
+// workgroup memory and every invocation reads the same query row at the same time, so each
+// element read feeds the slot's NR keys (see attention_forward_rows on why reads are the cost).
+// Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
 // Query tiles after the segment of the block's last key are skipped.
-override WG: u32 = 32;    // invocations: S lanes × R row slots, 2·R keys per workgroup
+override WG: u32 = 16;    // invocations: S lanes × R row slots, NR·R keys per workgroup
 override BR: u32 = 16;    // queries per tile at DMAX (tileRows(BR) <= KMAX at p.D)
 override KMAX: u32 = BR;  // most queries a tile holds: BR, or with SPLIT up to BR·DM4 / (2·DS4)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
 
-alias LanePart = vec4<f32>; // a lane's partial (k·q A, k·q B, v·dout A, v·dout B) of one query
+alias LanePart = vec4<f32>; // a lane's partial (k·q keys 0, 1, v·dout keys 0, 1) of one query (SPLIT: NR = 2)
+// Key rows per row slot: 4 for whole rows; 2 when split, where a vec4 lane sum holds two keys' pairs
+// (attention.ts rowsPerSlot).
+const NRMAX: u32 = 4u;
+override NR: u32 = select(4u, 2u, SPLIT);
 
 struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u32 }
 
@@ -46,37 +53,41 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let k0 = wid.x * 2u * R;
+  let k0 = wid.x * NR * R;
   let kh = wid.y;
   let b = wid.z;
   let group = H / KVH;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
-  // Two key rows per slot (r and r + R): each broadcast Q/dout element feeds both.
-  let sA = min(k0 + r, T - 1u); // keys past T compute a copy of the last key and write nothing
-  let sB = min(k0 + r + R, T - 1u);
-  var kA: array<vec4<f32>, D4MAX>; var kB: array<vec4<f32>, D4MAX>;  // k rows, pre-scaled
-  var vA: array<vec4<f32>, D4MAX>; var vB: array<vec4<f32>, D4MAX>;
-  var gkA: array<vec4<f32>, D4MAX>; var gkB: array<vec4<f32>, D4MAX>;
-  var gvA: array<vec4<f32>, D4MAX>; var gvB: array<vec4<f32>, D4MAX>;
-  let kbA = ((b * T + sA) * KVH + kh) * D4;
-  let kbB = ((b * T + sB) * KVH + kh) * D4;
-  for (var d = 0u; d < DS4; d++) {
-    let dc = min(d0 + d, D4 - 1u);
-    let live = d0 + d < D4;
-    kA[d] = select(vec4<f32>(0.0), k[kbA + dc] * p.scale, live);
-    kB[d] = select(vec4<f32>(0.0), k[kbB + dc] * p.scale, live);
-    vA[d] = select(vec4<f32>(0.0), v[kbA + dc], live);
-    vB[d] = select(vec4<f32>(0.0), v[kbB + dc], live);
-    gkA[d] = vec4<f32>(0.0); gkB[d] = vec4<f32>(0.0);
-    gvA[d] = vec4<f32>(0.0); gvB[d] = vec4<f32>(0.0);
+  initRowReads();
+  // NR key rows per slot (k0 + r + i·R); keys past T compute a copy of the last key and write nothing.
+  var ks: array<array<vec4<f32>, D4MAX>, NRMAX>;  // k rows, pre-scaled
+  var vr: array<array<vec4<f32>, D4MAX>, NRMAX>;
+  var gk: array<array<vec4<f32>, D4MAX>, NRMAX>;
+  var gv: array<array<vec4<f32>, D4MAX>, NRMAX>;
+  var sk: vec4<u32>;    // key positions
+  var segk: vec4<u32>;
+  var kbase: array<u32, NRMAX>;
+  var qr: array<vec4<f32>, ROW_REGS>; // the current query's q and dout rows (lib/row_reads_*)
+  var orow: array<vec4<f32>, ROW_REGS>;
+  for (var i = 0u; i < NR; i++) {
+    sk[i] = min(k0 + r + i * R, T - 1u);
+    segk[i] = seg[b * T + sk[i]];
+    kbase[i] = ((b * T + sk[i]) * KVH + kh) * D4;
+    for (var d = 0u; d < DS4; d++) {
+      let dc = min(d0 + d, D4 - 1u);
+      let live = d0 + d < D4;
+      ks[i][d] = select(vec4<f32>(0.0), k[kbase[i] + dc] * p.scale, live);
+      vr[i][d] = select(vec4<f32>(0.0), v[kbase[i] + dc], live);
+      gk[i][d] = vec4<f32>(0.0);
+      gv[i][d] = vec4<f32>(0.0);
+    }
   }
-  let segA = seg[b * T + sA]; let segB = seg[b * T + sB];
 
   let NQ = tileRows(BR); let QW = tileRowVec4s(); // queries per tile, vec4 per query row
   let qStart = (k0 / NQ) * NQ; // causal: no query before the block's first key
   // Query tiles past the segment or the window of the block's last key are skipped.
-  let kLast = min(k0 + 2u * R, T) - 1u;
+  let kLast = min(k0 + NR * R, T) - 1u;
   let qEnd = min(segmentEnd(b, kLast, T, tid), kLast + p.window);
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
     for (var q0 = qStart; q0 < qEnd; q0 += NQ) {
@@ -103,49 +114,67 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       workgroupBarrier();
       let ni = min(NQ, qEnd - q0);
       if (SPLIT) {
-        for (var i = 0u; i < ni; i++) { part[i * WG + tid] = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
+        for (var i = 0u; i < ni; i++) {
+          queryRegs(i, QW, d0, &qr, &orow);
+          let x = queryDots(&qr, &orow, &ks, &vr);
+          part[i * WG + tid] = vec4<f32>(x[0].xy, x[1].xy);
+        }
         workgroupBarrier();
         reduceLanes(ni, tid);
         workgroupBarrier();
       }
       for (var i = 0u; i < ni; i++) {
-        var x: vec4<f32>;
-        if (SPLIT) { x = laneSum(i, r); } else { x = queryDots(i, QW, d0, &kA, &kB, &vA, &vB); }
+        queryRegs(i, QW, d0, &qr, &orow);
+        var x: array<vec4<f32>, 2>; // (k·q, v·dout) of the slot's keys
+        if (SPLIT) { let y = laneSum(i, r); x = array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
+        else { x = queryDots(&qr, &orow, &ks, &vr); }
         let st = strow[i];
         let t = q0 + i;
-        let gA = rowProbGrad(x.x, x.z, st, inWindow(t, sA, p.window) && segq[i] == segA);
-        let gB = rowProbGrad(x.y, x.w, st, inWindow(t, sB, p.window) && segq[i] == segB);
-        let prA = gA.x; let prB = gB.x;
-        let dsA = vec4<f32>(gA.y);
-        let dsB = vec4<f32>(gB.y);
+        var pr = vec4<f32>(0.0);
+        var ds = vec4<f32>(0.0);
+        for (var j = 0u; j < NR; j++) {
+          let g = rowProbGrad(x[0][j], x[1][j], st, inWindow(t, sk[j], p.window) && segq[i] == segk[j]);
+          pr[j] = g.x; ds[j] = g.y;
+        }
         for (var d = 0u; d < DS4; d++) {
-          let qq = qs[i * QW + d0 + d];
-          let oo = dos[i * QW + d0 + d];
-          gvA[d] = fma(vec4<f32>(prA), oo, gvA[d]); gvB[d] = fma(vec4<f32>(prB), oo, gvB[d]);
-          gkA[d] = fma(dsA, qq, gkA[d]); gkB[d] = fma(dsB, qq, gkB[d]);
+          let qq = rowVec4(&qr, d);
+          let oo = rowVec4(&orow, d);
+          for (var j = 0u; j < NR; j++) {
+            gv[j][d] = fma(vec4<f32>(pr[j]), oo, gv[j][d]);
+            gk[j][d] = fma(vec4<f32>(ds[j]), qq, gk[j][d]);
+          }
         }
       }
     }
   }
   let n4 = laneVec4s(D4, d0); // vec4 of the row this lane writes
-  if (k0 + r < T) {
-    for (var d = 0u; d < n4; d++) { dk[kbA + d0 + d] = gkA[d] * p.scale; dv[kbA + d0 + d] = gvA[d]; }
-  }
-  if (k0 + r + R < T) {
-    for (var d = 0u; d < n4; d++) { dk[kbB + d0 + d] = gkB[d] * p.scale; dv[kbB + d0 + d] = gvB[d]; }
+  for (var i = 0u; i < NR; i++) {
+    if (k0 + r + i * R < T) {
+      for (var d = 0u; d < n4; d++) { dk[kbase[i] + d0 + d] = gk[i][d] * p.scale; dv[kbase[i] + d0 + d] = gv[i][d]; }
+    }
   }
 }
 
-// (k·q A, k·q B, v·dout A, v·dout B) of the tile's query i over this lane's vec4 of the rows.
-fn queryDots(i: u32, QW: u32, d0: u32, kA: ptr<function, array<vec4<f32>, D4MAX>>, kB: ptr<function, array<vec4<f32>, D4MAX>>,
-             vA: ptr<function, array<vec4<f32>, D4MAX>>, vB: ptr<function, array<vec4<f32>, D4MAX>>) -> vec4<f32> {
-  var cA = vec4<f32>(0.0); var cB = vec4<f32>(0.0);
-  var pA = vec4<f32>(0.0); var pB = vec4<f32>(0.0);
-  for (var d = 0u; d < DS4; d++) {
-    let qq = qs[i * QW + d0 + d];
-    let oo = dos[i * QW + d0 + d];
-    cA = fma((*kA)[d], qq, cA); cB = fma((*kB)[d], qq, cB);
-    pA = fma((*vA)[d], oo, pA); pB = fma((*vB)[d], oo, pB);
+// The tile's query i's q and dout rows, this lane's slice, as row registers (lib/row_reads_*).
+fn queryRegs(i: u32, QW: u32, d0: u32, qr: ptr<function, array<vec4<f32>, ROW_REGS>>, orow: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) {
+    (*qr)[m] = qs[i * QW + d0 + rowRegVec4(m)];
+    (*orow)[m] = dos[i * QW + d0 + rowRegVec4(m)];
   }
-  return vec4<f32>(hsum4(cA), hsum4(cB), hsum4(pA), hsum4(pB));
+}
+
+// (k·q, v·dout) of one query (its q and dout row registers qr, orow) for the slot's NR keys
+// (component j: key j) over this lane's vec4 of the rows.
+fn queryDots(qr: ptr<function, array<vec4<f32>, ROW_REGS>>, orow: ptr<function, array<vec4<f32>, ROW_REGS>>,
+             ks: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>, vr: ptr<function, array<array<vec4<f32>, D4MAX>, NRMAX>>) -> array<vec4<f32>, 2> {
+  // Initialized explicitly: left to the implicit zero, llvmpipe carried the sums over from the last query.
+  var c = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  var pd = array<vec4<f32>, NRMAX>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  for (var d = 0u; d < DS4; d++) {
+    let qq = rowVec4(qr, d);
+    let oo = rowVec4(orow, d);
+    for (var j = 0u; j < NR; j++) { c[j] = fma((*ks)[j][d], qq, c[j]); pd[j] = fma((*vr)[j][d], oo, pd[j]); }
+  }
+  return array<vec4<f32>, 2>(vec4<f32>(hsum4(c[0]), hsum4(c[1]), hsum4(c[2]), hsum4(c[3])),
+                             vec4<f32>(hsum4(pd[0]), hsum4(pd[1]), hsum4(pd[2]), hsum4(pd[3])));
 }

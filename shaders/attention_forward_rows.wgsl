@@ -7,9 +7,11 @@
 // segment or the window of the block's first row are skipped.
 // Shapes: q, out [B·T, H, D] (read as vec4); k, v [B·T, KVH, D]; lse [B, H, T]; seg u32 [B·T].
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
-// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first key tile to visit),
-// lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes, reduceLanes, laneSum; hsum4) and
-// lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows).
+// The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first
+// key tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
+// reduceLanes, laneSum; hsum4), lib/row_reads_*.wgsl (how a tile row is read: initRowReads,
+// rowVec4) and lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows, keyRegs,
+// valueRegs).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B) (lib/attention_key_rows queryBlock over 4·R rows, attention.ts
 // queryRowGrid with 4 rows per slot: a block's rows are P positions of GW query heads of one kv head, so
 // a K/V tile serves the whole GQA group). Each row slot keeps its four query rows (rows r + i·R) and
@@ -17,7 +19,8 @@
 // tiles of BC keys through workgroup memory and the lanes of a slot read the same key at the
 // same time. On llvmpipe every workgroup-memory read inside a loop is a per-invocation gather,
 // whatever its address, so what a kernel pays for is reads per FMA: each K/V element read here
-// feeds four rows (two rows per slot ran ~2x slower at T = 512). Every lane of a slot computes the
+// feeds four rows (two rows per slot ran ~2x slower at T = 512), and where subgroups allow,
+// lib/row_reads_subgroup reads a row in DS4 / SG gathers (~2x again). Every lane of a slot computes the
 // same scores (partial dot products summed by reduceLanes), so they agree on the online softmax.
 // Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus 4·PARTN (KMAX·WG) for the lane sums.
 override WG: u32 = 16;    // invocations: S lanes × R row slots, 4·R query rows per workgroup
@@ -45,12 +48,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
-  let qb = queryBlock(wid, T, H, KVH, 2u * R); // 4·R rows: the group's heads and the positions this workgroup serves
+  let qb = queryBlock(wid, T, H, KVH, NR * R); // NR·R rows: the group's heads and the positions this workgroup serves
   let q0 = qb.q0;
   let b = wid.z;
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
+  initRowReads();
   // Four query rows per slot (r + i·R): each K/V element read feeds all four.
   var rows: array<QueryRow, NR>;
   var qs: array<array<vec4<f32>, D4MAX>, NR>;
@@ -72,6 +76,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var m = vec4<f32>(NEG);
   var l = vec4<f32>(0.0);
   var sc: array<vec4<f32>, BCMAX>;
+  var kv: array<vec4<f32>, ROW_REGS>; // the current key's k, then v row (lib/row_reads_*)
 
   let kEnd = qb.end;
   // Key tiles before the segment or the window of the block's first row are skipped.
@@ -86,8 +91,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     for (var j = 0u; j < nj; j++) {
       // Initialized explicitly: left to the implicit zero, llvmpipe carried the sums over from the last key.
       var dot = array<vec4<f32>, NR>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+      keyRegs(j, KW, d0, &kv);
       for (var d = 0u; d < DS4; d++) {
-        let kk = ks[j * KW + d0 + d];
+        let kk = rowVec4(&kv, d);
         for (var i = 0u; i < NR; i++) { dot[i] = fma(qs[i][d], kk, dot[i]); }
       }
       let x = vec4<f32>(hsum4(dot[0]), hsum4(dot[1]), hsum4(dot[2]), hsum4(dot[3]));
@@ -112,8 +118,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let x = sc[j];
       let pr = select(vec4<f32>(0.0), exp(x - mNew), x > vec4<f32>(-1e29));
       l += pr;
+      valueRegs(j, KW, d0, &kv);
       for (var d = 0u; d < DS4; d++) {
-        let vv = vs[j * KW + d0 + d];
+        let vv = rowVec4(&kv, d);
         for (var i = 0u; i < NR; i++) { acc[i][d] = fma(vec4<f32>(pr[i]), vv, acc[i][d]); }
       }
     }

@@ -1,8 +1,9 @@
 // lib/attention_key_rows: the K/V tile of the query-row kernels (attention_forward_rows,
 // attention_backward_dq_rows): tileRows(BC) keys of kv head kh as vec4 rows of tileRowVec4s()
-// (zero-padded past D), read as broadcasts by every invocation. Prepended with
-// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows). The kernel declares `override WG, BC, DMAX`
-// and the bindings seg, k, v (array<vec4<f32>>). Keys past T load zeros and segment id
+// (zero-padded past D), every invocation reading the same row at the same time. Prepended with
+// lib/attention_rows.wgsl (DM4, tileRowVec4s, tileRows) and lib/row_reads_*.wgsl (ROW_REGS,
+// rowRegCount, rowRegVec4). The kernel declares `override WG, BC, DMAX` and the bindings seg, k,
+// v (array<vec4<f32>>). Keys past T load zeros and segment id
 // 0xfffffffe. Workgroup memory: 2·BC·DMAX + KMAX words.
 override KMAX: u32 = BC;  // most keys a tile holds (segk): BC, or with SPLIT up to BC·DM4 / (2·DS4)
 
@@ -33,21 +34,30 @@ fn loadKeyRows(b: u32, k0: u32, kh: u32, T: u32, KVH: u32, D4: u32, tid: u32) {
   }
 }
 
-// GQA: a workgroup's 2·R query rows are (position, query head) pairs of ONE kv head, so each K/V
-// tile it loads serves every head of the group (and a block spans 2·R / G positions, not 2·R:
+// Key j's k row (keyRegs) or v row (valueRegs), this lane's slice, as row registers: read each
+// entry with rowVec4 (lib/row_reads_*.wgsl).
+fn keyRegs(j: u32, KW: u32, d0: u32, regs: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) { (*regs)[m] = ks[j * KW + d0 + rowRegVec4(m)]; }
+}
+fn valueRegs(j: u32, KW: u32, d0: u32, regs: ptr<function, array<vec4<f32>, ROW_REGS>>) {
+  for (var m = 0u; m < rowRegCount(); m++) { (*regs)[m] = vs[j * KW + d0 + rowRegVec4(m)]; }
+}
+
+// GQA: a workgroup's N query rows are (position, query head) pairs of ONE kv head, so each K/V
+// tile it loads serves every head of the group (and a block spans N / G positions, not N:
 // less of the causal diagonal is computed and masked). Of G = H / KVH heads it takes GW =
-// min(G, 2·R) (grid y = KVH · ceil(G / GW)) at P = floor(2·R / GW) positions; row i is position
+// min(G, N) (grid y = KVH · ceil(G / GW)) at P = floor(N / GW) positions; row i is position
 // q0 + i / GW of head h0 + i % GW (attention.ts queryRowGrid computes the same, for the grid).
 // Blocks end at T, so where P does not divide T the partly filled block is the first one
 // (positions [0, T mod P), few keys), not the last (which would see every key).
 struct QueryBlock { kh: u32, h0: u32, hEnd: u32, GW: u32, P: u32, lo: u32, pad: u32, q0: u32, end: u32 }
-fn queryBlock(wid: vec3<u32>, T: u32, H: u32, KVH: u32, R: u32) -> QueryBlock {
+fn queryBlock(wid: vec3<u32>, T: u32, H: u32, KVH: u32, N: u32) -> QueryBlock {
   let G = H / KVH;
-  let GW = min(G, 2u * R);
+  let GW = min(G, N);
   let NG = (G + GW - 1u) / GW; // workgroups per kv head
   let kh = wid.y / NG;
   let h0 = kh * G + (wid.y % NG) * GW;
-  let P = (2u * R) / GW;
+  let P = N / GW;
   let pad = ((T + P - 1u) / P) * P - T; // positions before 0 in the first block
   let lo = wid.x * P;                   // the block's first position + pad
   // q0: the block's first real position; end: one past its last (the keys it needs end there).

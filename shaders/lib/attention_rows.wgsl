@@ -1,5 +1,5 @@
 // lib/attention_rows: what the row kernels (attention_forward_rows, attention_backward_dq_rows,
-// attention_backward_dkdv_rows: two rows per row slot, D % 4 == 0, D <= 256) share: the private
+// attention_backward_dkdv_rows: several rows per row slot, D % 4 == 0, D <= 256) share: the private
 // row length, the split of a row across lanes, and the reductions of their vec4 dot-product
 // accumulators. The kernel declares `override WG, DMAX`, `alias LanePart` (what a lane sums per
 // tile entry) and the uniform p (p.D); it or lib/attention_key_rows declares `override KMAX`.
@@ -14,7 +14,7 @@ override DS4: u32 = DM4;  // vec4 of a row per invocation (<= D4MAX)
 // SPLIT true (the one pipeline set for D in (64, 256]): a row is split across S lanes
 // (invocations): lane l owns the vec4s [l·DS4, (l+1)·DS4), so the private rows stay DS4 vec4 at
 // any head dim. Invocation tid is lane tid / R of row slot tid % R (R = WG / S slots, each with
-// rows r and r + R): a lane's tile reads hit one address across runs of R neighbouring
+// rows r, r + R, ...): a lane's tile reads hit one address across runs of R neighbouring
 // invocations (llvmpipe's compiler cannot prove that and emits gathers, likely why the split
 // pipelines cost more to compile than the whole-row ones). Lanes meet in workgroup memory (`part`) once per tile to sum their partial dot
 // products; the partials go straight there, not through a dynamically indexed private array

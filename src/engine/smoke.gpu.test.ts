@@ -28,15 +28,16 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     const fast = runs['false'];
     expect(fast, 'the fallback=false run above must have run').toBeDefined();
     expect(coverage(fast).shaders).toEqual(shaderFiles());
-    // The workgroup reduction library was checked too, by rerunning the reducing kernels without subgroups.
-    expect(fast.some((r) => r.kernel.endsWith('[workgroup reduce]') && r.shaders?.includes('lib/reduce_workgroup.wgsl'))).toBe(true);
+    // The workgroup libraries were checked too, by rerunning the kernels that used subgroups without them.
+    expect(fast.some((r) => r.kernel.endsWith('[no subgroups]') && r.shaders?.includes('lib/reduce_workgroup.wgsl'))).toBe(true);
+    expect(fast.some((r) => r.kernel.endsWith('[no subgroups]') && r.shaders?.includes('lib/row_reads_workgroup.wgsl'))).toBe(true);
   });
 
   it('on the fallback device everything but the f16/subgroup files is compiled, and the row names them', () => {
     const slow = runs['true'];
     expect(slow, 'the fallback=true run above must have run').toBeDefined();
     const needs = shaderFiles().filter((f) => shaderRequirement(f) !== null);
-    expect(needs).toEqual(['lib/reduce_subgroup.wgsl', 'lib/weights_f16.wgsl']);
+    expect(needs).toEqual(['lib/reduce_subgroup.wgsl', 'lib/row_reads_subgroup.wgsl', 'lib/weights_f16.wgsl']);
     expect(coverage(slow).shaders).toEqual(shaderFiles().filter((f) => !needs.includes(f)));
     for (const f of needs) expect(coverage(slow).kernel).toContain(f);
   });
@@ -65,8 +66,8 @@ describe('kernel smoke checks on Dawn (Node)', () => {
         'lib/weights_q4_0.wgsl', 'lib/weights_q4_k.wgsl', 'lib/weights_q6_k.wgsl', 'lib/weights_q8_0.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl',
       ],
       'lora_forward+backward (dropout 0.1)': ['lib/gemm.wgsl', 'lib/gemm_store.wgsl', 'lib/hash.wgsl', 'lib/weights_f32.wgsl', 'lora_backward.wgsl', 'matmul_backward.wgsl', 'matmul_forward.wgsl'],
-      'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
-      'attention_forward+backward (sliding window, scale)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
+      'attention_forward+backward (GQA, segments)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/row_reads_subgroup.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
+      'attention_forward+backward (sliding window, scale)': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/row_reads_subgroup.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
       'attention_forward+backward (GQA, segments, tile kernels: D % 4 != 0)': ['attention_backward_dkdv.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_stats.wgsl', 'attention_forward.wgsl', 'lib/attention_tiles.wgsl', 'lib/attention_tiles_backward.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
       'attention_forward+backward (sliding window, scale, tile kernels)': ['attention_backward_dkdv.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_stats.wgsl', 'attention_forward.wgsl', 'lib/attention_tiles.wgsl', 'lib/attention_tiles_backward.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
       'kv_cache_append+attention_decode (2 chunks)': ['attention_decode.wgsl', 'attention_decode_combine.wgsl', 'kv_cache_append.wgsl', 'lib/window.wgsl'],
@@ -74,10 +75,12 @@ describe('kernel smoke checks on Dawn (Node)', () => {
       'sample_argmax+topk+topp': ['sample_argmax.wgsl', 'sample_topk.wgsl', 'sample_topp.wgsl'],
       'embedding_forward (f16 table)': ['embedding_forward.wgsl', 'lib/weights_f16.wgsl'],
       'scale_accumulate (addInPlace)': ['scale_accumulate.wgsl'],
-      'rmsnorm_forward+backward [workgroup reduce]': ['lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
-      'crossentropy_forward+reduce_sum [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
-      'preference_weights+crossentropy_forward (row weights) [workgroup reduce]': ['crossentropy_forward.wgsl', 'lib/loss_scale_rows.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'preference_weights.wgsl'],
-      'global_norm+adamw [workgroup reduce]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl'],
+      'rmsnorm_forward+backward [no subgroups]': ['lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'rmsnorm_backward.wgsl', 'rmsnorm_forward.wgsl'],
+      'crossentropy_forward+reduce_sum [no subgroups]': ['crossentropy_forward.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'reduce_sum.wgsl'],
+      'preference_weights+crossentropy_forward (row weights) [no subgroups]': ['crossentropy_forward.wgsl', 'lib/loss_scale_rows.wgsl', 'lib/loss_scale_uniform.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl', 'preference_weights.wgsl'],
+      'global_norm+adamw [no subgroups]': ['adamw.wgsl', 'global_norm_finalize.wgsl', 'global_norm_partial.wgsl', 'lib/reduce_tree.wgsl', 'lib/reduce_workgroup.wgsl'],
+      'attention_forward+backward (GQA, segments) [no subgroups]': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/row_reads_workgroup.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
+      'attention_forward+backward (sliding window, scale) [no subgroups]': ['attention_backward_dkdv_rows.wgsl', 'attention_backward_dq_rows.wgsl', 'attention_backward_stats.wgsl', 'attention_forward_rows.wgsl', 'lib/attention_key_rows.wgsl', 'lib/attention_rows.wgsl', 'lib/row_reads_workgroup.wgsl', 'lib/segments.wgsl', 'lib/window.wgsl'],
     });
   });
 });

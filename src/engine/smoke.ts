@@ -131,13 +131,12 @@ async function runCheck(ctx: GpuContext, c: SmokeCheck, kernel: string): Promise
   }
 }
 
-const SUBGROUP_LIB = 'lib/reduce_subgroup.wgsl';
-
 /**
- * Runs every check once on `ctx`. Where the adapter has subgroups, the checks that compiled
- * the subgroup reduction library run again on a context without them, so the workgroup
- * library (what adapters without subgroups use) is checked on this browser too. Checks that
- * need shader-f16 run only where the device has it. The last row is the shader coverage.
+ * Runs every check once on `ctx`. Where the adapter has subgroups, the checks that compiled a
+ * subgroup library (the reductions, the attention row reads) run again on a context without
+ * them, so the workgroup libraries (what adapters without subgroups use) are checked on this
+ * browser too. Checks that need shader-f16 run only where the device has it. The last row is
+ * the shader coverage.
  */
 export async function runKernelSmoke(ctx: GpuContext): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
@@ -146,10 +145,10 @@ export async function runKernelSmoke(ctx: GpuContext): Promise<SmokeResult[]> {
     results.push(await runCheck(ctx, c, c.kernel));
   }
   if (ctx.caps.subgroups) {
-    const noSubgroups = new GpuContext(ctx.device, { ...ctx.caps, subgroups: false });
+    const noSubgroups = new GpuContext(ctx.device, { ...ctx.caps, subgroups: false, subgroupSizes: null });
     for (const c of checks) {
       const first = results.find((r) => r.kernel === c.kernel);
-      if (first?.shaders?.includes(SUBGROUP_LIB)) results.push(await runCheck(noSubgroups, c, `${c.kernel} [workgroup reduce]`));
+      if (first?.shaders?.some((f) => shaderRequirement(f) === 'subgroups')) results.push(await runCheck(noSubgroups, c, `${c.kernel} [no subgroups]`));
     }
   }
   results.push(coverageRow(ctx, results));

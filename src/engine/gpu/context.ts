@@ -5,8 +5,13 @@
 export interface GpuCaps {
   /** shader-f16 was requested and granted: f16 storage/compute fast paths may be used. */
   f16: boolean;
-  /** subgroups were requested and granted: subgroup reductions may be used. */
+  /** subgroups were requested and granted: subgroup reductions (and row reads, with subgroupSizes) may be used. */
   subgroups: boolean;
+  /**
+   * The smallest and largest subgroup the device may run, where subgroups were granted and the
+   * device reports them (GPUAdapterInfo.subgroupMinSize/MaxSize), else null.
+   */
+  subgroupSizes: { min: number; max: number } | null;
   /** timestamp-query was granted: kernels can be timed on the GPU. */
   timestamps: boolean;
   maxStorageBufferBindingSize: number;
@@ -21,9 +26,15 @@ export interface GpuCaps {
 
 export function capsOf(device: GPUDevice): GpuCaps {
   const l = device.limits;
+  const subgroups = device.features.has('subgroups');
+  // adapterInfo is missing on older browsers, the sizes on older implementations.
+  const info = (device as Partial<GPUDevice>).adapterInfo;
+  const min = info?.subgroupMinSize;
+  const max = info?.subgroupMaxSize;
   return {
     f16: device.features.has('shader-f16'),
-    subgroups: device.features.has('subgroups'),
+    subgroups,
+    subgroupSizes: subgroups && min && max ? { min, max } : null,
     timestamps: device.features.has('timestamp-query'),
     maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
     maxBufferSize: l.maxBufferSize,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FORWARD_SLOT_ROWS, attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, forwardRowLayout, queryRowGrid, rowKernelLayout } from './attention';
+import { attentionBackward, attentionBackwardScratchBytes, attentionForward, attentionTiles, attentionUsesRowKernels, queryRowGrid, rowKernelLayout, rowLayout, rowReads, rowsPerSlot } from './attention';
+import { WGSL_LIB } from './wgsl';
 import { attentionBackward as backwardRef, attentionForward as forwardRef } from '../../reference/attention';
 import { expectClose, randArray, randInt, rng } from '../../../../test/numeric';
 import { type TestDeviceOptions, expectNoGpuError, getTestContext } from '../../../../test/gpu-device';
@@ -174,22 +175,21 @@ describe('attention GQA blocks (a kv head\'s query heads in one workgroup) vs fl
     expectMatchesReference(await runCase({}, c));
   });
   it('lays out the blocks as the cases above assume', () => {
-    // SmolLM2-135M (9 heads, 3 kv heads) at T = 256: 13 blocks of 21 positions × 3 heads per kv head.
-    expect(queryRowGrid(rowKernelLayout(64, 2), 1, 256, 9, 3)).toEqual([13, 3, 1]);
-    expect(queryRowGrid(rowKernelLayout(64, 2), 1, 45, 5, 1)).toEqual([4, 1, 1]);
-    expect(queryRowGrid(rowKernelLayout(64, 2), 2, 70, 3, 3)).toEqual([2, 3, 2]);
-    // The forward: four rows per slot, 16 invocations of whole rows: the same 64-row blocks.
-    const fwd = (D: number, B: number, T: number, H: number, KVH: number) => queryRowGrid(forwardRowLayout(D), B, T, H, KVH, FORWARD_SLOT_ROWS);
-    expect(fwd(64, 1, 256, 9, 3)).toEqual([13, 3, 1]);
-    expect(fwd(64, 1, 45, 5, 1)).toEqual([4, 1, 1]);
-    expect(fwd(64, 2, 70, 3, 3)).toEqual([2, 3, 2]);
-    // Split rows at D = 256: 8 slots of 4 rows, so 20 heads fit one block and 36 take a full and a partial one.
-    expect(fwd(256, 1, 7, 20, 1)).toEqual([7, 1, 1]);
-    expect(fwd(256, 1, 6, 36, 1)).toEqual([6, 2, 1]);
+    const grid = (kernel: 'forward' | 'dq', D: number, B: number, T: number, H: number, KVH: number) => queryRowGrid(rowLayout(D), B, T, H, KVH, rowsPerSlot(kernel, rowLayout(D)));
+    for (const kernel of ['forward', 'dq'] as const) {
+      // Whole rows: 16 invocations of four rows, 64-row blocks. SmolLM2-135M (9 heads, 3 kv
+      // heads) at T = 256: 13 blocks of 21 positions × 3 heads per kv head.
+      expect(grid(kernel, 64, 1, 256, 9, 3)).toEqual([13, 3, 1]);
+      expect(grid(kernel, 64, 1, 45, 5, 1)).toEqual([4, 1, 1]);
+      expect(grid(kernel, 64, 2, 70, 3, 3)).toEqual([2, 3, 2]);
+    }
+    // The forward's split rows at D = 256: 8 slots of 4 rows, so 20 heads fit one block and 36 take a full and a partial one.
+    expect(grid('forward', 256, 1, 7, 20, 1)).toEqual([7, 1, 1]);
+    expect(grid('forward', 256, 1, 6, 36, 1)).toEqual([6, 2, 1]);
     // D = 128: 16 slots, 64 rows (21 positions × 3 heads).
-    expect(fwd(128, 1, 50, 6, 2)).toEqual([3, 2, 1]);
-    // The split dq kernel runs 64 invocations of 2 rows per slot (16 rows): 20 heads take a full and a partial workgroup.
-    expect(queryRowGrid(rowKernelLayout(256, 2, 4, true), 1, 7, 20, 1)).toEqual([7, 2, 1]);
+    expect(grid('forward', 128, 1, 50, 6, 2)).toEqual([3, 2, 1]);
+    // The dq kernel's split rows: 2 rows per slot (16 rows at D = 256): 20 heads take a full and a partial workgroup.
+    expect(grid('dq', 256, 1, 7, 20, 1)).toEqual([7, 2, 1]);
   });
 });
 
@@ -247,8 +247,11 @@ describe('attention tiles', () => {
       if (attentionUsesRowKernels(D)) expect(rowKernelLayout(D, 2).tile).toBeGreaterThanOrEqual(4);
     }
     expect(rowKernelLayout(64, 2)).toMatchObject({ S: 1, DS4: 16, tile: 16, split: false });
-    // The dk/dv kernel's whole rows: 16 invocations, blocks of 32 keys.
-    expect(rowKernelLayout(64, 2, 4, true, 16)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
+    // Whole rows: 16 invocations of four rows (query rows, or the dk/dv kernel's key rows) and tiles of 16.
+    expect(rowLayout(64)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
+    expect((['forward', 'dq', 'dkdv'] as const).map((k) => rowsPerSlot(k, rowLayout(64)))).toEqual([4, 4, 4]);
+    // Split rows: the backward keeps two rows per slot, whose (q·k, dout·v) pairs fill its vec4 lane sums.
+    expect((['forward', 'dq', 'dkdv'] as const).map((k) => rowsPerSlot(k, rowLayout(128)))).toEqual([4, 2, 2]);
     // Past 64, rows split so each lane holds 32 floats (compiles far faster than 64 on llvmpipe),
     // in one layout but for S (one pipeline): 4 lanes up to 128, 8 up to 256.
     const shared = { DS4: 8, WG: 64, DMAX: 256, tile: 4, split: true };
@@ -257,9 +260,26 @@ describe('attention tiles', () => {
     // vec2 lane sums leave room for 8, the vec4 ones of the backward and of the forward's four rows per slot for 7.
     expect(rowKernelLayout(128, 2, 2, true)).toMatchObject({ ...shared, KMAX: 8, PARTN: 8 * 64 });
     expect(rowKernelLayout(128, 2, 4, true)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
-    expect(forwardRowLayout(128)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
-    // The forward's whole rows: 16 invocations of four rows, K/V tiles of 16 keys.
-    expect(forwardRowLayout(64)).toMatchObject({ S: 1, WG: 16, R: 16, tile: 16, split: false });
+    expect(rowLayout(128)).toMatchObject({ ...shared, KMAX: 7, PARTN: 7 * 64 });
     expect(rowKernelLayout(256, 2, 4, true)).toMatchObject({ ...shared, S: 8, R: 8, KMAX: 7 }); // 4 rows of 256 a tile (tileRows)
+  });
+});
+
+describe('attention row kernels read the tile rows every invocation reads at once', () => {
+  const sizes = (min: number, max: number) => ({ subgroupSizes: { min, max } });
+  it('by subgroup shuffles at whole rows where every subgroup has 4+ lanes and fills the workgroup, else from workgroup memory', () => {
+    expect(rowReads(sizes(8, 8), rowLayout(64))).toEqual({ lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: 8 } });
+    expect(rowReads(sizes(4, 16), rowLayout(32))).toEqual({ lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: 4 } });
+    expect(rowReads(sizes(16, 16), rowLayout(64)).constants).toEqual({ SG: 16 });
+    // No sizes reported, subgroups wider than the 16 invocations, sizes that vary past them, lanes too few for 4 registers a row.
+    for (const caps of [{ subgroupSizes: null }, sizes(32, 32), sizes(8, 32), sizes(2, 8)]) expect(rowReads(caps, rowLayout(64))).toEqual({ lib: WGSL_LIB.rowReadsWorkgroup, constants: {} });
+    // Split rows: the lanes of a subgroup read different slices of their rows.
+    expect(rowReads(sizes(8, 8), rowLayout(128)).lib).toBe(WGSL_LIB.rowReadsWorkgroup);
+  });
+
+  it('so the float64 cases above run both: shuffles on the fast-path device, workgroup reads on the others', async () => {
+    const fast = await getTestContext({});
+    expect(rowReads(fast.caps, rowLayout(64)).lib, `the fast-path test device has no usable fixed subgroup size (${JSON.stringify(fast.caps.subgroupSizes)}): the subgroup row reads would go untested`).toBe(WGSL_LIB.rowReadsSubgroup);
+    for (const device of [{ fallback: true }, { defaultLimits: true }]) expect(rowReads((await getTestContext(device)).caps, rowLayout(64)).lib).toBe(WGSL_LIB.rowReadsWorkgroup);
   });
 });

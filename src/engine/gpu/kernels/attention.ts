@@ -18,8 +18,9 @@
 // layer costs ~T·W rather than T²) and the score scale (default 1/sqrt(D)).
 // Positions for RoPE are the caller's business (restart them per segment when packing).
 //
-// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only:
-// there is no f16/subgroup variant, so the same kernels run on every adapter.
+// Tile sizes fit the WebGPU default of 16 KiB workgroup memory for any D <= 256. f32 only; the
+// row kernels read their tiles by subgroup shuffles where the device's subgroups allow
+// (rowReads), the same kernels otherwise.
 import forwardCode from '../../../../shaders/attention_forward.wgsl?raw';
 import forwardRowsCode from '../../../../shaders/attention_forward_rows.wgsl?raw';
 import statsCode from '../../../../shaders/attention_backward_stats.wgsl?raw';
@@ -27,7 +28,7 @@ import dqCode from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkdvCode from '../../../../shaders/attention_backward_dkdv.wgsl?raw';
 import dqRowsCode from '../../../../shaders/attention_backward_dq_rows.wgsl?raw';
 import dkdvRowsCode from '../../../../shaders/attention_backward_dkdv_rows.wgsl?raw';
-import { type Binding, type GpuContext, type KernelCost, type Recorder } from '../context';
+import { type Binding, type GpuCaps, type GpuContext, type KernelCost, type Recorder } from '../context';
 import { ceilDiv, grid1d } from '../grid';
 import { defineParams } from '../params';
 import { type AttentionOptions, attentionOptions } from '../../reference/attention';
@@ -51,19 +52,30 @@ const OMAX = 8; // per-invocation accumulator slots in the shaders (const OMAX t
 const WORKGROUP_FLOATS = 16384 / 4; // the WebGPU default maxComputeWorkgroupStorageSize
 export const ATTENTION_MAX_D = 256;
 
-// Row kernels (*_rows.wgsl): two query (or key) rows per row slot with the rows and their
-// accumulators in private memory, K/V (or Q/dout) tiles read as broadcasts from workgroup
-// memory. ~10x the tile kernels on llvmpipe. The query-row kernels' blocks span the query heads of
+// Row kernels (*_rows.wgsl): several query (or key) rows per row slot (rowsPerSlot) with the
+// rows and their accumulators in private memory, K/V (or Q/dout) tiles that every invocation
+// reads a row at a time (rowReads). ~10x the tile kernels on llvmpipe. The query-row kernels' blocks span the query heads of
 // one kv head (queryRowGrid), so GQA groups share each K/V tile; the dk/dv kernel sums a kv head's
 // group in one workgroup, its K/V rows loaded once. Head dims past 64 split a row across S lanes
 // (invocations) of LANE_VEC4 vec4 each, so the private rows stay smaller than at D = 64; they share
 // one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
 // costs a long cold compile on llvmpipe.
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
+const ROWS_WHOLE_WG = 16; // invocations of a whole-row workgroup
 const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
-const ROWS_LIBS = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows];
-const KEY_ROWS_LIBS = [...ROWS_LIBS, WGSL_LIB.attentionKeyRows];
+
+/**
+ * How a row kernel reads the tile rows all its invocations read at once (lib/row_reads_*.wgsl):
+ * by subgroup shuffles where whole rows run on subgroups that all have at least 4 lanes and fill
+ * the workgroup (SG: the smallest), else from workgroup memory. On CPU drivers each
+ * workgroup-memory read is a per-invocation gather; a shuffle reads a row in DS4 / SG of them.
+ */
+export function rowReads(caps: Pick<GpuCaps, 'subgroupSizes'>, L: RowLayout): { lib: string; constants: Record<string, number> } {
+  const sizes = caps.subgroupSizes;
+  if (L.split || !sizes || sizes.min < 4 || L.WG % sizes.max !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
+  return { lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: sizes.min } };
+}
 
 /** Whether the row kernels serve head dim D (else the general tile kernels do). */
 export function attentionUsesRowKernels(D: number): boolean {
@@ -75,7 +87,7 @@ export interface RowLayout {
   S: number;
   DS4: number;
   WG: number;
-  /** Row slots: 2·R rows per workgroup. */
+  /** Row slots: rowsPerSlot·R rows per workgroup. */
   R: number;
   DMAX: number;
   tile: number;
@@ -93,9 +105,9 @@ export interface RowLayout {
  * pipeline sized for D = 256; and the largest tile of `arrays` [n, DMAX] workgroup arrays plus
  * the lane sums (`partWords` words per lane and entry) within 16 KiB. With `packs` a split tile
  * holds up to KMAX rows of the smallest split head dim (lib/attention_rows tileRows), where the
- * lane sums leave room. Whole rows run `wholeWG` invocations (the dk/dv kernel takes 16).
+ * lane sums leave room. Whole rows run 16 invocations: 64 rows per workgroup at four per slot.
  */
-export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false, wholeWG = 32): RowLayout {
+export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs = false): RowLayout {
   const split = D > ROWS_WHOLE_D;
   const DMAX = split ? ATTENTION_MAX_D : headDimClass(D);
   const DS4 = split ? LANE_VEC4 : DMAX / 4;
@@ -106,7 +118,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
     // Split rows: 64 invocations, with as many packed rows as leave room for their lane sums (any
     // count: the backward's vec4 sums fit 7 of D = 128's 8), else 32. More row slots beat a
     // fuller packed tile: each tile load and barrier then serves twice the rows.
-    for (const WG of split ? [64, 32] : [wholeWG]) {
+    for (const WG of split ? [64, 32] : [ROWS_WHOLE_WG]) {
       for (let KMAX = n * packMax; KMAX >= n; KMAX--) {
         const PARTN = split ? KMAX * WG : 1;
         const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
@@ -120,11 +132,11 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
 /**
  * Grid of the query-row kernels (forward, dq): blocks of P positions × GW query heads of one kv
  * head, so a K/V tile a workgroup loads serves its whole GQA group (lib/attention_key_rows
- * queryBlock computes the same): N = slotRows·R rows per block (the dq kernel keeps 2 rows per
- * slot, the forward 4), GW = min(G, N) of the G = H / KVH heads, P = floor(N / GW).
+ * queryBlock computes the same): N = slotRows·R rows per block (rowsPerSlot), GW = min(G, N)
+ * of the G = H / KVH heads, P = floor(N / GW).
  * Blocks end at T: where P does not divide T, the first block is the partly filled one.
  */
-export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number, slotRows = 2): [number, number, number] {
+export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH: number, slotRows: number): [number, number, number] {
   const G = H / KVH;
   const N = slotRows * L.R;
   const GW = Math.min(G, N);
@@ -132,25 +144,32 @@ export function queryRowGrid(L: RowLayout, B: number, T: number, H: number, KVH:
   return [ceilDiv(T, P), KVH * ceilDiv(G, GW), B];
 }
 
-/** Query rows per row slot of the forward row kernel (const NR in attention_forward_rows.wgsl). */
-export const FORWARD_SLOT_ROWS = 4;
-
-/**
- * The forward row kernel's layout: lane sums are vec4 scores (one per row of a slot); whole rows
- * run 16 invocations, so a block holds 64 rows as the 32 invocations of two rows per slot did.
- */
-export function forwardRowLayout(D: number): RowLayout {
-  return rowKernelLayout(D, 2, 4, true, 16);
+/** The row kernels' layout (forward, dq and dk/dv alike): two tile arrays, vec4 lane sums, packed split tiles. */
+export function rowLayout(D: number): RowLayout {
+  return rowKernelLayout(D, 2, 4, true);
 }
 
 /**
- * Pipeline constants of a row kernel; `tileName` is its tile's override (BC for K/V tiles, BR
- * for Q/dout tiles). Whole rows pass only what main's whole-row kernels took, so their
- * pipelines are the plain whole-row code (SPLIT defaults to false).
+ * Rows per row slot (NR in the kernels): query rows of the forward and dq kernels, key rows of
+ * the dk/dv kernel. Four, so each tile entry a slot reads feeds four rows; the backward's split
+ * rows keep two, whose (q·k, dout·v) pairs fill its vec4 lane sums.
  */
-function rowConstants(L: RowLayout, tileName: 'BC' | 'BR'): Record<string, number> {
-  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile };
-  return L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
+export function rowsPerSlot(kernel: 'forward' | 'dq' | 'dkdv', L: RowLayout): number {
+  return kernel === 'forward' || !L.split ? 4 : 2;
+}
+
+/**
+ * A row kernel's pipeline at layout L: its libraries (with the K/V tile, lib/attention_key_rows,
+ * for the kernels that stream keys: tileName BC; the dk/dv kernel streams Q/dout tiles, BR) and
+ * constants. Whole rows pass only what the whole-row code takes (SPLIT defaults to false), so
+ * its split-only branches compile away.
+ */
+function rowPipeline(ctx: GpuContext, L: RowLayout, code: string, tileName: 'BC' | 'BR', label: string): GPUComputePipeline {
+  const reads = rowReads(ctx.caps, L);
+  const libs = [WGSL_LIB.window, WGSL_LIB.segments, WGSL_LIB.attentionRows, reads.lib, ...(tileName === 'BC' ? [WGSL_LIB.attentionKeyRows] : [])];
+  const c = { WG: L.WG, DMAX: L.DMAX, [tileName]: L.tile, ...reads.constants };
+  const constants = L.split ? { ...c, SPLIT: 1, DS4: L.DS4, PARTN: L.PARTN, ...(L.KMAX > L.tile ? { KMAX: L.KMAX } : {}) } : c;
+  return ctx.pipeline(composeShader(libs, code), { constants, label });
 }
 
 /**
@@ -272,9 +291,9 @@ export function attentionForward(
   check(B, T, H, KVH, D, ctx.caps.maxComputeWorkgroupsPerDimension);
   const { prm, window } = params(B, T, H, KVH, D, opts);
   if (attentionUsesRowKernels(D)) {
-    const L = forwardRowLayout(D);
-    const pipeline = ctx.pipeline(composeShader(KEY_ROWS_LIBS, forwardRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_forward_rows' });
-    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, FORWARD_SLOT_ROWS), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
+    const L = rowLayout(D);
+    const pipeline = rowPipeline(ctx, L, forwardRowsCode, 'BC', 'attention_forward_rows');
+    rec.dispatch(pipeline, [out, lse, q, k, v, segIds], prm, queryRowGrid(L, B, T, H, KVH, rowsPerSlot('forward', L)), 'attention_forward_rows', attentionCost('forward', B, T, H, KVH, D, window));
     return;
   }
   const { BR, BC } = attentionTiles('forward', D);
@@ -322,19 +341,17 @@ export function attentionBackward(
   check(B, T, H, KVH, D, maxDim);
   const SWG = 64;
   const rows = attentionUsesRowKernels(D);
-  const L = rows ? rowKernelLayout(D, 2, 4, true) : null;
+  const L = rows ? rowLayout(D) : null;
   // Dl summed in the row kernels' order (per lane slice when rows split) where they compute dout·v.
   const statsPipe = ctx.pipeline(statsCode, { constants: { WG: SWG, VEC4_ORDER: L ? 1 : 0, ...(L?.split ? { SLICE4: L.DS4 } : {}) }, label: 'attention_backward_stats' });
   rec.dispatch(statsPipe, [stats, dout, out, lse], STATS_PARAMS.pack({ B, T, H, D }), grid1d(ceilDiv(B * T * H, SWG), maxDim), 'attention_backward_stats', attentionCost('stats', B, T, H, KVH, D));
 
   if (L) {
-    const dqPipe = ctx.pipeline(composeShader(KEY_ROWS_LIBS, dqRowsCode), { constants: rowConstants(L, 'BC'), label: 'attention_backward_dq_rows' });
-    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(L, B, T, H, KVH), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
-    // Whole rows: 16 invocations, so a block's 32 keys compute less of the masked diagonal
-    // (1.12x the causal pairs at T = 256 instead of 1.25x with 64 keys).
-    const LK = L.split ? L : rowKernelLayout(D, 2, 4, true, 16);
-    const dkdvPipe = ctx.pipeline(composeShader(ROWS_LIBS, dkdvRowsCode), { constants: rowConstants(LK, 'BR'), label: 'attention_backward_dkdv_rows' });
-    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, 2 * LK.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
+    const dqPipe = rowPipeline(ctx, L, dqRowsCode, 'BC', 'attention_backward_dq_rows');
+    rec.dispatch(dqPipe, [dq, dout, q, k, v, stats, segIds], prm, queryRowGrid(L, B, T, H, KVH, rowsPerSlot('dq', L)), 'attention_backward_dq_rows', attentionCost('dq', B, T, H, KVH, D, window));
+    // A workgroup owns rowsPerSlot·R keys of one kv head (64 at whole rows).
+    const dkdvPipe = rowPipeline(ctx, L, dkdvRowsCode, 'BR', 'attention_backward_dkdv_rows');
+    rec.dispatch(dkdvPipe, [dk, dv, dout, q, k, v, stats, segIds], prm, [ceilDiv(T, rowsPerSlot('dkdv', L) * L.R), KVH, B], 'attention_backward_dkdv_rows', attentionCost('dkdv', B, T, H, KVH, D, window));
     return;
   }
   const tq = attentionTiles('dq', D);

@@ -11,6 +11,8 @@ import gatedActLib from '../../../../shaders/lib/gated_act.wgsl?raw';
 import gemmLib from '../../../../shaders/lib/gemm.wgsl?raw';
 import gemmStoreLib from '../../../../shaders/lib/gemm_store.wgsl?raw';
 import hashLib from '../../../../shaders/lib/hash.wgsl?raw';
+import rowReadsSubgroupLib from '../../../../shaders/lib/row_reads_subgroup.wgsl?raw';
+import rowReadsWorkgroupLib from '../../../../shaders/lib/row_reads_workgroup.wgsl?raw';
 import segmentsLib from '../../../../shaders/lib/segments.wgsl?raw';
 import windowLib from '../../../../shaders/lib/window.wgsl?raw';
 
@@ -22,6 +24,8 @@ export const WGSL_LIB = {
   attentionTilesBackward: attentionTilesBackwardLib,
   gatedAct: gatedActLib,
   gemm: gemmLib, gemmStore: gemmStoreLib, hash: hashLib,
+  rowReadsSubgroup: rowReadsSubgroupLib,
+  rowReadsWorkgroup: rowReadsWorkgroupLib,
   segments: segmentsLib,
   window: windowLib,
 } as const;
