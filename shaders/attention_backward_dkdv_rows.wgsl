@@ -13,12 +13,12 @@
 // The launcher prepends lib/window.wgsl (inWindow) + lib/segments.wgsl (segmentEnd: one past the
 // last query tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
 // reduceLanes, laneSum; hsum4, rowProbGrad) and lib/row_reads_*.wgsl (how a tile row is read:
-// initRowReads, rowVec4).
+// rowInvocation, rowVec4).
 // Grid: (ceil(T/(NR·R)), KVH, B). A slot's NR keys' k, v, dk, dv rows (k0 + r + i·R) live in
 // private memory, split across the slot's S lanes; Q/dout tiles of BR queries stream through
 // workgroup memory and every invocation reads the same query row at the same time, so each
 // element read feeds the slot's NR keys (see attention_forward_rows on why reads are the cost).
-// Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words, plus 4·PARTN for the lane sums (SPLIT).
+// Workgroup memory: 2·BR·DMAX + 3·KMAX + 2 words (+ 1 for the subgroup row reads), plus 4·PARTN for the lane sums (SPLIT).
 // Query tiles after the segment of the block's last key are skipped.
 override WG: u32 = 16;    // invocations: S lanes × R row slots, NR·R keys per workgroup
 override BR: u32 = 16;    // queries per tile at DMAX (tileRows(BR) <= KMAX at p.D)
@@ -49,7 +49,8 @@ var<workgroup> strow: array<vec2<f32>, KMAX>; // (lse, Dl) per query of the tile
 var<workgroup> segq: array<u32, KMAX>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tid = rowInvocation(lid); // first: the subgroup row reads number the invocations
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
@@ -59,7 +60,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let group = H / KVH;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
-  initRowReads();
   // NR key rows per slot (k0 + r + i·R); keys past T compute a copy of the last key and write nothing.
   var ks: array<array<vec4<f32>, D4MAX>, NRMAX>;  // k rows, pre-scaled
   var vr: array<array<vec4<f32>, D4MAX>, NRMAX>;

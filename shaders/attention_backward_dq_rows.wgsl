@@ -10,13 +10,13 @@
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first
 // key tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
 // reduceLanes, laneSum; hsum4, rowProbGrad), lib/row_reads_*.wgsl (how a tile row is read:
-// initRowReads, rowVec4) and lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows,
+// rowInvocation, rowVec4) and lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows,
 // keyRegs, valueRegs).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B), rows as in attention_forward_rows (a block's rows span the
 // GQA group's heads, lib/attention_key_rows queryBlock over NR·R rows). A slot's NR rows' q, dout
 // and dq (rows r + i·R) live in private memory, split across the slot's S lanes; K/V tiles of BC
 // keys stream through workgroup memory, each element read feeding NR rows (see
-// attention_forward_rows on why reads are the cost). Workgroup memory: 2·BC·DMAX + KMAX + 2 words,
+// attention_forward_rows on why reads are the cost). Workgroup memory: 2·BC·DMAX + KMAX + 2 words (+ 1, subgroup row reads),
 // plus 4·PARTN (KMAX·WG) for the lane sums (SPLIT). Key tiles before the segment of the block's
 // first row are skipped (see attention_forward).
 override WG: u32 = 16;    // invocations: S lanes × R row slots, NR·R query rows per workgroup
@@ -41,7 +41,8 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u3
 @group(0) @binding(7) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tid = rowInvocation(lid); // first: the subgroup row reads number the invocations
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
@@ -51,7 +52,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
-  initRowReads();
   // NR query rows per slot (r + i·R): each K/V element read feeds all of them. Rows before 0, past
   // the block or past the group compute a copy and write nothing.
   var rows: array<QueryRow, NRMAX>;

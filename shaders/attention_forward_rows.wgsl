@@ -9,7 +9,7 @@
 // Bindings: 0 out (rw), 1 lse (rw), 2 q, 3 k, 4 v, 5 seg, 6 params {B,T,H,KVH,D,scale,window}
 // The launcher prepends lib/window.wgsl + lib/segments.wgsl (windowStart, segmentStart: the first
 // key tile to visit), lib/attention_rows.wgsl (D4MAX, DS4, the lane split: SPLIT, rowLanes,
-// reduceLanes, laneSum; hsum4), lib/row_reads_*.wgsl (how a tile row is read: initRowReads,
+// reduceLanes, laneSum; hsum4), lib/row_reads_*.wgsl (how a tile row is read: rowInvocation,
 // rowVec4) and lib/attention_key_rows.wgsl (the K/V tile: ks, vs, segk, loadKeyRows, keyRegs,
 // valueRegs).
 // Grid: (ceil(T/P), KVH·ceil(G/GW), B) (lib/attention_key_rows queryBlock over 4·R rows, attention.ts
@@ -22,7 +22,7 @@
 // feeds four rows (two rows per slot ran ~2x slower at T = 512), and where subgroups allow,
 // lib/row_reads_subgroup reads a row in DS4 / SG gathers (~2x again). Every lane of a slot computes the
 // same scores (partial dot products summed by reduceLanes), so they agree on the online softmax.
-// Workgroup memory: 2·BC·DMAX + KMAX + 2 words, plus 4·PARTN (KMAX·WG) for the lane sums.
+// Workgroup memory: 2·BC·DMAX + KMAX + 2 words (+ 1, subgroup row reads), plus 4·PARTN (KMAX·WG) for the lane sums.
 override WG: u32 = 16;    // invocations: S lanes × R row slots, 4·R query rows per workgroup
 override BC: u32 = 16;    // keys per tile at DMAX (tileRows(BC) <= KMAX <= BCMAX at p.D)
 override DMAX: u32 = 64;  // head dim the tiles are sized for (D <= 4·S·DS4 <= DMAX)
@@ -44,7 +44,8 @@ struct Params { B: u32, T: u32, H: u32, KVH: u32, D: u32, scale: f32, window: u3
 const NR: u32 = 4u; // query rows per row slot (component i of the vec4 scores is row r + i·R)
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tid = rowInvocation(lid); // first: the subgroup row reads number the invocations
   let T = p.T; let H = p.H; let KVH = p.KVH;
   let D4 = p.D / 4u;
   let R = WG / rowLanes();   // row slots
@@ -54,7 +55,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let kh = qb.kh;
   let r = rowSlot(tid);
   let d0 = laneStart(tid);
-  initRowReads();
   // Four query rows per slot (r + i·R): each K/V element read feeds all four.
   var rows: array<QueryRow, NR>;
   var qs: array<array<vec4<f32>, D4MAX>, NR>;

@@ -267,19 +267,25 @@ describe('attention tiles', () => {
 
 describe('attention row kernels read the tile rows every invocation reads at once', () => {
   const sizes = (min: number, max: number) => ({ subgroupSizes: { min, max } });
-  it('by subgroup shuffles at whole rows where every subgroup has 4+ lanes and fills the workgroup, else from workgroup memory', () => {
+  it('by subgroup shuffles where subgroups have 4+ lanes and their width divides the row slots, else from workgroup memory', () => {
     expect(rowReads(sizes(8, 8), rowLayout(64))).toEqual({ lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: 8 } });
     expect(rowReads(sizes(4, 16), rowLayout(32))).toEqual({ lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: 4 } });
     expect(rowReads(sizes(16, 16), rowLayout(64)).constants).toEqual({ SG: 16 });
-    // No sizes reported, subgroups wider than the 16 invocations, sizes that vary past them, lanes too few for 4 registers a row.
+    // Split rows: a subgroup must hold one lane of its row slots (R = 16 at D = 128, 8 at D = 256).
+    expect(rowLayout(128).R).toBe(16);
+    expect(rowLayout(256).R).toBe(8);
+    expect(rowReads(sizes(8, 8), rowLayout(128)).lib).toBe(WGSL_LIB.rowReadsSubgroup);
+    expect(rowReads(sizes(8, 8), rowLayout(256)).lib).toBe(WGSL_LIB.rowReadsSubgroup);
+    expect(rowReads(sizes(16, 16), rowLayout(256)).lib).toBe(WGSL_LIB.rowReadsWorkgroup);
+    // No sizes reported, subgroups wider than the 16 slots, sizes that vary past them, lanes too few for 4 registers a row.
     for (const caps of [{ subgroupSizes: null }, sizes(32, 32), sizes(8, 32), sizes(2, 8)]) expect(rowReads(caps, rowLayout(64))).toEqual({ lib: WGSL_LIB.rowReadsWorkgroup, constants: {} });
-    // Split rows: the lanes of a subgroup read different slices of their rows.
-    expect(rowReads(sizes(8, 8), rowLayout(128)).lib).toBe(WGSL_LIB.rowReadsWorkgroup);
   });
 
   it('so the float64 cases above run both: shuffles on the fast-path device, workgroup reads on the others', async () => {
     const fast = await getTestContext({});
-    expect(rowReads(fast.caps, rowLayout(64)).lib, `the fast-path test device has no usable fixed subgroup size (${JSON.stringify(fast.caps.subgroupSizes)}): the subgroup row reads would go untested`).toBe(WGSL_LIB.rowReadsSubgroup);
+    for (const D of [64, 128, 256]) {
+      expect(rowReads(fast.caps, rowLayout(D)).lib, `the fast-path test device has no usable fixed subgroup size (${JSON.stringify(fast.caps.subgroupSizes)}): the subgroup row reads would go untested at D=${D}`).toBe(WGSL_LIB.rowReadsSubgroup);
+    }
     for (const device of [{ fallback: true }, { defaultLimits: true }]) expect(rowReads((await getTestContext(device)).caps, rowLayout(64)).lib).toBe(WGSL_LIB.rowReadsWorkgroup);
   });
 });

@@ -66,14 +66,15 @@ const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
 const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: the split set compiles ~5x faster cold on llvmpipe than at 64)
 
 /**
- * How a row kernel reads the tile rows all its invocations read at once (lib/row_reads_*.wgsl):
- * by subgroup shuffles where whole rows run on subgroups that all have at least 4 lanes and fill
- * the workgroup (SG: the smallest), else from workgroup memory. On CPU drivers each
- * workgroup-memory read is a per-invocation gather; a shuffle reads a row in DS4 / SG of them.
+ * How a row kernel reads the tile rows that all invocations of a row slot's lane read at once
+ * (lib/row_reads_*.wgsl): by subgroup shuffles where subgroups have at least 4 lanes (SG: the
+ * fewest) and their width divides the row slots R (so each subgroup holds one lane of R slots,
+ * reading one slice, and fills the workgroup), else from workgroup memory. On CPU drivers each
+ * workgroup-memory read is a per-invocation gather; a shuffle reads a row slice in DS4 / SG.
  */
 export function rowReads(caps: Pick<GpuCaps, 'subgroupSizes'>, L: RowLayout): { lib: string; constants: Record<string, number> } {
   const sizes = caps.subgroupSizes;
-  if (L.split || !sizes || sizes.min < 4 || L.WG % sizes.max !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
+  if (!sizes || sizes.min < 4 || L.R % sizes.max !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
   return { lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: sizes.min } };
 }
 
@@ -121,7 +122,7 @@ export function rowKernelLayout(D: number, arrays: number, partWords = 4, packs 
     for (const WG of split ? [64, 32] : [ROWS_WHOLE_WG]) {
       for (let KMAX = n * packMax; KMAX >= n; KMAX--) {
         const PARTN = split ? KMAX * WG : 1;
-        const words = arrays * n * DMAX + 3 * KMAX + 2 + (split ? partWords * PARTN : 0);
+        const words = arrays * n * DMAX + 3 * KMAX + 3 + (split ? partWords * PARTN : 0); // + the scans' and the row reads' words
         if (KMAX <= ROWS_NMAX && words <= WORKGROUP_FLOATS) return { S, DS4, WG, R: WG / S, DMAX, tile: n, KMAX, PARTN, split };
       }
     }
