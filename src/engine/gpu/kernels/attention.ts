@@ -67,14 +67,14 @@ const LANE_VEC4 = 8; // vec4 of a row per lane when rows are split (32 floats: t
 
 /**
  * How a row kernel reads the tile rows that all invocations of a row slot's lane read at once
- * (lib/row_reads_*.wgsl): by subgroup shuffles where subgroups have at least 4 lanes (SG: the
- * fewest) and their width divides the row slots R (so each subgroup holds one lane of R slots,
- * reading one slice, and fills the workgroup), else from workgroup memory. On CPU drivers each
+ * (lib/row_reads_*.wgsl): by subgroup shuffles where every subgroup has one width SG >= 4 that
+ * divides the row slots R (so each subgroup holds one lane of SG slots, reading one slice, and
+ * the subgroups fill the workgroup), else from workgroup memory. On CPU drivers each
  * workgroup-memory read is a per-invocation gather; a shuffle reads a row slice in DS4 / SG.
  */
 export function rowReads(caps: Pick<GpuCaps, 'subgroupSizes'>, L: RowLayout): { lib: string; constants: Record<string, number> } {
   const sizes = caps.subgroupSizes;
-  if (!sizes || sizes.min < 4 || L.R % sizes.max !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
+  if (!sizes || sizes.min !== sizes.max || sizes.min < 4 || L.R % sizes.min !== 0) return { lib: WGSL_LIB.rowReadsWorkgroup, constants: {} };
   return { lib: WGSL_LIB.rowReadsSubgroup, constants: { SG: sizes.min } };
 }
 
