@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { runKernelSmoke, shaderFiles, shaderRequirement, smokeKernelNames, type SmokeResult } from './smoke';
 import { getTestContext } from '../../test/gpu-device';
+import { GpuContext } from './gpu/context';
 
 const coverage = (rs: SmokeResult[]) => rs.find((r) => r.kernel.startsWith('shader coverage'))!;
 const runs: Record<string, SmokeResult[]> = {};
@@ -41,6 +42,17 @@ describe('kernel smoke checks on Dawn (Node)', () => {
     expect(coverage(slow).shaders).toEqual(shaderFiles().filter((f) => !needs.includes(f)));
     for (const f of needs) expect(coverage(slow).kernel).toContain(f);
   });
+
+  it('on a device whose subgroups no row kernel can read by (width 32), the coverage row passes and names the subgroup row reads as not run', async () => {
+    const fast = await getTestContext({});
+    const wide = new GpuContext(fast.device, { ...fast.caps, subgroupSizes: { min: 32, max: 32 } });
+    const results = await runKernelSmoke(wide);
+    const row = coverage(results);
+    expect(row.ok, row.error).toBe(true);
+    expect(row.kernel).toContain('subgroups of one width dividing 16: lib/row_reads_subgroup.wgsl not run');
+    expect(row.shaders).toContain('lib/reduce_subgroup.wgsl');
+    expect(row.shaders).not.toContain('lib/row_reads_subgroup.wgsl');
+  }, 120_000);
 
   it('each check compiles exactly the kernels it is named for (so every shader is proven against its reference by a named check)', () => {
     const fast = runs['false'];

@@ -3,8 +3,9 @@
 // by the GPU status panel. Add one entry per kernel: the last row ('shader coverage') fails
 // when a shaders/ file (kernel or library) that this adapter can compile was not compiled by any entry.
 import { uniformSource } from './optim/rng';
-import { GpuContext } from './gpu/context';
-import { withoutEnables } from './gpu/kernels/wgsl';
+import { type GpuCaps, GpuContext } from './gpu/context';
+import { WGSL_LIB, withoutEnables } from './gpu/kernels/wgsl';
+import { rowLayout, rowReads } from './gpu/kernels/attention';
 import { residualForward } from './gpu/kernels/residual';
 import { residualForward as residualRef } from './reference/residual';
 import { elementwiseSmokeChecks } from './smoke-elementwise';
@@ -155,16 +156,30 @@ export async function runKernelSmoke(ctx: GpuContext): Promise<SmokeResult[]> {
   return results;
 }
 
+// lib/row_reads_subgroup serves only subgroups of one width dividing a row kernel's slots
+// (attention.ts rowReads: the whole-row layout's 16 slots take every width the split ones do).
+const ROW_READS_SUBGROUP = 'lib/row_reads_subgroup.wgsl';
+const subgroupRowReads = (caps: GpuCaps) => rowReads(caps, rowLayout(64)).lib === WGSL_LIB.rowReadsSubgroup;
+
+/** Whether some kernel compiles `file` on a device with `caps`. */
+function deviceCompiles(caps: GpuCaps, file: string): boolean {
+  const need = shaderRequirement(file);
+  if (need === 'f16') return caps.f16;
+  if (need === 'subgroups') return caps.subgroups && (file !== ROW_READS_SUBGROUP || subgroupRowReads(caps));
+  return true;
+}
+
 /** Fails when a shader this device can compile was compiled by no check; names what the device cannot run. */
 function coverageRow(ctx: GpuContext, results: SmokeResult[]): SmokeResult {
   const ran = new Set(results.flatMap((r) => r.shaders ?? []));
   const all = shaderFiles();
-  const cannot = all.filter((f) => {
-    const need = shaderRequirement(f);
-    return (need === 'f16' && !ctx.caps.f16) || (need === 'subgroups' && !ctx.caps.subgroups);
-  });
+  const cannot = all.filter((f) => !deviceCompiles(ctx.caps, f));
   const missing = all.filter((f) => !ran.has(f) && !cannot.includes(f));
-  const lacking = [!ctx.caps.f16 && 'shader-f16', !ctx.caps.subgroups && 'subgroups'].filter(Boolean).join(', ');
+  const lacking = [
+    !ctx.caps.f16 && 'shader-f16',
+    !ctx.caps.subgroups && 'subgroups',
+    ctx.caps.subgroups && !subgroupRowReads(ctx.caps) && 'subgroups of one width dividing 16',
+  ].filter(Boolean).join(', ');
   return {
     kernel: `shader coverage: ${ran.size} of ${all.length} files${cannot.length ? ` (device lacks ${lacking}: ${cannot.join(', ')} not run)` : ''}`,
     ok: missing.length === 0,
