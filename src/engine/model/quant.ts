@@ -233,9 +233,19 @@ function quantizeQ4_0(x: Float32Array, out: Uint8Array): void {
 // their results into arrays instead of returning tuples, and share the module's scratch arrays
 // (quantizing is synchronous and never re-entered).
 
-/** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1, all it is used for). */
+/** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1). */
 function nearestInt(v: number): number {
   return Math.abs(v) <= 4194303 ? f32(v + 12582912) - 12582912 : Math.round(v);
+}
+
+/**
+ * nearestInt(v) clamped to [lo, hi] (|lo|, |hi| small), without nearestInt's range test: past
+ * ±(2²² − 1) the bare trick errs only on values that it and Math.round both take beyond the
+ * clamp, and it keeps NaN as NaN (as Math.max / Math.min do).
+ */
+function nearestIntClamped(v: number, lo: number, hi: number): number {
+  const l = f32(v + 12582912) - 12582912;
+  return l < lo ? lo : l > hi ? hi : l;
 }
 
 const GROUP_MAX_EPS = f32(1e-15);
@@ -245,6 +255,7 @@ const KQ_L = new Uint8Array(256); // a block's codes
 const KQ_LAUX = new Uint8Array(32); // one sub-block's codes on the grid being tried
 const KQ_W = new Float32Array(32); // one sub-block's per-value weights
 const KQ_WX = new Float32Array(32); // ... and weight·x
+const KQ_XM = new Float32Array(32); // ... and x − the best min so far
 const KQ_SCALES = new Float32Array(16);
 const KQ_MINS = new Float32Array(8);
 const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
@@ -256,7 +267,7 @@ const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
  * grid offset by the best min so far, as in ggml). Writes L[lo, lo + n), scales[j] and mins[j] (the_min).
  */
 function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
-  const Laux = KQ_LAUX;
+  const Laux = KQ_LAUX, xm = KQ_XM;
   let min = x[xo], max = x[xo];
   let sumW = w[0];
   let sumX = f32(sumW * x[xo]);
@@ -279,7 +290,8 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   let bestError = 0;
   for (let i = 0; i < n; i++) {
     const xi = x[xo + i];
-    const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(xi - min)))));
+    xm[i] = xi - min; // rounded to f32 by the store
+    const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
     L[lo + i] = l;
     const diff = f32(f32(f32(scale * l) + min) - xi);
     bestError = f32(bestError + f32(w[i] * f32(diff * diff)));
@@ -287,16 +299,19 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   for (let is = 0; is <= 20; is++) {
     // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
     iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
+    let changed = is === 0;
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[xo + i];
-      const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(xi - min)))));
+      const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
+      if (Laux[i] !== l) changed = true; // (a NaN l counts as a change)
       Laux[i] = l;
       const wl = f32(w[i] * l);
       sumL = f32(sumL + wl);
       sumL2 = f32(sumL2 + f32(wl * l));
-      sumXL = f32(sumXL + f32(wl * xi));
+      sumXL = f32(sumXL + f32(wl * x[xo + i]));
     }
+    // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
+    if (!changed) continue;
     const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
     if (D > 0) {
       let thisScale = f32(f32(f32(sumW * sumXL) - f32(sumX * sumL)) / D);
@@ -305,7 +320,8 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
         thisMin = 0;
         thisScale = f32(sumXL / sumL2);
       }
-      let curError = 0;
+      if (!errorBelow(x, xo, n, w, Laux, thisScale, thisMin, bestError)) continue;
+      let curError = 0; // ggml's error, f32 step by step
       for (let i = 0; i < n; i++) {
         const diff = f32(f32(f32(thisScale * Laux[i]) + thisMin) - x[xo + i]);
         curError = f32(curError + f32(w[i] * f32(diff * diff)));
@@ -315,11 +331,31 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
         bestError = curError;
         scale = thisScale;
         min = thisMin;
+        for (let i = 0; i < n; i++) xm[i] = x[xo + i] - min;
       }
     }
   }
   scales[j] = scale;
   mins[j] = -min;
+}
+
+/**
+ * False when ggml's f32 error Σ w·diff² of the codes L with (scale, min) is sure to be ≥ bestError;
+ * true when it may be below (the f32 sum then decides). Most grids lose, and this decides them in
+ * float64 with fewer roundings: each term w·diff² ≥ 0 (diff as ggml rounds it) picks up 2 f32
+ * roundings and the sum 31, 2⁻²⁴ each (relative; a subnormal sum is exact), so the f32 sum is at
+ * least (1 − 2⁻¹⁹)·the float64 sum, less ~1e−43 for subnormal terms. A float64 sum in
+ * [1e−30, 1e30] beyond bestError·(1 + 1e−5) therefore loses; the partial sums only grow, so the
+ * loop stops once one passes that bar.
+ */
+function errorBelow(x: Float32Array, xo: number, n: number, w: Float32Array, L: Uint8Array, scale: number, min: number, bestError: number): boolean {
+  const bar = bestError * 1.00001;
+  let e = 0;
+  for (let i = 0; i < n && e < bar; i++) {
+    const diff = f32(f32(f32(scale * L[i]) + min) - x[xo + i]);
+    e += w[i] * diff * diff;
+  }
+  return !(e >= bar && e >= 1e-30 && e <= 1e30);
 }
 
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
@@ -355,7 +391,7 @@ function quantizeQ4_K(x: Float32Array, out: Uint8Array): void {
       const d = f32(d16 * ls[j]);
       if (!d) continue; // the sub-block keeps makeQkx2Quants' L, as ggml does
       const dm = f32(dmin16 * lm[j]);
-      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, nearestInt(f32(f32(x[xo + 32 * j + l] + dm) / d))));
+      for (let l = 0; l < 32; l++) L[32 * j + l] = nearestIntClamped(f32(f32(x[xo + 32 * j + l] + dm) / d), 0, 15);
     }
     // 32 bytes per pair of sub-blocks: the first's codes in the low nibbles, the second's in the high
     for (let j = 0; j < 4; j++) for (let l = 0; l < 32; l++) out[o + 16 + 32 * j + l] = L[64 * j + l] | (L[64 * j + 32 + l] << 4);
@@ -390,7 +426,7 @@ function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: U
   let iscale = f32(-nmax / max);
   let sumlx = 0, suml2 = 0;
   for (let i = 0; i < n; i++) {
-    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f32(iscale * x[xo + i]))));
+    const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
     L[lo + i] = l + nmax;
     sumlx = f32(sumlx + f32(wx[i] * l));
     suml2 = f32(suml2 + f32(f32(ww[i] * l) * l));
@@ -403,7 +439,7 @@ function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: U
     sumlx = 0;
     suml2 = 0;
     for (let i = 0; i < n; i++) {
-      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f32(iscale * x[xo + i]))));
+      const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
       Laux[i] = l + nmax;
       sumlx = f32(sumlx + f32(wx[i] * l));
       suml2 = f32(suml2 + f32(f32(ww[i] * l) * l));
@@ -440,7 +476,7 @@ function quantizeQ6_K(x: Float32Array, out: Uint8Array): void {
     for (let j = 0; j < 16; j++) {
       const d = f32(d16 * ((out[o + 192 + j] << 24) >> 24));
       if (!d) continue; // the sub-block keeps makeQxQuants' L, as ggml does
-      for (let l = 0; l < 16; l++) L[16 * j + l] = Math.max(-32, Math.min(31, nearestInt(f32(x[xo + 16 * j + l] / d)))) + 32;
+      for (let l = 0; l < 16; l++) L[16 * j + l] = nearestIntClamped(f32(x[xo + 16 * j + l] / d), -32, 31) + 32;
     }
     // per half of 128: ql byte l holds groups 0 (low) and 2 (high), byte l + 32 groups 1 and 3; qh byte l the 2 high bits of all four
     for (let n = 0; n < 2; n++) {
