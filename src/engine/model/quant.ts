@@ -252,10 +252,11 @@ const GROUP_MAX_EPS = f32(1e-15);
 const RDELTA = f32(0.1);
 
 const KQ_L = new Uint8Array(256); // a block's codes
-const KQ_LAUX = new Uint8Array(32); // one sub-block's codes on the grid being tried
+const KQ_LAUX = new Float64Array(32); // one sub-block's codes on the grid being tried (NaN kept: it never equals a code)
 const KQ_W = new Float32Array(32); // one sub-block's per-value weights
 const KQ_WX = new Float32Array(32); // ... and weight·x
 const KQ_XM = new Float32Array(32); // ... and x − the best min so far
+const KQ_PL = new Float32Array(32), KQ_PL2 = new Float32Array(32), KQ_PXL = new Float32Array(32); // the search's partial sums
 const KQ_SCALES = new Float32Array(16);
 const KQ_MINS = new Float32Array(8);
 const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
@@ -267,7 +268,7 @@ const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
  * grid offset by the best min so far, as in ggml). Writes L[lo, lo + n), scales[j] and mins[j] (the_min).
  */
 function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
-  const Laux = KQ_LAUX, xm = KQ_XM;
+  const Laux = KQ_LAUX, xm = KQ_XM, pL = KQ_PL, pL2 = KQ_PL2, pXL = KQ_PXL;
   let min = x[xo], max = x[xo];
   let sumW = w[0];
   let sumX = f32(sumW * x[xo]);
@@ -299,19 +300,21 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   for (let is = 0; is <= 20; is++) {
     // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
     iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
-    let changed = is === 0;
-    let sumL = 0, sumL2 = 0, sumXL = 0;
-    for (let i = 0; i < n; i++) {
+    // The sums run in order, so the last grid's partial sums serve up to its first changed code
+    // (a NaN code counts as changed). No change at all: the same fit and error, which did not beat
+    // bestError (or set it).
+    let i = 0;
+    if (is > 0) while (i < n && nearestIntClamped(f32(iscale * xm[i]), 0, nmax) === Laux[i]) i++;
+    if (i === n) continue;
+    let sumL = i ? pL[i - 1] : 0, sumL2 = i ? pL2[i - 1] : 0, sumXL = i ? pXL[i - 1] : 0;
+    for (; i < n; i++) {
       const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
-      if (Laux[i] !== l) changed = true; // (a NaN l counts as a change)
       Laux[i] = l;
       const wl = f32(w[i] * l);
-      sumL = f32(sumL + wl);
-      sumL2 = f32(sumL2 + f32(wl * l));
-      sumXL = f32(sumXL + f32(wl * x[xo + i]));
+      pL[i] = sumL = f32(sumL + wl);
+      pL2[i] = sumL2 = f32(sumL2 + f32(wl * l));
+      pXL[i] = sumXL = f32(sumXL + f32(wl * x[xo + i]));
     }
-    // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
-    if (!changed) continue;
     const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
     if (D > 0) {
       let thisScale = f32(f32(f32(sumW * sumXL) - f32(sumX * sumL)) / D);
@@ -348,7 +351,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
  * [1e−30, 1e30] beyond bestError·(1 + 1e−5) therefore loses; the partial sums only grow, so the
  * loop stops once one passes that bar.
  */
-function errorBelow(x: Float32Array, xo: number, n: number, w: Float32Array, L: Uint8Array, scale: number, min: number, bestError: number): boolean {
+function errorBelow(x: Float32Array, xo: number, n: number, w: Float32Array, L: Float64Array, scale: number, min: number, bestError: number): boolean {
   const bar = bestError * 1.00001;
   let e = 0;
   for (let i = 0; i < n && e < bar; i++) {
