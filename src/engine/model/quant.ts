@@ -256,7 +256,6 @@ const KQ_LAUX = new Float64Array(32); // one sub-block's codes on the grid being
 const KQ_W = new Float32Array(32); // one sub-block's per-value weights
 const KQ_WX = new Float32Array(32); // ... and weight·x
 const KQ_XM = new Float32Array(32); // ... and x − the best min so far
-const KQ_PL = new Float32Array(32), KQ_PL2 = new Float32Array(32), KQ_PXL = new Float32Array(32); // the search's partial sums
 const KQ_SCALES = new Float32Array(16);
 const KQ_MINS = new Float32Array(8);
 const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
@@ -266,9 +265,13 @@ const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
  * use_mad = false) on x[xo, xo + n) with weights w[0, n): x ≈ scale·L − the_min with L in 0..nmax;
  * the scale and min are searched over 21 grid spacings for the least weighted squared error (each
  * grid offset by the best min so far, as in ggml). Writes L[lo, lo + n), scales[j] and mins[j] (the_min).
+ *
+ * Most grids lose. Each grid's float64 sums Σw·l, Σw·l², Σw·l·x are kept up to date from the codes
+ * that change (exact terms), and surelyWorse proves most losers lose from them; ggml's f32 sums,
+ * fit and error run only for the rest.
  */
 function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
-  const Laux = KQ_LAUX, xm = KQ_XM, pL = KQ_PL, pL2 = KQ_PL2, pXL = KQ_PXL;
+  const Laux = KQ_LAUX, xm = KQ_XM;
   let min = x[xo], max = x[xo];
   let sumW = w[0];
   let sumX = f32(sumW * x[xo]);
@@ -289,6 +292,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   let iscale = f32(nmax / f32(max - min));
   let scale = f32(1 / iscale);
   let bestError = 0;
+  let w1 = 0, wx1 = 0, wxx = 0, wax = 0; // float64 Σw, Σw·x, Σw·x², Σw·|x|
   for (let i = 0; i < n; i++) {
     const xi = x[xo + i];
     xm[i] = xi - min; // rounded to f32 by the store
@@ -296,24 +300,40 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     L[lo + i] = l;
     const diff = f32(f32(f32(scale * l) + min) - xi);
     bestError = f32(bestError + f32(w[i] * f32(diff * diff)));
+    w1 += w[i];
+    wx1 += w[i] * xi;
+    wxx += w[i] * xi * xi;
+    wax += w[i] * Math.abs(xi);
   }
+  Laux.fill(0, 0, n);
+  let sL = 0, sL2 = 0, sXL = 0; // float64 Σw·l, Σw·l², Σw·l·x of Laux
   for (let is = 0; is <= 20; is++) {
     // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
     iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
-    // The sums run in order, so the last grid's partial sums serve up to its first changed code
-    // (a NaN code counts as changed). No change at all: the same fit and error, which did not beat
-    // bestError (or set it).
-    let i = 0;
-    if (is > 0) while (i < n && nearestIntClamped(f32(iscale * xm[i]), 0, nmax) === Laux[i]) i++;
-    if (i === n) continue;
-    let sumL = i ? pL[i - 1] : 0, sumL2 = i ? pL2[i - 1] : 0, sumXL = i ? pXL[i - 1] : 0;
-    for (; i < n; i++) {
+    let changed = is === 0;
+    for (let i = 0; i < n; i++) {
       const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
-      Laux[i] = l;
+      const old = Laux[i];
+      if (l !== old) {
+        // w (24 bits) times a code difference (≤ 4 bits), a difference of squares (≤ 8 bits) or that and x: exact in float64
+        const dl = l - old;
+        sL += w[i] * dl;
+        sL2 += w[i] * (l * l - old * old);
+        sXL += w[i] * x[xo + i] * dl;
+        Laux[i] = l; // a NaN code stays NaN: it never equals a code, and it makes the sums NaN
+        changed = true;
+      }
+    }
+    // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
+    if (!changed) continue;
+    if (surelyWorse(sumW, sumX, w1, wx1, wxx, wax, sL, sL2, sXL, nmax, bestError)) continue;
+    let sumL = 0, sumL2 = 0, sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Laux[i];
       const wl = f32(w[i] * l);
-      pL[i] = sumL = f32(sumL + wl);
-      pL2[i] = sumL2 = f32(sumL2 + f32(wl * l));
-      pXL[i] = sumXL = f32(sumXL + f32(wl * x[xo + i]));
+      sumL = f32(sumL + wl);
+      sumL2 = f32(sumL2 + f32(wl * l));
+      sumXL = f32(sumXL + f32(wl * x[xo + i]));
     }
     const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
     if (D > 0) {
@@ -323,9 +343,9 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
         thisMin = 0;
         thisScale = f32(sumXL / sumL2);
       }
-      if (!errorBelow(x, xo, n, w, Laux, thisScale, thisMin, bestError)) continue;
-      let curError = 0; // ggml's error, f32 step by step
-      for (let i = 0; i < n; i++) {
+      // Every term is ≥ 0 and f32 rounding is monotone: a partial sum that reaches bestError loses.
+      let curError = 0;
+      for (let i = 0; i < n && curError < bestError; i++) {
         const diff = f32(f32(f32(thisScale * Laux[i]) + thisMin) - x[xo + i]);
         curError = f32(curError + f32(w[i] * f32(diff * diff)));
       }
@@ -342,23 +362,48 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   mins[j] = -min;
 }
 
+const U24 = 2 ** -24; // f32's unit roundoff
+
 /**
- * False when ggml's f32 error Σ w·diff² of the codes L with (scale, min) is sure to be ≥ bestError;
- * true when it may be below (the f32 sum then decides). Most grids lose, and this decides them in
- * float64 with fewer roundings: each term w·diff² ≥ 0 (diff as ggml rounds it) picks up 2 f32
- * roundings and the sum 31, 2⁻²⁴ each (relative; a subnormal sum is exact), so the f32 sum is at
- * least (1 − 2⁻¹⁹)·the float64 sum, less ~1e−43 for subnormal terms. A float64 sum in
- * [1e−30, 1e30] beyond bestError·(1 + 1e−5) therefore loses; the partial sums only grow, so the
- * loop stops once one passes that bar.
+ * True only when ggml's grid step surely does not beat bestError: its f32 D ≤ 0, or its f32 error
+ * Σ w·diff² ≥ bestError. From float64 sums of the codes (sL, sL2, sXL, each within ~1e−13 of the
+ * exact sum of exact terms) and of the sub-block (w1, wx1, wxx, wax), and ggml's own f32 sumW, sumX:
+ * - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of the
+ *   terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D from
+ *   below and its |scale|, |min| from above;
+ * - whatever (scale, min) it gets, the exact weighted residual norm is at least √E, E the least
+ *   squares residual of x on (codes, 1), computed centered, less 1e−6·Σw·x² (float64 rounding,
+ *   amplified at most ~1e3× with Sll ≥ 1e−3·Σw·l² required);
+ * - its f32 diffs are off by at most 1.01·2⁻²⁴·(2|scale|·l + |min| + |diff|) each (3 roundings;
+ *   3·2⁻¹⁴⁹ more if subnormal), so their weighted norm is at least √E less those, and its f32 sum
+ *   of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of terms ≥ 0).
+ * Anything NaN, infinite or too close to call answers false (ggml's arithmetic then decides).
  */
-function errorBelow(x: Float32Array, xo: number, n: number, w: Float32Array, L: Float64Array, scale: number, min: number, bestError: number): boolean {
-  const bar = bestError * 1.00001;
-  let e = 0;
-  for (let i = 0; i < n && e < bar; i++) {
-    const diff = f32(f32(f32(scale * L[i]) + min) - x[xo + i]);
-    e += w[i] * diff * diff;
-  }
-  return !(e >= bar && e >= 1e-30 && e <= 1e30);
+function surelyWorse(sumW: number, sumX: number, w1: number, wx1: number, wxx: number, wax: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number): boolean {
+  const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
+  const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
+  const eXL = (40 * U24 + 1e-12) * nmax * wax;
+  // ggml's D = f32(f32(sumW·sumL2) − f32(sumL·sumL)) from below
+  const A = sumW * sL2, B = sL * sL;
+  const dev = sumW * eL2 + 2 * sL * eL + eL * eL;
+  const Dlo = (A - B - dev - 2 * U24 * (A + B + dev)) * (1 - U24);
+  if (!(Dlo > 0) || !(sL2 - eL2 > 0)) return false;
+  // |scale| and |min| from above: ggml's numerators over D, or the min-clamped scale sumXL / sumL2
+  const aXL = Math.abs(sXL) + eXL;
+  const nS = (sumW * aXL + Math.abs(sumX) * (sL + eL)) * (1 + 4 * U24);
+  const nM = ((sL2 + eL2) * Math.abs(sumX) + (sL + eL) * aXL) * (1 + 4 * U24);
+  const sMax = Math.max(nS / Dlo, aXL / (sL2 - eL2)) * (1 + 2 * U24);
+  const mMax = (nM / Dlo) * (1 + 2 * U24);
+  // the least squares residual, centered: Sxx − Sxl²/Sll
+  const Sll = sL2 - (sL * sL) / w1;
+  if (!(Sll >= 1e-3 * sL2)) return false;
+  const Sxl = sXL - (sL * wx1) / w1;
+  const E = wxx - (wx1 * wx1) / w1 - (Sxl * Sxl) / Sll - 1e-6 * wxx;
+  if (!(E > 0)) return false;
+  const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * Math.sqrt(w1)) - 3 * 2 ** -149 * Math.sqrt(w1);
+  if (!(norm > 0)) return false;
+  const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
+  return lb * (1 - 1e-12) >= bestError && lb >= 1e-30;
 }
 
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
