@@ -256,6 +256,7 @@ const KQ_LAUX = new Float64Array(32); // one sub-block's codes on the grid being
 const KQ_W = new Float32Array(32); // one sub-block's per-value weights
 const KQ_WX = new Float32Array(32); // ... and weight·x
 const KQ_XM = new Float32Array(32); // ... and x − the best min so far
+const KQ_NEXT = new Float64Array(32); // ... and the iscale below which each code cannot change
 const KQ_SCALES = new Float32Array(16);
 const KQ_MINS = new Float32Array(8);
 const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
@@ -271,7 +272,7 @@ const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
  * fit and error run only for the rest.
  */
 function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
-  const Laux = KQ_LAUX, xm = KQ_XM;
+  const Laux = KQ_LAUX, xm = KQ_XM, next = KQ_NEXT;
   let min = x[xo], max = x[xo];
   let sumW = w[0];
   let sumX = f32(sumW * x[xo]);
@@ -306,12 +307,14 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     wax += w[i] * Math.abs(xi);
   }
   Laux.fill(0, 0, n);
+  next.fill(-Infinity, 0, n);
   let sL = 0, sL2 = 0, sXL = 0; // float64 Σw·l, Σw·l², Σw·l·x of Laux
   for (let is = 0; is <= 20; is++) {
     // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
     iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
     let changed = is === 0;
     for (let i = 0; i < n; i++) {
+      if (iscale < next[i]) continue;
       const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
       const old = Laux[i];
       if (l !== old) {
@@ -323,6 +326,9 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
         Laux[i] = l; // a NaN code stays NaN: it never equals a code, and it makes the sums NaN
         changed = true;
       }
+      // While min stays, iscale only grows and a code only rises, once f32(iscale·xm) ≥ l + 0.5:
+      // not before iscale ≥ (l + 0.5)/((1 + 2⁻²⁴)·xm). Codes at nmax, or of xm ≤ 0 (or NaN), stay.
+      next[i] = l < nmax && xm[i] > 0 ? ((l + 0.5) * (1 - 1e-6)) / xm[i] : Infinity;
     }
     // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
     if (!changed) continue;
@@ -355,6 +361,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
         scale = thisScale;
         min = thisMin;
         for (let i = 0; i < n; i++) xm[i] = x[xo + i] - min;
+        next.fill(-Infinity, 0, n); // codes may fall with the new min: recompute them all
       }
     }
   }
