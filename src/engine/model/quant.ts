@@ -459,7 +459,7 @@ function quantizeQ4_K(x: Float32Array, out: Uint8Array): void {
  * squares. Writes L[lo, lo + n); returns the scale (signed).
  */
 function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: Uint8Array, lo: number): number {
-  const Laux = KQ_LAUX, ww = KQ_W, wx = KQ_WX;
+  const Laux = KQ_LAUX, ww = KQ_W, wx = KQ_WX, next = KQ_NEXT;
   let max = 0, amax = 0;
   for (let i = 0; i < n; i++) {
     const ax = Math.abs(x[xo + i]);
@@ -473,10 +473,13 @@ function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: U
     return 0;
   }
   // the weight w = x² and w·x do not depend on the grid (stores round them to f32)
+  let w1 = 0, awx1 = 0; // float64 Σw, Σ|w·x|
   for (let i = 0; i < n; i++) {
     const w = f32(x[xo + i] * x[xo + i]);
     ww[i] = w;
     wx[i] = w * x[xo + i];
+    w1 += w;
+    awx1 += Math.abs(wx[i]);
   }
   let iscale = f32(-nmax / max);
   let sumlx = 0, suml2 = 0;
@@ -488,19 +491,49 @@ function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: U
   }
   let scale = suml2 ? f32(sumlx / suml2) : 0;
   let best = f32(scale * sumlx);
+  // The grids below run at growing |iscale| (is = 0 skipped), so a code only moves away from 0:
+  // as in makeQkx2Quants, float64 sums of the codes follow the changes, and ggml's f32 sums run
+  // only for grids that may win.
+  Laux.fill(0, 0, n);
+  next.fill(-Infinity, 0, n);
+  let sLX = 0, sL2 = 0; // float64 Σw·x·l, Σw·l² of Laux (exact terms: 24 bits times ≤ 7 or ≤ 11)
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
     iscale = f32(-f32(nmax + f32(RDELTA * is)) / max);
+    const aiscale = Math.abs(iscale);
+    let changed = is === -9;
+    for (let i = 0; i < n; i++) {
+      if (aiscale < next[i]) continue;
+      const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
+      const old = Laux[i];
+      if (l !== old) {
+        sLX += wx[i] * (l - old);
+        sL2 += ww[i] * (l * l - old * old);
+        Laux[i] = l; // NaN stays NaN, as in makeQkx2Quants
+        changed = true;
+      }
+      // |f32(iscale·x)| ≥ |l| + 0.5 needs |iscale| ≥ (|l| + 0.5)/((1 + 2⁻²⁴)·|x|); clamped codes stay
+      const ax = Math.abs(x[xo + i]);
+      next[i] = l < nmax - 1 && l > -nmax && ax > 0 ? ((Math.abs(l) + 0.5) * (1 - 1e-6)) / ax : Infinity;
+    }
+    // The same codes as the last grid: the same sums and outcome, which left nothing to change.
+    if (!changed) continue;
+    // ggml's f32 sums are within 20·2⁻²⁴ (≤ 17 roundings) of these, relative to the sums of the
+    // terms' magnitudes (|l| ≤ nmax): where even the largest sumlx² is below the least best·suml2
+    // (best ≥ 0), its f32 comparison fails too.
+    const eLX = 20 * U24 * nmax * awx1 + 1e-12 * nmax * awx1;
+    const eL2 = 20 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
+    const hi = Math.abs(sLX) + eLX;
+    if (best >= 0 && hi * hi * (1 + 1e-12) < best * (sL2 - eL2) * (1 - 1e-12)) continue;
     sumlx = 0;
     suml2 = 0;
     for (let i = 0; i < n; i++) {
-      const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
-      Laux[i] = l + nmax;
+      const l = Laux[i];
       sumlx = f32(sumlx + f32(wx[i] * l));
       suml2 = f32(suml2 + f32(f32(ww[i] * l) * l));
     }
     if (suml2 > 0 && f32(sumlx * sumlx) > f32(best * suml2)) {
-      for (let i = 0; i < n; i++) L[lo + i] = Laux[i];
+      for (let i = 0; i < n; i++) L[lo + i] = Laux[i] + nmax;
       scale = f32(sumlx / suml2);
       best = f32(scale * sumlx);
     }
