@@ -306,6 +306,8 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     wxx += w[i] * xi * xi;
     wax += w[i] * Math.abs(xi);
   }
+  const Sxx = wxx - (wx1 * wx1) / w1 - 1e-6 * wxx; // Σw·(x − x̄)², less surelyWorse's margin
+  const eXL = (40 * U24 + 1e-12) * nmax * wax;
   Laux.fill(0, 0, n);
   next.fill(-Infinity, 0, n);
   let sL = 0, sL2 = 0, sXL = 0; // float64 Σw·l, Σw·l², Σw·l·x of Laux
@@ -332,7 +334,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     }
     // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
     if (!changed) continue;
-    if (surelyWorse(sumW, sumX, w1, wx1, wxx, wax, sL, sL2, sXL, nmax, bestError)) continue;
+    if (surelyWorse(sumW, sumX, sL, sL2, sXL, nmax, bestError, w1, wx1 / w1, Sxx, eXL)) continue;
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
       const l = Laux[i];
@@ -374,7 +376,8 @@ const U24 = 2 ** -24; // f32's unit roundoff
 /**
  * True only when ggml's grid step surely does not beat bestError: its f32 D ≤ 0, or its f32 error
  * Σ w·diff² ≥ bestError. From float64 sums of the codes (sL, sL2, sXL, each within ~1e−13 of the
- * exact sum of exact terms) and of the sub-block (w1, wx1, wxx, wax), and ggml's own f32 sumW, sumX:
+ * exact sum of exact terms) and of the sub-block (Σw, its mean x̄, Sxx, eXL from Σw·|x|), and ggml's
+ * own f32 sumW, sumX:
  * - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of the
  *   terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D from
  *   below and its |scale|, |min| from above;
@@ -386,10 +389,15 @@ const U24 = 2 ** -24; // f32's unit roundoff
  *   of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of terms ≥ 0).
  * Anything NaN, infinite or too close to call answers false (ggml's arithmetic then decides).
  */
-function surelyWorse(sumW: number, sumX: number, w1: number, wx1: number, wxx: number, wax: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number): boolean {
+function surelyWorse(sumW: number, sumX: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number, w1: number, xbar: number, Sxx: number, eXL: number): boolean {
   const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
   const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
-  const eXL = (40 * U24 + 1e-12) * nmax * wax;
+  // the least squares residual, centered: Sxx − Sxl²/Sll (Sxx given less the margin)
+  const Sll = sL2 - (sL * sL) / w1;
+  if (!(Sll >= 1e-3 * sL2)) return false;
+  const Sxl = sXL - sL * xbar;
+  const E = Sxx - (Sxl * Sxl) / Sll;
+  if (!((1 - 2 ** -18) * E >= bestError)) return false; // the bound below is less than this
   // ggml's D = f32(f32(sumW·sumL2) − f32(sumL·sumL)) from below
   const A = sumW * sL2, B = sL * sL;
   const dev = sumW * eL2 + 2 * sL * eL + eL * eL;
@@ -399,14 +407,9 @@ function surelyWorse(sumW: number, sumX: number, w1: number, wx1: number, wxx: n
   const aXL = Math.abs(sXL) + eXL;
   const nS = (sumW * aXL + Math.abs(sumX) * (sL + eL)) * (1 + 4 * U24);
   const nM = ((sL2 + eL2) * Math.abs(sumX) + (sL + eL) * aXL) * (1 + 4 * U24);
-  const sMax = Math.max(nS / Dlo, aXL / (sL2 - eL2)) * (1 + 2 * U24);
-  const mMax = (nM / Dlo) * (1 + 2 * U24);
-  // the least squares residual, centered: Sxx − Sxl²/Sll
-  const Sll = sL2 - (sL * sL) / w1;
-  if (!(Sll >= 1e-3 * sL2)) return false;
-  const Sxl = sXL - (sL * wx1) / w1;
-  const E = wxx - (wx1 * wx1) / w1 - (Sxl * Sxl) / Sll - 1e-6 * wxx;
-  if (!(E > 0)) return false;
+  const invD = (1 + 4 * U24) / Dlo;
+  const sMax = Math.max(nS * invD, (aXL / (sL2 - eL2)) * (1 + 2 * U24));
+  const mMax = nM * invD;
   const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * Math.sqrt(w1)) - 3 * 2 ** -149 * Math.sqrt(w1);
   if (!(norm > 0)) return false;
   const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
