@@ -229,9 +229,12 @@ function quantizeQ4_0(x: Float32Array, out: Uint8Array): void {
 }
 
 // ---- k-quants: ggml's quantize_row_q4_K_ref / quantize_row_q6_K_ref, every float step in f32 ----
-// Hot (a 0.6B model is ~10⁸ values): the helpers take offsets into the row, not subarrays, write
-// their results into arrays instead of returning tuples, and share the module's scratch arrays
-// (quantizing is synchronous and never re-entered).
+// Hot (a 0.6B model is ~10⁸ values). ggml's searches try ~20 grids per sub-block and keep the
+// best; here a grid's codes are re-rounded only where they can change, and ggml's f32 sums and
+// error run only for grids not proven (from float64 sums with bounds on f32 rounding) to lose.
+// The bytes are ggml's either way (quant.test.ts: ggml's own bytes for fuzzed blocks). The
+// helpers take offsets into the row and share the module's scratch arrays (quantizing is
+// synchronous and never re-entered).
 
 /** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1). */
 function nearestInt(v: number): number {
