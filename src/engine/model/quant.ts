@@ -309,7 +309,9 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     wxx += w[i] * xi * xi;
     wax += w[i] * Math.abs(xi);
   }
-  const Sxx = wxx - (wx1 * wx1) / w1 - 1e-6 * wxx; // Σw·(x − x̄)², less surelyWorse's margin
+  // surelyWorse's sub-block terms: 1/Σw, √Σw, x̄, Σw·(x − x̄)² less its margin, the Σw·l·x error bound
+  const invW1 = 1 / w1, sqrtW1 = Math.sqrt(w1), xbar = wx1 / w1;
+  const Sxx = wxx - (wx1 * wx1) / w1 - 1e-6 * wxx;
   const eXL = (40 * U24 + 1e-12) * nmax * wax;
   Laux.fill(0, 0, n);
   next.fill(-Infinity, 0, n);
@@ -337,7 +339,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     }
     // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
     if (!changed) continue;
-    if (surelyWorse(sumW, sumX, sL, sL2, sXL, nmax, bestError, w1, wx1 / w1, Sxx, eXL)) continue;
+    if (surelyWorse(sumW, sumX, sL, sL2, sXL, nmax, bestError, w1, invW1, sqrtW1, xbar, Sxx, eXL)) continue;
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
       const l = Laux[i];
@@ -379,8 +381,8 @@ const U24 = 2 ** -24; // f32's unit roundoff
 /**
  * True only when ggml's grid step surely does not beat bestError: its f32 D ≤ 0, or its f32 error
  * Σ w·diff² ≥ bestError. From float64 sums of the codes (sL, sL2, sXL, each within ~1e−13 of the
- * exact sum of exact terms) and of the sub-block (Σw, its mean x̄, Sxx, eXL from Σw·|x|), and ggml's
- * own f32 sumW, sumX:
+ * exact sum of exact terms) and of the sub-block (Σw, 1/Σw, √Σw, its mean x̄, Sxx, eXL from Σw·|x|),
+ * and ggml's own f32 sumW, sumX:
  * - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of the
  *   terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D from
  *   below and its |scale|, |min| from above;
@@ -392,11 +394,11 @@ const U24 = 2 ** -24; // f32's unit roundoff
  *   of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of terms ≥ 0).
  * Anything NaN, infinite or too close to call answers false (ggml's arithmetic then decides).
  */
-function surelyWorse(sumW: number, sumX: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number, w1: number, xbar: number, Sxx: number, eXL: number): boolean {
+function surelyWorse(sumW: number, sumX: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number, w1: number, invW1: number, sqrtW1: number, xbar: number, Sxx: number, eXL: number): boolean {
   const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
   const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
   // the least squares residual, centered: Sxx − Sxl²/Sll (Sxx given less the margin)
-  const Sll = sL2 - (sL * sL) / w1;
+  const Sll = sL2 - sL * sL * invW1;
   if (!(Sll >= 1e-3 * sL2)) return false;
   const Sxl = sXL - sL * xbar;
   const E = Sxx - (Sxl * Sxl) / Sll;
@@ -413,7 +415,7 @@ function surelyWorse(sumW: number, sumX: number, sL: number, sL2: number, sXL: n
   const invD = (1 + 4 * U24) / Dlo;
   const sMax = Math.max(nS * invD, (aXL / (sL2 - eL2)) * (1 + 2 * U24));
   const mMax = nM * invD;
-  const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * Math.sqrt(w1)) - 3 * 2 ** -149 * Math.sqrt(w1);
+  const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * sqrtW1) - 3 * 2 ** -149 * sqrtW1;
   if (!(norm > 0)) return false;
   const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
   return lb * (1 - 1e-12) >= bestError && lb >= 1e-30;
