@@ -271,7 +271,7 @@ const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
  * grid offset by the best min so far, as in ggml). Writes L[lo, lo + n), scales[j] and mins[j] (the_min).
  *
  * Most grids lose. Each grid's float64 sums Σw·l, Σw·l², Σw·l·x are kept up to date from the codes
- * that change (exact terms), and surelyWorse proves most losers lose from them; ggml's f32 sums,
+ * that change (exact terms), and a screen proves most losers lose from them; ggml's f32 sums,
  * fit and error run only for the rest.
  */
 function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
@@ -309,7 +309,7 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     wxx += w[i] * xi * xi;
     wax += w[i] * Math.abs(xi);
   }
-  // surelyWorse's sub-block terms: 1/Σw, √Σw, x̄, Σw·(x − x̄)² less its margin, the Σw·l·x error bound
+  // the screen's sub-block terms: 1/Σw, √Σw, x̄, Σw·(x − x̄)² less its margin, the Σw·l·x error bound
   const invW1 = 1 / w1, sqrtW1 = Math.sqrt(w1), xbar = wx1 / w1;
   const Sxx = wxx - (wx1 * wx1) / w1 - 1e-6 * wxx;
   const eXL = (40 * U24 + 1e-12) * nmax * wax;
@@ -339,7 +339,47 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
     }
     // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
     if (!changed) continue;
-    if (surelyWorse(sumW, sumX, sL, sL2, sXL, nmax, bestError, w1, invW1, sqrtW1, xbar, Sxx, eXL)) continue;
+    // The screen: `continue` only where this grid surely does not beat bestError (ggml's f32 D ≤ 0,
+    // or its f32 error Σ w·diff² ≥ bestError), from the float64 sums of the codes (sL, sL2, sXL, each
+    // within ~1e−13 of the exact sum of exact terms), the sub-block's (Σw, x̄, Sxx, eXL from Σw·|x|)
+    // and ggml's own f32 sumW, sumX:
+    // - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of
+    //   the terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D
+    //   from below and its |scale|, |min| from above;
+    // - whatever (scale, min) it gets, the exact weighted residual norm is at least √E, E the least
+    //   squares residual of x on (codes, 1), computed centered, less 1e−6·Σw·x² (float64 rounding,
+    //   amplified at most ~1e3× with Sll ≥ 1e−3·Σw·l² required);
+    // - its f32 diffs are off by at most 1.01·2⁻²⁴·(2|scale|·l + |min| + |diff|) each (3 roundings;
+    //   3·2⁻¹⁴⁹ more if subnormal), so their weighted norm is at least √E less those, and its f32
+    //   sum of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of
+    //   terms ≥ 0).
+    // NaN, infinities and close calls leave the screen (break) to ggml's arithmetic below.
+    screen: {
+      const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
+      const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
+      // the least squares residual, centered: Sxx − Sxl²/Sll (Sxx given less the margin)
+      const Sll = sL2 - sL * sL * invW1;
+      if (!(Sll >= 1e-3 * sL2)) break screen;
+      const Sxl = sXL - sL * xbar;
+      const E = Sxx - (Sxl * Sxl) / Sll;
+      if (!((1 - 2 ** -18) * E >= bestError)) break screen; // the bound below is less than this
+      // ggml's D = f32(f32(sumW·sumL2) − f32(sumL·sumL)) from below
+      const A = sumW * sL2, B = sL * sL;
+      const dev = sumW * eL2 + 2 * sL * eL + eL * eL;
+      const Dlo = (A - B - dev - 2 * U24 * (A + B + dev)) * (1 - U24);
+      if (!(Dlo > 0) || !(sL2 - eL2 > 0)) break screen;
+      // |scale| and |min| from above: ggml's numerators over D, or the min-clamped scale sumXL / sumL2
+      const aXL = Math.abs(sXL) + eXL;
+      const nS = (sumW * aXL + Math.abs(sumX) * (sL + eL)) * (1 + 4 * U24);
+      const nM = ((sL2 + eL2) * Math.abs(sumX) + (sL + eL) * aXL) * (1 + 4 * U24);
+      const invD = (1 + 4 * U24) / Dlo;
+      const sMax = Math.max(nS * invD, (aXL / (sL2 - eL2)) * (1 + 2 * U24));
+      const mMax = nM * invD;
+      const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * sqrtW1) - 3 * 2 ** -149 * sqrtW1;
+      if (!(norm > 0)) break screen;
+      const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
+      if (lb * (1 - 1e-12) >= bestError && lb >= 1e-30) continue;
+    }
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
       const l = Laux[i];
@@ -377,49 +417,6 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
 }
 
 const U24 = 2 ** -24; // f32's unit roundoff
-
-/**
- * True only when ggml's grid step surely does not beat bestError: its f32 D ≤ 0, or its f32 error
- * Σ w·diff² ≥ bestError. From float64 sums of the codes (sL, sL2, sXL, each within ~1e−13 of the
- * exact sum of exact terms) and of the sub-block (Σw, 1/Σw, √Σw, its mean x̄, Sxx, eXL from Σw·|x|),
- * and ggml's own f32 sumW, sumX:
- * - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of the
- *   terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D from
- *   below and its |scale|, |min| from above;
- * - whatever (scale, min) it gets, the exact weighted residual norm is at least √E, E the least
- *   squares residual of x on (codes, 1), computed centered, less 1e−6·Σw·x² (float64 rounding,
- *   amplified at most ~1e3× with Sll ≥ 1e−3·Σw·l² required);
- * - its f32 diffs are off by at most 1.01·2⁻²⁴·(2|scale|·l + |min| + |diff|) each (3 roundings;
- *   3·2⁻¹⁴⁹ more if subnormal), so their weighted norm is at least √E less those, and its f32 sum
- *   of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of terms ≥ 0).
- * Anything NaN, infinite or too close to call answers false (ggml's arithmetic then decides).
- */
-function surelyWorse(sumW: number, sumX: number, sL: number, sL2: number, sXL: number, nmax: number, bestError: number, w1: number, invW1: number, sqrtW1: number, xbar: number, Sxx: number, eXL: number): boolean {
-  const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
-  const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
-  // the least squares residual, centered: Sxx − Sxl²/Sll (Sxx given less the margin)
-  const Sll = sL2 - sL * sL * invW1;
-  if (!(Sll >= 1e-3 * sL2)) return false;
-  const Sxl = sXL - sL * xbar;
-  const E = Sxx - (Sxl * Sxl) / Sll;
-  if (!((1 - 2 ** -18) * E >= bestError)) return false; // the bound below is less than this
-  // ggml's D = f32(f32(sumW·sumL2) − f32(sumL·sumL)) from below
-  const A = sumW * sL2, B = sL * sL;
-  const dev = sumW * eL2 + 2 * sL * eL + eL * eL;
-  const Dlo = (A - B - dev - 2 * U24 * (A + B + dev)) * (1 - U24);
-  if (!(Dlo > 0) || !(sL2 - eL2 > 0)) return false;
-  // |scale| and |min| from above: ggml's numerators over D, or the min-clamped scale sumXL / sumL2
-  const aXL = Math.abs(sXL) + eXL;
-  const nS = (sumW * aXL + Math.abs(sumX) * (sL + eL)) * (1 + 4 * U24);
-  const nM = ((sL2 + eL2) * Math.abs(sumX) + (sL + eL) * aXL) * (1 + 4 * U24);
-  const invD = (1 + 4 * U24) / Dlo;
-  const sMax = Math.max(nS * invD, (aXL / (sL2 - eL2)) * (1 + 2 * U24));
-  const mMax = nM * invD;
-  const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * sqrtW1) - 3 * 2 ** -149 * sqrtW1;
-  if (!(norm > 0)) return false;
-  const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
-  return lb * (1 - 1e-12) >= bestError && lb >= 1e-30;
-}
 
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
 function quantizeQ4_K(x: Float32Array, out: Uint8Array): void {
