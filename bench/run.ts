@@ -11,6 +11,7 @@
 //   --host             only the host cost per step (dispatches, JS ms to record), in seconds
 //   --profile          only the per-kernel profile of one training step (GPU timestamps)
 //   --no-timestamps    as if the adapter had no timestamp-query (the profile's other path)
+//   --quant            only the CPU quantizers (µs/value per GGUF block type; no device)
 // Parts: bench/kernels.ts and bench/generation.ts (batched greedy decode tokens/s) always; bench/training.ts when it exists (another engineer's part:
 // export `runTrainingBench(ctx: GpuContext, args: BenchArgs): Promise<void>`).
 import { create, globals } from 'webgpu';
@@ -21,6 +22,7 @@ import { parseModelConfig } from '../src/engine/model/config';
 import { SMOLLM2_135M } from './training';
 import { ATTENTION_HEAD_DIMS, attentionHeadDimLines, attentionMatmulLine, attentionWindowLine, formatTable, runKernelBench } from './kernels';
 import { runGenerationBench } from './generation';
+import { runQuantizeBench } from './quantize';
 
 Object.assign(globalThis, globals);
 
@@ -41,6 +43,7 @@ export interface BenchArgs {
   hostOnly: boolean;
   profile: boolean;
   noTimestamps: boolean;
+  quant: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -72,6 +75,7 @@ function parseArgs(argv: string[]): BenchArgs {
     hostOnly: argv.includes('--host'),
     profile: argv.includes('--profile'),
     noTimestamps: argv.includes('--no-timestamps'),
+    quant: argv.includes('--quant'),
   };
 }
 
@@ -88,6 +92,7 @@ async function makeDevice(fallback: boolean): Promise<{ ctx: GpuContext; gpu: GP
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.quant) return runQuantizeBench(args);
   const { ctx, gpu, description } = await makeDevice(args.fallback);
   if (args.noTimestamps) ctx.caps.timestamps = false;
   console.log(`device: ${description}`);

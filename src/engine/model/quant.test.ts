@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../../test/numeric';
 import { f16BitsToNumber, float32ToBytes, numberToF16Bits } from './dtype';
@@ -6,6 +7,7 @@ import { isLinearWeight } from './config';
 import { GGML_BLOCK, type QuantType, dequantize, describeGgmlType, ggmlByteSize, packQ4KScales, q4kScaleMin, quantize, quantizeOnLoad, quantizeTensor } from './quant';
 import { SafetensorsFile, memorySource } from './safetensors';
 import golden from '../../../test/fixtures/ggml-kquants/golden.json';
+import { kquantFuzzInput } from '../../../test/fixtures/ggml-kquants/fuzz-input';
 
 const h = (bytes: Uint8Array, o: number) => f16BitsToNumber(bytes[o] | (bytes[o + 1] << 8));
 const i8 = (b: number) => (b > 127 ? b - 256 : b);
@@ -228,6 +230,28 @@ describe('ggml reference quantizers (quantize-on-load)', () => {
     const bad: number[] = [];
     for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) bad.push(i);
     expect(bad.slice(0, 10)).toEqual([]);
+  });
+
+  // The same, by SHA-256, over 4096 seeded blocks of those corner cases mixed per 16 values, at
+  // magnitudes 1e-12 to 1e3 (fuzz-input.ts): the hashes of what golden.c writes for them.
+  it.each([
+    ['Q4_K', 'e0f859648382bce3310c739973636606995c604670effb3afbca8d12abe046e8'],
+    ['Q6_K', 'cbd6ad88c5d4b196a79de79e28e3fc850cd961d73c81f0c152c350d3e7a46d2a'],
+  ] as const)('%s: the same bytes as ggml\'s reference quantizer on 4096 fuzzed blocks', (type, sha256) => {
+    const x = kquantFuzzInput(2024, 4096, -12, 3, 1e-6);
+    expect(createHash('sha256').update(quantize(type, x, 1024)).digest('hex')).toBe(sha256);
+  });
+
+  // Out of f16's range (d overflows; magnitudes to 1e12) and with subnormal sub-blocks (nearest_int's
+  // argument past 2²²), ggml differs between builds (its assert aborts; release builds keep the
+  // rounding trick's low bits) and these bytes differ from a release build's in some blocks. Pinned
+  // to what this quantizer writes, so that rewrites of it keep every path as it is.
+  it.each([
+    ['Q4_K', 'bef4ba9640913d89af5f4f470c50c3a4464bb089f2c4d30211965315f14a4d74'],
+    ['Q6_K', 'd5c46ee9aa02eeb6b6bb76a7e19dc457c4004b99ee2e643f0537e42b589ba773'],
+  ] as const)('%s: unchanged bytes on 512 blocks beyond ggml\'s range', (type, sha256) => {
+    const x = kquantFuzzInput(7, 512, -40, 12, 1e-30);
+    expect(createHash('sha256').update(quantize(type, x, 1024)).digest('hex')).toBe(sha256);
   });
 
   /** Root-mean-square error of a round trip through `type`. */

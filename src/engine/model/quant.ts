@@ -105,12 +105,12 @@ export function q4kScaleMin(scales: Uint8Array, j: number): [scale: number, min:
   return [(scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4)];
 }
 
-/** The inverse of q4kScaleMin: 8 six-bit scales and mins → Q4_K's 12 scale bytes. */
-export function packQ4KScales(sc: ArrayLike<number>, m: ArrayLike<number>, out: Uint8Array = new Uint8Array(12)): Uint8Array {
+/** The inverse of q4kScaleMin: 8 six-bit scales and mins → Q4_K's 12 scale bytes (at out[o, o + 12)). */
+export function packQ4KScales(sc: ArrayLike<number>, m: ArrayLike<number>, out: Uint8Array = new Uint8Array(12), o = 0): Uint8Array {
   for (let j = 0; j < 4; j++) {
-    out[j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
-    out[j + 4] = (m[j] & 63) | ((m[j + 4] >> 4) << 6);
-    out[j + 8] = (sc[j + 4] & 15) | ((m[j + 4] & 15) << 4);
+    out[o + j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
+    out[o + j + 4] = (m[j] & 63) | ((m[j + 4] >> 4) << 6);
+    out[o + j + 8] = (sc[j + 4] & 15) | ((m[j + 4] & 15) << 4);
   }
   return out;
 }
@@ -194,7 +194,7 @@ function writeF16(out: Uint8Array, o: number, v: number): void {
 }
 
 /** quantize_row_q8_0_ref: d = max|x| / 127, q = round-half-away(x / d), all steps in f32. */
-function quantizeQ8_0(x: ArrayLike<number>, out: Uint8Array): void {
+function quantizeQ8_0(x: Float32Array, out: Uint8Array): void {
   for (let i = 0; i < x.length / 32; i++) {
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(f32(x[i * 32 + j])));
@@ -209,7 +209,7 @@ function quantizeQ8_0(x: ArrayLike<number>, out: Uint8Array): void {
 }
 
 /** quantize_row_q4_0_ref: m = the x of largest |x| (signed), d = m / −8, q = min(15, trunc(x/d + 8.5)). */
-function quantizeQ4_0(x: ArrayLike<number>, out: Uint8Array): void {
+function quantizeQ4_0(x: Float32Array, out: Uint8Array): void {
   for (let i = 0; i < x.length / 32; i++) {
     let amax = 0;
     let max = 0;
@@ -229,57 +229,164 @@ function quantizeQ4_0(x: ArrayLike<number>, out: Uint8Array): void {
 }
 
 // ---- k-quants: ggml's quantize_row_q4_K_ref / quantize_row_q6_K_ref, every float step in f32 ----
+// Hot (a 0.6B model is ~10⁸ values). ggml's searches try ~20 grids per sub-block and keep the
+// best; here a grid's codes are re-rounded only where they can change, and ggml's f32 sums and
+// error run only for grids not proven (from float64 sums with bounds on f32 rounding) to lose.
+// The bytes are ggml's either way (quant.test.ts: ggml's own bytes for fuzzed blocks). The
+// helpers take offsets into the row and share the module's scratch arrays (quantizing is
+// synchronous and never re-entered).
 
-/** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1, all it is used for). */
+/** ggml's nearest_int: round half to even through the 1.5·2²³ trick (exact for |v| ≤ 2²² − 1). */
 function nearestInt(v: number): number {
   return Math.abs(v) <= 4194303 ? f32(v + 12582912) - 12582912 : Math.round(v);
+}
+
+/**
+ * nearestInt(v) clamped to [lo, hi] (|lo|, |hi| small), without nearestInt's range test: past
+ * ±(2²² − 1) the bare trick errs only on values that it and Math.round both take beyond the
+ * clamp, and it keeps NaN as NaN (as Math.max / Math.min do).
+ */
+function nearestIntClamped(v: number, lo: number, hi: number): number {
+  const l = f32(v + 12582912) - 12582912;
+  return l < lo ? lo : l > hi ? hi : l;
 }
 
 const GROUP_MAX_EPS = f32(1e-15);
 const RDELTA = f32(0.1);
 
+const KQ_L = new Uint8Array(256); // a block's codes
+const KQ_LAUX = new Float64Array(32); // one sub-block's codes on the grid being tried (NaN kept: it never equals a code)
+const KQ_W = new Float32Array(32); // one sub-block's per-value weights
+const KQ_WX = new Float32Array(32); // ... and weight·x
+const KQ_XM = new Float32Array(32); // ... and x − the best min so far
+const KQ_NEXT = new Float64Array(32); // ... and the iscale below which each code cannot change
+const KQ_SCALES = new Float32Array(16);
+const KQ_MINS = new Float32Array(8);
+const Q4K_LS = new Uint8Array(8), Q4K_LM = new Uint8Array(8);
+
 /**
  * make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin = −1, rdelta = 0.1, nstep = 20,
- * use_mad = false): x ≈ scale·L − the_min with L in 0..nmax; the scale and min are searched over 21
- * grid spacings for the least weighted squared error (each grid offset by the best min so far, as
- * in ggml). Writes L; returns [scale, the_min].
+ * use_mad = false) on x[xo, xo + n) with weights w[0, n): x ≈ scale·L − the_min with L in 0..nmax;
+ * the scale and min are searched over 21 grid spacings for the least weighted squared error (each
+ * grid offset by the best min so far, as in ggml). Writes L[lo, lo + n), scales[j] and mins[j] (the_min).
+ *
+ * Most grids lose. Each grid's float64 sums Σw·l, Σw·l², Σw·l·x are kept up to date from the codes
+ * that change (exact terms), and a screen proves most losers lose from them; ggml's f32 sums,
+ * fit and error run only for the rest.
  */
-function makeQkx2Quants(x: Float32Array, w: Float32Array, nmax: number, L: Uint8Array, Laux: Uint8Array): [number, number] {
-  const n = x.length;
-  let min = x[0], max = x[0];
+function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array, nmax: number, L: Uint8Array, lo: number, scales: Float32Array, mins: Float32Array, j: number): void {
+  const Laux = KQ_LAUX, xm = KQ_XM, next = KQ_NEXT;
+  let min = x[xo], max = x[xo];
   let sumW = w[0];
-  let sumX = f32(sumW * x[0]);
+  let sumX = f32(sumW * x[xo]);
   for (let i = 1; i < n; i++) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
+    const xi = x[xo + i];
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
     sumW = f32(sumW + w[i]);
-    sumX = f32(sumX + f32(w[i] * x[i]));
+    sumX = f32(sumX + f32(w[i] * xi));
   }
   if (min > 0) min = 0;
   if (max === min) {
-    L.fill(0, 0, n);
-    return [0, -min];
+    L.fill(0, lo, lo + n);
+    scales[j] = 0;
+    mins[j] = -min;
+    return;
   }
   let iscale = f32(nmax / f32(max - min));
   let scale = f32(1 / iscale);
   let bestError = 0;
+  let w1 = 0, wx1 = 0, wxx = 0, wax = 0; // float64 Σw, Σw·x, Σw·x², Σw·|x|
   for (let i = 0; i < n; i++) {
-    const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i] - min)))));
-    L[i] = l;
-    const diff = f32(f32(f32(scale * l) + min) - x[i]);
+    const xi = x[xo + i];
+    xm[i] = xi - min; // rounded to f32 by the store
+    const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
+    L[lo + i] = l;
+    const diff = f32(f32(f32(scale * l) + min) - xi);
     bestError = f32(bestError + f32(w[i] * f32(diff * diff)));
+    w1 += w[i];
+    wx1 += w[i] * xi;
+    wxx += w[i] * xi * xi;
+    wax += w[i] * Math.abs(xi);
   }
+  // the screen's sub-block terms: 1/Σw, √Σw, x̄, Σw·(x − x̄)² less its margin, the Σw·l·x error bound
+  const invW1 = 1 / w1, sqrtW1 = Math.sqrt(w1), xbar = wx1 / w1;
+  const Sxx = wxx - (wx1 * wx1) / w1 - 1e-6 * wxx;
+  const eXL = (40 * U24 + 1e-12) * nmax * wax;
+  Laux.fill(0, 0, n);
+  next.fill(-Infinity, 0, n);
+  let sL = 0, sL2 = 0, sXL = 0; // float64 Σw·l, Σw·l², Σw·l·x of Laux
   for (let is = 0; is <= 20; is++) {
     // max − min and x − min use the best min so far, as ggml's loop does (it updates `min` in place)
     iscale = f32(f32(f32(-1 + f32(RDELTA * is)) + nmax) / f32(max - min));
+    let changed = is === 0;
+    for (let i = 0; i < n; i++) {
+      if (iscale < next[i]) continue;
+      const l = nearestIntClamped(f32(iscale * xm[i]), 0, nmax);
+      const old = Laux[i];
+      if (l !== old) {
+        // w (24 bits) times a code difference (≤ 4 bits), a difference of squares (≤ 8 bits) or that and x: exact in float64
+        const dl = l - old;
+        sL += w[i] * dl;
+        sL2 += w[i] * (l * l - old * old);
+        sXL += w[i] * x[xo + i] * dl;
+        Laux[i] = l; // a NaN code stays NaN: it never equals a code, and it makes the sums NaN
+        changed = true;
+      }
+      // While min stays, iscale only grows and a code only rises, once f32(iscale·xm) ≥ l + 0.5:
+      // not before iscale ≥ (l + 0.5)/((1 + 2⁻²⁴)·xm). Codes at nmax, or of xm ≤ 0 (or NaN), stay.
+      next[i] = l < nmax && xm[i] > 0 ? ((l + 0.5) * (1 - 1e-6)) / xm[i] : Infinity;
+    }
+    // The last grid's codes again: the same fit and error, which did not beat bestError (or set it).
+    if (!changed) continue;
+    // The screen: `continue` only where this grid surely does not beat bestError (ggml's f32 D ≤ 0,
+    // or its f32 error Σ w·diff² ≥ bestError), from the float64 sums of the codes (sL, sL2, sXL, each
+    // within ~1e−13 of the exact sum of exact terms), the sub-block's (Σw, x̄, Sxx, eXL from Σw·|x|)
+    // and ggml's own f32 sumW, sumX:
+    // - ggml's f32 sums of the codes are within 40·2⁻²⁴ of the exact sums, relative to the sums of
+    //   the terms' magnitudes (≤ 33 roundings; l ≤ nmax bounds the last one's), which bounds its D
+    //   from below and its |scale|, |min| from above;
+    // - whatever (scale, min) it gets, the exact weighted residual norm is at least √E, E the least
+    //   squares residual of x on (codes, 1), computed centered, less 1e−6·Σw·x² (float64 rounding,
+    //   amplified at most ~1e3× with Sll ≥ 1e−3·Σw·l² required);
+    // - its f32 diffs are off by at most 1.01·2⁻²⁴·(2|scale|·l + |min| + |diff|) each (3 roundings;
+    //   3·2⁻¹⁴⁹ more if subnormal), so their weighted norm is at least √E less those, and its f32
+    //   sum of the f32 terms w·diff² is at least (1 − 2⁻¹⁸) times their square (33 roundings of
+    //   terms ≥ 0).
+    // NaN, infinities and close calls leave the screen (break) to ggml's arithmetic below.
+    screen: {
+      const eL = 40 * U24 * sL + 1e-12 * nmax * w1;
+      const eL2 = 40 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
+      // the least squares residual, centered: Sxx − Sxl²/Sll (Sxx given less the margin)
+      const Sll = sL2 - sL * sL * invW1;
+      if (!(Sll >= 1e-3 * sL2)) break screen;
+      const Sxl = sXL - sL * xbar;
+      const E = Sxx - (Sxl * Sxl) / Sll;
+      if (!((1 - 2 ** -18) * E >= bestError)) break screen; // the bound below is less than this
+      // ggml's D = f32(f32(sumW·sumL2) − f32(sumL·sumL)) from below
+      const A = sumW * sL2, B = sL * sL;
+      const dev = sumW * eL2 + 2 * sL * eL + eL * eL;
+      const Dlo = (A - B - dev - 2 * U24 * (A + B + dev)) * (1 - U24);
+      if (!(Dlo > 0) || !(sL2 - eL2 > 0)) break screen;
+      // |scale| and |min| from above: ggml's numerators over D, or the min-clamped scale sumXL / sumL2
+      const aXL = Math.abs(sXL) + eXL;
+      const nS = (sumW * aXL + Math.abs(sumX) * (sL + eL)) * (1 + 4 * U24);
+      const nM = ((sL2 + eL2) * Math.abs(sumX) + (sL + eL) * aXL) * (1 + 4 * U24);
+      const invD = (1 + 4 * U24) / Dlo;
+      const sMax = Math.max(nS * invD, (aXL / (sL2 - eL2)) * (1 + 2 * U24));
+      const mMax = nM * invD;
+      const norm = (1 - 1.01 * U24) * Math.sqrt(E) - 1.01 * U24 * (2 * sMax * Math.sqrt(sL2 + eL2) + mMax * sqrtW1) - 3 * 2 ** -149 * sqrtW1;
+      if (!(norm > 0)) break screen;
+      const lb = (1 - 2 ** -18) * norm * norm - 1e-40;
+      if (lb * (1 - 1e-12) >= bestError && lb >= 1e-30) continue;
+    }
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i] - min)))));
-      Laux[i] = l;
+      const l = Laux[i];
       const wl = f32(w[i] * l);
       sumL = f32(sumL + wl);
       sumL2 = f32(sumL2 + f32(wl * l));
-      sumXL = f32(sumXL + f32(wl * x[i]));
+      sumXL = f32(sumXL + f32(wl * x[xo + i]));
     }
     const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
     if (D > 0) {
@@ -289,43 +396,43 @@ function makeQkx2Quants(x: Float32Array, w: Float32Array, nmax: number, L: Uint8
         thisMin = 0;
         thisScale = f32(sumXL / sumL2);
       }
+      // Every term is ≥ 0 and f32 rounding is monotone: a partial sum that reaches bestError loses.
       let curError = 0;
-      for (let i = 0; i < n; i++) {
-        const diff = f32(f32(f32(thisScale * Laux[i]) + thisMin) - x[i]);
+      for (let i = 0; i < n && curError < bestError; i++) {
+        const diff = f32(f32(f32(thisScale * Laux[i]) + thisMin) - x[xo + i]);
         curError = f32(curError + f32(w[i] * f32(diff * diff)));
       }
       if (curError < bestError) {
-        L.set(Laux.subarray(0, n));
+        for (let i = 0; i < n; i++) L[lo + i] = Laux[i];
         bestError = curError;
         scale = thisScale;
         min = thisMin;
+        for (let i = 0; i < n; i++) xm[i] = x[xo + i] - min;
+        next.fill(-Infinity, 0, n); // codes may fall with the new min: recompute them all
       }
     }
   }
-  return [scale, -min];
+  scales[j] = scale;
+  mins[j] = -min;
 }
 
-/** Block i (256 values) of xs as f32. */
-function block(xs: ArrayLike<number>, i: number): Float32Array {
-  return xs instanceof Float32Array ? xs.subarray(i * 256, i * 256 + 256) : Float32Array.from({ length: 256 }, (_, e) => xs[i * 256 + e]);
-}
+const U24 = 2 ** -24; // f32's unit roundoff
 
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
-function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
-  const L = new Uint8Array(256), Laux = new Uint8Array(32), w = new Float32Array(32);
-  const scales = new Float32Array(8), mins = new Float32Array(8);
-  const ls = new Uint8Array(8), lm = new Uint8Array(8);
-  for (let i = 0; i < xs.length / 256; i++) {
-    const x = block(xs, i);
+function quantizeQ4_K(x: Float32Array, out: Uint8Array): void {
+  const L = KQ_L, w = KQ_W, scales = KQ_SCALES, mins = KQ_MINS, ls = Q4K_LS, lm = Q4K_LM;
+  const nb = x.length / 256;
+  for (let i = 0; i < nb; i++) {
+    const xo = i * 256;
     const o = i * 144;
     let maxScale = 0, maxMin = 0;
     for (let j = 0; j < 8; j++) {
-      const xj = x.subarray(32 * j, 32 * j + 32);
+      const xj = xo + 32 * j;
       let sumX2 = 0;
-      for (let l = 0; l < 32; l++) sumX2 = f32(sumX2 + f32(xj[l] * xj[l]));
+      for (let l = 0; l < 32; l++) sumX2 = f32(sumX2 + f32(x[xj + l] * x[xj + l]));
       const avX = f32(Math.sqrt(f32(sumX2 / 32)));
-      for (let l = 0; l < 32; l++) w[l] = f32(avX + Math.abs(xj[l]));
-      [scales[j], mins[j]] = makeQkx2Quants(xj, w, 15, L.subarray(32 * j, 32 * j + 32), Laux);
+      for (let l = 0; l < 32; l++) w[l] = avX + Math.abs(x[xj + l]); // rounded to f32 by the store
+      makeQkx2Quants(x, xj, 32, w, 15, L, 32 * j, scales, mins, j);
       if (scales[j] > maxScale) maxScale = scales[j];
       if (mins[j] > maxMin) maxMin = mins[j];
     }
@@ -335,7 +442,7 @@ function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
       ls[j] = Math.min(63, nearestInt(f32(invScale * scales[j])) & 0xff); // uint8_t, then MIN(63, ·)
       lm[j] = Math.min(63, nearestInt(f32(invMin * mins[j])) & 0xff);
     }
-    packQ4KScales(ls, lm, out.subarray(o + 4, o + 16));
+    packQ4KScales(ls, lm, out, o + 4);
     writeF16(out, o, f32(maxScale / 63));
     writeF16(out, o + 2, f32(maxMin / 63));
     const d16 = f16BitsToNumber(out[o] | (out[o + 1] << 8));
@@ -344,7 +451,7 @@ function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
       const d = f32(d16 * ls[j]);
       if (!d) continue; // the sub-block keeps makeQkx2Quants' L, as ggml does
       const dm = f32(dmin16 * lm[j]);
-      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, nearestInt(f32(f32(x[32 * j + l] + dm) / d))));
+      for (let l = 0; l < 32; l++) L[32 * j + l] = nearestIntClamped(f32(f32(x[xo + 32 * j + l] + dm) / d), 0, 15);
     }
     // 32 bytes per pair of sub-blocks: the first's codes in the low nibbles, the second's in the high
     for (let j = 0; j < 4; j++) for (let l = 0; l < 32; l++) out[o + 16 + 32 * j + l] = L[64 * j + l] | (L[64 * j + 32 + l] << 4);
@@ -352,44 +459,86 @@ function quantizeQ4_K(xs: ArrayLike<number>, out: Uint8Array): void {
 }
 
 /**
- * make_qx_quants(n, nmax, x, L, rmse_type = 1, NULL): x ≈ scale·(L − nmax), L in 0..2·nmax−1; the
- * scale from the largest |x|, refined over 18 nearby grids by the x²-weighted least squares.
- * Writes L; returns the scale (signed).
+ * make_qx_quants(n, nmax, x, L, rmse_type = 1, NULL) on x[xo, xo + n): x ≈ scale·(L − nmax), L in
+ * 0..2·nmax−1; the scale from the largest |x|, refined over 18 nearby grids by the x²-weighted least
+ * squares. Writes L[lo, lo + n); returns the scale (signed).
  */
-function makeQxQuants(x: Float32Array, nmax: number, L: Uint8Array): number {
+function makeQxQuants(x: Float32Array, xo: number, n: number, nmax: number, L: Uint8Array, lo: number): number {
+  const Laux = KQ_LAUX, ww = KQ_W, wx = KQ_WX, next = KQ_NEXT;
   let max = 0, amax = 0;
-  for (let i = 0; i < x.length; i++) {
-    const ax = Math.abs(x[i]);
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[xo + i]);
     if (ax > amax) {
       amax = ax;
-      max = x[i];
+      max = x[xo + i];
     }
   }
   if (amax < GROUP_MAX_EPS) {
-    L.fill(0, 0, x.length);
+    L.fill(0, lo, lo + n);
     return 0;
   }
-  /** Sums for the grid 1/iscale; writes L when `write`. */
-  const fit = (iscale: number, write: boolean): [sumlx: number, suml2: number] => {
-    let sumlx = 0, suml2 = 0;
-    for (let i = 0; i < x.length; i++) {
-      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f32(iscale * x[i]))));
-      if (write) L[i] = l + nmax;
-      const w = f32(x[i] * x[i]);
-      sumlx = f32(sumlx + f32(f32(w * x[i]) * l));
-      suml2 = f32(suml2 + f32(f32(w * l) * l));
-    }
-    return [sumlx, suml2];
-  };
-  const [sumlx0, suml20] = fit(f32(-nmax / max), true);
-  let scale = suml20 ? f32(sumlx0 / suml20) : 0;
-  let best = f32(scale * sumlx0);
+  // the weight w = x² and w·x do not depend on the grid (stores round them to f32)
+  let w1 = 0, awx1 = 0; // float64 Σw, Σ|w·x|
+  for (let i = 0; i < n; i++) {
+    const w = f32(x[xo + i] * x[xo + i]);
+    ww[i] = w;
+    wx[i] = w * x[xo + i];
+    w1 += w;
+    awx1 += Math.abs(wx[i]);
+  }
+  let iscale = f32(-nmax / max);
+  let sumlx = 0, suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
+    L[lo + i] = l + nmax;
+    sumlx = f32(sumlx + f32(wx[i] * l));
+    suml2 = f32(suml2 + f32(f32(ww[i] * l) * l));
+  }
+  let scale = suml2 ? f32(sumlx / suml2) : 0;
+  let best = f32(scale * sumlx);
+  // The grids below run at growing |iscale| (is = 0 skipped), so a code only moves away from 0:
+  // as in makeQkx2Quants, float64 sums of the codes follow the changes, and ggml's f32 sums run
+  // only for grids that may win.
+  Laux.fill(0, 0, n);
+  next.fill(-Infinity, 0, n);
+  let sLX = 0, sL2 = 0; // float64 Σw·x·l, Σw·l² of Laux (exact terms: 24 bits times ≤ 7 or ≤ 11)
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
-    const iscale = f32(-f32(nmax + f32(RDELTA * is)) / max);
-    const [sumlx, suml2] = fit(iscale, false);
+    iscale = f32(-f32(nmax + f32(RDELTA * is)) / max);
+    const aiscale = Math.abs(iscale);
+    let changed = is === -9;
+    for (let i = 0; i < n; i++) {
+      if (aiscale < next[i]) continue;
+      const l = nearestIntClamped(f32(iscale * x[xo + i]), -nmax, nmax - 1);
+      const old = Laux[i];
+      if (l !== old) {
+        sLX += wx[i] * (l - old);
+        sL2 += ww[i] * (l * l - old * old);
+        Laux[i] = l; // NaN stays NaN, as in makeQkx2Quants
+        changed = true;
+      }
+      // |f32(iscale·x)| ≥ |l| + 0.5 needs |iscale| ≥ (|l| + 0.5)/((1 + 2⁻²⁴)·|x|); clamped codes stay
+      const ax = Math.abs(x[xo + i]);
+      next[i] = l < nmax - 1 && l > -nmax && ax > 0 ? ((Math.abs(l) + 0.5) * (1 - 1e-6)) / ax : Infinity;
+    }
+    // The same codes as the last grid: the same sums and outcome, which left nothing to change.
+    if (!changed) continue;
+    // ggml's f32 sums are within 20·2⁻²⁴ (≤ 17 roundings) of these, relative to the sums of the
+    // terms' magnitudes (|l| ≤ nmax): where even the largest sumlx² is below the least best·suml2
+    // (best ≥ 0), its f32 comparison fails too.
+    const eLX = 20 * U24 * nmax * awx1 + 1e-12 * nmax * awx1;
+    const eL2 = 20 * U24 * sL2 + 1e-12 * nmax * nmax * w1;
+    const hi = Math.abs(sLX) + eLX;
+    if (best >= 0 && hi * hi * (1 + 1e-12) < best * (sL2 - eL2) * (1 - 1e-12)) continue;
+    sumlx = 0;
+    suml2 = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Laux[i];
+      sumlx = f32(sumlx + f32(wx[i] * l));
+      suml2 = f32(suml2 + f32(f32(ww[i] * l) * l));
+    }
     if (suml2 > 0 && f32(sumlx * sumlx) > f32(best * suml2)) {
-      fit(iscale, true);
+      for (let i = 0; i < n; i++) L[lo + i] = Laux[i] + nmax;
       scale = f32(sumlx / suml2);
       best = f32(scale * sumlx);
     }
@@ -398,15 +547,15 @@ function makeQxQuants(x: Float32Array, nmax: number, L: Uint8Array): number {
 }
 
 /** quantize_row_q6_K_ref: per 16-value sub-block a signed scale by makeQxQuants, rounded to an i8 of the block's f16 d. */
-function quantizeQ6_K(xs: ArrayLike<number>, out: Uint8Array): void {
-  const L = new Uint8Array(256);
-  const scales = new Float32Array(16);
-  for (let i = 0; i < xs.length / 256; i++) {
-    const x = block(xs, i);
+function quantizeQ6_K(x: Float32Array, out: Uint8Array): void {
+  const L = KQ_L, scales = KQ_SCALES;
+  const nb = x.length / 256;
+  for (let i = 0; i < nb; i++) {
+    const xo = i * 256;
     const o = i * 210;
     let maxScale = 0, maxAbsScale = 0;
     for (let ib = 0; ib < 16; ib++) {
-      scales[ib] = makeQxQuants(x.subarray(16 * ib, 16 * ib + 16), 32, L.subarray(16 * ib, 16 * ib + 16));
+      scales[ib] = makeQxQuants(x, xo + 16 * ib, 16, 32, L, 16 * ib);
       if (Math.abs(scales[ib]) > maxAbsScale) {
         maxAbsScale = Math.abs(scales[ib]);
         maxScale = scales[ib];
@@ -420,21 +569,21 @@ function quantizeQ6_K(xs: ArrayLike<number>, out: Uint8Array): void {
     for (let j = 0; j < 16; j++) {
       const d = f32(d16 * ((out[o + 192 + j] << 24) >> 24));
       if (!d) continue; // the sub-block keeps makeQxQuants' L, as ggml does
-      for (let l = 0; l < 16; l++) L[16 * j + l] = Math.max(-32, Math.min(31, nearestInt(f32(x[16 * j + l] / d)))) + 32;
+      for (let l = 0; l < 16; l++) L[16 * j + l] = nearestIntClamped(f32(x[xo + 16 * j + l] / d), -32, 31) + 32;
     }
     // per half of 128: ql byte l holds groups 0 (low) and 2 (high), byte l + 32 groups 1 and 3; qh byte l the 2 high bits of all four
     for (let n = 0; n < 2; n++) {
       for (let l = 0; l < 32; l++) {
-        const q = (g: number) => L[128 * n + 32 * g + l];
-        out[o + 64 * n + l] = (q(0) & 15) | ((q(2) & 15) << 4);
-        out[o + 64 * n + l + 32] = (q(1) & 15) | ((q(3) & 15) << 4);
-        out[o + 128 + 32 * n + l] = (q(0) >> 4) | ((q(1) >> 4) << 2) | ((q(2) >> 4) << 4) | ((q(3) >> 4) << 6);
+        const q0 = L[128 * n + l], q1 = L[128 * n + 32 + l], q2 = L[128 * n + 64 + l], q3 = L[128 * n + 96 + l];
+        out[o + 64 * n + l] = (q0 & 15) | ((q2 & 15) << 4);
+        out[o + 64 * n + l + 32] = (q1 & 15) | ((q3 & 15) << 4);
+        out[o + 128 + 32 * n + l] = (q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6);
       }
     }
   }
 }
 
-const QUANTIZE: Record<QuantType, (x: ArrayLike<number>, out: Uint8Array) => void> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K, Q6_K: quantizeQ6_K };
+const QUANTIZE: Record<QuantType, (x: Float32Array, out: Uint8Array) => void> = { Q8_0: quantizeQ8_0, Q4_0: quantizeQ4_0, Q4_K: quantizeQ4_K, Q6_K: quantizeQ6_K };
 
 /**
  * One tensor's values (rows of `rowLength`, row-major) → its blocks, as ggml's reference
