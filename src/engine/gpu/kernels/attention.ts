@@ -54,12 +54,12 @@ export const ATTENTION_MAX_D = 256;
 
 // Row kernels (*_rows.wgsl): several query (or key) rows per row slot (rowsPerSlot) with the
 // rows and their accumulators in private memory, K/V (or Q/dout) tiles that every invocation
-// reads a row at a time (rowReads). ~10x the tile kernels on llvmpipe. The query-row kernels' blocks span the query heads of
-// one kv head (queryRowGrid), so GQA groups share each K/V tile; the dk/dv kernel sums a kv head's
-// group in one workgroup, its K/V rows loaded once. Head dims past 64 split a row across S lanes
-// (invocations) of LANE_VEC4 vec4 each, so the private rows stay smaller than at D = 64; they share
-// one pipeline per kernel sized for D = 256 (the shader derives S from D), since each pipeline
-// costs a long cold compile on llvmpipe.
+// reads a row at a time (rowReads). ~10x the tile kernels on llvmpipe. The query-row kernels'
+// blocks span the query heads of one kv head (queryRowGrid), so GQA groups share each K/V
+// tile; the dk/dv kernel sums a kv head's group in one workgroup, its K/V rows loaded once.
+// Head dims past 64 split a row across S lanes (invocations) of LANE_VEC4 vec4 each, so the
+// private rows stay smaller than at D = 64; they share one pipeline per kernel sized for
+// D = 256 (the shader derives S from D), since each pipeline costs a long cold compile on llvmpipe.
 const ROWS_WHOLE_D = 64; // head dims up to this keep whole rows in one invocation
 const ROWS_WHOLE_WG = 16; // invocations of a whole-row workgroup
 const ROWS_NMAX = 32; // const BCMAX in attention_forward_rows.wgsl
