@@ -5,6 +5,20 @@ import { dequantize, quantize } from './quant';
 import { memorySource } from './safetensors';
 
 describe('GGUF container', () => {
+  it('writes a tensor past one slice (2^22 values) in several chunks of whole rows, whose bytes are the whole tensor quantized at once', async () => {
+    const rows = 4100, cols = 1024; // 4096 rows a slice: two slices
+    const r = rng(5);
+    const x = Float32Array.from({ length: rows * cols }, () => r() * 2 - 1);
+    const chunks: Uint8Array[] = [];
+    for await (const c of ggufChunks([], [{ name: 'big', shape: [rows, cols], type: 'Q8_0' }], () => x)) chunks.push(c);
+    const whole = quantize('Q8_0', x, cols);
+    const rowBytes = whole.byteLength / rows;
+    // The header, then 4096 rows, then 4 rows (a multiple of 32 bytes: no padding chunk).
+    expect(chunks.slice(1).map((c) => c.byteLength)).toEqual([4096 * rowBytes, 4 * rowBytes]);
+    const g = await readGguf(memorySource(await collectChunks((async function* () { yield* chunks; })()), 'big.gguf'));
+    expect(Buffer.from(await g.readRaw('big')).equals(Buffer.from(whole))).toBe(true);
+  });
+
   it('round-trips every KV type, arrays, F32/F16 tensors with dims innermost first and 32-byte alignment', async () => {
     const kvs = [
       kv.str('general.architecture', 'llama'),

@@ -163,25 +163,35 @@ export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: readonly GgufT
   return w.result();
 }
 
+// Float values are encoded in slices of whole rows of about this many values, each its own
+// chunk, so a consumer reports progress and can cancel inside one large tensor (a 0.6B model's
+// tied embedding is ~156M values: tens of seconds of Q6_K quantization in one piece).
+const SLICE_VALUES = 1 << 22;
+
 /**
- * A tensor's bytes, padded: float values are encoded (F32/F16/BF16) or quantized with ggml's
- * reference quantizer (Q8_0, Q4_0, Q4_K, Q6_K); raw bytes (blocks already made) are written as given.
+ * A tensor's bytes, padded, as chunks: float values are encoded (F32/F16/BF16) or quantized with
+ * ggml's reference quantizer (Q8_0, Q4_0, Q4_K, Q6_K) a slice of rows at a time (rows quantize
+ * independently, so the slices' bytes are the whole tensor's); raw bytes (blocks already made)
+ * are written as given.
  */
-function encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, align: number): Uint8Array {
+function* encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, align: number): Generator<Uint8Array> {
   const size = tensorByteSize(t);
-  const out = new Uint8Array(alignUp(size, align));
   if (data instanceof Uint8Array) {
     if (data.byteLength !== size) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.byteLength} bytes, ${t.type} [${t.shape.join(', ')}] needs ${size}`);
+    const out = new Uint8Array(alignUp(size, align));
     out.set(data);
-    return out;
+    yield out;
+    return;
   }
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new GgufError(`GGUF writer: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${n}`);
-  out.set(quantize(t.type, data, t.shape.length ? t.shape[t.shape.length - 1] : 1));
-  return out;
+  const rowLength = t.shape.length ? t.shape[t.shape.length - 1] : 1;
+  const sliceValues = Math.max(1, Math.floor(SLICE_VALUES / rowLength)) * rowLength;
+  for (let i = 0; i < n; i += sliceValues) yield quantize(t.type, data.subarray(i, Math.min(n, i + sliceValues)), rowLength);
+  if (alignUp(size, align) > size) yield new Uint8Array(alignUp(size, align) - size);
 }
 
-/** Streams a GGUF file: the header, then each tensor's data (padded) as `produce` returns it. */
+/** Streams a GGUF file: the header, then each tensor's data (padded) as `produce` returns it, large tensors in several chunks. */
 export async function* ggufChunks(
   kvs: readonly GgufKv[],
   tensors: readonly GgufTensorSpec[],
@@ -189,7 +199,7 @@ export async function* ggufChunks(
 ): AsyncGenerator<Uint8Array> {
   const align = alignmentOf(kvs);
   yield encodeGgufHeader(kvs, tensors);
-  for (const t of tensors) yield encodeTensorData(t, await produce(t), align);
+  for (const t of tensors) yield* encodeTensorData(t, await produce(t), align);
 }
 
 /** Concatenates a stream of chunks (for small files and tests). */
