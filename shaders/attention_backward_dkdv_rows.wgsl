@@ -117,7 +117,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var i = 0u; i < ni; i++) {
           queryRegs(i, QW, d0, &qr, &orow);
           let x = queryDots(&qr, &orow, &ks, &vr);
-          part[i * WG + tid] = vec4<f32>(x[0].xy, x[1].xy);
+          part[i * WG + tid] = packPairs(x);
         }
         workgroupBarrier();
         reduceLanes(ni, tid);
@@ -126,7 +126,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < ni; i++) {
         queryRegs(i, QW, d0, &qr, &orow);
         var x: array<vec4<f32>, 2>; // (k·q, v·dout) of the slot's keys
-        if (SPLIT) { let y = laneSum(i, r); x = array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
+        if (SPLIT) { x = unpackPairs(laneSum(i, r)); }
         else { x = queryDots(&qr, &orow, &ks, &vr); }
         let st = strow[i];
         let t = q0 + i;

@@ -92,7 +92,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         keyRegs(j, KW, d0, &kr);
         valueRegs(j, KW, d0, &vr);
         let x = keyDots(&kr, &vr, &qs, &os);
-        part[j * WG + tid] = vec4<f32>(x[0].xy, x[1].xy);
+        part[j * WG + tid] = packPairs(x);
       }
       workgroupBarrier();
       reduceLanes(nj, tid);
@@ -101,7 +101,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var j = 0u; j < nj; j++) {
       keyRegs(j, KW, d0, &kr);
       var x: array<vec4<f32>, 2>; // (q·k, dout·v) of the slot's rows
-      if (SPLIT) { let y = laneSum(j, r); x = array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
+      if (SPLIT) { x = unpackPairs(laneSum(j, r)); }
       else { valueRegs(j, KW, d0, &vr); x = keyDots(&kr, &vr, &qs, &os); }
       let s = k0 + j;
       var ds = vec4<f32>(0.0);

@@ -65,6 +65,11 @@ fn reduceLanes(n: u32, tid: u32) {
 // Row slot r's sum of tile entry j (after reduceLanes and a workgroupBarrier).
 fn laneSum(j: u32, r: u32) -> LanePart { return part[j * WG + r]; }
 
+// The backward kernels' lane sums with split rows (two rows per slot): a lane's (dot, dot) pairs
+// x = (q·k rows, dout·v rows) in one vec4 (packPairs), and a slot's sum of them back (unpackPairs).
+fn packPairs(x: array<vec4<f32>, 2>) -> vec4<f32> { return vec4<f32>(x[0].xy, x[1].xy); }
+fn unpackPairs(y: vec4<f32>) -> array<vec4<f32>, 2> { return array<vec4<f32>, 2>(vec4<f32>(y.xy, 0.0, 0.0), vec4<f32>(y.zw, 0.0, 0.0)); }
+
 // Sum of a vec4 dot-product accumulator, in the order every row kernel uses.
 fn hsum4(x: vec4<f32>) -> f32 {
   return (x.x + x.y) + (x.z + x.w);
