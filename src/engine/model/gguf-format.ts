@@ -188,7 +188,8 @@ function* encodeTensorData(t: GgufTensorSpec, data: Float32Array | Uint8Array, a
   const rowLength = t.shape.length ? t.shape[t.shape.length - 1] : 1;
   const sliceValues = Math.max(1, Math.floor(SLICE_VALUES / rowLength)) * rowLength;
   for (let i = 0; i < n; i += sliceValues) yield quantize(t.type, data.subarray(i, Math.min(n, i + sliceValues)), rowLength);
-  if (alignUp(size, align) > size) yield new Uint8Array(alignUp(size, align) - size);
+  const pad = alignUp(size, align) - size;
+  if (pad > 0) yield new Uint8Array(pad);
 }
 
 /** Streams a GGUF file: the header, then each tensor's data (padded) as `produce` returns it, large tensors in several chunks. */

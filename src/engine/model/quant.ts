@@ -252,6 +252,7 @@ function nearestIntClamped(v: number, lo: number, hi: number): number {
 }
 
 const GROUP_MAX_EPS = f32(1e-15);
+const U24 = 2 ** -24; // f32's unit roundoff
 const RDELTA = f32(0.1);
 
 const KQ_L = new Uint8Array(256); // a block's codes
@@ -416,7 +417,6 @@ function makeQkx2Quants(x: Float32Array, xo: number, n: number, w: Float32Array,
   mins[j] = -min;
 }
 
-const U24 = 2 ** -24; // f32's unit roundoff
 
 /** quantize_row_q4_K_ref: per 32-value sub-block a (scale, min) by makeQkx2Quants, both rounded to 6 bits of the block's f16 d / dmin. */
 function quantizeQ4_K(x: Float32Array, out: Uint8Array): void {
